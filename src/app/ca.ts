@@ -1,0 +1,477 @@
+/** CA use cases: init (root), create (intermediate), csr + import (offline root), list, export. */
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import { PkiError } from '../errors.js';
+import { CONFIG_FILE, defaultConfigText, loadConfig } from '../config/config.js';
+import {
+  DEFAULT_PBKDF2_ITERATIONS,
+  describeKey,
+  encryptPrivateKeyPem,
+  generateKey,
+  isKeyType,
+  KEY_TYPES,
+  keysMatch,
+  loadPrivateKey,
+  plainPrivateKeyPem,
+  signatureAlgorithmFor,
+  type KeyType,
+} from '../crypto/keys.js';
+import { passphraseForNewKey, passphraseToUnlock, type PassphraseSource } from '../crypto/passphrase.js';
+import { parseDuration } from '../domain/duration.js';
+import type { Profile } from '../domain/profile.js';
+import { checkOutput, readInput, removeQuietly, writeFileAtomic, writePrivateKeyFile } from '../fs/files.js';
+import { loadProfile } from '../profile/load.js';
+import type { CaRecord, Deps } from '../ports.js';
+import { SqliteStore } from '../store/sqlite.js';
+import { isWeakSignatureOid, readCertificate, verifyCertificateSignature, type ParsedCertificate } from '../x509/certificate.js';
+import { buildCsr, readCsr } from '../x509/csr.js';
+import { encodeBasicConstraints, encodeExtension, encodeKeyUsage, keyIdentifier } from '../x509/extensions.js';
+import { encodeName, formatDn, parseDn } from '../x509/name.js';
+import { OID } from '../x509/oids.js';
+import { decodePemBlocks, toPem } from '../x509/pem.js';
+import { planCertificate, sha256Fingerprint, signPlanned, throwProblems, type SubjectRequest } from './issuance.js';
+import { caCertificate, caChain, chainToPem, getCa, resolveDir, unlockCa, withWorkspace, type Workspace } from './workspace.js';
+
+export const CA_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+function checkCaName(name: string): void {
+  if (!CA_NAME_PATTERN.test(name))
+    throw new PkiError('USAGE_BAD_CA_NAME', `CA name "${name}" must be 1-64 letters, digits, . _ - (it names the key file)`, { details: { ca: name } });
+}
+
+function parseKeyType(text: string | undefined, flag = '--key-type'): KeyType {
+  const kt = text ?? 'ecdsa-p256';
+  if (!isKeyType(kt)) throw new PkiError('USAGE_BAD_KEY_TYPE', `${flag} "${kt}" is not one of ${KEY_TYPES.join(', ')}`, { details: { flag, value: kt } });
+  return kt;
+}
+
+function checkProfileKind(profile: Profile, kinds: Profile['kind'][], flag = '--profile'): void {
+  if (!kinds.includes(profile.kind))
+    throw new PkiError('USAGE_PROFILE_KIND', `${flag} ${profile.name} is a ${profile.kind} profile; this command needs ${kinds.join(' or ')}`, { details: { profile: profile.name } });
+}
+
+/** A request for a freshly generated key. */
+function generatedRequest(subjectDer: Buffer, subjectDn: string, key: crypto.KeyPairKeyObjectResult, source: string): SubjectRequest {
+  const spki = key.publicKey.export({ format: 'der', type: 'spki' });
+  const desc = describeKey(key.publicKey);
+  const req: SubjectRequest = { source, subjectDer, subjectDn, spki, keyDescription: desc.description, sans: [] };
+  if (desc.keyType) req.keyType = desc.keyType;
+  if (desc.rsaBits) req.rsaBits = desc.rsaBits;
+  return req;
+}
+
+function newCaKeyPem(key: crypto.KeyObject, passphrase: string | undefined, iterations: number, deps: Deps): string {
+  return passphrase === undefined ? plainPrivateKeyPem(key) : encryptPrivateKeyPem(key, passphrase, iterations, deps.randomBytes);
+}
+
+function warnUnencrypted(deps: Deps, what: string): void {
+  deps.stderr.write(`warning: --no-passphrase: ${what} is stored UNENCRYPTED; anyone who can read it can issue certificates\n`);
+}
+
+export interface InitInput extends PassphraseSource {
+  dir?: string;
+  subject: string;
+  keyType?: string;
+  validity?: string;
+  profile?: string;
+  noPassphrase?: boolean;
+  pbkdf2Iterations?: number;
+}
+
+/** `pki init`: creates the directory, pki.yaml, the store and the root CA named `root`. Nothing is left on failure. */
+export async function initPki(deps: Deps, input: InitInput) {
+  const dir = resolveDir(input.dir, deps);
+  const now = deps.now();
+  const configFile = join(dir, CONFIG_FILE);
+  if (fs.existsSync(configFile))
+    throw new PkiError('STATE_ALREADY_INITIALISED', `${dir} is already a PKI directory (${CONFIG_FILE} exists)`, { details: { dir } });
+  for (const name of ['pki.db', 'keys'])
+    if (fs.existsSync(join(dir, name))) throw new PkiError('STATE_OUTPUT_EXISTS', `${join(dir, name)} already exists; refusing to initialise over it`, { details: { file: join(dir, name) } });
+  // Validate everything before creating anything.
+  const rdns = parseDn(input.subject);
+  const keyType = parseKeyType(input.keyType);
+  const validitySeconds = input.validity === undefined ? undefined : parseDuration(input.validity, '--validity');
+  const profile = loadProfile(input.profile ?? 'root-ca', undefined, deps.cwd);
+  checkProfileKind(profile, ['root-ca']);
+  const iterations = input.pbkdf2Iterations ?? DEFAULT_PBKDF2_ITERATIONS;
+  if (!Number.isInteger(iterations) || iterations < 10_000) throw new PkiError('USAGE_BAD_ITERATIONS', '--pbkdf2-iterations must be a whole number of at least 10000');
+  const passphrase = input.noPassphrase ? undefined : await passphraseForNewKey(deps, input, 'the root CA key');
+
+  const created: string[] = [];
+  const dirExisted = fs.existsSync(dir);
+  try {
+    if (!dirExisted) {
+      try {
+        fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+      } catch (e) {
+        throw new PkiError('IO_MKDIR_FAILED', `--dir ${dir}: cannot create (${(e as Error).message})`, { details: { dir }, cause: e });
+      }
+      created.push(dir);
+    } else {
+      try {
+        fs.accessSync(dir, fs.constants.W_OK);
+      } catch {
+        throw new PkiError('IO_NOT_WRITABLE', `--dir ${dir} is not writable`, { details: { dir } });
+      }
+    }
+    const keysDir = join(dir, 'keys');
+    fs.mkdirSync(keysDir, { mode: 0o700 });
+    created.push(keysDir);
+    writeFileAtomic(configFile, defaultConfigText(iterations), { flag: 'config' });
+    created.push(configFile);
+    const config = loadConfig(dir);
+    const subjectDer = encodeName(rdns);
+    const subjectDn = formatDn(rdns);
+    const key = generateKey(keyType);
+    const req = generatedRequest(subjectDer, subjectDn, key, 'pki init');
+    const store = SqliteStore.open(config.store.sqlite, true);
+    created.push(config.store.sqlite, `${config.store.sqlite}-wal`, `${config.store.sqlite}-shm`);
+    try {
+      const ws: Workspace = { config, store, deps, now, close: () => store.close() };
+      const selfIssuer = { name: 'root', notBefore: new Date(0), notAfter: new Date(8.64e15) };
+      const plan = planCertificate(ws, selfIssuer, profile, req, { validitySeconds, ca: true, ...(profile.pathLen === undefined ? {} : { pathLen: profile.pathLen }) });
+      throwProblems(plan.problems, 'root CA');
+      const issuer = { name: subjectDer, keyId: keyIdentifier(req.spki), key: key.privateKey, algorithm: signatureAlgorithmFor(keyType) };
+      const issued = signPlanned(ws, issuer, plan.fields!, req, profile);
+      const keyPath = join(config.keys.dir, 'root.key.pem');
+      writePrivateKeyFile(keyPath, newCaKeyPem(key.privateKey, passphrase, iterations, deps), 'root CA key');
+      created.push(keyPath);
+      if (passphrase === undefined) warnUnencrypted(deps, `the root CA key ${keyPath}`);
+      const ca = await store.createCa(
+        {
+          name: 'root',
+          parentId: null,
+          status: 'active',
+          subjectDn,
+          certDer: issued.der,
+          csrDer: null,
+          externalChainPem: null,
+          keyPath,
+          keyType,
+          keyEncrypted: passphrase !== undefined,
+          serial: issued.record.serial,
+          notBefore: issued.record.notBefore,
+          notAfter: issued.record.notAfter,
+          createdAt: now,
+        },
+        { issuerId: null, cert: issued.record },
+        { action: 'ca.init', target: 'root', details: { subject: subjectDn, keyType, serial: issued.record.serial, notAfter: issued.record.notAfter.toISOString() } },
+        deps.actor,
+        now,
+      );
+      return { dir, config: configFile, store: config.store.sqlite, ca: caSummary(ca, null) };
+    } finally {
+      store.close();
+    }
+  } catch (e) {
+    removeQuietly(dirExisted ? created : [dir]);
+    throw e;
+  }
+}
+
+export interface CreateCaInput extends PassphraseSource {
+  dir?: string;
+  name: string;
+  parent: string;
+  subject: string;
+  keyType?: string;
+  validity?: string;
+  pathLen?: number;
+  profile?: string;
+  noPassphrase?: boolean;
+  newPassphraseFile?: string;
+}
+
+/** Computes the pathLen for a new CA below `parentCert`, refusing what the parent's constraint forbids. */
+function childPathLen(parentName: string, parentCert: ParsedCertificate, requested: number | undefined): number | undefined {
+  const parentLen = parentCert.basicConstraints?.pathLen;
+  if (parentLen === undefined) return requested;
+  if (parentLen === 0)
+    throw new PkiError('POLICY_PATH_LEN', `CA ${parentName} has pathLen 0: it may not issue CA certificates`, { details: { ca: parentName } });
+  if (requested !== undefined && requested >= parentLen)
+    throw new PkiError('POLICY_PATH_LEN', `--path-len ${requested} must be below CA ${parentName}'s pathLen ${parentLen}`, { details: { ca: parentName } });
+  return requested ?? parentLen - 1;
+}
+
+/** `pki ca create`: a new intermediate CA signed by `parent`, key encrypted at rest. */
+export async function createCa(deps: Deps, input: CreateCaInput) {
+  checkCaName(input.name);
+  return withWorkspace(input.dir, deps, async (ws) => {
+    if (await ws.store.getCa(input.name)) throw new PkiError('STATE_CA_EXISTS', `a CA named "${input.name}" already exists`, { details: { ca: input.name } });
+    const parent = await getCa(ws, input.parent, '--parent');
+    const rdns = parseDn(input.subject);
+    const keyType = parseKeyType(input.keyType);
+    const validitySeconds = input.validity === undefined ? undefined : parseDuration(input.validity, '--validity');
+    const profile = loadProfile(input.profile ?? 'intermediate-ca', ws.config.profilesDir, deps.cwd);
+    checkProfileKind(profile, ['intermediate-ca']);
+    const signer = await unlockCa(ws, parent, input);
+    const pathLen = childPathLen(parent.name, signer.cert, input.pathLen ?? profile.pathLen);
+    const subjectDer = encodeName(rdns);
+    const subjectDn = formatDn(rdns);
+    const key = generateKey(keyType);
+    const req = generatedRequest(subjectDer, subjectDn, key, 'pki ca create');
+    const plan = planCertificate(ws, { name: parent.name, notBefore: signer.cert.notBefore, notAfter: signer.cert.notAfter }, profile, req, {
+      validitySeconds,
+      ca: true,
+      ...(pathLen === undefined ? {} : { pathLen }),
+    });
+    throwProblems(plan.problems, `CA ${input.name}`);
+    const passphrase = input.noPassphrase
+      ? undefined
+      : input.newPassphraseFile
+        ? await passphraseForNewKey(deps, { passphraseFile: input.newPassphraseFile }, `CA ${input.name}'s key`, '--new-passphrase-file')
+        : parent.keyEncrypted
+          ? await passphraseToUnlock(deps, input, `CA ${input.name}'s key`)
+          : await passphraseForNewKey(deps, input, `CA ${input.name}'s key`);
+    const issued = signPlanned(ws, signer.issuer, plan.fields!, req, profile);
+    const keyPath = join(ws.config.keys.dir, `${input.name}.key.pem`);
+    writePrivateKeyFile(keyPath, newCaKeyPem(key.privateKey, passphrase, ws.config.keys.pbkdf2Iterations, deps), `CA ${input.name} key`);
+    if (passphrase === undefined) warnUnencrypted(deps, `CA ${input.name}'s key ${keyPath}`);
+    try {
+      const ca = await ws.store.createCa(
+        {
+          name: input.name,
+          parentId: parent.id,
+          status: 'active',
+          subjectDn,
+          certDer: issued.der,
+          csrDer: null,
+          externalChainPem: null,
+          keyPath,
+          keyType,
+          keyEncrypted: passphrase !== undefined,
+          serial: issued.record.serial,
+          notBefore: issued.record.notBefore,
+          notAfter: issued.record.notAfter,
+          createdAt: ws.now,
+        },
+        { issuerId: parent.id, cert: issued.record },
+        { action: 'ca.create', target: input.name, details: { parent: parent.name, subject: subjectDn, keyType, serial: issued.record.serial, pathLen: pathLen ?? null } },
+        deps.actor,
+        ws.now,
+      );
+      return caSummary(ca, parent.name);
+    } catch (e) {
+      removeQuietly([keyPath]);
+      throw e;
+    }
+  });
+}
+
+export interface CaCsrInput extends PassphraseSource {
+  dir?: string;
+  name: string;
+  subject: string;
+  keyType?: string;
+  pathLen?: number;
+  out: string;
+  force?: boolean;
+  noPassphrase?: boolean;
+}
+
+/** `pki ca csr`: key stays here, a CSR goes to the (offline) parent; the CA waits in state "pending". */
+export async function createCaCsr(deps: Deps, input: CaCsrInput) {
+  checkCaName(input.name);
+  return withWorkspace(input.dir, deps, async (ws) => {
+    if (await ws.store.getCa(input.name)) throw new PkiError('STATE_CA_EXISTS', `a CA named "${input.name}" already exists`, { details: { ca: input.name } });
+    const rdns = parseDn(input.subject);
+    const keyType = parseKeyType(input.keyType);
+    checkOutput(input.out, '--out', input.force ?? false);
+    const passphrase = input.noPassphrase ? undefined : await passphraseForNewKey(deps, input, `CA ${input.name}'s key`);
+    const key = generateKey(keyType);
+    const subjectDer = encodeName(rdns);
+    const subjectDn = formatDn(rdns);
+    const csr = buildCsr(subjectDer, key.privateKey, signatureAlgorithmFor(keyType), [
+      encodeExtension(OID.basicConstraints, true, encodeBasicConstraints(true, input.pathLen)),
+      encodeExtension(OID.keyUsage, true, encodeKeyUsage(['keyCertSign', 'cRLSign'])),
+    ]);
+    const keyPath = join(ws.config.keys.dir, `${input.name}.key.pem`);
+    writePrivateKeyFile(keyPath, newCaKeyPem(key.privateKey, passphrase, ws.config.keys.pbkdf2Iterations, deps), `CA ${input.name} key`);
+    if (passphrase === undefined) warnUnencrypted(deps, `CA ${input.name}'s key ${keyPath}`);
+    const created = [keyPath];
+    try {
+      const csrPem = toPem('CERTIFICATE REQUEST', csr);
+      const ca = await ws.store.createCa(
+        { name: input.name, parentId: null, status: 'pending', subjectDn, certDer: null, csrDer: csr, externalChainPem: null, keyPath, keyType, keyEncrypted: passphrase !== undefined, serial: null, notBefore: null, notAfter: null, createdAt: ws.now },
+        null,
+        { action: 'ca.csr', target: input.name, details: { subject: subjectDn, keyType } },
+        deps.actor,
+        ws.now,
+      );
+      writeFileAtomic(input.out, csrPem, { force: input.force ?? false, flag: '--out' });
+      return { ...caSummary(ca, null), csr: input.out, csrPem };
+    } catch (e) {
+      removeQuietly(created);
+      throw e;
+    }
+  });
+}
+
+export interface ImportCaInput extends PassphraseSource {
+  dir?: string;
+  name: string;
+  cert: string;
+  chain?: string;
+  key?: string;
+  keyPassphraseFile?: string;
+  noPassphrase?: boolean;
+}
+
+/** Roles Anywhere CA rules (reference §1.3) for a certificate about to become one of our CAs. */
+function checkCaCertificate(cert: ParsedCertificate, source: string, now: Date): void {
+  const problems: PkiError[] = [];
+  if (cert.version !== 3) problems.push(new PkiError('POLICY_NOT_A_CA', `${source}: not an X.509 v3 certificate`));
+  if (!cert.basicConstraints?.ca)
+    problems.push(new PkiError('POLICY_NOT_A_CA', `${source}: basicConstraints CA:TRUE is missing (Roles Anywhere: "Incorrect basic constraints for CA certificate")`, { details: { file: source } }));
+  if (!cert.keyUsage?.includes('keyCertSign'))
+    problems.push(new PkiError('POLICY_NOT_A_CA', `${source}: keyUsage keyCertSign is missing; the certificate cannot sign certificates`, { details: { file: source } }));
+  if (isWeakSignatureOid(cert.signatureAlgorithm))
+    problems.push(new PkiError('POLICY_WEAK_SIGNATURE', `${source}: signed with ${cert.signatureAlgorithmName}; Roles Anywhere requires SHA-256 or stronger`, { details: { file: source } }));
+  if (cert.notAfter.getTime() <= now.getTime()) problems.push(new PkiError('STATE_CA_EXPIRED', `${source}: expired at ${cert.notAfter.toISOString()}`, { details: { file: source } }));
+  throwProblems(problems, source);
+}
+
+/** Finds the CA in the store that signed `cert` (subject = issuer and the signature verifies). */
+async function findParent(ws: Workspace, cert: ParsedCertificate, self: string): Promise<CaRecord | undefined> {
+  for (const ca of await ws.store.listCas()) {
+    if (ca.name === self || ca.status !== 'active' || !ca.certDer) continue;
+    const parentCert = caCertificate(ca);
+    if (parentCert.subjectDer.equals(cert.issuerDer) && verifyCertificateSignature(cert, parentCert.publicKey)) return ca;
+  }
+  return undefined;
+}
+
+/**
+ * `pki ca import`: either completes a pending CA (`pki ca csr` earlier) with its signed certificate, or imports an
+ * existing CA from another tool with `--key` (the key is re-encrypted into this PKI's key store).
+ */
+export async function importCa(deps: Deps, input: ImportCaInput) {
+  checkCaName(input.name);
+  return withWorkspace(input.dir, deps, async (ws) => {
+    const cert = readCertificate(readInput(input.cert, '--cert'), input.cert);
+    checkCaCertificate(cert, input.cert, ws.now);
+    const selfSigned = cert.subjectDer.equals(cert.issuerDer) && verifyCertificateSignature(cert, cert.publicKey);
+    let chainPem: string | null = null;
+    if (input.chain) {
+      const blocks = decodePemBlocks(readInput(input.chain, '--chain').toString('latin1'), input.chain).filter((b) => b.label === 'CERTIFICATE');
+      if (!blocks.length) throw new PkiError('CRYPTO_BAD_PEM', `--chain ${input.chain}: no CERTIFICATE blocks`, { details: { file: input.chain } });
+      const issuerCert = readCertificate(blocks[0]!.der, `${input.chain} (first certificate)`);
+      if (!verifyCertificateSignature(cert, issuerCert.publicKey))
+        throw new PkiError('CRYPTO_CHAIN_MISMATCH', `--chain ${input.chain}: its first certificate (${issuerCert.subjectDn}) did not sign ${input.cert}`, { details: { file: input.chain } });
+      chainPem = blocks.map((b) => toPem('CERTIFICATE', b.der)).join('');
+    }
+    const parent = selfSigned ? undefined : await findParent(ws, cert, input.name);
+    const existing = await ws.store.getCa(input.name);
+    const summaryExtra = { sha256: sha256Fingerprint(cert.der), selfSigned, externalIssuer: !selfSigned && !parent };
+    if (existing) {
+      if (input.key) throw new PkiError('STATE_CA_EXISTS', `CA ${input.name} already exists; --key is only for importing a new CA`, { details: { ca: input.name } });
+      if (existing.status !== 'pending')
+        throw new PkiError('STATE_CA_NOT_PENDING', `CA ${input.name} already has a certificate; nothing to import`, { details: { ca: input.name } });
+      const csrSpki = readCsr(existing.csrDer!, `CA ${input.name} CSR`).spki;
+      if (!csrSpki.equals(cert.spki))
+        throw new PkiError('CRYPTO_KEY_MISMATCH', `${input.cert} does not match CA ${input.name}'s key (its public key differs from the CSR's)`, {
+          details: { ca: input.name, file: input.cert },
+        });
+      if (cert.subjectDn !== existing.subjectDn)
+        deps.stderr.write(`note: the signed subject "${cert.subjectDn}" differs from the requested "${existing.subjectDn}"; using the signed one\n`);
+      const ca = await ws.store.activateCa(
+        existing.id,
+        { certDer: cert.der, parentId: parent?.id ?? null, externalChainPem: chainPem, serial: cert.serialHex, notBefore: cert.notBefore, notAfter: cert.notAfter, subjectDn: cert.subjectDn },
+        { action: 'ca.import', target: input.name, details: { serial: cert.serialHex, issuer: cert.issuerDn, sha256: summaryExtra.sha256 } },
+        deps.actor,
+        ws.now,
+      );
+      return { ...caSummary(ca, parent?.name ?? null), ...summaryExtra };
+    }
+    if (!input.key)
+      throw new PkiError('USAGE_MISSING_KEY', `CA ${input.name} does not exist: to import a CA made elsewhere, also pass --key FILE`, {
+        details: { ca: input.name },
+        hint: `or start with: pki ca csr ${input.name} --subject ... --out ${input.name}.csr`,
+      });
+    const keyPem = readInput(input.key, '--key');
+    const keyEncrypted = keyPem.toString('latin1').includes('ENCRYPTED');
+    const keyPassphrase = keyEncrypted ? await passphraseToUnlock(deps, { ...(input.keyPassphraseFile ? { passphraseFile: input.keyPassphraseFile } : {}) }, `--key ${input.key}`, '--key-passphrase-file') : undefined;
+    const key = loadPrivateKey(keyPem, input.key, keyPassphrase);
+    if (!keysMatch(key, cert.publicKey))
+      throw new PkiError('CRYPTO_KEY_MISMATCH', `--key ${input.key} does not match --cert ${input.cert}`, { details: { file: input.key, cert: input.cert } });
+    const desc = describeKey(key);
+    if (!desc.keyType) throw new PkiError('POLICY_KEY_TYPE_NOT_ALLOWED', `--key ${input.key}: ${desc.description} is not supported for a CA (use ${KEY_TYPES.join(', ')})`);
+    const passphrase = input.noPassphrase ? undefined : await passphraseForNewKey(deps, input, `CA ${input.name}'s key`);
+    const keyPath = join(ws.config.keys.dir, `${input.name}.key.pem`);
+    writePrivateKeyFile(keyPath, newCaKeyPem(key, passphrase, ws.config.keys.pbkdf2Iterations, deps), `CA ${input.name} key`);
+    if (passphrase === undefined) warnUnencrypted(deps, `CA ${input.name}'s key ${keyPath}`);
+    try {
+      const ca = await ws.store.createCa(
+        {
+          name: input.name,
+          parentId: parent?.id ?? null,
+          status: 'active',
+          subjectDn: cert.subjectDn,
+          certDer: cert.der,
+          csrDer: null,
+          externalChainPem: chainPem,
+          keyPath,
+          keyType: desc.keyType,
+          keyEncrypted: passphrase !== undefined,
+          serial: cert.serialHex,
+          notBefore: cert.notBefore,
+          notAfter: cert.notAfter,
+          createdAt: ws.now,
+        },
+        null,
+        { action: 'ca.import', target: input.name, details: { serial: cert.serialHex, issuer: cert.issuerDn, sha256: summaryExtra.sha256, withKey: true } },
+        deps.actor,
+        ws.now,
+      );
+      return { ...caSummary(ca, parent?.name ?? null), ...summaryExtra };
+    } catch (e) {
+      removeQuietly([keyPath]);
+      throw e;
+    }
+  });
+}
+
+export function caSummary(ca: CaRecord, parentName: string | null) {
+  return {
+    name: ca.name,
+    status: ca.status,
+    parent: parentName,
+    subject: ca.subjectDn,
+    keyType: ca.keyType,
+    keyFile: ca.keyPath,
+    keyEncrypted: ca.keyEncrypted,
+    serial: ca.serial,
+    notBefore: ca.notBefore?.toISOString() ?? null,
+    notAfter: ca.notAfter?.toISOString() ?? null,
+    sha256: ca.certDer ? sha256Fingerprint(ca.certDer) : null,
+  };
+}
+
+/** `pki ca list` */
+export async function listCas(deps: Deps, input: { dir?: string }) {
+  return withWorkspace(input.dir, deps, async (ws) => {
+    const cas = await ws.store.listCas();
+    const names = new Map(cas.map((c) => [c.id, c.name]));
+    return cas.map((c) => ({
+      ...caSummary(c, c.parentId === null ? null : (names.get(c.parentId) ?? null)),
+      expired: c.notAfter ? c.notAfter.getTime() <= ws.now.getTime() : false,
+      pathLen: c.certDer ? (caCertificate(c).basicConstraints?.pathLen ?? null) : null,
+    }));
+  });
+}
+
+/** `pki ca export`: the CA certificate (and with `chain`, its issuers up to the root) as PEM. */
+export async function exportCa(deps: Deps, input: { dir?: string; name: string; chain?: boolean; out?: string; force?: boolean }) {
+  return withWorkspace(input.dir, deps, async (ws) => {
+    const ca = await getCa(ws, input.name, 'CA');
+    const certs = input.chain ? await caChain(ws, ca) : [caCertificate(ca)];
+    const pem = chainToPem(certs);
+    if (input.out) {
+      checkOutput(input.out, '--out', input.force ?? false);
+      writeFileAtomic(input.out, pem, { force: input.force ?? false, flag: '--out' });
+    }
+    return { name: ca.name, certificates: certs.length, out: input.out ?? null, pem };
+  });
+}
+

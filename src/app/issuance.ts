@@ -1,0 +1,169 @@
+/**
+ * The issuance core shared by CA creation and end-entity issuance: policy checks (profile + Roles Anywhere),
+ * the validity window, signing, and durable recording with serial-collision retry.
+ */
+import { createHash } from 'node:crypto';
+import { PkiError, PkiErrors } from '../errors.js';
+import type { KeyType } from '../crypto/keys.js';
+import { checkKey, checkNames, type Profile } from '../domain/profile.js';
+import { newSerial } from '../domain/serial.js';
+import type { NewCertificate } from '../ports.js';
+import { buildCertificate, serialToHex, type CertificateFields, type ParsedCertificate } from '../x509/certificate.js';
+import { formatSan, sanProblems, type San } from '../x509/extensions.js';
+import type { CaSigner, Workspace } from './workspace.js';
+
+/** What a subject asks for, from a CSR or a generated key. */
+export interface SubjectRequest {
+  /** Where the request came from (CSR path, "generated key"), for messages and the audit log. */
+  source: string;
+  subjectDer: Buffer;
+  subjectDn: string;
+  spki: Buffer;
+  keyType?: KeyType;
+  keyDescription: string;
+  rsaBits?: number;
+  sans: San[];
+}
+
+/** The validity window for a new certificate, with every problem found. */
+export function validityWindow(
+  profile: Profile,
+  requestedSeconds: number | undefined,
+  issuer: { name: string; notBefore: Date; notAfter: Date },
+  now: Date,
+): { notBefore: Date; notAfter: Date; problems: PkiError[] } {
+  const problems: PkiError[] = [];
+  const seconds = requestedSeconds ?? profile.validity.default;
+  const nowSec = Math.floor(now.getTime() / 1000);
+  if (seconds > profile.validity.max)
+    problems.push(
+      new PkiError('POLICY_VALIDITY_TOO_LONG', `requested validity ${seconds}s exceeds profile ${profile.name}'s maximum of ${profile.validity.max}s`, {
+        details: { requestedSeconds: seconds, maxSeconds: profile.validity.max },
+      }),
+    );
+  const notBefore = new Date(Math.max(nowSec - profile.backdate, Math.floor(issuer.notBefore.getTime() / 1000)) * 1000);
+  const notAfter = new Date((nowSec + seconds) * 1000);
+  if (issuer.notAfter.getTime() <= now.getTime())
+    problems.push(new PkiError('STATE_CA_EXPIRED', `CA ${issuer.name} expired at ${issuer.notAfter.toISOString()}`, { details: { ca: issuer.name } }));
+  else if (issuer.notBefore.getTime() > now.getTime())
+    problems.push(new PkiError('STATE_CA_NOT_YET_VALID', `CA ${issuer.name} is not valid before ${issuer.notBefore.toISOString()}`, { details: { ca: issuer.name } }));
+  else if (notAfter.getTime() > issuer.notAfter.getTime())
+    problems.push(
+      new PkiError('POLICY_VALIDITY_EXCEEDS_ISSUER', `the certificate would expire at ${notAfter.toISOString()}, after its issuer CA ${issuer.name} (${issuer.notAfter.toISOString()})`, {
+        details: { notAfter: notAfter.toISOString(), issuerNotAfter: issuer.notAfter.toISOString() },
+        hint: 'ask for a shorter --validity, or rotate the CA',
+      }),
+    );
+  return { notBefore, notAfter, problems };
+}
+
+export interface PlanOptions {
+  validitySeconds: number | undefined;
+  ca: boolean;
+  pathLen?: number;
+}
+
+/** Checks a request against the profile and the issuer; returns the certificate fields or all problems. */
+export function planCertificate(
+  ws: Workspace,
+  issuer: { name: string; notBefore: Date; notAfter: Date },
+  profile: Profile,
+  req: SubjectRequest,
+  opts: PlanOptions,
+): { fields?: CertificateFields; problems: PkiError[] } {
+  const problems: PkiError[] = [];
+  problems.push(...checkKey(profile, req.keyType, req.keyDescription, req.rsaBits, req.source));
+  for (const san of req.sans) for (const m of sanProblems(san)) problems.push(new PkiError('POLICY_BAD_SAN', `${req.source}: SAN ${m}`, { details: { file: req.source } }));
+  problems.push(...checkNames(profile, req.subjectDn, req.sans, req.subjectDer.length === 2).map((p) => withSource(p, req.source)));
+  const window = validityWindow(profile, opts.validitySeconds, issuer, ws.now);
+  problems.push(...window.problems);
+  if (problems.length) return { problems };
+  const fields: CertificateFields = {
+    serial: newSerial(ws.deps.randomBytes),
+    notBefore: window.notBefore,
+    notAfter: window.notAfter,
+    subject: req.subjectDer,
+    spki: req.spki,
+    ca: opts.ca,
+    keyUsage: profile.keyUsage,
+    extendedKeyUsage: profile.extendedKeyUsage,
+    sans: req.sans,
+    crlDistributionPoints: profile.crlDistributionPoints,
+  };
+  if (opts.pathLen !== undefined) fields.pathLen = opts.pathLen;
+  return { fields, problems };
+}
+
+function withSource(p: PkiError, source: string): PkiError {
+  return source.startsWith('--') || p.message.startsWith(source) ? p : new PkiError(p.code, `${source}: ${p.message}`, { details: { ...p.details, file: source }, ...(p.hint ? { hint: p.hint } : {}) });
+}
+
+/** Throws the collected problems (all of them). */
+export function throwProblems(problems: PkiError[], what: string): void {
+  if (problems.length === 1) throw problems[0];
+  if (problems.length > 1) throw new PkiErrors(problems, `${what}: ${problems.length} problems`);
+}
+
+export interface IssuedCertificate {
+  record: NewCertificate;
+  der: Buffer;
+  fields: CertificateFields;
+}
+
+/** Signs one planned certificate into a store record. */
+export function signPlanned(ws: Workspace, signer: CaSigner['issuer'], fields: CertificateFields, req: SubjectRequest, profile: Profile): IssuedCertificate {
+  const der = buildCertificate(signer, fields);
+  return {
+    der,
+    fields,
+    record: {
+      serial: serialToHex(fields.serial),
+      subjectDn: req.subjectDn,
+      sans: fields.sans.map(formatSan),
+      notBefore: fields.notBefore,
+      notAfter: fields.notAfter,
+      profile: profile.name,
+      der,
+      isCa: fields.ca,
+      requestedBy: ws.deps.actor,
+      source: req.source,
+    },
+  };
+}
+
+/**
+ * Records signed certificates in one transaction. A serial that already exists for the issuer (astronomically
+ * unlikely with 126 random bits, but checked) is re-signed with a fresh serial and recorded again.
+ */
+export async function recordIssued(ws: Workspace, signer: CaSigner, issued: IssuedCertificate[], requests: SubjectRequest[], profile: Profile): Promise<void> {
+  let pending = issued.map((c, i) => ({ c, i }));
+  for (let attempt = 0; pending.length; attempt++) {
+    if (attempt === 5) throw new PkiError('STATE_SERIAL_COLLISION', 'serial numbers kept colliding with existing ones; is the random source broken?');
+    const { collisions } = await ws.store.recordIssued(signer.ca.id, pending.map((p) => p.c.record), ws.deps.actor, ws.now);
+    pending = collisions.map((k) => {
+      const { i } = pending[k]!;
+      const old = issued[i]!;
+      const fields = { ...old.fields, serial: newSerial(ws.deps.randomBytes) };
+      issued[i] = signPlanned(ws, signer.issuer, fields, requests[i]!, profile);
+      return { c: issued[i]!, i };
+    });
+  }
+}
+
+export function sha256Fingerprint(der: Buffer): string {
+  return createHash('sha256').update(der).digest('hex');
+}
+
+/** A summary of a parsed certificate, for output. */
+export function describeCertificate(cert: ParsedCertificate) {
+  return {
+    serial: cert.serialHex,
+    subject: cert.subjectDn,
+    issuer: cert.issuerDn,
+    notBefore: cert.notBefore.toISOString(),
+    notAfter: cert.notAfter.toISOString(),
+    sans: cert.sans.map(formatSan),
+    signatureAlgorithm: cert.signatureAlgorithmName,
+    sha256: sha256Fingerprint(cert.der),
+  };
+}

@@ -1,0 +1,119 @@
+/** An opened PKI directory: its configuration, its store, the injected dependencies and the command's clock reading. */
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { PkiError } from '../errors.js';
+import { loadConfig, type Config } from '../config/config.js';
+import { keysMatch, loadPrivateKey, signatureAlgorithmFor } from '../crypto/keys.js';
+import { passphraseToUnlock, type PassphraseSource } from '../crypto/passphrase.js';
+import type { CaRecord, Deps, Store } from '../ports.js';
+import { SqliteStore } from '../store/sqlite.js';
+import { parseCertificate, type Issuer, type ParsedCertificate } from '../x509/certificate.js';
+import { keyIdentifier } from '../x509/extensions.js';
+import { decodePemBlocks, toPem } from '../x509/pem.js';
+
+export interface Workspace {
+  config: Config;
+  store: Store;
+  deps: Deps;
+  /** The clock, read once for the whole command. */
+  now: Date;
+  close(): void;
+}
+
+/** `--dir`, else $PKI_DIR, else the current directory. */
+export function resolveDir(dir: string | undefined, deps: Deps): string {
+  return resolve(deps.cwd, dir ?? deps.env.PKI_DIR ?? '.');
+}
+
+export function openWorkspace(dir: string | undefined, deps: Deps): Workspace {
+  const config = loadConfig(resolveDir(dir, deps));
+  if (!existsSync(config.store.sqlite))
+    throw new PkiError('NOT_FOUND_STORE', `the store ${config.store.sqlite} named in ${config.file} does not exist`, { details: { file: config.store.sqlite } });
+  const store = SqliteStore.open(config.store.sqlite);
+  return { config, store, deps, now: deps.now(), close: () => store.close() };
+}
+
+/** Runs `fn` with an opened workspace and always closes it. */
+export async function withWorkspace<T>(dir: string | undefined, deps: Deps, fn: (ws: Workspace) => Promise<T>): Promise<T> {
+  const ws = openWorkspace(dir, deps);
+  try {
+    return await fn(ws);
+  } finally {
+    ws.close();
+  }
+}
+
+export async function getCa(ws: Workspace, name: string, flag = '--ca'): Promise<CaRecord> {
+  const ca = await ws.store.getCa(name);
+  if (!ca) {
+    const known = (await ws.store.listCas()).map((c) => c.name);
+    throw new PkiError('NOT_FOUND_CA', `${flag} ${name}: no such CA (known: ${known.join(', ') || 'none'})`, { details: { ca: name, known } });
+  }
+  return ca;
+}
+
+/** A CA ready to sign: its certificate and unlocked key. */
+export interface CaSigner {
+  ca: CaRecord;
+  cert: ParsedCertificate;
+  issuer: Issuer;
+}
+
+/** The parsed certificate of an active CA (throws STATE_CA_PENDING for a CA waiting for `pki ca import`). */
+export function caCertificate(ca: CaRecord): ParsedCertificate {
+  if (ca.status !== 'active' || !ca.certDer)
+    throw new PkiError('STATE_CA_PENDING', `CA ${ca.name} has no certificate yet (its CSR is waiting to be signed)`, {
+      details: { ca: ca.name },
+      hint: `sign its CSR with the parent CA and run: pki ca import ${ca.name} --cert FILE`,
+    });
+  return parseCertificate(ca.certDer, `CA ${ca.name}`);
+}
+
+/** Loads and checks a CA's private key; the passphrase comes from `src` when the key is encrypted. */
+export async function unlockCa(ws: Workspace, ca: CaRecord, src: PassphraseSource): Promise<CaSigner> {
+  const cert = caCertificate(ca);
+  const key = await loadCaKey(ws, ca, src);
+  if (!keysMatch(key, cert.publicKey))
+    throw new PkiError('CRYPTO_KEY_MISMATCH', `the key file ${ca.keyPath} does not match CA ${ca.name}'s certificate`, { details: { ca: ca.name, file: ca.keyPath } });
+  return {
+    ca,
+    cert,
+    issuer: { name: cert.subjectDer, keyId: cert.subjectKeyId ?? keyIdentifier(cert.spki), key, algorithm: signatureAlgorithmFor(ca.keyType) },
+  };
+}
+
+export async function loadCaKey(ws: Workspace, ca: CaRecord, src: PassphraseSource) {
+  let pem: Buffer;
+  try {
+    pem = readFileSync(ca.keyPath);
+  } catch (e) {
+    throw new PkiError('IO_KEY_UNREADABLE', `cannot read CA ${ca.name}'s key ${ca.keyPath}: ${(e as Error).message}`, { details: { ca: ca.name, file: ca.keyPath }, cause: e });
+  }
+  const passphrase = ca.keyEncrypted ? await passphraseToUnlock(ws.deps, src, `CA ${ca.name}'s key (${ca.keyPath})`) : undefined;
+  return loadPrivateKey(pem, ca.keyPath, passphrase);
+}
+
+/** The CA's certificate followed by its issuers' (up to the root, or the external chain it was imported with). */
+export async function caChain(ws: Workspace, ca: CaRecord): Promise<ParsedCertificate[]> {
+  const out: ParsedCertificate[] = [];
+  let current: CaRecord | undefined = ca;
+  const seen = new Set<number>();
+  while (current && !seen.has(current.id)) {
+    seen.add(current.id);
+    if (current.certDer) out.push(parseCertificate(current.certDer, `CA ${current.name}`));
+    if (current.externalChainPem) {
+      for (const b of decodePemBlocks(current.externalChainPem, `CA ${current.name} chain`)) out.push(parseCertificate(b.der, `CA ${current.name} chain`));
+      break;
+    }
+    if (current.parentId === null || current.parentId === current.id) break;
+    current = await ws.store.getCaById(current.parentId);
+  }
+  return out;
+}
+
+/** True for a self-signed certificate (a root): issuer = subject. */
+export function isSelfIssued(cert: ParsedCertificate): boolean {
+  return cert.subjectDer.equals(cert.issuerDer);
+}
+
+export const chainToPem = (certs: ParsedCertificate[]): string => certs.map((c) => toPem('CERTIFICATE', c.der)).join('');

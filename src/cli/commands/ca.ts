@@ -1,0 +1,172 @@
+import { createCa, createCaCsr, exportCa, importCa, listCas } from '../../app/ca.js';
+import { KEY_TYPES } from '../../crypto/keys.js';
+import { forceOption, passphraseFileOption, type CommandDef, type CommandGroup } from '../command.js';
+import { shortTime, table } from '../output/render.js';
+
+type CaSummary = Awaited<ReturnType<typeof createCa>>;
+
+function caText(verb: string, c: CaSummary): string {
+  return (
+    `${verb} CA ${c.name}${c.parent ? ` (signed by ${c.parent})` : ''}\n` +
+    `  subject   ${c.subject} (${c.keyType})\n` +
+    (c.serial ? `  serial    ${c.serial}\n  valid     ${shortTime(c.notBefore)} .. ${shortTime(c.notAfter)}\n` : '') +
+    `  key       ${c.keyFile} (${c.keyEncrypted ? 'encrypted' : 'NOT encrypted'})\n`
+  );
+}
+
+const noPassphrase = { passphrase: { type: 'boolean', default: true, describe: 'encrypt the new key; --no-passphrase stores it unencrypted (warned)' } } as const;
+
+const create: CommandDef = {
+  command: 'create <name>',
+  describe: 'Create an intermediate (issuing) CA signed by another CA in this PKI',
+  examples: [
+    ['pki ca create issuing-1 --parent root --subject "CN=Example Issuing CA 1,O=Example"', 'P-256 issuing CA, pathLen 0, valid 5 years'],
+    ['pki ca create issuing-2 --parent root --subject "CN=Issuing CA 2" --key-type rsa-2048 --validity 3y --path-len 0', 'RSA issuing CA for 3 years'],
+  ],
+  notes: 'The new key is encrypted with the parent\'s passphrase unless --new-passphrase-file names another one.',
+  builder: (y) =>
+    y
+      .positional('name', { type: 'string', describe: 'name of the new CA (letters, digits, . _ -)' })
+      .options({
+        parent: { type: 'string', demandOption: true, describe: 'CA that signs the new CA' },
+        subject: { type: 'string', demandOption: true, describe: 'subject, RFC 4514' },
+        'key-type': { type: 'string', choices: KEY_TYPES, default: 'ecdsa-p256', describe: 'key type of the new CA' },
+        validity: { type: 'string', describe: 'validity, e.g. 5y (default from the profile; never past the parent)' },
+        'path-len': { type: 'number', describe: 'basicConstraints pathLenConstraint (default from the profile: 0)' },
+        profile: { type: 'string', describe: 'CA profile name or .yaml path (default intermediate-ca)' },
+        'new-passphrase-file': { type: 'string', normalize: true, describe: 'file with a different passphrase for the new key' },
+        ...noPassphrase,
+        ...passphraseFileOption,
+      }),
+  async run(a, { deps }) {
+    const r = await createCa(deps, {
+      dir: a.dir,
+      name: a.name,
+      parent: a.parent,
+      subject: a.subject,
+      keyType: a.keyType,
+      validity: a.validity,
+      pathLen: a.pathLen,
+      profile: a.profile,
+      noPassphrase: a.passphrase === false,
+      passphraseFile: a.passphraseFile,
+      newPassphraseFile: a.newPassphraseFile,
+    });
+    return { kind: 'pki.ca.create.result', data: r, text: caText('Created', r) };
+  },
+};
+
+const csr: CommandDef = {
+  command: 'csr <name>',
+  describe: 'Offline-root workflow: create a CA key here and write a CSR for the parent to sign',
+  examples: [
+    ['pki ca csr issuing-2 --subject "CN=Example Issuing CA 2,O=Example" --out issuing-2.csr', 'key stays here; send issuing-2.csr to the offline root'],
+    ['pki ca import issuing-2 --cert issuing-2.pem --chain root.pem', '... then import what comes back'],
+  ],
+  builder: (y) =>
+    y
+      .positional('name', { type: 'string', describe: 'name of the new CA' })
+      .options({
+        subject: { type: 'string', demandOption: true, describe: 'subject, RFC 4514' },
+        out: { type: 'string', demandOption: true, normalize: true, describe: 'where to write the CSR (PEM)' },
+        'key-type': { type: 'string', choices: KEY_TYPES, default: 'ecdsa-p256', describe: 'key type' },
+        'path-len': { type: 'number', describe: 'pathLenConstraint to request' },
+        ...noPassphrase,
+        ...passphraseFileOption,
+        ...forceOption,
+      }),
+  async run(a, { deps }) {
+    const r = await createCaCsr(deps, {
+      dir: a.dir,
+      name: a.name,
+      subject: a.subject,
+      keyType: a.keyType,
+      pathLen: a.pathLen,
+      out: a.out,
+      force: a.force,
+      noPassphrase: a.passphrase === false,
+      passphraseFile: a.passphraseFile,
+    });
+    return {
+      kind: 'pki.ca.csr.result',
+      data: r,
+      text: caText('Pending', r) + `  CSR       ${r.csr}\nNext: have it signed, then: pki ca import ${r.name} --cert SIGNED.pem\n`,
+    };
+  },
+};
+
+const importCmd: CommandDef = {
+  command: 'import <name>',
+  describe: 'Import a CA certificate: complete a pending CA (after `pki ca csr`), or bring in a CA made elsewhere with --key',
+  examples: [
+    ['pki ca import issuing-2 --cert issuing-2.pem --chain offline-root.pem', 'complete the pending CA issuing-2; keep the root for `ca export --chain`'],
+    ['pki ca import legacy --cert ca.pem --key ca-key.pem', 'migrate a CA from cfssl/openssl; the key is re-encrypted into this PKI'],
+  ],
+  notes: 'The certificate must match the CA key and satisfy Roles Anywhere CA rules (CA:TRUE, keyCertSign, SHA-256+).',
+  builder: (y) =>
+    y
+      .positional('name', { type: 'string', describe: 'CA name' })
+      .options({
+        cert: { type: 'string', demandOption: true, normalize: true, describe: 'the CA certificate (PEM or DER)' },
+        chain: { type: 'string', normalize: true, describe: 'PEM with the issuer chain (issuer first) when the issuer is not in this PKI' },
+        key: { type: 'string', normalize: true, describe: 'the CA private key, for a CA not created here' },
+        'key-passphrase-file': { type: 'string', normalize: true, describe: 'passphrase of an encrypted --key' },
+        ...noPassphrase,
+        ...passphraseFileOption,
+      }),
+  async run(a, { deps }) {
+    const r = await importCa(deps, {
+      dir: a.dir,
+      name: a.name,
+      cert: a.cert,
+      chain: a.chain,
+      key: a.key,
+      keyPassphraseFile: a.keyPassphraseFile,
+      noPassphrase: a.passphrase === false,
+      passphraseFile: a.passphraseFile,
+    });
+    return { kind: 'pki.ca.import.result', data: r, text: caText('Imported', r) };
+  },
+};
+
+const list: CommandDef = {
+  command: 'list',
+  describe: 'List the CAs in this PKI',
+  examples: [
+    ['pki ca list', 'table of CAs'],
+    ['pki ca list --json | jq -r ".data[].name"', 'CA names for scripts'],
+  ],
+  builder: (y) => y,
+  async run(a, { deps }) {
+    const r = await listCas(deps, { dir: a.dir });
+    return {
+      kind: 'pki.ca.list.result',
+      data: r,
+      text: table(
+        ['NAME', 'STATUS', 'PARENT', 'KEY', 'NOT AFTER', 'SUBJECT'],
+        r.map((c) => [c.name, c.expired ? 'expired' : c.status, c.parent ?? '-', c.keyType, shortTime(c.notAfter), c.subject]),
+      ),
+    };
+  },
+};
+
+const exportCmd: CommandDef = {
+  command: 'export <name>',
+  describe: 'Write a CA certificate (optionally with its issuers up to the root) as PEM',
+  examples: [
+    ['pki ca export issuing-1 --out issuing-1.pem', 'the CA certificate'],
+    ['pki ca export issuing-1 --chain --out chain.pem', 'issuing-1, then its parents up to the root'],
+  ],
+  builder: (y) =>
+    y.positional('name', { type: 'string', describe: 'CA name' }).options({
+      chain: { type: 'boolean', default: false, describe: 'append the issuers up to the root' },
+      out: { type: 'string', normalize: true, describe: 'file to write (default: stdout)' },
+      ...forceOption,
+    }),
+  async run(a, { deps }) {
+    const r = await exportCa(deps, { dir: a.dir, name: a.name, chain: a.chain, out: a.out, force: a.force });
+    return { kind: 'pki.ca.export.result', data: r, text: r.out ? `Wrote ${r.certificates} certificate(s) to ${r.out}\n` : r.pem };
+  },
+};
+
+export const caGroup: CommandGroup = { command: 'ca', describe: 'Manage CAs: create, csr, import, list, export', subcommands: [create, csr, importCmd, list, exportCmd] };

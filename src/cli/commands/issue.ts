@@ -1,0 +1,85 @@
+import { issueBatch, issueCertificate } from '../../app/issue.js';
+import { KEY_TYPES } from '../../crypto/keys.js';
+import { PkiError } from '../../errors.js';
+import { forceOption, passphraseFileOption, type CommandDef } from '../command.js';
+import { shortTime } from '../output/render.js';
+
+export const issueCommand: CommandDef = {
+  command: 'issue',
+  describe: 'Issue end-entity certificates: from a CSR, from a key generated here, or from a directory of CSRs',
+  examples: [
+    ['pki issue --ca issuing-1 --csr web-01.csr --out web-01.pem --chain-out chain.pem', 'from a CSR; chain.pem holds the intermediates for --intermediates'],
+    ['pki issue --ca issuing-1 --subject "CN=web-01,O=Example" --key-out web-01.key --out web-01.pem --san dns:web-01.example.com', 'generate a P-256 key here (written 0600)'],
+    ['pki issue --ca issuing-1 --batch csr-dir/ --out-dir certs/', 'one certificate per CSR file, grouped transactions, progress on stderr'],
+    ['pki issue --ca issuing-1 --csr app.csr --validity 24h --profile roles-anywhere-workload --json', 'machine-readable result (includes the PEM)'],
+  ],
+  notes:
+    'Subject and SANs come from the CSR unless --subject / --san override them; the profile decides every extension.\n' +
+    'All checks (key type, subject, SANs, validity, issuer expiry) run before anything is signed, and all problems are\n' +
+    'reported together. A certificate is recorded in the store before its file is written.',
+  builder: (y) =>
+    y.options({
+      ca: { type: 'string', demandOption: true, describe: 'issuing CA' },
+      csr: { type: 'string', normalize: true, describe: 'PKCS#10 CSR (PEM or DER)' },
+      subject: { type: 'string', describe: 'subject, RFC 4514 (with --key-out: generate a key; with --csr: override)' },
+      san: { type: 'string', array: true, describe: 'subject alternative name, repeatable: dns:NAME, uri:URI, email:ADDR, ip:ADDR (replaces the CSR\'s)' },
+      'key-out': { type: 'string', normalize: true, describe: 'generate the key here and write it (PKCS#8 PEM, mode 0600)' },
+      'key-type': { type: 'string', choices: KEY_TYPES, describe: 'type of a generated key (default ecdsa-p256)' },
+      batch: { type: 'string', normalize: true, describe: 'directory of CSR files (.csr .req .pem .der) to issue in one run' },
+      'out-dir': { type: 'string', normalize: true, describe: 'with --batch: directory for NAME.pem outputs' },
+      out: { type: 'string', normalize: true, describe: 'certificate output file (default: stdout)' },
+      'chain-out': { type: 'string', normalize: true, describe: 'write the issuing chain (intermediates, no root) here' },
+      profile: { type: 'string', describe: 'leaf profile name or .yaml path (default from pki.yaml: roles-anywhere-workload)' },
+      validity: { type: 'string', describe: 'validity, e.g. 24h, 7d (default and maximum from the profile)' },
+      ...passphraseFileOption,
+      ...forceOption,
+    }),
+  async run(a, { deps, json }) {
+    if (a.batch) {
+      const conflicting = ['csr', 'subject', 'san', 'keyOut', 'out', 'chainOut', 'keyType'].filter((k) => a[k] !== undefined);
+      if (conflicting.length) throw new PkiError('USAGE_CONFLICT', `--batch cannot be combined with ${conflicting.map((k) => '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())).join(', ')}`);
+      if (!a.outDir) throw new PkiError('USAGE_MISSING_OUT_DIR', '--batch needs --out-dir DIR');
+      const r = await issueBatch(deps, {
+        dir: a.dir,
+        ca: a.ca,
+        profile: a.profile,
+        validity: a.validity,
+        batch: a.batch,
+        outDir: a.outDir,
+        force: a.force,
+        passphraseFile: a.passphraseFile,
+        onProgress: (done, total) => deps.stderr.write(`issued ${done}/${total}\n`),
+      });
+      return { kind: 'pki.issue.batch.result', data: r, text: `Issued ${r.issued} certificate(s) from ${r.issuer} into ${r.outDir}\n` };
+    }
+    if (a.outDir) throw new PkiError('USAGE_CONFLICT', '--out-dir goes with --batch; use --out for a single certificate');
+    const r = await issueCertificate(deps, {
+      dir: a.dir,
+      ca: a.ca,
+      profile: a.profile,
+      validity: a.validity,
+      csr: a.csr,
+      subject: a.subject,
+      san: a.san,
+      keyOut: a.keyOut,
+      keyType: a.keyType,
+      out: a.out,
+      chainOut: a.chainOut,
+      force: a.force,
+      passphraseFile: a.passphraseFile,
+    });
+    const summary =
+      `Issued ${r.serial} by ${r.issuer}\n` +
+      `  subject   ${r.subject}\n` +
+      (r.sans.length ? `  SANs      ${r.sans.join(', ')}\n` : '') +
+      `  valid     ${shortTime(r.notBefore)} .. ${shortTime(r.notAfter)}\n` +
+      (r.out ? `  cert      ${r.out}\n` : '') +
+      (r.keyOut ? `  key       ${r.keyOut} (0600)\n` : '') +
+      (r.chainOut ? `  chain     ${r.chainOut} (${r.chainCertificates} certificate(s))\n` : '');
+    if (!r.out && !json) {
+      deps.stderr.write(summary);
+      return { kind: 'pki.issue.result', data: r, text: r.pem };
+    }
+    return { kind: 'pki.issue.result', data: r, text: summary };
+  },
+};

@@ -1,0 +1,65 @@
+import { listCertificates, showCertificate } from '../../app/query.js';
+import type { CommandDef } from '../command.js';
+import { shortTime, table } from '../output/render.js';
+
+export const listCommand: CommandDef = {
+  command: 'list',
+  describe: 'List issued certificates, soonest to expire first',
+  examples: [
+    ['pki list --ca issuing-1', 'everything issuing-1 issued'],
+    ['pki list --status revoked', 'revoked certificates of all CAs'],
+    ['pki list --expiring-within 7d --json', 'unrevoked certificates expiring in the next 7 days, for a renewal job'],
+  ],
+  builder: (y) =>
+    y.options({
+      ca: { type: 'string', describe: 'only certificates issued by this CA' },
+      status: { type: 'string', choices: ['valid', 'revoked', 'expired'], describe: 'only certificates in this state' },
+      'expiring-within': { type: 'string', describe: 'only unrevoked certificates expiring within this duration (e.g. 7d)' },
+      limit: { type: 'number', describe: 'at most this many rows' },
+    }),
+  async run(a, { deps }) {
+    const r = await listCertificates(deps, { dir: a.dir, ca: a.ca, status: a.status, expiringWithin: a.expiringWithin, limit: a.limit });
+    return {
+      kind: 'pki.list.result',
+      data: r,
+      text:
+        table(
+          ['SERIAL', 'ISSUER', 'STATUS', 'NOT AFTER', 'SUBJECT'],
+          r.map((c) => [c.serial, c.issuer, c.status, shortTime(c.notAfter), c.subject]),
+        ) || 'no certificates match\n',
+    };
+  },
+};
+
+export const showCommand: CommandDef = {
+  command: 'show <serial>',
+  describe: 'Show one certificate on record: subject, SANs, validity, status, revocation, fingerprint',
+  examples: [
+    ['pki show 4f2a...c1', 'details'],
+    ['pki show 4f2a...c1 --ca issuing-1 --pem > cert.pem', 'the certificate itself'],
+  ],
+  builder: (y) =>
+    y.positional('serial', { type: 'string', describe: 'serial number (hex)' }).options({
+      ca: { type: 'string', describe: 'issuing CA (needed when two CAs issued the same serial)' },
+      pem: { type: 'boolean', default: false, describe: 'print only the PEM certificate' },
+    }),
+  async run(a, { deps }) {
+    const r = await showCertificate(deps, { dir: a.dir, serial: String(a.serial), ca: a.ca });
+    const text = a.pem
+      ? r.pem
+      : [
+          `serial       ${r.serial}`,
+          `issuer       ${r.issuer}`,
+          `subject      ${r.subject}`,
+          `SANs         ${r.sans.join(', ') || '-'}`,
+          `not before   ${shortTime(r.notBefore)}`,
+          `not after    ${shortTime(r.notAfter)}`,
+          `status       ${r.status}${r.revocation ? ` (${r.revocation.reason}, ${shortTime(r.revocation.revokedAt)})` : ''}`,
+          `profile      ${r.profile}`,
+          `issued       ${shortTime(r.issuedAt)} by ${r.requestedBy} from ${r.source}`,
+          `sha256       ${r.sha256}`,
+          '',
+        ].join('\n');
+    return { kind: 'pki.show.result', data: r, text };
+  },
+};

@@ -1,0 +1,44 @@
+/** Output: the --json envelope, text tables, and error rendering. */
+import { PkiError, PkiErrors } from '../../errors.js';
+
+export const JSON_VERSION = 1;
+
+export function jsonSuccess(kind: string, data: unknown): string {
+  return JSON.stringify({ ok: true, kind, version: JSON_VERSION, data }, null, 2) + '\n';
+}
+
+export function jsonError(e: PkiError): string {
+  return (
+    JSON.stringify(
+      { ok: false, kind: 'pki.error', version: JSON_VERSION, error: { code: e.code, message: e.message, details: e.details, hint: e.hint ?? null } },
+      null,
+      2,
+    ) + '\n'
+  );
+}
+
+export function textError(e: PkiError, debug: boolean): string {
+  let out = `error: ${e.message}\n`;
+  if (e.hint) out += `hint: ${e.hint}\n`;
+  out += `(${e.code}, exit ${e.exitCode})\n`;
+  if (debug && e.cause instanceof Error && e.cause.stack) out += `cause: ${e.cause.stack}\n`;
+  if (e instanceof PkiErrors && debug) out += `problems: ${JSON.stringify(e.details.problems, null, 2)}\n`;
+  return out;
+}
+
+/** A plain text table with a header row; columns padded to their widest cell. */
+export function table(header: string[], rows: string[][]): string {
+  if (rows.length === 0) return '';
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join('\n') + '\n';
+}
+
+/** 2026-11-23T17:00:00.000Z → 2026-11-23 17:00:00Z */
+export function shortTime(iso: string | null | undefined): string {
+  return iso ? iso.replace('T', ' ').replace(/\.\d{3}Z$/, 'Z') : '-';
+}

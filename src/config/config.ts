@@ -1,0 +1,76 @@
+/** `pki.yaml`: the PKI directory's configuration. */
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { PkiError } from '../errors.js';
+import { DEFAULT_PBKDF2_ITERATIONS } from '../crypto/keys.js';
+import { parseYamlWithSchema, type Spec } from './schema.js';
+
+export const CONFIG_FILE = 'pki.yaml';
+
+export interface Config {
+  /** Absolute PKI directory. */
+  dir: string;
+  file: string;
+  store: { sqlite: string };
+  keys: { dir: string; pbkdf2Iterations: number };
+  profilesDir: string;
+  defaultProfile: string;
+}
+
+export const CONFIG_SCHEMA: Spec = {
+  type: 'object',
+  fields: {
+    version: { type: 'integer', min: 1, max: 1, required: true, description: 'configuration format version (1)' },
+    store: { type: 'object', fields: { sqlite: { type: 'string', description: 'SQLite database file, relative to the PKI directory (default pki.db)' } } },
+    keys: {
+      type: 'object',
+      fields: {
+        dir: { type: 'string', description: 'directory for CA key files (default keys)' },
+        pbkdf2Iterations: { type: 'integer', min: 10_000, max: 100_000_000, description: `PBKDF2-HMAC-SHA256 iterations for new CA keys (default ${DEFAULT_PBKDF2_ITERATIONS})` },
+      },
+    },
+    profiles: { type: 'object', fields: { dir: { type: 'string', description: 'your own profiles, searched before the shipped ones (default profiles)' }, default: { type: 'string', description: 'profile for `pki issue` (default roles-anywhere-workload)' } } },
+  },
+};
+
+export function defaultConfigText(pbkdf2Iterations = DEFAULT_PBKDF2_ITERATIONS): string {
+  return [
+    '# pki configuration. Paths are relative to this directory.',
+    'version: 1',
+    'store:',
+    '  sqlite: pki.db',
+    'keys:',
+    '  dir: keys',
+    `  pbkdf2Iterations: ${pbkdf2Iterations}`,
+    'profiles:',
+    '  dir: profiles            # your own profiles; shipped ones are used when a name is not found here',
+    '  default: roles-anywhere-workload',
+    '',
+  ].join('\n');
+}
+
+/** Loads `<dir>/pki.yaml`. Throws NOT_FOUND_PKI_DIR when the directory is not initialised. */
+export function loadConfig(dirInput: string): Config {
+  const dir = resolve(dirInput);
+  const file = join(dir, CONFIG_FILE);
+  if (!existsSync(file))
+    throw new PkiError('NOT_FOUND_PKI_DIR', `${dir} is not a PKI directory (no ${CONFIG_FILE})`, {
+      details: { dir },
+      hint: 'run `pki init --dir DIR --subject "CN=..."` first, or pass --dir / set PKI_DIR',
+    });
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new PkiError('IO_READ_FAILED', `cannot read ${file}: ${(e as Error).message}`, { details: { file }, cause: e });
+  }
+  const raw = parseYamlWithSchema(text, file, CONFIG_SCHEMA, 'CONFIG_INVALID') as Record<string, any>;
+  return {
+    dir,
+    file,
+    store: { sqlite: resolve(dir, raw.store?.sqlite ?? 'pki.db') },
+    keys: { dir: resolve(dir, raw.keys?.dir ?? 'keys'), pbkdf2Iterations: raw.keys?.pbkdf2Iterations ?? DEFAULT_PBKDF2_ITERATIONS },
+    profilesDir: resolve(dir, raw.profiles?.dir ?? 'profiles'),
+    defaultProfile: raw.profiles?.default ?? 'roles-anywhere-workload',
+  };
+}

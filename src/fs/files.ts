@@ -1,0 +1,105 @@
+/**
+ * File output with the guarantees users rely on: refuse to overwrite without --force, never leave a half-written
+ * file (write a temporary file in the same directory, then link/rename it into place), private keys 0600 created
+ * with O_EXCL, and every error names the path.
+ */
+import * as fs from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { PkiError } from '../errors.js';
+
+/** Reads an input file, naming `flag` and the path in errors. */
+export function readInput(path: string, flag: string): Buffer {
+  try {
+    return fs.readFileSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new PkiError('NOT_FOUND_FILE', `${flag} ${path}: no such file`, { details: { file: path, flag } });
+    if (code === 'EISDIR') throw new PkiError('USAGE_NOT_A_FILE', `${flag} ${path} is a directory, not a file`, { details: { file: path, flag } });
+    throw new PkiError('IO_READ_FAILED', `${flag} ${path}: cannot read (${(e as Error).message})`, { details: { file: path, flag }, cause: e });
+  }
+}
+
+/**
+ * Checks, before any work is done, that `path` can be created: its directory exists and is writable, and the file
+ * does not exist unless `force`. Throws STATE_OUTPUT_EXISTS or IO_NOT_WRITABLE naming the path.
+ */
+export function checkOutput(path: string, flag: string, force: boolean): void {
+  let st: fs.Stats | undefined;
+  try {
+    st = fs.lstatSync(path);
+  } catch {
+    st = undefined;
+  }
+  if (st) {
+    if (st.isDirectory()) throw new PkiError('USAGE_NOT_A_FILE', `${flag} ${path} is a directory`, { details: { file: path, flag } });
+    if (st.isSymbolicLink()) throw new PkiError('IO_SYMLINK_REFUSED', `${flag} ${path} is a symbolic link; refusing to write through it`, { details: { file: path, flag } });
+    if (!force) throw new PkiError('STATE_OUTPUT_EXISTS', `${flag} ${path} already exists`, { details: { file: path, flag }, hint: 'pass --force to overwrite it' });
+  }
+  checkWritableDir(dirname(path), flag);
+}
+
+/** Throws IO_NOT_WRITABLE / NOT_FOUND_DIRECTORY unless `dir` is an existing writable directory. */
+export function checkWritableDir(dir: string, flag: string): void {
+  try {
+    if (!fs.statSync(dir).isDirectory()) throw new PkiError('IO_NOT_WRITABLE', `${flag}: ${dir} is not a directory`, { details: { dir, flag } });
+  } catch (e) {
+    if (e instanceof PkiError) throw e;
+    throw new PkiError('NOT_FOUND_DIRECTORY', `${flag}: directory ${dir} does not exist`, { details: { dir, flag } });
+  }
+  try {
+    fs.accessSync(dir, fs.constants.W_OK);
+  } catch {
+    throw new PkiError('IO_NOT_WRITABLE', `${flag}: directory ${dir} is not writable`, { details: { dir, flag } });
+  }
+}
+
+let tmpCounter = 0;
+
+/**
+ * Writes `data` to `path` atomically: a temporary file in the same directory, fsync'd, then linked into place
+ * (fails if `path` appeared meanwhile, unless `force`, which renames over it). Mode defaults to 0644.
+ */
+export function writeFileAtomic(path: string, data: string | Uint8Array, opts: { force?: boolean; mode?: number; flag?: string } = {}): void {
+  const flag = opts.flag ?? 'output';
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${++tmpCounter}.tmp`);
+  try {
+    const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, opts.mode ?? 0o644);
+    try {
+      fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    if (opts.force) fs.renameSync(tmp, path);
+    else {
+      fs.linkSync(tmp, path);
+      fs.unlinkSync(tmp);
+    }
+  } catch (e) {
+    try {
+      fs.unlinkSync(tmp);
+    } catch {
+      /* already gone */
+    }
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw new PkiError('STATE_OUTPUT_EXISTS', `${flag} ${path} already exists`, { details: { file: path }, hint: 'pass --force to overwrite it' });
+    throw new PkiError('IO_WRITE_FAILED', `${flag} ${path}: cannot write (${(e as Error).message})`, { details: { file: path }, cause: e });
+  }
+}
+
+/** Writes a private key: created exclusively (O_EXCL, no symlink following) with mode 0600, fsync'd. */
+export function writePrivateKeyFile(path: string, pem: string, flag = 'key'): void {
+  writeFileAtomic(path, pem, { mode: 0o600, flag });
+  fs.chmodSync(path, 0o600);
+}
+
+/** Removes files created by a command that then failed (best effort, errors ignored). */
+export function removeQuietly(paths: readonly string[]): void {
+  for (const p of paths) {
+    try {
+      fs.rmSync(p, { force: true, recursive: true });
+    } catch {
+      /* nothing to do */
+    }
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * Ports: what the application layer needs from the outside world. Adapters (SQLite store, the real clock and
+ * CSPRNG, the terminal) implement them; tests pass fixed ones.
+ */
+import type { KeyType } from './crypto/keys.js';
+
+/** Everything with a side effect, passed in explicitly (no globals). */
+export interface Deps {
+  /** Read once per command. */
+  now(): Date;
+  /** CSPRNG (crypto.randomBytes in production; seeded in tests). */
+  randomBytes(n: number): Buffer;
+  env: Readonly<Record<string, string | undefined>>;
+  cwd: string;
+  stdout: { write(s: string): unknown };
+  stderr: { write(s: string): unknown };
+  /** True when a person can answer a prompt. */
+  interactive: boolean;
+  /** Reads a secret from the terminal without echo; undefined when not interactive. */
+  promptSecret?: (prompt: string) => Promise<string>;
+  /** Who runs the command, for the audit log (user@host). */
+  actor: string;
+}
+
+export type CaStatus = 'active' | 'pending';
+
+export interface CaRecord {
+  id: number;
+  name: string;
+  parentId: number | null;
+  status: CaStatus;
+  subjectDn: string;
+  /** The CA certificate (null while a CSR is pending). */
+  certDer: Buffer | null;
+  csrDer: Buffer | null;
+  /** PEM of an externally held issuer chain (offline root), if imported with one. */
+  externalChainPem: string | null;
+  keyPath: string;
+  keyType: KeyType;
+  keyEncrypted: boolean;
+  serial: string | null;
+  notBefore: Date | null;
+  notAfter: Date | null;
+  createdAt: Date;
+}
+
+export interface NewCa {
+  name: string;
+  parentId: number | null;
+  status: CaStatus;
+  subjectDn: string;
+  certDer: Buffer | null;
+  csrDer: Buffer | null;
+  externalChainPem: string | null;
+  keyPath: string;
+  keyType: KeyType;
+  keyEncrypted: boolean;
+  serial: string | null;
+  notBefore: Date | null;
+  notAfter: Date | null;
+  createdAt: Date;
+}
+
+export interface NewCertificate {
+  /** Lowercase hex, no leading zero octet. */
+  serial: string;
+  subjectDn: string;
+  sans: string[];
+  notBefore: Date;
+  notAfter: Date;
+  profile: string;
+  der: Buffer;
+  isCa: boolean;
+  requestedBy: string;
+  /** Where the request came from (CSR file, "generated key", ...). */
+  source: string;
+}
+
+export interface Revocation {
+  reason: number;
+  revokedAt: Date;
+  invalidityDate: Date | null;
+}
+
+export interface CertificateRecord extends NewCertificate {
+  issuerId: number;
+  issuerName: string;
+  createdAt: Date;
+  revocation: Revocation | null;
+}
+
+export interface AuditEvent {
+  action: string;
+  target: string;
+  details: Record<string, unknown>;
+}
+
+export interface AuditRecord extends AuditEvent {
+  seq: number;
+  at: Date;
+  actor: string;
+  prevHash: string;
+  hash: string;
+}
+
+export interface CertificateFilter {
+  issuerId?: number;
+  status?: 'valid' | 'revoked' | 'expired';
+  /** Only unrevoked certificates expiring between now and now + seconds. */
+  expiringWithinSeconds?: number;
+  now: Date;
+  limit?: number;
+}
+
+/**
+ * The store port. Every method that changes state is one transaction: a crash leaves the old or the new state.
+ * Methods are async so that a networked adapter (PostgreSQL) can implement the same port.
+ */
+export interface Store {
+  close(): void;
+  getCa(name: string): Promise<CaRecord | undefined>;
+  getCaById(id: number): Promise<CaRecord | undefined>;
+  listCas(): Promise<CaRecord[]>;
+  /**
+   * Creates a CA row; when `certificate` is given it is recorded as issued by `issuerId` (or by the new CA itself
+   * when issuerId is null: a self-signed root). Throws STATE_CA_EXISTS.
+   */
+  createCa(ca: NewCa, certificate: { issuerId: number | null; cert: NewCertificate } | null, audit: AuditEvent, actor: string, at: Date): Promise<CaRecord>;
+  /** Turns a pending CA active with its signed certificate. */
+  activateCa(id: number, update: { certDer: Buffer; parentId: number | null; externalChainPem: string | null; serial: string; notBefore: Date; notAfter: Date; subjectDn: string }, audit: AuditEvent, actor: string, at: Date): Promise<CaRecord>;
+  /**
+   * Records issued certificates in one transaction with one audit row each. Returns the indexes of certificates
+   * whose serial already exists for this issuer (not recorded; the caller re-issues them with a new serial).
+   */
+  recordIssued(issuerId: number, certs: NewCertificate[], actor: string, at: Date): Promise<{ collisions: number[] }>;
+  /** Revokes one certificate. Throws NOT_FOUND_SERIAL or STATE_ALREADY_REVOKED. */
+  revoke(issuerId: number, serial: string, revocation: Revocation, actor: string, at: Date): Promise<CertificateRecord>;
+  getCertificates(serial: string, issuerId?: number): Promise<CertificateRecord[]>;
+  findCertificates(filter: CertificateFilter): Promise<CertificateRecord[]>;
+  auditLog(): Promise<AuditRecord[]>;
+}

@@ -1,0 +1,123 @@
+/** Profiles from YAML: strict schema, errors with file:line:col, frozen result. */
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PkiError, throwIfAny } from '../errors.js';
+import { KEY_TYPES, type KeyType } from '../crypto/keys.js';
+import { parseYamlWithSchema, type Spec } from '../config/schema.js';
+import { profileRuleProblems, type Profile, type ProfileKind } from '../domain/profile.js';
+import { EKU_OIDS, KEY_USAGE_BITS } from '../x509/oids.js';
+import type { SanType } from '../x509/extensions.js';
+
+/** The profiles shipped with the toolkit (`profiles/` in the package). */
+export const SHIPPED_PROFILES_DIR = fileURLToPath(new URL('../../profiles/', import.meta.url));
+
+const regexList: Spec = { type: 'list', items: { type: 'regex' } };
+
+/** The profile schema; also rendered into the README's profile reference. */
+export const PROFILE_SCHEMA: Spec = {
+  type: 'object',
+  fields: {
+    name: { type: 'string', pattern: /^[a-z0-9][a-z0-9._-]*$/, patternHelp: 'must be lowercase letters, digits, . _ -', description: 'profile name (defaults to the file name)' },
+    description: { type: 'string', description: 'free text shown in listings' },
+    kind: { type: 'string', enum: ['root-ca', 'intermediate-ca', 'leaf'], required: true, description: 'what the profile issues' },
+    rolesAnywhere: { type: 'boolean', description: 'enforce IAM Roles Anywhere rules (default true)' },
+    keyTypes: { type: 'list', items: { type: 'string', enum: KEY_TYPES }, description: 'accepted subject key types' },
+    validity: {
+      type: 'object',
+      required: true,
+      fields: {
+        default: { type: 'duration', required: true, description: 'validity when --validity is not given' },
+        max: { type: 'duration', required: true, description: 'longest validity a request may ask for' },
+      },
+    },
+    backdate: { type: 'duration', description: 'notBefore is set this far in the past (clock skew); default 5m' },
+    pathLen: { type: 'integer', min: 0, max: 16, description: 'CA profiles: basicConstraints pathLenConstraint' },
+    keyUsage: { type: 'list', items: { type: 'string', enum: Object.keys(KEY_USAGE_BITS) }, description: 'keyUsage bits (the extension is always critical)' },
+    extendedKeyUsage: {
+      type: 'list',
+      items: { type: 'string', pattern: new RegExp(`^(${Object.keys(EKU_OIDS).join('|')}|\\d+(\\.\\d+)+)$`), patternHelp: `must be one of ${Object.keys(EKU_OIDS).join(', ')} or a dotted OID` },
+      description: 'extendedKeyUsage purposes (names or OIDs)',
+    },
+    subject: { type: 'object', fields: { allow: { ...regexList, description: 'regular expressions; the RFC 4514 subject must fully match one' } } },
+    san: {
+      type: 'object',
+      fields: {
+        allow: {
+          type: 'object',
+          description: 'per SAN type, regular expressions a value must fully match; types not listed are refused',
+          fields: { dns: regexList, uri: regexList, email: regexList, ip: regexList },
+        },
+        maxCount: { type: 'integer', min: 0, max: 1000, description: 'most SANs per certificate (default 100)' },
+      },
+    },
+    crlDistributionPoints: { type: 'list', items: { type: 'string', pattern: /^[a-z]+:\/\/\S+$/, patternHelp: 'must be a URL' }, description: 'CRL distribution point URLs' },
+  },
+};
+
+const DEFAULT_KEY_USAGE: Record<ProfileKind, string[]> = {
+  'root-ca': ['keyCertSign', 'cRLSign'],
+  'intermediate-ca': ['keyCertSign', 'cRLSign'],
+  leaf: ['digitalSignature'],
+};
+
+/** Parses profile YAML text; `source` is the file path used in messages. */
+export function parseProfile(text: string, source: string): Profile {
+  const raw = parseYamlWithSchema(text, source, PROFILE_SCHEMA, 'PROFILE_INVALID') as Record<string, any>;
+  const kind = raw.kind as ProfileKind;
+  const sanAllowRaw = raw.san?.allow as Partial<Record<SanType, RegExp[]>> | undefined;
+  const sanAllow: Partial<Record<SanType, readonly RegExp[]>> = sanAllowRaw ?? { dns: [], uri: [], email: [], ip: [] };
+  const profile: Profile = {
+    name: raw.name ?? basename(source).replace(/\.ya?ml$/, ''),
+    source,
+    description: raw.description ?? '',
+    kind,
+    rolesAnywhere: raw.rolesAnywhere ?? true,
+    keyTypes: (raw.keyTypes as KeyType[] | undefined) ?? ['ecdsa-p256', 'ecdsa-p384', 'rsa-2048', 'rsa-3072', 'rsa-4096'],
+    validity: { default: raw.validity.default, max: raw.validity.max },
+    backdate: raw.backdate ?? 300,
+    keyUsage: raw.keyUsage ?? DEFAULT_KEY_USAGE[kind],
+    extendedKeyUsage: raw.extendedKeyUsage ?? (kind === 'leaf' ? ['clientAuth'] : []),
+    subject: { allow: raw.subject?.allow ?? [] },
+    san: { allow: sanAllow, maxCount: raw.san?.maxCount ?? 100 },
+    crlDistributionPoints: raw.crlDistributionPoints ?? [],
+  };
+  if (raw.pathLen !== undefined) profile.pathLen = raw.pathLen;
+  throwIfAny(profileRuleProblems(profile).map((m) => new PkiError('PROFILE_INVALID', `${source}: ${m}`, { details: { file: source } })));
+  return deepFreeze(profile);
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !(o instanceof RegExp)) {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}
+
+/**
+ * Finds a profile by name or path: a path (contains / or ends in .yaml), else `<userDir>/<name>.yaml`, else the
+ * shipped profile. Throws NOT_FOUND_PROFILE listing where it looked.
+ */
+export function loadProfile(nameOrPath: string, userDir: string | undefined, cwd: string): Profile {
+  const candidates: string[] = [];
+  if (nameOrPath.includes('/') || /\.ya?ml$/.test(nameOrPath)) candidates.push(isAbsolute(nameOrPath) ? nameOrPath : resolve(cwd, nameOrPath));
+  else {
+    if (!/^[a-z0-9][a-z0-9._-]*$/.test(nameOrPath))
+      throw new PkiError('USAGE_BAD_PROFILE_NAME', `--profile "${nameOrPath}" is not a profile name or a .yaml path`);
+    if (userDir) candidates.push(join(userDir, `${nameOrPath}.yaml`), join(userDir, `${nameOrPath}.yml`));
+    candidates.push(join(SHIPPED_PROFILES_DIR, `${nameOrPath}.yaml`));
+  }
+  const found = candidates.find((c) => existsSync(c));
+  if (!found)
+    throw new PkiError('NOT_FOUND_PROFILE', `profile "${nameOrPath}" not found (looked in ${candidates.join(', ')})`, {
+      details: { profile: nameOrPath, searched: candidates },
+    });
+  let text: string;
+  try {
+    text = readFileSync(found, 'utf8');
+  } catch (e) {
+    throw new PkiError('IO_READ_FAILED', `cannot read profile ${found}: ${(e as Error).message}`, { details: { file: found }, cause: e });
+  }
+  return parseProfile(text, found);
+}

@@ -1,0 +1,75 @@
+/** Numbered schema migrations. Append only: never edit a migration that has shipped. */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    sql: `
+CREATE TABLE ca (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  parent_id INTEGER REFERENCES ca(id),
+  status TEXT NOT NULL CHECK (status IN ('active', 'pending')),
+  subject TEXT NOT NULL,
+  cert_der BLOB,
+  csr_der BLOB,
+  external_chain_pem TEXT,
+  key_path TEXT NOT NULL,
+  key_type TEXT NOT NULL,
+  key_encrypted INTEGER NOT NULL,
+  serial TEXT,
+  not_before INTEGER,
+  not_after INTEGER,
+  created_at INTEGER NOT NULL
+);
+
+CREATE TABLE certificate (
+  id INTEGER PRIMARY KEY,
+  issuer_id INTEGER NOT NULL REFERENCES ca(id),
+  serial TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  sans TEXT NOT NULL,
+  not_before INTEGER NOT NULL,
+  not_after INTEGER NOT NULL,
+  profile TEXT NOT NULL,
+  is_ca INTEGER NOT NULL,
+  der BLOB NOT NULL,
+  requested_by TEXT NOT NULL,
+  source TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  UNIQUE (issuer_id, serial)
+);
+CREATE INDEX certificate_serial ON certificate(serial);
+CREATE INDEX certificate_not_after ON certificate(issuer_id, not_after);
+
+CREATE TABLE revocation (
+  issuer_id INTEGER NOT NULL,
+  serial TEXT NOT NULL,
+  reason INTEGER NOT NULL,
+  revoked_at INTEGER NOT NULL,
+  invalidity_date INTEGER,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (issuer_id, serial),
+  FOREIGN KEY (issuer_id, serial) REFERENCES certificate(issuer_id, serial)
+);
+
+CREATE TABLE audit (
+  seq INTEGER PRIMARY KEY,
+  at TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  target TEXT NOT NULL,
+  details TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'audit rows are append-only'); END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit rows are append-only'); END;
+`,
+  },
+];

@@ -1,0 +1,353 @@
+/**
+ * The SQLite store (better-sqlite3): WAL journal, synchronous=FULL, one IMMEDIATE transaction per state change,
+ * busy timeout so that concurrent `pki` processes queue instead of failing.
+ */
+import Database from 'better-sqlite3';
+import { PkiError } from '../errors.js';
+import { AUDIT_GENESIS_HASH, auditHash } from '../domain/audit.js';
+import type { KeyType } from '../crypto/keys.js';
+import type { AuditEvent, AuditRecord, CaRecord, CertificateFilter, CertificateRecord, NewCa, NewCertificate, Revocation, Store } from '../ports.js';
+import { MIGRATIONS } from './migrations.js';
+
+const toSec = (d: Date): number => Math.floor(d.getTime() / 1000);
+const fromSec = (s: number): Date => new Date(s * 1000);
+
+interface CaRow {
+  id: number;
+  name: string;
+  parent_id: number | null;
+  status: 'active' | 'pending';
+  subject: string;
+  cert_der: Buffer | null;
+  csr_der: Buffer | null;
+  external_chain_pem: string | null;
+  key_path: string;
+  key_type: string;
+  key_encrypted: number;
+  serial: string | null;
+  not_before: number | null;
+  not_after: number | null;
+  created_at: number;
+}
+
+interface CertRow {
+  issuer_id: number;
+  issuer_name: string;
+  serial: string;
+  subject: string;
+  sans: string;
+  not_before: number;
+  not_after: number;
+  profile: string;
+  is_ca: number;
+  der: Buffer;
+  requested_by: string;
+  source: string;
+  created_at: number;
+  reason: number | null;
+  revoked_at: number | null;
+  invalidity_date: number | null;
+}
+
+function caFromRow(r: CaRow): CaRecord {
+  return {
+    id: r.id,
+    name: r.name,
+    parentId: r.parent_id,
+    status: r.status,
+    subjectDn: r.subject,
+    certDer: r.cert_der,
+    csrDer: r.csr_der,
+    externalChainPem: r.external_chain_pem,
+    keyPath: r.key_path,
+    keyType: r.key_type as KeyType,
+    keyEncrypted: r.key_encrypted === 1,
+    serial: r.serial,
+    notBefore: r.not_before === null ? null : fromSec(r.not_before),
+    notAfter: r.not_after === null ? null : fromSec(r.not_after),
+    createdAt: fromSec(r.created_at),
+  };
+}
+
+function certFromRow(r: CertRow): CertificateRecord {
+  return {
+    issuerId: r.issuer_id,
+    issuerName: r.issuer_name,
+    serial: r.serial,
+    subjectDn: r.subject,
+    sans: JSON.parse(r.sans) as string[],
+    notBefore: fromSec(r.not_before),
+    notAfter: fromSec(r.not_after),
+    profile: r.profile,
+    isCa: r.is_ca === 1,
+    der: r.der,
+    requestedBy: r.requested_by,
+    source: r.source,
+    createdAt: fromSec(r.created_at),
+    revocation: r.reason === null ? null : { reason: r.reason, revokedAt: fromSec(r.revoked_at!), invalidityDate: r.invalidity_date === null ? null : fromSec(r.invalidity_date) },
+  };
+}
+
+const CERT_SELECT = `SELECT c.issuer_id, ca.name AS issuer_name, c.serial, c.subject, c.sans, c.not_before, c.not_after, c.profile, c.is_ca, c.der,
+  c.requested_by, c.source, c.created_at, r.reason, r.revoked_at, r.invalidity_date
+  FROM certificate c JOIN ca ON ca.id = c.issuer_id LEFT JOIN revocation r ON r.issuer_id = c.issuer_id AND r.serial = c.serial`;
+
+export class SqliteStore implements Store {
+  private readonly db: Database.Database;
+  private readonly insertCert: Database.Statement;
+  private readonly insertAudit: Database.Statement;
+  private readonly lastAudit: Database.Statement;
+
+  private constructor(readonly path: string, readOnlyCheck: boolean) {
+    try {
+      this.db = new Database(path, { fileMustExist: readOnlyCheck });
+      this.db.pragma('busy_timeout = 30000');
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = FULL');
+      this.db.pragma('foreign_keys = ON');
+    } catch (e) {
+      throw new PkiError('IO_STORE_OPEN_FAILED', `cannot open the store ${path}: ${(e as Error).message}`, { details: { file: path }, cause: e });
+    }
+    this.migrate();
+    this.insertCert = this.db.prepare(
+      `INSERT INTO certificate (issuer_id, serial, subject, sans, not_before, not_after, profile, is_ca, der, requested_by, source, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (issuer_id, serial) DO NOTHING`,
+    );
+    this.insertAudit = this.db.prepare('INSERT INTO audit (seq, at, actor, action, target, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    this.lastAudit = this.db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1');
+  }
+
+  /** Opens (creating when `create`) the store at `path` and applies pending migrations. */
+  static open(path: string, create = false): SqliteStore {
+    return new SqliteStore(path, !create);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  private migrate(): void {
+    this.db.exec('CREATE TABLE IF NOT EXISTS schema_migration (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+    const apply = this.db.transaction(() => {
+      const current = (this.db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migration').get() as { v: number }).v;
+      for (const m of MIGRATIONS) {
+        if (m.version <= current) continue;
+        this.db.exec(m.sql);
+        this.db.prepare('INSERT INTO schema_migration (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, Math.floor(Date.now() / 1000));
+      }
+      const latest = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+      if (current > latest)
+        throw new PkiError('STATE_STORE_TOO_NEW', `store ${this.path} has schema version ${current}; this pki knows up to ${latest}`, { hint: 'upgrade pki' });
+    });
+    apply.immediate();
+  }
+
+  private appendAudit(event: AuditEvent, actor: string, at: Date): void {
+    const last = this.lastAudit.get() as { seq: number; hash: string } | undefined;
+    const row = {
+      seq: (last?.seq ?? 0) + 1,
+      at: at.toISOString(),
+      actor,
+      action: event.action,
+      target: event.target,
+      details: JSON.stringify(event.details),
+    };
+    const prevHash = last?.hash ?? AUDIT_GENESIS_HASH;
+    this.insertAudit.run(row.seq, row.at, row.actor, row.action, row.target, row.details, prevHash, auditHash(prevHash, row));
+  }
+
+  private insertCertificate(issuerId: number, c: NewCertificate, at: Date): boolean {
+    const info = this.insertCert.run(
+      issuerId,
+      c.serial,
+      c.subjectDn,
+      JSON.stringify(c.sans),
+      toSec(c.notBefore),
+      toSec(c.notAfter),
+      c.profile,
+      c.isCa ? 1 : 0,
+      c.der,
+      c.requestedBy,
+      c.source,
+      toSec(at),
+    );
+    return info.changes === 1;
+  }
+
+  async getCa(name: string): Promise<CaRecord | undefined> {
+    const row = this.db.prepare('SELECT * FROM ca WHERE name = ?').get(name) as CaRow | undefined;
+    return row && caFromRow(row);
+  }
+
+  async getCaById(id: number): Promise<CaRecord | undefined> {
+    const row = this.db.prepare('SELECT * FROM ca WHERE id = ?').get(id) as CaRow | undefined;
+    return row && caFromRow(row);
+  }
+
+  async listCas(): Promise<CaRecord[]> {
+    return (this.db.prepare('SELECT * FROM ca ORDER BY id').all() as CaRow[]).map(caFromRow);
+  }
+
+  async createCa(ca: NewCa, certificate: { issuerId: number | null; cert: NewCertificate } | null, audit: AuditEvent, actor: string, at: Date): Promise<CaRecord> {
+    const run = this.db.transaction(() => {
+      if (this.db.prepare('SELECT 1 FROM ca WHERE name = ?').get(ca.name))
+        throw new PkiError('STATE_CA_EXISTS', `a CA named "${ca.name}" already exists`, { details: { ca: ca.name } });
+      const info = this.db
+        .prepare(
+          `INSERT INTO ca (name, parent_id, status, subject, cert_der, csr_der, external_chain_pem, key_path, key_type, key_encrypted, serial, not_before, not_after, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          ca.name,
+          ca.parentId,
+          ca.status,
+          ca.subjectDn,
+          ca.certDer,
+          ca.csrDer,
+          ca.externalChainPem,
+          ca.keyPath,
+          ca.keyType,
+          ca.keyEncrypted ? 1 : 0,
+          ca.serial,
+          ca.notBefore && toSec(ca.notBefore),
+          ca.notAfter && toSec(ca.notAfter),
+          toSec(ca.createdAt),
+        );
+      const id = Number(info.lastInsertRowid);
+      if (certificate) {
+        const issuerId = certificate.issuerId ?? id;
+        if (!this.insertCertificate(issuerId, certificate.cert, at))
+          throw new PkiError('STATE_SERIAL_COLLISION', `serial ${certificate.cert.serial} already exists for this issuer; retry`);
+      }
+      this.appendAudit(audit, actor, at);
+      return id;
+    });
+    const id = run.immediate();
+    return (await this.getCaById(id))!;
+  }
+
+  async activateCa(
+    id: number,
+    u: { certDer: Buffer; parentId: number | null; externalChainPem: string | null; serial: string; notBefore: Date; notAfter: Date; subjectDn: string },
+    audit: AuditEvent,
+    actor: string,
+    at: Date,
+  ): Promise<CaRecord> {
+    const run = this.db.transaction(() => {
+      const row = this.db.prepare('SELECT status FROM ca WHERE id = ?').get(id) as { status: string } | undefined;
+      if (row?.status !== 'pending') throw new PkiError('STATE_CA_NOT_PENDING', 'the CA is not waiting for a certificate');
+      this.db
+        .prepare('UPDATE ca SET status = ?, cert_der = ?, parent_id = ?, external_chain_pem = ?, serial = ?, not_before = ?, not_after = ?, subject = ? WHERE id = ?')
+        .run('active', u.certDer, u.parentId, u.externalChainPem, u.serial, toSec(u.notBefore), toSec(u.notAfter), u.subjectDn, id);
+      this.appendAudit(audit, actor, at);
+    });
+    run.immediate();
+    return (await this.getCaById(id))!;
+  }
+
+  async recordIssued(issuerId: number, certs: NewCertificate[], actor: string, at: Date): Promise<{ collisions: number[] }> {
+    const run = this.db.transaction(() => {
+      const collisions: number[] = [];
+      certs.forEach((c, i) => {
+        if (!this.insertCertificate(issuerId, c, at)) {
+          collisions.push(i);
+          return;
+        }
+        this.appendAudit(
+          { action: 'certificate.issue', target: c.serial, details: { issuerId, subject: c.subjectDn, sans: c.sans, notAfter: c.notAfter.toISOString(), profile: c.profile, source: c.source } },
+          actor,
+          at,
+        );
+      });
+      return collisions;
+    });
+    return { collisions: run.immediate() };
+  }
+
+  async revoke(issuerId: number, serial: string, revocation: Revocation, actor: string, at: Date): Promise<CertificateRecord> {
+    const run = this.db.transaction(() => {
+      const cert = this.db.prepare(`${CERT_SELECT} WHERE c.issuer_id = ? AND c.serial = ?`).get(issuerId, serial) as CertRow | undefined;
+      if (!cert) throw new PkiError('NOT_FOUND_SERIAL', `no certificate with serial ${serial} was issued by this CA`, { details: { serial } });
+      if (cert.reason !== null)
+        throw new PkiError('STATE_ALREADY_REVOKED', `certificate ${serial} was already revoked at ${fromSec(cert.revoked_at!).toISOString()}`, {
+          details: { serial, revokedAt: fromSec(cert.revoked_at!).toISOString(), reason: cert.reason },
+        });
+      this.db
+        .prepare('INSERT INTO revocation (issuer_id, serial, reason, revoked_at, invalidity_date, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(issuerId, serial, revocation.reason, toSec(revocation.revokedAt), revocation.invalidityDate && toSec(revocation.invalidityDate), toSec(at));
+      this.appendAudit(
+        {
+          action: 'certificate.revoke',
+          target: serial,
+          details: { issuerId, reason: revocation.reason, invalidityDate: revocation.invalidityDate?.toISOString() ?? null },
+        },
+        actor,
+        at,
+      );
+      return this.db.prepare(`${CERT_SELECT} WHERE c.issuer_id = ? AND c.serial = ?`).get(issuerId, serial) as CertRow;
+    });
+    return certFromRow(run.immediate());
+  }
+
+  async getCertificates(serial: string, issuerId?: number): Promise<CertificateRecord[]> {
+    const rows =
+      issuerId === undefined
+        ? (this.db.prepare(`${CERT_SELECT} WHERE c.serial = ? ORDER BY c.id`).all(serial) as CertRow[])
+        : (this.db.prepare(`${CERT_SELECT} WHERE c.serial = ? AND c.issuer_id = ?`).all(serial, issuerId) as CertRow[]);
+    return rows.map(certFromRow);
+  }
+
+  async findCertificates(f: CertificateFilter): Promise<CertificateRecord[]> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    const now = toSec(f.now);
+    if (f.issuerId !== undefined) {
+      where.push('c.issuer_id = ?');
+      args.push(f.issuerId);
+    }
+    if (f.status === 'revoked') where.push('r.serial IS NOT NULL');
+    if (f.status === 'valid') {
+      where.push('r.serial IS NULL AND c.not_after > ?');
+      args.push(now);
+    }
+    if (f.status === 'expired') {
+      where.push('r.serial IS NULL AND c.not_after <= ?');
+      args.push(now);
+    }
+    if (f.expiringWithinSeconds !== undefined) {
+      where.push('r.serial IS NULL AND c.not_after > ? AND c.not_after <= ?');
+      args.push(now, now + f.expiringWithinSeconds);
+    }
+    const sql = `${CERT_SELECT}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY c.not_after, c.id${f.limit ? ' LIMIT ?' : ''}`;
+    if (f.limit) args.push(f.limit);
+    return (this.db.prepare(sql).all(...args) as CertRow[]).map(certFromRow);
+  }
+
+  async auditLog(): Promise<AuditRecord[]> {
+    const rows = this.db.prepare('SELECT * FROM audit ORDER BY seq').all() as Array<{
+      seq: number;
+      at: string;
+      actor: string;
+      action: string;
+      target: string;
+      details: string;
+      prev_hash: string;
+      hash: string;
+    }>;
+    return rows.map((r) => ({
+      seq: r.seq,
+      at: new Date(r.at),
+      actor: r.actor,
+      action: r.action,
+      target: r.target,
+      details: JSON.parse(r.details) as Record<string, unknown>,
+      prevHash: r.prev_hash,
+      hash: r.hash,
+    }));
+  }
+
+  /** Runs PRAGMA integrity_check; returns 'ok' or the problems. */
+  integrityCheck(): string {
+    return (this.db.pragma('integrity_check') as Array<{ integrity_check: string }>).map((r) => r.integrity_check).join('; ');
+  }
+}

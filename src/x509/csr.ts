@@ -1,0 +1,125 @@
+/** PKCS#10 certification requests (RFC 2986): parse + verify, and build (for the offline-root CA workflow). */
+import * as crypto from 'node:crypto';
+import { PkiError } from '../errors.js';
+import { describeKey, signWith, type KeyType, type SignatureAlgorithm } from '../crypto/keys.js';
+import { TAG, bitString, children, decodeBitString, decodeOid, expectTag, integer, oid, readSingle, seq, setOf, tlv } from './der.js';
+import { decodeExtensions, decodeSans, type Extension, type San } from './extensions.js';
+import { decodeName, formatDn, type Rdns } from './name.js';
+import { OID, SIGNATURE_ALGORITHM_NAMES } from './oids.js';
+import { readPemOrDer } from './pem.js';
+import { hashForSignatureOid, isWeakSignatureOid } from './certificate.js';
+
+export interface ParsedCsr {
+  source: string;
+  subjectDer: Buffer;
+  subject: Rdns;
+  subjectDn: string;
+  spki: Buffer;
+  publicKey: crypto.KeyObject;
+  keyType?: KeyType;
+  keyDescription: string;
+  rsaBits?: number;
+  signatureAlgorithm: string;
+  signatureAlgorithmName: string;
+  requestedExtensions: Extension[];
+  sans: San[];
+}
+
+/**
+ * Parses a CSR (PEM or DER) and verifies its self-signature. Throws:
+ * CRYPTO_BAD_CSR (malformed), POLICY_WEAK_SIGNATURE (SHA-1/MD5), CRYPTO_UNSUPPORTED_ALGORITHM,
+ * CRYPTO_BAD_CSR_SIGNATURE (the signature does not verify with the CSR's own key). Every message names `source`.
+ */
+export function readCsr(data: Buffer, source: string): ParsedCsr {
+  let der: Buffer;
+  try {
+    der = readPemOrDer(data, ['CERTIFICATE REQUEST', 'NEW CERTIFICATE REQUEST'], source);
+  } catch (e) {
+    throw new PkiError('CRYPTO_BAD_CSR', (e as Error).message, { details: { file: source }, cause: e });
+  }
+  let parsed: ParsedCsr & { info: Buffer; signature: Buffer };
+  try {
+    const [infoT, algT, sigT] = children(expectTag(readSingle(der), TAG.SEQUENCE, 'CertificationRequest'));
+    const [versionT, subjectT, spkiT, attrsT] = children(expectTag(infoT, TAG.SEQUENCE, 'CertificationRequestInfo'));
+    expectTag(versionT, TAG.INTEGER, 'version');
+    if (versionT!.content.length !== 1 || versionT!.content[0] !== 0) throw new Error('version must be 0 (v1)');
+    expectTag(subjectT, TAG.SEQUENCE, 'subject');
+    expectTag(spkiT, TAG.SEQUENCE, 'subjectPKInfo');
+    const sigAlg = decodeOid(children(expectTag(algT, TAG.SEQUENCE, 'signatureAlgorithm'))[0]!);
+    let requestedExtensions: Extension[] = [];
+    if (attrsT) {
+      if (attrsT.tag !== 0xa0) throw new Error('attributes must be [0]');
+      for (const attr of children(attrsT)) {
+        const [typeT, valuesT] = children(attr);
+        if (decodeOid(typeT!) === OID.extensionRequest) {
+          const first = children(expectTag(valuesT, TAG.SET, 'extensionRequest values'))[0];
+          if (first) requestedExtensions = decodeExtensions(first);
+        }
+      }
+    }
+    const subject = decodeName(subjectT!);
+    const spki = Buffer.from(spkiT!.raw);
+    let publicKey: crypto.KeyObject;
+    try {
+      publicKey = crypto.createPublicKey({ key: spki, format: 'der', type: 'spki' });
+    } catch (e) {
+      throw new Error(`unreadable public key: ${(e as Error).message}`);
+    }
+    const desc = describeKey(publicKey);
+    const sanExt = requestedExtensions.find((e) => e.oid === OID.subjectAltName);
+    parsed = {
+      source,
+      subjectDer: Buffer.from(subjectT!.raw),
+      subject,
+      subjectDn: formatDn(subject),
+      spki,
+      publicKey,
+      keyDescription: desc.description,
+      signatureAlgorithm: sigAlg,
+      signatureAlgorithmName: SIGNATURE_ALGORITHM_NAMES[sigAlg] ?? sigAlg,
+      requestedExtensions,
+      sans: sanExt ? decodeSans(sanExt.value).sans : [],
+      info: infoT!.raw,
+      signature: decodeBitString(expectTag(sigT, TAG.BIT_STRING, 'signature')).bytes,
+    };
+    if (desc.keyType) parsed.keyType = desc.keyType;
+    if (desc.rsaBits) parsed.rsaBits = desc.rsaBits;
+  } catch (e) {
+    if (e instanceof PkiError && e.code !== 'CRYPTO_BAD_DER') throw e;
+    throw new PkiError('CRYPTO_BAD_CSR', `${source}: not a valid PKCS#10 CSR (${(e as Error).message})`, { details: { file: source }, cause: e });
+  }
+  if (isWeakSignatureOid(parsed.signatureAlgorithm))
+    throw new PkiError('POLICY_WEAK_SIGNATURE', `${source}: CSR is signed with ${parsed.signatureAlgorithmName}; SHA-1 and MD5 are refused (Roles Anywhere requires SHA-256 or stronger)`, {
+      details: { file: source, signatureAlgorithm: parsed.signatureAlgorithmName },
+      hint: 're-create the CSR with -sha256 (openssl req -new -sha256 ...)',
+    });
+  const hash = hashForSignatureOid(parsed.signatureAlgorithm);
+  if (!hash)
+    throw new PkiError('CRYPTO_UNSUPPORTED_ALGORITHM', `${source}: CSR signature algorithm ${parsed.signatureAlgorithmName} is not supported (use ECDSA or RSA PKCS#1 v1.5 with SHA-256/384/512)`, {
+      details: { file: source, signatureAlgorithm: parsed.signatureAlgorithmName },
+    });
+  let ok = false;
+  try {
+    ok =
+      parsed.publicKey.asymmetricKeyType === 'ec'
+        ? crypto.verify(hash, parsed.info, { key: parsed.publicKey, dsaEncoding: 'der' }, parsed.signature)
+        : crypto.verify(hash, parsed.info, parsed.publicKey, parsed.signature);
+  } catch {
+    ok = false;
+  }
+  if (!ok)
+    throw new PkiError('CRYPTO_BAD_CSR_SIGNATURE', `${source}: the CSR's self-signature does not verify (corrupted, or signed with a different key)`, {
+      details: { file: source },
+    });
+  const { info: _info, signature: _sig, ...result } = parsed;
+  return result;
+}
+
+/** Builds and signs a CSR. `extensions` are DER Extension encodings placed in an extensionRequest attribute. */
+export function buildCsr(subjectDer: Buffer, key: crypto.KeyObject, algorithm: SignatureAlgorithm, extensions: Buffer[]): Buffer {
+  const spki = crypto.createPublicKey(key).export({ format: 'der', type: 'spki' });
+  const attrs = extensions.length ? tlv(0xa0, seq(oid(OID.extensionRequest), setOf(seq(...extensions)))) : tlv(0xa0, Buffer.alloc(0));
+  const info = seq(integer(0), subjectDer, spki, attrs);
+  return seq(info, algorithm.algorithmIdentifier, bitString(signWith(key, algorithm, info)));
+}
+

@@ -1,0 +1,206 @@
+/**
+ * Distinguished names: RFC 4514 strings ("CN=web-01,O=Example") to DER and back.
+ *
+ * As in RFC 4514, the string lists the most specific RDN first ("CN=...,O=...,C=..."), which is the reverse of the
+ * DER order. Strings are encoded as UTF8String, except countryName, serialNumber and dnQualifier (PrintableString,
+ * RFC 5280 Appendix A) and domainComponent/emailAddress (IA5String).
+ */
+import { PkiError } from '../errors.js';
+import { TAG, children, decodeOid, decodeString, ia5String, oid, printableString, readSingle, seq, setOf, utf8String, type Tlv } from './der.js';
+
+interface AttributeSpec {
+  oid: string;
+  name: string;
+  /** Upper bound on characters (RFC 5280 Appendix A). */
+  max: number;
+  encoding: 'utf8' | 'printable' | 'ia5';
+}
+
+const ATTRIBUTES: AttributeSpec[] = [
+  { oid: '2.5.4.3', name: 'CN', max: 64, encoding: 'utf8' },
+  { oid: '2.5.4.4', name: 'SN', max: 64, encoding: 'utf8' },
+  { oid: '2.5.4.5', name: 'serialNumber', max: 64, encoding: 'printable' },
+  { oid: '2.5.4.6', name: 'C', max: 2, encoding: 'printable' },
+  { oid: '2.5.4.7', name: 'L', max: 128, encoding: 'utf8' },
+  { oid: '2.5.4.8', name: 'ST', max: 128, encoding: 'utf8' },
+  { oid: '2.5.4.9', name: 'STREET', max: 128, encoding: 'utf8' },
+  { oid: '2.5.4.10', name: 'O', max: 64, encoding: 'utf8' },
+  { oid: '2.5.4.11', name: 'OU', max: 64, encoding: 'utf8' },
+  { oid: '2.5.4.12', name: 'title', max: 64, encoding: 'utf8' },
+  { oid: '2.5.4.42', name: 'GN', max: 64, encoding: 'utf8' },
+  { oid: '2.5.4.46', name: 'dnQualifier', max: 64, encoding: 'printable' },
+  { oid: '0.9.2342.19200300.100.1.1', name: 'UID', max: 256, encoding: 'utf8' },
+  { oid: '0.9.2342.19200300.100.1.25', name: 'DC', max: 63, encoding: 'ia5' },
+  { oid: '1.2.840.113549.1.9.1', name: 'emailAddress', max: 255, encoding: 'ia5' },
+];
+
+const BY_NAME = new Map(ATTRIBUTES.map((a) => [a.name.toLowerCase(), a]));
+const BY_OID = new Map(ATTRIBUTES.map((a) => [a.oid, a]));
+BY_NAME.set('commonname', BY_NAME.get('cn')!);
+BY_NAME.set('organizationname', BY_NAME.get('o')!);
+BY_NAME.set('organizationalunitname', BY_NAME.get('ou')!);
+BY_NAME.set('countryname', BY_NAME.get('c')!);
+BY_NAME.set('localityname', BY_NAME.get('l')!);
+BY_NAME.set('stateorprovincename', BY_NAME.get('st')!);
+BY_NAME.set('email', BY_NAME.get('emailaddress')!);
+
+/** One attribute of a relative distinguished name. */
+export interface NameAttribute {
+  /** Short name (CN, O, ...) or dotted OID when unknown. */
+  type: string;
+  oid: string;
+  value: string;
+}
+
+/** A name as RDNs in DER order (least specific first); each RDN is one or more attributes. */
+export type Rdns = NameAttribute[][];
+
+const PRINTABLE = /^[A-Za-z0-9 '()+,\-./:=?]*$/;
+
+/**
+ * Parses an RFC 4514 string. Throws USAGE_BAD_SUBJECT naming `flag` with every problem found.
+ * Accepts `,` or `;` between RDNs and `+` inside multi-valued RDNs, with RFC 4514 escapes (`\,`, `\2C`, ...).
+ */
+export function parseDn(input: string, flag = '--subject'): Rdns {
+  const problems: string[] = [];
+  const rdnsSpecificFirst: NameAttribute[][] = [];
+  let current: NameAttribute[] = [];
+  let i = 0;
+  const s = input.trim();
+  if (s === '') throw new PkiError('USAGE_BAD_SUBJECT', `${flag} is empty: give at least CN=...`, { details: { flag } });
+  const readUntil = (stops: string): { text: string; stop: string | undefined } => {
+    let out = '';
+    const bytes: number[] = [];
+    const flushBytes = (): void => {
+      if (bytes.length) {
+        out += Buffer.from(bytes).toString('utf8');
+        bytes.length = 0;
+      }
+    };
+    while (i < s.length) {
+      const ch = s[i]!;
+      if (stops.includes(ch)) {
+        flushBytes();
+        return { text: out, stop: ch };
+      }
+      if (ch === '\\') {
+        const next = s.slice(i + 1, i + 3);
+        if (/^[0-9a-fA-F]{2}$/.test(next)) {
+          bytes.push(parseInt(next, 16));
+          i += 3;
+          continue;
+        }
+        flushBytes();
+        if (i + 1 >= s.length) {
+          problems.push(`dangling backslash at the end of ${flag}`);
+          i++;
+          continue;
+        }
+        out += s[i + 1];
+        i += 2;
+        continue;
+      }
+      flushBytes();
+      out += ch;
+      i++;
+    }
+    flushBytes();
+    return { text: out, stop: undefined };
+  };
+  while (i <= s.length) {
+    const typeRead = readUntil('=,;+');
+    const type = typeRead.text.trim();
+    if (typeRead.stop !== '=') {
+      problems.push(`"${type || s.slice(i)}" in ${flag} is not TYPE=value`);
+      if (typeRead.stop === undefined) break;
+      i++;
+      continue;
+    }
+    i++;
+    const valueRead = readUntil(',;+');
+    const value = valueRead.text.trim();
+    const spec = BY_NAME.get(type.toLowerCase());
+    const dotted = /^\d+(\.\d+)+$/.test(type) ? type : undefined;
+    if (!spec && !dotted) problems.push(`unknown attribute type "${type}" in ${flag} (use CN, O, OU, C, ST, L, DC, UID, serialNumber, emailAddress or a dotted OID)`);
+    else if (value === '') problems.push(`${type} in ${flag} has an empty value`);
+    else if (spec) {
+      const chars = [...value].length;
+      if (chars > spec.max) problems.push(`${spec.name} in ${flag} is ${chars} characters; RFC 5280 allows at most ${spec.max}`);
+      if (spec.encoding === 'printable' && !PRINTABLE.test(value)) problems.push(`${spec.name} in ${flag} must use PrintableString characters only`);
+      if (spec.encoding === 'ia5' && !/^[\x20-\x7e]*$/.test(value)) problems.push(`${spec.name} in ${flag} must be ASCII`);
+      if (spec.name === 'C' && !/^[A-Z]{2}$/.test(value)) problems.push(`C in ${flag} must be a two-letter ISO 3166 code, got "${value}"`);
+    }
+    current.push({ type: spec?.name ?? type, oid: spec?.oid ?? type, value });
+    if (valueRead.stop !== '+') {
+      rdnsSpecificFirst.push(current);
+      current = [];
+    }
+    if (valueRead.stop === undefined) break;
+    i++;
+  }
+  if (problems.length)
+    throw new PkiError('USAGE_BAD_SUBJECT', `invalid ${flag} "${input}": ${problems.join('; ')}`, { details: { flag, problems } });
+  return rdnsSpecificFirst.reverse();
+}
+
+function encodeValue(attr: NameAttribute): Buffer {
+  const spec = BY_OID.get(attr.oid);
+  switch (spec?.encoding) {
+    case 'printable':
+      return printableString(attr.value);
+    case 'ia5':
+      return ia5String(attr.value);
+    default:
+      return utf8String(attr.value);
+  }
+}
+
+/** DER-encodes a Name (RDNSequence). */
+export function encodeName(rdns: Rdns): Buffer {
+  return seq(...rdns.map((rdn) => setOf(...rdn.map((a) => seq(oid(a.oid), encodeValue(a))))));
+}
+
+/** Decodes a DER Name (TLV of the RDNSequence). */
+export function decodeName(t: Tlv): Rdns {
+  if (t.tag !== TAG.SEQUENCE) throw new PkiError('CRYPTO_BAD_DER', 'Name is not a SEQUENCE');
+  return children(t).map((set) =>
+    children(set).map((atv) => {
+      const [typeTlv, valueTlv] = children(atv);
+      if (!typeTlv || !valueTlv) throw new PkiError('CRYPTO_BAD_DER', 'malformed AttributeTypeAndValue in Name');
+      const dotted = decodeOid(typeTlv);
+      const spec = BY_OID.get(dotted);
+      let value: string;
+      try {
+        value = decodeString(valueTlv);
+      } catch {
+        value = '#' + valueTlv.raw.toString('hex');
+      }
+      return { type: spec?.name ?? dotted, oid: dotted, value };
+    }),
+  );
+}
+
+export function decodeNameDer(der: Buffer): Rdns {
+  return decodeName(readSingle(der));
+}
+
+function escapeValue(v: string): string {
+  let out = v.replace(/([\\,+"<>;=])/g, '\\$1');
+  if (out.startsWith('#') || out.startsWith(' ')) out = '\\' + out;
+  if (out.endsWith(' ')) out = out.slice(0, -1) + '\\ ';
+  return out;
+}
+
+/** RFC 4514 string, most specific RDN first. */
+export function formatDn(rdns: Rdns): string {
+  return [...rdns]
+    .reverse()
+    .map((rdn) => rdn.map((a) => `${a.type}=${a.value.startsWith('#') && !BY_OID.has(a.oid) ? a.value : escapeValue(a.value)}`).join('+'))
+    .join(',');
+}
+
+/** The first value of an attribute (e.g. CN), or undefined. */
+export function attributeValue(rdns: Rdns, type: string): string | undefined {
+  for (const rdn of [...rdns].reverse()) for (const a of rdn) if (a.type === type) return a.value;
+  return undefined;
+}
