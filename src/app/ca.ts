@@ -30,7 +30,7 @@ import { encodeBasicConstraints, encodeExtension, encodeKeyUsage, keyIdentifier 
 import { encodeName, formatDn, parseDn } from '../x509/name.js';
 import { OID } from '../x509/oids.js';
 import { decodePemBlocks, toPem } from '../x509/pem.js';
-import { planCertificate, sha256Fingerprint, signPlanned, throwProblems, type SubjectRequest } from './issuance.js';
+import { planCertificate, recordIssued, requestFromCsr, sha256Fingerprint, signPlanned, throwProblems, type SubjectRequest } from './issuance.js';
 import { caCertificate, caChain, chainToPem, getCa, resolveDir, unlockCa, withWorkspace, type Workspace } from './workspace.js';
 
 export const CA_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -256,6 +256,48 @@ export async function createCa(deps: Deps, input: CreateCaInput) {
       removeQuietly([keyPath]);
       throw e;
     }
+  });
+}
+
+export interface SignCaCsrInput extends PassphraseSource {
+  dir?: string;
+  /** The signing CA (e.g. the offline root). */
+  ca: string;
+  csr: string;
+  out: string;
+  validity?: string;
+  pathLen?: number;
+  profile?: string;
+  force?: boolean;
+}
+
+/**
+ * `pki ca sign`: the offline root's side of `pki ca csr`. Signs a subordinate CA's CSR with an intermediate-ca
+ * profile (subject and key from the CSR; every extension from the profile) and records it as issued.
+ */
+export async function signCaCsr(deps: Deps, input: SignCaCsrInput) {
+  return withWorkspace(input.dir, deps, async (ws) => {
+    checkOutput(input.out, '--out', input.force ?? false);
+    const csr = readCsr(readInput(input.csr, '--csr'), input.csr);
+    const validitySeconds = input.validity === undefined ? undefined : parseDuration(input.validity, '--validity');
+    const profile = loadProfile(input.profile ?? 'intermediate-ca', ws.config.profilesDir, deps.cwd);
+    checkProfileKind(profile, ['intermediate-ca']);
+    const signerCa = await getCa(ws, input.ca);
+    const signer = await unlockCa(ws, signerCa, input);
+    const pathLen = childPathLen(signerCa.name, signer.cert, input.pathLen ?? profile.pathLen);
+    const req = requestFromCsr(csr, undefined, []);
+    const plan = planCertificate(ws, { name: signerCa.name, notBefore: signer.cert.notBefore, notAfter: signer.cert.notAfter }, profile, req, {
+      validitySeconds,
+      ca: true,
+      ...(pathLen === undefined ? {} : { pathLen }),
+    });
+    throwProblems(plan.problems, input.csr);
+    const issued = [signPlanned(ws, signer.issuer, plan.fields!, req, profile)];
+    await recordIssued(ws, signer, issued, [req], profile);
+    const pem = toPem('CERTIFICATE', issued[0]!.der);
+    writeFileAtomic(input.out, pem, { force: input.force ?? false, flag: '--out' });
+    const r = issued[0]!.record;
+    return { serial: r.serial, issuer: signerCa.name, subject: r.subjectDn, notBefore: r.notBefore.toISOString(), notAfter: r.notAfter.toISOString(), pathLen: pathLen ?? null, out: input.out, pem };
   });
 }
 

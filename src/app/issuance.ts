@@ -10,6 +10,7 @@ import { newSerial } from '../domain/serial.js';
 import type { NewCertificate } from '../ports.js';
 import { buildCertificate, serialToHex, type CertificateFields, type ParsedCertificate } from '../x509/certificate.js';
 import { formatSan, sanProblems, type San } from '../x509/extensions.js';
+import type { ParsedCsr } from '../x509/csr.js';
 import type { CaSigner, Workspace } from './workspace.js';
 
 /** What a subject asks for, from a CSR or a generated key. */
@@ -23,6 +24,21 @@ export interface SubjectRequest {
   keyDescription: string;
   rsaBits?: number;
   sans: San[];
+}
+
+/** A request from a parsed CSR, with optional --subject / --san overrides. */
+export function requestFromCsr(csr: ParsedCsr, subjectOverride: { der: Buffer; dn: string } | undefined, sansOverride: San[] | undefined): SubjectRequest {
+  const req: SubjectRequest = {
+    source: csr.source,
+    subjectDer: subjectOverride?.der ?? csr.subjectDer,
+    subjectDn: subjectOverride?.dn ?? csr.subjectDn,
+    spki: csr.spki,
+    keyDescription: csr.keyDescription,
+    sans: sansOverride ?? csr.sans,
+  };
+  if (csr.keyType) req.keyType = csr.keyType;
+  if (csr.rsaBits) req.rsaBits = csr.rsaBits;
+  return req;
 }
 
 /** The validity window for a new certificate, with every problem found. */

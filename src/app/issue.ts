@@ -7,12 +7,12 @@ import type { PassphraseSource } from '../crypto/passphrase.js';
 import { parseDuration } from '../domain/duration.js';
 import { checkOutput, checkWritableDir, readInput, removeQuietly, writeFileAtomic, writePrivateKeyFile } from '../fs/files.js';
 import { loadProfile } from '../profile/load.js';
-import { readCsr, type ParsedCsr } from '../x509/csr.js';
-import { parseSan, type San } from '../x509/extensions.js';
+import { readCsr } from '../x509/csr.js';
+import { parseSan } from '../x509/extensions.js';
 import { encodeName, formatDn, parseDn } from '../x509/name.js';
 import { toPem } from '../x509/pem.js';
 import type { CertificateFields } from '../x509/certificate.js';
-import { planCertificate, recordIssued, sha256Fingerprint, signPlanned, throwProblems, type IssuedCertificate, type SubjectRequest } from './issuance.js';
+import { planCertificate, recordIssued, requestFromCsr, sha256Fingerprint, signPlanned, throwProblems, type IssuedCertificate, type SubjectRequest } from './issuance.js';
 import { caChain, chainToPem, getCa, isSelfIssued, unlockCa, withWorkspace, type CaSigner, type Workspace } from './workspace.js';
 
 export interface IssueInput extends PassphraseSource {
@@ -41,20 +41,6 @@ export interface BatchInput extends PassphraseSource {
   /** Certificates per transaction (default 256). */
   groupSize?: number;
   onProgress?: (done: number, total: number) => void;
-}
-
-function requestFromCsr(csr: ParsedCsr, subjectOverride: { der: Buffer; dn: string } | undefined, sansOverride: San[] | undefined): SubjectRequest {
-  const req: SubjectRequest = {
-    source: csr.source,
-    subjectDer: subjectOverride?.der ?? csr.subjectDer,
-    subjectDn: subjectOverride?.dn ?? csr.subjectDn,
-    spki: csr.spki,
-    keyDescription: csr.keyDescription,
-    sans: sansOverride ?? csr.sans,
-  };
-  if (csr.keyType) req.keyType = csr.keyType;
-  if (csr.rsaBits) req.rsaBits = csr.rsaBits;
-  return req;
 }
 
 async function prepare(ws: Workspace, input: { ca: string; profile?: string; validity?: string } & PassphraseSource) {

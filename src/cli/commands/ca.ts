@@ -1,4 +1,4 @@
-import { createCa, createCaCsr, exportCa, importCa, listCas } from '../../app/ca.js';
+import { createCa, createCaCsr, exportCa, importCa, listCas, signCaCsr } from '../../app/ca.js';
 import { KEY_TYPES } from '../../crypto/keys.js';
 import { forceOption, passphraseFileOption, type CommandDef, type CommandGroup } from '../command.js';
 import { shortTime, table } from '../output/render.js';
@@ -95,6 +95,35 @@ const csr: CommandDef = {
   },
 };
 
+const sign: CommandDef = {
+  command: 'sign',
+  describe: 'Sign a subordinate CA\'s CSR (the offline root\'s half of `pki ca csr` / `pki ca import`)',
+  examples: [
+    ['pki ca sign --ca root --csr issuing-2.csr --out issuing-2.pem --validity 5y', 'on the offline root machine'],
+    ['pki ca sign --ca root --csr region-ca.csr --out region-ca.pem --path-len 1 --profile ./profiles/region-ca.yaml', 'a CA that may itself create issuing CAs'],
+  ],
+  notes: 'Only the subject and public key are taken from the CSR; basicConstraints, keyUsage and validity come from the profile.',
+  builder: (y) =>
+    y.options({
+      ca: { type: 'string', demandOption: true, describe: 'signing CA' },
+      csr: { type: 'string', demandOption: true, normalize: true, describe: 'the subordinate CA\'s CSR' },
+      out: { type: 'string', demandOption: true, normalize: true, describe: 'where to write the signed CA certificate' },
+      validity: { type: 'string', describe: 'validity, e.g. 5y (default from the profile; never past the signing CA)' },
+      'path-len': { type: 'number', describe: 'pathLenConstraint (default from the profile: 0)' },
+      profile: { type: 'string', describe: 'CA profile name or .yaml path (default intermediate-ca)' },
+      ...passphraseFileOption,
+      ...forceOption,
+    }),
+  async run(a, { deps }) {
+    const r = await signCaCsr(deps, { dir: a.dir, ca: a.ca, csr: a.csr, out: a.out, validity: a.validity, pathLen: a.pathLen, profile: a.profile, force: a.force, passphraseFile: a.passphraseFile });
+    return {
+      kind: 'pki.ca.sign.result',
+      data: r,
+      text: `Signed CA certificate ${r.serial} for ${r.subject} by ${r.issuer}\n  valid     ${shortTime(r.notBefore)} .. ${shortTime(r.notAfter)}\n  cert      ${r.out}\n`,
+    };
+  },
+};
+
 const importCmd: CommandDef = {
   command: 'import <name>',
   describe: 'Import a CA certificate: complete a pending CA (after `pki ca csr`), or bring in a CA made elsewhere with --key',
@@ -169,4 +198,4 @@ const exportCmd: CommandDef = {
   },
 };
 
-export const caGroup: CommandGroup = { command: 'ca', describe: 'Manage CAs: create, csr, import, list, export', subcommands: [create, csr, importCmd, list, exportCmd] };
+export const caGroup: CommandGroup = { command: 'ca', describe: 'Manage CAs: create, csr, sign, import, list, export', subcommands: [create, csr, sign, importCmd, list, exportCmd] };
