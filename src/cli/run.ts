@@ -15,8 +15,10 @@ function isGroup(c: CommandDef | CommandGroup): c is CommandGroup {
   return 'subcommands' in c;
 }
 
+/** EXAMPLES, notes and EXIT CODES, laid out here so that long command lines are never wrapped mid-word. */
 function epilogue(def: CommandDef): string {
-  return [def.notes, exitCodesHelp(def.exitCodes)].filter(Boolean).join('\n\n');
+  const examples = `EXAMPLES\n${def.examples.map(([cmd, what]) => `  ${cmd}\n      ${what}`).join('\n')}`;
+  return [examples, def.notes, exitCodesHelp(def.exitCodes)].filter(Boolean).join('\n\n');
 }
 
 function globalOptions(y: Argv): Argv {
@@ -36,7 +38,7 @@ export function buildParser(argv: string[], onSelect: (def: CommandDef, args: Re
     .version(VERSION)
     .help('help')
     .alias('help', 'h')
-    .wrap(Math.min(120, process.stdout.columns || 100))
+    .wrap(null)
     .demandCommand(1, 'name a command (pki --help lists them)')
     .recommendCommands()
     .epilogue(exitCodesHelp());
@@ -45,9 +47,7 @@ export function buildParser(argv: string[], onSelect: (def: CommandDef, args: Re
       def.command,
       def.describe,
       (sub) => {
-        let b = def.builder(sub);
-        for (const [cmd, what] of def.examples) b = b.example(cmd, what);
-        return b.epilogue(epilogue(def));
+        return def.builder(sub).epilogue(epilogue(def));
       },
       (args) => onSelect(def, args as Record<string, any>),
     );
