@@ -1,0 +1,156 @@
+/**
+ * Process-level guarantees of the store, with the real CLI in separate processes:
+ *  - SIGKILL in the middle of `pki issue --batch` leaves a consistent store: every certificate file that exists is on
+ *    record, no serial is recorded twice, the database passes integrity_check and the audit chain verifies.
+ *  - Two processes issuing into one store at the same time both succeed, with no duplicate serials.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { AUDIT_GENESIS_HASH, auditHash } from '../../src/domain/audit.js';
+import { signatureAlgorithmFor } from '../../src/crypto/keys.js';
+import { readCertificate } from '../../src/x509/certificate.js';
+import { buildCsr } from '../../src/x509/csr.js';
+import { encodeName, parseDn } from '../../src/x509/name.js';
+import { toPem } from '../../src/x509/pem.js';
+import { CLI, tempDir } from '../helpers.js';
+
+function pki(args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`pki ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  return r;
+}
+
+function writeCsrs(dir: string, count: number, prefix: string): void {
+  fs.mkdirSync(dir, { recursive: true });
+  const key = crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey;
+  const alg = signatureAlgorithmFor('ecdsa-p256');
+  for (let i = 0; i < count; i++) {
+    const csr = buildCsr(encodeName(parseDn(`CN=${prefix}-${String(i).padStart(5, '0')},O=Example`)), key, alg, []);
+    fs.writeFileSync(join(dir, `${prefix}-${String(i).padStart(5, '0')}.csr`), toPem('CERTIFICATE REQUEST', csr));
+  }
+}
+
+/** Checks every invariant of the store against the certificate files in `outDirs`. Returns counts. */
+function checkInvariants(dbPath: string, outDirs: string[]) {
+  const db = new Database(dbPath, { readonly: true });
+  try {
+    expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+    const dups = db.prepare('SELECT issuer_id, serial, COUNT(*) n FROM certificate GROUP BY issuer_id, serial HAVING n > 1').all();
+    expect(dups).toEqual([]);
+    const onRecord = new Set((db.prepare('SELECT serial FROM certificate').all() as Array<{ serial: string }>).map((r) => r.serial));
+    let files = 0;
+    for (const dir of outDirs) {
+      for (const name of fs.readdirSync(dir)) {
+        // A hidden temporary file can be caught half-written by SIGKILL; only a complete one must be on record.
+        if (/^\..*\.tmp$/.test(name)) {
+          try {
+            readCertificate(fs.readFileSync(join(dir, name)), name);
+          } catch {
+            continue;
+          }
+        }
+        const cert = readCertificate(fs.readFileSync(join(dir, name)), name);
+        expect(onRecord.has(cert.serialHex), `${name} (${cert.serialHex}) is on record`).toBe(true);
+        files++;
+      }
+    }
+    const rows = db.prepare('SELECT * FROM audit ORDER BY seq').all() as Array<Record<string, any>>;
+    let prev = AUDIT_GENESIS_HASH;
+    rows.forEach((r, i) => {
+      expect(r.seq).toBe(i + 1);
+      expect(r.prev_hash).toBe(prev);
+      expect(r.hash).toBe(auditHash(prev, { seq: r.seq, at: r.at, actor: r.actor, action: r.action, target: r.target, details: r.details }));
+      prev = r.hash;
+    });
+    const issueAudits = (db.prepare("SELECT COUNT(*) n FROM audit WHERE action = 'certificate.issue'").get() as { n: number }).n;
+    const leaves = (db.prepare('SELECT COUNT(*) n FROM certificate WHERE is_ca = 0').get() as { n: number }).n;
+    expect(issueAudits).toBe(leaves);
+    return { files, recorded: onRecord.size, leaves };
+  } finally {
+    db.close();
+  }
+}
+
+let base: string;
+let pkiDir: string;
+
+beforeAll(() => {
+  if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build (npm test does)`);
+  base = tempDir('pki-e2e-');
+  pkiDir = join(base, 'pki');
+  pki(['init', '--dir', pkiDir, '--subject', 'CN=Crash Root', '--no-passphrase']);
+  pki(['ca', 'create', 'issuing-1', '--parent', 'root', '--subject', 'CN=Crash Issuing', '--no-passphrase', '--dir', pkiDir]);
+  writeCsrs(join(base, 'csrs'), 3000, 'crash');
+});
+
+describe('#3 SIGKILL in the middle of a batch issue', () => {
+  it.each([[1], [400], [1500]])('ok/killed after %i files: every file on record, no duplicate serial, intact store', async (threshold) => {
+    const out = join(base, `out-kill-${threshold}`);
+    fs.mkdirSync(out);
+    const child = spawn(process.execPath, [CLI, 'issue', '--ca', 'issuing-1', '--batch', join(base, 'csrs'), '--out-dir', out, '--dir', pkiDir], { stdio: 'ignore' });
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    let killedAt = -1;
+    const deadline = 60_000;
+    for (let waited = 0; waited < deadline; waited += 2) {
+      const n = fs.readdirSync(out).length;
+      if (n >= threshold) {
+        child.kill('SIGKILL');
+        killedAt = n;
+        break;
+      }
+      if (child.exitCode !== null) break;
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    const { signal } = await exited;
+    expect(killedAt, 'the batch was still running when the threshold was reached').toBeGreaterThanOrEqual(threshold);
+    expect(signal).toBe('SIGKILL');
+    const { files } = checkInvariants(join(pkiDir, 'pki.db'), [out]);
+    expect(files).toBeGreaterThanOrEqual(threshold);
+    expect(files).toBeLessThan(3000);
+  });
+});
+
+describe('#3 concurrent issuance into one store', () => {
+  it('ok/two batch processes at once both succeed with distinct serials', async () => {
+    const dirs = ['a', 'b'].map((p) => {
+      writeCsrs(join(base, `conc-${p}`), 400, `conc-${p}`);
+      const out = join(base, `conc-out-${p}`);
+      fs.mkdirSync(out);
+      return { csrs: join(base, `conc-${p}`), out };
+    });
+    const before = checkInvariants(join(pkiDir, 'pki.db'), []).leaves;
+    const runs = dirs.map(
+      ({ csrs, out }) =>
+        new Promise<{ code: number | null; stderr: string }>((resolve) => {
+          const child = spawn(process.execPath, [CLI, 'issue', '--ca', 'issuing-1', '--batch', csrs, '--out-dir', out, '--dir', pkiDir, '--json']);
+          let stderr = '';
+          child.stderr.on('data', (d) => (stderr += d));
+          child.on('exit', (code) => resolve({ code, stderr }));
+        }),
+    );
+    const results = await Promise.all(runs);
+    for (const r of results) expect(r.code, r.stderr).toBe(0);
+    const { files, leaves } = checkInvariants(join(pkiDir, 'pki.db'), dirs.map((d) => d.out));
+    expect(files).toBe(800);
+    expect(leaves - before).toBe(800);
+  });
+
+  it('ok/eight single issues at once all succeed', async () => {
+    const out = join(base, 'singles');
+    fs.mkdirSync(out);
+    writeCsrs(join(base, 'single-csrs'), 8, 'single');
+    const runs = Array.from({ length: 8 }, (_, i) => {
+      const name = `single-${String(i).padStart(5, '0')}`;
+      return new Promise<number | null>((resolve) => {
+        const child = spawn(process.execPath, [CLI, 'issue', '--ca', 'issuing-1', '--csr', join(base, 'single-csrs', `${name}.csr`), '--out', join(out, `${name}.pem`), '--dir', pkiDir], { stdio: 'ignore' });
+        child.on('exit', (code) => resolve(code));
+      });
+    });
+    expect(await Promise.all(runs)).toEqual(Array(8).fill(0));
+    expect(checkInvariants(join(pkiDir, 'pki.db'), [out]).files).toBe(8);
+  });
+});
