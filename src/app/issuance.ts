@@ -8,9 +8,9 @@ import type { KeyType } from '../crypto/keys.js';
 import { checkKey, checkNames, type Profile } from '../domain/profile.js';
 import { newSerial } from '../domain/serial.js';
 import type { NewCertificate } from '../ports.js';
-import { buildCertificate, serialToHex, type CertificateFields, type ParsedCertificate } from '../x509/certificate.js';
+import { buildCertificate, buildCertificateAsync, serialToHex, type CertificateFields, type ParsedCertificate } from '../x509/certificate.js';
 import { formatSan, sanProblems, type San } from '../x509/extensions.js';
-import type { ParsedCsr } from '../x509/csr.js';
+import type { CsrData } from './csr-pool.js';
 import type { CaSigner, Workspace } from './workspace.js';
 
 /** What a subject asks for, from a CSR or a generated key. */
@@ -27,7 +27,7 @@ export interface SubjectRequest {
 }
 
 /** A request from a parsed CSR, with optional --subject / --san overrides. */
-export function requestFromCsr(csr: ParsedCsr, subjectOverride: { der: Buffer; dn: string } | undefined, sansOverride: San[] | undefined): SubjectRequest {
+export function requestFromCsr(csr: CsrData, subjectOverride: { der: Buffer; dn: string } | undefined, sansOverride: San[] | undefined): SubjectRequest {
   const req: SubjectRequest = {
     source: csr.source,
     subjectDer: subjectOverride?.der ?? csr.subjectDer,
@@ -128,7 +128,15 @@ export interface IssuedCertificate {
 
 /** Signs one planned certificate into a store record. */
 export function signPlanned(ws: Workspace, signer: CaSigner['issuer'], fields: CertificateFields, req: SubjectRequest, profile: Profile): IssuedCertificate {
-  const der = buildCertificate(signer, fields);
+  return issuedRecord(ws, buildCertificate(signer, fields), fields, req, profile);
+}
+
+/** {@link signPlanned} with the signature computed in the thread pool. */
+export async function signPlannedAsync(ws: Workspace, signer: CaSigner['issuer'], fields: CertificateFields, req: SubjectRequest, profile: Profile): Promise<IssuedCertificate> {
+  return issuedRecord(ws, await buildCertificateAsync(signer, fields), fields, req, profile);
+}
+
+function issuedRecord(ws: Workspace, der: Buffer, fields: CertificateFields, req: SubjectRequest, profile: Profile): IssuedCertificate {
   return {
     der,
     fields,

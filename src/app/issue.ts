@@ -8,11 +8,11 @@ import { parseDuration } from '../domain/duration.js';
 import { checkOutput, checkWritableDir, readInput, removeQuietly, writeFileAtomic, writePrivateKeyFile } from '../fs/files.js';
 import { loadProfile } from '../profile/load.js';
 import { readCsr } from '../x509/csr.js';
+import { readCsrFiles } from './csr-pool.js';
 import { parseSan } from '../x509/extensions.js';
 import { encodeName, formatDn, parseDn } from '../x509/name.js';
 import { toPem } from '../x509/pem.js';
-import type { CertificateFields } from '../x509/certificate.js';
-import { planCertificate, recordIssued, requestFromCsr, sha256Fingerprint, signPlanned, throwProblems, type IssuedCertificate, type SubjectRequest } from './issuance.js';
+import { planCertificate, recordIssued, requestFromCsr, sha256Fingerprint, signPlanned, signPlannedAsync, throwProblems, type IssuedCertificate, type SubjectRequest } from './issuance.js';
 import { caChain, chainToPem, getCa, isSelfIssued, unlockCa, withWorkspace, type CaSigner, type Workspace } from './workspace.js';
 
 export interface IssueInput extends PassphraseSource {
@@ -188,40 +188,41 @@ export async function issueBatch(deps: Workspace['deps'], input: BatchInput) {
     const { validitySeconds, profile, ca } = await prepare(ws, input);
     const signer = await unlockCa(ws, ca, input);
     const window = issuerWindow(signer);
-    // Pass 1: read, verify and check every CSR; collect all problems.
-    const problems: PkiError[] = [];
-    const requests: SubjectRequest[] = [];
-    const fields: CertificateFields[] = [];
-    for (const name of names) {
-      const path = join(input.batch, name);
-      try {
-        const req = requestFromCsr(readCsr(readInput(path, '--batch'), path), undefined, undefined);
+    // Pass 1: read and verify every CSR (on every core, see csr-pool.ts) and check it against the profile. Each
+    // one is signed as soon as it passes: signing has no side effects, and this thread would otherwise wait.
+    const problems: PkiError[][] = new Array(names.length);
+    const requests: SubjectRequest[] = new Array(names.length);
+    const signing: Array<Promise<IssuedCertificate>> = new Array(names.length);
+    await readCsrFiles(
+      names.map((name) => join(input.batch, name)),
+      (i, csr) => {
+        if (csr instanceof PkiError) return void (problems[i] = [csr]);
+        const req = requestFromCsr(csr, undefined, undefined);
         const plan = planCertificate(ws, window, profile, req, { validitySeconds, ca: false });
-        if (plan.problems.length) problems.push(...plan.problems);
-        else {
-          requests.push(req);
-          fields.push(plan.fields!);
-        }
-      } catch (e) {
-        if (!(e instanceof PkiError)) throw e;
-        problems.push(e);
-      }
-    }
-    throwProblems(problems, `--batch ${input.batch}`);
-    // Pass 2: sign, record, write, group by group.
+        if (plan.problems.length) return void (problems[i] = plan.problems);
+        requests[i] = req;
+        signing[i] = signPlannedAsync(ws, signer.issuer, plan.fields!, req, profile);
+      },
+    );
+    // All or nothing: any problem anywhere means nothing is recorded or written.
+    const allProblems = problems.flatMap((p) => p ?? []);
+    if (allProblems.length) await Promise.allSettled(signing);
+    throwProblems(allProblems, `--batch ${input.batch}`);
+    const issued = await Promise.all(signing);
+    // Pass 2: record, then write, group by group (one transaction per group).
     const group = input.groupSize ?? 256;
     const results: Array<ReturnType<typeof issuedSummary> & { out: string }> = [];
-    for (let start = 0; start < requests.length; start += group) {
-      const end = Math.min(start + group, requests.length);
-      const reqs = requests.slice(start, end);
-      const issued = reqs.map((req, k) => signPlanned(ws, signer.issuer, fields[start + k]!, req, profile));
-      await recordIssued(ws, signer, issued, reqs, profile);
-      issued.forEach((c, k) => {
+    for (let start = 0; start < issued.length; start += group) {
+      const end = Math.min(start + group, issued.length);
+      const certs = issued.slice(start, end);
+      await recordIssued(ws, signer, certs, requests.slice(start, end), profile);
+      certs.forEach((c, k) => {
         const out = join(input.outDir, outNames[start + k]!);
-        writeFileAtomic(out, toPem('CERTIFICATE', c.der), { force, flag: '--out-dir' });
+        // The store is the durable record; these files are copies, so they are not fsync'd one by one.
+        writeFileAtomic(out, toPem('CERTIFICATE', c.der), { force, flag: '--out-dir', durable: false });
         results.push({ ...issuedSummary(signer, c), out });
       });
-      input.onProgress?.(end, requests.length);
+      input.onProgress?.(end, issued.length);
     }
     return { issuer: ca.name, profile: profile.name, issued: results.length, outDir: input.outDir, certificates: results };
   });

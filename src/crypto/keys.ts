@@ -66,6 +66,39 @@ export function signWith(key: crypto.KeyObject, alg: SignatureAlgorithm, data: U
   return alg.dsaEncoding ? crypto.sign(alg.hash, data, { key, dsaEncoding: 'der' }) : crypto.sign(alg.hash, data, key);
 }
 
+/** The same, in libuv's thread pool: many in flight use every core while the main thread keeps encoding. */
+export function signWithAsync(key: crypto.KeyObject, alg: SignatureAlgorithm, data: Uint8Array): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const cb = (err: Error | null, sig: Buffer) => (err ? reject(err) : resolve(sig));
+    if (alg.dsaEncoding) crypto.sign(alg.hash, data, { key, dsaEncoding: 'der' }, cb);
+    else crypto.sign(alg.hash, data, key, cb);
+  });
+}
+
+function verifyKey(key: crypto.KeyObject): crypto.KeyObject | crypto.VerifyKeyObjectInput {
+  return key.asymmetricKeyType === 'ec' ? { key, dsaEncoding: 'der' } : key;
+}
+
+/** Verifies a signature (ECDSA signatures DER-encoded); false for any failure, never throws. */
+export function verifyWith(key: crypto.KeyObject, hash: string, data: Uint8Array, signature: Uint8Array): boolean {
+  try {
+    return crypto.verify(hash, data, verifyKey(key), signature);
+  } catch {
+    return false;
+  }
+}
+
+/** {@link verifyWith} in libuv's thread pool. */
+export function verifyWithAsync(key: crypto.KeyObject, hash: string, data: Uint8Array, signature: Uint8Array): Promise<boolean> {
+  return new Promise((resolve) => {
+    try {
+      crypto.verify(hash, data, verifyKey(key), signature, (err, ok) => resolve(!err && ok));
+    } catch {
+      resolve(false);
+    }
+  });
+}
+
 /** Generates a key pair of the given type. */
 export function generateKey(keyType: KeyType): crypto.KeyPairKeyObjectResult {
   if (keyType.startsWith('rsa-')) return crypto.generateKeyPairSync('rsa', { modulusLength: Number(keyType.slice(4)), publicExponent: 0x10001 });

@@ -58,15 +58,16 @@ let tmpCounter = 0;
 /**
  * Writes `data` to `path` atomically: a temporary file in the same directory, fsync'd, then linked into place
  * (fails if `path` appeared meanwhile, unless `force`, which renames over it). Mode defaults to 0644.
+ * `durable: false` skips the fsync, for files that are copies of what the store already holds.
  */
-export function writeFileAtomic(path: string, data: string | Uint8Array, opts: { force?: boolean; mode?: number; flag?: string } = {}): void {
+export function writeFileAtomic(path: string, data: string | Uint8Array, opts: { force?: boolean; mode?: number; flag?: string; durable?: boolean } = {}): void {
   const flag = opts.flag ?? 'output';
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${++tmpCounter}.tmp`);
   try {
     const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, opts.mode ?? 0o644);
     try {
       fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
-      fs.fsyncSync(fd);
+      if (opts.durable !== false) fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
     }

@@ -7,7 +7,7 @@
  */
 import * as crypto from 'node:crypto';
 import { PkiError } from '../errors.js';
-import { signWith, type SignatureAlgorithm } from '../crypto/keys.js';
+import { signWith, signWithAsync, verifyWith, type SignatureAlgorithm } from '../crypto/keys.js';
 import { DerError, TAG, bitString, children, decodeBitString, decodeOid, decodeTime, explicit, expectTag, integer, integerFromBytes, octetString, readSingle, seq, time } from './der.js';
 import {
   decodeAuthorityKeyIdentifier,
@@ -64,6 +64,26 @@ const VERSION_V3 = explicit(0, integer(2));
 
 /** Builds and signs one certificate; returns its DER. */
 export function buildCertificate(issuer: Issuer, f: CertificateFields): Buffer {
+  const tbs = buildTbsCertificate(issuer, f);
+  return assembleCertificate(issuer, tbs, signWith(issuer.key, issuer.algorithm, tbs));
+}
+
+/**
+ * {@link buildCertificate} for many certificates at once. RSA signatures (~0.7 ms each) run in libuv's thread pool
+ * so both cores sign; ECDSA signatures (~50 µs) are cheaper than a thread-pool round trip and stay on this thread.
+ */
+export async function buildCertificateAsync(issuer: Issuer, f: CertificateFields): Promise<Buffer> {
+  const tbs = buildTbsCertificate(issuer, f);
+  const signature = issuer.key.asymmetricKeyType === 'rsa' ? await signWithAsync(issuer.key, issuer.algorithm, tbs) : signWith(issuer.key, issuer.algorithm, tbs);
+  return assembleCertificate(issuer, tbs, signature);
+}
+
+function assembleCertificate(issuer: Issuer, tbs: Buffer, signature: Buffer): Buffer {
+  return seq(tbs, issuer.algorithm.algorithmIdentifier, bitString(signature));
+}
+
+/** The DER TBSCertificate for `f` issued by `issuer`. */
+export function buildTbsCertificate(issuer: Issuer, f: CertificateFields): Buffer {
   const skid = keyIdentifier(f.spki);
   const exts: Buffer[] = [
     encodeExtension(OID.basicConstraints, true, encodeBasicConstraints(f.ca, f.pathLen)),
@@ -78,7 +98,7 @@ export function buildCertificate(issuer: Issuer, f: CertificateFields): Buffer {
     exts.push(encodeExtension(OID.subjectAltName, emptySubject, encodeSans(f.sans)));
   }
   if (f.crlDistributionPoints?.length) exts.push(encodeExtension(OID.crlDistributionPoints, false, encodeCrlDistributionPoints(f.crlDistributionPoints)));
-  const tbs = seq(
+  return seq(
     VERSION_V3,
     integerFromBytes(f.serial),
     issuer.algorithm.algorithmIdentifier,
@@ -88,8 +108,6 @@ export function buildCertificate(issuer: Issuer, f: CertificateFields): Buffer {
     f.spki,
     explicit(3, seq(...exts)),
   );
-  const signature = signWith(issuer.key, issuer.algorithm, tbs);
-  return seq(tbs, issuer.algorithm.algorithmIdentifier, bitString(signature));
 }
 
 /** A parsed certificate: the fields the toolkit uses, plus raw encodings. */
@@ -209,14 +227,7 @@ export function readCertificate(data: Buffer, source: string): ParsedCertificate
 /** Verifies `cert`'s signature with `issuerKey` (any algorithm Node supports). */
 export function verifyCertificateSignature(cert: ParsedCertificate, issuerKey: crypto.KeyObject): boolean {
   const hash = hashForSignatureOid(cert.signatureAlgorithm);
-  if (!hash) return false;
-  try {
-    return issuerKey.asymmetricKeyType === 'ec'
-      ? crypto.verify(hash, cert.tbs, { key: issuerKey, dsaEncoding: 'der' }, cert.signature)
-      : crypto.verify(hash, cert.tbs, issuerKey, cert.signature);
-  } catch {
-    return false;
-  }
+  return hash !== undefined && verifyWith(issuerKey, hash, cert.tbs, cert.signature);
 }
 
 /** Hash for the signature algorithms we verify; undefined for unsupported ones. */

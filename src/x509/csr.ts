@@ -1,7 +1,8 @@
 /** PKCS#10 certification requests (RFC 2986): parse + verify, and build (for the offline-root CA workflow). */
 import * as crypto from 'node:crypto';
 import { PkiError } from '../errors.js';
-import { describeKey, signWith, type KeyType, type SignatureAlgorithm } from '../crypto/keys.js';
+import { signWith, verifyWith, verifyWithAsync, type KeyType, type SignatureAlgorithm } from '../crypto/keys.js';
+import { readPublicKeyInfo, type PublicKeyInfo } from './spki.js';
 import { TAG, bitString, children, decodeBitString, decodeOid, expectTag, integer, oid, readSingle, seq, setOf, tlv } from './der.js';
 import { decodeExtensions, decodeSans, type Extension, type San } from './extensions.js';
 import { decodeName, formatDn, type Rdns } from './name.js';
@@ -31,6 +32,33 @@ export interface ParsedCsr {
  * CRYPTO_BAD_CSR_SIGNATURE (the signature does not verify with the CSR's own key). Every message names `source`.
  */
 export function readCsr(data: Buffer, source: string): ParsedCsr {
+  const u = parseCsr(data, source);
+  if (!verifyWith(u.csr.publicKey, u.hash, u.info, u.signature)) throw badSignature(source);
+  return u.csr;
+}
+
+/** {@link readCsr} with the signature check in libuv's thread pool (batch issuance keeps both cores busy). */
+export async function readCsrAsync(data: Buffer, source: string): Promise<ParsedCsr> {
+  const u = parseCsr(data, source);
+  if (!(await verifyWithAsync(u.csr.publicKey, u.hash, u.info, u.signature))) throw badSignature(source);
+  return u.csr;
+}
+
+function badSignature(source: string): PkiError {
+  return new PkiError('CRYPTO_BAD_CSR_SIGNATURE', `${source}: the CSR's self-signature does not verify (corrupted, or signed with a different key)`, {
+    details: { file: source },
+  });
+}
+
+interface UnverifiedCsr {
+  csr: ParsedCsr;
+  hash: string;
+  info: Buffer;
+  signature: Buffer;
+}
+
+/** Parses and checks everything but the self-signature. */
+function parseCsr(data: Buffer, source: string): UnverifiedCsr {
   let der: Buffer;
   try {
     der = readPemOrDer(data, ['CERTIFICATE REQUEST', 'NEW CERTIFICATE REQUEST'], source);
@@ -59,13 +87,13 @@ export function readCsr(data: Buffer, source: string): ParsedCsr {
     }
     const subject = decodeName(subjectT!);
     const spki = Buffer.from(spkiT!.raw);
-    let publicKey: crypto.KeyObject;
+    let desc: PublicKeyInfo;
     try {
-      publicKey = crypto.createPublicKey({ key: spki, format: 'der', type: 'spki' });
+      desc = readPublicKeyInfo(spki);
     } catch (e) {
       throw new Error(`unreadable public key: ${(e as Error).message}`);
     }
-    const desc = describeKey(publicKey);
+    const publicKey = desc.publicKey;
     const sanExt = requestedExtensions.find((e) => e.oid === OID.subjectAltName);
     parsed = {
       source,
@@ -98,21 +126,8 @@ export function readCsr(data: Buffer, source: string): ParsedCsr {
     throw new PkiError('CRYPTO_UNSUPPORTED_ALGORITHM', `${source}: CSR signature algorithm ${parsed.signatureAlgorithmName} is not supported (use ECDSA or RSA PKCS#1 v1.5 with SHA-256/384/512)`, {
       details: { file: source, signatureAlgorithm: parsed.signatureAlgorithmName },
     });
-  let ok = false;
-  try {
-    ok =
-      parsed.publicKey.asymmetricKeyType === 'ec'
-        ? crypto.verify(hash, parsed.info, { key: parsed.publicKey, dsaEncoding: 'der' }, parsed.signature)
-        : crypto.verify(hash, parsed.info, parsed.publicKey, parsed.signature);
-  } catch {
-    ok = false;
-  }
-  if (!ok)
-    throw new PkiError('CRYPTO_BAD_CSR_SIGNATURE', `${source}: the CSR's self-signature does not verify (corrupted, or signed with a different key)`, {
-      details: { file: source },
-    });
-  const { info: _info, signature: _sig, ...result } = parsed;
-  return result;
+  const { info, signature, ...csr } = parsed;
+  return { csr, hash, info, signature };
 }
 
 /** Builds and signs a CSR. `extensions` are DER Extension encodings placed in an extensionRequest attribute. */

@@ -16,7 +16,7 @@ import { readCertificate } from '../../src/x509/certificate.js';
 import { buildCsr } from '../../src/x509/csr.js';
 import { encodeName, parseDn } from '../../src/x509/name.js';
 import { toPem } from '../../src/x509/pem.js';
-import { CLI, tempDir } from '../helpers.js';
+import { CLI, FIXTURES, tempDir } from '../helpers.js';
 
 function pki(args: string[]) {
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
@@ -152,5 +152,27 @@ describe('#3 concurrent issuance into one store', () => {
     });
     expect(await Promise.all(runs)).toEqual(Array(8).fill(0));
     expect(checkInvariants(join(pkiDir, 'pki.db'), [out]).files).toBe(8);
+  });
+});
+
+describe('#3 batch through the worker threads', () => {
+  it('fail/two bad CSRs among 100: exit code of the first problem, every bad file named, nothing issued', () => {
+    const csrs = join(base, 'mixed');
+    writeCsrs(csrs, 98, 'mixed');
+    fs.writeFileSync(join(csrs, 'mixed-00010-bad.csr'), 'garbage\n');
+    fs.copyFileSync(join(FIXTURES, 'csr/sha1.csr'), join(csrs, 'mixed-00050-sha1.csr'));
+    const out = join(base, 'mixed-out');
+    fs.mkdirSync(out);
+    const db = new Database(join(pkiDir, 'pki.db'), { readonly: true });
+    const count = () => (db.prepare('SELECT COUNT(*) n FROM certificate').get() as { n: number }).n;
+    const before = count();
+    const r = spawnSync(process.execPath, [CLI, 'issue', '--ca', 'issuing-1', '--batch', csrs, '--out-dir', out, '--dir', pkiDir, '--json'], { encoding: 'utf8' });
+    const doc = JSON.parse(r.stdout);
+    expect(doc.ok).toBe(false);
+    expect(r.status).toBe(7);
+    expect((doc.error.details.problems as Array<{ file: string }>).map((p) => p.file.split('/').pop())).toEqual(['mixed-00010-bad.csr', 'mixed-00050-sha1.csr']);
+    expect(fs.readdirSync(out)).toEqual([]);
+    expect(count()).toBe(before);
+    db.close();
   });
 });

@@ -1,0 +1,96 @@
+/**
+ * Reads and verifies many CSR files: in worker threads (one per core) when the compiled worker is available and the
+ * batch is large enough to pay for starting them, otherwise on this thread with signature checks in libuv's pool.
+ */
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { PkiError } from '../errors.js';
+import { readInput } from '../fs/files.js';
+import { readCsrAsync, type ParsedCsr } from '../x509/csr.js';
+
+/** A CSR as plain data (no KeyObject): what crosses the worker boundary. */
+export type CsrData = Pick<ParsedCsr, 'source' | 'subjectDer' | 'subjectDn' | 'spki' | 'keyType' | 'keyDescription' | 'rsaBits' | 'sans'>;
+
+/** The plain-data part of a parsed CSR. */
+export function csrData(csr: ParsedCsr): CsrData {
+  const out: CsrData = { source: csr.source, subjectDer: csr.subjectDer, subjectDn: csr.subjectDn, spki: csr.spki, keyDescription: csr.keyDescription, sans: csr.sans };
+  if (csr.keyType) out.keyType = csr.keyType;
+  if (csr.rsaBits) out.rsaBits = csr.rsaBits;
+  return out;
+}
+
+export type CsrJobResult = { ok: true; csr: CsrData } | { ok: false; error: { code: string; message: string; details: Record<string, unknown>; hint?: string } };
+
+export interface CsrJob {
+  id: number;
+  paths: string[];
+}
+
+const WORKER_URL = new URL('./csr-worker.js', import.meta.url);
+/** Below this many files, starting workers costs more than it saves. */
+const MIN_FILES_FOR_WORKERS = 64;
+const CHUNK = 64;
+const IN_FLIGHT = 32;
+
+/**
+ * Reads every path and calls `onResult(index, csr or PkiError)` as each one is ready (in any order), so the caller
+ * can start on a CSR while others are still being verified. Failures are passed as PkiErrors, never thrown.
+ */
+export async function readCsrFiles(paths: readonly string[], onResult: (index: number, result: CsrData | PkiError) => void): Promise<void> {
+  const workerFile = WORKER_URL.protocol === 'file:' ? fileURLToPath(WORKER_URL) : '';
+  const workers = Math.min(availableParallelism(), 8);
+  const deliver = (i: number, r: CsrJobResult): void =>
+    onResult(i, r.ok ? r.csr : new PkiError(r.error.code, r.error.message, { details: r.error.details, ...(r.error.hint ? { hint: r.error.hint } : {}) }));
+  if (paths.length >= MIN_FILES_FOR_WORKERS && workers > 1 && workerFile && existsSync(workerFile)) await inWorkers(paths, workers, deliver);
+  else await inThisThread(paths, deliver);
+}
+
+async function inThisThread(paths: readonly string[], deliver: (i: number, r: CsrJobResult) => void): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < paths.length) {
+      const i = next++;
+      try {
+        deliver(i, { ok: true, csr: csrData(await readCsrAsync(readInput(paths[i]!, '--batch'), paths[i]!)) });
+      } catch (e) {
+        if (!(e instanceof PkiError)) throw e;
+        deliver(i, { ok: false, error: { code: e.code, message: e.message, details: e.details, ...(e.hint ? { hint: e.hint } : {}) } });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, paths.length) }, lane));
+}
+
+async function inWorkers(paths: readonly string[], count: number, deliver: (i: number, r: CsrJobResult) => void): Promise<void> {
+  const chunks: CsrJob[] = [];
+  for (let i = 0; i < paths.length; i += CHUNK) chunks.push({ id: i, paths: paths.slice(i, i + CHUNK) });
+  let next = 0;
+  const pool = Array.from({ length: count }, () => new Worker(WORKER_URL));
+  try {
+    await Promise.all(
+      pool.map(
+        (worker) =>
+          new Promise<void>((resolve, reject) => {
+            const send = (): void => {
+              const job = chunks[next++];
+              if (job) worker.postMessage(job);
+              else resolve();
+            };
+            worker.on('message', (msg: { id: number; results: CsrJobResult[] }) => {
+              msg.results.forEach((r, k) => deliver(msg.id + k, r));
+              send();
+            });
+            worker.on('error', reject);
+            worker.on('exit', (code) => {
+              if (code !== 0) reject(new PkiError('INTERNAL', `a CSR worker exited with code ${code}`));
+            });
+            send();
+          }),
+      ),
+    );
+  } finally {
+    await Promise.all(pool.map((w) => w.terminate()));
+  }
+}
