@@ -1,0 +1,91 @@
+#!/usr/bin/env node
+/**
+ * `npm run demo`: the whole lifecycle, offline, in a temporary directory, on the embedded SQLite store.
+ * Prints every command it runs and what it printed. Exit code 0 when every step did what it should.
+ */
+import { spawnSync } from 'node:child_process';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const CLI = join(ROOT, 'dist/cli/main.js');
+const work = fs.mkdtempSync(join(tmpdir(), 'pki-demo-'));
+const dir = join(work, 'pki');
+const ran = [];
+const haveOpenssl = spawnSync('sh', ['-c', 'command -v openssl']).status === 0;
+
+function show(text) {
+  process.stdout.write(text.replace(new RegExp(work.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'g'), '$DEMO'));
+}
+
+/** Runs `pki ...` (or another command), prints it and its output, and fails the demo on an unexpected exit code. */
+function step(title, cmd, args, { expect = 0, quiet = false } = {}) {
+  const shown = `${cmd === process.execPath ? 'pki' : cmd} ${args.map((a) => (/[\s",]/.test(a) ? JSON.stringify(a) : a)).join(' ')}`;
+  const real = cmd === process.execPath ? [CLI, ...args] : args;
+  show(`\n## ${title}\n$ ${shown}\n`);
+  ran.push(shown);
+  const r = spawnSync(cmd, real, { cwd: work, encoding: 'utf8', env: { ...process.env, PKI_DIR: dir } });
+  if (!quiet) show(`${r.stdout}${r.stderr}`);
+  if (r.status !== expect) {
+    process.stderr.write(`\ndemo step failed (exit ${r.status}, expected ${expect}): ${shown}\n${r.stdout}${r.stderr}\n`);
+    process.exit(1);
+  }
+  return r;
+}
+const pki = (title, args, opts) => step(title, process.execPath, args, opts);
+
+/** A CSR made with openssl when it is installed, else with Node's crypto through pki's own CSR encoder. */
+async function makeCsr(name, cn, san) {
+  const key = join(work, `${name}.key`);
+  const csr = join(work, `${name}.csr`);
+  if (haveOpenssl) {
+    step(`workload ${name} makes its key and CSR`, 'openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-subj', `/O=Example/CN=${cn}`, ...(san ? ['-addext', `subjectAltName=${san}`] : []), '-out', csr], { quiet: true });
+  } else {
+    const { buildCsr } = await import(join(ROOT, 'dist/x509/csr.js'));
+    const { signatureAlgorithmFor } = await import(join(ROOT, 'dist/crypto/keys.js'));
+    const { encodeName, parseDn } = await import(join(ROOT, 'dist/x509/name.js'));
+    const { toPem } = await import(join(ROOT, 'dist/x509/pem.js'));
+    const kp = crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    fs.writeFileSync(key, kp.privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 });
+    fs.writeFileSync(csr, toPem('CERTIFICATE REQUEST', buildCsr(encodeName(parseDn(`CN=${cn},O=Example`)), kp.privateKey, signatureAlgorithmFor('ecdsa-p256'), [])));
+    show(`\n## workload ${name} makes its key and CSR (openssl not installed: made with Node's crypto)\n`);
+  }
+  return csr;
+}
+
+process.stdout.write(`pki demo — everything happens in ${work} (shown as $DEMO), offline, with the embedded SQLite store.\n`);
+show('Keys are unencrypted here (--no-passphrase) so that the demo runs unattended; real CA keys should not be.\n');
+
+show(`\n$ export PKI_DIR=${dir}     # every pki command below uses this PKI directory (or pass --dir)\n`);
+pki('create the PKI and its root CA', ['init', '--dir', dir, '--subject', 'CN=Demo Root CA,O=Example', '--no-passphrase']);
+pki('create an issuing CA below the root', ['ca', 'create', 'issuing-1', '--parent', 'root', '--subject', 'CN=Demo Issuing CA 1,O=Example', '--no-passphrase']);
+pki('list the CAs', ['ca', 'list']);
+
+const webCsr = await makeCsr('web-01', 'web-01', 'DNS:web-01.example.com,URI:spiffe://example.com/ns/prod/web');
+pki('issue a workload certificate from a CSR', ['issue', '--ca', 'issuing-1', '--csr', webCsr, '--out', 'web-01.pem', '--chain-out', 'chain.pem']);
+const app = pki('issue a certificate with a key generated here', [
+  'issue', '--ca', 'issuing-1', '--subject', 'CN=app-02,O=Example', '--key-out', 'app-02.key', '--out', 'app-02.pem', '--san', 'dns:app-02.example.com', '--validity', '12h', '--json',
+], { quiet: true });
+const appSerial = JSON.parse(app.stdout).data.serial;
+show(`(JSON result) serial ${appSerial}, key in app-02.key (mode ${(fs.statSync(join(work, 'app-02.key')).mode & 0o777).toString(8)})\n`);
+
+fs.mkdirSync(join(work, 'csrs'));
+fs.mkdirSync(join(work, 'certs'));
+for (const n of ['batch-1', 'batch-2', 'batch-3']) fs.renameSync(await makeCsr(n, n), join(work, 'csrs', `${n}.csr`));
+pki('issue a batch: one certificate per CSR in a directory', ['issue', '--ca', 'issuing-1', '--batch', 'csrs', '--out-dir', 'certs']);
+
+pki('revoke the app-02 certificate (its key leaked)', ['revoke', '--ca', 'issuing-1', '--cert', 'app-02.pem', '--reason', 'keyCompromise']);
+pki('revoking it again is refused (exit 6)', ['revoke', '--ca', 'issuing-1', '--serial', appSerial], { expect: 6 });
+pki('everything on record', ['list']);
+pki('one certificate in detail', ['show', appSerial]);
+pki('export the root for the Roles Anywhere trust anchor', ['ca', 'export', 'root', '--out', 'root.pem']);
+
+if (haveOpenssl) {
+  step('an independent check: openssl verifies the chain', 'openssl', ['verify', '-x509_strict', '-CAfile', 'root.pem', '-untrusted', 'chain.pem', 'web-01.pem', 'certs/batch-1.pem']);
+}
+
+show(`\nDone. Commands run:\n${ran.map((c) => `  ${c}`).join('\n')}\n`);
+process.stdout.write(`Files are in ${work} (remove it with: rm -rf ${work})\n`);

@@ -1,0 +1,18 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ROOT } from '../helpers.js';
+
+describe('npm run demo', () => {
+  it('ok/runs the whole lifecycle offline and shows the commands it ran', () => {
+    const r = spawnSync(process.execPath, [join(ROOT, 'scripts/demo.mjs')], { encoding: 'utf8', env: { ...process.env, PKI_DIR: '' } });
+    expect(r.status, r.stderr).toBe(0);
+    for (const step of ['pki init', 'pki ca create issuing-1', 'pki issue --ca issuing-1 --csr', 'pki issue --ca issuing-1 --subject', 'pki issue --ca issuing-1 --batch', 'pki revoke', 'pki list', 'pki show'])
+      expect(r.stdout).toContain(`$ ${step}`);
+    expect(r.stdout).toMatch(/Issued 3 certificate\(s\) from issuing-1/);
+    expect(r.stdout).toMatch(/status\s+revoked \(keyCompromise/);
+    expect(r.stdout).toContain('(STATE_ALREADY_REVOKED, exit 6)');
+    expect(r.stdout).toMatch(/web-01\.pem: OK/);
+    expect(r.stdout).toContain('Done. Commands run:');
+  });
+});
