@@ -21,15 +21,16 @@ export const CONFIG_SCHEMA: Spec = {
   type: 'object',
   fields: {
     version: { type: 'integer', min: 1, max: 1, required: true, description: 'configuration format version (1)' },
-    store: { type: 'object', fields: { sqlite: { type: 'string', description: 'SQLite database file, relative to the PKI directory (default pki.db)' } } },
+    store: { type: 'object', description: 'where CA state is kept', fields: { sqlite: { type: 'string', description: 'SQLite database file, relative to the PKI directory (default pki.db)' } } },
     keys: {
       type: 'object',
+      description: 'CA private key files',
       fields: {
         dir: { type: 'string', description: 'directory for CA key files (default keys)' },
         pbkdf2Iterations: { type: 'integer', min: 10_000, max: 100_000_000, description: `PBKDF2-HMAC-SHA256 iterations for new CA keys (default ${DEFAULT_PBKDF2_ITERATIONS})` },
       },
     },
-    profiles: { type: 'object', fields: { dir: { type: 'string', description: 'your own profiles, searched before the shipped ones (default profiles)' }, default: { type: 'string', description: 'profile for `pki issue` (default roles-anywhere-workload)' } } },
+    profiles: { type: 'object', description: 'certificate profiles', fields: { dir: { type: 'string', description: 'your own profiles, searched before the shipped ones (default profiles)' }, default: { type: 'string', description: 'profile for `pki issue` (default roles-anywhere-workload)' } } },
   },
 };
 

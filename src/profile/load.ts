@@ -12,7 +12,7 @@ import type { SanType } from '../x509/extensions.js';
 /** The profiles shipped with the toolkit (`profiles/` in the package). */
 export const SHIPPED_PROFILES_DIR = fileURLToPath(new URL('../../profiles/', import.meta.url));
 
-const regexList: Spec = { type: 'list', items: { type: 'regex' } };
+const regexList = (what: string): Spec => ({ type: 'list', items: { type: 'regex' }, description: what });
 
 /** The profile schema; also rendered into the README's profile reference. */
 export const PROFILE_SCHEMA: Spec = {
@@ -26,6 +26,7 @@ export const PROFILE_SCHEMA: Spec = {
     validity: {
       type: 'object',
       required: true,
+      description: 'how long certificates are valid; never past the issuing CA',
       fields: {
         default: { type: 'duration', required: true, description: 'validity when --validity is not given' },
         max: { type: 'duration', required: true, description: 'longest validity a request may ask for' },
@@ -39,14 +40,15 @@ export const PROFILE_SCHEMA: Spec = {
       items: { type: 'string', pattern: new RegExp(`^(${Object.keys(EKU_OIDS).join('|')}|\\d+(\\.\\d+)+)$`), patternHelp: `must be one of ${Object.keys(EKU_OIDS).join(', ')} or a dotted OID` },
       description: 'extendedKeyUsage purposes (names or OIDs)',
     },
-    subject: { type: 'object', fields: { allow: { ...regexList, description: 'regular expressions; the RFC 4514 subject must fully match one' } } },
+    subject: { type: 'object', description: 'rules for the requested subject (it must never be empty)', fields: { allow: regexList('the RFC 4514 subject (e.g. CN=web-01,O=Example) must fully match one; absent: any subject') } },
     san: {
       type: 'object',
+      description: 'rules for subject alternative names',
       fields: {
         allow: {
           type: 'object',
-          description: 'per SAN type, regular expressions a value must fully match; types not listed are refused',
-          fields: { dns: regexList, uri: regexList, email: regexList, ip: regexList },
+          description: 'per SAN type, patterns a value must fully match; types not listed are refused; absent: every type, any value',
+          fields: { dns: regexList('DNS names'), uri: regexList('URIs (e.g. spiffe://...)'), email: regexList('e-mail addresses'), ip: regexList('IP addresses (text form)') },
         },
         maxCount: { type: 'integer', min: 0, max: 1000, description: 'most SANs per certificate (default 100)' },
       },
