@@ -9,13 +9,12 @@ import {
   describeKey,
   encryptPrivateKeyPem,
   generateKey,
-  isKeyType,
   KEY_TYPES,
   keysMatch,
   loadPrivateKey,
   plainPrivateKeyPem,
+  parseKeyType,
   signatureAlgorithmFor,
-  type KeyType,
 } from '../crypto/keys.js';
 import { passphraseForNewKey, passphraseToUnlock, type PassphraseSource } from '../crypto/passphrase.js';
 import { parseDuration } from '../domain/duration.js';
@@ -30,7 +29,7 @@ import { encodeBasicConstraints, encodeExtension, encodeKeyUsage, keyIdentifier 
 import { encodeName, formatDn, parseDn } from '../x509/name.js';
 import { OID } from '../x509/oids.js';
 import { decodePemBlocks, toPem } from '../x509/pem.js';
-import { planCertificate, recordIssued, requestFromCsr, sha256Fingerprint, signPlanned, throwProblems, type SubjectRequest } from './issuance.js';
+import { generatedRequest, planCertificate, recordIssued, requestFromCsr, sha256Fingerprint, signPlanned, throwProblems } from './issuance.js';
 import { caCertificate, caChain, chainToPem, getCa, resolveDir, unlockCa, withWorkspace, type Workspace } from './workspace.js';
 
 export const CA_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -40,25 +39,9 @@ function checkCaName(name: string): void {
     throw new PkiError('USAGE_BAD_CA_NAME', `CA name "${name}" must be 1-64 letters, digits, . _ - (it names the key file)`, { details: { ca: name } });
 }
 
-function parseKeyType(text: string | undefined, flag = '--key-type'): KeyType {
-  const kt = text ?? 'ecdsa-p256';
-  if (!isKeyType(kt)) throw new PkiError('USAGE_BAD_KEY_TYPE', `${flag} "${kt}" is not one of ${KEY_TYPES.join(', ')}`, { details: { flag, value: kt } });
-  return kt;
-}
-
 function checkProfileKind(profile: Profile, kinds: Profile['kind'][], flag = '--profile'): void {
   if (!kinds.includes(profile.kind))
     throw new PkiError('USAGE_PROFILE_KIND', `${flag} ${profile.name} is a ${profile.kind} profile; this command needs ${kinds.join(' or ')}`, { details: { profile: profile.name } });
-}
-
-/** A request for a freshly generated key. */
-function generatedRequest(subjectDer: Buffer, subjectDn: string, key: crypto.KeyPairKeyObjectResult, source: string): SubjectRequest {
-  const spki = key.publicKey.export({ format: 'der', type: 'spki' });
-  const desc = describeKey(key.publicKey);
-  const req: SubjectRequest = { source, subjectDer, subjectDn, spki, keyDescription: desc.description, sans: [] };
-  if (desc.keyType) req.keyType = desc.keyType;
-  if (desc.rsaBits) req.rsaBits = desc.rsaBits;
-  return req;
 }
 
 function newCaKeyPem(key: crypto.KeyObject, passphrase: string | undefined, iterations: number, deps: Deps): string {
@@ -124,7 +107,7 @@ export async function initPki(deps: Deps, input: InitInput) {
     const subjectDer = encodeName(rdns);
     const subjectDn = formatDn(rdns);
     const key = generateKey(keyType);
-    const req = generatedRequest(subjectDer, subjectDn, key, 'pki init');
+    const req = generatedRequest(subjectDer, subjectDn, key.publicKey, 'pki init');
     const store = SqliteStore.open(config.store.sqlite, true);
     created.push(config.store.sqlite, `${config.store.sqlite}-wal`, `${config.store.sqlite}-shm`);
     try {
@@ -210,7 +193,7 @@ export async function createCa(deps: Deps, input: CreateCaInput) {
     const subjectDer = encodeName(rdns);
     const subjectDn = formatDn(rdns);
     const key = generateKey(keyType);
-    const req = generatedRequest(subjectDer, subjectDn, key, 'pki ca create');
+    const req = generatedRequest(subjectDer, subjectDn, key.publicKey, 'pki ca create');
     const plan = planCertificate(ws, { name: parent.name, notBefore: signer.cert.notBefore, notAfter: signer.cert.notAfter }, profile, req, {
       validitySeconds,
       ca: true,

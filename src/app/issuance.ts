@@ -2,9 +2,9 @@
  * The issuance core shared by CA creation and end-entity issuance: policy checks (profile + Roles Anywhere),
  * the validity window, signing, and durable recording with serial-collision retry.
  */
-import { createHash } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import { PkiError, PkiErrors } from '../errors.js';
-import type { KeyType } from '../crypto/keys.js';
+import { describeKey, type KeyType } from '../crypto/keys.js';
 import { checkKey, checkNames, type Profile } from '../domain/profile.js';
 import { newSerial } from '../domain/serial.js';
 import type { NewCertificate } from '../ports.js';
@@ -38,6 +38,15 @@ export function requestFromCsr(csr: CsrData, subjectOverride: { der: Buffer; dn:
   };
   if (csr.keyType) req.keyType = csr.keyType;
   if (csr.rsaBits) req.rsaBits = csr.rsaBits;
+  return req;
+}
+
+/** A request for a key generated here. */
+export function generatedRequest(subjectDer: Buffer, subjectDn: string, publicKey: KeyObject, source: string, sans: San[] = []): SubjectRequest {
+  const desc = describeKey(publicKey);
+  const req: SubjectRequest = { source, subjectDer, subjectDn, spki: publicKey.export({ format: 'der', type: 'spki' }), keyDescription: desc.description, sans };
+  if (desc.keyType) req.keyType = desc.keyType;
+  if (desc.rsaBits) req.rsaBits = desc.rsaBits;
   return req;
 }
 

@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { PkiError } from '../errors.js';
-import { describeKey, generateKey, isKeyType, KEY_TYPES, plainPrivateKeyPem } from '../crypto/keys.js';
+import { generateKey, parseKeyType, plainPrivateKeyPem } from '../crypto/keys.js';
 import type { PassphraseSource } from '../crypto/passphrase.js';
 import { parseDuration } from '../domain/duration.js';
 import { checkOutput, checkWritableDir, readInput, removeQuietly, writeFileAtomic, writePrivateKeyFile } from '../fs/files.js';
@@ -12,7 +12,7 @@ import { readCsrFiles } from './csr-pool.js';
 import { parseSan } from '../x509/extensions.js';
 import { encodeName, formatDn, parseDn } from '../x509/name.js';
 import { toPem } from '../x509/pem.js';
-import { planCertificate, recordIssued, requestFromCsr, sha256Fingerprint, signPlanned, signPlannedAsync, throwProblems, type IssuedCertificate, type SubjectRequest } from './issuance.js';
+import { generatedRequest, planCertificate, recordIssued, requestFromCsr, sha256Fingerprint, signPlanned, signPlannedAsync, throwProblems, type IssuedCertificate, type SubjectRequest } from './issuance.js';
 import { caChain, chainToPem, getCa, isSelfIssued, unlockCa, withWorkspace, type CaSigner, type Workspace } from './workspace.js';
 
 export interface IssueInput extends PassphraseSource {
@@ -76,7 +76,7 @@ export async function issueCertificate(deps: Workspace['deps'], input: IssueInpu
   if (input.csr && input.keyOut) throw new PkiError('USAGE_CONFLICT', '--key-out cannot be used with --csr (the key stays with whoever made the CSR)');
   if (!input.csr && !input.subject) throw new PkiError('USAGE_MISSING_INPUT', 'give --csr FILE, or --subject "CN=..." with --key-out FILE, or --batch DIR');
   if (!input.csr && !input.keyOut) throw new PkiError('USAGE_MISSING_KEY_OUT', '--subject without --csr generates a key: pass --key-out FILE for it');
-  if (input.keyType && !isKeyType(input.keyType)) throw new PkiError('USAGE_BAD_KEY_TYPE', `--key-type "${input.keyType}" is not one of ${KEY_TYPES.join(', ')}`);
+  const keyType = parseKeyType(input.keyType);
   if (input.keyType && input.csr) throw new PkiError('USAGE_CONFLICT', '--key-type applies to generated keys, not to --csr');
   return withWorkspace(input.dir, deps, async (ws) => {
     const force = input.force ?? false;
@@ -105,17 +105,8 @@ export async function issueCertificate(deps: Workspace['deps'], input: IssueInpu
     let generated: ReturnType<typeof generateKey> | undefined;
     if (input.csr) req = requestFromCsr(readCsr(readInput(input.csr, '--csr'), input.csr), subjectOverride, sansOverride);
     else {
-      generated = generateKey((input.keyType as (typeof KEY_TYPES)[number]) ?? 'ecdsa-p256');
-      const desc = describeKey(generated.publicKey);
-      req = {
-        source: 'generated key',
-        subjectDer: subjectOverride!.der,
-        subjectDn: subjectOverride!.dn,
-        spki: generated.publicKey.export({ format: 'der', type: 'spki' }),
-        keyDescription: desc.description,
-        sans: sansOverride ?? [],
-      };
-      if (desc.keyType) req.keyType = desc.keyType;
+      generated = generateKey(keyType);
+      req = generatedRequest(subjectOverride!.der, subjectOverride!.dn, generated.publicKey, 'generated key', sansOverride);
     }
     const signer = await unlockCa(ws, ca, input);
     const plan = planCertificate(ws, issuerWindow(signer), profile, req, { validitySeconds, ca: false });

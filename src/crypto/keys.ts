@@ -20,6 +20,13 @@ export function isKeyType(s: string): s is KeyType {
   return (KEY_TYPES as readonly string[]).includes(s);
 }
 
+/** Parses a key type flag value; throws USAGE_BAD_KEY_TYPE naming `flag`. */
+export function parseKeyType(text: string | undefined, flag = '--key-type'): KeyType {
+  const kt = text ?? 'ecdsa-p256';
+  if (!isKeyType(kt)) throw new PkiError('USAGE_BAD_KEY_TYPE', `${flag} "${kt}" is not one of ${KEY_TYPES.join(', ')}`, { details: { flag, value: kt } });
+  return kt;
+}
+
 /** Describes a public or private key: our key type name, or a description of why it has none. */
 export function describeKey(key: crypto.KeyObject): { keyType?: KeyType; description: string; rsaBits?: number } {
   const kind = key.asymmetricKeyType;

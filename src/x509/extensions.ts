@@ -19,7 +19,7 @@ import {
   tlv,
   type Tlv,
 } from './der.js';
-import { EKU_OIDS, KEY_USAGE_BITS, OID } from './oids.js';
+import { EKU_OIDS, KEY_USAGE_BITS } from './oids.js';
 
 export interface Extension {
   oid: string;
