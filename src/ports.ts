@@ -82,6 +82,43 @@ export interface Revocation {
   invalidityDate: Date | null;
 }
 
+/** A revocation to record, with its CRL entry encoded ahead (x509/crl.ts encodeCrlEntry). */
+export interface NewRevocation extends Revocation {
+  serial: string;
+  entryDer: Buffer;
+  /** The entry without its reason code, when that differs (for CRLs made with reasons omitted). */
+  entryDerNoReason: Buffer | null;
+}
+
+export interface CrlRecord {
+  issuerId: number;
+  crlNumber: number;
+  thisUpdate: Date;
+  nextUpdate: Date;
+  entries: number;
+  pruned: number;
+  reasons: boolean;
+  derSize: number;
+  pemSize: number;
+  sha256: string;
+  revocationEpoch: number;
+  createdAt: Date;
+}
+
+/** What CRL generation may do inside its one transaction (all synchronous: the transaction cannot span awaits). */
+export interface CrlTransaction {
+  lastCrl(): CrlRecord | undefined;
+  lastCrlDer(): Buffer | undefined;
+  revocationEpoch(): number;
+  /** Entries still in scope (certificate notAfter after `thisUpdate`), their encoded size, and how many are pruned. */
+  entryStats(thisUpdate: Date, withReasons: boolean): { count: number; bytes: number; pruned: number };
+  /** The in-scope entries' DER, ordered by serial (as stored: lowercase hex). */
+  entries(thisUpdate: Date, withReasons: boolean): Iterable<{ serial: string; der: Buffer }>;
+  /** notAfter of a revoked or issued certificate of this issuer, if known. */
+  certificateNotAfter(serial: string): Date | undefined;
+  insertCrl(crl: CrlRecord, chunks: Iterable<Buffer>, actor: string, at: Date): void;
+}
+
 export interface CertificateRecord extends NewCertificate {
   issuerId: number;
   issuerName: string;
@@ -133,8 +170,16 @@ export interface Store {
    * whose serial already exists for this issuer (not recorded; the caller re-issues them with a new serial).
    */
   recordIssued(issuerId: number, certs: NewCertificate[], actor: string, at: Date): Promise<{ collisions: number[] }>;
-  /** Revokes one certificate. Throws NOT_FOUND_SERIAL or STATE_ALREADY_REVOKED. */
-  revoke(issuerId: number, serial: string, revocation: Revocation, actor: string, at: Date): Promise<CertificateRecord>;
+  /**
+   * Revokes certificates in one transaction: all or none. Throws NOT_FOUND_SERIAL or STATE_ALREADY_REVOKED listing
+   * every serial at fault. `describe(i)` names item i in messages (e.g. "serials.txt:12").
+   */
+  revoke(issuerId: number, items: NewRevocation[], actor: string, at: Date, describe?: (i: number) => string): Promise<CertificateRecord[]>;
+  /** Runs CRL generation for `issuerId` inside one IMMEDIATE transaction. */
+  withCrlTransaction<T>(issuerId: number, fn: (tx: CrlTransaction) => T): Promise<T>;
+  listCrls(issuerId: number): Promise<CrlRecord[]>;
+  /** The DER of a stored CRL. */
+  crlDer(issuerId: number, crlNumber: number): Promise<Buffer | undefined>;
   getCertificates(serial: string, issuerId?: number): Promise<CertificateRecord[]>;
   findCertificates(filter: CertificateFilter): Promise<CertificateRecord[]>;
   auditLog(): Promise<AuditRecord[]>;

@@ -1,17 +1,20 @@
-/** `pki revoke`: permanent revocation of one certificate, by serial or by certificate file. */
-import { PkiError } from '../errors.js';
+/** `pki revoke`: permanent revocation, by serial, by certificate file, or in bulk from a list (one transaction). */
+import { PkiError, throwIfAny } from '../errors.js';
 import { normaliseSerial, parseReason, reasonName } from '../domain/serial.js';
 import { readInput } from '../fs/files.js';
-import type { Deps } from '../ports.js';
+import type { Deps, NewRevocation } from '../ports.js';
 import { readCertificate, verifyCertificateSignature } from '../x509/certificate.js';
-import { caCertificate, getCa, withWorkspace } from './workspace.js';
+import { encodeCrlEntry } from '../x509/crl.js';
 import { certificateSummary } from './query.js';
+import { caCertificate, getCa, withWorkspace } from './workspace.js';
 
 export interface RevokeInput {
   dir?: string;
   ca: string;
   serial?: string;
   cert?: string;
+  /** A file with one serial per line, optionally followed by a reason; # starts a comment. */
+  batch?: string;
   reason?: string;
   invalidityDate?: string;
 }
@@ -23,31 +26,78 @@ function parseDate(text: string, flag: string): Date {
   return d;
 }
 
+/** A revocation with its CRL entries encoded (with and without the reason code). */
+export function newRevocation(serial: string, reason: number, revokedAt: Date, invalidityDate: Date | null): NewRevocation {
+  const entryDer = encodeCrlEntry(serial, revokedAt, reason, invalidityDate);
+  return { serial, reason, revokedAt, invalidityDate, entryDer, entryDerNoReason: reason ? encodeCrlEntry(serial, revokedAt, null, invalidityDate) : null };
+}
+
+/** Parses a serial list: every bad line is reported with its line number; nothing is returned unless all are good. */
+export function parseSerialList(text: string, source: string, defaultReason: number): Array<{ serial: string; reason: number; line: number }> {
+  const out: Array<{ serial: string; reason: number; line: number }> = [];
+  const problems: PkiError[] = [];
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.replace(/#.*$/, '').trim();
+    if (!line) return;
+    const [serialText, reasonText, ...rest] = line.split(/\s+/);
+    const where = `${source}:${i + 1}`;
+    try {
+      if (rest.length) throw new PkiError('USAGE_BAD_SERIAL_LIST', `${where}: expected "SERIAL [REASON]", got "${line}"`);
+      out.push({ serial: normaliseSerial(serialText!, where), reason: reasonText ? parseReason(reasonText, where) : defaultReason, line: i + 1 });
+    } catch (e) {
+      if (!(e instanceof PkiError)) throw e;
+      problems.push(new PkiError(e.code, e.message, { details: { ...e.details, file: source, line: i + 1 } }));
+    }
+  });
+  throwIfAny(problems, `${source}: ${problems.length} bad line(s); nothing was revoked`);
+  if (out.length === 0) throw new PkiError('USAGE_EMPTY_BATCH', `${source} lists no serials`, { details: { file: source } });
+  return out;
+}
+
+/** Revokes one certificate, by `serial` or by certificate file (`cert`). */
 export async function revokeCertificate(deps: Deps, input: RevokeInput) {
-  if (!!input.serial === !!input.cert) throw new PkiError('USAGE_MISSING_INPUT', 'give exactly one of --serial HEX or --cert FILE');
-  const reason = parseReason(input.reason ?? 'unspecified');
-  const invalidityDate = input.invalidityDate ? parseDate(input.invalidityDate, '--invalidity-date') : null;
+  if (!!input.serial === !!input.cert) throw new PkiError('USAGE_MISSING_INPUT', 'give exactly one of --serial HEX, --cert FILE or --batch FILE');
+  const { reason, invalidityDate } = parseCommon(input);
   return withWorkspace(input.dir, deps, async (ws) => {
     const ca = await getCa(ws, input.ca);
+    checkInvalidityDate(invalidityDate, ws.now, input);
     let serial: string;
     if (input.cert) {
       const cert = readCertificate(readInput(input.cert, '--cert'), input.cert);
-      const caCert = caCertificate(ca);
-      if (!verifyCertificateSignature(cert, caCert.publicKey))
+      if (!verifyCertificateSignature(cert, caCertificate(ca).publicKey))
         throw new PkiError('NOT_FOUND_SERIAL', `--cert ${input.cert} was not issued by CA ${ca.name} (its signature does not verify with ${ca.name}'s key)`, {
           details: { file: input.cert, ca: ca.name },
         });
       serial = cert.serialHex;
     } else serial = normaliseSerial(input.serial!);
-    if (invalidityDate && invalidityDate.getTime() > ws.now.getTime())
-      throw new PkiError('USAGE_BAD_DATE', `--invalidity-date ${input.invalidityDate} is in the future`, { details: { flag: '--invalidity-date' } });
-    const [existing] = await ws.store.getCertificates(serial, ca.id);
-    if (!existing)
-      throw new PkiError('NOT_FOUND_SERIAL', `serial ${serial}: no certificate with this serial was issued by CA ${ca.name}`, {
-        details: { serial, ca: ca.name },
-        hint: 'pki list --ca NAME shows what a CA issued',
-      });
-    const record = await ws.store.revoke(ca.id, serial, { reason, revokedAt: ws.now, invalidityDate }, deps.actor, ws.now);
-    return { ...certificateSummary(record, ws.now), reasonName: reasonName(reason) };
+    const [record] = await ws.store.revoke(ca.id, [newRevocation(serial, reason, ws.now, invalidityDate)], deps.actor, ws.now);
+    return { ...certificateSummary(record!, ws.now), reasonName: reasonName(reason) };
   });
+}
+
+/** Revokes every serial listed in `batch` in one transaction: all of them, or (with every problem reported) none. */
+export async function revokeBatch(deps: Deps, input: RevokeInput & { batch: string }) {
+  const { reason, invalidityDate } = parseCommon(input);
+  const list = parseSerialList(readInput(input.batch, '--batch').toString('utf8'), input.batch, reason);
+  return withWorkspace(input.dir, deps, async (ws) => {
+    const ca = await getCa(ws, input.ca);
+    checkInvalidityDate(invalidityDate, ws.now, input);
+    const records = await ws.store.revoke(
+      ca.id,
+      list.map((l) => newRevocation(l.serial, l.reason, ws.now, invalidityDate)),
+      deps.actor,
+      ws.now,
+      (i) => `${input.batch}:${list[i]!.line}`,
+    );
+    return { issuer: ca.name, revoked: records.length, certificates: records.map((r) => certificateSummary(r, ws.now)) };
+  });
+}
+
+function parseCommon(input: RevokeInput) {
+  return { reason: parseReason(input.reason ?? 'unspecified'), invalidityDate: input.invalidityDate ? parseDate(input.invalidityDate, '--invalidity-date') : null };
+}
+
+function checkInvalidityDate(invalidityDate: Date | null, now: Date, input: RevokeInput): void {
+  if (invalidityDate && invalidityDate.getTime() > now.getTime())
+    throw new PkiError('USAGE_BAD_DATE', `--invalidity-date ${input.invalidityDate} is in the future`, { details: { flag: '--invalidity-date' } });
 }

@@ -15,7 +15,11 @@ export interface Config {
   keys: { dir: string; pbkdf2Iterations: number };
   profilesDir: string;
   defaultProfile: string;
+  crl: { nextUpdate: number; maxPemBytes: number; reasons: boolean };
 }
+
+/** IAM Roles Anywhere's crlData limit: 1-300,000 bytes of PEM (reference §3.2). */
+export const ROLES_ANYWHERE_CRL_MAX_BYTES = 300_000;
 
 export const CONFIG_SCHEMA: Spec = {
   type: 'object',
@@ -28,6 +32,20 @@ export const CONFIG_SCHEMA: Spec = {
       fields: {
         dir: { type: 'string', description: 'directory for CA key files (default keys)' },
         pbkdf2Iterations: { type: 'integer', min: 10_000, max: 100_000_000, description: `PBKDF2-HMAC-SHA256 iterations for new CA keys (default ${DEFAULT_PBKDF2_ITERATIONS})` },
+      },
+    },
+    crl: {
+      type: 'object',
+      description: 'CRL generation defaults',
+      fields: {
+        nextUpdate: { type: 'duration', description: 'how long a CRL is valid (nextUpdate - thisUpdate) when --next-update is not given (default 7d)' },
+        maxPemBytes: {
+          type: 'integer',
+          min: 1000,
+          max: 1_000_000_000,
+          description: `size budget of a CRL in PEM bytes: warn from 80%, refuse above (default ${ROLES_ANYWHERE_CRL_MAX_BYTES}, the Roles Anywhere crlData limit)`,
+        },
+        reasons: { type: 'string', enum: ['include', 'omit'], description: 'include reason codes in CRL entries (default include)' },
       },
     },
     profiles: { type: 'object', description: 'certificate profiles', fields: { dir: { type: 'string', description: 'your own profiles, searched before the shipped ones (default profiles)' }, default: { type: 'string', description: 'profile for `pki issue` (default roles-anywhere-workload)' } } },
@@ -46,6 +64,10 @@ export function defaultConfigText(pbkdf2Iterations = DEFAULT_PBKDF2_ITERATIONS):
     'profiles:',
     '  dir: profiles            # your own profiles; shipped ones are used when a name is not found here',
     '  default: roles-anywhere-workload',
+    'crl:',
+    '  nextUpdate: 7d',
+    `  maxPemBytes: ${ROLES_ANYWHERE_CRL_MAX_BYTES}   # Roles Anywhere accepts CRLs of at most 300,000 bytes of PEM`,
+    '  reasons: include',
     '',
   ].join('\n');
 }
@@ -73,5 +95,10 @@ export function loadConfig(dirInput: string): Config {
     keys: { dir: resolve(dir, raw.keys?.dir ?? 'keys'), pbkdf2Iterations: raw.keys?.pbkdf2Iterations ?? DEFAULT_PBKDF2_ITERATIONS },
     profilesDir: resolve(dir, raw.profiles?.dir ?? 'profiles'),
     defaultProfile: raw.profiles?.default ?? 'roles-anywhere-workload',
+    crl: {
+      nextUpdate: raw.crl?.nextUpdate ?? 7 * 86400,
+      maxPemBytes: raw.crl?.maxPemBytes ?? ROLES_ANYWHERE_CRL_MAX_BYTES,
+      reasons: (raw.crl?.reasons ?? 'include') === 'include',
+    },
   };
 }

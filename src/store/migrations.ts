@@ -25,6 +25,9 @@ CREATE TABLE ca (
   serial TEXT,
   not_before INTEGER,
   not_after INTEGER,
+  -- Bumped by every revocation of a certificate this CA issued: a CRL records the value it was made at, so
+  -- "nothing was revoked since the last CRL" is one comparison.
+  revocation_epoch INTEGER NOT NULL DEFAULT 0,
   created_at INTEGER NOT NULL
 );
 
@@ -47,16 +50,47 @@ CREATE TABLE certificate (
 CREATE INDEX certificate_serial ON certificate(serial);
 CREATE INDEX certificate_not_after ON certificate(issuer_id, not_after);
 
+-- Revocations are permanent. Each row keeps its CRL entry already encoded (with and, when it differs, without the
+-- reason code) and the certificate's notAfter, so a CRL is streamed from this table alone.
 CREATE TABLE revocation (
   issuer_id INTEGER NOT NULL,
   serial TEXT NOT NULL,
   reason INTEGER NOT NULL,
   revoked_at INTEGER NOT NULL,
   invalidity_date INTEGER,
+  cert_not_after INTEGER NOT NULL,
+  entry_der BLOB NOT NULL,
+  entry_der_no_reason BLOB,
   created_at INTEGER NOT NULL,
   PRIMARY KEY (issuer_id, serial),
   FOREIGN KEY (issuer_id, serial) REFERENCES certificate(issuer_id, serial)
-);
+) WITHOUT ROWID;
+CREATE TRIGGER revocation_no_update BEFORE UPDATE ON revocation BEGIN SELECT RAISE(ABORT, 'revocations are permanent'); END;
+CREATE TRIGGER revocation_no_delete BEFORE DELETE ON revocation BEGIN SELECT RAISE(ABORT, 'revocations are permanent'); END;
+
+CREATE TABLE crl (
+  issuer_id INTEGER NOT NULL REFERENCES ca(id),
+  crl_number INTEGER NOT NULL,
+  this_update INTEGER NOT NULL,
+  next_update INTEGER NOT NULL,
+  entries INTEGER NOT NULL,
+  pruned INTEGER NOT NULL,
+  reasons INTEGER NOT NULL,
+  der_size INTEGER NOT NULL,
+  pem_size INTEGER NOT NULL,
+  sha256 TEXT NOT NULL,
+  revocation_epoch INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (issuer_id, crl_number)
+) WITHOUT ROWID;
+-- The DER of every CRL, in chunks (a 1M-entry CRL is 35 MB; chunks keep memory flat).
+CREATE TABLE crl_chunk (
+  issuer_id INTEGER NOT NULL,
+  crl_number INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  data BLOB NOT NULL,
+  PRIMARY KEY (issuer_id, crl_number, seq)
+) WITHOUT ROWID;
 
 CREATE TABLE audit (
   seq INTEGER PRIMARY KEY,

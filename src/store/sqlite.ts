@@ -3,10 +3,10 @@
  * busy timeout so that concurrent `pki` processes queue instead of failing.
  */
 import Database from 'better-sqlite3';
-import { PkiError } from '../errors.js';
+import { PkiError, throwIfAny } from '../errors.js';
 import { AUDIT_GENESIS_HASH, auditHash } from '../domain/audit.js';
 import type { KeyType } from '../crypto/keys.js';
-import type { AuditEvent, AuditRecord, CaRecord, CertificateFilter, CertificateRecord, NewCa, NewCertificate, Revocation, Store } from '../ports.js';
+import type { AuditEvent, AuditRecord, CaRecord, CertificateFilter, CertificateRecord, CrlRecord, CrlTransaction, NewCa, NewCertificate, NewRevocation, Store } from '../ports.js';
 import { MIGRATIONS } from './migrations.js';
 
 const toSec = (d: Date): number => Math.floor(d.getTime() / 1000);
@@ -47,6 +47,38 @@ interface CertRow {
   reason: number | null;
   revoked_at: number | null;
   invalidity_date: number | null;
+}
+
+interface CrlRow {
+  issuer_id: number;
+  crl_number: number;
+  this_update: number;
+  next_update: number;
+  entries: number;
+  pruned: number;
+  reasons: number;
+  der_size: number;
+  pem_size: number;
+  sha256: string;
+  revocation_epoch: number;
+  created_at: number;
+}
+
+function crlFromRow(r: CrlRow): CrlRecord {
+  return {
+    issuerId: r.issuer_id,
+    crlNumber: r.crl_number,
+    thisUpdate: fromSec(r.this_update),
+    nextUpdate: fromSec(r.next_update),
+    entries: r.entries,
+    pruned: r.pruned,
+    reasons: r.reasons === 1,
+    derSize: r.der_size,
+    pemSize: r.pem_size,
+    sha256: r.sha256,
+    revocationEpoch: r.revocation_epoch,
+    createdAt: fromSec(r.created_at),
+  };
 }
 
 function caFromRow(r: CaRow): CaRecord {
@@ -264,29 +296,114 @@ export class SqliteStore implements Store {
     return { collisions: run.immediate() };
   }
 
-  async revoke(issuerId: number, serial: string, revocation: Revocation, actor: string, at: Date): Promise<CertificateRecord> {
+  async revoke(issuerId: number, items: NewRevocation[], actor: string, at: Date, describe: (i: number) => string = () => ''): Promise<CertificateRecord[]> {
+    const find = this.db.prepare(`${CERT_SELECT} WHERE c.issuer_id = ? AND c.serial = ?`);
+    const insert = this.db.prepare(
+      `INSERT INTO revocation (issuer_id, serial, reason, revoked_at, invalidity_date, cert_not_after, entry_der, entry_der_no_reason, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
     const run = this.db.transaction(() => {
-      const cert = this.db.prepare(`${CERT_SELECT} WHERE c.issuer_id = ? AND c.serial = ?`).get(issuerId, serial) as CertRow | undefined;
-      if (!cert) throw new PkiError('NOT_FOUND_SERIAL', `no certificate with serial ${serial} was issued by this CA`, { details: { serial } });
-      if (cert.reason !== null)
-        throw new PkiError('STATE_ALREADY_REVOKED', `certificate ${serial} was already revoked at ${fromSec(cert.revoked_at!).toISOString()}`, {
-          details: { serial, revokedAt: fromSec(cert.revoked_at!).toISOString(), reason: cert.reason },
-        });
-      this.db
-        .prepare('INSERT INTO revocation (issuer_id, serial, reason, revoked_at, invalidity_date, created_at) VALUES (?, ?, ?, ?, ?, ?)')
-        .run(issuerId, serial, revocation.reason, toSec(revocation.revokedAt), revocation.invalidityDate && toSec(revocation.invalidityDate), toSec(at));
-      this.appendAudit(
-        {
-          action: 'certificate.revoke',
-          target: serial,
-          details: { issuerId, reason: revocation.reason, invalidityDate: revocation.invalidityDate?.toISOString() ?? null },
-        },
-        actor,
-        at,
-      );
-      return this.db.prepare(`${CERT_SELECT} WHERE c.issuer_id = ? AND c.serial = ?`).get(issuerId, serial) as CertRow;
+      const problems: PkiError[] = [];
+      const seen = new Set<string>();
+      const rows = items.map((item, i) => {
+        const where = describe(i) ? `${describe(i)}: ` : '';
+        const cert = find.get(issuerId, item.serial) as CertRow | undefined;
+        if (!cert) problems.push(new PkiError('NOT_FOUND_SERIAL', `${where}no certificate with serial ${item.serial} was issued by this CA`, { details: { serial: item.serial } }));
+        else if (cert.reason !== null)
+          problems.push(
+            new PkiError('STATE_ALREADY_REVOKED', `${where}certificate ${item.serial} was already revoked at ${fromSec(cert.revoked_at!).toISOString()}`, {
+              details: { serial: item.serial, revokedAt: fromSec(cert.revoked_at!).toISOString(), reason: cert.reason },
+            }),
+          );
+        else if (seen.has(item.serial)) problems.push(new PkiError('USAGE_DUPLICATE_SERIAL', `${where}serial ${item.serial} is listed twice`, { details: { serial: item.serial } }));
+        seen.add(item.serial);
+        return cert;
+      });
+      throwIfAny(problems, `${problems.length} of ${items.length} revocations refused; nothing was revoked`);
+      items.forEach((item, i) => {
+        insert.run(
+          issuerId,
+          item.serial,
+          item.reason,
+          toSec(item.revokedAt),
+          item.invalidityDate && toSec(item.invalidityDate),
+          rows[i]!.not_after,
+          item.entryDer,
+          item.entryDerNoReason,
+          toSec(at),
+        );
+        this.appendAudit(
+          { action: 'certificate.revoke', target: item.serial, details: { issuerId, reason: item.reason, invalidityDate: item.invalidityDate?.toISOString() ?? null } },
+          actor,
+          at,
+        );
+      });
+      this.db.prepare('UPDATE ca SET revocation_epoch = revocation_epoch + 1 WHERE id = ?').run(issuerId);
+      return items.map((item) => find.get(issuerId, item.serial) as CertRow);
     });
-    return certFromRow(run.immediate());
+    return run.immediate().map(certFromRow);
+  }
+
+  async withCrlTransaction<T>(issuerId: number, fn: (tx: CrlTransaction) => T): Promise<T> {
+    const db = this.db;
+    const crlRow = (r: CrlRow | undefined): CrlRecord | undefined => r && crlFromRow(r);
+    const tx: CrlTransaction = {
+      lastCrl: () => crlRow(db.prepare('SELECT * FROM crl WHERE issuer_id = ? ORDER BY crl_number DESC LIMIT 1').get(issuerId) as CrlRow | undefined),
+      lastCrlDer: () => {
+        const last = tx.lastCrl();
+        return last && this.crlDerSync(issuerId, last.crlNumber);
+      },
+      revocationEpoch: () => (db.prepare('SELECT revocation_epoch FROM ca WHERE id = ?').pluck().get(issuerId) as number | undefined) ?? 0,
+      entryStats: (thisUpdate, withReasons) => {
+        const col = withReasons ? 'entry_der' : 'COALESCE(entry_der_no_reason, entry_der)';
+        const row = db
+          .prepare(
+            `SELECT COUNT(*) FILTER (WHERE cert_not_after > @scope) AS count, COALESCE(SUM(length(${col})) FILTER (WHERE cert_not_after > @scope), 0) AS bytes,
+                    COUNT(*) FILTER (WHERE cert_not_after <= @scope) AS pruned FROM revocation WHERE issuer_id = @issuer`,
+          )
+          .get({ scope: toSec(thisUpdate), issuer: issuerId }) as { count: number; bytes: number; pruned: number };
+        return row;
+      },
+      entries: (thisUpdate, withReasons) => {
+        const col = withReasons ? 'entry_der' : 'COALESCE(entry_der_no_reason, entry_der)';
+        return db
+          .prepare(`SELECT serial, ${col} AS der FROM revocation WHERE issuer_id = ? AND cert_not_after > ? ORDER BY serial`)
+          .iterate(issuerId, toSec(thisUpdate)) as Iterable<{ serial: string; der: Buffer }>;
+      },
+      certificateNotAfter: (serial) => {
+        const v = db.prepare('SELECT not_after FROM certificate WHERE issuer_id = ? AND serial = ?').pluck().get(issuerId, serial) as number | undefined;
+        return v === undefined ? undefined : fromSec(v);
+      },
+      insertCrl: (crl, chunks, actor, at) => {
+        db.prepare(
+          `INSERT INTO crl (issuer_id, crl_number, this_update, next_update, entries, pruned, reasons, der_size, pem_size, sha256, revocation_epoch, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        ).run(issuerId, crl.crlNumber, toSec(crl.thisUpdate), toSec(crl.nextUpdate), crl.entries, crl.pruned, crl.reasons ? 1 : 0, crl.derSize, crl.pemSize, crl.sha256, crl.revocationEpoch, toSec(crl.createdAt));
+        const chunk = db.prepare('INSERT INTO crl_chunk (issuer_id, crl_number, seq, data) VALUES (?, ?, ?, ?)');
+        let seq = 0;
+        for (const c of chunks) chunk.run(issuerId, crl.crlNumber, seq++, c);
+        this.appendAudit(
+          { action: 'crl.generate', target: String(crl.crlNumber), details: { issuerId, entries: crl.entries, pruned: crl.pruned, nextUpdate: crl.nextUpdate.toISOString(), sha256: crl.sha256 } },
+          actor,
+          at,
+        );
+      },
+    };
+    const run = db.transaction(() => fn(tx));
+    return run.immediate();
+  }
+
+  async listCrls(issuerId: number): Promise<CrlRecord[]> {
+    return (this.db.prepare('SELECT * FROM crl WHERE issuer_id = ? ORDER BY crl_number').all(issuerId) as CrlRow[]).map(crlFromRow);
+  }
+
+  async crlDer(issuerId: number, crlNumber: number): Promise<Buffer | undefined> {
+    return this.crlDerSync(issuerId, crlNumber);
+  }
+
+  private crlDerSync(issuerId: number, crlNumber: number): Buffer | undefined {
+    const chunks = this.db.prepare('SELECT data FROM crl_chunk WHERE issuer_id = ? AND crl_number = ? ORDER BY seq').pluck().all(issuerId, crlNumber) as Buffer[];
+    return chunks.length ? Buffer.concat(chunks) : undefined;
   }
 
   async getCertificates(serial: string, issuerId?: number): Promise<CertificateRecord[]> {

@@ -1,9 +1,10 @@
 /** Every command, listed explicitly. */
 import type { CommandDef, CommandGroup } from '../command.js';
 import { caGroup } from './ca.js';
+import { crlGroup } from './crl.js';
 import { initCommand } from './init.js';
 import { issueCommand } from './issue.js';
 import { listCommand, showCommand } from './list.js';
 import { revokeCommand } from './revoke.js';
 
-export const COMMANDS: Array<CommandDef | CommandGroup> = [initCommand, caGroup, issueCommand, revokeCommand, listCommand, showCommand];
+export const COMMANDS: Array<CommandDef | CommandGroup> = [initCommand, caGroup, issueCommand, revokeCommand, listCommand, showCommand, crlGroup];

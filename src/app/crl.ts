@@ -1,0 +1,473 @@
+/**
+ * CRLs: `pki crl generate | check | inspect | list | export`.
+ *
+ * generate runs in one store transaction: it allocates the next CRL Number, checks the new CRL against the previous
+ * one (number increases, issuer unchanged, no unexpired revoked serial disappears), checks the size budget before
+ * signing, streams the entries from the store into a temporary file while hashing them (flat memory at any size),
+ * signs, and records the CRL. Output files are put in place only after the transaction commits.
+ */
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import { PkiError } from '../errors.js';
+import { parseDuration } from '../domain/duration.js';
+import { reasonName } from '../domain/serial.js';
+import { checkOutput, readInput, removeQuietly, writeFileAtomic } from '../fs/files.js';
+import type { CrlRecord, Deps } from '../ports.js';
+import { hashForSignatureOid, readCertificate, type ParsedCertificate } from '../x509/certificate.js';
+import { crlDerFromFile, crlTbsParts, decodeCrl, pemLength, tlvHeader, walkCrlEntries, type CrlEntry, type DecodedCrl } from '../x509/crl.js';
+import { bitString, TAG } from '../x509/der.js';
+import { keyIdentifier } from '../x509/extensions.js';
+import { toPem } from '../x509/pem.js';
+import { verifyWith } from '../crypto/keys.js';
+import { caCertificate, getCa, unlockCa, withWorkspace, type Workspace } from './workspace.js';
+
+const CHUNK = 64 * 1024;
+/** Largest DER signature per algorithm family: ECDSA P-521 (139 bytes) / RSA-4096 (512 bytes). */
+const MAX_SIGNATURE = 512;
+
+export interface GenerateCrlInput {
+  dir?: string;
+  ca: string;
+  nextUpdate?: string;
+  out?: string;
+  format?: 'pem' | 'der';
+  renewBefore?: string;
+  reasons?: 'include' | 'omit';
+  previous?: string;
+  keepExpired?: boolean;
+  maxPemBytes?: number;
+  force?: boolean;
+  passphraseFile?: string;
+}
+
+function crlSummary(c: CrlRecord, ca: string, maxPemBytes: number) {
+  return {
+    ca,
+    crlNumber: c.crlNumber,
+    thisUpdate: c.thisUpdate.toISOString(),
+    nextUpdate: c.nextUpdate.toISOString(),
+    entries: c.entries,
+    pruned: c.pruned,
+    reasons: c.reasons ? 'include' : 'omit',
+    derBytes: c.derSize,
+    pemBytes: c.pemSize,
+    budgetBytes: maxPemBytes,
+    budgetPercent: Math.round((1000 * c.pemSize) / maxPemBytes) / 10,
+    sha256: c.sha256,
+  };
+}
+
+/** Checks a CRL's signature with an issuer certificate; issuer name and AKI must match too. */
+function crlMatchesIssuer(crl: DecodedCrl, issuer: ParsedCertificate): { nameOk: boolean; akiOk: boolean; signatureOk: boolean } {
+  const hash = hashForSignatureOid(crl.signatureAlgorithm);
+  const issuerKeyId = issuer.subjectKeyId ?? keyIdentifier(issuer.spki);
+  return {
+    nameOk: crl.issuerDer.equals(issuer.subjectDer),
+    akiOk: !crl.authorityKeyId || crl.authorityKeyId.equals(issuerKeyId),
+    signatureOk: hash !== undefined && verifyWith(issuer.publicKey, hash, crl.tbs, crl.signature),
+  };
+}
+
+/** Serials of a CRL, sorted the way the store orders them (lowercase hex, byte order). */
+function sortedSerials(crl: DecodedCrl, source: string): string[] {
+  const out: string[] = [];
+  walkCrlEntries(crl, source, (e) => out.push(e.serialHex));
+  return out.sort();
+}
+
+export async function generateCrl(deps: Deps, input: GenerateCrlInput) {
+  return withWorkspace(input.dir, deps, async (ws) => {
+    const ca = await getCa(ws, input.ca);
+    const caCert = caCertificate(ca);
+    if (caCert.keyUsage && !caCert.keyUsage.includes('cRLSign'))
+      throw new PkiError('POLICY_NO_CRL_SIGN', `CA ${ca.name}'s certificate has no cRLSign key usage: it cannot sign CRLs`, { details: { ca: ca.name } });
+    const maxPemBytes = input.maxPemBytes ?? ws.config.crl.maxPemBytes;
+    const withReasons = input.reasons === undefined ? ws.config.crl.reasons : input.reasons === 'include';
+    const validity = input.nextUpdate === undefined ? ws.config.crl.nextUpdate : parseDuration(input.nextUpdate, '--next-update');
+    const renewBefore = input.renewBefore === undefined ? undefined : parseDuration(input.renewBefore, '--renew-before');
+    const format = input.format ?? 'pem';
+    const thisUpdate = new Date(Math.floor(ws.now.getTime() / 1000) * 1000);
+    const nextUpdate = new Date(thisUpdate.getTime() + validity * 1000);
+    if (nextUpdate.getTime() > caCert.notAfter.getTime())
+      throw new PkiError('POLICY_CRL_PAST_CA', `nextUpdate ${nextUpdate.toISOString()} would be after CA ${ca.name} expires (${caCert.notAfter.toISOString()})`, {
+        details: { ca: ca.name },
+        hint: 'use a shorter --next-update, or rotate the CA',
+      });
+    if (input.out) checkOutput(input.out, '--out', input.force ?? false);
+
+    // Cron: nothing to do while the current CRL is fresh enough and nothing was revoked since it was made.
+    const fresh = (last: CrlRecord | undefined, epoch: number): boolean =>
+      renewBefore !== undefined &&
+      last !== undefined &&
+      last.revocationEpoch === epoch &&
+      last.reasons === withReasons &&
+      last.nextUpdate.getTime() - thisUpdate.getTime() > renewBefore * 1000;
+    const peek = await ws.store.withCrlTransaction(ca.id, (tx) => ({ last: tx.lastCrl(), epoch: tx.revocationEpoch() }));
+    if (fresh(peek.last, peek.epoch))
+      return { generated: false as const, reason: `CRL #${peek.last!.crlNumber} is valid until ${peek.last!.nextUpdate.toISOString()}, more than ${input.renewBefore} away, and nothing was revoked since`, crl: crlSummary(peek.last!, ca.name, maxPemBytes) };
+
+    // An external previous CRL (e.g. the one currently published) must come from this CA.
+    let previousFile: { crl: DecodedCrl; serials: string[] } | undefined;
+    if (input.previous) {
+      const prev = decodeCrl(crlDerFromFile(readInput(input.previous, '--previous'), input.previous), input.previous);
+      const m = crlMatchesIssuer(prev, caCert);
+      if (!m.nameOk || !m.akiOk)
+        throw new PkiError('STATE_CRL_ISSUER_CHANGED', `--previous ${input.previous} was issued by "${prev.issuerDn}", not by CA ${ca.name} ("${caCert.subjectDn}")`, {
+          details: { file: input.previous, issuer: prev.issuerDn },
+        });
+      if (!m.signatureOk)
+        throw new PkiError('CRYPTO_BAD_CRL_SIGNATURE', `--previous ${input.previous}: its signature does not verify with CA ${ca.name}'s key`, { details: { file: input.previous } });
+      previousFile = { crl: prev, serials: sortedSerials(prev, input.previous) };
+    }
+
+    const signer = await unlockCa(ws, ca, input);
+    const alg = signer.issuer.algorithm;
+    const tmpDer = join(ws.config.dir, `.crl-${ca.name}-${process.pid}-${Date.now()}.der.tmp`);
+    const tmpOut = input.out ? `${tmpDer}.out` : undefined;
+    const warnings: string[] = [];
+    try {
+      const record = await ws.store.withCrlTransaction(ca.id, (tx) => {
+        const last = tx.lastCrl();
+        const epoch = tx.revocationEpoch();
+        if (fresh(last, epoch)) return undefined;
+        const crlNumber = (last?.crlNumber ?? 0) + 1;
+        const previousNumber = previousFile?.crl.crlNumber;
+        if (previousNumber !== undefined && BigInt(crlNumber) <= previousNumber)
+          throw new PkiError('STATE_CRL_NUMBER_NOT_INCREASING', `the new CRL would be number ${crlNumber}, not above ${input.previous}'s number ${previousNumber}`, {
+            details: { crlNumber, previousNumber: String(previousNumber) },
+            hint: 'the store is behind the published CRL: restore the store from backup before publishing',
+          });
+        // The previous CRL to compare with: the external one, else the last one this store made.
+        let previous: { serials: string[]; source: string } | undefined;
+        if (previousFile) previous = { serials: previousFile.serials, source: input.previous! };
+        else {
+          const der = tx.lastCrlDer();
+          if (der && last) {
+            const source = `stored CRL #${last.crlNumber}`;
+            const prev = decodeCrl(der, source);
+            if (!prev.issuerDer.equals(caCert.subjectDer))
+              throw new PkiError('STATE_CRL_ISSUER_CHANGED', `${source} was issued by "${prev.issuerDn}", but CA ${ca.name} is now "${caCert.subjectDn}"`, { details: { ca: ca.name } });
+            previous = { serials: sortedSerials(prev, source), source };
+          }
+        }
+        const scope = input.keepExpired ? new Date(0) : thisUpdate;
+        const stats = tx.entryStats(scope, withReasons);
+        const parts = crlTbsParts({ algorithmIdentifier: alg.algorithmIdentifier, issuerName: caCert.subjectDer, issuerKeyId: signer.issuer.keyId, thisUpdate, nextUpdate, crlNumber: BigInt(crlNumber) }, stats.bytes);
+        // Size budget, before signing anything (crlData is the PEM text).
+        const maxTail = alg.algorithmIdentifier.length + 4 + MAX_SIGNATURE;
+        const maxDer = tlvHeader(TAG.SEQUENCE, parts.tbsLength + maxTail).length + parts.tbsLength + maxTail;
+        const maxPem = pemLength(maxDer);
+        if (maxPem > maxPemBytes)
+          throw new PkiError(
+            'POLICY_CRL_TOO_LARGE',
+            `the CRL would be about ${maxPem} bytes of PEM with ${stats.count} entries, over the ${maxPemBytes}-byte budget (Roles Anywhere accepts at most 300,000)`,
+            {
+              details: { entries: stats.count, pemBytes: maxPem, budgetBytes: maxPemBytes, pruned: stats.pruned },
+              hint: `omit reason codes (--reasons omit), let expired certificates drop out (do not pass --keep-expired), or split issuance over more issuing CAs; raise crl.maxPemBytes in pki.yaml only if your relying party accepts larger CRLs`,
+            },
+          );
+        if (maxPem >= 0.8 * maxPemBytes) warnings.push(`the CRL uses ${Math.round((100 * maxPem) / maxPemBytes)}% of its ${maxPemBytes}-byte budget (${stats.count} entries)`);
+
+        // Stream: header placeholder, TBS (hashed as written), then the signature.
+        const headerLen = tlvHeader(TAG.SEQUENCE, parts.tbsLength + maxTail).length;
+        const fd = fs.openSync(tmpDer, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o644);
+        const sign = crypto.createSign(alg.hash);
+        let pos = headerLen;
+        const emit = (b: Buffer): void => {
+          sign.update(b);
+          fs.writeSync(fd, b, 0, b.length, pos);
+          pos += b.length;
+        };
+        let streamed = 0;
+        const dropped: string[] = [];
+        const prevSerials = previous?.serials ?? [];
+        let j = 0;
+        try {
+          emit(parts.before);
+          let chunk: Buffer[] = [];
+          let chunkBytes = 0;
+          for (const row of tx.entries(scope, withReasons)) {
+            while (j < prevSerials.length && prevSerials[j]! < row.serial) dropped.push(prevSerials[j++]!);
+            if (j < prevSerials.length && prevSerials[j] === row.serial) j++;
+            chunk.push(row.der);
+            chunkBytes += row.der.length;
+            streamed++;
+            if (chunkBytes >= CHUNK) {
+              emit(Buffer.concat(chunk, chunkBytes));
+              chunk = [];
+              chunkBytes = 0;
+            }
+          }
+          if (chunkBytes) emit(Buffer.concat(chunk, chunkBytes));
+          emit(parts.after);
+          while (j < prevSerials.length) dropped.push(prevSerials[j++]!);
+          if (streamed !== stats.count) throw new PkiError('INTERNAL', `streamed ${streamed} CRL entries, expected ${stats.count}`);
+          // A serial that was on the previous CRL may only leave it once its certificate has expired.
+          const stillValid = dropped.filter((serial) => {
+            const notAfter = tx.certificateNotAfter(serial);
+            return notAfter === undefined || notAfter.getTime() > scope.getTime();
+          });
+          if (stillValid.length)
+            throw new PkiError(
+              'STATE_CRL_ENTRY_DROPPED',
+              `${stillValid.length} serial(s) on ${previous!.source} would disappear from the new CRL although their certificates have not expired (first: ${stillValid[0]})`,
+              { details: { serials: stillValid.slice(0, 100), count: stillValid.length }, hint: 'the store has lost revocations: restore it from backup; nothing was signed' },
+            );
+          const signature = alg.dsaEncoding ? sign.sign({ key: signer.issuer.key, dsaEncoding: 'der' }) : sign.sign(signer.issuer.key);
+          const tail = Buffer.concat([alg.algorithmIdentifier, bitString(signature)]);
+          fs.writeSync(fd, tail, 0, tail.length, pos);
+          const total = parts.tbsLength + tail.length;
+          const header = tlvHeader(TAG.SEQUENCE, total);
+          if (header.length === headerLen) fs.writeSync(fd, header, 0, header.length, 0);
+          else {
+            // The real signature is shorter than the reserved maximum and the length field shrank: shift once.
+            const body = Buffer.alloc(total);
+            fs.readSync(fd, body, 0, total, headerLen);
+            fs.ftruncateSync(fd, 0);
+            fs.writeSync(fd, Buffer.concat([header, body]), 0, header.length + total, 0);
+          }
+        } finally {
+          fs.closeSync(fd);
+        }
+        const derSize = fs.statSync(tmpDer).size;
+        const sha256 = crypto.createHash('sha256');
+        const chunks = function* (): Generator<Buffer> {
+          const rfd = fs.openSync(tmpDer, 'r');
+          try {
+            const buf = Buffer.alloc(1024 * 1024);
+            for (let off = 0; off < derSize; ) {
+              const n = fs.readSync(rfd, buf, 0, buf.length, off);
+              const piece = Buffer.from(buf.subarray(0, n));
+              sha256.update(piece);
+              off += n;
+              yield piece;
+            }
+          } finally {
+            fs.closeSync(rfd);
+          }
+        };
+        const crl: CrlRecord = {
+          issuerId: ca.id,
+          crlNumber,
+          thisUpdate,
+          nextUpdate,
+          entries: stats.count,
+          pruned: input.keepExpired ? 0 : stats.pruned,
+          reasons: withReasons,
+          derSize,
+          pemSize: pemLength(derSize),
+          sha256: '',
+          revocationEpoch: epoch,
+          createdAt: ws.now,
+        };
+        // The hash is known only after the chunks are read; record it by reading them first.
+        const stored = [...chunks()];
+        crl.sha256 = sha256.digest('hex');
+        tx.insertCrl(crl, stored, deps.actor, ws.now);
+        if (tmpOut) writeOutputFile(tmpDer, tmpOut, format);
+        return crl;
+      });
+      if (!record) {
+        const last = (await ws.store.listCrls(ca.id)).pop()!;
+        return { generated: false as const, reason: `another run just made CRL #${last.crlNumber}`, crl: crlSummary(last, ca.name, maxPemBytes) };
+      }
+      // Committed: put the output in place.
+      let pem: string | undefined;
+      if (input.out && tmpOut) {
+        if (input.force) fs.renameSync(tmpOut, input.out);
+        else {
+          fs.linkSync(tmpOut, input.out);
+          fs.unlinkSync(tmpOut);
+        }
+      } else pem = toPem('X509 CRL', fs.readFileSync(tmpDer));
+      return { generated: true as const, crl: crlSummary(record, ca.name, maxPemBytes), out: input.out ?? null, format, warnings, ...(pem ? { pem } : {}) };
+    } finally {
+      removeQuietly([tmpDer, ...(tmpOut ? [tmpOut] : [])]);
+    }
+  });
+}
+
+/** Writes the output file from the temporary DER: as is, or as PEM streamed 48 KiB (= 64 KiB of base64) at a time. */
+function writeOutputFile(derPath: string, outPath: string, format: 'pem' | 'der'): void {
+  if (format === 'der') {
+    fs.copyFileSync(derPath, outPath);
+    return;
+  }
+  const rfd = fs.openSync(derPath, 'r');
+  const wfd = fs.openSync(outPath, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o644);
+  try {
+    fs.writeSync(wfd, '-----BEGIN X509 CRL-----\n');
+    const buf = Buffer.alloc(48 * 1024);
+    for (;;) {
+      const n = fs.readSync(rfd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      const b64 = buf.subarray(0, n).toString('base64');
+      let text = '';
+      for (let i = 0; i < b64.length; i += 64) text += `${b64.slice(i, i + 64)}\n`;
+      fs.writeSync(wfd, text);
+    }
+    fs.writeSync(wfd, '-----END X509 CRL-----\n');
+    fs.fsyncSync(wfd);
+  } finally {
+    fs.closeSync(rfd);
+    fs.closeSync(wfd);
+  }
+}
+
+// ------------------------------------------------------------------------------------------------------------------
+// check / inspect / list / export
+
+export const CHECK_EXIT = { fresh: 0, warning: 10, critical: 11 } as const;
+
+export interface CheckCrlInput {
+  dir?: string;
+  ca?: string;
+  crl?: string;
+  issuer?: string;
+  warn?: string;
+}
+
+/** Monitoring: 0 fresh, 10 nextUpdate within --warn or revocations not yet in a CRL, 11 expired, missing or invalid. */
+export async function checkCrl(deps: Deps, input: CheckCrlInput) {
+  if (!!input.ca === !!input.crl) throw new PkiError('USAGE_MISSING_INPUT', 'give --ca NAME (the latest CRL in the store) or --crl FILE');
+  const warnSeconds = parseDuration(input.warn ?? '48h', '--warn');
+  const now = deps.now();
+  const judge = (nextUpdate: Date | undefined, extra: string[]) => {
+    const problems = [...extra];
+    let status: keyof typeof CHECK_EXIT = 'fresh';
+    if (!nextUpdate) {
+      status = 'critical';
+      problems.push('the CRL has no nextUpdate');
+    } else if (nextUpdate.getTime() <= now.getTime()) {
+      status = 'critical';
+      problems.push(`the CRL expired at ${nextUpdate.toISOString()}`);
+    } else if (nextUpdate.getTime() - now.getTime() <= warnSeconds * 1000) {
+      status = 'warning';
+      problems.push(`the CRL expires at ${nextUpdate.toISOString()}, within ${input.warn ?? '48h'}`);
+    }
+    return { status, problems };
+  };
+  if (input.crl) {
+    const der = crlDerFromFile(readInput(input.crl, '--crl'), input.crl);
+    const crl = decodeCrl(der, input.crl);
+    const { count } = walkCrlEntries(crl, input.crl);
+    const extra: string[] = [];
+    let signatureValid: boolean | null = null;
+    let issuerCert: ParsedCertificate | undefined;
+    if (input.issuer) issuerCert = readCertificate(readInput(input.issuer, '--issuer'), input.issuer);
+    if (issuerCert) {
+      const m = crlMatchesIssuer(crl, issuerCert);
+      signatureValid = m.nameOk && m.akiOk && m.signatureOk;
+      if (!signatureValid) extra.push(`the CRL is not signed by ${input.issuer}`);
+    }
+    const j = judge(crl.nextUpdate, extra);
+    const status = signatureValid === false ? 'critical' : j.status;
+    return {
+      status,
+      exitCode: CHECK_EXIT[status],
+      source: input.crl,
+      crlNumber: crl.crlNumber === undefined ? null : String(crl.crlNumber),
+      thisUpdate: crl.thisUpdate.toISOString(),
+      nextUpdate: crl.nextUpdate?.toISOString() ?? null,
+      entries: count,
+      pemBytes: pemLength(der.length),
+      signatureValid,
+      problems: j.problems,
+    };
+  }
+  return withWorkspace(input.dir, deps, async (ws) => {
+    const ca = await getCa(ws, input.ca!);
+    const { last, epoch } = await ws.store.withCrlTransaction(ca.id, (tx) => ({ last: tx.lastCrl(), epoch: tx.revocationEpoch() }));
+    const budget = ws.config.crl.maxPemBytes;
+    if (!last)
+      return { status: 'critical' as const, exitCode: CHECK_EXIT.critical, source: `CA ${ca.name}`, crlNumber: null, thisUpdate: null, nextUpdate: null, entries: 0, pemBytes: 0, budgetBytes: budget, signatureValid: null, problems: [`CA ${ca.name} has no CRL yet (pki crl generate --ca ${ca.name})`] };
+    const extra = epoch !== last.revocationEpoch ? [`certificates were revoked after CRL #${last.crlNumber} was made: generate a new CRL`] : [];
+    const j = judge(last.nextUpdate, extra);
+    const status = j.status === 'fresh' && extra.length ? 'warning' : j.status;
+    if (last.pemSize >= 0.8 * budget) j.problems.push(`the CRL uses ${Math.round((100 * last.pemSize) / budget)}% of its ${budget}-byte budget`);
+    return {
+      status,
+      exitCode: CHECK_EXIT[status],
+      source: `CA ${ca.name}`,
+      crlNumber: String(last.crlNumber),
+      thisUpdate: last.thisUpdate.toISOString(),
+      nextUpdate: last.nextUpdate.toISOString(),
+      entries: last.entries,
+      pemBytes: last.pemSize,
+      budgetBytes: budget,
+      signatureValid: null,
+      problems: j.problems,
+    };
+  });
+}
+
+export interface InspectCrlInput {
+  dir?: string;
+  file: string;
+  issuer?: string;
+  ca?: string;
+  entries?: boolean;
+  onEntry?: (e: CrlEntry) => void;
+}
+
+/** Reads any CRL (PEM or DER, any size): header, entry count, reason histogram, and the signature when an issuer is given. */
+export async function inspectCrl(deps: Deps, input: InspectCrlInput) {
+  const der = crlDerFromFile(readInput(input.file, 'FILE'), input.file);
+  const crl = decodeCrl(der, input.file);
+  let issuer: ParsedCertificate | undefined;
+  if (input.issuer) issuer = readCertificate(readInput(input.issuer, '--issuer'), input.issuer);
+  else if (input.ca) issuer = await withWorkspace(input.dir, deps, async (ws: Workspace) => caCertificate(await getCa(ws, input.ca!)));
+  const entries: CrlEntry[] = [];
+  const { count, reasons } = walkCrlEntries(crl, input.file, input.entries ? (input.onEntry ?? ((e) => entries.push(e))) : undefined);
+  const match = issuer ? crlMatchesIssuer(crl, issuer) : undefined;
+  return {
+    file: input.file,
+    version: crl.version,
+    issuer: crl.issuerDn,
+    signatureAlgorithm: crl.signatureAlgorithmName,
+    thisUpdate: crl.thisUpdate.toISOString(),
+    nextUpdate: crl.nextUpdate?.toISOString() ?? null,
+    crlNumber: crl.crlNumber === undefined ? null : String(crl.crlNumber),
+    authorityKeyId: crl.authorityKeyId?.toString('hex') ?? null,
+    entries: count,
+    reasons: Object.fromEntries([...reasons.entries()].sort((a, b) => a[0] - b[0]).map(([k, v]) => [k < 0 ? 'none' : reasonName(k), v])),
+    derBytes: der.length,
+    pemBytes: pemLength(der.length),
+    signatureValid: match ? match.nameOk && match.akiOk && match.signatureOk : null,
+    ...(input.entries && !input.onEntry
+      ? {
+          revoked: entries.map((e) => ({
+            serial: e.serialHex,
+            revocationDate: e.revocationDate.toISOString(),
+            reason: e.reason === undefined ? null : reasonName(e.reason),
+            invalidityDate: e.invalidityDate?.toISOString() ?? null,
+          })),
+        }
+      : {}),
+  };
+}
+
+export async function listCrls(deps: Deps, input: { dir?: string; ca: string }) {
+  return withWorkspace(input.dir, deps, async (ws) => {
+    const ca = await getCa(ws, input.ca);
+    return (await ws.store.listCrls(ca.id)).map((c) => crlSummary(c, ca.name, ws.config.crl.maxPemBytes));
+  });
+}
+
+export async function exportCrl(deps: Deps, input: { dir?: string; ca: string; number?: number; out?: string; format?: 'pem' | 'der'; force?: boolean }) {
+  return withWorkspace(input.dir, deps, async (ws) => {
+    const ca = await getCa(ws, input.ca);
+    const crls = await ws.store.listCrls(ca.id);
+    const wanted = input.number === undefined ? crls[crls.length - 1] : crls.find((c) => c.crlNumber === input.number);
+    if (!wanted)
+      throw new PkiError('NOT_FOUND_CRL', input.number === undefined ? `CA ${ca.name} has no CRL yet` : `CA ${ca.name} has no CRL number ${input.number}`, { details: { ca: ca.name } });
+    const der = (await ws.store.crlDer(ca.id, wanted.crlNumber))!;
+    const pem = (input.format ?? 'pem') === 'pem' ? toPem('X509 CRL', der) : undefined;
+    if (input.out) {
+      checkOutput(input.out, '--out', input.force ?? false);
+      writeFileAtomic(input.out, pem ?? der, { force: input.force ?? false, flag: '--out' });
+    }
+    return { ...crlSummary(wanted, ca.name, ws.config.crl.maxPemBytes), out: input.out ?? null, ...(input.out ? {} : { pem: pem ?? toPem('X509 CRL', der) }) };
+  });
+}
