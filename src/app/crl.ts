@@ -23,8 +23,34 @@ import { verifyWith } from '../crypto/keys.js';
 import { caCertificate, getCa, unlockCa, withWorkspace, type Workspace } from './workspace.js';
 
 const CHUNK = 64 * 1024;
-/** Largest DER signature per algorithm family: ECDSA P-521 (139 bytes) / RSA-4096 (512 bytes). */
-const MAX_SIGNATURE = 512;
+
+/** The longest signature `key` can produce: the RSA modulus size, or a DER Ecdsa-Sig-Value with both integers padded. */
+export function maxSignatureLength(key: crypto.KeyObject): number {
+  const d = key.asymmetricKeyDetails ?? {};
+  if (key.asymmetricKeyType === 'rsa') return Math.ceil((d.modulusLength ?? 4096) / 8);
+  const n = { prime256v1: 32, secp384r1: 48, secp521r1: 66 }[d.namedCurve ?? ''] ?? 66;
+  const int = 2 + n + 1;
+  return tlvHeader(TAG.SEQUENCE, 2 * int).length + 2 * int;
+}
+
+/**
+ * Completes a CRL file whose TBSCertList was written at offset `reserved` (room kept for the largest outer header):
+ * appends `tail` (algorithm + signature) and writes the real outer header. When the real header is shorter than the
+ * room kept (a short ECDSA signature that crosses a length boundary), the body is moved down once.
+ */
+export function finishCrlFile(fd: number, reserved: number, tbsLength: number, tail: Buffer): void {
+  fs.writeSync(fd, tail, 0, tail.length, reserved + tbsLength);
+  const total = tbsLength + tail.length;
+  const header = tlvHeader(TAG.SEQUENCE, total);
+  if (header.length === reserved) {
+    fs.writeSync(fd, header, 0, header.length, 0);
+    return;
+  }
+  const body = Buffer.alloc(total);
+  fs.readSync(fd, body, 0, total, reserved);
+  fs.ftruncateSync(fd, 0);
+  fs.writeSync(fd, Buffer.concat([header, body]), 0, header.length + total, 0);
+}
 
 export interface GenerateCrlInput {
   dir?: string;
@@ -155,7 +181,8 @@ export async function generateCrl(deps: Deps, input: GenerateCrlInput) {
         const stats = tx.entryStats(scope, withReasons);
         const parts = crlTbsParts({ algorithmIdentifier: alg.algorithmIdentifier, issuerName: caCert.subjectDer, issuerKeyId: signer.issuer.keyId, thisUpdate, nextUpdate, crlNumber: BigInt(crlNumber) }, stats.bytes);
         // Size budget, before signing anything (crlData is the PEM text).
-        const maxTail = alg.algorithmIdentifier.length + 4 + MAX_SIGNATURE;
+        const maxSig = maxSignatureLength(signer.issuer.key);
+        const maxTail = alg.algorithmIdentifier.length + tlvHeader(TAG.BIT_STRING, maxSig + 1).length + maxSig + 1;
         const maxDer = tlvHeader(TAG.SEQUENCE, parts.tbsLength + maxTail).length + parts.tbsLength + maxTail;
         const maxPem = pemLength(maxDer);
         if (maxPem > maxPemBytes)
@@ -171,7 +198,7 @@ export async function generateCrl(deps: Deps, input: GenerateCrlInput) {
 
         // Stream: header placeholder, TBS (hashed as written), then the signature.
         const headerLen = tlvHeader(TAG.SEQUENCE, parts.tbsLength + maxTail).length;
-        const fd = fs.openSync(tmpDer, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o644);
+        const fd = fs.openSync(tmpDer, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o644);
         const sign = crypto.createSign(alg.hash);
         let pos = headerLen;
         const emit = (b: Buffer): void => {
@@ -215,18 +242,7 @@ export async function generateCrl(deps: Deps, input: GenerateCrlInput) {
               { details: { serials: stillValid.slice(0, 100), count: stillValid.length }, hint: 'the store has lost revocations: restore it from backup; nothing was signed' },
             );
           const signature = alg.dsaEncoding ? sign.sign({ key: signer.issuer.key, dsaEncoding: 'der' }) : sign.sign(signer.issuer.key);
-          const tail = Buffer.concat([alg.algorithmIdentifier, bitString(signature)]);
-          fs.writeSync(fd, tail, 0, tail.length, pos);
-          const total = parts.tbsLength + tail.length;
-          const header = tlvHeader(TAG.SEQUENCE, total);
-          if (header.length === headerLen) fs.writeSync(fd, header, 0, header.length, 0);
-          else {
-            // The real signature is shorter than the reserved maximum and the length field shrank: shift once.
-            const body = Buffer.alloc(total);
-            fs.readSync(fd, body, 0, total, headerLen);
-            fs.ftruncateSync(fd, 0);
-            fs.writeSync(fd, Buffer.concat([header, body]), 0, header.length + total, 0);
-          }
+          finishCrlFile(fd, headerLen, parts.tbsLength, Buffer.concat([alg.algorithmIdentifier, bitString(signature)]));
         } finally {
           fs.closeSync(fd);
         }
