@@ -79,12 +79,16 @@ pki('issue a batch: one certificate per CSR in a directory', ['issue', '--ca', '
 
 pki('revoke the app-02 certificate (its key leaked)', ['revoke', '--ca', 'issuing-1', '--cert', 'app-02.pem', '--reason', 'keyCompromise']);
 pki('revoking it again is refused (exit 6)', ['revoke', '--ca', 'issuing-1', '--serial', appSerial], { expect: 6 });
+pki('publish the revocation: a CRL (next CRL Number, reason codes, size checked against the Roles Anywhere limit)', ['crl', 'generate', '--ca', 'issuing-1', '--out', 'issuing-1.crl.pem']);
+pki('the watchdog a cron job runs (exit 0 fresh, 10 warning, 11 critical)', ['crl', 'check', '--ca', 'issuing-1']);
+pki('run again from cron: nothing revoked since, so nothing to do', ['crl', 'generate', '--ca', 'issuing-1', '--out', 'issuing-1.crl.pem', '--force', '--renew-before', '2d']);
 pki('everything on record', ['list']);
 pki('one certificate in detail', ['show', appSerial]);
 pki('export the root for the Roles Anywhere trust anchor', ['ca', 'export', 'root', '--out', 'root.pem']);
 
 if (haveOpenssl) {
   step('an independent check: openssl verifies the chain', 'openssl', ['verify', '-x509_strict', '-CAfile', 'root.pem', '-untrusted', 'chain.pem', 'web-01.pem', 'certs/batch-1.pem']);
+  step('... and, with the CRL, rejects the revoked certificate (exit 2)', 'openssl', ['verify', '-crl_check', '-CAfile', 'root.pem', '-untrusted', 'chain.pem', '-CRLfile', 'issuing-1.crl.pem', 'app-02.pem'], { expect: 2 });
 }
 
 show(`\nDone. Commands run:\n${ran.map((c) => `  ${c}`).join('\n')}\n`);

@@ -7,12 +7,16 @@ describe('npm run demo', () => {
   it('ok/runs the whole lifecycle offline and shows the commands it ran', () => {
     const r = spawnSync(process.execPath, [join(ROOT, 'scripts/demo.mjs')], { encoding: 'utf8', env: { ...process.env, PKI_DIR: '' } });
     expect(r.status, r.stderr).toBe(0);
-    for (const step of ['pki init', 'pki ca create issuing-1', 'pki issue --ca issuing-1 --csr', 'pki issue --ca issuing-1 --subject', 'pki issue --ca issuing-1 --batch', 'pki revoke', 'pki list', 'pki show'])
+    for (const step of ['pki init', 'pki ca create issuing-1', 'pki issue --ca issuing-1 --csr', 'pki issue --ca issuing-1 --subject', 'pki issue --ca issuing-1 --batch', 'pki revoke', 'pki list', 'pki show', 'pki crl generate --ca issuing-1', 'pki crl check --ca issuing-1'])
       expect(r.stdout).toContain(`$ ${step}`);
     expect(r.stdout).toMatch(/Issued 3 certificate\(s\) from issuing-1/);
     expect(r.stdout).toMatch(/status\s+revoked \(keyCompromise/);
     expect(r.stdout).toContain('(STATE_ALREADY_REVOKED, exit 6)');
     expect(r.stdout).toMatch(/web-01\.pem: OK/);
+    expect(r.stdout).toMatch(/CRL #1 for issuing-1: 1 entries/);
+    expect(r.stdout).toMatch(/FRESH: CA issuing-1 CRL #1/);
+    expect(r.stdout).toMatch(/No new CRL: CRL #1 is valid until/);
+    expect(r.stdout).toMatch(/app-02\.pem: verification failed|certificate revoked/);
     expect(r.stdout).toContain('Done. Commands run:');
   });
 });
