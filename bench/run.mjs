@@ -11,7 +11,14 @@
  * certificate. Everything lives under BENCH_DIR (default /dev/shm when present, else the OS temp dir), so disk
  * latency stays out of the comparison.
  *
- * Env: N, REPEAT (default 5), BENCH_DIR, ONLY=issue (reserved for later sections).
+ * CRLs (section "crl"): 100k- and 1M-entry CRLs generated from the store by `pki crl generate` (whole process),
+ * against `openssl ca -gencrl` over an index.txt holding the same revoked serials, both signed by one RSA-2048 key:
+ * wall time and peak RSS (GNU time). `pki crl inspect` of the 1M CRL against `openssl crl -noout`.
+ * Revocation (section "revoke"): 10,000 single revocations, each its own store transaction, through the library,
+ * against `openssl ca -revoke` calls (a sample, scaled to 10,000) and `pki revoke` processes (a sample).
+ *
+ * Env: N (issuance CSRs, default 2000), REPEAT (default 5; CRL sections 3), BENCH_DIR, SECTIONS (default
+ * "issue,crl,revoke"), CRL_SIZES (default "100000,1000000").
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
@@ -144,8 +151,15 @@ function cfsslRun(kind, csrs, outDir) {
 
 if (!fs.existsSync(CLI)) throw new Error('run `npm run build` first (npm run bench does)');
 if (!have('openssl')) throw new Error('openssl is required for the comparison');
-log(`bench: N=${N} REPEAT=${REPEAT} in ${WORK}`);
-log('making CSRs (each with its own P-256 key) ...');
+const SECTIONS = (process.env.SECTIONS ?? 'issue,crl,revoke').split(',');
+log(`bench: sections ${SECTIONS.join(', ')} in ${WORK}`);
+if (SECTIONS.includes('issue')) benchIssuance();
+if (SECTIONS.includes('crl')) await benchCrl();
+if (SECTIONS.includes('revoke')) await benchRevoke();
+fs.rmSync(WORK, { recursive: true, force: true });
+
+function benchIssuance() {
+log(`issuance: N=${N} REPEAT=${REPEAT}; making CSRs (each with its own P-256 key) ...`);
 const csrs = join(WORK, 'csrs');
 makeCsrs(csrs);
 const rows = [];
@@ -197,4 +211,149 @@ for (const { kind, samples } of rows) {
   if (samples.cfssl.length) console.log(`  cfssl sign (one process per CSR): ${rate(samples.cfssl)}; pki cli is ${median(samples.rCfssl).toFixed(2)}× faster`);
 }
 console.log('\nWhole-process wall time for openssl and the CLI (start-up included); the library column times only the issueBatch call.');
-fs.rmSync(WORK, { recursive: true, force: true });
+}
+
+/** Runs a command under GNU time: wall seconds and peak RSS in MiB. */
+function timed(cmd, args) {
+  const out = join(WORK, 'time.out');
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', '-o', out, cmd, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.slice(0, 3).join(' ')} exited ${r.status}: ${r.stderr}`);
+  const [wallS, kb] = fs.readFileSync(out, 'utf8').trim().split(/\s+/).map(Number);
+  return { wall: wallS, rssMiB: kb / 1024 };
+}
+
+async function benchCrl() {
+  if (!fs.existsSync('/usr/bin/time')) throw new Error('the CRL section needs GNU time (/usr/bin/time): apt-get install -y time');
+  const { encodeCrlEntry } = await import(join(ROOT, 'dist/x509/crl.js'));
+  const { populateRevocations } = await import('./synthetic.mjs');
+  const reps = Number(process.env.REPEAT ?? 3);
+  const sizes = (process.env.CRL_SIZES ?? '100000,1000000').split(',').map(Number);
+  const dir = join(WORK, 'pki-crl');
+  execFileSync(process.execPath, [CLI, 'init', '--dir', dir, '--subject', 'CN=Bench CRL CA,O=Bench', '--key-type', 'rsa-2048', '--no-passphrase'], { stdio: 'ignore' });
+  const caPem = join(WORK, 'crl-ca.pem');
+  execFileSync(process.execPath, [CLI, 'ca', 'export', 'root', '--dir', dir, '--out', caPem], { stdio: 'ignore' });
+  const ossl = join(WORK, 'openssl-crl');
+  fs.mkdirSync(ossl);
+  fs.writeFileSync(join(ossl, 'ca.cnf'), `[ca]\ndefault_ca = c\n[c]\ndatabase = ${ossl}/index.txt\ncrlnumber = ${ossl}/crlnumber\ncertificate = ${caPem}\nprivate_key = ${join(dir, 'keys/root.key.pem')}\ndefault_md = sha256\ndefault_crl_days = 7\ncrl_extensions = ext\n[ext]\nauthorityKeyIdentifier = keyid\n`);
+  fs.writeFileSync(join(ossl, 'crlnumber'), '01\n');
+  const index = fs.openSync(join(ossl, 'index.txt'), 'w');
+  let have = 0;
+  const results = [];
+  for (const size of sizes) {
+    log(`crl: populating ${size - have} revocations ...`);
+    const serials = await populateRevocations(join(dir, 'pki.db'), 'root', size - have, { encodeCrlEntry });
+    let text = '';
+    for (const s of serials) {
+      text += `R\t491231235959Z\t260101000000Z\t${s.toUpperCase()}\tunknown\t/CN=x\n`;
+      if (text.length > 1 << 20) {
+        fs.writeSync(index, text);
+        text = '';
+      }
+    }
+    fs.writeSync(index, text);
+    have = size;
+    const s = { pki: [], openssl: [], rTime: [], rMem: [] };
+    for (let rep = 0; rep < reps; rep++) {
+      const o = timed('openssl', ['ca', '-gencrl', '-config', join(ossl, 'ca.cnf'), '-out', join(WORK, 'openssl.crl.pem')]);
+      const p = timed(process.execPath, [CLI, 'crl', 'generate', '--dir', dir, '--ca', 'root', '--max-pem-bytes', '1000000000', '--out', join(WORK, 'pki.crl.pem'), '--force']);
+      s.openssl.push(o);
+      s.pki.push(p);
+      s.rTime.push(o.wall / p.wall);
+      s.rMem.push(p.rssMiB / o.rssMiB);
+      log(`  ${size} rep ${rep + 1}: openssl ${o.wall.toFixed(2)} s ${o.rssMiB.toFixed(0)} MiB, pki ${p.wall.toFixed(2)} s ${p.rssMiB.toFixed(0)} MiB`);
+    }
+    const row = { size, s };
+    if (size === sizes[sizes.length - 1]) {
+      row.inspect = { pki: [], openssl: [], r: [] };
+      for (let rep = 0; rep < reps; rep++) {
+        const o = timed('openssl', ['crl', '-noout', '-in', join(WORK, 'pki.crl.pem')]);
+        const p = timed(process.execPath, [CLI, 'crl', 'inspect', join(WORK, 'pki.crl.pem')]);
+        row.inspect.openssl.push(o.wall);
+        row.inspect.pki.push(p.wall);
+        row.inspect.r.push(o.wall / p.wall);
+      }
+    }
+    results.push(row);
+  }
+  fs.closeSync(index);
+  console.log(`\nCRL generation from the store (RSA-2048 CA, entries without reason codes), medians of ${reps} paired runs\n`);
+  console.log(['entries', 'openssl ca -gencrl', 'pki crl generate', 'time ×openssl', 'peak RSS pki/openssl', 'targets at 1M'].join(' | '));
+  for (const { size, s } of results) {
+    const med = (xs, f) => median(xs.map(f));
+    const rt = median(s.rTime);
+    const rm = median(s.rMem);
+    console.log(
+      [
+        size,
+        `${med(s.openssl, (x) => x.wall).toFixed(2)} s, ${med(s.openssl, (x) => x.rssMiB).toFixed(0)} MiB`,
+        `${med(s.pki, (x) => x.wall).toFixed(2)} s, ${med(s.pki, (x) => x.rssMiB).toFixed(0)} MiB`,
+        `${rt.toFixed(1)}×`,
+        rm.toFixed(2),
+        size >= 1_000_000 ? `≥ 10× ${rt >= 10 ? 'MET' : 'MISSED'}; ≤ 0.25 ${rm <= 0.25 ? 'MET' : 'MISSED'}` : '',
+      ].join(' | '),
+    );
+  }
+  const last = results[results.length - 1];
+  if (last.inspect) {
+    const r = median(last.inspect.r);
+    console.log(`crl inspect of the ${last.size}-entry CRL: pki ${median(last.inspect.pki).toFixed(2)} s, openssl crl -noout ${median(last.inspect.openssl).toFixed(2)} s → ${r.toFixed(2)}× (target ≥ 1: ${r >= 1 ? 'MET' : 'MISSED'})`);
+  }
+  console.log('Each pki run also checks the new CRL against the previous one (decodes it, compares every serial): that is included.');
+}
+
+async function benchRevoke() {
+  const { populateCertificates } = await import('./synthetic.mjs');
+  const TOTAL = 10_000;
+  const OPENSSL_SAMPLE = Number(process.env.OPENSSL_REVOKE_SAMPLE ?? 200);
+  const CLI_SAMPLE = 50;
+  const dir = join(WORK, 'pki-revoke');
+  execFileSync(process.execPath, [CLI, 'init', '--dir', dir, '--subject', 'CN=Bench Revoke CA', '--no-passphrase'], { stdio: 'ignore' });
+  const serials = populateCertificates(join(dir, 'pki.db'), 'root', TOTAL + CLI_SAMPLE);
+  // Library: one process, every revocation its own transaction (WAL, synchronous=FULL).
+  const script = join(WORK, 'revoke-lib.mjs');
+  fs.writeFileSync(
+    script,
+    `import { SqliteStore } from ${JSON.stringify(join(ROOT, 'dist/store/sqlite.js'))};
+import { newRevocation } from ${JSON.stringify(join(ROOT, 'dist/app/revoke.js'))};
+import { readFileSync } from 'node:fs';
+const [db, listFile] = process.argv.slice(2);
+const serials = JSON.parse(readFileSync(listFile, 'utf8'));
+const store = SqliteStore.open(db);
+const t = process.hrtime.bigint();
+for (const s of serials) await store.revoke(1, [newRevocation(s, 1, new Date(), null)], 'bench', new Date());
+process.stdout.write(String(Number(process.hrtime.bigint() - t) / 1e9));
+store.close();
+`,
+  );
+  const listFile = join(WORK, 'serials.json');
+  fs.writeFileSync(listFile, JSON.stringify(serials.slice(0, TOTAL)));
+  const lib = Number(execFileSync(process.execPath, [script, join(dir, 'pki.db'), listFile], { encoding: 'utf8' }));
+  // pki revoke processes: a sample.
+  let t = process.hrtime.bigint();
+  for (const s of serials.slice(TOTAL)) execFileSync(process.execPath, [CLI, 'revoke', '--dir', dir, '--ca', 'root', '--serial', s], { stdio: 'ignore' });
+  const cliPer = Number(process.hrtime.bigint() - t) / 1e9 / CLI_SAMPLE;
+  // openssl ca -revoke: a sample of certificates issued by openssl itself, revoked one process each.
+  const od = join(WORK, 'openssl-revoke');
+  fs.mkdirSync(join(od, 'newcerts'), { recursive: true });
+  fs.writeFileSync(join(od, 'index.txt'), '');
+  fs.writeFileSync(join(od, 'serial'), '1000\n');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(od, 'ca.key'), '-out', join(od, 'ca.pem'), '-subj', '/CN=Bench', '-days', '30'], { stdio: 'ignore' });
+  fs.writeFileSync(join(od, 'ca.cnf'), `[ca]\ndefault_ca = c\n[c]\ndatabase = ${od}/index.txt\nnew_certs_dir = ${od}/newcerts\nserial = ${od}/serial\ncertificate = ${od}/ca.pem\nprivate_key = ${od}/ca.key\ndefault_md = sha256\ndefault_days = 30\npolicy = p\nunique_subject = no\n[p]\ncommonName = supplied\n`);
+  const sampleCsrs = join(WORK, 'revoke-csrs');
+  fs.mkdirSync(sampleCsrs);
+  const key = join(od, 'ee.key');
+  execFileSync('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', key], { stdio: 'ignore' });
+  for (let i = 0; i < OPENSSL_SAMPLE; i++) execFileSync('openssl', ['req', '-new', '-key', key, '-subj', `/CN=r${i}`, '-out', join(sampleCsrs, `${i}.csr`)], { stdio: 'ignore' });
+  execFileSync('openssl', ['ca', '-batch', '-config', join(od, 'ca.cnf'), '-notext', '-out', '/dev/null', '-infiles', ...fs.readdirSync(sampleCsrs).map((f) => join(sampleCsrs, f))], { stdio: 'ignore' });
+  const certs = fs.readdirSync(join(od, 'newcerts')).map((f) => join(od, 'newcerts', f));
+  t = process.hrtime.bigint();
+  for (const c of certs) execFileSync('openssl', ['ca', '-config', join(od, 'ca.cnf'), '-revoke', c, '-crl_reason', 'keyCompromise'], { stdio: 'ignore' });
+  const osslPer = Number(process.hrtime.bigint() - t) / 1e9 / certs.length;
+  const osslTotal = osslPer * TOTAL;
+  console.log(`\n${TOTAL} single revocations (each its own transaction / process)\n`);
+  console.log(['how', 'per revocation', `${TOTAL} revocations`, '×openssl'].join(' | '));
+  console.log([`openssl ca -revoke (${certs.length} measured, scaled)`, `${(osslPer * 1000).toFixed(1)} ms`, `${osslTotal.toFixed(1)} s`, '1'].join(' | '));
+  console.log(['pki library (store.revoke, one transaction each)', `${((lib / TOTAL) * 1000).toFixed(3)} ms`, `${lib.toFixed(2)} s`, `${(osslTotal / lib).toFixed(0)}× (target ≥ 50: ${osslTotal / lib >= 50 ? 'MET' : 'MISSED'})`].join(' | '));
+  console.log([`pki revoke process (${CLI_SAMPLE} measured, scaled)`, `${(cliPer * 1000).toFixed(0)} ms`, `${(cliPer * TOTAL).toFixed(0)} s`, `${(osslPer / cliPer).toFixed(2)}×`].join(' | '));
+  console.log('openssl ca -revoke rewrites index.txt on every call, so its real cost grows with the index; the scaled figure is a lower bound.');
+}

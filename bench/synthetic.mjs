@@ -43,3 +43,28 @@ export async function populateRevocations(dbPath, caName, count, { reasonEvery =
     db.close();
   }
 }
+
+/** N certificate rows (no revocations) for issuer `caName`; returns their serials. */
+export function populateCertificates(dbPath, caName, count, { notAfter = new Date(Date.now() + 365 * 86400e3) } = {}) {
+  const db = new Database(dbPath);
+  try {
+    const issuer = db.prepare('SELECT id FROM ca WHERE name = ?').pluck().get(caName);
+    const cert = db.prepare(
+      `INSERT INTO certificate (issuer_id, serial, subject, sans, not_before, not_after, profile, is_ca, der, requested_by, source, created_at)
+       VALUES (?, ?, ?, '[]', ?, ?, 'synthetic', 0, X'00', 'synthetic', 'synthetic', ?)`,
+    );
+    const now = Math.floor(Date.now() / 1000);
+    const serials = [];
+    db.transaction(() => {
+      for (let i = 0; i < count; i++) {
+        const b = randomBytes(16);
+        b[0] = (b[0] & 0x3f) | 0x40;
+        serials.push(b.toString('hex'));
+        cert.run(issuer, serials[i], `CN=synthetic-${i}`, now - 86400, Math.floor(notAfter.getTime() / 1000), now);
+      }
+    })();
+    return serials;
+  } finally {
+    db.close();
+  }
+}

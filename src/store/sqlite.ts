@@ -129,6 +129,17 @@ export class SqliteStore implements Store {
   private readonly insertCert: Database.Statement;
   private readonly insertAudit: Database.Statement;
   private readonly lastAudit: Database.Statement;
+  private readonly statements = new Map<string, Database.Statement>();
+
+  /** A prepared statement, prepared once per store (preparing costs more than running most of these). */
+  private sql(text: string): Database.Statement {
+    let st = this.statements.get(text);
+    if (!st) {
+      st = this.db.prepare(text);
+      this.statements.set(text, st);
+    }
+    return st;
+  }
 
   private constructor(readonly path: string, readOnlyCheck: boolean) {
     try {
@@ -207,22 +218,22 @@ export class SqliteStore implements Store {
   }
 
   async getCa(name: string): Promise<CaRecord | undefined> {
-    const row = this.db.prepare('SELECT * FROM ca WHERE name = ?').get(name) as CaRow | undefined;
+    const row = this.sql('SELECT * FROM ca WHERE name = ?').get(name) as CaRow | undefined;
     return row && caFromRow(row);
   }
 
   async getCaById(id: number): Promise<CaRecord | undefined> {
-    const row = this.db.prepare('SELECT * FROM ca WHERE id = ?').get(id) as CaRow | undefined;
+    const row = this.sql('SELECT * FROM ca WHERE id = ?').get(id) as CaRow | undefined;
     return row && caFromRow(row);
   }
 
   async listCas(): Promise<CaRecord[]> {
-    return (this.db.prepare('SELECT * FROM ca ORDER BY id').all() as CaRow[]).map(caFromRow);
+    return (this.sql('SELECT * FROM ca ORDER BY id').all() as CaRow[]).map(caFromRow);
   }
 
   async createCa(ca: NewCa, certificate: { issuerId: number | null; cert: NewCertificate } | null, audit: AuditEvent, actor: string, at: Date): Promise<CaRecord> {
     const run = this.db.transaction(() => {
-      if (this.db.prepare('SELECT 1 FROM ca WHERE name = ?').get(ca.name))
+      if (this.sql('SELECT 1 FROM ca WHERE name = ?').get(ca.name))
         throw new PkiError('STATE_CA_EXISTS', `a CA named "${ca.name}" already exists`, { details: { ca: ca.name } });
       const info = this.db
         .prepare(
@@ -266,7 +277,7 @@ export class SqliteStore implements Store {
     at: Date,
   ): Promise<CaRecord> {
     const run = this.db.transaction(() => {
-      const row = this.db.prepare('SELECT status FROM ca WHERE id = ?').get(id) as { status: string } | undefined;
+      const row = this.sql('SELECT status FROM ca WHERE id = ?').get(id) as { status: string } | undefined;
       if (row?.status !== 'pending') throw new PkiError('STATE_CA_NOT_PENDING', 'the CA is not waiting for a certificate');
       this.db
         .prepare('UPDATE ca SET status = ?, cert_der = ?, parent_id = ?, external_chain_pem = ?, serial = ?, not_before = ?, not_after = ?, subject = ? WHERE id = ?')
@@ -297,8 +308,8 @@ export class SqliteStore implements Store {
   }
 
   async revoke(issuerId: number, items: NewRevocation[], actor: string, at: Date, describe: (i: number) => string = () => ''): Promise<CertificateRecord[]> {
-    const find = this.db.prepare(`${CERT_SELECT} WHERE c.issuer_id = ? AND c.serial = ?`);
-    const insert = this.db.prepare(
+    const find = this.sql(`${CERT_SELECT} WHERE c.issuer_id = ? AND c.serial = ?`);
+    const insert = this.sql(
       `INSERT INTO revocation (issuer_id, serial, reason, revoked_at, invalidity_date, cert_not_after, entry_der, entry_der_no_reason, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
@@ -338,7 +349,7 @@ export class SqliteStore implements Store {
           at,
         );
       });
-      this.db.prepare('UPDATE ca SET revocation_epoch = revocation_epoch + 1 WHERE id = ?').run(issuerId);
+      this.sql('UPDATE ca SET revocation_epoch = revocation_epoch + 1 WHERE id = ?').run(issuerId);
       return items.map((item) => find.get(issuerId, item.serial) as CertRow);
     });
     return run.immediate().map(certFromRow);
@@ -348,12 +359,12 @@ export class SqliteStore implements Store {
     const db = this.db;
     const crlRow = (r: CrlRow | undefined): CrlRecord | undefined => r && crlFromRow(r);
     const tx: CrlTransaction = {
-      lastCrl: () => crlRow(db.prepare('SELECT * FROM crl WHERE issuer_id = ? ORDER BY crl_number DESC LIMIT 1').get(issuerId) as CrlRow | undefined),
+      lastCrl: () => crlRow(this.sql('SELECT * FROM crl WHERE issuer_id = ? ORDER BY crl_number DESC LIMIT 1').get(issuerId) as CrlRow | undefined),
       lastCrlDer: () => {
         const last = tx.lastCrl();
         return last && this.crlDerSync(issuerId, last.crlNumber);
       },
-      revocationEpoch: () => (db.prepare('SELECT revocation_epoch FROM ca WHERE id = ?').pluck().get(issuerId) as number | undefined) ?? 0,
+      revocationEpoch: () => (this.sql('SELECT revocation_epoch FROM ca WHERE id = ?').pluck().get(issuerId) as number | undefined) ?? 0,
       entryStats: (thisUpdate, withReasons) => {
         const col = withReasons ? 'entry_der' : 'COALESCE(entry_der_no_reason, entry_der)';
         const row = db
@@ -371,15 +382,15 @@ export class SqliteStore implements Store {
           .iterate(issuerId, toSec(thisUpdate)) as Iterable<{ serial: string; der: Buffer }>;
       },
       certificateNotAfter: (serial) => {
-        const v = db.prepare('SELECT not_after FROM certificate WHERE issuer_id = ? AND serial = ?').pluck().get(issuerId, serial) as number | undefined;
+        const v = this.sql('SELECT not_after FROM certificate WHERE issuer_id = ? AND serial = ?').pluck().get(issuerId, serial) as number | undefined;
         return v === undefined ? undefined : fromSec(v);
       },
       insertCrl: (crl, chunks, actor, at) => {
-        db.prepare(
+        this.sql(
           `INSERT INTO crl (issuer_id, crl_number, this_update, next_update, entries, pruned, reasons, der_size, pem_size, sha256, revocation_epoch, created_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         ).run(issuerId, crl.crlNumber, toSec(crl.thisUpdate), toSec(crl.nextUpdate), crl.entries, crl.pruned, crl.reasons ? 1 : 0, crl.derSize, crl.pemSize, crl.sha256, crl.revocationEpoch, toSec(crl.createdAt));
-        const chunk = db.prepare('INSERT INTO crl_chunk (issuer_id, crl_number, seq, data) VALUES (?, ?, ?, ?)');
+        const chunk = this.sql('INSERT INTO crl_chunk (issuer_id, crl_number, seq, data) VALUES (?, ?, ?, ?)');
         let seq = 0;
         for (const c of chunks) chunk.run(issuerId, crl.crlNumber, seq++, c);
         this.appendAudit(
@@ -394,7 +405,7 @@ export class SqliteStore implements Store {
   }
 
   async listCrls(issuerId: number): Promise<CrlRecord[]> {
-    return (this.db.prepare('SELECT * FROM crl WHERE issuer_id = ? ORDER BY crl_number').all(issuerId) as CrlRow[]).map(crlFromRow);
+    return (this.sql('SELECT * FROM crl WHERE issuer_id = ? ORDER BY crl_number').all(issuerId) as CrlRow[]).map(crlFromRow);
   }
 
   async crlDer(issuerId: number, crlNumber: number): Promise<Buffer | undefined> {
@@ -402,15 +413,15 @@ export class SqliteStore implements Store {
   }
 
   private crlDerSync(issuerId: number, crlNumber: number): Buffer | undefined {
-    const chunks = this.db.prepare('SELECT data FROM crl_chunk WHERE issuer_id = ? AND crl_number = ? ORDER BY seq').pluck().all(issuerId, crlNumber) as Buffer[];
+    const chunks = this.sql('SELECT data FROM crl_chunk WHERE issuer_id = ? AND crl_number = ? ORDER BY seq').pluck().all(issuerId, crlNumber) as Buffer[];
     return chunks.length ? Buffer.concat(chunks) : undefined;
   }
 
   async getCertificates(serial: string, issuerId?: number): Promise<CertificateRecord[]> {
     const rows =
       issuerId === undefined
-        ? (this.db.prepare(`${CERT_SELECT} WHERE c.serial = ? ORDER BY c.id`).all(serial) as CertRow[])
-        : (this.db.prepare(`${CERT_SELECT} WHERE c.serial = ? AND c.issuer_id = ?`).all(serial, issuerId) as CertRow[]);
+        ? (this.sql(`${CERT_SELECT} WHERE c.serial = ? ORDER BY c.id`).all(serial) as CertRow[])
+        : (this.sql(`${CERT_SELECT} WHERE c.serial = ? AND c.issuer_id = ?`).all(serial, issuerId) as CertRow[]);
     return rows.map(certFromRow);
   }
 
@@ -437,11 +448,11 @@ export class SqliteStore implements Store {
     }
     const sql = `${CERT_SELECT}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY c.not_after, c.id${f.limit ? ' LIMIT ?' : ''}`;
     if (f.limit) args.push(f.limit);
-    return (this.db.prepare(sql).all(...args) as CertRow[]).map(certFromRow);
+    return (this.sql(sql).all(...args) as CertRow[]).map(certFromRow);
   }
 
   async auditLog(): Promise<AuditRecord[]> {
-    const rows = this.db.prepare('SELECT * FROM audit ORDER BY seq').all() as Array<{
+    const rows = this.sql('SELECT * FROM audit ORDER BY seq').all() as Array<{
       seq: number;
       at: string;
       actor: string;
