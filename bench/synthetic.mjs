@@ -36,7 +36,7 @@ export async function populateRevocations(dbPath, caName, count, { reasonEvery =
         rev.run(issuer, serial, reason, revSec, naSec, withReason, reason ? encodeCrlEntry(serial, revokedAt, null, null) : null, now);
         serials.push(serial);
       }
-      db.prepare('UPDATE ca SET revocation_epoch = revocation_epoch + 1 WHERE id = ?').run(issuer);
+      db.prepare('UPDATE ca SET revocation_epoch = revocation_epoch + 1, revocation_count = revocation_count + ? WHERE id = ?').run(count, issuer);
     })();
     return serials;
   } finally {

@@ -110,12 +110,15 @@ export interface CrlTransaction {
   lastCrl(): CrlRecord | undefined;
   lastCrlDer(): Buffer | undefined;
   revocationEpoch(): number;
-  /** Entries still in scope (certificate notAfter after `thisUpdate`), their encoded size, and how many are pruned. */
-  entryStats(thisUpdate: Date, withReasons: boolean): { count: number; bytes: number; pruned: number };
-  /** The in-scope entries' DER, ordered by serial (as stored: lowercase hex). */
-  entries(thisUpdate: Date, withReasons: boolean): Iterable<{ serial: string; der: Buffer }>;
-  /** notAfter of a revoked or issued certificate of this issuer, if known. */
-  certificateNotAfter(serial: string): Date | undefined;
+  /** How many certificates this CA has revoked, in or out of a CRL's scope. */
+  revocationCount(): number;
+  /**
+   * The in-scope entries' DER, ordered by serial (lowercase hex, byte order), as blocks of whole concatenated
+   * entries: a few hundred values for a million entries instead of one per row.
+   */
+  entryBlocks(thisUpdate: Date, withReasons: boolean): Iterable<Buffer>;
+  /** Whether this issuer revoked `serial`, and the certificate's notAfter when the store knows the certificate. */
+  revocationStatus(serial: string): { revoked: boolean; notAfter?: Date };
   insertCrl(crl: CrlRecord, chunks: Iterable<Buffer>, actor: string, at: Date): void;
 }
 

@@ -15,14 +15,13 @@ import { reasonName } from '../domain/serial.js';
 import { checkOutput, readInput, removeQuietly, writeFileAtomic } from '../fs/files.js';
 import type { CrlRecord, Deps } from '../ports.js';
 import { hashForSignatureOid, readCertificate, type ParsedCertificate } from '../x509/certificate.js';
-import { crlDerFromFile, crlTbsParts, decodeCrl, pemLength, tlvHeader, walkCrlEntries, type CrlEntry, type DecodedCrl } from '../x509/crl.js';
+import { crlDerFromFile, crlTbsParts, decodeCrl, entrySerialKeys, stepEntry, pemLength, tlvHeader, walkCrlEntries, type CrlEntry, type DecodedCrl } from '../x509/crl.js';
 import { bitString, TAG } from '../x509/der.js';
 import { keyIdentifier } from '../x509/extensions.js';
 import { toPem } from '../x509/pem.js';
 import { verifyWith } from '../crypto/keys.js';
 import { caCertificate, getCa, unlockCa, withWorkspace, type Workspace } from './workspace.js';
 
-const CHUNK = 64 * 1024;
 
 /** The longest signature `key` can produce: the RSA modulus size, or a DER Ecdsa-Sig-Value with both integers padded. */
 export function maxSignatureLength(key: crypto.KeyObject): number {
@@ -95,11 +94,9 @@ function crlMatchesIssuer(crl: DecodedCrl, issuer: ParsedCertificate): { nameOk:
   };
 }
 
-/** Serials of a CRL, sorted the way the store orders them (lowercase hex, byte order). */
-function sortedSerials(crl: DecodedCrl, source: string): string[] {
-  const out: string[] = [];
-  walkCrlEntries(crl, source, (e) => out.push(e.serialHex));
-  return out.sort();
+/** Serial keys of a CRL (see entrySerialKeys), sorted the way the store orders serials. */
+function sortedSerials(crl: DecodedCrl, source: string): Buffer[] {
+  return [...entrySerialKeys(crl.der, source, crl.entriesStart, crl.entriesEnd)].sort(Buffer.compare);
 }
 
 export async function generateCrl(deps: Deps, input: GenerateCrlInput) {
@@ -134,7 +131,7 @@ export async function generateCrl(deps: Deps, input: GenerateCrlInput) {
       return { generated: false as const, reason: `CRL #${peek.last!.crlNumber} is valid until ${peek.last!.nextUpdate.toISOString()}, more than ${input.renewBefore} away, and nothing was revoked since`, crl: crlSummary(peek.last!, ca.name, maxPemBytes) };
 
     // An external previous CRL (e.g. the one currently published) must come from this CA.
-    let previousFile: { crl: DecodedCrl; serials: string[] } | undefined;
+    let previousFile: { crl: DecodedCrl; serials: Buffer[] } | undefined;
     if (input.previous) {
       const prev = decodeCrl(crlDerFromFile(readInput(input.previous, '--previous'), input.previous), input.previous);
       const m = crlMatchesIssuer(prev, caCert);
@@ -151,6 +148,7 @@ export async function generateCrl(deps: Deps, input: GenerateCrlInput) {
     const alg = signer.issuer.algorithm;
     const tmpDer = join(ws.config.dir, `.crl-${ca.name}-${process.pid}-${Date.now()}.der.tmp`);
     const tmpOut = input.out ? `${tmpDer}.out` : undefined;
+    const tmpEntries = `${tmpDer}.entries`;
     const warnings: string[] = [];
     try {
       const record = await ws.store.withCrlTransaction(ca.id, (tx) => {
@@ -164,9 +162,10 @@ export async function generateCrl(deps: Deps, input: GenerateCrlInput) {
             details: { crlNumber, previousNumber: String(previousNumber) },
             hint: 'the store is behind the published CRL: restore the store from backup before publishing',
           });
-        // The previous CRL to compare with: the external one, else the last one this store made.
-        let previous: { serials: string[]; source: string } | undefined;
-        if (previousFile) previous = { serials: previousFile.serials, source: input.previous! };
+        // The previous CRL to compare with: the external one (sorted), else the last one this store made (written in
+        // serial order, walked in place). The merge only finds candidates; each one is confirmed in the store.
+        let previous: { cursor: SerialCursor; source: string } | undefined;
+        if (previousFile) previous = { cursor: arrayCursor(previousFile.serials), source: input.previous! };
         else {
           const der = tx.lastCrlDer();
           if (der && last) {
@@ -174,13 +173,29 @@ export async function generateCrl(deps: Deps, input: GenerateCrlInput) {
             const prev = decodeCrl(der, source);
             if (!prev.issuerDer.equals(caCert.subjectDer))
               throw new PkiError('STATE_CRL_ISSUER_CHANGED', `${source} was issued by "${prev.issuerDn}", but CA ${ca.name} is now "${caCert.subjectDn}"`, { details: { ca: ca.name } });
-            previous = { serials: sortedSerials(prev, source), source };
+            previous = { cursor: derCursor(prev.der, prev.entriesStart, prev.entriesEnd, source), source };
           }
         }
         const scope = input.keepExpired ? new Date(0) : thisUpdate;
-        const stats = tx.entryStats(scope, withReasons);
-        const parts = crlTbsParts({ algorithmIdentifier: alg.algorithmIdentifier, issuerName: caCert.subjectDer, issuerKeyId: signer.issuer.keyId, thisUpdate, nextUpdate, crlNumber: BigInt(crlNumber) }, stats.bytes);
-        // Size budget, before signing anything (crlData is the PEM text).
+
+        // Phase 1: the entries, from the store into a temporary file, merged with the previous CRL's serials.
+        const streamed = streamEntries(tx.entryBlocks(scope, withReasons), tmpEntries, previous?.cursor);
+        // A serial that was on the previous CRL may only leave it once its certificate has expired.
+        const stillValid = streamed.dropped.filter((serial) => {
+          const st = tx.revocationStatus(serial);
+          const expired = st.notAfter !== undefined && st.notAfter.getTime() <= scope.getTime();
+          return !expired && !st.revoked;
+        });
+        if (stillValid.length)
+          throw new PkiError(
+            'STATE_CRL_ENTRY_DROPPED',
+            `${stillValid.length} serial(s) on ${previous!.source} would disappear from the new CRL although their certificates have not expired (first: ${stillValid[0]})`,
+            { details: { serials: stillValid.slice(0, 100), count: stillValid.length }, hint: 'the store has lost revocations: restore it from backup; nothing was signed' },
+          );
+        const pruned = input.keepExpired ? 0 : tx.revocationCount() - streamed.count;
+
+        // Size budget, before signing (crlData is the PEM text).
+        const parts = crlTbsParts({ algorithmIdentifier: alg.algorithmIdentifier, issuerName: caCert.subjectDer, issuerKeyId: signer.issuer.keyId, thisUpdate, nextUpdate, crlNumber: BigInt(crlNumber) }, streamed.bytes);
         const maxSig = maxSignatureLength(signer.issuer.key);
         const maxTail = alg.algorithmIdentifier.length + tlvHeader(TAG.BIT_STRING, maxSig + 1).length + maxSig + 1;
         const maxDer = tlvHeader(TAG.SEQUENCE, parts.tbsLength + maxTail).length + parts.tbsLength + maxTail;
@@ -188,99 +203,49 @@ export async function generateCrl(deps: Deps, input: GenerateCrlInput) {
         if (maxPem > maxPemBytes)
           throw new PkiError(
             'POLICY_CRL_TOO_LARGE',
-            `the CRL would be about ${maxPem} bytes of PEM with ${stats.count} entries, over the ${maxPemBytes}-byte budget (Roles Anywhere accepts at most 300,000)`,
+            `the CRL would be about ${maxPem} bytes of PEM with ${streamed.count} entries, over the ${maxPemBytes}-byte budget (Roles Anywhere accepts at most 300,000)`,
             {
-              details: { entries: stats.count, pemBytes: maxPem, budgetBytes: maxPemBytes, pruned: stats.pruned },
+              details: { entries: streamed.count, pemBytes: maxPem, budgetBytes: maxPemBytes, pruned },
               hint: `omit reason codes (--reasons omit), let expired certificates drop out (do not pass --keep-expired), or split issuance over more issuing CAs; raise crl.maxPemBytes in pki.yaml only if your relying party accepts larger CRLs`,
             },
           );
-        if (maxPem >= 0.8 * maxPemBytes) warnings.push(`the CRL uses ${Math.round((100 * maxPem) / maxPemBytes)}% of its ${maxPemBytes}-byte budget (${stats.count} entries)`);
+        if (maxPem >= 0.8 * maxPemBytes) warnings.push(`the CRL uses ${Math.round((100 * maxPem) / maxPemBytes)}% of its ${maxPemBytes}-byte budget (${streamed.count} entries)`);
 
-        // Stream: header placeholder, TBS (hashed as written), then the signature.
+        // Phase 2: frame the TBSCertList around the entries, hashing as it is written, then sign.
         const headerLen = tlvHeader(TAG.SEQUENCE, parts.tbsLength + maxTail).length;
         const fd = fs.openSync(tmpDer, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o644);
-        const sign = crypto.createSign(alg.hash);
-        let pos = headerLen;
-        const emit = (b: Buffer): void => {
-          sign.update(b);
-          fs.writeSync(fd, b, 0, b.length, pos);
-          pos += b.length;
-        };
-        let streamed = 0;
-        const dropped: string[] = [];
-        const prevSerials = previous?.serials ?? [];
-        let j = 0;
         try {
+          const sign = crypto.createSign(alg.hash);
+          let pos = headerLen;
+          const emit = (b: Buffer): void => {
+            sign.update(b);
+            fs.writeSync(fd, b, 0, b.length, pos);
+            pos += b.length;
+          };
           emit(parts.before);
-          let chunk: Buffer[] = [];
-          let chunkBytes = 0;
-          for (const row of tx.entries(scope, withReasons)) {
-            while (j < prevSerials.length && prevSerials[j]! < row.serial) dropped.push(prevSerials[j++]!);
-            if (j < prevSerials.length && prevSerials[j] === row.serial) j++;
-            chunk.push(row.der);
-            chunkBytes += row.der.length;
-            streamed++;
-            if (chunkBytes >= CHUNK) {
-              emit(Buffer.concat(chunk, chunkBytes));
-              chunk = [];
-              chunkBytes = 0;
-            }
-          }
-          if (chunkBytes) emit(Buffer.concat(chunk, chunkBytes));
+          for (const piece of fileChunks(tmpEntries, 1024 * 1024)) emit(piece);
           emit(parts.after);
-          while (j < prevSerials.length) dropped.push(prevSerials[j++]!);
-          if (streamed !== stats.count) throw new PkiError('INTERNAL', `streamed ${streamed} CRL entries, expected ${stats.count}`);
-          // A serial that was on the previous CRL may only leave it once its certificate has expired.
-          const stillValid = dropped.filter((serial) => {
-            const notAfter = tx.certificateNotAfter(serial);
-            return notAfter === undefined || notAfter.getTime() > scope.getTime();
-          });
-          if (stillValid.length)
-            throw new PkiError(
-              'STATE_CRL_ENTRY_DROPPED',
-              `${stillValid.length} serial(s) on ${previous!.source} would disappear from the new CRL although their certificates have not expired (first: ${stillValid[0]})`,
-              { details: { serials: stillValid.slice(0, 100), count: stillValid.length }, hint: 'the store has lost revocations: restore it from backup; nothing was signed' },
-            );
           const signature = alg.dsaEncoding ? sign.sign({ key: signer.issuer.key, dsaEncoding: 'der' }) : sign.sign(signer.issuer.key);
           finishCrlFile(fd, headerLen, parts.tbsLength, Buffer.concat([alg.algorithmIdentifier, bitString(signature)]));
         } finally {
           fs.closeSync(fd);
         }
         const derSize = fs.statSync(tmpDer).size;
-        const sha256 = crypto.createHash('sha256');
-        const chunks = function* (): Generator<Buffer> {
-          const rfd = fs.openSync(tmpDer, 'r');
-          try {
-            const buf = Buffer.alloc(1024 * 1024);
-            for (let off = 0; off < derSize; ) {
-              const n = fs.readSync(rfd, buf, 0, buf.length, off);
-              const piece = Buffer.from(buf.subarray(0, n));
-              sha256.update(piece);
-              off += n;
-              yield piece;
-            }
-          } finally {
-            fs.closeSync(rfd);
-          }
-        };
         const crl: CrlRecord = {
           issuerId: ca.id,
           crlNumber,
           thisUpdate,
           nextUpdate,
-          entries: stats.count,
-          pruned: input.keepExpired ? 0 : stats.pruned,
+          entries: streamed.count,
+          pruned,
           reasons: withReasons,
           derSize,
           pemSize: pemLength(derSize),
-          sha256: '',
+          sha256: fileSha256(tmpDer),
           revocationEpoch: epoch,
           createdAt: ws.now,
         };
-        // The hash is known only after the chunks are read; record it by reading them first.
-        const stored = [...chunks()];
-        crl.sha256 = sha256.digest('hex');
-        tx.insertCrl(crl, stored, deps.actor, ws.now);
+        tx.insertCrl(crl, fileChunks(tmpDer, 1024 * 1024), deps.actor, ws.now);
         if (tmpOut) writeOutputFile(tmpDer, tmpOut, format);
         return crl;
       });
@@ -299,9 +264,126 @@ export async function generateCrl(deps: Deps, input: GenerateCrlInput) {
       } else pem = toPem('X509 CRL', fs.readFileSync(tmpDer));
       return { generated: true as const, crl: crlSummary(record, ca.name, maxPemBytes), out: input.out ?? null, format, warnings, ...(pem ? { pem } : {}) };
     } finally {
-      removeQuietly([tmpDer, ...(tmpOut ? [tmpOut] : [])]);
+      removeQuietly([tmpDer, tmpEntries, ...(tmpOut ? [tmpOut] : [])]);
     }
   });
+}
+
+/** A position in an ascending list of serials (content octets), compared in place with a serial in another buffer. */
+interface SerialCursor {
+  done(): boolean;
+  /** Compares the current serial with buf[start, end): <0, 0, >0. */
+  compare(buf: Buffer, start: number, end: number): number;
+  hex(): string;
+  next(): void;
+}
+
+/** Byte-order comparison of a[as, ae) and b[bs, be), as Buffer.compare; a JS loop beats a native call for 16 bytes. */
+function compareBytes(a: Buffer, as: number, ae: number, b: Buffer, bs: number, be: number): number {
+  const la = ae - as;
+  const lb = be - bs;
+  const n = la < lb ? la : lb;
+  for (let i = 0; i < n; i++) {
+    const d = a[as + i]! - b[bs + i]!;
+    if (d !== 0) return d;
+  }
+  return la - lb;
+}
+
+function arrayCursor(keys: Buffer[]): SerialCursor {
+  let i = 0;
+  return {
+    done: () => i >= keys.length,
+    compare: (buf, start, end) => compareBytes(keys[i]!, 0, keys[i]!.length, buf, start, end),
+    hex: () => keys[i]!.toString('hex'),
+    next: () => void i++,
+  };
+}
+
+/** Walks a CRL's own entries in place (no per-entry allocation). */
+function derCursor(der: Buffer, start: number, end: number, source: string): SerialCursor {
+  const at = new Int32Array(3);
+  let p = start;
+  const load = (): void => {
+    if (p < end) step(der, p, end, at, source);
+  };
+  load();
+  return {
+    done: () => p >= end,
+    compare: (buf, s, e) => compareBytes(der, at[0]!, at[1]!, buf, s, e),
+    hex: () => der.toString('hex', at[0], at[1]),
+    next: () => {
+      p = at[2]!;
+      load();
+    },
+  };
+}
+
+function step(buf: Buffer, p: number, end: number, out: Int32Array, source: string): void {
+  try {
+    stepEntry(buf, p, end, out);
+  } catch (e) {
+    throw new PkiError('CRYPTO_BAD_CRL', `${source}: ${(e as Error).message}`, { details: { file: source }, cause: e });
+  }
+}
+
+/**
+ * Writes the entry blocks to `path`, counting entries and bytes, and merges their serials with `previous` (both
+ * ascending): serials of `previous` not met are returned as `dropped` (hex) for the caller to confirm.
+ */
+function streamEntries(blocks: Iterable<Buffer>, path: string, previous: SerialCursor | undefined): { count: number; bytes: number; dropped: string[] } {
+  const fd = fs.openSync(path, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
+  const at = new Int32Array(3);
+  const dropped: string[] = [];
+  let count = 0;
+  let bytes = 0;
+  try {
+    for (const block of blocks) {
+      for (let p = 0; p < block.length; p = at[2]!) {
+        step(block, p, block.length, at, 'the store');
+        count++;
+        if (!previous) continue;
+        while (!previous.done() && previous.compare(block, at[0]!, at[1]!) < 0) {
+          dropped.push(previous.hex());
+          previous.next();
+        }
+        if (!previous.done() && previous.compare(block, at[0]!, at[1]!) === 0) previous.next();
+      }
+      fs.writeSync(fd, block);
+      bytes += block.length;
+    }
+    while (previous && !previous.done()) {
+      dropped.push(previous.hex());
+      previous.next();
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return { count, bytes, dropped };
+}
+
+/**
+ * The file's bytes, `size` at a time, in one reused buffer: each piece is valid until the next one is read, so
+ * consumers must use it at once (hash it, write it, bind it to a statement, which copies).
+ */
+function* fileChunks(path: string, size: number): Generator<Buffer> {
+  const fd = fs.openSync(path, 'r');
+  const buf = Buffer.allocUnsafe(size);
+  try {
+    for (;;) {
+      const n = fs.readSync(fd, buf, 0, size, null);
+      if (n === 0) return;
+      yield n === size ? buf : buf.subarray(0, n);
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function fileSha256(path: string): string {
+  const h = crypto.createHash('sha256');
+  for (const chunk of fileChunks(path, 1024 * 1024)) h.update(chunk);
+  return h.digest('hex');
 }
 
 /** Writes the output file from the temporary DER: as is, or as PEM streamed 48 KiB (= 64 KiB of base64) at a time. */

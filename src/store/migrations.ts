@@ -28,6 +28,8 @@ CREATE TABLE ca (
   -- Bumped by every revocation of a certificate this CA issued: a CRL records the value it was made at, so
   -- "nothing was revoked since the last CRL" is one comparison.
   revocation_epoch INTEGER NOT NULL DEFAULT 0,
+  -- How many certificates this CA has revoked (a CRL's "pruned" count is this minus its entries).
+  revocation_count INTEGER NOT NULL DEFAULT 0,
   created_at INTEGER NOT NULL
 );
 

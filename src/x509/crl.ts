@@ -202,6 +202,50 @@ function len(der: Buffer, p: number, end: number): [number, number] {
   return [v, p + 1 + n];
 }
 
+/**
+ * Steps over one CRL entry at `p` in `buf[.., end)` without allocating: writes the serial's content range (leading
+ * zero octets skipped) to out[0], out[1] and the next entry's offset to out[2]. Throws DerError on malformed input.
+ */
+export function stepEntry(buf: Buffer, p: number, end: number, out: Int32Array): void {
+  if (buf[p] !== TAG.SEQUENCE) throw new DerError('entry is not a SEQUENCE', p);
+  const [entryLen, entryStart] = len(buf, p + 1, end);
+  const entryEnd = entryStart + entryLen;
+  if (entryEnd > end) throw new DerError('entry runs past the list', p);
+  if (buf[entryStart] !== TAG.INTEGER) throw new DerError('entry serial is not an INTEGER', entryStart);
+  const [serialLen, serialStart] = len(buf, entryStart + 1, entryEnd);
+  if (serialLen === 0 || serialStart + serialLen > entryEnd) throw new DerError('bad serial', entryStart);
+  let s = serialStart;
+  while (s < serialStart + serialLen - 1 && buf[s] === 0) s++;
+  out[0] = s;
+  out[1] = serialStart + serialLen;
+  out[2] = entryEnd;
+}
+
+/**
+ * The serials of concatenated CRL entries in `buf[start, end)`, in order, as views of the serial's content octets
+ * without leading zero octets. Byte order of these views equals the order of the lowercase hex serials the store
+ * keeps, so the two can be merged. Nothing is allocated per entry but the view.
+ */
+export function* entrySerialKeys(buf: Buffer, source: string, start = 0, end = buf.length): Generator<Buffer> {
+  let p = start;
+  let n = 0;
+  try {
+    while (p < end) {
+      if (buf[p] !== TAG.SEQUENCE) throw new DerError('entry is not a SEQUENCE', p);
+      const [entryLen, entryStart] = len(buf, p + 1, end);
+      if (buf[entryStart] !== TAG.INTEGER) throw new DerError('entry serial is not an INTEGER', entryStart);
+      const [serialLen, serialStart] = len(buf, entryStart + 1, entryStart + entryLen);
+      let s = serialStart;
+      while (s < serialStart + serialLen - 1 && buf[s] === 0) s++;
+      n++;
+      yield buf.subarray(s, serialStart + serialLen);
+      p = entryStart + entryLen;
+    }
+  } catch (e) {
+    throw new PkiError('CRYPTO_BAD_CRL', `${source}: entry ${n + 1}: ${(e as Error).message}`, { details: { file: source }, cause: e });
+  }
+}
+
 const REASON_EXT = Buffer.from('0603551d15', 'hex');
 const INVALIDITY_EXT = Buffer.from('0603551d18', 'hex');
 
