@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { PkiError } from '../errors.js';
 import { parseDuration } from '../domain/duration.js';
 import { reasonName } from '../domain/serial.js';
+import { ROLES_ANYWHERE_CRL_MAX_BYTES } from '../config/config.js';
 import { checkOutput, readInput, removeQuietly, writeFileAtomic } from '../fs/files.js';
 import type { CrlRecord, Deps } from '../ports.js';
 import { hashForSignatureOid, readCertificate, type ParsedCertificate } from '../x509/certificate.js';
@@ -470,8 +471,9 @@ export async function checkCrl(deps: Deps, input: CheckCrlInput) {
       nextUpdate: crl.nextUpdate?.toISOString() ?? null,
       entries: count,
       pemBytes: pemLength(der.length),
+      budgetBytes: ROLES_ANYWHERE_CRL_MAX_BYTES,
       signatureValid,
-      problems: j.problems,
+      problems: pemLength(der.length) > ROLES_ANYWHERE_CRL_MAX_BYTES ? [...j.problems, `the CRL is larger than the ${ROLES_ANYWHERE_CRL_MAX_BYTES} bytes Roles Anywhere accepts`] : j.problems,
     };
   }
   return withWorkspace(input.dir, deps, async (ws) => {

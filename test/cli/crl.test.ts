@@ -185,7 +185,7 @@ describe('pki crl check', () => {
     const issuerPem = join(cwd, 'issuing-1.pem');
     await cli(['ca', 'export', 'issuing-1', '--out', issuerPem, '--dir', dir], deps);
     const file = await cli(['crl', 'check', '--crl', join(cwd, 'crl.pem'), '--issuer', issuerPem, '--json'], deps);
-    expect(file.json.data).toMatchObject({ status: 'fresh', signatureValid: true, entries: 2 });
+    expect(file.json.data).toMatchObject({ status: 'fresh', signatureValid: true, entries: 2, budgetBytes: 300000 });
     const rootPem = join(cwd, 'root.pem');
     await cli(['ca', 'export', 'root', '--out', rootPem, '--dir', dir], deps);
     const wrongIssuer = await cli(['crl', 'check', '--crl', join(cwd, 'crl.pem'), '--issuer', rootPem, '--json'], deps);
@@ -204,6 +204,10 @@ describe('pki crl inspect, list, export', () => {
     const text = await cli(['crl', 'inspect', join(cwd, 'crl.pem'), '--entries'], deps);
     expect(text.stdout).toContain(`${serials.a}  2026-03-01 12:00:00Z  keyCompromise  invalid since 2026-02-28 00:00:00Z`);
     expect(text.stdout).toMatch(/signature\s+ecdsa-with-SHA256 \(not checked/);
+    // Signed by another key: inspect says so and exits 7.
+    const wrong = await cli(['crl', 'inspect', join(cwd, 'crl.pem'), '--ca', 'root', '--dir', dir, '--json'], deps);
+    expect(wrong.code).toBe(7);
+    expect(wrong.json.data.signatureValid).toBe(false);
   });
 
   it('ok/list and export give back every stored CRL byte for byte', async () => {
