@@ -8,15 +8,27 @@
 import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 
+/** A serial like pki's own: 16 random octets, top bits 01. */
+function newSerialHex() {
+  const b = randomBytes(16);
+  b[0] = (b[0] & 0x3f) | 0x40;
+  return b.toString('hex');
+}
+
+/** The statement that inserts a placeholder certificate row (issuer, serial, subject, notBefore, notAfter, createdAt). */
+function insertCertificate(db) {
+  return db.prepare(
+    `INSERT INTO certificate (issuer_id, serial, subject, sans, not_before, not_after, profile, is_ca, der, requested_by, source, created_at)
+     VALUES (?, ?, ?, '[]', ?, ?, 'synthetic', 0, X'00', 'synthetic', 'synthetic', ?)`,
+  );
+}
+
 export async function populateRevocations(dbPath, caName, count, { reasonEvery = 0, revokedAt = new Date(), notAfter = new Date(Date.now() + 365 * 86400e3), encodeCrlEntry }) {
   const db = new Database(dbPath);
   try {
     const issuer = db.prepare('SELECT id FROM ca WHERE name = ?').pluck().get(caName);
     if (issuer === undefined) throw new Error(`no CA ${caName}`);
-    const cert = db.prepare(
-      `INSERT INTO certificate (issuer_id, serial, subject, sans, not_before, not_after, profile, is_ca, der, requested_by, source, created_at)
-       VALUES (?, ?, ?, '[]', ?, ?, 'synthetic', 0, X'00', 'synthetic', 'synthetic', ?)`,
-    );
+    const cert = insertCertificate(db);
     const rev = db.prepare(
       `INSERT INTO revocation (issuer_id, serial, reason, revoked_at, invalidity_date, cert_not_after, entry_der, entry_der_no_reason, created_at)
        VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?)`,
@@ -27,9 +39,7 @@ export async function populateRevocations(dbPath, caName, count, { reasonEvery =
     const serials = [];
     db.transaction(() => {
       for (let i = 0; i < count; i++) {
-        const b = randomBytes(16);
-        b[0] = (b[0] & 0x3f) | 0x40;
-        const serial = b.toString('hex');
+        const serial = newSerialHex();
         const reason = reasonEvery && i % reasonEvery === 0 ? 1 : 0;
         cert.run(issuer, serial, `CN=synthetic-${i}`, revSec - 86400, naSec, now);
         const withReason = encodeCrlEntry(serial, revokedAt, reason, null);
@@ -49,17 +59,12 @@ export function populateCertificates(dbPath, caName, count, { notAfter = new Dat
   const db = new Database(dbPath);
   try {
     const issuer = db.prepare('SELECT id FROM ca WHERE name = ?').pluck().get(caName);
-    const cert = db.prepare(
-      `INSERT INTO certificate (issuer_id, serial, subject, sans, not_before, not_after, profile, is_ca, der, requested_by, source, created_at)
-       VALUES (?, ?, ?, '[]', ?, ?, 'synthetic', 0, X'00', 'synthetic', 'synthetic', ?)`,
-    );
+    const cert = insertCertificate(db);
     const now = Math.floor(Date.now() / 1000);
     const serials = [];
     db.transaction(() => {
       for (let i = 0; i < count; i++) {
-        const b = randomBytes(16);
-        b[0] = (b[0] & 0x3f) | 0x40;
-        serials.push(b.toString('hex'));
+        serials.push(newSerialHex());
         cert.run(issuer, serials[i], `CN=synthetic-${i}`, now - 86400, Math.floor(notAfter.getTime() / 1000), now);
       }
     })();

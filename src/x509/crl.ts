@@ -227,22 +227,16 @@ export function stepEntry(buf: Buffer, p: number, end: number, out: Int32Array):
  * keeps, so the two can be merged. Nothing is allocated per entry but the view.
  */
 export function* entrySerialKeys(buf: Buffer, source: string, start = 0, end = buf.length): Generator<Buffer> {
-  let p = start;
+  const at = new Int32Array(3);
   let n = 0;
-  try {
-    while (p < end) {
-      if (buf[p] !== TAG.SEQUENCE) throw new DerError('entry is not a SEQUENCE', p);
-      const [entryLen, entryStart] = len(buf, p + 1, end);
-      if (buf[entryStart] !== TAG.INTEGER) throw new DerError('entry serial is not an INTEGER', entryStart);
-      const [serialLen, serialStart] = len(buf, entryStart + 1, entryStart + entryLen);
-      let s = serialStart;
-      while (s < serialStart + serialLen - 1 && buf[s] === 0) s++;
-      n++;
-      yield buf.subarray(s, serialStart + serialLen);
-      p = entryStart + entryLen;
+  for (let p = start; p < end; p = at[2]!) {
+    try {
+      stepEntry(buf, p, end, at);
+    } catch (e) {
+      throw new PkiError('CRYPTO_BAD_CRL', `${source}: entry ${n + 1}: ${(e as Error).message}`, { details: { file: source }, cause: e });
     }
-  } catch (e) {
-    throw new PkiError('CRYPTO_BAD_CRL', `${source}: entry ${n + 1}: ${(e as Error).message}`, { details: { file: source }, cause: e });
+    n++;
+    yield buf.subarray(at[0]!, at[1]!);
   }
 }
 
@@ -260,17 +254,12 @@ export function walkCrlEntries(crl: DecodedCrl, source: string, onEntry?: (e: Cr
   let count = 0;
   let p = crl.entriesStart;
   const end = crl.entriesEnd;
+  const at = new Int32Array(3);
   try {
     while (p < end) {
-      if (der[p] !== TAG.SEQUENCE) throw new DerError('entry is not a SEQUENCE', p);
-      const [entryLen, entryStart] = len(der, p + 1, end);
-      const entryEnd = entryStart + entryLen;
-      if (entryEnd > end) throw new DerError('entry runs past the list', p);
-      // serial INTEGER
-      if (der[entryStart] !== TAG.INTEGER) throw new DerError('entry serial is not an INTEGER', entryStart);
-      const [serialLen, serialStart] = len(der, entryStart + 1, entryEnd);
-      const serialEnd = serialStart + serialLen;
-      if (serialLen === 0 || serialEnd > entryEnd) throw new DerError('bad serial', entryStart);
+      stepEntry(der, p, end, at);
+      const serialEnd = at[1]!;
+      const entryEnd = at[2]!;
       // revocationDate
       const timeTag = der[serialEnd];
       if (timeTag !== TAG.UTC_TIME && timeTag !== TAG.GENERALIZED_TIME) throw new DerError('entry revocationDate is not a time', serialEnd);
@@ -296,10 +285,8 @@ export function walkCrlEntries(crl: DecodedCrl, source: string, onEntry?: (e: Cr
       }
       reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
       if (onEntry) {
-        let s = der.subarray(serialStart, serialEnd);
-        while (s.length > 1 && s[0] === 0) s = s.subarray(1);
         const entry: CrlEntry = {
-          serialHex: s.toString('hex'),
+          serialHex: der.toString('hex', at[0]!, serialEnd),
           revocationDate: decodeTime(readTlv(der, serialEnd, entryEnd)),
         };
         if (reason >= 0) entry.reason = reason;
