@@ -178,6 +178,8 @@ export interface Store {
    * every serial at fault. `describe(i)` names item i in messages (e.g. "serials.txt:12").
    */
   revoke(issuerId: number, items: NewRevocation[], actor: string, at: Date, describe?: (i: number) => string): Promise<CertificateRecord[]>;
+  /** The latest CRL and the revocation epoch, read without taking the write lock (monitoring, cron pre-checks). */
+  crlStatus(issuerId: number): Promise<{ last: CrlRecord | undefined; epoch: number }>;
   /** Runs CRL generation for `issuerId` inside one IMMEDIATE transaction. */
   withCrlTransaction<T>(issuerId: number, fn: (tx: CrlTransaction) => T): Promise<T>;
   listCrls(issuerId: number): Promise<CrlRecord[]>;

@@ -127,7 +127,7 @@ export async function generateCrl(deps: Deps, input: GenerateCrlInput) {
       last.revocationEpoch === epoch &&
       last.reasons === withReasons &&
       last.nextUpdate.getTime() - thisUpdate.getTime() > renewBefore * 1000;
-    const peek = await ws.store.withCrlTransaction(ca.id, (tx) => ({ last: tx.lastCrl(), epoch: tx.revocationEpoch() }));
+    const peek = await ws.store.crlStatus(ca.id);
     if (fresh(peek.last, peek.epoch))
       return { generated: false as const, reason: `CRL #${peek.last!.crlNumber} is valid until ${peek.last!.nextUpdate.toISOString()}, more than ${input.renewBefore} away, and nothing was revoked since`, crl: crlSummary(peek.last!, ca.name, maxPemBytes) };
 
@@ -257,10 +257,16 @@ export async function generateCrl(deps: Deps, input: GenerateCrlInput) {
       // Committed: put the output in place.
       let pem: string | undefined;
       if (input.out && tmpOut) {
-        if (input.force) fs.renameSync(tmpOut, input.out);
-        else {
-          fs.linkSync(tmpOut, input.out);
-          fs.unlinkSync(tmpOut);
+        try {
+          if (input.force) fs.renameSync(tmpOut, input.out);
+          else fs.linkSync(tmpOut, input.out);
+        } catch (e) {
+          const exists = (e as NodeJS.ErrnoException).code === 'EEXIST';
+          throw new PkiError(exists ? 'STATE_OUTPUT_EXISTS' : 'IO_WRITE_FAILED', `--out ${input.out}: ${exists ? 'appeared while the CRL was made' : (e as Error).message}; CRL #${record.crlNumber} is recorded in the store`, {
+            details: { file: input.out, crlNumber: record.crlNumber },
+            hint: `write it with: pki crl export --ca ${ca.name} --number ${record.crlNumber} --out FILE`,
+            cause: e,
+          });
         }
       } else pem = toPem('X509 CRL', fs.readFileSync(tmpDer));
       return { generated: true as const, crl: crlSummary(record, ca.name, maxPemBytes), out: input.out ?? null, format, warnings, ...(pem ? { pem } : {}) };
@@ -478,7 +484,7 @@ export async function checkCrl(deps: Deps, input: CheckCrlInput) {
   }
   return withWorkspace(input.dir, deps, async (ws) => {
     const ca = await getCa(ws, input.ca!);
-    const { last, epoch } = await ws.store.withCrlTransaction(ca.id, (tx) => ({ last: tx.lastCrl(), epoch: tx.revocationEpoch() }));
+    const { last, epoch } = await ws.store.crlStatus(ca.id);
     const budget = ws.config.crl.maxPemBytes;
     if (!last)
       return { status: 'critical' as const, exitCode: CHECK_EXIT.critical, source: `CA ${ca.name}`, crlNumber: null, thisUpdate: null, nextUpdate: null, entries: 0, pemBytes: 0, budgetBytes: budget, signatureValid: null, problems: [`CA ${ca.name} has no CRL yet (pki crl generate --ca ${ca.name})`] };

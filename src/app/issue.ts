@@ -117,7 +117,7 @@ export async function issueCertificate(deps: Workspace['deps'], input: IssueInpu
     const created: string[] = [];
     try {
       if (generated && input.keyOut) {
-        writePrivateKeyFile(input.keyOut, plainPrivateKeyPem(generated.privateKey), '--key-out');
+        writePrivateKeyFile(input.keyOut, plainPrivateKeyPem(generated.privateKey), '--key-out', force);
         created.push(input.keyOut);
       }
       await recordIssued(ws, signer, issued, [req], profile);

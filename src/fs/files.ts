@@ -88,9 +88,9 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, opts: {
   }
 }
 
-/** Writes a private key: created exclusively (O_EXCL, no symlink following) with mode 0600, fsync'd. */
-export function writePrivateKeyFile(path: string, pem: string, flag = 'key'): void {
-  writeFileAtomic(path, pem, { mode: 0o600, flag });
+/** Writes a private key: created exclusively (O_EXCL, no symlink following) with mode 0600, fsync'd; replaces only with `force`. */
+export function writePrivateKeyFile(path: string, pem: string, flag = 'key', force = false): void {
+  writeFileAtomic(path, pem, { mode: 0o600, flag, force });
   fs.chmodSync(path, 0o600);
 }
 

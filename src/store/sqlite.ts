@@ -409,6 +409,15 @@ export class SqliteStore implements Store {
     return run.immediate();
   }
 
+  async crlStatus(issuerId: number): Promise<{ last: CrlRecord | undefined; epoch: number }> {
+    const read = this.db.transaction(() => {
+      const row = this.sql('SELECT * FROM crl WHERE issuer_id = ? ORDER BY crl_number DESC LIMIT 1').get(issuerId) as CrlRow | undefined;
+      const epoch = (this.sql('SELECT revocation_epoch FROM ca WHERE id = ?').pluck().get(issuerId) as number | undefined) ?? 0;
+      return { last: row && crlFromRow(row), epoch };
+    });
+    return read.deferred();
+  }
+
   async listCrls(issuerId: number): Promise<CrlRecord[]> {
     return (this.sql('SELECT * FROM crl WHERE issuer_id = ? ORDER BY crl_number').all(issuerId) as CrlRow[]).map(crlFromRow);
   }

@@ -128,10 +128,16 @@ describe('bad input: named error, documented exit code, nothing written', () => 
     expect(fs.readFileSync(out, 'utf8')).toMatch(/^-----BEGIN CERTIFICATE-----/);
   });
 
-  it('fail/--key-out that exists is refused before a key is generated or a certificate recorded', async () => {
+  it('fail/--key-out that exists is refused before a key is generated or a certificate recorded; --force replaces it', async () => {
     await expectRefused(['issue', '--ca', 'issuing-1', '--subject', 'CN=x', '--key-out', '$CWD/k.pem', '--out', '$CWD/c.pem'], 'STATE_OUTPUT_EXISTS', 6, ({ cwd }) =>
       fs.writeFileSync(join(cwd, 'k.pem'), 'old key'),
     );
+    const pki = await makePki();
+    fs.writeFileSync(join(pki.cwd, 'k.pem'), 'old key');
+    const r = await cli(['issue', '--ca', 'issuing-1', '--subject', 'CN=x', '--key-out', join(pki.cwd, 'k.pem'), '--out', join(pki.cwd, 'c.pem'), '--force', '--dir', pki.dir], pki.deps);
+    expect(r.code).toBe(0);
+    expect(fs.readFileSync(join(pki.cwd, 'k.pem'), 'utf8')).toContain('BEGIN PRIVATE KEY');
+    expect(fs.statSync(join(pki.cwd, 'k.pem')).mode & 0o777).toBe(0o600);
   });
 
   it('fail/an unwritable output directory → IO_NOT_WRITABLE (exit 8)', async () => {
