@@ -138,7 +138,11 @@ export interface AuditEvent {
 export interface AuditRecord extends AuditEvent {
   seq: number;
   at: Date;
+  /** `at` exactly as stored (the hash covers this text). */
+  atText: string;
   actor: string;
+  /** `details` exactly as stored (the hash covers this text). */
+  detailsText: string;
   prevHash: string;
   hash: string;
 }

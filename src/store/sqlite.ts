@@ -486,16 +486,15 @@ export class SqliteStore implements Store {
       prev_hash: string;
       hash: string;
     }>;
-    return rows.map((r) => ({
-      seq: r.seq,
-      at: new Date(r.at),
-      actor: r.actor,
-      action: r.action,
-      target: r.target,
-      details: JSON.parse(r.details) as Record<string, unknown>,
-      prevHash: r.prev_hash,
-      hash: r.hash,
-    }));
+    return rows.map((r) => {
+      let details: Record<string, unknown>;
+      try {
+        details = JSON.parse(r.details) as Record<string, unknown>;
+      } catch {
+        details = { unparseable: r.details };
+      }
+      return { seq: r.seq, at: new Date(r.at), atText: r.at, actor: r.actor, action: r.action, target: r.target, details, detailsText: r.details, prevHash: r.prev_hash, hash: r.hash };
+    });
   }
 
   /** Runs PRAGMA integrity_check; returns 'ok' or the problems. */
