@@ -20,6 +20,8 @@ export interface Deps {
   promptSecret?: (prompt: string) => Promise<string>;
   /** Who runs the command, for the audit log (user@host). */
   actor: string;
+  /** Resolves when the process is asked to stop (SIGINT/SIGTERM): for long-running commands such as the emulator. */
+  waitForShutdown?: () => Promise<void>;
 }
 
 export type CaStatus = 'active' | 'pending';

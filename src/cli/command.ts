@@ -10,6 +10,8 @@ export interface CommandOutput {
   text: string;
   /** Exit code for successful runs that report a condition (monitoring commands); default 0. */
   exitCode?: number;
+  /** The command already wrote its output (long-running commands print as soon as they are ready). */
+  printed?: boolean;
 }
 
 export interface CommandContext {

@@ -27,6 +27,11 @@ run(process.argv.slice(2), {
   interactive,
   promptSecret,
   actor: actor(),
+  waitForShutdown: () =>
+    new Promise<void>((resolve) => {
+      process.once('SIGINT', () => resolve());
+      process.once('SIGTERM', () => resolve());
+    }),
 }).then(
   (code) => {
     process.exitCode = code;

@@ -109,6 +109,6 @@ export async function run(argv: string[], deps: Deps): Promise<number> {
     if (debug && !(e instanceof PkiError) && e instanceof Error) deps.stderr.write(`${e.stack}\n`);
     return err.exitCode;
   }
-  deps.stdout.write(json ? jsonSuccess(out.kind, out.data) : out.text);
+  if (!out.printed) deps.stdout.write(json ? jsonSuccess(out.kind, out.data) : out.text);
   return out.exitCode ?? 0;
 }

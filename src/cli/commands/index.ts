@@ -3,9 +3,10 @@ import type { CommandDef, CommandGroup } from '../command.js';
 import { auditGroup } from './audit.js';
 import { caGroup } from './ca.js';
 import { crlGroup } from './crl.js';
+import { emulatorGroup } from './emulator.js';
 import { initCommand } from './init.js';
 import { issueCommand } from './issue.js';
 import { listCommand, showCommand } from './list.js';
 import { revokeCommand } from './revoke.js';
 
-export const COMMANDS: Array<CommandDef | CommandGroup> = [initCommand, caGroup, issueCommand, revokeCommand, listCommand, showCommand, crlGroup, auditGroup];
+export const COMMANDS: Array<CommandDef | CommandGroup> = [initCommand, caGroup, issueCommand, revokeCommand, listCommand, showCommand, crlGroup, auditGroup, emulatorGroup];

@@ -1,0 +1,80 @@
+/**
+ * What IAM Roles Anywhere checks when a trust anchor or a CRL is uploaded (shared/reference/rolesanywhere.md §1.3,
+ * §2.2, §2.3, §3.2-3.4). The emulator judges requests with this code and the pure X.509 parsers only; it never sees
+ * the CA's store. Rules the reference marks UNCONFIRMED are switches in EmulatorOptions.
+ */
+import { decodePemBlocks } from '../x509/pem.js';
+import { hashForSignatureOid, isWeakSignatureOid, parseCertificate, type ParsedCertificate } from '../x509/certificate.js';
+import { decodeCrl, type DecodedCrl } from '../x509/crl.js';
+import { verifyWith } from '../crypto/keys.js';
+
+export class ServiceError extends Error {
+  constructor(readonly type: 'ValidationException' | 'ResourceNotFoundException' | 'AccessDeniedException' | 'ThrottlingException' | 'InternalServerException', readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+export const validation = (message: string): ServiceError => new ServiceError('ValidationException', 400, message);
+
+/** §2.2: ResourceName, 1-255 characters of [ a-zA-Z0-9-_]. */
+export function checkName(name: unknown, field = 'name'): string {
+  if (typeof name !== 'string' || name.length < 1 || name.length > 255 || !/^[ a-zA-Z0-9\-_]*$/.test(name))
+    throw validation(`1 validation error detected: Value at '${field}' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[ a-zA-Z0-9-_]*$ and have length between 1 and 255`);
+  return name;
+}
+
+/** §2.2/§2.3/§1.3: a CERTIFICATE_BUNDLE of 1-2 CA certificates, PEM, within the length limit. */
+export function checkBundle(pem: unknown, maxChars: number): ParsedCertificate[] {
+  if (typeof pem !== 'string' || pem.length === 0) throw validation('x509CertificateData is required for a CERTIFICATE_BUNDLE trust anchor');
+  if (pem.length > maxChars) throw validation(`1 validation error detected: Value at 'source.sourceData.x509CertificateData' failed to satisfy constraint: Member must have length less than or equal to ${maxChars}`);
+  let certs: ParsedCertificate[];
+  try {
+    certs = decodePemBlocks(pem, 'x509CertificateData')
+      .filter((b) => b.label === 'CERTIFICATE')
+      .map((b) => parseCertificate(b.der, 'x509CertificateData'));
+  } catch {
+    throw validation('Invalid certificate bundle: the certificates could not be parsed');
+  }
+  if (certs.length === 0) throw validation('Invalid certificate bundle: no PEM certificate found');
+  if (certs.length > 2) throw validation(`Certificates per trust anchor quota exceeded: ${certs.length} certificates, at most 2`);
+  for (const c of certs) {
+    // The service's own message for a CA certificate without CA:TRUE (and, in field reports, without keyCertSign).
+    if (c.version !== 3 || !c.basicConstraints?.ca || !c.keyUsage?.includes('keyCertSign')) throw validation('Incorrect basic constraints for CA certificate');
+    if (isWeakSignatureOid(c.signatureAlgorithm)) throw validation(`Unsupported signature algorithm ${c.signatureAlgorithmName}: SHA-256 or stronger is required`);
+  }
+  return certs;
+}
+
+export interface CrlRules {
+  /** §3.2: "a CRL must be in PEM format"; whether DER is rejected is UNCONFIRMED (default: rejected). */
+  requirePem: boolean;
+  /** §3.4: whether the CRL must be signed by a CA in the anchor is UNCONFIRMED (default: required). */
+  requireSignedByAnchor: boolean;
+}
+
+/** §3.2-3.4: crlData (the PEM bytes) of 1-300,000 bytes, a v2 CRL, signed by one of the anchor's certificates. */
+export function checkCrl(crlData: Buffer, anchorCerts: ParsedCertificate[], rules: CrlRules): DecodedCrl {
+  if (crlData.length < 1 || crlData.length > 300_000)
+    throw validation(`1 validation error detected: Value at 'crlData' failed to satisfy constraint: Member must have length between 1 and 300000`);
+  const text = crlData.toString('latin1');
+  let der: Buffer;
+  if (text.includes('-----BEGIN X509 CRL-----')) {
+    const block = decodePemBlocks(text, 'crlData').find((b) => b.label === 'X509 CRL');
+    if (!block) throw validation('Invalid CRL: no X509 CRL PEM block');
+    der = block.der;
+  } else if (!rules.requirePem && crlData[0] === 0x30) der = crlData;
+  else throw validation('Invalid CRL: the CRL must be in PEM format');
+  let crl: DecodedCrl;
+  try {
+    crl = decodeCrl(der, 'crlData');
+  } catch {
+    throw validation('Invalid CRL: the CRL could not be parsed');
+  }
+  if (rules.requireSignedByAnchor) {
+    const hash = hashForSignatureOid(crl.signatureAlgorithm);
+    const signer = anchorCerts.find((c) => c.subjectDer.equals(crl.issuerDer) && hash !== undefined && verifyWith(c.publicKey, hash, crl.tbs, crl.signature));
+    if (!signer) throw validation('Invalid CRL: it is not signed by a certificate of the trust anchor');
+  }
+  return crl;
+}
+

@@ -1,0 +1,382 @@
+/**
+ * An offline IAM Roles Anywhere emulator: the service's REST-JSON protocol on 127.0.0.1, so that
+ * @aws-sdk/client-rolesanywhere (and other SDKs) work against it with an endpoint override. It knows only what was
+ * sent to it, keeps its state in a JSON file (survives restarts), and applies the service's rules (rules.ts).
+ *
+ * Implemented: trust anchors (Create/Get/Update/List/Delete/Enable/Disable) and CRLs (Import/Get/Update/List/Delete/
+ * Enable/Disable), the 1-request-per-second quotas (ThrottlingException, HTTP 429), SigV4 presence and scope checks.
+ * Test hooks under /_emulator/: the call log, and faults (5xx, throttling, latency, drop-the-connection-after-write).
+ */
+import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { PkiError } from '../errors.js';
+import { writeFileAtomic } from '../fs/files.js';
+import { parseCertificate } from '../x509/certificate.js';
+import { decodePemBlocks } from '../x509/pem.js';
+import { checkBundle, checkCrl, checkName, ServiceError, validation, type CrlRules } from './rules.js';
+
+export interface EmulatorOptions {
+  /** 127.0.0.1 unless told otherwise; any other address needs allowNonLoopback. */
+  host?: string;
+  allowNonLoopback?: boolean;
+  port?: number;
+  account?: string;
+  region?: string;
+  /** JSON file keeping the state across restarts (none: in memory). */
+  stateFile?: string;
+  /** x509CertificateData limit: 16000 in the current service model, 8000 in older ones (§2.2). */
+  maxCertificateDataChars?: number;
+  /** Trust anchors created without `enabled`: the service's default is UNCONFIRMED (§2.2); default false. */
+  defaultTrustAnchorEnabled?: boolean;
+  crl?: Partial<CrlRules>;
+  /** Requests per second per API group (§8: 1). 0 disables throttling. */
+  ratePerSecond?: number;
+  /** Require a SigV4 Authorization header scoped to this region and service (default true). */
+  requireSignature?: boolean;
+}
+
+interface TrustAnchor {
+  trustAnchorId: string;
+  trustAnchorArn: string;
+  name: string;
+  source: { sourceType: string; sourceData: { x509CertificateData: string } };
+  enabled: boolean;
+  notificationSettings: unknown[];
+  createdAt: string;
+  updatedAt: string;
+  tags: Array<{ key: string; value: string }>;
+}
+
+interface Crl {
+  crlId: string;
+  crlArn: string;
+  name: string;
+  /** base64 of the PEM bytes, as on the wire. */
+  crlData: string;
+  enabled: boolean;
+  trustAnchorArn: string;
+  createdAt: string;
+  updatedAt: string;
+  tags: Array<{ key: string; value: string }>;
+}
+
+export interface EmulatorState {
+  trustAnchors: Record<string, TrustAnchor>;
+  crls: Record<string, Crl>;
+}
+
+export interface Faults {
+  /** Answer the next `count` API calls with this HTTP status (500, 503, ...). */
+  failNext?: { status: number; count: number };
+  /** Answer the next `count` API calls with ThrottlingException. */
+  throttleNext?: number;
+  /** Delay every answer by this many milliseconds. */
+  latencyMs?: number;
+  /** For the next `count` mutating calls: apply the change, then drop the connection without answering. */
+  dropAfterWrite?: number;
+}
+
+export interface CallRecord {
+  op: string;
+  status: number;
+  at: string;
+}
+
+export interface Emulator {
+  url: string;
+  port: number;
+  state(): EmulatorState;
+  calls(): CallRecord[];
+  setFaults(f: Faults): void;
+  close(): Promise<void>;
+}
+
+const MAX_CRLS_PER_ANCHOR = 2;
+
+function loadState(file: string | undefined): EmulatorState {
+  if (!file || !fs.existsSync(file)) return { trustAnchors: {}, crls: {} };
+  try {
+    const s = JSON.parse(fs.readFileSync(file, 'utf8')) as EmulatorState;
+    return { trustAnchors: s.trustAnchors ?? {}, crls: s.crls ?? {} };
+  } catch (e) {
+    throw new PkiError('IO_EMULATOR_STATE', `--state ${file} is not an emulator state file: ${(e as Error).message}`, { details: { file } });
+  }
+}
+
+/** Starts the emulator; resolves once it listens. */
+export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulator> {
+  const host = opts.host ?? '127.0.0.1';
+  if (!opts.allowNonLoopback && host !== '127.0.0.1' && host !== '::1' && host !== 'localhost')
+    throw new PkiError('USAGE_NON_LOOPBACK', `the emulator listens on loopback only; --host ${host} needs --allow-non-loopback`);
+  const account = opts.account ?? '123456789012';
+  const region = opts.region ?? 'us-east-1';
+  const maxChars = opts.maxCertificateDataChars ?? 16000;
+  const crlRules: CrlRules = { requirePem: opts.crl?.requirePem ?? true, requireSignedByAnchor: opts.crl?.requireSignedByAnchor ?? true };
+  const rate = opts.ratePerSecond ?? 1;
+  const state = loadState(opts.stateFile);
+  const calls: CallRecord[] = [];
+  let faults: Faults = {};
+  const buckets = new Map<string, number>();
+
+  const persist = (): void => {
+    if (opts.stateFile) writeFileAtomic(opts.stateFile, JSON.stringify(state, null, 2), { force: true, flag: '--state', mode: 0o600 });
+  };
+  const now = (): string => new Date().toISOString();
+  const anchorCerts = (ta: TrustAnchor) =>
+    decodePemBlocks(ta.source.sourceData.x509CertificateData, 'trust anchor').map((b) => parseCertificate(b.der, 'trust anchor'));
+  const findAnchor = (id: string): TrustAnchor => {
+    const ta = state.trustAnchors[id];
+    if (!ta) throw new ServiceError('ResourceNotFoundException', 404, `Resource not found: trust anchor ${id}`);
+    return ta;
+  };
+  const findCrl = (id: string): Crl => {
+    const c = state.crls[id];
+    if (!c) throw new ServiceError('ResourceNotFoundException', 404, `Resource not found: CRL ${id}`);
+    return c;
+  };
+  const anchorView = (ta: TrustAnchor) => {
+    const { tags: _tags, ...rest } = ta;
+    return rest;
+  };
+  const crlView = (c: Crl) => {
+    const { tags: _tags, ...rest } = c;
+    return rest;
+  };
+  /** §8: one request per second per API group, a one-request burst. */
+  const throttle = (group: string): void => {
+    if (rate <= 0) return;
+    const t = Date.now();
+    const next = buckets.get(group) ?? 0;
+    if (t < next) throw new ServiceError('ThrottlingException', 429, 'Rate exceeded');
+    buckets.set(group, Math.max(next, t) + 1000 / rate);
+  };
+  const page = <T>(items: T[], query: URLSearchParams) => {
+    const size = Math.min(Math.max(Number(query.get('pageSize') ?? 50) || 50, 1), 100);
+    const start = Number(query.get('nextToken') ?? 0) || 0;
+    const slice = items.slice(start, start + size);
+    return { slice, nextToken: start + size < items.length ? String(start + size) : undefined };
+  };
+
+  type Handler = (m: RegExpMatchArray, body: Record<string, any>, query: URLSearchParams) => { status: number; body: unknown; mutates: boolean };
+  const routes: Array<{ method: string; path: RegExp; op: string; group: string; handler: Handler }> = [];
+  const route = (method: string, path: RegExp, op: string, group: string, handler: Handler) => routes.push({ method, path, op, group, handler });
+
+  // --- Trust anchors (§2.1)
+  route('POST', /^\/trustanchors$/, 'CreateTrustAnchor', 'trustAnchor', (_m, b) => {
+    const name = checkName(b.name);
+    if (!b.source || typeof b.source !== 'object') throw validation("1 validation error detected: Value at 'source' failed to satisfy constraint: Member must not be null");
+    if (b.source.sourceType !== 'CERTIFICATE_BUNDLE') throw validation(`sourceType ${b.source.sourceType} is not supported by this emulator (only CERTIFICATE_BUNDLE)`);
+    checkBundle(b.source.sourceData?.x509CertificateData, maxChars);
+    if (Object.keys(state.trustAnchors).length >= 50) throw validation('Trust anchors quota exceeded (50)');
+    const id = randomUUID();
+    const t = now();
+    const ta: TrustAnchor = {
+      trustAnchorId: id,
+      trustAnchorArn: `arn:aws:rolesanywhere:${region}:${account}:trust-anchor/${id}`,
+      name,
+      source: { sourceType: 'CERTIFICATE_BUNDLE', sourceData: { x509CertificateData: b.source.sourceData.x509CertificateData } },
+      enabled: typeof b.enabled === 'boolean' ? b.enabled : (opts.defaultTrustAnchorEnabled ?? false),
+      notificationSettings: [],
+      createdAt: t,
+      updatedAt: t,
+      tags: Array.isArray(b.tags) ? b.tags : [],
+    };
+    state.trustAnchors[id] = ta;
+    return { status: 201, body: { trustAnchor: anchorView(ta) }, mutates: true };
+  });
+  route('GET', /^\/trustanchors$/, 'ListTrustAnchors', 'trustAnchor', (_m, _b, q) => {
+    const { slice, nextToken } = page(Object.values(state.trustAnchors), q);
+    return { status: 200, body: { trustAnchors: slice.map(anchorView), ...(nextToken ? { nextToken } : {}) }, mutates: false };
+  });
+  route('GET', /^\/trustanchor\/([^/]+)$/, 'GetTrustAnchor', 'trustAnchor', (m) => ({ status: 200, body: { trustAnchor: anchorView(findAnchor(m[1]!)) }, mutates: false }));
+  route('PATCH', /^\/trustanchor\/([^/]+)$/, 'UpdateTrustAnchor', 'trustAnchor', (m, b) => {
+    const ta = findAnchor(m[1]!);
+    if (b.name !== undefined) ta.name = checkName(b.name);
+    if (b.source !== undefined) {
+      if (b.source.sourceType !== 'CERTIFICATE_BUNDLE') throw validation(`sourceType ${b.source.sourceType} is not supported by this emulator (only CERTIFICATE_BUNDLE)`);
+      checkBundle(b.source.sourceData?.x509CertificateData, maxChars);
+      ta.source = { sourceType: 'CERTIFICATE_BUNDLE', sourceData: { x509CertificateData: b.source.sourceData.x509CertificateData } };
+    }
+    ta.updatedAt = now();
+    return { status: 200, body: { trustAnchor: anchorView(ta) }, mutates: true };
+  });
+  route('DELETE', /^\/trustanchor\/([^/]+)$/, 'DeleteTrustAnchor', 'trustAnchor', (m) => {
+    const ta = findAnchor(m[1]!);
+    delete state.trustAnchors[ta.trustAnchorId];
+    for (const c of Object.values(state.crls)) if (c.trustAnchorArn === ta.trustAnchorArn) delete state.crls[c.crlId];
+    return { status: 200, body: { trustAnchor: anchorView(ta) }, mutates: true };
+  });
+  for (const [verb, value] of [['enable', true], ['disable', false]] as const) {
+    route('POST', new RegExp(`^/trustanchor/([^/]+)/${verb}$`), `${verb === 'enable' ? 'Enable' : 'Disable'}TrustAnchor`, 'trustAnchor', (m) => {
+      const ta = findAnchor(m[1]!);
+      ta.enabled = value;
+      ta.updatedAt = now();
+      return { status: 200, body: { trustAnchor: anchorView(ta) }, mutates: true };
+    });
+  }
+
+  // --- CRLs (§3)
+  const decodeCrlData = (v: unknown): Buffer => {
+    if (typeof v !== 'string' || v.length === 0) throw validation("1 validation error detected: Value at 'crlData' failed to satisfy constraint: Member must not be null");
+    return Buffer.from(v, 'base64');
+  };
+  route('POST', /^\/crls$/, 'ImportCrl', 'crl', (_m, b) => {
+    const name = checkName(b.name);
+    const data = decodeCrlData(b.crlData);
+    const ta = Object.values(state.trustAnchors).find((t) => t.trustAnchorArn === b.trustAnchorArn);
+    if (!ta) throw new ServiceError('ResourceNotFoundException', 404, `Resource not found: trust anchor ${String(b.trustAnchorArn)}`);
+    checkCrl(data, anchorCerts(ta), crlRules);
+    if (Object.values(state.crls).filter((c) => c.trustAnchorArn === ta.trustAnchorArn).length >= MAX_CRLS_PER_ANCHOR)
+      throw validation(`CRLs per trust anchor quota exceeded: the trust anchor already has ${MAX_CRLS_PER_ANCHOR} CRLs`);
+    const id = randomUUID();
+    const t = now();
+    const crl: Crl = {
+      crlId: id,
+      crlArn: `arn:aws:rolesanywhere:${region}:${account}:crl/${id}`,
+      name,
+      crlData: data.toString('base64'),
+      enabled: b.enabled === true,
+      trustAnchorArn: ta.trustAnchorArn,
+      createdAt: t,
+      updatedAt: t,
+      tags: Array.isArray(b.tags) ? b.tags : [],
+    };
+    state.crls[id] = crl;
+    return { status: 201, body: { crl: crlView(crl) }, mutates: true };
+  });
+  route('GET', /^\/crls$/, 'ListCrls', 'crl', (_m, _b, q) => {
+    const { slice, nextToken } = page(Object.values(state.crls), q);
+    return { status: 200, body: { crls: slice.map(crlView), ...(nextToken ? { nextToken } : {}) }, mutates: false };
+  });
+  route('GET', /^\/crl\/([^/]+)$/, 'GetCrl', 'crl', (m) => ({ status: 200, body: { crl: crlView(findCrl(m[1]!)) }, mutates: false }));
+  route('PATCH', /^\/crl\/([^/]+)$/, 'UpdateCrl', 'crl', (m, b) => {
+    const crl = findCrl(m[1]!);
+    if (b.name !== undefined) crl.name = checkName(b.name);
+    if (b.crlData !== undefined) {
+      const data = decodeCrlData(b.crlData);
+      const ta = Object.values(state.trustAnchors).find((t) => t.trustAnchorArn === crl.trustAnchorArn);
+      checkCrl(data, ta ? anchorCerts(ta) : [], crlRules);
+      crl.crlData = data.toString('base64');
+    }
+    crl.updatedAt = now();
+    return { status: 200, body: { crl: crlView(crl) }, mutates: true };
+  });
+  route('DELETE', /^\/crl\/([^/]+)$/, 'DeleteCrl', 'crl', (m) => {
+    const crl = findCrl(m[1]!);
+    delete state.crls[crl.crlId];
+    return { status: 200, body: { crl: crlView(crl) }, mutates: true };
+  });
+  for (const [verb, value] of [['enable', true], ['disable', false]] as const) {
+    route('POST', new RegExp(`^/crl/([^/]+)/${verb}$`), `${verb === 'enable' ? 'Enable' : 'Disable'}Crl`, 'crl', (m) => {
+      const crl = findCrl(m[1]!);
+      crl.enabled = value;
+      crl.updatedAt = now();
+      return { status: 200, body: { crl: crlView(crl) }, mutates: true };
+    });
+  }
+
+  /** SigV4 presence and scope: the emulator cannot know secret keys, so the signature itself is not recomputed. */
+  const checkAuth = (req: http.IncomingMessage): void => {
+    if (opts.requireSignature === false) return;
+    const auth = req.headers.authorization ?? '';
+    const m = /^AWS4-HMAC-SHA256 Credential=[^/]+\/\d{8}\/([^/]+)\/([^/]+)\/aws4_request,/.exec(auth);
+    if (!m) throw new ServiceError('AccessDeniedException', 403, 'Missing or malformed SigV4 Authorization header');
+    if (m[2] !== 'rolesanywhere') throw new ServiceError('AccessDeniedException', 403, `Credential should be scoped to service rolesanywhere, not ${m[2]}`);
+    if (m[1] !== region) throw new ServiceError('AccessDeniedException', 403, `Credential should be scoped to region ${region}, not ${m[1]}`);
+  };
+
+  const send = (res: http.ServerResponse, status: number, body: unknown, errorType?: string): void => {
+    const text = JSON.stringify(body);
+    const headers: Record<string, string> = { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)), 'x-amzn-requestid': randomUUID() };
+    if (errorType) headers['x-amzn-errortype'] = errorType;
+    res.writeHead(status, headers);
+    res.end(text);
+  };
+
+  const control = (req: http.IncomingMessage, res: http.ServerResponse, path: string, body: Record<string, any>): void => {
+    if (req.method === 'GET' && path === '/_emulator/calls') return send(res, 200, calls);
+    if (req.method === 'GET' && path === '/_emulator/state') return send(res, 200, state);
+    if (req.method === 'POST' && path === '/_emulator/faults') {
+      faults = body as Faults;
+      return send(res, 200, faults);
+    }
+    send(res, 404, { message: 'no such control endpoint' });
+  };
+
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > 2_000_000) req.destroy();
+      else chunks.push(c);
+    });
+    req.on('end', () => {
+      const url = new URL(req.url ?? '/', 'http://emulator');
+      const raw = Buffer.concat(chunks).toString('utf8');
+      let body: Record<string, any> = {};
+      let op = 'Unknown';
+      const respond = (): void => {
+        try {
+          if (raw) {
+            try {
+              body = JSON.parse(raw) as Record<string, any>;
+            } catch {
+              throw validation('Request body is not valid JSON');
+            }
+          }
+          if (url.pathname.startsWith('/_emulator/')) return control(req, res, url.pathname, body);
+          const r = routes.find((x) => x.method === req.method && x.path.test(url.pathname));
+          if (!r) throw new ServiceError('ResourceNotFoundException', 404, `No route for ${req.method} ${url.pathname}`);
+          op = r.op;
+          checkAuth(req);
+          if (faults.failNext && faults.failNext.count > 0) {
+            faults.failNext.count--;
+            throw new ServiceError('InternalServerException', faults.failNext.status, 'Injected failure');
+          }
+          if (faults.throttleNext && faults.throttleNext > 0) {
+            faults.throttleNext--;
+            throw new ServiceError('ThrottlingException', 429, 'Rate exceeded');
+          }
+          throttle(r.group);
+          const out = r.handler(url.pathname.match(r.path)!, body, url.searchParams);
+          if (out.mutates) persist();
+          calls.push({ op, status: out.status, at: now() });
+          if (out.mutates && faults.dropAfterWrite && faults.dropAfterWrite > 0) {
+            faults.dropAfterWrite--;
+            req.socket.destroy();
+            return;
+          }
+          send(res, out.status, out.body);
+        } catch (e) {
+          const err = e instanceof ServiceError ? e : new ServiceError('InternalServerException', 500, (e as Error).message);
+          calls.push({ op, status: err.status, at: now() });
+          send(res, err.status, { message: err.message }, err.type);
+        }
+      };
+      if (faults.latencyMs) setTimeout(respond, faults.latencyMs);
+      else respond();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (e) => reject(new PkiError('IO_EMULATOR_LISTEN', `cannot listen on ${host}:${opts.port ?? 0}: ${e.message}`, { cause: e })));
+    server.listen(opts.port ?? 0, host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    port,
+    state: () => JSON.parse(JSON.stringify(state)) as EmulatorState,
+    calls: () => [...calls],
+    setFaults: (f) => {
+      faults = { ...f, ...(f.failNext ? { failNext: { ...f.failNext } } : {}) };
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
