@@ -3,7 +3,7 @@
  * `npm run demo`: the whole lifecycle, offline, in a temporary directory, on the embedded SQLite store.
  * Prints every command it runs and what it printed. Exit code 0 when every step did what it should.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +16,8 @@ const work = fs.mkdtempSync(join(tmpdir(), 'pki-demo-'));
 const dir = join(work, 'pki');
 const ran = [];
 const haveOpenssl = spawnSync('sh', ['-c', 'command -v openssl']).status === 0;
+/** Credentials for the local emulator: any values work; the emulator checks the SigV4 scope, not the secret. */
+const awsEnv = { AWS_ACCESS_KEY_ID: 'AKIDDEMO', AWS_SECRET_ACCESS_KEY: 'demo-secret', AWS_REGION: 'us-east-1' };
 
 function show(text) {
   process.stdout.write(text.replace(new RegExp(work.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'g'), '$DEMO'));
@@ -27,7 +29,7 @@ function step(title, cmd, args, { expect = 0, quiet = false } = {}) {
   const real = cmd === process.execPath ? [CLI, ...args] : args;
   show(`\n## ${title}\n$ ${shown}\n`);
   ran.push(shown);
-  const r = spawnSync(cmd, real, { cwd: work, encoding: 'utf8', env: { ...process.env, PKI_DIR: dir } });
+  const r = spawnSync(cmd, real, { cwd: work, encoding: 'utf8', env: { ...process.env, PKI_DIR: dir, ...awsEnv } });
   if (!quiet) show(`${r.stdout}${r.stderr}`);
   if (r.status !== expect) {
     process.stderr.write(`\ndemo step failed (exit ${r.status}, expected ${expect}): ${shown}\n${r.stdout}${r.stderr}\n`);
@@ -85,6 +87,29 @@ pki('run again from cron: nothing revoked since, so nothing to do', ['crl', 'gen
 pki('everything on record', ['list']);
 pki('one certificate in detail', ['show', appSerial]);
 pki('export the root for the Roles Anywhere trust anchor', ['ca', 'export', 'root', '--out', 'root.pem']);
+
+// Publish to (an emulated) IAM Roles Anywhere.
+show('\n## start an offline Roles Anywhere emulator on 127.0.0.1\n$ pki emulator serve --state ra-state.json &\n');
+ran.push('pki emulator serve --state ra-state.json &');
+const emulator = spawn(process.execPath, [CLI, 'emulator', 'serve', '--state', join(work, 'ra-state.json')], { stdio: ['ignore', 'pipe', 'ignore'] });
+const endpoint = await new Promise((resolve, reject) => {
+  let out = '';
+  emulator.stdout.on('data', (d) => {
+    out += d;
+    const m = /^(http:\/\/127\.0\.0\.1:\d+)$/m.exec(out);
+    if (m) resolve(m[1]);
+  });
+  emulator.on('exit', (code) => reject(new Error(`the emulator exited (${code})`)));
+});
+show(`${endpoint}\n(AWS credentials for the emulator: any values; here AWS_ACCESS_KEY_ID=${awsEnv.AWS_ACCESS_KEY_ID}, AWS_REGION=${awsEnv.AWS_REGION})\n`);
+try {
+  pki('create the trust anchor from the root and the issuing CA', ['anchor', 'push', '--name', 'demo', '--ca', 'root', '--ca', 'issuing-1', '--enable', '--endpoint', endpoint]);
+  pki('publish the CRL to it (ImportCrl the first time)', ['crl', 'publish', '--ca', 'issuing-1', '--anchor', 'demo', '--endpoint', endpoint]);
+  pki('publish again from cron: nothing changed, so no API call', ['crl', 'publish', '--ca', 'issuing-1', '--anchor', 'demo', '--endpoint', endpoint]);
+  pki('what Roles Anywhere holds', ['anchor', 'status', '--name', 'demo', '--endpoint', endpoint]);
+} finally {
+  emulator.kill('SIGTERM');
+}
 
 if (haveOpenssl) {
   step('an independent check: openssl verifies the chain', 'openssl', ['verify', '-x509_strict', '-CAfile', 'root.pem', '-untrusted', 'chain.pem', 'web-01.pem', 'certs/batch-1.pem']);

@@ -131,6 +131,30 @@ export interface CertificateRecord extends NewCertificate {
   revocation: Revocation | null;
 }
 
+/** A trust anchor this PKI pushed to Roles Anywhere. */
+export interface AnchorRecord {
+  name: string;
+  arn: string;
+  trustAnchorId: string;
+  region: string;
+  caNames: string[];
+  /** SHA-256 of the PEM bundle last pushed. */
+  bundleSha256: string;
+  updatedAt: Date;
+}
+
+/** The CRL an issuer has on a trust anchor. */
+export interface PublishedCrl {
+  anchorName: string;
+  issuerId: number;
+  crlId: string;
+  crlArn: string;
+  crlNumber: number;
+  /** SHA-256 of the PEM bytes uploaded. */
+  sha256: string;
+  publishedAt: Date;
+}
+
 export interface AuditEvent {
   action: string;
   target: string;
@@ -194,4 +218,8 @@ export interface Store {
   getCertificates(serial: string, issuerId?: number): Promise<CertificateRecord[]>;
   findCertificates(filter: CertificateFilter): Promise<CertificateRecord[]>;
   auditLog(): Promise<AuditRecord[]>;
+  getAnchor(name: string): Promise<AnchorRecord | undefined>;
+  saveAnchor(anchor: AnchorRecord, audit: AuditEvent, actor: string, at: Date): Promise<void>;
+  getPublishedCrl(anchorName: string, issuerId: number): Promise<PublishedCrl | undefined>;
+  savePublishedCrl(p: PublishedCrl, audit: AuditEvent, actor: string, at: Date): Promise<void>;
 }

@@ -344,7 +344,7 @@ export interface ImportCaInput extends PassphraseSource {
 }
 
 /** Roles Anywhere CA rules (reference §1.3) for a certificate about to become one of our CAs. */
-function checkCaCertificate(cert: ParsedCertificate, source: string, now: Date): void {
+export function checkCaCertificate(cert: ParsedCertificate, source: string, now: Date): void {
   const problems: PkiError[] = [];
   if (cert.version !== 3) problems.push(new PkiError('POLICY_NOT_A_CA', `${source}: not an X.509 v3 certificate`));
   if (!cert.basicConstraints?.ca)

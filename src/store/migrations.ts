@@ -94,6 +94,27 @@ CREATE TABLE crl_chunk (
   PRIMARY KEY (issuer_id, crl_number, seq)
 ) WITHOUT ROWID;
 
+-- Roles Anywhere trust anchors this PKI publishes to, and the CRL each issuer has there.
+CREATE TABLE anchor (
+  name TEXT PRIMARY KEY,
+  arn TEXT NOT NULL,
+  trust_anchor_id TEXT NOT NULL,
+  region TEXT NOT NULL,
+  ca_names TEXT NOT NULL,
+  bundle_sha256 TEXT NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE TABLE published_crl (
+  anchor_name TEXT NOT NULL REFERENCES anchor(name),
+  issuer_id INTEGER NOT NULL REFERENCES ca(id),
+  crl_id TEXT NOT NULL,
+  crl_arn TEXT NOT NULL,
+  crl_number INTEGER NOT NULL,
+  sha256 TEXT NOT NULL,
+  published_at INTEGER NOT NULL,
+  PRIMARY KEY (anchor_name, issuer_id)
+);
+
 CREATE TABLE audit (
   seq INTEGER PRIMARY KEY,
   at TEXT NOT NULL,

@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import { PkiError, throwIfAny } from '../errors.js';
 import { AUDIT_GENESIS_HASH, auditHash } from '../domain/audit.js';
 import type { KeyType } from '../crypto/keys.js';
-import type { AuditEvent, AuditRecord, CaRecord, CertificateFilter, CertificateRecord, CrlRecord, CrlTransaction, NewCa, NewCertificate, NewRevocation, Store } from '../ports.js';
+import type { AnchorRecord, AuditEvent, AuditRecord, CaRecord, CertificateFilter, CertificateRecord, CrlRecord, CrlTransaction, NewCa, NewCertificate, NewRevocation, PublishedCrl, Store } from '../ports.js';
 import { MIGRATIONS } from './migrations.js';
 
 const toSec = (d: Date): number => Math.floor(d.getTime() / 1000);
@@ -495,6 +495,42 @@ export class SqliteStore implements Store {
       }
       return { seq: r.seq, at: new Date(r.at), atText: r.at, actor: r.actor, action: r.action, target: r.target, details, detailsText: r.details, prevHash: r.prev_hash, hash: r.hash };
     });
+  }
+
+  async getAnchor(name: string): Promise<AnchorRecord | undefined> {
+    const r = this.sql('SELECT * FROM anchor WHERE name = ?').get(name) as
+      | { name: string; arn: string; trust_anchor_id: string; region: string; ca_names: string; bundle_sha256: string; updated_at: number }
+      | undefined;
+    return r && { name: r.name, arn: r.arn, trustAnchorId: r.trust_anchor_id, region: r.region, caNames: JSON.parse(r.ca_names) as string[], bundleSha256: r.bundle_sha256, updatedAt: fromSec(r.updated_at) };
+  }
+
+  async saveAnchor(a: AnchorRecord, audit: AuditEvent, actor: string, at: Date): Promise<void> {
+    this.db.transaction(() => {
+      this.sql(
+        `INSERT INTO anchor (name, arn, trust_anchor_id, region, ca_names, bundle_sha256, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (name) DO UPDATE SET arn = excluded.arn, trust_anchor_id = excluded.trust_anchor_id, region = excluded.region,
+           ca_names = excluded.ca_names, bundle_sha256 = excluded.bundle_sha256, updated_at = excluded.updated_at`,
+      ).run(a.name, a.arn, a.trustAnchorId, a.region, JSON.stringify(a.caNames), a.bundleSha256, toSec(a.updatedAt));
+      this.appendAudit(audit, actor, at);
+    }).immediate();
+  }
+
+  async getPublishedCrl(anchorName: string, issuerId: number): Promise<PublishedCrl | undefined> {
+    const r = this.sql('SELECT * FROM published_crl WHERE anchor_name = ? AND issuer_id = ?').get(anchorName, issuerId) as
+      | { anchor_name: string; issuer_id: number; crl_id: string; crl_arn: string; crl_number: number; sha256: string; published_at: number }
+      | undefined;
+    return r && { anchorName: r.anchor_name, issuerId: r.issuer_id, crlId: r.crl_id, crlArn: r.crl_arn, crlNumber: r.crl_number, sha256: r.sha256, publishedAt: fromSec(r.published_at) };
+  }
+
+  async savePublishedCrl(p: PublishedCrl, audit: AuditEvent, actor: string, at: Date): Promise<void> {
+    this.db.transaction(() => {
+      this.sql(
+        `INSERT INTO published_crl (anchor_name, issuer_id, crl_id, crl_arn, crl_number, sha256, published_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (anchor_name, issuer_id) DO UPDATE SET crl_id = excluded.crl_id, crl_arn = excluded.crl_arn, crl_number = excluded.crl_number,
+           sha256 = excluded.sha256, published_at = excluded.published_at`,
+      ).run(p.anchorName, p.issuerId, p.crlId, p.crlArn, p.crlNumber, p.sha256, toSec(p.publishedAt));
+      this.appendAudit(audit, actor, at);
+    }).immediate();
   }
 
   /** Runs PRAGMA integrity_check; returns 'ok' or the problems. */

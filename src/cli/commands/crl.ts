@@ -1,6 +1,7 @@
 import { checkCrl, CHECK_EXIT, exportCrl, generateCrl, inspectCrl, listCrls } from '../../app/crl.js';
 import { reasonName } from '../../domain/serial.js';
 import { forceOption, passphraseFileOption, type CommandDef, type CommandGroup } from '../command.js';
+import { publish } from './anchor.js';
 import { shortTime, table } from '../output/render.js';
 
 const generate: CommandDef = {
@@ -171,4 +172,4 @@ const exportCmd: CommandDef = {
   },
 };
 
-export const crlGroup: CommandGroup = { command: 'crl', describe: 'CRLs: generate, check, inspect, list, export', subcommands: [generate, check, inspect, list, exportCmd] };
+export const crlGroup: CommandGroup = { command: 'crl', describe: 'CRLs: generate, check, inspect, list, export, publish', subcommands: [generate, check, inspect, list, exportCmd, publish] };

@@ -1,5 +1,6 @@
 /** Every command, listed explicitly. */
 import type { CommandDef, CommandGroup } from '../command.js';
+import { anchorGroup } from './anchor.js';
 import { auditGroup } from './audit.js';
 import { caGroup } from './ca.js';
 import { crlGroup } from './crl.js';
@@ -9,4 +10,4 @@ import { issueCommand } from './issue.js';
 import { listCommand, showCommand } from './list.js';
 import { revokeCommand } from './revoke.js';
 
-export const COMMANDS: Array<CommandDef | CommandGroup> = [initCommand, caGroup, issueCommand, revokeCommand, listCommand, showCommand, crlGroup, auditGroup, emulatorGroup];
+export const COMMANDS: Array<CommandDef | CommandGroup> = [initCommand, caGroup, issueCommand, revokeCommand, listCommand, showCommand, crlGroup, anchorGroup, auditGroup, emulatorGroup];

@@ -1,0 +1,145 @@
+/**
+ * The Roles Anywhere gateway: @aws-sdk/client-rolesanywhere with the SDK's standard credential chain and retry
+ * strategy (exponential backoff with jitter on throttling, 5xx and dropped connections), errors mapped to AWS_*
+ * PkiErrors (exit 9) that keep the SDK error name.
+ */
+import {
+  CreateTrustAnchorCommand,
+  EnableCrlCommand,
+  EnableTrustAnchorCommand,
+  GetCrlCommand,
+  GetTrustAnchorCommand,
+  ImportCrlCommand,
+  ListCrlsCommand,
+  ListTrustAnchorsCommand,
+  RolesAnywhereClient,
+  UpdateCrlCommand,
+  UpdateTrustAnchorCommand,
+  type CrlDetail,
+  type TrustAnchorDetail,
+} from '@aws-sdk/client-rolesanywhere';
+import { PkiError } from '../errors.js';
+import type { Deps } from '../ports.js';
+
+export interface GatewayOptions {
+  region?: string;
+  endpoint?: string;
+  /** Total attempts per call, first one included (default 6). */
+  maxAttempts?: number;
+}
+
+export interface Gateway {
+  region: string;
+  listTrustAnchors(): Promise<TrustAnchorDetail[]>;
+  getTrustAnchor(id: string): Promise<TrustAnchorDetail>;
+  createTrustAnchor(name: string, pem: string, enabled: boolean): Promise<TrustAnchorDetail>;
+  updateTrustAnchorSource(id: string, pem: string): Promise<TrustAnchorDetail>;
+  enableTrustAnchor(id: string): Promise<TrustAnchorDetail>;
+  listCrls(): Promise<CrlDetail[]>;
+  getCrl(id: string): Promise<CrlDetail>;
+  importCrl(name: string, trustAnchorArn: string, pem: string): Promise<CrlDetail>;
+  updateCrl(id: string, pem: string): Promise<CrlDetail>;
+  enableCrl(id: string): Promise<CrlDetail>;
+}
+
+function awsError(op: string, e: unknown): PkiError {
+  const err = e as Error & { name?: string; $metadata?: { httpStatusCode?: number } };
+  const name = err.name && err.name !== 'Error' ? err.name : 'Error';
+  if (name === 'CredentialsProviderError')
+    return new PkiError('AWS_CREDENTIALS_MISSING', `${op}: no AWS credentials found (${err.message})`, {
+      hint: 'set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE (any values work with the emulator)',
+      cause: e,
+    });
+  return new PkiError(`AWS_${name.replace(/[^A-Za-z0-9]/g, '')}`, `${op} failed: ${name}: ${err.message}`, {
+    details: { operation: op, sdkError: name, httpStatus: err.$metadata?.httpStatusCode ?? null },
+    cause: e,
+  });
+}
+
+export function createGateway(deps: Deps, opts: GatewayOptions): Gateway {
+  const region = opts.region ?? deps.env.AWS_REGION ?? deps.env.AWS_DEFAULT_REGION;
+  if (!region) throw new PkiError('USAGE_MISSING_REGION', 'no AWS region: pass --region or set AWS_REGION');
+  const accessKeyId = deps.env.AWS_ACCESS_KEY_ID;
+  const secretAccessKey = deps.env.AWS_SECRET_ACCESS_KEY;
+  const maxAttempts = opts.maxAttempts ?? 6;
+  const common = {
+    region,
+    ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
+    // Credentials from the injected environment when present; otherwise the SDK's default chain (profiles, SSO, IMDS...).
+    ...(accessKeyId && secretAccessKey ? { credentials: { accessKeyId, secretAccessKey, ...(deps.env.AWS_SESSION_TOKEN ? { sessionToken: deps.env.AWS_SESSION_TOKEN } : {}) } } : {}),
+  };
+  const client = new RolesAnywhereClient({ ...common, maxAttempts });
+  // Creating calls are never re-sent by the SDK: it re-sends a POST whose connection dropped after the service had
+  // written it (whatever maxAttempts says), which would create a second trust anchor or import a second CRL.
+  const once = new RolesAnywhereClient({ ...common, retryStrategy: { mode: 'none', retry: (next, args) => next(args) } });
+  /**
+   * A creating call, made safe to retry: after any failure, look for what it would have created (by name); if it is
+   * there, the write happened; otherwise retry transient failures with exponential backoff and jitter.
+   */
+  const createOnce = async <T>(op: string, send: () => Promise<T>, findExisting: () => Promise<T | undefined>): Promise<T> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await send();
+      } catch (e) {
+        const existing = await findExisting();
+        if (existing) return existing;
+        const err = e as { name?: string; code?: string; $metadata?: { httpStatusCode?: number } };
+        const status = err.$metadata?.httpStatusCode ?? 0;
+        const transient = status === 429 || status >= 500 || ['ThrottlingException', 'TimeoutError', 'TooManyRequestsException'].includes(err.name ?? '') || ['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNREFUSED'].includes(err.code ?? '');
+        if (!transient || attempt >= maxAttempts) throw awsError(op, e);
+        const jitter = (deps.randomBytes(1)[0]! / 255) * 0.5 + 0.75;
+        await new Promise((r) => setTimeout(r, Math.min(20_000, 200 * 2 ** (attempt - 1)) * jitter));
+      }
+    }
+  };
+  const call = async <T>(op: string, fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (e) {
+      throw awsError(op, e);
+    }
+  };
+  const listAll = async <T>(op: string, page: (token?: string) => Promise<{ items: T[]; next?: string }>): Promise<T[]> => {
+    const out: T[] = [];
+    let token: string | undefined;
+    do {
+      const r = await call(op, () => page(token));
+      out.push(...r.items);
+      token = r.next;
+    } while (token);
+    return out;
+  };
+  const gateway: Gateway = {
+    region,
+    listTrustAnchors: () =>
+      listAll('ListTrustAnchors', async (nextToken) => {
+        const r = await client.send(new ListTrustAnchorsCommand({ ...(nextToken ? { nextToken } : {}) }));
+        return { items: r.trustAnchors ?? [], ...(r.nextToken ? { next: r.nextToken } : {}) };
+      }),
+    getTrustAnchor: (id) => call('GetTrustAnchor', async () => (await client.send(new GetTrustAnchorCommand({ trustAnchorId: id }))).trustAnchor!),
+    createTrustAnchor: (name, pem, enabled) =>
+      createOnce(
+        'CreateTrustAnchor',
+        async () => (await once.send(new CreateTrustAnchorCommand({ name, enabled, source: { sourceType: 'CERTIFICATE_BUNDLE', sourceData: { x509CertificateData: pem } } }))).trustAnchor!,
+        async () => (await gateway.listTrustAnchors()).find((t) => t.name === name),
+      ),
+    updateTrustAnchorSource: (id, pem) =>
+      call('UpdateTrustAnchor', async () => (await client.send(new UpdateTrustAnchorCommand({ trustAnchorId: id, source: { sourceType: 'CERTIFICATE_BUNDLE', sourceData: { x509CertificateData: pem } } }))).trustAnchor!),
+    enableTrustAnchor: (id) => call('EnableTrustAnchor', async () => (await client.send(new EnableTrustAnchorCommand({ trustAnchorId: id }))).trustAnchor!),
+    listCrls: () =>
+      listAll('ListCrls', async (nextToken) => {
+        const r = await client.send(new ListCrlsCommand({ ...(nextToken ? { nextToken } : {}) }));
+        return { items: r.crls ?? [], ...(r.nextToken ? { next: r.nextToken } : {}) };
+      }),
+    getCrl: (id) => call('GetCrl', async () => (await client.send(new GetCrlCommand({ crlId: id }))).crl!),
+    importCrl: (name, trustAnchorArn, pem) =>
+      createOnce(
+        'ImportCrl',
+        async () => (await once.send(new ImportCrlCommand({ name, trustAnchorArn, enabled: true, crlData: Buffer.from(pem) }))).crl!,
+        async () => (await gateway.listCrls()).find((c) => c.trustAnchorArn === trustAnchorArn && c.name === name),
+      ),
+    updateCrl: (id, pem) => call('UpdateCrl', async () => (await client.send(new UpdateCrlCommand({ crlId: id, crlData: Buffer.from(pem) }))).crl!),
+    enableCrl: (id) => call('EnableCrl', async () => (await client.send(new EnableCrlCommand({ crlId: id }))).crl!),
+  };
+  return gateway;
+}
