@@ -3,8 +3,8 @@
  * @aws-sdk/client-rolesanywhere (and other SDKs) work against it with an endpoint override. It knows only what was
  * sent to it, keeps its state in a JSON file (survives restarts), and applies the service's rules (rules.ts).
  *
- * Implemented: trust anchors (Create/Get/Update/List/Delete/Enable/Disable) and CRLs (Import/Get/Update/List/Delete/
- * Enable/Disable), the 1-request-per-second quotas (ThrottlingException, HTTP 429), SigV4 presence and scope checks.
+ * Implemented: trust anchors and profiles (Create/Get/Update/List/Delete/Enable/Disable) and CRLs (Import/Get/Update/
+ * List/Delete/Enable/Disable), the 1-request-per-second quotas (ThrottlingException, HTTP 429), SigV4 presence and scope checks.
  * Test hooks under /_emulator/: the call log, and faults (5xx, throttling, latency, drop-the-connection-after-write).
  */
 import { randomUUID } from 'node:crypto';
@@ -30,6 +30,8 @@ export interface EmulatorOptions {
   maxCertificateDataChars?: number;
   /** Trust anchors created without `enabled`: the service's default is UNCONFIRMED (§2.2); default false. */
   defaultTrustAnchorEnabled?: boolean;
+  /** Profiles created without `enabled`: the service's default is UNCONFIRMED (§7); default false. */
+  defaultProfileEnabled?: boolean;
   crl?: Partial<CrlRules>;
   /** Requests per second per API group (§8: 1). 0 disables throttling. */
   ratePerSecond?: number;
@@ -62,9 +64,27 @@ interface Crl {
   tags: Array<{ key: string; value: string }>;
 }
 
+interface Profile {
+  profileId: string;
+  profileArn: string;
+  name: string;
+  roleArns: string[];
+  managedPolicyArns: string[];
+  sessionPolicy?: string;
+  durationSeconds: number;
+  requireInstanceProperties: boolean;
+  acceptRoleSessionName: boolean;
+  enabled: boolean;
+  createdBy: string;
+  createdAt: string;
+  updatedAt: string;
+  tags: Array<{ key: string; value: string }>;
+}
+
 export interface EmulatorState {
   trustAnchors: Record<string, TrustAnchor>;
   crls: Record<string, Crl>;
+  profiles: Record<string, Profile>;
 }
 
 export interface Faults {
@@ -96,10 +116,10 @@ export interface Emulator {
 const MAX_CRLS_PER_ANCHOR = 2;
 
 function loadState(file: string | undefined): EmulatorState {
-  if (!file || !fs.existsSync(file)) return { trustAnchors: {}, crls: {} };
+  if (!file || !fs.existsSync(file)) return { trustAnchors: {}, crls: {}, profiles: {} };
   try {
     const s = JSON.parse(fs.readFileSync(file, 'utf8')) as EmulatorState;
-    return { trustAnchors: s.trustAnchors ?? {}, crls: s.crls ?? {} };
+    return { trustAnchors: s.trustAnchors ?? {}, crls: s.crls ?? {}, profiles: s.profiles ?? {} };
   } catch (e) {
     throw new PkiError('IO_EMULATOR_STATE', `--state ${file} is not an emulator state file: ${(e as Error).message}`, { details: { file } });
   }
@@ -274,6 +294,88 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       crl.enabled = value;
       crl.updatedAt = now();
       return { status: 200, body: { crl: crlView(crl) }, mutates: true };
+    });
+  }
+
+  // --- Profiles (§7)
+  const ROLE_ARN = /^arn:aws(-[^:]+)?:iam(:.*){2}(:role.*)$/;
+  const checkProfileFields = (b: Record<string, any>, creating: boolean): void => {
+    if (creating || b.roleArns !== undefined) {
+      if (!Array.isArray(b.roleArns)) throw validation("1 validation error detected: Value at 'roleArns' failed to satisfy constraint: Member must not be null");
+      if (b.roleArns.length > 250) throw validation("1 validation error detected: Value at 'roleArns' failed to satisfy constraint: Member must have length less than or equal to 250");
+      const bad = b.roleArns.find((r: unknown) => typeof r !== 'string' || !ROLE_ARN.test(r));
+      if (bad !== undefined) throw validation(`1 validation error detected: Value '${String(bad)}' at 'roleArns' failed to satisfy constraint: Member must satisfy regular expression pattern: ^arn:aws(-[^:]+)?:iam(:.*){2}(:role.*)$`);
+    }
+    if (b.durationSeconds !== undefined && (!Number.isInteger(b.durationSeconds) || b.durationSeconds < 900 || b.durationSeconds > 43200))
+      throw validation("1 validation error detected: Value at 'durationSeconds' failed to satisfy constraint: Member must have value between 900 and 43200");
+    if (b.managedPolicyArns !== undefined && (!Array.isArray(b.managedPolicyArns) || b.managedPolicyArns.length > 50 || b.managedPolicyArns.some((a: unknown) => typeof a !== 'string' || a.length < 1 || a.length > 200)))
+      throw validation("1 validation error detected: Value at 'managedPolicyArns' failed to satisfy constraint: at most 50 ARNs of 1 to 200 characters");
+    if (!creating && b.sessionPolicy !== undefined && (typeof b.sessionPolicy !== 'string' || b.sessionPolicy.length < 1 || b.sessionPolicy.length > 100000))
+      throw validation("1 validation error detected: Value at 'sessionPolicy' failed to satisfy constraint: Member must have length between 1 and 100000");
+  };
+  const findProfile = (id: string): Profile => {
+    const p = state.profiles[id];
+    if (!p) throw new ServiceError('ResourceNotFoundException', 404, `Resource not found: profile ${id}`);
+    return p;
+  };
+  const profileView = (p: Profile) => {
+    const { tags: _tags, ...rest } = p;
+    return rest;
+  };
+  route('POST', /^\/profiles$/, 'CreateProfile', 'profile', (_m, b) => {
+    const name = checkName(b.name);
+    checkProfileFields(b, true);
+    if (Object.keys(state.profiles).length >= 250) throw validation('Profiles quota exceeded (250)');
+    const id = randomUUID();
+    const t = now();
+    const p: Profile = {
+      profileId: id,
+      profileArn: `arn:aws:rolesanywhere:${region}:${account}:profile/${id}`,
+      name,
+      roleArns: b.roleArns,
+      managedPolicyArns: b.managedPolicyArns ?? [],
+      ...(typeof b.sessionPolicy === 'string' ? { sessionPolicy: b.sessionPolicy } : {}),
+      durationSeconds: b.durationSeconds ?? 3600,
+      requireInstanceProperties: b.requireInstanceProperties === true,
+      acceptRoleSessionName: b.acceptRoleSessionName === true,
+      enabled: typeof b.enabled === 'boolean' ? b.enabled : (opts.defaultProfileEnabled ?? false),
+      createdBy: `arn:aws:sts::${account}:assumed-role/emulator`,
+      createdAt: t,
+      updatedAt: t,
+      tags: Array.isArray(b.tags) ? b.tags : [],
+    };
+    state.profiles[id] = p;
+    return { status: 201, body: { profile: profileView(p) }, mutates: true };
+  });
+  route('GET', /^\/profiles$/, 'ListProfiles', 'profile', (_m, _b, q) => {
+    const { slice, nextToken } = page(Object.values(state.profiles), q);
+    return { status: 200, body: { profiles: slice.map(profileView), ...(nextToken ? { nextToken } : {}) }, mutates: false };
+  });
+  route('GET', /^\/profile\/([^/]+)$/, 'GetProfile', 'profile', (m) => ({ status: 200, body: { profile: profileView(findProfile(m[1]!)) }, mutates: false }));
+  route('PATCH', /^\/profile\/([^/]+)$/, 'UpdateProfile', 'profile', (m, b) => {
+    const p = findProfile(m[1]!);
+    if (b.requireInstanceProperties !== undefined) throw validation('requireInstanceProperties cannot be updated');
+    checkProfileFields(b, false);
+    if (b.name !== undefined) p.name = checkName(b.name);
+    if (b.roleArns !== undefined) p.roleArns = b.roleArns;
+    if (b.managedPolicyArns !== undefined) p.managedPolicyArns = b.managedPolicyArns;
+    if (b.sessionPolicy !== undefined) p.sessionPolicy = b.sessionPolicy;
+    if (b.durationSeconds !== undefined) p.durationSeconds = b.durationSeconds;
+    if (b.acceptRoleSessionName !== undefined) p.acceptRoleSessionName = b.acceptRoleSessionName === true;
+    p.updatedAt = now();
+    return { status: 200, body: { profile: profileView(p) }, mutates: true };
+  });
+  route('DELETE', /^\/profile\/([^/]+)$/, 'DeleteProfile', 'profile', (m) => {
+    const p = findProfile(m[1]!);
+    delete state.profiles[p.profileId];
+    return { status: 200, body: { profile: profileView(p) }, mutates: true };
+  });
+  for (const [verb, value] of [['enable', true], ['disable', false]] as const) {
+    route('POST', new RegExp(`^/profile/([^/]+)/${verb}$`), `${verb === 'enable' ? 'Enable' : 'Disable'}Profile`, 'profile', (m) => {
+      const p = findProfile(m[1]!);
+      p.enabled = value;
+      p.updatedAt = now();
+      return { status: 200, body: { profile: profileView(p) }, mutates: true };
     });
   }
 

@@ -6,7 +6,14 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import {
+  CreateProfileCommand,
   CreateTrustAnchorCommand,
+  DeleteProfileCommand,
+  DisableProfileCommand,
+  EnableProfileCommand,
+  GetProfileCommand,
+  ListProfilesCommand,
+  UpdateProfileCommand,
   DeleteTrustAnchorCommand,
   DisableCrlCommand,
   EnableCrlCommand,
@@ -158,6 +165,35 @@ describe('CRLs', () => {
     const der = Buffer.from(pem['issuing-2.crl']!.replace(/-----[^-]+-----/g, '').replace(/\s/g, ''), 'base64');
     const r = await ra.send(new ImportCrlCommand({ name: 'der', trustAnchorArn: ta.trustAnchorArn, crlData: der }));
     expect(r.crl!.name).toBe('der');
+  });
+});
+
+describe('profiles', () => {
+  const role = 'arn:aws:iam::123456789012:role/workload';
+  it('ok/create (defaults: 3600 s, disabled), get, list, update, enable/disable, delete', async () => {
+    const ra = client(await emulator());
+    const p = (await ra.send(new CreateProfileCommand({ name: 'workloads', roleArns: [role] }))).profile!;
+    expect(p).toMatchObject({ name: 'workloads', durationSeconds: 3600, enabled: false, roleArns: [role], requireInstanceProperties: false });
+    expect(p.profileArn).toMatch(/^arn:aws:rolesanywhere:us-east-1:123456789012:profile\/[0-9a-f-]{36}$/);
+    expect((await ra.send(new GetProfileCommand({ profileId: p.profileId }))).profile!.name).toBe('workloads');
+    expect((await ra.send(new ListProfilesCommand({}))).profiles!.map((x) => x.name)).toEqual(['workloads']);
+    expect((await ra.send(new UpdateProfileCommand({ profileId: p.profileId, durationSeconds: 900, managedPolicyArns: ['arn:aws:iam::aws:policy/ReadOnlyAccess'] }))).profile).toMatchObject({ durationSeconds: 900 });
+    expect((await ra.send(new EnableProfileCommand({ profileId: p.profileId }))).profile!.enabled).toBe(true);
+    expect((await ra.send(new DisableProfileCommand({ profileId: p.profileId }))).profile!.enabled).toBe(false);
+    await ra.send(new DeleteProfileCommand({ profileId: p.profileId }));
+    expect((await rejects(ra.send(new GetProfileCommand({ profileId: p.profileId })))).name).toBe('ResourceNotFoundException');
+  });
+
+  it.each([
+    ['a role ARN that is not an IAM role', { roleArns: ['arn:aws:iam::123456789012:user/alice'] }, /regular expression pattern/],
+    ['durationSeconds under 900', { roleArns: [role], durationSeconds: 600 }, /between 900 and 43200/],
+    ['durationSeconds over 43200', { roleArns: [role], durationSeconds: 50000 }, /between 900 and 43200/],
+    ['51 managed policies', { roleArns: [role], managedPolicyArns: Array.from({ length: 51 }, (_, i) => `arn:aws:iam::aws:policy/P${i}`) }, /at most 50/],
+  ])('fail/%s → ValidationException', async (_what, extra, message) => {
+    const ra = client(await emulator());
+    const e = await rejects(ra.send(new CreateProfileCommand({ name: 'bad', ...(extra as object) } as never)));
+    expect(e.name).toBe('ValidationException');
+    expect(e.message).toMatch(message);
   });
 });
 

@@ -5,19 +5,21 @@ import { jsonSuccess } from '../output/render.js';
 
 const serve: CommandDef = {
   command: 'serve',
-  describe: 'Run an offline IAM Roles Anywhere emulator (trust anchors, CRLs) that the AWS SDKs and CLI can talk to',
+  describe: 'Run an offline IAM Roles Anywhere emulator (trust anchors, CRLs, profiles) that the AWS SDKs and CLI can talk to',
   examples: [
     ['pki emulator serve --state /tmp/ra.json', 'prints its endpoint URL and runs until Ctrl-C; state survives restarts'],
     ['aws rolesanywhere list-trust-anchors --endpoint-url http://127.0.0.1:PORT --region us-east-1', 'any SDK or the AWS CLI, with an endpoint override and any credentials'],
   ],
   notes:
-    'Implements Create/Get/Update/List/Delete/Enable/DisableTrustAnchor and Import/Get/Update/List/Delete/Enable/DisableCrl with\n' +
+    'Implements Create/Get/Update/List/Delete/Enable/Disable for trust anchors and profiles, and Import/Get/Update/List/\n' +
+    'Delete/Enable/DisableCrl, with\n' +
     "the service's checks: at most 2 CA certificates per bundle (\"Incorrect basic constraints for CA certificate\" for a\n" +
     'non-CA), x509CertificateData length, PEM CRLs of at most 300,000 bytes signed by a CA of the anchor, at most 2 CRLs per\n' +
     'anchor, ImportCrl disabled by default, 1 request/s per API group (ThrottlingException). Where the real behaviour is\n' +
     'UNCONFIRMED it is a flag: --default-enabled (trust anchors created without "enabled"; default false), --accept-der-crl,\n' +
-    '--any-crl-signer, --max-certificate-chars 8000|16000. SigV4: the header and its scope (region, service) are checked;\n' +
-    'the signature is not recomputed. Profiles and CreateSession are not emulated yet.',
+    '--default-profile-enabled, --any-crl-signer, --max-certificate-chars 8000|16000. Profiles: role ARN pattern, at most\n' +
+    '250 roles, durationSeconds 900-43200 (default 3600), at most 50 managed policies. SigV4: the header and its scope\n' +
+    '(region, service) are checked; the signature is not recomputed. CreateSession is not emulated yet.',
   builder: (y) =>
     y.options({
       port: { type: 'number', default: 0, describe: 'port (0: any free port)' },
@@ -28,6 +30,7 @@ const serve: CommandDef = {
       region: { type: 'string', default: 'us-east-1', describe: 'region in ARNs and in the expected SigV4 scope' },
       'rate-per-second': { type: 'number', default: 1, describe: 'requests per second per API group before ThrottlingException (0: off)' },
       'default-enabled': { type: 'boolean', default: false, describe: 'trust anchors created without "enabled" are enabled (UNCONFIRMED in the real service)' },
+      'default-profile-enabled': { type: 'boolean', default: false, describe: 'profiles created without "enabled" are enabled (UNCONFIRMED in the real service)' },
       'accept-der-crl': { type: 'boolean', default: false, describe: 'accept DER crlData (UNCONFIRMED; the service documents PEM)' },
       'any-crl-signer': { type: 'boolean', default: false, describe: 'do not require the CRL to be signed by a CA of the anchor (UNCONFIRMED)' },
       'max-certificate-chars': { type: 'number', default: 16000, describe: 'x509CertificateData limit (16000 current model, 8000 older)' },
@@ -43,6 +46,7 @@ const serve: CommandDef = {
       region: a.region,
       ratePerSecond: a.ratePerSecond,
       defaultTrustAnchorEnabled: a.defaultEnabled,
+      defaultProfileEnabled: a.defaultProfileEnabled,
       crl: { requirePem: !a.acceptDerCrl, requireSignedByAnchor: !a.anyCrlSigner },
       maxCertificateDataChars: a.maxCertificateChars,
     });
