@@ -112,7 +112,7 @@ export async function pushAnchor(deps: Deps, input: PushInput) {
 export interface PublishInput extends GatewayOptions {
   dir?: string;
   cas: string[];
-  anchor: string;
+  anchors: string[];
   renewBefore?: string;
   passphraseFile?: string;
   dryRun?: boolean;
@@ -121,6 +121,7 @@ export interface PublishInput extends GatewayOptions {
 
 export interface PublishResult {
   ca: string;
+  anchor: string;
   ok: boolean;
   action?: 'imported' | 'updated' | 'unchanged' | 'recovered' | 'dry-run';
   crlNumber?: number;
@@ -129,24 +130,25 @@ export interface PublishResult {
   error?: { code: string; message: string; hint: string | null };
 }
 
-/** Publishes each CA's latest CRL to the trust anchor; one CA failing does not stop the others. */
-export async function publishCrls(deps: Deps, input: PublishInput): Promise<{ anchor: string; results: PublishResult[]; exitCode: number }> {
+/** Publishes each CA's latest CRL to each trust anchor; one failing does not stop the others. */
+export async function publishCrls(deps: Deps, input: PublishInput): Promise<{ results: PublishResult[]; exitCode: number }> {
   const results: PublishResult[] = [];
   let gw = input.gateway;
-  for (const caName of input.cas) {
-    try {
-      gw ??= createGateway(deps, input);
-      results.push(await publishOne(deps, input, caName, gw));
-    } catch (e) {
-      if (!(e instanceof PkiError)) throw e;
-      results.push({ ca: caName, ok: false, calls: [], error: { code: e.code, message: e.message, hint: e.hint ?? null } });
+  for (const anchorName of input.anchors)
+    for (const caName of input.cas) {
+      try {
+        gw ??= createGateway(deps, input);
+        results.push(await publishOne(deps, { ...input, anchor: anchorName }, caName, gw));
+      } catch (e) {
+        if (!(e instanceof PkiError)) throw e;
+        results.push({ ca: caName, anchor: anchorName, ok: false, calls: [], error: { code: e.code, message: e.message, hint: e.hint ?? null } });
+      }
     }
-  }
   const failed = results.find((r) => !r.ok);
-  return { anchor: input.anchor, results, exitCode: failed ? new PkiError(failed.error!.code, '').exitCode : 0 };
+  return { results, exitCode: failed ? new PkiError(failed.error!.code, '').exitCode : 0 };
 }
 
-async function publishOne(deps: Deps, input: PublishInput, caName: string, gw: Gateway): Promise<PublishResult> {
+async function publishOne(deps: Deps, input: PublishInput & { anchor: string }, caName: string, gw: Gateway): Promise<PublishResult> {
   await withWorkspace(input.dir, deps, async (ws) => {
     await getCa(ws, caName);
     if (!(await ws.store.getAnchor(input.anchor)))
@@ -166,7 +168,7 @@ async function publishOne(deps: Deps, input: PublishInput, caName: string, gw: G
     const ca = await getCa(ws, caName);
     const anchor = (await ws.store.getAnchor(input.anchor))!;
     const published = await ws.store.getPublishedCrl(anchor.name, ca.id);
-    if (published?.sha256 === digest) return { ca: caName, ok: true, action: 'unchanged', crlNumber: published.crlNumber, crlId: published.crlId, calls: [] };
+    if (published?.sha256 === digest) return { ca: caName, anchor: input.anchor, ok: true, action: 'unchanged', crlNumber: published.crlNumber, crlId: published.crlId, calls: [] };
     const calls: string[] = [];
     const name = crlResourceName(caName);
     let crlId = published?.crlId;
@@ -185,7 +187,7 @@ async function publishOne(deps: Deps, input: PublishInput, caName: string, gw: G
           hint: 'a trust anchor takes the CRLs of at most 2 issuing CAs: publish this CA\'s CRL to another anchor, or delete an unused CRL',
         });
     }
-    if (input.dryRun) return { ca: caName, ok: true, action: 'dry-run', crlNumber: latest.crlNumber, calls: [...calls, crlId ? 'UpdateCrl' : 'ImportCrl'] };
+    if (input.dryRun) return { ca: caName, anchor: input.anchor, ok: true, action: 'dry-run', crlNumber: latest.crlNumber, calls: [...calls, crlId ? 'UpdateCrl' : 'ImportCrl'] };
     let detail;
     if (crlId) {
       const current = await gw.getCrl(crlId);
@@ -215,7 +217,7 @@ async function publishOne(deps: Deps, input: PublishInput, caName: string, gw: G
       deps.actor,
       ws.now,
     );
-    return { ca: caName, ok: true, action, crlNumber: number, crlId, calls };
+    return { ca: caName, anchor: input.anchor, ok: true, action, crlNumber: number, crlId, calls };
   });
 }
 

@@ -78,3 +78,18 @@ export function checkCrl(crlData: Buffer, anchorCerts: ParsedCertificate[], rule
   return crl;
 }
 
+
+/** §2.2: up to 200 resource tags; key 1-128 and value 0-256 characters of [ a-zA-Z0-9_.:/=+@-]. */
+export function checkTags(tags: unknown): Array<{ key: string; value: string }> {
+  if (tags === undefined) return [];
+  if (!Array.isArray(tags)) throw validation("1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must be a list");
+  if (tags.length > 200) throw validation("1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must have length less than or equal to 200");
+  const pattern = /^[ a-zA-Z0-9_.:/=+@-]*$/;
+  for (const t of tags as Array<{ key?: unknown; value?: unknown }>) {
+    if (typeof t?.key !== 'string' || t.key.length < 1 || t.key.length > 128 || !pattern.test(t.key))
+      throw validation(`1 validation error detected: Value '${String(t?.key)}' at 'tags.member.key' failed to satisfy constraint: 1-128 characters of [ a-zA-Z0-9_.:/=+@-]`);
+    if (typeof t.value !== 'string' || t.value.length > 256 || !pattern.test(t.value))
+      throw validation(`1 validation error detected: Value at 'tags.member.value' failed to satisfy constraint: 0-256 characters of [ a-zA-Z0-9_.:/=+@-]`);
+  }
+  return tags as Array<{ key: string; value: string }>;
+}

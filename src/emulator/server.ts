@@ -15,7 +15,7 @@ import { PkiError } from '../errors.js';
 import { writeFileAtomic } from '../fs/files.js';
 import { parseCertificate } from '../x509/certificate.js';
 import { decodePemBlocks } from '../x509/pem.js';
-import { checkBundle, checkCrl, checkName, ServiceError, validation, type CrlRules } from './rules.js';
+import { checkBundle, checkCrl, checkName, checkTags, ServiceError, validation, type CrlRules } from './rules.js';
 
 export interface EmulatorOptions {
   /** 127.0.0.1 unless told otherwise; any other address needs allowNonLoopback. */
@@ -201,7 +201,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       notificationSettings: [],
       createdAt: t,
       updatedAt: t,
-      tags: Array.isArray(b.tags) ? b.tags : [],
+      tags: checkTags(b.tags),
     };
     state.trustAnchors[id] = ta;
     return { status: 201, body: { trustAnchor: anchorView(ta) }, mutates: true };
@@ -261,7 +261,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       trustAnchorArn: ta.trustAnchorArn,
       createdAt: t,
       updatedAt: t,
-      tags: Array.isArray(b.tags) ? b.tags : [],
+      tags: checkTags(b.tags),
     };
     state.crls[id] = crl;
     return { status: 201, body: { crl: crlView(crl) }, mutates: true };
@@ -342,7 +342,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       createdBy: `arn:aws:sts::${account}:assumed-role/emulator`,
       createdAt: t,
       updatedAt: t,
-      tags: Array.isArray(b.tags) ? b.tags : [],
+      tags: checkTags(b.tags),
     };
     state.profiles[id] = p;
     return { status: 201, body: { profile: profileView(p) }, mutates: true };

@@ -18,8 +18,8 @@ describe('npm run demo', () => {
     expect(r.stdout).toMatch(/No new CRL: CRL #1 is valid until/);
     expect(r.stdout).toMatch(/app-02\.pem: verification failed|certificate revoked/);
     expect(r.stdout).toMatch(/Trust anchor demo: CreateTrustAnchor/);
-    expect(r.stdout).toMatch(/issuing-1: imported \(CRL #1; ListCrls, ImportCrl, GetCrl\)/);
-    expect(r.stdout).toMatch(/issuing-1: unchanged \(CRL #1; no API call\)/);
+    expect(r.stdout).toMatch(/issuing-1 → demo: imported \(CRL #1; ListCrls, ImportCrl, GetCrl\)/);
+    expect(r.stdout).toMatch(/issuing-1 → demo: unchanged \(CRL #1; no API call\)/);
     expect(r.stdout).toMatch(/pki-issuing-1 .* true/);
     expect(r.stdout).toContain('Done. Commands run:');
   });

@@ -114,6 +114,16 @@ describe('trust anchors', () => {
     expect(long.message).toMatch(/less than or equal to 8000/);
   });
 
+  it('fail/tags beyond the limits → ValidationException', async () => {
+    const ra = client(await emulator());
+    const create = (tags: Array<{ key: string; value: string }>) =>
+      ra.send(new CreateTrustAnchorCommand({ name: 't', tags, source: { sourceType: 'CERTIFICATE_BUNDLE', sourceData: { x509CertificateData: pem.root! } } }));
+    expect((await rejects(create(Array.from({ length: 201 }, (_, i) => ({ key: `k${i}`, value: 'v' }))))).message).toMatch(/less than or equal to 200/);
+    expect((await rejects(create([{ key: 'x'.repeat(129), value: 'v' }]))).name).toBe('ValidationException');
+    expect((await rejects(create([{ key: 'team', value: 'bad\nvalue' }]))).name).toBe('ValidationException');
+    expect((await create([{ key: 'team', value: 'platform' }])).trustAnchor!.name).toBe('t');
+  });
+
   it('fail/a request not signed for rolesanywhere in this region → AccessDeniedException', async () => {
     const emu = await emulator();
     const e = await rejects(client(emu, 'eu-west-1').send(new ListTrustAnchorsCommand({})));

@@ -83,6 +83,20 @@ describe('#5 pki anchor push / pki crl publish against the emulator', () => {
       ['issuing-1', true, 'unchanged'],
     ]);
     expect((await sdk.send(new ListCrlsCommand({}))).crls!).toHaveLength(2);
+    // Several anchors in one run.
+    await ok(['anchor', 'push', '--name', 'dr', '--ca', 'root', '--ca', 'issuing-2', '--enable', ...ep]);
+    const multi = (n: number) => run(['crl', 'publish', '--ca', 'issuing-2', '--anchor', 'dr', '--anchor', 'prod', ...ep]).then((r) => {
+      expect(r.code, `run ${n}`).toBe(9);
+      return r.json.data.results.map((x: any) => [x.anchor, x.ok, x.error?.code ?? x.action]);
+    });
+    expect(await multi(1)).toEqual([
+      ['dr', true, 'imported'],
+      ['prod', false, 'AWS_CRL_QUOTA'],
+    ]);
+    expect(await multi(2)).toEqual([
+      ['dr', true, 'unchanged'],
+      ['prod', false, 'AWS_CRL_QUOTA'],
+    ]);
   });
 
   it('ok/throttling (1 request/s) and injected 5xx are survived', async () => {

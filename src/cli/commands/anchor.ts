@@ -83,6 +83,7 @@ export const publish: CommandDef = {
   examples: [
     ['pki crl publish --ca issuing-1 --anchor prod', 'from cron every 15 minutes: does nothing when nothing changed'],
     ['pki crl publish --ca issuing-1 --ca issuing-2 --anchor prod --renew-before 2d', 'two issuing CAs, renewed 2 days before nextUpdate'],
+    ['pki crl publish --ca issuing-1 --anchor prod --anchor dr', 'the same CRL to two trust anchors'],
   ],
   notes:
     'Per CA: generates a new CRL when one is due (a revocation since the last CRL, nextUpdate within --renew-before, or\n' +
@@ -93,16 +94,16 @@ export const publish: CommandDef = {
   builder: (y) =>
     y.options({
       ca: { type: 'string', array: true, demandOption: true, describe: 'CA whose CRL to publish (repeatable)' },
-      anchor: { type: 'string', demandOption: true, describe: 'trust anchor (as named with pki anchor push)' },
+      anchor: { type: 'string', array: true, demandOption: true, describe: 'trust anchor (as named with pki anchor push; repeatable)' },
       'renew-before': { type: 'string', describe: 'also renew a CRL whose nextUpdate is this close (e.g. 2d)' },
       'dry-run': { type: 'boolean', default: false, describe: 'only print the API calls that would change something' },
       ...awsOptions,
       ...passphraseFileOption,
     }),
   async run(a, { deps }) {
-    const r = await publishCrls(deps, { dir: a.dir, cas: a.ca, anchor: a.anchor, renewBefore: a.renewBefore, dryRun: a.dryRun, region: a.region, endpoint: a.endpoint, passphraseFile: a.passphraseFile });
+    const r = await publishCrls(deps, { dir: a.dir, cas: a.ca, anchors: a.anchor, renewBefore: a.renewBefore, dryRun: a.dryRun, region: a.region, endpoint: a.endpoint, passphraseFile: a.passphraseFile });
     const text = r.results
-      .map((x) => (x.ok ? `${x.ca}: ${x.action} (CRL #${x.crlNumber}${x.calls.length ? `; ${x.calls.join(', ')}` : '; no API call'})\n` : `${x.ca}: FAILED ${x.error!.code}: ${x.error!.message}\n${x.error!.hint ? `  hint: ${x.error!.hint}\n` : ''}`))
+      .map((x) => (x.ok ? `${x.ca} → ${x.anchor}: ${x.action} (CRL #${x.crlNumber}${x.calls.length ? `; ${x.calls.join(', ')}` : '; no API call'})\n` : `${x.ca} → ${x.anchor}: FAILED ${x.error!.code}: ${x.error!.message}\n${x.error!.hint ? `  hint: ${x.error!.hint}\n` : ''}`))
       .join('');
     return { kind: 'pki.crl.publish.result', data: r, text, exitCode: r.exitCode };
   },
