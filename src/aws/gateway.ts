@@ -26,6 +26,11 @@ export interface GatewayOptions {
   endpoint?: string;
   /** Total attempts per call, first one included (default 6). */
   maxAttempts?: number;
+  /**
+   * Calls per second per API group (trust anchors, CRLs): Roles Anywhere's quota is 1 (reference §8). Pacing keeps
+   * a run within it; throttling from other clients sharing the quota is still retried. 0 disables pacing.
+   */
+  ratePerSecond?: number;
 }
 
 export interface Gateway {
@@ -79,6 +84,7 @@ export function createGateway(deps: Deps, opts: GatewayOptions): Gateway {
   const createOnce = async <T>(op: string, send: () => Promise<T>, findExisting: () => Promise<T | undefined>): Promise<T> => {
     for (let attempt = 1; ; attempt++) {
       try {
+        await pace(op);
         return await send();
       } catch (e) {
         const existing = await findExisting();
@@ -92,7 +98,20 @@ export function createGateway(deps: Deps, opts: GatewayOptions): Gateway {
       }
     }
   };
+  const rate = opts.ratePerSecond ?? 1;
+  const nextSlot = new Map<string, number>();
+  /** Waits for this API group's next slot (1 call per second by default), then takes it. */
+  const pace = async (op: string): Promise<void> => {
+    if (rate <= 0) return;
+    const group = /Crl/.test(op) ? 'crl' : 'trustAnchor';
+    const now = Date.now();
+    const slot = Math.max(now, nextSlot.get(group) ?? 0);
+    // A 10% margin: a request's latency varies, and arriving early at the quota means a throttle and a long backoff.
+    nextSlot.set(group, slot + 1100 / rate);
+    if (slot > now) await new Promise((r) => setTimeout(r, slot - now));
+  };
   const call = async <T>(op: string, fn: () => Promise<T>): Promise<T> => {
+    await pace(op);
     try {
       return await fn();
     } catch (e) {

@@ -31,7 +31,9 @@ async function setup(emulatorOpts: Parameters<typeof startEmulator>[0] = {}) {
   for (const n of ['issuing-1', 'issuing-2']) await ok(['ca', 'create', n, '--parent', 'root', '--subject', `CN=Pub ${n},O=Example`, '--validity', '14y', '--no-passphrase']);
   const sdk = new RolesAnywhereClient({ endpoint: emu.url, region: 'us-east-1', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' } });
   const ops = () => emu.calls().map((c) => c.op);
-  return { emu, cwd, dir, deps, run, ok, sdk, ops, ep: ['--endpoint', emu.url] };
+  // An unthrottled emulator needs no client-side pacing; the throttling test keeps the real 1 request/s on both sides.
+  const ep = ['--endpoint', emu.url, '--api-rate', String(emulatorOpts.ratePerSecond ?? 0)];
+  return { emu, cwd, dir, deps, run, ok, sdk, ops, ep };
 }
 
 function crlOf(data: Uint8Array) {

@@ -5,6 +5,7 @@ import { shortTime, table } from '../output/render.js';
 export const awsOptions = {
   region: { type: 'string', describe: 'AWS region (default: $AWS_REGION, then the SDK\'s configuration)' },
   endpoint: { type: 'string', describe: 'Roles Anywhere endpoint URL (the emulator, or a VPC endpoint)' },
+  'api-rate': { type: 'number', default: 1, describe: 'calls per second per API group (Roles Anywhere\'s quota is 1; 0: no pacing)' },
 } as const;
 
 const AWS_NOTE =
@@ -49,7 +50,7 @@ const push: CommandDef = {
       ...awsOptions,
     }),
   async run(a, { deps }) {
-    const r = await pushAnchor(deps, { dir: a.dir, name: a.name, cas: a.ca, enable: a.enable, dryRun: a.dryRun, region: a.region, endpoint: a.endpoint });
+    const r = await pushAnchor(deps, { dir: a.dir, name: a.name, cas: a.ca, enable: a.enable, dryRun: a.dryRun, region: a.region, endpoint: a.endpoint, ratePerSecond: a.apiRate });
     const text = r.dryRun
       ? `Dry run for trust anchor ${r.name}: ${r.calls.length ? `would call ${r.calls.join(', ')}` : 'nothing to change'}\n`
       : `Trust anchor ${r.name}: ${r.calls.length ? r.calls.join(', ') : 'already up to date'}\n  arn       ${r.arn}\n  enabled   ${r.enabled}\n`;
@@ -68,7 +69,7 @@ const status: CommandDef = {
   notes: AWS_NOTE,
   builder: (y) => y.options({ name: { type: 'string', demandOption: true, describe: 'trust anchor name' }, ...awsOptions }),
   async run(a, { deps }) {
-    const r = await anchorStatus(deps, { dir: a.dir, name: a.name, region: a.region, endpoint: a.endpoint });
+    const r = await anchorStatus(deps, { dir: a.dir, name: a.name, region: a.region, endpoint: a.endpoint, ratePerSecond: a.apiRate });
     const text =
       `Trust anchor ${r.name} (${r.enabled ? 'enabled' : 'DISABLED'}) ${r.arn}\n` +
       (table(['CRL', 'ID', 'ENABLED', 'NUMBER', 'NEXT UPDATE'], r.crls.map((c) => [c.name ?? '', c.crlId ?? '', String(c.enabled), String(c.crlNumber ?? '-'), shortTime(c.nextUpdate)])) || 'no CRLs\n') +
@@ -101,7 +102,7 @@ export const publish: CommandDef = {
       ...passphraseFileOption,
     }),
   async run(a, { deps }) {
-    const r = await publishCrls(deps, { dir: a.dir, cas: a.ca, anchors: a.anchor, renewBefore: a.renewBefore, dryRun: a.dryRun, region: a.region, endpoint: a.endpoint, passphraseFile: a.passphraseFile });
+    const r = await publishCrls(deps, { dir: a.dir, cas: a.ca, anchors: a.anchor, renewBefore: a.renewBefore, dryRun: a.dryRun, region: a.region, endpoint: a.endpoint, ratePerSecond: a.apiRate, passphraseFile: a.passphraseFile });
     const text = r.results
       .map((x) => (x.ok ? `${x.ca} → ${x.anchor}: ${x.action} (CRL #${x.crlNumber}${x.calls.length ? `; ${x.calls.join(', ')}` : '; no API call'})\n` : `${x.ca} → ${x.anchor}: FAILED ${x.error!.code}: ${x.error!.message}\n${x.error!.hint ? `  hint: ${x.error!.hint}\n` : ''}`))
       .join('');
