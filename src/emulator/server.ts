@@ -146,23 +146,30 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   const now = (): string => new Date().toISOString();
   const anchorCerts = (ta: TrustAnchor) =>
     decodePemBlocks(ta.source.sourceData.x509CertificateData, 'trust anchor').map((b) => parseCertificate(b.der, 'trust anchor'));
-  const findAnchor = (id: string): TrustAnchor => {
-    const ta = state.trustAnchors[id];
-    if (!ta) throw new ServiceError('ResourceNotFoundException', 404, `Resource not found: trust anchor ${id}`);
-    return ta;
+  /** A resource by id, or ResourceNotFoundException naming what was looked for. */
+  const find = <T>(collection: Record<string, T>, id: string, what: string): T => {
+    const r = collection[id];
+    if (!r) throw new ServiceError('ResourceNotFoundException', 404, `Resource not found: ${what} ${id}`);
+    return r;
   };
-  const findCrl = (id: string): Crl => {
-    const c = state.crls[id];
-    if (!c) throw new ServiceError('ResourceNotFoundException', 404, `Resource not found: CRL ${id}`);
-    return c;
-  };
-  const anchorView = (ta: TrustAnchor) => {
-    const { tags: _tags, ...rest } = ta;
+  const findAnchor = (id: string): TrustAnchor => find(state.trustAnchors, id, 'trust anchor');
+  const findCrl = (id: string): Crl => find(state.crls, id, 'CRL');
+  /** What the API returns for a resource: everything but its tags (those come from ListTagsForResource). */
+  const view = <T extends { tags: unknown }>(r: T): Omit<T, 'tags'> => {
+    const { tags: _tags, ...rest } = r;
     return rest;
   };
-  const crlView = (c: Crl) => {
-    const { tags: _tags, ...rest } = c;
-    return rest;
+  const anchorView = view<TrustAnchor>;
+  const crlView = view<Crl>;
+  /** POST /{path}/{id}/enable and /disable for one resource type. */
+  const toggles = <T extends { enabled: boolean; updatedAt: string }>(path: string, name: string, group: string, findIt: (id: string) => T, wrap: (r: T) => unknown): void => {
+    for (const [verb, value] of [['enable', true], ['disable', false]] as const)
+      route('POST', new RegExp(`^/${path}/([^/]+)/${verb}$`), `${verb === 'enable' ? 'Enable' : 'Disable'}${name}`, group, (m) => {
+        const r = findIt(m[1]!);
+        r.enabled = value;
+        r.updatedAt = now();
+        return { status: 200, body: wrap(r), mutates: true };
+      });
   };
   /** §8: one request per second per API group, a one-request burst. */
   const throttle = (group: string): void => {
@@ -228,14 +235,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     for (const c of Object.values(state.crls)) if (c.trustAnchorArn === ta.trustAnchorArn) delete state.crls[c.crlId];
     return { status: 200, body: { trustAnchor: anchorView(ta) }, mutates: true };
   });
-  for (const [verb, value] of [['enable', true], ['disable', false]] as const) {
-    route('POST', new RegExp(`^/trustanchor/([^/]+)/${verb}$`), `${verb === 'enable' ? 'Enable' : 'Disable'}TrustAnchor`, 'trustAnchor', (m) => {
-      const ta = findAnchor(m[1]!);
-      ta.enabled = value;
-      ta.updatedAt = now();
-      return { status: 200, body: { trustAnchor: anchorView(ta) }, mutates: true };
-    });
-  }
+  toggles('trustanchor', 'TrustAnchor', 'trustAnchor', findAnchor, (ta) => ({ trustAnchor: anchorView(ta) }));
 
   // --- CRLs (§3)
   const decodeCrlData = (v: unknown): Buffer => {
@@ -288,14 +288,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     delete state.crls[crl.crlId];
     return { status: 200, body: { crl: crlView(crl) }, mutates: true };
   });
-  for (const [verb, value] of [['enable', true], ['disable', false]] as const) {
-    route('POST', new RegExp(`^/crl/([^/]+)/${verb}$`), `${verb === 'enable' ? 'Enable' : 'Disable'}Crl`, 'crl', (m) => {
-      const crl = findCrl(m[1]!);
-      crl.enabled = value;
-      crl.updatedAt = now();
-      return { status: 200, body: { crl: crlView(crl) }, mutates: true };
-    });
-  }
+  toggles('crl', 'Crl', 'crl', findCrl, (crl) => ({ crl: crlView(crl) }));
 
   // --- Profiles (§7)
   const ROLE_ARN = /^arn:aws(-[^:]+)?:iam(:.*){2}(:role.*)$/;
@@ -313,15 +306,8 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     if (!creating && b.sessionPolicy !== undefined && (typeof b.sessionPolicy !== 'string' || b.sessionPolicy.length < 1 || b.sessionPolicy.length > 100000))
       throw validation("1 validation error detected: Value at 'sessionPolicy' failed to satisfy constraint: Member must have length between 1 and 100000");
   };
-  const findProfile = (id: string): Profile => {
-    const p = state.profiles[id];
-    if (!p) throw new ServiceError('ResourceNotFoundException', 404, `Resource not found: profile ${id}`);
-    return p;
-  };
-  const profileView = (p: Profile) => {
-    const { tags: _tags, ...rest } = p;
-    return rest;
-  };
+  const findProfile = (id: string): Profile => find(state.profiles, id, 'profile');
+  const profileView = view<Profile>;
   route('POST', /^\/profiles$/, 'CreateProfile', 'profile', (_m, b) => {
     const name = checkName(b.name);
     checkProfileFields(b, true);
@@ -370,14 +356,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     delete state.profiles[p.profileId];
     return { status: 200, body: { profile: profileView(p) }, mutates: true };
   });
-  for (const [verb, value] of [['enable', true], ['disable', false]] as const) {
-    route('POST', new RegExp(`^/profile/([^/]+)/${verb}$`), `${verb === 'enable' ? 'Enable' : 'Disable'}Profile`, 'profile', (m) => {
-      const p = findProfile(m[1]!);
-      p.enabled = value;
-      p.updatedAt = now();
-      return { status: 200, body: { profile: profileView(p) }, mutates: true };
-    });
-  }
+  toggles('profile', 'Profile', 'profile', findProfile, (p) => ({ profile: profileView(p) }));
 
   /** SigV4 presence and scope: the emulator cannot know secret keys, so the signature itself is not recomputed. */
   const checkAuth = (req: http.IncomingMessage): void => {
