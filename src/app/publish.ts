@@ -72,7 +72,7 @@ export async function pushAnchor(deps: Deps, input: PushInput) {
   checkResourceName(input.name, '--name');
   return withWorkspace(input.dir, deps, async (ws) => {
     const pem = await bundlePem(ws, input.cas);
-    const gw = input.gateway ?? createGateway(deps, input);
+    const gw = input.gateway ?? (await createGateway(deps, input));
     const calls: string[] = [];
     const recorded = await ws.store.getAnchor(input.name);
     let ta = recorded ? await gw.getTrustAnchor(recorded.trustAnchorId).catch((e: PkiError) => (e.code === 'AWS_ResourceNotFoundException' ? undefined : Promise.reject(e))) : undefined;
@@ -137,7 +137,7 @@ export async function publishCrls(deps: Deps, input: PublishInput): Promise<{ re
   for (const anchorName of input.anchors)
     for (const caName of input.cas) {
       try {
-        gw ??= createGateway(deps, input);
+        gw ??= await createGateway(deps, input);
         results.push(await publishOne(deps, { ...input, anchor: anchorName }, caName, gw));
       } catch (e) {
         if (!(e instanceof PkiError)) throw e;
@@ -226,7 +226,7 @@ export async function anchorStatus(deps: Deps, input: GatewayOptions & { dir?: s
   return withWorkspace(input.dir, deps, async (ws) => {
     const anchor = await ws.store.getAnchor(input.name);
     if (!anchor) throw new PkiError('NOT_FOUND_ANCHOR', `trust anchor "${input.name}" is not known to this PKI`, { hint: `run pki anchor push --name ${input.name} --ca ... first` });
-    const gw = input.gateway ?? createGateway(deps, { ...input, region: input.region ?? anchor.region });
+    const gw = input.gateway ?? (await createGateway(deps, { ...input, region: input.region ?? anchor.region }));
     const ta = await gw.getTrustAnchor(anchor.trustAnchorId);
     const remotePem = ta.source?.sourceData && 'x509CertificateData' in ta.source.sourceData ? (ta.source.sourceData.x509CertificateData ?? '') : '';
     const problems: string[] = [];

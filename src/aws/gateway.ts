@@ -3,21 +3,7 @@
  * strategy (exponential backoff with jitter on throttling, 5xx and dropped connections), errors mapped to AWS_*
  * PkiErrors (exit 9) that keep the SDK error name.
  */
-import {
-  CreateTrustAnchorCommand,
-  EnableCrlCommand,
-  EnableTrustAnchorCommand,
-  GetCrlCommand,
-  GetTrustAnchorCommand,
-  ImportCrlCommand,
-  ListCrlsCommand,
-  ListTrustAnchorsCommand,
-  RolesAnywhereClient,
-  UpdateCrlCommand,
-  UpdateTrustAnchorCommand,
-  type CrlDetail,
-  type TrustAnchorDetail,
-} from '@aws-sdk/client-rolesanywhere';
+import type { CrlDetail, TrustAnchorDetail } from '@aws-sdk/client-rolesanywhere';
 import { PkiError } from '../errors.js';
 import type { Deps } from '../ports.js';
 
@@ -61,7 +47,21 @@ function awsError(op: string, e: unknown): PkiError {
   });
 }
 
-export function createGateway(deps: Deps, opts: GatewayOptions): Gateway {
+/** Loads the AWS SDK (~0.4 s of module loading: only commands that talk to AWS pay it) and builds the gateway. */
+export async function createGateway(deps: Deps, opts: GatewayOptions): Promise<Gateway> {
+  const {
+    CreateTrustAnchorCommand,
+    EnableCrlCommand,
+    EnableTrustAnchorCommand,
+    GetCrlCommand,
+    GetTrustAnchorCommand,
+    ImportCrlCommand,
+    ListCrlsCommand,
+    ListTrustAnchorsCommand,
+    RolesAnywhereClient,
+    UpdateCrlCommand,
+    UpdateTrustAnchorCommand,
+  } = await import('@aws-sdk/client-rolesanywhere');
   const region = opts.region ?? deps.env.AWS_REGION ?? deps.env.AWS_DEFAULT_REGION;
   if (!region) throw new PkiError('USAGE_MISSING_REGION', 'no AWS region: pass --region or set AWS_REGION');
   const accessKeyId = deps.env.AWS_ACCESS_KEY_ID;
