@@ -221,5 +221,6 @@ export interface Store {
   getAnchor(name: string): Promise<AnchorRecord | undefined>;
   saveAnchor(anchor: AnchorRecord, audit: AuditEvent, actor: string, at: Date): Promise<void>;
   getPublishedCrl(anchorName: string, issuerId: number): Promise<PublishedCrl | undefined>;
+  listPublishedCrls(anchorName: string): Promise<PublishedCrl[]>;
   savePublishedCrl(p: PublishedCrl, audit: AuditEvent, actor: string, at: Date): Promise<void>;
 }

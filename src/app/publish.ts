@@ -233,7 +233,15 @@ export async function anchorStatus(deps: Deps, input: GatewayOptions & { dir?: s
     if (sha256(remotePem) !== anchor.bundleSha256 && !samePem(remotePem, await bundlePem(ws, anchor.caNames))) problems.push('the trust anchor\'s bundle differs from what pki pushed');
     if (!ta.enabled) problems.push('the trust anchor is disabled');
     const crls = [];
-    for (const c of (await gw.listCrls()).filter((x) => x.trustAnchorArn === anchor.arn)) {
+    const remote = (await gw.listCrls()).filter((x) => x.trustAnchorArn === anchor.arn);
+    // What this PKI published must still be there, and no older than the CA's latest CRL.
+    for (const p of await ws.store.listPublishedCrls(anchor.name)) {
+      const ca = await ws.store.getCaById(p.issuerId);
+      const latest = (await ws.store.listCrls(p.issuerId)).pop();
+      if (!remote.some((r) => r.crlId === p.crlId)) problems.push(`the CRL of CA ${ca?.name} (${p.crlId}) is no longer on the trust anchor`);
+      else if (latest && latest.crlNumber > p.crlNumber) problems.push(`CA ${ca?.name}'s CRL #${latest.crlNumber} is not published yet (the anchor has #${p.crlNumber})`);
+    }
+    for (const c of remote) {
       const pem = c.crlData ? Buffer.from(c.crlData) : Buffer.alloc(0);
       const decoded = pem.length ? decodeCrl(crlDerFromFile(pem, c.name ?? 'CRL'), c.name ?? 'CRL') : undefined;
       crls.push({ name: c.name, crlId: c.crlId, enabled: c.enabled, crlNumber: decoded?.crlNumber === undefined ? null : Number(decoded.crlNumber), nextUpdate: decoded?.nextUpdate?.toISOString() ?? null });

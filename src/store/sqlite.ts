@@ -81,6 +81,20 @@ function crlFromRow(r: CrlRow): CrlRecord {
   };
 }
 
+interface PublishedCrlRow {
+  anchor_name: string;
+  issuer_id: number;
+  crl_id: string;
+  crl_arn: string;
+  crl_number: number;
+  sha256: string;
+  published_at: number;
+}
+
+function publishedFromRow(r: PublishedCrlRow): PublishedCrl {
+  return { anchorName: r.anchor_name, issuerId: r.issuer_id, crlId: r.crl_id, crlArn: r.crl_arn, crlNumber: r.crl_number, sha256: r.sha256, publishedAt: fromSec(r.published_at) };
+}
+
 function caFromRow(r: CaRow): CaRecord {
   return {
     id: r.id,
@@ -516,10 +530,12 @@ export class SqliteStore implements Store {
   }
 
   async getPublishedCrl(anchorName: string, issuerId: number): Promise<PublishedCrl | undefined> {
-    const r = this.sql('SELECT * FROM published_crl WHERE anchor_name = ? AND issuer_id = ?').get(anchorName, issuerId) as
-      | { anchor_name: string; issuer_id: number; crl_id: string; crl_arn: string; crl_number: number; sha256: string; published_at: number }
-      | undefined;
-    return r && { anchorName: r.anchor_name, issuerId: r.issuer_id, crlId: r.crl_id, crlArn: r.crl_arn, crlNumber: r.crl_number, sha256: r.sha256, publishedAt: fromSec(r.published_at) };
+    const r = this.sql('SELECT * FROM published_crl WHERE anchor_name = ? AND issuer_id = ?').get(anchorName, issuerId) as PublishedCrlRow | undefined;
+    return r && publishedFromRow(r);
+  }
+
+  async listPublishedCrls(anchorName: string): Promise<PublishedCrl[]> {
+    return (this.sql('SELECT * FROM published_crl WHERE anchor_name = ? ORDER BY issuer_id').all(anchorName) as PublishedCrlRow[]).map(publishedFromRow);
   }
 
   async savePublishedCrl(p: PublishedCrl, audit: AuditEvent, actor: string, at: Date): Promise<void> {

@@ -3,7 +3,7 @@
  * emulator's state checked through the real AWS SDK client.
  */
 import { join } from 'node:path';
-import { GetCrlCommand, GetTrustAnchorCommand, ImportCrlCommand, ListCrlsCommand, RolesAnywhereClient } from '@aws-sdk/client-rolesanywhere';
+import { DeleteCrlCommand, GetCrlCommand, GetTrustAnchorCommand, ImportCrlCommand, ListCrlsCommand, RolesAnywhereClient } from '@aws-sdk/client-rolesanywhere';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/server.js';
 import { crlDerFromFile, decodeCrl, walkCrlEntries } from '../../src/x509/crl.js';
@@ -150,6 +150,16 @@ describe('#5 pki anchor push / pki crl publish against the emulator', () => {
     expect(status.json.data.crls).toMatchObject([{ name: 'pki-root', enabled: true, crlNumber: 1 }]);
     await ok(['anchor', 'push', '--name', 'prod', '--ca', 'root', '--enable', ...ep]);
     expect((await run(['anchor', 'status', '--name', 'prod', ...ep])).code).toBe(0);
+    // A newer local CRL not yet published is drift too.
+    await ok(['crl', 'generate', '--ca', 'root']);
+    const behind = await run(['anchor', 'status', '--name', 'prod', ...ep]);
+    expect(behind.code).toBe(10);
+    expect(behind.json.data.problems).toEqual(["CA root's CRL #2 is not published yet (the anchor has #1)"]);
+    // Deleted behind pki's back: reported.
+    const [gone] = (await sdk.send(new ListCrlsCommand({}))).crls!;
+    await sdk.send(new DeleteCrlCommand({ crlId: gone!.crlId }));
+    const deleted = await run(['anchor', 'status', '--name', 'prod', ...ep]);
+    expect(deleted.json.data.problems).toEqual([`the CRL of CA root (${gone!.crlId}) is no longer on the trust anchor`]);
     expect((await sdk.send(new GetTrustAnchorCommand({ trustAnchorId: pushed.arn.split('/').pop() }))).trustAnchor!.enabled).toBe(true);
     const unknown = await run(['crl', 'publish', '--ca', 'root', '--anchor', 'nope', ...ep]);
     expect(unknown.code).toBe(5);
