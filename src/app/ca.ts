@@ -204,9 +204,7 @@ export async function createCa(deps: Deps, input: CreateCaInput) {
       ? undefined
       : input.newPassphraseFile
         ? await passphraseForNewKey(deps, { passphraseFile: input.newPassphraseFile }, `CA ${input.name}'s key`, '--new-passphrase-file')
-        : parent.keyEncrypted
-          ? await passphraseToUnlock(deps, input, `CA ${input.name}'s key`)
-          : await passphraseForNewKey(deps, input, `CA ${input.name}'s key`);
+        : (signer.passphrase ?? (await passphraseForNewKey(deps, input, `CA ${input.name}'s key`)));
     const issued = signPlanned(ws, signer.issuer, plan.fields!, req, profile);
     const keyPath = join(ws.config.keys.dir, `${input.name}.key.pem`);
     writePrivateKeyFile(keyPath, newCaKeyPem(key.privateKey, passphrase, ws.config.keys.pbkdf2Iterations, deps), `CA ${input.name} key`);

@@ -57,6 +57,8 @@ export interface CaSigner {
   ca: CaRecord;
   cert: ParsedCertificate;
   issuer: Issuer;
+  /** The passphrase that unlocked the key (in memory only), so a new child key can reuse it without a second prompt. */
+  passphrase?: string;
 }
 
 /** The parsed certificate of an active CA (throws STATE_CA_PENDING for a CA waiting for `pki ca import`). */
@@ -72,13 +74,14 @@ export function caCertificate(ca: CaRecord): ParsedCertificate {
 /** Loads and checks a CA's private key; the passphrase comes from `src` when the key is encrypted. */
 export async function unlockCa(ws: Workspace, ca: CaRecord, src: PassphraseSource): Promise<CaSigner> {
   const cert = caCertificate(ca);
-  const key = await loadCaKey(ws, ca, src);
+  const { key, passphrase } = await loadCaKey(ws, ca, src);
   if (!keysMatch(key, cert.publicKey))
     throw new PkiError('CRYPTO_KEY_MISMATCH', `the key file ${ca.keyPath} does not match CA ${ca.name}'s certificate`, { details: { ca: ca.name, file: ca.keyPath } });
   return {
     ca,
     cert,
     issuer: { name: cert.subjectDer, keyId: cert.subjectKeyId ?? keyIdentifier(cert.spki), key, algorithm: signatureAlgorithmFor(ca.keyType) },
+    ...(passphrase === undefined ? {} : { passphrase }),
   };
 }
 
@@ -90,7 +93,7 @@ export async function loadCaKey(ws: Workspace, ca: CaRecord, src: PassphraseSour
     throw new PkiError('IO_KEY_UNREADABLE', `cannot read CA ${ca.name}'s key ${ca.keyPath}: ${(e as Error).message}`, { details: { ca: ca.name, file: ca.keyPath }, cause: e });
   }
   const passphrase = ca.keyEncrypted ? await passphraseToUnlock(ws.deps, src, `CA ${ca.name}'s key (${ca.keyPath})`) : undefined;
-  return loadPrivateKey(pem, ca.keyPath, passphrase);
+  return { key: loadPrivateKey(pem, ca.keyPath, passphrase), passphrase };
 }
 
 /** The CA's certificate followed by its issuers' (up to the root, or the external chain it was imported with). */

@@ -88,6 +88,27 @@ describe('pki ca', () => {
     expect(issuedByRoot.json.data.map((c: any) => c.serial)).toContain(inter!.serialHex);
   });
 
+  it('ok/on a terminal, an encrypted parent is unlocked with one prompt and the new key reuses that passphrase', async () => {
+    const cwd = tempDir();
+    const deps = makeDeps(cwd);
+    const prompts: string[] = [];
+    deps.interactive = true;
+    deps.promptSecret = async (p) => {
+      prompts.push(p);
+      return 'typed passphrase';
+    };
+    expect((await cli(['init', '--dir', 'pki', '--subject', 'CN=Prompted Root', '--pbkdf2-iterations', '10000'], deps)).code).toBe(0);
+    expect(prompts).toEqual(['New passphrase for the root CA key: ', 'Repeat the passphrase for the root CA key: ']);
+    prompts.length = 0;
+    const r = await cli(['ca', 'create', 'i1', '--parent', 'root', '--subject', 'CN=I1', '--dir', 'pki'], deps);
+    expect(r.code, r.stderr).toBe(0);
+    expect(prompts).toHaveLength(1);
+    expect(prompts[0]).toMatch(/^Passphrase for CA root's key/);
+    // The new key opens with the same passphrase.
+    const { loadPrivateKey } = await import('../../src/crypto/keys.js');
+    expect(loadPrivateKey(fs.readFileSync(join(cwd, 'pki/keys/i1.key.pem')), 'i1', 'typed passphrase').asymmetricKeyType).toBe('ec');
+  });
+
   it('fail/a CA below a pathLen-0 CA is refused with POLICY_PATH_LEN (exit 4)', async () => {
     const { dir, deps } = await makePki();
     const r = await cli(['ca', 'create', 'sub', '--parent', 'issuing-1', '--subject', 'CN=Sub', '--dir', dir, '--no-passphrase', '--json'], deps);
