@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { PkiError } from '../errors.js';
+import type { TrustAnchorDetail } from '@aws-sdk/client-rolesanywhere';
 import { createGateway, type Gateway, type GatewayOptions } from '../aws/gateway.js';
 import type { AnchorRecord, Deps } from '../ports.js';
 import { checkOutput, writeFileAtomic } from '../fs/files.js';
@@ -20,6 +21,12 @@ const BUNDLE_OLD_MAX_CHARS = 8000;
 
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
 const samePem = (a: string, b: string): boolean => a.replace(/\r\n/g, '\n').trim() === b.replace(/\r\n/g, '\n').trim();
+
+/** The PEM bundle a CERTIFICATE_BUNDLE trust anchor holds ('' for other source types). */
+function bundleOf(ta: TrustAnchorDetail): string {
+  const data = ta.source?.sourceData;
+  return data && 'x509CertificateData' in data ? (data.x509CertificateData ?? '') : '';
+}
 
 /** Roles Anywhere resource names: 1-255 characters of [ a-zA-Z0-9-_]. */
 function checkResourceName(name: string, flag: string): void {
@@ -90,7 +97,7 @@ export async function pushAnchor(deps: Deps, input: PushInput) {
       if (input.dryRun) return { name: input.name, dryRun: true, calls, arn: null, enabled: input.enable ?? false };
       ta = await gw.createTrustAnchor(input.name, pem, input.enable ?? false);
     } else {
-      if (!samePem(ta.source?.sourceData && 'x509CertificateData' in ta.source.sourceData ? (ta.source.sourceData.x509CertificateData ?? '') : '', pem)) {
+      if (!samePem(bundleOf(ta), pem)) {
         calls.push('UpdateTrustAnchor');
         if (!input.dryRun) ta = await gw.updateTrustAnchorSource(ta.trustAnchorId!, pem);
       }
@@ -101,7 +108,7 @@ export async function pushAnchor(deps: Deps, input: PushInput) {
       if (input.dryRun) return { name: input.name, dryRun: true, calls, arn: ta.trustAnchorArn ?? null, enabled: ta.enabled ?? false };
     }
     const check = await gw.getTrustAnchor(ta.trustAnchorId!);
-    const remote = check.source?.sourceData && 'x509CertificateData' in check.source.sourceData ? (check.source.sourceData.x509CertificateData ?? '') : '';
+    const remote = bundleOf(check);
     if (!samePem(remote, pem)) throw new PkiError('AWS_VERIFY_MISMATCH', `GetTrustAnchor ${check.trustAnchorArn} does not return the bundle just pushed`);
     const record: AnchorRecord = { name: input.name, arn: check.trustAnchorArn!, trustAnchorId: check.trustAnchorId!, region: gw.region, caNames: input.cas, bundleSha256: sha256(pem), updatedAt: ws.now };
     await ws.store.saveAnchor(record, { action: 'anchor.push', target: input.name, details: { arn: record.arn, cas: input.cas, calls } }, deps.actor, ws.now);
@@ -228,7 +235,7 @@ export async function anchorStatus(deps: Deps, input: GatewayOptions & { dir?: s
     if (!anchor) throw new PkiError('NOT_FOUND_ANCHOR', `trust anchor "${input.name}" is not known to this PKI`, { hint: `run pki anchor push --name ${input.name} --ca ... first` });
     const gw = input.gateway ?? (await createGateway(deps, { ...input, region: input.region ?? anchor.region }));
     const ta = await gw.getTrustAnchor(anchor.trustAnchorId);
-    const remotePem = ta.source?.sourceData && 'x509CertificateData' in ta.source.sourceData ? (ta.source.sourceData.x509CertificateData ?? '') : '';
+    const remotePem = bundleOf(ta);
     const problems: string[] = [];
     if (sha256(remotePem) !== anchor.bundleSha256 && !samePem(remotePem, await bundlePem(ws, anchor.caNames))) problems.push('the trust anchor\'s bundle differs from what pki pushed');
     if (!ta.enabled) problems.push('the trust anchor is disabled');
