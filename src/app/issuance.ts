@@ -8,7 +8,7 @@ import { describeKey, type KeyType } from '../crypto/keys.js';
 import { checkKey, checkNames, type Profile } from '../domain/profile.js';
 import { newSerial } from '../domain/serial.js';
 import type { NewCertificate } from '../ports.js';
-import { buildCertificate, buildCertificateAsync, serialToHex, type CertificateFields, type ParsedCertificate } from '../x509/certificate.js';
+import { buildCertificate, buildCertificateAsync, serialToHex, type CertificateFields } from '../x509/certificate.js';
 import { formatSan, sanProblems, type San } from '../x509/extensions.js';
 import type { CsrData } from './csr-pool.js';
 import type { CaSigner, Workspace } from './workspace.js';
@@ -185,18 +185,4 @@ export async function recordIssued(ws: Workspace, signer: CaSigner, issued: Issu
 
 export function sha256Fingerprint(der: Buffer): string {
   return createHash('sha256').update(der).digest('hex');
-}
-
-/** A summary of a parsed certificate, for output. */
-export function describeCertificate(cert: ParsedCertificate) {
-  return {
-    serial: cert.serialHex,
-    subject: cert.subjectDn,
-    issuer: cert.issuerDn,
-    notBefore: cert.notBefore.toISOString(),
-    notAfter: cert.notAfter.toISOString(),
-    sans: cert.sans.map(formatSan),
-    signatureAlgorithm: cert.signatureAlgorithmName,
-    sha256: sha256Fingerprint(cert.der),
-  };
 }

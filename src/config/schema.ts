@@ -123,12 +123,3 @@ export function parseYamlWithSchema(text: string, file: string, spec: Spec, code
   if (ctx.problems.length === 1) throw ctx.problems[0];
   throw new PkiErrors(ctx.problems, `${file}: ${ctx.problems.length} problems`);
 }
-
-/** Problems found after schema checks (cross-field rules), with the same location format. */
-export function locate(text: string, file: string, path: string[]): string {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines });
-  const node = doc.getIn(path, true) as Node | undefined;
-  const { line, col } = lines.linePos(node?.range?.[0] ?? 0);
-  return `${file}:${line}:${col}`;
-}

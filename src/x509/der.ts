@@ -56,8 +56,6 @@ export const setOf = (...items: Uint8Array[]): Buffer =>
   tlv(TAG.SET, Buffer.concat([...items].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))));
 /** [n] EXPLICIT, constructed context-specific. */
 export const explicit = (n: number, content: Uint8Array): Buffer => tlv(0xa0 | n, content);
-/** [n] IMPLICIT primitive context-specific. */
-export const implicitPrimitive = (n: number, content: Uint8Array): Buffer => tlv(0x80 | n, content);
 export const octetString = (content: Uint8Array): Buffer => tlv(TAG.OCTET_STRING, content);
 export const nullValue = (): Buffer => Buffer.from([0x05, 0x00]);
 export const bool = (value: boolean): Buffer => Buffer.from([0x01, 0x01, value ? 0xff : 0x00]);

@@ -198,9 +198,3 @@ export function formatDn(rdns: Rdns): string {
     .map((rdn) => rdn.map((a) => `${a.type}=${a.value.startsWith('#') && !BY_OID.has(a.oid) ? a.value : escapeValue(a.value)}`).join('+'))
     .join(',');
 }
-
-/** The first value of an attribute (e.g. CN), or undefined. */
-export function attributeValue(rdns: Rdns, type: string): string | undefined {
-  for (const rdn of [...rdns].reverse()) for (const a of rdn) if (a.type === type) return a.value;
-  return undefined;
-}
