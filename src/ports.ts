@@ -110,7 +110,8 @@ export interface CrlRecord {
 /** What CRL generation may do inside its one transaction (all synchronous: the transaction cannot span awaits). */
 export interface CrlTransaction {
   lastCrl(): CrlRecord | undefined;
-  lastCrlDer(): Buffer | undefined;
+  /** The DER of one of this issuer's stored CRLs. */
+  crlDer(crlNumber: number): Buffer | undefined;
   revocationEpoch(): number;
   /** How many certificates this CA has revoked, in or out of a CRL's scope. */
   revocationCount(): number;

@@ -168,7 +168,7 @@ export async function generateCrl(deps: Deps, input: GenerateCrlInput) {
         let previous: { cursor: SerialCursor; source: string } | undefined;
         if (previousFile) previous = { cursor: arrayCursor(previousFile.serials), source: input.previous! };
         else {
-          const der = tx.lastCrlDer();
+          const der = last && tx.crlDer(last.crlNumber);
           if (der && last) {
             const source = `stored CRL #${last.crlNumber}`;
             const prev = decodeCrl(der, source);
@@ -199,7 +199,8 @@ export async function generateCrl(deps: Deps, input: GenerateCrlInput) {
         const parts = crlTbsParts({ algorithmIdentifier: alg.algorithmIdentifier, issuerName: caCert.subjectDer, issuerKeyId: signer.issuer.keyId, thisUpdate, nextUpdate, crlNumber: BigInt(crlNumber) }, streamed.bytes);
         const maxSig = maxSignatureLength(signer.issuer.key);
         const maxTail = alg.algorithmIdentifier.length + tlvHeader(TAG.BIT_STRING, maxSig + 1).length + maxSig + 1;
-        const maxDer = tlvHeader(TAG.SEQUENCE, parts.tbsLength + maxTail).length + parts.tbsLength + maxTail;
+        const headerLen = tlvHeader(TAG.SEQUENCE, parts.tbsLength + maxTail).length;
+        const maxDer = headerLen + parts.tbsLength + maxTail;
         const maxPem = pemLength(maxDer);
         if (maxPem > maxPemBytes)
           throw new PkiError(
@@ -212,8 +213,8 @@ export async function generateCrl(deps: Deps, input: GenerateCrlInput) {
           );
         if (maxPem >= 0.8 * maxPemBytes) warnings.push(`the CRL uses ${Math.round((100 * maxPem) / maxPemBytes)}% of its ${maxPemBytes}-byte budget (${streamed.count} entries)`);
 
-        // Phase 2: frame the TBSCertList around the entries, hashing as it is written, then sign.
-        const headerLen = tlvHeader(TAG.SEQUENCE, parts.tbsLength + maxTail).length;
+        // Phase 2: frame the TBSCertList around the entries (after room for the largest outer header), hashing as it
+        // is written, then sign.
         const fd = fs.openSync(tmpDer, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o644);
         try {
           const sign = crypto.createSign(alg.hash);
@@ -226,7 +227,7 @@ export async function generateCrl(deps: Deps, input: GenerateCrlInput) {
           emit(parts.before);
           for (const piece of fileChunks(tmpEntries, 1024 * 1024)) emit(piece);
           emit(parts.after);
-          const signature = alg.dsaEncoding ? sign.sign({ key: signer.issuer.key, dsaEncoding: 'der' }) : sign.sign(signer.issuer.key);
+          const signature = sign.sign(signer.issuer.key);
           finishCrlFile(fd, headerLen, parts.tbsLength, Buffer.concat([alg.algorithmIdentifier, bitString(signature)]));
         } finally {
           fs.closeSync(fd);

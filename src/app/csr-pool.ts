@@ -23,6 +23,20 @@ export function csrData(csr: ParsedCsr): CsrData {
 
 export type CsrJobResult = { ok: true; csr: CsrData } | { ok: false; error: { code: string; message: string; details: Record<string, unknown>; hint?: string } };
 
+/**
+ * Reads, parses and verifies one CSR file into a result that can cross a thread boundary. Used on this thread and in
+ * the workers alike, so a batch reports the same errors whatever its size. `verify` is sync in workers and async
+ * (libuv's pool) here.
+ */
+export async function readCsrResult(path: string, read: (data: Buffer, source: string) => ParsedCsr | Promise<ParsedCsr>): Promise<CsrJobResult> {
+  try {
+    return { ok: true, csr: csrData(await read(readInput(path, '--batch'), path)) };
+  } catch (e) {
+    if (e instanceof PkiError) return { ok: false, error: { code: e.code, message: e.message, details: e.details, ...(e.hint ? { hint: e.hint } : {}) } };
+    return { ok: false, error: { code: 'INTERNAL', message: `internal error reading ${path}: ${(e as Error).message}`, details: { file: path } } };
+  }
+}
+
 export interface CsrJob {
   id: number;
   paths: string[];
@@ -52,12 +66,7 @@ async function inThisThread(paths: readonly string[], deliver: (i: number, r: Cs
   const lane = async (): Promise<void> => {
     while (next < paths.length) {
       const i = next++;
-      try {
-        deliver(i, { ok: true, csr: csrData(await readCsrAsync(readInput(paths[i]!, '--batch'), paths[i]!)) });
-      } catch (e) {
-        if (!(e instanceof PkiError)) throw e;
-        deliver(i, { ok: false, error: { code: e.code, message: e.message, details: e.details, ...(e.hint ? { hint: e.hint } : {}) } });
-      }
+      deliver(i, await readCsrResult(paths[i]!, readCsrAsync));
     }
   };
   await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, paths.length) }, lane));

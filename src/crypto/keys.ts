@@ -51,45 +51,38 @@ export interface SignatureAlgorithm {
   oid: string;
   name: string;
   algorithmIdentifier: Buffer;
-  dsaEncoding?: 'der';
 }
 
 export function signatureAlgorithmFor(keyType: KeyType): SignatureAlgorithm {
   switch (keyType) {
     case 'ecdsa-p256':
-      return { hash: 'sha256', oid: OID.ecdsaWithSha256, name: 'ecdsa-with-SHA256', algorithmIdentifier: seq(oid(OID.ecdsaWithSha256)), dsaEncoding: 'der' };
+      return { hash: 'sha256', oid: OID.ecdsaWithSha256, name: 'ecdsa-with-SHA256', algorithmIdentifier: seq(oid(OID.ecdsaWithSha256))};
     case 'ecdsa-p384':
-      return { hash: 'sha384', oid: OID.ecdsaWithSha384, name: 'ecdsa-with-SHA384', algorithmIdentifier: seq(oid(OID.ecdsaWithSha384)), dsaEncoding: 'der' };
+      return { hash: 'sha384', oid: OID.ecdsaWithSha384, name: 'ecdsa-with-SHA384', algorithmIdentifier: seq(oid(OID.ecdsaWithSha384))};
     case 'ecdsa-p521':
-      return { hash: 'sha512', oid: OID.ecdsaWithSha512, name: 'ecdsa-with-SHA512', algorithmIdentifier: seq(oid(OID.ecdsaWithSha512)), dsaEncoding: 'der' };
+      return { hash: 'sha512', oid: OID.ecdsaWithSha512, name: 'ecdsa-with-SHA512', algorithmIdentifier: seq(oid(OID.ecdsaWithSha512))};
     default:
       // RFC 4055 §5: parameters MUST be NULL for sha256WithRSAEncryption.
       return { hash: 'sha256', oid: OID.sha256WithRsa, name: 'sha256WithRSAEncryption', algorithmIdentifier: seq(oid(OID.sha256WithRsa), nullValue()) };
   }
 }
 
-/** Signs `data` with `key` using `alg`. */
+/** Signs `data` with `key` using `alg`. ECDSA signatures come DER-encoded (Node's default), as X.509 wants them. */
 export function signWith(key: crypto.KeyObject, alg: SignatureAlgorithm, data: Uint8Array): Buffer {
-  return alg.dsaEncoding ? crypto.sign(alg.hash, data, { key, dsaEncoding: 'der' }) : crypto.sign(alg.hash, data, key);
+  return crypto.sign(alg.hash, data, key);
 }
 
 /** The same, in libuv's thread pool: many in flight use every core while the main thread keeps encoding. */
 export function signWithAsync(key: crypto.KeyObject, alg: SignatureAlgorithm, data: Uint8Array): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const cb = (err: Error | null, sig: Buffer) => (err ? reject(err) : resolve(sig));
-    if (alg.dsaEncoding) crypto.sign(alg.hash, data, { key, dsaEncoding: 'der' }, cb);
-    else crypto.sign(alg.hash, data, key, cb);
+    crypto.sign(alg.hash, data, key, (err, sig) => (err ? reject(err) : resolve(sig)));
   });
 }
 
-function verifyKey(key: crypto.KeyObject): crypto.KeyObject | crypto.VerifyKeyObjectInput {
-  return key.asymmetricKeyType === 'ec' ? { key, dsaEncoding: 'der' } : key;
-}
-
-/** Verifies a signature (ECDSA signatures DER-encoded); false for any failure, never throws. */
+/** Verifies a signature (ECDSA signatures DER-encoded, Node's default); false for any failure, never throws. */
 export function verifyWith(key: crypto.KeyObject, hash: string, data: Uint8Array, signature: Uint8Array): boolean {
   try {
-    return crypto.verify(hash, data, verifyKey(key), signature);
+    return crypto.verify(hash, data, key, signature);
   } catch {
     return false;
   }
@@ -99,7 +92,7 @@ export function verifyWith(key: crypto.KeyObject, hash: string, data: Uint8Array
 export function verifyWithAsync(key: crypto.KeyObject, hash: string, data: Uint8Array, signature: Uint8Array): Promise<boolean> {
   return new Promise((resolve) => {
     try {
-      crypto.verify(hash, data, verifyKey(key), signature, (err, ok) => resolve(!err && ok));
+      crypto.verify(hash, data, key, signature, (err, ok) => resolve(!err && ok));
     } catch {
       resolve(false);
     }

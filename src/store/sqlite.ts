@@ -374,10 +374,7 @@ export class SqliteStore implements Store {
     const crlRow = (r: CrlRow | undefined): CrlRecord | undefined => r && crlFromRow(r);
     const tx: CrlTransaction = {
       lastCrl: () => crlRow(this.sql('SELECT * FROM crl WHERE issuer_id = ? ORDER BY crl_number DESC LIMIT 1').get(issuerId) as CrlRow | undefined),
-      lastCrlDer: () => {
-        const last = tx.lastCrl();
-        return last && this.crlDerSync(issuerId, last.crlNumber);
-      },
+      crlDer: (crlNumber) => this.crlDerSync(issuerId, crlNumber),
       revocationEpoch: () => (this.sql('SELECT revocation_epoch FROM ca WHERE id = ?').pluck().get(issuerId) as number | undefined) ?? 0,
       revocationCount: () => (this.sql('SELECT revocation_count FROM ca WHERE id = ?').pluck().get(issuerId) as number | undefined) ?? 0,
       entryBlocks: (thisUpdate, withReasons) => {
