@@ -2,7 +2,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
-import { PkiError } from '../errors.js';
+import { PkiError, throwIfAny } from '../errors.js';
 import { CONFIG_FILE, defaultConfigText, loadConfig } from '../config/config.js';
 import {
   DEFAULT_PBKDF2_ITERATIONS,
@@ -29,7 +29,7 @@ import { encodeBasicConstraints, encodeExtension, encodeKeyUsage, keyIdentifier 
 import { encodeName, formatDn, parseDn } from '../x509/name.js';
 import { OID } from '../x509/oids.js';
 import { decodePemBlocks, toPem } from '../x509/pem.js';
-import { generatedRequest, planCertificate, recordIssued, requestFromCsr, sha256Fingerprint, signPlanned, throwProblems } from './issuance.js';
+import { generatedRequest, planCertificate, recordIssued, requestFromCsr, sha256Fingerprint, signPlanned } from './issuance.js';
 import { caCertificate, caChain, chainToPem, getCa, resolveDir, unlockCa, withWorkspace, type Workspace } from './workspace.js';
 
 export const CA_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -114,7 +114,7 @@ export async function initPki(deps: Deps, input: InitInput) {
       const ws: Workspace = { config, store, deps, now, close: () => store.close() };
       const selfIssuer = { name: 'root', notBefore: new Date(0), notAfter: new Date(8.64e15) };
       const plan = planCertificate(ws, selfIssuer, profile, req, { validitySeconds, ca: true, ...(profile.pathLen === undefined ? {} : { pathLen: profile.pathLen }) });
-      throwProblems(plan.problems, 'root CA');
+      throwIfAny(plan.problems, `root CA: ${plan.problems.length} problems`);
       const issuer = { name: subjectDer, keyId: keyIdentifier(req.spki), key: key.privateKey, algorithm: signatureAlgorithmFor(keyType) };
       const issued = signPlanned(ws, issuer, plan.fields!, req, profile);
       const keyPath = join(config.keys.dir, 'root.key.pem');
@@ -199,7 +199,7 @@ export async function createCa(deps: Deps, input: CreateCaInput) {
       ca: true,
       ...(pathLen === undefined ? {} : { pathLen }),
     });
-    throwProblems(plan.problems, `CA ${input.name}`);
+    throwIfAny(plan.problems, `CA ${input.name}: ${plan.problems.length} problems`);
     const passphrase = input.noPassphrase
       ? undefined
       : input.newPassphraseFile
@@ -272,7 +272,7 @@ export async function signCaCsr(deps: Deps, input: SignCaCsrInput) {
       ca: true,
       ...(pathLen === undefined ? {} : { pathLen }),
     });
-    throwProblems(plan.problems, input.csr);
+    throwIfAny(plan.problems, `${input.csr}: ${plan.problems.length} problems`);
     const issued = [signPlanned(ws, signer.issuer, plan.fields!, req, profile)];
     await recordIssued(ws, signer, issued, [req], profile);
     const pem = toPem('CERTIFICATE', issued[0]!.der);
@@ -352,7 +352,7 @@ export function checkCaCertificate(cert: ParsedCertificate, source: string, now:
   if (isWeakSignatureOid(cert.signatureAlgorithm))
     problems.push(new PkiError('POLICY_WEAK_SIGNATURE', `${source}: signed with ${cert.signatureAlgorithmName}; Roles Anywhere requires SHA-256 or stronger`, { details: { file: source } }));
   if (cert.notAfter.getTime() <= now.getTime()) problems.push(new PkiError('STATE_CA_EXPIRED', `${source}: expired at ${cert.notAfter.toISOString()}`, { details: { file: source } }));
-  throwProblems(problems, source);
+  throwIfAny(problems, `${source}: ${problems.length} problems`);
 }
 
 /** Finds the CA in the store that signed `cert` (subject = issuer and the signature verifies). */

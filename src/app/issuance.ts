@@ -3,7 +3,7 @@
  * the validity window, signing, and durable recording with serial-collision retry.
  */
 import { createHash, type KeyObject } from 'node:crypto';
-import { PkiError, PkiErrors } from '../errors.js';
+import { PkiError } from '../errors.js';
 import { describeKey, type KeyType } from '../crypto/keys.js';
 import { checkKey, checkNames, type Profile } from '../domain/profile.js';
 import { newSerial } from '../domain/serial.js';
@@ -121,12 +121,6 @@ export function planCertificate(
 
 function withSource(p: PkiError, source: string): PkiError {
   return source.startsWith('--') || p.message.startsWith(source) ? p : new PkiError(p.code, `${source}: ${p.message}`, { details: { ...p.details, file: source }, ...(p.hint ? { hint: p.hint } : {}) });
-}
-
-/** Throws the collected problems (all of them). */
-export function throwProblems(problems: PkiError[], what: string): void {
-  if (problems.length === 1) throw problems[0];
-  if (problems.length > 1) throw new PkiErrors(problems, `${what}: ${problems.length} problems`);
 }
 
 export interface IssuedCertificate {

@@ -1,7 +1,7 @@
 /** `pki issue`: end-entity certificates from a CSR, from a freshly generated key, or from a directory of CSRs. */
 import * as fs from 'node:fs';
 import { basename, extname, join } from 'node:path';
-import { PkiError } from '../errors.js';
+import { PkiError, throwIfAny } from '../errors.js';
 import { generateKey, parseKeyType, plainPrivateKeyPem } from '../crypto/keys.js';
 import type { PassphraseSource } from '../crypto/passphrase.js';
 import { parseDuration } from '../domain/duration.js';
@@ -12,7 +12,7 @@ import { readCsrFiles } from './csr-pool.js';
 import { parseSan } from '../x509/extensions.js';
 import { encodeName, formatDn, parseDn } from '../x509/name.js';
 import { toPem } from '../x509/pem.js';
-import { generatedRequest, planCertificate, recordIssued, requestFromCsr, sha256Fingerprint, signPlanned, signPlannedAsync, throwProblems, type IssuedCertificate, type SubjectRequest } from './issuance.js';
+import { generatedRequest, planCertificate, recordIssued, requestFromCsr, sha256Fingerprint, signPlanned, signPlannedAsync, type IssuedCertificate, type SubjectRequest } from './issuance.js';
 import { caChain, chainToPem, getCa, isSelfIssued, unlockCa, withWorkspace, type CaSigner, type Workspace } from './workspace.js';
 
 export interface IssueInput extends PassphraseSource {
@@ -110,7 +110,7 @@ export async function issueCertificate(deps: Workspace['deps'], input: IssueInpu
     }
     const signer = await unlockCa(ws, ca, input);
     const plan = planCertificate(ws, issuerWindow(signer), profile, req, { validitySeconds, ca: false });
-    throwProblems(plan.problems, input.csr ?? 'request');
+    throwIfAny(plan.problems, `${input.csr ?? 'request'}: ${plan.problems.length} problems`);
     const issued = [signPlanned(ws, signer.issuer, plan.fields!, req, profile)];
     // The chain for --chain-out leaves out self-signed roots: relying parties hold those as trust anchors.
     const chain = input.chainOut ? (await caChain(ws, ca)).filter((c) => !isSelfIssued(c)) : [];
@@ -198,7 +198,7 @@ export async function issueBatch(deps: Workspace['deps'], input: BatchInput) {
     // All or nothing: any problem anywhere means nothing is recorded or written.
     const allProblems = problems.flatMap((p) => p ?? []);
     if (allProblems.length) await Promise.allSettled(signing);
-    throwProblems(allProblems, `--batch ${input.batch}`);
+    throwIfAny(allProblems, `--batch ${input.batch}: ${allProblems.length} problems`);
     const issued = await Promise.all(signing);
     // Pass 2: record, then write, group by group (one transaction per group).
     const group = input.groupSize ?? 256;
