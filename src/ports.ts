@@ -156,6 +156,38 @@ export interface PublishedCrl {
   publishedAt: Date;
 }
 
+/**
+ * Phases of a CA rotation. A phase ending in -ing is a step that was begun (its intent recorded) and not completed:
+ * re-running the step reconciles with what the service reports and completes it.
+ */
+export type RotationPhase = 'starting' | 'started' | 'switched' | 'finishing' | 'finished' | 'aborting' | 'aborted';
+
+export interface RotationRecord {
+  id: number;
+  anchorName: string;
+  oldCaId: number;
+  newCaId: number;
+  /** True when the old CA is in the trust anchor's bundle and the new one takes its place there. */
+  anchorChange: boolean;
+  /** The bundle's CA names before the rotation (what `abort` restores). */
+  bundleBefore: string[];
+  phase: RotationPhase;
+  startedAt: Date;
+  switchedAt: Date | null;
+  /** When it finished or was aborted. */
+  endedAt: Date | null;
+  updatedAt: Date;
+}
+
+/** Unexpired certificates of some CAs (end entities only). */
+export interface LeafSummary {
+  count: number;
+  /** The latest notAfter among them. */
+  latestNotAfter: Date | null;
+  /** The first few, latest to expire first (what keeps a rotation waiting). */
+  sample: CertificateRecord[];
+}
+
 export interface AuditEvent {
   action: string;
   target: string;
@@ -224,4 +256,18 @@ export interface Store {
   getPublishedCrl(anchorName: string, issuerId: number): Promise<PublishedCrl | undefined>;
   listPublishedCrls(anchorName: string): Promise<PublishedCrl[]>;
   savePublishedCrl(p: PublishedCrl, audit: AuditEvent, actor: string, at: Date): Promise<void>;
+  deletePublishedCrl(anchorName: string, issuerId: number, audit: AuditEvent, actor: string, at: Date): Promise<void>;
+  /** The anchor's rotation that has not finished or been aborted, if any. */
+  openRotation(anchorName: string): Promise<RotationRecord | undefined>;
+  /** Every rotation, oldest first (of one anchor when given). */
+  listRotations(anchorName?: string): Promise<RotationRecord[]>;
+  /** Records a new rotation in phase "starting". Throws STATE_ROTATION_IN_PROGRESS when the anchor has one open. */
+  createRotation(r: Omit<RotationRecord, 'id' | 'phase' | 'switchedAt' | 'endedAt' | 'updatedAt'>, audit: AuditEvent, actor: string, at: Date): Promise<RotationRecord>;
+  /**
+   * Moves a rotation to `to` if its phase is one of `from` (compare-and-set in one transaction); throws
+   * STATE_ROTATION_PHASE otherwise.
+   */
+  setRotationPhase(id: number, from: RotationPhase[], to: RotationPhase, audit: AuditEvent, actor: string, at: Date): Promise<RotationRecord>;
+  /** Unexpired end-entity certificates issued by any of `issuerIds`; revoked ones only when `includeRevoked`. */
+  leafSummary(issuerIds: number[], now: Date, opts: { includeRevoked: boolean; sample: number }): Promise<LeafSummary>;
 }

@@ -30,6 +30,7 @@ import { encodeName, formatDn, parseDn } from '../x509/name.js';
 import { OID } from '../x509/oids.js';
 import { decodePemBlocks, toPem } from '../x509/pem.js';
 import { generatedRequest, planCertificate, recordIssued, requestFromCsr, sha256Fingerprint, signPlanned } from './issuance.js';
+import { assertIssuing } from './rotation-state.js';
 import { caCertificate, caChain, chainToPem, getCa, resolveDir, unlockCa, withWorkspace, type Workspace } from './workspace.js';
 
 export const CA_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -104,19 +105,11 @@ export async function initPki(deps: Deps, input: InitInput) {
     writeFileAtomic(configFile, defaultConfigText(iterations), { flag: 'config' });
     created.push(configFile);
     const config = loadConfig(dir);
-    const subjectDer = encodeName(rdns);
-    const subjectDn = formatDn(rdns);
-    const key = generateKey(keyType);
-    const req = generatedRequest(subjectDer, subjectDn, key.publicKey, 'pki init');
     const store = SqliteStore.open(config.store.sqlite, true);
     created.push(config.store.sqlite, `${config.store.sqlite}-wal`, `${config.store.sqlite}-shm`);
     try {
       const ws: Workspace = { config, store, deps, now, close: () => store.close() };
-      const selfIssuer = { name: 'root', notBefore: new Date(0), notAfter: new Date(8.64e15) };
-      const plan = planCertificate(ws, selfIssuer, profile, req, { validitySeconds, ca: true, ...(profile.pathLen === undefined ? {} : { pathLen: profile.pathLen }) });
-      throwIfAny(plan.problems, `root CA: ${plan.problems.length} problems`);
-      const issuer = { name: subjectDer, keyId: keyIdentifier(req.spki), key: key.privateKey, algorithm: signatureAlgorithmFor(keyType) };
-      const issued = signPlanned(ws, issuer, plan.fields!, req, profile);
+      const { key, issued, subjectDn } = selfSignedCa(ws, 'root', profile, rdns, keyType, validitySeconds, 'pki init');
       const keyPath = join(config.keys.dir, 'root.key.pem');
       writePrivateKeyFile(keyPath, newCaKeyPem(key.privateKey, passphrase, iterations, deps), 'root CA key');
       created.push(keyPath);
@@ -153,10 +146,25 @@ export async function initPki(deps: Deps, input: InitInput) {
   }
 }
 
+/** A new key and its self-signed CA certificate (a root), planned and checked against `profile`. */
+function selfSignedCa(ws: Workspace, name: string, profile: Profile, rdns: ReturnType<typeof parseDn>, keyType: ReturnType<typeof parseKeyType>, validitySeconds: number | undefined, source: string) {
+  const subjectDer = encodeName(rdns);
+  const subjectDn = formatDn(rdns);
+  const key = generateKey(keyType);
+  const req = generatedRequest(subjectDer, subjectDn, key.publicKey, source);
+  const selfIssuer = { name, notBefore: new Date(0), notAfter: new Date(8.64e15) };
+  const plan = planCertificate(ws, selfIssuer, profile, req, { validitySeconds, ca: true, ...(profile.pathLen === undefined ? {} : { pathLen: profile.pathLen }) });
+  throwIfAny(plan.problems, `CA ${name}: ${plan.problems.length} problems`);
+  const issuer = { name: subjectDer, keyId: keyIdentifier(req.spki), key: key.privateKey, algorithm: signatureAlgorithmFor(keyType) };
+  return { key, issued: signPlanned(ws, issuer, plan.fields!, req, profile), subjectDn };
+}
+
 export interface CreateCaInput extends PassphraseSource {
   dir?: string;
   name: string;
-  parent: string;
+  /** The signing CA; absent with `root` (a new self-signed root, e.g. for a root rotation). */
+  parent?: string;
+  root?: boolean;
   subject: string;
   keyType?: string;
   validity?: string;
@@ -182,7 +190,13 @@ export async function createCa(deps: Deps, input: CreateCaInput) {
   checkCaName(input.name);
   return withWorkspace(input.dir, deps, async (ws) => {
     if (await ws.store.getCa(input.name)) throw new PkiError('STATE_CA_EXISTS', `a CA named "${input.name}" already exists`, { details: { ca: input.name } });
+    if (input.root) {
+      if (input.parent !== undefined) throw new PkiError('USAGE_CONFLICT', '--root makes a self-signed CA: it takes no --parent');
+      return createRootCa(ws, input);
+    }
+    if (input.parent === undefined) throw new PkiError('USAGE_MISSING_PARENT', `CA ${input.name}: pass --parent CA (an intermediate) or --root (a new self-signed root)`);
     const parent = await getCa(ws, input.parent, '--parent');
+    await assertIssuing(ws, parent);
     const rdns = parseDn(input.subject);
     const keyType = parseKeyType(input.keyType);
     const validitySeconds = input.validity === undefined ? undefined : parseDuration(input.validity, '--validity');
@@ -240,6 +254,52 @@ export async function createCa(deps: Deps, input: CreateCaInput) {
   });
 }
 
+/** `pki ca create NAME --root`: a second self-signed root in this PKI (the new CA of a root rotation). */
+async function createRootCa(ws: Workspace, input: CreateCaInput) {
+  const deps = ws.deps;
+  const rdns = parseDn(input.subject);
+  const keyType = parseKeyType(input.keyType);
+  const validitySeconds = input.validity === undefined ? undefined : parseDuration(input.validity, '--validity');
+  const profile = loadProfile(input.profile ?? 'root-ca', ws.config.profilesDir, deps.cwd);
+  checkProfileKind(profile, ['root-ca']);
+  if (input.pathLen !== undefined) throw new PkiError('USAGE_CONFLICT', '--path-len goes with --parent; a root takes its pathLen from its profile');
+  const passphrase = input.noPassphrase
+    ? undefined
+    : await passphraseForNewKey(deps, input.newPassphraseFile ? { passphraseFile: input.newPassphraseFile } : input, `CA ${input.name}'s key`, input.newPassphraseFile ? '--new-passphrase-file' : undefined);
+  const { key, issued, subjectDn } = selfSignedCa(ws, input.name, profile, rdns, keyType, validitySeconds, 'pki ca create --root');
+  const keyPath = join(ws.config.keys.dir, `${input.name}.key.pem`);
+  writePrivateKeyFile(keyPath, newCaKeyPem(key.privateKey, passphrase, ws.config.keys.pbkdf2Iterations, deps), `CA ${input.name} key`);
+  if (passphrase === undefined) warnUnencrypted(deps, `CA ${input.name}'s key ${keyPath}`);
+  try {
+    const ca = await ws.store.createCa(
+      {
+        name: input.name,
+        parentId: null,
+        status: 'active',
+        subjectDn,
+        certDer: issued.der,
+        csrDer: null,
+        externalChainPem: null,
+        keyPath,
+        keyType,
+        keyEncrypted: passphrase !== undefined,
+        serial: issued.record.serial,
+        notBefore: issued.record.notBefore,
+        notAfter: issued.record.notAfter,
+        createdAt: ws.now,
+      },
+      { issuerId: null, cert: issued.record },
+      { action: 'ca.create', target: input.name, details: { root: true, subject: subjectDn, keyType, serial: issued.record.serial, notAfter: issued.record.notAfter.toISOString() } },
+      deps.actor,
+      ws.now,
+    );
+    return caSummary(ca, null);
+  } catch (e) {
+    removeQuietly([keyPath]);
+    throw e;
+  }
+}
+
 export interface SignCaCsrInput extends PassphraseSource {
   dir?: string;
   /** The signing CA (e.g. the offline root). */
@@ -264,6 +324,7 @@ export async function signCaCsr(deps: Deps, input: SignCaCsrInput) {
     const profile = loadProfile(input.profile ?? 'intermediate-ca', ws.config.profilesDir, deps.cwd);
     checkProfileKind(profile, ['intermediate-ca']);
     const signerCa = await getCa(ws, input.ca);
+    await assertIssuing(ws, signerCa);
     const signer = await unlockCa(ws, signerCa, input);
     const pathLen = childPathLen(signerCa.name, signer.cert, input.pathLen ?? profile.pathLen);
     const req = requestFromCsr(csr, undefined, []);

@@ -14,6 +14,7 @@ import { encodeName, formatDn, parseDn } from '../x509/name.js';
 import { toPem } from '../x509/pem.js';
 import { generatedRequest, planCertificate, recordIssued, requestFromCsr, sha256Fingerprint, signPlanned, signPlannedAsync, type IssuedCertificate, type SubjectRequest } from './issuance.js';
 import { caChain, chainToPem, getCa, isSelfIssued, unlockCa, withWorkspace, type CaSigner, type Workspace } from './workspace.js';
+import { assertIssuing } from './rotation-state.js';
 
 export interface IssueInput extends PassphraseSource {
   dir?: string;
@@ -51,6 +52,7 @@ async function prepare(ws: Workspace, input: { ca: string; profile?: string; val
       details: { profile: profile.name },
     });
   const ca = await getCa(ws, input.ca);
+  await assertIssuing(ws, ca);
   return { validitySeconds, profile, ca };
 }
 

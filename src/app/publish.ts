@@ -13,6 +13,7 @@ import { crlDerFromFile, decodeCrl } from '../x509/crl.js';
 import { toPem } from '../x509/pem.js';
 import { checkCaCertificate } from './ca.js';
 import { exportCrl, generateCrl } from './crl.js';
+import { assertPublishable } from './rotation-state.js';
 import { caCertificate, getCa, withWorkspace, type Workspace } from './workspace.js';
 
 /** Roles Anywhere's x509CertificateData limit (16000 in the current model; 8000 in older ones, reference §2.2). */
@@ -157,9 +158,10 @@ export async function publishCrls(deps: Deps, input: PublishInput): Promise<{ re
 
 async function publishOne(deps: Deps, input: PublishInput & { anchor: string }, caName: string, gw: Gateway): Promise<PublishResult> {
   await withWorkspace(input.dir, deps, async (ws) => {
-    await getCa(ws, caName);
+    const ca = await getCa(ws, caName);
     if (!(await ws.store.getAnchor(input.anchor)))
       throw new PkiError('NOT_FOUND_ANCHOR', `trust anchor "${input.anchor}" is not known to this PKI`, { hint: `run pki anchor push --name ${input.anchor} --ca ... first` });
+    await assertPublishable(ws, input.anchor, ca);
   });
   // A fresh CRL when one is due (revocations since the last one, expiry within --renew-before, or none yet).
   await generateCrl(deps, {

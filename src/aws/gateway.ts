@@ -31,6 +31,7 @@ export interface Gateway {
   importCrl(name: string, trustAnchorArn: string, pem: string): Promise<CrlDetail>;
   updateCrl(id: string, pem: string): Promise<CrlDetail>;
   enableCrl(id: string): Promise<CrlDetail>;
+  deleteCrl(id: string): Promise<CrlDetail>;
 }
 
 function awsError(op: string, e: unknown): PkiError {
@@ -51,6 +52,7 @@ function awsError(op: string, e: unknown): PkiError {
 export async function createGateway(deps: Deps, opts: GatewayOptions): Promise<Gateway> {
   const {
     CreateTrustAnchorCommand,
+    DeleteCrlCommand,
     EnableCrlCommand,
     EnableTrustAnchorCommand,
     GetCrlCommand,
@@ -159,6 +161,7 @@ export async function createGateway(deps: Deps, opts: GatewayOptions): Promise<G
       ),
     updateCrl: (id, pem) => call('UpdateCrl', async () => (await client.send(new UpdateCrlCommand({ crlId: id, crlData: Buffer.from(pem) }))).crl!),
     enableCrl: (id) => call('EnableCrl', async () => (await client.send(new EnableCrlCommand({ crlId: id }))).crl!),
+    deleteCrl: (id) => call('DeleteCrl', async () => (await client.send(new DeleteCrlCommand({ crlId: id }))).crl!),
   };
   return gateway;
 }

@@ -129,4 +129,27 @@ CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 
 CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit rows are append-only'); END;
 `,
   },
+  {
+    version: 2,
+    name: 'CA rotation',
+    sql: `
+-- Two-certificate CA rotations on a trust anchor (pki rotate). A phase ending in -ing is a step that was begun and
+-- not yet completed: re-running that step reconciles with the service and completes it.
+CREATE TABLE rotation (
+  id INTEGER PRIMARY KEY,
+  anchor_name TEXT NOT NULL REFERENCES anchor(name),
+  old_ca_id INTEGER NOT NULL REFERENCES ca(id),
+  new_ca_id INTEGER NOT NULL REFERENCES ca(id),
+  anchor_change INTEGER NOT NULL,
+  bundle_before TEXT NOT NULL,
+  phase TEXT NOT NULL CHECK (phase IN ('starting', 'started', 'switched', 'finishing', 'finished', 'aborting', 'aborted')),
+  started_at INTEGER NOT NULL,
+  switched_at INTEGER,
+  ended_at INTEGER,
+  updated_at INTEGER NOT NULL
+);
+-- At most one rotation in progress per trust anchor.
+CREATE UNIQUE INDEX rotation_one_open ON rotation(anchor_name) WHERE phase NOT IN ('finished', 'aborted');
+`,
+  },
 ];

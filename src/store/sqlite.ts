@@ -6,7 +6,24 @@ import Database from 'better-sqlite3';
 import { PkiError, throwIfAny } from '../errors.js';
 import { AUDIT_GENESIS_HASH, auditHash } from '../domain/audit.js';
 import type { KeyType } from '../crypto/keys.js';
-import type { AnchorRecord, AuditEvent, AuditRecord, CaRecord, CertificateFilter, CertificateRecord, CrlRecord, CrlTransaction, NewCa, NewCertificate, NewRevocation, PublishedCrl, Store } from '../ports.js';
+import type {
+  AnchorRecord,
+  AuditEvent,
+  AuditRecord,
+  CaRecord,
+  CertificateFilter,
+  CertificateRecord,
+  CrlRecord,
+  CrlTransaction,
+  LeafSummary,
+  NewCa,
+  NewCertificate,
+  NewRevocation,
+  PublishedCrl,
+  RotationPhase,
+  RotationRecord,
+  Store,
+} from '../ports.js';
 import { MIGRATIONS } from './migrations.js';
 
 const toSec = (d: Date): number => Math.floor(d.getTime() / 1000);
@@ -93,6 +110,36 @@ interface PublishedCrlRow {
 
 function publishedFromRow(r: PublishedCrlRow): PublishedCrl {
   return { anchorName: r.anchor_name, issuerId: r.issuer_id, crlId: r.crl_id, crlArn: r.crl_arn, crlNumber: r.crl_number, sha256: r.sha256, publishedAt: fromSec(r.published_at) };
+}
+
+interface RotationRow {
+  id: number;
+  anchor_name: string;
+  old_ca_id: number;
+  new_ca_id: number;
+  anchor_change: number;
+  bundle_before: string;
+  phase: RotationPhase;
+  started_at: number;
+  switched_at: number | null;
+  ended_at: number | null;
+  updated_at: number;
+}
+
+function rotationFromRow(r: RotationRow): RotationRecord {
+  return {
+    id: r.id,
+    anchorName: r.anchor_name,
+    oldCaId: r.old_ca_id,
+    newCaId: r.new_ca_id,
+    anchorChange: r.anchor_change === 1,
+    bundleBefore: JSON.parse(r.bundle_before) as string[],
+    phase: r.phase,
+    startedAt: fromSec(r.started_at),
+    switchedAt: r.switched_at === null ? null : fromSec(r.switched_at),
+    endedAt: r.ended_at === null ? null : fromSec(r.ended_at),
+    updatedAt: fromSec(r.updated_at),
+  };
 }
 
 function caFromRow(r: CaRow): CaRecord {
@@ -544,6 +591,65 @@ export class SqliteStore implements Store {
       ).run(p.anchorName, p.issuerId, p.crlId, p.crlArn, p.crlNumber, p.sha256, toSec(p.publishedAt));
       this.appendAudit(audit, actor, at);
     }).immediate();
+  }
+
+  async deletePublishedCrl(anchorName: string, issuerId: number, audit: AuditEvent, actor: string, at: Date): Promise<void> {
+    this.db.transaction(() => {
+      this.sql('DELETE FROM published_crl WHERE anchor_name = ? AND issuer_id = ?').run(anchorName, issuerId);
+      this.appendAudit(audit, actor, at);
+    }).immediate();
+  }
+
+  async openRotation(anchorName: string): Promise<RotationRecord | undefined> {
+    const r = this.sql("SELECT * FROM rotation WHERE anchor_name = ? AND phase NOT IN ('finished', 'aborted')").get(anchorName) as RotationRow | undefined;
+    return r && rotationFromRow(r);
+  }
+
+  async listRotations(anchorName?: string): Promise<RotationRecord[]> {
+    const rows = (anchorName === undefined ? this.sql('SELECT * FROM rotation ORDER BY id').all() : this.sql('SELECT * FROM rotation WHERE anchor_name = ? ORDER BY id').all(anchorName)) as RotationRow[];
+    return rows.map(rotationFromRow);
+  }
+
+  async createRotation(r: Omit<RotationRecord, 'id' | 'phase' | 'switchedAt' | 'endedAt' | 'updatedAt'>, audit: AuditEvent, actor: string, at: Date): Promise<RotationRecord> {
+    return this.db
+      .transaction(() => {
+        const open = this.sql("SELECT id FROM rotation WHERE anchor_name = ? AND phase NOT IN ('finished', 'aborted')").get(r.anchorName);
+        if (open) throw new PkiError('STATE_ROTATION_IN_PROGRESS', `trust anchor ${r.anchorName} already has a rotation in progress`, { details: { anchor: r.anchorName } });
+        const id = this.sql(
+          `INSERT INTO rotation (anchor_name, old_ca_id, new_ca_id, anchor_change, bundle_before, phase, started_at, updated_at) VALUES (?, ?, ?, ?, ?, 'starting', ?, ?)`,
+        ).run(r.anchorName, r.oldCaId, r.newCaId, r.anchorChange ? 1 : 0, JSON.stringify(r.bundleBefore), toSec(r.startedAt), toSec(at)).lastInsertRowid;
+        this.appendAudit(audit, actor, at);
+        return rotationFromRow(this.sql('SELECT * FROM rotation WHERE id = ?').get(id) as RotationRow);
+      })
+      .immediate();
+  }
+
+  async setRotationPhase(id: number, from: RotationPhase[], to: RotationPhase, audit: AuditEvent, actor: string, at: Date): Promise<RotationRecord> {
+    return this.db
+      .transaction(() => {
+        const row = this.sql('SELECT * FROM rotation WHERE id = ?').get(id) as RotationRow | undefined;
+        if (!row || !from.includes(row.phase))
+          throw new PkiError('STATE_ROTATION_PHASE', `rotation ${id} is ${row?.phase ?? 'unknown'}; this step needs it ${from.join(' or ')}`, { details: { rotation: id, phase: row?.phase ?? null } });
+        const t = toSec(at);
+        this.sql(
+          `UPDATE rotation SET phase = ?, updated_at = ?, switched_at = CASE WHEN ? = 'switched' THEN ? ELSE switched_at END,
+             ended_at = CASE WHEN ? IN ('finished', 'aborted') THEN ? ELSE ended_at END WHERE id = ?`,
+        ).run(to, t, to, t, to, t, id);
+        this.appendAudit(audit, actor, at);
+        return rotationFromRow(this.sql('SELECT * FROM rotation WHERE id = ?').get(id) as RotationRow);
+      })
+      .immediate();
+  }
+
+  async leafSummary(issuerIds: number[], now: Date, opts: { includeRevoked: boolean; sample: number }): Promise<LeafSummary> {
+    if (!issuerIds.length) return { count: 0, latestNotAfter: null, sample: [] };
+    const where = `c.issuer_id IN (${issuerIds.map(() => '?').join(', ')}) AND c.is_ca = 0 AND c.not_after > ?${opts.includeRevoked ? '' : ' AND r.serial IS NULL'}`;
+    const args = [...issuerIds, toSec(now)];
+    const agg = this.db
+      .prepare(`SELECT COUNT(*) AS n, MAX(c.not_after) AS latest FROM certificate c LEFT JOIN revocation r ON r.issuer_id = c.issuer_id AND r.serial = c.serial WHERE ${where}`)
+      .get(...args) as { n: number; latest: number | null };
+    const sample = (this.db.prepare(`${CERT_SELECT} WHERE ${where} ORDER BY c.not_after DESC, c.id LIMIT ?`).all(...args, opts.sample) as CertRow[]).map(certFromRow);
+    return { count: agg.n, latestNotAfter: agg.latest === null ? null : fromSec(agg.latest), sample };
   }
 
   /** Runs PRAGMA integrity_check; returns 'ok' or the problems. */

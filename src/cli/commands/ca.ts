@@ -14,21 +14,25 @@ function caText(verb: string, c: CaSummary): string {
   );
 }
 
-const noPassphrase = { passphrase: { type: 'boolean', default: true, describe: 'encrypt the new key; --no-passphrase stores it unencrypted (warned)' } } as const;
+export const noPassphrase = { passphrase: { type: 'boolean', default: true, describe: 'encrypt the new key; --no-passphrase stores it unencrypted (warned)' } } as const;
 
 const create: CommandDef = {
   command: 'create <name>',
-  describe: 'Create an intermediate (issuing) CA signed by another CA in this PKI',
+  describe: 'Create an intermediate (issuing) CA signed by another CA in this PKI, or a second self-signed root',
   examples: [
     ['pki ca create issuing-1 --parent root --subject "CN=Example Issuing CA 1,O=Example"', 'P-256 issuing CA, pathLen 0, valid 5 years'],
     ['pki ca create issuing-2 --parent root --subject "CN=Issuing CA 2" --key-type rsa-2048 --validity 3y --path-len 0', 'RSA issuing CA for 3 years'],
+    ['pki ca create root-2 --root --subject "CN=Example Root CA 2,O=Example" --validity 10y', 'a new self-signed root, e.g. to rotate the trust anchor (pki rotate)'],
   ],
-  notes: 'The new key is encrypted with the parent\'s passphrase unless --new-passphrase-file names another one.',
+  notes:
+    'The new key is encrypted with the parent\'s passphrase unless --new-passphrase-file names another one.\n' +
+    'With --root the key\'s passphrase comes from --new-passphrase-file, --passphrase-file, $PKI_CA_PASSPHRASE or a prompt.',
   builder: (y) =>
     y
       .positional('name', { type: 'string', describe: 'name of the new CA (letters, digits, . _ -)' })
       .options({
-        parent: { type: 'string', demandOption: true, describe: 'CA that signs the new CA' },
+        parent: { type: 'string', describe: 'CA that signs the new CA (required unless --root)' },
+        root: { type: 'boolean', describe: 'make a self-signed root instead (profile root-ca)' },
         subject: { type: 'string', demandOption: true, describe: 'subject, RFC 4514' },
         'key-type': { type: 'string', choices: KEY_TYPES, default: 'ecdsa-p256', describe: 'key type of the new CA' },
         validity: { type: 'string', describe: 'validity, e.g. 5y (default from the profile; never past the parent)' },
@@ -43,6 +47,7 @@ const create: CommandDef = {
       dir: a.dir,
       name: a.name,
       parent: a.parent,
+      root: a.root,
       subject: a.subject,
       keyType: a.keyType,
       validity: a.validity,

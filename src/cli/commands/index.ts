@@ -9,5 +9,6 @@ import { initCommand } from './init.js';
 import { issueCommand } from './issue.js';
 import { listCommand, showCommand } from './list.js';
 import { revokeCommand } from './revoke.js';
+import { rotateGroup } from './rotate.js';
 
-export const COMMANDS: Array<CommandDef | CommandGroup> = [initCommand, caGroup, issueCommand, revokeCommand, listCommand, showCommand, crlGroup, anchorGroup, auditGroup, emulatorGroup];
+export const COMMANDS: Array<CommandDef | CommandGroup> = [initCommand, caGroup, issueCommand, revokeCommand, listCommand, showCommand, crlGroup, anchorGroup, rotateGroup, auditGroup, emulatorGroup];

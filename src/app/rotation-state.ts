@@ -1,0 +1,48 @@
+/** What a recorded CA rotation means for the rest of the PKI: which CAs may still issue and publish. */
+import { PkiError } from '../errors.js';
+import type { CaRecord, RotationPhase } from '../ports.js';
+import type { Workspace } from './workspace.js';
+
+/** Phases in which the old CA (and every CA below it) no longer issues. */
+export const CLOSED_PHASES: RotationPhase[] = ['switched', 'finishing', 'finished'];
+
+/** `ca` and every CA below it. */
+export function subtree(all: CaRecord[], ca: CaRecord): CaRecord[] {
+  const out = [ca];
+  for (let i = 0; i < out.length; i++) for (const c of all) if (c.parentId === out[i]!.id && c.id !== out[i]!.id && !out.includes(c)) out.push(c);
+  return out;
+}
+
+/**
+ * Refuses issuance from a CA that a rotation moved issuance away from: the old CA and every CA below it, from
+ * `pki rotate switch` on. Used by `pki issue` and `pki ca create | sign`.
+ */
+export async function assertIssuing(ws: Workspace, ca: CaRecord): Promise<void> {
+  const rotations = (await ws.store.listRotations()).filter((r) => CLOSED_PHASES.includes(r.phase));
+  if (!rotations.length) return;
+  const all = await ws.store.listCas();
+  for (const r of rotations) {
+    const old = all.find((c) => c.id === r.oldCaId)!;
+    if (!subtree(all, old).some((c) => c.id === ca.id)) continue;
+    const neu = all.find((c) => c.id === r.newCaId)!;
+    const when = r.phase === 'finished' ? `retired (rotated out of trust anchor ${r.anchorName} on ${r.endedAt!.toISOString()})` : `being rotated out of trust anchor ${r.anchorName} (issuance switched on ${r.switchedAt!.toISOString()})`;
+    throw new PkiError('STATE_CA_RETIRED', `CA ${ca.name} is ${when}: issue from ${neu.name}${ca.id === old.id ? '' : ' or a CA below it'} instead`, {
+      details: { ca: ca.name, anchor: r.anchorName, replacement: neu.name, phase: r.phase },
+      hint: r.phase === 'finished' ? `certificates from ${ca.name} no longer verify against ${r.anchorName}` : `pki rotate abort --anchor ${r.anchorName} reopens it while that is safe`,
+    });
+  }
+}
+
+/** Refuses to publish to `anchorName` the CRL of a CA that a finished rotation took off it (a stale cron entry). */
+export async function assertPublishable(ws: Workspace, anchorName: string, ca: CaRecord): Promise<void> {
+  const all = await ws.store.listCas();
+  for (const r of await ws.store.listRotations(anchorName)) {
+    if (r.phase !== 'finished') continue;
+    const old = all.find((c) => c.id === r.oldCaId)!;
+    if (subtree(all, old).some((c) => c.id === ca.id))
+      throw new PkiError('STATE_CA_RETIRED', `CA ${ca.name} was rotated out of trust anchor ${anchorName} on ${r.endedAt!.toISOString()}: its CRL no longer goes there`, {
+        details: { ca: ca.name, anchor: anchorName },
+        hint: `remove "--ca ${ca.name}" from the publishing job for ${anchorName}`,
+      });
+  }
+}
