@@ -231,14 +231,21 @@ function refuseDependents(step: string, a: Analysis, sideName: string, deps: { l
     });
 }
 
-/** Refuses a step that would leave the anchor without any CRL where it had one (revocation silently off). */
-function refuseLastCrl(step: string, a: Analysis, leaving: CaRecord[], staying: string): void {
+/**
+ * Refuses a step that would leave the trust anchor without any CRL where it had one (revocation silently off). Asks
+ * the service (ListCrls): a CRL deleted out of band is not counted because the store still remembers it.
+ */
+async function refuseLastCrl(step: string, a: Analysis, leaving: CaRecord[], staying: string, gw: Gateway, calls: string[]): Promise<void> {
   const ids = new Set(leaving.map((c) => c.id));
-  const goes = a.published.filter((p) => ids.has(p.issuerId));
-  const stays = a.published.filter((p) => !ids.has(p.issuerId));
+  const leavingIds = new Set(a.published.filter((p) => ids.has(p.issuerId)).map((p) => p.crlId));
+  const leavingNames = new Set(leaving.map((c) => crlResourceName(c.name)));
+  const remote = (await gw.listCrls()).filter((c) => c.trustAnchorArn === a.anchor.arn);
+  calls.push('ListCrls');
+  const goes = remote.filter((c) => leavingIds.has(c.crlId!) || leavingNames.has(c.name ?? ''));
+  const stays = remote.filter((c) => !goes.includes(c));
   if (goes.length > 0 && stays.length === 0)
-    throw new PkiError('STATE_ROTATION_LAST_CRL', `${step} would remove the only CRL on trust anchor ${a.anchor.name} (signed by ${leaving.find((c) => goes.some((p) => p.issuerId === c.id))!.name}): nothing would enforce ${staying}'s revocations`, {
-      details: { anchor: a.anchor.name },
+    throw new PkiError('STATE_ROTATION_LAST_CRL', `${step} would remove the only CRL on trust anchor ${a.anchor.name} (${goes.map((c) => c.name).join(', ')}): nothing would enforce ${staying}'s revocations`, {
+      details: { anchor: a.anchor.name, crls: remote.map((c) => ({ name: c.name, id: c.crlId })) },
       hint: `publish ${staying}'s CRL first: pki crl publish --ca ${staying} --anchor ${a.anchor.name}`,
     });
 }
@@ -512,14 +519,14 @@ export async function finishRotation(deps: Deps, input: RotateInput & { force?: 
     let r = await requireOpen(ws, input.anchor);
     if (r.phase !== 'switched' && r.phase !== 'finishing') throw wrongPhase('finish', r, 'switched');
     const a = await recorded(ws, r);
+    const calls: string[] = [];
     if (r.phase === 'switched') {
       const crlMatters = !r.anchorChange && a.published.some((p) => a.oldSubtree.some((c) => c.id === p.issuerId));
       refuseDependents('finish', a, a.old.name, await dependents(ws, a.oldSubtree, crlMatters), input.force, ws);
-      refuseLastCrl('finish', a, a.oldSubtree, a.newName);
       checkCaCertificate(caCertificate(a.neu!), `CA ${a.newName}`, ws.now);
     }
-    const calls: string[] = [];
     const gw = await gatewayFor(deps, input, a.anchor);
+    if (r.phase === 'switched') await refuseLastCrl('finish', a, a.oldSubtree, a.newName, gw, calls);
     if (input.dryRun) {
       if (r.anchorChange) calls.push(...(await pushAnchor(deps, { ...(input.dir ? { dir: input.dir } : {}), name: a.anchor.name, cas: a.bundleAfter, gateway: gw, dryRun: true })).calls);
       const gone = a.published.filter((p) => a.oldSubtree.some((c) => c.id === p.issuerId));
@@ -542,14 +549,14 @@ export async function abortRotation(deps: Deps, input: RotateInput & { force?: n
     let r = await requireOpen(ws, input.anchor);
     if (r.phase === 'finishing') throw wrongPhase('abort', r, 'starting, started or switched');
     const a = await recorded(ws, r);
+    const calls: string[] = [];
     if (r.phase !== 'aborting') {
       const crlMatters = !r.anchorChange && a.published.some((p) => a.newSubtree.some((c) => c.id === p.issuerId));
       refuseDependents('abort', a, a.newName, await dependents(ws, a.newSubtree, crlMatters), input.force, ws);
-      refuseLastCrl('abort', a, a.newSubtree, a.old.name);
       if (r.anchorChange) checkCaCertificate(caCertificate(a.old), `CA ${a.old.name}`, ws.now);
     }
-    const calls: string[] = [];
     const gw = await gatewayFor(deps, input, a.anchor);
+    if (r.phase !== 'aborting') await refuseLastCrl('abort', a, a.newSubtree, a.old.name, gw, calls);
     if (input.dryRun) {
       if (r.anchorChange) calls.push(...(await pushAnchor(deps, { ...(input.dir ? { dir: input.dir } : {}), name: a.anchor.name, cas: a.bundleBefore, gateway: gw, dryRun: true })).calls);
       const gone = a.published.filter((p) => a.newSubtree.some((c) => c.id === p.issuerId));
