@@ -103,10 +103,16 @@ const endpoint = await new Promise((resolve, reject) => {
 });
 show(`${endpoint}\n(AWS credentials for the emulator: any values; here AWS_ACCESS_KEY_ID=${awsEnv.AWS_ACCESS_KEY_ID}, AWS_REGION=${awsEnv.AWS_REGION})\n`);
 try {
-  pki('create the trust anchor from the root and the issuing CA', ['anchor', 'push', '--name', 'demo', '--ca', 'root', '--ca', 'issuing-1', '--enable', '--endpoint', endpoint]);
+  pki('create the trust anchor from the issuing CA (an intermediate can be the trust anchor)', ['anchor', 'push', '--name', 'demo', '--ca', 'issuing-1', '--enable', '--endpoint', endpoint]);
   pki('publish the CRL to it (ImportCrl the first time)', ['crl', 'publish', '--ca', 'issuing-1', '--anchor', 'demo', '--endpoint', endpoint]);
   pki('publish again from cron: nothing changed, so no API call', ['crl', 'publish', '--ca', 'issuing-1', '--anchor', 'demo', '--endpoint', endpoint]);
   pki('what Roles Anywhere holds', ['anchor', 'status', '--name', 'demo', '--endpoint', endpoint]);
+  // CA rotation: a trust anchor holds 2 CA certificates, exactly enough for the old and the new CA side by side.
+  pki('plan a rotation of the trust anchor to a new issuing CA', ['rotate', 'plan', '--anchor', 'demo', '--new-ca', 'issuing-2', '--subject', 'CN=Demo Issuing CA 2,O=Example']);
+  pki('start it: issuing-2 is created and joins the bundle; both CRLs are published', [
+    'rotate', 'start', '--anchor', 'demo', '--new-ca', 'issuing-2', '--subject', 'CN=Demo Issuing CA 2,O=Example', '--no-passphrase', '--endpoint', endpoint,
+  ]);
+  pki('the scheduled check: a step is due (exit 10): switch issuance to issuing-2', ['rotate', 'status', '--anchor', 'demo'], { expect: 10 });
 } finally {
   emulator.kill('SIGTERM');
 }

@@ -10,3 +10,6 @@ export { SqliteStore } from './store/sqlite.js';
 export { parseProfile, loadProfile } from './profile/load.js';
 export { readCsr } from './x509/csr.js';
 export { parseCertificate, readCertificate } from './x509/certificate.js';
+export { anchorBundle, pushAnchor, anchorStatus, publishCrls } from './app/publish.js';
+export { planRotation, startRotation, switchRotation, rotationStatus, finishRotation, abortRotation } from './app/rotate.js';
+export type { RotationRecord, RotationPhase } from './ports.js';

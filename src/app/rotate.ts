@@ -416,18 +416,22 @@ export async function startRotation(deps: Deps, input: StartInput) {
     // Check everything that does not need the new CA before creating it.
     const a = await analyse(ws, anchor, input.newCa, input.oldCa, true);
     const parent = input.parent ?? (a.old.parentId === null ? undefined : (await ws.store.getCaById(a.old.parentId))?.name);
-    return { root: parent === undefined, parent, dryRunOnly: input.dryRun === true };
+    // What a dry run can tell without the new CA: the calls that would change something.
+    const calls = [
+      ...(a.anchorChange ? ['UpdateTrustAnchor'] : []),
+      ...a.crlCas.map((n) => (n === a.old.name && a.published.some((p) => p.issuerId === a.old.id) ? `UpdateCrl when changed (${n})` : `ImportCrl (${n})`)),
+    ];
+    return { root: parent === undefined, parent, old: a.old.name, calls };
   });
   if (created && input.dryRun)
     return {
       anchor: input.anchor,
       dryRun: true,
       phase: null,
-      old: input.oldCa ?? null,
+      old: created.old,
       new: input.newCa,
-      calls: [] as string[],
+      calls: created.calls,
       created: { ca: input.newCa, root: created.root, parent: created.parent ?? null },
-      note: 'the new CA would be created first; pki rotate plan shows the steps after that',
     };
   if (created)
     await createCa(deps, {
@@ -454,7 +458,7 @@ export async function startRotation(deps: Deps, input: StartInput) {
         const r = await publishCrls(deps, { ...input, cas: a.crlCas, anchors: [anchor.name], gateway: gw, dryRun: true });
         for (const x of r.results) calls.push(...(x.ok ? x.calls.map((c) => `${c} (${x.ca})`) : [`refused (${x.ca}): ${x.error!.code}`]));
       }
-      return { anchor: anchor.name, dryRun: true, phase: rotation?.phase ?? null, old: a.old.name, new: a.newName, calls, created: null, note: null };
+      return { anchor: anchor.name, dryRun: true, phase: rotation?.phase ?? null, old: a.old.name, new: a.newName, calls, created: null };
     }
     rotation ??= await ws.store.createRotation(
       { anchorName: anchor.name, oldCaId: a.old.id, newCaId: a.neu!.id, anchorChange: a.anchorChange, bundleBefore: a.bundleBefore, startedAt: ws.now },
@@ -467,7 +471,7 @@ export async function startRotation(deps: Deps, input: StartInput) {
     await publishAll(deps, input, anchor.name, a.crlCas, gw, calls);
     if (rotation.phase === 'starting')
       rotation = await ws.store.setRotationPhase(rotation.id, ['starting'], 'started', { action: 'rotate.started', target: anchor.name, details: { rotation: rotation.id, calls } }, deps.actor, ws.now);
-    return { anchor: anchor.name, dryRun: false, phase: rotation.phase, old: a.old.name, new: a.newName, calls, created: created ? { ca: input.newCa, root: created.root, parent: created.parent ?? null } : null, note: null };
+    return { anchor: anchor.name, dryRun: false, phase: rotation.phase, old: a.old.name, new: a.newName, calls, created: created ? { ca: input.newCa, root: created.root, parent: created.parent ?? null } : null };
   });
 }
 

@@ -39,4 +39,12 @@ describe('docs', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain('web-01.pem: OK');
   });
+
+  it('the rotation runbook (examples/rotation.md) is generated from steps that still run as documented', () => {
+    const r = spawnSync(process.execPath, [join(ROOT, 'scripts/rotation-runbook.mjs'), '--check'], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const runbook = fs.readFileSync(join(ROOT, 'examples/rotation.md'), 'utf8');
+    for (const step of ['plan', 'start', 'switch', 'status', 'finish']) expect(runbook).toContain(`$ pki rotate ${step} --anchor prod`);
+    expect(readme).toContain('examples/rotation.md');
+  });
 });

@@ -152,6 +152,16 @@ describe('#6 rotation steps survive a crash after every AWS call', () => {
 });
 
 describe('#6 rotation refusals', () => {
+  it('ca create: a root takes no --parent, an intermediate needs one; nothing is created', async () => {
+    const t = await setup('start');
+    const both = await t.run(['ca', 'create', 'x', '--root', '--parent', 'root', '--subject', 'CN=x', '--no-passphrase']);
+    expect(both.json.error.code).toBe('USAGE_CONFLICT');
+    const neither = await t.run(['ca', 'create', 'x', '--subject', 'CN=x', '--no-passphrase']);
+    expect(neither.code).toBe(2);
+    expect(neither.json.error.code).toBe('USAGE_MISSING_PARENT');
+    expect((await t.run(['ca', 'list'])).json.data.map((c: { name: string }) => c.name)).toEqual(['root', 'root-2']);
+  });
+
   it('a second rotation on the same anchor: STATE_ROTATION_IN_PROGRESS', async () => {
     const t = await setup('abort');
     await t.ok(['ca', 'create', 'root-3', '--root', '--subject', 'CN=Fault Root 3', '--no-passphrase']);

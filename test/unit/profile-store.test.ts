@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { PkiError, PkiErrors } from '../../src/errors.js';
 import { AUDIT_GENESIS_HASH, auditHash } from '../../src/domain/audit.js';
 import { loadProfile, parseProfile, SHIPPED_PROFILES_DIR } from '../../src/profile/load.js';
+import { MIGRATIONS } from '../../src/store/migrations.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import { readCertificate } from '../../src/x509/certificate.js';
 import { cli, fixture, makeDeps, makePki, tempDir } from '../helpers.js';
@@ -122,8 +123,23 @@ describe('store', () => {
     expect(s.integrityCheck()).toBe('ok');
     s.close();
     const db = new Database(path, { readonly: true });
-    expect(db.prepare('SELECT version FROM schema_migration').all()).toEqual([{ version: 1 }]);
+    expect(db.prepare('SELECT version FROM schema_migration').all()).toEqual(MIGRATIONS.map((m) => ({ version: m.version })));
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     db.close();
+  });
+
+  it('ok/a store made by the first release gains the rotation table, its rows untouched', async () => {
+    const path = join(tempDir(), 'v1.db');
+    const old = new Database(path);
+    old.exec('CREATE TABLE schema_migration (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+    old.exec(MIGRATIONS[0]!.sql);
+    old.prepare('INSERT INTO schema_migration VALUES (1, ?, 0)').run(MIGRATIONS[0]!.name);
+    old.prepare("INSERT INTO anchor VALUES ('prod', 'arn:x', 'id', 'us-east-1', '[\"root\"]', 'h', 0)").run();
+    old.close();
+    const s = SqliteStore.open(path);
+    expect((await s.getAnchor('prod'))?.caNames).toEqual(['root']);
+    expect(await s.listRotations()).toEqual([]);
+    expect(s.integrityCheck()).toBe('ok');
+    s.close();
   });
 });

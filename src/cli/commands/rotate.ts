@@ -17,7 +17,7 @@ const NOTE =
   'which checks what the service holds (GetTrustAnchor, ListCrls) before changing anything.';
 
 function calls(list: string[]): string {
-  return list.length ? list.map((c) => `  ${c}\n`).join('') : '  no API call changed anything\n';
+  return list.length ? list.map((c) => `  ${c}\n`).join('') : '  nothing to change\n';
 }
 
 const plan: CommandDef = {
@@ -95,7 +95,7 @@ const start: CommandDef = {
       ratePerSecond: a.apiRate,
     });
     const text = r.dryRun
-      ? `Dry run: rotate ${r.anchor}${r.created ? `: would create CA ${r.created.ca} first` : ''}\n${calls(r.calls)}`
+      ? `Dry run: rotate ${r.anchor}${r.created ? `: would create CA ${r.created.ca} (${r.created.root ? 'a self-signed root' : `signed by ${r.created.parent}`}), then call` : ': would call'}\n${calls(r.calls)}`
       : `Rotation of ${r.anchor} started: ${r.old} → ${r.new} (phase ${r.phase})\n${r.created ? `  created CA ${r.created.ca}\n` : ''}${calls(r.calls)}Next: issue from ${r.new} once it verifies, then pki rotate switch --anchor ${r.anchor}\n`;
     return { kind: 'pki.rotate.start.result', data: r, text };
   },
