@@ -151,6 +151,27 @@ describe('#6 rotation steps survive a crash after every AWS call', () => {
   }, 60_000);
 });
 
+describe('#6 --dry-run changes nothing', () => {
+  it('start, switch, finish and abort with --dry-run: the calls they would make, no write to the service or the store', async () => {
+    const t = await setup('start');
+    const writes = () => t.emu.calls().filter((c) => !/^(Get|List)/.test(c.op)).length;
+    const before = writes();
+    const start = await t.ok(['rotate', 'start', '--anchor', 'prod', '--new-ca', 'root-2', '--dry-run', ...t.ep]);
+    expect(start.calls).toEqual(['UpdateTrustAnchor', 'ListCrls (root-2)', 'ImportCrl (root-2)']);
+    expect((await t.stored())[1]).toEqual([]);
+    await t.ok(['rotate', 'start', '--anchor', 'prod', '--new-ca', 'root-2', ...t.ep]);
+    const afterStart = writes();
+    expect(afterStart).toBeGreaterThan(before);
+    expect((await t.ok(['rotate', 'switch', '--anchor', 'prod', '--dry-run', ...t.ep])).dryRun).toBe(true);
+    expect((await t.ok(['rotate', 'abort', '--anchor', 'prod', '--dry-run', ...t.ep])).calls).toEqual(['ListCrls', 'UpdateTrustAnchor', 'DeleteCrl (root-2)']);
+    await t.ok(['rotate', 'switch', '--anchor', 'prod', ...t.ep]);
+    expect((await t.ok(['rotate', 'finish', '--anchor', 'prod', '--dry-run', ...t.ep])).calls).toEqual(['ListCrls', 'UpdateTrustAnchor', 'DeleteCrl (root)']);
+    expect(writes()).toBe(afterStart);
+    expect((await t.stored())[0]?.phase).toBe('switched');
+    expect((await t.remote()).crls).toEqual(['pki-root', 'pki-root-2']);
+  });
+});
+
 describe('#6 rotation refusals', () => {
   it('ca create: a root takes no --parent, an intermediate needs one; nothing is created', async () => {
     const t = await setup('start');
