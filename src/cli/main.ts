@@ -2,8 +2,7 @@
 /** The only module that touches process state: argv, env, real stdio, the real clock and CSPRNG, the exit code. */
 import { randomBytes } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
-import { run } from './run.js';
-import { promptSecret } from './prompt.js';
+import type { Deps } from '../ports.js';
 
 function actor(): string {
   let user = process.env.USER ?? '';
@@ -17,7 +16,8 @@ function actor(): string {
 
 const interactive = Boolean(process.stdin.isTTY && process.stderr.isTTY) && !process.argv.includes('--json');
 
-run(process.argv.slice(2), {
+const argv = process.argv.slice(2);
+const deps: Deps = {
   now: () => new Date(),
   randomBytes: (n) => randomBytes(n),
   env: process.env,
@@ -25,14 +25,18 @@ run(process.argv.slice(2), {
   stdout: process.stdout,
   stderr: process.stderr,
   interactive,
-  promptSecret,
+  promptSecret: async (prompt) => (await import('./prompt.js')).promptSecret(prompt),
   actor: actor(),
   waitForShutdown: () =>
     new Promise<void>((resolve) => {
       process.once('SIGINT', () => resolve());
       process.once('SIGTERM', () => resolve());
     }),
-}).then(
+};
+
+// credential-process runs for every AWS credential refresh: it skips loading yargs and the other commands.
+const fastPath = argv[0] === 'credential-process' && !argv.some((a) => ['--help', '-h', '--json', '--version'].includes(a));
+(fastPath ? import('./fast.js').then((m) => m.runCredentialProcess(argv.slice(1), deps)) : import('./run.js').then((m) => m.run(argv, deps))).then(
   (code) => {
     process.exitCode = code;
   },

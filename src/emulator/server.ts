@@ -15,6 +15,8 @@ import { PkiError } from '../errors.js';
 import { writeFileAtomic } from '../fs/files.js';
 import { parseCertificate } from '../x509/certificate.js';
 import { decodePemBlocks } from '../x509/pem.js';
+import { DEFAULT_MAPPINGS, type AttributeMappings, type CertificateField } from '../domain/session.js';
+import { createSession, type SessionContext, type SessionRecord, type SessionRequest } from './sessions.js';
 import { checkBundle, checkCrl, checkName, checkTags, ServiceError, validation, type CrlRules } from './rules.js';
 
 export interface EmulatorOptions {
@@ -37,6 +39,10 @@ export interface EmulatorOptions {
   ratePerSecond?: number;
   /** Require a SigV4 Authorization header scoped to this region and service (default true). */
   requireSignature?: boolean;
+  /** CreateSession: largest accepted distance between X-Amz-Date and the emulator's clock (default 300 s; UNCONFIRMED). */
+  clockSkewSeconds?: number;
+  /** The emulator's clock (tests move it); default the system clock. */
+  now?: () => Date;
 }
 
 interface TrustAnchor {
@@ -75,6 +81,8 @@ interface Profile {
   requireInstanceProperties: boolean;
   acceptRoleSessionName: boolean;
   enabled: boolean;
+  /** Certificate attribute mappings (§6.3); absent in state files from before they existed: the defaults. */
+  attributeMappings?: AttributeMappings;
   createdBy: string;
   createdAt: string;
   updatedAt: string;
@@ -109,6 +117,8 @@ export interface Emulator {
   port: number;
   state(): EmulatorState;
   calls(): CallRecord[];
+  /** Every session CreateSession granted: role session name, SourceIdentity, principal tags, dropped attributes. */
+  sessions(): SessionRecord[];
   setFaults(f: Faults): void;
   close(): Promise<void>;
 }
@@ -143,7 +153,9 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   const persist = (): void => {
     if (opts.stateFile) writeFileAtomic(opts.stateFile, JSON.stringify(state, null, 2), { force: true, flag: '--state', mode: 0o600 });
   };
-  const now = (): string => new Date().toISOString();
+  const clock = opts.now ?? (() => new Date());
+  const now = (): string => clock().toISOString();
+  const sessions: SessionRecord[] = [];
   const anchorCerts = (ta: TrustAnchor) =>
     decodePemBlocks(ta.source.sourceData.x509CertificateData, 'trust anchor').map((b) => parseCertificate(b.der, 'trust anchor'));
   /** A resource by id, or ResourceNotFoundException naming what was looked for. */
@@ -174,10 +186,12 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   /** §8: one request per second per API group, a one-request burst. */
   const throttle = (group: string): void => {
     if (rate <= 0) return;
+    // CreateSession's quota is 10 per second, the control plane's 1 (§8).
+    const groupRate = group === 'session' ? rate * 10 : rate;
     const t = Date.now();
     const next = buckets.get(group) ?? 0;
     if (t < next) throw new ServiceError('ThrottlingException', 429, 'Rate exceeded');
-    buckets.set(group, Math.max(next, t) + 1000 / rate);
+    buckets.set(group, Math.max(next, t) + 1000 / groupRate);
   };
   const page = <T>(items: T[], query: URLSearchParams) => {
     const size = Math.min(Math.max(Number(query.get('pageSize') ?? 50) || 50, 1), 100);
@@ -186,7 +200,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     return { slice, nextToken: start + size < items.length ? String(start + size) : undefined };
   };
 
-  type Handler = (m: RegExpMatchArray, body: Record<string, any>, query: URLSearchParams) => { status: number; body: unknown; mutates: boolean };
+  type Handler = (m: RegExpMatchArray, body: Record<string, any>, query: URLSearchParams, req: SessionRequest) => { status: number; body: unknown; mutates: boolean };
   const routes: Array<{ method: string; path: RegExp; op: string; group: string; handler: Handler }> = [];
   const route = (method: string, path: RegExp, op: string, group: string, handler: Handler) => routes.push({ method, path, op, group, handler });
 
@@ -307,7 +321,12 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       throw validation("1 validation error detected: Value at 'sessionPolicy' failed to satisfy constraint: Member must have length between 1 and 100000");
   };
   const findProfile = (id: string): Profile => find(state.profiles, id, 'profile');
-  const profileView = view<Profile>;
+  const mappingsOf = (p: Profile): AttributeMappings => p.attributeMappings ?? structuredClone(DEFAULT_MAPPINGS);
+  /** The API shape: attributeMappings as [{certificateField, mappingRules: [{specifier}]}]. */
+  const profileView = (p: Profile) => {
+    const { tags: _tags, attributeMappings: _m, ...rest } = p;
+    return { ...rest, attributeMappings: Object.entries(mappingsOf(p)).map(([certificateField, specs]) => ({ certificateField, mappingRules: specs.map((specifier) => ({ specifier })) })) };
+  };
   route('POST', /^\/profiles$/, 'CreateProfile', 'profile', (_m, b) => {
     const name = checkName(b.name);
     checkProfileFields(b, true);
@@ -357,6 +376,51 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     return { status: 200, body: { profile: profileView(p) }, mutates: true };
   });
   toggles('profile', 'Profile', 'profile', findProfile, (p) => ({ profile: profileView(p) }));
+  // Attribute mappings (§6.3): Put replaces the field's specifiers; Delete removes some, or all of the field's.
+  const FIELDS = ['x509Subject', 'x509Issuer', 'x509SAN'];
+  const checkField = (f: unknown): CertificateField => {
+    if (typeof f !== 'string' || !FIELDS.includes(f)) throw validation(`1 validation error detected: Value at 'certificateField' failed to satisfy constraint: Member must satisfy enum value set: [${FIELDS.join(', ')}]`);
+    return f as CertificateField;
+  };
+  /** "Name" and "Name/" mean "Name/*" and are shown so (§6.3). */
+  const normalise = (field: CertificateField, s: string): string => (field === 'x509SAN' && (s === 'Name' || s === 'Name/') ? 'Name/*' : s);
+  route('PUT', /^\/profiles\/([^/]+)\/mappings$/, 'PutAttributeMapping', 'profile', (m, b) => {
+    const p = findProfile(m[1]!);
+    const field = checkField(b.certificateField);
+    if (!Array.isArray(b.mappingRules) || b.mappingRules.some((r: { specifier?: unknown }) => typeof r?.specifier !== 'string' || r.specifier.length > 60))
+      throw validation("1 validation error detected: Value at 'mappingRules' failed to satisfy constraint: a list of {specifier} of at most 60 characters");
+    const mappings = mappingsOf(p);
+    mappings[field] = [...new Set((b.mappingRules as Array<{ specifier: string }>).map((r) => normalise(field, r.specifier)))];
+    p.attributeMappings = mappings;
+    p.updatedAt = now();
+    return { status: 200, body: { profile: profileView(p) }, mutates: true };
+  });
+  route('DELETE', /^\/profiles\/([^/]+)\/mappings$/, 'DeleteAttributeMapping', 'profile', (m, _b, q) => {
+    const p = findProfile(m[1]!);
+    const field = checkField(q.get('certificateField'));
+    const specifiers = q.getAll('specifiers').map((s) => normalise(field, s));
+    const mappings = mappingsOf(p);
+    mappings[field] = specifiers.length ? mappings[field].filter((s) => !specifiers.includes(s)) : [];
+    p.attributeMappings = mappings;
+    p.updatedAt = now();
+    return { status: 200, body: { profile: profileView(p) }, mutates: true };
+  });
+
+  // --- CreateSession (§4): authenticated by the certificate's signature, not SigV4.
+  const sessionContext: SessionContext = {
+    region,
+    account,
+    clockSkewSeconds: opts.clockSkewSeconds ?? 300,
+    anchors: () => Object.values(state.trustAnchors),
+    crls: () => Object.values(state.crls),
+    profiles: () => Object.values(state.profiles).map((p) => ({ ...p, attributeMappings: mappingsOf(p) })),
+    now: clock,
+  };
+  route('POST', /^\/sessions$/, 'CreateSession', 'session', (_m, _b, _q, req) => {
+    const { body, record } = createSession(req, sessionContext);
+    sessions.push(record);
+    return { status: 201, body, mutates: false };
+  });
 
   /** SigV4 presence and scope: the emulator cannot know secret keys, so the signature itself is not recomputed. */
   const checkAuth = (req: http.IncomingMessage): void => {
@@ -379,6 +443,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   const control = (req: http.IncomingMessage, res: http.ServerResponse, path: string, body: Record<string, any>): void => {
     if (req.method === 'GET' && path === '/_emulator/calls') return send(res, 200, calls);
     if (req.method === 'GET' && path === '/_emulator/state') return send(res, 200, state);
+    if (req.method === 'GET' && path === '/_emulator/sessions') return send(res, 200, sessions);
     if (req.method === 'POST' && path === '/_emulator/faults') {
       faults = body as Faults;
       return send(res, 200, faults);
@@ -412,7 +477,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
           const r = routes.find((x) => x.method === req.method && x.path.test(url.pathname));
           if (!r) throw new ServiceError('ResourceNotFoundException', 404, `No route for ${req.method} ${url.pathname}`);
           op = r.op;
-          checkAuth(req);
+          if (r.op !== 'CreateSession') checkAuth(req);
           if (faults.failNext && faults.failNext.count > 0) {
             faults.failNext.count--;
             throw new ServiceError('InternalServerException', faults.failNext.status, 'Injected failure');
@@ -422,7 +487,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
             throw new ServiceError('ThrottlingException', 429, 'Rate exceeded');
           }
           throttle(r.group);
-          const out = r.handler(url.pathname.match(r.path)!, body, url.searchParams);
+          const out = r.handler(url.pathname.match(r.path)!, body, url.searchParams, { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers, raw: Buffer.concat(chunks) });
           if (out.mutates) persist();
           calls.push({ op, status: out.status, at: now() });
           if (out.mutates && faults.dropAfterWrite && faults.dropAfterWrite > 0) {
@@ -451,6 +516,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     port,
     state: () => JSON.parse(JSON.stringify(state)) as EmulatorState,
     calls: () => [...calls],
+    sessions: () => structuredClone(sessions),
     setFaults: (f) => {
       faults = { ...f, ...(f.failNext ? { failNext: { ...f.failNext } } : {}) };
     },

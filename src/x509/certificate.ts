@@ -136,6 +136,8 @@ export interface ParsedCertificate {
   subjectKeyId?: Buffer;
   authorityKeyId?: Buffer;
   sans: San[];
+  /** directoryName SANs (x509SAN/Name session tags). */
+  sanDirectoryNames: Rdns[];
   signature: Buffer;
 }
 
@@ -201,7 +203,7 @@ export function parseCertificate(der: Buffer, source = 'certificate'): ParsedCer
       spki,
       publicKey: crypto.createPublicKey({ key: spki, format: 'der', type: 'spki' }),
       extensions,
-      sans: san ? decodeSans(san.value).sans : [],
+      ...(san ? (({ sans, directoryNames }) => ({ sans, sanDirectoryNames: directoryNames }))(decodeSans(san.value)) : { sans: [], sanDirectoryNames: [] }),
       signature: decodeBitString(expectTag(sigT, TAG.BIT_STRING, 'signatureValue')).bytes,
     };
     if (bc) out.basicConstraints = decodeBasicConstraints(bc.value);

@@ -19,6 +19,7 @@ import {
   tlv,
   type Tlv,
 } from './der.js';
+import { decodeName, type Rdns } from './name.js';
 import { EKU_OIDS, KEY_USAGE_BITS } from './oids.js';
 
 export interface Extension {
@@ -111,11 +112,17 @@ export function encodeSans(sans: readonly San[]): Buffer {
 }
 
 /** Decodes GeneralNames; unsupported name forms are returned with type 'other' in `others`. */
-export function decodeSans(value: Buffer): { sans: San[]; others: string[] } {
+export function decodeSans(value: Buffer): { sans: San[]; others: string[]; directoryNames: Rdns[] } {
   const sans: San[] = [];
   const others: string[] = [];
+  const directoryNames: Rdns[] = [];
   for (const gn of children(readSingle(value))) {
     const entry = Object.entries(SAN_TAGS).find(([, tag]) => tag === gn.tag);
+    if (gn.tag === 0xa4) {
+      // directoryName [4]: explicitly tagged, because Name is a CHOICE.
+      directoryNames.push(decodeName(readSingle(gn.content)));
+      continue;
+    }
     if (!entry) {
       others.push(`[${gn.tag & 0x1f}]`);
       continue;
@@ -123,7 +130,7 @@ export function decodeSans(value: Buffer): { sans: San[]; others: string[] } {
     const type = entry[0] as SanType;
     sans.push({ type, value: type === 'ip' ? ipText(gn.content) : gn.content.toString('latin1') });
   }
-  return { sans, others };
+  return { sans, others, directoryNames };
 }
 
 // --- Key usage, basic constraints, EKU, key identifiers -----------------------------------------------------------

@@ -5,7 +5,7 @@ import { jsonSuccess } from '../output/render.js';
 
 const serve: CommandDef = {
   command: 'serve',
-  describe: 'Run an offline IAM Roles Anywhere emulator (trust anchors, CRLs, profiles) that the AWS SDKs and CLI can talk to',
+  describe: 'Run an offline IAM Roles Anywhere emulator (trust anchors, CRLs, profiles, CreateSession) that the AWS SDKs and CLI can talk to',
   examples: [
     ['pki emulator serve --state /tmp/ra.json', 'prints its endpoint URL and runs until Ctrl-C; state survives restarts'],
     ['aws rolesanywhere list-trust-anchors --endpoint-url http://127.0.0.1:PORT --region us-east-1', 'any SDK or the AWS CLI, with an endpoint override and any credentials'],
@@ -18,8 +18,13 @@ const serve: CommandDef = {
     'anchor, ImportCrl disabled by default, 1 request/s per API group (ThrottlingException). Where the real behaviour is\n' +
     'UNCONFIRMED it is a flag: --default-enabled (trust anchors created without "enabled"; default false), --accept-der-crl,\n' +
     '--default-profile-enabled, --any-crl-signer, --max-certificate-chars 8000|16000. Profiles: role ARN pattern, at most\n' +
-    '250 roles, durationSeconds 900-43200 (default 3600), at most 50 managed policies. SigV4: the header and its scope\n' +
-    '(region, service) are checked; the signature is not recomputed. CreateSession is not emulated yet.',
+    '250 roles, durationSeconds 900-43200 (default 3600), at most 50 managed policies, Put/DeleteAttributeMapping. SigV4:\n' +
+    'the header and its scope (region, service) are checked; the signature is not recomputed.\n' +
+    'CreateSession (POST /sessions): the AWS4-X509 signature is recomputed and verified, X-Amz-Date within --clock-skew,\n' +
+    'leaf rules (v3, not a CA, digitalSignature, SHA-256+, a subject), a chain of at most 5 to an enabled trust anchor,\n' +
+    'not revoked by an enabled CRL of that anchor, an enabled profile listing the role, durationSeconds 900-43200,\n' +
+    'roleSessionName only when the profile accepts it. Credentials are well-formed fakes; each session\'s role session\n' +
+    'name, SourceIdentity and principal tags (after the attribute mappings) are listed at GET /_emulator/sessions.',
   builder: (y) =>
     y.options({
       port: { type: 'number', default: 0, describe: 'port (0: any free port)' },
@@ -34,6 +39,7 @@ const serve: CommandDef = {
       'accept-der-crl': { type: 'boolean', default: false, describe: 'accept DER crlData (UNCONFIRMED; the service documents PEM)' },
       'any-crl-signer': { type: 'boolean', default: false, describe: 'do not require the CRL to be signed by a CA of the anchor (UNCONFIRMED)' },
       'max-certificate-chars': { type: 'number', default: 16000, describe: 'x509CertificateData limit (16000 current model, 8000 older)' },
+      'clock-skew': { type: 'number', default: 300, describe: 'CreateSession: seconds X-Amz-Date may differ from the clock (the service\'s window is UNCONFIRMED)' },
     }),
   async run(a, { deps, json }) {
     if (!deps.waitForShutdown) throw new PkiError('INTERNAL', 'no shutdown signal available for a long-running command');
@@ -49,6 +55,7 @@ const serve: CommandDef = {
       defaultProfileEnabled: a.defaultProfileEnabled,
       crl: { requirePem: !a.acceptDerCrl, requireSignedByAnchor: !a.anyCrlSigner },
       maxCertificateDataChars: a.maxCertificateChars,
+      clockSkewSeconds: a.clockSkew,
     });
     const data = { url: emu.url, port: emu.port, account: a.account, region: a.region, state: a.state ?? null };
     deps.stdout.write(json ? jsonSuccess('pki.emulator.serve.result', data) : `${emu.url}\n`);

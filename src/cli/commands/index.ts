@@ -3,6 +3,7 @@ import type { CommandDef, CommandGroup } from '../command.js';
 import { anchorGroup } from './anchor.js';
 import { auditGroup } from './audit.js';
 import { caGroup } from './ca.js';
+import { credentialProcessCommand } from './credential-process.js';
 import { crlGroup } from './crl.js';
 import { emulatorGroup } from './emulator.js';
 import { initCommand } from './init.js';
@@ -11,4 +12,4 @@ import { listCommand, showCommand } from './list.js';
 import { revokeCommand } from './revoke.js';
 import { rotateGroup } from './rotate.js';
 
-export const COMMANDS: Array<CommandDef | CommandGroup> = [initCommand, caGroup, issueCommand, revokeCommand, listCommand, showCommand, crlGroup, anchorGroup, rotateGroup, auditGroup, emulatorGroup];
+export const COMMANDS: Array<CommandDef | CommandGroup> = [initCommand, caGroup, issueCommand, revokeCommand, listCommand, showCommand, crlGroup, anchorGroup, rotateGroup, auditGroup, credentialProcessCommand, emulatorGroup];

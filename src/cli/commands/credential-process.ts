@@ -1,0 +1,86 @@
+import { credentialProcess } from '../../aws/create-session.js';
+import { PkiError } from '../../errors.js';
+import type { CommandDef } from '../command.js';
+
+/** The options, shared by the yargs command and the fast path (src/cli/fast.ts), named as the official helper names them. */
+export const CREDENTIAL_PROCESS_OPTIONS = {
+  certificate: { type: 'string', demandOption: true, describe: 'the workload certificate (PEM: the first CERTIFICATE block; or DER)' },
+  'private-key': { type: 'string', demandOption: true, describe: 'its private key: PKCS#8 (plain or encrypted), PKCS#1 RSA or SEC1 EC, PEM' },
+  intermediates: { type: 'string', describe: 'PEM bundle of intermediate CA certificates, issuer first (at most 5)' },
+  'trust-anchor-arn': { type: 'string', demandOption: true, describe: 'ARN of the trust anchor' },
+  'profile-arn': { type: 'string', demandOption: true, describe: 'ARN of the profile' },
+  'role-arn': { type: 'string', demandOption: true, describe: 'ARN of the role to assume' },
+  'session-duration': { type: 'number', default: 3600, describe: 'seconds, 900-43200 (the profile and role may cap it lower)' },
+  region: { type: 'string', describe: 'region (default: the trust anchor ARN\'s)' },
+  endpoint: { type: 'string', describe: 'endpoint URL (default https://rolesanywhere.REGION.amazonaws.com; the emulator for tests)' },
+  'role-session-name': { type: 'string', describe: 'role session name (the profile must accept one; default: the hex serial)' },
+  'pkcs8-password-file': { type: 'string', describe: 'file holding the password of an encrypted PKCS#8 key (else $PKI_KEY_PASSPHRASE)' },
+  timeout: { type: 'number', default: 30, describe: 'seconds to wait for the service' },
+} as const;
+
+/** Options of the official helper that pki refuses, with the reason. */
+export const REFUSED_HELPER_OPTIONS: Record<string, string> = {
+  'pkcs8-password': 'a password on the command line is visible to every user of the machine: use --pkcs8-password-file FILE or $PKI_KEY_PASSPHRASE',
+  'no-verify-ssl': 'TLS verification cannot be turned off; trust a private CA with NODE_EXTRA_CA_CERTS=ca.pem instead',
+  'with-proxy': 'proxies are not supported yet',
+  'cert-selector': 'certificate stores are not supported: pass --certificate and --private-key files',
+  'system-store-name': 'certificate stores are not supported: pass --certificate and --private-key files',
+  'use-latest-expiring-certificate': 'certificate stores are not supported: pass --certificate and --private-key files',
+  'pkcs11-lib': 'PKCS#11 keys are not supported yet',
+  'reuse-pin': 'PKCS#11 keys are not supported yet',
+  'tpm-key-password': 'TPM keys are not supported yet',
+  'no-tpm-key-password': 'TPM keys are not supported yet',
+};
+
+export function refuseHelperOption(name: string): never {
+  throw new PkiError('USAGE_UNSUPPORTED_OPTION', `--${name}: ${REFUSED_HELPER_OPTIONS[name]}`, { details: { option: `--${name}` } });
+}
+
+export const credentialProcessCommand: CommandDef = {
+  command: 'credential-process',
+  describe: 'Get temporary AWS credentials from IAM Roles Anywhere with a certificate (credential_process for ~/.aws/config)',
+  examples: [
+    [
+      'pki credential-process --certificate leaf.pem --private-key leaf.key --intermediates chain.pem --trust-anchor-arn arn:aws:rolesanywhere:eu-west-1:111122223333:trust-anchor/TA --profile-arn arn:aws:rolesanywhere:eu-west-1:111122223333:profile/P --role-arn arn:aws:iam::111122223333:role/app',
+      'prints the credential_process JSON on stdout',
+    ],
+    ['credential_process = pki credential-process --certificate /etc/app/leaf.pem --private-key /etc/app/leaf.key ...', 'in ~/.aws/config, under [profile app]: every AWS SDK and the AWS CLI then use it'],
+  ],
+  notes:
+    'Drop-in for `aws_signing_helper credential-process` (same flag names). Signs CreateSession with AWS4-X509-RSA-SHA256\n' +
+    'or AWS4-X509-ECDSA-SHA256 (RSA, P-256, P-384 keys), sends the certificate and the intermediates, and prints\n' +
+    '{"Version":1,"AccessKeyId",...,"Expiration"} and nothing else on stdout. Errors go to stderr with the service\'s\n' +
+    'message (e.g. "AccessDeniedException: Certificate revoked"), exit 9 for service errors. Refused helper options:\n' +
+    '--pkcs8-password (use --pkcs8-password-file or $PKI_KEY_PASSPHRASE), --no-verify-ssl (use NODE_EXTRA_CA_CERTS),\n' +
+    'certificate stores, PKCS#11, TPM.',
+  builder: (y) => {
+    let out = y.options(CREDENTIAL_PROCESS_OPTIONS);
+    // yargs reads --no-X as "X is false": register the positive names of the helper's --no-* flags.
+    for (const name of Object.keys(REFUSED_HELPER_OPTIONS))
+      out = name.startsWith('no-') ? out.option(name.slice(3), { hidden: true, type: 'boolean' }) : out.option(name, { hidden: true, type: 'string' });
+    return out;
+  },
+  async run(args, { deps }) {
+    for (const name of Object.keys(REFUSED_HELPER_OPTIONS)) {
+      const given = name.startsWith('no-') ? args[name.slice(3)] === false : args[name] !== undefined && args[name] !== true;
+      if (given) refuseHelperOption(name);
+    }
+    // A flag given twice: the last one counts (as in the official helper and the fast path).
+    const a = Object.fromEntries(Object.entries(args).map(([k, v]) => [k, Array.isArray(v) ? v[v.length - 1] : v]));
+    const creds = await credentialProcess(deps, {
+      certificate: a.certificate,
+      privateKey: a.privateKey,
+      intermediates: a.intermediates,
+      trustAnchorArn: a.trustAnchorArn,
+      profileArn: a.profileArn,
+      roleArn: a.roleArn,
+      sessionDuration: a.sessionDuration,
+      region: a.region,
+      endpoint: a.endpoint,
+      roleSessionName: a.roleSessionName,
+      pkcs8PasswordFile: a.pkcs8PasswordFile,
+      timeoutSeconds: a.timeout,
+    });
+    return { kind: 'pki.credential-process.result', data: creds, text: JSON.stringify(creds) };
+  },
+};

@@ -1,0 +1,263 @@
+/**
+ * The emulator's CreateSession (`POST /sessions`, reference §4): it checks a request the way IAM Roles Anywhere is
+ * documented to, recomputing the AWS4-X509 signature from the bytes it received (an independent check of any
+ * client's signer), then the certificate, its chain to an enabled trust anchor, the anchor's enabled CRLs and the
+ * profile. It answers 201 with the service's credentialSet shape; the credentials are well-formed but fake.
+ *
+ * Error messages are the service's where the reference gives them ("Invalid signature", "Certificate revoked",
+ * "Untrusted Signing Certificate", ...). Where it does not (a disabled trust anchor, an overlong chain), the wording is
+ * the emulator's own.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { previewSession, type AttributeMappings } from '../domain/session.js';
+import { canonicalRequest, parseAuthorization, serialToDecimal, stringToSign, verifyString } from '../aws/x509-signer.js';
+import { hashForSignatureOid, isWeakSignatureOid, parseCertificate, verifyCertificateSignature, type ParsedCertificate } from '../x509/certificate.js';
+import { decodeCrl, walkCrlEntries } from '../x509/crl.js';
+import { decodePemBlocks } from '../x509/pem.js';
+import { verifyWith } from '../crypto/keys.js';
+import { ServiceError, validation } from './rules.js';
+
+const denied = (message: string): ServiceError => new ServiceError('AccessDeniedException', 403, message);
+
+export interface SessionAnchor {
+  trustAnchorArn: string;
+  enabled: boolean;
+  source: { sourceData: { x509CertificateData: string } };
+}
+export interface SessionCrl {
+  trustAnchorArn: string;
+  enabled: boolean;
+  /** base64 of the PEM bytes. */
+  crlData: string;
+}
+export interface SessionProfile {
+  profileArn: string;
+  enabled: boolean;
+  roleArns: string[];
+  durationSeconds: number;
+  acceptRoleSessionName: boolean;
+  attributeMappings?: AttributeMappings;
+}
+
+/** What the emulator records for each session it grants (readable at /_emulator/sessions). */
+export interface SessionRecord {
+  at: string;
+  trustAnchorArn: string;
+  profileArn: string;
+  roleArn: string;
+  serial: string;
+  roleSessionName: string;
+  sourceIdentity: string;
+  principalTags: Record<string, string>;
+  dropped: Array<{ tag: string; value: string; reason: string }>;
+  durationSeconds: number;
+  accessKeyId: string;
+}
+
+export interface SessionContext {
+  region: string;
+  account: string;
+  /** Largest accepted distance between X-Amz-Date and the emulator's clock. The service's is UNCONFIRMED. */
+  clockSkewSeconds: number;
+  anchors(): SessionAnchor[];
+  crls(): SessionCrl[];
+  profiles(): SessionProfile[];
+  now(): Date;
+}
+
+export interface SessionRequest {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  headers: Record<string, string | string[] | undefined>;
+  raw: Buffer;
+}
+
+const header = (req: SessionRequest, name: string): string | undefined => {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v.join(',') : v;
+};
+
+/** X-Amz-Date (YYYYMMDDTHHMMSSZ) as a Date, or undefined. */
+function parseAmzDate(s: string): Date | undefined {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(s);
+  return m ? new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!)) : undefined;
+}
+
+/** §4.6-4.8 recomputed from the received request; any mismatch is the service's "Invalid signature". */
+function checkSignature(req: SessionRequest, ctx: SessionContext, leaf: ParsedCertificate): void {
+  const auth = parseAuthorization(header(req, 'authorization') ?? '');
+  if (!auth) throw denied('Invalid signature');
+  const keyType = leaf.publicKey.asymmetricKeyType;
+  const expected = keyType === 'rsa' ? 'AWS4-X509-RSA-SHA256' : keyType === 'ec' ? 'AWS4-X509-ECDSA-SHA256' : undefined;
+  if (auth.algorithm !== expected) throw denied('Invalid signature');
+  if (auth.serialDecimal !== serialToDecimal(leaf.serialHex) || auth.service !== 'rolesanywhere' || auth.region !== ctx.region) throw denied('Invalid signature');
+  const needed = ['host', 'x-amz-date', 'x-amz-x509', ...(header(req, 'x-amz-x509-chain') !== undefined ? ['x-amz-x509-chain'] : [])];
+  if (needed.some((h) => !auth.signedHeaders.includes(h))) throw denied('Invalid signature');
+  const amzDate = header(req, 'x-amz-date') ?? '';
+  const date = parseAmzDate(amzDate);
+  if (!date || auth.date !== amzDate.slice(0, 8) || Math.abs(date.getTime() - ctx.now().getTime()) > ctx.clockSkewSeconds * 1000) throw denied('Invalid signature');
+  const headers: Record<string, string> = {};
+  for (const h of auth.signedHeaders) {
+    const v = header(req, h);
+    if (v === undefined) throw denied('Invalid signature');
+    headers[h] = v;
+  }
+  const query: Array<[string, string]> = [...req.query.entries()];
+  const { canonical } = canonicalRequest({ method: req.method, path: req.path, query, headers, body: req.raw });
+  if (!verifyString(leaf.publicKey, stringToSign(auth.algorithm, amzDate, auth.region, canonical), auth.signature)) throw denied('Invalid signature');
+}
+
+/** §1.2: the end-entity rules. */
+function checkLeaf(leaf: ParsedCertificate): void {
+  const insufficient = leaf.version !== 3 || leaf.basicConstraints?.ca === true || !leaf.keyUsage?.includes('digitalSignature');
+  if (insufficient || isWeakSignatureOid(leaf.signatureAlgorithm) || leaf.subject.length === 0) throw denied('Untrusted certificate. Insufficient certificate');
+}
+
+/** Builds the path leaf → ... → a certificate of the bundle (any of which is a trust anchor), checking each link. */
+function buildPath(leaf: ParsedCertificate, chain: ParsedCertificate[], anchors: ParsedCertificate[], now: Date): ParsedCertificate[] {
+  const untrusted = () => denied('Untrusted Signing Certificate');
+  const valid = (c: ParsedCertificate) => c.notBefore.getTime() <= now.getTime() && now.getTime() <= c.notAfter.getTime();
+  const canIssue = (c: ParsedCertificate) => c.basicConstraints?.ca === true && (c.keyUsage === undefined || c.keyUsage.includes('keyCertSign')) && !isWeakSignatureOid(c.signatureAlgorithm);
+  if (!valid(leaf)) throw untrusted();
+  const path = [leaf];
+  let current = leaf;
+  for (let depth = 0; depth <= chain.length; depth++) {
+    const anchor = anchors.find((a) => a.subjectDer.equals(current.issuerDer) && verifyCertificateSignature(current, a.publicKey));
+    if (anchor) {
+      if (!valid(anchor) || !canIssue(anchor)) throw untrusted();
+      const intermediates = path.length - 1;
+      if (anchor.basicConstraints?.pathLen !== undefined && intermediates > anchor.basicConstraints.pathLen) throw untrusted();
+      return [...path, anchor];
+    }
+    const next = chain.find((c) => !path.includes(c) && c.subjectDer.equals(current.issuerDer) && verifyCertificateSignature(current, c.publicKey));
+    if (!next || !valid(next) || !canIssue(next)) throw untrusted();
+    const below = path.length - 1;
+    if (next.basicConstraints?.pathLen !== undefined && below > next.basicConstraints.pathLen) throw untrusted();
+    path.push(next);
+    current = next;
+  }
+  throw untrusted();
+}
+
+/** The anchor's enabled CRLs: a certificate of the path listed by a CRL its issuer signed is revoked. */
+function checkRevocation(path: ParsedCertificate[], crls: SessionCrl[]): void {
+  for (const crl of crls) {
+    if (!crl.enabled) continue;
+    let decoded;
+    try {
+      const block = decodePemBlocks(Buffer.from(crl.crlData, 'base64').toString('latin1'), 'CRL').find((b) => b.label === 'X509 CRL');
+      decoded = block ? decodeCrl(block.der, 'CRL') : undefined;
+    } catch {
+      decoded = undefined;
+    }
+    if (!decoded) continue;
+    for (let i = 0; i < path.length - 1; i++) {
+      const cert = path[i]!;
+      const issuer = path[i + 1]!;
+      if (!decoded.issuerDer.equals(cert.issuerDer)) continue;
+      const hash = hashForSignatureOid(decoded.signatureAlgorithm);
+      if (!hash || !verifyWith(issuer.publicKey, hash, decoded.tbs, decoded.signature)) continue;
+      let revoked = false;
+      walkCrlEntries(decoded, 'CRL', (e) => {
+        if (e.serialHex === cert.serialHex) revoked = true;
+      });
+      if (revoked) throw denied('Certificate revoked');
+    }
+  }
+}
+
+const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+const accessKeyId = (): string => `ASIA${[...randomBytes(16)].map((b) => BASE32[b % 32]).join('')}`;
+
+/** Handles POST /sessions; returns the 201 body and the session record. */
+export function createSession(req: SessionRequest, ctx: SessionContext): { body: unknown; record: SessionRecord } {
+  const x509 = header(req, 'x-amz-x509');
+  let leaf: ParsedCertificate;
+  try {
+    leaf = parseCertificate(Buffer.from(x509 ?? '', 'base64'), 'X-Amz-X509');
+  } catch {
+    throw denied('Untrusted Signing Certificate');
+  }
+  checkSignature(req, ctx, leaf);
+  checkLeaf(leaf);
+  const chainHeader = header(req, 'x-amz-x509-chain');
+  const chainParts = chainHeader ? chainHeader.split(',').map((s) => s.trim()) : [];
+  if (chainParts.length > 5) throw validation(`X-Amz-X509-Chain holds ${chainParts.length} certificates; the maximum depth is 5`);
+  let chain: ParsedCertificate[];
+  try {
+    chain = chainParts.map((b) => parseCertificate(Buffer.from(b, 'base64'), 'X-Amz-X509-Chain'));
+  } catch {
+    throw denied('Untrusted Signing Certificate');
+  }
+  const taArn = req.query.get('trustAnchorArn');
+  const profileArn = req.query.get('profileArn');
+  const roleArn = req.query.get('roleArn');
+  if (!taArn || !profileArn || !roleArn) throw validation('trustAnchorArn, profileArn and roleArn are required');
+  const anchor = ctx.anchors().find((a) => a.trustAnchorArn === taArn);
+  if (!anchor) throw new ServiceError('ResourceNotFoundException', 404, "Specified Trust Anchor wasn't found.");
+  if (!anchor.enabled) throw denied('Trust anchor is disabled');
+  const anchorCerts = decodePemBlocks(anchor.source.sourceData.x509CertificateData, 'trust anchor').map((b) => parseCertificate(b.der, 'trust anchor'));
+  const now = ctx.now();
+  const path = buildPath(leaf, chain, anchorCerts, now);
+  checkRevocation(
+    path,
+    ctx.crls().filter((c) => c.trustAnchorArn === taArn),
+  );
+  const profile = ctx.profiles().find((p) => p.profileArn === profileArn);
+  if (!profile || !profile.enabled) throw denied('Invalid or empty profile provided.');
+  if (!profile.roleArns.includes(roleArn)) throw denied("Requested Role isn't one of those listed in the Profile.");
+  let body: Record<string, unknown> = {};
+  try {
+    body = req.raw.length ? (JSON.parse(req.raw.toString('utf8')) as Record<string, unknown>) : {};
+  } catch {
+    throw validation('Request body is not valid JSON');
+  }
+  const requested = body.durationSeconds;
+  if (requested !== undefined && (typeof requested !== 'number' || !Number.isInteger(requested) || requested < 900 || requested > 43200))
+    throw validation("1 validation error detected: Value at 'durationSeconds' failed to satisfy constraint: Member must have value between 900 and 43200");
+  const roleSessionName = body.roleSessionName;
+  if (roleSessionName !== undefined) {
+    if (!profile.acceptRoleSessionName) throw denied('Not authorized to set roleSessionName.');
+    if (typeof roleSessionName !== 'string' || !/^[\w+=,.@-]{2,64}$/.test(roleSessionName))
+      throw validation("1 validation error detected: Value at 'roleSessionName' failed to satisfy constraint: 2-64 characters of [\\w+=,.@-]");
+  }
+  const duration = Math.min(profile.durationSeconds, (requested as number | undefined) ?? profile.durationSeconds);
+  const preview = previewSession(leaf, profile.attributeMappings);
+  const sessionName = (roleSessionName as string | undefined) ?? preview.roleSessionName;
+  const roleName = roleArn.split('/').pop()!;
+  const creds = {
+    accessKeyId: accessKeyId(),
+    secretAccessKey: randomBytes(30).toString('base64'),
+    sessionToken: `IQoJb3JpZ2luX2VjE${randomBytes(240).toString('base64')}`,
+    expiration: new Date(now.getTime() + duration * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+  };
+  const record: SessionRecord = {
+    at: now.toISOString(),
+    trustAnchorArn: taArn,
+    profileArn,
+    roleArn,
+    serial: leaf.serialHex,
+    roleSessionName: sessionName,
+    sourceIdentity: preview.sourceIdentity,
+    principalTags: preview.tags,
+    dropped: preview.dropped,
+    durationSeconds: duration,
+    accessKeyId: creds.accessKeyId,
+  };
+  return {
+    record,
+    body: {
+      credentialSet: [
+        {
+          assumedRoleUser: { arn: `arn:aws:sts::${ctx.account}:assumed-role/${roleName}/${sessionName}`, assumedRoleId: `AROA${[...randomBytes(17)].map((b) => BASE32[b % 32]).join('')}:${sessionName}` },
+          credentials: creds,
+          packedPolicySize: Math.min(100, Object.keys(preview.tags).length * 2),
+          roleArn,
+          sourceIdentity: preview.sourceIdentity,
+        },
+      ],
+      subjectArn: `arn:aws:rolesanywhere:${ctx.region}:${ctx.account}:subject/${randomUUID()}`,
+    },
+  };
+}

@@ -1,0 +1,133 @@
+/**
+ * #7 end to end: a workload gets AWS credentials from (emulated) IAM Roles Anywhere with a certificate from this PKI.
+ * The real AWS SDK's fromProcess() runs `pki credential-process` from a shared config file, as a user's
+ * ~/.aws/config would; revoking the certificate and publishing the CRL makes the next call fail.
+ */
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import { CreateProfileCommand, RolesAnywhereClient } from '@aws-sdk/client-rolesanywhere';
+import { fromProcess } from '@aws-sdk/credential-providers';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startEmulator, type Emulator } from '../../src/emulator/server.js';
+import { CLI, cli, makeDeps, tempDir } from '../helpers.js';
+
+const running: Emulator[] = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((e) => e.close()));
+});
+
+const ENV = { AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'secret', AWS_REGION: 'us-east-1' };
+const ROLE = 'arn:aws:iam::123456789012:role/app';
+
+/** A PKI whose issuing CA is the trust anchor "prod" (its CRL published), a profile for ROLE, and one workload. */
+export async function credentialsSetup(opts: { now?: () => Date; emulator?: Parameters<typeof startEmulator>[0]; keyType?: string } = {}) {
+  const emu = await startEmulator({ ratePerSecond: 0, ...(opts.now ? { now: opts.now } : {}), ...opts.emulator });
+  running.push(emu);
+  const cwd = tempDir('pki-creds-');
+  const deps = makeDeps(cwd, { env: ENV, seed: `creds-${Math.random()}` });
+  deps.now = opts.now ?? (() => new Date());
+  const dir = join(cwd, 'pki');
+  const ep = ['--endpoint', emu.url, '--api-rate', '0'];
+  const run = (argv: string[]) => cli([...argv, '--dir', dir, '--json'], deps);
+  const ok = async (argv: string[]) => {
+    const r = await run(argv);
+    if (r.code !== 0) throw new Error(`${argv.join(' ')} → ${r.code}: ${r.stdout}${r.stderr}`);
+    return r.json.data;
+  };
+  await ok(['init', '--subject', 'CN=Creds Root,O=Example', '--no-passphrase']);
+  await ok(['ca', 'create', 'issuing-1', '--parent', 'root', '--subject', 'CN=Creds Issuing 1,O=Example', '--no-passphrase']);
+  const anchorArn = (await ok(['anchor', 'push', '--name', 'prod', '--ca', 'issuing-1', '--enable', ...ep])).arn as string;
+  await ok(['crl', 'publish', '--ca', 'issuing-1', '--anchor', 'prod', ...ep]);
+  const sdk = new RolesAnywhereClient({ endpoint: emu.url, region: 'us-east-1', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' } });
+  const profile = (await sdk.send(new CreateProfileCommand({ name: 'app', roleArns: [ROLE], enabled: true, durationSeconds: 3600 }))).profile!;
+  const leaf = await ok([
+    'issue', '--ca', 'issuing-1', '--subject', 'CN=app-01,OU=payments,O=Example', '--san', 'dns:app-01.example.com', '--san', 'uri:spiffe://example.com/ns/prod/sa/app',
+    '--key-out', join(cwd, 'app.key'), '--out', join(cwd, 'app.pem'), '--chain-out', join(cwd, 'chain.pem'), ...(opts.keyType ? ['--key-type', opts.keyType] : []),
+  ]);
+  /** credential-process arguments; `over` replaces flags' values, `extra` adds flags. */
+  const args = (over: Record<string, string> = {}, extra: string[] = []) =>
+    Object.entries({
+      certificate: join(cwd, 'app.pem'),
+      'private-key': join(cwd, 'app.key'),
+      'trust-anchor-arn': anchorArn,
+      'profile-arn': profile.profileArn!,
+      'role-arn': ROLE,
+      endpoint: emu.url,
+      ...over,
+    }).flatMap(([k, v]) => [`--${k}`, v]).concat(extra);
+  return { emu, cwd, dir, deps, ep, run, ok, sdk, anchorArn, profileArn: profile.profileArn!, profileId: profile.profileId!, leaf, args };
+}
+
+describe('#7 pki credential-process', () => {
+  it('the AWS SDK\'s fromProcess() gets credentials through pki; after revoke + crl publish the next call fails with "Certificate revoked"', async () => {
+    const t = await credentialsSetup();
+    const config = join(t.cwd, 'aws-config');
+    const command = [process.execPath, CLI, 'credential-process', ...t.args()].map((a) => (/\s/.test(a) ? `"${a}"` : a)).join(' ');
+    fs.writeFileSync(config, `[profile app]\ncredential_process = ${command}\n`);
+    fs.writeFileSync(join(t.cwd, 'aws-credentials'), '');
+    const provider = fromProcess({ profile: 'app', configFilepath: config, filepath: join(t.cwd, 'aws-credentials') });
+    const creds = await provider();
+    expect(creds.accessKeyId).toMatch(/^ASIA[A-Z2-7]{16}$/);
+    expect(creds.secretAccessKey.length).toBeGreaterThanOrEqual(40);
+    expect(creds.sessionToken).toBeTruthy();
+    expect(creds.expiration!.getTime() - Date.now()).toBeGreaterThan(3500_000);
+    const session = t.emu.sessions().at(-1)!;
+    expect(session).toMatchObject({ accessKeyId: creds.accessKeyId, roleArn: ROLE, roleSessionName: t.leaf.serial, sourceIdentity: 'CN=app-01' });
+    expect(session.principalTags).toMatchObject({
+      'x509Subject/CN': 'app-01',
+      'x509Subject/OU': 'payments',
+      'x509Issuer/CN': 'Creds Issuing 1',
+      'x509SAN/DNS': 'app-01.example.com',
+      'x509SAN/URI': 'spiffe://example.com/ns/prod/sa/app',
+    });
+
+    await t.ok(['revoke', '--ca', 'issuing-1', '--serial', t.leaf.serial, '--reason', 'keyCompromise']);
+    await t.ok(['crl', 'publish', '--ca', 'issuing-1', '--anchor', 'prod', ...t.ep]);
+    await expect(provider()).rejects.toThrow(/Certificate revoked/);
+  });
+
+  it('prints exactly the credential_process JSON on stdout; the service\'s error on stderr with exit 9', async () => {
+    const t = await credentialsSetup();
+    const r = await cli(['credential-process', ...t.args()], t.deps);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(Object.keys(out)).toEqual(['Version', 'AccessKeyId', 'SecretAccessKey', 'SessionToken', 'Expiration']);
+    expect(out.Version).toBe(1);
+    expect(out.Expiration).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
+    expect(r.stderr).toBe('');
+    // A role the profile does not list.
+    const bad = await cli(['credential-process', ...t.args({ 'role-arn': 'arn:aws:iam::123456789012:role/other' })], t.deps);
+    expect(bad.code).toBe(9);
+    expect(bad.stdout).toBe('');
+    expect(bad.stderr).toContain("AccessDeniedException: Requested Role isn't one of those listed in the Profile.");
+  });
+
+  it('an intermediate-signed leaf under a root anchor sends --intermediates; a key that is not the certificate\'s is refused locally', async () => {
+    const t = await credentialsSetup();
+    // Anchor "root-anchor" holds the root; the leaf's issuer travels in X-Amz-X509-Chain.
+    const rootAnchor = (await t.ok(['anchor', 'push', '--name', 'root-anchor', '--ca', 'root', '--enable', ...t.ep])).arn as string;
+    const withChain = await cli(['credential-process', ...t.args({ 'trust-anchor-arn': rootAnchor, intermediates: join(t.cwd, 'chain.pem') })], t.deps);
+    expect(withChain.code, withChain.stderr).toBe(0);
+    const without = await cli(['credential-process', ...t.args({ 'trust-anchor-arn': rootAnchor })], t.deps);
+    expect(without.code).toBe(9);
+    expect(without.stderr).toContain('AccessDeniedException: Untrusted Signing Certificate');
+    await t.ok(['issue', '--ca', 'issuing-1', '--subject', 'CN=other', '--key-out', join(t.cwd, 'other.key'), '--out', join(t.cwd, 'other.pem')]);
+    const mismatch = await cli(['credential-process', ...t.args({ 'private-key': join(t.cwd, 'other.key') })], t.deps);
+    expect(mismatch.code).toBe(7);
+    expect(mismatch.stderr).toContain('CRYPTO_KEY_MISMATCH');
+  });
+
+  it('refuses a password on the command line and helper options it does not implement, before doing anything', async () => {
+    const t = await credentialsSetup();
+    for (const flag of [['--pkcs8-password', 'secret'], ['--no-verify-ssl']]) {
+      const r = await cli(['credential-process', ...t.args({}, flag)], t.deps);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain('USAGE_UNSUPPORTED_OPTION');
+      expect(r.stderr).not.toContain('secret');
+    }
+    const before = t.emu.sessions().length;
+    const region = await cli(['credential-process', ...t.args({ 'profile-arn': t.profileArn.replace('us-east-1', 'eu-west-1') })], t.deps);
+    expect(region.stderr).toContain("trust anchor and profile regions don't match");
+    expect(t.emu.sessions().length).toBe(before);
+  });
+});
