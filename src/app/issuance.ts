@@ -6,10 +6,12 @@ import { createHash, type KeyObject } from 'node:crypto';
 import { PkiError } from '../errors.js';
 import { describeKey, type KeyType } from '../crypto/keys.js';
 import { checkKey, checkNames, type Profile } from '../domain/profile.js';
+import { previewSession } from '../domain/session.js';
 import { newSerial } from '../domain/serial.js';
 import type { NewCertificate } from '../ports.js';
 import { buildCertificate, buildCertificateAsync, serialToHex, type CertificateFields } from '../x509/certificate.js';
 import { formatSan, sanProblems, type San } from '../x509/extensions.js';
+import { decodeNameDer, type Rdns } from '../x509/name.js';
 import type { CsrData } from './csr-pool.js';
 import type { CaSigner, Workspace } from './workspace.js';
 
@@ -91,18 +93,29 @@ export interface PlanOptions {
 /** Checks a request against the profile and the issuer; returns the certificate fields or all problems. */
 export function planCertificate(
   ws: Workspace,
-  issuer: { name: string; notBefore: Date; notAfter: Date },
+  issuer: { name: string; notBefore: Date; notAfter: Date; subject?: Rdns },
   profile: Profile,
   req: SubjectRequest,
   opts: PlanOptions,
-): { fields?: CertificateFields; problems: PkiError[] } {
+): { fields?: CertificateFields; problems: PkiError[]; warnings: string[] } {
   const problems: PkiError[] = [];
+  const warnings: string[] = [];
   problems.push(...checkKey(profile, req.keyType, req.keyDescription, req.rsaBits, req.source));
   for (const san of req.sans) for (const m of sanProblems(san)) problems.push(new PkiError('POLICY_BAD_SAN', `${req.source}: SAN ${m}`, { details: { file: req.source } }));
   problems.push(...checkNames(profile, req.subjectDn, req.sans, req.subjectDer.length === 2).map((p) => withSource(p, req.source)));
   const window = validityWindow(profile, opts.validitySeconds, issuer, ws.now);
   problems.push(...window.problems);
-  if (problems.length) return { problems };
+  if (profile.kind === 'leaf' && profile.rolesAnywhere && profile.droppedSessionTags !== 'ignore' && req.subjectDer.length > 2) {
+    // Values STS would refuse are dropped by Roles Anywhere without an error (reference §6.2): say so now.
+    const preview = previewSession({ serialHex: '00', subject: decodeNameDer(req.subjectDer), issuer: issuer.subject ?? [], sans: req.sans, sanDirectoryNames: [] });
+    for (const d of preview.dropped) {
+      const message = `${req.source}: session tag ${d.tag}="${d.value}" would be dropped by Roles Anywhere: ${d.reason}`;
+      if (profile.droppedSessionTags === 'refuse')
+        problems.push(new PkiError('POLICY_SESSION_TAG_DROPPED', message, { details: { file: req.source, tag: d.tag }, hint: `profile ${profile.name} has droppedSessionTags: refuse` }));
+      else warnings.push(message);
+    }
+  }
+  if (problems.length) return { problems, warnings };
   const fields: CertificateFields = {
     serial: newSerial(ws.deps.randomBytes),
     notBefore: window.notBefore,
@@ -116,7 +129,7 @@ export function planCertificate(
     crlDistributionPoints: profile.crlDistributionPoints,
   };
   if (opts.pathLen !== undefined) fields.pathLen = opts.pathLen;
-  return { fields, problems };
+  return { fields, problems, warnings };
 }
 
 function withSource(p: PkiError, source: string): PkiError {

@@ -57,7 +57,7 @@ async function prepare(ws: Workspace, input: { ca: string; profile?: string; val
 }
 
 function issuerWindow(signer: CaSigner) {
-  return { name: signer.ca.name, notBefore: signer.cert.notBefore, notAfter: signer.cert.notAfter };
+  return { name: signer.ca.name, notBefore: signer.cert.notBefore, notAfter: signer.cert.notAfter, subject: signer.cert.subject };
 }
 
 function issuedSummary(signer: CaSigner, c: IssuedCertificate) {
@@ -113,6 +113,7 @@ export async function issueCertificate(deps: Workspace['deps'], input: IssueInpu
     const signer = await unlockCa(ws, ca, input);
     const plan = planCertificate(ws, issuerWindow(signer), profile, req, { validitySeconds, ca: false });
     throwIfAny(plan.problems, `${input.csr ?? 'request'}: ${plan.problems.length} problems`);
+    for (const w of plan.warnings) deps.stderr.write(`warning: ${w}\n`);
     const issued = [signPlanned(ws, signer.issuer, plan.fields!, req, profile)];
     // The chain for --chain-out leaves out self-signed roots: relying parties hold those as trust anchors.
     const chain = input.chainOut ? (await caChain(ws, ca)).filter((c) => !isSelfIssued(c)) : [];
@@ -186,12 +187,14 @@ export async function issueBatch(deps: Workspace['deps'], input: BatchInput) {
     const problems: PkiError[][] = new Array(names.length);
     const requests: SubjectRequest[] = new Array(names.length);
     const signing: Array<Promise<IssuedCertificate>> = new Array(names.length);
+    const warnings: string[] = [];
     await readCsrFiles(
       names.map((name) => join(input.batch, name)),
       (i, csr) => {
         if (csr instanceof PkiError) return void (problems[i] = [csr]);
         const req = requestFromCsr(csr, undefined, undefined);
         const plan = planCertificate(ws, window, profile, req, { validitySeconds, ca: false });
+        warnings.push(...plan.warnings);
         if (plan.problems.length) return void (problems[i] = plan.problems);
         requests[i] = req;
         signing[i] = signPlannedAsync(ws, signer.issuer, plan.fields!, req, profile);
@@ -201,6 +204,8 @@ export async function issueBatch(deps: Workspace['deps'], input: BatchInput) {
     const allProblems = problems.flatMap((p) => p ?? []);
     if (allProblems.length) await Promise.allSettled(signing);
     throwIfAny(allProblems, `--batch ${input.batch}: ${allProblems.length} problems`);
+    for (const w of warnings.slice(0, 20)) deps.stderr.write(`warning: ${w}\n`);
+    if (warnings.length > 20) deps.stderr.write(`warning: ... and ${warnings.length - 20} more session tags that would be dropped\n`);
     const issued = await Promise.all(signing);
     // Pass 2: record, then write, group by group (one transaction per group).
     const group = input.groupSize ?? 256;

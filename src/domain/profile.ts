@@ -24,6 +24,8 @@ export interface Profile {
   subject: { allow: readonly RegExp[] };
   san: { allow: Partial<Record<SanType, readonly RegExp[]>>; maxCount: number };
   crlDistributionPoints: readonly string[];
+  /** Leaf profiles: what to do when a subject or SAN value would be dropped as a Roles Anywhere session tag. */
+  droppedSessionTags: 'warn' | 'refuse' | 'ignore';
 }
 
 /** Checks a requested subject and SANs against the profile; returns every problem (never throws). */

@@ -53,6 +53,11 @@ export const PROFILE_SCHEMA: Spec = {
         maxCount: { type: 'integer', min: 0, max: 1000, description: 'most SANs per certificate (default 100)' },
       },
     },
+    droppedSessionTags: {
+      type: 'string',
+      enum: ['warn', 'refuse', 'ignore'],
+      description: 'leaf profiles: a subject or SAN value Roles Anywhere would silently drop as a session tag (characters or length STS refuses) is a warning (default), refused, or ignored',
+    },
     crlDistributionPoints: { type: 'list', items: { type: 'string', pattern: /^[a-z]+:\/\/\S+$/, patternHelp: 'must be a URL' }, description: 'CRL distribution point URLs' },
   },
 };
@@ -83,6 +88,7 @@ export function parseProfile(text: string, source: string): Profile {
     subject: { allow: raw.subject?.allow ?? [] },
     san: { allow: sanAllow, maxCount: raw.san?.maxCount ?? 100 },
     crlDistributionPoints: raw.crlDistributionPoints ?? [],
+    droppedSessionTags: raw.droppedSessionTags ?? 'warn',
   };
   if (raw.pathLen !== undefined) profile.pathLen = raw.pathLen;
   throwIfAny(profileRuleProblems(profile).map((m) => new PkiError('PROFILE_INVALID', `${source}: ${m}`, { details: { file: source } })));
