@@ -17,10 +17,15 @@
  * Revocation (section "revoke"): 10,000 single revocations, each its own store transaction, through the library,
  * against `openssl ca -revoke` calls (a sample, scaled to 10,000) and `pki revoke` processes (a sample).
  *
+ * Credential start-up (section "startup"): `pki credential-process` obtaining credentials from the emulator on
+ * 127.0.0.1 (its own process each time, as an AWS SDK runs it), against `node -e 0`, alternating, STARTUP_RUNS each
+ * (default 30); the target is at most 3× `node -e 0`. The emulator runs in this process, so the network part is a
+ * loopback round trip of a few milliseconds.
+ *
  * Env: N (issuance CSRs, default 2000), REPEAT (default 5; CRL sections 3), BENCH_DIR, SECTIONS (default
- * "issue,crl,revoke"), CRL_SIZES (default "100000,1000000").
+ * "issue,crl,revoke,startup"), CRL_SIZES (default "100000,1000000"), STARTUP_RUNS (default 30).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -151,11 +156,12 @@ function cfsslRun(kind, csrs, outDir) {
 
 if (!fs.existsSync(CLI)) throw new Error('run `npm run build` first (npm run bench does)');
 if (!have('openssl')) throw new Error('openssl is required for the comparison');
-const SECTIONS = (process.env.SECTIONS ?? 'issue,crl,revoke').split(',');
+const SECTIONS = (process.env.SECTIONS ?? 'issue,crl,revoke,startup').split(',');
 log(`bench: sections ${SECTIONS.join(', ')} in ${WORK}`);
 if (SECTIONS.includes('issue')) benchIssuance();
 if (SECTIONS.includes('crl')) await benchCrl();
 if (SECTIONS.includes('revoke')) await benchRevoke();
+if (SECTIONS.includes('startup')) await benchStartup();
 fs.rmSync(WORK, { recursive: true, force: true });
 
 function benchIssuance() {
@@ -356,4 +362,52 @@ store.close();
   console.log(['pki library (store.revoke, one transaction each)', `${((lib / TOTAL) * 1000).toFixed(3)} ms`, `${lib.toFixed(2)} s`, `${(osslTotal / lib).toFixed(0)}× (target ≥ 50: ${osslTotal / lib >= 50 ? 'MET' : 'MISSED'})`].join(' | '));
   console.log([`pki revoke process (${CLI_SAMPLE} measured, scaled)`, `${(cliPer * 1000).toFixed(0)} ms`, `${(cliPer * TOTAL).toFixed(0)} s`, `${(osslPer / cliPer).toFixed(2)}×`].join(' | '));
   console.log('openssl ca -revoke rewrites index.txt on every call, so its real cost grows with the index; the scaled figure is a lower bound.');
+}
+
+async function benchStartup() {
+  const RUNS = Number(process.env.STARTUP_RUNS ?? 30);
+  const { startEmulator } = await import(join(ROOT, 'dist/emulator/server.js'));
+  const emu = await startEmulator({ ratePerSecond: 0 });
+  try {
+    const dir = join(WORK, 'pki-startup');
+    const env = { ...process.env, AWS_ACCESS_KEY_ID: 'AKIDBENCH', AWS_SECRET_ACCESS_KEY: 'bench', AWS_REGION: 'us-east-1' };
+    // Asynchronous: the emulator answers from this process's event loop.
+    const { execFile } = await import('node:child_process');
+    const pki = (...args) =>
+      new Promise((resolve, reject) => execFile(process.execPath, [CLI, ...args, '--dir', dir], { env, encoding: 'utf8' }, (e, out) => (e ? reject(e) : resolve(out))));
+    await pki('init', '--subject', 'CN=Startup Root', '--no-passphrase');
+    const anchor = JSON.parse(await pki('anchor', 'push', '--name', 'bench', '--ca', 'root', '--enable', '--endpoint', emu.url, '--api-rate', '0', '--json')).data.arn;
+    await pki('issue', '--ca', 'root', '--subject', 'CN=startup', '--key-out', join(WORK, 'startup.key'), '--out', join(WORK, 'startup.pem'));
+    const res = await fetch(`${emu.url}/profiles`, {
+      method: 'POST',
+      headers: { Authorization: 'AWS4-HMAC-SHA256 Credential=AKIDBENCH/20260101/us-east-1/rolesanywhere/aws4_request, SignedHeaders=host, Signature=00', 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name: 'bench', roleArns: ['arn:aws:iam::123456789012:role/bench'], enabled: true }),
+    });
+    const profileArn = (await res.json()).profile.profileArn;
+    const args = [CLI, 'credential-process', '--certificate', join(WORK, 'startup.pem'), '--private-key', join(WORK, 'startup.key'), '--trust-anchor-arn', anchor, '--profile-arn', profileArn, '--role-arn', 'arn:aws:iam::123456789012:role/bench', '--endpoint', emu.url];
+    const timedAsync = (cmdArgs) =>
+      new Promise((resolve, reject) => {
+        const t = process.hrtime.bigint();
+        const child = spawn(process.execPath, cmdArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        child.stdout.on('data', (d) => (out += d));
+        child.on('exit', (code) => (code === 0 ? resolve({ seconds: Number(process.hrtime.bigint() - t) / 1e9, out }) : reject(new Error(`exit ${code}`))));
+      });
+    const first = await timedAsync(args);
+    if (!JSON.parse(first.out).AccessKeyId) throw new Error('credential-process printed no credentials');
+    const nodeTimes = [];
+    const cpTimes = [];
+    for (let i = 0; i < RUNS; i++) {
+      nodeTimes.push((await timedAsync(['-e', '0'])).seconds);
+      cpTimes.push((await timedAsync(args)).seconds);
+    }
+    const n = median(nodeTimes);
+    const c = median(cpTimes);
+    console.log(`\ncredential-process start-up (${RUNS} runs each, medians; credentials from the emulator on 127.0.0.1)\n`);
+    console.log(['what', 'median', '×node -e 0'].join(' | '));
+    console.log(['node -e 0', `${(n * 1000).toFixed(0)} ms`, '1'].join(' | '));
+    console.log(['pki credential-process', `${(c * 1000).toFixed(0)} ms`, `${(c / n).toFixed(2)}× (target ≤ 3: ${c / n <= 3 ? 'MET' : 'MISSED'})`].join(' | '));
+  } finally {
+    await emu.close();
+  }
 }
