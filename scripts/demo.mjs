@@ -30,7 +30,7 @@ function step(title, cmd, args, { expect = 0, quiet = false } = {}) {
   show(`\n## ${title}\n$ ${shown}\n`);
   ran.push(shown);
   const r = spawnSync(cmd, real, { cwd: work, encoding: 'utf8', env: { ...process.env, PKI_DIR: dir, ...awsEnv } });
-  if (!quiet) show(`${r.stdout}${r.stderr}`);
+  if (!quiet) show(`${r.stdout}${r.stdout && !r.stdout.endsWith('\n') ? '\n' : ''}${r.stderr}`);
   if (r.status !== expect) {
     process.stderr.write(`\ndemo step failed (exit ${r.status}, expected ${expect}): ${shown}\n${r.stdout}${r.stderr}\n`);
     process.exit(1);
@@ -66,6 +66,7 @@ pki('create the PKI and its root CA', ['init', '--dir', dir, '--subject', 'CN=De
 pki('create an issuing CA below the root', ['ca', 'create', 'issuing-1', '--parent', 'root', '--subject', 'CN=Demo Issuing CA 1,O=Example', '--no-passphrase']);
 pki('list the CAs', ['ca', 'list']);
 
+const webKey = join(work, 'web-01.key');
 const webCsr = await makeCsr('web-01', 'web-01', 'DNS:web-01.example.com,URI:spiffe://example.com/ns/prod/web');
 pki('issue a workload certificate from a CSR', ['issue', '--ca', 'issuing-1', '--csr', webCsr, '--out', 'web-01.pem', '--chain-out', 'chain.pem']);
 const app = pki('issue a certificate with a key generated here', [
@@ -87,6 +88,11 @@ pki('run again from cron: nothing revoked since, so nothing to do', ['crl', 'gen
 pki('everything on record', ['list']);
 pki('one certificate in detail', ['show', appSerial]);
 pki('export the root for the Roles Anywhere trust anchor', ['ca', 'export', 'root', '--out', 'root.pem']);
+
+if (haveOpenssl) {
+  step('an independent check: openssl verifies the chain', 'openssl', ['verify', '-x509_strict', '-CAfile', 'root.pem', '-untrusted', 'chain.pem', 'web-01.pem', 'certs/batch-1.pem']);
+  step('... and, with the CRL, rejects the revoked certificate (exit 2)', 'openssl', ['verify', '-crl_check', '-CAfile', 'root.pem', '-untrusted', 'chain.pem', '-CRLfile', 'issuing-1.crl.pem', 'app-02.pem'], { expect: 2 });
+}
 
 // Publish to (an emulated) IAM Roles Anywhere.
 show('\n## start an offline Roles Anywhere emulator on 127.0.0.1\n$ pki emulator serve --state ra-state.json &\n');
@@ -113,14 +119,23 @@ try {
     'rotate', 'start', '--anchor', 'demo', '--new-ca', 'issuing-2', '--subject', 'CN=Demo Issuing CA 2,O=Example', '--no-passphrase', '--endpoint', endpoint,
   ]);
   pki('the scheduled check: a step is due (exit 10): switch issuance to issuing-2', ['rotate', 'status', '--anchor', 'demo'], { expect: 10 });
+
+  // The workload side: a profile, then credentials for the certificate.
+  const { RolesAnywhereClient, CreateProfileCommand } = await import('@aws-sdk/client-rolesanywhere');
+  const sdk = new RolesAnywhereClient({ endpoint, region: awsEnv.AWS_REGION, credentials: { accessKeyId: awsEnv.AWS_ACCESS_KEY_ID, secretAccessKey: awsEnv.AWS_SECRET_ACCESS_KEY } });
+  const role = 'arn:aws:iam::123456789012:role/demo-app';
+  const profile = (await sdk.send(new CreateProfileCommand({ name: 'demo-app', roleArns: [role], enabled: true }))).profile;
+  show(`\n## a Roles Anywhere profile for the role (what \`aws rolesanywhere create-profile --name demo-app --role-arns ${role} --enabled\` makes)\n${profile.profileArn}\n`);
+  ran.push('aws rolesanywhere create-profile --name demo-app ... (done here with the AWS SDK)');
+  const anchorArn = JSON.parse(pki('(the trust anchor ARN, for the workload\'s configuration)', ['anchor', 'status', '--name', 'demo', '--endpoint', endpoint, '--json'], { quiet: true }).stdout).data.arn;
+  pki('what Roles Anywhere will make of web-01\'s certificate: session name, SourceIdentity, principal tags', ['preview', '--cert', 'web-01.pem']);
+  const creds = (cert, key) => ['credential-process', '--certificate', cert, '--private-key', key, '--trust-anchor-arn', anchorArn, '--profile-arn', profile.profileArn, '--role-arn', role, '--endpoint', endpoint];
+  pki('the workload obtains AWS credentials with its certificate (what credential_process in ~/.aws/config runs)', creds('web-01.pem', webKey));
+  pki('the revoked app-02 certificate does not (exit 9)', creds('app-02.pem', 'app-02.key'), { expect: 9 });
 } finally {
   emulator.kill('SIGTERM');
 }
 
-if (haveOpenssl) {
-  step('an independent check: openssl verifies the chain', 'openssl', ['verify', '-x509_strict', '-CAfile', 'root.pem', '-untrusted', 'chain.pem', 'web-01.pem', 'certs/batch-1.pem']);
-  step('... and, with the CRL, rejects the revoked certificate (exit 2)', 'openssl', ['verify', '-crl_check', '-CAfile', 'root.pem', '-untrusted', 'chain.pem', '-CRLfile', 'issuing-1.crl.pem', 'app-02.pem'], { expect: 2 });
-}
 
 show(`\nDone. Commands run:\n${ran.map((c) => `  ${c}`).join('\n')}\n`);
 process.stdout.write(`Files are in ${work} (remove it with: rm -rf ${work})\n`);

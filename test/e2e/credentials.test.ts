@@ -32,6 +32,9 @@ describe('#7 pki credential-process', () => {
       'x509SAN/DNS': 'app-01.example.com',
       'x509SAN/URI': 'spiffe://example.com/ns/prod/sa/app',
     });
+    // pki preview predicted exactly what the emulator recorded.
+    const preview = await t.run(['preview', '--cert', join(t.cwd, 'app.pem')]);
+    expect(preview.json.data).toMatchObject({ tags: session.principalTags, sourceIdentity: session.sourceIdentity, roleSessionName: session.roleSessionName });
 
     await t.ok(['revoke', '--ca', 'issuing-1', '--serial', t.leaf.serial, '--reason', 'keyCompromise']);
     await t.ok(['crl', 'publish', '--ca', 'issuing-1', '--anchor', 'prod', ...t.ep]);

@@ -21,6 +21,11 @@ describe('npm run demo', () => {
     expect(r.stdout).toMatch(/issuing-1 → demo: imported \(CRL #1; ListCrls, ImportCrl, GetCrl\)/);
     expect(r.stdout).toMatch(/issuing-1 → demo: unchanged \(CRL #1; no API call\)/);
     expect(r.stdout).toMatch(/pki-issuing-1 .* true/);
+    expect(r.stdout).toMatch(/Rotation of demo started: issuing-1 → issuing-2 \(phase started\)/);
+    expect(r.stdout).toMatch(/next: pki rotate switch --anchor demo \(due now\)/);
+    expect(r.stdout).toMatch(/aws:PrincipalTag\/x509Subject\/CN +web-01/);
+    expect(r.stdout).toMatch(/\{"Version":1,"AccessKeyId":"ASIA[A-Z2-7]{16}","SecretAccessKey":"[^"]+","SessionToken":"[^"]+","Expiration":"[^"]+"\}/);
+    expect(r.stdout).toContain('error: AccessDeniedException: Certificate revoked');
     expect(r.stdout).toContain('Done. Commands run:');
   });
 });

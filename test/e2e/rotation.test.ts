@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
-import { GetTrustAnchorCommand, ListCrlsCommand, RolesAnywhereClient } from '@aws-sdk/client-rolesanywhere';
+import { CreateProfileCommand, GetTrustAnchorCommand, ListCrlsCommand, RolesAnywhereClient } from '@aws-sdk/client-rolesanywhere';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/server.js';
 import { cli, makeDeps, tempDir } from '../helpers.js';
@@ -18,11 +18,12 @@ afterEach(async () => {
   await Promise.all(running.splice(0).map((e) => e.close()));
 });
 
-export async function rotationSetup(emulatorOpts: Parameters<typeof startEmulator>[0] = {}) {
-  const emu = await startEmulator({ ratePerSecond: 0, ...emulatorOpts });
+async function rotationSetup(emulatorOpts: Parameters<typeof startEmulator>[0] = {}) {
+  const clock = { now: T0 };
+  // The emulator's clock is the test's: CreateSession checks validity and X-Amz-Date against it.
+  const emu = await startEmulator({ ratePerSecond: 0, now: () => clock.now, ...emulatorOpts });
   running.push(emu);
   const cwd = tempDir('pki-rotate-');
-  const clock = { now: T0 };
   const deps = makeDeps(cwd, { env: { AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'secret', AWS_REGION: 'us-east-1' } });
   deps.now = () => clock.now;
   const dir = join(cwd, 'pki');
@@ -74,7 +75,15 @@ export async function rotationSetup(emulatorOpts: Parameters<typeof startEmulato
     }
   };
   const imports = () => emu.calls().filter((c) => c.op === 'ImportCrl' && c.status < 300).length;
-  return { emu, cwd, dir, deps, clock, ep, run, ok, sdk, leaf, remote, verify, imports };
+  const role = 'arn:aws:iam::123456789012:role/rotated';
+  const profileArn = (await sdk.send(new CreateProfileCommand({ name: 'rotated', roleArns: [role], enabled: true }))).profile!.profileArn!;
+  /** CreateSession with `l` through `pki credential-process`: "OK" or the service's error. */
+  const credentials = async (anchorArn: string, l: { out: string; chain: string }) => {
+    const chain = fs.statSync(l.chain).size > 0 ? ['--intermediates', l.chain] : [];
+    const r = await cli(['credential-process', '--certificate', l.out, '--private-key', l.out.replace(/\.pem$/, '.key'), ...chain, '--trust-anchor-arn', anchorArn, '--profile-arn', profileArn, '--role-arn', role, '--endpoint', emu.url], deps);
+    return r.code === 0 && JSON.parse(r.stdout).AccessKeyId ? 'OK' : r.stderr.split('\n')[0]!.replace(/^error: /, '');
+  };
+  return { emu, cwd, dir, deps, clock, ep, run, ok, sdk, leaf, remote, verify, imports, credentials };
 }
 
 function subjects(pem: string): string[] {
@@ -87,7 +96,7 @@ function subjects(pem: string): string[] {
 
 describe('#6 pki rotate against the emulator', () => {
   it('root rotation: plan, start, switch, wait, finish; old and new leaves verify against what the emulator holds at each phase', async () => {
-    const { ok, run, ep, clock, leaf, remote, verify, cwd } = await rotationSetup();
+    const { ok, run, ep, clock, leaf, remote, verify, cwd, credentials } = await rotationSetup();
     await ok(['init', '--subject', 'CN=Rot Root 1,O=Example', '--validity', '20y', '--no-passphrase']);
     const pushed = await ok(['anchor', 'push', '--name', 'prod', '--ca', 'root', '--enable', ...ep]);
     const arn = pushed.arn as string;
@@ -95,6 +104,7 @@ describe('#6 pki rotate against the emulator', () => {
     const a2 = await leaf('root', '30d');
     await ok(['crl', 'publish', '--ca', 'root', '--anchor', 'prod', ...ep]);
     expect(await verify(arn, a1, true)).toBe('OK');
+    expect(await credentials(arn, a1)).toBe('OK');
 
     // plan: offline, names the steps and the dates.
     const plan = await ok(['rotate', 'plan', '--anchor', 'prod', '--new-ca', 'root-2', '--subject', 'CN=Rot Root 2,O=Example']);
@@ -127,6 +137,11 @@ describe('#6 pki rotate against the emulator', () => {
     expect(await verify(arn, a2, true)).toBe('revoked');
     expect(await verify(arn, b2, true)).toBe('revoked');
     expect(await verify(arn, a1, true)).toBe('OK');
+    // Workloads of both CAs get credentials during the overlap; revoked ones of either CA do not.
+    expect(await credentials(arn, a1)).toBe('OK');
+    expect(await credentials(arn, b1)).toBe('OK');
+    expect(await credentials(arn, a2)).toBe('AccessDeniedException: Certificate revoked');
+    expect(await credentials(arn, b2)).toBe('AccessDeniedException: Certificate revoked');
 
     let st = await run(['rotate', 'status', '--anchor', 'prod']);
     expect(st.code).toBe(10);
@@ -165,9 +180,12 @@ describe('#6 pki rotate against the emulator', () => {
     expect(r.crlNames).toEqual(['pki-root-2']);
     expect(await verify(arn, b3, true)).toBe('OK');
     expect(await verify(arn, b2, true)).toBe('revoked');
+    expect(await credentials(arn, b3)).toBe('OK');
+    expect(await credentials(arn, b2)).toBe('AccessDeniedException: Certificate revoked');
     // A certificate of the old root no longer chains to anything the anchor holds.
     clock.now = new Date(T0.getTime() + 20 * DAY);
     expect(await verify(arn, a1, false)).toBe('untrusted');
+    expect(await credentials(arn, a1)).toBe('AccessDeniedException: Untrusted Signing Certificate');
     clock.now = new Date(T0.getTime() + 31 * DAY);
 
     // The old root is retired: no issuance, and a stale cron entry publishing its CRL is refused.
@@ -183,7 +201,7 @@ describe('#6 pki rotate against the emulator', () => {
   });
 
   it('intermediate used as the trust anchor: issuing-1 → issuing-2 (created under the same root), with abort and restart on the way', async () => {
-    const { ok, run, ep, clock, leaf, remote, verify, imports } = await rotationSetup();
+    const { ok, run, ep, clock, leaf, remote, verify, imports, credentials } = await rotationSetup();
     await ok(['init', '--subject', 'CN=Int Root,O=Example', '--validity', '20y', '--no-passphrase']);
     await ok(['ca', 'create', 'issuing-1', '--parent', 'root', '--subject', 'CN=Issuing 1,O=Example', '--validity', '10y', '--no-passphrase']);
     const arn = (await ok(['anchor', 'push', '--name', 'edge', '--ca', 'issuing-1', '--enable', ...ep])).arn as string;
@@ -209,6 +227,8 @@ describe('#6 pki rotate against the emulator', () => {
     const b1 = await leaf('issuing-2', '20d');
     expect(await verify(arn, b1, true)).toBe('OK');
     expect(await verify(arn, a1, true)).toBe('OK');
+    expect(await credentials(arn, a1)).toBe('OK');
+    expect(await credentials(arn, b1)).toBe('OK');
     const noAbort = await run(['rotate', 'abort', '--anchor', 'edge', ...ep]);
     expect(noAbort.json.error.code).toBe('STATE_ROTATION_LIVE_LEAVES');
     expect(noAbort.json.error.details.leaves.count).toBe(1);
@@ -222,12 +242,13 @@ describe('#6 pki rotate against the emulator', () => {
     expect(r.bundleSubjects).toEqual(['CN=Issuing 2,O=Example']);
     expect(r.crlNames).toEqual(['pki-issuing-2']);
     expect(await verify(arn, b1, true)).toBe('OK');
+    expect(await credentials(arn, b1)).toBe('OK');
     // One import for issuing-1, one for issuing-2 per start (the abort deleted the first): nothing imported twice.
     expect(imports()).toBe(3);
   });
 
   it('intermediate rotation under an unchanged root anchor: plan says no anchor change, and no step touches the bundle', async () => {
-    const { ok, ep, clock, leaf, remote, verify, emu } = await rotationSetup();
+    const { ok, ep, clock, leaf, remote, verify, emu, credentials } = await rotationSetup();
     await ok(['init', '--subject', 'CN=Keep Root,O=Example', '--validity', '20y', '--no-passphrase']);
     await ok(['ca', 'create', 'issuing-1', '--parent', 'root', '--subject', 'CN=Keep Issuing 1', '--validity', '10y', '--no-passphrase']);
     const arn = (await ok(['anchor', 'push', '--name', 'prod', '--ca', 'root', '--enable', ...ep])).arn as string;
@@ -240,6 +261,8 @@ describe('#6 pki rotate against the emulator', () => {
     const b1 = await leaf('issuing-2', '5d');
     expect(await verify(arn, a1, false)).toBe('OK');
     expect(await verify(arn, b1, false)).toBe('OK');
+    expect(await credentials(arn, a1)).toBe('OK');
+    expect(await credentials(arn, b1)).toBe('OK');
     await ok(['rotate', 'switch', '--anchor', 'prod', ...ep]);
     clock.now = new Date(T0.getTime() + 6 * DAY);
     await ok(['rotate', 'finish', '--anchor', 'prod', ...ep]);
