@@ -58,6 +58,8 @@ async function setup() {
       args.push('-extfile', join(dir, `${name}.ext`));
     }
     execFileSync('openssl', args, { stdio: 'pipe' });
+    // openssl's notBefore is the real "now", not backdated: keep the emulator's clock at or after it.
+    clock.now = new Date(Math.max(clock.now.getTime(), Date.now() + 1000));
     return load(join(dir, `${name}.pem`), key);
   };
   return { ...t, clock, app, chain, issuingCa, call, opensslLeaf };
