@@ -268,6 +268,6 @@ export interface Store {
    * STATE_ROTATION_PHASE otherwise.
    */
   setRotationPhase(id: number, from: RotationPhase[], to: RotationPhase, audit: AuditEvent, actor: string, at: Date): Promise<RotationRecord>;
-  /** Unexpired end-entity certificates issued by any of `issuerIds`; revoked ones only when `includeRevoked`. */
-  leafSummary(issuerIds: number[], now: Date, opts: { includeRevoked: boolean; sample: number }): Promise<LeafSummary>;
+  /** Unexpired end-entity certificates issued by any of `issuerIds`: the unrevoked ones, or the revoked ones. */
+  leafSummary(issuerIds: number[], now: Date, opts: { revoked: boolean; sample: number }): Promise<LeafSummary>;
 }

@@ -163,14 +163,20 @@ async function publishOne(deps: Deps, input: PublishInput & { anchor: string }, 
       throw new PkiError('NOT_FOUND_ANCHOR', `trust anchor "${input.anchor}" is not known to this PKI`, { hint: `run pki anchor push --name ${input.anchor} --ca ... first` });
     await assertPublishable(ws, input.anchor, ca);
   });
-  // A fresh CRL when one is due (revocations since the last one, expiry within --renew-before, or none yet).
-  await generateCrl(deps, {
-    ...(input.dir ? { dir: input.dir } : {}),
-    ca: caName,
-    renewBefore: input.renewBefore ?? '1s',
-    ...(input.passphraseFile ? { passphraseFile: input.passphraseFile } : {}),
+  // A fresh CRL when one is due (revocations since the last one, expiry within --renew-before, or none yet). A dry
+  // run changes nothing, not even the store: it compares the latest CRL there is.
+  if (!input.dryRun)
+    await generateCrl(deps, {
+      ...(input.dir ? { dir: input.dir } : {}),
+      ca: caName,
+      renewBefore: input.renewBefore ?? '1s',
+      ...(input.passphraseFile ? { passphraseFile: input.passphraseFile } : {}),
+    });
+  const latest = await exportCrl(deps, { ...(input.dir ? { dir: input.dir } : {}), ca: caName }).catch((e: PkiError) => {
+    if (input.dryRun && e.code === 'NOT_FOUND_CRL') return undefined;
+    throw e;
   });
-  const latest = await exportCrl(deps, { ...(input.dir ? { dir: input.dir } : {}), ca: caName });
+  if (!latest) return { ca: caName, anchor: input.anchor, ok: true, action: 'dry-run', calls: ['(generate the first CRL)', 'ImportCrl'] };
   const pem = latest.pem!;
   const digest = sha256(pem);
   return withWorkspace(input.dir, deps, async (ws) => {

@@ -193,10 +193,9 @@ async function recorded(ws: Workspace, r: RotationRecord): Promise<Analysis> {
  */
 async function dependents(ws: Workspace, side: CaRecord[], crlMatters: boolean): Promise<{ live: LeafSummary; revoked: LeafSummary }> {
   const ids = side.map((c) => c.id);
-  const live = await ws.store.leafSummary(ids, ws.now, { includeRevoked: false, sample: SAMPLE });
-  const all = crlMatters ? await ws.store.leafSummary(ids, ws.now, { includeRevoked: true, sample: SAMPLE }) : live;
-  const revokedSample = all.sample.filter((c) => c.revocation);
-  return { live, revoked: { count: all.count - live.count, latestNotAfter: all.count > live.count ? all.latestNotAfter : null, sample: revokedSample } };
+  const live = await ws.store.leafSummary(ids, ws.now, { revoked: false, sample: SAMPLE });
+  const revoked = crlMatters ? await ws.store.leafSummary(ids, ws.now, { revoked: true, sample: SAMPLE }) : { count: 0, latestNotAfter: null, sample: [] };
+  return { live, revoked };
 }
 
 function leavesJson(ws: Workspace, s: LeafSummary) {

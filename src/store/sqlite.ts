@@ -641,9 +641,9 @@ export class SqliteStore implements Store {
       .immediate();
   }
 
-  async leafSummary(issuerIds: number[], now: Date, opts: { includeRevoked: boolean; sample: number }): Promise<LeafSummary> {
+  async leafSummary(issuerIds: number[], now: Date, opts: { revoked: boolean; sample: number }): Promise<LeafSummary> {
     if (!issuerIds.length) return { count: 0, latestNotAfter: null, sample: [] };
-    const where = `c.issuer_id IN (${issuerIds.map(() => '?').join(', ')}) AND c.is_ca = 0 AND c.not_after > ?${opts.includeRevoked ? '' : ' AND r.serial IS NULL'}`;
+    const where = `c.issuer_id IN (${issuerIds.map(() => '?').join(', ')}) AND c.is_ca = 0 AND c.not_after > ? AND r.serial IS ${opts.revoked ? 'NOT NULL' : 'NULL'}`;
     const args = [...issuerIds, toSec(now)];
     const agg = this.db
       .prepare(`SELECT COUNT(*) AS n, MAX(c.not_after) AS latest FROM certificate c LEFT JOIN revocation r ON r.issuer_id = c.issuer_id AND r.serial = c.serial WHERE ${where}`)

@@ -156,9 +156,12 @@ describe('#6 --dry-run changes nothing', () => {
     const t = await setup('start');
     const writes = () => t.emu.calls().filter((c) => !/^(Get|List)/.test(c.op)).length;
     const before = writes();
+    const crls = async () => (await t.run(['crl', 'list', '--ca', 'root-2'])).json.data;
+    const crlsBefore = await crls();
     const start = await t.ok(['rotate', 'start', '--anchor', 'prod', '--new-ca', 'root-2', '--dry-run', ...t.ep]);
-    expect(start.calls).toEqual(['UpdateTrustAnchor', 'ListCrls (root-2)', 'ImportCrl (root-2)']);
+    expect(start.calls).toEqual(['UpdateTrustAnchor', '(generate the first CRL) (root-2)', 'ImportCrl (root-2)']);
     expect((await t.stored())[1]).toEqual([]);
+    expect(await crls()).toEqual(crlsBefore);
     await t.ok(['rotate', 'start', '--anchor', 'prod', '--new-ca', 'root-2', ...t.ep]);
     const afterStart = writes();
     expect(afterStart).toBeGreaterThan(before);
