@@ -3,6 +3,7 @@
  * The real AWS SDK's fromProcess() runs `pki credential-process` from a shared config file, as a user's
  * ~/.aws/config would; revoking the certificate and publishing the CRL makes the next call fail.
  */
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { fromProcess } from '@aws-sdk/credential-providers';
@@ -84,5 +85,38 @@ describe('#7 pki credential-process', () => {
     const region = await cli(['credential-process', ...t.args({ 'profile-arn': t.profileArn.replace('us-east-1', 'eu-west-1') })], t.deps);
     expect(region.stderr).toContain("trust anchor and profile regions don't match");
     expect(t.emu.sessions().length).toBe(before);
+  });
+
+  it('key files: SEC1 EC, PKCS#1 RSA, encrypted PKCS#8 (password from --pkcs8-password-file or $PKI_KEY_PASSPHRASE)', async () => {
+    const t = await credentialsSetup();
+    const key = join(t.cwd, 'app.key');
+    const conv = (args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
+    conv(['ec', '-in', key, '-out', join(t.cwd, 'sec1.key')]);
+    expect(fs.readFileSync(join(t.cwd, 'sec1.key'), 'utf8')).toContain('BEGIN EC PRIVATE KEY');
+    conv(['pkcs8', '-topk8', '-in', key, '-v2', 'aes-256-cbc', '-passout', 'pass:correct horse', '-out', join(t.cwd, 'enc.key')]);
+    fs.writeFileSync(join(t.cwd, 'pw'), 'correct horse\n');
+    const ok = async (over: Record<string, string>, env: Record<string, string> = {}) => {
+      const saved = t.deps.env;
+      t.deps.env = { ...saved, ...env };
+      try {
+        return await cli(['credential-process', ...t.args(over)], t.deps);
+      } finally {
+        t.deps.env = saved;
+      }
+    };
+    expect((await ok({ 'private-key': join(t.cwd, 'sec1.key') })).code).toBe(0);
+    expect((await ok({ 'private-key': join(t.cwd, 'enc.key'), 'pkcs8-password-file': join(t.cwd, 'pw') })).code).toBe(0);
+    expect((await ok({ 'private-key': join(t.cwd, 'enc.key') }, { PKI_KEY_PASSPHRASE: 'correct horse' })).code).toBe(0);
+    const noPw = await ok({ 'private-key': join(t.cwd, 'enc.key') });
+    expect(noPw.code).toBe(7);
+    expect(noPw.stderr).toContain('CRYPTO_PASSPHRASE_REQUIRED');
+    const wrong = await ok({ 'private-key': join(t.cwd, 'enc.key') }, { PKI_KEY_PASSPHRASE: 'wrong' });
+    expect(wrong.stderr).toContain('CRYPTO_BAD_PASSPHRASE');
+    // RSA: a PKCS#1 key file.
+    await t.ok(['issue', '--ca', 'issuing-1', '--subject', 'CN=rsa-app', '--key-type', 'rsa-2048', '--key-out', join(t.cwd, 'rsa.key'), '--out', join(t.cwd, 'rsa.pem')]);
+    conv(['rsa', '-in', join(t.cwd, 'rsa.key'), '-traditional', '-out', join(t.cwd, 'rsa1.key')]);
+    expect(fs.readFileSync(join(t.cwd, 'rsa1.key'), 'utf8')).toContain('BEGIN RSA PRIVATE KEY');
+    const rsa = await ok({ certificate: join(t.cwd, 'rsa.pem'), 'private-key': join(t.cwd, 'rsa1.key') });
+    expect(rsa.code, rsa.stderr).toBe(0);
   });
 });
