@@ -1,0 +1,236 @@
+#!/usr/bin/env node
+/**
+ * `npm run soak`: crash-safety soak. A loop of random operations — issue, batch issue, revoke, batch revoke, CRL
+ * generation, CRL publishing to the emulator, rotation steps — each its own `pki` process, a share of them killed
+ * with SIGKILL at a random moment, and the emulator told now and then to fail or to drop a connection after writing.
+ * After every kill (and at the end) a checker proves the invariants:
+ *   1. every certificate file that exists is on record in the store;
+ *   2. no serial twice for one issuer;
+ *   3. every revocation that was acknowledged (exit 0) is in the next CRL;
+ *   4. CRL Numbers per CA are 1, 2, 3, ... with no gap and no repeat;
+ *   5. the store passes PRAGMA integrity_check;
+ *   6. the audit chain verifies;
+ *   7. the emulator never holds more than 2 CRLs (or 2 certificates) per trust anchor.
+ *
+ * Env: OPS (default 2000), KILL_RATE (default 0.15), SEED (default 1), TIME_LIMIT seconds (default 3600).
+ * Prints the number of operations, kills and invariant checks; exits 1 on the first violation.
+ */
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const CLI = join(ROOT, 'dist/cli/main.js');
+const OPS = Number(process.env.OPS ?? 2000);
+const KILL_RATE = Number(process.env.KILL_RATE ?? 0.15);
+const TIME_LIMIT = Number(process.env.TIME_LIMIT ?? 3600) * 1000;
+let seed = Number(process.env.SEED ?? 1) >>> 0;
+/** mulberry32: a seeded PRNG, so a run's choices can be replayed. */
+const random = () => {
+  seed = (seed + 0x6d2b79f5) >>> 0;
+  let t = seed;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+};
+const pick = (xs) => xs[Math.floor(random() * xs.length)];
+
+const Database = (await import('better-sqlite3')).default;
+const { startEmulator } = await import(join(ROOT, 'dist/emulator/server.js'));
+const { verifyAudit } = await import(join(ROOT, 'dist/app/audit.js'));
+const { crlDerFromFile, decodeCrl, walkCrlEntries } = await import(join(ROOT, 'dist/x509/crl.js'));
+const { readCertificate } = await import(join(ROOT, 'dist/x509/certificate.js'));
+const { buildCsr } = await import(join(ROOT, 'dist/x509/csr.js'));
+const { signatureAlgorithmFor } = await import(join(ROOT, 'dist/crypto/keys.js'));
+const { encodeName, parseDn } = await import(join(ROOT, 'dist/x509/name.js'));
+const { toPem } = await import(join(ROOT, 'dist/x509/pem.js'));
+const crypto = await import('node:crypto');
+
+const work = fs.mkdtempSync(join(tmpdir(), 'pki-soak-'));
+const dir = join(work, 'pki');
+const certs = join(work, 'certs');
+fs.mkdirSync(certs);
+const emu = await startEmulator({ ratePerSecond: 0 });
+const env = { ...process.env, PKI_DIR: dir, AWS_ACCESS_KEY_ID: 'AKIDSOAK', AWS_SECRET_ACCESS_KEY: 'soak', AWS_REGION: 'us-east-1' };
+const ep = ['--endpoint', emu.url, '--api-rate', '0'];
+const stats = { ops: 0, kills: 0, checks: 0, exits: {} };
+const acked = new Map(); // "issuer serial" → acknowledged revocation
+const started = Date.now();
+
+/** Runs `pki ARGS`; with `killAfterMs`, SIGKILLs it then (if it is still running). */
+function pki(args, killAfterMs) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env, cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    let killed = false;
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    const timer = killAfterMs === undefined ? undefined : setTimeout(() => {
+      if (child.exitCode === null && child.signalCode === null) {
+        killed = true;
+        child.kill('SIGKILL');
+      }
+    }, killAfterMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, killed, out, err });
+    });
+  });
+}
+
+function fail(message) {
+  process.stderr.write(`\nINVARIANT VIOLATED after ${stats.ops} operations, ${stats.kills} kills: ${message}\nwork dir kept: ${work}\n`);
+  process.exit(1);
+}
+
+function serialsOnRecord(db) {
+  return new Set(db.prepare('SELECT ca.name || \' \' || c.serial AS k FROM certificate c JOIN ca ON ca.id = c.issuer_id').pluck().all());
+}
+
+/** The invariants. `withCrl`: also generate a CRL per CA and check acknowledged revocations are in it. */
+async function check(withCrl) {
+  stats.checks++;
+  const db = new Database(join(dir, 'pki.db'), { readonly: true, fileMustExist: true });
+  try {
+    const integrity = db.pragma('integrity_check', { simple: true });
+    if (integrity !== 'ok') fail(`integrity_check: ${integrity}`);
+    const dup = db.prepare('SELECT issuer_id, serial, COUNT(*) n FROM certificate GROUP BY issuer_id, serial HAVING n > 1').get();
+    if (dup) fail(`serial ${dup.serial} recorded ${dup.n} times for issuer ${dup.issuer_id}`);
+    const onRecord = serialsOnRecord(db);
+    const caNames = new Map(db.prepare('SELECT id, name FROM ca').all().map((r) => [r.name, r.id]));
+    const files = fs.readdirSync(certs, { recursive: true }).map(String);
+    for (const f of files) {
+      if (!f.endsWith('.pem') || f.split('/').pop().startsWith('.')) continue;
+      const cert = readCertificate(fs.readFileSync(join(certs, f)), f);
+      const issuer = [...caNames.keys()].find((n) => onRecord.has(`${n} ${cert.serialHex}`));
+      if (!issuer) fail(`certificate file ${f} (serial ${cert.serialHex}) is not on record`);
+    }
+    for (const [name, id] of caNames) {
+      const numbers = db.prepare('SELECT crl_number FROM crl WHERE issuer_id = ? ORDER BY crl_number').pluck().all(id);
+      numbers.forEach((n, i) => {
+        if (n !== i + 1) fail(`CA ${name}: CRL Numbers ${numbers.join(',')} are not 1..${numbers.length}`);
+      });
+    }
+  } finally {
+    db.close();
+  }
+  const audit = await verifyAudit(
+    { now: () => new Date(), randomBytes: (n) => crypto.randomBytes(n), env: {}, cwd: work, stdout: { write() {} }, stderr: { write() {} }, interactive: false, actor: 'soak' },
+    { dir },
+  );
+  if (!audit.intact) fail(`audit chain broken at row ${audit.firstBroken?.seq}: ${audit.firstBroken?.reason}`);
+  const perAnchor = new Map();
+  for (const c of Object.values(emu.state().crls)) perAnchor.set(c.trustAnchorArn, (perAnchor.get(c.trustAnchorArn) ?? 0) + 1);
+  for (const [arn, n] of perAnchor) if (n > 2) fail(`the emulator holds ${n} CRLs for ${arn}`);
+  for (const ta of Object.values(emu.state().trustAnchors)) {
+    const n = (ta.source.sourceData.x509CertificateData.match(/BEGIN CERTIFICATE/g) ?? []).length;
+    if (n > 2) fail(`trust anchor ${ta.name} holds ${n} certificates`);
+  }
+  if (withCrl)
+    for (const ca of ['issuing-1', 'root']) {
+      const r = await pki(['crl', 'generate', '--ca', ca, '--out', join(work, `check-${ca}.crl`), '--force']);
+      if (r.code !== 0) fail(`crl generate --ca ${ca} after a kill: exit ${r.code}: ${r.err}`);
+      const listed = new Set();
+      walkCrlEntries(decodeCrl(crlDerFromFile(fs.readFileSync(join(work, `check-${ca}.crl`)), 'crl'), 'crl'), 'crl', (e) => listed.add(e.serialHex));
+      for (const k of acked.keys()) {
+        const [issuer, serial] = k.split(' ');
+        if (issuer === ca && !listed.has(serial)) fail(`acknowledged revocation ${k} is missing from CRL`);
+      }
+    }
+}
+
+// --- Set-up (never killed).
+const setup = async (args) => {
+  const r = await pki(args);
+  if (r.code !== 0) throw new Error(`soak set-up: pki ${args.join(' ')}: ${r.err}`);
+  return r.out;
+};
+await setup(['init', '--subject', 'CN=Soak Root', '--no-passphrase']);
+await setup(['ca', 'create', 'issuing-1', '--parent', 'root', '--subject', 'CN=Soak Issuing 1', '--no-passphrase']);
+await setup(['ca', 'create', 'issuing-2', '--parent', 'root', '--subject', 'CN=Soak Issuing 2', '--no-passphrase']);
+await setup(['anchor', 'push', '--name', 'soak', '--ca', 'issuing-1', '--enable', ...ep]);
+const csrDir = join(work, 'csrs');
+fs.mkdirSync(csrDir);
+for (let i = 0; i < 3; i++) {
+  const key = crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey;
+  fs.writeFileSync(join(csrDir, `b${i}.csr`), toPem('CERTIFICATE REQUEST', buildCsr(encodeName(parseDn(`CN=batch-${i}`)), key, signatureAlgorithmFor('ecdsa-p256'), [])));
+}
+
+// --- The operations. Each returns the pki arguments, and what to do with the result.
+let n = 0;
+const issuedSerials = () => {
+  const db = new Database(join(dir, 'pki.db'), { readonly: true });
+  try {
+    return db.prepare("SELECT c.serial FROM certificate c JOIN ca ON ca.id = c.issuer_id LEFT JOIN revocation r ON r.issuer_id = c.issuer_id AND r.serial = c.serial WHERE ca.name = 'issuing-1' AND c.is_ca = 0 AND r.serial IS NULL").pluck().all();
+  } finally {
+    db.close();
+  }
+};
+const operations = {
+  issue: () => ({ args: ['issue', '--ca', 'issuing-1', '--subject', `CN=w${++n}`, '--key-out', join(work, `k${n}.key`), '--out', join(certs, `w${n}.pem`), '--force'] }),
+  batch: () => {
+    const out = join(certs, `batch-${++n}`);
+    fs.mkdirSync(out, { recursive: true });
+    return { args: ['issue', '--ca', 'issuing-1', '--batch', csrDir, '--out-dir', out, '--force'], batchDir: out };
+  },
+  revoke: () => {
+    const serial = pick(issuedSerials());
+    return serial ? { args: ['revoke', '--ca', 'issuing-1', '--serial', serial], revoked: [serial] } : operations.issue();
+  },
+  revokeBatch: () => {
+    const all = issuedSerials();
+    const some = [...new Set([pick(all), pick(all), pick(all)])].filter(Boolean);
+    if (!some.length) return operations.issue();
+    const file = join(work, `revoke-${++n}.txt`);
+    fs.writeFileSync(file, some.join('\n') + '\n');
+    return { args: ['revoke', '--ca', 'issuing-1', '--batch', file], revoked: some };
+  },
+  crl: () => ({ args: ['crl', 'generate', '--ca', pick(['issuing-1', 'root']), '--out', join(work, 'soak.crl'), '--force'] }),
+  publish: () => ({ args: ['crl', 'publish', '--ca', 'issuing-1', '--anchor', 'soak', ...ep] }),
+  rotate: () => ({ rotate: true }),
+};
+const weights = [['issue', 4], ['batch', 1], ['revoke', 2], ['revokeBatch', 1], ['crl', 2], ['publish', 2], ['rotate', 1]];
+const total = weights.reduce((s, [, w]) => s + w, 0);
+const choose = () => {
+  let r = random() * total;
+  for (const [name, w] of weights) if ((r -= w) < 0) return name;
+  return 'issue';
+};
+
+/** The next rotation step on anchor "soak": start issuing-2 beside issuing-1, or abort it; interrupted steps re-run. */
+async function rotationArgs() {
+  const r = await pki(['rotate', 'status', '--anchor', 'soak', '--json']);
+  const phase = JSON.parse(r.out).data.rotation?.phase;
+  if (phase === 'starting') return ['rotate', 'start', '--anchor', 'soak', '--new-ca', 'issuing-2', ...ep];
+  if (phase === 'started' || phase === 'aborting' || phase === 'switched') return ['rotate', 'abort', '--anchor', 'soak', ...ep];
+  return ['rotate', 'start', '--anchor', 'soak', '--new-ca', 'issuing-2', ...ep];
+}
+
+try {
+  while (stats.ops < OPS && Date.now() - started < TIME_LIMIT) {
+    const name = choose();
+    const op = operations[name]();
+    const args = op.rotate ? await rotationArgs() : op.args;
+    if (random() < 0.05) emu.setFaults(pick([{ failNext: { status: 503, count: 1 } }, { dropAfterWrite: 1 }, { throttleNext: 1 }]));
+    const kill = random() < KILL_RATE ? Math.floor(random() * 500) : undefined;
+    const r = await pki(args, kill);
+    emu.setFaults({});
+    stats.ops++;
+    stats.exits[r.killed ? 'killed' : r.code] = (stats.exits[r.killed ? 'killed' : r.code] ?? 0) + 1;
+    if (!r.killed && r.code === 1) fail(`pki ${args.join(' ')} exited 1 (internal error): ${r.err}`);
+    if (!r.killed && r.code === 0 && op.revoked) for (const s of op.revoked) acked.set(`issuing-1 ${s}`, true);
+    if (r.killed) {
+      stats.kills++;
+      await check(stats.kills % 5 === 0);
+    }
+    if (stats.ops % 100 === 0) process.stderr.write(`soak: ${stats.ops} operations, ${stats.kills} kills, ${stats.checks} checks\n`);
+  }
+  await check(true);
+  console.log(`soak: ${stats.ops} operations, ${stats.kills} kills, ${stats.checks} invariant checks, 0 violations (exit codes: ${JSON.stringify(stats.exits)}; ${((Date.now() - started) / 1000).toFixed(0)} s)`);
+} finally {
+  await emu.close();
+}
+fs.rmSync(work, { recursive: true, force: true });

@@ -1,0 +1,17 @@
+/** #9 the short version of `npm run soak`: random operations, SIGKILLs, and the invariant checker after each kill. */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ROOT } from '../helpers.js';
+
+describe('#9 crash-safety soak (short)', () => {
+  it('40 operations, about a third killed with SIGKILL: zero invariant violations', () => {
+    const r = spawnSync(process.execPath, [join(ROOT, 'scripts/soak.mjs')], { encoding: 'utf8', env: { ...process.env, OPS: '40', KILL_RATE: '0.35', SEED: '7', TIME_LIMIT: '240' } });
+    expect(r.status, r.stderr).toBe(0);
+    const m = /soak: (\d+) operations, (\d+) kills, (\d+) invariant checks, 0 violations/.exec(r.stdout);
+    expect(m, r.stdout + r.stderr).not.toBeNull();
+    expect(Number(m![1])).toBe(40);
+    expect(Number(m![2])).toBeGreaterThanOrEqual(5);
+    expect(Number(m![3])).toBeGreaterThan(Number(m![2]));
+  }, 300_000);
+});
