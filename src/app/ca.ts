@@ -19,7 +19,7 @@ import {
 import { passphraseForNewKey, passphraseToUnlock, type PassphraseSource } from '../crypto/passphrase.js';
 import { parseDuration } from '../domain/duration.js';
 import type { Profile } from '../domain/profile.js';
-import { checkOutput, readInput, removeQuietly, writeFileAtomic, writePrivateKeyFile } from '../fs/files.js';
+import { checkOutput, INPUT_LIMITS, readInput, removeQuietly, writeFileAtomic, writePrivateKeyFile } from '../fs/files.js';
 import { loadProfile } from '../profile/load.js';
 import type { CaRecord, Deps } from '../ports.js';
 import { SqliteStore } from '../store/sqlite.js';
@@ -319,7 +319,7 @@ export interface SignCaCsrInput extends PassphraseSource {
 export async function signCaCsr(deps: Deps, input: SignCaCsrInput) {
   return withWorkspace(input.dir, deps, async (ws) => {
     checkOutput(input.out, '--out', input.force ?? false);
-    const csr = readCsr(readInput(input.csr, '--csr'), input.csr);
+    const csr = readCsr(readInput(input.csr, '--csr', INPUT_LIMITS.csr), input.csr);
     const validitySeconds = input.validity === undefined ? undefined : parseDuration(input.validity, '--validity');
     const profile = loadProfile(input.profile ?? 'intermediate-ca', ws.config.profilesDir, deps.cwd);
     checkProfileKind(profile, ['intermediate-ca']);

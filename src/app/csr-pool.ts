@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { PkiError } from '../errors.js';
-import { readInput } from '../fs/files.js';
+import { INPUT_LIMITS, readInput } from '../fs/files.js';
 import { readCsrAsync, type ParsedCsr } from '../x509/csr.js';
 
 /** A CSR as plain data (no KeyObject): what crosses the worker boundary. */
@@ -30,7 +30,7 @@ export type CsrJobResult = { ok: true; csr: CsrData } | { ok: false; error: { co
  */
 export async function readCsrResult(path: string, read: (data: Buffer, source: string) => ParsedCsr | Promise<ParsedCsr>): Promise<CsrJobResult> {
   try {
-    return { ok: true, csr: csrData(await read(readInput(path, '--batch'), path)) };
+    return { ok: true, csr: csrData(await read(readInput(path, '--batch', INPUT_LIMITS.csr), path)) };
   } catch (e) {
     if (e instanceof PkiError) return { ok: false, error: { code: e.code, message: e.message, details: e.details, ...(e.hint ? { hint: e.hint } : {}) } };
     return { ok: false, error: { code: 'INTERNAL', message: `internal error reading ${path}: ${(e as Error).message}`, details: { file: path } } };

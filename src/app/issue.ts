@@ -5,7 +5,7 @@ import { PkiError, throwIfAny } from '../errors.js';
 import { generateKey, parseKeyType, plainPrivateKeyPem } from '../crypto/keys.js';
 import type { PassphraseSource } from '../crypto/passphrase.js';
 import { parseDuration } from '../domain/duration.js';
-import { checkOutput, checkWritableDir, readInput, removeQuietly, writeFileAtomic, writePrivateKeyFile } from '../fs/files.js';
+import { checkOutput, checkWritableDir, INPUT_LIMITS, readInput, removeQuietly, writeFileAtomic, writePrivateKeyFile } from '../fs/files.js';
 import { loadProfile } from '../profile/load.js';
 import { readCsr } from '../x509/csr.js';
 import { readCsrFiles } from './csr-pool.js';
@@ -105,7 +105,7 @@ export async function issueCertificate(deps: Workspace['deps'], input: IssueInpu
     const { validitySeconds, profile, ca } = await prepare(ws, input);
     let req: SubjectRequest;
     let generated: ReturnType<typeof generateKey> | undefined;
-    if (input.csr) req = requestFromCsr(readCsr(readInput(input.csr, '--csr'), input.csr), subjectOverride, sansOverride);
+    if (input.csr) req = requestFromCsr(readCsr(readInput(input.csr, '--csr', INPUT_LIMITS.csr), input.csr), subjectOverride, sansOverride);
     else {
       generated = generateKey(keyType);
       req = generatedRequest(subjectOverride!.der, subjectOverride!.dn, generated.publicKey, 'generated key', sansOverride);

@@ -1,7 +1,7 @@
 /** `pki revoke`: permanent revocation, by serial, by certificate file, or in bulk from a list (one transaction). */
 import { PkiError, throwIfAny } from '../errors.js';
 import { normaliseSerial, parseReason, reasonName } from '../domain/serial.js';
-import { readInput } from '../fs/files.js';
+import { INPUT_LIMITS, readInput } from '../fs/files.js';
 import type { Deps, NewRevocation } from '../ports.js';
 import { readCertificate, verifyCertificateSignature } from '../x509/certificate.js';
 import { encodeCrlEntry } from '../x509/crl.js';
@@ -78,7 +78,7 @@ export async function revokeCertificate(deps: Deps, input: RevokeInput) {
 /** Revokes every serial listed in `batch` in one transaction: all of them, or (with every problem reported) none. */
 export async function revokeBatch(deps: Deps, input: RevokeInput & { batch: string }) {
   const { reason, invalidityDate } = parseCommon(input);
-  const list = parseSerialList(readInput(input.batch, '--batch').toString('utf8'), input.batch, reason);
+  const list = parseSerialList(readInput(input.batch, '--batch', INPUT_LIMITS.list).toString('utf8'), input.batch, reason);
   return withWorkspace(input.dir, deps, async (ws) => {
     const ca = await getCa(ws, input.ca);
     checkInvalidityDate(invalidityDate, ws.now, input);

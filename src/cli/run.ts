@@ -67,6 +67,16 @@ export function buildParser(argv: string[], onSelect: (def: CommandDef, args: Re
 export async function run(argv: string[], deps: Deps): Promise<number> {
   const json = argv.includes('--json');
   const debug = argv.includes('--debug');
+  // A passphrase on the command line is visible to every user (ps, /proc, shell history): refused, and never echoed.
+  const leaked = argv.findIndex((a, i) => a.startsWith('--passphrase=') || (a === '--passphrase' && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('-')));
+  if (leaked >= 0) {
+    const err = new PkiError('USAGE_PASSPHRASE_ARGUMENT', '--passphrase takes no value: a passphrase on the command line is visible to every user of the machine', {
+      hint: 'use --passphrase-file FILE, $PKI_CA_PASSPHRASE, or the terminal prompt (and change the passphrase you just typed)',
+    });
+    deps.stdout.write(json ? jsonError(err) : '');
+    if (!json) deps.stderr.write(textError(err, false));
+    return err.exitCode;
+  }
   let selected: { def: CommandDef; args: Record<string, any> } | undefined;
   let helpText = '';
   let parseError: Error | undefined;

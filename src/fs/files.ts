@@ -7,15 +7,46 @@ import * as fs from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { PkiError } from '../errors.js';
 
-/** Reads an input file, naming `flag` and the path in errors. */
-export function readInput(path: string, flag: string): Buffer {
+/**
+ * Size limits on input files, which may come from untrusted parties (CSRs from workloads, certificates and CRLs from
+ * other tools). Reading stops at the limit, so a huge file or an endless device costs nothing.
+ */
+export const INPUT_LIMITS = {
+  /** Certificates, chains, keys, passphrase and mapping files. */
+  default: 1024 * 1024,
+  /** A CSR (real ones are 0.3-2 KB). */
+  csr: 64 * 1024,
+  /** A serial list for revoke --batch (about 40 bytes a line: millions of lines). */
+  list: 256 * 1024 * 1024,
+  /** A CRL: a 1M-entry CRL is about 35 MB of DER. */
+  crl: 1024 * 1024 * 1024,
+} as const;
+
+/** Reads an input file of at most `maxBytes`, naming `flag` and the path in errors. */
+export function readInput(path: string, flag: string, maxBytes: number = INPUT_LIMITS.default): Buffer {
+  let fd: number | undefined;
   try {
-    return fs.readFileSync(path);
+    fd = fs.openSync(path, 'r');
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(Math.min(1024 * 1024, maxBytes + 1 - total));
+      const n = fs.readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      chunks.push(chunk.subarray(0, n));
+      total += n;
+      if (total > maxBytes)
+        throw new PkiError('POLICY_INPUT_TOO_LARGE', `${flag} ${path} is larger than ${maxBytes} bytes, the most pki reads for ${flag}`, { details: { file: path, flag, maxBytes } });
+    }
+    return Buffer.concat(chunks, total);
   } catch (e) {
+    if (e instanceof PkiError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new PkiError('NOT_FOUND_FILE', `${flag} ${path}: no such file`, { details: { file: path, flag } });
     if (code === 'EISDIR') throw new PkiError('USAGE_NOT_A_FILE', `${flag} ${path} is a directory, not a file`, { details: { file: path, flag } });
     throw new PkiError('IO_READ_FAILED', `${flag} ${path}: cannot read (${(e as Error).message})`, { details: { file: path, flag }, cause: e });
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
   }
 }
 
@@ -66,6 +97,8 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, opts: {
   try {
     const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, opts.mode ?? 0o644);
     try {
+      // The exact mode whatever the umask, set on the open file (a path could be swapped for a symlink meanwhile).
+      fs.fchmodSync(fd, opts.mode ?? 0o644);
       fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
       if (opts.durable !== false) fs.fsyncSync(fd);
     } finally {
@@ -91,7 +124,6 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, opts: {
 /** Writes a private key: created exclusively (O_EXCL, no symlink following) with mode 0600, fsync'd; replaces only with `force`. */
 export function writePrivateKeyFile(path: string, pem: string, flag = 'key', force = false): void {
   writeFileAtomic(path, pem, { mode: 0o600, flag, force });
-  fs.chmodSync(path, 0o600);
 }
 
 /** Removes files created by a command that then failed (best effort, errors ignored). */

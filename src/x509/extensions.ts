@@ -112,11 +112,16 @@ export function encodeSans(sans: readonly San[]): Buffer {
 }
 
 /** Decodes GeneralNames; unsupported name forms are returned with type 'other' in `others`. */
+/** Most subjectAltName entries decoded from untrusted input (profiles allow at most 1000). */
+export const MAX_SANS = 1024;
+
 export function decodeSans(value: Buffer): { sans: San[]; others: string[]; directoryNames: Rdns[] } {
   const sans: San[] = [];
   const others: string[] = [];
   const directoryNames: Rdns[] = [];
-  for (const gn of children(readSingle(value))) {
+  const names = children(readSingle(value));
+  if (names.length > MAX_SANS) throw new PkiError('CRYPTO_BAD_DER', `subjectAltName has ${names.length} names; at most ${MAX_SANS} are read`);
+  for (const gn of names) {
     const entry = Object.entries(SAN_TAGS).find(([, tag]) => tag === gn.tag);
     if (gn.tag === 0xa4) {
       // directoryName [4]: explicitly tagged, because Name is a CHOICE.

@@ -161,9 +161,15 @@ export function encodeName(rdns: Rdns): Buffer {
 }
 
 /** Decodes a DER Name (TLV of the RDNSequence). */
+/** Most attributes a decoded Name may have (untrusted input; real names have a handful). */
+export const MAX_NAME_ATTRIBUTES = 128;
+
 export function decodeName(t: Tlv): Rdns {
   if (t.tag !== TAG.SEQUENCE) throw new PkiError('CRYPTO_BAD_DER', 'Name is not a SEQUENCE');
-  return children(t).map((set) =>
+  const sets = children(t);
+  const count = sets.reduce((n, set) => n + children(set).length, 0);
+  if (count > MAX_NAME_ATTRIBUTES) throw new PkiError('CRYPTO_BAD_DER', `Name has ${count} attributes; at most ${MAX_NAME_ATTRIBUTES} are read`);
+  return sets.map((set) =>
     children(set).map((atv) => {
       const [typeTlv, valueTlv] = children(atv);
       if (!typeTlv || !valueTlv) throw new PkiError('CRYPTO_BAD_DER', 'malformed AttributeTypeAndValue in Name');
