@@ -224,7 +224,9 @@ describe('bad input: named error, documented exit code, nothing written', () => 
   });
 
   it('fail/unknown flags and missing required flags → USAGE_INVALID_ARGUMENTS (exit 2)', async () => {
-    await expectRefused(['issue', '--ca', 'issuing-1', '--csr', fixture('csr/p256.csr'), '--passphrase', 'secret'], 'USAGE_INVALID_ARGUMENTS', 2);
+    await expectRefused(['issue', '--ca', 'issuing-1', '--csr', fixture('csr/p256.csr'), '--bogus', 'x'], 'USAGE_INVALID_ARGUMENTS', 2);
+    // A passphrase value on the command line has its own code (and is never echoed: test/cli/security.test.ts).
+    await expectRefused(['issue', '--ca', 'issuing-1', '--csr', fixture('csr/p256.csr'), '--passphrase', 'secret'], 'USAGE_PASSPHRASE_ARGUMENT', 2);
     await expectRefused(['revoke', '--serial', '01'], 'USAGE_INVALID_ARGUMENTS', 2);
   });
 
