@@ -20,6 +20,11 @@ export function parseFlags(argv: string[]): Record<string, unknown> {
     if (!m) throw new PkiError('USAGE_INVALID_ARGUMENTS', `unexpected argument "${arg}"`, { hint: 'see pki credential-process --help' });
     const name = m[1]!;
     if (name === 'debug') continue;
+    if (name === 'dir') {
+      // The global --dir means nothing to this command; accepted as the yargs path accepts it.
+      if (m[2] === undefined) i++;
+      continue;
+    }
     if (name in REFUSED_HELPER_OPTIONS) refuseHelperOption(name);
     const opt = spec[name];
     if (!opt) throw new PkiError('USAGE_INVALID_ARGUMENTS', `Unknown argument: ${name}`, { hint: 'see pki credential-process --help' });
