@@ -127,6 +127,8 @@ export interface ParsedCertificate {
   subjectDn: string;
   notBefore: Date;
   notAfter: Date;
+  /** The DER tags of notBefore and notAfter (UTCTime 0x17, GeneralizedTime 0x18), for encoding checks. */
+  validityTags: [number, number];
   spki: Buffer;
   publicKey: crypto.KeyObject;
   extensions: Extension[];
@@ -200,6 +202,7 @@ export function parseCertificate(der: Buffer, source = 'certificate'): ParsedCer
       subjectDn: formatDn(subject),
       notBefore: decodeTime(validity[0]!),
       notAfter: decodeTime(validity[1]!),
+      validityTags: [validity[0]!.tag, validity[1]!.tag],
       spki,
       publicKey: crypto.createPublicKey({ key: spki, format: 'der', type: 'spki' }),
       extensions,

@@ -22,6 +22,11 @@ describe('docs', () => {
     expect(readme).toContain(schemaReference(PROFILE_SCHEMA));
   });
 
+  it('README documents every lint code', async () => {
+    const { LINT_CODES } = await import('../../src/app/lint.js');
+    for (const [code] of LINT_CODES) expect(readme, code).toContain(`| \`${code}\` |`);
+  });
+
   it('README documents every command and every exit code', () => {
     for (const c of COMMANDS) {
       const names = 'subcommands' in c ? c.subcommands.map((s) => `${c.command} ${s.command.split(' ')[0]}`) : [c.command.split(' ')[0]];

@@ -8,9 +8,10 @@ import { crlGroup } from './crl.js';
 import { emulatorGroup } from './emulator.js';
 import { initCommand } from './init.js';
 import { issueCommand } from './issue.js';
+import { lintCommand } from './lint.js';
 import { listCommand, showCommand } from './list.js';
 import { previewCommand } from './preview.js';
 import { revokeCommand } from './revoke.js';
 import { rotateGroup } from './rotate.js';
 
-export const COMMANDS: Array<CommandDef | CommandGroup> = [initCommand, caGroup, issueCommand, revokeCommand, listCommand, showCommand, crlGroup, anchorGroup, rotateGroup, auditGroup, credentialProcessCommand, previewCommand, emulatorGroup];
+export const COMMANDS: Array<CommandDef | CommandGroup> = [initCommand, caGroup, issueCommand, revokeCommand, listCommand, showCommand, crlGroup, anchorGroup, rotateGroup, auditGroup, credentialProcessCommand, previewCommand, lintCommand, emulatorGroup];

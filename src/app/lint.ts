@@ -1,0 +1,201 @@
+/**
+ * `pki lint`: what IAM Roles Anywhere would refuse, silently drop or trip over, and the RFC 5280 encoding rules that
+ * matter for it, for certificates, CA bundles and CRLs made by any tool. Each finding has a stable code, a severity,
+ * the field, and a one-line fix. The rules are the reference's (§1, §2.3, §3.2, §6), the same ones the issuing
+ * engine enforces before it signs (it refuses what `lint` calls an error).
+ */
+import { resolve } from 'node:path';
+import { PkiError } from '../errors.js';
+import { previewSession } from '../domain/session.js';
+import { readInput, INPUT_LIMITS } from '../fs/files.js';
+import type { Deps } from '../ports.js';
+import { isWeakSignatureOid, parseCertificate, type ParsedCertificate } from '../x509/certificate.js';
+import { decodeCrl, walkCrlEntries, type DecodedCrl } from '../x509/crl.js';
+import { readSingle, TAG } from '../x509/der.js';
+import { decodePemBlocks, toPem } from '../x509/pem.js';
+import { OID } from '../x509/oids.js';
+
+export type Severity = 'error' | 'warning' | 'notice';
+export interface Finding {
+  code: string;
+  severity: Severity;
+  field: string;
+  message: string;
+  fix: string;
+}
+export type LintAs = 'leaf' | 'ca' | 'anchor-bundle' | 'crl';
+
+/** Every lint code, for the README and --help: [code, severity, what it means]. */
+export const LINT_CODES: Array<[string, Severity, string]> = [
+  ['RA_NOT_V3', 'error', 'not an X.509 v3 certificate (e.g. `openssl x509 -req` without -extfile)'],
+  ['RA_LEAF_IS_CA', 'error', 'a workload certificate with basicConstraints CA:TRUE'],
+  ['RA_LEAF_NO_DIGITAL_SIGNATURE', 'error', 'keyUsage missing or without digitalSignature'],
+  ['RA_WEAK_SIGNATURE', 'error', 'signed with MD5 or SHA-1'],
+  ['RA_EMPTY_SUBJECT', 'error', 'empty subject (Roles Anywhere does not support it)'],
+  ['RA_KEY_TYPE', 'error', 'a key type Roles Anywhere does not list (not RSA or EC)'],
+  ['RA_KEY_CURVE', 'warning', 'an EC curve other than P-256/P-384 (P-521 acceptance is unconfirmed)'],
+  ['RA_RSA_SHORT', 'warning', 'an RSA key under 2048 bits'],
+  ['RA_EKU_NO_CLIENT_AUTH', 'warning', 'extendedKeyUsage present without clientAuth (whether the service refuses it is unconfirmed)'],
+  ['RA_SESSION_TAG_DROPPED', 'warning', 'a subject, issuer or SAN value STS session tags do not allow: silently dropped'],
+  ['RA_SOURCE_IDENTITY_NO_PREFIX', 'notice', 'a CN of 62-64 characters: SourceIdentity has no "CN=" prefix'],
+  ['RA_CN_TOO_LONG', 'warning', 'a CN over 64 characters'],
+  ['RA_SERIAL_SHORT', 'warning', 'a serial under 2 octets (a 2-character minimum role session name)'],
+  ['RA_CHAIN_TOO_LONG', 'error', '--chain holds more than 5 certificates (X-Amz-X509-Chain limit)'],
+  ['RA_CA_NOT_CA', 'error', 'a CA certificate without basicConstraints CA:TRUE ("Incorrect basic constraints for CA certificate")'],
+  ['RA_CA_NO_KEY_CERT_SIGN', 'error', 'a CA certificate without keyUsage keyCertSign'],
+  ['RA_CA_NO_CRL_SIGN', 'notice', 'a CA certificate without keyUsage cRLSign: it cannot sign the CRL Roles Anywhere takes'],
+  ['RA_BUNDLE_TOO_MANY', 'error', 'a trust-anchor bundle of more than 2 certificates'],
+  ['RA_BUNDLE_TOO_LARGE', 'error', 'a bundle over 16,000 characters (warning over the 8,000 of older API models)'],
+  ['RA_CRL_TOO_LARGE', 'error', 'a CRL over 300,000 bytes of PEM (warning from 80%)'],
+  ['RA_CRL_NOT_V2', 'error', 'a v1 CRL'],
+  ['RA_CRL_EXPIRED', 'error', 'nextUpdate has passed (warning: no nextUpdate)'],
+  ['X509_EXPIRED', 'error', 'notAfter has passed'],
+  ['X509_NOT_YET_VALID', 'warning', 'notBefore is in the future'],
+  ['X509_SERIAL_NOT_POSITIVE', 'error', 'a zero or negative serial number (RFC 5280 §4.1.2.2)'],
+  ['X509_SERIAL_TOO_LONG', 'error', 'a serial number over 20 octets'],
+  ['X509_TIME_ENCODING', 'error', 'a validity time before 2050 not in UTCTime, or from 2050 not in GeneralizedTime (§4.1.2.5)'],
+  ['X509_NO_SKI', 'warning', 'no subjectKeyIdentifier (a MUST for CAs, error there)'],
+  ['X509_NO_AKI', 'warning', 'no authorityKeyIdentifier on a certificate that is not self-signed (a CRL: on the CRL)'],
+  ['X509_BC_NOT_CRITICAL', 'warning', 'basicConstraints not critical on a CA certificate'],
+  ['X509_KU_NOT_CRITICAL', 'notice', 'keyUsage not critical'],
+  ['X509_KU_NOT_MINIMAL', 'error', 'keyUsage BIT STRING with trailing zero bits (not DER)'],
+  ['X509_CRL_NO_NUMBER', 'warning', 'a CRL without a CRL Number'],
+];
+
+function finding(code: string, field: string, message: string, fix: string, severity?: Severity): Finding {
+  return { code, severity: severity ?? LINT_CODES.find((c) => c[0] === code)![1], field, message, fix };
+}
+
+/** A DER BIT STRING is minimal when its last octet is non-zero and the unused-bit count matches its trailing zeros. */
+function minimalBitString(der: Buffer): boolean {
+  const t = readSingle(der);
+  if (t.tag !== TAG.BIT_STRING || t.content.length === 0) return false;
+  const unused = t.content[0]!;
+  const bytes = t.content.subarray(1);
+  if (bytes.length === 0) return unused === 0;
+  const last = bytes[bytes.length - 1]!;
+  if (last === 0) return false;
+  let zeros = 0;
+  while (((last >> zeros) & 1) === 0) zeros++;
+  return unused === zeros;
+}
+
+function timeRule(c: ParsedCertificate, out: Finding[]): void {
+  ([['notBefore', c.notBefore, c.validityTags[0]], ['notAfter', c.notAfter, c.validityTags[1]]] as const).forEach(([field, date, tag]) => {
+    const want = date.getUTCFullYear() < 2050 ? TAG.UTC_TIME : TAG.GENERALIZED_TIME;
+    if (tag !== want) out.push(finding('X509_TIME_ENCODING', field, `${field} ${date.toISOString()} is encoded as ${tag === TAG.UTC_TIME ? 'UTCTime' : 'GeneralizedTime'}`, 'dates before 2050 in UTCTime, later ones in GeneralizedTime'));
+  });
+}
+
+/** The rules every certificate shares (signature, serial, validity, identifiers, encodings). */
+function commonRules(c: ParsedCertificate, now: Date, isCa: boolean): Finding[] {
+  const out: Finding[] = [];
+  if (c.version !== 3) out.push(finding('RA_NOT_V3', 'version', `X.509 v${c.version}`, 'issue it as v3 with extensions (openssl: -extfile, or pki issue)'));
+  if (isWeakSignatureOid(c.signatureAlgorithm)) out.push(finding('RA_WEAK_SIGNATURE', 'signatureAlgorithm', `signed with ${c.signatureAlgorithmName}`, 're-issue with SHA-256 or stronger'));
+  if (c.serial.length > 0 && (c.serial[0]! & 0x80 || c.serial.every((b) => b === 0))) out.push(finding('X509_SERIAL_NOT_POSITIVE', 'serialNumber', `serial ${c.serial.toString('hex')} is not positive`, 'use a random positive serial (pki issues 16 random octets)'));
+  const octets = c.serial[0] === 0 ? c.serial.length - 1 : c.serial.length;
+  if (octets > 20) out.push(finding('X509_SERIAL_TOO_LONG', 'serialNumber', `serial of ${octets} octets`, 'use at most 20 octets'));
+  if (c.notAfter.getTime() <= now.getTime()) out.push(finding('X509_EXPIRED', 'notAfter', `expired at ${c.notAfter.toISOString()}`, 're-issue it'));
+  if (c.notBefore.getTime() > now.getTime()) out.push(finding('X509_NOT_YET_VALID', 'notBefore', `not valid before ${c.notBefore.toISOString()}`, 'check the issuer\'s clock'));
+  timeRule(c, out);
+  const selfSigned = c.subjectDer.equals(c.issuerDer);
+  if (!c.subjectKeyId) out.push(finding('X509_NO_SKI', 'subjectKeyIdentifier', 'no subjectKeyIdentifier', 'add subjectKeyIdentifier=hash', isCa ? 'error' : undefined));
+  if (!c.authorityKeyId && !selfSigned) out.push(finding('X509_NO_AKI', 'authorityKeyIdentifier', 'no authorityKeyIdentifier', 'add authorityKeyIdentifier=keyid (never issuer+serial)'));
+  const ku = c.extensions.find((e) => e.oid === OID.keyUsage);
+  if (ku && !ku.critical) out.push(finding('X509_KU_NOT_CRITICAL', 'keyUsage', 'keyUsage is not critical', 'mark keyUsage critical'));
+  if (ku && !minimalBitString(ku.value)) out.push(finding('X509_KU_NOT_MINIMAL', 'keyUsage', 'the keyUsage BIT STRING is not minimally encoded', 're-issue with a DER-correct encoder'));
+  const keyType = c.publicKey.asymmetricKeyType;
+  if (keyType === 'ec') {
+    const curve = c.publicKey.asymmetricKeyDetails?.namedCurve;
+    if (curve !== 'prime256v1' && curve !== 'secp384r1') out.push(finding('RA_KEY_CURVE', 'subjectPublicKeyInfo', `EC curve ${curve}`, 'use P-256 or P-384'));
+  } else if (keyType === 'rsa') {
+    const bits = c.publicKey.asymmetricKeyDetails?.modulusLength ?? 0;
+    if (bits < 2048) out.push(finding('RA_RSA_SHORT', 'subjectPublicKeyInfo', `RSA-${bits}`, 'use RSA-2048 or larger, or P-256'));
+  } else out.push(finding('RA_KEY_TYPE', 'subjectPublicKeyInfo', `${keyType} key`, 'use an RSA or EC (P-256/P-384) key'));
+  return out;
+}
+
+export function lintLeaf(c: ParsedCertificate, now: Date): Finding[] {
+  const out = commonRules(c, now, false);
+  if (c.basicConstraints?.ca) out.push(finding('RA_LEAF_IS_CA', 'basicConstraints', 'CA:TRUE on a workload certificate', 'issue it with basicConstraints=critical,CA:FALSE'));
+  if (!c.keyUsage?.includes('digitalSignature')) out.push(finding('RA_LEAF_NO_DIGITAL_SIGNATURE', 'keyUsage', c.keyUsage ? `keyUsage ${c.keyUsage.join(', ')}` : 'no keyUsage', 'issue it with keyUsage=critical,digitalSignature'));
+  if (c.subject.length === 0) out.push(finding('RA_EMPTY_SUBJECT', 'subject', 'the subject is empty', 'give it a subject with at least CN=...'));
+  if (c.extendedKeyUsage && !c.extendedKeyUsage.includes('clientAuth')) out.push(finding('RA_EKU_NO_CLIENT_AUTH', 'extendedKeyUsage', `extendedKeyUsage ${c.extendedKeyUsage.join(', ')}`, 'add clientAuth, or leave extendedKeyUsage out'));
+  const p = previewSession(c);
+  for (const d of p.dropped) out.push(finding('RA_SESSION_TAG_DROPPED', d.tag, `"${d.value}": ${d.reason}`, 'use only letters, digits, spaces and _ . : / = + - @, at most 256 characters'));
+  const cn = c.subject.flat().find((a) => a.type === 'CN')?.value;
+  if (cn && cn.length > 64) out.push(finding('RA_CN_TOO_LONG', 'subject.CN', `CN of ${cn.length} characters`, 'keep the CN to 61 characters'));
+  else if (cn && cn.length > 61) out.push(finding('RA_SOURCE_IDENTITY_NO_PREFIX', 'subject.CN', `CN of ${cn.length} characters: SourceIdentity "${p.sourceIdentity}"`, 'keep the CN to 61 characters for a "CN=" SourceIdentity'));
+  const octets = c.serial[0] === 0 ? c.serial.length - 1 : c.serial.length;
+  if (octets < 2) out.push(finding('RA_SERIAL_SHORT', 'serialNumber', `serial of ${octets} octet`, 'use random serials of 16 octets'));
+  return out;
+}
+
+export function lintCa(c: ParsedCertificate, now: Date): Finding[] {
+  const out = commonRules(c, now, true);
+  if (!c.basicConstraints?.ca) out.push(finding('RA_CA_NOT_CA', 'basicConstraints', 'no basicConstraints CA:TRUE', 'issue it with basicConstraints=critical,CA:TRUE'));
+  else if (!c.extensions.find((e) => e.oid === OID.basicConstraints)?.critical) out.push(finding('X509_BC_NOT_CRITICAL', 'basicConstraints', 'basicConstraints is not critical', 'mark basicConstraints critical'));
+  if (!c.keyUsage?.includes('keyCertSign')) out.push(finding('RA_CA_NO_KEY_CERT_SIGN', 'keyUsage', c.keyUsage ? `keyUsage ${c.keyUsage.join(', ')}` : 'no keyUsage', 'issue it with keyUsage=critical,keyCertSign,cRLSign'));
+  else if (!c.keyUsage.includes('cRLSign')) out.push(finding('RA_CA_NO_CRL_SIGN', 'keyUsage', `keyUsage ${c.keyUsage.join(', ')}`, 'add cRLSign'));
+  return out;
+}
+
+export function lintCrl(crl: DecodedCrl, pemBytes: number, now: Date): Finding[] {
+  const out: Finding[] = [];
+  if (crl.version !== 2) out.push(finding('RA_CRL_NOT_V2', 'version', `v${crl.version} CRL`, 'generate a v2 CRL (pki crl generate)'));
+  if (isWeakSignatureOid(crl.signatureAlgorithm)) out.push(finding('RA_WEAK_SIGNATURE', 'signatureAlgorithm', `signed with ${crl.signatureAlgorithmName}`, 'sign with SHA-256 or stronger'));
+  if (pemBytes > 300_000) out.push(finding('RA_CRL_TOO_LARGE', 'crlData', `${pemBytes} bytes of PEM; ImportCrl takes at most 300,000`, 'omit reason codes, prune expired entries, or split the issuing CA'));
+  else if (pemBytes > 240_000) out.push(finding('RA_CRL_TOO_LARGE', 'crlData', `${pemBytes} bytes of PEM, over 80% of the 300,000 limit`, 'plan a split of the issuing CA', 'warning'));
+  if (!crl.nextUpdate) out.push(finding('RA_CRL_EXPIRED', 'nextUpdate', 'no nextUpdate', 'generate CRLs with a nextUpdate', 'warning'));
+  else if (crl.nextUpdate.getTime() <= now.getTime()) out.push(finding('RA_CRL_EXPIRED', 'nextUpdate', `expired at ${crl.nextUpdate.toISOString()}`, 'publish a new CRL (pki crl publish)'));
+  if (crl.crlNumber === undefined) out.push(finding('X509_CRL_NO_NUMBER', 'crlNumber', 'no CRL Number extension', 'generate CRLs with a CRL Number'));
+  if (!crl.authorityKeyId) out.push(finding('X509_NO_AKI', 'authorityKeyIdentifier', 'no authorityKeyIdentifier on the CRL', 'generate CRLs with an AKI'));
+  walkCrlEntries(crl, 'CRL');
+  return out;
+}
+
+export interface LintResult {
+  file: string;
+  as: LintAs;
+  subject: string | null;
+  findings: Finding[];
+}
+
+/** Lints one file: detects what it is (certificate, bundle, CRL; PEM or DER) unless `as` says. */
+export function lintFile(deps: Deps, file: string, opts: { as?: LintAs; chain?: string }): LintResult {
+  const now = deps.now();
+  const data = readInput(resolve(deps.cwd, file), 'FILE', INPUT_LIMITS.crl);
+  const text = data.toString('latin1');
+  const blocks = text.includes('-----BEGIN ') ? decodePemBlocks(text, file) : [{ label: opts.as === 'crl' ? 'X509 CRL' : 'CERTIFICATE', der: data }];
+  const crlBlock = blocks.find((b) => b.label === 'X509 CRL');
+  const as: LintAs = opts.as ?? (crlBlock ? 'crl' : blocks.filter((b) => b.label === 'CERTIFICATE').length > 1 ? 'anchor-bundle' : 'leaf');
+  if (as === 'crl') {
+    const der = crlBlock?.der ?? blocks[0]!.der;
+    const crl = decodeCrl(der, file);
+    const pemBytes = crlBlock ? data.length : Buffer.byteLength(toPem('X509 CRL', der));
+    return { file, as, subject: crl.issuerDn, findings: lintCrl(crl, pemBytes, now) };
+  }
+  const certs = blocks.filter((b) => b.label === 'CERTIFICATE').map((b) => parseCertificate(b.der, file));
+  if (!certs.length) throw new PkiError('CRYPTO_BAD_PEM', `${file}: no certificate or CRL found`, { details: { file } });
+  if (as === 'anchor-bundle') {
+    const findings: Finding[] = [];
+    if (certs.length > 2) findings.push(finding('RA_BUNDLE_TOO_MANY', 'bundle', `${certs.length} certificates; a trust anchor holds at most 2`, 'split it over two trust anchors, or drop one CA'));
+    const chars = certs.map((c) => toPem('CERTIFICATE', c.der)).join('').length;
+    if (chars > 16000) findings.push(finding('RA_BUNDLE_TOO_LARGE', 'bundle', `${chars} characters; x509CertificateData takes at most 16,000`, 'use smaller keys (P-256) or fewer certificates'));
+    else if (chars > 8000) findings.push(finding('RA_BUNDLE_TOO_LARGE', 'bundle', `${chars} characters: over the 8,000 older API models accepted`, 'check your SDK or CLI version', 'warning'));
+    certs.forEach((c, i) => findings.push(...lintCa(c, now).map((f) => ({ ...f, field: `certificate ${i + 1} (${c.subjectDn}): ${f.field}` }))));
+    return { file, as, subject: certs.map((c) => c.subjectDn).join(' | '), findings };
+  }
+  const cert = certs[0]!;
+  const findings = as === 'ca' || (opts.as === undefined && cert.basicConstraints?.ca) ? lintCa(cert, now) : lintLeaf(cert, now);
+  const kind: LintAs = as === 'ca' || (opts.as === undefined && cert.basicConstraints?.ca) ? 'ca' : 'leaf';
+  if (opts.chain) {
+    const chain = decodePemBlocks(readInput(resolve(deps.cwd, opts.chain), '--chain').toString('latin1'), opts.chain).filter((b) => b.label === 'CERTIFICATE');
+    if (chain.length > 5) findings.push(finding('RA_CHAIN_TOO_LONG', 'chain', `${chain.length} certificates in --chain`, 'send at most 5 intermediates; put the issuing CA in the trust anchor'));
+    chain.forEach((b, i) => {
+      const c = parseCertificate(b.der, opts.chain!);
+      findings.push(...lintCa(c, now).map((f) => ({ ...f, field: `chain ${i + 1} (${c.subjectDn}): ${f.field}` })));
+    });
+  }
+  return { file, as: kind, subject: cert.subjectDn, findings };
+}
