@@ -8,10 +8,11 @@ import { crlGroup } from './crl.js';
 import { emulatorGroup } from './emulator.js';
 import { initCommand } from './init.js';
 import { issueCommand } from './issue.js';
+import { inspectCommand } from './inspect.js';
 import { lintCommand } from './lint.js';
 import { listCommand, showCommand } from './list.js';
 import { previewCommand } from './preview.js';
 import { revokeCommand } from './revoke.js';
 import { rotateGroup } from './rotate.js';
 
-export const COMMANDS: Array<CommandDef | CommandGroup> = [initCommand, caGroup, issueCommand, revokeCommand, listCommand, showCommand, crlGroup, anchorGroup, rotateGroup, auditGroup, credentialProcessCommand, previewCommand, lintCommand, emulatorGroup];
+export const COMMANDS: Array<CommandDef | CommandGroup> = [initCommand, caGroup, issueCommand, revokeCommand, listCommand, showCommand, crlGroup, anchorGroup, rotateGroup, auditGroup, credentialProcessCommand, previewCommand, lintCommand, inspectCommand, emulatorGroup];

@@ -1,0 +1,79 @@
+/** `pki inspect`: a readable account of a certificate, CSR, CRL or bundle (PEM or DER, detected), from any tool. */
+import { createHash } from 'node:crypto';
+import { resolve } from 'node:path';
+import { PkiError } from '../errors.js';
+import { describeKey } from '../crypto/keys.js';
+import { formatDuration } from '../domain/duration.js';
+import { previewSession } from '../domain/session.js';
+import { INPUT_LIMITS, readInput } from '../fs/files.js';
+import type { Deps } from '../ports.js';
+import { serialToDecimal } from '../aws/x509-signer.js';
+import { parseCertificate, type ParsedCertificate } from '../x509/certificate.js';
+import { readCsr } from '../x509/csr.js';
+import { formatSan } from '../x509/extensions.js';
+import { decodePemBlocks } from '../x509/pem.js';
+import { inspectCrl } from './crl.js';
+
+export function describeCertificate(c: ParsedCertificate, now: Date) {
+  const left = Math.floor((c.notAfter.getTime() - now.getTime()) / 1000);
+  const session = previewSession(c);
+  return {
+    type: 'certificate' as const,
+    version: c.version,
+    serialHex: c.serialHex,
+    serialDecimal: serialToDecimal(c.serialHex),
+    subject: c.subjectDn,
+    issuer: c.issuerDn,
+    selfSigned: c.subjectDer.equals(c.issuerDer),
+    notBefore: c.notBefore.toISOString(),
+    notAfter: c.notAfter.toISOString(),
+    validity: left <= 0 ? 'expired' : c.notBefore.getTime() > now.getTime() ? 'not yet valid' : `${formatDuration(left)} left`,
+    key: describeKey(c.publicKey).description,
+    signatureAlgorithm: c.signatureAlgorithmName,
+    basicConstraints: c.basicConstraints ?? null,
+    keyUsage: c.keyUsage ?? null,
+    extendedKeyUsage: c.extendedKeyUsage ?? null,
+    sans: c.sans.map(formatSan),
+    subjectKeyId: c.subjectKeyId?.toString('hex') ?? null,
+    authorityKeyId: c.authorityKeyId?.toString('hex') ?? null,
+    sha256: createHash('sha256').update(c.der).digest('hex'),
+    sha1: createHash('sha1').update(c.der).digest('hex'),
+    rolesAnywhere: { roleSessionName: session.roleSessionName, sourceIdentity: session.sourceIdentity, tags: session.tags, dropped: session.dropped },
+  };
+}
+
+export async function inspectFile(deps: Deps, input: { file: string }) {
+  const path = resolve(deps.cwd, input.file);
+  const data = readInput(path, 'FILE', INPUT_LIMITS.crl);
+  const text = data.toString('latin1');
+  const blocks = text.includes('-----BEGIN ') ? decodePemBlocks(text, input.file) : undefined;
+  const now = deps.now();
+  const label = blocks ? blocks[0]?.label : undefined;
+  if (label === 'X509 CRL') return { type: 'crl' as const, crl: await inspectCrl(deps, { file: path }) };
+  if (label === 'CERTIFICATE REQUEST' || label === 'NEW CERTIFICATE REQUEST') return { type: 'csr' as const, csr: csrSummary(readCsr(data, input.file)) };
+  if (blocks) {
+    const certs = blocks.filter((b) => b.label === 'CERTIFICATE').map((b) => describeCertificate(parseCertificate(b.der, input.file), now));
+    if (!certs.length) throw new PkiError('CRYPTO_BAD_PEM', `${input.file}: no certificate, CSR or CRL (PEM blocks: ${blocks.map((b) => b.label).join(', ') || 'none'})`, { details: { file: input.file } });
+    return certs.length === 1 ? { type: 'certificate' as const, certificate: certs[0]! } : { type: 'bundle' as const, certificates: certs };
+  }
+  // DER: try a certificate, then a CSR, then a CRL.
+  for (const attempt of [
+    () => ({ type: 'certificate' as const, certificate: describeCertificate(parseCertificate(data, input.file), now) }),
+    () => ({ type: 'csr' as const, csr: csrSummary(readCsr(data, input.file)) }),
+  ]) {
+    try {
+      return attempt();
+    } catch {
+      /* next */
+    }
+  }
+  try {
+    return { type: 'crl' as const, crl: await inspectCrl(deps, { file: path }) };
+  } catch {
+    throw new PkiError('CRYPTO_BAD_PEM', `${input.file}: not a certificate, CSR or CRL (PEM or DER)`, { details: { file: input.file } });
+  }
+}
+
+function csrSummary(c: ReturnType<typeof readCsr>) {
+  return { subject: c.subjectDn, key: c.keyDescription, sans: c.sans.map(formatSan), signature: 'valid' };
+}
