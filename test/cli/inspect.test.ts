@@ -33,7 +33,7 @@ describe('#8 pki inspect', () => {
     await run(['ca', 'csr', 'sub', '--subject', 'CN=Sub CA', '--out', join(cwd, 'sub.csr'), '--no-passphrase']);
     expect((await run(['inspect', join(cwd, 'sub.csr')])).json.data).toMatchObject({ type: 'csr', csr: { subject: 'CN=Sub CA', signature: 'valid' } });
     await run(['crl', 'generate', '--ca', 'root', '--out', join(cwd, 'crl.der'), '--format', 'der']);
-    expect((await run(['inspect', join(cwd, 'crl.der')])).json.data).toMatchObject({ type: 'crl', crl: { issuer: 'CN=Inspect Root,O=Example', crlNumber: 1, entries: 0 } });
+    expect((await run(['inspect', join(cwd, 'crl.der')])).json.data).toMatchObject({ type: 'crl', crl: { issuer: 'CN=Inspect Root,O=Example', crlNumber: '1', entries: 0 } });
     const text = await cli(['inspect', join(cwd, 'c.pem')], deps);
     expect(text.stdout).toMatch(/serial +[0-9a-f]+ \(decimal \d+\)/);
     expect(text.stdout).toContain('SourceIdentity CN=app-01');
