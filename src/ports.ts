@@ -252,6 +252,7 @@ export interface Store {
   findCertificates(filter: CertificateFilter): Promise<CertificateRecord[]>;
   auditLog(): Promise<AuditRecord[]>;
   getAnchor(name: string): Promise<AnchorRecord | undefined>;
+  listAnchors(): Promise<AnchorRecord[]>;
   saveAnchor(anchor: AnchorRecord, audit: AuditEvent, actor: string, at: Date): Promise<void>;
   getPublishedCrl(anchorName: string, issuerId: number): Promise<PublishedCrl | undefined>;
   listPublishedCrls(anchorName: string): Promise<PublishedCrl[]>;
@@ -268,6 +269,9 @@ export interface Store {
    * STATE_ROTATION_PHASE otherwise.
    */
   setRotationPhase(id: number, from: RotationPhase[], to: RotationPhase, audit: AuditEvent, actor: string, at: Date): Promise<RotationRecord>;
-  /** Unexpired end-entity certificates issued by any of `issuerIds`: the unrevoked ones, or the revoked ones. */
-  leafSummary(issuerIds: number[], now: Date, opts: { revoked: boolean; sample: number }): Promise<LeafSummary>;
+  /**
+   * Unexpired end-entity certificates issued by any of `issuerIds`: the unrevoked ones, or the revoked ones; with
+   * `expiringBy`, only those whose notAfter is at or before it.
+   */
+  leafSummary(issuerIds: number[], now: Date, opts: { revoked: boolean; sample: number; expiringBy?: Date }): Promise<LeafSummary>;
 }

@@ -112,6 +112,20 @@ function publishedFromRow(r: PublishedCrlRow): PublishedCrl {
   return { anchorName: r.anchor_name, issuerId: r.issuer_id, crlId: r.crl_id, crlArn: r.crl_arn, crlNumber: r.crl_number, sha256: r.sha256, publishedAt: fromSec(r.published_at) };
 }
 
+interface AnchorRow {
+  name: string;
+  arn: string;
+  trust_anchor_id: string;
+  region: string;
+  ca_names: string;
+  bundle_sha256: string;
+  updated_at: number;
+}
+
+function anchorFromRow(r: AnchorRow): AnchorRecord {
+  return { name: r.name, arn: r.arn, trustAnchorId: r.trust_anchor_id, region: r.region, caNames: JSON.parse(r.ca_names) as string[], bundleSha256: r.bundle_sha256, updatedAt: fromSec(r.updated_at) };
+}
+
 interface RotationRow {
   id: number;
   anchor_name: string;
@@ -556,10 +570,12 @@ export class SqliteStore implements Store {
   }
 
   async getAnchor(name: string): Promise<AnchorRecord | undefined> {
-    const r = this.sql('SELECT * FROM anchor WHERE name = ?').get(name) as
-      | { name: string; arn: string; trust_anchor_id: string; region: string; ca_names: string; bundle_sha256: string; updated_at: number }
-      | undefined;
-    return r && { name: r.name, arn: r.arn, trustAnchorId: r.trust_anchor_id, region: r.region, caNames: JSON.parse(r.ca_names) as string[], bundleSha256: r.bundle_sha256, updatedAt: fromSec(r.updated_at) };
+    const r = this.sql('SELECT * FROM anchor WHERE name = ?').get(name) as AnchorRow | undefined;
+    return r && anchorFromRow(r);
+  }
+
+  async listAnchors(): Promise<AnchorRecord[]> {
+    return (this.sql('SELECT * FROM anchor ORDER BY name').all() as AnchorRow[]).map(anchorFromRow);
   }
 
   async saveAnchor(a: AnchorRecord, audit: AuditEvent, actor: string, at: Date): Promise<void> {
@@ -641,10 +657,10 @@ export class SqliteStore implements Store {
       .immediate();
   }
 
-  async leafSummary(issuerIds: number[], now: Date, opts: { revoked: boolean; sample: number }): Promise<LeafSummary> {
+  async leafSummary(issuerIds: number[], now: Date, opts: { revoked: boolean; sample: number; expiringBy?: Date }): Promise<LeafSummary> {
     if (!issuerIds.length) return { count: 0, latestNotAfter: null, sample: [] };
-    const where = `c.issuer_id IN (${issuerIds.map(() => '?').join(', ')}) AND c.is_ca = 0 AND c.not_after > ? AND r.serial IS ${opts.revoked ? 'NOT NULL' : 'NULL'}`;
-    const args = [...issuerIds, toSec(now)];
+    const where = `c.issuer_id IN (${issuerIds.map(() => '?').join(', ')}) AND c.is_ca = 0 AND c.not_after > ? AND r.serial IS ${opts.revoked ? 'NOT NULL' : 'NULL'}${opts.expiringBy ? ' AND c.not_after <= ?' : ''}`;
+    const args = [...issuerIds, toSec(now), ...(opts.expiringBy ? [toSec(opts.expiringBy)] : [])];
     const agg = this.db
       .prepare(`SELECT COUNT(*) AS n, MAX(c.not_after) AS latest FROM certificate c LEFT JOIN revocation r ON r.issuer_id = c.issuer_id AND r.serial = c.serial WHERE ${where}`)
       .get(...args) as { n: number; latest: number | null };

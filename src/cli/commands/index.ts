@@ -14,5 +14,6 @@ import { listCommand, showCommand } from './list.js';
 import { previewCommand } from './preview.js';
 import { revokeCommand } from './revoke.js';
 import { rotateGroup } from './rotate.js';
+import { statusCommand } from './status.js';
 
-export const COMMANDS: Array<CommandDef | CommandGroup> = [initCommand, caGroup, issueCommand, revokeCommand, listCommand, showCommand, crlGroup, anchorGroup, rotateGroup, auditGroup, credentialProcessCommand, previewCommand, lintCommand, inspectCommand, emulatorGroup];
+export const COMMANDS: Array<CommandDef | CommandGroup> = [initCommand, caGroup, issueCommand, revokeCommand, listCommand, showCommand, crlGroup, anchorGroup, rotateGroup, auditGroup, credentialProcessCommand, previewCommand, lintCommand, inspectCommand, statusCommand, emulatorGroup];

@@ -1,0 +1,96 @@
+/**
+ * `pki status`: the whole hierarchy from the store, for monitoring: CA certificates, workload certificates expiring,
+ * CRLs' nextUpdate and unpublished revocations, trust anchors' published CRLs, and rotation steps that are due. No AWS
+ * call (`pki anchor status` compares with the service). Exit 0 ok, 10 warning, 11 critical.
+ */
+import { parseDuration } from '../domain/duration.js';
+import type { Deps } from '../ports.js';
+import { rotationStatus } from './rotate.js';
+import { withWorkspace } from './workspace.js';
+
+export type Level = 'ok' | 'warning' | 'critical';
+export interface StatusCheck {
+  level: Level;
+  what: string;
+  message: string;
+}
+
+export const STATUS_EXIT: Record<Level, number> = { ok: 0, warning: 10, critical: 11 };
+
+export async function hierarchyStatus(deps: Deps, input: { dir?: string; warn?: string; crit?: string; crlWarn?: string }) {
+  const warn = parseDuration(input.warn ?? '30d', '--warn');
+  const crit = parseDuration(input.crit ?? '7d', '--crit');
+  const crlWarn = parseDuration(input.crlWarn ?? '48h', '--crl-warn');
+  const local = await withWorkspace(input.dir, deps, async (ws) => {
+    const now = ws.now.getTime();
+    const checks: StatusCheck[] = [];
+    const cas = [];
+    for (const ca of await ws.store.listCas()) {
+      const entry: Record<string, unknown> = { name: ca.name, status: ca.status, notAfter: ca.notAfter?.toISOString() ?? null };
+      if (ca.status === 'active' && ca.notAfter) {
+        const left = (ca.notAfter.getTime() - now) / 1000;
+        entry.secondsToExpiry = Math.floor(left);
+        if (left <= 0) checks.push({ level: 'critical', what: `ca/${ca.name}`, message: `CA ${ca.name} expired at ${ca.notAfter.toISOString()}` });
+        else if (left <= crit) checks.push({ level: 'critical', what: `ca/${ca.name}`, message: `CA ${ca.name} expires ${ca.notAfter.toISOString()} (within --crit)` });
+        else if (left <= warn) checks.push({ level: 'warning', what: `ca/${ca.name}`, message: `CA ${ca.name} expires ${ca.notAfter.toISOString()} (within --warn)` });
+        entry.validCertificates = (await ws.store.leafSummary([ca.id], ws.now, { revoked: false, sample: 0 })).count;
+        entry.expiringWithinWarn = (await ws.store.leafSummary([ca.id], ws.now, { revoked: false, sample: 0, expiringBy: new Date(now + warn * 1000) })).count;
+        const { last, epoch } = await ws.store.crlStatus(ca.id);
+        if (last) {
+          entry.crl = { number: last.crlNumber, nextUpdate: last.nextUpdate.toISOString() };
+          const crlLeft = (last.nextUpdate.getTime() - now) / 1000;
+          if (crlLeft <= 0) checks.push({ level: 'critical', what: `crl/${ca.name}`, message: `CA ${ca.name}'s CRL #${last.crlNumber} expired at ${last.nextUpdate.toISOString()}` });
+          else if (crlLeft <= crlWarn) checks.push({ level: 'warning', what: `crl/${ca.name}`, message: `CA ${ca.name}'s CRL #${last.crlNumber} expires ${last.nextUpdate.toISOString()} (within --crl-warn)` });
+          if (epoch > last.revocationEpoch) checks.push({ level: 'warning', what: `crl/${ca.name}`, message: `CA ${ca.name} revoked certificates after CRL #${last.crlNumber}: generate and publish a new one` });
+        } else entry.crl = null;
+      } else if (ca.status === 'pending') checks.push({ level: 'ok', what: `ca/${ca.name}`, message: `CA ${ca.name} waits for its signed certificate (pki ca import)` });
+      cas.push(entry);
+    }
+    return { checks, cas };
+  });
+  // Anchors: what was published (from the store) and rotations (rotationStatus opens its own workspace).
+  const anchorRows = await withWorkspace(input.dir, deps, async (ws) => {
+    const rows = [];
+    const all = await ws.store.listCas();
+    for (const anchor of await ws.store.listAnchors()) {
+      const name = anchor.name;
+      const stale: string[] = [];
+      for (const p of await ws.store.listPublishedCrls(name)) {
+        const latest = (await ws.store.crlStatus(p.issuerId)).last;
+        if (latest && latest.crlNumber > p.crlNumber) stale.push(`${all.find((c) => c.id === p.issuerId)?.name}: #${p.crlNumber} published, #${latest.crlNumber} made`);
+      }
+      rows.push({ name, arn: anchor.arn, cas: anchor.caNames, stale });
+    }
+    return rows;
+  });
+  const checks = local.checks;
+  const rotations = [];
+  for (const a of anchorRows) {
+    if (a.stale.length) checks.push({ level: 'warning', what: `anchor/${a.name}`, message: `trust anchor ${a.name} has older CRLs than this PKI made (${a.stale.join('; ')}): run pki crl publish` });
+    const r = await rotationStatus(deps, { ...(input.dir ? { dir: input.dir } : {}), anchor: a.name });
+    if (r.rotation) rotations.push({ anchor: a.name, phase: r.rotation.phase, due: r.due, next: r.next, eta: r.eta });
+    if (r.due) checks.push({ level: 'warning', what: `rotation/${a.name}`, message: `rotation of ${a.name}: ${r.message}; next: ${r.next}` });
+  }
+  const level: Level = checks.some((c) => c.level === 'critical') ? 'critical' : checks.some((c) => c.level === 'warning') ? 'warning' : 'ok';
+  return { status: level, checks, cas: local.cas, anchors: anchorRows, rotations, now: deps.now().toISOString(), exitCode: STATUS_EXIT[level] };
+}
+
+/** The Prometheus text format, for a node-exporter textfile collector. */
+export function prometheus(r: Awaited<ReturnType<typeof hierarchyStatus>>): string {
+  const lines: string[] = [];
+  const metric = (name: string, help: string, samples: Array<[Record<string, string>, number]>) => {
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`);
+    for (const [labels, v] of samples) lines.push(`${name}${Object.keys(labels).length ? `{${Object.entries(labels).map(([k, x]) => `${k}="${x.replace(/["\\\n]/g, '_')}"`).join(',')}}` : ''} ${v}`);
+  };
+  metric('pki_status', 'Overall status: 0 ok, 1 warning, 2 critical.', [[{}, { ok: 0, warning: 1, critical: 2 }[r.status]]]);
+  const cas = r.cas.filter((c) => c.secondsToExpiry !== undefined);
+  metric('pki_ca_seconds_to_expiry', 'Seconds until the CA certificate expires.', cas.map((c) => [{ ca: String(c.name) }, Number(c.secondsToExpiry)]));
+  metric('pki_ca_days_to_expiry', 'Days until the CA certificate expires (Roles Anywhere DaysToExpiry).', cas.map((c) => [{ ca: String(c.name) }, Math.floor(Number(c.secondsToExpiry) / 86400)]));
+  metric('pki_certificates_valid', 'Unexpired, unrevoked end-entity certificates per issuing CA.', cas.map((c) => [{ ca: String(c.name) }, Number(c.validCertificates)]));
+  metric('pki_certificates_expiring', 'Valid end-entity certificates expiring within --warn.', cas.map((c) => [{ ca: String(c.name) }, Number(c.expiringWithinWarn)]));
+  const crls = cas.filter((c) => c.crl);
+  metric('pki_crl_next_update_timestamp_seconds', 'nextUpdate of the CA\'s latest CRL (Unix time).', crls.map((c) => [{ ca: String(c.name) }, Math.floor(Date.parse((c.crl as { nextUpdate: string }).nextUpdate) / 1000)]));
+  metric('pki_crl_number', 'CRL Number of the CA\'s latest CRL.', crls.map((c) => [{ ca: String(c.name) }, (c.crl as { number: number }).number]));
+  metric('pki_rotation_step_due', '1 when a rotation step is due on the trust anchor.', r.rotations.map((x) => [{ anchor: x.anchor, phase: x.phase }, x.due ? 1 : 0]));
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,36 @@
+import { hierarchyStatus, prometheus } from '../../app/status.js';
+import type { CommandDef } from '../command.js';
+
+export const statusCommand: CommandDef = {
+  command: 'status',
+  describe: 'Health of the whole hierarchy for monitoring: CA and CRL expiry, unpublished revocations, trust anchors, due rotation steps',
+  examples: [
+    ['pki status', 'a summary; exit 0 ok, 10 warning, 11 critical'],
+    ['pki status --warn 60d --crit 14d --json', 'CA certificates within 60 days are a warning, within 14 days critical'],
+    ['pki status --format prometheus > /var/lib/node_exporter/textfile/pki.prom', 'for a node-exporter textfile collector (cron)'],
+  ],
+  exitCodes: [
+    { exit: 0, meaning: 'ok' },
+    { exit: 10, meaning: 'warning: a CA within --warn, a CRL within --crl-warn, revocations not yet in a CRL, an anchor with an older CRL, a rotation step due' },
+    { exit: 11, meaning: 'critical: a CA expired or within --crit, a CRL past its nextUpdate' },
+  ],
+  notes:
+    'Reads the store only (no AWS call; pki anchor status compares with the service). Workload certificates expiring are\n' +
+    'counted (pki_certificates_expiring) but do not change the exit code: short-lived certificates always expire soon.',
+  builder: (y) =>
+    y.options({
+      warn: { type: 'string', default: '30d', describe: 'a CA certificate expiring within this is a warning' },
+      crit: { type: 'string', default: '7d', describe: 'a CA certificate expiring within this is critical' },
+      'crl-warn': { type: 'string', default: '48h', describe: 'a CRL whose nextUpdate is within this is a warning' },
+      format: { type: 'string', choices: ['text', 'prometheus'], default: 'text', describe: 'prometheus: the text exposition format' },
+    }),
+  async run(a, { deps, json }) {
+    const r = await hierarchyStatus(deps, { dir: a.dir, warn: a.warn, crit: a.crit, crlWarn: a.crlWarn });
+    const text =
+      a.format === 'prometheus' && !json
+        ? prometheus(r)
+        : `${r.status.toUpperCase()}: ${r.cas.length} CA(s), ${r.anchors.length} trust anchor(s)${r.rotations.length ? `, ${r.rotations.length} rotation(s)` : ''}\n` +
+          r.checks.filter((c) => c.level !== 'ok').map((c) => `  ${c.level.toUpperCase().padEnd(8)} ${c.message}\n`).join('');
+    return { kind: 'pki.status.result', data: r, text, exitCode: r.exitCode };
+  },
+};

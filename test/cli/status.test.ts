@@ -1,0 +1,60 @@
+/** #8 `pki status`: exit codes 0/10/11 as an injected clock moves, JSON and the Prometheus text format. */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cli, makeDeps, tempDir } from '../helpers.js';
+
+const T0 = new Date('2026-01-01T00:00:00Z');
+const DAY = 86_400_000;
+
+describe('#8 pki status', () => {
+  it('ok, then warning and critical as the clock moves; revocations not in a CRL; Prometheus output', async () => {
+    const cwd = tempDir('pki-status-');
+    const clock = { now: T0 };
+    const deps = makeDeps(cwd);
+    deps.now = () => clock.now;
+    const dir = join(cwd, 'pki');
+    const run = (argv: string[]) => cli([...argv, '--dir', dir, '--json'], deps);
+    await run(['init', '--subject', 'CN=Status Root', '--validity', '1y', '--no-passphrase']);
+    await run(['ca', 'create', 'issuing-1', '--parent', 'root', '--subject', 'CN=Status Issuing', '--validity', '100d', '--no-passphrase']);
+    const leaf = (await run(['issue', '--ca', 'issuing-1', '--subject', 'CN=w', '--key-out', join(cwd, 'k'), '--validity', '10d'])).json.data;
+    await run(['crl', 'generate', '--ca', 'issuing-1', '--next-update', '7d']);
+    const status = async (extra: string[] = []) => {
+      const r = await run(['status', ...extra]);
+      return { code: r.code, status: r.json.data.status, messages: r.json.data.checks.filter((c: { level: string }) => c.level !== 'ok').map((c: { level: string; message: string }) => `${c.level}: ${c.message}`), data: r.json.data };
+    };
+    let s = await status();
+    expect(s).toMatchObject({ code: 0, status: 'ok', messages: [] });
+    expect(s.data.cas.find((c: { name: string }) => c.name === 'issuing-1')).toMatchObject({ validCertificates: 1, expiringWithinWarn: 1, crl: { number: 1 } });
+
+    await run(['revoke', '--ca', 'issuing-1', '--serial', leaf.serial]);
+    s = await status();
+    expect(s.code, JSON.stringify(s.messages)).toBe(10);
+    expect(s.messages).toEqual([expect.stringMatching(/^warning: CA issuing-1 revoked certificates after CRL #1/)]);
+    await run(['crl', 'generate', '--ca', 'issuing-1', '--next-update', '7d']);
+    expect((await status()).code).toBe(0);
+
+    clock.now = new Date(T0.getTime() + 6 * DAY); // the CRL has a day left
+    s = await status();
+    expect(s.code, JSON.stringify(s.messages)).toBe(10);
+    expect(s.messages).toEqual([expect.stringMatching(/^warning: CA issuing-1's CRL #2 expires .* \(within --crl-warn\)/)]);
+    clock.now = new Date(T0.getTime() + 8 * DAY); // the CRL has expired
+    expect((await status()).code).toBe(11);
+    await run(['crl', 'generate', '--ca', 'issuing-1', '--next-update', '30d']);
+    clock.now = new Date(T0.getTime() + 75 * DAY); // issuing-1 within 30 days of its end
+    await run(['crl', 'generate', '--ca', 'issuing-1', '--next-update', '24d']); // nextUpdate before the CA's end
+    s = await status(['--crl-warn', '1h']);
+    expect(s.code, JSON.stringify(s.messages)).toBe(10);
+    expect(s.messages).toEqual([expect.stringMatching(/^warning: CA issuing-1 expires .* \(within --warn\)/)]);
+    clock.now = new Date(T0.getTime() + 95 * DAY); // within 7 days
+    s = await status(['--crl-warn', '1h']);
+    expect(s.code, JSON.stringify(s.messages)).toBe(11);
+    expect(s.messages).toEqual([expect.stringMatching(/^critical: CA issuing-1 expires .* \(within --crit\)/)]);
+
+    const prom = await cli(['status', '--dir', dir, '--format', 'prometheus', '--crl-warn', '1h'], deps);
+    expect(prom.code).toBe(11);
+    expect(prom.stdout).toContain('# TYPE pki_status gauge\npki_status 2\n');
+    expect(prom.stdout).toMatch(/^pki_ca_days_to_expiry\{ca="issuing-1"\} [0-6]$/m);
+    expect(prom.stdout).toMatch(/^pki_crl_number\{ca="issuing-1"\} 4$/m);
+    expect(prom.stdout).toMatch(/^pki_certificates_valid\{ca="issuing-1"\} 0$/m);
+  });
+});
