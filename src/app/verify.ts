@@ -1,0 +1,44 @@
+/** `pki verify`: RFC 5280 path validation as IAM Roles Anywhere performs it, offline. */
+import { resolve } from 'node:path';
+import { PkiError } from '../errors.js';
+import { INPUT_LIMITS, readInput } from '../fs/files.js';
+import type { Deps } from '../ports.js';
+import { parseCertificate, readCertificate, type ParsedCertificate } from '../x509/certificate.js';
+import { crlDerFromFile, decodeCrl } from '../x509/crl.js';
+import { validatePath, type PathFailure } from '../x509/path.js';
+import { decodePemBlocks } from '../x509/pem.js';
+
+function certificates(deps: Deps, file: string, flag: string): ParsedCertificate[] {
+  const data = readInput(resolve(deps.cwd, file), flag);
+  if (data[0] === 0x30) return [parseCertificate(data, file)];
+  const certs = decodePemBlocks(data.toString('latin1'), file).filter((b) => b.label === 'CERTIFICATE').map((b) => parseCertificate(b.der, file));
+  if (!certs.length) throw new PkiError('CRYPTO_BAD_PEM', `${flag} ${file}: no CERTIFICATE`, { details: { file } });
+  return certs;
+}
+
+/** The Roles Anywhere leaf rules (reference §1.2), checked once the path is valid. */
+function leafRules(leaf: ParsedCertificate): PathFailure | undefined {
+  const f = (message: string): PathFailure => ({ check: 'ca', certificate: leaf.subjectDn || '(empty subject)', message });
+  if (leaf.version !== 3) return f('not an X.509 v3 certificate');
+  if (leaf.basicConstraints?.ca) return f('a workload certificate with CA:TRUE');
+  if (!leaf.keyUsage?.includes('digitalSignature')) return { ...f('keyUsage lacks digitalSignature'), check: 'key-usage' };
+  if (leaf.subject.length === 0) return f('empty subject');
+  return undefined;
+}
+
+export async function verifyCertificate(deps: Deps, input: { cert: string; chain?: string; anchorBundle: string; crls?: string[]; at?: string; rfc5280?: boolean }) {
+  let at = deps.now();
+  if (input.at !== undefined) {
+    at = new Date(input.at);
+    if (Number.isNaN(at.getTime())) throw new PkiError('USAGE_BAD_TIME', `--at "${input.at}" is not a date (e.g. 2027-01-01T00:00:00Z)`);
+  }
+  const leaf = readCertificate(readInput(resolve(deps.cwd, input.cert), '--cert'), input.cert);
+  const chain = input.chain ? certificates(deps, input.chain, '--chain') : [];
+  const anchors = certificates(deps, input.anchorBundle, '--anchor-bundle');
+  const crls = (input.crls ?? []).map((f) => decodeCrl(crlDerFromFile(readInput(resolve(deps.cwd, f), '--crl', INPUT_LIMITS.crl), f), f));
+  const roles = !input.rfc5280;
+  const r = validatePath(leaf, chain, anchors, crls, { at, rejectWeakSignatures: roles, crlCheck: 'given', ...(roles ? { maxIntermediates: 5 } : {}) });
+  const failure = r.ok ? (roles ? leafRules(leaf) : undefined) : r.failure;
+  const path = (r.path ?? []).map((c) => c.subjectDn);
+  return { valid: !failure, at: at.toISOString(), mode: roles ? 'roles-anywhere' : 'rfc5280', path, failure: failure ?? null, exitCode: failure ? 11 : 0 };
+}

@@ -1,0 +1,159 @@
+/**
+ * Certification path validation as IAM Roles Anywhere performs it (reference §1.1, §1.5, §3.4): every certificate of
+ * the trust-anchor bundle is a trust anchor; the path is built from the leaf through the given intermediates; each
+ * link's name chaining and signature, each certificate's validity, each issuer's CA flag, keyCertSign and pathLen
+ * (self-issued intermediates not counted), unknown critical extensions, and revocation by the CRLs given for a
+ * certificate's issuer (signature, cRLSign, thisUpdate/nextUpdate). Used by `pki verify` and by the emulator's
+ * CreateSession, so both judge alike.
+ *
+ * Not processed (recognised, not enforced): certificate policies, policy mappings and constraints, name constraints,
+ * CRL distribution points and delta CRLs. PKITS cases that depend on them are reported as disagreements.
+ */
+import { verifyWith } from '../crypto/keys.js';
+import { hashForSignatureOid, isWeakSignatureOid, verifyCertificateSignature, type ParsedCertificate } from './certificate.js';
+import { walkCrlEntries, type DecodedCrl } from './crl.js';
+import { decodeNameDer, type Rdns } from './name.js';
+import { OID } from './oids.js';
+
+/** RFC 5280 §7.1 name matching (simplified RFC 4518): same attributes in the same RDNs, values compared after
+ * trimming, collapsing inner spaces and case-folding. */
+export function sameName(a: Buffer, b: Buffer): boolean {
+  if (a.equals(b)) return true;
+  let x: Rdns;
+  let y: Rdns;
+  try {
+    x = decodeNameDer(a);
+    y = decodeNameDer(b);
+  } catch {
+    return false;
+  }
+  const norm = (v: string) => v.trim().replace(/\s+/g, ' ').toLowerCase();
+  return x.length === y.length && x.every((rdn, i) => rdn.length === y[i]!.length && rdn.every((attr, j) => attr.oid === y[i]![j]!.oid && norm(attr.value) === norm(y[i]![j]!.value)));
+}
+
+/** CRL extensions this validator understands. */
+const KNOWN_CRL = new Set([OID.authorityKeyIdentifier, '2.5.29.20' /* cRLNumber */, '2.5.29.28' /* issuingDistributionPoint */]);
+
+export interface PathFailure {
+  /** Stable name of the check that failed. */
+  check: 'chain' | 'signature' | 'validity' | 'ca' | 'key-usage' | 'path-length' | 'critical-extension' | 'weak-signature' | 'crl' | 'revoked' | 'chain-length';
+  /** The certificate it failed on (subject). */
+  certificate: string;
+  message: string;
+}
+
+export interface PathOptions {
+  at: Date;
+  /**
+   * 'given' (Roles Anywhere): a certificate is checked against the CRLs given for its issuer, if any. 'all'
+   * (openssl -crl_check_all): every certificate below the anchor needs a current CRL from its issuer.
+   */
+  crlCheck?: 'given' | 'all';
+  /** Refuse MD5 and SHA-1 signatures (Roles Anywhere); off for generic RFC 5280 validation. */
+  rejectWeakSignatures: boolean;
+  /** At most this many intermediates (Roles Anywhere: 5). */
+  maxIntermediates?: number;
+}
+
+/** Extensions this validator understands (critical ones outside this set make the certificate invalid). */
+const KNOWN = new Set([
+  OID.basicConstraints,
+  OID.keyUsage,
+  OID.extKeyUsage,
+  OID.subjectKeyIdentifier,
+  OID.authorityKeyIdentifier,
+  OID.subjectAltName,
+  OID.crlDistributionPoints,
+  '2.5.29.32', // certificatePolicies
+  '2.5.29.33', // policyMappings
+  '2.5.29.36', // policyConstraints
+  '2.5.29.54', // inhibitAnyPolicy
+  '2.5.29.30', // nameConstraints
+  '2.5.29.18', // issuerAltName
+]);
+
+const fail = (check: PathFailure['check'], c: ParsedCertificate, message: string): { ok: false; failure: PathFailure } => ({ ok: false, failure: { check, certificate: c.subjectDn || '(empty subject)', message } });
+const selfIssued = (c: ParsedCertificate) => c.subjectDer.equals(c.issuerDer);
+
+function certChecks(c: ParsedCertificate, opts: PathOptions): { ok: false; failure: PathFailure } | undefined {
+  if (c.notBefore.getTime() > opts.at.getTime() || c.notAfter.getTime() < opts.at.getTime())
+    return fail('validity', c, `not valid at ${opts.at.toISOString()} (${c.notBefore.toISOString()} .. ${c.notAfter.toISOString()})`);
+  if (opts.rejectWeakSignatures && isWeakSignatureOid(c.signatureAlgorithm)) return fail('weak-signature', c, `signed with ${c.signatureAlgorithmName}`);
+  const unknown = c.extensions.find((e) => e.critical && !KNOWN.has(e.oid));
+  if (unknown) return fail('critical-extension', c, `unrecognised critical extension ${unknown.oid}`);
+  return undefined;
+}
+
+function issuerChecks(issuer: ParsedCertificate, below: number): { ok: false; failure: PathFailure } | undefined {
+  if (!issuer.basicConstraints?.ca) return fail('ca', issuer, 'issues certificates but is not a CA (basicConstraints CA:TRUE missing)');
+  if (issuer.keyUsage && !issuer.keyUsage.includes('keyCertSign')) return fail('key-usage', issuer, 'keyUsage lacks keyCertSign');
+  if (issuer.basicConstraints.pathLen !== undefined && below > issuer.basicConstraints.pathLen)
+    return fail('path-length', issuer, `pathLen ${issuer.basicConstraints.pathLen}, but ${below} intermediate CA(s) below it`);
+  return undefined;
+}
+
+/** Whether `cert` (issued by `issuer`) is revoked by one of `crls`; a failure when the issuer's CRLs cannot be used. */
+function revocation(cert: ParsedCertificate, issuer: ParsedCertificate, signers: ParsedCertificate[], crls: DecodedCrl[], opts: PathOptions): { ok: false; failure: PathFailure } | undefined {
+  const at = opts.at;
+  const mine = crls.filter((c) => sameName(c.issuerDer, cert.issuerDer));
+  if (!mine.length) return opts.crlCheck === 'all' ? fail('crl', cert, `no CRL from ${cert.issuerDn}`) : undefined;
+  // The CRL's signer: the certificate's issuer, or another certificate of the same CA name (a CA whose key rolled over).
+  const candidates = [issuer, ...signers.filter((s) => s !== issuer && sameName(s.subjectDer, cert.issuerDer))];
+  const usable = mine.filter((crl) => {
+    if (crl.extensions.some((e) => e.critical && !KNOWN_CRL.has(e.oid))) return false;
+    const hash = hashForSignatureOid(crl.signatureAlgorithm);
+    return hash !== undefined && candidates.some((s) => (!s.keyUsage || s.keyUsage.includes('cRLSign')) && verifyWith(s.publicKey, hash, crl.tbs, crl.signature));
+  });
+  if (!usable.length) return fail('crl', cert, `no CRL for ${cert.issuerDn} has a valid signature by a cRLSign key of that CA (or it has an unknown critical extension)`);
+  const current = usable.filter((crl) => crl.thisUpdate.getTime() <= at.getTime() && (!crl.nextUpdate || crl.nextUpdate.getTime() >= at.getTime()));
+  if (!current.length) return fail('crl', cert, `the CRL of ${cert.issuerDn} is not current at ${at.toISOString()}`);
+  for (const crl of current) {
+    let revoked = false;
+    walkCrlEntries(crl, 'CRL', (e) => {
+      if (e.serialHex === cert.serialHex) revoked = true;
+    });
+    if (revoked) return fail('revoked', cert, `serial ${cert.serialHex} is on the CRL of ${cert.issuerDn}`);
+  }
+  return undefined;
+}
+
+/** Builds and checks the path leaf → ... → a trust anchor. */
+export function validatePath(
+  leaf: ParsedCertificate,
+  intermediates: ParsedCertificate[],
+  anchors: ParsedCertificate[],
+  crls: DecodedCrl[],
+  opts: PathOptions,
+): { ok: true; path: ParsedCertificate[] } | { ok: false; failure: PathFailure; path?: ParsedCertificate[] } {
+  if (opts.maxIntermediates !== undefined && intermediates.length > opts.maxIntermediates)
+    return fail('chain-length', leaf, `${intermediates.length} intermediates; at most ${opts.maxIntermediates}`);
+  const path = [leaf];
+  let current = leaf;
+  let below = 0; // non-self-issued intermediates below the next issuer
+  for (let depth = 0; depth <= intermediates.length; depth++) {
+    const bad = certChecks(current, opts);
+    if (bad) return { ...bad, path };
+    const named = (c: ParsedCertificate) => sameName(c.subjectDer, current.issuerDer);
+    const anchor = anchors.find((a) => named(a) && verifyCertificateSignature(current, a.publicKey));
+    const issuer = anchor ?? intermediates.find((c) => !path.includes(c) && named(c) && verifyCertificateSignature(current, c.publicKey));
+    if (!issuer) {
+      const byName = [...anchors, ...intermediates].find(named);
+      return byName
+        ? { ...fail('signature', current, `the signature does not verify with the key of ${byName.subjectDn}`), path }
+        : { ...fail('chain', current, `no certificate of the bundle or the chain is its issuer (${current.issuerDn})`), path };
+    }
+    if (depth > 0 && !selfIssued(current)) below++;
+    const issuerBad = issuerChecks(issuer, depth === 0 ? 0 : below);
+    if (issuerBad) return { ...issuerBad, path };
+    const revoked = revocation(current, issuer, [...anchors, ...intermediates], crls, opts);
+    if (revoked) return { ...revoked, path };
+    path.push(issuer);
+    if (anchor) {
+      if (anchor.notBefore.getTime() > opts.at.getTime() || anchor.notAfter.getTime() < opts.at.getTime())
+        return { ...fail('validity', anchor, `the trust anchor is not valid at ${opts.at.toISOString()}`), path };
+      return { ok: true, path };
+    }
+    current = issuer;
+  }
+  return { ...fail('chain', current, 'no path to a trust anchor'), path };
+}
