@@ -6,13 +6,15 @@
  * certificate's issuer (signature, cRLSign, thisUpdate/nextUpdate). Used by `pki verify` and by the emulator's
  * CreateSession, so both judge alike.
  *
- * Not processed (recognised, not enforced): certificate policies, policy mappings and constraints, name constraints,
- * CRL distribution points and delta CRLs. PKITS cases that depend on them are reported as disagreements.
+ * Name constraints are enforced (directoryName, dNSName, rfc822Name, URI). Not processed (recognised, not
+ * enforced): certificate policies, policy mappings and constraints, IP address constraints, CRL distribution points
+ * and delta CRLs. PKITS cases that depend on them are reported as disagreements.
  */
 import { verifyWith } from '../crypto/keys.js';
 import { hashForSignatureOid, isWeakSignatureOid, verifyCertificateSignature, type ParsedCertificate } from './certificate.js';
 import { walkCrlEntries, type DecodedCrl } from './crl.js';
 import { decodeNameDer, type Rdns } from './name.js';
+import { nameConstraintsOf, violation, type Constraints } from './name-constraints.js';
 import { OID } from './oids.js';
 
 /** RFC 5280 §7.1 name matching (simplified RFC 4518): same attributes in the same RDNs, values compared after
@@ -36,7 +38,7 @@ const KNOWN_CRL = new Set([OID.authorityKeyIdentifier, '2.5.29.20' /* cRLNumber 
 
 export interface PathFailure {
   /** Stable name of the check that failed. */
-  check: 'chain' | 'signature' | 'validity' | 'ca' | 'key-usage' | 'path-length' | 'critical-extension' | 'weak-signature' | 'crl' | 'revoked' | 'chain-length';
+  check: 'chain' | 'name-constraints' | 'signature' | 'validity' | 'ca' | 'key-usage' | 'path-length' | 'critical-extension' | 'weak-signature' | 'crl' | 'revoked' | 'chain-length';
   /** The certificate it failed on (subject). */
   certificate: string;
   message: string;
@@ -151,6 +153,15 @@ export function validatePath(
     if (anchor) {
       if (anchor.notBefore.getTime() > opts.at.getTime() || anchor.notAfter.getTime() < opts.at.getTime())
         return { ...fail('validity', anchor, `the trust anchor is not valid at ${opts.at.toISOString()}`), path };
+      // Name constraints, from the certificate below the anchor down to the leaf.
+      const sets: Constraints[] = [];
+      for (let i = path.length - 2; i >= 0; i--) {
+        const c = path[i]!;
+        const v = sets.length ? violation(c, sets, i === 0 || !selfIssued(c)) : undefined;
+        if (v) return { ...fail('name-constraints', c, v), path };
+        const nc = i > 0 ? nameConstraintsOf(c) : undefined;
+        if (nc) sets.push(nc);
+      }
       return { ok: true, path };
     }
     current = issuer;
