@@ -6,15 +6,15 @@
  * certificate's issuer (signature, cRLSign, thisUpdate/nextUpdate). Used by `pki verify` and by the emulator's
  * CreateSession, so both judge alike.
  *
- * Name constraints are enforced (directoryName, dNSName, rfc822Name, URI). Not processed (recognised, not
- * enforced): certificate policies, policy mappings and constraints, IP address constraints, CRL distribution points
- * and delta CRLs. PKITS cases that depend on them are reported as disagreements.
+ * Name constraints (directoryName, dNSName, rfc822Name, URI) and certificate policies (§6.1 policy tree) are
+ * enforced. Not processed (recognised, not enforced): IP address constraints, CRL distribution points and delta CRLs. PKITS cases that depend on them are reported as disagreements.
  */
 import { verifyWith } from '../crypto/keys.js';
 import { hashForSignatureOid, isWeakSignatureOid, verifyCertificateSignature, type ParsedCertificate } from './certificate.js';
 import { walkCrlEntries, type DecodedCrl } from './crl.js';
 import { decodeNameDer, type Rdns } from './name.js';
 import { nameConstraintsOf, violation, type Constraints } from './name-constraints.js';
+import { checkPolicies, DEFAULT_POLICY_INPUTS, type PolicyInputs } from './policy.js';
 import { OID } from './oids.js';
 
 /** RFC 5280 §7.1 name matching (simplified RFC 4518): same attributes in the same RDNs, values compared after
@@ -38,7 +38,7 @@ const KNOWN_CRL = new Set([OID.authorityKeyIdentifier, '2.5.29.20' /* cRLNumber 
 
 export interface PathFailure {
   /** Stable name of the check that failed. */
-  check: 'chain' | 'name-constraints' | 'signature' | 'validity' | 'ca' | 'key-usage' | 'path-length' | 'critical-extension' | 'weak-signature' | 'crl' | 'revoked' | 'chain-length';
+  check: 'chain' | 'name-constraints' | 'policy' | 'signature' | 'validity' | 'ca' | 'key-usage' | 'path-length' | 'critical-extension' | 'weak-signature' | 'crl' | 'revoked' | 'chain-length';
   /** The certificate it failed on (subject). */
   certificate: string;
   message: string;
@@ -55,6 +55,8 @@ export interface PathOptions {
   rejectWeakSignatures: boolean;
   /** At most this many intermediates (Roles Anywhere: 5). */
   maxIntermediates?: number;
+  /** RFC 5280 §6.1.1 policy inputs (default: any policy, nothing required). */
+  policy?: PolicyInputs;
 }
 
 /** Extensions this validator understands (critical ones outside this set make the certificate invalid). */
@@ -162,6 +164,8 @@ export function validatePath(
         const nc = i > 0 ? nameConstraintsOf(c) : undefined;
         if (nc) sets.push(nc);
       }
+      const policy = checkPolicies(path.slice(0, -1).reverse(), opts.policy ?? DEFAULT_POLICY_INPUTS);
+      if (policy) return { ...fail('policy', leaf, policy), path };
       return { ok: true, path };
     }
     current = issuer;
