@@ -160,7 +160,7 @@ function checkRevocation(path: ParsedCertificate[], crls: SessionCrl[]): void {
       if (!hash || !verifyWith(issuer.publicKey, hash, decoded.tbs, decoded.signature)) continue;
       let revoked = false;
       walkCrlEntries(decoded, 'CRL', (e) => {
-        if (e.serialHex === cert.serialHex) revoked = true;
+        if (e.serialHex === cert.serial.toString('hex')) revoked = true; // raw content octets: 00ff (255) is not ff (-1)
       });
       if (revoked) throw denied('Certificate revoked');
     }

@@ -249,7 +249,10 @@ export function hashForSignatureOid(sigOid: string): string | undefined {
       return 'sha512';
     case OID.ecdsaWithSha1:
     case OID.sha1WithRsa:
+    case '1.2.840.10040.4.3': // dsa-with-SHA1 (read for other tools' certificates; never issued)
       return 'sha1';
+    case '2.16.840.1.101.3.4.3.2': // dsa-with-SHA256
+      return 'sha256';
     case OID.md5WithRsa:
       return 'md5';
     default:
@@ -259,5 +262,5 @@ export function hashForSignatureOid(sigOid: string): string | undefined {
 
 /** True for signature algorithms Roles Anywhere rejects (reference §1.2: MD5 and SHA-1). */
 export function isWeakSignatureOid(sigOid: string): boolean {
-  return sigOid === OID.ecdsaWithSha1 || sigOid === OID.sha1WithRsa || sigOid === OID.md5WithRsa;
+  return sigOid === OID.ecdsaWithSha1 || sigOid === OID.sha1WithRsa || sigOid === OID.md5WithRsa || sigOid === '1.2.840.10040.4.3';
 }

@@ -7,11 +7,13 @@
  * CreateSession, so both judge alike.
  *
  * Name constraints (directoryName, dNSName, rfc822Name, URI) and certificate policies (§6.1 policy tree) are
- * enforced. Not processed (recognised, not enforced): IP address constraints, CRL distribution points and delta CRLs. PKITS cases that depend on them are reported as disagreements.
+ * enforced; a CRL's issuingDistributionPoint limits what it covers; indirect CRLs (cRLIssuer, certificateIssuer) are
+ * read, and delta CRLs override the complete CRL for what they list. Not processed: IP address constraints. PKITS cases that depend on them are reported as disagreements.
  */
 import { verifyWith } from '../crypto/keys.js';
 import { hashForSignatureOid, isWeakSignatureOid, verifyCertificateSignature, type ParsedCertificate } from './certificate.js';
 import { walkCrlEntries, type DecodedCrl } from './crl.js';
+import { children, decodeOid, readSingle, readTlv, type Tlv } from './der.js';
 import { decodeNameDer, type Rdns } from './name.js';
 import { nameConstraintsOf, violation, type Constraints } from './name-constraints.js';
 import { checkPolicies, DEFAULT_POLICY_INPUTS, type PolicyInputs } from './policy.js';
@@ -33,8 +35,11 @@ export function sameName(a: Buffer, b: Buffer): boolean {
   return x.length === y.length && x.every((rdn, i) => rdn.length === y[i]!.length && rdn.every((attr, j) => attr.oid === y[i]![j]!.oid && norm(attr.value) === norm(y[i]![j]!.value)));
 }
 
+const DELTA = '2.5.29.27'; // deltaCRLIndicator
+const isDelta = (crl: DecodedCrl) => crl.extensions.some((e) => e.oid === DELTA);
+
 /** CRL extensions this validator understands. */
-const KNOWN_CRL = new Set([OID.authorityKeyIdentifier, '2.5.29.20' /* cRLNumber */, '2.5.29.28' /* issuingDistributionPoint */]);
+const KNOWN_CRL = new Set([OID.authorityKeyIdentifier, '2.5.29.20' /* cRLNumber */, '2.5.29.28' /* issuingDistributionPoint */, DELTA, '2.5.29.46' /* freshestCRL */]);
 
 export interface PathFailure {
   /** Stable name of the check that failed. */
@@ -97,27 +102,125 @@ function issuerChecks(issuer: ParsedCertificate, below: number): { ok: false; fa
 }
 
 /** Whether `cert` (issued by `issuer`) is revoked by one of `crls`; a failure when the issuer's CRLs cannot be used. */
+/** A DistributionPointName as comparable strings: directory names normalised, other GeneralNames as DER. */
+function dpNames(dpn: Tlv, issuerDer: Buffer): string[] {
+  const dn = (rdns: Rdns) => 'dn:' + rdns.map((rdn) => rdn.map((a) => `${a.oid}=${a.value.trim().replace(/\s+/g, ' ').toLowerCase()}`).join('+')).join(',');
+  if (dpn.tag === 0xa0) return children(dpn).map((g) => (g.tag === 0xa4 ? dn(decodeNameDer(children(g)[0]!.raw)) : g.raw.toString('hex')));
+  if (dpn.tag === 0xa1) {
+    const rdn = decodeNameDer(Buffer.concat([Buffer.from([0x30, dpn.raw.length]), Buffer.from([0x31]), dpn.raw.subarray(1)]));
+    return [dn([...decodeNameDer(issuerDer), ...rdn])];
+  }
+  return [];
+}
+
+const ALL_REASONS = 0x7f80; // ReasonFlags bits 1-8 (keyCompromise .. aACompromise) over the first two octets
+
+/**
+ * What a CRL covers for `cert`, per its issuingDistributionPoint (RFC 5280 §5.2.5, §6.3.3): nothing when its scope
+ * (user, CA or attribute certificates only) or its distribution point does not match; else the reasons it covers.
+ */
+function crlCoverage(crl: DecodedCrl, cert: ParsedCertificate): number {
+  const idp = crl.extensions.find((e) => e.oid === '2.5.29.28');
+  if (!idp) return ALL_REASONS;
+  let dp: Tlv | undefined;
+  let reasons = ALL_REASONS;
+  for (const f of children(readSingle(idp.value))) {
+    const on = f.content.length > 0 && f.content[0] !== 0;
+    if (f.tag === 0xa0) dp = children(f)[0];
+    else if (f.tag === 0x81 && on && cert.basicConstraints?.ca) return 0;
+    else if (f.tag === 0x82 && on && !cert.basicConstraints?.ca) return 0;
+    else if (f.tag === 0x83) reasons = ((f.content[1] ?? 0) << 8) | (f.content[2] ?? 0);
+    else if (f.tag === 0x85 && on) return 0;
+  }
+  if (!dp) return reasons & ALL_REASONS;
+  const wanted = new Set(dpNames(dp, crl.issuerDer));
+  const certDps = cert.extensions.find((e) => e.oid === OID.crlDistributionPoints);
+  if (!certDps) return 0;
+  for (const point of children(readSingle(certDps.value))) {
+    const name = children(point).find((x) => x.tag === 0xa0);
+    const dpn = name ? children(name)[0] : undefined;
+    if (dpn && dpNames(dpn, cert.issuerDer).some((n) => wanted.has(n))) return reasons & ALL_REASONS;
+  }
+  return 0;
+}
+
+/** Whether the CRL's issuingDistributionPoint says indirectCRL. */
+function isIndirect(crl: DecodedCrl): boolean {
+  const idp = crl.extensions.find((e) => e.oid === '2.5.29.28');
+  return !!idp && children(readSingle(idp.value)).some((f) => f.tag === 0x84 && f.content[0] !== 0);
+}
+
+/** The cRLIssuer directory names of the certificate's distribution points. */
+function crlIssuersOf(cert: ParsedCertificate): Buffer[] {
+  const dps = cert.extensions.find((e) => e.oid === OID.crlDistributionPoints);
+  if (!dps) return [];
+  const out: Buffer[] = [];
+  for (const point of children(readSingle(dps.value)))
+    for (const f of children(point)) if (f.tag === 0xa2) for (const g of children(f)) if (g.tag === 0xa4) out.push(children(g)[0]!.raw);
+  return out;
+}
+
+/**
+ * The reason code `cert` is listed with on `crl` (0 when none is given), or undefined. On an indirect CRL an entry's certificateIssuer extension names the issuer of
+ * the entries from there on (the CRL issuer before the first one).
+ */
+function listed(crl: DecodedCrl, cert: ParsedCertificate): number | undefined {
+  const serial = cert.serial.toString('hex'); // raw content octets: 00ff (255) is not ff (-1)
+  if (!isIndirect(crl)) {
+    let found: number | undefined;
+    walkCrlEntries(crl, 'CRL', (e) => {
+      if (e.serialHex === serial) found = e.reason ?? 0;
+    });
+    return found;
+  }
+  let issuerDer = crl.issuerDer;
+  let p = crl.entriesStart;
+  while (p < crl.entriesEnd) {
+    const entry = readTlv(crl.der, p, crl.entriesEnd);
+    const [sn, , exts] = children(entry);
+    for (const e of exts ? children(exts) : []) {
+      const parts = children(e);
+      if (decodeOid(parts[0]!) === '2.5.29.29') {
+        const dir = children(readSingle(parts[parts.length - 1]!.content)).find((g) => g.tag === 0xa4);
+        if (dir) issuerDer = children(dir)[0]!.raw;
+      }
+    }
+    if (sn!.content.toString('hex') === serial && sameName(issuerDer, cert.issuerDer)) return 0;
+    p = entry.end;
+  }
+  return undefined;
+}
+
 function revocation(cert: ParsedCertificate, issuer: ParsedCertificate, signers: ParsedCertificate[], crls: DecodedCrl[], opts: PathOptions): { ok: false; failure: PathFailure } | undefined {
   const at = opts.at;
-  const mine = crls.filter((c) => sameName(c.issuerDer, cert.issuerDer));
+  // The issuer's own CRLs, and indirect CRLs from a cRLIssuer named in the certificate's distribution points.
+  const crlIssuers = crlIssuersOf(cert);
+  const mine = crls.filter(
+    (c) => (sameName(c.issuerDer, cert.issuerDer) || (isIndirect(c) && crlIssuers.some((n) => sameName(n, c.issuerDer)))) && crlCoverage(c, cert) !== 0,
+  );
   if (!mine.length) return opts.crlCheck === 'all' ? fail('crl', cert, `no CRL from ${cert.issuerDn}`) : undefined;
-  // The CRL's signer: the certificate's issuer, or another certificate of the same CA name (a CA whose key rolled over).
-  const candidates = [issuer, ...signers.filter((s) => s !== issuer && sameName(s.subjectDer, cert.issuerDer))];
+  // The CRL's signer: a certificate of the CRL issuer's name (the certificate's issuer, one whose key rolled over, or
+  // an indirect CRL issuer) with cRLSign.
   const usable = mine.filter((crl) => {
     if (crl.extensions.some((e) => e.critical && !KNOWN_CRL.has(e.oid))) return false;
     const hash = hashForSignatureOid(crl.signatureAlgorithm);
+    const candidates = [issuer, ...signers].filter((s) => sameName(s.subjectDer, crl.issuerDer));
     return hash !== undefined && candidates.some((s) => (!s.keyUsage || s.keyUsage.includes('cRLSign')) && verifyWith(s.publicKey, hash, crl.tbs, crl.signature));
   });
-  if (!usable.length) return fail('crl', cert, `no CRL for ${cert.issuerDn} has a valid signature by a cRLSign key of that CA (or it has an unknown critical extension)`);
+  if (!usable.length) return fail('crl', cert, `no CRL for ${cert.issuerDn} has a valid signature by a cRLSign key of its issuer (or it has an unknown critical extension)`);
   const current = usable.filter((crl) => crl.thisUpdate.getTime() <= at.getTime() && (!crl.nextUpdate || crl.nextUpdate.getTime() >= at.getTime()));
   if (!current.length) return fail('crl', cert, `the CRL of ${cert.issuerDn} is not current at ${at.toISOString()}`);
-  for (const crl of current) {
-    let revoked = false;
-    walkCrlEntries(crl, 'CRL', (e) => {
-      if (e.serialHex === cert.serialHex) revoked = true;
-    });
-    if (revoked) return fail('revoked', cert, `serial ${cert.serialHex} is on the CRL of ${cert.issuerDn}`);
+  // Complete CRLs decide; a current delta CRL (deltaCRLIndicator) overrides them for what it lists.
+  const complete = current.filter((crl) => !isDelta(crl));
+  if (!complete.length) return fail('crl', cert, `only delta CRLs for ${cert.issuerDn}`);
+  const covered = complete.reduce((m, crl) => m | crlCoverage(crl, cert), 0);
+  if ((covered & ALL_REASONS) !== ALL_REASONS) return fail('crl', cert, `the CRLs of ${cert.issuerDn} cover only some revocation reasons`);
+  for (const delta of current.filter(isDelta)) {
+    const reason = listed(delta, cert);
+    if (reason === 8) return undefined; // removeFromCRL: no longer revoked
+    if (reason !== undefined) return fail('revoked', cert, `serial ${cert.serialHex} is on the delta CRL of ${delta.issuerDn}`);
   }
+  for (const crl of complete) if (listed(crl, cert) !== undefined) return fail('revoked', cert, `serial ${cert.serialHex} is on the CRL of ${crl.issuerDn}`);
   return undefined;
 }
 

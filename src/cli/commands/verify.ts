@@ -16,8 +16,8 @@ export const verifyCommand: CommandDef = {
     'Checks: name chaining and signatures up to any certificate of the bundle; validity at --at; issuers CA:TRUE, keyCertSign\n' +
     'and pathLen (self-issued not counted); unknown critical extensions; the CRLs given for each issuer (signature by a\n' +
     'cRLSign key of that CA, current at --at, serial listed); at most 5 intermediates; no MD5/SHA-1; the leaf rules (v3, not\n' +
-    'a CA, digitalSignature, a subject); name constraints (DN, DNS, e-mail, URI). --rfc5280 drops the Roles Anywhere-only\n' +
-    'rules. Not processed: certificate policies, IP-address constraints, CRL distribution points, delta CRLs.',
+    'a CA, digitalSignature, a subject); name constraints (DN, DNS, e-mail, URI); certificate policies (RFC 5280 §6.1);\n' +
+    'issuing distribution points, indirect and delta CRLs. --rfc5280 drops the Roles Anywhere-only rules.',
   builder: (y) =>
     y.options({
       cert: { type: 'string', demandOption: true, describe: 'the certificate to verify' },
