@@ -87,7 +87,12 @@ function namesOf(c: ParsedCertificate, withSubject: boolean): Array<[Kind, strin
 
 /** The first name of `c` that a set of constraints forbids, described; undefined when all are allowed. */
 export function violation(c: ParsedCertificate, sets: Constraints[], withSubject: boolean): string | undefined {
+  // A malformed e-mail constraint, or a malformed e-mail name under e-mail constraints, cannot be judged: refused.
+  const badMailbox = (v: string, base: boolean) => (v.match(/@/g) ?? []).length > 1 || (!base && !/^[^@]+@[^@]+$/.test(v));
+  for (const set of sets) for (const t of [...set.permitted, ...set.excluded]) if (t.kind === 'email' && badMailbox(t.value!, true)) return `malformed rfc822Name constraint "${t.value}"`;
+  const emailConstrained = sets.some((set) => [...set.permitted, ...set.excluded].some((t) => t.kind === 'email'));
   for (const [kind, name] of namesOf(c, withSubject)) {
+    if (kind === 'email' && emailConstrained && badMailbox(name as string, false)) return `malformed e-mail name "${name as string}" under e-mail name constraints`;
     for (const set of sets) {
       const permitted = set.permitted.filter((t) => t.kind === kind);
       const shown = typeof name === 'string' ? name : name.map((r) => r.map((a) => `${a.type}=${a.value}`).join('+')).join(',');

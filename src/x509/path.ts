@@ -259,7 +259,9 @@ export function validatePath(
       if (anchor.notBefore.getTime() > opts.at.getTime() || anchor.notAfter.getTime() < opts.at.getTime())
         return { ...fail('validity', anchor, `the trust anchor is not valid at ${opts.at.toISOString()}`), path };
       // Name constraints, from the certificate below the anchor down to the leaf.
-      const sets: Constraints[] = [];
+      // The trust anchor's own constraints apply too (RFC 5280 leaves this open; openssl and x509-limbo apply them).
+      const anchorNc = nameConstraintsOf(anchor);
+      const sets: Constraints[] = anchorNc ? [anchorNc] : [];
       for (let i = path.length - 2; i >= 0; i--) {
         const c = path[i]!;
         const v = sets.length ? violation(c, sets, i === 0 || !selfIssued(c)) : undefined;
