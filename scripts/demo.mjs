@@ -93,6 +93,9 @@ if (haveOpenssl) {
   step('an independent check: openssl verifies the chain', 'openssl', ['verify', '-x509_strict', '-CAfile', 'root.pem', '-untrusted', 'chain.pem', 'web-01.pem', 'certs/batch-1.pem']);
   step('... and, with the CRL, rejects the revoked certificate (exit 2)', 'openssl', ['verify', '-crl_check', '-CAfile', 'root.pem', '-untrusted', 'chain.pem', '-CRLfile', 'issuing-1.crl.pem', 'app-02.pem'], { expect: 2 });
 }
+pki('pki verify reaches the same verdicts, as Roles Anywhere would check them', ['verify', '--cert', 'web-01.pem', '--chain', 'chain.pem', '--anchor-bundle', 'root.pem', '--crl', 'issuing-1.crl.pem']);
+pki('... the revoked certificate (exit 11, naming the check that failed)', ['verify', '--cert', 'app-02.pem', '--chain', 'chain.pem', '--anchor-bundle', 'root.pem', '--crl', 'issuing-1.crl.pem'], { expect: 11 });
+pki('lint what a workload sends: no findings', ['lint', 'web-01.pem', '--chain', 'chain.pem']);
 
 // Publish to (an emulated) IAM Roles Anywhere.
 show('\n## start an offline Roles Anywhere emulator on 127.0.0.1\n$ pki emulator serve --state ra-state.json &\n');

@@ -26,6 +26,9 @@ describe('npm run demo', () => {
     expect(r.stdout).toMatch(/aws:PrincipalTag\/x509Subject\/CN +web-01/);
     expect(r.stdout).toMatch(/\{"Version":1,"AccessKeyId":"ASIA[A-Z2-7]{16}","SecretAccessKey":"[^"]+","SessionToken":"[^"]+","Expiration":"[^"]+"\}/);
     expect(r.stdout).toContain('error: AccessDeniedException: Certificate revoked');
+    expect(r.stdout).toMatch(/VALID at .*: CN=web-01,O=Example → CN=Demo Issuing CA 1,O=Example → CN=Demo Root CA,O=Example/);
+    expect(r.stdout).toMatch(/INVALID at .*: revoked check failed on CN=app-02,O=Example/);
+    expect(r.stdout).toMatch(/web-01\.pem \(leaf: CN=web-01,O=Example\): no findings/);
     expect(r.stdout).toContain('Done. Commands run:');
   });
 });
