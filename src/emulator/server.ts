@@ -41,6 +41,8 @@ export interface EmulatorOptions {
   requireSignature?: boolean;
   /** CreateSession: largest accepted distance between X-Amz-Date and the emulator's clock (default 300 s; UNCONFIRMED). */
   clockSkewSeconds?: number;
+  /** CreateSession with a CRL past its nextUpdate: 'reject' (default) or 'ignore' the CRL. The service's is UNCONFIRMED. */
+  expiredCrl?: 'reject' | 'ignore';
   /** The emulator's clock (tests move it); default the system clock. */
   now?: () => Date;
 }
@@ -411,6 +413,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     region,
     account,
     clockSkewSeconds: opts.clockSkewSeconds ?? 300,
+    expiredCrl: opts.expiredCrl ?? 'reject',
     anchors: () => Object.values(state.trustAnchors),
     crls: () => Object.values(state.crls),
     profiles: () => Object.values(state.profiles).map((p) => ({ ...p, attributeMappings: mappingsOf(p) })),

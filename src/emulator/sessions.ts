@@ -1,8 +1,8 @@
 /**
  * The emulator's CreateSession (`POST /sessions`, reference §4): it checks a request the way IAM Roles Anywhere is
  * documented to, recomputing the AWS4-X509 signature from the bytes it received (an independent check of any
- * client's signer), then the certificate, its chain to an enabled trust anchor, the anchor's enabled CRLs and the
- * profile. It answers 201 with the service's credentialSet shape; the credentials are well-formed but fake.
+ * client's signer), then the certificate, its chain to an enabled trust anchor and the anchor's enabled CRLs (with
+ * `pki verify`'s path validation, src/x509/path.ts), and the profile. It answers 201 with the service's credentialSet shape; the credentials are well-formed but fake.
  *
  * Error messages are the service's where the reference gives them ("Invalid signature", "Certificate revoked",
  * "Untrusted Signing Certificate", ...). Where it does not (a disabled trust anchor, an overlong chain), the wording is
@@ -11,10 +11,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { previewSession, type AttributeMappings } from '../domain/session.js';
 import { canonicalRequest, parseAuthorization, serialToDecimal, stringToSign, verifyString } from '../aws/x509-signer.js';
-import { hashForSignatureOid, isWeakSignatureOid, parseCertificate, verifyCertificateSignature, type ParsedCertificate } from '../x509/certificate.js';
-import { decodeCrl, walkCrlEntries } from '../x509/crl.js';
+import { isWeakSignatureOid, parseCertificate, type ParsedCertificate } from '../x509/certificate.js';
+import { decodeCrl, type DecodedCrl } from '../x509/crl.js';
+import { validatePath } from '../x509/path.js';
 import { decodePemBlocks } from '../x509/pem.js';
-import { verifyWith } from '../crypto/keys.js';
 import { ServiceError, validation } from './rules.js';
 
 const denied = (message: string): ServiceError => new ServiceError('AccessDeniedException', 403, message);
@@ -59,6 +59,8 @@ export interface SessionContext {
   account: string;
   /** Largest accepted distance between X-Amz-Date and the emulator's clock. The service's is UNCONFIRMED. */
   clockSkewSeconds: number;
+  /** A CRL past its nextUpdate: refuse every certificate of its issuer ('reject') or ignore the CRL. UNCONFIRMED. */
+  expiredCrl: 'reject' | 'ignore';
   anchors(): SessionAnchor[];
   crls(): SessionCrl[];
   profiles(): SessionProfile[];
@@ -114,57 +116,21 @@ function checkLeaf(leaf: ParsedCertificate): void {
   if (insufficient || isWeakSignatureOid(leaf.signatureAlgorithm) || leaf.subject.length === 0) throw denied('Untrusted certificate. Insufficient certificate');
 }
 
-/** Builds the path leaf → ... → a certificate of the bundle (any of which is a trust anchor), checking each link. */
-function buildPath(leaf: ParsedCertificate, chain: ParsedCertificate[], anchors: ParsedCertificate[], now: Date): ParsedCertificate[] {
-  const untrusted = () => denied('Untrusted Signing Certificate');
-  const valid = (c: ParsedCertificate) => c.notBefore.getTime() <= now.getTime() && now.getTime() <= c.notAfter.getTime();
-  const canIssue = (c: ParsedCertificate) => c.basicConstraints?.ca === true && (c.keyUsage === undefined || c.keyUsage.includes('keyCertSign')) && !isWeakSignatureOid(c.signatureAlgorithm);
-  if (!valid(leaf)) throw untrusted();
-  const path = [leaf];
-  let current = leaf;
-  for (let depth = 0; depth <= chain.length; depth++) {
-    const anchor = anchors.find((a) => a.subjectDer.equals(current.issuerDer) && verifyCertificateSignature(current, a.publicKey));
-    if (anchor) {
-      if (!valid(anchor) || !canIssue(anchor)) throw untrusted();
-      const intermediates = path.length - 1;
-      if (anchor.basicConstraints?.pathLen !== undefined && intermediates > anchor.basicConstraints.pathLen) throw untrusted();
-      return [...path, anchor];
-    }
-    const next = chain.find((c) => !path.includes(c) && c.subjectDer.equals(current.issuerDer) && verifyCertificateSignature(current, c.publicKey));
-    if (!next || !valid(next) || !canIssue(next)) throw untrusted();
-    const below = path.length - 1;
-    if (next.basicConstraints?.pathLen !== undefined && below > next.basicConstraints.pathLen) throw untrusted();
-    path.push(next);
-    current = next;
-  }
-  throw untrusted();
-}
-
-/** The anchor's enabled CRLs: a certificate of the path listed by a CRL its issuer signed is revoked. */
-function checkRevocation(path: ParsedCertificate[], crls: SessionCrl[]): void {
+/**
+ * The anchor's enabled CRLs, decoded (an unreadable one is skipped, as a CRL the service could not have imported).
+ */
+function enabledCrls(crls: SessionCrl[]): DecodedCrl[] {
+  const out: DecodedCrl[] = [];
   for (const crl of crls) {
     if (!crl.enabled) continue;
-    let decoded;
     try {
       const block = decodePemBlocks(Buffer.from(crl.crlData, 'base64').toString('latin1'), 'CRL').find((b) => b.label === 'X509 CRL');
-      decoded = block ? decodeCrl(block.der, 'CRL') : undefined;
+      if (block) out.push(decodeCrl(block.der, 'CRL'));
     } catch {
-      decoded = undefined;
-    }
-    if (!decoded) continue;
-    for (let i = 0; i < path.length - 1; i++) {
-      const cert = path[i]!;
-      const issuer = path[i + 1]!;
-      if (!decoded.issuerDer.equals(cert.issuerDer)) continue;
-      const hash = hashForSignatureOid(decoded.signatureAlgorithm);
-      if (!hash || !verifyWith(issuer.publicKey, hash, decoded.tbs, decoded.signature)) continue;
-      let revoked = false;
-      walkCrlEntries(decoded, 'CRL', (e) => {
-        if (e.serialHex === cert.serial.toString('hex')) revoked = true; // raw content octets: 00ff (255) is not ff (-1)
-      });
-      if (revoked) throw denied('Certificate revoked');
+      /* skipped */
     }
   }
+  return out;
 }
 
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
@@ -199,11 +165,10 @@ export function createSession(req: SessionRequest, ctx: SessionContext): { body:
   if (!anchor.enabled) throw denied('Trust anchor is disabled');
   const anchorCerts = decodePemBlocks(anchor.source.sourceData.x509CertificateData, 'trust anchor').map((b) => parseCertificate(b.der, 'trust anchor'));
   const now = ctx.now();
-  const path = buildPath(leaf, chain, anchorCerts, now);
-  checkRevocation(
-    path,
-    ctx.crls().filter((c) => c.trustAnchorArn === taArn),
-  );
+  // The same path validation as `pki verify` (src/x509/path.ts): Roles Anywhere's rules, the anchor's enabled CRLs.
+  const crls = enabledCrls(ctx.crls().filter((c) => c.trustAnchorArn === taArn)).filter((c) => ctx.expiredCrl === 'reject' || !c.nextUpdate || c.nextUpdate.getTime() >= now.getTime());
+  const verdict = validatePath(leaf, chain, anchorCerts, crls, { at: now, rejectWeakSignatures: true, crlCheck: 'given', maxIntermediates: 5 });
+  if (!verdict.ok) throw denied(verdict.failure.check === 'revoked' ? 'Certificate revoked' : 'Untrusted Signing Certificate');
   const profile = ctx.profiles().find((p) => p.profileArn === profileArn);
   if (!profile || !profile.enabled) throw denied('Invalid or empty profile provided.');
   if (!profile.roleArns.includes(roleArn)) throw denied("Requested Role isn't one of those listed in the Profile.");

@@ -12,6 +12,7 @@ import { canonicalRequest, serialToDecimal, signSessionRequest, signString, stri
 import { readCertificate, type ParsedCertificate } from '../../src/x509/certificate.js';
 import { decodePemBlocks } from '../../src/x509/pem.js';
 import { credentialsSetup, ROLE } from '../aws-fixtures.js';
+import { cli } from '../helpers.js';
 
 async function setup() {
   const clock = { now: new Date() };
@@ -188,5 +189,21 @@ describe('#7 emulator CreateSession: each rule', () => {
     s = t.emu.sessions().at(-1)!;
     expect(s.principalTags).toEqual({ 'x509Subject/CN': 'tagged', 'x509Issuer/CN': 'Creds Issuing 1', 'x509Issuer/O': 'Example' });
     expect(s.dropped.map((d) => d.tag).sort()).toEqual(['x509SAN/DNS', 'x509Subject/O', 'x509Subject/OU']);
+  });
+
+  it('a CRL past its nextUpdate: its issuer\'s certificates are refused (default) or the CRL ignored (--expired-crl ignore)', async () => {
+    for (const mode of ['reject', 'ignore'] as const) {
+      const clock = { now: new Date() };
+      const t = await credentialsSetup({ now: () => clock.now, emulator: { expiredCrl: mode } });
+      await t.ok(['issue', '--ca', 'issuing-1', '--subject', 'CN=long', '--key-out', join(t.cwd, 'l.key'), '--out', join(t.cwd, 'l.pem'), '--validity', '10d']);
+      await t.ok(['crl', 'generate', '--ca', 'issuing-1', '--next-update', '1d']);
+      await t.ok(['crl', 'publish', '--ca', 'issuing-1', '--anchor', 'prod', ...t.ep]);
+      clock.now = new Date(clock.now.getTime() + 2 * 86_400_000);
+      const r = await cli(['credential-process', ...t.args({ certificate: join(t.cwd, 'l.pem'), 'private-key': join(t.cwd, 'l.key') })], t.deps);
+      if (mode === 'reject') {
+        expect(r.code).toBe(9);
+        expect(r.stderr).toContain('AccessDeniedException: Untrusted Signing Certificate');
+      } else expect(r.code, r.stderr).toBe(0);
+    }
   });
 });

@@ -39,6 +39,7 @@ const serve: CommandDef = {
       'accept-der-crl': { type: 'boolean', default: false, describe: 'accept DER crlData (UNCONFIRMED; the service documents PEM)' },
       'any-crl-signer': { type: 'boolean', default: false, describe: 'do not require the CRL to be signed by a CA of the anchor (UNCONFIRMED)' },
       'max-certificate-chars': { type: 'number', default: 16000, describe: 'x509CertificateData limit (16000 current model, 8000 older)' },
+      'expired-crl': { type: 'string', choices: ['reject', 'ignore'], default: 'reject', describe: 'CreateSession with a CRL past its nextUpdate: refuse its certificates, or ignore the CRL (UNCONFIRMED in the real service)' },
       'clock-skew': { type: 'number', default: 300, describe: 'CreateSession: seconds X-Amz-Date may differ from the clock (the service\'s window is UNCONFIRMED)' },
     }),
   async run(a, { deps, json }) {
@@ -56,6 +57,7 @@ const serve: CommandDef = {
       crl: { requirePem: !a.acceptDerCrl, requireSignedByAnchor: !a.anyCrlSigner },
       maxCertificateDataChars: a.maxCertificateChars,
       clockSkewSeconds: a.clockSkew,
+      expiredCrl: a.expiredCrl,
     });
     const data = { url: emu.url, port: emu.port, account: a.account, region: a.region, state: a.state ?? null };
     deps.stdout.write(json ? jsonSuccess('pki.emulator.serve.result', data) : `${emu.url}\n`);
