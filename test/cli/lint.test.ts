@@ -6,7 +6,8 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { lintCrl } from '../../src/app/lint.js';
+import { lintCrl, lintLeaf } from '../../src/app/lint.js';
+import { readCertificate } from '../../src/x509/certificate.js';
 import { decodeCrl } from '../../src/x509/crl.js';
 import { decodePemBlocks } from '../../src/x509/pem.js';
 import { cli, makeDeps, tempDir } from '../helpers.js';
@@ -73,6 +74,60 @@ describe('#8 pki lint', () => {
     const r = await t.lint([t.leaf(opts as Parameters<typeof t.leaf>[0])], ['--as', 'leaf']);
     expect([...r.codes].sort()).toEqual([...expected].sort());
     expect(r.code).toBe(expected.some((c) => c.startsWith('error:')) ? 4 : 0);
+  });
+
+  it('encodings and dates, on openssl certificates with one byte changed (lint reads, it does not need the signature)', async () => {
+    const t = await setup();
+    const der = (file: string) => decodePemBlocks(fs.readFileSync(join(t.cwd, file), 'utf8'), file)[0]!.der;
+    const write = (name: string, b: Buffer) => fs.writeFileSync(join(t.cwd, name), b);
+    // keyUsage digitalSignature is 03 02 07 80; with 00 unused bits the BIT STRING is not minimal.
+    const ku = Buffer.from(der(t.leaf()));
+    const at = ku.indexOf(Buffer.from([0x03, 0x02, 0x07, 0x80]));
+    ku[at + 2] = 0x00;
+    write('ku.der', ku);
+    expect((await t.lint(['ku.der'], ['--as', 'leaf'])).codes).toEqual(['error:X509_KU_NOT_MINIMAL']);
+    // A notAfter after 2049 is GeneralizedTime; with its year turned into 2049 it must have been UTCTime.
+    const long = t.leaf({ serial: '0x6f1e2d3c4b5a6978' });
+    t.ossl(['x509', '-req', '-in', long.replace('.pem', '.csr'), '-CA', 'root.pem', '-CAkey', join(t.dir, 'keys/root.key.pem'), '-days', '9500', '-set_serial', '0x6f1e2d3c4b5a6979', '-extfile', long.replace('.pem', '.ext'), '-out', 'late.pem']);
+    const late = Buffer.from(der('late.pem'));
+    const g = late.indexOf(Buffer.from([0x18, 0x0f, 0x32, 0x30, 0x35]));
+    expect(g).toBeGreaterThan(0);
+    late.write('2049', g + 2);
+    write('time.der', late);
+    expect((await t.lint(['time.der'], ['--as', 'leaf'])).codes).toEqual(['error:X509_TIME_ENCODING']);
+    // A negative serial (openssl writes what it is given).
+    expect((await t.lint([t.leaf({ serial: '-0x1234567890' })], ['--as', 'leaf'])).codes).toEqual(['error:X509_SERIAL_NOT_POSITIVE']);
+    // Dates: expired, not yet valid (the clock moved, not the certificate).
+    const now = t.deps.now;
+    const ok = t.leaf();
+    t.deps.now = () => new Date(Date.now() + 40 * 86_400_000);
+    expect((await t.lint([ok])).codes).toEqual(['error:X509_EXPIRED']);
+    t.deps.now = () => new Date(Date.now() - 86_400_000);
+    expect((await t.lint([ok])).codes).toEqual(['warning:X509_NOT_YET_VALID']);
+    t.deps.now = now;
+  });
+
+  it('subjects: empty (with a SAN), a CN over 64 characters', async () => {
+    const t = await setup();
+    const empty = t.leaf({ subj: '/', ext: 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nsubjectAltName=critical,DNS:app.example.com\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n' });
+    expect((await t.lint([empty])).codes).toContain('error:RA_EMPTY_SUBJECT');
+    // openssl refuses to write a CN over 64 characters, so the rule is run on a parsed certificate given one.
+    const parsed = readCertificate(fs.readFileSync(join(t.cwd, t.leaf())), 'c');
+    const findings = lintLeaf({ ...parsed, subject: [[{ type: 'CN', oid: '2.5.4.3', value: 'c'.repeat(70) }]] }, new Date());
+    expect(findings.map((f) => `${f.severity}:${f.code}`)).toEqual(['warning:RA_CN_TOO_LONG']);
+  });
+
+  it('a bundle over 8,000 characters is a warning, over 16,000 an error', async () => {
+    const t = await setup();
+    const sans = Array.from({ length: 70 }, (_, i) => `DNS:host-${i}.a-rather-long-domain-name.example.com`).join(',');
+    const big = t.ca(['basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign,cRLSign', `subjectAltName=${sans}`]);
+    const pem = fs.readFileSync(join(t.cwd, big), 'utf8');
+    expect(pem.length).toBeGreaterThan(4000);
+    expect(pem.length).toBeLessThan(8000);
+    fs.writeFileSync(join(t.cwd, 'two.pem'), pem + pem);
+    fs.writeFileSync(join(t.cwd, 'five.pem'), pem.repeat(5));
+    expect((await t.lint(['two.pem'])).codes).toEqual(['warning:RA_BUNDLE_TOO_LARGE']);
+    expect((await t.lint(['five.pem'])).codes.sort()).toEqual(['error:RA_BUNDLE_TOO_LARGE', 'error:RA_BUNDLE_TOO_MANY']);
   });
 
   it('CA certificates and bundles: no CA:TRUE, no keyCertSign, no cRLSign, no SKI, more than 2 in a bundle', async () => {
