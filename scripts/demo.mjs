@@ -94,6 +94,7 @@ if (haveOpenssl) {
   step('... and, with the CRL, rejects the revoked certificate (exit 2)', 'openssl', ['verify', '-crl_check', '-CAfile', 'root.pem', '-untrusted', 'chain.pem', '-CRLfile', 'issuing-1.crl.pem', 'app-02.pem'], { expect: 2 });
 }
 pki('pki verify reaches the same verdicts, as Roles Anywhere would check them', ['verify', '--cert', 'web-01.pem', '--chain', 'chain.pem', '--anchor-bundle', 'root.pem', '--crl', 'issuing-1.crl.pem']);
+pki('... for the batch certificates too', ['verify', '--cert', 'certs/batch-1.pem', '--chain', 'chain.pem', '--anchor-bundle', 'root.pem', '--crl', 'issuing-1.crl.pem']);
 pki('... the revoked certificate (exit 11, naming the check that failed)', ['verify', '--cert', 'app-02.pem', '--chain', 'chain.pem', '--anchor-bundle', 'root.pem', '--crl', 'issuing-1.crl.pem'], { expect: 11 });
 pki('lint what a workload sends: no findings', ['lint', 'web-01.pem', '--chain', 'chain.pem']);
 

@@ -23,13 +23,14 @@ import { checkOutput, INPUT_LIMITS, readInput, removeQuietly, writeFileAtomic, w
 import { loadProfile } from '../profile/load.js';
 import type { CaRecord, Deps } from '../ports.js';
 import { SqliteStore } from '../store/sqlite.js';
-import { isWeakSignatureOid, readCertificate, verifyCertificateSignature, type ParsedCertificate } from '../x509/certificate.js';
+import { readCertificate, verifyCertificateSignature, type ParsedCertificate } from '../x509/certificate.js';
 import { buildCsr, readCsr } from '../x509/csr.js';
 import { encodeBasicConstraints, encodeExtension, encodeKeyUsage, keyIdentifier } from '../x509/extensions.js';
 import { encodeName, formatDn, parseDn } from '../x509/name.js';
 import { OID } from '../x509/oids.js';
 import { decodePemBlocks, toPem } from '../x509/pem.js';
 import { generatedRequest, planCertificate, recordIssued, requestFromCsr, sha256Fingerprint, signPlanned } from './issuance.js';
+import { lintCa } from './lint.js';
 import { assertIssuing } from './rotation-state.js';
 import { caCertificate, caChain, chainToPem, getCa, resolveDir, unlockCa, withWorkspace, type Workspace } from './workspace.js';
 
@@ -402,17 +403,28 @@ export interface ImportCaInput extends PassphraseSource {
   noPassphrase?: boolean;
 }
 
-/** Roles Anywhere CA rules (reference §1.3) for a certificate about to become one of our CAs. */
+/** The `pki lint` findings for which a certificate cannot become one of our CAs, with the engine's error codes. */
+const CA_REFUSALS: Record<string, string> = {
+  RA_NOT_V3: 'POLICY_NOT_A_CA',
+  RA_CA_NOT_CA: 'POLICY_NOT_A_CA',
+  RA_CA_NO_KEY_CERT_SIGN: 'POLICY_NOT_A_CA',
+  RA_WEAK_SIGNATURE: 'POLICY_WEAK_SIGNATURE',
+  X509_EXPIRED: 'STATE_CA_EXPIRED',
+};
+
+/**
+ * Roles Anywhere CA rules (reference §1.3) for a certificate about to become one of our CAs or go into a trust
+ * anchor: the same rules `pki lint --as ca` reports (one rule set), the errors among them refused.
+ */
 export function checkCaCertificate(cert: ParsedCertificate, source: string, now: Date): void {
-  const problems: PkiError[] = [];
-  if (cert.version !== 3) problems.push(new PkiError('POLICY_NOT_A_CA', `${source}: not an X.509 v3 certificate`));
-  if (!cert.basicConstraints?.ca)
-    problems.push(new PkiError('POLICY_NOT_A_CA', `${source}: basicConstraints CA:TRUE is missing (Roles Anywhere: "Incorrect basic constraints for CA certificate")`, { details: { file: source } }));
-  if (!cert.keyUsage?.includes('keyCertSign'))
-    problems.push(new PkiError('POLICY_NOT_A_CA', `${source}: keyUsage keyCertSign is missing; the certificate cannot sign certificates`, { details: { file: source } }));
-  if (isWeakSignatureOid(cert.signatureAlgorithm))
-    problems.push(new PkiError('POLICY_WEAK_SIGNATURE', `${source}: signed with ${cert.signatureAlgorithmName}; Roles Anywhere requires SHA-256 or stronger`, { details: { file: source } }));
-  if (cert.notAfter.getTime() <= now.getTime()) problems.push(new PkiError('STATE_CA_EXPIRED', `${source}: expired at ${cert.notAfter.toISOString()}`, { details: { file: source } }));
+  const problems = lintCa(cert, now)
+    .filter((f) => f.code in CA_REFUSALS)
+    .map(
+      (f) =>
+        new PkiError(CA_REFUSALS[f.code]!, `${source}: ${f.message}${f.code === 'RA_CA_NOT_CA' ? ' (Roles Anywhere: "Incorrect basic constraints for CA certificate")' : ''}; ${f.fix}`, {
+          details: { file: source, lint: f.code },
+        }),
+    );
   throwIfAny(problems, `${source}: ${problems.length} problems`);
 }
 

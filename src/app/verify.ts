@@ -6,6 +6,7 @@ import type { Deps } from '../ports.js';
 import { parseCertificate, readCertificate, type ParsedCertificate } from '../x509/certificate.js';
 import { crlDerFromFile, decodeCrl } from '../x509/crl.js';
 import { validatePath, type PathFailure } from '../x509/path.js';
+import { lintLeaf } from './lint.js';
 import { decodePemBlocks } from '../x509/pem.js';
 
 function certificates(deps: Deps, file: string, flag: string): ParsedCertificate[] {
@@ -16,14 +17,11 @@ function certificates(deps: Deps, file: string, flag: string): ParsedCertificate
   return certs;
 }
 
-/** The Roles Anywhere leaf rules (reference §1.2), checked once the path is valid. */
-function leafRules(leaf: ParsedCertificate): PathFailure | undefined {
-  const f = (message: string): PathFailure => ({ check: 'ca', certificate: leaf.subjectDn || '(empty subject)', message });
-  if (leaf.version !== 3) return f('not an X.509 v3 certificate');
-  if (leaf.basicConstraints?.ca) return f('a workload certificate with CA:TRUE');
-  if (!leaf.keyUsage?.includes('digitalSignature')) return { ...f('keyUsage lacks digitalSignature'), check: 'key-usage' };
-  if (leaf.subject.length === 0) return f('empty subject');
-  return undefined;
+/** The Roles Anywhere leaf rules (reference §1.2), checked once the path is valid: `pki lint`'s leaf errors. */
+const LEAF_RULES = new Set(['RA_NOT_V3', 'RA_LEAF_IS_CA', 'RA_LEAF_NO_DIGITAL_SIGNATURE', 'RA_EMPTY_SUBJECT', 'RA_KEY_TYPE']);
+function leafRules(leaf: ParsedCertificate, at: Date): PathFailure | undefined {
+  const f = lintLeaf(leaf, at).find((x) => LEAF_RULES.has(x.code));
+  return f && { check: f.code === 'RA_LEAF_NO_DIGITAL_SIGNATURE' ? 'key-usage' : 'ca', certificate: leaf.subjectDn || '(empty subject)', message: `${f.message} (${f.code})` };
 }
 
 export async function verifyCertificate(deps: Deps, input: { cert: string; chain?: string; anchorBundle: string; crls?: string[]; at?: string; rfc5280?: boolean }) {
@@ -38,7 +36,7 @@ export async function verifyCertificate(deps: Deps, input: { cert: string; chain
   const crls = (input.crls ?? []).map((f) => decodeCrl(crlDerFromFile(readInput(resolve(deps.cwd, f), '--crl', INPUT_LIMITS.crl), f), f));
   const roles = !input.rfc5280;
   const r = validatePath(leaf, chain, anchors, crls, { at, rejectWeakSignatures: roles, crlCheck: 'given', ...(roles ? { maxIntermediates: 5 } : {}) });
-  const failure = r.ok ? (roles ? leafRules(leaf) : undefined) : r.failure;
+  const failure = r.ok ? (roles ? leafRules(leaf, at) : undefined) : r.failure;
   const path = (r.path ?? []).map((c) => c.subjectDn);
   return { valid: !failure, at: at.toISOString(), mode: roles ? 'roles-anywhere' : 'rfc5280', path, failure: failure ?? null, exitCode: failure ? 11 : 0 };
 }
