@@ -68,7 +68,12 @@ function finding(code: string, field: string, message: string, fix: string, seve
 
 /** A DER BIT STRING is minimal when its last octet is non-zero and the unused-bit count matches its trailing zeros. */
 function minimalBitString(der: Buffer): boolean {
-  const t = readSingle(der);
+  let t;
+  try {
+    t = readSingle(der);
+  } catch {
+    return false;
+  }
   if (t.tag !== TAG.BIT_STRING || t.content.length === 0) return false;
   const unused = t.content[0]!;
   const bytes = t.content.subarray(1);

@@ -3,6 +3,7 @@
  * Every CA's constraints apply to every certificate below it; a name of a type a CA restricts must fall inside one of
  * its permitted subtrees of that type and inside none of its excluded ones. IP address constraints are not checked.
  */
+import { PkiError } from '../errors.js';
 import { children, readSingle, type Tlv } from './der.js';
 import { decodeName, type Rdns } from './name.js';
 import type { ParsedCertificate } from './certificate.js';
@@ -39,9 +40,13 @@ export function nameConstraintsOf(c: ParsedCertificate): Constraints | undefined
   const ext = c.extensions.find((e) => e.oid === NC_OID);
   if (!ext) return undefined;
   const out: Constraints = { permitted: [], excluded: [] };
-  for (const part of children(readSingle(ext.value))) {
-    if (part.tag === 0xa0) out.permitted.push(...subtrees(part));
-    else if (part.tag === 0xa1) out.excluded.push(...subtrees(part));
+  try {
+    for (const part of children(readSingle(ext.value))) {
+      if (part.tag === 0xa0) out.permitted.push(...subtrees(part));
+      else if (part.tag === 0xa1) out.excluded.push(...subtrees(part));
+    }
+  } catch (e) {
+    throw new PkiError('CRYPTO_BAD_CERTIFICATE', `${c.subjectDn}: malformed nameConstraints extension (${(e as Error).message})`);
   }
   return out;
 }

@@ -252,7 +252,12 @@ export function validatePath(
     if (depth > 0 && !selfIssued(current)) below++;
     const issuerBad = issuerChecks(issuer, depth === 0 ? 0 : below);
     if (issuerBad) return { ...issuerBad, path };
-    const revoked = revocation(current, issuer, [...anchors, ...intermediates], crls, opts);
+    let revoked: ReturnType<typeof revocation>;
+    try {
+      revoked = revocation(current, issuer, [...anchors, ...intermediates], crls, opts);
+    } catch (e) {
+      revoked = fail('crl', current, `a malformed distribution point or CRL extension (${(e as Error).message})`);
+    }
     if (revoked) return { ...revoked, path };
     path.push(issuer);
     if (anchor) {
@@ -260,13 +265,23 @@ export function validatePath(
         return { ...fail('validity', anchor, `the trust anchor is not valid at ${opts.at.toISOString()}`), path };
       // Name constraints, from the certificate below the anchor down to the leaf.
       // The trust anchor's own constraints apply too (RFC 5280 leaves this open; openssl and x509-limbo apply them).
-      const anchorNc = nameConstraintsOf(anchor);
+      let anchorNc: Constraints | undefined;
+      try {
+        anchorNc = nameConstraintsOf(anchor);
+      } catch (e) {
+        return { ...fail('name-constraints', anchor, (e as Error).message), path };
+      }
       const sets: Constraints[] = anchorNc ? [anchorNc] : [];
       for (let i = path.length - 2; i >= 0; i--) {
         const c = path[i]!;
         const v = sets.length ? violation(c, sets, i === 0 || !selfIssued(c)) : undefined;
         if (v) return { ...fail('name-constraints', c, v), path };
-        const nc = i > 0 ? nameConstraintsOf(c) : undefined;
+        let nc: Constraints | undefined;
+        try {
+          nc = i > 0 ? nameConstraintsOf(c) : undefined;
+        } catch (e) {
+          return { ...fail('name-constraints', c, (e as Error).message), path };
+        }
         if (nc) sets.push(nc);
       }
       const policy = checkPolicies(path.slice(0, -1).reverse(), opts.policy ?? DEFAULT_POLICY_INPUTS);

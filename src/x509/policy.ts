@@ -58,6 +58,14 @@ function inhibitAnyOf(c: ParsedCertificate): number | undefined {
  * Returns undefined when the path is acceptable, else the reason.
  */
 export function checkPolicies(path: ParsedCertificate[], inputs: PolicyInputs): string | undefined {
+  try {
+    return runPolicies(path, inputs);
+  } catch (e) {
+    return `malformed certificate policy extension (${(e as Error).message})`;
+  }
+}
+
+function runPolicies(path: ParsedCertificate[], inputs: PolicyInputs): string | undefined {
   const n = path.length;
   const root: Node = { policy: ANY_POLICY, expected: new Set([ANY_POLICY]), parent: null, children: [], depth: 0 };
   let tree: Node | null = root;

@@ -4,7 +4,7 @@
  * (byte flips, truncation, insertions, bad and huge length fields, indefinite lengths, deep nesting).
  *
  * FUZZ_SEED (default 20261123) and FUZZ_RUNS (default 300 per property) set the budget; `npm run fuzz` runs a long
- * one. A failure prints its seed and path: fix it and add the counterexample as a test case here (none found so far).
+ * one. A failure prints its seed and path: fix it and keep the counterexample in test/fuzz/regressions/ (README there).
  */
 import * as fs from 'node:fs';
 import { join } from 'node:path';
@@ -16,6 +16,10 @@ import { crlDerFromFile, decodeCrl, walkCrlEntries } from '../../src/x509/crl.js
 import { readCsr } from '../../src/x509/csr.js';
 import { decodePemBlocks, toPem } from '../../src/x509/pem.js';
 import { previewSession } from '../../src/domain/session.js';
+import { lintCa, lintLeaf } from '../../src/app/lint.js';
+import { validatePath } from '../../src/x509/path.js';
+import { nameConstraintsOf, violation } from '../../src/x509/name-constraints.js';
+import { checkPolicies, DEFAULT_POLICY_INPUTS } from '../../src/x509/policy.js';
 import { cli, makeDeps, tempDir } from '../helpers.js';
 import { RUNS, SEED, mutated, settles } from './fuzz-helpers.js';
 
@@ -57,7 +61,12 @@ describe('#9 fuzz: parsers end in a result or a documented PkiError', () => {
     fc.assert(
       fc.property(fc.oneof(bytes, mutated(() => certDer)), (b) =>
         settles(() => {
-          previewSession(readCertificate(b, 'fuzz'));
+          const c = readCertificate(b, 'fuzz');
+          previewSession(c);
+          lintLeaf(c, new Date());
+          lintCa(c, new Date());
+          // Path validation reads extensions the parser leaves alone (policies, name constraints, distribution points).
+          validatePath(c, [c], [c], [], { at: new Date(), rejectWeakSignatures: false, crlCheck: 'all' });
           parsed++;
         }),
       ),
@@ -66,6 +75,47 @@ describe('#9 fuzz: parsers end in a result or a documented PkiError', () => {
     // The mutations reach past the first bytes: some damaged certificates still parse (e.g. a flipped signature bit).
     expect(parsed).toBeGreaterThan(0);
     fc.assert(fc.property(mutated(() => Buffer.from(toPem('CERTIFICATE', certDer))), (b) => settles(() => readCertificate(b, 'fuzz'))), cfg());
+  });
+
+  it('path validation and lint on mutated CA certificates with policies, mappings, name constraints and distribution points (NIST PKITS)', () => {
+    const pkits = join(process.cwd(), '../shared/corpora/nist-pkits/certs');
+    const seeds = ['nameConstraintsDN1CACert', 'PoliciesP1234CACert', 'MappingFromanyPolicyCACert', 'indirectCRLCA1Cert'].filter((n) => fs.existsSync(join(pkits, `${n}.crt`)));
+    expect(seeds.length).toBe(4);
+    for (const n of seeds) {
+      const seed = fs.readFileSync(join(pkits, `${n}.crt`));
+      fc.assert(
+        fc.property(mutated(() => seed), (b) =>
+          settles(() => {
+            const c = readCertificate(b, 'fuzz');
+            lintCa(c, new Date());
+            // The extension readers directly (a mutated certificate rarely keeps a valid signature to get this far).
+            const nc = nameConstraintsOf(c);
+            if (nc) violation(c, [nc], true);
+            checkPolicies([c, c], DEFAULT_POLICY_INPUTS);
+            validatePath(c, [c], [c], [], { at: new Date('2011-04-15T00:00:00Z'), rejectWeakSignatures: false, crlCheck: 'all' });
+          }),
+        ),
+        cfg(Math.max(50, Math.floor(RUNS / 2))),
+      );
+    }
+  });
+
+  it('regressions: every input the fuzzer once failed on settles (test/fuzz/regressions)', () => {
+    const dir = join(process.cwd(), 'test/fuzz/regressions');
+    const files = fs.readdirSync(dir).filter((f) => f.endsWith('.der'));
+    expect(files.length).toBeGreaterThan(0);
+    for (const f of files)
+      expect(
+        settles(() => {
+          const c = readCertificate(fs.readFileSync(join(dir, f)), f);
+          lintCa(c, new Date());
+          const nc = nameConstraintsOf(c);
+          if (nc) violation(c, [nc], true);
+          checkPolicies([c, c], DEFAULT_POLICY_INPUTS);
+          validatePath(c, [c], [c], [], { at: new Date('2011-04-15T00:00:00Z'), rejectWeakSignatures: false, crlCheck: 'all' });
+        }),
+        f,
+      ).toBe(true);
   });
 
   it('CSRs: random bytes and mutated DER', () => {
