@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { CreateProfileCommand, RolesAnywhereClient } from '@aws-sdk/client-rolesanywhere';
 import { afterEach } from 'vitest';
 import { startEmulator, type Emulator } from '../src/emulator/server.js';
-import { cli, makeDeps, tempDir } from './helpers.js';
+import { makeDeps, tempDir, pkiIn } from './helpers.js';
 
 const running: Emulator[] = [];
 afterEach(async () => {
@@ -22,12 +22,7 @@ export async function credentialsSetup(opts: { now?: () => Date; emulator?: Para
   deps.now = opts.now ?? (() => new Date());
   const dir = join(cwd, 'pki');
   const ep = ['--endpoint', emu.url, '--api-rate', '0'];
-  const run = (argv: string[]) => cli([...argv, '--dir', dir, '--json'], deps);
-  const ok = async (argv: string[]) => {
-    const r = await run(argv);
-    if (r.code !== 0) throw new Error(`${argv.join(' ')} → ${r.code}: ${r.stdout}${r.stderr}`);
-    return r.json.data;
-  };
+  const { run, ok } = pkiIn(dir, deps);
   await ok(['init', '--subject', 'CN=Creds Root,O=Example', '--no-passphrase']);
   await ok(['ca', 'create', 'issuing-1', '--parent', 'root', '--subject', 'CN=Creds Issuing 1,O=Example', '--no-passphrase']);
   const anchorArn = (await ok(['anchor', 'push', '--name', 'prod', '--ca', 'issuing-1', '--enable', ...ep])).arn as string;

@@ -72,6 +72,20 @@ export async function cli(argv: string[], deps: TestDeps): Promise<CliResult> {
   return { code, stdout, stderr: deps.err.join(''), json };
 }
 
+/**
+ * `pki ARGS --dir DIR --json` in-process: `run` gives the result; `ok` gives the JSON data and throws, with the
+ * output, on a non-zero exit (for set-up steps that must succeed).
+ */
+export function pkiIn(dir: string, deps: TestDeps) {
+  const run = (argv: string[]) => cli([...argv, '--dir', dir, '--json'], deps);
+  const ok = async (argv: string[]) => {
+    const r = await run(argv);
+    if (r.code !== 0) throw new Error(`${argv.join(' ')} → ${r.code}: ${r.stdout}${r.stderr}`);
+    return r.json.data;
+  };
+  return { run, ok };
+}
+
 /** Everything under `dir`: relative path → sha256 of content (directories as "dir"), plus store row counts. */
 export function snapshot(dir: string): Record<string, string> {
   const out: Record<string, string> = {};

@@ -10,6 +10,7 @@ import {
   encryptPrivateKeyPem,
   generateKey,
   KEY_TYPES,
+  type KeyType,
   keysMatch,
   loadPrivateKey,
   plainPrivateKeyPem,
@@ -21,7 +22,7 @@ import { parseDuration } from '../domain/duration.js';
 import type { Profile } from '../domain/profile.js';
 import { checkOutput, INPUT_LIMITS, readInput, removeQuietly, writeFileAtomic, writePrivateKeyFile } from '../fs/files.js';
 import { loadProfile } from '../profile/load.js';
-import type { CaRecord, Deps } from '../ports.js';
+import type { CaRecord, Deps, NewCa } from '../ports.js';
 import { SqliteStore } from '../store/sqlite.js';
 import { readCertificate, verifyCertificateSignature, type ParsedCertificate } from '../x509/certificate.js';
 import { buildCsr, readCsr } from '../x509/csr.js';
@@ -29,7 +30,7 @@ import { encodeBasicConstraints, encodeExtension, encodeKeyUsage, keyIdentifier 
 import { encodeName, formatDn, parseDn } from '../x509/name.js';
 import { OID } from '../x509/oids.js';
 import { decodePemBlocks, toPem } from '../x509/pem.js';
-import { generatedRequest, planCertificate, recordIssued, requestFromCsr, sha256Fingerprint, signPlanned } from './issuance.js';
+import { generatedRequest, planCertificate, recordIssued, requestFromCsr, sha256Fingerprint, signPlanned, type IssuedCertificate } from './issuance.js';
 import { lintCa } from './lint.js';
 import { assertIssuing } from './rotation-state.js';
 import { caCertificate, caChain, chainToPem, getCa, resolveDir, unlockCa, withWorkspace, type Workspace } from './workspace.js';
@@ -116,22 +117,7 @@ export async function initPki(deps: Deps, input: InitInput) {
       created.push(keyPath);
       if (passphrase === undefined) warnUnencrypted(deps, `the root CA key ${keyPath}`);
       const ca = await store.createCa(
-        {
-          name: 'root',
-          parentId: null,
-          status: 'active',
-          subjectDn,
-          certDer: issued.der,
-          csrDer: null,
-          externalChainPem: null,
-          keyPath,
-          keyType,
-          keyEncrypted: passphrase !== undefined,
-          serial: issued.record.serial,
-          notBefore: issued.record.notBefore,
-          notAfter: issued.record.notAfter,
-          createdAt: now,
-        },
+        activeCa('root', null, issued, keyPath, keyType, passphrase !== undefined, now),
         { issuerId: null, cert: issued.record },
         { action: 'ca.init', target: 'root', details: { subject: subjectDn, keyType, serial: issued.record.serial, notAfter: issued.record.notAfter.toISOString() } },
         deps.actor,
@@ -145,6 +131,12 @@ export async function initPki(deps: Deps, input: InitInput) {
     removeQuietly(dirExisted ? created : [dir]);
     throw e;
   }
+}
+
+/** The store row of a CA whose certificate was just issued here (its key in `keyPath`). */
+function activeCa(name: string, parentId: number | null, issued: IssuedCertificate, keyPath: string, keyType: KeyType, keyEncrypted: boolean, at: Date): NewCa {
+  const r = issued.record;
+  return { name, parentId, status: 'active', subjectDn: r.subjectDn, certDer: issued.der, csrDer: null, externalChainPem: null, keyPath, keyType, keyEncrypted, serial: r.serial, notBefore: r.notBefore, notAfter: r.notAfter, createdAt: at };
 }
 
 /** A new key and its self-signed CA certificate (a root), planned and checked against `profile`. */
@@ -226,22 +218,7 @@ export async function createCa(deps: Deps, input: CreateCaInput) {
     if (passphrase === undefined) warnUnencrypted(deps, `CA ${input.name}'s key ${keyPath}`);
     try {
       const ca = await ws.store.createCa(
-        {
-          name: input.name,
-          parentId: parent.id,
-          status: 'active',
-          subjectDn,
-          certDer: issued.der,
-          csrDer: null,
-          externalChainPem: null,
-          keyPath,
-          keyType,
-          keyEncrypted: passphrase !== undefined,
-          serial: issued.record.serial,
-          notBefore: issued.record.notBefore,
-          notAfter: issued.record.notAfter,
-          createdAt: ws.now,
-        },
+        activeCa(input.name, parent.id, issued, keyPath, keyType, passphrase !== undefined, ws.now),
         { issuerId: parent.id, cert: issued.record },
         { action: 'ca.create', target: input.name, details: { parent: parent.name, subject: subjectDn, keyType, serial: issued.record.serial, pathLen: pathLen ?? null } },
         deps.actor,
@@ -273,22 +250,7 @@ async function createRootCa(ws: Workspace, input: CreateCaInput) {
   if (passphrase === undefined) warnUnencrypted(deps, `CA ${input.name}'s key ${keyPath}`);
   try {
     const ca = await ws.store.createCa(
-      {
-        name: input.name,
-        parentId: null,
-        status: 'active',
-        subjectDn,
-        certDer: issued.der,
-        csrDer: null,
-        externalChainPem: null,
-        keyPath,
-        keyType,
-        keyEncrypted: passphrase !== undefined,
-        serial: issued.record.serial,
-        notBefore: issued.record.notBefore,
-        notAfter: issued.record.notAfter,
-        createdAt: ws.now,
-      },
+      activeCa(input.name, null, issued, keyPath, keyType, passphrase !== undefined, ws.now),
       { issuerId: null, cert: issued.record },
       { action: 'ca.create', target: input.name, details: { root: true, subject: subjectDn, keyType, serial: issued.record.serial, notAfter: issued.record.notAfter.toISOString() } },
       deps.actor,

@@ -136,6 +136,12 @@ export function lintLeaf(c: ParsedCertificate, now: Date): Finding[] {
   return out;
 }
 
+/** The leaf findings Roles Anywhere refuses a CreateSession for (reference §1.2): the first one, if any. */
+const LEAF_REFUSALS = new Set(['RA_NOT_V3', 'RA_LEAF_IS_CA', 'RA_LEAF_NO_DIGITAL_SIGNATURE', 'RA_EMPTY_SUBJECT', 'RA_KEY_TYPE', 'RA_WEAK_SIGNATURE']);
+export function leafRefusal(c: ParsedCertificate, now: Date): Finding | undefined {
+  return lintLeaf(c, now).find((f) => LEAF_REFUSALS.has(f.code));
+}
+
 export function lintCa(c: ParsedCertificate, now: Date): Finding[] {
   const out = commonRules(c, now, true);
   if (!c.basicConstraints?.ca) out.push(finding('RA_CA_NOT_CA', 'basicConstraints', 'no basicConstraints CA:TRUE', 'issue it with basicConstraints=critical,CA:TRUE'));

@@ -115,8 +115,7 @@ async function analyse(ws: Workspace, anchor: AnchorRecord, newName: string, old
     checkCaCertificate(caCertificate(neu), `--new-ca ${newName}`, ws.now);
   }
   const anchorChange = bundleBefore.includes(old.name);
-  let bundleDuring = anchorChange ? [...bundleBefore, newName] : bundleBefore;
-  const bundleAfter = anchorChange ? bundleBefore.map((n) => (n === old.name ? newName : n)) : bundleBefore;
+  const { bundleDuring, bundleAfter } = bundles(bundleBefore, old.name, newName, anchorChange);
   if (anchorChange && bundleDuring.length > 2)
     throw new PkiError('POLICY_BUNDLE_SIZE', `trust anchor ${anchor.name} already holds 2 CA certificates (${bundleBefore.join(', ')}): adding ${newName} would make a bundle of three, and Roles Anywhere allows 2`, {
       details: { anchor: anchor.name, bundle: bundleBefore, new: newName },
@@ -133,7 +132,6 @@ async function analyse(ws: Workspace, anchor: AnchorRecord, newName: string, old
         details: { anchor: anchor.name, bundle: bundleBefore, new: newName },
         hint: `to put a new CA into the bundle, rotate the bundle's CA: --old-ca ${bundleBefore.join(' or --old-ca ')}`,
       });
-    bundleDuring = bundleBefore;
   }
   const published = await ws.store.listPublishedCrls(anchor.name);
   const oldPublished = published.some((p) => p.issuerId === old.id);
@@ -178,8 +176,7 @@ async function recorded(ws: Workspace, r: RotationRecord): Promise<Analysis> {
     newName: neu.name,
     anchorChange: r.anchorChange,
     bundleBefore: r.bundleBefore,
-    bundleDuring: r.anchorChange ? [...r.bundleBefore, neu.name] : r.bundleBefore,
-    bundleAfter: r.anchorChange ? r.bundleBefore.map((n) => (n === old.name ? neu.name : n)) : r.bundleBefore,
+    ...bundles(r.bundleBefore, old.name, neu.name, r.anchorChange),
     crlCas: r.anchorChange || oldPublished || newPublished ? [old.name, neu.name] : [],
     oldSubtree: subtree(all, old),
     newSubtree: subtree(all, neu),
@@ -187,15 +184,23 @@ async function recorded(ws: Workspace, r: RotationRecord): Promise<Analysis> {
   };
 }
 
+/** The bundle while both CAs are trusted, and after the old one left (unchanged when the old CA is not in it). */
+function bundles(before: string[], oldName: string, newName: string, anchorChange: boolean): { bundleDuring: string[]; bundleAfter: string[] } {
+  return anchorChange ? { bundleDuring: [...before, newName], bundleAfter: before.map((n) => (n === oldName ? newName : n)) } : { bundleDuring: before, bundleAfter: before };
+}
+
 /**
- * The certificates that leaving `side` would hurt: unexpired and unrevoked ones always; with `crlMatters` (the side's
- * CAs stay trusted through the bundle but their CRL is removed) also revoked ones, which would work again.
+ * The certificates that leaving `side` would hurt: unexpired and unrevoked ones always; also revoked ones when the
+ * side's CAs stay trusted through the bundle but their CRL leaves the anchor (they would work again). `until`: when
+ * the last of them expires.
  */
-async function dependents(ws: Workspace, side: CaRecord[], crlMatters: boolean): Promise<{ live: LeafSummary; revoked: LeafSummary }> {
+async function dependents(ws: Workspace, a: Analysis, side: CaRecord[]): Promise<{ live: LeafSummary; revoked: LeafSummary; until: Date | null }> {
   const ids = side.map((c) => c.id);
+  const crlMatters = !a.anchorChange && a.published.some((p) => ids.includes(p.issuerId));
   const live = await ws.store.leafSummary(ids, ws.now, { revoked: false, sample: SAMPLE });
   const revoked = crlMatters ? await ws.store.leafSummary(ids, ws.now, { revoked: true, sample: SAMPLE }) : { count: 0, latestNotAfter: null, sample: [] };
-  return { live, revoked };
+  const until = [live.latestNotAfter, revoked.latestNotAfter].filter((d): d is Date => !!d).reduce<Date | null>((m, d) => (!m || d > m ? d : m), null);
+  return { live, revoked, until };
 }
 
 function leavesJson(ws: Workspace, s: LeafSummary) {
@@ -288,10 +293,8 @@ export async function planRotation(deps: Deps, input: { dir?: string; anchor: st
     const oldIsRoot = a.old.parentId === null;
     const parentName = input.parent ?? (oldIsRoot ? undefined : (await ws.store.getCaById(a.old.parentId!))?.name);
     const createdAs = exists ? null : parentName === undefined ? 'a new self-signed root' : `an intermediate signed by ${parentName}`;
-    const crlMatters = !a.anchorChange && a.published.some((p) => a.oldSubtree.some((c) => c.id === p.issuerId));
-    const { live, revoked } = await dependents(ws, a.oldSubtree, crlMatters);
+    const { live, revoked, until: waitUntil } = await dependents(ws, a, a.oldSubtree);
     const maxValidity = maxLeafValidity(ws);
-    const waitUntil = [live.latestNotAfter, revoked.latestNotAfter].filter((d): d is Date => !!d).reduce<Date | null>((m, d) => (!m || d > m ? d : m), null);
     const warnings: string[] = [];
     if (a.neu) {
       const newCert = caCertificate(a.neu);
@@ -524,8 +527,7 @@ export async function finishRotation(deps: Deps, input: RotateInput & { force?: 
     const a = await recorded(ws, r);
     const calls: string[] = [];
     if (r.phase === 'switched') {
-      const crlMatters = !r.anchorChange && a.published.some((p) => a.oldSubtree.some((c) => c.id === p.issuerId));
-      refuseDependents('finish', a, a.old.name, await dependents(ws, a.oldSubtree, crlMatters), input.force, ws);
+      refuseDependents('finish', a, a.old.name, await dependents(ws, a, a.oldSubtree), input.force, ws);
       checkCaCertificate(caCertificate(a.neu!), `CA ${a.newName}`, ws.now);
     }
     const gw = await gatewayFor(deps, input, a.anchor);
@@ -554,8 +556,7 @@ export async function abortRotation(deps: Deps, input: RotateInput & { force?: n
     const a = await recorded(ws, r);
     const calls: string[] = [];
     if (r.phase !== 'aborting') {
-      const crlMatters = !r.anchorChange && a.published.some((p) => a.newSubtree.some((c) => c.id === p.issuerId));
-      refuseDependents('abort', a, a.newName, await dependents(ws, a.newSubtree, crlMatters), input.force, ws);
+      refuseDependents('abort', a, a.newName, await dependents(ws, a, a.newSubtree), input.force, ws);
       if (r.anchorChange) checkCaCertificate(caCertificate(a.old), `CA ${a.old.name}`, ws.now);
     }
     const gw = await gatewayFor(deps, input, a.anchor);
@@ -585,9 +586,7 @@ export async function rotationStatus(deps: Deps, input: { dir?: string; anchor: 
     const r = (await ws.store.openRotation(anchor.name)) ?? (await ws.store.listRotations(anchor.name)).pop();
     if (!r) return { anchor: anchor.name, rotation: null, oldLeaves: null, revokedUnexpired: 0, eta: null, next: null, due: false, message: `no rotation on ${anchor.name}`, exitCode: 0 };
     const a = await recorded(ws, r);
-    const crlMatters = !r.anchorChange && a.published.some((p) => a.oldSubtree.some((c) => c.id === p.issuerId));
-    const { live, revoked } = await dependents(ws, a.oldSubtree, crlMatters);
-    const eta = [live.latestNotAfter, revoked.latestNotAfter].filter((d): d is Date => !!d).reduce<Date | null>((m, d) => (!m || d > m ? d : m), null);
+    const { live, revoked, until: eta } = await dependents(ws, a, a.oldSubtree);
     let next: string | null = null;
     let due = false;
     let message: string;

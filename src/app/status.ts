@@ -25,7 +25,8 @@ export async function hierarchyStatus(deps: Deps, input: { dir?: string; warn?: 
     const now = ws.now.getTime();
     const checks: StatusCheck[] = [];
     const cas = [];
-    for (const ca of await ws.store.listCas()) {
+    const all = await ws.store.listCas();
+    for (const ca of all) {
       const entry: Record<string, unknown> = { name: ca.name, status: ca.status, notAfter: ca.notAfter?.toISOString() ?? null };
       if (ca.status === 'active' && ca.notAfter) {
         const left = (ca.notAfter.getTime() - now) / 1000;
@@ -46,12 +47,8 @@ export async function hierarchyStatus(deps: Deps, input: { dir?: string; warn?: 
       } else if (ca.status === 'pending') checks.push({ level: 'ok', what: `ca/${ca.name}`, message: `CA ${ca.name} waits for its signed certificate (pki ca import)` });
       cas.push(entry);
     }
-    return { checks, cas };
-  });
-  // Anchors: what was published (from the store) and rotations (rotationStatus opens its own workspace).
-  const anchorRows = await withWorkspace(input.dir, deps, async (ws) => {
-    const rows = [];
-    const all = await ws.store.listCas();
+    // Trust anchors: whether they hold this PKI's latest CRLs (rotations below: rotationStatus opens its own workspace).
+    const anchors = [];
     for (const anchor of await ws.store.listAnchors()) {
       const name = anchor.name;
       const stale: string[] = [];
@@ -59,11 +56,11 @@ export async function hierarchyStatus(deps: Deps, input: { dir?: string; warn?: 
         const latest = (await ws.store.crlStatus(p.issuerId)).last;
         if (latest && latest.crlNumber > p.crlNumber) stale.push(`${all.find((c) => c.id === p.issuerId)?.name}: #${p.crlNumber} published, #${latest.crlNumber} made`);
       }
-      rows.push({ name, arn: anchor.arn, cas: anchor.caNames, stale });
+      anchors.push({ name, arn: anchor.arn, cas: anchor.caNames, stale });
     }
-    return rows;
+    return { checks, cas, anchors };
   });
-  const checks = local.checks;
+  const { checks, anchors: anchorRows } = local;
   const rotations = [];
   for (const a of anchorRows) {
     if (a.stale.length) checks.push({ level: 'warning', what: `anchor/${a.name}`, message: `trust anchor ${a.name} has older CRLs than this PKI made (${a.stale.join('; ')}): run pki crl publish` });

@@ -6,7 +6,7 @@ import type { Deps } from '../ports.js';
 import { parseCertificate, readCertificate, type ParsedCertificate } from '../x509/certificate.js';
 import { crlDerFromFile, decodeCrl } from '../x509/crl.js';
 import { validatePath, type PathFailure } from '../x509/path.js';
-import { lintLeaf } from './lint.js';
+import { leafRefusal } from './lint.js';
 import { decodePemBlocks } from '../x509/pem.js';
 
 function certificates(deps: Deps, file: string, flag: string): ParsedCertificate[] {
@@ -18,9 +18,8 @@ function certificates(deps: Deps, file: string, flag: string): ParsedCertificate
 }
 
 /** The Roles Anywhere leaf rules (reference §1.2), checked once the path is valid: `pki lint`'s leaf errors. */
-const LEAF_RULES = new Set(['RA_NOT_V3', 'RA_LEAF_IS_CA', 'RA_LEAF_NO_DIGITAL_SIGNATURE', 'RA_EMPTY_SUBJECT', 'RA_KEY_TYPE']);
 function leafRules(leaf: ParsedCertificate, at: Date): PathFailure | undefined {
-  const f = lintLeaf(leaf, at).find((x) => LEAF_RULES.has(x.code));
+  const f = leafRefusal(leaf, at);
   return f && { check: f.code === 'RA_LEAF_NO_DIGITAL_SIGNATURE' ? 'key-usage' : 'ca', certificate: leaf.subjectDn || '(empty subject)', message: `${f.message} (${f.code})` };
 }
 

@@ -11,7 +11,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { previewSession, type AttributeMappings } from '../domain/session.js';
 import { canonicalRequest, parseAuthorization, serialToDecimal, stringToSign, verifyString } from '../aws/x509-signer.js';
-import { isWeakSignatureOid, parseCertificate, type ParsedCertificate } from '../x509/certificate.js';
+import { leafRefusal } from '../app/lint.js';
+import { parseCertificate, type ParsedCertificate } from '../x509/certificate.js';
 import { decodeCrl, type DecodedCrl } from '../x509/crl.js';
 import { validatePath } from '../x509/path.js';
 import { decodePemBlocks } from '../x509/pem.js';
@@ -110,12 +111,6 @@ function checkSignature(req: SessionRequest, ctx: SessionContext, leaf: ParsedCe
   if (!verifyString(leaf.publicKey, stringToSign(auth.algorithm, amzDate, auth.region, canonical), auth.signature)) throw denied('Invalid signature');
 }
 
-/** §1.2: the end-entity rules. */
-function checkLeaf(leaf: ParsedCertificate): void {
-  const insufficient = leaf.version !== 3 || leaf.basicConstraints?.ca === true || !leaf.keyUsage?.includes('digitalSignature');
-  if (insufficient || isWeakSignatureOid(leaf.signatureAlgorithm) || leaf.subject.length === 0) throw denied('Untrusted certificate. Insufficient certificate');
-}
-
 /**
  * The anchor's enabled CRLs, decoded (an unreadable one is skipped, as a CRL the service could not have imported).
  */
@@ -146,7 +141,8 @@ export function createSession(req: SessionRequest, ctx: SessionContext): { body:
     throw denied('Untrusted Signing Certificate');
   }
   checkSignature(req, ctx, leaf);
-  checkLeaf(leaf);
+  // §1.2, the end-entity rules: the same ones pki lint and pki verify apply.
+  if (leafRefusal(leaf, ctx.now())) throw denied('Untrusted certificate. Insufficient certificate');
   const chainHeader = header(req, 'x-amz-x509-chain');
   const chainParts = chainHeader ? chainHeader.split(',').map((s) => s.trim()) : [];
   if (chainParts.length > 5) throw validation(`X-Amz-X509-Chain holds ${chainParts.length} certificates; the maximum depth is 5`);

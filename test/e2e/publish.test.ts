@@ -7,7 +7,7 @@ import { DeleteCrlCommand, GetCrlCommand, GetTrustAnchorCommand, ImportCrlComman
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/server.js';
 import { crlDerFromFile, decodeCrl, walkCrlEntries } from '../../src/x509/crl.js';
-import { cli, makeDeps, tempDir } from '../helpers.js';
+import { makeDeps, tempDir, pkiIn } from '../helpers.js';
 
 const NOW = new Date('2026-01-01T00:00:00Z');
 const running: Emulator[] = [];
@@ -21,12 +21,7 @@ async function setup(emulatorOpts: Parameters<typeof startEmulator>[0] = {}) {
   const cwd = tempDir('pki-publish-');
   const deps = makeDeps(cwd, { now: NOW, env: { AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'secret', AWS_REGION: 'us-east-1' } });
   const dir = join(cwd, 'pki');
-  const run = (argv: string[]) => cli([...argv, '--dir', dir, '--json'], deps);
-  const ok = async (argv: string[]) => {
-    const r = await run(argv);
-    if (r.code !== 0) throw new Error(`${argv.join(' ')} → ${r.code}: ${r.stdout}${r.stderr}`);
-    return r.json.data;
-  };
+  const { run, ok } = pkiIn(dir, deps);
   await ok(['init', '--subject', 'CN=Pub Root,O=Example', '--validity', '20y', '--no-passphrase']);
   for (const n of ['issuing-1', 'issuing-2']) await ok(['ca', 'create', n, '--parent', 'root', '--subject', `CN=Pub ${n},O=Example`, '--validity', '14y', '--no-passphrase']);
   const sdk = new RolesAnywhereClient({ endpoint: emu.url, region: 'us-east-1', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' } });

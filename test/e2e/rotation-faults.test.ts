@@ -12,7 +12,7 @@ import { createGateway, type Gateway } from '../../src/aws/gateway.js';
 import { abortRotation, finishRotation, startRotation } from '../../src/app/rotate.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import { startEmulator, type Emulator } from '../../src/emulator/server.js';
-import { cli, makeDeps, tempDir } from '../helpers.js';
+import { makeDeps, tempDir, pkiIn } from '../helpers.js';
 
 const T0 = new Date('2026-01-01T00:00:00Z');
 const DAY = 86_400_000;
@@ -32,12 +32,7 @@ async function setup(stage: 'start' | 'finish' | 'abort', emulatorOpts: Paramete
   deps.now = () => clock.now;
   const dir = join(cwd, 'pki');
   const ep = ['--endpoint', emu.url, '--api-rate', '0'];
-  const run = (argv: string[]) => cli([...argv, '--dir', dir, '--json'], deps);
-  const ok = async (argv: string[]) => {
-    const r = await run(argv);
-    if (r.code !== 0) throw new Error(`${argv.join(' ')} → ${r.code}: ${r.stdout}${r.stderr}`);
-    return r.json.data;
-  };
+  const { run, ok } = pkiIn(dir, deps);
   await ok(['init', '--subject', 'CN=Fault Root 1', '--validity', '20y', '--no-passphrase']);
   await ok(['ca', 'create', 'root-2', '--root', '--subject', 'CN=Fault Root 2', '--validity', '20y', '--no-passphrase']);
   const arn = (await ok(['anchor', 'push', '--name', 'prod', '--ca', 'root', '--enable', ...ep])).arn as string;

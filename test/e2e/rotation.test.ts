@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { CreateProfileCommand, GetTrustAnchorCommand, ListCrlsCommand, RolesAnywhereClient } from '@aws-sdk/client-rolesanywhere';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/server.js';
-import { cli, makeDeps, tempDir } from '../helpers.js';
+import { cli, makeDeps, tempDir, pkiIn } from '../helpers.js';
 
 const T0 = new Date('2026-01-01T00:00:00Z');
 const DAY = 86_400_000;
@@ -28,12 +28,7 @@ async function rotationSetup(emulatorOpts: Parameters<typeof startEmulator>[0] =
   deps.now = () => clock.now;
   const dir = join(cwd, 'pki');
   const ep = ['--endpoint', emu.url, '--api-rate', '0'];
-  const run = (argv: string[]) => cli([...argv, '--dir', dir, '--json'], deps);
-  const ok = async (argv: string[]) => {
-    const r = await run(argv);
-    if (r.code !== 0) throw new Error(`${argv.join(' ')} → ${r.code}: ${r.stdout}${r.stderr}`);
-    return r.json.data;
-  };
+  const { run, ok } = pkiIn(dir, deps);
   const sdk = new RolesAnywhereClient({ endpoint: emu.url, region: 'us-east-1', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' } });
   let n = 0;
   /** Issues a leaf from `ca`; returns the files openssl needs. */

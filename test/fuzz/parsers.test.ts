@@ -20,7 +20,7 @@ import { lintCa, lintLeaf } from '../../src/app/lint.js';
 import { validatePath } from '../../src/x509/path.js';
 import { nameConstraintsOf, violation } from '../../src/x509/name-constraints.js';
 import { checkPolicies, DEFAULT_POLICY_INPUTS } from '../../src/x509/policy.js';
-import { cli, makeDeps, tempDir } from '../helpers.js';
+import { makeDeps, tempDir, pkiIn } from '../helpers.js';
 import { RUNS, SEED, mutated, settles } from './fuzz-helpers.js';
 
 const bytes = fc.uint8Array({ maxLength: 2048 }).map((u) => Buffer.from(u));
@@ -34,11 +34,7 @@ beforeAll(async () => {
   const cwd = tempDir('pki-fuzz-');
   const deps = makeDeps(cwd, { seed: 'fuzz' });
   const dir = join(cwd, 'pki');
-  const ok = async (argv: string[]) => {
-    const r = await cli([...argv, '--dir', dir, '--json'], deps);
-    if (r.code !== 0) throw new Error(r.stdout + r.stderr);
-    return r.json.data;
-  };
+  const { ok } = pkiIn(dir, deps);
   await ok(['init', '--subject', 'CN=Fuzz Root,O=Example', '--no-passphrase']);
   const leaf = await ok(['issue', '--ca', 'root', '--subject', 'CN=fuzz,OU=a,OU=b,O=Example', '--san', 'dns:fuzz.example.com', '--san', 'uri:spiffe://x/y', '--key-out', join(cwd, 'k'), '--out', join(cwd, 'c.pem')]);
   await ok(['revoke', '--ca', 'root', '--serial', leaf.serial, '--reason', 'keyCompromise']);

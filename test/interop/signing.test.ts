@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { serialToDecimal, signSessionRequest } from '../../src/aws/x509-signer.js';
 import { readCertificate } from '../../src/x509/certificate.js';
 import { decodePemBlocks } from '../../src/x509/pem.js';
-import { ROOT, cli, makeDeps, tempDir } from '../helpers.js';
+import { ROOT, makeDeps, tempDir, pkiIn } from '../helpers.js';
 
 const VERIFIER = join(ROOT, 'test/interop/aws4_x509_verify.py');
 /** A Python with the cryptography package: the one on PATH, else Debian's (python3-cryptography, installed by .ci/run). */
@@ -34,11 +34,7 @@ describe('#7 AWS4-X509 signatures, checked by an independent implementation', ()
     const cwd = tempDir('pki-sign-');
     const deps = makeDeps(cwd, { seed: keyType });
     const dir = join(cwd, 'pki');
-    const ok = async (argv: string[]) => {
-      const r = await cli([...argv, '--dir', dir, '--json'], deps);
-      if (r.code !== 0) throw new Error(r.stdout + r.stderr);
-      return r.json.data;
-    };
+    const { ok } = pkiIn(dir, deps);
     await ok(['init', '--subject', 'CN=Sign Root', '--no-passphrase']);
     await ok(['ca', 'create', 'issuing-1', '--parent', 'root', '--subject', 'CN=Sign Issuing', '--no-passphrase']);
     await ok(['issue', '--ca', 'issuing-1', '--subject', 'CN=signer', '--key-type', keyType, '--key-out', join(cwd, 'k.pem'), '--out', join(cwd, 'c.pem'), '--chain-out', join(cwd, 'chain.pem')]);

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { parseCertificate } from '../../src/x509/certificate.js';
 import { decodeCrl } from '../../src/x509/crl.js';
 import { validatePath } from '../../src/x509/path.js';
-import { cli, makeDeps, ROOT, tempDir } from '../helpers.js';
+import { cli, makeDeps, ROOT, tempDir, pkiIn } from '../helpers.js';
 
 const PKITS = join(ROOT, '../shared/corpora/nist-pkits');
 
@@ -20,11 +20,7 @@ describe('#8 pki verify', () => {
     const deps = makeDeps(cwd);
     deps.now = () => new Date();
     const dir = join(cwd, 'pki');
-    const ok = async (argv: string[]) => {
-      const r = await cli([...argv, '--dir', dir, '--json'], deps);
-      if (r.code !== 0) throw new Error(r.stdout + r.stderr);
-      return r.json.data;
-    };
+    const { ok } = pkiIn(dir, deps);
     await ok(['init', '--subject', 'CN=Verify Root,O=Example', '--no-passphrase']);
     await ok(['ca', 'create', 'issuing-1', '--parent', 'root', '--subject', 'CN=Verify Issuing,O=Example', '--no-passphrase']);
     await ok(['ca', 'create', 'other', '--root', '--subject', 'CN=Other Root', '--no-passphrase']);
