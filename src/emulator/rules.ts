@@ -1,5 +1,5 @@
 /**
- * What IAM Roles Anywhere checks when a trust anchor or a CRL is uploaded (shared/reference/rolesanywhere.md §1.3,
+ * What IAM Roles Anywhere checks when a trust anchor or a CRL is uploaded (the Roles Anywhere user guide §1.3,
  * §2.2, §2.3, §3.2-3.4). The emulator judges requests with this code and the pure X.509 parsers only; it never sees
  * the CA's store. Rules the reference marks UNCONFIRMED are switches in EmulatorOptions.
  */

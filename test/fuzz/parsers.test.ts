@@ -74,7 +74,7 @@ describe('#9 fuzz: parsers end in a result or a documented PkiError', () => {
   });
 
   it('path validation and lint on mutated CA certificates with policies, mappings, name constraints and distribution points (NIST PKITS)', () => {
-    const pkits = join(process.cwd(), '../shared/corpora/nist-pkits/certs');
+    const pkits = join(process.cwd(), 'test/fixtures/nist-pkits/certs');
     const seeds = ['nameConstraintsDN1CACert', 'PoliciesP1234CACert', 'MappingFromanyPolicyCACert', 'indirectCRLCA1Cert'].filter((n) => fs.existsSync(join(pkits, `${n}.crt`)));
     expect(seeds.length).toBe(4);
     for (const n of seeds) {

@@ -12,7 +12,7 @@ import { decodeCrl } from '../../src/x509/crl.js';
 import { validatePath } from '../../src/x509/path.js';
 import { cli, makeDeps, ROOT, tempDir, pkiIn } from '../helpers.js';
 
-const PKITS = join(ROOT, '../shared/corpora/nist-pkits');
+const PKITS = join(ROOT, 'test/fixtures/nist-pkits');
 
 describe('#8 pki verify', () => {
   it('agrees with openssl verify -x509_strict on valid, revoked, expired, wrong-anchor and missing-chain cases', async () => {
@@ -101,7 +101,7 @@ describe('#8 pki verify', () => {
   });
 
   it('x509-limbo client-certificate cases: at least as many expected verdicts as openssl (server-name cases skipped: hostname checks do not apply to client certificates)', () => {
-    const limbo = JSON.parse(fs.readFileSync(join(ROOT, '../shared/corpora/x509-limbo/limbo.json'), 'utf8')) as {
+    const limbo = JSON.parse(fs.readFileSync(join(ROOT, 'test/fixtures/x509-limbo/limbo.json'), 'utf8')) as {
       testcases: Array<{ id: string; validation_kind: string; trusted_certs: string[]; untrusted_intermediates: string[]; peer_certificate: string; validation_time: string | null; expected_result: string }>;
     };
     const cases = limbo.testcases.filter((t) => t.validation_kind === 'CLIENT');
