@@ -7,7 +7,7 @@ import { formatDuration } from '../domain/duration.js';
 import { previewSession } from '../domain/session.js';
 import { INPUT_LIMITS, readInput } from '../fs/files.js';
 import type { Deps } from '../ports.js';
-import { serialToDecimal } from '../aws/x509-signer.js';
+import { serialToDecimal } from '../domain/serial.js';
 import { parseCertificate, type ParsedCertificate } from '../x509/certificate.js';
 import { readCsr } from '../x509/csr.js';
 import { formatSan } from '../x509/extensions.js';

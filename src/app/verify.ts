@@ -23,7 +23,7 @@ function leafRules(leaf: ParsedCertificate, at: Date): PathFailure | undefined {
   return f && { check: f.code === 'RA_LEAF_NO_DIGITAL_SIGNATURE' ? 'key-usage' : 'ca', certificate: leaf.subjectDn || '(empty subject)', message: `${f.message} (${f.code})` };
 }
 
-export async function verifyCertificate(deps: Deps, input: { cert: string; chain?: string; anchorBundle: string; crls?: string[]; at?: string; rfc5280?: boolean }) {
+export async function verifyCertificate(deps: Deps, input: { cert: string; chain?: string; anchorBundle: string; crls?: string[]; at?: string; rfc5280?: boolean; allowWeakSignatures?: boolean }) {
   let at = deps.now();
   if (input.at !== undefined) {
     at = new Date(input.at);
@@ -34,7 +34,7 @@ export async function verifyCertificate(deps: Deps, input: { cert: string; chain
   const anchors = certificates(deps, input.anchorBundle, '--anchor-bundle');
   const crls = (input.crls ?? []).map((f) => decodeCrl(crlDerFromFile(readInput(resolve(deps.cwd, f), '--crl', INPUT_LIMITS.crl), f), f));
   const roles = !input.rfc5280;
-  const r = validatePath(leaf, chain, anchors, crls, { at, rejectWeakSignatures: roles, crlCheck: 'given', ...(roles ? { maxIntermediates: 5 } : {}) });
+  const r = validatePath(leaf, chain, anchors, crls, { at, rejectWeakSignatures: !input.allowWeakSignatures, crlCheck: 'given', ...(roles ? { maxIntermediates: 5 } : {}) });
   const failure = r.ok ? (roles ? leafRules(leaf, at) : undefined) : r.failure;
   const path = (r.path ?? []).map((c) => c.subjectDn);
   return { valid: !failure, at: at.toISOString(), mode: roles ? 'roles-anywhere' : 'rfc5280', path, failure: failure ?? null, exitCode: failure ? 11 : 0 };

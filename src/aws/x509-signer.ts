@@ -19,10 +19,9 @@ export function algorithmForKey(key: crypto.KeyObject, source = 'the private key
   throw new PkiError('CRYPTO_UNSUPPORTED_KEY', `${source} is ${key.asymmetricKeyType ?? 'an unknown'} key; Roles Anywhere signs with RSA or EC keys`, { details: { keyType: key.asymmetricKeyType ?? null } });
 }
 
-/** A certificate serial (hex, any case, optional colons) as the decimal string the Credential carries (§1.6). */
-export function serialToDecimal(serialHex: string): string {
-  return BigInt(`0x${serialHex.replace(/:/g, '') || '0'}`).toString(10);
-}
+/** A certificate serial (canonical hex, optional colons) as the decimal string the Credential carries (§1.6). */
+export { serialToDecimal } from '../domain/serial.js';
+import { serialToDecimal } from '../domain/serial.js';
 
 /** RFC 3986 percent-encoding: everything but A-Z a-z 0-9 - _ . ~ (so "%20", never "+"). */
 export function uriEncode(s: string): string {

@@ -8,9 +8,11 @@
 import * as crypto from 'node:crypto';
 import { PkiError } from '../errors.js';
 import { signWith, signWithAsync, verifyWith, type SignatureAlgorithm } from '../crypto/keys.js';
-import { DerError, TAG, bitString, children, decodeBitString, decodeOid, decodeTime, explicit, expectTag, integer, integerFromBytes, octetString, readSingle, seq, time } from './der.js';
+import { DerError, DerReader, TAG, bitString, children, decodeBitStringStrict, decodeOid, decodeSignedInteger, decodeTime, explicit, integer, integerFromBytes, octetString, seq, time, type Tlv } from './der.js';
+import { serialFromOctets } from '../domain/serial.js';
+import { publicKeyInfoProblem } from './spki.js';
 import {
-  decodeAuthorityKeyIdentifier,
+  decodeAuthorityKeyIdentifierFull,
   decodeBasicConstraints,
   decodeExtKeyUsage,
   decodeExtensions,
@@ -140,41 +142,76 @@ export interface ParsedCertificate {
   sans: San[];
   /** directoryName SANs (x509SAN/Name session tags). */
   sanDirectoryNames: Rdns[];
+  /** SAN name forms this toolkit does not interpret (otherName, x400Address, ediPartyName, registeredID), by form. */
+  sanOthers: string[];
+  /** AKI authorityCertIssuer (GeneralNames DER) / authorityCertSerialNumber (canonical serial), when present. */
+  authorityCertIssuerSerial?: { issuer?: Buffer | undefined; serial?: string | undefined };
+  /** Why the public key is not acceptable (RFC 5480 explicit curve parameters, RSA without NULL parameters...). */
+  publicKeyProblem?: string;
   signature: Buffer;
 }
 
-/** Lowercase hex of serial content octets without a leading 00 pad (the form shown to users). */
+/** The canonical serial form ({@link serialFromOctets}): lowercase hex of the value, no leading 00 pad. */
 export function serialToHex(serial: Buffer): string {
-  let s = serial;
-  while (s.length > 1 && s[0] === 0) s = s.subarray(1);
-  return s.toString('hex');
+  return serialFromOctets(serial);
 }
+
+const ALGORITHM_IDENTIFIER = (r: DerReader, field: string): Tlv => {
+  const t = r.read(TAG.SEQUENCE, field);
+  const a = new DerReader(t, field);
+  a.oid('algorithm');
+  if (a.remaining) a.any('parameters');
+  a.end();
+  return t;
+};
 
 /** Parses a certificate from DER; throws CRYPTO_BAD_CERTIFICATE naming `source`. */
 export function parseCertificate(der: Buffer, source = 'certificate'): ParsedCertificate {
   try {
-    const top = readSingle(der);
-    const [tbsT, algT, sigT] = children(expectTag(top, TAG.SEQUENCE, 'Certificate'));
-    const tbsParts = children(expectTag(tbsT, TAG.SEQUENCE, 'TBSCertificate'));
-    let i = 0;
+    // RFC 5280 §4.1, read strictly: every field in order, each once, nothing unknown after the last.
+    const top = DerReader.of(der, TAG.SEQUENCE, 'Certificate');
+    const tbsT = top.read(TAG.SEQUENCE, 'tbsCertificate');
+    const algT = ALGORITHM_IDENTIFIER(top, 'signatureAlgorithm');
+    const sigT = top.read(TAG.BIT_STRING, 'signatureValue');
+    top.end();
+    const tbs = new DerReader(tbsT, 'TBSCertificate');
     let version = 1;
-    if (tbsParts[0]?.tag === 0xa0) {
-      version = Number(children(tbsParts[0])[0]!.content[0]) + 1;
-      i = 1;
+    const versionT = tbs.optional(0xa0);
+    if (versionT) {
+      const v = new DerReader(versionT, 'version');
+      const n = v.integer('version');
+      v.end();
+      // Version ::= INTEGER { v1(0), v2(1), v3(2) } DEFAULT v1: an explicit v1 is not DER (X.690 §11.5).
+      if (n !== 1n && n !== 2n) throw new DerError(n === 0n ? 'version v1 encoded explicitly (DEFAULT v1 must be omitted)' : `unknown version ${n}`, versionT.start);
+      version = Number(n) + 1;
     }
-    const serialT = expectTag(tbsParts[i++], TAG.INTEGER, 'serialNumber');
-    const innerAlg = expectTag(tbsParts[i++], TAG.SEQUENCE, 'signature');
-    const issuerT = expectTag(tbsParts[i++], TAG.SEQUENCE, 'issuer');
-    const validity = children(expectTag(tbsParts[i++], TAG.SEQUENCE, 'validity'));
-    const subjectT = expectTag(tbsParts[i++], TAG.SEQUENCE, 'subject');
-    const spkiT = expectTag(tbsParts[i++], TAG.SEQUENCE, 'subjectPublicKeyInfo');
+    const serialT = tbs.read(TAG.INTEGER, 'serialNumber');
+    decodeSignedInteger(serialT); // minimal encoding
+    const innerAlg = ALGORITHM_IDENTIFIER(tbs, 'signature');
+    const issuerT = tbs.read(TAG.SEQUENCE, 'issuer');
+    const validityR = tbs.sequence('validity');
+    const notBeforeT = validityR.any('notBefore');
+    const notAfterT = validityR.any('notAfter');
+    validityR.end();
+    const subjectT = tbs.read(TAG.SEQUENCE, 'subject');
+    const spkiT = tbs.read(TAG.SEQUENCE, 'subjectPublicKeyInfo');
+    // issuerUniqueID [1] / subjectUniqueID [2] (v2, v3 only), extensions [3] (v3 only).
+    for (const [tag, name, min] of [[0x81, 'issuerUniqueID', 2], [0x82, 'subjectUniqueID', 2]] as const) {
+      const u = tbs.optional(tag);
+      if (u && version < min) throw new DerError(`${name} in a v${version} certificate`, u.start);
+      if (u) decodeBitStringStrict({ ...u, tag: TAG.BIT_STRING });
+    }
     let extensions: Extension[] = [];
-    for (; i < tbsParts.length; i++) {
-      const t = tbsParts[i]!;
-      if (t.tag === 0xa3) extensions = decodeExtensions(children(t)[0]!);
+    const extT = tbs.optional(0xa3);
+    if (extT) {
+      if (version !== 3) throw new DerError(`extensions in a v${version} certificate`, extT.start);
+      const wrapper = new DerReader(extT, 'extensions');
+      extensions = decodeExtensions(wrapper.read(TAG.SEQUENCE, 'Extensions'));
+      wrapper.end();
     }
-    const sigAlg = decodeOid(children(expectTag(algT, TAG.SEQUENCE, 'signatureAlgorithm'))[0]!);
-    if (!innerAlg.raw.equals(algT!.raw)) throw new DerError('signature algorithm in TBSCertificate differs from the outer one', innerAlg.start);
+    tbs.end();
+    const sigAlg = decodeOid(children(algT)[0]!);
+    if (!innerAlg.raw.equals(algT.raw)) throw new DerError('signature algorithm in TBSCertificate differs from the outer one', innerAlg.start);
     const issuer = decodeName(issuerT);
     const subject = decodeName(subjectT);
     const ext = (o: string): Extension | undefined => extensions.find((e) => e.oid === o);
@@ -186,12 +223,13 @@ export function parseCertificate(der: Buffer, source = 'certificate'): ParsedCer
     const san = ext(OID.subjectAltName);
     const serial = Buffer.from(serialT.content);
     const spki = Buffer.from(spkiT.raw);
+    const spkiProblem = publicKeyInfoProblem(spki);
     const out: ParsedCertificate = {
       der,
-      tbs: tbsT!.raw,
+      tbs: tbsT.raw,
       version,
       serial,
-      serialHex: serialToHex(serial),
+      serialHex: serialFromOctets(serial),
       signatureAlgorithm: sigAlg,
       signatureAlgorithmName: SIGNATURE_ALGORITHM_NAMES[sigAlg] ?? sigAlg,
       issuerDer: Buffer.from(issuerT.raw),
@@ -200,22 +238,24 @@ export function parseCertificate(der: Buffer, source = 'certificate'): ParsedCer
       subjectDer: Buffer.from(subjectT.raw),
       subject,
       subjectDn: formatDn(subject),
-      notBefore: decodeTime(validity[0]!),
-      notAfter: decodeTime(validity[1]!),
-      validityTags: [validity[0]!.tag, validity[1]!.tag],
+      notBefore: decodeTime(notBeforeT),
+      notAfter: decodeTime(notAfterT),
+      validityTags: [notBeforeT.tag, notAfterT.tag],
       spki,
       publicKey: crypto.createPublicKey({ key: spki, format: 'der', type: 'spki' }),
       extensions,
-      ...(san ? (({ sans, directoryNames }) => ({ sans, sanDirectoryNames: directoryNames }))(decodeSans(san.value)) : { sans: [], sanDirectoryNames: [] }),
-      signature: decodeBitString(expectTag(sigT, TAG.BIT_STRING, 'signatureValue')).bytes,
+      ...(san ? (({ sans, directoryNames, others }) => ({ sans, sanDirectoryNames: directoryNames, sanOthers: others }))(decodeSans(san.value)) : { sans: [], sanDirectoryNames: [], sanOthers: [] }),
+      signature: decodeBitStringStrict(sigT).bytes,
     };
+    if (spkiProblem) out.publicKeyProblem = spkiProblem;
     if (bc) out.basicConstraints = decodeBasicConstraints(bc.value);
     if (ku) out.keyUsage = decodeKeyUsage(ku.value);
     if (eku) out.extendedKeyUsage = decodeExtKeyUsage(eku.value);
     if (ski) out.subjectKeyId = decodeSubjectKeyIdentifier(ski.value);
     if (aki) {
-      const id = decodeAuthorityKeyIdentifier(aki.value);
-      if (id) out.authorityKeyId = id;
+      const a = decodeAuthorityKeyIdentifierFull(aki.value);
+      if (a.keyIdentifier) out.authorityKeyId = a.keyIdentifier;
+      if (a.certIssuer || a.certSerial) out.authorityCertIssuerSerial = { issuer: a.certIssuer, serial: a.certSerial };
     }
     return out;
   } catch (e) {

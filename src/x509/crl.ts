@@ -8,7 +8,8 @@
  * the strict DER reader; entries are walked by a tight loop that allocates nothing per entry unless asked for it.
  */
 import { PkiError } from '../errors.js';
-import { TAG, DerError, bool, children, decodeBitString, decodeOid, decodeTime, decodeUnsignedInteger, expectTag, integer, integerFromBytes, octetString, oid, readTlv, seq, time, tlv, explicit } from './der.js';
+import { TAG, DerError, bool, children, decodeBitStringStrict, decodeOid, decodeSignedInteger, decodeTime, decodeUnsignedInteger, expectTag, integer, integerFromBytes, octetString, oid, readSingle, readTlv, seq, time, tlv, explicit, type Tlv } from './der.js';
+import { serialFromOctets, serialToOctets } from '../domain/serial.js';
 import { decodeAuthorityKeyIdentifier, decodeExtensions, encodeAuthorityKeyIdentifier, type Extension } from './extensions.js';
 import { decodeName, formatDn } from './name.js';
 import { OID, SIGNATURE_ALGORITHM_NAMES } from './oids.js';
@@ -30,11 +31,10 @@ function extension(extOid: string, critical: boolean, value: Buffer): Buffer {
 
 /**
  * One revokedCertificates entry. `reason` 0 (unspecified) is omitted, as RFC 5280 §5.3.1 recommends.
- * `serialHex` is lowercase hex of a positive serial without a leading zero octet.
+ * `serialHex` is the canonical serial (src/domain/serial.ts).
  */
 export function encodeCrlEntry(serialHex: string, revocationDate: Date, reason: number | null, invalidityDate: Date | null): Buffer {
-  let serial = Buffer.from(serialHex.length % 2 ? `0${serialHex}` : serialHex, 'hex');
-  if (serial[0]! & 0x80) serial = Buffer.concat([Buffer.from([0]), serial]);
+  const serial = serialToOctets(serialHex);
   const exts: Buffer[] = [];
   if (reason) exts.push(extension(OID.crlReason, false, tlv(TAG.ENUMERATED, Buffer.from([reason]))));
   if (invalidityDate) exts.push(extension(OID.invalidityDate, false, generalizedTime(invalidityDate)));
@@ -82,6 +82,7 @@ export function pemLength(derLength: number, label = 'X509 CRL'): number {
 // Decoding
 
 export interface CrlEntry {
+  /** The canonical serial (src/domain/serial.ts): compare it with a certificate's `serialHex`. */
   serialHex: string;
   revocationDate: Date;
   /** RFC 5280 reason code; absent means unspecified. */
@@ -128,36 +129,52 @@ export function decodeCrl(der: Buffer, source: string): DecodedCrl {
     const algT = readTlv(der, tbsT.end, outer.end);
     const sigT = readTlv(der, algT.end, outer.end);
     if (sigT.end !== outer.end) throw new DerError('extra data after signatureValue', sigT.end);
-    // TBSCertList fields, read one by one (the entries are skipped, not parsed, here).
+    // TBSCertList fields, in order (RFC 5280 §5.1), each at most once, nothing after the extensions. The entries are
+    // skipped here, not parsed.
     let p = tbsT.contentStart;
-    const next = () => {
-      const t = readTlv(der, p, tbsT.end);
+    const peek = (): Tlv | undefined => (p < tbsT.end ? readTlv(der, p, tbsT.end) : undefined);
+    const next = (what: string) => {
+      const t = peek();
+      if (!t) throw new DerError(`TBSCertList: missing ${what}`, p);
       p = t.end;
       return t;
     };
-    let t = next();
     let version = 1;
-    if (t.tag === TAG.INTEGER) {
-      version = Number(decodeUnsignedInteger(t)) + 1;
-      t = next();
+    if (peek()?.tag === TAG.INTEGER) {
+      const v = decodeSignedInteger(next('version'));
+      if (v !== 1n) throw new DerError(`CRL version ${v} (only v2, encoded as 1, may be given)`, tbsT.contentStart);
+      version = 2;
     }
-    const innerAlg = expectTag(t, TAG.SEQUENCE, 'signature');
+    const innerAlg = expectTag(next('signature'), TAG.SEQUENCE, 'signature');
     if (!innerAlg.raw.equals(algT.raw)) throw new DerError('the two signature algorithms differ', innerAlg.start);
-    const issuerT = expectTag(next(), TAG.SEQUENCE, 'issuer');
-    const thisUpdate = decodeTime(next());
+    const issuerT = expectTag(next('issuer'), TAG.SEQUENCE, 'issuer');
+    const thisUpdate = decodeTime(next('thisUpdate'));
     let nextUpdate: Date | undefined;
     let entriesStart = p;
     let entriesEnd = p;
     let extensions: Extension[] = [];
-    while (p < tbsT.end) {
-      t = next();
-      if (t.tag === TAG.UTC_TIME || t.tag === TAG.GENERALIZED_TIME) nextUpdate = decodeTime(t);
-      else if (t.tag === TAG.SEQUENCE) {
-        entriesStart = t.contentStart;
-        entriesEnd = t.end;
-      } else if (t.tag === 0xa0) extensions = decodeExtensions(expectTag(children(t)[0], TAG.SEQUENCE, 'crlExtensions'));
-      else throw new DerError(`unexpected field (tag 0x${t.tag.toString(16)}) in TBSCertList`, t.start);
+    let t = peek();
+    if (t && (t.tag === TAG.UTC_TIME || t.tag === TAG.GENERALIZED_TIME)) {
+      nextUpdate = decodeTime(next('nextUpdate'));
+      t = peek();
     }
+    if (t?.tag === TAG.SEQUENCE) {
+      next('revokedCertificates');
+      // §5.1.2.6: when there are no revoked certificates, the list MUST be absent.
+      if (t.content.length === 0) throw new DerError('empty revokedCertificates (it must be absent when there are none)', t.start);
+      entriesStart = t.contentStart;
+      entriesEnd = t.end;
+      t = peek();
+    }
+    if (t?.tag === 0xa0) {
+      next('crlExtensions');
+      if (version !== 2) throw new DerError('crlExtensions in a v1 CRL', t.start);
+      const wrapper = children(t);
+      if (wrapper.length !== 1) throw new DerError('crlExtensions must hold exactly one Extensions SEQUENCE', t.start);
+      extensions = decodeExtensions(expectTag(wrapper[0], TAG.SEQUENCE, 'crlExtensions'));
+      t = peek();
+    }
+    if (t) throw new DerError(`unexpected field (tag 0x${t.tag.toString(16)}) in TBSCertList`, t.start);
     if (entriesStart === entriesEnd) entriesStart = entriesEnd = p;
     const sigAlg = decodeOid(children(algT)[0]!);
     const numberExt = extensions.find((e) => e.oid === OID.crlNumber);
@@ -172,12 +189,12 @@ export function decodeCrl(der: Buffer, source: string): DecodedCrl {
       issuerDn: formatDn(decodeName(issuerT)),
       thisUpdate,
       extensions,
-      signature: decodeBitString(sigT).bytes,
+      signature: decodeBitStringStrict(expectTag(sigT, TAG.BIT_STRING, 'signatureValue')).bytes,
       entriesStart,
       entriesEnd,
     };
     if (nextUpdate) out.nextUpdate = nextUpdate;
-    if (numberExt) out.crlNumber = decodeUnsignedInteger(readTlv(numberExt.value));
+    if (numberExt) out.crlNumber = decodeUnsignedInteger(readSingle(numberExt.value));
     if (akiExt) {
       const id = decodeAuthorityKeyIdentifier(akiExt.value);
       if (id) out.authorityKeyId = id;
@@ -219,6 +236,7 @@ export function stepEntry(buf: Buffer, p: number, end: number, out: Int32Array):
   out[0] = s;
   out[1] = serialStart + serialLen;
   out[2] = entryEnd;
+  if (out.length > 3) out[3] = serialStart;
 }
 
 /**
@@ -254,7 +272,7 @@ export function walkCrlEntries(crl: DecodedCrl, source: string, onEntry?: (e: Cr
   let count = 0;
   let p = crl.entriesStart;
   const end = crl.entriesEnd;
-  const at = new Int32Array(3);
+  const at = new Int32Array(4);
   try {
     while (p < end) {
       stepEntry(der, p, end, at);
@@ -286,7 +304,7 @@ export function walkCrlEntries(crl: DecodedCrl, source: string, onEntry?: (e: Cr
       reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
       if (onEntry) {
         const entry: CrlEntry = {
-          serialHex: der.toString('hex', at[0]!, serialEnd),
+          serialHex: serialFromOctets(der, at[3]!, serialEnd),
           revocationDate: decodeTime(readTlv(der, serialEnd, entryEnd)),
         };
         if (reason >= 0) entry.reason = reason;

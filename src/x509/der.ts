@@ -158,6 +158,9 @@ export interface Tlv {
 
 /** Reads one TLV at `offset`, checking that it fits within `limit`. */
 export function readTlv(buf: Buffer, offset = 0, limit = buf.length): Tlv {
+  // Bytes that crossed a worker-thread boundary arrive as plain Uint8Arrays: view them as a Buffer (no copy), so
+  // toString('utf8') decodes text instead of listing numbers.
+  if (!Buffer.isBuffer(buf)) buf = Buffer.from((buf as Uint8Array).buffer, (buf as Uint8Array).byteOffset, (buf as Uint8Array).byteLength);
   if (offset >= limit) throw new DerError('unexpected end of data', offset);
   const tag = buf[offset]!;
   if ((tag & 0x1f) === 0x1f) throw new DerError('multi-byte tags are not supported', offset);
@@ -291,10 +294,18 @@ export function decodeNamedBits(t: Tlv): number[] {
 /** Decodes the string types that may appear in names. */
 export function decodeString(t: Tlv): string {
   switch (t.tag) {
-    case TAG.UTF8_STRING:
-      return t.content.toString('utf8');
+    case TAG.UTF8_STRING: {
+      const s = t.content.toString('utf8');
+      if (!Buffer.from(s, 'utf8').equals(t.content)) throw new DerError('UTF8String is not valid UTF-8', t.start);
+      return s;
+    }
     case TAG.PRINTABLE_STRING:
+      // X.680 §41.4; '*' and '&' are tolerated as Go's crypto/x509 does (wildcards and company names in the wild).
+      if (!/^[A-Za-z0-9 '()+,\-./:=?*&]*$/.test(t.content.toString('latin1'))) throw new DerError('PrintableString with a character outside its set', t.start);
+      return t.content.toString('latin1');
     case TAG.IA5_STRING:
+      if (t.content.some((b) => b > 0x7f)) throw new DerError('IA5String with a non-ASCII octet', t.start);
+      return t.content.toString('latin1');
     case TAG.T61_STRING:
       return t.content.toString('latin1');
     case TAG.BMP_STRING: {
@@ -311,5 +322,114 @@ export function decodeString(t: Tlv): string {
     }
     default:
       throw new DerError(`unsupported string type 0x${t.tag.toString(16)}`, t.start);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The strict field reader (in the style of Go's cryptobyte): one reader for every structure read from untrusted
+// input. Fields are read in order, optional ones by tag, and `end()` refuses anything left over. Primitive values
+// are checked against DER: BOOLEAN is one octet 00 or FF (X.690 §11.1), INTEGER is minimal (§8.3.2), BIT STRING has
+// at most 7 unused bits, all of them zero (§11.2.1), and an explicitly encoded DEFAULT value is an error (§11.5).
+
+/** Decodes a DER BOOLEAN: exactly one content octet, 0x00 or 0xFF. */
+export function decodeBoolean(t: Tlv): boolean {
+  expectTag(t, TAG.BOOLEAN, 'BOOLEAN');
+  if (t.content.length !== 1) throw new DerError(`BOOLEAN of ${t.content.length} octets`, t.start);
+  const v = t.content[0]!;
+  if (v !== 0x00 && v !== 0xff) throw new DerError(`BOOLEAN encoded as 0x${v.toString(16).padStart(2, '0')} (DER allows only 00 and FF)`, t.start);
+  return v === 0xff;
+}
+
+/** Decodes a DER INTEGER (minimal two's complement) to a signed bigint. */
+export function decodeSignedInteger(t: Tlv): bigint {
+  expectTag(t, TAG.INTEGER, 'INTEGER');
+  const c = t.content;
+  if (c.length === 0) throw new DerError('empty INTEGER', t.start);
+  if (c.length > 1 && ((c[0] === 0 && (c[1]! & 0x80) === 0) || (c[0] === 0xff && (c[1]! & 0x80) !== 0))) throw new DerError('non-minimal INTEGER', t.start);
+  const v = BigInt('0x' + c.toString('hex'));
+  return c[0]! & 0x80 ? v - (1n << BigInt(c.length * 8)) : v;
+}
+
+/** A BIT STRING whose unused bits are zero (X.690 §11.2.1). */
+export function decodeBitStringStrict(t: Tlv): { bytes: Buffer; unusedBits: number } {
+  const r = decodeBitString(t);
+  if (r.unusedBits > 0 && (r.bytes[r.bytes.length - 1]! & ((1 << r.unusedBits) - 1)) !== 0) throw new DerError('BIT STRING with non-zero padding bits', t.start);
+  return r;
+}
+
+/**
+ * A named-bit BIT STRING (KeyUsage, ReasonFlags) in DER: no trailing zero bits (X.690 §11.2.2), so the last octet's
+ * lowest used bit is set and the padding is zero. An empty value is 03 01 00.
+ */
+export function decodeNamedBitsStrict(t: Tlv): number[] {
+  const { bytes, unusedBits } = decodeBitStringStrict(t);
+  if (bytes.length > 0 && (bytes[bytes.length - 1]! & (1 << unusedBits)) === 0) throw new DerError('named BIT STRING with trailing zero bits (not DER)', t.start);
+  return decodeNamedBits(t);
+}
+
+/** Reads the children of one constructed value in order. */
+export class DerReader {
+  private readonly items: Tlv[];
+  private i = 0;
+  constructor(
+    parent: Tlv,
+    private readonly what: string,
+  ) {
+    if (!parent.constructed) throw new DerError(`${what}: expected a constructed value`, parent.start);
+    this.items = children(parent);
+  }
+  /** A reader over the single TLV that `buf` must consist of (nothing after it). */
+  static of(buf: Buffer, tag: number, what: string): DerReader {
+    return new DerReader(expectTag(readSingle(buf), tag, what), what);
+  }
+  get remaining(): number {
+    return this.items.length - this.i;
+  }
+  peekTag(): number | undefined {
+    return this.items[this.i]?.tag;
+  }
+  /** The next field, which must have `tag`. */
+  read(tag: number, field: string): Tlv {
+    const t = this.items[this.i];
+    if (!t) throw new DerError(`${this.what}: missing ${field}`, 0);
+    expectTag(t, tag, `${this.what}.${field}`);
+    this.i++;
+    return t;
+  }
+  /** The next field if it has `tag`. */
+  optional(tag: number): Tlv | undefined {
+    if (this.items[this.i]?.tag !== tag) return undefined;
+    return this.items[this.i++];
+  }
+  /** The next field, whatever its tag. */
+  any(field: string): Tlv {
+    const t = this.items[this.i];
+    if (!t) throw new DerError(`${this.what}: missing ${field}`, 0);
+    this.i++;
+    return t;
+  }
+  sequence(field: string): DerReader {
+    return new DerReader(this.read(TAG.SEQUENCE, field), `${this.what}.${field}`);
+  }
+  boolean(field: string): boolean {
+    return decodeBoolean(this.read(TAG.BOOLEAN, field));
+  }
+  /** BOOLEAN DEFAULT FALSE: absent means false; an explicit FALSE is not DER (X.690 §11.5). */
+  booleanDefaultFalse(field: string): boolean {
+    const t = this.optional(TAG.BOOLEAN);
+    if (!t) return false;
+    if (!decodeBoolean(t)) throw new DerError(`${this.what}.${field}: DEFAULT FALSE encoded explicitly`, t.start);
+    return true;
+  }
+  integer(field: string): bigint {
+    return decodeSignedInteger(this.read(TAG.INTEGER, field));
+  }
+  oid(field: string): string {
+    return decodeOid(this.read(TAG.OID, field));
+  }
+  /** Refuses anything after the fields read. */
+  end(): void {
+    const t = this.items[this.i];
+    if (t) throw new DerError(`${this.what}: unexpected field (tag 0x${t.tag.toString(16)}) after the last one`, t.start);
   }
 }

@@ -3,13 +3,15 @@ import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import { PkiError } from '../errors.js';
 import {
+  DerReader,
   TAG,
   bool,
+  decodeSignedInteger,
+  expectTag,
   children,
   decodeBitString,
   decodeNamedBits,
   decodeOid,
-  decodeUnsignedInteger,
   integer,
   namedBitString,
   octetString,
@@ -21,6 +23,7 @@ import {
 } from './der.js';
 import { decodeName, type Rdns } from './name.js';
 import { EKU_OIDS, KEY_USAGE_BITS } from './oids.js';
+import { serialFromOctets } from '../domain/serial.js';
 
 export interface Extension {
   oid: string;
@@ -120,22 +123,50 @@ export function decodeSans(value: Buffer): { sans: San[]; others: string[]; dire
   const others: string[] = [];
   const directoryNames: Rdns[] = [];
   const names = children(readSingle(value));
+  // RFC 5280 §4.2.1.6: GeneralNames ::= SEQUENCE SIZE (1..MAX); an empty subjectAltName is malformed.
+  if (names.length === 0) throw new PkiError('CRYPTO_BAD_DER', 'subjectAltName holds no names');
   if (names.length > MAX_SANS) throw new PkiError('CRYPTO_BAD_DER', `subjectAltName has ${names.length} names; at most ${MAX_SANS} are read`);
   for (const gn of names) {
-    const entry = Object.entries(SAN_TAGS).find(([, tag]) => tag === gn.tag);
-    if (gn.tag === 0xa4) {
-      // directoryName [4]: explicitly tagged, because Name is a CHOICE.
-      directoryNames.push(decodeName(readSingle(gn.content)));
-      continue;
-    }
-    if (!entry) {
-      others.push(`[${gn.tag & 0x1f}]`);
-      continue;
-    }
-    const type = entry[0] as SanType;
-    sans.push({ type, value: type === 'ip' ? ipText(gn.content) : gn.content.toString('latin1') });
+    const n = decodeGeneralName(gn);
+    if (n.form === 'directoryName') directoryNames.push(n.dn!);
+    else if (n.san) sans.push(n.san);
+    else others.push(n.form);
   }
   return { sans, others, directoryNames };
+}
+
+/** The GeneralName forms (RFC 5280 §4.2.1.6) by context tag number, and whether each is constructed. */
+const GENERAL_NAME_FORMS: Array<[string, boolean]> = [
+  ['otherName', true],
+  ['rfc822Name', false],
+  ['dNSName', false],
+  ['x400Address', true],
+  ['directoryName', true],
+  ['ediPartyName', true],
+  ['uniformResourceIdentifier', false],
+  ['iPAddress', false],
+  ['registeredID', false],
+];
+
+/**
+ * One GeneralName, checked: a context tag [0]..[8] with the right form (constructed or primitive), IA5String
+ * content for rfc822Name/dNSName/URI, 4 or 16 octets for iPAddress, one Name for directoryName. Anything else is
+ * malformed and refused, never skipped (a name that cannot be read cannot be checked against name constraints).
+ */
+export function decodeGeneralName(gn: Tlv): { form: string; san?: San; dn?: Rdns } {
+  const n = gn.tag & 0x1f;
+  const spec = (gn.tag & 0xc0) === 0x80 ? GENERAL_NAME_FORMS[n] : undefined;
+  if (!spec || spec[1] !== gn.constructed) throw new PkiError('CRYPTO_BAD_DER', `GeneralName with tag 0x${gn.tag.toString(16)} is not a valid name form`);
+  const [form] = spec;
+  if (form === 'directoryName') return { form, dn: decodeName(readSingle(gn.content)) };
+  const type = ({ rfc822Name: 'email', dNSName: 'dns', uniformResourceIdentifier: 'uri', iPAddress: 'ip' } as Record<string, SanType>)[form];
+  if (!type) return { form };
+  if (type === 'ip') {
+    if (gn.content.length !== 4 && gn.content.length !== 16) throw new PkiError('CRYPTO_BAD_DER', `iPAddress name of ${gn.content.length} octets (4 or 16 expected)`);
+    return { form, san: { type, value: ipText(gn.content) } };
+  }
+  if (gn.content.some((b) => b > 0x7f)) throw new PkiError('CRYPTO_BAD_DER', `${form} with a non-ASCII octet (IA5String)`);
+  return { form, san: { type, value: gn.content.toString('latin1') } };
 }
 
 // --- Key usage, basic constraints, EKU, key identifiers -----------------------------------------------------------
@@ -156,14 +187,15 @@ export function encodeBasicConstraints(ca: boolean, pathLen?: number): Buffer {
 }
 
 export function decodeBasicConstraints(value: Buffer): { ca: boolean; pathLen?: number } {
-  const items = children(readSingle(value));
-  let ca = false;
-  let pathLen: number | undefined;
-  for (const item of items) {
-    if (item.tag === TAG.BOOLEAN) ca = item.content[0] === 0xff;
-    else if (item.tag === TAG.INTEGER) pathLen = Number(decodeUnsignedInteger(item));
-  }
-  return pathLen === undefined ? { ca } : { ca, pathLen };
+  // BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE, pathLenConstraint INTEGER (0..MAX) OPTIONAL }
+  const r = DerReader.of(value, TAG.SEQUENCE, 'basicConstraints');
+  const ca = r.booleanDefaultFalse('cA');
+  const p = r.optional(TAG.INTEGER);
+  r.end();
+  if (!p) return { ca };
+  const pathLen = decodeSignedInteger(p);
+  if (pathLen < 0n || pathLen > 0x7fffffffn) throw new PkiError('CRYPTO_BAD_DER', `basicConstraints pathLenConstraint ${pathLen} is out of range`);
+  return { ca, pathLen: Number(pathLen) };
 }
 
 export function ekuOid(name: string): string {
@@ -194,11 +226,35 @@ export function encodeAuthorityKeyIdentifier(keyId: Buffer): Buffer {
 }
 
 export function decodeAuthorityKeyIdentifier(value: Buffer): Buffer | undefined {
-  return children(readSingle(value)).find((t) => t.tag === 0x80)?.content;
+  return decodeAuthorityKeyIdentifierFull(value).keyIdentifier;
+}
+
+/**
+ * AuthorityKeyIdentifier (RFC 5280 §4.2.1.1): keyIdentifier [0], authorityCertIssuer [1] and
+ * authorityCertSerialNumber [2], in that order; the last two both present or both absent.
+ */
+export function decodeAuthorityKeyIdentifierFull(value: Buffer): { keyIdentifier?: Buffer; certIssuer?: Buffer; certSerial?: string } {
+  const r = DerReader.of(value, TAG.SEQUENCE, 'authorityKeyIdentifier');
+  const id = r.optional(0x80);
+  const issuer = r.optional(0xa1);
+  const serial = r.optional(0x82);
+  r.end();
+  if (!!issuer !== !!serial) throw new PkiError('CRYPTO_BAD_DER', 'authorityKeyIdentifier has only one of authorityCertIssuer and authorityCertSerialNumber');
+  const out: { keyIdentifier?: Buffer; certIssuer?: Buffer; certSerial?: string } = {};
+  if (id) out.keyIdentifier = id.content;
+  if (issuer) {
+    for (const g of children(issuer)) decodeGeneralName(g);
+    out.certIssuer = issuer.content;
+  }
+  if (serial) {
+    decodeSignedInteger({ ...serial, tag: TAG.INTEGER });
+    out.certSerial = serialFromOctets(serial.content);
+  }
+  return out;
 }
 
 export function decodeSubjectKeyIdentifier(value: Buffer): Buffer {
-  return readSingle(value).content;
+  return expectTag(readSingle(value), TAG.OCTET_STRING, 'subjectKeyIdentifier').content;
 }
 
 /** CRLDistributionPoints with one fullName URI per distribution point. */
@@ -206,24 +262,32 @@ export function encodeCrlDistributionPoints(uris: readonly string[]): Buffer {
   return seq(...uris.map((u) => seq(tlv(0xa0, tlv(0xa0, tlv(0x86, Buffer.from(u, 'latin1')))))));
 }
 
-/** Parses the Extensions SEQUENCE. Duplicate extensions are an error (RFC 5280 §4.2). */
+/**
+ * Parses the Extensions SEQUENCE (RFC 5280 §4.1: SIZE (1..MAX)). Each Extension has two or three fields; critical is a
+ * DER BOOLEAN (one octet, FF) and an explicit FALSE is refused (DEFAULT FALSE, X.690 §11.5). Duplicate extensions
+ * are an error (RFC 5280 §4.2).
+ */
 export function decodeExtensions(t: Tlv): Extension[] {
   const out: Extension[] = [];
   const seen = new Set<string>();
-  for (const ext of children(t)) {
-    const parts = children(ext);
-    const extOid = decodeOid(parts[0]!);
-    let critical = false;
-    let valueTlv = parts[1];
-    if (valueTlv?.tag === TAG.BOOLEAN) {
-      critical = valueTlv.content[0] === 0xff;
-      valueTlv = parts[2];
+  const list = children(expectTag(t, TAG.SEQUENCE, 'Extensions'));
+  if (list.length === 0) throw new PkiError('CRYPTO_BAD_DER', 'empty Extensions (SIZE 1..MAX)');
+  for (const ext of list) {
+    let extOid = '?';
+    let critical: boolean;
+    let valueTlv: Tlv;
+    try {
+      const r = new DerReader(expectTag(ext, TAG.SEQUENCE, 'Extension'), 'Extension');
+      extOid = r.oid('extnID');
+      critical = r.booleanDefaultFalse('critical');
+      valueTlv = r.read(TAG.OCTET_STRING, 'extnValue');
+      r.end();
+    } catch (e) {
+      throw new PkiError('CRYPTO_BAD_DER', `extension ${extOid}: ${(e as Error).message}`);
     }
-    if (!valueTlv || valueTlv.tag !== TAG.OCTET_STRING) throw new PkiError('CRYPTO_BAD_DER', `extension ${extOid} has no extnValue`);
     if (seen.has(extOid)) throw new PkiError('CRYPTO_BAD_DER', `extension ${extOid} appears twice`);
     seen.add(extOid);
     out.push({ oid: extOid, critical, value: valueTlv.content });
   }
   return out;
 }
-

@@ -167,24 +167,26 @@ export const MAX_NAME_ATTRIBUTES = 128;
 export function decodeName(t: Tlv): Rdns {
   if (t.tag !== TAG.SEQUENCE) throw new PkiError('CRYPTO_BAD_DER', 'Name is not a SEQUENCE');
   const sets = children(t);
+  // RFC 5280 §4.1.2.4: RelativeDistinguishedName ::= SET SIZE (1..MAX) OF AttributeTypeAndValue.
+  for (const set of sets) if (set.tag !== TAG.SET || set.content.length === 0) throw new PkiError('CRYPTO_BAD_DER', set.tag !== TAG.SET ? 'an RDN of the Name is not a SET' : 'the Name has an empty RDN');
   const count = sets.reduce((n, set) => n + children(set).length, 0);
   if (count > MAX_NAME_ATTRIBUTES) throw new PkiError('CRYPTO_BAD_DER', `Name has ${count} attributes; at most ${MAX_NAME_ATTRIBUTES} are read`);
   return sets.map((set) =>
     children(set).map((atv) => {
-      const [typeTlv, valueTlv] = children(atv);
-      if (!typeTlv || !valueTlv) throw new PkiError('CRYPTO_BAD_DER', 'malformed AttributeTypeAndValue in Name');
+      const parts = atv.tag === TAG.SEQUENCE ? children(atv) : [];
+      const [typeTlv, valueTlv] = parts;
+      if (parts.length !== 2 || !typeTlv || !valueTlv) throw new PkiError('CRYPTO_BAD_DER', 'malformed AttributeTypeAndValue in Name');
       const dotted = decodeOid(typeTlv);
       const spec = BY_OID.get(dotted);
       let value: string;
-      try {
-        value = decodeString(valueTlv);
-      } catch {
-        value = '#' + valueTlv.raw.toString('hex');
-      }
+      if (STRING_TAGS.has(valueTlv.tag)) value = decodeString(valueTlv); // a string type with bytes outside its character set is an error
+      else value = '#' + valueTlv.raw.toString('hex');
       return { type: spec?.name ?? dotted, oid: dotted, value };
     }),
   );
 }
+
+const STRING_TAGS = new Set<number>([TAG.UTF8_STRING, TAG.PRINTABLE_STRING, TAG.IA5_STRING, TAG.T61_STRING, TAG.BMP_STRING, TAG.UNIVERSAL_STRING]);
 
 export function decodeNameDer(der: Buffer): Rdns {
   return decodeName(readSingle(der));

@@ -6,13 +6,21 @@
  * certificate's issuer (signature, cRLSign, thisUpdate/nextUpdate). Used by `pki verify` and by the emulator's
  * CreateSession, so both judge alike.
  *
- * Name constraints (directoryName, dNSName, rfc822Name, URI) and certificate policies (§6.1 policy tree) are
- * enforced; a CRL's issuingDistributionPoint limits what it covers; indirect CRLs (cRLIssuer, certificateIssuer) are
- * read, and delta CRLs override the complete CRL for what they list. Not processed: IP address constraints. PKITS cases that depend on them are reported as disagreements.
+ * Name constraints (directoryName, dNSName, rfc822Name, URI, iPAddress; other forms refused when constrained) and
+ * certificate policies (§6.1 policy tree) are enforced; a CRL's issuingDistributionPoint limits what it covers;
+ * indirect CRLs (cRLIssuer, certificateIssuer) are read, and delta CRLs override the complete CRL for what they list.
+ *
+ * Path building backtracks: when a certificate has several candidate issuers (same name, consistent AKI/SKI, a
+ * signature that verifies), each is tried until one complete path validates, within fixed bounds on the paths and
+ * signature checks tried (denial of service). Every certificate of a path, the trust anchor included, must also meet
+ * the structural rules `openssl verify -x509_strict` enforces (RFC 5280 §4.2: critical basicConstraints on CAs,
+ * keyUsage on CAs, no keyCertSign on end entities, non-critical AKI/SKI, SKI on CAs, AKI below the anchor, a
+ * critical subjectAltName for an empty subject) — this validator is never more lenient than openssl.
  */
 import { verifyWith } from '../crypto/keys.js';
 import { hashForSignatureOid, isWeakSignatureOid, verifyCertificateSignature, type ParsedCertificate } from './certificate.js';
 import { walkCrlEntries, type DecodedCrl } from './crl.js';
+import { serialFromOctets } from '../domain/serial.js';
 import { children, decodeOid, readSingle, readTlv, type Tlv } from './der.js';
 import { decodeNameDer, type Rdns } from './name.js';
 import { nameConstraintsOf, violation, type Constraints } from './name-constraints.js';
@@ -36,6 +44,8 @@ export function sameName(a: Buffer, b: Buffer): boolean {
 }
 
 const DELTA = '2.5.29.27'; // deltaCRLIndicator
+const NAME_CONSTRAINTS = '2.5.29.30';
+const ANY_EKU = '2.5.29.37.0';
 const isDelta = (crl: DecodedCrl) => crl.extensions.some((e) => e.oid === DELTA);
 
 /** CRL extensions this validator understands. */
@@ -43,7 +53,7 @@ const KNOWN_CRL = new Set([OID.authorityKeyIdentifier, '2.5.29.20' /* cRLNumber 
 
 export interface PathFailure {
   /** Stable name of the check that failed. */
-  check: 'chain' | 'name-constraints' | 'policy' | 'signature' | 'validity' | 'ca' | 'key-usage' | 'path-length' | 'critical-extension' | 'weak-signature' | 'crl' | 'revoked' | 'chain-length';
+  check: 'chain' | 'structure' | 'name-constraints' | 'policy' | 'signature' | 'validity' | 'ca' | 'key-usage' | 'path-length' | 'critical-extension' | 'weak-signature' | 'crl' | 'revoked' | 'chain-length';
   /** The certificate it failed on (subject). */
   certificate: string;
   message: string;
@@ -58,8 +68,10 @@ export interface PathOptions {
   crlCheck?: 'given' | 'all';
   /** Refuse MD5 and SHA-1 signatures (Roles Anywhere); off for generic RFC 5280 validation. */
   rejectWeakSignatures: boolean;
-  /** At most this many intermediates (Roles Anywhere: 5). */
+  /** At most this many intermediates may be given (Roles Anywhere: X-Amz-X509-Chain holds at most 5). */
   maxIntermediates?: number;
+  /** At most this many intermediates in the path built, self-issued ones not counted (openssl -verify_depth). */
+  maxPathDepth?: number;
   /** RFC 5280 §6.1.1 policy inputs (default: any policy, nothing required). */
   policy?: PolicyInputs;
 }
@@ -84,16 +96,66 @@ const KNOWN = new Set([
 const fail = (check: PathFailure['check'], c: ParsedCertificate, message: string): { ok: false; failure: PathFailure } => ({ ok: false, failure: { check, certificate: c.subjectDn || '(empty subject)', message } });
 const selfIssued = (c: ParsedCertificate) => c.subjectDer.equals(c.issuerDer);
 
-function certChecks(c: ParsedCertificate, opts: PathOptions): { ok: false; failure: PathFailure } | undefined {
-  if (c.notBefore.getTime() > opts.at.getTime() || c.notAfter.getTime() < opts.at.getTime())
-    return fail('validity', c, `not valid at ${opts.at.toISOString()} (${c.notBefore.toISOString()} .. ${c.notAfter.toISOString()})`);
-  if (opts.rejectWeakSignatures && isWeakSignatureOid(c.signatureAlgorithm)) return fail('weak-signature', c, `signed with ${c.signatureAlgorithmName}`);
-  const unknown = c.extensions.find((e) => e.critical && !KNOWN.has(e.oid));
-  if (unknown) return fail('critical-extension', c, `unrecognised critical extension ${unknown.oid}`);
+type Failed = { ok: false; failure: PathFailure };
+type Role = 'leaf' | 'intermediate' | 'anchor';
+
+/**
+ * What `openssl verify -x509_strict` (OpenSSL 3, check_extensions) and RFC 5280 §4.2 require of every certificate of a
+ * path, the trust anchor included; `role` says where the certificate stands.
+ */
+function structureProblem(c: ParsedCertificate, role: Role): string | undefined {
+  const ext = (o: string) => c.extensions.find((e) => e.oid === o);
+  const ca = c.basicConstraints?.ca === true;
+  const bc = ext(OID.basicConstraints);
+  const ku = c.keyUsage;
+  const san = ext(OID.subjectAltName);
+  if (c.publicKeyProblem) return c.publicKeyProblem;
+  if (ca && bc && !bc.critical) return 'basicConstraints of a CA certificate is not critical (RFC 5280 §4.2.1.9)';
+  if (ca && !ku) return 'a CA certificate without keyUsage (RFC 5280 §4.2.1.3)';
+  if (!ca && ext(NAME_CONSTRAINTS)) return 'nameConstraints in a certificate that is not a CA (RFC 5280 §4.2.1.10)';
+  if (!ca && ku?.includes('keyCertSign')) return 'keyUsage keyCertSign in a certificate that is not a CA (RFC 5280 §4.2.1.3)';
+  if (c.basicConstraints?.pathLen !== undefined && (!ca || !ku?.includes('keyCertSign'))) return 'pathLenConstraint without CA:TRUE and keyCertSign (RFC 5280 §4.2.1.9)';
+  if (c.issuer.length === 0) return 'empty issuer name (RFC 5280 §4.1.2.4)';
+  if (c.subject.length === 0 && (ca || ku?.includes('cRLSign') || !san)) return 'empty subject name in a CA certificate or without subjectAltName (RFC 5280 §4.1.2.6)';
+  if (c.subject.length === 0 && san && !san.critical) return 'empty subject with a non-critical subjectAltName (RFC 5280 §4.2.1.6)';
+  if (ext(OID.authorityKeyIdentifier)?.critical) return 'authorityKeyIdentifier is critical (RFC 5280 §4.2.1.1)';
+  if (ext(OID.subjectKeyIdentifier)?.critical) return 'subjectKeyIdentifier is critical (RFC 5280 §4.2.1.2)';
+  if (c.version === 3 && ca && !c.subjectKeyId) return 'a CA certificate without subjectKeyIdentifier (RFC 5280 §4.2.1.2)';
+  if (c.version === 3 && !(role === 'anchor' && selfIssued(c)) && !ext(OID.authorityKeyIdentifier)) return 'no authorityKeyIdentifier in a certificate that is not a self-signed trust anchor (RFC 5280 §4.2.1.1)';
+  if (role === 'anchor' && selfIssued(c) && !akiMatches(c, c)) return 'the self-signed trust anchor\'s authorityKeyIdentifier does not identify itself';
   return undefined;
 }
 
-function issuerChecks(issuer: ParsedCertificate, below: number): { ok: false; failure: PathFailure } | undefined {
+/**
+ * Whether `child`'s authorityKeyIdentifier is consistent with `issuer` (as openssl's X509_check_akid): the key
+ * identifier equals the issuer's SKI when both exist; authorityCertSerialNumber equals the issuer's serial and
+ * authorityCertIssuer names the issuer's issuer.
+ */
+function akiMatches(child: ParsedCertificate, issuer: ParsedCertificate): boolean {
+  if (child.authorityKeyId && issuer.subjectKeyId && !child.authorityKeyId.equals(issuer.subjectKeyId)) return false;
+  const a = child.authorityCertIssuerSerial;
+  if (a?.serial !== undefined && a.serial !== issuer.serialHex) return false;
+  if (a?.issuer) {
+    const dirs = children(readTlv(Buffer.concat([Buffer.from([0x30]), derLength(a.issuer.length), a.issuer]))).filter((g) => g.tag === 0xa4);
+    if (!dirs.some((g) => sameName(children(g)[0]!.raw, issuer.issuerDer))) return false;
+  }
+  return true;
+}
+
+const derLength = (n: number): Buffer => (n < 0x80 ? Buffer.from([n]) : n < 0x100 ? Buffer.from([0x81, n]) : n < 0x10000 ? Buffer.from([0x82, n >> 8, n & 0xff]) : Buffer.from([0x83, n >> 16, (n >> 8) & 0xff, n & 0xff]));
+
+function certChecks(c: ParsedCertificate, opts: PathOptions, role: Role): Failed | undefined {
+  if (c.notBefore.getTime() > opts.at.getTime() || c.notAfter.getTime() < opts.at.getTime())
+    return fail('validity', c, role === 'anchor' ? `the trust anchor is not valid at ${opts.at.toISOString()}` : `not valid at ${opts.at.toISOString()} (${c.notBefore.toISOString()} .. ${c.notAfter.toISOString()})`);
+  if (role !== 'anchor' && opts.rejectWeakSignatures && isWeakSignatureOid(c.signatureAlgorithm)) return fail('weak-signature', c, `signed with ${c.signatureAlgorithmName}`);
+  const unknown = c.extensions.find((e) => e.critical && !KNOWN.has(e.oid));
+  if (unknown) return fail('critical-extension', c, `unrecognised critical extension ${unknown.oid}`);
+  const structure = structureProblem(c, role);
+  if (structure) return fail('structure', c, structure);
+  return undefined;
+}
+
+function issuerChecks(issuer: ParsedCertificate, below: number): Failed | undefined {
   if (!issuer.basicConstraints?.ca) return fail('ca', issuer, 'issues certificates but is not a CA (basicConstraints CA:TRUE missing)');
   if (issuer.keyUsage && !issuer.keyUsage.includes('keyCertSign')) return fail('key-usage', issuer, 'keyUsage lacks keyCertSign');
   if (issuer.basicConstraints.pathLen !== undefined && below > issuer.basicConstraints.pathLen)
@@ -165,7 +227,7 @@ function crlIssuersOf(cert: ParsedCertificate): Buffer[] {
  * the entries from there on (the CRL issuer before the first one).
  */
 function listed(crl: DecodedCrl, cert: ParsedCertificate): number | undefined {
-  const serial = cert.serial.toString('hex'); // raw content octets: 00ff (255) is not ff (-1)
+  const serial = cert.serialHex; // the canonical serial: 00 80 (128) equals 80 read unsigned; ff (-1) is "-01"
   if (!isIndirect(crl)) {
     let found: number | undefined;
     walkCrlEntries(crl, 'CRL', (e) => {
@@ -185,13 +247,13 @@ function listed(crl: DecodedCrl, cert: ParsedCertificate): number | undefined {
         if (dir) issuerDer = children(dir)[0]!.raw;
       }
     }
-    if (sn!.content.toString('hex') === serial && sameName(issuerDer, cert.issuerDer)) return 0;
+    if (serialFromOctets(sn!.content) === serial && sameName(issuerDer, cert.issuerDer)) return 0;
     p = entry.end;
   }
   return undefined;
 }
 
-function revocation(cert: ParsedCertificate, issuer: ParsedCertificate, signers: ParsedCertificate[], crls: DecodedCrl[], opts: PathOptions): { ok: false; failure: PathFailure } | undefined {
+function revocation(cert: ParsedCertificate, issuer: ParsedCertificate, signers: ParsedCertificate[], crls: DecodedCrl[], opts: PathOptions, checking: ParsedCertificate[] = []): { ok: false; failure: PathFailure } | undefined {
   const at = opts.at;
   // The issuer's own CRLs, and indirect CRLs from a cRLIssuer named in the certificate's distribution points.
   const crlIssuers = crlIssuersOf(cert);
@@ -200,14 +262,25 @@ function revocation(cert: ParsedCertificate, issuer: ParsedCertificate, signers:
   );
   if (!mine.length) return opts.crlCheck === 'all' ? fail('crl', cert, `no CRL from ${cert.issuerDn}`) : undefined;
   // The CRL's signer: a certificate of the CRL issuer's name (the certificate's issuer, one whose key rolled over, or
-  // an indirect CRL issuer) with cRLSign.
+  // an indirect CRL issuer) with cRLSign. A signer other than the issuer itself (a separate CRL-signing key, RFC 5280
+  // §6.3.3 (f)) must be valid now, issued by a certificate we hold, and not revoked by its own issuer's CRLs.
+  const signerUsable = (s: ParsedCertificate): boolean => {
+    if (s === issuer || s.der.equals(issuer.der)) return true;
+    // A CRL that covers its own signer (PKITS 4.14.30): the signer's status is read from that CRL, not re-derived.
+    if (checking.includes(s)) return true;
+    if (checking.length >= 4 || s.notBefore.getTime() > at.getTime() || s.notAfter.getTime() < at.getTime()) return false;
+    const up = signers.find((i) => i !== s && sameName(i.subjectDer, s.issuerDer) && verifyCertificateSignature(s, i.publicKey));
+    return !!up && revocation(s, up, signers, crls, { ...opts, crlCheck: 'given' }, [...checking, s]) === undefined;
+  };
   const usable = mine.filter((crl) => {
     if (crl.extensions.some((e) => e.critical && !KNOWN_CRL.has(e.oid))) return false;
+    // RFC 5280 §5.2.1, §5.2.3: AKI and CRL Number are non-critical, and a conforming CRL always has a CRL Number.
+    if (crl.extensions.some((e) => e.critical && (e.oid === OID.authorityKeyIdentifier || e.oid === OID.crlNumber)) || crl.crlNumber === undefined) return false;
     const hash = hashForSignatureOid(crl.signatureAlgorithm);
     const candidates = [issuer, ...signers].filter((s) => sameName(s.subjectDer, crl.issuerDer));
-    return hash !== undefined && candidates.some((s) => (!s.keyUsage || s.keyUsage.includes('cRLSign')) && verifyWith(s.publicKey, hash, crl.tbs, crl.signature));
+    return hash !== undefined && candidates.some((s) => (!s.keyUsage || s.keyUsage.includes('cRLSign')) && verifyWith(s.publicKey, hash, crl.tbs, crl.signature) && signerUsable(s));
   });
-  if (!usable.length) return fail('crl', cert, `no CRL for ${cert.issuerDn} has a valid signature by a cRLSign key of its issuer (or it has an unknown critical extension)`);
+  if (!usable.length) return fail('crl', cert, `no CRL for ${cert.issuerDn} has a valid signature by a cRLSign key of its issuer, a CRL Number, and no unknown or wrongly critical extension`);
   const current = usable.filter((crl) => crl.thisUpdate.getTime() <= at.getTime() && (!crl.nextUpdate || crl.nextUpdate.getTime() >= at.getTime()));
   if (!current.length) return fail('crl', cert, `the CRL of ${cert.issuerDn} is not current at ${at.toISOString()}`);
   // Complete CRLs decide; a current delta CRL (deltaCRLIndicator) overrides them for what it lists.
@@ -224,7 +297,15 @@ function revocation(cert: ParsedCertificate, issuer: ParsedCertificate, signers:
   return undefined;
 }
 
-/** Builds and checks the path leaf → ... → a trust anchor. */
+/** Bounds on path building (x509-limbo's pathological cases): complete paths checked, signatures verified. */
+const MAX_PATHS = 64;
+const MAX_SIGNATURE_CHECKS = 1024;
+
+/**
+ * Builds and checks a path leaf → ... → a trust anchor, backtracking over candidate issuers; returns the first path
+ * that validates, or the failure of the first path that came closest (a complete path's failure before a missing
+ * or unverifiable issuer).
+ */
 export function validatePath(
   leaf: ParsedCertificate,
   intermediates: ParsedCertificate[],
@@ -234,61 +315,145 @@ export function validatePath(
 ): { ok: true; path: ParsedCertificate[] } | { ok: false; failure: PathFailure; path?: ParsedCertificate[] } {
   if (opts.maxIntermediates !== undefined && intermediates.length > opts.maxIntermediates)
     return fail('chain-length', leaf, `${intermediates.length} intermediates; at most ${opts.maxIntermediates}`);
-  const path = [leaf];
-  let current = leaf;
-  let below = 0; // non-self-issued intermediates below the next issuer
-  for (let depth = 0; depth <= intermediates.length; depth++) {
-    const bad = certChecks(current, opts);
-    if (bad) return { ...bad, path };
-    const named = (c: ParsedCertificate) => sameName(c.subjectDer, current.issuerDer);
-    const anchor = anchors.find((a) => named(a) && verifyCertificateSignature(current, a.publicKey));
-    const issuer = anchor ?? intermediates.find((c) => !path.includes(c) && named(c) && verifyCertificateSignature(current, c.publicKey));
-    if (!issuer) {
-      const byName = [...anchors, ...intermediates].find(named);
-      return byName
-        ? { ...fail('signature', current, `the signature does not verify with the key of ${byName.subjectDn}`), path }
-        : { ...fail('chain', current, `no certificate of the bundle or the chain is its issuer (${current.issuerDn})`), path };
+  const maxIntermediates = opts.maxPathDepth ?? intermediates.length;
+  const signatures = new Map<ParsedCertificate, Map<ParsedCertificate, boolean>>();
+  let signatureChecks = 0;
+  let pathsChecked = 0;
+  const verifies = (child: ParsedCertificate, parent: ParsedCertificate): boolean => {
+    let row = signatures.get(child);
+    if (!row) signatures.set(child, (row = new Map()));
+    let ok = row.get(parent);
+    if (ok === undefined) {
+      if (signatureChecks++ >= MAX_SIGNATURE_CHECKS) return false;
+      ok = verifyCertificateSignature(child, parent.publicKey);
+      row.set(parent, ok);
     }
-    if (depth > 0 && !selfIssued(current)) below++;
-    const issuerBad = issuerChecks(issuer, depth === 0 ? 0 : below);
+    return ok;
+  };
+  const standalone = new Map<ParsedCertificate, Failed | undefined>();
+  const checked = (c: ParsedCertificate, role: Role): Failed | undefined => {
+    if (role === 'anchor') return certChecks(c, opts, role);
+    if (!standalone.has(c)) standalone.set(c, certChecks(c, opts, role));
+    return standalone.get(c);
+  };
+  // The best failure so far: a complete path's (rank 3) beats a candidate's own defect (2), a signature that does not
+  // verify (1) and a missing issuer (0).
+  let best: { rank: number; result: { ok: false; failure: PathFailure; path?: ParsedCertificate[] } } | undefined;
+  const note = (rank: number, result: { ok: false; failure: PathFailure; path?: ParsedCertificate[] }) => {
+    if (!best || rank > best.rank) best = { rank, result };
+  };
+  const isAnchorCert = (c: ParsedCertificate) => anchors.some((a) => a.der.equals(c.der));
+
+  const extend = (path: ParsedCertificate[]): { ok: true; path: ParsedCertificate[] } | undefined => {
+    const current = path[path.length - 1]!;
+    const named = (c: ParsedCertificate) => sameName(c.subjectDer, current.issuerDer) && akiMatches(current, c);
+    const anchorCandidates = anchors.filter(named);
+    const depth = path.slice(1).filter((c) => !selfIssued(c)).length; // intermediates in the path so far (self-issued not counted)
+    const intermediateCandidates = depth < maxIntermediates ? intermediates.filter((c) => named(c) && !path.includes(c) && !isAnchorCert(c)) : [];
+    if (!anchorCandidates.length && !intermediateCandidates.length) {
+      const byName = [...anchors, ...intermediates].find((c) => sameName(c.subjectDer, current.issuerDer));
+      if (byName && !anchorCandidates.length && depth >= maxIntermediates && !anchors.some((a) => sameName(a.subjectDer, current.issuerDer)))
+        note(0, { ...fail('chain-length', leaf, `no path to a trust anchor within ${maxIntermediates} intermediates`), path });
+      else note(0, { ...fail('chain', current, `no certificate of the bundle or the chain is its issuer (${current.issuerDn})`), path });
+      return undefined;
+    }
+    for (const anchor of anchorCandidates) {
+      if (pathsChecked >= MAX_PATHS) return undefined;
+      if (!verifies(current, anchor)) {
+        note(1, { ...fail('signature', current, `the signature does not verify with the key of ${anchor.subjectDn}`), path });
+        continue;
+      }
+      pathsChecked++;
+      const full = [...path, anchor];
+      const r = checkPath(full, [...anchors, ...intermediates], crls, opts, checked);
+      if (r.ok) return r;
+      note(3, r);
+    }
+    for (const c of intermediateCandidates) {
+      if (pathsChecked >= MAX_PATHS) return undefined;
+      if (!verifies(current, c)) {
+        note(1, { ...fail('signature', current, `the signature does not verify with the key of ${c.subjectDn}`), path });
+        continue;
+      }
+      const own = checked(c, 'intermediate');
+      if (own) {
+        note(2, { ...own, path: [...path, c] });
+        continue;
+      }
+      const r = extend([...path, c]);
+      if (r) return r;
+    }
+    return undefined;
+  };
+
+  const own = checked(leaf, 'leaf');
+  if (own) return { ...own, path: [leaf] };
+  const found = extend([leaf]);
+  if (found) return found;
+  return best?.result ?? { ...fail('chain', leaf, 'no path to a trust anchor'), path: [leaf] };
+}
+
+/** Checks one complete candidate path [leaf, ..., anchor] whose links' names and signatures already match. */
+function checkPath(
+  path: ParsedCertificate[],
+  signers: ParsedCertificate[],
+  crls: DecodedCrl[],
+  opts: PathOptions,
+  checked: (c: ParsedCertificate, role: Role) => Failed | undefined,
+): { ok: true; path: ParsedCertificate[] } | { ok: false; failure: PathFailure; path: ParsedCertificate[] } {
+  const anchor = path[path.length - 1]!;
+  const leaf = path[0]!;
+  const anchorBad = checked(anchor, 'anchor');
+  if (anchorBad) return { ...anchorBad, path };
+  let below = 0; // non-self-issued intermediates below the issuer being checked
+  for (let i = 0; i < path.length - 1; i++) {
+    const current = path[i]!;
+    const issuer = path[i + 1]!;
+    if (i > 0 && !selfIssued(current)) below++;
+    const issuerBad = issuerChecks(issuer, i === 0 ? 0 : below);
     if (issuerBad) return { ...issuerBad, path };
     let revoked: ReturnType<typeof revocation>;
     try {
-      revoked = revocation(current, issuer, [...anchors, ...intermediates], crls, opts);
+      revoked = revocation(current, issuer, signers, crls, opts);
     } catch (e) {
       revoked = fail('crl', current, `a malformed distribution point or CRL extension (${(e as Error).message})`);
     }
     if (revoked) return { ...revoked, path };
-    path.push(issuer);
-    if (anchor) {
-      if (anchor.notBefore.getTime() > opts.at.getTime() || anchor.notAfter.getTime() < opts.at.getTime())
-        return { ...fail('validity', anchor, `the trust anchor is not valid at ${opts.at.toISOString()}`), path };
-      // Name constraints, from the certificate below the anchor down to the leaf.
-      // The trust anchor's own constraints apply too (RFC 5280 leaves this open; openssl and x509-limbo apply them).
-      let anchorNc: Constraints | undefined;
-      try {
-        anchorNc = nameConstraintsOf(anchor);
-      } catch (e) {
-        return { ...fail('name-constraints', anchor, (e as Error).message), path };
-      }
-      const sets: Constraints[] = anchorNc ? [anchorNc] : [];
-      for (let i = path.length - 2; i >= 0; i--) {
-        const c = path[i]!;
-        const v = sets.length ? violation(c, sets, i === 0 || !selfIssued(c)) : undefined;
-        if (v) return { ...fail('name-constraints', c, v), path };
-        let nc: Constraints | undefined;
-        try {
-          nc = i > 0 ? nameConstraintsOf(c) : undefined;
-        } catch (e) {
-          return { ...fail('name-constraints', c, (e as Error).message), path };
-        }
-        if (nc) sets.push(nc);
-      }
-      const policy = checkPolicies(path.slice(0, -1).reverse(), opts.policy ?? DEFAULT_POLICY_INPUTS);
-      if (policy) return { ...fail('policy', leaf, policy), path };
-      return { ok: true, path };
-    }
-    current = issuer;
   }
-  return { ...fail('chain', current, 'no path to a trust anchor'), path };
+  // Extended key usage nests (as in Go's crypto/x509, NSS and Windows; RFC 5280 leaves EKU in CA certificates
+  // undefined): a CA whose extKeyUsage lacks anyExtendedKeyUsage allows only the purposes it lists, so every purpose
+  // of the leaf must appear in each such CA of the path.
+  if (leaf.extendedKeyUsage?.length) {
+    for (const ca of path.slice(1)) {
+      const allowed = ca.extendedKeyUsage;
+      if (!allowed || allowed.includes(ANY_EKU) || allowed.includes('anyExtendedKeyUsage')) continue;
+      const missing = leaf.extendedKeyUsage.find((u) => !allowed.includes(u));
+      if (missing) return { ...fail('key-usage', leaf, `extended key usage ${missing} is not allowed by ${ca.subjectDn || '(empty subject)'} (its extKeyUsage: ${allowed.join(', ')})`), path };
+    }
+  }
+  // Name constraints, from the certificate below the anchor down to the leaf. The trust anchor's own constraints
+  // apply too (RFC 5280 leaves this open; openssl and x509-limbo apply them). §6.1.3 (b)-(c): a self-issued
+  // certificate that is not the leaf is not checked against them.
+  let anchorNc: Constraints | undefined;
+  try {
+    anchorNc = nameConstraintsOf(anchor);
+  } catch (e) {
+    return { ...fail('name-constraints', anchor, (e as Error).message), path };
+  }
+  const sets: Constraints[] = anchorNc ? [anchorNc] : [];
+  for (let i = path.length - 2; i >= 0; i--) {
+    const c = path[i]!;
+    const v = sets.length && (i === 0 || !selfIssued(c)) ? violation(c, sets, true) : undefined;
+    if (v) return { ...fail('name-constraints', c, v), path };
+    let nc: Constraints | undefined;
+    try {
+      nc = i > 0 ? nameConstraintsOf(c) : undefined;
+    } catch (e) {
+      return { ...fail('name-constraints', c, (e as Error).message), path };
+    }
+    if (nc) sets.push(nc);
+  }
+  const policy = checkPolicies(path.slice(0, -1).reverse(), opts.policy ?? DEFAULT_POLICY_INPUTS);
+  if (policy) return { ...fail('policy', leaf, policy), path };
+  return { ok: true, path };
 }

@@ -6,7 +6,7 @@
  */
 import * as crypto from 'node:crypto';
 import type { KeyType } from '../crypto/keys.js';
-import { TAG, children, decodeBitString, decodeOid, expectTag, readSingle } from './der.js';
+import { DerReader, TAG, children, decodeBitString, decodeOid, expectTag, readSingle } from './der.js';
 import { OID } from './oids.js';
 
 export interface PublicKeyInfo {
@@ -36,8 +36,29 @@ function bitLength(b: Buffer): number {
   return s.length === 0 ? 0 : (s.length - 1) * 8 + (32 - Math.clz32(s[0]!));
 }
 
+/**
+ * Why an SPKI's algorithm parameters are not acceptable, or undefined: RSA keys carry NULL parameters (RFC 3279
+ * §2.3.1); EC keys name their curve (RFC 5480 §2.1.1: specifiedCurve and implicitCurve MUST NOT be used — explicit
+ * parameters let a certificate describe a curve of its own choosing).
+ */
+export function publicKeyInfoProblem(spki: Buffer): string | undefined {
+  const top = new DerReader(expectTag(readSingle(spki), TAG.SEQUENCE, 'SubjectPublicKeyInfo'), 'SubjectPublicKeyInfo');
+  const alg = top.sequence('algorithm');
+  top.read(TAG.BIT_STRING, 'subjectPublicKey');
+  top.end();
+  const algOid = alg.oid('algorithm');
+  const params = alg.remaining ? alg.any('parameters') : undefined;
+  alg.end();
+  if (algOid === OID.rsaEncryption && !(params?.tag === TAG.NULL && params.content.length === 0)) return 'RSA public key without NULL algorithm parameters (RFC 3279 §2.3.1)';
+  if (algOid === OID.ecPublicKey && params?.tag !== TAG.OID) return 'EC public key with explicit or implicit curve parameters instead of a named curve (RFC 5480 §2.1.1 forbids them)';
+  return undefined;
+}
+
 /** Parses an SPKI and imports its key. Unusual encodings (compressed points, other algorithms) use Node's decoder. */
 export function readPublicKeyInfo(spki: Buffer): PublicKeyInfo {
+  // A key with forbidden parameters gets no key type, so no profile allows it (POLICY_KEY_TYPE_NOT_ALLOWED).
+  const problem = publicKeyInfoProblem(spki);
+  if (problem) return { description: problem, publicKey: crypto.createPublicKey({ key: spki, format: 'der', type: 'spki' }) };
   const [algT, bitsT] = children(expectTag(readSingle(spki), TAG.SEQUENCE, 'SubjectPublicKeyInfo'));
   const [oidT, paramsT] = children(expectTag(algT, TAG.SEQUENCE, 'algorithm'));
   const alg = decodeOid(oidT!);
