@@ -51,6 +51,7 @@ export const LINT_CODES: Array<[string, Severity, string]> = [
   ['RA_CRL_EXPIRED', 'error', 'nextUpdate has passed (warning: no nextUpdate)'],
   ['X509_EXPIRED', 'error', 'notAfter has passed'],
   ['X509_NOT_YET_VALID', 'warning', 'notBefore is in the future'],
+  ['X509_KEY_PARAMETERS', 'error', 'an EC key with explicit curve parameters instead of a named curve (RFC 5480 §2.1.1), or an RSA key without NULL parameters (RFC 3279 §2.3.1)'],
   ['X509_SERIAL_NOT_POSITIVE', 'error', 'a zero or negative serial number (RFC 5280 §4.1.2.2)'],
   ['X509_SERIAL_TOO_LONG', 'error', 'a serial number over 20 octets'],
   ['X509_TIME_ENCODING', 'error', 'a validity time before 2050 not in UTCTime, or from 2050 not in GeneralizedTime (§4.1.2.5)'],
@@ -109,6 +110,7 @@ function commonRules(c: ParsedCertificate, now: Date, isCa: boolean): Finding[] 
   const ku = c.extensions.find((e) => e.oid === OID.keyUsage);
   if (ku && !ku.critical) out.push(finding('X509_KU_NOT_CRITICAL', 'keyUsage', 'keyUsage is not critical', 'mark keyUsage critical'));
   if (ku && !minimalBitString(ku.value)) out.push(finding('X509_KU_NOT_MINIMAL', 'keyUsage', 'the keyUsage BIT STRING is not minimally encoded', 're-issue with a DER-correct encoder'));
+  if (c.publicKeyProblem) out.push(finding('X509_KEY_PARAMETERS', 'subjectPublicKeyInfo', c.publicKeyProblem, 're-issue it from a key with a named curve (openssl: -param_enc named_curve, the default)'));
   const keyType = c.publicKey.asymmetricKeyType;
   if (keyType === 'ec') {
     const curve = c.publicKey.asymmetricKeyDetails?.namedCurve;
