@@ -72,7 +72,11 @@ export interface SessionRequest {
   method: string;
   path: string;
   query: URLSearchParams;
+  /** The query string as received (no leading "?"). */
+  rawQuery: string;
   headers: Record<string, string | string[] | undefined>;
+  /** Header names and values as received, alternating (Node's IncomingMessage.rawHeaders). */
+  rawHeaders: string[];
   raw: Buffer;
 }
 

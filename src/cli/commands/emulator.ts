@@ -58,6 +58,7 @@ const serve: CommandDef = {
       maxCertificateDataChars: a.maxCertificateChars,
       clockSkewSeconds: a.clockSkew,
       expiredCrl: a.expiredCrl,
+      log: (line) => deps.stderr.write(line),
     });
     const data = { url: emu.url, port: emu.port, account: a.account, region: a.region, state: a.state ?? null };
     deps.stdout.write(json ? jsonSuccess('pki.emulator.serve.result', data) : `${emu.url}\n`);
