@@ -10,7 +10,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { previewSession, type AttributeMappings } from '../domain/session.js';
-import { canonicalRequest, parseAuthorization, serialToDecimal, stringToSign, verifyString } from '../aws/x509-signer.js';
+import { verifyAws4X509 } from './aws4-x509.js';
 import { leafRefusal } from '../app/lint.js';
 import { parseCertificate, type ParsedCertificate } from '../x509/certificate.js';
 import { decodeCrl, type DecodedCrl } from '../x509/crl.js';
@@ -80,39 +80,22 @@ export interface SessionRequest {
   raw: Buffer;
 }
 
-const header = (req: SessionRequest, name: string): string | undefined => {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v.join(',') : v;
+/** The one value of a header sent at most once; a header sent twice is refused (which copy was signed is ambiguous). */
+const single = (req: SessionRequest, name: string): string | undefined => {
+  const values: string[] = [];
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]!.toLowerCase() === name) values.push(req.rawHeaders[i + 1]!);
+  if (values.length > 1) throw validation(`${name} was sent ${values.length} times; send it once`);
+  return values[0];
 };
 
-/** X-Amz-Date (YYYYMMDDTHHMMSSZ) as a Date, or undefined. */
-function parseAmzDate(s: string): Date | undefined {
-  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(s);
-  return m ? new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!)) : undefined;
-}
-
-/** §4.6-4.8 recomputed from the received request; any mismatch is the service's "Invalid signature". */
+/** Tasks 1-4 of the signing process recomputed by the emulator's own code (aws4-x509.ts); any mismatch is the service's "Invalid signature". */
 function checkSignature(req: SessionRequest, ctx: SessionContext, leaf: ParsedCertificate): void {
-  const auth = parseAuthorization(header(req, 'authorization') ?? '');
-  if (!auth) throw denied('Invalid signature');
-  const keyType = leaf.publicKey.asymmetricKeyType;
-  const expected = keyType === 'rsa' ? 'AWS4-X509-RSA-SHA256' : keyType === 'ec' ? 'AWS4-X509-ECDSA-SHA256' : undefined;
-  if (auth.algorithm !== expected) throw denied('Invalid signature');
-  if (auth.serialDecimal !== serialToDecimal(leaf.serialHex) || auth.service !== 'rolesanywhere' || auth.region !== ctx.region) throw denied('Invalid signature');
-  const needed = ['host', 'x-amz-date', 'x-amz-x509', ...(header(req, 'x-amz-x509-chain') !== undefined ? ['x-amz-x509-chain'] : [])];
-  if (needed.some((h) => !auth.signedHeaders.includes(h))) throw denied('Invalid signature');
-  const amzDate = header(req, 'x-amz-date') ?? '';
-  const date = parseAmzDate(amzDate);
-  if (!date || auth.date !== amzDate.slice(0, 8) || Math.abs(date.getTime() - ctx.now().getTime()) > ctx.clockSkewSeconds * 1000) throw denied('Invalid signature');
-  const headers: Record<string, string> = {};
-  for (const h of auth.signedHeaders) {
-    const v = header(req, h);
-    if (v === undefined) throw denied('Invalid signature');
-    headers[h] = v;
-  }
-  const query: Array<[string, string]> = [...req.query.entries()];
-  const { canonical } = canonicalRequest({ method: req.method, path: req.path, query, headers, body: req.raw });
-  if (!verifyString(leaf.publicKey, stringToSign(auth.algorithm, amzDate, auth.region, canonical), auth.signature)) throw denied('Invalid signature');
+  const verdict = verifyAws4X509(
+    { method: req.method, path: req.path, rawQuery: req.rawQuery, rawHeaders: req.rawHeaders, body: req.raw },
+    { der: leaf.der, publicKey: leaf.publicKey },
+    { region: ctx.region, now: ctx.now(), clockSkewSeconds: ctx.clockSkewSeconds },
+  );
+  if (!verdict.ok) throw denied('Invalid signature');
 }
 
 /**
@@ -137,7 +120,7 @@ const accessKeyId = (): string => `ASIA${[...randomBytes(16)].map((b) => BASE32[
 
 /** Handles POST /sessions; returns the 201 body and the session record. */
 export function createSession(req: SessionRequest, ctx: SessionContext): { body: unknown; record: SessionRecord } {
-  const x509 = header(req, 'x-amz-x509');
+  const x509 = single(req, 'x-amz-x509');
   let leaf: ParsedCertificate;
   try {
     leaf = parseCertificate(Buffer.from(x509 ?? '', 'base64'), 'X-Amz-X509');
@@ -147,7 +130,7 @@ export function createSession(req: SessionRequest, ctx: SessionContext): { body:
   checkSignature(req, ctx, leaf);
   // §1.2, the end-entity rules: the same ones pki lint and pki verify apply.
   if (leafRefusal(leaf, ctx.now())) throw denied('Untrusted certificate. Insufficient certificate');
-  const chainHeader = header(req, 'x-amz-x509-chain');
+  const chainHeader = single(req, 'x-amz-x509-chain');
   const chainParts = chainHeader ? chainHeader.split(',').map((s) => s.trim()) : [];
   if (chainParts.length > 5) throw validation(`X-Amz-X509-Chain holds ${chainParts.length} certificates; the maximum depth is 5`);
   let chain: ParsedCertificate[];
