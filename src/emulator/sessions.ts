@@ -12,9 +12,10 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { previewSession, type AttributeMappings } from '../domain/session.js';
 import { verifyAws4X509 } from './aws4-x509.js';
 import { leafRefusal } from '../app/lint.js';
-import { parseCertificate, type ParsedCertificate } from '../x509/certificate.js';
-import { decodeCrl, type DecodedCrl } from '../x509/crl.js';
-import { validatePath } from '../x509/path.js';
+import { verifyWith } from '../crypto/keys.js';
+import { hashForSignatureOid, parseCertificate, type ParsedCertificate } from '../x509/certificate.js';
+import { decodeCrl, walkCrlEntries, type DecodedCrl } from '../x509/crl.js';
+import { sameName, validatePath } from '../x509/path.js';
 import { decodePemBlocks } from '../x509/pem.js';
 import { ServiceError, validation } from './rules.js';
 
@@ -26,6 +27,7 @@ export interface SessionAnchor {
   source: { sourceData: { x509CertificateData: string } };
 }
 export interface SessionCrl {
+  crlArn: string;
   trustAnchorArn: string;
   enabled: boolean;
   /** base64 of the PEM bytes. */
@@ -99,20 +101,49 @@ function checkSignature(req: SessionRequest, ctx: SessionContext, leaf: ParsedCe
 }
 
 /**
- * The anchor's enabled CRLs, decoded (an unreadable one is skipped, as a CRL the service could not have imported).
+ * The anchor's enabled CRLs, each decoded completely (header and every entry) from its stored crlData (PEM, or DER when
+ * the emulator accepts DER). Fails closed: a CRL that cannot be decoded might list any certificate of the anchor, so
+ * it refuses every CreateSession on that anchor until the CRL is replaced, disabled or deleted.
  */
-function enabledCrls(crls: SessionCrl[]): DecodedCrl[] {
-  const out: DecodedCrl[] = [];
-  for (const crl of crls) {
-    if (!crl.enabled) continue;
+function decodeEnabledCrls(crls: SessionCrl[]): Array<{ arn: string; crl: DecodedCrl }> {
+  const out: Array<{ arn: string; crl: DecodedCrl }> = [];
+  for (const c of crls) {
+    if (!c.enabled) continue;
+    let crl: DecodedCrl;
     try {
-      const block = decodePemBlocks(Buffer.from(crl.crlData, 'base64').toString('latin1'), 'CRL').find((b) => b.label === 'X509 CRL');
-      if (block) out.push(decodeCrl(block.der, 'CRL'));
-    } catch {
-      /* skipped */
+      const data = Buffer.from(c.crlData, 'base64');
+      const text = data.toString('latin1');
+      const der = text.includes('-----BEGIN X509 CRL-----') ? decodePemBlocks(text, 'crlData').find((b) => b.label === 'X509 CRL')?.der : data[0] === 0x30 ? data : undefined;
+      if (!der) throw new Error('neither a PEM "X509 CRL" block nor DER');
+      crl = decodeCrl(der, 'crlData');
+      walkCrlEntries(crl, 'crlData');
+    } catch (e) {
+      throw denied(`Revocation status unknown: the enabled CRL ${c.crlArn} of this trust anchor cannot be decoded (${(e as Error).message}); its certificates are refused until it is replaced, disabled or deleted`);
     }
+    out.push({ arn: c.crlArn, crl });
   }
   return out;
+}
+
+const ISSUING_DISTRIBUTION_POINT = '2.5.29.28';
+
+/**
+ * Fails closed on a CRL whose signer cannot be established: every enabled CRL that could cover a certificate of the
+ * request (its issuer issued the leaf or a certificate of X-Amz-X509-Chain, or it has an issuingDistributionPoint, as
+ * indirect CRLs do) must verify with the key of a certificate of the anchor or the chain that bears the CRL's issuer
+ * name (and cRLSign when it has a keyUsage). Otherwise a forged CRL next to a genuine older one would be silently
+ * skipped in favour of the older one.
+ */
+function checkCrlSigners(crls: Array<{ arn: string; crl: DecodedCrl }>, presented: ParsedCertificate[], signers: ParsedCertificate[]): void {
+  for (const { arn, crl } of crls) {
+    const couldCover = crl.extensions.some((e) => e.oid === ISSUING_DISTRIBUTION_POINT) || presented.some((c) => sameName(c.issuerDer, crl.issuerDer));
+    if (!couldCover) continue;
+    const hash = hashForSignatureOid(crl.signatureAlgorithm);
+    const established =
+      hash !== undefined && signers.some((s) => sameName(s.subjectDer, crl.issuerDer) && (!s.keyUsage || s.keyUsage.includes('cRLSign')) && verifyWith(s.publicKey, hash, crl.tbs, crl.signature));
+    if (!established)
+      throw denied(`Revocation status unknown: the signature of the enabled CRL ${arn} (issuer ${crl.issuerDn}) does not verify with a cRLSign key of that issuer in the trust anchor or X-Amz-X509-Chain`);
+  }
 }
 
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
@@ -149,7 +180,12 @@ export function createSession(req: SessionRequest, ctx: SessionContext): { body:
   const anchorCerts = decodePemBlocks(anchor.source.sourceData.x509CertificateData, 'trust anchor').map((b) => parseCertificate(b.der, 'trust anchor'));
   const now = ctx.now();
   // The same path validation as `pki verify` (src/x509/path.ts): Roles Anywhere's rules, the anchor's enabled CRLs.
-  const crls = enabledCrls(ctx.crls().filter((c) => c.trustAnchorArn === taArn)).filter((c) => ctx.expiredCrl === 'reject' || !c.nextUpdate || c.nextUpdate.getTime() >= now.getTime());
+  // Fail closed on the anchor's enabled CRLs: one that cannot be decoded, or whose signer cannot be established for
+  // this request, refuses the request (a verdict of "unknown", never "not revoked").
+  const enabled = decodeEnabledCrls(ctx.crls().filter((c) => c.trustAnchorArn === taArn));
+  checkCrlSigners(enabled, [leaf, ...chain], [...anchorCerts, ...chain]);
+  const crls = enabled.map((e) => e.crl).filter((c) => ctx.expiredCrl === 'reject' || !c.nextUpdate || c.nextUpdate.getTime() >= now.getTime());
+  // An exception here is a defect, not a verdict: it reaches the server as a 500 with a request id.
   const verdict = validatePath(leaf, chain, anchorCerts, crls, { at: now, rejectWeakSignatures: true, crlCheck: 'given', maxIntermediates: 5 });
   if (!verdict.ok) throw denied(verdict.failure.check === 'revoked' ? 'Certificate revoked' : 'Untrusted Signing Certificate');
   const profile = ctx.profiles().find((p) => p.profileArn === profileArn);
