@@ -143,7 +143,7 @@ describe('#13 emulator: a CRL whose signer cannot be established', () => {
     await t.ok(['revoke', '--ca', 'issuing-1', '--serial', t.cert.serialHex]);
     await t.ok(['crl', 'generate', '--ca', 'issuing-1', '--out', join(t.cwd, 'r.pem')]);
     const der = Buffer.from(decodePemBlocks(fs.readFileSync(join(t.cwd, 'r.pem'), 'utf8'), 'crl')[0]!.der);
-    der[der.length - 5] ^= 0x01;
+    der[der.length - 5] = der[der.length - 5]! ^ 0x01;
     await t.sdk.send(new ImportCrlCommand({ name: 'forged', crlData: Buffer.from(toPem('X509 CRL', der)), trustAnchorArn: t.anchorArn, enabled: true }));
     const r = await t.call();
     expect(r).toMatchObject(UNKNOWN);
