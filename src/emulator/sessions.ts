@@ -1,8 +1,10 @@
 /**
  * The emulator's CreateSession (`POST /sessions`, reference §4): it checks a request the way IAM Roles Anywhere is
- * documented to, recomputing the AWS4-X509 signature from the bytes it received (an independent check of any
- * client's signer), then the certificate, its chain to an enabled trust anchor and the anchor's enabled CRLs (with
- * `pki verify`'s path validation, src/x509/path.ts), and the profile. It answers 201 with the service's credentialSet shape; the credentials are well-formed but fake.
+ * documented to, recomputing the AWS4-X509 signature from the bytes it received with its own code (aws4-x509.ts: an
+ * independent check of any client's signer, pki's included), then the certificate, its chain to an enabled trust
+ * anchor and the anchor's enabled CRLs (with `pki verify`'s path validation, src/x509/path.ts), and the profile.
+ * Revocation fails closed: an enabled CRL that cannot be decoded, or whose signer cannot be established for the
+ * request, refuses it. An exception is not a verdict: it propagates, and the server answers 500. It answers 201 with the service's credentialSet shape; the credentials are well-formed but fake.
  *
  * Error messages are the service's where the reference gives them ("Invalid signature", "Certificate revoked",
  * "Untrusted Signing Certificate", ...). Where it does not (a disabled trust anchor, an overlong chain), the wording is
