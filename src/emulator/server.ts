@@ -6,6 +6,10 @@
  * Implemented: trust anchors and profiles (Create/Get/Update/List/Delete/Enable/Disable) and CRLs (Import/Get/Update/
  * List/Delete/Enable/Disable), the 1-request-per-second quotas (ThrottlingException, HTTP 429), SigV4 presence and scope checks.
  * Test hooks under /_emulator/: the call log, and faults (5xx, throttling, latency, drop-the-connection-after-write).
+ *
+ * Hostile input: resources live in Maps (an id such as "__proto__" is just an unknown id), a request target or a fault
+ * value the emulator cannot use is a 400, and an unexpected error is a 500 InternalServerException carrying the
+ * request id (header x-amzn-RequestId and body), logged with its stack: never a verdict, never a crash.
  */
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -45,6 +49,8 @@ export interface EmulatorOptions {
   expiredCrl?: 'reject' | 'ignore';
   /** The emulator's clock (tests move it); default the system clock. */
   now?: () => Date;
+  /** Where internal errors are logged (one line each, with the request id and the stack); default stderr. */
+  log?: (line: string) => void;
 }
 
 interface TrustAnchor {
@@ -127,14 +133,70 @@ export interface Emulator {
 
 const MAX_CRLS_PER_ANCHOR = 2;
 
-function loadState(file: string | undefined): EmulatorState {
-  if (!file || !fs.existsSync(file)) return { trustAnchors: {}, crls: {}, profiles: {} };
+/** The state in memory: Maps, so that no id (not even "__proto__" or "constructor") reaches an object's prototype. */
+interface Store {
+  trustAnchors: Map<string, TrustAnchor>;
+  crls: Map<string, Crl>;
+  profiles: Map<string, Profile>;
+}
+
+const ID_FIELD = { trustAnchors: 'trustAnchorId', crls: 'crlId', profiles: 'profileId' } as const;
+
+function loadState(file: string | undefined): Store {
+  const store: Store = { trustAnchors: new Map(), crls: new Map(), profiles: new Map() };
+  if (!file || !fs.existsSync(file)) return store;
+  const bad = (why: string): PkiError => new PkiError('IO_EMULATOR_STATE', `--state ${file} is not an emulator state file: ${why}`, { details: { file } });
+  let s: unknown;
   try {
-    const s = JSON.parse(fs.readFileSync(file, 'utf8')) as EmulatorState;
-    return { trustAnchors: s.trustAnchors ?? {}, crls: s.crls ?? {}, profiles: s.profiles ?? {} };
+    s = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new PkiError('IO_EMULATOR_STATE', `--state ${file} is not an emulator state file: ${(e as Error).message}`, { details: { file } });
+    throw bad((e as Error).message);
   }
+  if (typeof s !== 'object' || s === null || Array.isArray(s)) throw bad('not a JSON object');
+  for (const kind of ['trustAnchors', 'crls', 'profiles'] as const) {
+    const section = (s as Record<string, unknown>)[kind];
+    if (section === undefined) continue;
+    if (typeof section !== 'object' || section === null || Array.isArray(section)) throw bad(`${kind} is not an object`);
+    // JSON.parse makes "__proto__" an own key, so Object.entries sees it; it must then be a resource with that id.
+    for (const [id, r] of Object.entries(section)) {
+      if (typeof r !== 'object' || r === null || (r as Record<string, unknown>)[ID_FIELD[kind]] !== id) throw bad(`${kind}.${id} is not a resource whose ${ID_FIELD[kind]} is ${id}`);
+      (store[kind] as Map<string, unknown>).set(id, r);
+    }
+  }
+  return store;
+}
+
+/** The JSON shape of the state (file, GET /_emulator/state, Emulator.state()). */
+const snapshot = (store: Store): EmulatorState => ({
+  trustAnchors: Object.fromEntries(store.trustAnchors),
+  crls: Object.fromEntries(store.crls),
+  profiles: Object.fromEntries(store.profiles),
+});
+
+const FAULT_KEYS = ['failNext', 'throttleNext', 'latencyMs', 'dropAfterWrite'];
+/** A fault-hook value, checked field by field: anything else is a ValidationException naming the field. */
+export function checkFaults(v: unknown): Faults {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw validation('faults must be a JSON object such as {"failNext":{"status":503,"count":1}}');
+  const o = v as Record<string, unknown>;
+  const unknown = Object.keys(o).filter((k) => !FAULT_KEYS.includes(k));
+  if (unknown.length) throw validation(`unknown fault ${unknown.join(', ')}; the faults are ${FAULT_KEYS.join(', ')}`);
+  const count = (x: unknown, field: string, max: number): number => {
+    if (typeof x !== 'number' || !Number.isInteger(x) || x < 0 || x > max) throw validation(`${field} must be an integer from 0 to ${max}, not ${JSON.stringify(x)}`);
+    return x;
+  };
+  const out: Faults = {};
+  if (o.failNext !== undefined) {
+    const f = o.failNext;
+    if (typeof f !== 'object' || f === null || Array.isArray(f)) throw validation('failNext must be {"status": 500-599 or 400-499, "count": N}');
+    const { status, count: n, ...rest } = f as Record<string, unknown>;
+    if (Object.keys(rest).length) throw validation(`failNext has unknown fields ${Object.keys(rest).join(', ')}`);
+    if (typeof status !== 'number' || !Number.isInteger(status) || status < 400 || status > 599) throw validation(`failNext.status must be an HTTP error status from 400 to 599, not ${JSON.stringify(status)}`);
+    out.failNext = { status, count: count(n ?? 1, 'failNext.count', 1_000_000) };
+  }
+  if (o.throttleNext !== undefined) out.throttleNext = count(o.throttleNext, 'throttleNext', 1_000_000);
+  if (o.latencyMs !== undefined) out.latencyMs = count(o.latencyMs, 'latencyMs', 60_000);
+  if (o.dropAfterWrite !== undefined) out.dropAfterWrite = count(o.dropAfterWrite, 'dropAfterWrite', 1_000_000);
+  return out;
 }
 
 /** Starts the emulator; resolves once it listens. */
@@ -148,12 +210,13 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   const crlRules: CrlRules = { requirePem: opts.crl?.requirePem ?? true, requireSignedByAnchor: opts.crl?.requireSignedByAnchor ?? true };
   const rate = opts.ratePerSecond ?? 1;
   const state = loadState(opts.stateFile);
+  const log = opts.log ?? ((line: string) => void process.stderr.write(line));
   const calls: CallRecord[] = [];
   let faults: Faults = {};
   const buckets = new Map<string, number>();
 
   const persist = (): void => {
-    if (opts.stateFile) writeFileAtomic(opts.stateFile, JSON.stringify(state, null, 2), { force: true, flag: '--state', mode: 0o600 });
+    if (opts.stateFile) writeFileAtomic(opts.stateFile, JSON.stringify(snapshot(state), null, 2), { force: true, flag: '--state', mode: 0o600 });
   };
   const clock = opts.now ?? (() => new Date());
   const now = (): string => clock().toISOString();
@@ -161,8 +224,8 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   const anchorCerts = (ta: TrustAnchor) =>
     decodePemBlocks(ta.source.sourceData.x509CertificateData, 'trust anchor').map((b) => parseCertificate(b.der, 'trust anchor'));
   /** A resource by id, or ResourceNotFoundException naming what was looked for. */
-  const find = <T>(collection: Record<string, T>, id: string, what: string): T => {
-    const r = collection[id];
+  const find = <T>(collection: Map<string, T>, id: string, what: string): T => {
+    const r = collection.get(id);
     if (!r) throw new ServiceError('ResourceNotFoundException', 404, `Resource not found: ${what} ${id}`);
     return r;
   };
@@ -212,7 +275,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     if (!b.source || typeof b.source !== 'object') throw validation("1 validation error detected: Value at 'source' failed to satisfy constraint: Member must not be null");
     if (b.source.sourceType !== 'CERTIFICATE_BUNDLE') throw validation(`sourceType ${b.source.sourceType} is not supported by this emulator (only CERTIFICATE_BUNDLE)`);
     checkBundle(b.source.sourceData?.x509CertificateData, maxChars);
-    if (Object.keys(state.trustAnchors).length >= 50) throw validation('Trust anchors quota exceeded (50)');
+    if (state.trustAnchors.size >= 50) throw validation('Trust anchors quota exceeded (50)');
     const id = randomUUID();
     const t = now();
     const ta: TrustAnchor = {
@@ -226,11 +289,11 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       updatedAt: t,
       tags: checkTags(b.tags),
     };
-    state.trustAnchors[id] = ta;
+    state.trustAnchors.set(id, ta);
     return { status: 201, body: { trustAnchor: anchorView(ta) }, mutates: true };
   });
   route('GET', /^\/trustanchors$/, 'ListTrustAnchors', 'trustAnchor', (_m, _b, q) => {
-    const { slice, nextToken } = page(Object.values(state.trustAnchors), q);
+    const { slice, nextToken } = page([...state.trustAnchors.values()], q);
     return { status: 200, body: { trustAnchors: slice.map(anchorView), ...(nextToken ? { nextToken } : {}) }, mutates: false };
   });
   route('GET', /^\/trustanchor\/([^/]+)$/, 'GetTrustAnchor', 'trustAnchor', (m) => ({ status: 200, body: { trustAnchor: anchorView(findAnchor(m[1]!)) }, mutates: false }));
@@ -247,8 +310,8 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   });
   route('DELETE', /^\/trustanchor\/([^/]+)$/, 'DeleteTrustAnchor', 'trustAnchor', (m) => {
     const ta = findAnchor(m[1]!);
-    delete state.trustAnchors[ta.trustAnchorId];
-    for (const c of Object.values(state.crls)) if (c.trustAnchorArn === ta.trustAnchorArn) delete state.crls[c.crlId];
+    state.trustAnchors.delete(ta.trustAnchorId);
+    for (const c of [...state.crls.values()]) if (c.trustAnchorArn === ta.trustAnchorArn) state.crls.delete(c.crlId);
     return { status: 200, body: { trustAnchor: anchorView(ta) }, mutates: true };
   });
   toggles('trustanchor', 'TrustAnchor', 'trustAnchor', findAnchor, (ta) => ({ trustAnchor: anchorView(ta) }));
@@ -261,10 +324,10 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   route('POST', /^\/crls$/, 'ImportCrl', 'crl', (_m, b) => {
     const name = checkName(b.name);
     const data = decodeCrlData(b.crlData);
-    const ta = Object.values(state.trustAnchors).find((t) => t.trustAnchorArn === b.trustAnchorArn);
+    const ta = [...state.trustAnchors.values()].find((t) => t.trustAnchorArn === b.trustAnchorArn);
     if (!ta) throw new ServiceError('ResourceNotFoundException', 404, `Resource not found: trust anchor ${String(b.trustAnchorArn)}`);
     checkCrl(data, anchorCerts(ta), crlRules);
-    if (Object.values(state.crls).filter((c) => c.trustAnchorArn === ta.trustAnchorArn).length >= MAX_CRLS_PER_ANCHOR)
+    if ([...state.crls.values()].filter((c) => c.trustAnchorArn === ta.trustAnchorArn).length >= MAX_CRLS_PER_ANCHOR)
       throw validation(`CRLs per trust anchor quota exceeded: the trust anchor already has ${MAX_CRLS_PER_ANCHOR} CRLs`);
     const id = randomUUID();
     const t = now();
@@ -279,11 +342,11 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       updatedAt: t,
       tags: checkTags(b.tags),
     };
-    state.crls[id] = crl;
+    state.crls.set(id, crl);
     return { status: 201, body: { crl: crlView(crl) }, mutates: true };
   });
   route('GET', /^\/crls$/, 'ListCrls', 'crl', (_m, _b, q) => {
-    const { slice, nextToken } = page(Object.values(state.crls), q);
+    const { slice, nextToken } = page([...state.crls.values()], q);
     return { status: 200, body: { crls: slice.map(crlView), ...(nextToken ? { nextToken } : {}) }, mutates: false };
   });
   route('GET', /^\/crl\/([^/]+)$/, 'GetCrl', 'crl', (m) => ({ status: 200, body: { crl: crlView(findCrl(m[1]!)) }, mutates: false }));
@@ -292,7 +355,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     if (b.name !== undefined) crl.name = checkName(b.name);
     if (b.crlData !== undefined) {
       const data = decodeCrlData(b.crlData);
-      const ta = Object.values(state.trustAnchors).find((t) => t.trustAnchorArn === crl.trustAnchorArn);
+      const ta = [...state.trustAnchors.values()].find((t) => t.trustAnchorArn === crl.trustAnchorArn);
       checkCrl(data, ta ? anchorCerts(ta) : [], crlRules);
       crl.crlData = data.toString('base64');
     }
@@ -301,7 +364,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   });
   route('DELETE', /^\/crl\/([^/]+)$/, 'DeleteCrl', 'crl', (m) => {
     const crl = findCrl(m[1]!);
-    delete state.crls[crl.crlId];
+    state.crls.delete(crl.crlId);
     return { status: 200, body: { crl: crlView(crl) }, mutates: true };
   });
   toggles('crl', 'Crl', 'crl', findCrl, (crl) => ({ crl: crlView(crl) }));
@@ -332,7 +395,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   route('POST', /^\/profiles$/, 'CreateProfile', 'profile', (_m, b) => {
     const name = checkName(b.name);
     checkProfileFields(b, true);
-    if (Object.keys(state.profiles).length >= 250) throw validation('Profiles quota exceeded (250)');
+    if (state.profiles.size >= 250) throw validation('Profiles quota exceeded (250)');
     const id = randomUUID();
     const t = now();
     const p: Profile = {
@@ -351,11 +414,11 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       updatedAt: t,
       tags: checkTags(b.tags),
     };
-    state.profiles[id] = p;
+    state.profiles.set(id, p);
     return { status: 201, body: { profile: profileView(p) }, mutates: true };
   });
   route('GET', /^\/profiles$/, 'ListProfiles', 'profile', (_m, _b, q) => {
-    const { slice, nextToken } = page(Object.values(state.profiles), q);
+    const { slice, nextToken } = page([...state.profiles.values()], q);
     return { status: 200, body: { profiles: slice.map(profileView), ...(nextToken ? { nextToken } : {}) }, mutates: false };
   });
   route('GET', /^\/profile\/([^/]+)$/, 'GetProfile', 'profile', (m) => ({ status: 200, body: { profile: profileView(findProfile(m[1]!)) }, mutates: false }));
@@ -374,7 +437,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   });
   route('DELETE', /^\/profile\/([^/]+)$/, 'DeleteProfile', 'profile', (m) => {
     const p = findProfile(m[1]!);
-    delete state.profiles[p.profileId];
+    state.profiles.delete(p.profileId);
     return { status: 200, body: { profile: profileView(p) }, mutates: true };
   });
   toggles('profile', 'Profile', 'profile', findProfile, (p) => ({ profile: profileView(p) }));
@@ -414,9 +477,9 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     account,
     clockSkewSeconds: opts.clockSkewSeconds ?? 300,
     expiredCrl: opts.expiredCrl ?? 'reject',
-    anchors: () => Object.values(state.trustAnchors),
-    crls: () => Object.values(state.crls),
-    profiles: () => Object.values(state.profiles).map((p) => ({ ...p, attributeMappings: mappingsOf(p) })),
+    anchors: () => [...state.trustAnchors.values()],
+    crls: () => [...state.crls.values()],
+    profiles: () => [...state.profiles.values()].map((p) => ({ ...p, attributeMappings: mappingsOf(p) })),
     now: clock,
   };
   route('POST', /^\/sessions$/, 'CreateSession', 'session', (_m, _b, _q, req) => {
@@ -435,74 +498,102 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     if (m[1] !== region) throw new ServiceError('AccessDeniedException', 403, `Credential should be scoped to region ${region}, not ${m[1]}`);
   };
 
-  const send = (res: http.ServerResponse, status: number, body: unknown, errorType?: string): void => {
+  const send = (res: http.ServerResponse, requestId: string, status: number, body: unknown, errorType?: string): void => {
     const text = JSON.stringify(body);
-    const headers: Record<string, string> = { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)), 'x-amzn-requestid': randomUUID() };
+    const headers: Record<string, string> = { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)), 'x-amzn-requestid': requestId };
     if (errorType) headers['x-amzn-errortype'] = errorType;
     res.writeHead(status, headers);
     res.end(text);
   };
 
-  const control = (req: http.IncomingMessage, res: http.ServerResponse, path: string, body: Record<string, any>): void => {
-    if (req.method === 'GET' && path === '/_emulator/calls') return send(res, 200, calls);
-    if (req.method === 'GET' && path === '/_emulator/state') return send(res, 200, state);
-    if (req.method === 'GET' && path === '/_emulator/sessions') return send(res, 200, sessions);
+  const control = (req: http.IncomingMessage, res: http.ServerResponse, requestId: string, path: string, body: unknown): void => {
+    if (req.method === 'GET' && path === '/_emulator/calls') return send(res, requestId, 200, calls);
+    if (req.method === 'GET' && path === '/_emulator/state') return send(res, requestId, 200, snapshot(state));
+    if (req.method === 'GET' && path === '/_emulator/sessions') return send(res, requestId, 200, sessions);
     if (req.method === 'POST' && path === '/_emulator/faults') {
-      faults = body as Faults;
-      return send(res, 200, faults);
+      faults = checkFaults(body);
+      return send(res, requestId, 200, faults);
     }
-    send(res, 404, { message: 'no such control endpoint' });
+    send(res, requestId, 404, { message: 'no such control endpoint' });
+  };
+
+  /** The request target as a URL; an absolute-form or origin-form target the URL parser refuses is a 400. */
+  const target = (req: http.IncomingMessage): URL => {
+    try {
+      return new URL(req.url ?? '/', 'http://emulator');
+    } catch {
+      throw validation(`Malformed request target ${JSON.stringify((req.url ?? '').slice(0, 200))}: not a path or an absolute http URL`);
+    }
+  };
+
+  const handle = (req: http.IncomingMessage, res: http.ServerResponse, requestId: string, bytes: Buffer): void => {
+    let op = 'Unknown';
+    try {
+      const url = target(req);
+      const raw = bytes.toString('utf8');
+      let body: Record<string, any> = {};
+      if (raw) {
+        try {
+          body = JSON.parse(raw) as Record<string, any>;
+        } catch {
+          throw validation('Request body is not valid JSON');
+        }
+      }
+      if (url.pathname.startsWith('/_emulator/')) return control(req, res, requestId, url.pathname, raw ? body : {});
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) throw validation('Request body must be a JSON object');
+      const r = routes.find((x) => x.method === req.method && x.path.test(url.pathname));
+      if (!r) throw new ServiceError('ResourceNotFoundException', 404, `No route for ${req.method} ${url.pathname}`);
+      op = r.op;
+      if (r.op !== 'CreateSession') checkAuth(req);
+      if (faults.failNext && faults.failNext.count > 0) {
+        faults.failNext.count--;
+        throw new ServiceError('InternalServerException', faults.failNext.status, 'Injected failure');
+      }
+      if (faults.throttleNext && faults.throttleNext > 0) {
+        faults.throttleNext--;
+        throw new ServiceError('ThrottlingException', 429, 'Rate exceeded');
+      }
+      throttle(r.group);
+      const out = r.handler(url.pathname.match(r.path)!, body, url.searchParams, { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, rawQuery: url.search.replace(/^\?/, ''), headers: req.headers, rawHeaders: req.rawHeaders, raw: bytes });
+      if (out.mutates) persist();
+      calls.push({ op, status: out.status, at: now() });
+      if (out.mutates && faults.dropAfterWrite && faults.dropAfterWrite > 0) {
+        faults.dropAfterWrite--;
+        req.socket.destroy();
+        return;
+      }
+      send(res, requestId, out.status, out.body);
+    } catch (e) {
+      if (e instanceof ServiceError) {
+        calls.push({ op, status: e.status, at: now() });
+        return send(res, requestId, e.status, { message: e.message }, e.type);
+      }
+      // Not a verdict: a defect or an environment failure (a state file that cannot be written, ...).
+      log(`pki emulator: internal error in ${op} (request ${requestId}): ${(e as Error)?.stack ?? String(e)}\n`);
+      calls.push({ op, status: 500, at: now() });
+      send(res, requestId, 500, { message: `Internal error; the emulator logged it with request id ${requestId}`, requestId }, 'InternalServerException');
+    }
   };
 
   const server = http.createServer((req, res) => {
+    const requestId = randomUUID();
     const chunks: Buffer[] = [];
     let size = 0;
+    req.on('error', () => req.socket.destroy());
     req.on('data', (c: Buffer) => {
       size += c.length;
       if (size > 2_000_000) req.destroy();
       else chunks.push(c);
     });
     req.on('end', () => {
-      const url = new URL(req.url ?? '/', 'http://emulator');
-      const raw = Buffer.concat(chunks).toString('utf8');
-      let body: Record<string, any> = {};
-      let op = 'Unknown';
+      /** The last line of defence: whatever escapes handle() is logged and answered, never left to crash the process. */
       const respond = (): void => {
         try {
-          if (raw) {
-            try {
-              body = JSON.parse(raw) as Record<string, any>;
-            } catch {
-              throw validation('Request body is not valid JSON');
-            }
-          }
-          if (url.pathname.startsWith('/_emulator/')) return control(req, res, url.pathname, body);
-          const r = routes.find((x) => x.method === req.method && x.path.test(url.pathname));
-          if (!r) throw new ServiceError('ResourceNotFoundException', 404, `No route for ${req.method} ${url.pathname}`);
-          op = r.op;
-          if (r.op !== 'CreateSession') checkAuth(req);
-          if (faults.failNext && faults.failNext.count > 0) {
-            faults.failNext.count--;
-            throw new ServiceError('InternalServerException', faults.failNext.status, 'Injected failure');
-          }
-          if (faults.throttleNext && faults.throttleNext > 0) {
-            faults.throttleNext--;
-            throw new ServiceError('ThrottlingException', 429, 'Rate exceeded');
-          }
-          throttle(r.group);
-          const out = r.handler(url.pathname.match(r.path)!, body, url.searchParams, { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers, raw: Buffer.concat(chunks) });
-          if (out.mutates) persist();
-          calls.push({ op, status: out.status, at: now() });
-          if (out.mutates && faults.dropAfterWrite && faults.dropAfterWrite > 0) {
-            faults.dropAfterWrite--;
-            req.socket.destroy();
-            return;
-          }
-          send(res, out.status, out.body);
+          handle(req, res, requestId, Buffer.concat(chunks));
         } catch (e) {
-          const err = e instanceof ServiceError ? e : new ServiceError('InternalServerException', 500, (e as Error).message);
-          calls.push({ op, status: err.status, at: now() });
-          send(res, err.status, { message: err.message }, err.type);
+          log(`pki emulator: internal error answering request ${requestId}: ${(e as Error)?.stack ?? String(e)}\n`);
+          if (!res.headersSent) send(res, requestId, 500, { message: `Internal error; the emulator logged it with request id ${requestId}`, requestId }, 'InternalServerException');
+          else res.destroy();
         }
       };
       if (faults.latencyMs) setTimeout(respond, faults.latencyMs);
@@ -517,11 +608,15 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     port,
-    state: () => JSON.parse(JSON.stringify(state)) as EmulatorState,
+    state: () => JSON.parse(JSON.stringify(snapshot(state))) as EmulatorState,
     calls: () => [...calls],
     sessions: () => structuredClone(sessions),
     setFaults: (f) => {
-      faults = { ...f, ...(f.failNext ? { failNext: { ...f.failNext } } : {}) };
+      try {
+        faults = checkFaults(f);
+      } catch (e) {
+        throw new PkiError('USAGE_EMULATOR_FAULTS', `setFaults: ${(e as Error).message}`);
+      }
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -1,8 +1,10 @@
 /**
  * The emulator's CreateSession (`POST /sessions`, reference §4): it checks a request the way IAM Roles Anywhere is
- * documented to, recomputing the AWS4-X509 signature from the bytes it received (an independent check of any
- * client's signer), then the certificate, its chain to an enabled trust anchor and the anchor's enabled CRLs (with
- * `pki verify`'s path validation, src/x509/path.ts), and the profile. It answers 201 with the service's credentialSet shape; the credentials are well-formed but fake.
+ * documented to, recomputing the AWS4-X509 signature from the bytes it received with its own code (aws4-x509.ts: an
+ * independent check of any client's signer, pki's included), then the certificate, its chain to an enabled trust
+ * anchor and the anchor's enabled CRLs (with `pki verify`'s path validation, src/x509/path.ts), and the profile.
+ * Revocation fails closed: an enabled CRL that cannot be decoded, or whose signer cannot be established for the
+ * request, refuses it. An exception is not a verdict: it propagates, and the server answers 500. It answers 201 with the service's credentialSet shape; the credentials are well-formed but fake.
  *
  * Error messages are the service's where the reference gives them ("Invalid signature", "Certificate revoked",
  * "Untrusted Signing Certificate", ...). Where it does not (a disabled trust anchor, an overlong chain), the wording is
@@ -10,11 +12,12 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { previewSession, type AttributeMappings } from '../domain/session.js';
-import { canonicalRequest, parseAuthorization, serialToDecimal, stringToSign, verifyString } from '../aws/x509-signer.js';
+import { verifyAws4X509 } from './aws4-x509.js';
 import { leafRefusal } from '../app/lint.js';
-import { parseCertificate, type ParsedCertificate } from '../x509/certificate.js';
-import { decodeCrl, type DecodedCrl } from '../x509/crl.js';
-import { validatePath } from '../x509/path.js';
+import { verifyWith } from '../crypto/keys.js';
+import { hashForSignatureOid, parseCertificate, type ParsedCertificate } from '../x509/certificate.js';
+import { decodeCrl, walkCrlEntries, type DecodedCrl } from '../x509/crl.js';
+import { sameName, validatePath } from '../x509/path.js';
 import { decodePemBlocks } from '../x509/pem.js';
 import { ServiceError, validation } from './rules.js';
 
@@ -26,6 +29,7 @@ export interface SessionAnchor {
   source: { sourceData: { x509CertificateData: string } };
 }
 export interface SessionCrl {
+  crlArn: string;
   trustAnchorArn: string;
   enabled: boolean;
   /** base64 of the PEM bytes. */
@@ -72,60 +76,76 @@ export interface SessionRequest {
   method: string;
   path: string;
   query: URLSearchParams;
+  /** The query string as received (no leading "?"). */
+  rawQuery: string;
   headers: Record<string, string | string[] | undefined>;
+  /** Header names and values as received, alternating (Node's IncomingMessage.rawHeaders). */
+  rawHeaders: string[];
   raw: Buffer;
 }
 
-const header = (req: SessionRequest, name: string): string | undefined => {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v.join(',') : v;
+/** The one value of a header sent at most once; a header sent twice is refused (which copy was signed is ambiguous). */
+const single = (req: SessionRequest, name: string): string | undefined => {
+  const values: string[] = [];
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]!.toLowerCase() === name) values.push(req.rawHeaders[i + 1]!);
+  if (values.length > 1) throw validation(`${name} was sent ${values.length} times; send it once`);
+  return values[0];
 };
 
-/** X-Amz-Date (YYYYMMDDTHHMMSSZ) as a Date, or undefined. */
-function parseAmzDate(s: string): Date | undefined {
-  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(s);
-  return m ? new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!)) : undefined;
-}
-
-/** §4.6-4.8 recomputed from the received request; any mismatch is the service's "Invalid signature". */
+/** Tasks 1-4 of the signing process recomputed by the emulator's own code (aws4-x509.ts); any mismatch is the service's "Invalid signature". */
 function checkSignature(req: SessionRequest, ctx: SessionContext, leaf: ParsedCertificate): void {
-  const auth = parseAuthorization(header(req, 'authorization') ?? '');
-  if (!auth) throw denied('Invalid signature');
-  const keyType = leaf.publicKey.asymmetricKeyType;
-  const expected = keyType === 'rsa' ? 'AWS4-X509-RSA-SHA256' : keyType === 'ec' ? 'AWS4-X509-ECDSA-SHA256' : undefined;
-  if (auth.algorithm !== expected) throw denied('Invalid signature');
-  if (auth.serialDecimal !== serialToDecimal(leaf.serialHex) || auth.service !== 'rolesanywhere' || auth.region !== ctx.region) throw denied('Invalid signature');
-  const needed = ['host', 'x-amz-date', 'x-amz-x509', ...(header(req, 'x-amz-x509-chain') !== undefined ? ['x-amz-x509-chain'] : [])];
-  if (needed.some((h) => !auth.signedHeaders.includes(h))) throw denied('Invalid signature');
-  const amzDate = header(req, 'x-amz-date') ?? '';
-  const date = parseAmzDate(amzDate);
-  if (!date || auth.date !== amzDate.slice(0, 8) || Math.abs(date.getTime() - ctx.now().getTime()) > ctx.clockSkewSeconds * 1000) throw denied('Invalid signature');
-  const headers: Record<string, string> = {};
-  for (const h of auth.signedHeaders) {
-    const v = header(req, h);
-    if (v === undefined) throw denied('Invalid signature');
-    headers[h] = v;
-  }
-  const query: Array<[string, string]> = [...req.query.entries()];
-  const { canonical } = canonicalRequest({ method: req.method, path: req.path, query, headers, body: req.raw });
-  if (!verifyString(leaf.publicKey, stringToSign(auth.algorithm, amzDate, auth.region, canonical), auth.signature)) throw denied('Invalid signature');
+  const verdict = verifyAws4X509(
+    { method: req.method, path: req.path, rawQuery: req.rawQuery, rawHeaders: req.rawHeaders, body: req.raw },
+    { der: leaf.der, publicKey: leaf.publicKey },
+    { region: ctx.region, now: ctx.now(), clockSkewSeconds: ctx.clockSkewSeconds },
+  );
+  if (!verdict.ok) throw denied('Invalid signature');
 }
 
 /**
- * The anchor's enabled CRLs, decoded (an unreadable one is skipped, as a CRL the service could not have imported).
+ * The anchor's enabled CRLs, each decoded completely (header and every entry) from its stored crlData (PEM, or DER when
+ * the emulator accepts DER). Fails closed: a CRL that cannot be decoded might list any certificate of the anchor, so
+ * it refuses every CreateSession on that anchor until the CRL is replaced, disabled or deleted.
  */
-function enabledCrls(crls: SessionCrl[]): DecodedCrl[] {
-  const out: DecodedCrl[] = [];
-  for (const crl of crls) {
-    if (!crl.enabled) continue;
+function decodeEnabledCrls(crls: SessionCrl[]): Array<{ arn: string; crl: DecodedCrl }> {
+  const out: Array<{ arn: string; crl: DecodedCrl }> = [];
+  for (const c of crls) {
+    if (!c.enabled) continue;
+    let crl: DecodedCrl;
     try {
-      const block = decodePemBlocks(Buffer.from(crl.crlData, 'base64').toString('latin1'), 'CRL').find((b) => b.label === 'X509 CRL');
-      if (block) out.push(decodeCrl(block.der, 'CRL'));
-    } catch {
-      /* skipped */
+      const data = Buffer.from(c.crlData, 'base64');
+      const text = data.toString('latin1');
+      const der = text.includes('-----BEGIN X509 CRL-----') ? decodePemBlocks(text, 'crlData').find((b) => b.label === 'X509 CRL')?.der : data[0] === 0x30 ? data : undefined;
+      if (!der) throw new Error('neither a PEM "X509 CRL" block nor DER');
+      crl = decodeCrl(der, 'crlData');
+      walkCrlEntries(crl, 'crlData');
+    } catch (e) {
+      throw denied(`Revocation status unknown: the enabled CRL ${c.crlArn} of this trust anchor cannot be decoded (${(e as Error).message}); its certificates are refused until it is replaced, disabled or deleted`);
     }
+    out.push({ arn: c.crlArn, crl });
   }
   return out;
+}
+
+const ISSUING_DISTRIBUTION_POINT = '2.5.29.28';
+
+/**
+ * Fails closed on a CRL whose signer cannot be established: every enabled CRL that could cover a certificate of the
+ * request (its issuer issued the leaf or a certificate of X-Amz-X509-Chain, or it has an issuingDistributionPoint, as
+ * indirect CRLs do) must verify with the key of a certificate of the anchor or the chain that bears the CRL's issuer
+ * name (and cRLSign when it has a keyUsage). Otherwise a forged CRL next to a genuine older one would be silently
+ * skipped in favour of the older one.
+ */
+function checkCrlSigners(crls: Array<{ arn: string; crl: DecodedCrl }>, presented: ParsedCertificate[], signers: ParsedCertificate[]): void {
+  for (const { arn, crl } of crls) {
+    const couldCover = crl.extensions.some((e) => e.oid === ISSUING_DISTRIBUTION_POINT) || presented.some((c) => sameName(c.issuerDer, crl.issuerDer));
+    if (!couldCover) continue;
+    const hash = hashForSignatureOid(crl.signatureAlgorithm);
+    const established =
+      hash !== undefined && signers.some((s) => sameName(s.subjectDer, crl.issuerDer) && (!s.keyUsage || s.keyUsage.includes('cRLSign')) && verifyWith(s.publicKey, hash, crl.tbs, crl.signature));
+    if (!established)
+      throw denied(`Revocation status unknown: the signature of the enabled CRL ${arn} (issuer ${crl.issuerDn}) does not verify with a cRLSign key of that issuer in the trust anchor or X-Amz-X509-Chain`);
+  }
 }
 
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
@@ -133,7 +153,7 @@ const accessKeyId = (): string => `ASIA${[...randomBytes(16)].map((b) => BASE32[
 
 /** Handles POST /sessions; returns the 201 body and the session record. */
 export function createSession(req: SessionRequest, ctx: SessionContext): { body: unknown; record: SessionRecord } {
-  const x509 = header(req, 'x-amz-x509');
+  const x509 = single(req, 'x-amz-x509');
   let leaf: ParsedCertificate;
   try {
     leaf = parseCertificate(Buffer.from(x509 ?? '', 'base64'), 'X-Amz-X509');
@@ -143,7 +163,7 @@ export function createSession(req: SessionRequest, ctx: SessionContext): { body:
   checkSignature(req, ctx, leaf);
   // §1.2, the end-entity rules: the same ones pki lint and pki verify apply.
   if (leafRefusal(leaf, ctx.now())) throw denied('Untrusted certificate. Insufficient certificate');
-  const chainHeader = header(req, 'x-amz-x509-chain');
+  const chainHeader = single(req, 'x-amz-x509-chain');
   const chainParts = chainHeader ? chainHeader.split(',').map((s) => s.trim()) : [];
   if (chainParts.length > 5) throw validation(`X-Amz-X509-Chain holds ${chainParts.length} certificates; the maximum depth is 5`);
   let chain: ParsedCertificate[];
@@ -162,7 +182,12 @@ export function createSession(req: SessionRequest, ctx: SessionContext): { body:
   const anchorCerts = decodePemBlocks(anchor.source.sourceData.x509CertificateData, 'trust anchor').map((b) => parseCertificate(b.der, 'trust anchor'));
   const now = ctx.now();
   // The same path validation as `pki verify` (src/x509/path.ts): Roles Anywhere's rules, the anchor's enabled CRLs.
-  const crls = enabledCrls(ctx.crls().filter((c) => c.trustAnchorArn === taArn)).filter((c) => ctx.expiredCrl === 'reject' || !c.nextUpdate || c.nextUpdate.getTime() >= now.getTime());
+  // Fail closed on the anchor's enabled CRLs: one that cannot be decoded, or whose signer cannot be established for
+  // this request, refuses the request (a verdict of "unknown", never "not revoked").
+  const enabled = decodeEnabledCrls(ctx.crls().filter((c) => c.trustAnchorArn === taArn));
+  checkCrlSigners(enabled, [leaf, ...chain], [...anchorCerts, ...chain]);
+  const crls = enabled.map((e) => e.crl).filter((c) => ctx.expiredCrl === 'reject' || !c.nextUpdate || c.nextUpdate.getTime() >= now.getTime());
+  // An exception here is a defect, not a verdict: it reaches the server as a 500 with a request id.
   const verdict = validatePath(leaf, chain, anchorCerts, crls, { at: now, rejectWeakSignatures: true, crlCheck: 'given', maxIntermediates: 5 });
   if (!verdict.ok) throw denied(verdict.failure.check === 'revoked' ? 'Certificate revoked' : 'Untrusted Signing Certificate');
   const profile = ctx.profiles().find((p) => p.profileArn === profileArn);

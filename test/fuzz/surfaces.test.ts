@@ -1,6 +1,7 @@
 /**
  * #9 fuzzing of the two other untrusted surfaces: CLI argument combinations (offline commands; exit code never 1,
- * never an exception) and the emulator's request parsing (random methods, paths, headers and bodies: never a 500).
+ * never an exception) and the emulator's request parsing (random methods, paths, headers and bodies: never a 500;
+ * ids such as __proto__: nothing polluted) and its fault hook (random values: 200 or 400, never a crash).
  */
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -49,7 +50,11 @@ describe('#9 fuzz: CLI arguments and emulator requests', () => {
   it('random requests to the emulator: an answer for each, never a 500', async () => {
     const req = fc.record({
       method: fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE'),
-      path: fc.oneof(fc.constantFrom('/trustanchors', '/crls', '/profiles', '/sessions', '/trustanchor/x', '/crl/x/enable', '/profiles/x/mappings', '/'), fc.string({ maxLength: 30 }).map((s) => `/${encodeURIComponent(s)}`)),
+      path: fc.oneof(
+        fc.constantFrom('/trustanchors', '/crls', '/profiles', '/sessions', '/trustanchor/x', '/crl/x/enable', '/profiles/x/mappings', '/'),
+        fc.tuple(fc.constantFrom('/trustanchor/', '/crl/', '/profile/', '/profiles/'), fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString'), fc.constantFrom('', '/enable', '/mappings')).map((p) => p.join('')),
+        fc.string({ maxLength: 30 }).map((s) => `/${encodeURIComponent(s)}`),
+      ),
       body: fc.oneof(fc.json(), fc.string({ maxLength: 200 }), fc.constant('{"name":"a","source":{"sourceType":"CERTIFICATE_BUNDLE","sourceData":{"x509CertificateData":"-----BEGIN CERTIFICATE-----\\nAAAA\\n-----END CERTIFICATE-----"}}}')),
       auth: fc.constantFrom(
         'AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/rolesanywhere/aws4_request, SignedHeaders=host, Signature=00',
@@ -66,7 +71,30 @@ describe('#9 fuzz: CLI arguments and emulator requests', () => {
         const res = await fetch(emu.url + r.path, { method: r.method, headers, ...(r.method === 'GET' || r.method === 'DELETE' ? {} : { body: r.body }) });
         const text = await res.text();
         if (res.status >= 500) throw new Error(`${res.status} for ${r.method} ${r.path}: ${text}`);
+        if (Object.keys(Object.prototype).length) throw new Error(`${r.method} ${r.path} polluted Object.prototype with ${Object.keys(Object.prototype).join(', ')}`);
         return res.status >= 200;
+      }),
+      { seed: SEED, numRuns: Math.max(100, RUNS) },
+    );
+  }, 300_000);
+
+  it('random fault-hook values: 200 for a fault, 400 for anything else; the emulator keeps answering', async () => {
+    const value = fc.oneof(
+      fc.json(),
+      fc.record({ failNext: fc.oneof(fc.record({ status: fc.oneof(fc.integer(), fc.double(), fc.string()), count: fc.oneof(fc.integer(), fc.constant(null)) }, { requiredKeys: [] }), fc.constant(null)) }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
+      fc.record({ latencyMs: fc.integer(), throttleNext: fc.integer(), dropAfterWrite: fc.oneof(fc.integer(), fc.string()) }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
+    );
+    const auth = { authorization: 'AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/rolesanywhere/aws4_request, SignedHeaders=host, Signature=00' };
+    await fc.assert(
+      fc.asyncProperty(value, async (body) => {
+        const res = await fetch(`${emu.url}/_emulator/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+        const text = await res.text();
+        if (res.status !== 200 && res.status !== 400) throw new Error(`${res.status} for faults ${body}: ${text}`);
+        // Back to no faults (a valid one would inject failures), then an ordinary call is answered.
+        if ((await fetch(`${emu.url}/_emulator/faults`, { method: 'POST', body: '{}' })).status !== 200) throw new Error('faults could not be reset');
+        const after = await fetch(`${emu.url}/trustanchors`, { headers: auth });
+        await after.text();
+        return after.status === 200;
       }),
       { seed: SEED, numRuns: Math.max(100, RUNS) },
     );

@@ -20,11 +20,15 @@ const serve: CommandDef = {
     '--default-profile-enabled, --any-crl-signer, --max-certificate-chars 8000|16000. Profiles: role ARN pattern, at most\n' +
     '250 roles, durationSeconds 900-43200 (default 3600), at most 50 managed policies, Put/DeleteAttributeMapping. SigV4:\n' +
     'the header and its scope (region, service) are checked; the signature is not recomputed.\n' +
-    'CreateSession (POST /sessions): the AWS4-X509 signature is recomputed and verified, X-Amz-Date within --clock-skew,\n' +
+    'CreateSession (POST /sessions): the AWS4-X509 signature is recomputed and verified by the emulator\'s own code\n' +
+    '(independent of pki\'s signer), X-Amz-Date within --clock-skew,\n' +
     'leaf rules (v3, not a CA, digitalSignature, SHA-256+, a subject), a chain of at most 5 to an enabled trust anchor,\n' +
     'not revoked by an enabled CRL of that anchor, an enabled profile listing the role, durationSeconds 900-43200,\n' +
     'roleSessionName only when the profile accepts it. Credentials are well-formed fakes; each session\'s role session\n' +
-    'name, SourceIdentity and principal tags (after the attribute mappings) are listed at GET /_emulator/sessions.',
+    'name, SourceIdentity and principal tags (after the attribute mappings) are listed at GET /_emulator/sessions.\n' +
+    'Fails closed: an enabled CRL it cannot decode refuses every CreateSession on its trust anchor ("Revocation status\n' +
+    'unknown"), as does a CRL covering the request whose signature cannot be verified. An unexpected error is HTTP 500\n' +
+    'InternalServerException with the request id (x-amzn-RequestId header and body), logged to stderr.',
   builder: (y) =>
     y.options({
       port: { type: 'number', default: 0, describe: 'port (0: any free port)' },
@@ -58,6 +62,7 @@ const serve: CommandDef = {
       maxCertificateDataChars: a.maxCertificateChars,
       clockSkewSeconds: a.clockSkew,
       expiredCrl: a.expiredCrl,
+      log: (line) => deps.stderr.write(line),
     });
     const data = { url: emu.url, port: emu.port, account: a.account, region: a.region, state: a.state ?? null };
     deps.stdout.write(json ? jsonSuccess('pki.emulator.serve.result', data) : `${emu.url}\n`);
