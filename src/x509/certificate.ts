@@ -260,6 +260,9 @@ export function parseCertificate(der: Buffer, source = 'certificate'): ParsedCer
     return out;
   } catch (e) {
     if (e instanceof PkiError && e.code.startsWith('CRYPTO_BAD_CERT')) throw e;
+    // A TypeError or ReferenceError is a defect in this parser, not a property of the input: never report it as a bad
+    // certificate (a verifier would turn a bug into a verdict).
+    if (e instanceof TypeError || e instanceof ReferenceError) throw e;
     throw new PkiError('CRYPTO_BAD_CERTIFICATE', `${source}: not a valid X.509 certificate (${(e as Error).message})`, { details: { file: source }, cause: e });
   }
 }

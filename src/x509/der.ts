@@ -13,6 +13,7 @@ export const TAG = {
   OID: 0x06,
   ENUMERATED: 0x0a,
   UTF8_STRING: 0x0c,
+  NUMERIC_STRING: 0x12,
   PRINTABLE_STRING: 0x13,
   T61_STRING: 0x14,
   IA5_STRING: 0x16,
@@ -212,6 +213,11 @@ export function children(parent: Tlv): Tlv[] {
   return out;
 }
 
+/** The elements of the DER SEQUENCE that `buf` consists of (the tag is checked, nothing may follow it). */
+export function seqOf(buf: Buffer): Tlv[] {
+  return children(expectTag(readSingle(buf), TAG.SEQUENCE, 'SEQUENCE'));
+}
+
 /** Asserts a TLV's tag. */
 export function expectTag(t: Tlv | undefined, tag: number, what: string): Tlv {
   if (!t) throw new DerError(`missing ${what}`, 0);
@@ -307,6 +313,9 @@ export function decodeString(t: Tlv): string {
       if (t.content.some((b) => b > 0x7f)) throw new DerError('IA5String with a non-ASCII octet', t.start);
       return t.content.toString('latin1');
     case TAG.T61_STRING:
+      return t.content.toString('latin1');
+    case TAG.NUMERIC_STRING:
+      if (!/^[0-9 ]*$/.test(t.content.toString('latin1'))) throw new DerError('NumericString with a character other than a digit or space', t.start);
       return t.content.toString('latin1');
     case TAG.BMP_STRING: {
       if (t.content.length % 2) throw new DerError('odd-length BMPString', t.start);

@@ -18,6 +18,7 @@ import {
   oid,
   readSingle,
   seq,
+  seqOf,
   tlv,
   type Tlv,
 } from './der.js';
@@ -122,7 +123,7 @@ export function decodeSans(value: Buffer): { sans: San[]; others: string[]; dire
   const sans: San[] = [];
   const others: string[] = [];
   const directoryNames: Rdns[] = [];
-  const names = children(readSingle(value));
+  const names = seqOf(value);
   // RFC 5280 §4.2.1.6: GeneralNames ::= SEQUENCE SIZE (1..MAX); an empty subjectAltName is malformed.
   if (names.length === 0) throw new PkiError('CRYPTO_BAD_DER', 'subjectAltName holds no names');
   if (names.length > MAX_SANS) throw new PkiError('CRYPTO_BAD_DER', `subjectAltName has ${names.length} names; at most ${MAX_SANS} are read`);
@@ -208,7 +209,7 @@ export function encodeExtKeyUsage(names: readonly string[]): Buffer {
 
 export function decodeExtKeyUsage(value: Buffer): string[] {
   const byOid = Object.fromEntries(Object.entries(EKU_OIDS).map(([k, v]) => [v, k]));
-  return children(readSingle(value)).map((t) => {
+  return seqOf(value).map((t) => {
     const o = decodeOid(t);
     return byOid[o] ?? o;
   });
@@ -216,7 +217,7 @@ export function decodeExtKeyUsage(value: Buffer): string[] {
 
 /** RFC 7093 §2 method 1: the leftmost 160 bits of SHA-256 over the subjectPublicKey BIT STRING value. */
 export function keyIdentifier(spki: Buffer): Buffer {
-  const [, bits] = children(readSingle(spki));
+  const [, bits] = seqOf(spki);
   if (!bits) throw new PkiError('CRYPTO_BAD_DER', 'SubjectPublicKeyInfo has no subjectPublicKey');
   return createHash('sha256').update(decodeBitString(bits).bytes).digest().subarray(0, 20);
 }

@@ -178,15 +178,16 @@ export function decodeName(t: Tlv): Rdns {
       if (parts.length !== 2 || !typeTlv || !valueTlv) throw new PkiError('CRYPTO_BAD_DER', 'malformed AttributeTypeAndValue in Name');
       const dotted = decodeOid(typeTlv);
       const spec = BY_OID.get(dotted);
-      let value: string;
-      if (STRING_TAGS.has(valueTlv.tag)) value = decodeString(valueTlv); // a string type with bytes outside its character set is an error
-      else value = '#' + valueTlv.raw.toString('hex');
+      // AttributeValue: a directory string type (X.520), read strictly — bytes outside the type's character set are an
+      // error. Any other type (an OCTET STRING, an INTEGER...) is refused, as openssl refuses it.
+      if (!STRING_TAGS.has(valueTlv.tag)) throw new PkiError('CRYPTO_BAD_DER', `name attribute ${spec?.name ?? dotted} has a value of ASN.1 tag 0x${valueTlv.tag.toString(16)}, not a string type`);
+      const value = decodeString(valueTlv);
       return { type: spec?.name ?? dotted, oid: dotted, value };
     }),
   );
 }
 
-const STRING_TAGS = new Set<number>([TAG.UTF8_STRING, TAG.PRINTABLE_STRING, TAG.IA5_STRING, TAG.T61_STRING, TAG.BMP_STRING, TAG.UNIVERSAL_STRING]);
+const STRING_TAGS = new Set<number>([TAG.UTF8_STRING, TAG.NUMERIC_STRING, TAG.PRINTABLE_STRING, TAG.IA5_STRING, TAG.T61_STRING, TAG.BMP_STRING, TAG.UNIVERSAL_STRING]);
 
 export function decodeNameDer(der: Buffer): Rdns {
   return decodeName(readSingle(der));

@@ -21,7 +21,8 @@ import { verifyWith } from '../crypto/keys.js';
 import { hashForSignatureOid, isWeakSignatureOid, verifyCertificateSignature, type ParsedCertificate } from './certificate.js';
 import { walkCrlEntries, type DecodedCrl } from './crl.js';
 import { serialFromOctets } from '../domain/serial.js';
-import { children, decodeOid, readSingle, readTlv, type Tlv } from './der.js';
+import { DerError, children, decodeOid, readTlv, seqOf, type Tlv } from './der.js';
+import { PkiError } from '../errors.js';
 import { decodeNameDer, type Rdns } from './name.js';
 import { nameConstraintsOf, violation, type Constraints } from './name-constraints.js';
 import { checkPolicies, DEFAULT_POLICY_INPUTS, type PolicyInputs } from './policy.js';
@@ -112,6 +113,7 @@ function structureProblem(c: ParsedCertificate, role: Role): string | undefined 
   if (c.publicKeyProblem) return c.publicKeyProblem;
   if (ca && bc && !bc.critical) return 'basicConstraints of a CA certificate is not critical (RFC 5280 §4.2.1.9)';
   if (ca && !ku) return 'a CA certificate without keyUsage (RFC 5280 §4.2.1.3)';
+  if (ku && ku.length === 0) return 'keyUsage with no bit set (RFC 5280 §4.2.1.3: at least one)';
   if (!ca && ext(NAME_CONSTRAINTS)) return 'nameConstraints in a certificate that is not a CA (RFC 5280 §4.2.1.10)';
   if (!ca && ku?.includes('keyCertSign')) return 'keyUsage keyCertSign in a certificate that is not a CA (RFC 5280 §4.2.1.3)';
   if (c.basicConstraints?.pathLen !== undefined && (!ca || !ku?.includes('keyCertSign'))) return 'pathLenConstraint without CA:TRUE and keyCertSign (RFC 5280 §4.2.1.9)';
@@ -186,7 +188,7 @@ function crlCoverage(crl: DecodedCrl, cert: ParsedCertificate): number {
   if (!idp) return ALL_REASONS;
   let dp: Tlv | undefined;
   let reasons = ALL_REASONS;
-  for (const f of children(readSingle(idp.value))) {
+  for (const f of seqOf(idp.value)) {
     const on = f.content.length > 0 && f.content[0] !== 0;
     if (f.tag === 0xa0) dp = children(f)[0];
     else if (f.tag === 0x81 && on && cert.basicConstraints?.ca) return 0;
@@ -198,7 +200,7 @@ function crlCoverage(crl: DecodedCrl, cert: ParsedCertificate): number {
   const wanted = new Set(dpNames(dp, crl.issuerDer));
   const certDps = cert.extensions.find((e) => e.oid === OID.crlDistributionPoints);
   if (!certDps) return 0;
-  for (const point of children(readSingle(certDps.value))) {
+  for (const point of seqOf(certDps.value)) {
     const name = children(point).find((x) => x.tag === 0xa0);
     const dpn = name ? children(name)[0] : undefined;
     if (dpn && dpNames(dpn, cert.issuerDer).some((n) => wanted.has(n))) return reasons & ALL_REASONS;
@@ -209,7 +211,7 @@ function crlCoverage(crl: DecodedCrl, cert: ParsedCertificate): number {
 /** Whether the CRL's issuingDistributionPoint says indirectCRL. */
 function isIndirect(crl: DecodedCrl): boolean {
   const idp = crl.extensions.find((e) => e.oid === '2.5.29.28');
-  return !!idp && children(readSingle(idp.value)).some((f) => f.tag === 0x84 && f.content[0] !== 0);
+  return !!idp && seqOf(idp.value).some((f) => f.tag === 0x84 && f.content[0] !== 0);
 }
 
 /** The cRLIssuer directory names of the certificate's distribution points. */
@@ -217,7 +219,7 @@ function crlIssuersOf(cert: ParsedCertificate): Buffer[] {
   const dps = cert.extensions.find((e) => e.oid === OID.crlDistributionPoints);
   if (!dps) return [];
   const out: Buffer[] = [];
-  for (const point of children(readSingle(dps.value)))
+  for (const point of seqOf(dps.value))
     for (const f of children(point)) if (f.tag === 0xa2) for (const g of children(f)) if (g.tag === 0xa4) out.push(children(g)[0]!.raw);
   return out;
 }
@@ -243,7 +245,7 @@ function listed(crl: DecodedCrl, cert: ParsedCertificate): number | undefined {
     for (const e of exts ? children(exts) : []) {
       const parts = children(e);
       if (decodeOid(parts[0]!) === '2.5.29.29') {
-        const dir = children(readSingle(parts[parts.length - 1]!.content)).find((g) => g.tag === 0xa4);
+        const dir = seqOf(parts[parts.length - 1]!.content).find((g) => g.tag === 0xa4);
         if (dir) issuerDer = children(dir)[0]!.raw;
       }
     }
@@ -416,6 +418,9 @@ function checkPath(
     try {
       revoked = revocation(current, issuer, signers, crls, opts);
     } catch (e) {
+      // Malformed input (a distribution point, a CRL extension) is a verdict; anything else is a defect here and must
+      // not be mistaken for one (the emulator answers it with a 500).
+      if (!(e instanceof DerError || e instanceof PkiError)) throw e;
       revoked = fail('crl', current, `a malformed distribution point or CRL extension (${(e as Error).message})`);
     }
     if (revoked) return { ...revoked, path };

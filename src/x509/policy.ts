@@ -2,7 +2,7 @@
  * Certificate policy processing, RFC 5280 §6.1.2-6.1.5: the valid_policy_tree with policy mappings,
  * requireExplicitPolicy, inhibitPolicyMapping and inhibitAnyPolicy. Qualifiers are ignored.
  */
-import { children, decodeOid, decodeUnsignedInteger, readSingle, TAG } from './der.js';
+import { children, decodeOid, decodeUnsignedInteger, readSingle, seqOf, TAG } from './der.js';
 import type { ParsedCertificate } from './certificate.js';
 
 export const ANY_POLICY = '2.5.29.32.0';
@@ -28,19 +28,19 @@ const ext = (c: ParsedCertificate, oid: string) => c.extensions.find((e) => e.oi
 
 function policiesOf(c: ParsedCertificate): string[] | undefined {
   const e = ext(c, '2.5.29.32');
-  return e ? children(readSingle(e.value)).map((pi) => decodeOid(children(pi)[0]!)) : undefined;
+  return e ? seqOf(e.value).map((pi) => decodeOid(children(pi)[0]!)) : undefined;
 }
 
 function mappingsOf(c: ParsedCertificate): Array<[string, string]> {
   const e = ext(c, '2.5.29.33');
-  return e ? children(readSingle(e.value)).map((m) => [decodeOid(children(m)[0]!), decodeOid(children(m)[1]!)] as [string, string]) : [];
+  return e ? seqOf(e.value).map((m) => [decodeOid(children(m)[0]!), decodeOid(children(m)[1]!)] as [string, string]) : [];
 }
 
 function constraintsOf(c: ParsedCertificate): { require?: number; inhibitMapping?: number } {
   const e = ext(c, '2.5.29.36');
   const out: { require?: number; inhibitMapping?: number } = {};
   if (!e) return out;
-  for (const t of children(readSingle(e.value))) {
+  for (const t of seqOf(e.value)) {
     const n = Number(decodeUnsignedInteger({ ...t, tag: TAG.INTEGER }));
     if (t.tag === 0x80) out.require = n;
     else if (t.tag === 0x81) out.inhibitMapping = n;

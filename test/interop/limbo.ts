@@ -7,7 +7,8 @@
  * verdict cannot hinge on one: it names no expected peer, or the leaf's subjectAltName holds the expected peer name
  * (so a hostname check would pass and the verdict is the path's). The rest are skipped and counted.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
@@ -79,8 +80,8 @@ export function pkiVerdict(t: LimboCase): { valid: boolean; why?: string } {
   }
 }
 
-/** openssl verify -x509_strict's verdict (CRLs with -crl_check when the case has them). */
-export function opensslVerdict(t: LimboCase, dir: string): boolean {
+/** openssl verify -x509_strict's verdict (CRLs with -crl_check when the case has them). `dir` is the case's own. */
+export async function opensslVerdict(t: LimboCase, dir: string): Promise<boolean> {
   const at = t.validation_time ? new Date(t.validation_time) : new Date();
   fs.writeFileSync(join(dir, 'ca.pem'), t.trusted_certs.join(''));
   fs.writeFileSync(join(dir, 'int.pem'), t.untrusted_intermediates.join(''));
@@ -91,7 +92,7 @@ export function opensslVerdict(t: LimboCase, dir: string): boolean {
     crlArgs.push('-crl_check', '-CRLfile', join(dir, 'crl.pem'));
   }
   try {
-    execFileSync(
+    await promisify(execFile)(
       'openssl',
       [
         'verify',
@@ -105,7 +106,6 @@ export function opensslVerdict(t: LimboCase, dir: string): boolean {
         ...(t.untrusted_intermediates.length ? ['-untrusted', join(dir, 'int.pem')] : []),
         join(dir, 'peer.pem'),
       ],
-      { stdio: 'pipe' },
     );
     return true;
   } catch {

@@ -96,45 +96,8 @@ describe('#8 pki verify', () => {
       else disagreements.push(`${t.test_number} ${t.title}: expected ${t.expected_valid ? 'valid' : 'invalid'}${why ? ` (${why})` : ''}`);
     }
     console.log(`PKITS: pki verify agrees on ${agree}/${suite.testcases.length}; disagreements:\n  ${disagreements.join('\n  ')}`);
-    // The target: at least 245 of 249.
+    // The target: at least 245 of 249. One disagreement is deliberate: 4.6.4 (a CA with a non-critical
+    // basicConstraints) is refused, as `openssl verify -x509_strict` refuses it (RFC 5280 §4.2.1.9: MUST be critical).
     expect(agree).toBeGreaterThanOrEqual(245);
-  });
-
-  it('x509-limbo client-certificate cases: at least as many expected verdicts as openssl (server-name cases skipped: hostname checks do not apply to client certificates)', () => {
-    const limbo = JSON.parse(fs.readFileSync(join(ROOT, 'test/fixtures/x509-limbo/limbo.json'), 'utf8')) as {
-      testcases: Array<{ id: string; validation_kind: string; trusted_certs: string[]; untrusted_intermediates: string[]; peer_certificate: string; validation_time: string | null; expected_result: string }>;
-    };
-    const cases = limbo.testcases.filter((t) => t.validation_kind === 'CLIENT');
-    expect(cases.length).toBeGreaterThan(0);
-    const dir = tempDir('pki-limbo-');
-    const der = (pem: string) => Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ''), 'base64');
-    let pki = 0;
-    let openssl = 0;
-    const report: string[] = [];
-    for (const t of cases) {
-      const expected = t.expected_result === 'SUCCESS';
-      const at = t.validation_time ? new Date(t.validation_time) : new Date();
-      let ours: boolean;
-      try {
-        const r = validatePath(parseCertificate(der(t.peer_certificate), 'peer'), t.untrusted_intermediates.map((p) => parseCertificate(der(p), 'intermediate')), t.trusted_certs.map((p) => parseCertificate(der(p), 'trusted')), [], { at, rejectWeakSignatures: false });
-        ours = r.ok;
-      } catch {
-        ours = false;
-      }
-      fs.writeFileSync(join(dir, 'ca.pem'), t.trusted_certs.join(''));
-      fs.writeFileSync(join(dir, 'int.pem'), t.untrusted_intermediates.join(''));
-      fs.writeFileSync(join(dir, 'peer.pem'), t.peer_certificate);
-      let theirs = true;
-      try {
-        execFileSync('openssl', ['verify', '-x509_strict', '-attime', String(Math.floor(at.getTime() / 1000)), '-CAfile', join(dir, 'ca.pem'), ...(t.untrusted_intermediates.length ? ['-untrusted', join(dir, 'int.pem')] : []), join(dir, 'peer.pem')], { stdio: 'pipe' });
-      } catch {
-        theirs = false;
-      }
-      if (ours === expected) pki++;
-      if (theirs === expected) openssl++;
-      report.push(`${t.id}: expected ${expected ? 'valid' : 'invalid'}, pki ${ours === expected ? 'agrees' : 'DISAGREES'}, openssl ${theirs === expected ? 'agrees' : 'disagrees'}`);
-    }
-    console.log(`x509-limbo CLIENT cases: pki ${pki}/${cases.length}, openssl ${openssl}/${cases.length}\n  ${report.join('\n  ')}`);
-    expect(pki).toBeGreaterThanOrEqual(openssl);
   });
 });
