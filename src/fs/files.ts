@@ -103,37 +103,41 @@ export function readCrlFile(path: string, flag: string, source = path, opts: { c
   const chunks = opts.chunks ?? readInputChunks(path, flag, INPUT_LIMITS.crl, 'a CRL');
   const size = opts.size ?? fileSize(path);
   const it = chunks[Symbol.iterator]();
-  const first = it.next();
-  if (first.done || first.value.length === 0) throw new PkiError('CRYPTO_BAD_CRL', `${source}: neither a PEM "X509 CRL" block nor DER (the file is empty)`, { details: { file: source } });
-  const head = first.value;
-  if (head[0] === 0x30) {
-    // DER: one buffer of the file's size (a pipe's chunks are concatenated once).
-    if (size !== undefined) {
-      const der = Buffer.allocUnsafe(size);
-      let n = 0;
-      for (let r: IteratorResult<Buffer> = first; !r.done; r = it.next()) {
-        if (n + r.value.length > size) throw new PkiError('IO_READ_FAILED', `${flag} ${path}: the file grew while it was read`, { details: { file: path, flag } });
-        r.value.copy(der, n);
-        n += r.value.length;
+  try {
+    const first = it.next();
+    if (first.done || first.value.length === 0) throw new PkiError('CRYPTO_BAD_CRL', `${source}: neither a PEM "X509 CRL" block nor DER (the file is empty)`, { details: { file: source } });
+    const head = first.value;
+    if (head[0] === 0x30) {
+      // DER: one buffer of the file's size (a pipe's chunks are concatenated once).
+      if (size !== undefined) {
+        const der = Buffer.allocUnsafe(size);
+        let n = 0;
+        for (let r: IteratorResult<Buffer> = first; !r.done; r = it.next()) {
+          if (n + r.value.length > size) throw new PkiError('IO_READ_FAILED', `${flag} ${path}: the file grew while it was read`, { details: { file: path, flag } });
+          r.value.copy(der, n);
+          n += r.value.length;
+        }
+        return n === size ? der : der.subarray(0, n);
       }
-      return n === size ? der : der.subarray(0, n);
+      const all: Buffer[] = [];
+      for (let r: IteratorResult<Buffer> = first; !r.done; r = it.next()) all.push(r.value);
+      return Buffer.concat(all);
     }
-    const all: Buffer[] = [];
-    for (let r: IteratorResult<Buffer> = first; !r.done; r = it.next()) all.push(r.value);
-    return Buffer.concat(all);
+    let kept = false;
+    const decoder = new PemDecoder(source, {
+      keep: (label) => {
+        if (label !== 'X509 CRL' || kept) return false;
+        return (kept = true);
+      },
+      ...(size !== undefined ? { capacityHint: Math.ceil((size * 3) / 4) + 3 } : {}),
+    });
+    for (let r: IteratorResult<Buffer> = first; !r.done; r = it.next()) decoder.push(r.value);
+    const blocks = decoder.end();
+    if (!blocks.length) throw new PkiError('CRYPTO_BAD_CRL', `${source}: neither a PEM "X509 CRL" block nor DER`, { details: { file: source } });
+    return blocks[0]!.der;
+  } finally {
+    it.return?.();
   }
-  let kept = false;
-  const decoder = new PemDecoder(source, {
-    keep: (label) => {
-      if (label !== 'X509 CRL' || kept) return false;
-      return (kept = true);
-    },
-    ...(size !== undefined ? { capacityHint: Math.ceil((size * 3) / 4) + 3 } : {}),
-  });
-  for (let r: IteratorResult<Buffer> = first; !r.done; r = it.next()) decoder.push(r.value);
-  const blocks = decoder.end();
-  if (!blocks.length) throw new PkiError('CRYPTO_BAD_CRL', `${source}: neither a PEM "X509 CRL" block nor DER`, { details: { file: source } });
-  return blocks[0]!.der;
 }
 
 /** What `readDocumentFile` found: a small file's bytes, or the DER of a CRL larger than INPUT_LIMITS.default. */
@@ -147,57 +151,58 @@ export type DocumentInput = { kind: 'bytes'; data: Buffer } | { kind: 'crl'; der
 export function readDocumentFile(path: string, flag: string, source = path): DocumentInput {
   const small = INPUT_LIMITS.default;
   const it = readInputChunks(path, flag, INPUT_LIMITS.crl, 'a CRL')[Symbol.iterator]();
-  const head: Buffer[] = [];
-  let total = 0;
-  let r = it.next();
-  for (; !r.done; r = it.next()) {
-    head.push(r.value);
-    total += r.value.length;
-    if (total > small) break;
-  }
-  if (r.done) return { kind: 'bytes', data: Buffer.concat(head, total) };
-  const notCrl = () => {
+  try {
+    const head: Buffer[] = [];
+    let total = 0;
+    let r = it.next();
+    for (; !r.done; r = it.next()) {
+      head.push(r.value);
+      total += r.value.length;
+      if (total > small) break;
+    }
+    if (r.done) return { kind: 'bytes', data: Buffer.concat(head, total) };
+    const notCrl = () => tooLarge(path, flag, small, 'a certificate, CSR or bundle (only a CRL may be larger, up to 1 GiB)');
+    const first = head[0]!;
+    const size = fileSize(path);
+    const rest: Iterable<Buffer> = {
+      *[Symbol.iterator]() {
+        yield* head;
+        for (let n = it.next(); !n.done; n = it.next()) yield n.value;
+      },
+    };
+    if (first[0] === 0x30) {
+      if (!derLooksLikeCrl(first)) throw notCrl();
+      return { kind: 'crl', der: readCrlFile(path, flag, source, { chunks: rest, ...(size !== undefined ? { size } : {}) }), bytes: size ?? total, pem: false };
+    }
+    // PEM: the first block must be a CRL; explanatory text before it may not fill the first MiB.
+    if (!looksLikePem(Buffer.concat(head, total))) throw notCrl();
+    let bytes = 0;
+    const counted: Iterable<Buffer> = {
+      *[Symbol.iterator]() {
+        for (const c of rest) {
+          bytes += c.length;
+          yield c;
+        }
+      },
+    };
+    let kept = false;
+    const decoder = new PemDecoder(source, {
+      onBegin: (label, index) => {
+        if (index === 0 && label !== 'X509 CRL') throw notCrl();
+      },
+      keep: (label) => {
+        if (label !== 'X509 CRL' || kept) return false;
+        return (kept = true);
+      },
+      ...(size !== undefined ? { capacityHint: Math.ceil((size * 3) / 4) + 3 } : {}),
+    });
+    for (const c of counted) decoder.push(c);
+    const blocks = decoder.end();
+    if (!blocks.length) throw notCrl();
+    return { kind: 'crl', der: blocks[0]!.der, bytes, pem: true };
+  } finally {
     it.return?.();
-    return tooLarge(path, flag, small, 'a certificate, CSR or bundle (only a CRL may be larger, up to 1 GiB)');
-  };
-  const first = head[0]!;
-  const size = fileSize(path);
-  const rest: Iterable<Buffer> = {
-    *[Symbol.iterator]() {
-      yield* head;
-      for (let n = it.next(); !n.done; n = it.next()) yield n.value;
-    },
-  };
-  if (first[0] === 0x30) {
-    if (!derLooksLikeCrl(first)) throw notCrl();
-    return { kind: 'crl', der: readCrlFile(path, flag, source, { chunks: rest, ...(size !== undefined ? { size } : {}) }), bytes: size ?? total, pem: false };
   }
-  // PEM: the first block must be a CRL; explanatory text before it may not fill the first MiB.
-  if (!looksLikePem(Buffer.concat(head, total))) throw notCrl();
-  let bytes = 0;
-  const counted: Iterable<Buffer> = {
-    *[Symbol.iterator]() {
-      for (const c of rest) {
-        bytes += c.length;
-        yield c;
-      }
-    },
-  };
-  let kept = false;
-  const decoder = new PemDecoder(source, {
-    onBegin: (label, index) => {
-      if (index === 0 && label !== 'X509 CRL') throw notCrl();
-    },
-    keep: (label) => {
-      if (label !== 'X509 CRL' || kept) return false;
-      return (kept = true);
-    },
-    ...(size !== undefined ? { capacityHint: Math.ceil((size * 3) / 4) + 3 } : {}),
-  });
-  for (const c of counted) decoder.push(c);
-  const blocks = decoder.end();
-  if (!blocks.length) throw notCrl();
-  return { kind: 'crl', der: blocks[0]!.der, bytes, pem: true };
 }
 
 /**

@@ -72,6 +72,8 @@ const enum State {
   Body,
   /** A line inside a block starting with '-': the END boundary, collecting it. */
   BodyBoundary,
+  /** A line inside a block with a byte outside base64: read to its end to name the problem. */
+  BodyBadLine,
 }
 
 /**
@@ -94,6 +96,8 @@ export class PemDecoder {
   /** Set when a base64 quantum has been closed by padding: only whitespace may follow. */
   private padded = false;
   private sawBlock = false;
+  private badByte = 0;
+  private badLineLeft = 0;
 
   constructor(
     private readonly source: string,
@@ -189,7 +193,7 @@ export class PemDecoder {
   }
 
   /** One byte between the boundaries: base64, padding, whitespace or a newline. */
-  private bodyByte(c: number, chunk: Uint8Array, i: number): void {
+  private bodyByte(c: number): void {
     const v = B64[c]!;
     if (v >= 0) {
       if (this.pad > 0) this.fail(`PEM block ${this.label} is not valid base64 (data after "=" padding)`);
@@ -215,13 +219,23 @@ export class PemDecoder {
         this.quantumLen = 0;
         this.padded = true;
       }
-    } else {
-      // An RFC 1421 header line ("Proc-Type: 4,ENCRYPTED") gets its own message.
-      const nl = chunk.indexOf(0x0a, i);
-      if (v === -5 || Buffer.from(chunk.buffer, chunk.byteOffset + i, (nl < 0 ? chunk.length : nl) - i).includes(0x3a))
-        this.fail(`PEM block ${this.label} has RFC 1421 headers (legacy encryption), which are not supported`, 'convert the key to PKCS#8: openssl pkcs8 -topk8 -in OLD -out NEW');
-      this.fail(`PEM block ${this.label} is not valid base64 (byte 0x${c.toString(16).padStart(2, '0')})`);
+    } else if (v === -5) this.failHeaders();
+    else if (c < 0x20 || c > 0x7e) this.fail(`PEM block ${this.label} is not valid base64 (byte 0x${c.toString(16).padStart(2, '0')})`);
+    else {
+      // Printable but not base64: the next bytes of the line decide the message (an RFC 1421 header such as
+      // "Proc-Type: 4,ENCRYPTED" has a ':' early in the line), the same in any chunking.
+      this.badByte = c;
+      this.badLineLeft = 64;
+      this.state = State.BodyBadLine;
     }
+  }
+
+  private failHeaders(): never {
+    this.fail(`PEM block ${this.label} has RFC 1421 headers (legacy encryption), which are not supported`, 'convert the key to PKCS#8: openssl pkcs8 -topk8 -in OLD -out NEW');
+  }
+
+  private failBadByte(): never {
+    this.fail(`PEM block ${this.label} is not valid base64 (byte 0x${this.badByte.toString(16).padStart(2, '0')})`);
   }
 
   /** Feeds the next bytes of the input. */
@@ -268,11 +282,15 @@ export class PemDecoder {
             this.state = State.BodyBoundary;
           } else {
             this.state = State.Body;
-            this.bodyByte(c, chunk, i);
+            this.bodyByte(c);
           }
           break;
         case State.Body:
-          this.bodyByte(c, chunk, i);
+          this.bodyByte(c);
+          break;
+        case State.BodyBadLine:
+          if (c === 0x3a) this.failHeaders();
+          if (c === 0x0a || c < 0x20 || c > 0x7e || --this.badLineLeft === 0) this.failBadByte();
           break;
       }
     }
@@ -282,6 +300,7 @@ export class PemDecoder {
   end(): PemBlock[] {
     if (this.state === State.TextBoundary) this.closeBoundary(false);
     else if (this.state === State.BodyBoundary) this.closeBoundary(true);
+    else if (this.state === State.BodyBadLine) this.failBadByte();
     if (this.state === State.Body || this.state === State.BodyLineStart) this.fail(`PEM block ${this.label} has no END line`);
     return this.blocks;
   }

@@ -131,4 +131,19 @@ describe('#13 bounded input', () => {
       expect(r.json.error.message).toContain('1 MiB');
     }
   });
+
+  it('no file descriptor is left open when a read is refused half-way (bad PEM, not a CRL, too large)', async () => {
+    const fds = () => fs.readdirSync('/proc/self/fd').length;
+    const cert = fs.readFileSync(join(cwd, 'ca.pem'), 'utf8');
+    fs.writeFileSync(join(cwd, 'bundle2.pem'), cert.repeat(Math.ceil((1.5 * MiB) / cert.length)));
+    const bad = sparse('bad-crl.pem', 3 * MiB, '-----BEGIN X509 CRL-----\nMIIB\n');
+    const before = fds();
+    for (let i = 0; i < 5; i++) {
+      for (const argv of [['lint', bad], ['inspect', join(cwd, 'bundle2.pem')], ['crl', 'inspect', bad], ['verify', '--cert', join(cwd, 'ca.pem'), '--anchor-bundle', join(cwd, 'ca.pem'), '--crl', bad]]) {
+        const r = await run(argv);
+        expect([4, 7], argv.join(' ')).toContain(r.code);
+      }
+    }
+    expect(fds()).toBe(before);
+  });
 });
