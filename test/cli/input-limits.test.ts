@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cli, makeDeps, tempDir, type TestDeps } from '../helpers.js';
+import { cli, makeDeps, snapshot, tempDir, type TestDeps } from '../helpers.js';
 
 let cwd: string;
 let deps: TestDeps;
@@ -145,5 +145,29 @@ describe('#13 bounded input', () => {
       }
     }
     expect(fds()).toBe(before);
+  });
+
+  it('the store-side readers too: CSR 64 KiB, serial list 256 MiB, --previous CRL 1 GiB, CA certificate, key and passphrase files 1 MiB; nothing is written', async () => {
+    const dir = join(cwd, 'pki');
+    expect((await run(['init', '--dir', dir, '--subject', 'CN=Limits Root', '--no-passphrase'])).code).toBe(0);
+    const big = sparse('big-store.bin', 2 * GiB);
+    const cases: [string[], string][] = [
+      [['issue', '--ca', 'root', '--csr', big], '64 KiB'],
+      [['revoke', '--ca', 'root', '--batch', big, '--reason', 'keyCompromise'], '256 MiB'],
+      [['crl', 'generate', '--ca', 'root', '--previous', big, '--out', join(cwd, 'never.pem')], '1 GiB'],
+      [['ca', 'import', 'ext', '--cert', big, '--key', join(cwd, 'ca.key')], '1 MiB'],
+      [['ca', 'import', 'ext', '--cert', join(cwd, 'ca.pem'), '--key', big], '1 MiB'],
+      [['ca', 'create', 'sub', '--parent', 'root', '--subject', 'CN=Sub', '--new-passphrase-file', big], '1 MiB'],
+    ];
+    const before = snapshot(dir);
+    for (const [argv, limit] of cases) {
+      const r = await run([...argv, '--dir', dir]);
+      expect(r.code, `${argv.join(' ')}: ${r.stdout}`).toBe(4);
+      expect(r.json.error.code).toBe('POLICY_INPUT_TOO_LARGE');
+      expect(r.json.error.message).toContain(big);
+      expect(r.json.error.message).toContain(limit);
+    }
+    expect(snapshot(dir)).toEqual(before);
+    expect(fs.existsSync(join(cwd, 'never.pem'))).toBe(false);
   });
 });
