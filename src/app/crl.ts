@@ -13,10 +13,10 @@ import { PkiError } from '../errors.js';
 import { parseDuration } from '../domain/duration.js';
 import { reasonName } from '../domain/serial.js';
 import { ROLES_ANYWHERE_CRL_MAX_BYTES } from '../config/config.js';
-import { checkOutput, INPUT_LIMITS, readInput, removeQuietly, writeFileAtomic } from '../fs/files.js';
+import { checkOutput, readCrlFile, readInput, removeQuietly, writeFileAtomic } from '../fs/files.js';
 import type { CrlRecord, Deps } from '../ports.js';
 import { hashForSignatureOid, readCertificate, type ParsedCertificate } from '../x509/certificate.js';
-import { crlDerFromFile, crlTbsParts, decodeCrl, entrySerialKeys, stepEntry, pemLength, tlvHeader, walkCrlEntries, type CrlEntry, type DecodedCrl } from '../x509/crl.js';
+import { crlTbsParts, decodeCrl, entrySerialKeys, stepEntry, pemLength, tlvHeader, walkCrlEntries, type CrlEntry, type DecodedCrl } from '../x509/crl.js';
 import { bitString, TAG } from '../x509/der.js';
 import { keyIdentifier } from '../x509/extensions.js';
 import { toPem } from '../x509/pem.js';
@@ -134,7 +134,7 @@ export async function generateCrl(deps: Deps, input: GenerateCrlInput) {
     // An external previous CRL (e.g. the one currently published) must come from this CA.
     let previousFile: { crl: DecodedCrl; serials: Buffer[] } | undefined;
     if (input.previous) {
-      const prev = decodeCrl(crlDerFromFile(readInput(input.previous, '--previous', INPUT_LIMITS.crl), input.previous), input.previous);
+      const prev = decodeCrl(readCrlFile(input.previous, '--previous'), input.previous);
       const m = crlMatchesIssuer(prev, caCert);
       if (!m.nameOk || !m.akiOk)
         throw new PkiError('STATE_CRL_ISSUER_CHANGED', `--previous ${input.previous} was issued by "${prev.issuerDn}", not by CA ${ca.name} ("${caCert.subjectDn}")`, {
@@ -455,7 +455,7 @@ export async function checkCrl(deps: Deps, input: CheckCrlInput) {
     return { status, problems };
   };
   if (input.crl) {
-    const der = crlDerFromFile(readInput(input.crl, '--crl', INPUT_LIMITS.crl), input.crl);
+    const der = readCrlFile(input.crl, '--crl');
     const crl = decodeCrl(der, input.crl);
     const { count } = walkCrlEntries(crl, input.crl);
     const extra: string[] = [];
@@ -516,11 +516,13 @@ export interface InspectCrlInput {
   ca?: string;
   entries?: boolean;
   onEntry?: (e: CrlEntry) => void;
+  /** The CRL's DER when the caller has already read `file`. */
+  der?: Buffer;
 }
 
 /** Reads any CRL (PEM or DER, any size): header, entry count, reason histogram, and the signature when an issuer is given. */
 export async function inspectCrl(deps: Deps, input: InspectCrlInput) {
-  const der = crlDerFromFile(readInput(input.file, 'FILE', INPUT_LIMITS.crl), input.file);
+  const der = input.der ?? readCrlFile(input.file, 'FILE');
   const crl = decodeCrl(der, input.file);
   let issuer: ParsedCertificate | undefined;
   if (input.issuer) issuer = readCertificate(readInput(input.issuer, '--issuer'), input.issuer);

@@ -5,13 +5,13 @@ import { PkiError } from '../errors.js';
 import { describeKey } from '../crypto/keys.js';
 import { formatDuration } from '../domain/duration.js';
 import { previewSession } from '../domain/session.js';
-import { INPUT_LIMITS, readInput } from '../fs/files.js';
+import { readDocumentFile } from '../fs/files.js';
 import type { Deps } from '../ports.js';
 import { serialToDecimal } from '../domain/serial.js';
 import { parseCertificate, type ParsedCertificate } from '../x509/certificate.js';
 import { readCsr } from '../x509/csr.js';
 import { formatSan } from '../x509/extensions.js';
-import { decodePemBlocks } from '../x509/pem.js';
+import { decodePemBlocks, looksLikePem } from '../x509/pem.js';
 import { inspectCrl } from './crl.js';
 
 export function describeCertificate(c: ParsedCertificate, now: Date) {
@@ -44,12 +44,14 @@ export function describeCertificate(c: ParsedCertificate, now: Date) {
 
 export async function inspectFile(deps: Deps, input: { file: string }) {
   const path = resolve(deps.cwd, input.file);
-  const data = readInput(path, 'FILE', INPUT_LIMITS.crl);
-  const text = data.toString('latin1');
-  const blocks = text.includes('-----BEGIN ') ? decodePemBlocks(text, input.file) : undefined;
+  // Certificates, CSRs and bundles up to 1 MiB; only a CRL may be larger (up to 1 GiB, decoded as it is read).
+  const doc = readDocumentFile(path, 'FILE', input.file);
+  if (doc.kind === 'crl') return { type: 'crl' as const, crl: await inspectCrl(deps, { file: path, der: doc.der }) };
+  const data = doc.data;
+  const blocks = looksLikePem(data) ? decodePemBlocks(data, input.file) : undefined;
   const now = deps.now();
   const label = blocks ? blocks[0]?.label : undefined;
-  if (label === 'X509 CRL') return { type: 'crl' as const, crl: await inspectCrl(deps, { file: path }) };
+  if (label === 'X509 CRL') return { type: 'crl' as const, crl: await inspectCrl(deps, { file: path, der: blocks![0]!.der }) };
   if (label === 'CERTIFICATE REQUEST' || label === 'NEW CERTIFICATE REQUEST') return { type: 'csr' as const, csr: csrSummary(readCsr(data, input.file)) };
   if (blocks) {
     const certs = blocks.filter((b) => b.label === 'CERTIFICATE').map((b) => describeCertificate(parseCertificate(b.der, input.file), now));
@@ -68,7 +70,7 @@ export async function inspectFile(deps: Deps, input: { file: string }) {
     }
   }
   try {
-    return { type: 'crl' as const, crl: await inspectCrl(deps, { file: path }) };
+    return { type: 'crl' as const, crl: await inspectCrl(deps, { file: path, der: data }) };
   } catch {
     throw new PkiError('CRYPTO_BAD_PEM', `${input.file}: not a certificate, CSR or CRL (PEM or DER)`, { details: { file: input.file } });
   }

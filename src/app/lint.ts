@@ -7,12 +7,12 @@
 import { resolve } from 'node:path';
 import { PkiError } from '../errors.js';
 import { previewSession } from '../domain/session.js';
-import { readInput, INPUT_LIMITS } from '../fs/files.js';
+import { readDocumentFile, readInput } from '../fs/files.js';
 import type { Deps } from '../ports.js';
 import { isWeakSignatureOid, parseCertificate, type ParsedCertificate } from '../x509/certificate.js';
-import { decodeCrl, walkCrlEntries, type DecodedCrl } from '../x509/crl.js';
+import { decodeCrl, pemLength, walkCrlEntries, type DecodedCrl } from '../x509/crl.js';
 import { readSingle, TAG } from '../x509/der.js';
-import { decodePemBlocks, toPem } from '../x509/pem.js';
+import { decodePemBlocks, looksLikePem, toPem } from '../x509/pem.js';
 import { OID } from '../x509/oids.js';
 
 export type Severity = 'error' | 'warning' | 'notice';
@@ -177,15 +177,22 @@ export interface LintResult {
 /** Lints one file: detects what it is (certificate, bundle, CRL; PEM or DER) unless `as` says. */
 export function lintFile(deps: Deps, file: string, opts: { as?: LintAs; chain?: string }): LintResult {
   const now = deps.now();
-  const data = readInput(resolve(deps.cwd, file), 'FILE', INPUT_LIMITS.crl);
-  const text = data.toString('latin1');
-  const blocks = text.includes('-----BEGIN ') ? decodePemBlocks(text, file) : [{ label: opts.as === 'crl' ? 'X509 CRL' : 'CERTIFICATE', der: data }];
+  // Certificates and bundles up to 1 MiB; only a CRL may be larger (up to 1 GiB, decoded as it is read).
+  const input = readDocumentFile(resolve(deps.cwd, file), 'FILE', file);
+  if (input.kind === 'crl') {
+    if (opts.as !== undefined && opts.as !== 'crl')
+      throw new PkiError('POLICY_INPUT_TOO_LARGE', `FILE ${file} is larger than 1 MiB, the most pki reads for a certificate or bundle (--as ${opts.as})`, { details: { file, maxBytes: 1024 * 1024 } });
+    const crl = decodeCrl(input.der, file);
+    return { file, as: 'crl', subject: crl.issuerDn, findings: lintCrl(crl, input.pem ? input.bytes : pemLength(input.der.length), now) };
+  }
+  const data = input.data;
+  const blocks = looksLikePem(data) ? decodePemBlocks(data, file) : [{ label: opts.as === 'crl' ? 'X509 CRL' : 'CERTIFICATE', der: data }];
   const crlBlock = blocks.find((b) => b.label === 'X509 CRL');
   const as: LintAs = opts.as ?? (crlBlock ? 'crl' : blocks.filter((b) => b.label === 'CERTIFICATE').length > 1 ? 'anchor-bundle' : 'leaf');
   if (as === 'crl') {
     const der = crlBlock?.der ?? blocks[0]!.der;
     const crl = decodeCrl(der, file);
-    const pemBytes = crlBlock ? data.length : Buffer.byteLength(toPem('X509 CRL', der));
+    const pemBytes = crlBlock ? data.length : pemLength(der.length);
     return { file, as, subject: crl.issuerDn, findings: lintCrl(crl, pemBytes, now) };
   }
   const certs = blocks.filter((b) => b.label === 'CERTIFICATE').map((b) => parseCertificate(b.der, file));
@@ -203,7 +210,7 @@ export function lintFile(deps: Deps, file: string, opts: { as?: LintAs; chain?: 
   const findings = as === 'ca' || (opts.as === undefined && cert.basicConstraints?.ca) ? lintCa(cert, now) : lintLeaf(cert, now);
   const kind: LintAs = as === 'ca' || (opts.as === undefined && cert.basicConstraints?.ca) ? 'ca' : 'leaf';
   if (opts.chain) {
-    const chain = decodePemBlocks(readInput(resolve(deps.cwd, opts.chain), '--chain').toString('latin1'), opts.chain).filter((b) => b.label === 'CERTIFICATE');
+    const chain = decodePemBlocks(readInput(resolve(deps.cwd, opts.chain), '--chain'), opts.chain).filter((b) => b.label === 'CERTIFICATE');
     if (chain.length > 5) findings.push(finding('RA_CHAIN_TOO_LONG', 'chain', `${chain.length} certificates in --chain`, 'send at most 5 intermediates; put the issuing CA in the trust anchor'));
     chain.forEach((b, i) => {
       const c = parseCertificate(b.der, opts.chain!);

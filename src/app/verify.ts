@@ -1,10 +1,10 @@
 /** `pki verify`: RFC 5280 path validation as IAM Roles Anywhere performs it, offline. */
 import { resolve } from 'node:path';
 import { PkiError } from '../errors.js';
-import { INPUT_LIMITS, readInput } from '../fs/files.js';
+import { readCrlFile, readInput } from '../fs/files.js';
 import type { Deps } from '../ports.js';
 import { parseCertificate, readCertificate, type ParsedCertificate } from '../x509/certificate.js';
-import { crlDerFromFile, decodeCrl } from '../x509/crl.js';
+import { decodeCrl } from '../x509/crl.js';
 import { validatePath, type PathFailure } from '../x509/path.js';
 import { leafRefusal } from './lint.js';
 import { decodePemBlocks } from '../x509/pem.js';
@@ -12,7 +12,7 @@ import { decodePemBlocks } from '../x509/pem.js';
 function certificates(deps: Deps, file: string, flag: string): ParsedCertificate[] {
   const data = readInput(resolve(deps.cwd, file), flag);
   if (data[0] === 0x30) return [parseCertificate(data, file)];
-  const certs = decodePemBlocks(data.toString('latin1'), file).filter((b) => b.label === 'CERTIFICATE').map((b) => parseCertificate(b.der, file));
+  const certs = decodePemBlocks(data, file).filter((b) => b.label === 'CERTIFICATE').map((b) => parseCertificate(b.der, file));
   if (!certs.length) throw new PkiError('CRYPTO_BAD_PEM', `${flag} ${file}: no CERTIFICATE`, { details: { file } });
   return certs;
 }
@@ -32,7 +32,7 @@ export async function verifyCertificate(deps: Deps, input: { cert: string; chain
   const leaf = readCertificate(readInput(resolve(deps.cwd, input.cert), '--cert'), input.cert);
   const chain = input.chain ? certificates(deps, input.chain, '--chain') : [];
   const anchors = certificates(deps, input.anchorBundle, '--anchor-bundle');
-  const crls = (input.crls ?? []).map((f) => decodeCrl(crlDerFromFile(readInput(resolve(deps.cwd, f), '--crl', INPUT_LIMITS.crl), f), f));
+  const crls = (input.crls ?? []).map((f) => decodeCrl(readCrlFile(resolve(deps.cwd, f), '--crl', f), f));
   const roles = !input.rfc5280;
   const r = validatePath(leaf, chain, anchors, crls, { at, rejectWeakSignatures: !input.allowWeakSignatures, crlCheck: 'given', ...(roles ? { maxIntermediates: 5 } : {}) });
   const failure = r.ok ? (roles ? leafRules(leaf, at) : undefined) : r.failure;

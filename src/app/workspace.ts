@@ -1,7 +1,8 @@
 /** An opened PKI directory: its configuration, its store, the injected dependencies and the command's clock reading. */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { PkiError } from '../errors.js';
+import { readInput } from '../fs/files.js';
 import { loadConfig, type Config } from '../config/config.js';
 import { keysMatch, loadPrivateKey, signatureAlgorithmFor } from '../crypto/keys.js';
 import { passphraseToUnlock, type PassphraseSource } from '../crypto/passphrase.js';
@@ -88,8 +89,9 @@ export async function unlockCa(ws: Workspace, ca: CaRecord, src: PassphraseSourc
 export async function loadCaKey(ws: Workspace, ca: CaRecord, src: PassphraseSource) {
   let pem: Buffer;
   try {
-    pem = readFileSync(ca.keyPath);
+    pem = readInput(ca.keyPath, `CA ${ca.name}'s key`);
   } catch (e) {
+    if (e instanceof PkiError && e.code === 'POLICY_INPUT_TOO_LARGE') throw e;
     throw new PkiError('IO_KEY_UNREADABLE', `cannot read CA ${ca.name}'s key ${ca.keyPath}: ${(e as Error).message}`, { details: { ca: ca.name, file: ca.keyPath }, cause: e });
   }
   const passphrase = ca.keyEncrypted ? await passphraseToUnlock(ws.deps, src, `CA ${ca.name}'s key (${ca.keyPath})`) : undefined;

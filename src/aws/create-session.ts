@@ -25,8 +25,10 @@ export interface CredentialProcessInput {
   roleSessionName?: string;
   /** File holding the password of an encrypted PKCS#8 key (else $PKI_KEY_PASSPHRASE). */
   pkcs8PasswordFile?: string;
-  /** Seconds to wait for the service (default 30). */
+  /** Seconds the whole exchange may take, retries included (default 30). */
   timeoutSeconds?: number;
+  /** Do not verify the server's TLS certificate (tests only; warned on stderr). */
+  insecureSkipTlsVerify?: boolean;
 }
 
 /** The credential_process output (AWS CLI/SDK "Version 1" format). */
@@ -90,23 +92,128 @@ function readKey(input: CredentialProcessInput, deps: Deps, leaf: ParsedCertific
   return key;
 }
 
-/** POSTs the signed request and returns status, headers and body (node:http/https, loaded on demand). */
-async function send(endpoint: URL, req: ReturnType<typeof signSessionRequest>, timeoutMs: number): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+/** The largest CreateSession answer read (real ones are about 2 KB): a larger body is an error, not buffered. */
+export const MAX_RESPONSE_BYTES = 1024 * 1024;
+/** Attempts per call, as the AWS SDKs' standard retry mode makes (ThrottlingException, HTTP 429 and 5xx). */
+export const MAX_ATTEMPTS = 3;
+
+interface HttpAnswer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** The endpoint, checked: HTTPS, or plain HTTP to a loopback address only (credentials never cross a network in clear). */
+export function checkEndpoint(raw: string | undefined, region: string): URL {
+  let endpoint: URL;
+  try {
+    endpoint = new URL(raw ?? `https://rolesanywhere.${region}.amazonaws.com`);
+  } catch {
+    throw new PkiError('USAGE_BAD_ENDPOINT', `--endpoint "${raw}" is not a URL`, { details: { flag: '--endpoint' } });
+  }
+  if (endpoint.protocol === 'https:') return endpoint;
+  if (endpoint.protocol !== 'http:')
+    throw new PkiError('USAGE_BAD_ENDPOINT', `--endpoint "${raw}": only https:// URLs are accepted`, { details: { flag: '--endpoint' } });
+  if (!isLoopbackHost(endpoint.hostname))
+    throw new PkiError('USAGE_INSECURE_ENDPOINT', `--endpoint "${raw}" is plain HTTP to a host that is not loopback: the signed request and the credentials would cross the network unencrypted`, {
+      details: { flag: '--endpoint', endpoint: endpoint.origin },
+      hint: 'use https://; plain http:// is accepted for 127.0.0.1, localhost and [::1] only (a local emulator)',
+    });
+  return endpoint;
+}
+
+function isLoopbackHost(hostname: string): boolean {
+  if (hostname === 'localhost' || hostname === '[::1]') return true;
+  const m = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(hostname);
+  return !!m && m.slice(1).every((o) => Number(o) <= 255);
+}
+
+class ExchangeError extends Error {
+  constructor(
+    message: string,
+    readonly kind: 'timeout' | 'too-large' | 'network',
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * One POST of the signed request (node:http/https, loaded on demand). `timeoutMs` bounds the whole exchange: connect,
+ * TLS, request and the complete response, whatever the server trickles. The body is read up to MAX_RESPONSE_BYTES.
+ */
+async function sendOnce(endpoint: URL, req: ReturnType<typeof signSessionRequest>, timeoutMs: number, insecure: boolean, totalSeconds: number): Promise<HttpAnswer> {
   const mod = endpoint.protocol === 'http:' ? await import('node:http') : await import('node:https');
   return new Promise((resolveP, reject) => {
+    let settled = false;
+    let timer: NodeJS.Timeout | undefined;
+    const finish = (err: Error | undefined, value?: HttpAnswer): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (err) {
+        reject(err);
+        r.destroy();
+      } else resolveP(value!);
+    };
+    const tooLarge = () => new ExchangeError(`the answer is larger than ${MAX_RESPONSE_BYTES / 1024 / 1024} MiB, the most pki reads`, 'too-large');
     const r = mod.request(
-      { protocol: endpoint.protocol, hostname: endpoint.hostname, port: endpoint.port || undefined, method: 'POST', path: req.url, headers: { ...req.headers, 'Content-Length': Buffer.byteLength(req.body) }, timeout: timeoutMs, minVersion: 'TLSv1.2' },
+      {
+        protocol: endpoint.protocol,
+        hostname: endpoint.hostname.replace(/^\[(.*)\]$/, '$1'),
+        port: endpoint.port || undefined,
+        method: 'POST',
+        path: req.url,
+        headers: { ...req.headers, 'Content-Length': Buffer.byteLength(req.body) },
+        minVersion: 'TLSv1.2',
+        // Explicit, so that neither NODE_TLS_REJECT_UNAUTHORIZED nor anything else decides; off only for this request.
+        rejectUnauthorized: !insecure,
+        agent: false,
+      },
       (res) => {
+        const declared = Number(res.headers['content-length']);
+        if (Number.isFinite(declared) && declared > MAX_RESPONSE_BYTES) return finish(tooLarge());
         const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolveP({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > MAX_RESPONSE_BYTES) finish(tooLarge());
+          else chunks.push(c);
+        });
+        res.on('end', () => finish(undefined, { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', (e) => finish(e));
+        res.on('close', () => finish(new ExchangeError('the connection closed before the answer was complete', 'network')));
       },
     );
-    r.on('timeout', () => r.destroy(new Error(`no answer within ${timeoutMs / 1000} s`)));
-    r.on('error', reject);
+    timer = setTimeout(() => finish(new ExchangeError(`no complete answer within --timeout ${totalSeconds} s`, 'timeout')), Math.max(1, timeoutMs));
+    r.on('error', (e) => finish(e));
     r.end(req.body);
   });
+}
+
+/** ThrottlingException (any status), HTTP 429 and 5xx are worth another attempt; other answers are final. */
+function retryable(a: HttpAnswer): boolean {
+  const header = a.headers['x-amzn-errortype'];
+  const type = (Array.isArray(header) ? header[0] : header) ?? '';
+  return a.status === 429 || a.status >= 500 || type.startsWith('ThrottlingException');
+}
+
+/**
+ * Sends the request, retrying throttling and server errors with jittered exponential backoff (half to all of
+ * 200 ms x 2^n for throttling, 100 ms x 2^n otherwise), at most MAX_ATTEMPTS attempts, all within `timeoutMs`.
+ */
+async function send(deps: Deps, endpoint: URL, req: ReturnType<typeof signSessionRequest>, timeoutMs: number, insecure: boolean): Promise<HttpAnswer> {
+  const start = performance.now();
+  const left = () => timeoutMs - (performance.now() - start);
+  for (let attempt = 1; ; attempt++) {
+    if (left() <= 0) throw new ExchangeError(`no complete answer within --timeout ${timeoutMs / 1000} s`, 'timeout');
+    const answer = await sendOnce(endpoint, req, left(), insecure, timeoutMs / 1000);
+    if (attempt >= MAX_ATTEMPTS || !retryable(answer)) return answer;
+    const base = (answer.status === 429 || String(answer.headers['x-amzn-errortype'] ?? '').startsWith('Throttling') ? 200 : 100) * 2 ** (attempt - 1);
+    const delay = base / 2 + (deps.randomBytes(4).readUInt32BE(0) / 2 ** 32) * (base / 2);
+    // No time for the wait and another attempt: the answer stands.
+    if (delay >= left()) return answer;
+    await new Promise((r) => setTimeout(r, delay));
+  }
 }
 
 /** Signs CreateSession, calls it, and returns the credentials in credential_process form. */
@@ -120,12 +227,19 @@ export async function credentialProcess(deps: Deps, input: CredentialProcessInpu
   if (!Number.isInteger(duration) || duration < 900 || duration > 43200)
     throw new PkiError('USAGE_BAD_DURATION', `--session-duration ${duration}: Roles Anywhere accepts 900 to 43200 seconds`, { details: { flag: '--session-duration' } });
   const region = input.region ?? taRegion;
-  let endpoint: URL;
-  try {
-    endpoint = new URL(input.endpoint ?? `https://rolesanywhere.${region}.amazonaws.com`);
-  } catch {
-    throw new PkiError('USAGE_BAD_ENDPOINT', `--endpoint "${input.endpoint}" is not a URL`, { details: { flag: '--endpoint' } });
-  }
+  const endpoint = checkEndpoint(input.endpoint, region);
+  const timeout = input.timeoutSeconds ?? 30;
+  if (!Number.isFinite(timeout) || timeout <= 0 || timeout > 3600)
+    throw new PkiError('USAGE_BAD_TIMEOUT', `--timeout ${timeout}: give seconds, more than 0 and at most 3600`, { details: { flag: '--timeout' } });
+  // NODE_TLS_REJECT_UNAUTHORIZED=0 would make Node accept any server certificate: refuse it unless asked for.
+  const insecure = input.insecureSkipTlsVerify === true;
+  if (deps.env.NODE_TLS_REJECT_UNAUTHORIZED === '0' && !insecure)
+    throw new PkiError('USAGE_TLS_VERIFY_DISABLED', 'NODE_TLS_REJECT_UNAUTHORIZED=0 is set: it would accept any server certificate, and the certificate signature and credentials could go to an impostor', {
+      details: { env: 'NODE_TLS_REJECT_UNAUTHORIZED' },
+      hint: 'unset it (trust a private CA with NODE_EXTRA_CA_CERTS=ca.pem instead), or pass --insecure-skip-tls-verify for a test endpoint',
+    });
+  if (insecure && endpoint.protocol === 'https:')
+    deps.stderr.write(`warning: --insecure-skip-tls-verify: the server certificate of ${endpoint.origin} is not verified; anyone on the path can receive the credentials\n`);
   const { leaf, chain } = readCertificates(input, deps.cwd);
   const key = readKey(input, deps, leaf);
   const signed = signSessionRequest({
@@ -144,9 +258,11 @@ export async function credentialProcess(deps: Deps, input: CredentialProcessInpu
   });
   let res;
   try {
-    res = await send(endpoint, signed, (input.timeoutSeconds ?? 30) * 1000);
+    res = await send(deps, endpoint, signed, timeout * 1000, insecure);
   } catch (e) {
-    throw new PkiError('AWS_NetworkError', `CreateSession ${endpoint.origin}: ${(e as Error).message}`, { details: { endpoint: endpoint.origin }, cause: e });
+    const kind = e instanceof ExchangeError ? e.kind : 'network';
+    const code = kind === 'timeout' ? 'AWS_TimeoutError' : kind === 'too-large' ? 'AWS_BadResponse' : 'AWS_NetworkError';
+    throw new PkiError(code, `CreateSession ${endpoint.origin}: ${(e as Error).message}`, { details: { endpoint: endpoint.origin }, cause: e });
   }
   let body: Record<string, any> = {};
   try {

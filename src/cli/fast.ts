@@ -28,6 +28,12 @@ export function parseFlags(argv: string[]): Record<string, unknown> {
     if (name in REFUSED_HELPER_OPTIONS) refuseHelperOption(name);
     const opt = spec[name];
     if (!opt) throw new PkiError('USAGE_INVALID_ARGUMENTS', `Unknown argument: ${name}`, { hint: 'see pki credential-process --help' });
+    if (opt.type === 'boolean') {
+      // `--flag` or `--flag=true|false`; never takes the next argument.
+      if (m[2] !== undefined && m[2] !== 'true' && m[2] !== 'false') throw new PkiError('USAGE_INVALID_ARGUMENTS', `--${name}="${m[2]}": give --${name} alone, or =true / =false`);
+      out[camel(name)] = m[2] !== 'false';
+      continue;
+    }
     const value = m[2] ?? argv[++i];
     if (value === undefined) throw new PkiError('USAGE_INVALID_ARGUMENTS', `--${name} needs a value`);
     if (opt.type === 'number') {

@@ -1,7 +1,8 @@
 /** `pki.yaml`: the PKI directory's configuration. */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PkiError } from '../errors.js';
+import { readInput } from '../fs/files.js';
 import { DEFAULT_PBKDF2_ITERATIONS } from '../crypto/keys.js';
 import { parseYamlWithSchema, type Spec } from './schema.js';
 
@@ -83,8 +84,9 @@ export function loadConfig(dirInput: string): Config {
     });
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readInput(file, CONFIG_FILE).toString('utf8');
   } catch (e) {
+    if (e instanceof PkiError && e.code === 'POLICY_INPUT_TOO_LARGE') throw e;
     throw new PkiError('IO_READ_FAILED', `cannot read ${file}: ${(e as Error).message}`, { details: { file }, cause: e });
   }
   const raw = parseYamlWithSchema(text, file, CONFIG_SCHEMA, 'CONFIG_INVALID') as Record<string, any>;

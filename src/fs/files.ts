@@ -6,48 +6,223 @@
 import * as fs from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { PkiError } from '../errors.js';
+import { looksLikePem, PemDecoder } from '../x509/pem.js';
 
 /**
  * Size limits on input files, which may come from untrusted parties (CSRs from workloads, certificates and CRLs from
- * other tools). Reading stops at the limit, so a huge file or an endless device costs nothing.
+ * other tools). A regular file over its limit is refused from its size before a byte is read; other files (pipes,
+ * devices) are read in chunks and refused as soon as they pass the limit, so a huge file or an endless device costs
+ * nothing.
  */
 export const INPUT_LIMITS = {
-  /** Certificates, chains, keys, passphrase and mapping files. */
+  /** Certificates, chains, bundles, keys, passphrase and mapping files. */
   default: 1024 * 1024,
   /** A CSR (real ones are 0.3-2 KB). */
   csr: 64 * 1024,
   /** A serial list for revoke --batch (about 40 bytes a line: millions of lines). */
   list: 256 * 1024 * 1024,
-  /** A CRL: a 1M-entry CRL is about 35 MB of DER. */
+  /** A CRL: a 1M-entry CRL is about 35 MB of DER. Read in chunks; PEM is decoded as it is read. */
   crl: 1024 * 1024 * 1024,
 } as const;
 
-/** Reads an input file of at most `maxBytes`, naming `flag` and the path in errors. */
-export function readInput(path: string, flag: string, maxBytes: number = INPUT_LIMITS.default): Buffer {
+/** "1 MiB", "64 KiB", "1 GiB", or bytes. */
+export function formatBytes(n: number): string {
+  for (const [unit, size] of [['GiB', 2 ** 30], ['MiB', 2 ** 20], ['KiB', 2 ** 10]] as const) if (n >= size && n % size === 0) return `${n / size} ${unit}`;
+  return `${n} bytes`;
+}
+
+function tooLarge(path: string, flag: string, maxBytes: number, what?: string): PkiError {
+  return new PkiError('POLICY_INPUT_TOO_LARGE', `${flag} ${path} is larger than ${formatBytes(maxBytes)}, the most pki reads for ${what ?? flag}`, {
+    details: { file: path, flag, maxBytes },
+  });
+}
+
+function readError(e: unknown, path: string, flag: string): PkiError {
+  if (e instanceof PkiError) return e;
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return new PkiError('NOT_FOUND_FILE', `${flag} ${path}: no such file`, { details: { file: path, flag } });
+  if (code === 'EISDIR') return new PkiError('USAGE_NOT_A_FILE', `${flag} ${path} is a directory, not a file`, { details: { file: path, flag } });
+  return new PkiError('IO_READ_FAILED', `${flag} ${path}: cannot read (${(e as Error).message})`, { details: { file: path, flag }, cause: e });
+}
+
+/**
+ * The chunks of an input file of at most `maxBytes` (`what` names the kind of input in the error). A regular file
+ * over the limit is refused before reading; anything else stops at the limit. The file is closed when the
+ * iteration ends, also early.
+ */
+export function* readInputChunks(path: string, flag: string, maxBytes: number, what?: string, chunkSize = 1024 * 1024): Generator<Buffer, void, undefined> {
   let fd: number | undefined;
   try {
     fd = fs.openSync(path, 'r');
-    const chunks: Buffer[] = [];
+    const st = fs.fstatSync(fd);
+    if (st.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+    if (st.isFile() && st.size > maxBytes) throw tooLarge(path, flag, maxBytes, what);
     let total = 0;
     for (;;) {
-      const chunk = Buffer.allocUnsafe(Math.min(1024 * 1024, maxBytes + 1 - total));
+      const chunk = Buffer.allocUnsafe(Math.min(chunkSize, maxBytes + 1 - total));
       const n = fs.readSync(fd, chunk, 0, chunk.length, null);
       if (n === 0) break;
-      chunks.push(chunk.subarray(0, n));
       total += n;
-      if (total > maxBytes)
-        throw new PkiError('POLICY_INPUT_TOO_LARGE', `${flag} ${path} is larger than ${maxBytes} bytes, the most pki reads for ${flag}`, { details: { file: path, flag, maxBytes } });
+      if (total > maxBytes) throw tooLarge(path, flag, maxBytes, what);
+      yield chunk.subarray(0, n);
     }
-    return Buffer.concat(chunks, total);
   } catch (e) {
-    if (e instanceof PkiError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new PkiError('NOT_FOUND_FILE', `${flag} ${path}: no such file`, { details: { file: path, flag } });
-    if (code === 'EISDIR') throw new PkiError('USAGE_NOT_A_FILE', `${flag} ${path} is a directory, not a file`, { details: { file: path, flag } });
-    throw new PkiError('IO_READ_FAILED', `${flag} ${path}: cannot read (${(e as Error).message})`, { details: { file: path, flag }, cause: e });
+    throw readError(e, path, flag);
   } finally {
     if (fd !== undefined) fs.closeSync(fd);
   }
+}
+
+/** The size of a regular file (undefined for pipes and devices, or when it cannot be read: the read says why). */
+function fileSize(path: string): number | undefined {
+  try {
+    const st = fs.statSync(path);
+    return st.isFile() ? st.size : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Reads an input file of at most `maxBytes`, naming `flag` and the path in errors. */
+export function readInput(path: string, flag: string, maxBytes: number = INPUT_LIMITS.default, what?: string): Buffer {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for (const c of readInputChunks(path, flag, maxBytes, what)) {
+    chunks.push(c);
+    total += c.length;
+  }
+  return Buffer.concat(chunks, total);
+}
+
+/**
+ * Reads a CRL file (DER, or PEM holding an "X509 CRL" block) of at most INPUT_LIMITS.crl and returns its DER.
+ * PEM is decoded while it is read (never held as text): memory is about the CRL's DER size. `prefix` are chunks
+ * already read from the file. Throws CRYPTO_BAD_CRL when there is no CRL, CRYPTO_BAD_PEM on malformed PEM.
+ */
+export function readCrlFile(path: string, flag: string, source = path, opts: { chunks?: Iterable<Buffer>; size?: number } = {}): Buffer {
+  const chunks = opts.chunks ?? readInputChunks(path, flag, INPUT_LIMITS.crl, 'a CRL');
+  const size = opts.size ?? fileSize(path);
+  const it = chunks[Symbol.iterator]();
+  try {
+    const first = it.next();
+    if (first.done || first.value.length === 0) throw new PkiError('CRYPTO_BAD_CRL', `${source}: neither a PEM "X509 CRL" block nor DER (the file is empty)`, { details: { file: source } });
+    const head = first.value;
+    if (head[0] === 0x30) {
+      // DER: one buffer of the file's size (a pipe's chunks are concatenated once).
+      if (size !== undefined) {
+        const der = Buffer.allocUnsafe(size);
+        let n = 0;
+        for (let r: IteratorResult<Buffer> = first; !r.done; r = it.next()) {
+          if (n + r.value.length > size) throw new PkiError('IO_READ_FAILED', `${flag} ${path}: the file grew while it was read`, { details: { file: path, flag } });
+          r.value.copy(der, n);
+          n += r.value.length;
+        }
+        return n === size ? der : der.subarray(0, n);
+      }
+      const all: Buffer[] = [];
+      for (let r: IteratorResult<Buffer> = first; !r.done; r = it.next()) all.push(r.value);
+      return Buffer.concat(all);
+    }
+    let kept = false;
+    const decoder = new PemDecoder(source, {
+      keep: (label) => {
+        if (label !== 'X509 CRL' || kept) return false;
+        return (kept = true);
+      },
+      ...(size !== undefined ? { capacityHint: Math.ceil((size * 3) / 4) + 3 } : {}),
+    });
+    for (let r: IteratorResult<Buffer> = first; !r.done; r = it.next()) decoder.push(r.value);
+    const blocks = decoder.end();
+    if (!blocks.length) throw new PkiError('CRYPTO_BAD_CRL', `${source}: neither a PEM "X509 CRL" block nor DER`, { details: { file: source } });
+    return blocks[0]!.der;
+  } finally {
+    it.return?.();
+  }
+}
+
+/** What `readDocumentFile` found: a small file's bytes, or the DER of a CRL larger than INPUT_LIMITS.default. */
+export type DocumentInput = { kind: 'bytes'; data: Buffer } | { kind: 'crl'; der: Buffer; bytes: number; pem: boolean };
+
+/**
+ * Reads a file that may hold a certificate, bundle, CSR or CRL (`pki inspect`, `pki lint`). Only a CRL may be larger
+ * than INPUT_LIMITS.default (up to INPUT_LIMITS.crl, decoded as it is read); a larger file that is not a CRL is
+ * refused with POLICY_INPUT_TOO_LARGE as soon as that is known, naming the 1 MiB limit.
+ */
+export function readDocumentFile(path: string, flag: string, source = path): DocumentInput {
+  const small = INPUT_LIMITS.default;
+  const it = readInputChunks(path, flag, INPUT_LIMITS.crl, 'a CRL')[Symbol.iterator]();
+  try {
+    const head: Buffer[] = [];
+    let total = 0;
+    let r = it.next();
+    for (; !r.done; r = it.next()) {
+      head.push(r.value);
+      total += r.value.length;
+      if (total > small) break;
+    }
+    if (r.done) return { kind: 'bytes', data: Buffer.concat(head, total) };
+    const notCrl = () => tooLarge(path, flag, small, 'a certificate, CSR or bundle (only a CRL may be larger, up to 1 GiB)');
+    const first = head[0]!;
+    const size = fileSize(path);
+    const rest: Iterable<Buffer> = {
+      *[Symbol.iterator]() {
+        yield* head;
+        for (let n = it.next(); !n.done; n = it.next()) yield n.value;
+      },
+    };
+    if (first[0] === 0x30) {
+      if (!derLooksLikeCrl(first)) throw notCrl();
+      return { kind: 'crl', der: readCrlFile(path, flag, source, { chunks: rest, ...(size !== undefined ? { size } : {}) }), bytes: size ?? total, pem: false };
+    }
+    // PEM: the first block must be a CRL; explanatory text before it may not fill the first MiB.
+    if (!looksLikePem(Buffer.concat(head, total))) throw notCrl();
+    let bytes = 0;
+    const counted: Iterable<Buffer> = {
+      *[Symbol.iterator]() {
+        for (const c of rest) {
+          bytes += c.length;
+          yield c;
+        }
+      },
+    };
+    let kept = false;
+    const decoder = new PemDecoder(source, {
+      onBegin: (label, index) => {
+        if (index === 0 && label !== 'X509 CRL') throw notCrl();
+      },
+      keep: (label) => {
+        if (label !== 'X509 CRL' || kept) return false;
+        return (kept = true);
+      },
+      ...(size !== undefined ? { capacityHint: Math.ceil((size * 3) / 4) + 3 } : {}),
+    });
+    for (const c of counted) decoder.push(c);
+    const blocks = decoder.end();
+    if (!blocks.length) throw notCrl();
+    return { kind: 'crl', der: blocks[0]!.der, bytes, pem: true };
+  } finally {
+    it.return?.();
+  }
+}
+
+/**
+ * From the first bytes of a DER file: true unless it is visibly not a CertificateList, i.e. unless its first
+ * inner element is a certificate's `[0] version` or a CSR's `INTEGER 0` (RFC 5280 §5.1: a CRL's TBSCertList starts
+ * with INTEGER 1 or its AlgorithmIdentifier SEQUENCE).
+ */
+function derLooksLikeCrl(head: Buffer): boolean {
+  const skipHeader = (p: number): number => {
+    if (p + 2 > head.length) return -1;
+    const l = head[p + 1]!;
+    if (l < 0x80) return p + 2;
+    return p + 2 + (l & 0x7f);
+  };
+  const tbs = skipHeader(0);
+  if (tbs < 0 || head[tbs] !== 0x30) return false;
+  const inner = skipHeader(tbs);
+  if (inner < 0 || inner + 3 > head.length) return false;
+  if (head[inner] === 0x30) return true;
+  return head[inner] === 0x02 && head[inner + 1] === 0x01 && head[inner + 2] === 0x01;
 }
 
 /**

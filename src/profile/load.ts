@@ -1,8 +1,9 @@
 /** Profiles from YAML: strict schema, errors with file:line:col, frozen result. */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PkiError, throwIfAny } from '../errors.js';
+import { readInput } from '../fs/files.js';
 import { KEY_TYPES, type KeyType } from '../crypto/keys.js';
 import { parseYamlWithSchema, type Spec } from '../config/schema.js';
 import { profileRuleProblems, type Profile, type ProfileKind } from '../domain/profile.js';
@@ -123,8 +124,9 @@ export function loadProfile(nameOrPath: string, userDir: string | undefined, cwd
     });
   let text: string;
   try {
-    text = readFileSync(found, 'utf8');
+    text = readInput(found, 'profile').toString('utf8');
   } catch (e) {
+    if (e instanceof PkiError && e.code === 'POLICY_INPUT_TOO_LARGE') throw e;
     throw new PkiError('IO_READ_FAILED', `cannot read profile ${found}: ${(e as Error).message}`, { details: { file: found }, cause: e });
   }
   return parseProfile(text, found);

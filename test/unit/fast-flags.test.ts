@@ -18,4 +18,11 @@ describe('credential-process fast-path flags', () => {
     expect(() => parseFlags([...REQUIRED, '--pkcs8-password', 'hunter2'])).toThrow(expect.objectContaining({ code: 'USAGE_UNSUPPORTED_OPTION', message: expect.not.stringContaining('hunter2') }));
     expect(() => parseFlags([...REQUIRED, 'stray'])).toThrow(/unexpected argument "stray"/);
   });
+  it('--insecure-skip-tls-verify is a boolean: alone, or =true / =false; it never takes the next argument', () => {
+    expect(parseFlags(['--insecure-skip-tls-verify', ...REQUIRED])).toMatchObject({ insecureSkipTlsVerify: true, certificate: 'c.pem' });
+    expect(parseFlags([...REQUIRED, '--insecure-skip-tls-verify=false'])).toMatchObject({ insecureSkipTlsVerify: false });
+    expect(parseFlags([...REQUIRED, '--insecure-skip-tls-verify=true'])).toMatchObject({ insecureSkipTlsVerify: true });
+    expect(parseFlags(REQUIRED)).not.toHaveProperty('insecureSkipTlsVerify');
+    expect(() => parseFlags([...REQUIRED, '--insecure-skip-tls-verify=yes'])).toThrow(/give --insecure-skip-tls-verify alone/);
+  });
 });

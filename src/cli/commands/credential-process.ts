@@ -12,16 +12,17 @@ export const CREDENTIAL_PROCESS_OPTIONS = {
   'role-arn': { type: 'string', demandOption: true, describe: 'ARN of the role to assume' },
   'session-duration': { type: 'number', default: 3600, describe: 'seconds, 900-43200 (the profile and role may cap it lower)' },
   region: { type: 'string', describe: 'region (default: the trust anchor ARN\'s)' },
-  endpoint: { type: 'string', describe: 'endpoint URL (default https://rolesanywhere.REGION.amazonaws.com; the emulator for tests)' },
+  endpoint: { type: 'string', describe: 'endpoint URL (default https://rolesanywhere.REGION.amazonaws.com); plain http:// only to 127.0.0.1, localhost or [::1] (the emulator)' },
   'role-session-name': { type: 'string', describe: 'role session name (the profile must accept one; default: the hex serial)' },
   'pkcs8-password-file': { type: 'string', describe: 'file holding the password of an encrypted PKCS#8 key (else $PKI_KEY_PASSPHRASE)' },
-  timeout: { type: 'number', default: 30, describe: 'seconds to wait for the service' },
+  timeout: { type: 'number', default: 30, describe: 'seconds the whole exchange may take: connect, TLS, request, the complete answer and retries' },
+  'insecure-skip-tls-verify': { type: 'boolean', describe: 'do not verify the server\'s TLS certificate, for this request only (test endpoints; warns on stderr); required to run with NODE_TLS_REJECT_UNAUTHORIZED=0' },
 } as const;
 
 /** Options of the official helper that pki refuses, with the reason. */
 export const REFUSED_HELPER_OPTIONS: Record<string, string> = {
   'pkcs8-password': 'a password on the command line is visible to every user of the machine: use --pkcs8-password-file FILE or $PKI_KEY_PASSPHRASE',
-  'no-verify-ssl': 'TLS verification cannot be turned off; trust a private CA with NODE_EXTRA_CA_CERTS=ca.pem instead',
+  'no-verify-ssl': 'trust a private CA with NODE_EXTRA_CA_CERTS=ca.pem instead; for a test endpoint only, --insecure-skip-tls-verify',
   'with-proxy': 'proxies are not supported yet',
   'cert-selector': 'certificate stores are not supported: pass --certificate and --private-key files',
   'system-store-name': 'certificate stores are not supported: pass --certificate and --private-key files',
@@ -52,7 +53,13 @@ export const credentialProcessCommand: CommandDef = {
     '{"Version":1,"AccessKeyId",...,"Expiration"} and nothing else on stdout. Errors go to stderr with the service\'s\n' +
     'message (e.g. "AccessDeniedException: Certificate revoked"), exit 9 for service errors. Refused helper options:\n' +
     '--pkcs8-password (use --pkcs8-password-file or $PKI_KEY_PASSPHRASE), --no-verify-ssl (use NODE_EXTRA_CA_CERTS),\n' +
-    'certificate stores, PKCS#11, TPM.',
+    'certificate stores, PKCS#11, TPM.\n' +
+    'Network: HTTPS only, except http:// to 127.0.0.1, localhost or [::1] (USAGE_INSECURE_ENDPOINT, exit 2, nothing\n' +
+    'sent). The server certificate is always verified: with NODE_TLS_REJECT_UNAUTHORIZED=0 in the environment the\n' +
+    'command refuses to run (USAGE_TLS_VERIFY_DISABLED) unless --insecure-skip-tls-verify is given, which turns\n' +
+    'verification off for this request only and warns on stderr. --timeout bounds the whole exchange (AWS_TimeoutError);\n' +
+    'an answer over 1 MiB is refused (AWS_BadResponse). ThrottlingException, HTTP 429 and 5xx are retried with\n' +
+    'jittered exponential backoff, at most 3 attempts within --timeout; other errors are not retried.',
   builder: (y) => {
     let out = y.options(CREDENTIAL_PROCESS_OPTIONS);
     // yargs reads --no-X as "X is false": register the positive names of the helper's --no-* flags.
@@ -80,6 +87,7 @@ export const credentialProcessCommand: CommandDef = {
       roleSessionName: a.roleSessionName,
       pkcs8PasswordFile: a.pkcs8PasswordFile,
       timeoutSeconds: a.timeout,
+      insecureSkipTlsVerify: a.insecureSkipTlsVerify === true,
     });
     return { kind: 'pki.credential-process.result', data: creds, text: JSON.stringify(creds) };
   },
