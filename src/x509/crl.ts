@@ -8,7 +8,7 @@
  * the strict DER reader; entries are walked by a tight loop that allocates nothing per entry unless asked for it.
  */
 import { PkiError } from '../errors.js';
-import { TAG, DerError, bool, children, decodeBitStringStrict, decodeOid, decodeSignedInteger, decodeTime, decodeUnsignedInteger, expectTag, integer, integerFromBytes, octetString, oid, readSingle, readTlv, seq, time, tlv, explicit, type Tlv } from './der.js';
+import { TAG, DerError, bool, children, decodeBitStringStrict, decodeOid, decodeSignedInteger, decodeTime, decodeUnsignedInteger, expectTag, integer, integerFromBytes, octetString, oid, readLength, readSingle, readTlv, seq, time, tlv, explicit, type Tlv } from './der.js';
 import { serialFromOctets, serialToOctets } from '../domain/serial.js';
 import { decodeAuthorityKeyIdentifier, decodeExtensions, encodeAuthorityKeyIdentifier, type Extension } from './extensions.js';
 import { decodeName, formatDn } from './name.js';
@@ -206,30 +206,17 @@ export function decodeCrl(der: Buffer, source: string): DecodedCrl {
   }
 }
 
-/** Reads a DER length at `p`; returns [length, offset after the length octets]. Bounds-checked. */
-function len(der: Buffer, p: number, end: number): [number, number] {
-  if (p >= end) throw new DerError('truncated length', p);
-  const b = der[p]!;
-  if (b < 0x80) return [b, p + 1];
-  const n = b & 0x7f;
-  if (n === 0 || n > 4 || p + 1 + n > end) throw new DerError('bad length', p);
-  let v = 0;
-  for (let i = 1; i <= n; i++) v = v * 256 + der[p + i]!;
-  if (v < 0x80 || (n > 1 && der[p + 1] === 0)) throw new DerError('non-minimal length', p);
-  return [v, p + 1 + n];
-}
-
 /**
  * Steps over one CRL entry at `p` in `buf[.., end)` without allocating: writes the serial's content range (leading
  * zero octets skipped) to out[0], out[1] and the next entry's offset to out[2]. Throws DerError on malformed input.
  */
 export function stepEntry(buf: Buffer, p: number, end: number, out: Int32Array): void {
   if (buf[p] !== TAG.SEQUENCE) throw new DerError('entry is not a SEQUENCE', p);
-  const [entryLen, entryStart] = len(buf, p + 1, end);
+  const [entryLen, entryStart] = readLength(buf, p + 1, end);
   const entryEnd = entryStart + entryLen;
   if (entryEnd > end) throw new DerError('entry runs past the list', p);
   if (buf[entryStart] !== TAG.INTEGER) throw new DerError('entry serial is not an INTEGER', entryStart);
-  const [serialLen, serialStart] = len(buf, entryStart + 1, entryEnd);
+  const [serialLen, serialStart] = readLength(buf, entryStart + 1, entryEnd);
   if (serialLen === 0 || serialStart + serialLen > entryEnd) throw new DerError('bad serial', entryStart);
   let s = serialStart;
   while (s < serialStart + serialLen - 1 && buf[s] === 0) s++;
@@ -281,7 +268,7 @@ export function walkCrlEntries(crl: DecodedCrl, source: string, onEntry?: (e: Cr
       // revocationDate
       const timeTag = der[serialEnd];
       if (timeTag !== TAG.UTC_TIME && timeTag !== TAG.GENERALIZED_TIME) throw new DerError('entry revocationDate is not a time', serialEnd);
-      const [timeLen, timeStart] = len(der, serialEnd + 1, entryEnd);
+      const [timeLen, timeStart] = readLength(der, serialEnd + 1, entryEnd);
       const timeEnd = timeStart + timeLen;
       if (timeEnd > entryEnd) throw new DerError('bad revocationDate', serialEnd);
       let reason = -1;

@@ -157,6 +157,25 @@ export interface Tlv {
   raw: Buffer;
 }
 
+/**
+ * The one DER length parser (X.690 §10.1: definite, minimal, here at most 4 octets): the length at `p` and the offset
+ * after its octets. Used by {@link readTlv} and by the CRL codec's allocation-free entry walk.
+ */
+export function readLength(buf: Uint8Array, p: number, limit: number): [number, number] {
+  if (p >= limit) throw new DerError('truncated length', p);
+  const first = buf[p]!;
+  if (first < 0x80) return [first, p + 1];
+  if (first === 0x80) throw new DerError('indefinite length is not allowed in DER', p);
+  const n = first & 0x7f;
+  if (n > 4) throw new DerError('length field too large', p);
+  if (p + 1 + n > limit) throw new DerError('truncated length', p + 1);
+  if (buf[p + 1] === 0) throw new DerError('non-minimal length encoding', p + 1);
+  let len = 0;
+  for (let i = 1; i <= n; i++) len = len * 256 + buf[p + i]!;
+  if (len < 0x80) throw new DerError('non-minimal length encoding', p + 1);
+  return [len, p + 1 + n];
+}
+
 /** Reads one TLV at `offset`, checking that it fits within `limit`. */
 export function readTlv(buf: Buffer, offset = 0, limit = buf.length): Tlv {
   // Bytes that crossed a worker-thread boundary arrive as plain Uint8Arrays: view them as a Buffer (no copy), so
@@ -166,19 +185,7 @@ export function readTlv(buf: Buffer, offset = 0, limit = buf.length): Tlv {
   const tag = buf[offset]!;
   if ((tag & 0x1f) === 0x1f) throw new DerError('multi-byte tags are not supported', offset);
   if (offset + 1 >= limit) throw new DerError('truncated length', offset + 1);
-  let len = buf[offset + 1]!;
-  let p = offset + 2;
-  if (len === 0x80) throw new DerError('indefinite length is not allowed in DER', offset + 1);
-  if (len > 0x80) {
-    const n = len & 0x7f;
-    if (n > 4) throw new DerError('length field too large', offset + 1);
-    if (p + n > limit) throw new DerError('truncated length', p);
-    if (buf[p] === 0) throw new DerError('non-minimal length encoding', p);
-    len = 0;
-    for (let i = 0; i < n; i++) len = len * 256 + buf[p + i]!;
-    if (len < 0x80) throw new DerError('non-minimal length encoding', p);
-    p += n;
-  }
+  const [len, p] = readLength(buf, offset + 1, limit);
   const end = p + len;
   if (end > limit) throw new DerError(`content of ${len} bytes runs past the end of its container`, p);
   return {
