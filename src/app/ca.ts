@@ -32,7 +32,8 @@ import { OID } from '../x509/oids.js';
 import { decodePemBlocks, toPem } from '../x509/pem.js';
 import { generatedRequest, planCertificate, recordIssued, requestFromCsr, sha256Fingerprint, signPlanned, type IssuedCertificate } from './issuance.js';
 import { lintCa } from './lint.js';
-import { assertIssuing } from './rotation-state.js';
+import { assertIssuing, subtree } from './rotation-state.js';
+import { caStates, describeState } from './ca-state.js';
 import { caCertificate, caChain, chainToPem, getCa, resolveDir, unlockCa, withWorkspace, type Workspace } from './workspace.js';
 
 export const CA_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -107,7 +108,7 @@ export async function initPki(deps: Deps, input: InitInput) {
     writeFileAtomic(configFile, defaultConfigText(iterations), { flag: 'config' });
     created.push(configFile);
     const config = loadConfig(dir);
-    const store = SqliteStore.open(config.store.sqlite, true);
+    const store = SqliteStore.open(config.store.sqlite, true, { baseDir: config.dir, keysDir: config.keys.dir });
     created.push(config.store.sqlite, `${config.store.sqlite}-wal`, `${config.store.sqlite}-shm`);
     try {
       const ws: Workspace = { config, store, deps, now, close: () => store.close() };
@@ -511,8 +512,13 @@ export async function listCas(deps: Deps, input: { dir?: string }) {
   return withWorkspace(input.dir, deps, async (ws) => {
     const cas = await ws.store.listCas();
     const names = new Map(cas.map((c) => [c.id, c.name]));
+    const states = await caStates(ws, cas);
     return cas.map((c) => ({
       ...caSummary(c, c.parentId === null ? null : (names.get(c.parentId) ?? null)),
+      // The effective state: revoked or retired also when inherited from an issuer (see ca-state.ts).
+      status: states.get(c.id)!.state,
+      statusDetail: describeState(states.get(c.id)!),
+      retiredAt: states.get(c.id)!.retiredAt?.toISOString() ?? null,
       expired: c.notAfter ? c.notAfter.getTime() <= ws.now.getTime() : false,
       pathLen: c.certDer ? (caCertificate(c).basicConstraints?.pathLen ?? null) : null,
     }));
@@ -533,3 +539,47 @@ export async function exportCa(deps: Deps, input: { dir?: string; name: string; 
   });
 }
 
+/**
+ * Records `cas` as retired in one transaction with one `ca.retire` audit row each (`why` goes into its details).
+ * Returns the names of the CAs whose state changed (already retired ones are left alone).
+ */
+export async function retireCas(ws: Workspace, cas: CaRecord[], why: Record<string, unknown>): Promise<string[]> {
+  const changed = await ws.store.retireCas(
+    cas.map((c) => c.id),
+    cas.map((c) => ({ action: 'ca.retire', target: c.name, details: { status: c.status, ...why } })),
+    ws.deps.actor,
+    ws.now,
+  );
+  return cas.filter((c) => changed.includes(c.id)).map((c) => c.name);
+}
+
+/**
+ * `pki ca retire NAME`: NAME and every CA below it stop issuing (STATE_CA_RETIRED) and leave monitoring (no CRL or
+ * expiry alarms in `pki status`); their certificates, revocations and CRLs stay on record. A revoked CA keeps the
+ * status `revoked`; retiring it acknowledges the incident (`pki status` stops reporting it as critical).
+ */
+export async function retireCa(deps: Deps, input: { dir?: string; name: string }) {
+  return withWorkspace(input.dir, deps, async (ws) => {
+    const ca = await getCa(ws, input.name, 'CA');
+    if (ca.status === 'pending')
+      throw new PkiError('STATE_CA_PENDING', `CA ${ca.name} has no certificate yet: nothing to retire`, {
+        details: { ca: ca.name },
+        hint: 'a pending CA never issued anything; leave it, or import its certificate first',
+      });
+    const all = await ws.store.listCas();
+    const below = subtree(all, ca).filter((c) => c.status !== 'pending');
+    const retired = await retireCas(ws, below, { requestedFor: ca.name });
+    const anchors = (await ws.store.listAnchors()).filter((a) => a.caNames.some((n) => below.some((c) => c.name === n)));
+    const warnings = anchors.map(
+      (a) => `trust anchor ${a.name} still holds ${a.caNames.filter((n) => below.some((c) => c.name === n)).join(', ')}: pki status no longer watches its CRL; push a bundle without it (pki anchor push --name ${a.name} --ca ...)`,
+    );
+    const states = await caStates(ws);
+    return {
+      name: ca.name,
+      retired,
+      unchanged: below.map((c) => c.name).filter((n) => !retired.includes(n)),
+      cas: below.map((c) => ({ name: c.name, status: describeState(states.get(c.id)!) })),
+      warnings,
+    };
+  });
+}

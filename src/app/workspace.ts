@@ -29,7 +29,7 @@ export function openWorkspace(dir: string | undefined, deps: Deps): Workspace {
   const config = loadConfig(resolveDir(dir, deps));
   if (!existsSync(config.store.sqlite))
     throw new PkiError('NOT_FOUND_STORE', `the store ${config.store.sqlite} named in ${config.file} does not exist`, { details: { file: config.store.sqlite } });
-  const store = SqliteStore.open(config.store.sqlite);
+  const store = SqliteStore.open(config.store.sqlite, false, { baseDir: config.dir, keysDir: config.keys.dir });
   return { config, store, deps, now: deps.now(), close: () => store.close() };
 }
 
@@ -63,7 +63,7 @@ export interface CaSigner {
 
 /** The parsed certificate of an active CA (throws STATE_CA_PENDING for a CA waiting for `pki ca import`). */
 export function caCertificate(ca: CaRecord): ParsedCertificate {
-  if (ca.status !== 'active' || !ca.certDer)
+  if (ca.status === 'pending' || !ca.certDer)
     throw new PkiError('STATE_CA_PENDING', `CA ${ca.name} has no certificate yet (its CSR is waiting to be signed)`, {
       details: { ca: ca.name },
       hint: `sign its CSR with the parent CA and run: pki ca import ${ca.name} --cert FILE`,

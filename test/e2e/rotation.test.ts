@@ -191,6 +191,10 @@ describe('#6 pki rotate against the emulator', () => {
     st = await run(['rotate', 'status', '--anchor', 'prod']);
     expect(st.code).toBe(0);
     expect(st.json.data.rotation.phase).toBe('finished');
+    // #14 finish retired the old root (and what is below it): listed retired, out of monitoring, audited.
+    expect((await ok(['ca', 'list'])).filter((c: { status: string }) => c.status === 'retired').map((c: { name: string }) => c.name)).toContain('root');
+    expect((await ok(['audit', 'log'])).some((x: { action: string; target: string }) => x.action === 'ca.retire' && x.target === 'root')).toBe(true);
+    expect((await ok(['status'])).checks).toContainEqual(expect.objectContaining({ what: 'ca/root', message: expect.stringMatching(/^CA root is retired on /) }));
     // A next rotation may start.
     expect((await ok(['rotate', 'plan', '--anchor', 'prod', '--new-ca', 'root-3', '--subject', 'CN=Rot Root 3'])).bundle.during).toEqual(['root-2', 'root-3']);
   });
