@@ -34,7 +34,37 @@ import { generatedRequest, planCertificate, recordIssued, requestFromCsr, sha256
 import { lintCa } from './lint.js';
 import { assertIssuing, subtree } from './rotation-state.js';
 import { caStates, describeState } from './ca-state.js';
-import { caCertificate, caChain, chainToPem, getCa, resolveDir, unlockCa, withWorkspace, type Workspace } from './workspace.js';
+import { caCertificate, caChain, chainToPem, getCa, issuedBy, resolveDir, unlockCa, withWorkspace, type Workspace } from './workspace.js';
+
+/**
+ * Refuses a CA that would duplicate one already in the store: the same certificate or the same key under another
+ * name (STATE_CA_DUPLICATE: each would keep its own CRL numbering, two different CRL #1 for one issuer), or the same
+ * subject (STATE_CA_SUBJECT_EXISTS: relying parties chain by name, and a CRL names its issuer by subject).
+ * `exceptId`: the pending CA being completed.
+ */
+export async function assertDistinctCa(ws: Workspace, name: string, candidate: { subjectDn: string; subjectDer?: Buffer; spki?: Buffer; certDer?: Buffer }, exceptId?: number): Promise<void> {
+  for (const other of await ws.store.listCas()) {
+    if (other.id === exceptId) continue;
+    const otherCert = other.certDer ? caCertificate(other) : undefined;
+    const otherSpki = otherCert?.spki ?? (other.csrDer ? readCsr(other.csrDer, `CA ${other.name} CSR`).spki : undefined);
+    if (candidate.certDer && other.certDer?.equals(candidate.certDer))
+      throw new PkiError('STATE_CA_DUPLICATE', `this certificate is already CA ${other.name} in this PKI: it cannot also be CA ${name}`, {
+        details: { ca: name, existing: other.name },
+        hint: `use CA ${other.name}`,
+      });
+    if (candidate.spki && otherSpki?.equals(candidate.spki))
+      throw new PkiError('STATE_CA_DUPLICATE', `this key is already the key of CA ${other.name} in this PKI: it cannot also be CA ${name}`, {
+        details: { ca: name, existing: other.name },
+        hint: `use CA ${other.name}; a new CA needs a new key`,
+      });
+    const sameSubject = candidate.subjectDer && otherCert ? otherCert.subjectDer.equals(candidate.subjectDer) : other.subjectDn === candidate.subjectDn;
+    if (sameSubject)
+      throw new PkiError('STATE_CA_SUBJECT_EXISTS', `CA ${other.name} already has the subject "${other.subjectDn}": CA ${name} needs a subject of its own`, {
+        details: { ca: name, existing: other.name, subject: other.subjectDn },
+        hint: 'add a generation to the name, e.g. "CN=Example Issuing CA 2"',
+      });
+  }
+}
 
 export const CA_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
@@ -192,6 +222,7 @@ export async function createCa(deps: Deps, input: CreateCaInput) {
     const parent = await getCa(ws, input.parent, '--parent');
     await assertIssuing(ws, parent);
     const rdns = parseDn(input.subject);
+    await assertDistinctCa(ws, input.name, { subjectDn: formatDn(rdns), subjectDer: encodeName(rdns) });
     const keyType = parseKeyType(input.keyType);
     const validitySeconds = input.validity === undefined ? undefined : parseDuration(input.validity, '--validity');
     const profile = loadProfile(input.profile ?? 'intermediate-ca', ws.config.profilesDir, deps.cwd);
@@ -237,6 +268,7 @@ export async function createCa(deps: Deps, input: CreateCaInput) {
 async function createRootCa(ws: Workspace, input: CreateCaInput) {
   const deps = ws.deps;
   const rdns = parseDn(input.subject);
+  await assertDistinctCa(ws, input.name, { subjectDn: formatDn(rdns), subjectDer: encodeName(rdns) });
   const keyType = parseKeyType(input.keyType);
   const validitySeconds = input.validity === undefined ? undefined : parseDuration(input.validity, '--validity');
   const profile = loadProfile(input.profile ?? 'root-ca', ws.config.profilesDir, deps.cwd);
@@ -324,6 +356,7 @@ export async function createCaCsr(deps: Deps, input: CaCsrInput) {
   return withWorkspace(input.dir, deps, async (ws) => {
     if (await ws.store.getCa(input.name)) throw new PkiError('STATE_CA_EXISTS', `a CA named "${input.name}" already exists`, { details: { ca: input.name } });
     const rdns = parseDn(input.subject);
+    await assertDistinctCa(ws, input.name, { subjectDn: formatDn(rdns), subjectDer: encodeName(rdns) });
     const keyType = parseKeyType(input.keyType);
     checkOutput(input.out, '--out', input.force ?? false);
     const passphrase = input.noPassphrase ? undefined : await passphraseForNewKey(deps, input, `CA ${input.name}'s key`);
@@ -391,12 +424,11 @@ export function checkCaCertificate(cert: ParsedCertificate, source: string, now:
   throwIfAny(problems, `${source}: ${problems.length} problems`);
 }
 
-/** Finds the CA in the store that signed `cert` (subject = issuer and the signature verifies). */
+/** Finds the CA in the store that signed `cert` (names chain, AKI = SKI, and the signature verifies). */
 async function findParent(ws: Workspace, cert: ParsedCertificate, self: string): Promise<CaRecord | undefined> {
   for (const ca of await ws.store.listCas()) {
     if (ca.name === self || ca.status !== 'active' || !ca.certDer) continue;
-    const parentCert = caCertificate(ca);
-    if (parentCert.subjectDer.equals(cert.issuerDer) && verifyCertificateSignature(cert, parentCert.publicKey)) return ca;
+    if (issuedBy(cert, caCertificate(ca))) return ca;
   }
   return undefined;
 }
@@ -432,6 +464,7 @@ export async function importCa(deps: Deps, input: ImportCaInput) {
         throw new PkiError('CRYPTO_KEY_MISMATCH', `${input.cert} does not match CA ${input.name}'s key (its public key differs from the CSR's)`, {
           details: { ca: input.name, file: input.cert },
         });
+      await assertDistinctCa(ws, input.name, { subjectDn: cert.subjectDn, subjectDer: cert.subjectDer, certDer: cert.der }, existing.id);
       if (cert.subjectDn !== existing.subjectDn)
         deps.stderr.write(`note: the signed subject "${cert.subjectDn}" differs from the requested "${existing.subjectDn}"; using the signed one\n`);
       const ca = await ws.store.activateCa(
@@ -448,6 +481,7 @@ export async function importCa(deps: Deps, input: ImportCaInput) {
         details: { ca: input.name },
         hint: `or start with: pki ca csr ${input.name} --subject ... --out ${input.name}.csr`,
       });
+    await assertDistinctCa(ws, input.name, { subjectDn: cert.subjectDn, subjectDer: cert.subjectDer, spki: cert.spki, certDer: cert.der });
     const keyPem = readInput(input.key, '--key');
     const keyEncrypted = keyPem.toString('latin1').includes('ENCRYPTED');
     const keyPassphrase = keyEncrypted ? await passphraseToUnlock(deps, { ...(input.keyPassphraseFile ? { passphraseFile: input.keyPassphraseFile } : {}) }, `--key ${input.key}`, '--key-passphrase-file') : undefined;

@@ -2,8 +2,13 @@
  * #14 CA lifecycle: a revoked intermediate stops everywhere, `pki ca retire` takes a CA out of service and out of
  * monitoring, and `pki status` agrees with `pki crl check` about a CA with revocations and no CRL.
  */
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { readCertificate } from '../../src/x509/certificate.js';
+import { decodePemBlocks } from '../../src/x509/pem.js';
 import { startEmulator, type Emulator } from '../../src/emulator/server.js';
 import { cli, fixture, makeDeps, makePki, pkiIn, snapshot } from '../helpers.js';
 
@@ -154,5 +159,107 @@ describe('#14 pki status and CRLs', () => {
     expect(status.json.data.checks).toContainEqual(expect.objectContaining({ level: 'critical', what: 'crl/issuing-1', message: expect.stringMatching(/revoked certificates but has no CRL yet/) }));
     await ok(['crl', 'generate', '--ca', 'issuing-1']);
     expect((await run(['status'])).code).toBe(0);
+  });
+});
+
+/** An openssl-made CA certificate + key (real time: openssl cannot back-date). `signer` signs it; else self-signed. */
+function opensslCa(cwd: string, name: string, subj: string, signer?: { cert: string; key: string }, key?: string) {
+  const keyFile = key ?? join(cwd, `${name}.key`);
+  const cert = join(cwd, `${name}.pem`);
+  const ext = join(cwd, `${name}.ext`);
+  fs.writeFileSync(ext, 'basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n');
+  const newKey = key ? ['-key', key] : ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', keyFile];
+  if (signer) {
+    execFileSync('openssl', ['req', '-new', ...newKey, '-out', `${cert}.csr`, '-subj', subj], { stdio: 'ignore' });
+    execFileSync('openssl', ['x509', '-req', '-in', `${cert}.csr`, '-CA', signer.cert, '-CAkey', signer.key, '-set_serial', '0x4242', '-days', '365', '-sha256', '-extfile', ext, '-out', cert], { stdio: 'ignore' });
+  } else execFileSync('openssl', ['req', '-x509', ...newKey, '-out', cert, '-subj', subj, '-days', '365', '-sha256', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], { stdio: 'ignore' });
+  return { cert, key: keyFile };
+}
+
+describe('#14 one CA, one name', () => {
+  it('fail/the same CA certificate, or the same key, imported under a second name is refused (STATE_CA_DUPLICATE, exit 6)', async () => {
+    const { cwd, dir, deps } = await makePki();
+    deps.now = () => new Date();
+    const { run, ok } = pkiIn(dir, deps);
+    const legacy = opensslCa(cwd, 'legacy', '/CN=Legacy CA');
+    await ok(['ca', 'import', 'legacy', '--cert', legacy.cert, '--key', legacy.key, '--no-passphrase']);
+    const sameKey = opensslCa(cwd, 'legacy-rekeyed', '/CN=Legacy CA again', undefined, legacy.key);
+    const issuingCert = join(cwd, 'issuing-1.pem');
+    await ok(['ca', 'export', 'issuing-1', '--out', issuingCert]);
+    const before = snapshot(dir);
+    for (const [what, cert, key, existing] of [
+      ['the same certificate and key', legacy.cert, legacy.key, 'legacy'],
+      ['another certificate for the same key', sameKey.cert, legacy.key, 'legacy'],
+      ['a CA made here, with its own key file', issuingCert, join(dir, 'keys/issuing-1.key.pem'), 'issuing-1'],
+    ] as const) {
+      const r = await run(['ca', 'import', 'twice', '--cert', cert, '--key', key, '--no-passphrase']);
+      expect([r.code, r.json.error.code], what).toEqual([6, 'STATE_CA_DUPLICATE']);
+      expect(r.json.error.message, what).toContain(`CA ${existing}`);
+    }
+    expect(snapshot(dir)).toEqual(before);
+  });
+
+  it('fail/a second CA with a subject already in use is refused (STATE_CA_SUBJECT_EXISTS, exit 6): ca create, ca create --root, ca csr, ca import', async () => {
+    const { cwd, dir, deps } = await makePki();
+    deps.now = () => new Date();
+    const { run, ok } = pkiIn(dir, deps);
+    const rootPem = join(cwd, 'root.pem');
+    await ok(['ca', 'export', 'root', '--out', rootPem]);
+    // A CA under the root that carries the root's own subject (as another tool may have made it).
+    const twin = opensslCa(cwd, 'twin', '/O=Example/CN=Test Root CA', { cert: rootPem, key: join(dir, 'keys/root.key.pem') });
+    const before = snapshot(dir);
+    for (const argv of [
+      ['ca', 'create', 'again', '--parent', 'root', '--subject', 'CN=Test Issuing CA 1,O=Example', '--no-passphrase'],
+      ['ca', 'create', 'again', '--root', '--subject', 'CN=Test Root CA,O=Example', '--no-passphrase'],
+      ['ca', 'csr', 'again', '--subject', 'CN=Test Issuing CA 1,O=Example', '--out', join(cwd, 'again.csr'), '--no-passphrase'],
+      ['ca', 'import', 'again', '--cert', twin.cert, '--key', twin.key, '--no-passphrase'],
+    ]) {
+      const r = await run(argv);
+      expect([r.code, r.json.error.code], argv.join(' ')).toEqual([6, 'STATE_CA_SUBJECT_EXISTS']);
+    }
+    expect(snapshot(dir)).toEqual(before);
+    expect(fs.existsSync(join(cwd, 'again.csr'))).toBe(false);
+  });
+
+  it('ok/chains are built by AKI/SKI and signature: a CA sharing its issuer\'s subject (a store from an earlier release) gets a full chain', async () => {
+    const { cwd, dir, deps } = await makePki();
+    deps.now = () => new Date();
+    const { ok } = pkiIn(dir, deps);
+    const rootPem = join(cwd, 'root.pem');
+    await ok(['ca', 'export', 'root', '--out', rootPem]);
+    const twin = opensslCa(cwd, 'twin', '/O=Example/CN=Test Root CA', { cert: rootPem, key: join(dir, 'keys/root.key.pem') });
+    const cert = readCertificate(fs.readFileSync(twin.cert), 'twin');
+    expect(cert.subjectDer.equals(cert.issuerDer)).toBe(true);
+    // Recorded the way an earlier release's import did it: no parent found, no external chain.
+    const keyPath = join(dir, 'keys/twin.key.pem');
+    fs.copyFileSync(twin.key, keyPath);
+    fs.chmodSync(keyPath, 0o600);
+    const db = new Database(join(dir, 'pki.db'));
+    db.prepare(
+      `INSERT INTO ca (name, parent_id, status, subject, cert_der, csr_der, external_chain_pem, key_path, key_type, key_encrypted, serial, not_before, not_after, created_at)
+       VALUES ('twin', NULL, 'active', ?, ?, NULL, NULL, ?, 'ecdsa-p256', 0, ?, ?, ?, ?)`,
+    ).run(cert.subjectDn, cert.der, keyPath, cert.serialHex, Math.floor(cert.notBefore.getTime() / 1000), Math.floor(cert.notAfter.getTime() / 1000), Math.floor(Date.now() / 1000));
+    db.close();
+
+    const exported = await ok(['ca', 'export', 'twin', '--chain']);
+    expect(decodePemBlocks(exported.pem, 'chain').map((b) => readCertificate(b.der, 'c').serialHex)).toEqual([cert.serialHex, (await ok(['ca', 'list']))[0].serial]);
+    const chainOut = join(cwd, 'leaf-chain.pem');
+    const leaf = await ok(['issue', '--ca', 'twin', '--subject', 'CN=leaf', '--key-out', join(cwd, 'leaf.key'), '--out', join(cwd, 'leaf.pem'), '--chain-out', chainOut]);
+    expect(leaf.chainCertificates).toBe(1);
+    expect(decodePemBlocks(fs.readFileSync(chainOut, 'utf8'), 'chain').map((b) => readCertificate(b.der, 'c').serialHex)).toEqual([cert.serialHex]);
+    execFileSync('openssl', ['verify', '-CAfile', rootPem, '-untrusted', chainOut, join(cwd, 'leaf.pem')], { stdio: 'pipe' });
+  });
+});
+
+describe('#14 --chain-out for a leaf issued by the root', () => {
+  it('ok/writes nothing, says so on stderr and in JSON, exits 0', async () => {
+    const { cwd, dir, deps } = await makePki();
+    const chainOut = join(cwd, 'chain.pem');
+    const r = await cli(['issue', '--ca', 'root', '--subject', 'CN=direct', '--key-out', join(cwd, 'k.pem'), '--out', join(cwd, 'c.pem'), '--chain-out', chainOut, '--dir', dir, '--json'], deps);
+    expect(r.code, r.stdout).toBe(0);
+    expect(fs.existsSync(chainOut)).toBe(false);
+    expect(fs.existsSync(join(cwd, 'c.pem'))).toBe(true);
+    expect(r.json.data).toMatchObject({ chainOut: null, chainCertificates: 0, chainNote: expect.stringMatching(/not written: CA root is a root/) });
+    expect(r.stderr).toMatch(/^note: --chain-out .*chain\.pem: not written/m);
   });
 });
