@@ -1,6 +1,6 @@
 /** Numbered schema migrations. Append only: never edit a migration that has shipped. */
 import type Database from 'better-sqlite3';
-import { isAbsolute, join, relative, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { existsSync } from 'node:fs';
 
 /** Where the store lives: what a migration that rewrites file paths needs to know. */
@@ -36,16 +36,23 @@ export function storedKeyPath(baseDir: string, keyPath: string): string {
 
 /**
  * Migration 3's rewrite of one stored key path. A path inside the PKI directory becomes relative. An absolute path
- * outside it whose file name exists in this PKI's own key directory is the path of the directory this one was
- * copied or restored from: it is pointed at the local copy (a copy must never use the original's keys). Any other
- * path (a key directory configured outside the PKI directory) is kept.
+ * outside it that is the same file name in another PKI directory's key directory (one holding a pki.yaml: the
+ * directory this one was copied or restored from), or whose file name exists in this PKI's own key directory, is
+ * pointed at this PKI's key directory: a copy must never use the original's keys (if the copy lacks the file,
+ * unlocking the CA fails naming the missing file). Any other path (a key directory configured outside the PKI
+ * directory) is kept.
  */
 export function migratedKeyPath(ctx: MigrationContext, keyPath: string): string {
   const stored = storedKeyPath(ctx.baseDir, keyPath);
   if (!isAbsolute(stored)) return stored;
-  const base = stored.split(/[\\/]/).pop()!;
-  const local = join(ctx.keysDir, base);
-  return local !== stored && existsSync(local) ? storedKeyPath(ctx.baseDir, local) : stored;
+  const local = join(ctx.keysDir, basename(stored));
+  if (local === stored) return stored;
+  const keysRel = relative(ctx.baseDir, ctx.keysDir);
+  // The directory `stored` would belong to if it sits in a PKI directory's key directory (e.g. /old/pki for /old/pki/keys/x).
+  let otherPkiDir: string | undefined;
+  if (keysRel && !keysRel.startsWith('..') && !isAbsolute(keysRel) && dirname(stored).endsWith(sep + keysRel)) otherPkiDir = dirname(stored).slice(0, -(keysRel.length + 1));
+  const fromOtherPki = otherPkiDir !== undefined && existsSync(join(otherPkiDir, 'pki.yaml'));
+  return fromOtherPki || existsSync(local) ? storedKeyPath(ctx.baseDir, local) : stored;
 }
 
 export const MIGRATIONS: readonly Migration[] = [
