@@ -112,7 +112,7 @@ describe('#14 pki backup and restore', () => {
 
   it('fail/a restore whose audit log lost a revocation row is refused after checking, and removed', async () => {
     const { cwd, dir, deps } = await makePki();
-    const { ok, run } = pkiIn(dir, deps);
+    const { ok } = pkiIn(dir, deps);
     const leaf = await ok(['issue', '--ca', 'issuing-1', '--csr', fixture('csr/p256.csr'), '--out', join(cwd, 'leaf.pem')]);
     await ok(['revoke', '--ca', 'issuing-1', '--serial', leaf.serial]);
     const db = new Database(join(dir, 'pki.db'));
