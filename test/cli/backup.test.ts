@@ -47,7 +47,7 @@ describe('#14 pki backup and restore', () => {
     if (!fs.existsSync(join(ROOT, 'dist/app/issue.js'))) throw new Error('dist/ is missing: run npm run build (npm test does)');
     const { cwd, dir, deps } = await makePki();
     deps.now = () => new Date();
-    const { ok, run } = pkiIn(dir, deps);
+    const { ok } = pkiIn(dir, deps);
     const writer = issuingProcess(dir, 400, 4);
     await writer.firstGroup;
     const atStart = count(dir, 'certificate');
@@ -83,7 +83,7 @@ describe('#14 pki backup and restore', () => {
 
   it('fail/restore refuses a non-empty directory (STATE_OUTPUT_EXISTS, exit 6) and a damaged archive (STATE_BACKUP_INVALID, exit 6), leaving nothing behind', async () => {
     const { cwd, dir, deps } = await makePki();
-    const { ok, run } = pkiIn(dir, deps);
+    const { ok } = pkiIn(dir, deps);
     const archive = join(cwd, 'b.tar');
     await ok(['backup', '--out', archive]);
     const busy = tempDir('pki-busy-');
@@ -96,7 +96,7 @@ describe('#14 pki backup and restore', () => {
     // One byte of the database changed: the manifest's SHA-256 catches it before anything is written.
     const bytes = fs.readFileSync(archive);
     const at = bytes.indexOf(Buffer.from('SQLite format 3'));
-    bytes[at + 4096] ^= 0xff;
+    bytes[at + 4096] = bytes[at + 4096]! ^ 0xff;
     const damaged = join(cwd, 'damaged.tar');
     fs.writeFileSync(damaged, bytes);
     const target = join(cwd, 'restored');
