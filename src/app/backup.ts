@@ -178,7 +178,7 @@ function readBackup(file: string): { manifest: BackupManifest; entries: TarEntry
  */
 export async function restorePki(deps: Deps, input: { file: string; dir?: string }) {
   const file = resolve(deps.cwd, input.file);
-  if (input.dir === undefined) throw new PkiError('USAGE_MISSING_DIR', 'pki restore needs --dir DIR: the empty or new directory to restore into');
+  if (typeof input.dir !== 'string') throw new PkiError('USAGE_MISSING_DIR', 'pki restore needs one --dir DIR: the empty or new directory to restore into');
   const dir = resolveDir(input.dir, deps);
   let existed = false;
   try {
