@@ -278,12 +278,13 @@ export class SqliteStore implements Store {
         const current = currentVersion();
         for (const m of MIGRATIONS) {
           if (m.version <= current) continue;
+          // Rows whose references do not resolve: a rebuild must not add any (a store damaged before keeps its own).
+          const violations = () => (this.db.pragma('foreign_key_check') as unknown[]).length;
+          const before = m.rebuildsTables ? violations() : 0;
           this.db.exec(m.sql);
           m.run?.(this.db, this.migration);
-          if (m.rebuildsTables) {
-            const broken = this.db.pragma('foreign_key_check') as unknown[];
-            if (broken.length) throw new PkiError('STATE_STORE_CORRUPT', `store ${this.path}: migration ${m.version} found ${broken.length} rows whose references do not resolve`, { details: { file: this.path } });
-          }
+          if (m.rebuildsTables && violations() > before)
+            throw new PkiError('STATE_STORE_CORRUPT', `store ${this.path}: migration ${m.version} would leave rows whose references do not resolve; nothing was changed`, { details: { file: this.path } });
           this.db.prepare('INSERT INTO schema_migration (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, Math.floor(Date.now() / 1000));
         }
         const latest = MIGRATIONS[MIGRATIONS.length - 1]!.version;
