@@ -48,6 +48,8 @@ describe('#14 pki backup and restore', () => {
     const { cwd, dir, deps } = await makePki();
     deps.now = () => new Date();
     const { ok } = pkiIn(dir, deps);
+    fs.mkdirSync(join(dir, 'profiles/team'), { recursive: true });
+    fs.copyFileSync(join(ROOT, 'profiles/roles-anywhere-workload.yaml'), join(dir, 'profiles/team/workload.yaml'));
     const writer = issuingProcess(dir, 400, 4);
     await writer.firstGroup;
     const atStart = count(dir, 'certificate');
@@ -73,6 +75,7 @@ describe('#14 pki backup and restore', () => {
     expect(certs).toBeLessThanOrEqual(atEnd);
     expect(fs.statSync(join(restored, 'keys/issuing-1.key.pem')).mode & 0o777).toBe(0o600);
     expect(fs.statSync(join(restored, 'keys')).mode & 0o777).toBe(0o700);
+    expect(fs.readFileSync(join(restored, 'profiles/team/workload.yaml'))).toEqual(fs.readFileSync(join(ROOT, 'profiles/roles-anywhere-workload.yaml')));
     const again = pkiIn(restored, deps);
     expect((await again.run(['audit', 'verify', '--head', backup.auditHead])).code).toBe(0);
     expect((await again.run(['issue', '--ca', 'issuing-1', '--csr', fixture('csr/p384.csr'), '--out', join(cwd, 'after.pem')])).code).toBe(0);
