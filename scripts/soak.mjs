@@ -121,7 +121,7 @@ async function check(withCrl) {
     { now: () => new Date(), randomBytes: (n) => crypto.randomBytes(n), env: {}, cwd: work, stdout: { write() {} }, stderr: { write() {} }, interactive: false, actor: 'soak' },
     { dir },
   );
-  if (!audit.intact) fail(`audit chain broken at row ${audit.firstBroken?.seq}: ${audit.firstBroken?.reason}`);
+  if (!audit.intact) fail(audit.firstBroken ? `audit chain broken at row ${audit.firstBroken.seq}: ${audit.firstBroken.reason}` : `audit cross-check: ${audit.mismatches.slice(0, 3).join('; ')}`);
   const perAnchor = new Map();
   for (const c of Object.values(emu.state().crls)) perAnchor.set(c.trustAnchorArn, (perAnchor.get(c.trustAnchorArn) ?? 0) + 1);
   for (const [arn, n] of perAnchor) if (n > 2) fail(`the emulator holds ${n} CRLs for ${arn}`);

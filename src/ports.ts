@@ -24,7 +24,12 @@ export interface Deps {
   waitForShutdown?: () => Promise<void>;
 }
 
-export type CaStatus = 'active' | 'pending';
+/**
+ * A CA's stored lifecycle state: `pending` (CSR sent, no certificate yet), `active`, `revoked` (its own certificate
+ * was revoked by its parent: set in the same transaction as the revocation) or `retired` (`pki ca retire`, or
+ * `pki rotate finish`). Revoked and retired CAs never issue again; their records are kept.
+ */
+export type CaStatus = 'active' | 'pending' | 'revoked' | 'retired';
 
 export interface CaRecord {
   id: number;
@@ -44,6 +49,8 @@ export interface CaRecord {
   notBefore: Date | null;
   notAfter: Date | null;
   createdAt: Date;
+  /** When it was retired (also set on a revoked CA that was retired afterwards: the incident is acknowledged). */
+  retiredAt: Date | null;
 }
 
 export interface NewCa {
@@ -229,6 +236,11 @@ export interface Store {
    * when issuerId is null: a self-signed root). Throws STATE_CA_EXISTS.
    */
   createCa(ca: NewCa, certificate: { issuerId: number | null; cert: NewCertificate } | null, audit: AuditEvent, actor: string, at: Date): Promise<CaRecord>;
+  /**
+   * Retires CAs in one transaction, one audit row each (`events[i]` for `ids[i]`): an active CA becomes `retired`; a
+   * revoked one stays `revoked` with its retirement date set. CAs already retired are left alone. Returns the ids changed.
+   */
+  retireCas(ids: number[], events: AuditEvent[], actor: string, at: Date): Promise<number[]>;
   /** Turns a pending CA active with its signed certificate. */
   activateCa(id: number, update: { certDer: Buffer; parentId: number | null; externalChainPem: string | null; serial: string; notBefore: Date; notAfter: Date; subjectDn: string }, audit: AuditEvent, actor: string, at: Date): Promise<CaRecord>;
   /**
@@ -251,6 +263,10 @@ export interface Store {
   getCertificates(serial: string, issuerId?: number): Promise<CertificateRecord[]>;
   findCertificates(filter: CertificateFilter): Promise<CertificateRecord[]>;
   auditLog(): Promise<AuditRecord[]>;
+  /** Every certificate row's (issuer id, serial), for cross-checking against the audit log. */
+  certificateKeys(): Promise<Array<{ issuerId: number; serial: string }>>;
+  /** Every revocation row's (issuer id, serial), for cross-checking against the audit log. */
+  revocationKeys(): Promise<Array<{ issuerId: number; serial: string }>>;
   getAnchor(name: string): Promise<AnchorRecord | undefined>;
   listAnchors(): Promise<AnchorRecord[]>;
   saveAnchor(anchor: AnchorRecord, audit: AuditEvent, actor: string, at: Date): Promise<void>;

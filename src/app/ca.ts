@@ -32,8 +32,39 @@ import { OID } from '../x509/oids.js';
 import { decodePemBlocks, toPem } from '../x509/pem.js';
 import { generatedRequest, planCertificate, recordIssued, requestFromCsr, sha256Fingerprint, signPlanned, type IssuedCertificate } from './issuance.js';
 import { lintCa } from './lint.js';
-import { assertIssuing } from './rotation-state.js';
-import { caCertificate, caChain, chainToPem, getCa, resolveDir, unlockCa, withWorkspace, type Workspace } from './workspace.js';
+import { assertIssuing, subtree } from './rotation-state.js';
+import { caStates, describeState } from './ca-state.js';
+import { caCertificate, caChain, chainToPem, getCa, issuedBy, resolveDir, unlockCa, withWorkspace, type Workspace } from './workspace.js';
+
+/**
+ * Refuses a CA that would duplicate one already in the store: the same certificate or the same key under another
+ * name (STATE_CA_DUPLICATE: each would keep its own CRL numbering, two different CRL #1 for one issuer), or the same
+ * subject (STATE_CA_SUBJECT_EXISTS: relying parties chain by name, and a CRL names its issuer by subject).
+ * `exceptId`: the pending CA being completed.
+ */
+export async function assertDistinctCa(ws: Workspace, name: string, candidate: { subjectDn: string; subjectDer?: Buffer; spki?: Buffer; certDer?: Buffer }, exceptId?: number): Promise<void> {
+  for (const other of await ws.store.listCas()) {
+    if (other.id === exceptId) continue;
+    const otherCert = other.certDer ? caCertificate(other) : undefined;
+    const otherSpki = otherCert?.spki ?? (other.csrDer ? readCsr(other.csrDer, `CA ${other.name} CSR`).spki : undefined);
+    if (candidate.certDer && other.certDer?.equals(candidate.certDer))
+      throw new PkiError('STATE_CA_DUPLICATE', `this certificate is already CA ${other.name} in this PKI: it cannot also be CA ${name}`, {
+        details: { ca: name, existing: other.name },
+        hint: `use CA ${other.name}`,
+      });
+    if (candidate.spki && otherSpki?.equals(candidate.spki))
+      throw new PkiError('STATE_CA_DUPLICATE', `this key is already the key of CA ${other.name} in this PKI: it cannot also be CA ${name}`, {
+        details: { ca: name, existing: other.name },
+        hint: `use CA ${other.name}; a new CA needs a new key`,
+      });
+    const sameSubject = candidate.subjectDer && otherCert ? otherCert.subjectDer.equals(candidate.subjectDer) : other.subjectDn === candidate.subjectDn;
+    if (sameSubject)
+      throw new PkiError('STATE_CA_SUBJECT_EXISTS', `CA ${other.name} already has the subject "${other.subjectDn}": CA ${name} needs a subject of its own`, {
+        details: { ca: name, existing: other.name, subject: other.subjectDn },
+        hint: 'add a generation to the name, e.g. "CN=Example Issuing CA 2"',
+      });
+  }
+}
 
 export const CA_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
@@ -107,7 +138,7 @@ export async function initPki(deps: Deps, input: InitInput) {
     writeFileAtomic(configFile, defaultConfigText(iterations), { flag: 'config' });
     created.push(configFile);
     const config = loadConfig(dir);
-    const store = SqliteStore.open(config.store.sqlite, true);
+    const store = SqliteStore.open(config.store.sqlite, true, { baseDir: config.dir, keysDir: config.keys.dir });
     created.push(config.store.sqlite, `${config.store.sqlite}-wal`, `${config.store.sqlite}-shm`);
     try {
       const ws: Workspace = { config, store, deps, now, close: () => store.close() };
@@ -191,6 +222,7 @@ export async function createCa(deps: Deps, input: CreateCaInput) {
     const parent = await getCa(ws, input.parent, '--parent');
     await assertIssuing(ws, parent);
     const rdns = parseDn(input.subject);
+    await assertDistinctCa(ws, input.name, { subjectDn: formatDn(rdns), subjectDer: encodeName(rdns) });
     const keyType = parseKeyType(input.keyType);
     const validitySeconds = input.validity === undefined ? undefined : parseDuration(input.validity, '--validity');
     const profile = loadProfile(input.profile ?? 'intermediate-ca', ws.config.profilesDir, deps.cwd);
@@ -236,6 +268,7 @@ export async function createCa(deps: Deps, input: CreateCaInput) {
 async function createRootCa(ws: Workspace, input: CreateCaInput) {
   const deps = ws.deps;
   const rdns = parseDn(input.subject);
+  await assertDistinctCa(ws, input.name, { subjectDn: formatDn(rdns), subjectDer: encodeName(rdns) });
   const keyType = parseKeyType(input.keyType);
   const validitySeconds = input.validity === undefined ? undefined : parseDuration(input.validity, '--validity');
   const profile = loadProfile(input.profile ?? 'root-ca', ws.config.profilesDir, deps.cwd);
@@ -323,6 +356,7 @@ export async function createCaCsr(deps: Deps, input: CaCsrInput) {
   return withWorkspace(input.dir, deps, async (ws) => {
     if (await ws.store.getCa(input.name)) throw new PkiError('STATE_CA_EXISTS', `a CA named "${input.name}" already exists`, { details: { ca: input.name } });
     const rdns = parseDn(input.subject);
+    await assertDistinctCa(ws, input.name, { subjectDn: formatDn(rdns), subjectDer: encodeName(rdns) });
     const keyType = parseKeyType(input.keyType);
     checkOutput(input.out, '--out', input.force ?? false);
     const passphrase = input.noPassphrase ? undefined : await passphraseForNewKey(deps, input, `CA ${input.name}'s key`);
@@ -390,12 +424,11 @@ export function checkCaCertificate(cert: ParsedCertificate, source: string, now:
   throwIfAny(problems, `${source}: ${problems.length} problems`);
 }
 
-/** Finds the CA in the store that signed `cert` (subject = issuer and the signature verifies). */
+/** Finds the CA in the store that signed `cert` (names chain, AKI = SKI, and the signature verifies). */
 async function findParent(ws: Workspace, cert: ParsedCertificate, self: string): Promise<CaRecord | undefined> {
   for (const ca of await ws.store.listCas()) {
     if (ca.name === self || ca.status !== 'active' || !ca.certDer) continue;
-    const parentCert = caCertificate(ca);
-    if (parentCert.subjectDer.equals(cert.issuerDer) && verifyCertificateSignature(cert, parentCert.publicKey)) return ca;
+    if (issuedBy(cert, caCertificate(ca))) return ca;
   }
   return undefined;
 }
@@ -431,6 +464,7 @@ export async function importCa(deps: Deps, input: ImportCaInput) {
         throw new PkiError('CRYPTO_KEY_MISMATCH', `${input.cert} does not match CA ${input.name}'s key (its public key differs from the CSR's)`, {
           details: { ca: input.name, file: input.cert },
         });
+      await assertDistinctCa(ws, input.name, { subjectDn: cert.subjectDn, subjectDer: cert.subjectDer, certDer: cert.der }, existing.id);
       if (cert.subjectDn !== existing.subjectDn)
         deps.stderr.write(`note: the signed subject "${cert.subjectDn}" differs from the requested "${existing.subjectDn}"; using the signed one\n`);
       const ca = await ws.store.activateCa(
@@ -447,6 +481,7 @@ export async function importCa(deps: Deps, input: ImportCaInput) {
         details: { ca: input.name },
         hint: `or start with: pki ca csr ${input.name} --subject ... --out ${input.name}.csr`,
       });
+    await assertDistinctCa(ws, input.name, { subjectDn: cert.subjectDn, subjectDer: cert.subjectDer, spki: cert.spki, certDer: cert.der });
     const keyPem = readInput(input.key, '--key');
     const keyEncrypted = keyPem.toString('latin1').includes('ENCRYPTED');
     const keyPassphrase = keyEncrypted ? await passphraseToUnlock(deps, { ...(input.keyPassphraseFile ? { passphraseFile: input.keyPassphraseFile } : {}) }, `--key ${input.key}`, '--key-passphrase-file') : undefined;
@@ -511,8 +546,13 @@ export async function listCas(deps: Deps, input: { dir?: string }) {
   return withWorkspace(input.dir, deps, async (ws) => {
     const cas = await ws.store.listCas();
     const names = new Map(cas.map((c) => [c.id, c.name]));
+    const states = await caStates(ws, cas);
     return cas.map((c) => ({
       ...caSummary(c, c.parentId === null ? null : (names.get(c.parentId) ?? null)),
+      // The effective state: revoked or retired also when inherited from an issuer (see ca-state.ts).
+      status: states.get(c.id)!.state,
+      statusDetail: describeState(states.get(c.id)!),
+      retiredAt: states.get(c.id)!.retiredAt?.toISOString() ?? null,
       expired: c.notAfter ? c.notAfter.getTime() <= ws.now.getTime() : false,
       pathLen: c.certDer ? (caCertificate(c).basicConstraints?.pathLen ?? null) : null,
     }));
@@ -533,3 +573,47 @@ export async function exportCa(deps: Deps, input: { dir?: string; name: string; 
   });
 }
 
+/**
+ * Records `cas` as retired in one transaction with one `ca.retire` audit row each (`why` goes into its details).
+ * Returns the names of the CAs whose state changed (already retired ones are left alone).
+ */
+export async function retireCas(ws: Workspace, cas: CaRecord[], why: Record<string, unknown>): Promise<string[]> {
+  const changed = await ws.store.retireCas(
+    cas.map((c) => c.id),
+    cas.map((c) => ({ action: 'ca.retire', target: c.name, details: { status: c.status, ...why } })),
+    ws.deps.actor,
+    ws.now,
+  );
+  return cas.filter((c) => changed.includes(c.id)).map((c) => c.name);
+}
+
+/**
+ * `pki ca retire NAME`: NAME and every CA below it stop issuing (STATE_CA_RETIRED) and leave monitoring (no CRL or
+ * expiry alarms in `pki status`); their certificates, revocations and CRLs stay on record. A revoked CA keeps the
+ * status `revoked`; retiring it acknowledges the incident (`pki status` stops reporting it as critical).
+ */
+export async function retireCa(deps: Deps, input: { dir?: string; name: string }) {
+  return withWorkspace(input.dir, deps, async (ws) => {
+    const ca = await getCa(ws, input.name, 'CA');
+    if (ca.status === 'pending')
+      throw new PkiError('STATE_CA_PENDING', `CA ${ca.name} has no certificate yet: nothing to retire`, {
+        details: { ca: ca.name },
+        hint: 'a pending CA never issued anything; leave it, or import its certificate first',
+      });
+    const all = await ws.store.listCas();
+    const below = subtree(all, ca).filter((c) => c.status !== 'pending');
+    const retired = await retireCas(ws, below, { requestedFor: ca.name });
+    const anchors = (await ws.store.listAnchors()).filter((a) => a.caNames.some((n) => below.some((c) => c.name === n)));
+    const warnings = anchors.map(
+      (a) => `trust anchor ${a.name} still holds ${a.caNames.filter((n) => below.some((c) => c.name === n)).join(', ')}: pki status no longer watches its CRL; push a bundle without it (pki anchor push --name ${a.name} --ca ...)`,
+    );
+    const states = await caStates(ws);
+    return {
+      name: ca.name,
+      retired,
+      unchanged: below.map((c) => c.name).filter((n) => !retired.includes(n)),
+      cas: below.map((c) => ({ name: c.name, status: describeState(states.get(c.id)!) })),
+      warnings,
+    };
+  });
+}

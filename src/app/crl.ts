@@ -22,6 +22,7 @@ import { keyIdentifier } from '../x509/extensions.js';
 import { toPem } from '../x509/pem.js';
 import { verifyWith } from '../crypto/keys.js';
 import { caCertificate, getCa, unlockCa, withWorkspace, type Workspace } from './workspace.js';
+import { assertCaUsable } from './ca-state.js';
 
 
 /** The longest signature `key` can produce: the RSA modulus size, or a DER Ecdsa-Sig-Value with both integers padded. */
@@ -103,6 +104,7 @@ function sortedSerials(crl: DecodedCrl, source: string): Buffer[] {
 export async function generateCrl(deps: Deps, input: GenerateCrlInput) {
   return withWorkspace(input.dir, deps, async (ws) => {
     const ca = await getCa(ws, input.ca);
+    await assertCaUsable(ws, ca, 'crl');
     const caCert = caCertificate(ca);
     if (caCert.keyUsage && !caCert.keyUsage.includes('cRLSign'))
       throw new PkiError('POLICY_NO_CRL_SIGN', `CA ${ca.name}'s certificate has no cRLSign key usage: it cannot sign CRLs`, { details: { ca: ca.name } });

@@ -132,13 +132,18 @@ export async function issueCertificate(deps: Workspace['deps'], input: IssueInpu
     const cert = issued[0]!;
     const pem = toPem('CERTIFICATE', cert.der);
     if (input.out) writeFileAtomic(input.out, pem, { force, flag: '--out' });
-    if (input.chainOut) writeFileAtomic(input.chainOut, chainToPem(chain), { force, flag: '--chain-out' });
+    // A leaf issued by a root has no intermediates: an empty file would be refused by pki verify --chain and
+    // credential-process --intermediates, so nothing is written and the note says why.
+    const chainNote = input.chainOut && !chain.length ? `--chain-out ${input.chainOut}: not written: CA ${ca.name} is a root, so the certificate needs no intermediates (omit --intermediates / --chain)` : null;
+    if (chainNote) deps.stderr.write(`note: ${chainNote}\n`);
+    else if (input.chainOut) writeFileAtomic(input.chainOut, chainToPem(chain), { force, flag: '--chain-out' });
     return {
       ...issuedSummary(signer, cert),
       out: input.out ?? null,
       keyOut: input.keyOut ?? null,
-      chainOut: input.chainOut ?? null,
+      chainOut: chainNote ? null : (input.chainOut ?? null),
       chainCertificates: chain.length,
+      ...(chainNote ? { chainNote } : {}),
       pem,
     };
   });

@@ -14,6 +14,7 @@ import { toPem } from '../x509/pem.js';
 import { checkCaCertificate } from './ca.js';
 import { exportCrl, generateCrl } from './crl.js';
 import { assertPublishable } from './rotation-state.js';
+import { assertCaUsable, revokedInBundle } from './ca-state.js';
 import { caCertificate, getCa, withWorkspace, type Workspace } from './workspace.js';
 
 /** Roles Anywhere's x509CertificateData limit (16000 in the current model; 8000 in older ones, reference §2.2). */
@@ -79,6 +80,7 @@ export interface PushInput extends GatewayOptions {
 export async function pushAnchor(deps: Deps, input: PushInput) {
   checkResourceName(input.name, '--name');
   return withWorkspace(input.dir, deps, async (ws) => {
+    for (const name of new Set(input.cas)) await assertCaUsable(ws, await getCa(ws, name), 'anchor');
     const pem = await bundlePem(ws, input.cas);
     const gw = input.gateway ?? (await createGateway(deps, input));
     const calls: string[] = [];
@@ -247,6 +249,7 @@ export async function anchorStatus(deps: Deps, input: GatewayOptions & { dir?: s
     const problems: string[] = [];
     if (sha256(remotePem) !== anchor.bundleSha256 && !samePem(remotePem, await bundlePem(ws, anchor.caNames))) problems.push('the trust anchor\'s bundle differs from what pki pushed');
     if (!ta.enabled) problems.push('the trust anchor is disabled');
+    problems.push(...(await revokedInBundle(ws, anchor.name, anchor.caNames)));
     const crls = [];
     const remote = (await gw.listCrls()).filter((x) => x.trustAnchorArn === anchor.arn);
     // What this PKI published must still be there, and no older than the CA's latest CRL.

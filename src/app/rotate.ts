@@ -14,10 +14,11 @@ import { formatDuration } from '../domain/duration.js';
 import type { PassphraseSource } from '../crypto/passphrase.js';
 import type { AnchorRecord, CaRecord, Deps, LeafSummary, PublishedCrl, RotationPhase, RotationRecord } from '../ports.js';
 import { loadProfile } from '../profile/load.js';
-import { checkCaCertificate, createCa } from './ca.js';
+import { checkCaCertificate, createCa, retireCas } from './ca.js';
 import { crlResourceName, publishCrls, pushAnchor } from './publish.js';
 import { certificateSummary } from './query.js';
 import { CLOSED_PHASES, subtree } from './rotation-state.js';
+import { revokedInBundle } from './ca-state.js';
 import { caCertificate, withWorkspace, type Workspace } from './workspace.js';
 
 const SAMPLE = 20;
@@ -295,7 +296,7 @@ export async function planRotation(deps: Deps, input: { dir?: string; anchor: st
     const createdAs = exists ? null : parentName === undefined ? 'a new self-signed root' : `an intermediate signed by ${parentName}`;
     const { live, revoked, until: waitUntil } = await dependents(ws, a, a.oldSubtree);
     const maxValidity = maxLeafValidity(ws);
-    const warnings: string[] = [];
+    const warnings: string[] = await revokedInBundle(ws, anchor.name, anchor.caNames);
     if (a.neu) {
       const newCert = caCertificate(a.neu);
       const oldCert = caCertificate(a.old);
@@ -544,6 +545,7 @@ export async function finishRotation(deps: Deps, input: RotateInput & { force?: 
     if (r.anchorChange) await pushBundle(deps, input, a.anchor.name, a.bundleAfter, gw, calls);
     await removeCrls(ws, a.anchor, a.oldSubtree, gw, calls);
     r = await ws.store.setRotationPhase(r.id, ['finishing'], 'finished', { action: 'rotate.finished', target: r.anchorName, details: { rotation: r.id, retired: a.old.name, calls } }, deps.actor, ws.now);
+    await retireCas(ws, a.oldSubtree, { rotation: r.id, anchor: r.anchorName });
     return { anchor: r.anchorName, dryRun: false, phase: r.phase, old: a.old.name, new: a.newName, calls, forced: input.force ?? 0 };
   });
 }

@@ -2,6 +2,7 @@
 import { PkiError } from '../errors.js';
 import type { CaRecord, RotationPhase } from '../ports.js';
 import type { Workspace } from './workspace.js';
+import { assertCaUsable } from './ca-state.js';
 
 /** Phases in which the old CA (and every CA below it) no longer issues. */
 export const CLOSED_PHASES: RotationPhase[] = ['switched', 'finishing', 'finished'];
@@ -15,9 +16,10 @@ export function subtree(all: CaRecord[], ca: CaRecord): CaRecord[] {
 
 /**
  * Refuses issuance from a CA that a rotation moved issuance away from: the old CA and every CA below it, from
- * `pki rotate switch` on. Used by `pki issue` and `pki ca create | sign`.
+ * `pki rotate switch` on; and a revoked or retired CA (ca-state.ts). Used by `pki issue` and `pki ca create | sign`.
  */
 export async function assertIssuing(ws: Workspace, ca: CaRecord): Promise<void> {
+  await assertCaUsable(ws, ca, 'issue');
   const rotations = (await ws.store.listRotations()).filter((r) => CLOSED_PHASES.includes(r.phase));
   if (!rotations.length) return;
   const all = await ws.store.listCas();

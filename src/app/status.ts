@@ -6,6 +6,7 @@
 import { parseDuration } from '../domain/duration.js';
 import type { Deps } from '../ports.js';
 import { rotationStatus } from './rotate.js';
+import { caStates, describeState, revokedInBundle } from './ca-state.js';
 import { withWorkspace } from './workspace.js';
 
 export type Level = 'ok' | 'warning' | 'critical';
@@ -26,9 +27,25 @@ export async function hierarchyStatus(deps: Deps, input: { dir?: string; warn?: 
     const checks: StatusCheck[] = [];
     const cas = [];
     const all = await ws.store.listCas();
+    const states = await caStates(ws, all);
     for (const ca of all) {
-      const entry: Record<string, unknown> = { name: ca.name, status: ca.status, notAfter: ca.notAfter?.toISOString() ?? null };
-      if (ca.status === 'active' && ca.notAfter) {
+      const state = states.get(ca.id)!;
+      const entry: Record<string, unknown> = { name: ca.name, status: state.state, notAfter: ca.notAfter?.toISOString() ?? null };
+      if (state.state === 'revoked') {
+        // Critical until retired (pki ca retire): the operator has taken it out of service and acknowledged it.
+        const live = (await ws.store.leafSummary([ca.id], ws.now, { revoked: false, sample: 0 })).count;
+        entry.validCertificates = live;
+        if (state.retired) checks.push({ level: 'ok', what: `ca/${ca.name}`, message: `CA ${ca.name} is ${describeState(state)}, retired` });
+        else
+          checks.push({
+            level: 'critical',
+            what: `ca/${ca.name}`,
+            message: `CA ${ca.name} is ${describeState(state)}${live ? `: ${live} unexpired certificate(s) it issued must not be trusted` : ''}; publish ${state.via ?? 'its issuer'}'s CRL, take it out of every trust anchor, then: pki ca retire ${state.via ?? ca.name}`,
+          });
+      } else if (state.state === 'retired') {
+        // Out of service: no expiry or CRL alarms; its records stay.
+        checks.push({ level: 'ok', what: `ca/${ca.name}`, message: `CA ${ca.name} is ${describeState(state)}` });
+      } else if (ca.status === 'active' && ca.notAfter) {
         const left = (ca.notAfter.getTime() - now) / 1000;
         entry.secondsToExpiry = Math.floor(left);
         if (left <= 0) checks.push({ level: 'critical', what: `ca/${ca.name}`, message: `CA ${ca.name} expired at ${ca.notAfter.toISOString()}` });
@@ -43,7 +60,12 @@ export async function hierarchyStatus(deps: Deps, input: { dir?: string; warn?: 
           if (crlLeft <= 0) checks.push({ level: 'critical', what: `crl/${ca.name}`, message: `CA ${ca.name}'s CRL #${last.crlNumber} expired at ${last.nextUpdate.toISOString()}` });
           else if (crlLeft <= crlWarn) checks.push({ level: 'warning', what: `crl/${ca.name}`, message: `CA ${ca.name}'s CRL #${last.crlNumber} expires ${last.nextUpdate.toISOString()} (within --crl-warn)` });
           if (epoch > last.revocationEpoch) checks.push({ level: 'warning', what: `crl/${ca.name}`, message: `CA ${ca.name} revoked certificates after CRL #${last.crlNumber}: generate and publish a new one` });
-        } else entry.crl = null;
+        } else {
+          entry.crl = null;
+          // Same verdict as pki crl check: revoked certificates that no CRL lists yet still authenticate.
+          if (epoch > 0)
+            checks.push({ level: 'critical', what: `crl/${ca.name}`, message: `CA ${ca.name} revoked certificates but has no CRL yet: run pki crl generate --ca ${ca.name} and publish it` });
+        }
       } else if (ca.status === 'pending') checks.push({ level: 'ok', what: `ca/${ca.name}`, message: `CA ${ca.name} waits for its signed certificate (pki ca import)` });
       cas.push(entry);
     }
@@ -56,6 +78,7 @@ export async function hierarchyStatus(deps: Deps, input: { dir?: string; warn?: 
         const latest = (await ws.store.crlStatus(p.issuerId)).last;
         if (latest && latest.crlNumber > p.crlNumber) stale.push(`${all.find((c) => c.id === p.issuerId)?.name}: #${p.crlNumber} published, #${latest.crlNumber} made`);
       }
+      for (const message of await revokedInBundle(ws, name, anchor.caNames)) checks.push({ level: 'critical', what: `anchor/${name}`, message });
       anchors.push({ name, arn: anchor.arn, cas: anchor.caNames, stale });
     }
     return { checks, cas, anchors };

@@ -8,7 +8,7 @@ import { keysMatch, loadPrivateKey, signatureAlgorithmFor } from '../crypto/keys
 import { passphraseToUnlock, type PassphraseSource } from '../crypto/passphrase.js';
 import type { CaRecord, Deps, Store } from '../ports.js';
 import { SqliteStore } from '../store/sqlite.js';
-import { parseCertificate, type Issuer, type ParsedCertificate } from '../x509/certificate.js';
+import { parseCertificate, verifyCertificateSignature, type Issuer, type ParsedCertificate } from '../x509/certificate.js';
 import { keyIdentifier } from '../x509/extensions.js';
 import { decodePemBlocks, toPem } from '../x509/pem.js';
 
@@ -30,7 +30,7 @@ export function openWorkspace(dir: string | undefined, deps: Deps): Workspace {
   const config = loadConfig(resolveDir(dir, deps));
   if (!existsSync(config.store.sqlite))
     throw new PkiError('NOT_FOUND_STORE', `the store ${config.store.sqlite} named in ${config.file} does not exist`, { details: { file: config.store.sqlite } });
-  const store = SqliteStore.open(config.store.sqlite);
+  const store = SqliteStore.open(config.store.sqlite, false, { baseDir: config.dir, keysDir: config.keys.dir });
   return { config, store, deps, now: deps.now(), close: () => store.close() };
 }
 
@@ -64,7 +64,7 @@ export interface CaSigner {
 
 /** The parsed certificate of an active CA (throws STATE_CA_PENDING for a CA waiting for `pki ca import`). */
 export function caCertificate(ca: CaRecord): ParsedCertificate {
-  if (ca.status !== 'active' || !ca.certDer)
+  if (ca.status === 'pending' || !ca.certDer)
     throw new PkiError('STATE_CA_PENDING', `CA ${ca.name} has no certificate yet (its CSR is waiting to be signed)`, {
       details: { ca: ca.name },
       hint: `sign its CSR with the parent CA and run: pki ca import ${ca.name} --cert FILE`,
@@ -98,27 +98,47 @@ export async function loadCaKey(ws: Workspace, ca: CaRecord, src: PassphraseSour
   return { key: loadPrivateKey(pem, ca.keyPath, passphrase), passphrase };
 }
 
-/** The CA's certificate followed by its issuers' (up to the root, or the external chain it was imported with). */
+/** True when `issuer` can have signed `cert`: names chain, AKI matches SKI (when both are present), the signature verifies. */
+export function issuedBy(cert: ParsedCertificate, issuer: ParsedCertificate): boolean {
+  if (!issuer.subjectDer.equals(cert.issuerDer)) return false;
+  if (cert.authorityKeyId && issuer.subjectKeyId && !cert.authorityKeyId.equals(issuer.subjectKeyId)) return false;
+  return verifyCertificateSignature(cert, issuer.publicKey);
+}
+
+/**
+ * The CA's certificate followed by its issuers' up to a self-signed root (or the external chain it was imported
+ * with). Each issuer is found by key, not by name: AKI = SKI and a signature that verifies (RFC 5280 §4.2.1.1), so
+ * two CAs sharing a subject cannot be mistaken for each other; the recorded parent is preferred when it qualifies.
+ */
 export async function caChain(ws: Workspace, ca: CaRecord): Promise<ParsedCertificate[]> {
+  const candidates = (await ws.store.listCas()).filter((c) => c.certDer).map((c) => ({ ca: c, cert: parseCertificate(c.certDer!, `CA ${c.name}`) }));
   const out: ParsedCertificate[] = [];
-  let current: CaRecord | undefined = ca;
+  type Link = { ca: CaRecord; cert: ParsedCertificate };
+  let current: Link | undefined = { ca, cert: caCertificate(ca) };
   const seen = new Set<number>();
-  while (current && !seen.has(current.id)) {
-    seen.add(current.id);
-    if (current.certDer) out.push(parseCertificate(current.certDer, `CA ${current.name}`));
-    if (current.externalChainPem) {
-      for (const b of decodePemBlocks(current.externalChainPem, `CA ${current.name} chain`)) out.push(parseCertificate(b.der, `CA ${current.name} chain`));
+  while (current && !seen.has(current.ca.id)) {
+    seen.add(current.ca.id);
+    out.push(current.cert);
+    if (isSelfIssued(current.cert)) break;
+    const cert: ParsedCertificate = current.cert;
+    const parentId: number | null = current.ca.parentId;
+    const issuers: Link[] = candidates.filter((c) => !seen.has(c.ca.id) && issuedBy(cert, c.cert));
+    const next: Link | undefined = issuers.find((c) => c.ca.id === parentId) ?? issuers[0];
+    if (!next && current.ca.externalChainPem) {
+      for (const b of decodePemBlocks(current.ca.externalChainPem, `CA ${current.ca.name} chain`)) out.push(parseCertificate(b.der, `CA ${current.ca.name} chain`));
       break;
     }
-    if (current.parentId === null || current.parentId === current.id) break;
-    current = await ws.store.getCaById(current.parentId);
+    current = next;
   }
   return out;
 }
 
-/** True for a self-signed certificate (a root): issuer = subject. */
+/**
+ * True for a self-signed certificate (a root): issuer = subject, and its own key verifies its signature. A CA that
+ * merely shares its issuer's subject is not one (it belongs in a chain).
+ */
 export function isSelfIssued(cert: ParsedCertificate): boolean {
-  return cert.subjectDer.equals(cert.issuerDer);
+  return cert.subjectDer.equals(cert.issuerDer) && (!cert.authorityKeyId || !cert.subjectKeyId || cert.authorityKeyId.equals(cert.subjectKeyId)) && verifyCertificateSignature(cert, cert.publicKey);
 }
 
 export const chainToPem = (certs: ParsedCertificate[]): string => certs.map((c) => toPem('CERTIFICATE', c.der)).join('');

@@ -1,8 +1,58 @@
 /** Numbered schema migrations. Append only: never edit a migration that has shipped. */
+import type Database from 'better-sqlite3';
+import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
+import { existsSync } from 'node:fs';
+
+/** Where the store lives: what a migration that rewrites file paths needs to know. */
+export interface MigrationContext {
+  /** The PKI directory (key paths are stored relative to it). */
+  baseDir: string;
+  /** This PKI's key directory. */
+  keysDir: string;
+}
+
 export interface Migration {
   version: number;
   name: string;
   sql: string;
+  /** Runs after `sql`, in the same transaction. */
+  run?: (db: Database.Database, ctx: MigrationContext) => void;
+  /**
+   * The migration rebuilds a table that others reference (SQLite's documented 12-step ALTER): foreign keys are
+   * switched off around its transaction and `PRAGMA foreign_key_check` must come back empty before it commits.
+   */
+  rebuildsTables?: boolean;
+}
+
+/**
+ * The form a CA key path is stored in: relative to the PKI directory when the file is inside it (so that a PKI
+ * directory that is moved, copied or restored elsewhere uses its own keys), else absolute as configured.
+ */
+export function storedKeyPath(baseDir: string, keyPath: string): string {
+  if (!isAbsolute(keyPath)) return keyPath;
+  const rel = relative(baseDir, keyPath);
+  return rel && !rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel) ? rel : keyPath;
+}
+
+/**
+ * Migration 3's rewrite of one stored key path. A path inside the PKI directory becomes relative. An absolute path
+ * outside it that is the same file name in another PKI directory's key directory (one holding a pki.yaml: the
+ * directory this one was copied or restored from), or whose file name exists in this PKI's own key directory, is
+ * pointed at this PKI's key directory: a copy must never use the original's keys (if the copy lacks the file,
+ * unlocking the CA fails naming the missing file). Any other path (a key directory configured outside the PKI
+ * directory) is kept.
+ */
+export function migratedKeyPath(ctx: MigrationContext, keyPath: string): string {
+  const stored = storedKeyPath(ctx.baseDir, keyPath);
+  if (!isAbsolute(stored)) return stored;
+  const local = join(ctx.keysDir, basename(stored));
+  if (local === stored) return stored;
+  const keysRel = relative(ctx.baseDir, ctx.keysDir);
+  // The directory `stored` would belong to if it sits in a PKI directory's key directory (e.g. /old/pki for /old/pki/keys/x).
+  let otherPkiDir: string | undefined;
+  if (keysRel && !keysRel.startsWith('..') && !isAbsolute(keysRel) && dirname(stored).endsWith(sep + keysRel)) otherPkiDir = dirname(stored).slice(0, -(keysRel.length + 1));
+  const fromOtherPki = otherPkiDir !== undefined && existsSync(join(otherPkiDir, 'pki.yaml'));
+  return fromOtherPki || existsSync(local) ? storedKeyPath(ctx.baseDir, local) : stored;
 }
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -151,5 +201,52 @@ CREATE TABLE rotation (
 -- At most one rotation in progress per trust anchor.
 CREATE UNIQUE INDEX rotation_one_open ON rotation(anchor_name) WHERE phase NOT IN ('finished', 'aborted');
 `,
+  },
+  {
+    version: 3,
+    name: 'CA lifecycle states; key paths relative to the PKI directory',
+    rebuildsTables: true,
+    sql: `
+-- status gains 'revoked' and 'retired' (a CHECK constraint cannot be altered: the table is rebuilt, ids kept).
+CREATE TABLE ca_v3 (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  parent_id INTEGER REFERENCES ca(id),
+  status TEXT NOT NULL CHECK (status IN ('active', 'pending', 'revoked', 'retired')),
+  subject TEXT NOT NULL,
+  cert_der BLOB,
+  csr_der BLOB,
+  external_chain_pem TEXT,
+  -- Relative to the PKI directory when the key file is inside it.
+  key_path TEXT NOT NULL,
+  key_type TEXT NOT NULL,
+  key_encrypted INTEGER NOT NULL,
+  serial TEXT,
+  not_before INTEGER,
+  not_after INTEGER,
+  revocation_epoch INTEGER NOT NULL DEFAULT 0,
+  revocation_count INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  retired_at INTEGER
+);
+INSERT INTO ca_v3 (id, name, parent_id, status, subject, cert_der, csr_der, external_chain_pem, key_path, key_type, key_encrypted, serial, not_before, not_after, revocation_epoch, revocation_count, created_at)
+  SELECT id, name, parent_id, status, subject, cert_der, csr_der, external_chain_pem, key_path, key_type, key_encrypted, serial, not_before, not_after, revocation_epoch, revocation_count, created_at FROM ca;
+DROP TABLE ca;
+ALTER TABLE ca_v3 RENAME TO ca;
+-- A CA whose own certificate its parent revoked.
+UPDATE ca SET status = 'revoked'
+  WHERE status = 'active' AND parent_id IS NOT NULL AND serial IS NOT NULL
+    AND EXISTS (SELECT 1 FROM revocation r WHERE r.issuer_id = ca.parent_id AND r.serial = ca.serial);
+-- The old CA of a finished rotation (rotations finished before this release).
+UPDATE ca SET status = 'retired', retired_at = (SELECT MAX(ended_at) FROM rotation r WHERE r.old_ca_id = ca.id AND r.phase = 'finished')
+  WHERE status = 'active' AND id IN (SELECT old_ca_id FROM rotation WHERE phase = 'finished');
+`,
+    run(db, ctx) {
+      const update = db.prepare('UPDATE ca SET key_path = ? WHERE id = ?');
+      for (const row of db.prepare('SELECT id, key_path FROM ca').all() as Array<{ id: number; key_path: string }>) {
+        const next = migratedKeyPath(ctx, row.key_path);
+        if (next !== row.key_path) update.run(next, row.id);
+      }
+    },
   },
 ];

@@ -3,6 +3,7 @@
  * busy timeout so that concurrent `pki` processes queue instead of failing.
  */
 import Database from 'better-sqlite3';
+import { dirname, join, resolve } from 'node:path';
 import { PkiError, throwIfAny } from '../errors.js';
 import { AUDIT_GENESIS_HASH, auditHash } from '../domain/audit.js';
 import type { KeyType } from '../crypto/keys.js';
@@ -24,7 +25,7 @@ import type {
   RotationRecord,
   Store,
 } from '../ports.js';
-import { MIGRATIONS } from './migrations.js';
+import { MIGRATIONS, storedKeyPath, type MigrationContext } from './migrations.js';
 
 const toSec = (d: Date): number => Math.floor(d.getTime() / 1000);
 const fromSec = (s: number): Date => new Date(s * 1000);
@@ -33,7 +34,7 @@ interface CaRow {
   id: number;
   name: string;
   parent_id: number | null;
-  status: 'active' | 'pending';
+  status: CaRecord['status'];
   subject: string;
   cert_der: Buffer | null;
   csr_der: Buffer | null;
@@ -45,6 +46,7 @@ interface CaRow {
   not_before: number | null;
   not_after: number | null;
   created_at: number;
+  retired_at: number | null;
 }
 
 interface CertRow {
@@ -156,7 +158,7 @@ function rotationFromRow(r: RotationRow): RotationRecord {
   };
 }
 
-function caFromRow(r: CaRow): CaRecord {
+function caFromRow(r: CaRow, baseDir: string): CaRecord {
   return {
     id: r.id,
     name: r.name,
@@ -166,13 +168,15 @@ function caFromRow(r: CaRow): CaRecord {
     certDer: r.cert_der,
     csrDer: r.csr_der,
     externalChainPem: r.external_chain_pem,
-    keyPath: r.key_path,
+    // Stored relative to the PKI directory (see migrations.ts storedKeyPath); handed out absolute.
+    keyPath: resolve(baseDir, r.key_path),
     keyType: r.key_type as KeyType,
     keyEncrypted: r.key_encrypted === 1,
     serial: r.serial,
     notBefore: r.not_before === null ? null : fromSec(r.not_before),
     notAfter: r.not_after === null ? null : fromSec(r.not_after),
     createdAt: fromSec(r.created_at),
+    retiredAt: r.retired_at === null ? null : fromSec(r.retired_at),
   };
 }
 
@@ -199,6 +203,13 @@ const CERT_SELECT = `SELECT c.issuer_id, ca.name AS issuer_name, c.serial, c.sub
   c.requested_by, c.source, c.created_at, r.reason, r.revoked_at, r.invalidity_date
   FROM certificate c JOIN ca ON ca.id = c.issuer_id LEFT JOIN revocation r ON r.issuer_id = c.issuer_id AND r.serial = c.serial`;
 
+export interface StoreOpenOptions {
+  /** The PKI directory (default: the directory holding the database file). */
+  baseDir?: string;
+  /** This PKI's key directory (default: baseDir/keys); migration 3 uses it to find keys copied with the directory. */
+  keysDir?: string;
+}
+
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly insertCert: Database.Statement;
@@ -216,7 +227,12 @@ export class SqliteStore implements Store {
     return st;
   }
 
-  private constructor(readonly path: string, readOnlyCheck: boolean) {
+  /** The PKI directory: relative key paths are resolved against it. */
+  private readonly migration: MigrationContext;
+
+  private constructor(readonly path: string, readOnlyCheck: boolean, opts: StoreOpenOptions) {
+    const baseDir = resolve(opts.baseDir ?? dirname(resolve(path)));
+    this.migration = { baseDir, keysDir: resolve(opts.keysDir ?? join(baseDir, 'keys')) };
     try {
       this.db = new Database(path, { fileMustExist: readOnlyCheck });
       this.db.pragma('busy_timeout = 30000');
@@ -235,9 +251,16 @@ export class SqliteStore implements Store {
     this.lastAudit = this.db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1');
   }
 
-  /** Opens (creating when `create`) the store at `path` and applies pending migrations. */
-  static open(path: string, create = false): SqliteStore {
-    return new SqliteStore(path, !create);
+  /**
+   * Opens (creating when `create`) the store at `path` and applies pending migrations. `baseDir` is the PKI
+   * directory (default: the store's directory), against which stored key paths are resolved.
+   */
+  static open(path: string, create = false, opts: StoreOpenOptions = {}): SqliteStore {
+    return new SqliteStore(path, !create, opts);
+  }
+
+  private ca(row: CaRow): CaRecord {
+    return caFromRow(row, this.migration.baseDir);
   }
 
   close(): void {
@@ -246,18 +269,32 @@ export class SqliteStore implements Store {
 
   private migrate(): void {
     this.db.exec('CREATE TABLE IF NOT EXISTS schema_migration (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
-    const apply = this.db.transaction(() => {
-      const current = (this.db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migration').get() as { v: number }).v;
-      for (const m of MIGRATIONS) {
-        if (m.version <= current) continue;
-        this.db.exec(m.sql);
-        this.db.prepare('INSERT INTO schema_migration (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, Math.floor(Date.now() / 1000));
-      }
-      const latest = MIGRATIONS[MIGRATIONS.length - 1]!.version;
-      if (current > latest)
-        throw new PkiError('STATE_STORE_TOO_NEW', `store ${this.path} has schema version ${current}; this pki knows up to ${latest}`, { hint: 'upgrade pki' });
-    });
-    apply.immediate();
+    const currentVersion = () => (this.db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migration').get() as { v: number }).v;
+    // A migration that rebuilds a referenced table needs foreign keys off, which cannot change inside a transaction.
+    const rebuilds = MIGRATIONS.some((m) => m.rebuildsTables && m.version > currentVersion());
+    if (rebuilds) this.db.pragma('foreign_keys = OFF');
+    try {
+      const apply = this.db.transaction(() => {
+        const current = currentVersion();
+        for (const m of MIGRATIONS) {
+          if (m.version <= current) continue;
+          // Rows whose references do not resolve: a rebuild must not add any (a store damaged before keeps its own).
+          const violations = () => (this.db.pragma('foreign_key_check') as unknown[]).length;
+          const before = m.rebuildsTables ? violations() : 0;
+          this.db.exec(m.sql);
+          m.run?.(this.db, this.migration);
+          if (m.rebuildsTables && violations() > before)
+            throw new PkiError('STATE_STORE_CORRUPT', `store ${this.path}: migration ${m.version} would leave rows whose references do not resolve; nothing was changed`, { details: { file: this.path } });
+          this.db.prepare('INSERT INTO schema_migration (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, Math.floor(Date.now() / 1000));
+        }
+        const latest = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+        if (current > latest)
+          throw new PkiError('STATE_STORE_TOO_NEW', `store ${this.path} has schema version ${current}; this pki knows up to ${latest}`, { hint: 'upgrade pki' });
+      });
+      apply.immediate();
+    } finally {
+      if (rebuilds) this.db.pragma('foreign_keys = ON');
+    }
   }
 
   private appendAudit(event: AuditEvent, actor: string, at: Date): void {
@@ -294,16 +331,16 @@ export class SqliteStore implements Store {
 
   async getCa(name: string): Promise<CaRecord | undefined> {
     const row = this.sql('SELECT * FROM ca WHERE name = ?').get(name) as CaRow | undefined;
-    return row && caFromRow(row);
+    return row && this.ca(row);
   }
 
   async getCaById(id: number): Promise<CaRecord | undefined> {
     const row = this.sql('SELECT * FROM ca WHERE id = ?').get(id) as CaRow | undefined;
-    return row && caFromRow(row);
+    return row && this.ca(row);
   }
 
   async listCas(): Promise<CaRecord[]> {
-    return (this.sql('SELECT * FROM ca ORDER BY id').all() as CaRow[]).map(caFromRow);
+    return (this.sql('SELECT * FROM ca ORDER BY id').all() as CaRow[]).map((r) => this.ca(r));
   }
 
   async createCa(ca: NewCa, certificate: { issuerId: number | null; cert: NewCertificate } | null, audit: AuditEvent, actor: string, at: Date): Promise<CaRecord> {
@@ -323,7 +360,7 @@ export class SqliteStore implements Store {
           ca.certDer,
           ca.csrDer,
           ca.externalChainPem,
-          ca.keyPath,
+          storedKeyPath(this.migration.baseDir, ca.keyPath),
           ca.keyType,
           ca.keyEncrypted ? 1 : 0,
           ca.serial,
@@ -342,6 +379,20 @@ export class SqliteStore implements Store {
     });
     const id = run.immediate();
     return (await this.getCaById(id))!;
+  }
+
+  async retireCas(ids: number[], events: AuditEvent[], actor: string, at: Date): Promise<number[]> {
+    const run = this.db.transaction(() => {
+      const changed: number[] = [];
+      const retire = this.sql("UPDATE ca SET status = CASE WHEN status = 'revoked' THEN 'revoked' ELSE 'retired' END, retired_at = ? WHERE id = ? AND status IN ('active', 'revoked') AND retired_at IS NULL");
+      ids.forEach((id, i) => {
+        if (retire.run(toSec(at), id).changes !== 1) return;
+        changed.push(id);
+        this.appendAudit(events[i]!, actor, at);
+      });
+      return changed;
+    });
+    return run.immediate();
   }
 
   async activateCa(
@@ -425,6 +476,12 @@ export class SqliteStore implements Store {
         );
       });
       this.sql('UPDATE ca SET revocation_epoch = revocation_epoch + 1, revocation_count = revocation_count + ? WHERE id = ?').run(items.length, issuerId);
+      // A revoked CA certificate revokes the CA: it never issues again (same transaction as the revocation).
+      const revokedCa = this.sql("UPDATE ca SET status = 'revoked' WHERE status IN ('active', 'retired') AND serial = ? AND (parent_id = ? OR (parent_id IS NULL AND id = ?)) RETURNING name");
+      items.forEach((item) => {
+        for (const row of revokedCa.all(item.serial, issuerId, issuerId) as Array<{ name: string }>)
+          this.appendAudit({ action: 'ca.revoked', target: row.name, details: { issuerId, serial: item.serial, reason: item.reason } }, actor, at);
+      });
       return items.map((item) => find.get(issuerId, item.serial) as CertRow);
     });
     return run.immediate().map(certFromRow);
@@ -567,6 +624,23 @@ export class SqliteStore implements Store {
       }
       return { seq: r.seq, at: new Date(r.at), atText: r.at, actor: r.actor, action: r.action, target: r.target, details, detailsText: r.details, prevHash: r.prev_hash, hash: r.hash };
     });
+  }
+
+  async certificateKeys(): Promise<Array<{ issuerId: number; serial: string }>> {
+    return this.sql('SELECT issuer_id AS issuerId, serial FROM certificate').all() as Array<{ issuerId: number; serial: string }>;
+  }
+
+  async revocationKeys(): Promise<Array<{ issuerId: number; serial: string }>> {
+    return this.sql('SELECT issuer_id AS issuerId, serial FROM revocation').all() as Array<{ issuerId: number; serial: string }>;
+  }
+
+  /**
+   * A consistent copy of the database in `file` through SQLite's online backup API: other processes keep reading
+   * and writing meanwhile (a write from another connection restarts the copy, so it always holds one committed state).
+   */
+  async backupTo(file: string): Promise<void> {
+    // The whole database in one step: one read snapshot, so concurrent writers cannot make the copy restart forever.
+    await this.db.backup(file, { progress: () => 1 << 30 });
   }
 
   async getAnchor(name: string): Promise<AnchorRecord | undefined> {

@@ -55,7 +55,7 @@ async function rotationSetup(emulatorOpts: Parameters<typeof startEmulator>[0] =
     const bundle = join(cwd, 'remote-bundle.pem');
     fs.writeFileSync(bundle, r.bundle);
     const args = ['verify', '-x509_strict', '-partial_chain', '-CAfile', bundle, '-attime', String(Math.floor(clock.now.getTime() / 1000))];
-    if (fs.statSync(l.chain).size > 0) args.push('-untrusted', l.chain);
+    if (fs.existsSync(l.chain)) args.push('-untrusted', l.chain);
     if (crlCheck) {
       const crls = join(cwd, 'remote-crls.pem');
       fs.writeFileSync(crls, r.crls.map((c) => Buffer.from(c.crlData!).toString()).join(''));
@@ -74,7 +74,7 @@ async function rotationSetup(emulatorOpts: Parameters<typeof startEmulator>[0] =
   const profileArn = (await sdk.send(new CreateProfileCommand({ name: 'rotated', roleArns: [role], enabled: true }))).profile!.profileArn!;
   /** CreateSession with `l` through `pki credential-process`: "OK" or the service's error. */
   const credentials = async (anchorArn: string, l: { out: string; chain: string }) => {
-    const chain = fs.statSync(l.chain).size > 0 ? ['--intermediates', l.chain] : [];
+    const chain = fs.existsSync(l.chain) ? ['--intermediates', l.chain] : [];
     const r = await cli(['credential-process', '--certificate', l.out, '--private-key', l.out.replace(/\.pem$/, '.key'), ...chain, '--trust-anchor-arn', anchorArn, '--profile-arn', profileArn, '--role-arn', role, '--endpoint', emu.url], deps);
     return r.code === 0 && JSON.parse(r.stdout).AccessKeyId ? 'OK' : r.stderr.split('\n')[0]!.replace(/^error: /, '');
   };
@@ -191,6 +191,10 @@ describe('#6 pki rotate against the emulator', () => {
     st = await run(['rotate', 'status', '--anchor', 'prod']);
     expect(st.code).toBe(0);
     expect(st.json.data.rotation.phase).toBe('finished');
+    // #14 finish retired the old root (and what is below it): listed retired, out of monitoring, audited.
+    expect((await ok(['ca', 'list'])).filter((c: { status: string }) => c.status === 'retired').map((c: { name: string }) => c.name)).toContain('root');
+    expect((await ok(['audit', 'log'])).some((x: { action: string; target: string }) => x.action === 'ca.retire' && x.target === 'root')).toBe(true);
+    expect((await ok(['status'])).checks).toContainEqual(expect.objectContaining({ what: 'ca/root', message: expect.stringMatching(/^CA root is retired on /) }));
     // A next rotation may start.
     expect((await ok(['rotate', 'plan', '--anchor', 'prod', '--new-ca', 'root-3', '--subject', 'CN=Rot Root 3'])).bundle.during).toEqual(['root-2', 'root-3']);
   });

@@ -14,9 +14,9 @@ import { RUNS, SEED } from './fuzz-helpers.js';
 const COMMANDS = [
   ['init'], ['ca', 'create'], ['ca', 'csr'], ['ca', 'sign'], ['ca', 'import'], ['ca', 'list'], ['ca', 'export'], ['issue'], ['revoke'], ['list'], ['show'],
   ['crl', 'generate'], ['crl', 'check'], ['crl', 'inspect'], ['crl', 'list'], ['crl', 'export'], ['anchor', 'bundle'], ['rotate', 'plan'], ['rotate', 'status'],
-  ['audit', 'verify'], ['audit', 'log'], ['preview'], [],
+  ['audit', 'verify'], ['audit', 'head'], ['audit', 'log'], ['ca', 'retire'], ['preview'], [],
 ];
-const FLAGS = ['--ca', '--subject', '--csr', '--out', '--serial', '--reason', '--validity', '--profile', '--san', '--key-type', '--batch', '--out-dir', '--next-update', '--format', '--anchor', '--new-ca', '--cert', '--limit', '--status', '--force', '--json', '--no-passphrase', '--passphrase-file', '--number', '--warn', '--entries', '--chain', '--parent', '--root', '--dry-run', '--help'];
+const FLAGS = ['--ca', '--subject', '--csr', '--out', '--serial', '--reason', '--validity', '--profile', '--san', '--key-type', '--batch', '--out-dir', '--next-update', '--format', '--anchor', '--new-ca', '--cert', '--limit', '--status', '--force', '--json', '--no-passphrase', '--passphrase-file', '--number', '--warn', '--entries', '--chain', '--parent', '--root', '--dry-run', '--head', '--help'];
 const VALUES = ['root', 'issuing-1', 'CN=x', 'CN=', '', '-1', '0', '1e309', '99999999999999999999', 'keyCompromise', 'removeFromCRL', '7d', '10y', '../../etc/passwd', '/dev/null', 'a'.repeat(300), 'CN=a,O=b+OU=c', 'dns:*.x', 'uri:', 'ecdsa-p521', 'rsa-1024', 'pem', 'der', '\u0000', 'ok\nbad', '0x00ff', 'zz'];
 
 describe('#9 fuzz: CLI arguments and emulator requests', () => {

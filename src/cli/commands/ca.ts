@@ -1,4 +1,4 @@
-import { createCa, createCaCsr, exportCa, importCa, listCas, signCaCsr } from '../../app/ca.js';
+import { createCa, createCaCsr, exportCa, importCa, listCas, retireCa, signCaCsr } from '../../app/ca.js';
 import { KEY_TYPES } from '../../crypto/keys.js';
 import { forceOption, passphraseFileOption, type CommandDef, type CommandGroup } from '../command.js';
 import { shortTime, table } from '../output/render.js';
@@ -178,7 +178,7 @@ const list: CommandDef = {
       data: r,
       text: table(
         ['NAME', 'STATUS', 'PARENT', 'KEY', 'NOT AFTER', 'SUBJECT'],
-        r.map((c) => [c.name, c.expired ? 'expired' : c.status, c.parent ?? '-', c.keyType, shortTime(c.notAfter), c.subject]),
+        r.map((c) => [c.name, c.expired && c.status === 'active' ? 'expired' : c.status, c.parent ?? '-', c.keyType, shortTime(c.notAfter), c.subject]),
       ),
     };
   },
@@ -203,4 +203,31 @@ const exportCmd: CommandDef = {
   },
 };
 
-export const caGroup: CommandGroup = { command: 'ca', describe: 'Manage CAs: create, csr, sign, import, list, export', subcommands: [create, csr, sign, importCmd, list, exportCmd] };
+const retire: CommandDef = {
+  command: 'retire <name>',
+  describe: 'Take a CA (and every CA below it) out of service: no more issuance, no CRL or expiry alarms; records kept',
+  examples: [
+    ['pki ca retire issuing-1', 'issuing-1 stops issuing (STATE_CA_RETIRED) and pki status stops watching its CRL'],
+    ['pki ca retire issuing-1 --json | jq -r ".data.retired[]"', 'the CAs this retired'],
+  ],
+  notes:
+    'pki rotate finish retires the rotated-out CA the same way. Its certificates, revocations and CRLs stay on record\n' +
+    '(pki list, pki show, pki crl export). A revoked CA keeps the status "revoked"; retiring it acknowledges the incident,\n' +
+    'so pki status stops reporting it as critical. Retiring cannot be undone. Run it once the CA is out of every trust\n' +
+    'anchor: a warning names the anchors that still hold it.',
+  builder: (y) => y.positional('name', { type: 'string', describe: 'CA name' }),
+  async run(a, { deps }) {
+    const r = await retireCa(deps, { dir: a.dir, name: a.name });
+    const text =
+      (r.retired.length ? `Retired ${r.retired.join(', ')}\n` : `Nothing to do: ${r.unchanged.join(', ')} already retired\n`) +
+      r.cas.map((c) => `  ${c.name.padEnd(20)} ${c.status}\n`).join('');
+    for (const w of r.warnings) deps.stderr.write(`warning: ${w}\n`);
+    return { kind: 'pki.ca.retire.result', data: r, text };
+  },
+};
+
+export const caGroup: CommandGroup = {
+  command: 'ca',
+  describe: 'Manage CAs: create, csr, sign, import, list, export, retire',
+  subcommands: [create, csr, sign, importCmd, list, exportCmd, retire],
+};

@@ -2,6 +2,7 @@
 import type { CommandDef, CommandGroup } from '../command.js';
 import { anchorGroup } from './anchor.js';
 import { auditGroup } from './audit.js';
+import { backupCommand } from './backup.js';
 import { caGroup } from './ca.js';
 import { credentialProcessCommand } from './credential-process.js';
 import { crlGroup } from './crl.js';
@@ -12,9 +13,10 @@ import { inspectCommand } from './inspect.js';
 import { lintCommand } from './lint.js';
 import { listCommand, showCommand } from './list.js';
 import { previewCommand } from './preview.js';
+import { restoreCommand } from './restore.js';
 import { revokeCommand } from './revoke.js';
 import { rotateGroup } from './rotate.js';
 import { statusCommand } from './status.js';
 import { verifyCommand } from './verify.js';
 
-export const COMMANDS: Array<CommandDef | CommandGroup> = [initCommand, caGroup, issueCommand, revokeCommand, listCommand, showCommand, crlGroup, anchorGroup, rotateGroup, auditGroup, credentialProcessCommand, previewCommand, lintCommand, inspectCommand, verifyCommand, statusCommand, emulatorGroup];
+export const COMMANDS: Array<CommandDef | CommandGroup> = [initCommand, caGroup, issueCommand, revokeCommand, listCommand, showCommand, crlGroup, anchorGroup, rotateGroup, auditGroup, backupCommand, restoreCommand, credentialProcessCommand, previewCommand, lintCommand, inspectCommand, verifyCommand, statusCommand, emulatorGroup];

@@ -28,7 +28,7 @@ export const issueCommand: CommandDef = {
       batch: { type: 'string', normalize: true, describe: 'directory of CSR files (.csr .req .pem .der) to issue in one run' },
       'out-dir': { type: 'string', normalize: true, describe: 'with --batch: directory for NAME.pem outputs' },
       out: { type: 'string', normalize: true, describe: 'certificate output file (default: stdout)' },
-      'chain-out': { type: 'string', normalize: true, describe: 'write the issuing chain (intermediates, no root) here' },
+      'chain-out': { type: 'string', normalize: true, describe: 'write the issuing chain (intermediates, no root) here; nothing is written for a CA that is a root (a note says so)' },
       profile: { type: 'string', describe: 'leaf profile name or .yaml path (default from pki.yaml: roles-anywhere-workload)' },
       validity: { type: 'string', describe: 'validity, e.g. 24h, 7d (default and maximum from the profile)' },
       ...passphraseFileOption,

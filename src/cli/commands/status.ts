@@ -12,11 +12,12 @@ export const statusCommand: CommandDef = {
   exitCodes: [
     { exit: 0, meaning: 'ok' },
     { exit: 10, meaning: 'warning: a CA within --warn, a CRL within --crl-warn, revocations not yet in a CRL, an anchor with an older CRL, a rotation step due' },
-    { exit: 11, meaning: 'critical: a CA expired or within --crit, a CRL past its nextUpdate' },
+    { exit: 11, meaning: 'critical: a CA expired or within --crit, a CRL past its nextUpdate, revocations but no CRL yet, a revoked CA not yet retired, a trust anchor holding a revoked CA' },
   ],
   notes:
     'Reads the store only (no AWS call; pki anchor status compares with the service). Workload certificates expiring are\n' +
-    'counted (pki_certificates_expiring) but do not change the exit code: short-lived certificates always expire soon.',
+    'counted (pki_certificates_expiring) but do not change the exit code: short-lived certificates always expire soon.\n' +
+    'Retired CAs (pki ca retire, pki rotate finish) are listed but raise no alarm; a revoked CA is critical until retired.',
   builder: (y) =>
     y.options({
       warn: { type: 'string', default: '30d', describe: 'a CA certificate expiring within this is a warning' },

@@ -1,0 +1,236 @@
+/**
+ * `pki backup` and `pki restore`: the whole PKI directory in one archive file, consistent while other commands run.
+ *
+ * Format: a POSIX ustar archive (fs/tar.ts). Its first entry, `pki-backup.json`, is the manifest: format name and
+ * version, when and from where it was made, the audit head at that instant, and every other entry's path, mode, size
+ * and SHA-256. Then `pki.yaml`, the database (a snapshot through SQLite's online backup API, at the path pki.yaml
+ * names), the key file of every CA in that snapshot, and the profiles directory. The archive is written 0600: it
+ * holds the CA keys (encrypted at rest unless made with --no-passphrase).
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { PkiError } from '../errors.js';
+import { loadConfig, type Config } from '../config/config.js';
+import type { Deps } from '../ports.js';
+import { checkOutput, readInput, removeQuietly, writeFileAtomic } from '../fs/files.js';
+import { readTar, safeRelativePath, writeTar, type TarEntry } from '../fs/tar.js';
+import { SqliteStore } from '../store/sqlite.js';
+import { checkHead, crossCheckAudit, formatHead, verifyAuditChain } from './audit.js';
+import { openWorkspace, resolveDir } from './workspace.js';
+
+export const BACKUP_FORMAT = 'pki-backup';
+export const BACKUP_VERSION = 1;
+const MANIFEST = 'pki-backup.json';
+/** The largest archive `pki restore` reads (it is read whole). */
+const MAX_ARCHIVE_BYTES = 16 * 1024 * 1024 * 1024;
+
+export interface BackupManifest {
+  format: typeof BACKUP_FORMAT;
+  version: number;
+  createdAt: string;
+  /** The PKI directory the backup was made from (information only). */
+  source: string;
+  /** The database's path inside the archive. */
+  store: string;
+  /** The audit chain's head in the snapshot ("SEQ:HASH"), checked again after a restore. */
+  auditHead: string | null;
+  cas: number;
+  files: Array<{ path: string; type: 'file' | 'dir'; mode: number; size: number; sha256: string }>;
+}
+
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+/** `path` relative to the PKI directory with `/` separators; refuses a path outside it (the archive would not hold it). */
+function inside(config: Config, path: string, what: string): string {
+  const rel = relative(config.dir, path);
+  if (!rel || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel))
+    throw new PkiError('CONFIG_OUTSIDE_PKI_DIR', `${what} ${path} is outside the PKI directory ${config.dir}: pki backup archives only the PKI directory`, {
+      details: { file: path, dir: config.dir },
+      hint: `back it up separately, or move it into ${config.dir} and update ${config.file}`,
+    });
+  return rel.split(sep).join('/');
+}
+
+/** Regular files and directories under `dir` (relative to `base`), depth first, sorted; symbolic links are refused. */
+function walk(base: string, dir: string, out: TarEntry[]): void {
+  for (const name of fs.readdirSync(dir).sort()) {
+    const p = join(dir, name);
+    const st = fs.lstatSync(p);
+    const rel = relative(base, p).split(sep).join('/');
+    if (st.isSymbolicLink()) throw new PkiError('IO_SYMLINK_REFUSED', `${p} is a symbolic link: pki backup archives regular files only`, { details: { file: p } });
+    if (st.isDirectory()) {
+      out.push({ path: rel, type: 'dir', mode: st.mode & 0o7777, data: Buffer.alloc(0) });
+      walk(base, p, out);
+    } else if (st.isFile()) out.push({ path: rel, type: 'file', mode: st.mode & 0o7777, data: fs.readFileSync(p) });
+  }
+}
+
+/**
+ * `pki backup --out FILE`. The database is copied first (one committed state, whatever other processes do
+ * meanwhile), then the files: a CA's key file is written before its row is committed and never changes, so every
+ * CA in the snapshot has its key in the archive.
+ */
+export async function backupPki(deps: Deps, input: { dir?: string; out: string; force?: boolean }) {
+  const out = resolve(deps.cwd, input.out);
+  checkOutput(out, '--out', input.force ?? false);
+  const ws = openWorkspace(input.dir, deps);
+  let tmpDir: string | undefined;
+  try {
+    const { config } = ws;
+    const storeRel = inside(config, config.store.sqlite, 'the store');
+    const keysRel = inside(config, config.keys.dir, 'the key directory');
+    if (out === config.store.sqlite || out.startsWith(config.keys.dir + sep)) throw new PkiError('USAGE_CONFLICT', `--out ${out} is inside the PKI's store or key directory`);
+    tmpDir = fs.mkdtempSync(join(dirname(out), '.pki-backup-'));
+    // 1. The database, through the online backup API of the open connection.
+    const snapshotPath = join(tmpDir, 'pki.db');
+    await (ws.store as SqliteStore).backupTo(snapshotPath);
+    const snapshot = SqliteStore.open(snapshotPath, false, { baseDir: config.dir, keysDir: config.keys.dir });
+    let cas;
+    let head: string | null;
+    try {
+      cas = await snapshot.listCas();
+      const last = (await snapshot.auditLog()).at(-1);
+      head = last ? formatHead(last) : null;
+    } finally {
+      snapshot.close();
+    }
+    const entries: TarEntry[] = [{ path: 'pki.yaml', type: 'file', mode: 0o644, data: fs.readFileSync(config.file) }];
+    const dirs = new Set<string>();
+    const addDirs = (rel: string) => {
+      const parts = rel.split('/').slice(0, -1);
+      for (let i = 1; i <= parts.length; i++) {
+        const d = parts.slice(0, i).join('/');
+        if (!dirs.has(d)) {
+          dirs.add(d);
+          entries.push({ path: d, type: 'dir', mode: d === keysRel ? 0o700 : 0o755, data: Buffer.alloc(0) });
+        }
+      }
+    };
+    addDirs(storeRel);
+    entries.push({ path: storeRel, type: 'file', mode: 0o600, data: fs.readFileSync(snapshotPath) });
+    // 2. The key file of every CA in the snapshot.
+    if (!dirs.has(keysRel)) addDirs(`${keysRel}/x`);
+    for (const ca of cas) {
+      const rel = inside(config, ca.keyPath, `CA ${ca.name}'s key`);
+      let data: Buffer;
+      try {
+        data = fs.readFileSync(ca.keyPath);
+      } catch (e) {
+        throw new PkiError('IO_KEY_UNREADABLE', `cannot read CA ${ca.name}'s key ${ca.keyPath}: ${(e as Error).message}`, { details: { ca: ca.name, file: ca.keyPath }, cause: e });
+      }
+      addDirs(rel);
+      entries.push({ path: rel, type: 'file', mode: 0o600, data });
+    }
+    // 3. Your own profiles.
+    if (fs.existsSync(config.profilesDir)) {
+      const profilesRel = inside(config, config.profilesDir, 'the profiles directory');
+      addDirs(`${profilesRel}/x`);
+      walk(config.dir, config.profilesDir, entries);
+    }
+    const manifest: BackupManifest = {
+      format: BACKUP_FORMAT,
+      version: BACKUP_VERSION,
+      createdAt: ws.now.toISOString(),
+      source: config.dir,
+      store: storeRel,
+      auditHead: head,
+      cas: cas.length,
+      files: entries.map((e) => ({ path: e.path, type: e.type, mode: e.mode, size: e.data.length, sha256: sha256(e.data) })),
+    };
+    const archive = writeTar([{ path: MANIFEST, type: 'file', mode: 0o644, data: Buffer.from(JSON.stringify(manifest, null, 2) + '\n') }, ...entries], Math.floor(ws.now.getTime() / 1000));
+    writeFileAtomic(out, archive, { force: input.force ?? false, mode: 0o600, flag: '--out' });
+    return { out, bytes: archive.length, sha256: sha256(archive), files: entries.filter((e) => e.type === 'file').length, cas: cas.length, auditHead: head, createdAt: manifest.createdAt };
+  } finally {
+    if (tmpDir) removeQuietly([tmpDir]);
+    ws.close();
+  }
+}
+
+/** Parses and checks an archive against its manifest: every entry listed, sizes and SHA-256 equal, nothing extra. */
+function readBackup(file: string): { manifest: BackupManifest; entries: TarEntry[] } {
+  const entries = readTar(readInput(file, 'FILE', MAX_ARCHIVE_BYTES), file);
+  const invalid = (why: string) => new PkiError('STATE_BACKUP_INVALID', `${file} is not a valid pki backup: ${why}`, { details: { file } });
+  const first = entries.shift();
+  if (first?.path !== MANIFEST) throw invalid(`its first entry is not ${MANIFEST}`);
+  let manifest: BackupManifest;
+  try {
+    manifest = JSON.parse(first.data.toString('utf8')) as BackupManifest;
+  } catch {
+    throw invalid(`${MANIFEST} is not JSON`);
+  }
+  if (manifest.format !== BACKUP_FORMAT || !Array.isArray(manifest.files)) throw invalid(`${MANIFEST} is not a ${BACKUP_FORMAT} manifest`);
+  if (manifest.version > BACKUP_VERSION) throw new PkiError('STATE_BACKUP_TOO_NEW', `${file} is a version ${manifest.version} backup; this pki reads up to version ${BACKUP_VERSION}`, { hint: 'upgrade pki' });
+  if (entries.length !== manifest.files.length) throw invalid(`it holds ${entries.length} entries, its manifest lists ${manifest.files.length}`);
+  entries.forEach((e, i) => {
+    const m = manifest.files[i]!;
+    if (m.path !== e.path || m.type !== e.type || !safeRelativePath(e.path)) throw invalid(`entry ${i + 1} is ${e.path}, its manifest says ${m.path}`);
+    if (e.data.length !== m.size || sha256(e.data) !== m.sha256) throw invalid(`${e.path} does not match its SHA-256 in the manifest (the archive was changed or damaged)`);
+  });
+  if (!entries.some((e) => e.path === 'pki.yaml') || !entries.some((e) => e.path === manifest.store)) throw invalid('it lacks pki.yaml or the database');
+  return { manifest, entries };
+}
+
+/**
+ * `pki restore FILE --dir D`: into an empty or new directory only. The archive is checked against its manifest
+ * before anything is written; after writing, the database's integrity, the audit chain and its cross-checks, the
+ * manifest's audit head and every CA's key file are checked. On any failure nothing is left behind.
+ */
+export async function restorePki(deps: Deps, input: { file: string; dir?: string }) {
+  const file = resolve(deps.cwd, input.file);
+  if (typeof input.dir !== 'string') throw new PkiError('USAGE_MISSING_DIR', 'pki restore needs one --dir DIR: the empty or new directory to restore into');
+  const dir = resolveDir(input.dir, deps);
+  let existed = false;
+  try {
+    const st = fs.statSync(dir);
+    existed = true;
+    if (!st.isDirectory()) throw new PkiError('USAGE_NOT_A_DIRECTORY', `--dir ${dir} is not a directory`, { details: { dir } });
+    if (fs.readdirSync(dir).length)
+      throw new PkiError('STATE_OUTPUT_EXISTS', `--dir ${dir} is not empty: pki restore writes only into an empty or new directory`, { details: { dir }, hint: 'pass a new directory' });
+  } catch (e) {
+    if (e instanceof PkiError) throw e;
+  }
+  const { manifest, entries } = readBackup(file);
+  const created: string[] = [];
+  try {
+    if (!existed) {
+      fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+      created.push(dir);
+    }
+    for (const e of entries) {
+      const p = join(dir, ...e.path.split('/'));
+      if (e.type === 'dir') fs.mkdirSync(p, { mode: e.mode & 0o777 });
+      else writeFileAtomic(p, e.data, { mode: e.mode & 0o777, flag: 'restore' });
+      fs.chmodSync(p, e.mode & 0o777);
+      if (existed) created.push(p);
+    }
+    const config = loadConfig(dir);
+    const store = SqliteStore.open(config.store.sqlite, false, { baseDir: config.dir, keysDir: config.keys.dir });
+    try {
+      const problems: string[] = [];
+      const integrity = store.integrityCheck();
+      if (integrity !== 'ok') problems.push(`the database fails its integrity check: ${integrity}`);
+      const rows = await store.auditLog();
+      const broken = verifyAuditChain(rows);
+      if (broken) problems.push(`the audit log is broken at row #${broken.seq}: ${broken.reason}`);
+      const ws = { config, store, deps, now: deps.now(), close: () => store.close() };
+      problems.push(...(await crossCheckAudit(ws, rows)));
+      if (manifest.auditHead) {
+        const [seq, hash] = manifest.auditHead.split(':');
+        const headProblem = checkHead(rows, { seq: Number(seq), hash: hash! });
+        if (headProblem) problems.push(headProblem);
+      }
+      const cas = await store.listCas();
+      for (const ca of cas) if (!fs.existsSync(ca.keyPath)) problems.push(`CA ${ca.name}'s key ${ca.keyPath} is not in the archive`);
+      if (problems.length)
+        throw new PkiError('STATE_BACKUP_INVALID', `${file}: the restored PKI fails its checks: ${problems.slice(0, 5).join('; ')}`, { details: { file, problems } });
+      return { file, dir, files: entries.filter((e) => e.type === 'file').length, cas: cas.map((c) => c.name), auditRows: rows.length, auditHead: manifest.auditHead, createdAt: manifest.createdAt, source: manifest.source };
+    } finally {
+      store.close();
+    }
+  } catch (e) {
+    removeQuietly(existed ? created.reverse() : created);
+    if (existed) for (const name of fs.existsSync(dir) ? fs.readdirSync(dir) : []) removeQuietly([join(dir, name)]);
+    throw e;
+  }
+}
