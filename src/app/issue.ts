@@ -424,6 +424,8 @@ export async function issueBatch(deps: Workspace['deps'], input: BatchInput): Pr
           });
           done = end;
           input.onProgress?.(end, issued.length);
+          // Let the event loop run between groups: a signal is delivered through it (recording never waits on I/O).
+          await new Promise((resolve) => setImmediate(resolve));
         }
         if (done === issued.length) await ws.store.finishBatch(batchId, ws.now);
         return summary(batchId, done);
