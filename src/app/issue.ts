@@ -5,7 +5,7 @@ import { basename, dirname, extname, join } from 'node:path';
 import { PkiError, throwIfAny } from '../errors.js';
 import { generateKey, parseKeyType, plainPrivateKeyPem } from '../crypto/keys.js';
 import type { PassphraseSource } from '../crypto/passphrase.js';
-import { parseDuration } from '../domain/duration.js';
+import { parseValidity } from '../domain/duration.js';
 import { checkOutput, checkWritableDir, INPUT_LIMITS, probeWritableDir, readInput, removeQuietly, writeFileAtomic, writePrivateKeyFile } from '../fs/files.js';
 import type { BatchItemRecord } from '../ports.js';
 import { loadProfile } from '../profile/load.js';
@@ -49,7 +49,7 @@ export interface BatchInput extends PassphraseSource {
 }
 
 async function prepare(ws: Workspace, input: { ca: string; profile?: string; validity?: string } & PassphraseSource) {
-  const validitySeconds = input.validity === undefined ? undefined : parseDuration(input.validity, '--validity');
+  const validitySeconds = input.validity === undefined ? undefined : parseValidity(input.validity, '--validity');
   const profile = loadProfile(input.profile ?? ws.config.defaultProfile, ws.config.profilesDir, ws.deps.cwd);
   if (profile.kind !== 'leaf')
     throw new PkiError('USAGE_PROFILE_KIND', `--profile ${profile.name} is a ${profile.kind} profile; pki issue needs a leaf profile (use pki ca create for CAs)`, {
