@@ -53,6 +53,7 @@ export function escapeControls(text: string): string {
 }
 
 /** A writer that escapes control characters in text (see {@link escapeControls}). */
-export function escapingWriter(inner: { write(s: string): unknown }): { write(s: string): unknown } {
-  return { write: (s: string | Uint8Array) => inner.write(typeof s === 'string' ? escapeControls(s) : (s as unknown as string)) } as { write(s: string): unknown };
+export function escapingWriter(inner: { write(s: string): unknown; isTTY?: boolean }): { write(s: string): unknown; isTTY?: boolean } {
+  const write = (s: string | Uint8Array): unknown => inner.write(typeof s === 'string' ? escapeControls(s) : (s as unknown as string));
+  return inner.isTTY === undefined ? { write } : { write, isTTY: inner.isTTY };
 }
