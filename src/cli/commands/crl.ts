@@ -39,7 +39,12 @@ const generate: CommandDef = {
     'revoked serial whose certificate has not expired would disappear compared with the previous CRL (the last one in\n' +
     'the store, or --previous). Entries whose certificate expired before thisUpdate are left out and counted\n' +
     '("pruned"); --keep-expired keeps them. The PEM size is checked against crl.maxPemBytes (default 300000, the\n' +
-    'IAM Roles Anywhere crlData limit) before signing: a warning from 80%, POLICY_CRL_TOO_LARGE above.',
+    'IAM Roles Anywhere crlData limit) before signing: a warning from 80%, POLICY_CRL_TOO_LARGE above.\n' +
+    '\n' +
+    'With --renew-before, a run that makes no new CRL still writes the latest stored CRL to --out when the file\n' +
+    'there is missing or is not that CRL. The temporary file is made in --out\'s own directory (any file system), and\n' +
+    'that directory is checked before signing. --format der without --out writes DER to stdout (refused on a\n' +
+    'terminal; base64 in --json).',
   builder: (y) =>
     y.options({
       ca: { type: 'string', demandOption: true, describe: 'CA whose revocations the CRL lists (and whose key signs it)' },
@@ -125,7 +130,7 @@ const inspect: CommandDef = {
   examples: [
     ['pki crl inspect crl.pem', 'summary'],
     ['pki crl inspect crl.der --issuer issuing-1.pem', 'and check its signature'],
-    ['pki crl inspect crl.pem --entries', 'every entry, one per line'],
+    ['pki crl inspect crl.pem --entries', 'the header, then every entry (one per line), then the count'],
   ],
   builder: (y) =>
     y.positional('file', { type: 'string', describe: 'CRL file' }).options({
