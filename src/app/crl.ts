@@ -10,7 +10,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { PkiError } from '../errors.js';
-import { parseDuration } from '../domain/duration.js';
+import { addDuration, parseDuration, parseDurationParts } from '../domain/duration.js';
 import { reasonName } from '../domain/serial.js';
 import { ROLES_ANYWHERE_CRL_MAX_BYTES } from '../config/config.js';
 import { checkOutput, INPUT_LIMITS, probeWritableDir, readInput, removeQuietly, writeFileAtomic } from '../fs/files.js';
@@ -131,11 +131,11 @@ export async function generateCrl(deps: Deps, input: GenerateCrlInput) {
       throw new PkiError('POLICY_NO_CRL_SIGN', `CA ${ca.name}'s certificate has no cRLSign key usage: it cannot sign CRLs`, { details: { ca: ca.name } });
     const maxPemBytes = input.maxPemBytes ?? ws.config.crl.maxPemBytes;
     const withReasons = input.reasons === undefined ? ws.config.crl.reasons : input.reasons === 'include';
-    const validity = input.nextUpdate === undefined ? ws.config.crl.nextUpdate : parseDuration(input.nextUpdate, '--next-update');
+    const validity = input.nextUpdate === undefined ? ws.config.crl.nextUpdate : parseDurationParts(input.nextUpdate, '--next-update');
     const renewBefore = input.renewBefore === undefined ? undefined : parseDuration(input.renewBefore, '--renew-before');
     const format = input.format ?? 'pem';
     const thisUpdate = new Date(Math.floor(ws.now.getTime() / 1000) * 1000);
-    const nextUpdate = new Date(thisUpdate.getTime() + validity * 1000);
+    const nextUpdate = addDuration(thisUpdate, validity);
     if (nextUpdate.getTime() > caCert.notAfter.getTime())
       throw new PkiError('POLICY_CRL_PAST_CA', `nextUpdate ${nextUpdate.toISOString()} would be after CA ${ca.name} expires (${caCert.notAfter.toISOString()})`, {
         details: { ca: ca.name },

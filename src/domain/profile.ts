@@ -81,6 +81,9 @@ export function checkNames(profile: Profile, subjectDn: string, sans: readonly S
     problems.push(
       new PkiError('POLICY_SUBJECT_NOT_ALLOWED', `subject "${subjectDn}" is not allowed by profile ${profile.name} (${profile.source})`, {
         details: { subject: subjectDn, allow: profile.subject.allow.map(String) },
+        hint:
+          'subject.allow matches the whole RFC 4514 string, most specific attribute first (openssl -subj "/CN=a/O=b" is O=b,CN=a); ' +
+          "to match attributes in any order, use subject.require and subject.match (e.g. require: [CN], match: { CN: 'a', O: 'b' })",
       }),
     );
   if (sans.length > profile.san.maxCount)

@@ -78,6 +78,15 @@ describe('crl generate --out', () => {
   });
 });
 
+describe('crl generate --next-update', () => {
+  it('ok/--next-update 2y is two calendar years (2028-03-01, not 730 days: 2028-02-29)', async () => {
+    const { dir, deps } = await pkiWithRevocation();
+    const r = await cli(['crl', 'generate', '--ca', 'issuing-1', '--next-update', '2y', '--dir', dir, '--json'], deps);
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.json.data.crl.nextUpdate).toBe('2028-03-01T12:00:00.000Z');
+  });
+});
+
 describe('DER on stdout and inspect order', () => {
   async function withCrl() {
     const pki = await pkiWithRevocation();

@@ -82,7 +82,30 @@ describe('profiles match subject attributes, in any order', () => {
   });
 });
 
+describe('old profile syntax', () => {
+  it('fail/subject.allow still matches the ordered string, and its refusal says how to match attributes instead', async () => {
+    const { cwd, dir, deps } = await makePki();
+    fs.writeFileSync(join(cwd, 'old.yaml'), "kind: leaf\nvalidity: { default: 1h, max: 12h }\nsubject:\n  allow: ['CN=[^,+]+(,.*)?']\n");
+    const ok = await cli(['issue', '--ca', 'issuing-1', '--csr', csrFile(join(cwd, 'a.csr'), 'CN=web-01,O=Example'), '--profile', join(cwd, 'old.yaml'), '--dir', dir, '--json'], deps);
+    expect(ok.code).toBe(0);
+    const r = await cli(['issue', '--ca', 'issuing-1', '--csr', csrFile(join(cwd, 'b.csr'), 'O=Example,CN=web-01'), '--profile', join(cwd, 'old.yaml'), '--dir', dir, '--json'], deps);
+    expect(r.json.error.code).toBe('POLICY_SUBJECT_NOT_ALLOWED');
+    expect(r.json.error.hint).toContain('subject.require and subject.match');
+  });
+});
+
 describe('control characters', () => {
+  it('fail/the shipped CA profiles refuse control characters in a CA subject (pki init, ca create)', async () => {
+    const { cwd, dir, deps } = await makePki();
+    const before = snapshot(cwd);
+    const r = await cli(['ca', 'create', 'bad', '--parent', 'root', '--subject', 'CN=Issuing\x1b[2J', '--no-passphrase', '--dir', dir, '--json'], deps);
+    expect(r.json.error.code).toBe('POLICY_SUBJECT_NOT_ALLOWED');
+    expect(snapshot(cwd)).toEqual(before);
+    const init = await cli(['init', '--dir', join(cwd, 'other'), '--subject', 'CN=Root\rX', '--no-passphrase', '--json'], deps);
+    expect(init.json.error.code).toBe('POLICY_SUBJECT_NOT_ALLOWED');
+    expect(fs.existsSync(join(cwd, 'other'))).toBe(false);
+  });
+
   it('fail/ESC, CR and NUL in a CSR subject, and CR in a SAN, are refused by the shipped profile', async () => {
     const { cwd, dir, deps } = await makePki();
     for (const [name, subject, sans] of [
