@@ -416,7 +416,19 @@ export async function issueBatch(deps: Workspace['deps'], input: BatchInput): Pr
         for (let start = 0; start < issued.length && !interrupted; start += group) {
           const end = Math.min(start + group, issued.length);
           const certs = issued.slice(start, end);
-          await recordIssued(ws, signer, certs, requests.slice(start, end), profile);
+          try {
+            await recordIssued(ws, signer, certs, requests.slice(start, end), profile);
+          } catch (e) {
+            // issue_batch_item's key (batch, CSR file): another process recorded a certificate for one of these CSRs
+            // of this batch meanwhile (two --resume runs at once). The transaction rolled back: nothing twice.
+            if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY')
+              throw new PkiError('STATE_BATCH_CONCURRENT', `batch ${batchId}: another process recorded certificates for the same CSRs meanwhile; this group was not recorded`, {
+                details: { batch: batchId },
+                hint: `let the other run finish, then run ${cmd} --resume`,
+                cause: e,
+              });
+            throw e;
+          }
           recordedAny = true;
           certs.forEach((c, k) => {
             const out = writeOut(pending[start + k]!, c.record.serial, c.der);

@@ -234,6 +234,27 @@ describe('pki issue --batch: signals and --resume', () => {
     expect(never.json.error.code).toBe('NOT_FOUND_BATCH');
   });
 
+  it('ok/two --resume runs at once: the CSRs are issued once; a run that loses the race says so (STATE_BATCH_CONCURRENT)', async () => {
+    const { cwd, dir, deps } = await makePki();
+    const batch = join(cwd, 'csrs');
+    writeCsrs(batch, 300);
+    const outDir = join(cwd, 'certs');
+    signalOn(deps, 'issued 256/300', 'SIGINT');
+    expect((await cli(['issue', '--ca', 'issuing-1', '--batch', batch, '--out-dir', outDir, '--dir', dir], deps)).code).toBe(130);
+    const runs = await Promise.all(
+      ['one', 'two'].map((seed) => cli(['issue', '--ca', 'issuing-1', '--batch', batch, '--out-dir', outDir, '--resume', '--dir', dir, '--json'], makeDeps(cwd, { seed }))),
+    );
+    for (const r of runs) {
+      if (r.code !== 0) {
+        expect(r.code, r.stdout).toBe(6);
+        expect(r.json.error.code).toBe('STATE_BATCH_CONCURRENT');
+      }
+    }
+    expect(runs.some((r) => r.code === 0)).toBe(true);
+    expect(leafSerials(dir)).toHaveLength(300);
+    expect(filesOnRecord(dir, outDir)).toHaveLength(300);
+  });
+
   it('ok/a signal while CSRs are still being read stops before anything is recorded (nothing to resume)', async () => {
     const { cwd, dir, deps } = await makePki();
     const batch = join(cwd, 'csrs');
