@@ -1,6 +1,7 @@
 import { listCertificates, showCertificate } from '../../app/query.js';
 import { PkiError } from '../../errors.js';
-import { checkOutput, writeFileAtomic } from '../../fs/files.js';
+import { dirname } from 'node:path';
+import { checkOutput, probeWritableDir, writeFileAtomic } from '../../fs/files.js';
 import { forceOption, type CommandDef } from '../command.js';
 import { shortTime, table } from '../output/render.js';
 
@@ -53,7 +54,10 @@ export const showCommand: CommandDef = {
     }),
   async run(a, { deps }) {
     if (a.out !== undefined && !a.pem) throw new PkiError('USAGE_CONFLICT', '--out writes the certificate: use it with --pem');
-    if (a.out !== undefined) checkOutput(a.out, '--out', a.force);
+    if (a.out !== undefined) {
+      checkOutput(a.out, '--out', a.force);
+      probeWritableDir(dirname(a.out), '--out');
+    }
     const r = await showCertificate(deps, { dir: a.dir, serial: String(a.serial), ca: a.ca });
     if (a.out !== undefined) {
       writeFileAtomic(a.out, r.pem, { force: a.force, flag: '--out' });
