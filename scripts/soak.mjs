@@ -11,8 +11,12 @@
  *   5. the store passes PRAGMA integrity_check;
  *   6. the audit chain verifies;
  *   7. the emulator never holds more than 2 CRLs (or 2 certificates) per trust anchor.
+ * Every RESUME_EVERY (default 15) operations, a batch is interrupted with SIGINT, SIGKILL or SIGTERM (in turn) at a
+ * random moment and finished with `--resume`, which must leave one file per CSR, each on record, no temporary file,
+ * and no CSR issued twice (see interruptAndResume).
  *
- * Env: OPS (default 2000), KILL_RATE (default 0.15), SEED (default 1), TIME_LIMIT seconds (default 3600).
+ * Env: OPS (default 2000), KILL_RATE (default 0.15), SEED (default 1), TIME_LIMIT seconds (default 3600), RESUME_EVERY
+ * (default 15; 0 turns the interrupt-and-resume rounds off).
  * Prints the number of operations, kills and invariant checks; exits 1 on the first violation.
  */
 import { spawn } from 'node:child_process';
@@ -55,28 +59,39 @@ fs.mkdirSync(certs);
 const emu = await startEmulator({ ratePerSecond: 0 });
 const env = { ...process.env, PKI_DIR: dir, AWS_ACCESS_KEY_ID: 'AKIDSOAK', AWS_SECRET_ACCESS_KEY: 'soak', AWS_REGION: 'us-east-1' };
 const ep = ['--endpoint', emu.url, '--api-rate', '0'];
-const stats = { ops: 0, kills: 0, checks: 0, exits: {} };
+const stats = { ops: 0, kills: 0, checks: 0, exits: {}, interruptRounds: 0, interrupted: 0, resumed: 0 };
+/** Every RESUME_EVERY operations, one interrupt-and-resume round (signals in turn: SIGINT, SIGKILL, SIGTERM). */
+const RESUME_EVERY = Number(process.env.RESUME_EVERY ?? 15);
 const acked = new Map(); // "issuer serial" → acknowledged revocation
 const started = Date.now();
 
-/** Runs `pki ARGS`; with `killAfterMs`, SIGKILLs it then (if it is still running). */
-function pki(args, killAfterMs) {
+/**
+ * Runs `pki ARGS`; with `killAfterMs`, sends `signal` (default SIGKILL) then (if it is still running); with
+ * `onStderr`, sends it as soon as stderr matches that pattern instead.
+ */
+function pki(args, killAfterMs, signal = 'SIGKILL', onStderr = undefined) {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, ...args], { env, cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     let killed = false;
     child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
+    child.stderr.on('data', (d) => {
+      err += d;
+      if (onStderr && !killed && onStderr.test(err) && child.exitCode === null && child.signalCode === null) {
+        killed = true;
+        child.kill(signal);
+      }
+    });
     const timer = killAfterMs === undefined ? undefined : setTimeout(() => {
       if (child.exitCode === null && child.signalCode === null) {
         killed = true;
-        child.kill('SIGKILL');
+        child.kill(signal);
       }
     }, killAfterMs);
-    child.on('close', (code) => {
+    child.on('close', (code, sig) => {
       clearTimeout(timer);
-      resolve({ code, killed, out, err });
+      resolve({ code, killed, signal: sig, out, err });
     });
   });
 }
@@ -158,6 +173,54 @@ for (let i = 0; i < 3; i++) {
   const key = crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey;
   fs.writeFileSync(join(csrDir, `b${i}.csr`), toPem('CERTIFICATE REQUEST', buildCsr(encodeName(parseDn(`CN=batch-${i}`)), key, signatureAlgorithmFor('ecdsa-p256'), [])));
 }
+// A larger batch (three groups of 256) for the interrupt-and-resume operation.
+const bigCsrDir = join(work, 'csrs-big');
+fs.mkdirSync(bigCsrDir);
+{
+  const key = crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey;
+  for (let i = 0; i < 600; i++)
+    fs.writeFileSync(join(bigCsrDir, `big-${String(i).padStart(3, '0')}.csr`), toPem('CERTIFICATE REQUEST', buildCsr(encodeName(parseDn(`CN=big-${i}`)), key, signatureAlgorithmFor('ecdsa-p256'), [])));
+}
+
+/**
+ * A batch stopped at a random moment by SIGINT, SIGTERM or SIGKILL, then finished with `--resume` (a plain re-run
+ * when it stopped before anything was recorded). Afterwards: exactly one certificate file per CSR, each on record,
+ * no temporary file left, and one certificate per CSR file recorded for the batch (nothing issued twice).
+ */
+async function interruptAndResume() {
+  const out = join(certs, `resume-${++n}`);
+  const args = ['issue', '--ca', 'issuing-1', '--batch', bigCsrDir, '--out-dir', out];
+  const signal = ['SIGINT', 'SIGKILL', 'SIGTERM'][stats.interruptRounds++ % 3];
+  // Half the time at a random moment (possibly before anything is recorded), else right after the first group.
+  const first = random() < 0.5 ? await pki(args, Math.floor(random() * 1500), signal) : await pki(args, undefined, signal, /issued \d+\/600/);
+  const expected = { SIGINT: 130, SIGTERM: 143, SIGKILL: null };
+  if (first.killed) {
+    stats.interrupted++;
+    // Exit 130/143 after a clean stop; death by the signal itself when it came before the batch was listening.
+    if (first.code !== expected[signal] && first.signal !== signal && first.code !== 0) fail(`batch stopped by ${signal}: exit ${first.code}: ${first.err}`);
+  } else if (first.code !== 0) fail(`batch exit ${first.code}: ${first.err}`);
+  let second = await pki([...args, '--resume', '--json']);
+  if (second.code === 5 && /NOT_FOUND_BATCH/.test(second.out)) {
+    const left = fs.existsSync(out) ? fs.readdirSync(out).filter((f) => f.endsWith('.pem')) : [];
+    if (left.length) fail(`batch ${out}: nothing to resume, yet ${left.length} certificate files exist`);
+    second = await pki(args);
+  } else stats.resumed++;
+  if (second.code !== 0) fail(`finishing batch ${out}: exit ${second.code}: ${second.err}${second.out}`);
+  const names = fs.readdirSync(out);
+  if (names.some((f) => f.startsWith('.'))) fail(`batch ${out}: temporary files left: ${names.filter((f) => f.startsWith('.')).join(', ')}`);
+  if (names.length !== 600) fail(`batch ${out}: ${names.length} files for 600 CSRs`);
+  const db = new Database(join(dir, 'pki.db'), { readonly: true });
+  try {
+    const row = db
+      .prepare('SELECT COUNT(*) n, COUNT(DISTINCT i.file) files FROM issue_batch_item i JOIN issue_batch b ON b.id = i.batch_id WHERE b.out_dir = ?')
+      .get(fs.realpathSync(out));
+    if (row.n !== 600 || row.files !== 600) fail(`batch ${out}: ${row.n} certificates recorded for ${row.files} CSR files (want 600 for 600)`);
+  } finally {
+    db.close();
+  }
+  await check(false);
+  return { code: 0, killed: first.killed };
+}
 
 // --- The operations. Each returns the pki arguments, and what to do with the result.
 let n = 0;
@@ -211,6 +274,13 @@ async function rotationArgs() {
 
 try {
   while (stats.ops < OPS && Date.now() - started < TIME_LIMIT) {
+    if (RESUME_EVERY > 0 && stats.ops % RESUME_EVERY === RESUME_EVERY - 1) {
+      const r = await interruptAndResume();
+      stats.ops++;
+      const key = r.killed ? 'interrupted+resumed' : 'batch+resume';
+      stats.exits[key] = (stats.exits[key] ?? 0) + 1;
+      continue;
+    }
     const name = choose();
     const op = operations[name]();
     const args = op.rotate ? await rotationArgs() : op.args;
@@ -229,7 +299,9 @@ try {
     if (stats.ops % 100 === 0) process.stderr.write(`soak: ${stats.ops} operations, ${stats.kills} kills, ${stats.checks} checks\n`);
   }
   await check(true);
-  console.log(`soak: ${stats.ops} operations, ${stats.kills} kills, ${stats.checks} invariant checks, 0 violations (exit codes: ${JSON.stringify(stats.exits)}; ${((Date.now() - started) / 1000).toFixed(0)} s)`);
+  console.log(
+    `soak: ${stats.ops} operations, ${stats.kills} kills, ${stats.checks} invariant checks, 0 violations (batches interrupted: ${stats.interrupted}, resumed: ${stats.resumed}; exit codes: ${JSON.stringify(stats.exits)}; ${((Date.now() - started) / 1000).toFixed(0)} s)`,
+  );
 } finally {
   await emu.close();
 }

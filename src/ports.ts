@@ -22,6 +22,11 @@ export interface Deps {
   actor: string;
   /** Resolves when the process is asked to stop (SIGINT/SIGTERM): for long-running commands such as the emulator. */
   waitForShutdown?: () => Promise<void>;
+  /**
+   * Calls `handler` when the process is asked to stop (SIGINT/SIGTERM) instead of stopping it, so a long command can
+   * stop at a safe point (`issue --batch`: a group boundary). Returns a function that removes the handler.
+   */
+  onSignal?: (handler: (signal: 'SIGINT' | 'SIGTERM') => void) => () => void;
 }
 
 /**
@@ -83,6 +88,27 @@ export interface NewCertificate {
   requestedBy: string;
   /** Where the request came from (CSR file, "generated key", ...). */
   source: string;
+  /** For `issue --batch`: the batch run and the CSR file (name and SHA-256) this certificate was issued for. */
+  batchItem?: { batchId: number; file: string; csrSha256: string };
+}
+
+/** A `pki issue --batch` run (see `issue --batch --resume`). */
+export interface BatchRecord {
+  id: number;
+  issuerId: number;
+  csrDir: string;
+  outDir: string;
+  total: number;
+  startedAt: Date;
+  finishedAt: Date | null;
+}
+
+/** A certificate issued by a batch run, with the CSR file it was issued for. */
+export interface BatchItemRecord {
+  file: string;
+  csrSha256: string;
+  serial: string;
+  der: Buffer;
 }
 
 export interface Revocation {
@@ -248,6 +274,14 @@ export interface Store {
    * whose serial already exists for this issuer (not recorded; the caller re-issues them with a new serial).
    */
   recordIssued(issuerId: number, certs: NewCertificate[], actor: string, at: Date): Promise<{ collisions: number[] }>;
+  /** Records the start of an `issue --batch` run; returns its id. */
+  startBatch(issuerId: number, csrDir: string, outDir: string, total: number, at: Date): Promise<number>;
+  /** Marks a batch run finished (every certificate recorded and written). */
+  finishBatch(id: number, at: Date): Promise<void>;
+  /** The latest batch run of this CA from `csrDir` into `outDir` (absolute paths), finished or not. */
+  latestBatch(issuerId: number, csrDir: string, outDir: string): Promise<BatchRecord | undefined>;
+  /** Certificates recorded for a batch run. */
+  batchItems(batchId: number): Promise<BatchItemRecord[]>;
   /**
    * Revokes certificates in one transaction: all or none. Throws NOT_FOUND_SERIAL or STATE_ALREADY_REVOKED listing
    * every serial at fault. `describe(i)` names item i in messages (e.g. "serials.txt:12").

@@ -18,7 +18,7 @@ import {
   signatureAlgorithmFor,
 } from '../crypto/keys.js';
 import { passphraseForNewKey, passphraseToUnlock, type PassphraseSource } from '../crypto/passphrase.js';
-import { parseDuration } from '../domain/duration.js';
+import { parseValidity, type Duration } from '../domain/duration.js';
 import type { Profile } from '../domain/profile.js';
 import { checkOutput, INPUT_LIMITS, readInput, removeQuietly, writeFileAtomic, writePrivateKeyFile } from '../fs/files.js';
 import { loadProfile } from '../profile/load.js';
@@ -108,7 +108,7 @@ export async function initPki(deps: Deps, input: InitInput) {
   // Validate everything before creating anything.
   const rdns = parseDn(input.subject);
   const keyType = parseKeyType(input.keyType);
-  const validitySeconds = input.validity === undefined ? undefined : parseDuration(input.validity, '--validity');
+  const validitySeconds = input.validity === undefined ? undefined : parseValidity(input.validity, '--validity');
   const profile = loadProfile(input.profile ?? 'root-ca', undefined, deps.cwd);
   checkProfileKind(profile, ['root-ca']);
   const iterations = input.pbkdf2Iterations ?? DEFAULT_PBKDF2_ITERATIONS;
@@ -171,7 +171,7 @@ function activeCa(name: string, parentId: number | null, issued: IssuedCertifica
 }
 
 /** A new key and its self-signed CA certificate (a root), planned and checked against `profile`. */
-function selfSignedCa(ws: Workspace, name: string, profile: Profile, rdns: ReturnType<typeof parseDn>, keyType: ReturnType<typeof parseKeyType>, validitySeconds: number | undefined, source: string) {
+function selfSignedCa(ws: Workspace, name: string, profile: Profile, rdns: ReturnType<typeof parseDn>, keyType: ReturnType<typeof parseKeyType>, validitySeconds: Duration | undefined, source: string) {
   const subjectDer = encodeName(rdns);
   const subjectDn = formatDn(rdns);
   const key = generateKey(keyType);
@@ -224,7 +224,7 @@ export async function createCa(deps: Deps, input: CreateCaInput) {
     const rdns = parseDn(input.subject);
     await assertDistinctCa(ws, input.name, { subjectDn: formatDn(rdns), subjectDer: encodeName(rdns) });
     const keyType = parseKeyType(input.keyType);
-    const validitySeconds = input.validity === undefined ? undefined : parseDuration(input.validity, '--validity');
+    const validitySeconds = input.validity === undefined ? undefined : parseValidity(input.validity, '--validity');
     const profile = loadProfile(input.profile ?? 'intermediate-ca', ws.config.profilesDir, deps.cwd);
     checkProfileKind(profile, ['intermediate-ca']);
     const signer = await unlockCa(ws, parent, input);
@@ -270,7 +270,7 @@ async function createRootCa(ws: Workspace, input: CreateCaInput) {
   const rdns = parseDn(input.subject);
   await assertDistinctCa(ws, input.name, { subjectDn: formatDn(rdns), subjectDer: encodeName(rdns) });
   const keyType = parseKeyType(input.keyType);
-  const validitySeconds = input.validity === undefined ? undefined : parseDuration(input.validity, '--validity');
+  const validitySeconds = input.validity === undefined ? undefined : parseValidity(input.validity, '--validity');
   const profile = loadProfile(input.profile ?? 'root-ca', ws.config.profilesDir, deps.cwd);
   checkProfileKind(profile, ['root-ca']);
   if (input.pathLen !== undefined) throw new PkiError('USAGE_CONFLICT', '--path-len goes with --parent; a root takes its pathLen from its profile');
@@ -316,7 +316,7 @@ export async function signCaCsr(deps: Deps, input: SignCaCsrInput) {
   return withWorkspace(input.dir, deps, async (ws) => {
     checkOutput(input.out, '--out', input.force ?? false);
     const csr = readCsr(readInput(input.csr, '--csr', INPUT_LIMITS.csr), input.csr);
-    const validitySeconds = input.validity === undefined ? undefined : parseDuration(input.validity, '--validity');
+    const validitySeconds = input.validity === undefined ? undefined : parseValidity(input.validity, '--validity');
     const profile = loadProfile(input.profile ?? 'intermediate-ca', ws.config.profilesDir, deps.cwd);
     checkProfileKind(profile, ['intermediate-ca']);
     const signerCa = await getCa(ws, input.ca);

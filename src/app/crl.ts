@@ -8,12 +8,12 @@
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { PkiError } from '../errors.js';
-import { parseDuration } from '../domain/duration.js';
+import { addDuration, parseDuration, parseDurationParts } from '../domain/duration.js';
 import { reasonName } from '../domain/serial.js';
 import { ROLES_ANYWHERE_CRL_MAX_BYTES } from '../config/config.js';
-import { checkOutput, readCrlFile, readInput, removeQuietly, writeFileAtomic } from '../fs/files.js';
+import { checkOutput, probeWritableDir, readCrlFile, readInput, removeQuietly, writeFileAtomic } from '../fs/files.js';
 import type { CrlRecord, Deps } from '../ports.js';
 import { hashForSignatureOid, readCertificate, type ParsedCertificate } from '../x509/certificate.js';
 import { crlTbsParts, decodeCrl, entrySerialKeys, stepEntry, pemLength, tlvHeader, walkCrlEntries, type CrlEntry, type DecodedCrl } from '../x509/crl.js';
@@ -101,6 +101,29 @@ function sortedSerials(crl: DecodedCrl, source: string): Buffer[] {
   return [...entrySerialKeys(crl.der, source, crl.entriesStart, crl.entriesEnd)].sort(Buffer.compare);
 }
 
+/**
+ * Writes the store's CRL `last` to `out` unless the file there already holds it (same DER, in either encoding).
+ * Returns why it wrote (`missing`, `different`), or null when the file was up to date.
+ */
+async function rewriteIfStale(ws: Workspace, issuerId: number, last: CrlRecord, out: string, format: 'pem' | 'der', force: boolean): Promise<'missing' | 'different' | null> {
+  let why: 'missing' | 'different' = 'missing';
+  if (fs.existsSync(out)) {
+    try {
+      if (fileSha256Of(readCrlFile(out, '--out')) === last.sha256) return null;
+    } catch {
+      /* unreadable or not a CRL: replace it */
+    }
+    why = 'different';
+  }
+  const der = (await ws.store.crlDer(issuerId, last.crlNumber))!;
+  writeFileAtomic(out, format === 'pem' ? toPem('X509 CRL', der) : der, { force, flag: '--out' });
+  return why;
+}
+
+function fileSha256Of(data: Buffer): string {
+  return crypto.createHash('sha256').update(data).digest('hex');
+}
+
 export async function generateCrl(deps: Deps, input: GenerateCrlInput) {
   return withWorkspace(input.dir, deps, async (ws) => {
     const ca = await getCa(ws, input.ca);
@@ -110,17 +133,20 @@ export async function generateCrl(deps: Deps, input: GenerateCrlInput) {
       throw new PkiError('POLICY_NO_CRL_SIGN', `CA ${ca.name}'s certificate has no cRLSign key usage: it cannot sign CRLs`, { details: { ca: ca.name } });
     const maxPemBytes = input.maxPemBytes ?? ws.config.crl.maxPemBytes;
     const withReasons = input.reasons === undefined ? ws.config.crl.reasons : input.reasons === 'include';
-    const validity = input.nextUpdate === undefined ? ws.config.crl.nextUpdate : parseDuration(input.nextUpdate, '--next-update');
+    const validity = input.nextUpdate === undefined ? ws.config.crl.nextUpdate : parseDurationParts(input.nextUpdate, '--next-update');
     const renewBefore = input.renewBefore === undefined ? undefined : parseDuration(input.renewBefore, '--renew-before');
     const format = input.format ?? 'pem';
     const thisUpdate = new Date(Math.floor(ws.now.getTime() / 1000) * 1000);
-    const nextUpdate = new Date(thisUpdate.getTime() + validity * 1000);
+    const nextUpdate = addDuration(thisUpdate, validity);
     if (nextUpdate.getTime() > caCert.notAfter.getTime())
       throw new PkiError('POLICY_CRL_PAST_CA', `nextUpdate ${nextUpdate.toISOString()} would be after CA ${ca.name} expires (${caCert.notAfter.toISOString()})`, {
         details: { ca: ca.name },
         hint: 'use a shorter --next-update, or rotate the CA',
       });
-    if (input.out) checkOutput(input.out, '--out', input.force ?? false);
+    if (input.out) {
+      checkOutput(input.out, '--out', input.force ?? false);
+      probeWritableDir(dirname(input.out), '--out');
+    }
 
     // Cron: nothing to do while the current CRL is fresh enough and nothing was revoked since it was made.
     const fresh = (last: CrlRecord | undefined, epoch: number): boolean =>
@@ -130,8 +156,14 @@ export async function generateCrl(deps: Deps, input: GenerateCrlInput) {
       last.reasons === withReasons &&
       last.nextUpdate.getTime() - thisUpdate.getTime() > renewBefore * 1000;
     const peek = await ws.store.crlStatus(ca.id);
-    if (fresh(peek.last, peek.epoch))
-      return { generated: false as const, reason: `CRL #${peek.last!.crlNumber} is valid until ${peek.last!.nextUpdate.toISOString()}, more than ${input.renewBefore} away, and nothing was revoked since`, crl: crlSummary(peek.last!, ca.name, maxPemBytes) };
+    if (fresh(peek.last, peek.epoch)) {
+      const last = peek.last!;
+      const reason = `CRL #${last.crlNumber} is valid until ${last.nextUpdate.toISOString()}, more than ${input.renewBefore} away, and nothing was revoked since`;
+      // No new CRL is due, but the served file must still be the latest one (an earlier write may have failed, or the
+      // file was removed or replaced): write it again from the store.
+      const rewrote = input.out ? await rewriteIfStale(ws, ca.id, last, input.out, format, input.force ?? false) : null;
+      return { generated: false as const, reason, crl: crlSummary(last, ca.name, maxPemBytes), out: input.out ?? null, format, rewrote };
+    }
 
     // An external previous CRL (e.g. the one currently published) must come from this CA.
     let previousFile: { crl: DecodedCrl; serials: Buffer[] } | undefined;
@@ -150,7 +182,9 @@ export async function generateCrl(deps: Deps, input: GenerateCrlInput) {
     const signer = await unlockCa(ws, ca, input);
     const alg = signer.issuer.algorithm;
     const tmpDer = join(ws.config.dir, `.crl-${ca.name}-${process.pid}-${Date.now()}.der.tmp`);
-    const tmpOut = input.out ? `${tmpDer}.out` : undefined;
+    // The output's temporary file lives next to it, so that putting it in place is a link or rename on one file
+    // system (a temporary in the PKI directory fails with EXDEV when --out is on another one).
+    const tmpOut = input.out ? join(dirname(input.out), `.${basename(input.out)}.${process.pid}.${Date.now()}.tmp`) : undefined;
     const tmpEntries = `${tmpDer}.entries`;
     const warnings: string[] = [];
     try {
@@ -271,8 +305,9 @@ export async function generateCrl(deps: Deps, input: GenerateCrlInput) {
             cause: e,
           });
         }
-      } else pem = toPem('X509 CRL', fs.readFileSync(tmpDer));
-      return { generated: true as const, crl: crlSummary(record, ca.name, maxPemBytes), out: input.out ?? null, format, warnings, ...(pem ? { pem } : {}) };
+      } else if (format === 'pem') pem = toPem('X509 CRL', fs.readFileSync(tmpDer));
+      const der = !input.out && format === 'der' ? fs.readFileSync(tmpDer) : undefined;
+      return { generated: true as const, crl: crlSummary(record, ca.name, maxPemBytes), out: input.out ?? null, format, warnings, ...(pem ? { pem } : {}), ...(der ? { der } : {}) };
     } finally {
       removeQuietly([tmpDer, tmpEntries, ...(tmpOut ? [tmpOut] : [])]);
     }
@@ -520,6 +555,23 @@ export interface InspectCrlInput {
   onEntry?: (e: CrlEntry) => void;
   /** The CRL's DER when the caller has already read `file`. */
   der?: Buffer;
+  /** Called with the header (everything but the entry count and reasons) before any entry is walked. */
+  onHeader?: (header: CrlHeader) => void;
+}
+
+/** What `crl inspect` knows before walking the entries. */
+export interface CrlHeader {
+  file: string;
+  version: number;
+  issuer: string;
+  signatureAlgorithm: string;
+  thisUpdate: string;
+  nextUpdate: string | null;
+  crlNumber: string | null;
+  authorityKeyId: string | null;
+  derBytes: number;
+  pemBytes: number;
+  signatureValid: boolean | null;
 }
 
 /** Reads any CRL (PEM or DER, any size): header, entry count, reason histogram, and the signature when an issuer is given. */
@@ -530,9 +582,8 @@ export async function inspectCrl(deps: Deps, input: InspectCrlInput) {
   if (input.issuer) issuer = readCertificate(readInput(input.issuer, '--issuer'), input.issuer);
   else if (input.ca) issuer = await withWorkspace(input.dir, deps, async (ws: Workspace) => caCertificate(await getCa(ws, input.ca!)));
   const entries: CrlEntry[] = [];
-  const { count, reasons } = walkCrlEntries(crl, input.file, input.entries ? (input.onEntry ?? ((e) => entries.push(e))) : undefined);
   const match = issuer ? crlMatchesIssuer(crl, issuer) : undefined;
-  return {
+  const header: CrlHeader = {
     file: input.file,
     version: crl.version,
     issuer: crl.issuerDn,
@@ -541,11 +592,17 @@ export async function inspectCrl(deps: Deps, input: InspectCrlInput) {
     nextUpdate: crl.nextUpdate?.toISOString() ?? null,
     crlNumber: crl.crlNumber === undefined ? null : String(crl.crlNumber),
     authorityKeyId: crl.authorityKeyId?.toString('hex') ?? null,
-    entries: count,
-    reasons: Object.fromEntries([...reasons.entries()].sort((a, b) => a[0] - b[0]).map(([k, v]) => [k < 0 ? 'none' : reasonName(k), v])),
     derBytes: der.length,
     pemBytes: pemLength(der.length),
     signatureValid: match ? match.nameOk && match.akiOk && match.signatureOk : null,
+  };
+  // The header is known before the entries are walked: a streaming caller prints it first.
+  input.onHeader?.(header);
+  const { count, reasons } = walkCrlEntries(crl, input.file, input.entries ? (input.onEntry ?? ((e) => entries.push(e))) : undefined);
+  return {
+    ...header,
+    entries: count,
+    reasons: Object.fromEntries([...reasons.entries()].sort((a, b) => a[0] - b[0]).map(([k, v]) => [k < 0 ? 'none' : reasonName(k), v])),
     ...(input.entries && !input.onEntry
       ? {
           revoked: entries.map((e) => ({
@@ -574,11 +631,21 @@ export async function exportCrl(deps: Deps, input: { dir?: string; ca: string; n
     if (!wanted)
       throw new PkiError('NOT_FOUND_CRL', input.number === undefined ? `CA ${ca.name} has no CRL yet` : `CA ${ca.name} has no CRL number ${input.number}`, { details: { ca: ca.name } });
     const der = (await ws.store.crlDer(ca.id, wanted.crlNumber))!;
-    const pem = (input.format ?? 'pem') === 'pem' ? toPem('X509 CRL', der) : undefined;
+    const format = input.format ?? 'pem';
+    const pem = format === 'pem' ? toPem('X509 CRL', der) : undefined;
     if (input.out) {
       checkOutput(input.out, '--out', input.force ?? false);
       writeFileAtomic(input.out, pem ?? der, { force: input.force ?? false, flag: '--out' });
     }
-    return { ...crlSummary(wanted, ca.name, ws.config.crl.maxPemBytes), out: input.out ?? null, ...(input.out ? {} : { pem: pem ?? toPem('X509 CRL', der) }) };
+    const result: ReturnType<typeof crlSummary> & { out: string | null; format: 'pem' | 'der'; pem?: string; der?: Buffer } = {
+      ...crlSummary(wanted, ca.name, ws.config.crl.maxPemBytes),
+      out: input.out ?? null,
+      format,
+    };
+    if (!input.out) {
+      if (pem) result.pem = pem;
+      else result.der = der;
+    }
+    return result;
   });
 }

@@ -2,6 +2,7 @@
  * Reads and verifies many CSR files: in worker threads (one per core) when the compiled worker is available and the
  * batch is large enough to pay for starting them, otherwise on this thread with signature checks in libuv's pool.
  */
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -11,7 +12,10 @@ import { INPUT_LIMITS, readInput } from '../fs/files.js';
 import { readCsrAsync, type ParsedCsr } from '../x509/csr.js';
 
 /** A CSR as plain data (no KeyObject): what crosses the worker boundary. */
-export type CsrData = Pick<ParsedCsr, 'source' | 'subjectDer' | 'subjectDn' | 'spki' | 'keyType' | 'keyDescription' | 'rsaBits' | 'sans'>;
+export type CsrData = Pick<ParsedCsr, 'source' | 'subjectDer' | 'subjectDn' | 'spki' | 'keyType' | 'keyDescription' | 'rsaBits' | 'sans'> & {
+  /** SHA-256 (hex) of the file's bytes, when read from a file: which CSR a batch certificate was issued for. */
+  sha256?: string;
+};
 
 /** The plain-data part of a parsed CSR. */
 export function csrData(csr: ParsedCsr): CsrData {
@@ -30,7 +34,8 @@ export type CsrJobResult = { ok: true; csr: CsrData } | { ok: false; error: { co
  */
 export async function readCsrResult(path: string, read: (data: Buffer, source: string) => ParsedCsr | Promise<ParsedCsr>): Promise<CsrJobResult> {
   try {
-    return { ok: true, csr: csrData(await read(readInput(path, '--batch', INPUT_LIMITS.csr), path)) };
+    const bytes = readInput(path, '--batch', INPUT_LIMITS.csr);
+    return { ok: true, csr: { ...csrData(await read(bytes, path)), sha256: createHash('sha256').update(bytes).digest('hex') } };
   } catch (e) {
     if (e instanceof PkiError) return { ok: false, error: { code: e.code, message: e.message, details: e.details, ...(e.hint ? { hint: e.hint } : {}) } };
     return { ok: false, error: { code: 'INTERNAL', message: `internal error reading ${path}: ${(e as Error).message}`, details: { file: path } } };
@@ -52,19 +57,33 @@ const IN_FLIGHT = 32;
  * Reads every path and calls `onResult(index, csr or PkiError)` as each one is ready (in any order), so the caller
  * can start on a CSR while others are still being verified. Failures are passed as PkiErrors, never thrown.
  */
-export async function readCsrFiles(paths: readonly string[], onResult: (index: number, result: CsrData | PkiError) => void): Promise<void> {
+export async function readCsrFiles(
+  paths: readonly string[],
+  onResult: (index: number, result: CsrData | PkiError) => void,
+  /** Polled between files (between chunks in workers): true stops reading early (an interrupted batch). */
+  stopped: () => boolean = () => false,
+): Promise<void> {
   const workerFile = WORKER_URL.protocol === 'file:' ? fileURLToPath(WORKER_URL) : '';
   const workers = Math.min(availableParallelism(), 8);
   const deliver = (i: number, r: CsrJobResult): void =>
-    onResult(i, r.ok ? r.csr : new PkiError(r.error.code, r.error.message, { details: r.error.details, ...(r.error.hint ? { hint: r.error.hint } : {}) }));
-  if (paths.length >= MIN_FILES_FOR_WORKERS && workers > 1 && workerFile && existsSync(workerFile)) await inWorkers(paths, workers, deliver);
-  else await inThisThread(paths, deliver);
+    onResult(i, r.ok ? asBuffers(r.csr) : new PkiError(r.error.code, r.error.message, { details: r.error.details, ...(r.error.hint ? { hint: r.error.hint } : {}) }));
+  if (paths.length >= MIN_FILES_FOR_WORKERS && workers > 1 && workerFile && existsSync(workerFile)) await inWorkers(paths, workers, deliver, stopped);
+  else await inThisThread(paths, deliver, stopped);
 }
 
-async function inThisThread(paths: readonly string[], deliver: (i: number, r: CsrJobResult) => void): Promise<void> {
+/**
+ * A Buffer that crosses a thread boundary arrives as a plain Uint8Array (structured clone), whose toString() is
+ * "98,105,...": give the byte fields back their Buffer type so every reader sees the same object as on this thread.
+ */
+function asBuffers(csr: CsrData): CsrData {
+  const buf = (b: Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+  return { ...csr, subjectDer: buf(csr.subjectDer), spki: buf(csr.spki) };
+}
+
+async function inThisThread(paths: readonly string[], deliver: (i: number, r: CsrJobResult) => void, stopped: () => boolean): Promise<void> {
   let next = 0;
   const lane = async (): Promise<void> => {
-    while (next < paths.length) {
+    while (next < paths.length && !stopped()) {
       const i = next++;
       deliver(i, await readCsrResult(paths[i]!, readCsrAsync));
     }
@@ -72,7 +91,7 @@ async function inThisThread(paths: readonly string[], deliver: (i: number, r: Cs
   await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, paths.length) }, lane));
 }
 
-async function inWorkers(paths: readonly string[], count: number, deliver: (i: number, r: CsrJobResult) => void): Promise<void> {
+async function inWorkers(paths: readonly string[], count: number, deliver: (i: number, r: CsrJobResult) => void, stopped: () => boolean): Promise<void> {
   const chunks: CsrJob[] = [];
   for (let i = 0; i < paths.length; i += CHUNK) chunks.push({ id: i, paths: paths.slice(i, i + CHUNK) });
   let next = 0;
@@ -83,7 +102,7 @@ async function inWorkers(paths: readonly string[], count: number, deliver: (i: n
         (worker) =>
           new Promise<void>((resolve, reject) => {
             const send = (): void => {
-              const job = chunks[next++];
+              const job = stopped() ? undefined : chunks[next++];
               if (job) worker.postMessage(job);
               else resolve();
             };

@@ -4,6 +4,7 @@
  */
 import { createHash, type KeyObject } from 'node:crypto';
 import { PkiError } from '../errors.js';
+import { addDuration, describeDuration, type Duration } from '../domain/duration.js';
 import { describeKey, type KeyType } from '../crypto/keys.js';
 import { checkKey, checkNames, type Profile } from '../domain/profile.js';
 import { previewSession } from '../domain/session.js';
@@ -52,24 +53,26 @@ export function generatedRequest(subjectDer: Buffer, subjectDn: string, publicKe
   return req;
 }
 
-/** The validity window for a new certificate, with every problem found. */
+/** The validity window for a new certificate, with every problem found. Years are calendar years. */
 export function validityWindow(
   profile: Profile,
-  requestedSeconds: number | undefined,
+  requested: number | Duration | undefined,
   issuer: { name: string; notBefore: Date; notAfter: Date },
   now: Date,
 ): { notBefore: Date; notAfter: Date; problems: PkiError[] } {
   const problems: PkiError[] = [];
-  const seconds = requestedSeconds ?? profile.validity.default;
+  const wanted = requested ?? profile.validity.defaultParts ?? profile.validity.default;
   const nowSec = Math.floor(now.getTime() / 1000);
-  if (seconds > profile.validity.max)
+  const start = new Date(nowSec * 1000);
+  const notAfter = addDuration(start, wanted);
+  const max = profile.validity.maxParts ?? profile.validity.max;
+  if (notAfter.getTime() > addDuration(start, max).getTime())
     problems.push(
-      new PkiError('POLICY_VALIDITY_TOO_LONG', `requested validity ${seconds}s exceeds profile ${profile.name}'s maximum of ${profile.validity.max}s`, {
-        details: { requestedSeconds: seconds, maxSeconds: profile.validity.max },
+      new PkiError('POLICY_VALIDITY_TOO_LONG', `requested validity ${describeDuration(wanted)} exceeds profile ${profile.name}'s maximum of ${describeDuration(max)}`, {
+        details: { requested: describeDuration(wanted), max: describeDuration(max), requestedSeconds: (notAfter.getTime() - start.getTime()) / 1000, maxSeconds: profile.validity.max },
       }),
     );
   const notBefore = new Date(Math.max(nowSec - profile.backdate, Math.floor(issuer.notBefore.getTime() / 1000)) * 1000);
-  const notAfter = new Date((nowSec + seconds) * 1000);
   if (issuer.notAfter.getTime() <= now.getTime())
     problems.push(new PkiError('STATE_CA_EXPIRED', `CA ${issuer.name} expired at ${issuer.notAfter.toISOString()}`, { details: { ca: issuer.name } }));
   else if (issuer.notBefore.getTime() > now.getTime())
@@ -85,7 +88,8 @@ export function validityWindow(
 }
 
 export interface PlanOptions {
-  validitySeconds: number | undefined;
+  /** --validity (calendar years as parsed by parseValidity), or undefined for the profile's default. */
+  validitySeconds: number | Duration | undefined;
   ca: boolean;
   pathLen?: number;
 }
@@ -102,12 +106,18 @@ export function planCertificate(
   const warnings: string[] = [];
   problems.push(...checkKey(profile, req.keyType, req.keyDescription, req.rsaBits, req.source));
   for (const san of req.sans) for (const m of sanProblems(san)) problems.push(new PkiError('POLICY_BAD_SAN', `${req.source}: SAN ${m}`, { details: { file: req.source } }));
-  problems.push(...checkNames(profile, req.subjectDn, req.sans, req.subjectDer.length === 2).map((p) => withSource(p, req.source)));
+  let subject: Rdns = [];
+  try {
+    subject = decodeNameDer(req.subjectDer);
+  } catch (e) {
+    problems.push(e instanceof PkiError ? e : new PkiError('CRYPTO_BAD_DER', `the subject cannot be decoded: ${(e as Error).message}`));
+  }
+  problems.push(...checkNames(profile, req.subjectDn, req.sans, req.subjectDer.length === 2, subject).map((p) => withSource(p, req.source)));
   const window = validityWindow(profile, opts.validitySeconds, issuer, ws.now);
   problems.push(...window.problems);
   if (profile.kind === 'leaf' && profile.rolesAnywhere && profile.droppedSessionTags !== 'ignore' && req.subjectDer.length > 2) {
     // Values STS would refuse are dropped by Roles Anywhere without an error (reference §6.2): say so now.
-    const preview = previewSession({ serialHex: '00', subject: decodeNameDer(req.subjectDer), issuer: issuer.subject ?? [], sans: req.sans, sanDirectoryNames: [] });
+    const preview = previewSession({ serialHex: '00', subject, issuer: issuer.subject ?? [], sans: req.sans, sanDirectoryNames: [] });
     for (const d of preview.dropped) {
       const message = `${req.source}: session tag ${d.tag}="${d.value}" would be dropped by Roles Anywhere: ${d.reason}`;
       if (profile.droppedSessionTags === 'refuse')

@@ -1,11 +1,13 @@
 /** `pki issue`: end-entity certificates from a CSR, from a freshly generated key, or from a directory of CSRs. */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import { basename, extname, join } from 'node:path';
+import { basename, dirname, extname, join } from 'node:path';
 import { PkiError, throwIfAny } from '../errors.js';
 import { generateKey, parseKeyType, plainPrivateKeyPem } from '../crypto/keys.js';
 import type { PassphraseSource } from '../crypto/passphrase.js';
-import { parseDuration } from '../domain/duration.js';
-import { checkOutput, checkWritableDir, INPUT_LIMITS, readInput, removeQuietly, writeFileAtomic, writePrivateKeyFile } from '../fs/files.js';
+import { parseValidity } from '../domain/duration.js';
+import { checkOutput, checkWritableDir, INPUT_LIMITS, probeWritableDir, readInput, removeQuietly, writeFileAtomic, writePrivateKeyFile } from '../fs/files.js';
+import type { BatchItemRecord } from '../ports.js';
 import { loadProfile } from '../profile/load.js';
 import { readCsr } from '../x509/csr.js';
 import { readCsrFiles } from './csr-pool.js';
@@ -41,11 +43,13 @@ export interface BatchInput extends PassphraseSource {
   force?: boolean;
   /** Certificates per transaction (default 256). */
   groupSize?: number;
+  /** Finish the latest (interrupted) batch from `batch` into `outDir` instead of starting a new one. */
+  resume?: boolean;
   onProgress?: (done: number, total: number) => void;
 }
 
 async function prepare(ws: Workspace, input: { ca: string; profile?: string; validity?: string } & PassphraseSource) {
-  const validitySeconds = input.validity === undefined ? undefined : parseDuration(input.validity, '--validity');
+  const validitySeconds = input.validity === undefined ? undefined : parseValidity(input.validity, '--validity');
   const profile = loadProfile(input.profile ?? ws.config.defaultProfile, ws.config.profilesDir, ws.deps.cwd);
   if (profile.kind !== 'leaf')
     throw new PkiError('USAGE_PROFILE_KIND', `--profile ${profile.name} is a ${profile.kind} profile; pki issue needs a leaf profile (use pki ca create for CAs)`, {
@@ -101,6 +105,7 @@ export async function issueCertificate(deps: Workspace['deps'], input: IssueInpu
       if (seen.has(path)) throw new PkiError('USAGE_CONFLICT', `${flag} ${path} is also used by another output flag`);
       seen.add(path);
       checkOutput(path, flag, force);
+      probeWritableDir(dirname(path), flag);
     }
     const { validitySeconds, profile, ca } = await prepare(ws, input);
     let req: SubjectRequest;
@@ -131,12 +136,31 @@ export async function issueCertificate(deps: Workspace['deps'], input: IssueInpu
     // Recorded: from here on, files only add copies of what the store holds.
     const cert = issued[0]!;
     const pem = toPem('CERTIFICATE', cert.der);
-    if (input.out) writeFileAtomic(input.out, pem, { force, flag: '--out' });
+    const serial = cert.record.serial;
+    const afterRecord = (write: () => void, reexport: string): void => {
+      try {
+        write();
+      } catch (e) {
+        const err = e as PkiError;
+        throw new PkiError(err.code, `certificate ${serial} is issued and recorded, but ${err.message}`, {
+          details: { ...err.details, serial, ca: ca.name },
+          hint: `fix the cause, then write it again with: ${reexport}`,
+          cause: e,
+        });
+      }
+    };
+    if (input.out) {
+      const out = input.out;
+      afterRecord(() => writeFileAtomic(out, pem, { force, flag: '--out' }), `pki show ${serial} --ca ${ca.name} --pem --out ${out}`);
+    }
     // A leaf issued by a root has no intermediates: an empty file would be refused by pki verify --chain and
     // credential-process --intermediates, so nothing is written and the note says why.
     const chainNote = input.chainOut && !chain.length ? `--chain-out ${input.chainOut}: not written: CA ${ca.name} is a root, so the certificate needs no intermediates (omit --intermediates / --chain)` : null;
     if (chainNote) deps.stderr.write(`note: ${chainNote}\n`);
-    else if (input.chainOut) writeFileAtomic(input.chainOut, chainToPem(chain), { force, flag: '--chain-out' });
+    else if (input.chainOut) {
+      const chainOut = input.chainOut;
+      afterRecord(() => writeFileAtomic(chainOut, chainToPem(chain), { force, flag: '--chain-out' }), `pki ca export ${ca.name} --chain --out ${chainOut} (then remove the root certificate from it)`);
+    }
     return {
       ...issuedSummary(signer, cert),
       out: input.out ?? null,
@@ -151,13 +175,49 @@ export async function issueCertificate(deps: Workspace['deps'], input: IssueInpu
 
 const CSR_EXTENSIONS = new Set(['.csr', '.req', '.pem', '.der']);
 
+/** What `issue --batch` did; `interrupted` is set when a signal stopped it at a group boundary. */
+export interface BatchResult {
+  issuer: string;
+  profile: string;
+  /** The batch run (its id in the store; `--resume` continues it). */
+  batch: number | null;
+  /** CSRs in the directory. */
+  total: number;
+  /** Certificates issued (recorded and written) by this run. */
+  issued: number;
+  /** With --resume: certificates recorded by the interrupted run whose files were written now from the store. */
+  rewritten: number;
+  /** With --resume: CSRs already issued and written before this run. */
+  alreadyDone: number;
+  /** With --resume: stray temporary files removed from --out-dir. */
+  removedTemporaries: number;
+  outDir: string;
+  outDirCreated: boolean;
+  interrupted: 'SIGINT' | 'SIGTERM' | null;
+  certificates: Array<ReturnType<typeof issuedSummary> & { out: string }>;
+}
+
+/** `.NAME.pem.PID.N.tmp`: what writeFileAtomic leaves behind when a process dies between open and rename. */
+function isStrayTemporary(name: string, outNames: ReadonlySet<string>): boolean {
+  const m = /^\.(.+)\.\d+\.\d+\.tmp$/.exec(name);
+  return m !== null && outNames.has(m[1]!);
+}
+
+function fileSha256(path: string): string {
+  return createHash('sha256').update(readInput(path, '--batch', INPUT_LIMITS.csr)).digest('hex');
+}
+
 /**
- * Issues one certificate per CSR file in `batch` into `outDir` (same base name, `.pem`). Every CSR is read and
- * checked first: if any is invalid, all problems are reported and nothing is issued. Certificates are then
- * signed and recorded in groups (one transaction each); a group's files are written only after it is committed,
- * so a crash never leaves a certificate file that is not on record.
+ * Issues one certificate per CSR file in `batch` into `outDir` (same base name, `.pem`). Every CSR and every output
+ * path is checked first: if any is invalid, all problems are reported and nothing is issued. Certificates are then
+ * signed and recorded in groups (one transaction each, which also records which CSR file each was issued for); a
+ * group's files are written only after it is committed, so a crash never leaves a certificate file that is not on
+ * record. A signal (`deps.onSignal`) stops the run after the group in progress.
+ *
+ * `resume` finishes the latest run from the same directory into the same output directory: certificates it recorded
+ * get their files written from the store, the CSRs it did not reach are issued, nothing is issued twice.
  */
-export async function issueBatch(deps: Workspace['deps'], input: BatchInput) {
+export async function issueBatch(deps: Workspace['deps'], input: BatchInput): Promise<BatchResult> {
   const force = input.force ?? false;
   let names: string[];
   try {
@@ -168,66 +228,230 @@ export async function issueBatch(deps: Workspace['deps'], input: BatchInput) {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new PkiError('NOT_FOUND_DIRECTORY', `--batch ${input.batch}: no such directory`, { details: { dir: input.batch } });
+    if (code === 'ENOTDIR') throw new PkiError('USAGE_NOT_A_DIRECTORY', `--batch ${input.batch} is not a directory`, { details: { dir: input.batch } });
     throw new PkiError('IO_READ_FAILED', `--batch ${input.batch}: cannot list (${(e as Error).message})`, { details: { dir: input.batch }, cause: e });
   }
   if (names.length === 0) throw new PkiError('USAGE_EMPTY_BATCH', `--batch ${input.batch} holds no .csr, .req, .pem or .der files`, { details: { dir: input.batch } });
   const outNames = names.map((n) => `${basename(n, extname(n))}.pem`);
   const dup = outNames.find((n, i) => outNames.indexOf(n) !== i);
   if (dup) throw new PkiError('USAGE_CONFLICT', `--batch ${input.batch}: two CSRs would both be written to ${dup}`, { details: { file: dup } });
-  checkWritableDir(input.outDir, '--out-dir');
-  if (!force) {
-    const existing = outNames.filter((n) => fs.existsSync(join(input.outDir, n)));
-    if (existing.length)
-      throw new PkiError('STATE_OUTPUT_EXISTS', `--out-dir ${input.outDir} already holds ${existing.length} of the output files (first: ${existing[0]})`, {
-        details: { dir: input.outDir, existing: existing.slice(0, 20) },
-        hint: 'pass --force to overwrite them',
+  // A missing --out-dir is created (with its parents, 0755 less the umask: certificates are public); it is removed
+  // again if the batch is refused before anything is recorded.
+  let createdTop: string | undefined;
+  if (!fs.existsSync(input.outDir)) {
+    try {
+      createdTop = fs.mkdirSync(input.outDir, { recursive: true, mode: 0o755 });
+    } catch (e) {
+      throw new PkiError('IO_NOT_WRITABLE', `--out-dir ${input.outDir}: cannot create it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, {
+        details: { dir: input.outDir, flag: '--out-dir' },
+        cause: e,
       });
-  }
-  return withWorkspace(input.dir, deps, async (ws) => {
-    const { validitySeconds, profile, ca } = await prepare(ws, input);
-    const signer = await unlockCa(ws, ca, input);
-    const window = issuerWindow(signer);
-    // Pass 1: read and verify every CSR (on every core, see csr-pool.ts) and check it against the profile. Each
-    // one is signed as soon as it passes: signing has no side effects, and this thread would otherwise wait.
-    const problems: PkiError[][] = new Array(names.length);
-    const requests: SubjectRequest[] = new Array(names.length);
-    const signing: Array<Promise<IssuedCertificate>> = new Array(names.length);
-    const warnings: string[] = [];
-    await readCsrFiles(
-      names.map((name) => join(input.batch, name)),
-      (i, csr) => {
-        if (csr instanceof PkiError) return void (problems[i] = [csr]);
-        const req = requestFromCsr(csr, undefined, undefined);
-        const plan = planCertificate(ws, window, profile, req, { validitySeconds, ca: false });
-        warnings.push(...plan.warnings);
-        if (plan.problems.length) return void (problems[i] = plan.problems);
-        requests[i] = req;
-        signing[i] = signPlannedAsync(ws, signer.issuer, plan.fields!, req, profile);
-      },
-    );
-    // All or nothing: any problem anywhere means nothing is recorded or written.
-    const allProblems = problems.flatMap((p) => p ?? []);
-    if (allProblems.length) await Promise.allSettled(signing);
-    throwIfAny(allProblems, `--batch ${input.batch}: ${allProblems.length} problems`);
-    for (const w of warnings.slice(0, 20)) deps.stderr.write(`warning: ${w}\n`);
-    if (warnings.length > 20) deps.stderr.write(`warning: ... and ${warnings.length - 20} more session tags that would be dropped\n`);
-    const issued = await Promise.all(signing);
-    // Pass 2: record, then write, group by group (one transaction per group).
-    const group = input.groupSize ?? 256;
-    const results: Array<ReturnType<typeof issuedSummary> & { out: string }> = [];
-    for (let start = 0; start < issued.length; start += group) {
-      const end = Math.min(start + group, issued.length);
-      const certs = issued.slice(start, end);
-      await recordIssued(ws, signer, certs, requests.slice(start, end), profile);
-      certs.forEach((c, k) => {
-        const out = join(input.outDir, outNames[start + k]!);
-        // The store is the durable record; these files are copies, so they are not fsync'd one by one.
-        writeFileAtomic(out, toPem('CERTIFICATE', c.der), { force, flag: '--out-dir', durable: false });
-        results.push({ ...issuedSummary(signer, c), out });
-      });
-      input.onProgress?.(end, issued.length);
     }
-    return { issuer: ca.name, profile: profile.name, issued: results.length, outDir: input.outDir, certificates: results };
-  });
-}
+  }
+  const outDirCreated = createdTop !== undefined;
+  let recordedAny = false;
+  try {
+    return await withWorkspace(input.dir, deps, async (ws) => {
+      checkWritableDir(input.outDir, '--out-dir');
+      probeWritableDir(input.outDir, '--out-dir');
+      const { validitySeconds, profile, ca } = await prepare(ws, input);
+      const csrDir = fs.realpathSync(input.batch);
+      const outDir = fs.realpathSync(input.outDir);
+      const prior = await ws.store.latestBatch(ca.id, csrDir, outDir);
+      const cmd = `pki issue --ca ${ca.name} --batch ${input.batch} --out-dir ${input.outDir}`;
+      if (input.resume && !prior)
+        throw new PkiError('NOT_FOUND_BATCH', `--resume: no batch from ${input.batch} into ${input.outDir} by CA ${ca.name} is on record`, {
+          details: { dir: input.batch, outDir: input.outDir, ca: ca.name },
+          hint: 'run the batch without --resume',
+        });
+      if (!input.resume && prior && !prior.finishedAt && !force)
+        throw new PkiError('STATE_BATCH_INTERRUPTED', `batch ${prior.id} from ${input.batch} into ${input.outDir} (started ${prior.startedAt.toISOString()}) was interrupted before it finished`, {
+          details: { batch: prior.id, dir: input.batch, outDir: input.outDir },
+          hint: `finish it with: ${cmd} --resume (--force starts a new batch and issues every CSR again)`,
+        });
+      // Which CSRs the resumed run already recorded (by file name and the SHA-256 of the file's bytes).
+      const recorded = new Map<string, BatchItemRecord>();
+      if (input.resume && prior) for (const item of await ws.store.batchItems(prior.id)) recorded.set(item.file, item);
+      // Check every output before anything is recorded: symbolic links are refused (even with --force), existing
+      // files need --force, except a resumed batch's own files when they hold the recorded certificate.
+      const problems: PkiError[] = [];
+      const pending: number[] = [];
+      const rewrite: Array<{ index: number; item: BatchItemRecord }> = [];
+      let alreadyDone = 0;
+      names.forEach((name, i) => {
+        const out = join(input.outDir, outNames[i]!);
+        const item = recorded.get(name);
+        let expected: string | undefined;
+        if (item) {
+          if (fileSha256(join(input.batch, name)) !== item.csrSha256) {
+            problems.push(
+              new PkiError('STATE_BATCH_CSR_CHANGED', `${join(input.batch, name)} changed since batch ${prior!.id} issued certificate ${item.serial} for it`, {
+                details: { file: join(input.batch, name), serial: item.serial, batch: prior!.id },
+                hint: 'put the original CSR back, or issue the new one in a new batch (another --out-dir)',
+              }),
+            );
+            return;
+          }
+          expected = toPem('CERTIFICATE', item.der);
+        }
+        let st: fs.Stats | undefined;
+        try {
+          st = fs.lstatSync(out);
+        } catch {
+          st = undefined;
+        }
+        if (st?.isSymbolicLink()) {
+          problems.push(new PkiError('IO_SYMLINK_REFUSED', `--out-dir ${out} is a symbolic link; refusing to write through it`, { details: { file: out, flag: '--out-dir' } }));
+          return;
+        }
+        if (st?.isDirectory()) {
+          problems.push(new PkiError('USAGE_NOT_A_FILE', `--out-dir ${out} is a directory`, { details: { file: out, flag: '--out-dir' } }));
+          return;
+        }
+        if (st && expected !== undefined && st.isFile() && fs.readFileSync(out, 'utf8') === expected) {
+          alreadyDone++;
+          return;
+        }
+        if (st && !force) {
+          problems.push(
+            new PkiError('STATE_OUTPUT_EXISTS', `--out-dir ${out} already exists`, {
+              details: { file: out, flag: '--out-dir' },
+              hint: prior && !prior.finishedAt ? `an interrupted batch: finish it with ${cmd} --resume` : 'pass --force to overwrite it',
+            }),
+          );
+          return;
+        }
+        if (item) rewrite.push({ index: i, item });
+        else pending.push(i);
+      });
+      throwIfAny(problems, `--out-dir ${input.outDir}: ${problems.length} outputs cannot be written`);
 
+      let interrupted: 'SIGINT' | 'SIGTERM' | null = null;
+      const stopListening = deps.onSignal?.((signal) => {
+        interrupted ??= signal;
+      });
+      try {
+        let removedTemporaries = 0;
+        if (input.resume) {
+          const wanted = new Set(outNames);
+          for (const name of fs.readdirSync(input.outDir))
+            if (isStrayTemporary(name, wanted)) {
+              fs.rmSync(join(input.outDir, name), { force: true });
+              removedTemporaries++;
+            }
+        }
+        const results: BatchResult['certificates'] = [];
+        const writeOut = (i: number, serial: string, der: Buffer): string => {
+          const out = join(input.outDir, outNames[i]!);
+          try {
+            // The store is the durable record; these files are copies, so they are not fsync'd one by one.
+            writeFileAtomic(out, toPem('CERTIFICATE', der), { force, flag: '--out-dir', durable: false });
+          } catch (e) {
+            const err = e as PkiError;
+            throw new PkiError(err.code, `certificate ${serial} (for ${join(input.batch, names[i]!)}) is recorded, but ${err.message}`, {
+              details: { ...err.details, serial, ca: ca.name },
+              hint: `fix the cause, then finish the batch with ${cmd} --resume (or: pki show ${serial} --ca ${ca.name} --pem --out ${out})`,
+              cause: e,
+            });
+          }
+          return out;
+        };
+        // A resumed batch: files for certificates already on record come from the store; nothing is signed again.
+        for (const { index, item } of rewrite) writeOut(index, item.serial, item.der);
+        const summary = (batch: number | null, issued: number): BatchResult => ({
+          issuer: ca.name,
+          profile: profile.name,
+          batch,
+          total: names.length,
+          issued,
+          rewritten: rewrite.length,
+          alreadyDone,
+          removedTemporaries,
+          outDir: input.outDir,
+          outDirCreated,
+          interrupted,
+          certificates: results,
+        });
+        if (pending.length === 0) {
+          if (prior && !prior.finishedAt) await ws.store.finishBatch(prior.id, ws.now);
+          return summary(prior?.id ?? null, 0);
+        }
+        const signer = await unlockCa(ws, ca, input);
+        const window = issuerWindow(signer);
+        // Pass 1: read and verify every CSR (on every core, see csr-pool.ts) and check it against the profile. Each
+        // one is signed as soon as it passes: signing has no side effects, and this thread would otherwise wait.
+        const csrProblems: PkiError[][] = new Array(pending.length);
+        const requests: SubjectRequest[] = new Array(pending.length);
+        const hashes: string[] = new Array(pending.length);
+        const signing: Array<Promise<IssuedCertificate>> = new Array(pending.length);
+        const warnings: string[] = [];
+        await readCsrFiles(
+          pending.map((i) => join(input.batch, names[i]!)),
+          (k, csr) => {
+            if (csr instanceof PkiError) return void (csrProblems[k] = [csr]);
+            const req = requestFromCsr(csr, undefined, undefined);
+            const plan = planCertificate(ws, window, profile, req, { validitySeconds, ca: false });
+            warnings.push(...plan.warnings);
+            if (plan.problems.length) return void (csrProblems[k] = plan.problems);
+            requests[k] = req;
+            hashes[k] = csr.sha256!;
+            signing[k] = signPlannedAsync(ws, signer.issuer, plan.fields!, req, profile);
+          },
+          () => interrupted !== null,
+        );
+        if (interrupted) {
+          // Stopped before anything was recorded: nothing to resume from this run.
+          await Promise.allSettled(signing);
+          return summary(prior && input.resume ? prior.id : null, 0);
+        }
+        // All or nothing: any problem anywhere means nothing is recorded or written.
+        const allProblems = csrProblems.flatMap((p) => p ?? []);
+        if (allProblems.length) await Promise.allSettled(signing);
+        throwIfAny(allProblems, `--batch ${input.batch}: ${allProblems.length} problems`);
+        for (const w of warnings.slice(0, 20)) deps.stderr.write(`warning: ${w}\n`);
+        if (warnings.length > 20) deps.stderr.write(`warning: ... and ${warnings.length - 20} more session tags that would be dropped\n`);
+        const issued = await Promise.all(signing);
+        const batchId = input.resume && prior ? prior.id : await ws.store.startBatch(ca.id, csrDir, outDir, names.length, ws.now);
+        issued.forEach((c, k) => {
+          c.record.batchItem = { batchId, file: names[pending[k]!]!, csrSha256: hashes[k]! };
+        });
+        // Pass 2: record, then write, group by group (one transaction per group); a signal stops at a group boundary.
+        const group = input.groupSize ?? 256;
+        let done = 0;
+        for (let start = 0; start < issued.length && !interrupted; start += group) {
+          const end = Math.min(start + group, issued.length);
+          const certs = issued.slice(start, end);
+          try {
+            await recordIssued(ws, signer, certs, requests.slice(start, end), profile);
+          } catch (e) {
+            // issue_batch_item's key (batch, CSR file): another process recorded a certificate for one of these CSRs
+            // of this batch meanwhile (two --resume runs at once). The transaction rolled back: nothing twice.
+            if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY')
+              throw new PkiError('STATE_BATCH_CONCURRENT', `batch ${batchId}: another process recorded certificates for the same CSRs meanwhile; this group was not recorded`, {
+                details: { batch: batchId },
+                hint: `let the other run finish, then run ${cmd} --resume`,
+                cause: e,
+              });
+            throw e;
+          }
+          recordedAny = true;
+          certs.forEach((c, k) => {
+            const out = writeOut(pending[start + k]!, c.record.serial, c.der);
+            results.push({ ...issuedSummary(signer, c), out });
+          });
+          done = end;
+          input.onProgress?.(end, issued.length);
+          // Let the event loop run between groups: a signal is delivered through it (recording never waits on I/O).
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        if (done === issued.length) await ws.store.finishBatch(batchId, ws.now);
+        return summary(batchId, done);
+      } finally {
+        stopListening?.();
+      }
+    });
+  } catch (e) {
+    if (createdTop && !recordedAny) removeQuietly([createdTop]);
+    throw e;
+  }
+}

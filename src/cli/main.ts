@@ -32,6 +32,28 @@ const deps: Deps = {
       process.once('SIGINT', () => resolve());
       process.once('SIGTERM', () => resolve());
     }),
+  onSignal: (handler) => {
+    // The first SIGINT/SIGTERM asks the command to stop at a safe point; a second one stops the process at once.
+    let asked = false;
+    const on = (signal: 'SIGINT' | 'SIGTERM') => () => {
+      if (asked) {
+        off();
+        process.kill(process.pid, signal);
+        return;
+      }
+      asked = true;
+      handler(signal);
+    };
+    const onInt = on('SIGINT');
+    const onTerm = on('SIGTERM');
+    const off = () => {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+    };
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
+    return off;
+  },
 };
 
 // credential-process runs for every AWS credential refresh: it skips loading yargs and the other commands.

@@ -7,7 +7,7 @@ import { PkiError, exitCodesHelp } from '../errors.js';
 import type { Deps } from '../ports.js';
 import type { CommandContext, CommandDef, CommandGroup, CommandOutput } from './command.js';
 import { COMMANDS } from './commands/index.js';
-import { jsonError, jsonSuccess, textError } from './output/render.js';
+import { escapingWriter, jsonError, jsonSuccess, textError } from './output/render.js';
 
 export const VERSION = '0.1.0';
 
@@ -63,12 +63,94 @@ export function buildParser(argv: string[], onSelect: (def: CommandDef, args: Re
   return y;
 }
 
+/** Edit distance (Levenshtein), for "did you mean" suggestions. */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length]!;
+}
+
+/** The closest candidate to `word` (at most 2 edits, or a prefix of it), if any. */
+export function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: { c: string; d: number } | undefined;
+  for (const c of candidates) {
+    const d = c.startsWith(word) && word.length >= 2 ? 0.5 : distance(word.toLowerCase(), c.toLowerCase());
+    if (d <= Math.min(2, Math.max(1, Math.floor(c.length / 3))) && (!best || d < best.d)) best = { c, d };
+  }
+  return best?.c;
+}
+
+/** The command (or subcommand) named by the leading words of `argv`, and the names one level down. */
+function commandAt(argv: readonly string[]): { def?: CommandDef; names: string[] } {
+  const words = argv.filter((a) => !a.startsWith('-'));
+  const top = COMMANDS.find((c) => c.command.split(' ')[0] === words[0]);
+  if (!top) return { names: COMMANDS.map((c) => c.command.split(' ')[0]!) };
+  if (!isGroup(top)) return { def: top, names: [] };
+  const sub = top.subcommands.find((c) => c.command.split(' ')[0] === words[1]);
+  return sub ? { def: sub, names: [] } : { names: top.subcommands.map((c) => c.command.split(' ')[0]!) };
+}
+
+/** Option names (without dashes) a command accepts, global ones included. */
+function optionNames(def: CommandDef | undefined): string[] {
+  const y = globalOptions(yargs([]));
+  const built = def ? def.builder(y) : y;
+  const keys = Object.keys((built as unknown as { getOptions(): { key: Record<string, unknown> } }).getOptions().key);
+  return keys.filter((k) => !/[A-Z]/.test(k) && k !== 'version');
+}
+
+/** Adds "did you mean" to yargs' "Unknown argument(s): a, b" for mistyped options and commands. */
+function withSuggestions(message: string, argv: readonly string[]): string {
+  const m = /^Unknown arguments?: (.*)$/.exec(message);
+  if (!m) return message;
+  const at = commandAt(argv);
+  const unknown = m[1]!.split(', ');
+  const hints: string[] = [];
+  for (const u of unknown) {
+    const asOption = argv.some((a) => a === `--${u}` || a.startsWith(`--${u}=`) || a === `-${u}`);
+    if (asOption) {
+      const near = closest(u, optionNames(at.def));
+      if (near) hints.push(`--${u}: did you mean --${near}?`);
+    } else {
+      const near = closest(u, at.names);
+      if (near) hints.push(`${u}: did you mean ${near}?`);
+    }
+  }
+  return hints.length ? `${message} (${hints.join('; ')})` : message;
+}
+
 /** Runs the CLI; returns the exit code. */
-export async function run(argv: string[], deps: Deps): Promise<number> {
+export async function run(argv: string[], rawDeps: Deps): Promise<number> {
+  // Names, subjects and SANs come from CSRs and certificates: no control character reaches the terminal as is.
+  const deps: Deps = { ...rawDeps, stdout: escapingWriter(rawDeps.stdout), stderr: escapingWriter(rawDeps.stderr) };
   const json = argv.includes('--json');
   const debug = argv.includes('--debug');
-  // A passphrase on the command line is visible to every user (ps, /proc, shell history): refused, and never echoed.
-  const leaked = argv.findIndex((a, i) => a.startsWith('--passphrase=') || (a === '--passphrase' && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('-')));
+  const end = argv.indexOf('--') < 0 ? argv.length : argv.indexOf('--');
+  // A passphrase on the command line is visible to every user (ps, /proc, shell history): refused, and never echoed
+  // (also when it starts with a dash, which would otherwise be read as options and listed as unknown).
+  const leaked = argv.findIndex(
+    (a, i) => i < end && (a.startsWith('--passphrase=') || (a === '--passphrase' && argv[i + 1] !== undefined && !/^(--|-[A-Za-z]$)/.test(argv[i + 1]!))),
+  );
+  // A single dash before a word (-dash) would be read as the short flags -d -a -s -h (help): refused instead.
+  const bundled = argv.findIndex((a, i) => i < end && /^-[A-Za-z][^=]+/.test(a));
+  if (leaked < 0 && bundled >= 0) {
+    const word = argv[bundled]!.slice(1);
+    const near = closest(word, optionNames(commandAt(argv).def));
+    const err = new PkiError('USAGE_INVALID_ARGUMENTS', `${argv[bundled]} is not an option: options take two dashes${near ? ` (did you mean --${near}?)` : ''}`, {
+      details: { argument: argv[bundled] },
+      hint: 'write options with two dashes (--name); give a value that starts with a dash as --option=-value',
+    });
+    if (json) deps.stdout.write(jsonError(err));
+    else deps.stderr.write(textError(err, debug));
+    return err.exitCode;
+  }
   if (leaked >= 0) {
     const err = new PkiError('USAGE_PASSPHRASE_ARGUMENT', '--passphrase takes no value: a passphrase on the command line is visible to every user of the machine', {
       hint: 'use --passphrase-file FILE, $PKI_CA_PASSPHRASE, or the terminal prompt (and change the passphrase you just typed)',
@@ -95,7 +177,7 @@ export async function run(argv: string[], deps: Deps): Promise<number> {
     parseError = e as Error;
   }
   if (parseError || (!selected && helpText === '')) {
-    const message = parseError?.message ?? 'no command given';
+    const message = withSuggestions(parseError?.message ?? 'no command given', argv.slice(0, end));
     const err = new PkiError('USAGE_INVALID_ARGUMENTS', message, { hint: 'see pki --help' });
     if (json) deps.stdout.write(jsonError(err));
     else deps.stderr.write(`${helpText ? helpText + '\n\n' : ''}${textError(err, debug)}`);

@@ -9,9 +9,12 @@ function typeOf(spec: Spec): string {
       return `list of ${typeOf(spec.items)}`;
     case 'object':
       return 'mapping';
+    case 'map':
+      return `mapping of name → ${typeOf(spec.values)}`;
     case 'regex':
       return 'regular expression (full match)';
     case 'duration':
+    case 'validity':
       return 'duration (90s, 30m, 24h, 7d, 2w, 10y)';
     case 'integer':
       return `integer${spec.min !== undefined ? ` ${spec.min}..${spec.max ?? ''}` : ''}`;

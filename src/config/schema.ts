@@ -4,16 +4,20 @@
  */
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node } from 'yaml';
 import { PkiError, PkiErrors } from '../errors.js';
-import { parseDuration } from '../domain/duration.js';
+import { parseDuration, parseDurationParts } from '../domain/duration.js';
 
 export type Spec =
   | { type: 'string'; enum?: readonly string[]; pattern?: RegExp; patternHelp?: string; description?: string }
   | { type: 'integer'; min?: number; max?: number; description?: string }
   | { type: 'boolean'; description?: string }
   | { type: 'duration'; description?: string }
+  /** A duration kept as calendar years + seconds (certificate validity). */
+  | { type: 'validity'; description?: string }
   | { type: 'regex'; description?: string }
   | { type: 'list'; items: Spec; maxItems?: number; description?: string }
-  | { type: 'object'; fields: Record<string, FieldSpec>; description?: string };
+  | { type: 'object'; fields: Record<string, FieldSpec>; description?: string }
+  /** A mapping with keys chosen by the user (checked by `key`, which returns the normalised key or throws). */
+  | { type: 'map'; key: (k: string) => string; values: Spec; description?: string };
 
 export type FieldSpec = Spec & { required?: boolean };
 
@@ -60,6 +64,31 @@ function check(ctx: Ctx, node: Node | null | undefined, spec: Spec, path: string
       if (fieldSpec.required && !seen.has(key)) problem(ctx, node, path, `missing required key "${key}"`);
     return out;
   }
+  if (spec.type === 'map') {
+    if (!isMap(node)) {
+      problem(ctx, node, path, 'expected a mapping');
+      return undefined;
+    }
+    const out: Record<string, unknown> = {};
+    for (const pair of node.items) {
+      const raw = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+      const sub = path ? `${path}.${raw}` : raw;
+      let key: string;
+      try {
+        key = spec.key(raw);
+      } catch (e) {
+        problem(ctx, pair.key as Node, sub, (e as Error).message);
+        continue;
+      }
+      if (key in out) {
+        problem(ctx, pair.key as Node, sub, `${key} is given twice`);
+        continue;
+      }
+      const value = check(ctx, pair.value as Node, spec.values, sub);
+      if (value !== undefined) out[key] = value;
+    }
+    return out;
+  }
   if (spec.type === 'list') {
     if (!isSeq(node)) {
       problem(ctx, node, path, 'expected a list');
@@ -85,6 +114,13 @@ function check(ctx: Ctx, node: Node | null | undefined, spec: Spec, path: string
     case 'duration':
       try {
         return parseDuration(String(v), `${where(ctx, node)}: ${path}`, ctx.code);
+      } catch (e) {
+        ctx.problems.push(e as PkiError);
+        return undefined;
+      }
+    case 'validity':
+      try {
+        return parseDurationParts(String(v), `${where(ctx, node)}: ${path}`, ctx.code);
       } catch (e) {
         ctx.problems.push(e as PkiError);
         return undefined;

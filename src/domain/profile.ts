@@ -2,6 +2,8 @@
 import { PkiError } from '../errors.js';
 import { ROLES_ANYWHERE_KEY_TYPES, type KeyType } from '../crypto/keys.js';
 import type { San, SanType } from '../x509/extensions.js';
+import type { Rdns } from '../x509/name.js';
+import type { Duration } from './duration.js';
 
 export type ProfileKind = 'root-ca' | 'intermediate-ca' | 'leaf';
 
@@ -15,22 +17,60 @@ export interface Profile {
   /** Enforce IAM Roles Anywhere rules (reference §1). */
   rolesAnywhere: boolean;
   keyTypes: readonly KeyType[];
-  validity: { default: number; max: number };
+  /** In seconds (a year = 365 days); `defaultParts`/`maxParts` keep calendar years for computing end dates. */
+  validity: { default: number; max: number; defaultParts?: Duration; maxParts?: Duration };
   /** How far notBefore is set in the past to absorb clock skew. */
   backdate: number;
   pathLen?: number;
   keyUsage: readonly string[];
   extendedKeyUsage: readonly string[];
-  subject: { allow: readonly RegExp[] };
+  /**
+   * `allow`: the whole RFC 4514 string must fully match one (the original, order-sensitive form). `require`: attribute
+   * types that must be present. `match`: per attribute type (CN, O, ... or a dotted OID; `*` for every other type),
+   * the pattern each value of that type must fully match; when `match` is given, types it does not name are refused.
+   */
+  subject: { allow: readonly RegExp[]; require: readonly string[]; match: Readonly<Record<string, RegExp>> };
   san: { allow: Partial<Record<SanType, readonly RegExp[]>>; maxCount: number };
   crlDistributionPoints: readonly string[];
   /** Leaf profiles: what to do when a subject or SAN value would be dropped as a Roles Anywhere session tag. */
   droppedSessionTags: 'warn' | 'refuse' | 'ignore';
 }
 
+/** C0 and C1 control characters and DEL: never legitimate in a name, and dangerous when echoed to a terminal. */
+const CONTROL = /\p{Cc}/u;
+
 /** Checks a requested subject and SANs against the profile; returns every problem (never throws). */
-export function checkNames(profile: Profile, subjectDn: string, sans: readonly San[], subjectEmpty: boolean): PkiError[] {
+export function checkNames(profile: Profile, subjectDn: string, sans: readonly San[], subjectEmpty: boolean, subject: Rdns = []): PkiError[] {
   const problems: PkiError[] = [];
+  const { require, match } = profile.subject;
+  const attributes = subject.flat();
+  if (!subjectEmpty) {
+    const missing = require.filter((t) => !attributes.some((a) => a.type === t));
+    if (missing.length)
+      problems.push(
+        new PkiError('POLICY_SUBJECT_NOT_ALLOWED', `subject "${subjectDn}" has no ${missing.join(', ')}; profile ${profile.name} requires ${require.join(', ')} (${profile.source})`, {
+          details: { subject: subjectDn, missing },
+        }),
+      );
+    if (Object.keys(match).length)
+      for (const a of attributes) {
+        const re = match[a.type] ?? match['*'];
+        if (!re)
+          problems.push(
+            new PkiError('POLICY_SUBJECT_NOT_ALLOWED', `subject attribute ${a.type} is not allowed by profile ${profile.name} (allowed: ${Object.keys(match).join(', ')}; ${profile.source})`, {
+              details: { subject: subjectDn, attribute: a.type },
+            }),
+          );
+        else if (!re.test(a.value))
+          problems.push(
+            new PkiError(
+              'POLICY_SUBJECT_NOT_ALLOWED',
+              `subject attribute ${a.type}="${a.value}"${CONTROL.test(a.value) ? ' (it holds control characters)' : ''} does not match ${re.source.slice(4, -2)} in profile ${profile.name} (${profile.source})`,
+              { details: { subject: subjectDn, attribute: a.type, value: a.value, match: String(re) } },
+            ),
+          );
+      }
+  }
   if (subjectEmpty)
     problems.push(
       new PkiError('POLICY_EMPTY_SUBJECT', 'the subject is empty; Roles Anywhere does not support certificates with empty subjects', {
@@ -41,6 +81,9 @@ export function checkNames(profile: Profile, subjectDn: string, sans: readonly S
     problems.push(
       new PkiError('POLICY_SUBJECT_NOT_ALLOWED', `subject "${subjectDn}" is not allowed by profile ${profile.name} (${profile.source})`, {
         details: { subject: subjectDn, allow: profile.subject.allow.map(String) },
+        hint:
+          'subject.allow matches the whole RFC 4514 string, most specific attribute first (openssl -subj "/CN=a/O=b" is O=b,CN=a); ' +
+          "to match attributes in any order, use subject.require and subject.match (e.g. require: [CN], match: { CN: 'a', O: 'b' })",
       }),
     );
   if (sans.length > profile.san.maxCount)
@@ -53,7 +96,7 @@ export function checkNames(profile: Profile, subjectDn: string, sans: readonly S
       );
     else if (allow.length && !allow.some((re) => re.test(san.value)))
       problems.push(
-        new PkiError('POLICY_SAN_NOT_ALLOWED', `SAN ${san.type}:${san.value} is not allowed by profile ${profile.name} (${profile.source})`, {
+        new PkiError('POLICY_SAN_NOT_ALLOWED', `SAN ${san.type}:${san.value}${CONTROL.test(san.value) ? ' (it holds control characters)' : ''} is not allowed by profile ${profile.name} (${profile.source})`, {
           details: { san: `${san.type}:${san.value}`, allow: allow.map(String) },
         }),
       );

@@ -262,6 +262,24 @@ export function checkWritableDir(dir: string, flag: string): void {
 let tmpCounter = 0;
 
 /**
+ * Proves that a file can be created in `dir` by creating (and removing) a hidden probe file there: catches what
+ * access(2) cannot see (e.g. /proc, read-only or full file systems, directories root may not write into).
+ * Throws IO_NOT_WRITABLE naming `flag` and the directory.
+ */
+export function probeWritableDir(dir: string, flag: string): void {
+  const probe = join(dir, `.pki-probe.${process.pid}.${++tmpCounter}.tmp`);
+  try {
+    fs.closeSync(fs.openSync(probe, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600));
+    fs.unlinkSync(probe);
+  } catch (e) {
+    throw new PkiError('IO_NOT_WRITABLE', `${flag}: cannot create files in ${dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, {
+      details: { dir, flag },
+      cause: e,
+    });
+  }
+}
+
+/**
  * Writes `data` to `path` atomically: a temporary file in the same directory, fsync'd, then linked into place
  * (fails if `path` appeared meanwhile, unless `force`, which renames over it). Mode defaults to 0644.
  * `durable: false` skips the fsync, for files that are copies of what the store already holds.

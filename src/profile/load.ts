@@ -1,19 +1,31 @@
 /** Profiles from YAML: strict schema, errors with file:line:col, frozen result. */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PkiError, throwIfAny } from '../errors.js';
 import { readInput } from '../fs/files.js';
 import { KEY_TYPES, type KeyType } from '../crypto/keys.js';
 import { parseYamlWithSchema, type Spec } from '../config/schema.js';
+import type { Duration } from '../domain/duration.js';
 import { profileRuleProblems, type Profile, type ProfileKind } from '../domain/profile.js';
 import { EKU_OIDS, KEY_USAGE_BITS } from '../x509/oids.js';
+import { parseDn } from '../x509/name.js';
 import type { SanType } from '../x509/extensions.js';
 
 /** The profiles shipped with the toolkit (`profiles/` in the package). */
 export const SHIPPED_PROFILES_DIR = fileURLToPath(new URL('../../profiles/', import.meta.url));
 
 const regexList = (what: string): Spec => ({ type: 'list', items: { type: 'regex' }, description: what });
+
+/** A subject attribute type as written in a profile (cn, CN, commonName, 2.5.4.3) → the name pki uses (CN). */
+function attributeKey(key: string): string {
+  if (key === '*') return key;
+  try {
+    return parseDn(`${key}=x`, 'subject.match')[0]![0]!.type;
+  } catch {
+    throw new Error(`"${key}" is not an attribute type (use CN, O, OU, C, ST, L, DC, UID, serialNumber, emailAddress, a dotted OID, or * for any other)`);
+  }
+}
 
 /** The profile schema; also rendered into the README's profile reference. */
 export const PROFILE_SCHEMA: Spec = {
@@ -29,8 +41,8 @@ export const PROFILE_SCHEMA: Spec = {
       required: true,
       description: 'how long certificates are valid; never past the issuing CA',
       fields: {
-        default: { type: 'duration', required: true, description: 'validity when --validity is not given' },
-        max: { type: 'duration', required: true, description: 'longest validity a request may ask for' },
+        default: { type: 'validity', required: true, description: 'validity when --validity is not given (years are calendar years)' },
+        max: { type: 'validity', required: true, description: 'longest validity a request may ask for' },
       },
     },
     backdate: { type: 'duration', description: 'notBefore is set this far in the past (clock skew); default 5m' },
@@ -41,7 +53,25 @@ export const PROFILE_SCHEMA: Spec = {
       items: { type: 'string', pattern: new RegExp(`^(${Object.keys(EKU_OIDS).join('|')}|\\d+(\\.\\d+)+)$`), patternHelp: `must be one of ${Object.keys(EKU_OIDS).join(', ')} or a dotted OID` },
       description: 'extendedKeyUsage purposes (names or OIDs)',
     },
-    subject: { type: 'object', description: 'rules for the requested subject (it must never be empty)', fields: { allow: regexList('the RFC 4514 subject (e.g. CN=web-01,O=Example) must fully match one; absent: any subject') } },
+    subject: {
+      type: 'object',
+      description: 'rules for the requested subject (it must never be empty); require and match look at attributes, in any order',
+      fields: {
+        require: {
+          type: 'list',
+          items: { type: 'string', pattern: /^[A-Za-z][A-Za-z0-9]*$|^\d+(\.\d+)+$/, patternHelp: 'must be an attribute type such as CN, O, OU or a dotted OID' },
+          description: 'attribute types the subject must have (e.g. [CN])',
+        },
+        match: {
+          type: 'map',
+          key: attributeKey,
+          values: { type: 'regex' },
+          description:
+            'per attribute type (CN, O, OU, C, ST, L, DC, UID, serialNumber, emailAddress or a dotted OID; * for any other), a regular expression each value must fully match; types not named (and no *) are refused',
+        },
+        allow: regexList('the whole RFC 4514 subject (e.g. CN=web-01,O=Example, most specific first) must fully match one; order-sensitive: prefer match'),
+      },
+    },
     san: {
       type: 'object',
       description: 'rules for subject alternative names',
@@ -76,17 +106,27 @@ export function parseProfile(text: string, source: string): Profile {
   const sanAllowRaw = raw.san?.allow as Partial<Record<SanType, RegExp[]>> | undefined;
   const sanAllow: Partial<Record<SanType, readonly RegExp[]>> = sanAllowRaw ?? { dns: [], uri: [], email: [], ip: [] };
   const profile: Profile = {
-    name: raw.name ?? basename(source).replace(/\.ya?ml$/, ''),
+    name: raw.name ?? basename(source).replace(/\.(ya?ml|json)$/i, ''),
     source,
     description: raw.description ?? '',
     kind,
     rolesAnywhere: raw.rolesAnywhere ?? true,
     keyTypes: (raw.keyTypes as KeyType[] | undefined) ?? ['ecdsa-p256', 'ecdsa-p384', 'rsa-2048', 'rsa-3072', 'rsa-4096'],
-    validity: { default: raw.validity.default, max: raw.validity.max },
+    validity: { default: approxSeconds(raw.validity.default), max: approxSeconds(raw.validity.max), defaultParts: raw.validity.default, maxParts: raw.validity.max },
     backdate: raw.backdate ?? 300,
     keyUsage: raw.keyUsage ?? DEFAULT_KEY_USAGE[kind],
     extendedKeyUsage: raw.extendedKeyUsage ?? (kind === 'leaf' ? ['clientAuth'] : []),
-    subject: { allow: raw.subject?.allow ?? [] },
+    subject: {
+      allow: raw.subject?.allow ?? [],
+      require: ((raw.subject?.require as string[] | undefined) ?? []).map((t) => {
+        try {
+          return attributeKey(t);
+        } catch (e) {
+          throw new PkiError('PROFILE_INVALID', `${source}: subject.require: ${(e as Error).message}`, { details: { file: source } });
+        }
+      }),
+      match: raw.subject?.match ?? {},
+    },
     san: { allow: sanAllow, maxCount: raw.san?.maxCount ?? 100 },
     crlDistributionPoints: raw.crlDistributionPoints ?? [],
     droppedSessionTags: raw.droppedSessionTags ?? 'warn',
@@ -94,6 +134,11 @@ export function parseProfile(text: string, source: string): Profile {
   if (raw.pathLen !== undefined) profile.pathLen = raw.pathLen;
   throwIfAny(profileRuleProblems(profile).map((m) => new PkiError('PROFILE_INVALID', `${source}: ${m}`, { details: { file: source } })));
   return deepFreeze(profile);
+}
+
+/** A duration's length with 365-day years (comparisons, listings); end dates use the calendar parts. */
+function approxSeconds(d: Duration): number {
+  return d.years * 365 * 86400 + d.seconds;
 }
 
 function deepFreeze<T>(o: T): T {
@@ -104,16 +149,26 @@ function deepFreeze<T>(o: T): T {
   return o;
 }
 
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
 /**
- * Finds a profile by name or path: a path (contains / or ends in .yaml), else `<userDir>/<name>.yaml`, else the
- * shipped profile. Throws NOT_FOUND_PROFILE listing where it looked.
+ * Finds a profile by name or path: a path (contains a slash, ends in .yaml, .yml or .json, or names an existing
+ * file), else `<userDir>/<name>.yaml`, else the shipped profile. JSON profiles are read as YAML (JSON is YAML).
+ * Throws NOT_FOUND_PROFILE listing where it looked.
  */
 export function loadProfile(nameOrPath: string, userDir: string | undefined, cwd: string): Profile {
   const candidates: string[] = [];
-  if (nameOrPath.includes('/') || /\.ya?ml$/.test(nameOrPath)) candidates.push(isAbsolute(nameOrPath) ? nameOrPath : resolve(cwd, nameOrPath));
+  const asPath = isAbsolute(nameOrPath) ? nameOrPath : resolve(cwd, nameOrPath);
+  if (/[/\\]/.test(nameOrPath) || /\.(ya?ml|json)$/i.test(nameOrPath) || isFile(asPath)) candidates.push(asPath);
   else {
     if (!/^[a-z0-9][a-z0-9._-]*$/.test(nameOrPath))
-      throw new PkiError('USAGE_BAD_PROFILE_NAME', `--profile "${nameOrPath}" is not a profile name or a .yaml path`);
+      throw new PkiError('USAGE_BAD_PROFILE_NAME', `--profile "${nameOrPath}" is not a profile name or the path of a .yaml/.json file`);
     if (userDir) candidates.push(join(userDir, `${nameOrPath}.yaml`), join(userDir, `${nameOrPath}.yml`));
     candidates.push(join(SHIPPED_PROFILES_DIR, `${nameOrPath}.yaml`));
   }

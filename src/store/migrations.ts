@@ -249,4 +249,33 @@ UPDATE ca SET status = 'retired', retired_at = (SELECT MAX(ended_at) FROM rotati
       }
     },
   },
+  {
+    version: 4,
+    name: 'batch issuance runs (issue --batch --resume)',
+    sql: `
+-- One row per pki issue --batch run: which CSR directory into which output directory, and whether it finished.
+-- An unfinished row is a batch that was interrupted (signal, crash, kill): --resume completes it.
+CREATE TABLE issue_batch (
+  id INTEGER PRIMARY KEY,
+  issuer_id INTEGER NOT NULL REFERENCES ca(id),
+  csr_dir TEXT NOT NULL,
+  out_dir TEXT NOT NULL,
+  total INTEGER NOT NULL,
+  started_at INTEGER NOT NULL,
+  finished_at INTEGER
+);
+CREATE INDEX issue_batch_dirs ON issue_batch(issuer_id, csr_dir, out_dir);
+-- Which CSR file (name in csr_dir, and the SHA-256 of its bytes) each certificate of a batch was issued for;
+-- written in the transaction that records the certificate.
+CREATE TABLE issue_batch_item (
+  batch_id INTEGER NOT NULL REFERENCES issue_batch(id),
+  file TEXT NOT NULL,
+  csr_sha256 TEXT NOT NULL,
+  issuer_id INTEGER NOT NULL,
+  serial TEXT NOT NULL,
+  PRIMARY KEY (batch_id, file),
+  FOREIGN KEY (issuer_id, serial) REFERENCES certificate(issuer_id, serial)
+) WITHOUT ROWID;
+`,
+  },
 ];

@@ -9,6 +9,8 @@ import { AUDIT_GENESIS_HASH, auditHash } from '../domain/audit.js';
 import type { KeyType } from '../crypto/keys.js';
 import type {
   AnchorRecord,
+  BatchItemRecord,
+  BatchRecord,
   AuditEvent,
   AuditRecord,
   CaRecord,
@@ -422,6 +424,14 @@ export class SqliteStore implements Store {
           collisions.push(i);
           return;
         }
+        if (c.batchItem)
+          this.sql('INSERT INTO issue_batch_item (batch_id, file, csr_sha256, issuer_id, serial) VALUES (?, ?, ?, ?, ?)').run(
+            c.batchItem.batchId,
+            c.batchItem.file,
+            c.batchItem.csrSha256,
+            issuerId,
+            c.serial,
+          );
         this.appendAudit(
           { action: 'certificate.issue', target: c.serial, details: { issuerId, subject: c.subjectDn, sans: c.sans, notAfter: c.notAfter.toISOString(), profile: c.profile, source: c.source } },
           actor,
@@ -431,6 +441,38 @@ export class SqliteStore implements Store {
       return collisions;
     });
     return { collisions: run.immediate() };
+  }
+
+  async startBatch(issuerId: number, csrDir: string, outDir: string, total: number, at: Date): Promise<number> {
+    const info = this.sql('INSERT INTO issue_batch (issuer_id, csr_dir, out_dir, total, started_at) VALUES (?, ?, ?, ?, ?)').run(issuerId, csrDir, outDir, total, toSec(at));
+    return Number(info.lastInsertRowid);
+  }
+
+  async finishBatch(id: number, at: Date): Promise<void> {
+    this.sql('UPDATE issue_batch SET finished_at = ? WHERE id = ?').run(toSec(at), id);
+  }
+
+  async latestBatch(issuerId: number, csrDir: string, outDir: string): Promise<BatchRecord | undefined> {
+    const row = this.sql('SELECT * FROM issue_batch WHERE issuer_id = ? AND csr_dir = ? AND out_dir = ? ORDER BY id DESC LIMIT 1').get(issuerId, csrDir, outDir) as
+      | { id: number; issuer_id: number; csr_dir: string; out_dir: string; total: number; started_at: number; finished_at: number | null }
+      | undefined;
+    if (!row) return undefined;
+    return {
+      id: row.id,
+      issuerId: row.issuer_id,
+      csrDir: row.csr_dir,
+      outDir: row.out_dir,
+      total: row.total,
+      startedAt: fromSec(row.started_at),
+      finishedAt: row.finished_at === null ? null : fromSec(row.finished_at),
+    };
+  }
+
+  async batchItems(batchId: number): Promise<BatchItemRecord[]> {
+    const rows = this.sql(
+      'SELECT i.file, i.csr_sha256, i.serial, c.der FROM issue_batch_item i JOIN certificate c ON c.issuer_id = i.issuer_id AND c.serial = i.serial WHERE i.batch_id = ? ORDER BY i.file',
+    ).all(batchId) as Array<{ file: string; csr_sha256: string; serial: string; der: Buffer }>;
+    return rows.map((r) => ({ file: r.file, csrSha256: r.csr_sha256, serial: r.serial, der: r.der }));
   }
 
   async revoke(issuerId: number, items: NewRevocation[], actor: string, at: Date, describe: (i: number) => string = () => ''): Promise<CertificateRecord[]> {

@@ -114,6 +114,62 @@ describe('#3 SIGKILL in the middle of a batch issue', () => {
   });
 });
 
+describe('#14 --resume after SIGKILL, and SIGINT', () => {
+  /** Certificates recorded by batches into `out`, and how many distinct CSR files they were issued for. */
+  function batchCounts(out: string) {
+    const db = new Database(join(pkiDir, 'pki.db'), { readonly: true });
+    try {
+      return db
+        .prepare('SELECT COUNT(*) n, COUNT(DISTINCT i.file) files FROM issue_batch_item i JOIN issue_batch b ON b.id = i.batch_id WHERE b.out_dir = ?')
+        .get(fs.realpathSync(out)) as { n: number; files: number };
+    } finally {
+      db.close();
+    }
+  }
+
+  it.each([[1], [400], [1500]])('ok/killed after %i files: --resume writes every file, issues nothing twice, leaves no temporary', (threshold) => {
+    const out = join(base, `out-kill-${threshold}`);
+    const r = spawnSync(process.execPath, [CLI, 'issue', '--ca', 'issuing-1', '--batch', join(base, 'csrs'), '--out-dir', out, '--resume', '--dir', pkiDir, '--json'], {
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    expect(r.status, r.stderr + r.stdout).toBe(0);
+    const data = JSON.parse(r.stdout).data;
+    expect(data.issued + data.rewritten + data.alreadyDone).toBe(3000);
+    expect(fs.readdirSync(out).filter((n) => n.startsWith('.'))).toEqual([]);
+    expect(checkInvariants(join(pkiDir, 'pki.db'), [out]).files).toBe(3000);
+    expect(batchCounts(out)).toEqual({ n: 3000, files: 3000 });
+  });
+
+  it('ok/SIGINT: exit 130 with a summary, every written file on record; --resume completes the batch', async () => {
+    const out = join(base, 'out-sigint');
+    const child = spawn(process.execPath, [CLI, 'issue', '--ca', 'issuing-1', '--batch', join(base, 'csrs'), '--out-dir', out, '--dir', pkiDir]);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    // The first group's progress line: the batch is recording, and more groups follow.
+    for (let waited = 0; waited < 60_000 && !/issued \d+\/3000/.test(stderr) && child.exitCode === null; waited += 2) await new Promise((r) => setTimeout(r, 2));
+    child.kill('SIGINT');
+    const { code, signal } = await exited;
+    expect(signal).toBeNull();
+    expect(code, stderr).toBe(130);
+    expect(stdout).toMatch(/Interrupted by SIGINT: issued \d+ certificate\(s\)/);
+    expect(stdout).toContain('--resume');
+    const partial = checkInvariants(join(pkiDir, 'pki.db'), [out]).files;
+    expect(partial).toBeGreaterThan(0);
+    expect(partial).toBeLessThan(3000);
+    expect(partial % 256).toBe(0);
+    expect(fs.readdirSync(out).filter((n) => n.startsWith('.'))).toEqual([]);
+    const r = spawnSync(process.execPath, [CLI, 'issue', '--ca', 'issuing-1', '--batch', join(base, 'csrs'), '--out-dir', out, '--resume', '--dir', pkiDir, '--json'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).data).toMatchObject({ issued: 3000 - partial, alreadyDone: partial });
+    expect(checkInvariants(join(pkiDir, 'pki.db'), [out]).files).toBe(3000);
+    expect(batchCounts(out)).toEqual({ n: 3000, files: 3000 });
+  });
+});
+
 describe('#3 concurrent issuance into one store', () => {
   it('ok/two batch processes at once both succeed with distinct serials', async () => {
     const dirs = ['a', 'b'].map((p) => {
@@ -156,6 +212,26 @@ describe('#3 concurrent issuance into one store', () => {
 });
 
 describe('#3 batch through the worker threads', () => {
+  it('ok/#14 70 CSRs (worker threads) pass the session-tag check like a single CSR does (droppedSessionTags: refuse)', () => {
+    const csrs = join(base, 'tags');
+    writeCsrs(csrs, 70, 'tags');
+    const profile = join(base, 'strict-tags.yaml');
+    fs.writeFileSync(
+      profile,
+      ['kind: leaf', 'validity: { default: 24h, max: 90d }', 'keyUsage: [digitalSignature]', 'extendedKeyUsage: [clientAuth]', 'droppedSessionTags: refuse', ''].join('\n'),
+    );
+    const single = spawnSync(process.execPath, [CLI, 'issue', '--ca', 'issuing-1', '--csr', join(csrs, 'tags-00000.csr'), '--profile', profile, '--dir', pkiDir, '--json'], { encoding: 'utf8' });
+    expect(single.status, single.stdout).toBe(0);
+    const out = join(base, 'tags-out');
+    const r = spawnSync(process.execPath, [CLI, 'issue', '--ca', 'issuing-1', '--batch', csrs, '--out-dir', out, '--profile', profile, '--dir', pkiDir, '--json'], { encoding: 'utf8' });
+    expect(r.status, r.stdout).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.data.issued).toBe(70);
+    expect(doc.data.certificates[0].subject).toBe(JSON.parse(single.stdout).data.subject);
+    const cert = readCertificate(fs.readFileSync(join(out, 'tags-00069.pem')), 'tags-00069.pem');
+    expect(cert.subjectDn).toBe('CN=tags-00069,O=Example');
+  });
+
   it('fail/two bad CSRs among 100: exit code of the first problem, every bad file named, nothing issued', () => {
     const csrs = join(base, 'mixed');
     writeCsrs(csrs, 98, 'mixed');

@@ -13,5 +13,10 @@ describe('#9 crash-safety soak (short)', () => {
     expect(Number(m![1])).toBe(40);
     expect(Number(m![2])).toBeGreaterThanOrEqual(5);
     expect(Number(m![3])).toBeGreaterThan(Number(m![2]));
+    // #14 batches stopped by SIGINT/SIGKILL/SIGTERM and finished with --resume, checked after each.
+    const resumed = /batches interrupted: (\d+), resumed: (\d+)/.exec(r.stdout);
+    expect(resumed, r.stdout).not.toBeNull();
+    expect(Number(resumed![1])).toBeGreaterThanOrEqual(1);
+    expect(Number(resumed![2])).toBeGreaterThanOrEqual(1);
   }, 300_000);
 });

@@ -1,8 +1,30 @@
-import { checkCrl, CHECK_EXIT, exportCrl, generateCrl, inspectCrl, listCrls } from '../../app/crl.js';
+import { checkCrl, CHECK_EXIT, exportCrl, generateCrl, inspectCrl, listCrls, type CrlHeader } from '../../app/crl.js';
+import { PkiError } from '../../errors.js';
+import type { Deps } from '../../ports.js';
 import { reasonName } from '../../domain/serial.js';
 import { forceOption, passphraseFileOption, type CommandDef, type CommandGroup } from '../command.js';
 import { publish } from './anchor.js';
 import { shortTime, table } from '../output/render.js';
+
+/**
+ * DER on stdout: refused on a terminal (binary would garble it); in JSON mode the bytes go in the document as base64.
+ * Returns true when the bytes were written.
+ */
+function binaryToStdout(deps: Deps, der: Buffer, json: boolean): boolean {
+  if (json) return false;
+  if ((deps.stdout as { isTTY?: boolean }).isTTY)
+    throw new PkiError('USAGE_BINARY_TO_TERMINAL', '--format der writes binary: refusing to print it on a terminal', {
+      hint: 'pass --out FILE, redirect stdout (> crl.der), or use --format pem',
+    });
+  (deps.stdout as unknown as { write(b: Uint8Array): unknown }).write(der);
+  return true;
+}
+
+/** A CRL result for --json: DER bytes as base64. */
+function jsonSafe<T extends { der?: Buffer }>(r: T): Omit<T, 'der'> & { derBase64?: string } {
+  const { der, ...rest } = r;
+  return der ? { ...rest, derBase64: der.toString('base64') } : rest;
+}
 
 const generate: CommandDef = {
   command: 'generate',
@@ -17,7 +39,12 @@ const generate: CommandDef = {
     'revoked serial whose certificate has not expired would disappear compared with the previous CRL (the last one in\n' +
     'the store, or --previous). Entries whose certificate expired before thisUpdate are left out and counted\n' +
     '("pruned"); --keep-expired keeps them. The PEM size is checked against crl.maxPemBytes (default 300000, the\n' +
-    'IAM Roles Anywhere crlData limit) before signing: a warning from 80%, POLICY_CRL_TOO_LARGE above.',
+    'IAM Roles Anywhere crlData limit) before signing: a warning from 80%, POLICY_CRL_TOO_LARGE above.\n' +
+    '\n' +
+    'With --renew-before, a run that makes no new CRL still writes the latest stored CRL to --out when the file\n' +
+    'there is missing or is not that CRL. The temporary file is made in --out\'s own directory (any file system), and\n' +
+    'that directory is checked before signing. --format der without --out writes DER to stdout (refused on a\n' +
+    'terminal; base64 in --json).',
   builder: (y) =>
     y.options({
       ca: { type: 'string', demandOption: true, describe: 'CA whose revocations the CRL lists (and whose key signs it)' },
@@ -48,7 +75,12 @@ const generate: CommandDef = {
       passphraseFile: a.passphraseFile,
     });
     const c = r.crl;
-    if (!r.generated) return { kind: 'pki.crl.generate.result', data: r, text: `No new CRL: ${r.reason}\n` };
+    if (!r.generated)
+      return {
+        kind: 'pki.crl.generate.result',
+        data: r,
+        text: `No new CRL: ${r.reason}\n${r.rewrote ? `Wrote CRL #${c.crlNumber} to ${r.out}: the file there was ${r.rewrote === 'missing' ? 'missing' : 'not the latest CRL'}\n` : ''}`,
+      };
     for (const w of r.warnings) deps.stderr.write(`warning: ${w}\n`);
     const summary =
       `CRL #${c.crlNumber} for ${c.ca}: ${c.entries} entries${c.pruned ? ` (${c.pruned} expired left out)` : ''}, reasons ${c.reasons}\n` +
@@ -57,9 +89,10 @@ const generate: CommandDef = {
       (r.out ? `  file      ${r.out} (${r.format})\n` : '');
     if (!r.out && !json) {
       deps.stderr.write(summary);
+      if (r.der && binaryToStdout(deps, r.der, json)) return { kind: 'pki.crl.generate.result', data: jsonSafe(r), text: '', printed: true };
       return { kind: 'pki.crl.generate.result', data: r, text: r.pem ?? '' };
     }
-    return { kind: 'pki.crl.generate.result', data: r, text: summary };
+    return { kind: 'pki.crl.generate.result', data: jsonSafe(r), text: summary };
   },
 };
 
@@ -97,7 +130,7 @@ const inspect: CommandDef = {
   examples: [
     ['pki crl inspect crl.pem', 'summary'],
     ['pki crl inspect crl.der --issuer issuing-1.pem', 'and check its signature'],
-    ['pki crl inspect crl.pem --entries', 'every entry, one per line'],
+    ['pki crl inspect crl.pem --entries', 'the header, then every entry (one per line), then the count'],
   ],
   builder: (y) =>
     y.positional('file', { type: 'string', describe: 'CRL file' }).options({
@@ -107,6 +140,15 @@ const inspect: CommandDef = {
     }),
   async run(a, { deps, json }) {
     const streamText = a.entries && !json;
+    const headerLines = (h: CrlHeader): string[] => [
+      `issuer        ${h.issuer}`,
+      `CRL Number    ${h.crlNumber ?? '(none)'}`,
+      `this update   ${shortTime(h.thisUpdate)}`,
+      `next update   ${shortTime(h.nextUpdate)}`,
+      `signature     ${h.signatureAlgorithm}${h.signatureValid === null ? ' (not checked: pass --issuer or --ca)' : h.signatureValid ? ' (valid)' : ' (INVALID)'}`,
+      `AKI           ${h.authorityKeyId ?? '(none)'}`,
+      `size          ${h.derBytes} bytes DER, ${h.pemBytes} bytes PEM`,
+    ];
     const r = await inspectCrl(deps, {
       dir: a.dir,
       file: String(a.file),
@@ -115,22 +157,15 @@ const inspect: CommandDef = {
       entries: a.entries,
       ...(streamText
         ? {
+            // Header first, then the entries as they are walked, then the count.
+            onHeader: (h: CrlHeader) => deps.stdout.write(`${headerLines(h).join('\n')}\n\nSERIAL  REVOKED  REASON\n`),
             onEntry: (e) =>
               deps.stdout.write(`${e.serialHex}  ${shortTime(e.revocationDate.toISOString())}  ${e.reason === undefined ? '-' : reasonName(e.reason)}${e.invalidityDate ? `  invalid since ${shortTime(e.invalidityDate.toISOString())}` : ''}\n`),
           }
         : {}),
     });
-    const text = [
-      `issuer        ${r.issuer}`,
-      `CRL Number    ${r.crlNumber ?? '(none)'}`,
-      `this update   ${shortTime(r.thisUpdate)}`,
-      `next update   ${shortTime(r.nextUpdate)}`,
-      `signature     ${r.signatureAlgorithm}${r.signatureValid === null ? ' (not checked: pass --issuer or --ca)' : r.signatureValid ? ' (valid)' : ' (INVALID)'}`,
-      `AKI           ${r.authorityKeyId ?? '(none)'}`,
-      `entries       ${r.entries}${Object.keys(r.reasons).length ? ` (${Object.entries(r.reasons).map(([k, v]) => `${k}: ${v}`).join(', ')})` : ''}`,
-      `size          ${r.derBytes} bytes DER, ${r.pemBytes} bytes PEM`,
-      '',
-    ].join('\n');
+    const entriesLine = `entries       ${r.entries}${Object.keys(r.reasons).length ? ` (${Object.entries(r.reasons).map(([k, v]) => `${k}: ${v}`).join(', ')})` : ''}`;
+    const text = streamText ? `\n${entriesLine}\n` : [...headerLines(r), entriesLine, ''].join('\n');
     return { kind: 'pki.crl.inspect.result', data: r, text, exitCode: r.signatureValid === false ? 7 : 0 };
   },
 };
@@ -157,7 +192,10 @@ const list: CommandDef = {
 const exportCmd: CommandDef = {
   command: 'export',
   describe: 'Write a stored CRL (the latest, or --number N) again',
-  examples: [['pki crl export --ca issuing-1 --out crl.pem', 'the latest CRL']],
+  examples: [
+    ['pki crl export --ca issuing-1 --out crl.pem', 'the latest CRL'],
+    ['pki crl export --ca issuing-1 --format der > crl.der', 'DER on stdout (refused when stdout is a terminal)'],
+  ],
   builder: (y) =>
     y.options({
       ca: { type: 'string', demandOption: true, describe: 'CA' },
@@ -166,9 +204,14 @@ const exportCmd: CommandDef = {
       format: { type: 'string', choices: ['pem', 'der'], default: 'pem', describe: 'encoding' },
       ...forceOption,
     }),
-  async run(a, { deps }) {
+  async run(a, { deps, json }) {
+    if (!a.out && a.format === 'der' && !json && (deps.stdout as { isTTY?: boolean }).isTTY)
+      throw new PkiError('USAGE_BINARY_TO_TERMINAL', '--format der writes binary: refusing to print it on a terminal', {
+        hint: 'pass --out FILE, redirect stdout (> crl.der), or use --format pem',
+      });
     const r = await exportCrl(deps, { dir: a.dir, ca: a.ca, number: a.number, out: a.out, format: a.format, force: a.force });
-    return { kind: 'pki.crl.export.result', data: r, text: r.out ? `Wrote CRL #${r.crlNumber} to ${r.out}\n` : (r.pem ?? '') };
+    if (r.der && binaryToStdout(deps, r.der, json)) return { kind: 'pki.crl.export.result', data: jsonSafe(r), text: '', printed: true };
+    return { kind: 'pki.crl.export.result', data: jsonSafe(r), text: r.out ? `Wrote CRL #${r.crlNumber} to ${r.out}\n` : (r.pem ?? '') };
   },
 };
 

@@ -42,3 +42,18 @@ export function table(header: string[], rows: string[][]): string {
 export function shortTime(iso: string | null | undefined): string {
   return iso ? iso.replace('T', ' ').replace(/\.\d{3}Z$/, 'Z') : '-';
 }
+
+/**
+ * Escapes control characters (C0 but newline and tab, DEL, C1) as \xHH, so that a subject, SAN or file name taken
+ * from a CSR or certificate cannot move the cursor, rewrite lines or send escape sequences to the terminal.
+ * run() applies it to every text written to stdout and stderr; bytes (Buffers, e.g. DER) pass untouched.
+ */
+export function escapeControls(text: string): string {
+  return text.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+/** A writer that escapes control characters in text (see {@link escapeControls}). */
+export function escapingWriter(inner: { write(s: string): unknown; isTTY?: boolean }): { write(s: string): unknown; isTTY?: boolean } {
+  const write = (s: string | Uint8Array): unknown => inner.write(typeof s === 'string' ? escapeControls(s) : (s as unknown as string));
+  return inner.isTTY === undefined ? { write } : { write, isTTY: inner.isTTY };
+}
