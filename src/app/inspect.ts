@@ -51,7 +51,11 @@ export async function inspectFile(deps: Deps, input: { file: string }) {
   const blocks = looksLikePem(data) ? decodePemBlocks(data, input.file) : undefined;
   const now = deps.now();
   const label = blocks ? blocks[0]?.label : undefined;
-  if (label === 'X509 CRL') return { type: 'crl' as const, crl: await inspectCrl(deps, { file: path, der: blocks![0]!.der }) };
+  if (label === 'X509 CRL') {
+    const crls = blocks!.filter((b) => b.label === 'X509 CRL');
+    if (crls.length > 1) throw new PkiError('CRYPTO_BAD_CRL', `${input.file}: holds ${crls.length} CRLs; give one CRL per file`, { details: { file: input.file } });
+    return { type: 'crl' as const, crl: await inspectCrl(deps, { file: path, der: blocks![0]!.der }) };
+  }
   if (label === 'CERTIFICATE REQUEST' || label === 'NEW CERTIFICATE REQUEST') return { type: 'csr' as const, csr: csrSummary(readCsr(data, input.file)) };
   if (blocks) {
     const certs = blocks.filter((b) => b.label === 'CERTIFICATE').map((b) => describeCertificate(parseCertificate(b.der, input.file), now));

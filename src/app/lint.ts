@@ -187,7 +187,9 @@ export function lintFile(deps: Deps, file: string, opts: { as?: LintAs; chain?: 
   }
   const data = input.data;
   const blocks = looksLikePem(data) ? decodePemBlocks(data, file) : [{ label: opts.as === 'crl' ? 'X509 CRL' : 'CERTIFICATE', der: data }];
-  const crlBlock = blocks.find((b) => b.label === 'X509 CRL');
+  const crlBlocks = blocks.filter((b) => b.label === 'X509 CRL');
+  if (crlBlocks.length > 1) throw new PkiError('CRYPTO_BAD_CRL', `${file}: holds ${crlBlocks.length} CRLs; give one CRL per file`, { details: { file } });
+  const crlBlock = crlBlocks[0];
   const as: LintAs = opts.as ?? (crlBlock ? 'crl' : blocks.filter((b) => b.label === 'CERTIFICATE').length > 1 ? 'anchor-bundle' : 'leaf');
   if (as === 'crl') {
     const der = crlBlock?.der ?? blocks[0]!.der;

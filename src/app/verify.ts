@@ -1,7 +1,7 @@
 /** `pki verify`: RFC 5280 path validation as IAM Roles Anywhere performs it, offline. */
 import { resolve } from 'node:path';
 import { PkiError } from '../errors.js';
-import { readCrlFile, readInput } from '../fs/files.js';
+import { readCrlFileAll, readInput } from '../fs/files.js';
 import type { Deps } from '../ports.js';
 import { parseCertificate, readCertificate, type ParsedCertificate } from '../x509/certificate.js';
 import { decodeCrl } from '../x509/crl.js';
@@ -32,7 +32,8 @@ export async function verifyCertificate(deps: Deps, input: { cert: string; chain
   const leaf = readCertificate(readInput(resolve(deps.cwd, input.cert), '--cert'), input.cert);
   const chain = input.chain ? certificates(deps, input.chain, '--chain') : [];
   const anchors = certificates(deps, input.anchorBundle, '--anchor-bundle');
-  const crls = (input.crls ?? []).map((f) => decodeCrl(readCrlFile(resolve(deps.cwd, f), '--crl', f), f));
+  // Every CRL of every --crl file (a PEM file may hold several, as openssl -CRLfile reads them).
+  const crls = (input.crls ?? []).flatMap((f) => readCrlFileAll(resolve(deps.cwd, f), '--crl', f).map((der, i, all) => decodeCrl(der, all.length > 1 ? `${f} (CRL ${i + 1})` : f)));
   const roles = !input.rfc5280;
   const r = validatePath(leaf, chain, anchors, crls, { at, rejectWeakSignatures: !input.allowWeakSignatures, crlCheck: 'given', ...(roles ? { maxIntermediates: 5 } : {}) });
   const failure = r.ok ? (roles ? leafRules(leaf, at) : undefined) : r.failure;

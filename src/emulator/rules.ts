@@ -4,7 +4,7 @@
  * the CA's store. Rules the reference marks UNCONFIRMED are switches in EmulatorOptions.
  */
 import { decodePemBlocks } from '../x509/pem.js';
-import { hashForSignatureOid, isWeakSignatureOid, parseCertificate, type ParsedCertificate } from '../x509/certificate.js';
+import { hashForSignatureOid, isWeakSignatureOid, parseCertificate, signatureAlgorithmFitsKey, type ParsedCertificate } from '../x509/certificate.js';
 import { decodeCrl, type DecodedCrl } from '../x509/crl.js';
 import { verifyWith } from '../crypto/keys.js';
 
@@ -59,9 +59,17 @@ export function checkCrl(crlData: Buffer, anchorCerts: ParsedCertificate[], rule
   const text = crlData.toString('latin1');
   let der: Buffer;
   if (text.includes('-----BEGIN X509 CRL-----')) {
-    const block = decodePemBlocks(text, 'crlData').find((b) => b.label === 'X509 CRL');
-    if (!block) throw validation('Invalid CRL: no X509 CRL PEM block');
-    der = block.der;
+    let blocks: Array<{ label: string; der: Buffer }>;
+    try {
+      blocks = decodePemBlocks(text, 'crlData').filter((b) => b.label === 'X509 CRL');
+    } catch (e) {
+      throw validation(`Invalid CRL: malformed PEM (${(e as Error).message})`);
+    }
+    if (!blocks.length) throw validation('Invalid CRL: no X509 CRL PEM block');
+    // One CRL per ImportCrl: a second block would be stored but never enforced (our behaviour; the service's is not
+    // documented).
+    if (blocks.length > 1) throw validation(`Invalid CRL: crlData holds ${blocks.length} CRLs; import one CRL per ImportCrl call`);
+    der = blocks[0]!.der;
   } else if (!rules.requirePem && crlData[0] === 0x30) der = crlData;
   else throw validation('Invalid CRL: the CRL must be in PEM format');
   let crl: DecodedCrl;
@@ -72,7 +80,7 @@ export function checkCrl(crlData: Buffer, anchorCerts: ParsedCertificate[], rule
   }
   if (rules.requireSignedByAnchor) {
     const hash = hashForSignatureOid(crl.signatureAlgorithm);
-    const signer = anchorCerts.find((c) => c.subjectDer.equals(crl.issuerDer) && hash !== undefined && verifyWith(c.publicKey, hash, crl.tbs, crl.signature));
+    const signer = anchorCerts.find((c) => c.subjectDer.equals(crl.issuerDer) && hash !== undefined && signatureAlgorithmFitsKey(crl.signatureAlgorithm, c.publicKey) && verifyWith(c.publicKey, hash, crl.tbs, crl.signature));
     if (!signer) throw validation('Invalid CRL: it is not signed by a certificate of the trust anchor');
   }
   return crl;

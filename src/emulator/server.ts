@@ -301,6 +301,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     const ta = findAnchor(m[1]!);
     if (b.name !== undefined) ta.name = checkName(b.name);
     if (b.source !== undefined) {
+      if (!b.source || typeof b.source !== 'object') throw validation("1 validation error detected: Value at 'source' failed to satisfy constraint: Member must not be null");
       if (b.source.sourceType !== 'CERTIFICATE_BUNDLE') throw validation(`sourceType ${b.source.sourceType} is not supported by this emulator (only CERTIFICATE_BUNDLE)`);
       checkBundle(b.source.sourceData?.x509CertificateData, maxChars);
       ta.source = { sourceType: 'CERTIFICATE_BUNDLE', sourceData: { x509CertificateData: b.source.sourceData.x509CertificateData } };

@@ -115,7 +115,9 @@ function decodeEnabledCrls(crls: SessionCrl[]): Array<{ arn: string; crl: Decode
     try {
       const data = Buffer.from(c.crlData, 'base64');
       const text = data.toString('latin1');
-      const der = text.includes('-----BEGIN X509 CRL-----') ? decodePemBlocks(text, 'crlData').find((b) => b.label === 'X509 CRL')?.der : data[0] === 0x30 ? data : undefined;
+      const blocks = text.includes('-----BEGIN X509 CRL-----') ? decodePemBlocks(text, 'crlData').filter((b) => b.label === 'X509 CRL') : undefined;
+      if (blocks && blocks.length > 1) throw new Error(`it holds ${blocks.length} CRLs`);
+      const der = blocks ? blocks[0]?.der : data[0] === 0x30 ? data : undefined;
       if (!der) throw new Error('neither a PEM "X509 CRL" block nor DER');
       crl = decodeCrl(der, 'crlData');
       walkCrlEntries(crl, 'crlData');

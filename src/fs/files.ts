@@ -100,6 +100,18 @@ export function readInput(path: string, flag: string, maxBytes: number = INPUT_L
  * already read from the file. Throws CRYPTO_BAD_CRL when there is no CRL, CRYPTO_BAD_PEM on malformed PEM.
  */
 export function readCrlFile(path: string, flag: string, source = path, opts: { chunks?: Iterable<Buffer>; size?: number } = {}): Buffer {
+  const all = readCrlFileAll(path, flag, source, opts);
+  // One CRL per file here: silently using the first of several would ignore revocations the others list.
+  if (all.length > 1)
+    throw new PkiError('CRYPTO_BAD_CRL', `${source}: holds ${all.length} CRLs; give one CRL per file`, { details: { file: source, crls: all.length }, hint: `split it (e.g. csplit), or use pki verify --crl, which reads every CRL of a file` });
+  return all[0]!;
+}
+
+/**
+ * Every CRL of a file: DER (one), or every "X509 CRL" block of a PEM file (as openssl -CRLfile reads them).
+ * Same limits and errors as {@link readCrlFile}.
+ */
+export function readCrlFileAll(path: string, flag: string, source = path, opts: { chunks?: Iterable<Buffer>; size?: number } = {}): Buffer[] {
   const chunks = opts.chunks ?? readInputChunks(path, flag, INPUT_LIMITS.crl, 'a CRL');
   const size = opts.size ?? fileSize(path);
   const it = chunks[Symbol.iterator]();
@@ -117,24 +129,20 @@ export function readCrlFile(path: string, flag: string, source = path, opts: { c
           r.value.copy(der, n);
           n += r.value.length;
         }
-        return n === size ? der : der.subarray(0, n);
+        return [n === size ? der : der.subarray(0, n)];
       }
       const all: Buffer[] = [];
       for (let r: IteratorResult<Buffer> = first; !r.done; r = it.next()) all.push(r.value);
-      return Buffer.concat(all);
+      return [Buffer.concat(all)];
     }
-    let kept = false;
     const decoder = new PemDecoder(source, {
-      keep: (label) => {
-        if (label !== 'X509 CRL' || kept) return false;
-        return (kept = true);
-      },
+      keep: (label) => label === 'X509 CRL',
       ...(size !== undefined ? { capacityHint: Math.ceil((size * 3) / 4) + 3 } : {}),
     });
     for (let r: IteratorResult<Buffer> = first; !r.done; r = it.next()) decoder.push(r.value);
     const blocks = decoder.end();
     if (!blocks.length) throw new PkiError('CRYPTO_BAD_CRL', `${source}: neither a PEM "X509 CRL" block nor DER`, { details: { file: source } });
-    return blocks[0]!.der;
+    return blocks.map((b) => b.der);
   } finally {
     it.return?.();
   }
@@ -185,15 +193,15 @@ export function readDocumentFile(path: string, flag: string, source = path): Doc
         }
       },
     };
-    let kept = false;
+    let crlBlocks = 0;
     const decoder = new PemDecoder(source, {
       onBegin: (label, index) => {
         if (index === 0 && label !== 'X509 CRL') throw notCrl();
+        // A large file of several CRLs: lint/inspect read one CRL per file (the rest would go unchecked).
+        if (label === 'X509 CRL' && ++crlBlocks > 1)
+          throw new PkiError('CRYPTO_BAD_CRL', `${source}: holds more than one CRL; give one CRL per file`, { details: { file: source } });
       },
-      keep: (label) => {
-        if (label !== 'X509 CRL' || kept) return false;
-        return (kept = true);
-      },
+      keep: (label) => label === 'X509 CRL',
       ...(size !== undefined ? { capacityHint: Math.ceil((size * 3) / 4) + 3 } : {}),
     });
     for (const c of counted) decoder.push(c);

@@ -272,10 +272,19 @@ export function readCertificate(data: Buffer, source: string): ParsedCertificate
   return parseCertificate(readPemOrDer(data, ['CERTIFICATE'], source), source);
 }
 
-/** Verifies `cert`'s signature with `issuerKey` (any algorithm Node supports). */
+/** Verifies `cert`'s signature with `issuerKey`; the signature algorithm must be one for that key's type. */
 export function verifyCertificateSignature(cert: ParsedCertificate, issuerKey: crypto.KeyObject): boolean {
   const hash = hashForSignatureOid(cert.signatureAlgorithm);
-  return hash !== undefined && verifyWith(issuerKey, hash, cert.tbs, cert.signature);
+  return hash !== undefined && signatureAlgorithmFitsKey(cert.signatureAlgorithm, issuerKey) && verifyWith(issuerKey, hash, cert.tbs, cert.signature);
+}
+
+/**
+ * Whether a signature algorithm belongs to the key's type (ECDSA OIDs with EC keys, RSA PKCS#1 OIDs with RSA keys, DSA
+ * with DSA): a certificate labelled sha256WithRSAEncryption but signed by an EC key is refused, as OpenSSL 3 refuses it.
+ */
+export function signatureAlgorithmFitsKey(sigOid: string, key: crypto.KeyObject): boolean {
+  const family = sigOid.startsWith('1.2.840.10045.4.') ? 'ec' : sigOid.startsWith('1.2.840.113549.1.1.') ? 'rsa' : sigOid.startsWith('1.2.840.10040.4.') || sigOid.startsWith('2.16.840.1.101.3.4.3.') ? 'dsa' : undefined;
+  return family !== undefined && key.asymmetricKeyType === family;
 }
 
 /** Hash for the signature algorithms we verify; undefined for unsupported ones. */

@@ -115,6 +115,8 @@ export function crlDerFromFile(data: Buffer, source: string): Buffer {
   const text = data.toString('latin1');
   const blocks = text.includes('-----BEGIN') ? decodePemBlocks(text, source).filter((b) => b.label === 'X509 CRL') : [];
   if (!blocks.length) throw new PkiError('CRYPTO_BAD_CRL', `${source}: neither a PEM "X509 CRL" block nor DER`, { details: { file: source } });
+  // One CRL here: using the first of several would silently ignore the revocations the others list.
+  if (blocks.length > 1) throw new PkiError('CRYPTO_BAD_CRL', `${source}: holds ${blocks.length} CRLs; give one CRL per file`, { details: { file: source } });
   return blocks[0]!.der;
 }
 

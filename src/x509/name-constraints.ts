@@ -9,7 +9,7 @@
 import { PkiError } from '../errors.js';
 import { DerReader, TAG, children, type Tlv } from './der.js';
 import { decodeGeneralName } from './extensions.js';
-import type { Rdns } from './name.js';
+import { normaliseValue, type Rdns } from './name.js';
 import type { ParsedCertificate } from './certificate.js';
 
 type Kind = 'dn' | 'dns' | 'email' | 'uri' | 'ip' | 'other';
@@ -63,7 +63,7 @@ function subtrees(t: Tlv): Subtree[] {
     const n = decodeGeneralName(base);
     if (n.form === 'directoryName') out.push({ kind: 'dn', dn: n.dn! });
     else if (n.san?.type === 'dns') out.push({ kind: 'dns', value: n.san.value.toLowerCase() });
-    else if (n.san?.type === 'email') out.push({ kind: 'email', value: n.san.value.toLowerCase() });
+    else if (n.san?.type === 'email') out.push({ kind: 'email', value: n.san.value });
     else if (n.san?.type === 'uri') out.push({ kind: 'uri', value: n.san.value.toLowerCase() });
     else out.push({ kind: 'other', form: n.form });
   }
@@ -90,11 +90,23 @@ export function nameConstraintsOf(c: ParsedCertificate): Constraints | undefined
   return out;
 }
 
-const norm = (v: string) => v.trim().replace(/\s+/g, ' ').toLowerCase();
+const rdnKey = (rdn: Rdns[number]) => rdn.map((a) => `${a.oid}=${normaliseValue(a.value)}`).sort().join('+');
 
+/** `name` lies within `base`: `base`'s RDNs are its first RDNs (each RDN compared as a set of attributes). */
 function dnWithin(name: Rdns, base: Rdns): boolean {
   if (base.length > name.length) return false;
-  return base.every((rdn, i) => rdn.length === name[i]!.length && rdn.every((a, j) => a.oid === name[i]![j]!.oid && norm(a.value) === norm(name[i]![j]!.value)));
+  return base.every((rdn, i) => rdn.length === name[i]!.length && rdnKey(rdn) === rdnKey(name[i]!));
+}
+
+/**
+ * The host of a URI for URI name constraints (RFC 5280 §4.2.1.10: the host part of the authority), or undefined when
+ * it cannot be read unambiguously: no authority (`urn:`), userinfo (`http://a.com:1@b.com/` — readers disagree on
+ * which host that names), percent-encoded or backslash characters in the host. Such a URI under URI constraints is
+ * refused rather than guessed at.
+ */
+function uriHost(uri: string): string | undefined {
+  const m = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]*)?(?:[/?#]|$)/.exec(uri);
+  return m ? m[1]!.toLowerCase() : undefined;
 }
 
 function ipOctets(text: string): Buffer | undefined {
@@ -117,27 +129,40 @@ function within(kind: Kind, name: string | Rdns | Buffer, t: Subtree): boolean {
     const { address, mask } = t.ip!;
     return ip.length === address.length && ip.every((b, i) => (b & mask[i]!) === (address[i]! & mask[i]!));
   }
-  const v = (name as string).toLowerCase();
-  if (kind === 'dns') return t.value === '' || v === t.value || v.endsWith(`.${t.value!.replace(/^\./, '')}`);
+  const v = name as string;
+  if (kind === 'dns') {
+    const d = v.toLowerCase();
+    return t.value === '' || d === t.value || d.endsWith(`.${t.value!.replace(/^\./, '')}`);
+  }
   if (kind === 'email') {
-    if (t.value!.includes('@')) return v === t.value;
-    const host = v.slice(v.lastIndexOf('@') + 1);
-    return t.value!.startsWith('.') ? host.endsWith(t.value!) : host === t.value;
+    // RFC 5280 §4.2.1.10: a mailbox constraint matches the whole address, the local part case-sensitively; a host or
+    // domain constraint matches the part after the last "@", case-insensitively.
+    const at = v.lastIndexOf('@');
+    const host = v.slice(at + 1).toLowerCase();
+    const c = t.value!;
+    if (c.includes('@')) {
+      const cat = c.lastIndexOf('@');
+      return v.slice(0, at) === c.slice(0, cat) && host === c.slice(cat + 1).toLowerCase();
+    }
+    return c.startsWith('.') ? host.endsWith(c.toLowerCase()) : host === c.toLowerCase();
   }
-  let host: string;
-  try {
-    host = new URL(v).hostname;
-  } catch {
-    return false;
-  }
-  return t.value!.startsWith('.') ? host.endsWith(t.value!) : host === t.value;
+  const host = uriHost(v);
+  if (host === undefined) return false;
+  const c = t.value!.toLowerCase();
+  return c.startsWith('.') ? host.endsWith(c) : host === c;
 }
 
 type Name = [Kind, string | Rdns | Buffer, string];
 
+const HOSTNAME = /^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)+\.?$/;
+
 /** The names of a certificate that constraints apply to (`withSubject`: false for self-issued intermediates). */
 function namesOf(c: ParsedCertificate, withSubject: boolean): Name[] {
   const out: Name[] = [];
+  // A certificate without dNSName SANs whose CN looks like a host name is checked as that DNS name too (as openssl
+  // does: clients that still match host names against the CN would otherwise escape DNS constraints).
+  if (withSubject && !c.sans.some((s) => s.type === 'dns'))
+    for (const rdn of c.subject) for (const a of rdn) if (a.oid === '2.5.4.3' && HOSTNAME.test(a.value)) out.push(['dns', a.value, a.value]);
   const dnText = (dn: Rdns) => dn.map((r) => r.map((a) => `${a.type}=${a.value}`).join('+')).join(',');
   if (withSubject && c.subject.length) out.push(['dn', c.subject, dnText(c.subject)]);
   for (const rdn of c.subject) for (const a of rdn) if (a.oid === EMAIL_OID && withSubject) out.push(['email', a.value, a.value]);
@@ -158,7 +183,13 @@ export function violation(c: ParsedCertificate, sets: Constraints[], withSubject
   const badMailbox = (v: string, base: boolean) => (v.match(/@/g) ?? []).length > 1 || (!base && !/^[^@]+@[^@]+$/.test(v));
   for (const set of sets) for (const t of [...set.permitted, ...set.excluded]) if (t.kind === 'email' && badMailbox(t.value!, true)) return `malformed rfc822Name constraint "${t.value}"`;
   const emailConstrained = sets.some((set) => [...set.permitted, ...set.excluded].some((t) => t.kind === 'email'));
-  for (const [kind, name, shown] of namesOf(c, withSubject)) {
+  const uriConstrained = sets.some((set) => [...set.permitted, ...set.excluded].some((t) => t.kind === 'uri'));
+  const names = namesOf(c, withSubject);
+  // Bounded work (as openssl bounds it): names × subtrees beyond 2^20 comparisons are refused, not ground through.
+  const subtreeCount = sets.reduce((n, set) => n + set.permitted.length + set.excluded.length, 0);
+  if (names.length * subtreeCount > 1 << 20) return `${names.length} names against ${subtreeCount} name-constraint subtrees: too many to check (refused)`;
+  for (const [kind, name, shown] of names) {
+    if (kind === 'uri' && uriConstrained && uriHost(name as string) === undefined) return `URI "${shown}" has no host that URI name constraints can be checked against unambiguously (refused)`;
     if (kind === 'email' && emailConstrained && badMailbox(name as string, false)) return `malformed e-mail name "${shown}" under e-mail name constraints`;
     for (const set of sets) {
       if (kind === 'other') {

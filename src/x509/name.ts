@@ -189,6 +189,11 @@ export function decodeName(t: Tlv): Rdns {
 
 const STRING_TAGS = new Set<number>([TAG.UTF8_STRING, TAG.NUMERIC_STRING, TAG.PRINTABLE_STRING, TAG.IA5_STRING, TAG.T61_STRING, TAG.BMP_STRING, TAG.UNIVERSAL_STRING]);
 
+/** An attribute value for comparison (RFC 4518, simplified): ASCII spaces trimmed and collapsed, ASCII letters lower-cased. */
+export function normaliseValue(v: string): string {
+  return v.replace(/^[ \t\n\r\f\v]+|[ \t\n\r\f\v]+$/g, '').replace(/[ \t\n\r\f\v]+/g, ' ').replace(/[A-Z]/g, (c) => c.toLowerCase());
+}
+
 export function decodeNameDer(der: Buffer): Rdns {
   return decodeName(readSingle(der));
 }

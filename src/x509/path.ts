@@ -18,18 +18,22 @@
  * critical subjectAltName for an empty subject) — this validator is never more lenient than openssl.
  */
 import { verifyWith } from '../crypto/keys.js';
-import { hashForSignatureOid, isWeakSignatureOid, verifyCertificateSignature, type ParsedCertificate } from './certificate.js';
+import { hashForSignatureOid, isWeakSignatureOid, signatureAlgorithmFitsKey, verifyCertificateSignature, type ParsedCertificate } from './certificate.js';
 import { walkCrlEntries, type DecodedCrl } from './crl.js';
 import { serialFromOctets } from '../domain/serial.js';
-import { DerError, children, decodeOid, readTlv, seqOf, type Tlv } from './der.js';
+import { DerError, DerReader, children, decodeUnsignedInteger, readSingle, readTlv, seqOf, type Tlv } from './der.js';
+import { decodeExtensions } from './extensions.js';
 import { PkiError } from '../errors.js';
-import { decodeNameDer, type Rdns } from './name.js';
+import { decodeNameDer, normaliseValue, type Rdns } from './name.js';
 import { nameConstraintsOf, violation, type Constraints } from './name-constraints.js';
 import { checkPolicies, DEFAULT_POLICY_INPUTS, type PolicyInputs } from './policy.js';
 import { OID } from './oids.js';
 
-/** RFC 5280 §7.1 name matching (simplified RFC 4518): same attributes in the same RDNs, values compared after
- * trimming, collapsing inner spaces and case-folding. */
+/**
+ * RFC 5280 §7.1 name matching (simplified RFC 4518): same RDNs in the same order, each RDN the same set of attributes
+ * (a multi-valued RDN in any order), values compared after trimming and collapsing ASCII spaces and folding ASCII
+ * case. Other Unicode spaces are not folded: a name that differs by a no-break space is another name, as in openssl.
+ */
 export function sameName(a: Buffer, b: Buffer): boolean {
   if (a.equals(b)) return true;
   let x: Rdns;
@@ -40,11 +44,13 @@ export function sameName(a: Buffer, b: Buffer): boolean {
   } catch {
     return false;
   }
-  const norm = (v: string) => v.trim().replace(/\s+/g, ' ').toLowerCase();
-  return x.length === y.length && x.every((rdn, i) => rdn.length === y[i]!.length && rdn.every((attr, j) => attr.oid === y[i]![j]!.oid && norm(attr.value) === norm(y[i]![j]!.value)));
+  const rdnKey = (rdn: Rdns[number]) => rdn.map((attr) => `${attr.oid}=${normaliseValue(attr.value)}`).sort().join('+');
+  return x.length === y.length && x.every((rdn, i) => rdn.length === y[i]!.length && rdnKey(rdn) === rdnKey(y[i]!));
 }
 
 const DELTA = '2.5.29.27'; // deltaCRLIndicator
+const FRESHEST_CRL = '2.5.29.46';
+const CERTIFICATE_ISSUER = '2.5.29.29';
 const NAME_CONSTRAINTS = '2.5.29.30';
 const ANY_EKU = '2.5.29.37.0';
 const isDelta = (crl: DecodedCrl) => crl.extensions.some((e) => e.oid === DELTA);
@@ -139,7 +145,7 @@ function akiMatches(child: ParsedCertificate, issuer: ParsedCertificate): boolea
   if (a?.serial !== undefined && a.serial !== issuer.serialHex) return false;
   if (a?.issuer) {
     const dirs = children(readTlv(Buffer.concat([Buffer.from([0x30]), derLength(a.issuer.length), a.issuer]))).filter((g) => g.tag === 0xa4);
-    if (!dirs.some((g) => sameName(children(g)[0]!.raw, issuer.issuerDer))) return false;
+    if (!dirs.some((g) => sameName(directoryNameDer(g), issuer.issuerDer))) return false;
   }
   return true;
 }
@@ -166,15 +172,57 @@ function issuerChecks(issuer: ParsedCertificate, below: number): Failed | undefi
 }
 
 /** Whether `cert` (issued by `issuer`) is revoked by one of `crls`; a failure when the issuer's CRLs cannot be used. */
+/** The Name DER inside a directoryName GeneralName ([4] EXPLICIT Name); malformed ones throw DerError. */
+function directoryNameDer(g: Tlv): Buffer {
+  const name = readSingle(g.content);
+  if (name.tag !== 0x30) throw new DerError('directoryName does not hold a Name', g.start);
+  decodeNameDer(name.raw);
+  return name.raw;
+}
+
+/** The fields of an issuingDistributionPoint (RFC 5280 §5.2.5), read strictly. */
+function idpFields(crl: DecodedCrl): { dp?: Tlv; onlyUser: boolean; onlyCa: boolean; reasons?: number; indirect: boolean; onlyAttribute: boolean } | undefined {
+  const idp = crl.extensions.find((e) => e.oid === '2.5.29.28');
+  if (!idp) return undefined;
+  const r = DerReader.of(idp.value, 0x30, 'issuingDistributionPoint');
+  const dpT = r.optional(0xa0);
+  const flag = (tag: number) => {
+    const t = r.optional(tag);
+    if (!t) return false;
+    // BOOLEAN DEFAULT FALSE, implicitly tagged: one octet FF.
+    if (t.content.length !== 1 || t.content[0] !== 0xff) throw new DerError('issuingDistributionPoint flag is not a DER TRUE', t.start);
+    return true;
+  };
+  const onlyUser = flag(0x81);
+  const onlyCa = flag(0x82);
+  const reasonsT = r.optional(0x83);
+  const indirect = flag(0x84);
+  const onlyAttribute = flag(0x85);
+  r.end();
+  if ([onlyUser, onlyCa, onlyAttribute].filter(Boolean).length > 1) throw new DerError('issuingDistributionPoint asserts more than one of onlyContainsUserCerts, onlyContainsCACerts, onlyContainsAttributeCerts', idp.value.length);
+  const out: { dp?: Tlv; onlyUser: boolean; onlyCa: boolean; reasons?: number; indirect: boolean; onlyAttribute: boolean } = { onlyUser, onlyCa, indirect, onlyAttribute };
+  if (dpT) {
+    const inner = children(dpT);
+    if (inner.length !== 1) throw new DerError('issuingDistributionPoint distributionPoint must hold one name', dpT.start);
+    out.dp = inner[0]!;
+  }
+  if (reasonsT) out.reasons = ((reasonsT.content[1] ?? 0) << 8) | (reasonsT.content[2] ?? 0);
+  return out;
+}
+
 /** A DistributionPointName as comparable strings: directory names normalised, other GeneralNames as DER. */
 function dpNames(dpn: Tlv, issuerDer: Buffer): string[] {
-  const dn = (rdns: Rdns) => 'dn:' + rdns.map((rdn) => rdn.map((a) => `${a.oid}=${a.value.trim().replace(/\s+/g, ' ').toLowerCase()}`).join('+')).join(',');
-  if (dpn.tag === 0xa0) return children(dpn).map((g) => (g.tag === 0xa4 ? dn(decodeNameDer(children(g)[0]!.raw)) : g.raw.toString('hex')));
+  const dn = (rdns: Rdns) => 'dn:' + rdns.map((rdn) => rdn.map((a) => `${a.oid}=${normaliseValue(a.value)}`).sort().join('+')).join(',');
+  if (dpn.tag === 0xa0) {
+    const names = children(dpn);
+    if (!names.length) throw new DerError('empty fullName', dpn.start);
+    return names.map((g) => (g.tag === 0xa4 ? dn(decodeNameDer(directoryNameDer(g))) : g.raw.toString('hex')));
+  }
   if (dpn.tag === 0xa1) {
-    const rdn = decodeNameDer(Buffer.concat([Buffer.from([0x30, dpn.raw.length]), Buffer.from([0x31]), dpn.raw.subarray(1)]));
+    const rdn = decodeNameDer(Buffer.concat([Buffer.from([0x30]), derLength(dpn.raw.length), Buffer.from([0x31]), dpn.raw.subarray(1)]));
     return [dn([...decodeNameDer(issuerDer), ...rdn])];
   }
-  return [];
+  throw new DerError(`DistributionPointName with tag 0x${dpn.tag.toString(16)}`, dpn.start);
 }
 
 const ALL_REASONS = 0x7f80; // ReasonFlags bits 1-8 (keyCompromise .. aACompromise) over the first two octets
@@ -184,20 +232,12 @@ const ALL_REASONS = 0x7f80; // ReasonFlags bits 1-8 (keyCompromise .. aACompromi
  * (user, CA or attribute certificates only) or its distribution point does not match; else the reasons it covers.
  */
 function crlCoverage(crl: DecodedCrl, cert: ParsedCertificate): number {
-  const idp = crl.extensions.find((e) => e.oid === '2.5.29.28');
+  const idp = idpFields(crl);
   if (!idp) return ALL_REASONS;
-  let dp: Tlv | undefined;
-  let reasons = ALL_REASONS;
-  for (const f of seqOf(idp.value)) {
-    const on = f.content.length > 0 && f.content[0] !== 0;
-    if (f.tag === 0xa0) dp = children(f)[0];
-    else if (f.tag === 0x81 && on && cert.basicConstraints?.ca) return 0;
-    else if (f.tag === 0x82 && on && !cert.basicConstraints?.ca) return 0;
-    else if (f.tag === 0x83) reasons = ((f.content[1] ?? 0) << 8) | (f.content[2] ?? 0);
-    else if (f.tag === 0x85 && on) return 0;
-  }
-  if (!dp) return reasons & ALL_REASONS;
-  const wanted = new Set(dpNames(dp, crl.issuerDer));
+  if (idp.onlyAttribute || (idp.onlyCa && !cert.basicConstraints?.ca) || (idp.onlyUser && cert.basicConstraints?.ca)) return 0;
+  const reasons = idp.reasons ?? ALL_REASONS;
+  if (!idp.dp) return reasons & ALL_REASONS;
+  const wanted = new Set(dpNames(idp.dp, crl.issuerDer));
   const certDps = cert.extensions.find((e) => e.oid === OID.crlDistributionPoints);
   if (!certDps) return 0;
   for (const point of seqOf(certDps.value)) {
@@ -210,8 +250,7 @@ function crlCoverage(crl: DecodedCrl, cert: ParsedCertificate): number {
 
 /** Whether the CRL's issuingDistributionPoint says indirectCRL. */
 function isIndirect(crl: DecodedCrl): boolean {
-  const idp = crl.extensions.find((e) => e.oid === '2.5.29.28');
-  return !!idp && seqOf(idp.value).some((f) => f.tag === 0x84 && f.content[0] !== 0);
+  return !!idpFields(crl)?.indirect;
 }
 
 /** The cRLIssuer directory names of the certificate's distribution points. */
@@ -219,21 +258,43 @@ function crlIssuersOf(cert: ParsedCertificate): Buffer[] {
   const dps = cert.extensions.find((e) => e.oid === OID.crlDistributionPoints);
   if (!dps) return [];
   const out: Buffer[] = [];
-  for (const point of seqOf(dps.value))
-    for (const f of children(point)) if (f.tag === 0xa2) for (const g of children(f)) if (g.tag === 0xa4) out.push(children(g)[0]!.raw);
+  for (const point of seqOf(dps.value)) {
+    if (point.tag !== 0x30) throw new DerError('DistributionPoint is not a SEQUENCE', point.start);
+    for (const f of children(point)) if (f.tag === 0xa2) for (const g of children(f)) if (g.tag === 0xa4) out.push(directoryNameDer(g));
+  }
   return out;
 }
 
+/** Per CRL (decoded once): whether an entry carries a critical extension other than certificateIssuer. */
+const criticalEntryExtensions = new WeakMap<DecodedCrl, boolean>();
+function hasUnhandledCriticalEntryExtension(crl: DecodedCrl): boolean {
+  let v = criticalEntryExtensions.get(crl);
+  if (v === undefined) {
+    v = false;
+    let p = crl.entriesStart;
+    while (p < crl.entriesEnd && !v) {
+      const entry = readTlv(crl.der, p, crl.entriesEnd);
+      const parts = children(entry);
+      if (parts.length === 3) {
+        for (const e of decodeExtensions(parts[2]!)) if (e.critical && e.oid !== CERTIFICATE_ISSUER) v = true;
+      }
+      p = entry.end;
+    }
+    criticalEntryExtensions.set(crl, v);
+  }
+  return v;
+}
+
 /**
- * The reason code `cert` is listed with on `crl` (0 when none is given), or undefined. On an indirect CRL an entry's certificateIssuer extension names the issuer of
- * the entries from there on (the CRL issuer before the first one).
+ * The reason code `cert` is listed with on `crl` (0 when none is given), or undefined. On an indirect CRL an entry's
+ * certificateIssuer extension names the issuer of the entries from there on (the CRL issuer before the first one).
  */
 function listed(crl: DecodedCrl, cert: ParsedCertificate): number | undefined {
   const serial = cert.serialHex; // the canonical serial: 00 80 (128) equals 80 read unsigned; ff (-1) is "-01"
   if (!isIndirect(crl)) {
     let found: number | undefined;
     walkCrlEntries(crl, 'CRL', (e) => {
-      if (e.serialHex === serial) found = e.reason ?? 0;
+      if (e.serialHex === serial && found === undefined) found = e.reason ?? 0;
     });
     return found;
   }
@@ -241,28 +302,53 @@ function listed(crl: DecodedCrl, cert: ParsedCertificate): number | undefined {
   let p = crl.entriesStart;
   while (p < crl.entriesEnd) {
     const entry = readTlv(crl.der, p, crl.entriesEnd);
-    const [sn, , exts] = children(entry);
-    for (const e of exts ? children(exts) : []) {
-      const parts = children(e);
-      if (decodeOid(parts[0]!) === '2.5.29.29') {
-        const dir = seqOf(parts[parts.length - 1]!.content).find((g) => g.tag === 0xa4);
-        if (dir) issuerDer = children(dir)[0]!.raw;
+    const parts = children(entry);
+    if (parts.length < 2 || parts.length > 3 || parts[0]!.tag !== 0x02) throw new DerError('malformed CRL entry', entry.start);
+    let reason = 0;
+    for (const e of parts[2] ? decodeExtensions(parts[2]) : []) {
+      if (e.oid === CERTIFICATE_ISSUER) {
+        const dir = seqOf(e.value).find((g) => g.tag === 0xa4);
+        if (dir) issuerDer = directoryNameDer(dir);
+      } else if (e.oid === OID.crlReason) {
+        const en = readSingle(e.value);
+        if (en.tag !== 0x0a || en.content.length !== 1) throw new DerError('bad reasonCode', en.start);
+        reason = en.content[0]!;
       }
     }
-    if (serialFromOctets(sn!.content) === serial && sameName(issuerDer, cert.issuerDer)) return 0;
+    if (serialFromOctets(parts[0]!.content) === serial && sameName(issuerDer, cert.issuerDer)) return reason;
     p = entry.end;
   }
   return undefined;
 }
 
-function revocation(cert: ParsedCertificate, issuer: ParsedCertificate, signers: ParsedCertificate[], crls: DecodedCrl[], opts: PathOptions, checking: ParsedCertificate[] = []): { ok: false; failure: PathFailure } | undefined {
+/** RFC 5280 §5.2.4: the BaseCRLNumber a delta CRL refers to. */
+function deltaBase(crl: DecodedCrl): bigint | undefined {
+  const e = crl.extensions.find((x) => x.oid === DELTA);
+  return e ? decodeUnsignedInteger(readSingle(e.value)) : undefined;
+}
+
+type Verdict = { ok: false; failure: PathFailure } | undefined;
+
+function revocation(cert: ParsedCertificate, issuer: ParsedCertificate, signers: ParsedCertificate[], crls: DecodedCrl[], opts: PathOptions, checking: ParsedCertificate[] = [], memo?: Map<string, Verdict>): Verdict {
+  const key = memo ? `${cert.der.toString('base64')}|${issuer.der.toString('base64')}` : '';
+  if (memo?.has(key)) return memo.get(key);
+  const v = revocationUncached(cert, issuer, signers, crls, opts, checking);
+  memo?.set(key, v);
+  return v;
+}
+
+function revocationUncached(cert: ParsedCertificate, issuer: ParsedCertificate, signers: ParsedCertificate[], crls: DecodedCrl[], opts: PathOptions, checking: ParsedCertificate[]): Verdict {
   const at = opts.at;
   // The issuer's own CRLs, and indirect CRLs from a cRLIssuer named in the certificate's distribution points.
   const crlIssuers = crlIssuersOf(cert);
-  const mine = crls.filter(
-    (c) => (sameName(c.issuerDer, cert.issuerDer) || (isIndirect(c) && crlIssuers.some((n) => sameName(n, c.issuerDer)))) && crlCoverage(c, cert) !== 0,
-  );
-  if (!mine.length) return opts.crlCheck === 'all' ? fail('crl', cert, `no CRL from ${cert.issuerDn}`) : undefined;
+  const fromIssuer = crls.filter((c) => sameName(c.issuerDer, cert.issuerDer) || (isIndirect(c) && crlIssuers.some((n) => sameName(n, c.issuerDer))));
+  const mine = fromIssuer.filter((c) => crlCoverage(c, cert) !== 0);
+  if (!mine.length) {
+    // CRLs from this issuer were given but none covers this certificate (its scope or distribution point differs):
+    // the status cannot be established, so the certificate is refused, as openssl refuses it ("different CRL scope").
+    if (fromIssuer.length) return fail('crl', cert, `the CRLs given for ${cert.issuerDn} do not cover this certificate (issuingDistributionPoint scope)`);
+    return opts.crlCheck === 'all' ? fail('crl', cert, `no CRL from ${cert.issuerDn}`) : undefined;
+  }
   // The CRL's signer: a certificate of the CRL issuer's name (the certificate's issuer, one whose key rolled over, or
   // an indirect CRL issuer) with cRLSign. A signer other than the issuer itself (a separate CRL-signing key, RFC 5280
   // §6.3.3 (f)) must be valid now, issued by a certificate we hold, and not revoked by its own issuer's CRLs.
@@ -276,26 +362,42 @@ function revocation(cert: ParsedCertificate, issuer: ParsedCertificate, signers:
   };
   const usable = mine.filter((crl) => {
     if (crl.extensions.some((e) => e.critical && !KNOWN_CRL.has(e.oid))) return false;
-    // RFC 5280 §5.2.1, §5.2.3: AKI and CRL Number are non-critical, and a conforming CRL always has a CRL Number.
-    if (crl.extensions.some((e) => e.critical && (e.oid === OID.authorityKeyIdentifier || e.oid === OID.crlNumber)) || crl.crlNumber === undefined) return false;
+    // RFC 5280 §5.2: AKI, CRL Number and freshestCRL are non-critical, and a conforming CRL always has a CRL Number;
+    // an entry extension marked critical that is not certificateIssuer cannot be processed (§5.3).
+    if (crl.extensions.some((e) => e.critical && (e.oid === OID.authorityKeyIdentifier || e.oid === OID.crlNumber || e.oid === FRESHEST_CRL)) || crl.crlNumber === undefined) return false;
+    if (hasUnhandledCriticalEntryExtension(crl)) return false;
     const hash = hashForSignatureOid(crl.signatureAlgorithm);
-    const candidates = [issuer, ...signers].filter((s) => sameName(s.subjectDer, crl.issuerDer));
-    return hash !== undefined && candidates.some((s) => (!s.keyUsage || s.keyUsage.includes('cRLSign')) && verifyWith(s.publicKey, hash, crl.tbs, crl.signature) && signerUsable(s));
+    const candidates = [issuer, ...signers].filter((s) => sameName(s.subjectDer, crl.issuerDer) && (!crl.authorityKeyId || !s.subjectKeyId || crl.authorityKeyId.equals(s.subjectKeyId)));
+    return (
+      hash !== undefined &&
+      candidates.some((s) => (!s.keyUsage || s.keyUsage.includes('cRLSign')) && signatureAlgorithmFitsKey(crl.signatureAlgorithm, s.publicKey) && verifyWith(s.publicKey, hash, crl.tbs, crl.signature) && signerUsable(s))
+    );
   });
   if (!usable.length) return fail('crl', cert, `no CRL for ${cert.issuerDn} has a valid signature by a cRLSign key of its issuer, a CRL Number, and no unknown or wrongly critical extension`);
   const current = usable.filter((crl) => crl.thisUpdate.getTime() <= at.getTime() && (!crl.nextUpdate || crl.nextUpdate.getTime() >= at.getTime()));
   if (!current.length) return fail('crl', cert, `the CRL of ${cert.issuerDn} is not current at ${at.toISOString()}`);
-  // Complete CRLs decide; a current delta CRL (deltaCRLIndicator) overrides them for what it lists.
   const complete = current.filter((crl) => !isDelta(crl));
   if (!complete.length) return fail('crl', cert, `only delta CRLs for ${cert.issuerDn}`);
   const covered = complete.reduce((m, crl) => m | crlCoverage(crl, cert), 0);
   if ((covered & ALL_REASONS) !== ALL_REASONS) return fail('crl', cert, `the CRLs of ${cert.issuerDn} cover only some revocation reasons`);
-  for (const delta of current.filter(isDelta)) {
-    const reason = listed(delta, cert);
-    if (reason === 8) return undefined; // removeFromCRL: no longer revoked
-    if (reason !== undefined) return fail('revoked', cert, `serial ${cert.serialHex} is on the delta CRL of ${delta.issuerDn}`);
+  // A complete CRL's listing is final, except certificateHold (6), which only a delta's removeFromCRL (8) can lift.
+  let held = false;
+  for (const crl of complete) {
+    const reason = listed(crl, cert);
+    if (reason === 6) held = true;
+    else if (reason !== undefined) return fail('revoked', cert, `serial ${cert.serialHex} is on the CRL of ${crl.issuerDn}`);
   }
-  for (const crl of complete) if (listed(crl, cert) !== undefined) return fail('revoked', cert, `serial ${cert.serialHex} is on the CRL of ${crl.issuerDn}`);
+  // A delta CRL (RFC 5280 §5.2.4) applies only to a complete CRL at least as new as its BaseCRLNumber, and only when it
+  // is newer than that complete CRL.
+  const newestComplete = complete.reduce((m, crl) => (crl.crlNumber! > m ? crl.crlNumber! : m), -1n);
+  for (const delta of current.filter(isDelta)) {
+    const base = deltaBase(delta);
+    if (base === undefined || base > newestComplete || delta.crlNumber! <= newestComplete) continue;
+    const reason = listed(delta, cert);
+    if (reason === 8) held = false; // removeFromCRL lifts a hold, nothing else
+    else if (reason !== undefined) return fail('revoked', cert, `serial ${cert.serialHex} is on the delta CRL of ${delta.issuerDn}`);
+  }
+  if (held) return fail('revoked', cert, `serial ${cert.serialHex} is on hold on the CRL of ${cert.issuerDn}`);
   return undefined;
 }
 
@@ -333,6 +435,8 @@ export function validatePath(
     return ok;
   };
   const standalone = new Map<ParsedCertificate, Failed | undefined>();
+  // Revocation verdicts per (certificate, issuer): the same link recurs in many candidate paths.
+  const revocations = new Map<string, Verdict>();
   const checked = (c: ParsedCertificate, role: Role): Failed | undefined => {
     if (role === 'anchor') return certChecks(c, opts, role);
     if (!standalone.has(c)) standalone.set(c, certChecks(c, opts, role));
@@ -367,7 +471,7 @@ export function validatePath(
       }
       pathsChecked++;
       const full = [...path, anchor];
-      const r = checkPath(full, [...anchors, ...intermediates], crls, opts, checked);
+      const r = checkPath(full, [...anchors, ...intermediates], crls, opts, checked, revocations);
       if (r.ok) return r;
       note(3, r);
     }
@@ -402,6 +506,7 @@ function checkPath(
   crls: DecodedCrl[],
   opts: PathOptions,
   checked: (c: ParsedCertificate, role: Role) => Failed | undefined,
+  memo: Map<string, Verdict>,
 ): { ok: true; path: ParsedCertificate[] } | { ok: false; failure: PathFailure; path: ParsedCertificate[] } {
   const anchor = path[path.length - 1]!;
   const leaf = path[0]!;
@@ -416,7 +521,7 @@ function checkPath(
     if (issuerBad) return { ...issuerBad, path };
     let revoked: ReturnType<typeof revocation>;
     try {
-      revoked = revocation(current, issuer, signers, crls, opts);
+      revoked = revocation(current, issuer, signers, crls, opts, [], memo);
     } catch (e) {
       // Malformed input (a distribution point, a CRL extension) is a verdict; anything else is a defect here and must
       // not be mistaken for one (the emulator answers it with a 500).
