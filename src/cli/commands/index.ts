@@ -6,6 +6,7 @@ import { caGroup } from './ca.js';
 import { credentialProcessCommand } from './credential-process.js';
 import { crlGroup } from './crl.js';
 import { emulatorGroup } from './emulator.js';
+import { importGroup } from './import.js';
 import { initCommand } from './init.js';
 import { issueCommand } from './issue.js';
 import { inspectCommand } from './inspect.js';
@@ -17,4 +18,4 @@ import { rotateGroup } from './rotate.js';
 import { statusCommand } from './status.js';
 import { verifyCommand } from './verify.js';
 
-export const COMMANDS: Array<CommandDef | CommandGroup> = [initCommand, caGroup, issueCommand, revokeCommand, listCommand, showCommand, crlGroup, anchorGroup, rotateGroup, auditGroup, credentialProcessCommand, previewCommand, lintCommand, inspectCommand, verifyCommand, statusCommand, emulatorGroup];
+export const COMMANDS: Array<CommandDef | CommandGroup> = [initCommand, caGroup, issueCommand, revokeCommand, listCommand, showCommand, crlGroup, anchorGroup, rotateGroup, auditGroup, credentialProcessCommand, previewCommand, lintCommand, inspectCommand, verifyCommand, statusCommand, emulatorGroup, importGroup];

@@ -1,3 +1,4 @@
+import { PkiError } from '../../errors.js';
 import { listCertificates, showCertificate } from '../../app/query.js';
 import type { CommandDef } from '../command.js';
 import { shortTime, table } from '../output/render.js';
@@ -45,8 +46,10 @@ export const showCommand: CommandDef = {
     }),
   async run(a, { deps }) {
     const r = await showCertificate(deps, { dir: a.dir, serial: String(a.serial), ca: a.ca });
+    if (a.pem && r.pem === null)
+      throw new PkiError('NOT_FOUND_CERTIFICATE', `serial ${r.serial} is known from an imported CA's records only: there is no certificate to print`, { details: { serial: r.serial } });
     const text = a.pem
-      ? r.pem
+      ? r.pem!
       : [
           `serial       ${r.serial}`,
           `issuer       ${r.issuer}`,
@@ -57,7 +60,7 @@ export const showCommand: CommandDef = {
           `status       ${r.status}${r.revocation ? ` (${r.revocation.reason}, ${shortTime(r.revocation.revokedAt)})` : ''}`,
           `profile      ${r.profile}`,
           `issued       ${shortTime(r.issuedAt)} by ${r.requestedBy} from ${r.source}`,
-          `sha256       ${r.sha256}`,
+          `sha256       ${r.sha256 ?? '- (known serial: no certificate file was imported)'}`,
           '',
         ].join('\n');
     return { kind: 'pki.show.result', data: r, text };
