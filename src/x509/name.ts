@@ -67,8 +67,9 @@ export function slashDnToRfc4514(input: string, flag = '--subject'): string {
   const rdns: string[][] = [];
   let rdn: string[] = [];
   let cur = '';
-  const flush = (end: boolean): void => {
-    if (cur.trim() === '' && end && rdn.length === 0) return;
+  const flush = (end: boolean, last = false): void => {
+    // A trailing slash ends the name; an empty attribute anywhere else is an error.
+    if (last && cur.trim() === '' && rdn.length === 0 && rdns.length > 0) return;
     const eq = cur.indexOf('=');
     if (eq <= 0) throw new PkiError('USAGE_BAD_SUBJECT', `invalid ${flag} "${input}": "${cur}" is not TYPE=value`, { details: { flag } });
     const value = cur.slice(eq + 1);
@@ -90,7 +91,7 @@ export function slashDnToRfc4514(input: string, flag = '--subject'): string {
     else if (ch === '+') flush(false);
     else cur += ch;
   }
-  flush(true);
+  flush(true, true);
   if (rdns.length === 0) throw new PkiError('USAGE_BAD_SUBJECT', `${flag} is empty: give at least /CN=...`, { details: { flag } });
   return rdns
     .reverse()

@@ -3,6 +3,7 @@ import type { CommandDef, CommandGroup } from '../command.js';
 import { anchorGroup } from './anchor.js';
 import { auditGroup } from './audit.js';
 import { caGroup } from './ca.js';
+import { csrCommand } from './csr.js';
 import { credentialProcessCommand } from './credential-process.js';
 import { crlGroup } from './crl.js';
 import { emulatorGroup } from './emulator.js';
@@ -18,4 +19,4 @@ import { rotateGroup } from './rotate.js';
 import { statusCommand } from './status.js';
 import { verifyCommand } from './verify.js';
 
-export const COMMANDS: Array<CommandDef | CommandGroup> = [initCommand, caGroup, issueCommand, revokeCommand, listCommand, showCommand, crlGroup, anchorGroup, rotateGroup, auditGroup, credentialProcessCommand, previewCommand, lintCommand, inspectCommand, verifyCommand, statusCommand, emulatorGroup, importGroup];
+export const COMMANDS: Array<CommandDef | CommandGroup> = [initCommand, caGroup, issueCommand, revokeCommand, listCommand, showCommand, crlGroup, anchorGroup, rotateGroup, auditGroup, credentialProcessCommand, previewCommand, lintCommand, inspectCommand, verifyCommand, statusCommand, emulatorGroup, importGroup, csrCommand];
