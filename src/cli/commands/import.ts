@@ -1,4 +1,5 @@
 import { importText } from '../../app/import/common.js';
+import { importCfssl } from '../../app/import/cfssl.js';
 import { importEasyRsa } from '../../app/import/easy-rsa.js';
 import { importOpensslCa } from '../../app/import/openssl-ca.js';
 import { passphraseFileOption, type CommandDef, type CommandGroup } from '../command.js';
@@ -90,8 +91,49 @@ const easyRsa: CommandDef = {
   },
 };
 
+const cfssl: CommandDef = {
+  command: 'cfssl',
+  describe: 'Import a cfssl CA with its history from cfssl\'s SQLite certdb (certificates table: status, reason, PEM)',
+  examples: [
+    ['pki import cfssl --name legacy --cert ca.pem --key ca-key.pem --certdb certs.db', 'the CA and every certificate cfssl recorded'],
+    ['pki import cfssl --name legacy --cert ca.pem --key ca-key.pem --certdb certs.db --crl crl.pem', 'with the last CRL cfssl made: its entries checked'],
+  ],
+  notes:
+    'Every row of the certdb\'s certificates table whose authority_key_identifier is this CA\'s key identifier is\n' +
+    'imported with its certificate (the pem column): status good or revoked, revoked_at, reason (RFC 5280 code).\n' +
+    'Each certificate must be signed by the CA and match its serial_number (decimal, as cfssl writes it). Rows of\n' +
+    'other CAs are left out and counted; a certdb with no row of this CA is refused (CRYPTO_CHAIN_MISMATCH, exit 7).\n' +
+    'All rows are checked first, then recorded in ONE transaction (all or nothing); the key is re-encrypted into\n' +
+    'this PKI (--passphrase-file / $PKI_CA_PASSPHRASE / prompt, or --no-passphrase).\n' +
+    'cfssl\'s CRLs carry no CRL Number: with --crl the first pki CRL starts at 1 (above nothing) and every entry of\n' +
+    'the old CRL must be revoked in the certdb; without --crl the old numbering is unknown and `pki crl generate`\n' +
+    'refuses (STATE_CRL_HISTORY_UNKNOWN) until given --previous OLD.crl or --first-crl-number N.',
+  builder: (y) =>
+    y.options({
+      ...common,
+      cert: { type: 'string', demandOption: true, normalize: true, describe: 'the CA certificate (cfssl\'s ca.pem)' },
+      key: { type: 'string', demandOption: true, normalize: true, describe: 'the CA private key (cfssl\'s ca-key.pem)' },
+      certdb: { type: 'string', demandOption: true, normalize: true, describe: 'cfssl\'s SQLite certdb (the db_config data source), opened read-only' },
+      crl: { type: 'string', normalize: true, describe: 'the last CRL the old CA published (PEM or DER)' },
+    }),
+  async run(a, { deps }) {
+    const r = await importCfssl(deps, {
+      dir: a.dir,
+      name: a.name,
+      cert: a.cert,
+      key: a.key,
+      certdb: a.certdb,
+      crl: a.crl,
+      keyPassphraseFile: a.keyPassphraseFile,
+      noPassphrase: a.passphrase === false,
+      passphraseFile: a.passphraseFile,
+    });
+    return { kind: 'pki.import.cfssl.result', data: r, text: importText(r) + (r.otherCas ? `  left out      ${r.otherCas} certificate(s) of other CAs\n` : '') };
+  },
+};
+
 export const importGroup: CommandGroup = {
   command: 'import',
-  describe: 'Bring a CA from another tool across with its history (openssl ca, easy-rsa)',
-  subcommands: [opensslCa, easyRsa],
+  describe: 'Bring a CA from another tool across with its history (openssl ca, easy-rsa, cfssl)',
+  subcommands: [opensslCa, easyRsa, cfssl],
 };
