@@ -14,9 +14,10 @@ import { inspectCommand } from './inspect.js';
 import { lintCommand } from './lint.js';
 import { listCommand, showCommand } from './list.js';
 import { previewCommand } from './preview.js';
+import { profileGroup } from './profile.js';
 import { revokeCommand } from './revoke.js';
 import { rotateGroup } from './rotate.js';
 import { statusCommand } from './status.js';
 import { verifyCommand } from './verify.js';
 
-export const COMMANDS: Array<CommandDef | CommandGroup> = [initCommand, caGroup, issueCommand, revokeCommand, listCommand, showCommand, crlGroup, anchorGroup, rotateGroup, auditGroup, credentialProcessCommand, previewCommand, lintCommand, inspectCommand, verifyCommand, statusCommand, emulatorGroup, importGroup, csrCommand];
+export const COMMANDS: Array<CommandDef | CommandGroup> = [initCommand, caGroup, issueCommand, revokeCommand, listCommand, showCommand, crlGroup, anchorGroup, rotateGroup, auditGroup, credentialProcessCommand, previewCommand, lintCommand, inspectCommand, verifyCommand, statusCommand, emulatorGroup, importGroup, csrCommand, profileGroup];
