@@ -109,7 +109,7 @@ function bad(where: string, message: string, file: string, line: number): PkiErr
 }
 
 /** Parses one index.txt line; throws USAGE_BAD_INDEX_LINE naming `file:line`. */
-export function parseIndexLine(text: string, file: string, line: number): IndexLine {
+export function parseIndexLine(text: string, file: string, line: number, withSubject = true): IndexLine {
   const where = `${file}:${line}`;
   const f = text.split('\t');
   if (f.length !== 6) throw bad(where, `expected 6 tab-separated fields (status, expiry, revocation, serial, file name, subject), got ${f.length}`, file, line);
@@ -143,7 +143,7 @@ export function parseIndexLine(text: string, file: string, line: number): IndexL
     }
   } else if (revocation !== '') throw bad(where, `status ${status} with a revocation field "${revocation}" (only R lines have one)`, file, line);
   let subject = subjectText;
-  if (subjectText.startsWith('/'))
+  if (withSubject && subjectText.startsWith('/'))
     try {
       subject = formatDn(parseDn(subjectText, `${where}: subject`));
     } catch {
@@ -192,7 +192,7 @@ export async function importIndexedCa(deps: Deps, input: ImportCommonInput, cert
       lines++;
       let l: IndexLine;
       try {
-        l = parseIndexLine(text, src.index, line);
+        l = parseIndexLine(text, src.index, line, false);
       } catch (e) {
         if (!(e instanceof PkiError)) throw e;
         problems.add(e);
