@@ -31,6 +31,7 @@ describe('openssl index.txt lines', () => {
     [line('R', '270101000000Z', '260101000000Z,removeFromCRL', '01', 'unknown', '/CN=x'), /removeFromCRL cannot be imported/],
     [line('R', '270101000000Z', '260101000000Z,keyTime', '01', 'unknown', '/CN=x'), /keyTime needs a compromise time/],
     [line('V', '270101000000Z', '', 'XYZ', 'unknown', '/CN=x'), /serial "XYZ" is not hexadecimal/],
+    [line('R', '270101000000Z', '260101000000Z', '-0A', 'unknown', '/CN=x'), /serial "-0A" is negative/],
     ['V 270101000000Z  01 unknown /CN=x', /expected 6 tab-separated fields/],
   ])('refuses %j naming file:line', (text, msg) => {
     expect(() => parseIndexLine(text, 'f', 7)).toThrow(msg);

@@ -5,7 +5,8 @@
  * is named as not mapped: the import is refused, or with `ignoreUnmapped` written without it and listed.
  * Every profile written is first loaded with pki's own profile parser, so what is written is what pki accepts.
  */
-import { join, resolve } from 'node:path';
+import * as fs from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { PkiError, throwIfAny } from '../../errors.js';
 import { formatDuration } from '../../domain/duration.js';
@@ -157,7 +158,9 @@ export async function importCfsslProfiles(deps: Deps, input: CfsslProfileImportI
   for (const k of Object.keys(signing)) if (k !== 'default' && k !== 'profiles') ignoredTop.push(`${source}: signing.${k}`);
 
   const outDir = resolve(deps.cwd, input.outDir ?? '.');
-  checkWritableDir(outDir, '--out-dir');
+  // A missing --out-dir (e.g. <pki dir>/profiles) is created, in an existing directory, once everything checked out.
+  const createOutDir = !fs.existsSync(outDir);
+  checkWritableDir(createOutDir ? dirname(outDir) : outDir, '--out-dir');
   const problems: PkiError[] = [];
   const converted: Converted[] = [];
   const names = new Set<string>();
@@ -192,8 +195,12 @@ export async function importCfsslProfiles(deps: Deps, input: CfsslProfileImportI
     for (const what of ignored)
       problems.push(new PkiError('USAGE_CFSSL_NOT_MAPPED', `${what}: pki profiles have no equivalent; nothing was written`, { details: { file: source, field: what }, hint: 'remove it, or pass --ignore-unmapped to write the profiles without it' }));
   throwIfAny(problems, `${source}: ${problems.length} problem(s); no profile was written`);
-  for (const c of converted) checkOutput(c.file, '--out-dir', input.force ?? false);
+  if (!createOutDir) for (const c of converted) checkOutput(c.file, '--out-dir', input.force ?? false);
   const written: string[] = [];
+  if (createOutDir) {
+    fs.mkdirSync(outDir);
+    written.push(outDir);
+  }
   try {
     for (const c of converted) {
       writeFileAtomic(c.file, c.yaml, { force: input.force ?? false, flag: '--out-dir' });

@@ -90,6 +90,8 @@ export async function importCfssl(deps: Deps, input: CfsslImportInput) {
         const cert = readCertificate(pem, w);
         if (!issuedBy(cert, legacy.cert))
           throw new PkiError('CRYPTO_CHAIN_MISMATCH', `${w}: the certificate (serial ${cert.serialHex}, issuer "${cert.issuerDn}") was not issued by the CA being imported although its AKI is the CA's`, { details: { where: w } });
+        if (cert.serialHex.startsWith('-'))
+          throw new PkiError('USAGE_BAD_CERTDB', `${w}: serial ${cert.serialHex} is negative (RFC 5280 requires positive serials); pki cannot keep it on a CRL`, { details: { where: w } });
         const serialText = text(r.serial_number).trim();
         const decimal = BigInt(`0x${cert.serialHex.replace(/^-/, '')}`) * (cert.serialHex.startsWith('-') ? -1n : 1n);
         if (serialText !== decimal.toString(10) && serialText.toLowerCase() !== cert.serialHex)

@@ -123,6 +123,9 @@ export function parseIndexLine(text: string, file: string, line: number, withSub
   } catch (e) {
     throw bad(where, `serial "${serialText}" is not hexadecimal`, file, line);
   }
+  // RFC 5280 §4.1.2.2: serials are positive. pki's CRLs list revocations by their positive serial octets, so a
+  // negative one would be left off every CRL: refused rather than imported and silently never revoked.
+  if (serial.startsWith('-')) throw bad(where, `serial "${serialText}" is negative (RFC 5280 requires positive serials); pki cannot keep it on a CRL`, file, line);
   let revokedAt: Date | null = null;
   let reason = 0;
   let invalidityDate: Date | null = null;
