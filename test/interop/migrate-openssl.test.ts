@@ -115,15 +115,20 @@ describe('pki import openssl-ca (real openssl ca layout)', () => {
     expect(shown).toMatchObject({ serial: old.serials[3], pem: null });
     expect((await pki.ok(['show', old.serials[0]!]))).toMatchObject({ issuer: 'legacy', pem: fs.readFileSync(old.leaf(0), 'utf8') });
 
+    // status counts the imported valid end-entity certificates (known serials included): web-0, web-3, web-4.
+    const st = await pki.run(['status']);
+    expect(st.json.data.cas.find((c: any) => c.name === 'legacy')).toMatchObject({ validCertificates: 3 });
+    // One audit row for the import, the chain intact.
+    const log = await pki.ok(['audit', 'log']);
+    expect(JSON.stringify(log)).toContain('ca.import-history');
+    expect((await pki.run(['audit', 'verify'])).code).toBe(0);
+
     // revoke sees imported certificates: by file (signature checked) and by serial (a known serial).
     await pki.ok(['revoke', '--ca', 'legacy', '--cert', old.leaf(0), '--reason', 'keyCompromise']);
     await pki.ok(['revoke', '--ca', 'legacy', '--serial', old.serials[3]!, '--reason', 'cessationOfOperation']);
     const again = await pki.run(['revoke', '--ca', 'legacy', '--serial', old.serials[1]!]);
     expect(again.code).toBe(6);
     expect(again.json.error.code).toBe('STATE_ALREADY_REVOKED');
-
-    const status = await pki.run(['status']);
-    expect(JSON.stringify(status.json.data)).toContain('legacy');
 
     const crlFile = join(cwd, 'first.pem');
     const gen = await pki.ok(['crl', 'generate', '--ca', 'legacy', '--out', crlFile]);
