@@ -113,6 +113,8 @@ describe('pki import openssl-ca (real openssl ca layout)', () => {
 
     const shown = await pki.ok(['show', old.serials[3]!, '--ca', 'legacy']);
     expect(shown).toMatchObject({ serial: old.serials[3], pem: null });
+    const noPem = await pki.run(['show', old.serials[3]!, '--pem']);
+    expect([noPem.code, noPem.json.error.code]).toEqual([5, 'NOT_FOUND_CERTIFICATE']);
     expect((await pki.ok(['show', old.serials[0]!]))).toMatchObject({ issuer: 'legacy', pem: fs.readFileSync(old.leaf(0), 'utf8') });
 
     // status counts the imported valid end-entity certificates (known serials included): web-0, web-3, web-4.
@@ -240,6 +242,14 @@ describe('pki import openssl-ca (real openssl ca layout)', () => {
       lines[2] = lines[2]!.replace(/^V\t\d+Z/, 'V\t271345000000Z');
       fs.writeFileSync(s.old.index, lines.join('\n'));
       await expectRefused(s, base(s.old), 'USAGE_BAD_INDEX_LINE', 2, /index\.txt:3: expiry "271345000000Z" is not a date/);
+    });
+
+    it('fail/an index expiry that disagrees with the certificate file is named file:line', async () => {
+      const s = await setup();
+      const lines = fs.readFileSync(s.old.index, 'utf8').split('\n');
+      lines[0] = lines[0]!.replace(/^V\t\d+Z/, 'V\t491231235959Z');
+      fs.writeFileSync(s.old.index, lines.join('\n'));
+      await expectRefused(s, base(s.old), 'USAGE_BAD_INDEX_LINE', 2, /index\.txt:1: serial \w+ expires 2049-12-31T23:59:59\.000Z here but .*newcerts\/\w+\.pem says/);
     });
 
     it('fail/a certificate from another CA in --certs → CRYPTO_CHAIN_MISMATCH (exit 7)', async () => {

@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { PkiError, throwIfAny } from '../../errors.js';
 import { describeKey, encryptPrivateKeyPem, KEY_TYPES, keysMatch, loadPrivateKey, plainPrivateKeyPem, verifyWith, type KeyType } from '../../crypto/keys.js';
 import { passphraseForNewKey, passphraseToUnlock, type PassphraseSource } from '../../crypto/passphrase.js';
-import { reasonName } from '../../domain/serial.js';
 import { readCrlFile, readInput, removeQuietly, writePrivateKeyFile } from '../../fs/files.js';
 import type { CaHistory, CaRecord, Deps, ImportedEntry, NewCertificate, NewRevocation } from '../../ports.js';
 import { hashForSignatureOid, readCertificate, verifyCertificateSignature, type ParsedCertificate } from '../../x509/certificate.js';
@@ -140,12 +139,18 @@ export function certificateFiles(dir: string, flag: string): string[] {
     .map((n) => join(dir, n));
 }
 
+/** A certificate file of the old CA, checked: where it is and when it expires. */
+export interface CertificateFile {
+  file: string;
+  notAfter: Date;
+}
+
 /**
  * Indexes certificate files by serial. Every file must hold a certificate the old CA issued: one from another CA
  * (or two files with one serial) is a problem, named by file.
  */
-export function indexCertificateFiles(files: string[], flag: string, ca: ParsedCertificate, problems: Problems): Map<string, string> {
-  const bySerial = new Map<string, string>();
+export function indexCertificateFiles(files: string[], flag: string, ca: ParsedCertificate, problems: Problems): Map<string, CertificateFile> {
+  const bySerial = new Map<string, CertificateFile>();
   for (const file of files) {
     let cert: ParsedCertificate;
     try {
@@ -159,13 +164,13 @@ export function indexCertificateFiles(files: string[], flag: string, ca: ParsedC
       problems.add(new PkiError('CRYPTO_CHAIN_MISMATCH', `${file} (serial ${cert.serialHex}, issuer "${cert.issuerDn}") was not issued by the CA being imported ("${ca.subjectDn}")`, { details: { file, serial: cert.serialHex } }));
       continue;
     }
-    const other = bySerial.get(cert.serialHex);
+    const other = bySerial.get(cert.serialHex)?.file;
     if (other) {
       const same = fs.readFileSync(other).equals(fs.readFileSync(file));
       if (!same) problems.add(new PkiError('USAGE_DUPLICATE_SERIAL', `${file} and ${other} are two different certificates with serial ${cert.serialHex}`, { details: { file, serial: cert.serialHex } }));
       continue;
     }
-    bySerial.set(cert.serialHex, file);
+    bySerial.set(cert.serialHex, { file, notAfter: cert.notAfter });
   }
   return bySerial;
 }
@@ -276,4 +281,3 @@ export function importText(r: ReturnType<typeof importSummary>): string {
   );
 }
 
-export { reasonName };

@@ -21,12 +21,14 @@ import { formatDn, parseDn } from '../../x509/name.js';
 import { withWorkspace } from '../workspace.js';
 import {
   certificateFiles,
+  type CertificateFile,
   checkImportName,
   commitImport,
   importedCertificate,
   importedRevocation,
   type ImportCommonInput,
   indexCertificateFiles,
+  issuedBy,
   knownSerial,
   loadLegacyCa,
   nextCrlNumberFrom,
@@ -182,8 +184,8 @@ export async function importIndexedCa(deps: Deps, input: ImportCommonInput, cert
     await checkImportName(ws, input.name);
     const legacy = await loadLegacyCa(ws, deps, input, certFile, certFlag, keyFile, keyFlag);
     const problems = new Problems();
-    const files = new Map<string, string>();
-    for (const { dir, flag } of src.certDirs) for (const [serial, file] of indexCertificateFiles(certificateFiles(dir, flag), flag, legacy.cert, problems)) if (!files.has(serial)) files.set(serial, file);
+    const files = new Map<string, CertificateFile>();
+    for (const { dir, flag } of src.certDirs) for (const [serial, f] of indexCertificateFiles(certificateFiles(dir, flag), flag, legacy.cert, problems)) if (!files.has(serial)) files.set(serial, f);
     const oldCrl: OldCrl | undefined = src.crl ? readOldCrl(src.crl.file, src.crl.flag, legacy.cert) : undefined;
     const crlNumberFile = src.crlnumber ? readCrlNumberFile(src.crlnumber.file, src.crlnumber.flag) : undefined;
 
@@ -207,12 +209,11 @@ export async function importIndexedCa(deps: Deps, input: ImportCommonInput, cert
         }
         continue;
       }
-      const file = files.get(l.serial);
-      if (file) {
+      const f = files.get(l.serial);
+      if (f) {
         used.add(l.serial);
-        const cert = readCertificate(readInput(file, 'certificate'), file);
-        if (Math.floor(cert.notAfter.getTime() / 1000) !== Math.floor(l.notAfter.getTime() / 1000))
-          problems.add(bad(`${src.index}:${line}`, `serial ${l.serial} expires ${l.notAfter.toISOString()} here but ${file} says ${cert.notAfter.toISOString()}`, src.index, line));
+        if (Math.floor(f.notAfter.getTime() / 1000) !== Math.floor(l.notAfter.getTime() / 1000))
+          problems.add(bad(`${src.index}:${line}`, `serial ${l.serial} expires ${l.notAfter.toISOString()} here but ${f.file} says ${f.notAfter.toISOString()}`, src.index, line));
       }
       if (onCrl.has(l.serial)) {
         onCrl.delete(l.serial);
@@ -221,7 +222,7 @@ export async function importIndexedCa(deps: Deps, input: ImportCommonInput, cert
       }
     }
     if (lines === 0 && files.size === 0) deps.stderr.write(`note: ${src.index} lists no certificates; only the CA is imported\n`);
-    for (const [serial, file] of files)
+    for (const [serial, { file }] of files)
       if (!used.has(serial)) problems.add(new PkiError('STATE_IMPORT_INCONSISTENT', `${file} (serial ${serial}) is not listed in ${src.index}`, { details: { file, serial } }));
     for (const serial of onCrl)
       problems.add(new PkiError('STATE_IMPORT_INCONSISTENT', `serial ${serial} is revoked on ${oldCrl!.file} but not listed in ${src.index}`, { details: { serial, file: oldCrl!.file } }));
@@ -240,10 +241,13 @@ export async function importIndexedCa(deps: Deps, input: ImportCommonInput, cert
       for (const { text, line } of textLines(src.index, src.indexFlag)) {
         const l = parseIndexLine(text, src.index, line);
         const where = `${src.index}:${line}`;
-        const file = files.get(l.serial);
+        const file = files.get(l.serial)?.file;
         let cert;
         if (file) {
           const parsed: ParsedCertificate = readCertificate(readInput(file, 'certificate'), file);
+          // Checked in pass 1; a file changed since then aborts the transaction.
+          if (parsed.serialHex !== l.serial || !issuedBy(parsed, legacy.cert))
+            throw new PkiError('STATE_IMPORT_INCONSISTENT', `${file} changed during the import (serial ${parsed.serialHex}, expected ${l.serial}); nothing was imported`, { details: { file } });
           cert = importedCertificate(deps, parsed, tool, file);
         } else cert = knownSerial(deps, legacy.cert, l.serial, l.subject, l.notAfter, tool, `${where} (no certificate file)`);
         yield { where, cert, revocation: l.revokedAt ? importedRevocation(l.serial, l.reason, l.revokedAt, l.invalidityDate) : null };
