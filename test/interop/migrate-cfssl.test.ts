@@ -130,6 +130,48 @@ describe('pki import cfssl (certdb)', () => {
     expect(fs.existsSync(join(dir, 'keys', 'legacy.key.pem'))).toBe(true);
   });
 
+  it('ok/--crl with cfssl\'s last CRL (no CRL Number, as cfssl makes them): numbering starts at 1 and the CRL\'s entries must be revoked in the certdb', async () => {
+    const cwd = tempDir('pki-cfssl-');
+    const old = cfsslCa(cwd, 'Legacy cfssl CA');
+    const a = old.issue('web-a');
+    const b = old.issue('web-b');
+    const revokedAt = new Date(Date.now() - 3600_000);
+    const db = certdb(join(cwd, 'certs.db'));
+    insert(db, old.aki, a);
+    insert(db, old.aki, b, { reason: 1, at: revokedAt });
+    db.close();
+    // A CRL without a CRL Number listing web-b (openssl ca without a crlnumber file, as cfssl's CRLs have none).
+    const ca = join(cwd, 'oldcrl');
+    fs.mkdirSync(ca);
+    const exp = (f: string) => ossl(['x509', '-in', f, '-noout', '-enddate']).trim().replace('notAfter=', '');
+    const asn1 = (d: Date) => d.toISOString().replace(/[-:T]/g, '').slice(2, 14) + 'Z';
+    fs.writeFileSync(join(ca, 'index.txt'), `R\t${asn1(new Date(exp(b.pem)))}\t${asn1(revokedAt)},keyCompromise\t${b.serialHex.toUpperCase()}\tunknown\t/CN=web-b\n`);
+    fs.writeFileSync(join(ca, 'ca.cnf'), `[ca]\ndefault_ca = c\n[c]\ndatabase = ${ca}/index.txt\ncertificate = ${old.ca}\nprivate_key = ${old.caKey}\ndefault_md = sha256\ndefault_crl_days = 7\n`);
+    ossl(['ca', '-gencrl', '-config', join(ca, 'ca.cnf'), '-out', join(ca, 'last.crl')]);
+    expect(ossl(['crl', '-in', join(ca, 'last.crl'), '-noout', '-text'])).not.toContain('CRL Number');
+    const { pki, dir } = await freshPki(cwd);
+    const args = ['import', 'cfssl', '--name', 'legacy', '--cert', old.ca, '--key', old.caKey, '--certdb', join(cwd, 'certs.db'), '--crl', join(ca, 'last.crl'), '--no-passphrase'];
+
+    // The same CRL against a certdb that calls web-b good: refused.
+    const db2 = new Database(join(cwd, 'certs.db'));
+    db2.prepare("UPDATE certificates SET status = 'good'").run();
+    db2.close();
+    const before = snapshot(dir);
+    const bad = await pki.run(args);
+    expect(bad.json.error.code).toBe('STATE_IMPORT_INCONSISTENT');
+    expect(bad.json.error.message).toMatch(/revoked on .*last\.crl but "good" in the certdb/);
+    expect(snapshot(dir)).toEqual(before);
+    const db3 = new Database(join(cwd, 'certs.db'));
+    db3.prepare("UPDATE certificates SET status = 'revoked' WHERE reason = 1").run();
+    db3.close();
+
+    const imp = await pki.ok(args);
+    expect(imp).toMatchObject({ revocations: 1, nextCrlNumber: 1, crlNumberSource: expect.stringContaining('no CRL Number') });
+    const out = join(cwd, 'crl.pem');
+    expect((await pki.ok(['crl', 'generate', '--ca', 'legacy', '--out', out])).crl).toMatchObject({ crlNumber: 1, entries: 1 });
+    expect(verifyWithCrl(old.ca, out, b.pem)).toBe('revoked');
+  });
+
   it('fail/a certdb of another CA is refused with nothing imported (CRYPTO_CHAIN_MISMATCH, exit 7)', async () => {
     const cwd = tempDir('pki-cfssl-');
     const old = cfsslCa(cwd, 'Legacy cfssl CA');
