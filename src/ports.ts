@@ -324,4 +324,39 @@ export interface Store {
    * `expiringBy`, only those whose notAfter is at or before it.
    */
   leafSummary(issuerIds: number[], now: Date, opts: { revoked: boolean; sample: number; expiringBy?: Date }): Promise<LeafSummary>;
+  /**
+   * Imports a CA from another tool with its history in ONE transaction: the CA row, every entry (a certificate, or a
+   * known serial with an empty `der`, and its revocation), and the history row; all or nothing. `entries` is
+   * iterated once, inside the transaction (it may stream from a file and throw to abort). A serial seen twice
+   * aborts with USAGE_DUPLICATE_SERIAL naming the entry's `where`.
+   */
+  importCaWithHistory(ca: NewCa, entries: Iterable<ImportedEntry>, history: NewCaHistory, audit: AuditEvent, actor: string, at: Date): Promise<{ ca: CaRecord; history: CaHistory }>;
+  /** The import record of a CA brought across from another tool (undefined for CAs made here). */
+  caHistory(caId: number): Promise<CaHistory | undefined>;
+}
+
+/** One certificate of an imported CA's history. */
+export interface ImportedEntry {
+  /** Where it came from, for messages ("index.txt:12"). */
+  where: string;
+  /** `der` is empty for a serial known only from the old tool's index. */
+  cert: NewCertificate;
+  revocation: NewRevocation | null;
+}
+
+export interface NewCaHistory {
+  /** openssl-ca, easy-rsa, cfssl. */
+  tool: string;
+  /** The lowest CRL Number pki's first CRL may carry; null when the old CRL history is unknown. */
+  nextCrlNumber: number | null;
+  /** Where nextCrlNumber came from (a crlnumber file, an old CRL, the certdb). */
+  crlNumberSource: string | null;
+}
+
+export interface CaHistory extends NewCaHistory {
+  caId: number;
+  certificates: number;
+  knownSerials: number;
+  revocations: number;
+  importedAt: Date;
 }

@@ -23,6 +23,7 @@ import { toPem } from '../x509/pem.js';
 import { verifyWith } from '../crypto/keys.js';
 import { caCertificate, getCa, unlockCa, withWorkspace, type Workspace } from './workspace.js';
 import { assertCaUsable } from './ca-state.js';
+import { crlHistoryFacts, nextCrlNumber } from './import/continuity.js';
 
 
 /** The longest signature `key` can produce: the RSA modulus size, or a DER Ecdsa-Sig-Value with both integers padded. */
@@ -62,6 +63,8 @@ export interface GenerateCrlInput {
   renewBefore?: string;
   reasons?: 'include' | 'omit';
   previous?: string;
+  /** The first CRL's number for a CA made elsewhere (above the old CA's last CRL): see import/continuity.ts. */
+  firstCrlNumber?: number;
   keepExpired?: boolean;
   maxPemBytes?: number;
   force?: boolean;
@@ -179,6 +182,9 @@ export async function generateCrl(deps: Deps, input: GenerateCrlInput) {
       previousFile = { crl: prev, serials: sortedSerials(prev, input.previous) };
     }
 
+    // CRL continuity for a CA made elsewhere (import/continuity.ts): read before the transaction, never changes.
+    const history = await crlHistoryFacts(ws.store, ca);
+
     const signer = await unlockCa(ws, ca, input);
     const alg = signer.issuer.algorithm;
     const tmpDer = join(ws.config.dir, `.crl-${ca.name}-${process.pid}-${Date.now()}.der.tmp`);
@@ -192,7 +198,7 @@ export async function generateCrl(deps: Deps, input: GenerateCrlInput) {
         const last = tx.lastCrl();
         const epoch = tx.revocationEpoch();
         if (fresh(last, epoch)) return undefined;
-        const crlNumber = (last?.crlNumber ?? 0) + 1;
+        const crlNumber = nextCrlNumber(ca, last, history, previousFile?.crl.crlNumber, input.firstCrlNumber);
         const previousNumber = previousFile?.crl.crlNumber;
         if (previousNumber !== undefined && BigInt(crlNumber) <= previousNumber)
           throw new PkiError('STATE_CRL_NUMBER_NOT_INCREASING', `the new CRL would be number ${crlNumber}, not above ${input.previous}'s number ${previousNumber}`, {

@@ -28,7 +28,8 @@ export function certificateSummary(c: CertificateRecord, now: Date) {
     revocation: c.revocation
       ? { reason: reasonName(c.revocation.reason), revokedAt: c.revocation.revokedAt.toISOString(), invalidityDate: c.revocation.invalidityDate?.toISOString() ?? null }
       : null,
-    sha256: sha256Fingerprint(c.der),
+    // Empty for a serial known only from an imported CA's records (no certificate file came with it).
+    sha256: c.der.length ? sha256Fingerprint(c.der) : null,
   };
 }
 
@@ -64,6 +65,6 @@ export async function showCertificate(deps: Deps, input: { dir?: string; serial:
     if (rows.length > 1)
       throw new PkiError('USAGE_AMBIGUOUS_SERIAL', `serial ${serial} was issued by several CAs (${rows.map((r) => r.issuerName).join(', ')}); pass --ca`, { details: { serial } });
     const c = rows[0]!;
-    return { ...certificateSummary(c, ws.now), requestedBy: c.requestedBy, source: c.source, issuedAt: c.createdAt.toISOString(), pem: toPem('CERTIFICATE', c.der) };
+    return { ...certificateSummary(c, ws.now), requestedBy: c.requestedBy, source: c.source, issuedAt: c.createdAt.toISOString(), pem: c.der.length ? toPem('CERTIFICATE', c.der) : null };
   });
 }

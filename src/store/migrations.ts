@@ -278,4 +278,24 @@ CREATE TABLE issue_batch_item (
 ) WITHOUT ROWID;
 `,
   },
+  {
+    version: 5,
+    name: 'imported CA history',
+    sql: `
+-- A CA brought across from another tool (pki import openssl-ca | easy-rsa | cfssl) with what it issued and revoked.
+-- next_crl_number is the lowest CRL Number pki's first CRL for the CA may carry (above the old tool's last one);
+-- NULL when the old tool's CRL history is unknown: crl generate then refuses until told (never a silent reset).
+-- Certificates known only from the old tool's index (no certificate file) are rows of certificate with an empty der.
+CREATE TABLE ca_history (
+  ca_id INTEGER PRIMARY KEY REFERENCES ca(id),
+  tool TEXT NOT NULL,
+  next_crl_number INTEGER,
+  crl_number_source TEXT,
+  certificates INTEGER NOT NULL,
+  known_serials INTEGER NOT NULL,
+  revocations INTEGER NOT NULL,
+  imported_at INTEGER NOT NULL
+);
+`,
+  },
 ];

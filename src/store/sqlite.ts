@@ -13,13 +13,16 @@ import type {
   BatchRecord,
   AuditEvent,
   AuditRecord,
+  CaHistory,
   CaRecord,
   CertificateFilter,
   CertificateRecord,
   CrlRecord,
   CrlTransaction,
+  ImportedEntry,
   LeafSummary,
   NewCa,
+  NewCaHistory,
   NewCertificate,
   NewRevocation,
   PublishedCrl,
@@ -782,6 +785,87 @@ export class SqliteStore implements Store {
       .get(...args) as { n: number; latest: number | null };
     const sample = (this.db.prepare(`${CERT_SELECT} WHERE ${where} ORDER BY c.not_after DESC, c.id LIMIT ?`).all(...args, opts.sample) as CertRow[]).map(certFromRow);
     return { count: agg.n, latestNotAfter: agg.latest === null ? null : fromSec(agg.latest), sample };
+  }
+
+  async importCaWithHistory(ca: NewCa, entries: Iterable<ImportedEntry>, history: NewCaHistory, audit: AuditEvent, actor: string, at: Date): Promise<{ ca: CaRecord; history: CaHistory }> {
+    const insertRevocation = this.sql(
+      `INSERT INTO revocation (issuer_id, serial, reason, revoked_at, invalidity_date, cert_not_after, entry_der, entry_der_no_reason, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    // Imported serials arrive in no particular order: a larger page cache keeps the random index inserts of a
+    // million-line history in memory (64 MiB, this connection only, restored afterwards).
+    const cacheSize = this.db.pragma('cache_size', { simple: true }) as number;
+    this.db.pragma('cache_size = -65536');
+    const run = this.db.transaction(() => {
+      if (this.sql('SELECT 1 FROM ca WHERE name = ?').get(ca.name))
+        throw new PkiError('STATE_CA_EXISTS', `a CA named "${ca.name}" already exists`, { details: { ca: ca.name } });
+      const id = Number(
+        this.sql(
+          `INSERT INTO ca (name, parent_id, status, subject, cert_der, csr_der, external_chain_pem, key_path, key_type, key_encrypted, serial, not_before, not_after, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        ).run(
+          ca.name,
+          ca.parentId,
+          ca.status,
+          ca.subjectDn,
+          ca.certDer,
+          ca.csrDer,
+          ca.externalChainPem,
+          ca.keyPath,
+          ca.keyType,
+          ca.keyEncrypted ? 1 : 0,
+          ca.serial,
+          ca.notBefore && toSec(ca.notBefore),
+          ca.notAfter && toSec(ca.notAfter),
+          toSec(ca.createdAt),
+        ).lastInsertRowid,
+      );
+      let certificates = 0;
+      let knownSerials = 0;
+      let revocations = 0;
+      for (const e of entries) {
+        if (!this.insertCertificate(id, e.cert, at))
+          throw new PkiError('USAGE_DUPLICATE_SERIAL', `${e.where}: serial ${e.cert.serial} is listed twice; nothing was imported`, { details: { serial: e.cert.serial, where: e.where } });
+        if (e.cert.der.length) certificates++;
+        else knownSerials++;
+        const r = e.revocation;
+        if (r) {
+          insertRevocation.run(id, r.serial, r.reason, toSec(r.revokedAt), r.invalidityDate && toSec(r.invalidityDate), toSec(e.cert.notAfter), r.entryDer, r.entryDerNoReason, toSec(at));
+          revocations++;
+        }
+      }
+      if (revocations) this.sql('UPDATE ca SET revocation_epoch = revocation_epoch + 1, revocation_count = revocation_count + ? WHERE id = ?').run(revocations, id);
+      this.sql(
+        'INSERT INTO ca_history (ca_id, tool, next_crl_number, crl_number_source, certificates, known_serials, revocations, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      ).run(id, history.tool, history.nextCrlNumber, history.crlNumberSource, certificates, knownSerials, revocations, toSec(at));
+      this.appendAudit({ ...audit, details: { ...audit.details, certificates, knownSerials, revocations, nextCrlNumber: history.nextCrlNumber } }, actor, at);
+      return id;
+    });
+    let id: number;
+    try {
+      id = run.immediate();
+    } finally {
+      this.db.pragma(`cache_size = ${cacheSize}`);
+    }
+    return { ca: (await this.getCaById(id))!, history: (await this.caHistory(id))! };
+  }
+
+  async caHistory(caId: number): Promise<CaHistory | undefined> {
+    const r = this.sql('SELECT * FROM ca_history WHERE ca_id = ?').get(caId) as
+      | { ca_id: number; tool: string; next_crl_number: number | null; crl_number_source: string | null; certificates: number; known_serials: number; revocations: number; imported_at: number }
+      | undefined;
+    return (
+      r && {
+        caId: r.ca_id,
+        tool: r.tool,
+        nextCrlNumber: r.next_crl_number,
+        crlNumberSource: r.crl_number_source,
+        certificates: r.certificates,
+        knownSerials: r.known_serials,
+        revocations: r.revocations,
+        importedAt: fromSec(r.imported_at),
+      }
+    );
   }
 
   /** Runs PRAGMA integrity_check; returns 'ok' or the problems. */

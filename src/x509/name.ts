@@ -58,10 +58,54 @@ export type Rdns = NameAttribute[][];
 const PRINTABLE = /^[A-Za-z0-9 '()+,\-./:=?]*$/;
 
 /**
+ * openssl's `/C=US/O=Example/CN=web-01` form (`openssl req -subj`, `openssl ca`'s index.txt) as an RFC 4514 string.
+ * The slash form is written in DER order (least specific first, as written); RFC 4514 strings are most specific
+ * first, so the attributes are reversed. `\/` is a literal slash; `+` joins a multi-valued RDN as in `-multivalue-rdn`.
+ */
+export function slashDnToRfc4514(input: string, flag = '--subject'): string {
+  const s = input.trim();
+  const rdns: string[][] = [];
+  let rdn: string[] = [];
+  let cur = '';
+  const flush = (end: boolean, last = false): void => {
+    // A trailing slash ends the name; an empty attribute anywhere else is an error.
+    if (last && cur.trim() === '' && rdn.length === 0 && rdns.length > 0) return;
+    const eq = cur.indexOf('=');
+    if (eq <= 0) throw new PkiError('USAGE_BAD_SUBJECT', `invalid ${flag} "${input}": "${cur}" is not TYPE=value`, { details: { flag } });
+    const value = cur.slice(eq + 1);
+    const escaped = value.replace(/[\\,;+"<>=]/g, (c) => `\\${c}`).replace(/^([ #])/, '\\$1').replace(/ $/, '\\ ');
+    rdn.push(`${cur.slice(0, eq).trim()}=${escaped}`);
+    cur = '';
+    if (end) {
+      rdns.push(rdn);
+      rdn = [];
+    }
+  };
+  for (let i = 1; i < s.length; i++) {
+    const ch = s[i]!;
+    if (ch === '\\' && i + 1 < s.length) {
+      cur += s[++i];
+      continue;
+    }
+    if (ch === '/') flush(true);
+    else if (ch === '+') flush(false);
+    else cur += ch;
+  }
+  flush(true, true);
+  if (rdns.length === 0) throw new PkiError('USAGE_BAD_SUBJECT', `${flag} is empty: give at least /CN=...`, { details: { flag } });
+  return rdns
+    .reverse()
+    .map((r) => r.join('+'))
+    .join(',');
+}
+
+/**
  * Parses an RFC 4514 string. Throws USAGE_BAD_SUBJECT naming `flag` with every problem found.
  * Accepts `,` or `;` between RDNs and `+` inside multi-valued RDNs, with RFC 4514 escapes (`\,`, `\2C`, ...).
+ * A string starting with `/` is openssl's slash form ({@link slashDnToRfc4514}), written least specific first.
  */
 export function parseDn(input: string, flag = '--subject'): Rdns {
+  if (input.trim().startsWith('/')) return parseDn(slashDnToRfc4514(input, flag), flag);
   const problems: string[] = [];
   const rdnsSpecificFirst: NameAttribute[][] = [];
   let current: NameAttribute[] = [];

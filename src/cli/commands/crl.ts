@@ -33,6 +33,7 @@ const generate: CommandDef = {
     ['pki crl generate --ca issuing-1 --out crl.pem', 'a CRL valid for 7 days (crl.nextUpdate in pki.yaml)'],
     ['pki crl generate --ca issuing-1 --out /srv/crl/issuing-1.pem --force --renew-before 2d', 'for cron: a no-op while the current CRL has over 2 days left and nothing was revoked since'],
     ['pki crl generate --ca issuing-1 --previous published.pem --out crl.pem', 'also check against the CRL that is published now'],
+    ['pki crl generate --ca legacy --previous old-ca-last.crl --out crl.pem', 'the first CRL of a CA made elsewhere: numbered above its old CRL, none of its entries dropped'],
   ],
   notes:
     'The new CRL is refused (nothing signed) when its number would not increase, when the issuer changed, or when a\n' +
@@ -44,7 +45,11 @@ const generate: CommandDef = {
     'With --renew-before, a run that makes no new CRL still writes the latest stored CRL to --out when the file\n' +
     'there is missing or is not that CRL. The temporary file is made in --out\'s own directory (any file system), and\n' +
     'that directory is checked before signing. --format der without --out writes DER to stdout (refused on a\n' +
-    'terminal; base64 in --json).',
+    'terminal; base64 in --json).\n' +
+    '\n' +
+    'The first CRL of a CA made elsewhere (pki import, pki ca import --key) is numbered above the old CA\'s last CRL\n' +
+    '(from the import, --previous OLD.crl or --first-crl-number N); when that number is unknown the CRL is refused\n' +
+    '(STATE_CRL_HISTORY_UNKNOWN, exit 6) rather than restarted at #1.',
   builder: (y) =>
     y.options({
       ca: { type: 'string', demandOption: true, describe: 'CA whose revocations the CRL lists (and whose key signs it)' },
@@ -55,6 +60,7 @@ const generate: CommandDef = {
       reasons: { type: 'string', choices: ['include', 'omit'], describe: 'reason codes in entries (default crl.reasons: include)' },
       previous: { type: 'string', normalize: true, describe: 'a published CRL (PEM or DER) to check the new one against' },
       'keep-expired': { type: 'boolean', default: false, describe: 'keep entries whose certificate has expired' },
+      'first-crl-number': { type: 'number', describe: 'number of the first CRL of a CA made elsewhere: above the old CA\'s last CRL (see pki import)' },
       'max-pem-bytes': { type: 'number', describe: 'size budget in PEM bytes (default crl.maxPemBytes)' },
       ...passphraseFileOption,
       ...forceOption,
@@ -70,6 +76,7 @@ const generate: CommandDef = {
       reasons: a.reasons,
       previous: a.previous,
       keepExpired: a.keepExpired,
+      firstCrlNumber: a.firstCrlNumber,
       maxPemBytes: a.maxPemBytes,
       force: a.force,
       passphraseFile: a.passphraseFile,

@@ -1,5 +1,5 @@
-import { listCertificates, showCertificate } from '../../app/query.js';
 import { PkiError } from '../../errors.js';
+import { listCertificates, showCertificate } from '../../app/query.js';
 import { dirname } from 'node:path';
 import { checkOutput, probeWritableDir, writeFileAtomic } from '../../fs/files.js';
 import { forceOption, type CommandDef } from '../command.js';
@@ -59,12 +59,14 @@ export const showCommand: CommandDef = {
       probeWritableDir(dirname(a.out), '--out');
     }
     const r = await showCertificate(deps, { dir: a.dir, serial: String(a.serial), ca: a.ca });
+    if (a.pem && r.pem === null)
+      throw new PkiError('NOT_FOUND_CERTIFICATE', `serial ${r.serial} is known from an imported CA's records only: there is no certificate to print`, { details: { serial: r.serial } });
     if (a.out !== undefined) {
-      writeFileAtomic(a.out, r.pem, { force: a.force, flag: '--out' });
+      writeFileAtomic(a.out, r.pem!, { force: a.force, flag: '--out' });
       return { kind: 'pki.show.result', data: { ...r, out: a.out }, text: `Wrote certificate ${r.serial} (${r.issuer}) to ${a.out}\n` };
     }
     const text = a.pem
-      ? r.pem
+      ? r.pem!
       : [
           `serial       ${r.serial}`,
           `issuer       ${r.issuer}`,
@@ -75,7 +77,7 @@ export const showCommand: CommandDef = {
           `status       ${r.status}${r.revocation ? ` (${r.revocation.reason}, ${shortTime(r.revocation.revokedAt)})` : ''}`,
           `profile      ${r.profile}`,
           `issued       ${shortTime(r.issuedAt)} by ${r.requestedBy} from ${r.source}`,
-          `sha256       ${r.sha256}`,
+          `sha256       ${r.sha256 ?? '- (known serial: no certificate file was imported)'}`,
           '',
         ].join('\n');
     return { kind: 'pki.show.result', data: r, text };

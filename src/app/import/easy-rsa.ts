@@ -1,0 +1,40 @@
+/**
+ * `pki import easy-rsa`: an easy-rsa 3 PKI directory. Its CA is an openssl ca database with this layout:
+ *
+ *   ca.crt  private/ca.key  index.txt  [crlnumber]  [crl.pem]
+ *   issued/NAME.crt  certs_by_serial/SERIAL.pem  revoked/certs_by_serial/SERIAL.crt  (certificates it keeps)
+ *
+ * Everything is imported as `pki import openssl-ca` does (one transaction, the same checks).
+ */
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import { PkiError } from '../../errors.js';
+import type { Deps } from '../../ports.js';
+import type { ImportCommonInput } from './common.js';
+import { importIndexedCa } from './openssl-ca.js';
+
+export interface EasyRsaImportInput extends ImportCommonInput {
+  pkiDir: string;
+}
+
+export async function importEasyRsa(deps: Deps, input: EasyRsaImportInput) {
+  const dir = input.pkiDir;
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory())
+    throw new PkiError('NOT_FOUND_FILE', `--pki-dir ${dir}: no such directory; nothing was imported`, { details: { file: dir, flag: '--pki-dir' } });
+  const p = (...parts: string[]) => join(dir, ...parts);
+  const missing = ['ca.crt', join('private', 'ca.key'), 'index.txt'].filter((f) => !fs.existsSync(p(f)));
+  if (missing.length)
+    throw new PkiError('NOT_FOUND_FILE', `--pki-dir ${dir} is not an easy-rsa PKI with a CA: ${missing.join(', ')} missing; nothing was imported`, {
+      details: { file: dir, missing },
+      hint: 'point --pki-dir at the directory easy-rsa made with init-pki and build-ca (it holds ca.crt and private/ca.key)',
+    });
+  const certDirs = [p('issued'), p('certs_by_serial'), p('revoked', 'certs_by_serial')].filter((d) => fs.existsSync(d)).map((d) => ({ dir: d, flag: '--pki-dir' }));
+  return importIndexedCa(deps, input, p('ca.crt'), '--pki-dir', p('private', 'ca.key'), '--pki-dir', {
+    tool: 'easy-rsa',
+    index: p('index.txt'),
+    indexFlag: '--pki-dir',
+    certDirs,
+    crl: fs.existsSync(p('crl.pem')) ? { file: p('crl.pem'), flag: '--pki-dir' } : undefined,
+    crlnumber: fs.existsSync(p('crlnumber')) ? { file: p('crlnumber'), flag: '--pki-dir' } : undefined,
+  });
+}

@@ -1,0 +1,40 @@
+import { makeCsr } from '../../app/csr.js';
+import { KEY_TYPES } from '../../crypto/keys.js';
+import { forceOption, type CommandDef } from '../command.js';
+
+export const csrCommand: CommandDef = {
+  command: 'csr',
+  describe: 'Make a key and a CSR on the workload host (the key never leaves it); pki issue --csr signs the CSR',
+  examples: [
+    ['pki csr --subject "CN=web-01,O=Example" --san dns:web-01.example.com --key-out web-01.key --out web-01.csr', 'RFC 4514 subject, P-256 key'],
+    ['pki csr --subject "/C=US/O=Example/CN=web-01" --key-type rsa-2048 --key-out web-01.key --out web-01.csr', 'openssl\'s slash form, as pasted from openssl req -subj'],
+    ['pki csr --from-cfssl csr.json --key-out web-01.key --out web-01.csr', 'a cfssl CSR JSON (CN, names, hosts, key)'],
+  ],
+  notes:
+    'Subject forms and their order:\n' +
+    '  "CN=web-01,O=Example"       RFC 4514: most specific first (CN first); encoded in reverse (O, then CN).\n' +
+    '  "/C=US/O=Example/CN=web-01"  openssl\'s slash form: encoded in the order written (C, then O, then CN);\n' +
+    '                               \\/ is a literal slash, + joins a multi-valued RDN. Both forms above encode the same name.\n' +
+    '--from-cfssl maps CN, names[] (C, ST, L, O, OU: encoded C, ST, L, O, OU, CN as cfssl does), hosts (IP, e-mail,\n' +
+    'URI, else DNS SANs) and key (ecdsa 256/384/521, rsa 2048/3072/4096); anything else is refused by name, and a\n' +
+    'country name gets its code suggested ("C": "India" → did you mean "IN"?). --san replaces the hosts.\n' +
+    'The key is PKCS#8 PEM, unencrypted, mode 0600; nothing is written unless every check passes.',
+  builder: (y) =>
+    y.options({
+      subject: { type: 'string', describe: 'subject: RFC 4514 ("CN=web-01,O=Example") or openssl\'s "/O=Example/CN=web-01"' },
+      san: { type: 'string', array: true, describe: 'subject alternative name, repeatable: dns:NAME, uri:URI, email:ADDR, ip:ADDR' },
+      'key-type': { type: 'string', choices: KEY_TYPES, describe: 'key type (default ecdsa-p256, or the cfssl JSON\'s key)' },
+      'from-cfssl': { type: 'string', normalize: true, describe: 'a cfssl CSR JSON instead of --subject/--san' },
+      'key-out': { type: 'string', demandOption: true, normalize: true, describe: 'where to write the new private key (0600)' },
+      out: { type: 'string', demandOption: true, normalize: true, describe: 'where to write the CSR (PEM)' },
+      ...forceOption,
+    }),
+  async run(a, { deps }) {
+    const r = await makeCsr(deps, { subject: a.subject, san: a.san, keyType: a.keyType, fromCfssl: a.fromCfssl, keyOut: a.keyOut, out: a.out, force: a.force });
+    return {
+      kind: 'pki.csr.result',
+      data: r,
+      text: `Wrote CSR ${r.out} and key ${r.keyOut} (${r.keyType})\n  subject   ${r.subject}\n${r.sans.length ? `  SANs      ${r.sans.join(', ')}\n` : ''}`,
+    };
+  },
+};
