@@ -19,3 +19,19 @@ export function auditHash(prevHash: string, row: AuditContent): string {
     .update([prevHash, String(row.seq), row.at, row.actor, row.action, row.target, row.details].join('\n'))
     .digest('hex');
 }
+
+/**
+ * An order-independent digest of a set of serials (the sum of their SHA-256 values modulo 2^256), for audit events
+ * that record many rows at once (an imported CA's history): a row added, removed or changed behind pki's back
+ * changes the sum. `add` one serial at a time; `hex` reads the digest.
+ */
+export class SerialSetDigest {
+  private sum = 0n;
+  private static readonly MOD = 1n << 256n;
+  add(serial: string): void {
+    this.sum = (this.sum + BigInt('0x' + createHash('sha256').update(serial).digest('hex'))) % SerialSetDigest.MOD;
+  }
+  get hex(): string {
+    return this.sum.toString(16).padStart(64, '0');
+  }
+}

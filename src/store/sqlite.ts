@@ -5,7 +5,7 @@
 import Database from 'better-sqlite3';
 import { dirname, join, resolve } from 'node:path';
 import { PkiError, throwIfAny } from '../errors.js';
-import { AUDIT_GENESIS_HASH, auditHash } from '../domain/audit.js';
+import { AUDIT_GENESIS_HASH, SerialSetDigest, auditHash } from '../domain/audit.js';
 import type { KeyType } from '../crypto/keys.js';
 import type {
   AnchorRecord,
@@ -823,7 +823,12 @@ export class SqliteStore implements Store {
       let certificates = 0;
       let knownSerials = 0;
       let revocations = 0;
+      // Digests of what is recorded, kept in the audit event: pki audit verify checks the rows against them.
+      const serialDigest = new SerialSetDigest();
+      const revocationDigest = new SerialSetDigest();
       for (const e of entries) {
+        serialDigest.add(e.cert.serial);
+        if (e.revocation) revocationDigest.add(e.revocation.serial);
         if (!this.insertCertificate(id, e.cert, at))
           throw new PkiError('USAGE_DUPLICATE_SERIAL', `${e.where}: serial ${e.cert.serial} is listed twice; nothing was imported`, { details: { serial: e.cert.serial, where: e.where } });
         if (e.cert.der.length) certificates++;
@@ -838,7 +843,7 @@ export class SqliteStore implements Store {
       this.sql(
         'INSERT INTO ca_history (ca_id, tool, next_crl_number, crl_number_source, certificates, known_serials, revocations, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       ).run(id, history.tool, history.nextCrlNumber, history.crlNumberSource, certificates, knownSerials, revocations, toSec(at));
-      this.appendAudit({ ...audit, details: { ...audit.details, certificates, knownSerials, revocations, nextCrlNumber: history.nextCrlNumber } }, actor, at);
+      this.appendAudit({ ...audit, details: { ...audit.details, certificates, knownSerials, revocations, nextCrlNumber: history.nextCrlNumber, serialsDigest: serialDigest.hex, revocationsDigest: revocationDigest.hex } }, actor, at);
       return id;
     });
     let id: number;

@@ -5,6 +5,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { cli, makeDeps, pkiIn, snapshot, tempDir, type TestDeps } from '../helpers.js';
 
@@ -148,6 +149,17 @@ describe('pki import openssl-ca (real openssl ca layout)', () => {
     // The old CRL as --previous is accepted for the next one (not "the store is behind").
     const next = await pki.ok(['crl', 'generate', '--ca', 'legacy', '--previous', oldCrl]);
     expect(next.crl.crlNumber).toBe(5);
+
+    // The import's audit event carries a digest of what it recorded: an imported revocation deleted behind pki's back
+    // (its trigger dropped) breaks audit verify, although every row of the hash chain is intact.
+    expect((await pki.run(['audit', 'verify'])).code).toBe(0);
+    const db = new Database(join(dir, 'pki.db'));
+    db.exec('DROP TRIGGER revocation_no_delete');
+    db.prepare('DELETE FROM revocation WHERE serial = ?').run(old.serials[2]);
+    db.close();
+    const broken = await pki.run(['audit', 'verify']);
+    expect(broken.code).toBe(11);
+    expect(broken.json.data.mismatches).toEqual([expect.stringMatching(/^the revocations imported into CA legacy \(audit row #\d+: 2\) no longer match the store \(1\)/)]);
   });
 
   it('ok/without crlnumber or an old CRL, crl generate refuses (STATE_CRL_HISTORY_UNKNOWN) until --previous or --first-crl-number', async () => {
