@@ -274,4 +274,19 @@ export interface Store {
    * `expiringBy`, only those whose notAfter is at or before it.
    */
   leafSummary(issuerIds: number[], now: Date, opts: { revoked: boolean; sample: number; expiringBy?: Date }): Promise<LeafSummary>;
+  /**
+   * Takes the lease on `name` for `holder` until `expiresAt` (or extends it when `holder` has it), unless another
+   * holder's lease has not expired at `now`. One transaction. Returns who holds it afterwards.
+   */
+  acquireLease(name: string, holder: string, now: Date, expiresAt: Date): Promise<LeaseRecord & { acquired: boolean }>;
+  /** Gives the lease back (only when `holder` still has it). */
+  releaseLease(name: string, holder: string): Promise<void>;
+}
+
+/** Who may write to a trust anchor right now (see acquireLease). */
+export interface LeaseRecord {
+  name: string;
+  holder: string;
+  acquiredAt: Date;
+  expiresAt: Date;
 }

@@ -396,7 +396,7 @@ async function removeCrls(ws: Workspace, anchor: AnchorRecord, cas: CaRecord[], 
 
 /** Brings the trust anchor's bundle to `cas` (no call when it already is), verified with GetTrustAnchor. */
 async function pushBundle(deps: Deps, input: RotateInput, anchor: string, cas: string[], gw: Gateway, calls: string[]): Promise<void> {
-  const r = await pushAnchor(deps, { ...(input.dir ? { dir: input.dir } : {}), name: anchor, cas, gateway: gw });
+  const r = await pushAnchor(deps, { ...(input.dir ? { dir: input.dir } : {}), fromRotation: true, name: anchor, cas, gateway: gw });
   calls.push(...r.calls);
 }
 
@@ -454,7 +454,7 @@ export async function startRotation(deps: Deps, input: StartInput) {
     const calls: string[] = [];
     if (input.dryRun) {
       const gw = await gatewayFor(deps, input, anchor);
-      const dry = await pushAnchor(deps, { ...(input.dir ? { dir: input.dir } : {}), name: anchor.name, cas: a.bundleDuring, gateway: gw, dryRun: true });
+      const dry = await pushAnchor(deps, { ...(input.dir ? { dir: input.dir } : {}), fromRotation: true, name: anchor.name, cas: a.bundleDuring, gateway: gw, dryRun: true });
       calls.push(...dry.calls);
       if (a.crlCas.length) {
         const r = await publishCrls(deps, { ...input, cas: a.crlCas, anchors: [anchor.name], gateway: gw, dryRun: true });
@@ -505,7 +505,7 @@ export async function switchRotation(deps: Deps, input: RotateInput) {
     const calls: string[] = [];
     if (r.anchorChange) {
       const gw = await gatewayFor(deps, input, a.anchor);
-      const dry = await pushAnchor(deps, { ...(input.dir ? { dir: input.dir } : {}), name: a.anchor.name, cas: a.bundleDuring, gateway: gw, dryRun: true });
+      const dry = await pushAnchor(deps, { ...(input.dir ? { dir: input.dir } : {}), fromRotation: true, name: a.anchor.name, cas: a.bundleDuring, gateway: gw, dryRun: true });
       calls.push('GetTrustAnchor');
       if (dry.calls.length)
         throw new PkiError('STATE_ROTATION_DRIFT', `trust anchor ${a.anchor.name} does not hold [${a.bundleDuring.join(', ')}] on the service: certificates from ${a.newName} would be refused`, {
@@ -533,7 +533,7 @@ export async function finishRotation(deps: Deps, input: RotateInput & { force?: 
     const gw = await gatewayFor(deps, input, a.anchor);
     if (r.phase === 'switched') await refuseLastCrl('finish', a, a.oldSubtree, a.newName, gw, calls);
     if (input.dryRun) {
-      if (r.anchorChange) calls.push(...(await pushAnchor(deps, { ...(input.dir ? { dir: input.dir } : {}), name: a.anchor.name, cas: a.bundleAfter, gateway: gw, dryRun: true })).calls);
+      if (r.anchorChange) calls.push(...(await pushAnchor(deps, { ...(input.dir ? { dir: input.dir } : {}), fromRotation: true, name: a.anchor.name, cas: a.bundleAfter, gateway: gw, dryRun: true })).calls);
       const gone = a.published.filter((p) => a.oldSubtree.some((c) => c.id === p.issuerId));
       calls.push(...gone.map((p) => `DeleteCrl (${a.oldSubtree.find((c) => c.id === p.issuerId)!.name})`));
       return { anchor: r.anchorName, dryRun: true, phase: r.phase, old: a.old.name, new: a.newName, calls, forced: input.force ?? 0 };
@@ -562,7 +562,7 @@ export async function abortRotation(deps: Deps, input: RotateInput & { force?: n
     const gw = await gatewayFor(deps, input, a.anchor);
     if (r.phase !== 'aborting') await refuseLastCrl('abort', a, a.newSubtree, a.old.name, gw, calls);
     if (input.dryRun) {
-      if (r.anchorChange) calls.push(...(await pushAnchor(deps, { ...(input.dir ? { dir: input.dir } : {}), name: a.anchor.name, cas: a.bundleBefore, gateway: gw, dryRun: true })).calls);
+      if (r.anchorChange) calls.push(...(await pushAnchor(deps, { ...(input.dir ? { dir: input.dir } : {}), fromRotation: true, name: a.anchor.name, cas: a.bundleBefore, gateway: gw, dryRun: true })).calls);
       const gone = a.published.filter((p) => a.newSubtree.some((c) => c.id === p.issuerId));
       calls.push(...gone.map((p) => `DeleteCrl (${a.newSubtree.find((c) => c.id === p.issuerId)!.name})`));
       return { anchor: r.anchorName, dryRun: true, phase: r.phase, old: a.old.name, new: a.newName, calls, forced: input.force ?? 0 };

@@ -152,4 +152,18 @@ CREATE TABLE rotation (
 CREATE UNIQUE INDEX rotation_one_open ON rotation(anchor_name) WHERE phase NOT IN ('finished', 'aborted');
 `,
   },
+  {
+    version: 4,
+    name: 'trust-anchor leases',
+    sql: `
+-- One writer per trust anchor (pki crl publish, pki anchor push, pki rotate): a lease that expires, so a process
+-- killed while holding it (kill -9) blocks others only until expires_at (milliseconds since the epoch).
+CREATE TABLE IF NOT EXISTS anchor_lease (
+  anchor_name TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,
+  acquired_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+`,
+  },
 ];

@@ -154,7 +154,7 @@ describe('#6 --dry-run changes nothing', () => {
     const crls = async () => (await t.run(['crl', 'list', '--ca', 'root-2'])).json.data;
     const crlsBefore = await crls();
     const start = await t.ok(['rotate', 'start', '--anchor', 'prod', '--new-ca', 'root-2', '--dry-run', ...t.ep]);
-    expect(start.calls).toEqual(['UpdateTrustAnchor', '(generate the first CRL) (root-2)', 'ImportCrl (root-2)']);
+    expect(start.calls).toEqual(['UpdateTrustAnchor', 'ListCrls (root)', '(generate the first CRL) (root-2)', 'ImportCrl (root-2)']);
     expect((await t.stored())[1]).toEqual([]);
     expect(await crls()).toEqual(crlsBefore);
     await t.ok(['rotate', 'start', '--anchor', 'prod', '--new-ca', 'root-2', ...t.ep]);
