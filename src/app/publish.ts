@@ -202,6 +202,12 @@ function issuedBy(crl: DecodedCrl | undefined, cert: ParsedCertificate): boolean
   return !crl.authorityKeyId || !cert.subjectKeyId || crl.authorityKeyId.equals(cert.subjectKeyId);
 }
 
+/** The CRLs among `remote` that are CA `caName`'s: the recorded id, its resource name, or signed by it. */
+export function crlsOfCa(remote: CrlDetail[], caName: string, ca: CaRecord | undefined, recordedId: string | undefined): CrlDetail[] {
+  const cert = ca?.certDer ? caCertificate(ca) : undefined;
+  return remote.filter((c) => c.crlId === recordedId || c.name === crlResourceName(caName) || (cert && issuedBy(readRemote(c).crl, cert)));
+}
+
 const numberOf = (r: RemoteCrl): bigint | undefined => r.crl?.crlNumber;
 
 /** Publishes each CA's latest CRL to each trust anchor; one failing does not stop the others. */
