@@ -175,7 +175,7 @@ export interface PublishResult {
   calls: string[];
   /** What the service held that differed from the store (changed out of band, or a run that died). */
   found?: string[];
-  error?: { code: string; message: string; hint: string | null };
+  error?: { code: string; message: string; hint: string | null; details: Record<string, unknown> };
 }
 
 /** A CRL on the service, decoded (undefined `crl` when its bytes are not a CRL). */
@@ -216,7 +216,7 @@ export async function publishCrls(deps: Deps, input: PublishInput): Promise<{ re
   let gw = input.gateway;
   const failure = (caName: string, anchorName: string, e: unknown): PublishResult => {
     if (!(e instanceof PkiError)) throw e;
-    return { ca: caName, anchor: anchorName, ok: false, calls: [], error: { code: e.code, message: e.message, hint: e.hint ?? null } };
+    return { ca: caName, anchor: anchorName, ok: false, calls: [], error: { code: e.code, message: e.message, hint: e.hint ?? null, details: e.details } };
   };
   for (const anchorName of input.anchors) {
     // What the service holds on this anchor: read once (ListCrls), kept up to date with every write of this run.
