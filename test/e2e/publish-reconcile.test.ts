@@ -62,12 +62,21 @@ describe('#15 crl publish reads the service before it decides', () => {
     const status = await t.status();
     expect(status.code).toBe(11);
     expect(status.json.data.problems).toEqual(['CRL pki-issuing-1 is disabled: what issuing-1 revoked is accepted']);
+    // pki status reads the store only, unless --check-service: then the anchor's findings count (critical, exit 11).
+    const local = await t.run(['status']);
+    expect(local.json.data.checks.map((c: any) => c.what)).not.toContain('service/prod');
+    const service = await t.run(['status', '--check-service', ...t.ep]);
+    expect(service.code).toBe(11);
+    expect(service.json.data.checks).toContainEqual({ level: 'critical', what: 'service/prod', message: 'trust anchor prod on the service: CRL pki-issuing-1 is disabled: what issuing-1 revoked is accepted' });
     const r = await t.publish();
     expect(r.json.data.results[0]).toMatchObject({ ok: true, action: 're-enabled', calls: ['ListCrls', 'EnableCrl', 'GetCrl'] });
     const text = await cli(['crl', 'publish', '--ca', 'issuing-1', '--anchor', 'prod', '--dir', t.dir, ...t.ep], t.deps);
     expect(text.stdout).toBe('issuing-1 → prod: unchanged (checked) (CRL #2; ListCrls)\n');
     expect(await t.credentials()).toBe('revoked');
     expect((await t.status()).code).toBe(0);
+    const healed = await t.run(['status', '--check-service', ...t.ep]);
+    expect(healed.json.data.checks).toContainEqual({ level: 'ok', what: 'service/prod', message: 'trust anchor prod on the service holds what it should' });
+    expect(healed.json.data.checks.filter((c: any) => c.what === 'service/prod' && c.level !== 'ok')).toEqual([]);
   });
 
   it('an older CRL uploaded by another client (UpdateCrl): critical; publish replaces it with the store\'s latest', async () => {

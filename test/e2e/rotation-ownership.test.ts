@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import { join } from 'node:path';
-import { GetTrustAnchorCommand, ImportCrlCommand, ListCrlsCommand, RolesAnywhereClient } from '@aws-sdk/client-rolesanywhere';
+import { DeleteCrlCommand, GetTrustAnchorCommand, ImportCrlCommand, ListCrlsCommand, RolesAnywhereClient } from '@aws-sdk/client-rolesanywhere';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/server.js';
 import { makeDeps, tempDir, pkiIn } from '../helpers.js';
@@ -88,6 +88,26 @@ describe('#15 a rotation owns its trust anchor', () => {
       expect(r.json.error.code).toBe('STATE_CA_RETIRED');
       expect(r.json.error.message).toContain('--new-ca root is closed for issuance');
     }
+  });
+});
+
+describe('#15 a CRL deleted out of band during a rotation', () => {
+  it('finish refuses (STATE_ROTATION_LAST_CRL) and its hint, pki crl publish, re-imports the CRL: the hint no longer loops', async () => {
+    const t = await setup();
+    await t.ok(['rotate', 'start', '--anchor', 'prod', '--new-ca', 'root-2', ...t.ep]);
+    await t.ok(['rotate', 'switch', '--anchor', 'prod', ...t.ep]);
+    const gone = (await t.sdk.send(new ListCrlsCommand({}))).crls!.find((c) => c.name === 'pki-root-2')!;
+    await t.sdk.send(new DeleteCrlCommand({ crlId: gone.crlId }));
+    const refused = await t.run(['rotate', 'finish', '--anchor', 'prod', ...t.ep]);
+    expect(refused.code).toBe(6);
+    expect(refused.json.error.code).toBe('STATE_ROTATION_LAST_CRL');
+    expect(refused.json.error.hint).toBe('publish root-2\'s CRL first: pki crl publish --ca root-2 --anchor prod');
+    const hinted = await t.ok(['crl', 'publish', '--ca', 'root-2', '--anchor', 'prod', ...t.ep]);
+    expect(hinted.results[0]).toMatchObject({ action: 're-imported' });
+    const finished = await t.ok(['rotate', 'finish', '--anchor', 'prod', ...t.ep]);
+    expect(finished.phase).toBe('finished');
+    expect((await t.sdk.send(new ListCrlsCommand({}))).crls!.map((c) => c.name)).toEqual(['pki-root-2']);
+    expect((await t.run(['anchor', 'status', '--name', 'prod', ...t.ep])).code).toBe(0);
   });
 });
 
