@@ -8,8 +8,13 @@ import { PkiError } from '../errors.js';
 import type { Deps } from '../ports.js';
 import { withWorkspace } from './workspace.js';
 
-/** How long a lease lasts without being extended. */
+/** How long a lease lasts without being extended (PKI_LEASE_SECONDS overrides it, e.g. for the soak). */
 export const LEASE_SECONDS = 120;
+
+function leaseSeconds(deps: Deps): number {
+  const v = Number(deps.env.PKI_LEASE_SECONDS);
+  return Number.isFinite(v) && v >= 1 ? v : LEASE_SECONDS;
+}
 /** How long a run waits for a lease by default (an overlapping cron run). */
 export const DEFAULT_LEASE_WAIT_SECONDS = 30;
 const POLL_MS = 250;
@@ -30,7 +35,8 @@ export async function withAnchorLease<T>(deps: Deps, opts: LeaseOptions, anchor:
   if (opts.leaseHolder) return fn(opts.leaseHolder);
   const holder = `${deps.actor} ${deps.randomBytes(8).toString('hex')}`;
   const dir = opts.dir;
-  const take = () => withWorkspace(dir, deps, (ws) => ws.store.acquireLease(anchor, holder, deps.now(), new Date(deps.now().getTime() + LEASE_SECONDS * 1000)));
+  const ttl = leaseSeconds(deps);
+  const take = () => withWorkspace(dir, deps, (ws) => ws.store.acquireLease(anchor, holder, deps.now(), new Date(deps.now().getTime() + ttl * 1000)));
   const waitMs = Math.max(0, opts.leaseWait ?? DEFAULT_LEASE_WAIT_SECONDS) * 1000;
   let waited = 0;
   let got = await take();
@@ -47,7 +53,7 @@ export async function withAnchorLease<T>(deps: Deps, opts: LeaseOptions, anchor:
   // Extend the lease while the run lasts; a failure to extend shows up as STATE_ANCHOR_BUSY for the next writer.
   const timer = setInterval(() => {
     take().catch(() => undefined);
-  }, (LEASE_SECONDS * 1000) / 3);
+  }, (ttl * 1000) / 3);
   timer.unref?.();
   try {
     return await fn(holder);

@@ -568,45 +568,45 @@ export async function startRotation(deps: Deps, input: StartInput) {
     });
   const step = (input: StartInput) =>
     withWorkspace(input.dir, deps, async (ws) => {
-    const anchor = await requireAnchor(ws, input.anchor);
-    let rotation = await ws.store.openRotation(anchor.name);
-    const a = rotation ? await recorded(ws, rotation) : await analyse(ws, anchor, input.newCa, input.oldCa, false);
-    const calls: string[] = [];
-    const gw = await gatewayFor(deps, input, anchor);
-    // Preflight before the first write (and in a dry run): a failure here leaves the service and the store as they were.
-    const preflightChecks = !rotation || rotation.phase === 'starting' ? await preflight(ws, a, input, gw, calls) : [];
-    const otherAnchors = a.otherAnchors.map((x) => x.message);
-    if (input.dryRun) {
-      const dry = await pushAnchor(deps, { ...(input.dir ? { dir: input.dir } : {}), fromRotation: true, name: anchor.name, cas: a.bundleDuring, gateway: gw, dryRun: true });
-      calls.push(...dry.calls);
-      if (a.crlCas.length) {
-        const r = await publishCrls(deps, { ...input, cas: a.crlCas, anchors: [anchor.name], gateway: gw, dryRun: true });
-        for (const x of r.results) calls.push(...(x.ok ? x.calls.map((c) => `${c} (${x.ca})`) : [`refused (${x.ca}): ${x.error!.code}`]));
+      const anchor = await requireAnchor(ws, input.anchor);
+      let rotation = await ws.store.openRotation(anchor.name);
+      const a = rotation ? await recorded(ws, rotation) : await analyse(ws, anchor, input.newCa, input.oldCa, false);
+      const calls: string[] = [];
+      const gw = await gatewayFor(deps, input, anchor);
+      // Preflight before the first write (and in a dry run): a failure here leaves the service and the store as they were.
+      const preflightChecks = !rotation || rotation.phase === 'starting' ? await preflight(ws, a, input, gw, calls) : [];
+      const otherAnchors = a.otherAnchors.map((x) => x.message);
+      if (input.dryRun) {
+        const dry = await pushAnchor(deps, { ...(input.dir ? { dir: input.dir } : {}), fromRotation: true, name: anchor.name, cas: a.bundleDuring, gateway: gw, dryRun: true });
+        calls.push(...dry.calls);
+        if (a.crlCas.length) {
+          const r = await publishCrls(deps, { ...input, cas: a.crlCas, anchors: [anchor.name], gateway: gw, dryRun: true });
+          for (const x of r.results) calls.push(...(x.ok ? x.calls.map((c) => `${c} (${x.ca})`) : [`refused (${x.ca}): ${x.error!.code}`]));
+        }
+        return { anchor: anchor.name, dryRun: true, phase: rotation?.phase ?? null, old: a.old.name, new: a.newName, calls, created: null, preflight: preflightChecks, otherAnchors };
       }
-      return { anchor: anchor.name, dryRun: true, phase: rotation?.phase ?? null, old: a.old.name, new: a.newName, calls, created: null, preflight: preflightChecks, otherAnchors };
-    }
-    rotation ??= await ws.store.createRotation(
-      { anchorName: anchor.name, oldCaId: a.old.id, newCaId: a.neu!.id, anchorChange: a.anchorChange, bundleBefore: a.bundleBefore, startedAt: ws.now },
-      { action: 'rotate.start', target: anchor.name, details: { old: a.old.name, new: a.newName, anchorChange: a.anchorChange, bundle: a.bundleDuring } },
-      deps.actor,
-      ws.now,
-    );
-    if (a.anchorChange) await pushBundle(deps, input, anchor.name, a.bundleDuring, gw, calls);
-    await publishAll(deps, input, anchor.name, a.crlCas, gw, calls);
-    if (rotation.phase === 'starting')
-      rotation = await ws.store.setRotationPhase(rotation.id, ['starting'], 'started', { action: 'rotate.started', target: anchor.name, details: { rotation: rotation.id, calls } }, deps.actor, ws.now);
-    return {
-      anchor: anchor.name,
-      dryRun: false,
-      phase: rotation.phase,
-      old: a.old.name,
-      new: a.newName,
-      calls,
-      created: created ? { ca: input.newCa, root: created.root, parent: created.parent ?? null } : null,
-      preflight: preflightChecks,
-      otherAnchors,
-    };
-  });
+      rotation ??= await ws.store.createRotation(
+        { anchorName: anchor.name, oldCaId: a.old.id, newCaId: a.neu!.id, anchorChange: a.anchorChange, bundleBefore: a.bundleBefore, startedAt: ws.now },
+        { action: 'rotate.start', target: anchor.name, details: { old: a.old.name, new: a.newName, anchorChange: a.anchorChange, bundle: a.bundleDuring } },
+        deps.actor,
+        ws.now,
+      );
+      if (a.anchorChange) await pushBundle(deps, input, anchor.name, a.bundleDuring, gw, calls);
+      await publishAll(deps, input, anchor.name, a.crlCas, gw, calls);
+      if (rotation.phase === 'starting')
+        rotation = await ws.store.setRotationPhase(rotation.id, ['starting'], 'started', { action: 'rotate.started', target: anchor.name, details: { rotation: rotation.id, calls } }, deps.actor, ws.now);
+      return {
+        anchor: anchor.name,
+        dryRun: false,
+        phase: rotation.phase,
+        old: a.old.name,
+        new: a.newName,
+        calls,
+        created: created ? { ca: input.newCa, root: created.root, parent: created.parent ?? null } : null,
+        preflight: preflightChecks,
+        otherAnchors,
+      };
+    });
   return input.dryRun ? step(input) : withAnchorLease(deps, input, input.anchor, (leaseHolder) => step({ ...input, leaseHolder }));
 }
 
@@ -656,30 +656,30 @@ export async function switchRotation(deps: Deps, input: RotateInput) {
 export async function finishRotation(deps: Deps, input: RotateInput & { force?: number }) {
   const step = (input: RotateInput & { force?: number }) =>
     withWorkspace(input.dir, deps, async (ws) => {
-    let r = await requireOpen(ws, input.anchor);
-    if (r.phase !== 'switched' && r.phase !== 'finishing') throw wrongPhase('finish', r, 'switched');
-    const a = await recorded(ws, r);
-    const calls: string[] = [];
-    if (r.phase === 'switched') {
-      refuseDependents('finish', a, a.old.name, await dependents(ws, a, a.oldSubtree), input.force, ws);
-      checkCaCertificate(caCertificate(a.neu!), `CA ${a.newName}`, ws.now);
-    }
-    const gw = await gatewayFor(deps, input, a.anchor);
-    if (r.phase === 'switched') await refuseLastCrl('finish', a, a.oldSubtree, a.newName, gw, calls);
-    if (input.dryRun) {
-      if (r.anchorChange) calls.push(...(await pushAnchor(deps, { ...(input.dir ? { dir: input.dir } : {}), fromRotation: true, name: a.anchor.name, cas: a.bundleAfter, gateway: gw, dryRun: true })).calls);
-      const gone = a.published.filter((p) => a.oldSubtree.some((c) => c.id === p.issuerId));
-      calls.push(...gone.map((p) => `DeleteCrl (${a.oldSubtree.find((c) => c.id === p.issuerId)!.name})`));
-      return { anchor: r.anchorName, dryRun: true, phase: r.phase, old: a.old.name, new: a.newName, calls, forced: input.force ?? 0 };
-    }
-    if (r.phase === 'switched')
-      r = await ws.store.setRotationPhase(r.id, ['switched'], 'finishing', { action: 'rotate.finish', target: r.anchorName, details: { rotation: r.id, forced: input.force ?? 0 } }, deps.actor, ws.now);
-    // The bundle first: while the old CA is still trusted its CRL must stay, or what it revoked would work again.
-    if (r.anchorChange) await pushBundle(deps, input, a.anchor.name, a.bundleAfter, gw, calls);
-    await removeCrls(ws, a.anchor, a.oldSubtree, gw, calls);
-    r = await ws.store.setRotationPhase(r.id, ['finishing'], 'finished', { action: 'rotate.finished', target: r.anchorName, details: { rotation: r.id, retired: a.old.name, calls } }, deps.actor, ws.now);
-    return { anchor: r.anchorName, dryRun: false, phase: r.phase, old: a.old.name, new: a.newName, calls, forced: input.force ?? 0 };
-  });
+      let r = await requireOpen(ws, input.anchor);
+      if (r.phase !== 'switched' && r.phase !== 'finishing') throw wrongPhase('finish', r, 'switched');
+      const a = await recorded(ws, r);
+      const calls: string[] = [];
+      if (r.phase === 'switched') {
+        refuseDependents('finish', a, a.old.name, await dependents(ws, a, a.oldSubtree), input.force, ws);
+        checkCaCertificate(caCertificate(a.neu!), `CA ${a.newName}`, ws.now);
+      }
+      const gw = await gatewayFor(deps, input, a.anchor);
+      if (r.phase === 'switched') await refuseLastCrl('finish', a, a.oldSubtree, a.newName, gw, calls);
+      if (input.dryRun) {
+        if (r.anchorChange) calls.push(...(await pushAnchor(deps, { ...(input.dir ? { dir: input.dir } : {}), fromRotation: true, name: a.anchor.name, cas: a.bundleAfter, gateway: gw, dryRun: true })).calls);
+        const gone = a.published.filter((p) => a.oldSubtree.some((c) => c.id === p.issuerId));
+        calls.push(...gone.map((p) => `DeleteCrl (${a.oldSubtree.find((c) => c.id === p.issuerId)!.name})`));
+        return { anchor: r.anchorName, dryRun: true, phase: r.phase, old: a.old.name, new: a.newName, calls, forced: input.force ?? 0 };
+      }
+      if (r.phase === 'switched')
+        r = await ws.store.setRotationPhase(r.id, ['switched'], 'finishing', { action: 'rotate.finish', target: r.anchorName, details: { rotation: r.id, forced: input.force ?? 0 } }, deps.actor, ws.now);
+      // The bundle first: while the old CA is still trusted its CRL must stay, or what it revoked would work again.
+      if (r.anchorChange) await pushBundle(deps, input, a.anchor.name, a.bundleAfter, gw, calls);
+      await removeCrls(ws, a.anchor, a.oldSubtree, gw, calls);
+      r = await ws.store.setRotationPhase(r.id, ['finishing'], 'finished', { action: 'rotate.finished', target: r.anchorName, details: { rotation: r.id, retired: a.old.name, calls } }, deps.actor, ws.now);
+      return { anchor: r.anchorName, dryRun: false, phase: r.phase, old: a.old.name, new: a.newName, calls, forced: input.force ?? 0 };
+    });
   return input.dryRun ? step(input) : withAnchorLease(deps, input, input.anchor, (leaseHolder) => step({ ...input, leaseHolder }));
 }
 
@@ -687,29 +687,29 @@ export async function finishRotation(deps: Deps, input: RotateInput & { force?: 
 export async function abortRotation(deps: Deps, input: RotateInput & { force?: number }) {
   const step = (input: RotateInput & { force?: number }) =>
     withWorkspace(input.dir, deps, async (ws) => {
-    let r = await requireOpen(ws, input.anchor);
-    if (r.phase === 'finishing') throw wrongPhase('abort', r, 'starting, started or switched');
-    const a = await recorded(ws, r);
-    const calls: string[] = [];
-    if (r.phase !== 'aborting') {
-      refuseDependents('abort', a, a.newName, await dependents(ws, a, a.newSubtree), input.force, ws);
-      if (r.anchorChange) checkCaCertificate(caCertificate(a.old), `CA ${a.old.name}`, ws.now);
-    }
-    const gw = await gatewayFor(deps, input, a.anchor);
-    if (r.phase !== 'aborting') await refuseLastCrl('abort', a, a.newSubtree, a.old.name, gw, calls);
-    if (input.dryRun) {
-      if (r.anchorChange) calls.push(...(await pushAnchor(deps, { ...(input.dir ? { dir: input.dir } : {}), fromRotation: true, name: a.anchor.name, cas: a.bundleBefore, gateway: gw, dryRun: true })).calls);
-      const gone = a.published.filter((p) => a.newSubtree.some((c) => c.id === p.issuerId));
-      calls.push(...gone.map((p) => `DeleteCrl (${a.newSubtree.find((c) => c.id === p.issuerId)!.name})`));
-      return { anchor: r.anchorName, dryRun: true, phase: r.phase, old: a.old.name, new: a.newName, calls, forced: input.force ?? 0 };
-    }
-    if (r.phase !== 'aborting')
-      r = await ws.store.setRotationPhase(r.id, ['starting', 'started', 'switched'], 'aborting', { action: 'rotate.abort', target: r.anchorName, details: { rotation: r.id, from: r.phase, forced: input.force ?? 0 } }, deps.actor, ws.now);
-    if (r.anchorChange) await pushBundle(deps, input, a.anchor.name, a.bundleBefore, gw, calls);
-    await removeCrls(ws, a.anchor, a.newSubtree, gw, calls);
-    r = await ws.store.setRotationPhase(r.id, ['aborting'], 'aborted', { action: 'rotate.aborted', target: r.anchorName, details: { rotation: r.id, calls } }, deps.actor, ws.now);
-    return { anchor: r.anchorName, dryRun: false, phase: r.phase, old: a.old.name, new: a.newName, calls, forced: input.force ?? 0 };
-  });
+      let r = await requireOpen(ws, input.anchor);
+      if (r.phase === 'finishing') throw wrongPhase('abort', r, 'starting, started or switched');
+      const a = await recorded(ws, r);
+      const calls: string[] = [];
+      if (r.phase !== 'aborting') {
+        refuseDependents('abort', a, a.newName, await dependents(ws, a, a.newSubtree), input.force, ws);
+        if (r.anchorChange) checkCaCertificate(caCertificate(a.old), `CA ${a.old.name}`, ws.now);
+      }
+      const gw = await gatewayFor(deps, input, a.anchor);
+      if (r.phase !== 'aborting') await refuseLastCrl('abort', a, a.newSubtree, a.old.name, gw, calls);
+      if (input.dryRun) {
+        if (r.anchorChange) calls.push(...(await pushAnchor(deps, { ...(input.dir ? { dir: input.dir } : {}), fromRotation: true, name: a.anchor.name, cas: a.bundleBefore, gateway: gw, dryRun: true })).calls);
+        const gone = a.published.filter((p) => a.newSubtree.some((c) => c.id === p.issuerId));
+        calls.push(...gone.map((p) => `DeleteCrl (${a.newSubtree.find((c) => c.id === p.issuerId)!.name})`));
+        return { anchor: r.anchorName, dryRun: true, phase: r.phase, old: a.old.name, new: a.newName, calls, forced: input.force ?? 0 };
+      }
+      if (r.phase !== 'aborting')
+        r = await ws.store.setRotationPhase(r.id, ['starting', 'started', 'switched'], 'aborting', { action: 'rotate.abort', target: r.anchorName, details: { rotation: r.id, from: r.phase, forced: input.force ?? 0 } }, deps.actor, ws.now);
+      if (r.anchorChange) await pushBundle(deps, input, a.anchor.name, a.bundleBefore, gw, calls);
+      await removeCrls(ws, a.anchor, a.newSubtree, gw, calls);
+      r = await ws.store.setRotationPhase(r.id, ['aborting'], 'aborted', { action: 'rotate.aborted', target: r.anchorName, details: { rotation: r.id, calls } }, deps.actor, ws.now);
+      return { anchor: r.anchorName, dryRun: false, phase: r.phase, old: a.old.name, new: a.newName, calls, forced: input.force ?? 0 };
+    });
   return input.dryRun ? step(input) : withAnchorLease(deps, input, input.anchor, (leaseHolder) => step({ ...input, leaseHolder }));
 }
 
