@@ -284,8 +284,8 @@ async function publishOne(deps: Deps, input: PublishInput, anchorName: string, c
   const onAnchor = () => view.list!.filter((c) => c.trustAnchorArn === anchor.arn).map(readRemote);
   const name = crlResourceName(caName);
   const mineOf = (all: RemoteCrl[]) => all.filter((r) => r.detail.crlId === published?.crlId || r.detail.name === name || issuedBy(r.crl, cert));
-  let all = onAnchor();
-  let mine = mineOf(all);
+  const all = onAnchor();
+  const mine = mineOf(all);
   const primary = mine.find((r) => r.detail.crlId === published?.crlId) ?? mine.find((r) => r.detail.name === name) ?? mine[0];
   const extras = mine.filter((r) => r !== primary);
   const quota = () =>
@@ -371,8 +371,6 @@ async function publishOne(deps: Deps, input: PublishInput, anchorName: string, c
     calls.push('DeleteCrl');
     view.list = view.list!.filter((c) => c.crlId !== x.detail.crlId);
   }
-  all = onAnchor();
-  mine = mineOf(all);
   const digest = sha256(latest.pem);
   if (published?.crlId !== crlId || published?.sha256 !== digest || action !== 'unchanged' || extras.length)
     await withWorkspace(input.dir, deps, (ws) =>
