@@ -68,6 +68,9 @@ describe('#15 crl publish reads the service before it decides', () => {
     const service = await t.run(['status', '--check-service', ...t.ep]);
     expect(service.code).toBe(11);
     expect(service.json.data.checks).toContainEqual({ level: 'critical', what: 'service/prod', message: 'trust anchor prod on the service: CRL pki-issuing-1 is disabled: what issuing-1 revoked is accepted' });
+    const prom = await cli(['status', '--check-service', '--format', 'prometheus', '--dir', t.dir, ...t.ep], t.deps);
+    expect(prom.code).toBe(11);
+    expect(prom.stdout).toContain('\npki_anchor_service_status{anchor="prod"} 2\n');
     const r = await t.publish();
     expect(r.json.data.results[0]).toMatchObject({ ok: true, action: 're-enabled', calls: ['ListCrls', 'EnableCrl', 'GetCrl'] });
     const text = await cli(['crl', 'publish', '--ca', 'issuing-1', '--anchor', 'prod', '--dir', t.dir, ...t.ep], t.deps);

@@ -32,9 +32,19 @@ export const statusCommand: CommandDef = {
   async run(a, { deps, json }) {
     const local = await hierarchyStatus(deps, { dir: a.dir, warn: a.warn, crit: a.crit, crlWarn: a.crlWarn });
     const r = a.checkService ? withChecks(local, await serviceChecks(deps, { dir: a.dir, crlWarn: a.crlWarn, region: a.region, endpoint: a.endpoint, ratePerSecond: a.apiRate })) : local;
+    // With --check-service, one more gauge per trust anchor: the worst level of its service checks.
+    const serviceMetric = () => {
+      const anchors = [...new Set(r.checks.filter((c) => c.what.startsWith('service/')).map((c) => c.what.slice('service/'.length)))];
+      const level = (n: string) => Math.max(...r.checks.filter((c) => c.what === `service/${n}`).map((c) => ({ ok: 0, warning: 1, critical: 2 })[c.level]));
+      return [
+        '# HELP pki_anchor_service_status What Roles Anywhere holds for the trust anchor: 0 as it should, 1 warning, 2 critical (pki anchor status).',
+        '# TYPE pki_anchor_service_status gauge',
+        ...anchors.map((n) => `pki_anchor_service_status{anchor="${n.replace(/["\\\n]/g, '_')}"} ${level(n)}`),
+      ].join('\n') + '\n';
+    };
     const text =
       a.format === 'prometheus' && !json
-        ? prometheus(r)
+        ? prometheus(r) + (a.checkService ? serviceMetric() : '')
         : `${r.status.toUpperCase()}: ${r.cas.length} CA(s), ${r.anchors.length} trust anchor(s)${r.rotations.length ? `, ${r.rotations.length} rotation(s)` : ''}\n` +
           r.checks.filter((c) => c.level !== 'ok').map((c) => `  ${c.level.toUpperCase().padEnd(8)} ${c.message}\n`).join('');
     return { kind: 'pki.status.result', data: r, text, exitCode: r.exitCode };
