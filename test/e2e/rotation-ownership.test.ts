@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { DeleteCrlCommand, GetTrustAnchorCommand, ImportCrlCommand, ListCrlsCommand, RolesAnywhereClient } from '@aws-sdk/client-rolesanywhere';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/server.js';
-import { makeDeps, tempDir, pkiIn } from '../helpers.js';
+import { makeDeps, tempDir, pkiIn, snapshot } from '../helpers.js';
 
 const T0 = new Date('2026-01-01T00:00:00Z');
 const ENV = { AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'secret', AWS_REGION: 'us-east-1' };
@@ -46,11 +46,13 @@ describe('#15 a rotation owns its trust anchor', () => {
     await t.ok(['rotate', 'start', '--anchor', 'prod', '--new-ca', 'root-2', ...t.ep]);
     expect(await t.bundleCerts()).toBe(2);
     const before = t.writes();
+    const files = snapshot(t.dir);
     const refused = await t.run(['anchor', 'push', '--name', 'prod', '--ca', 'root', ...t.ep]);
     expect(refused.code).toBe(6);
     expect(refused.json.error.code).toBe('STATE_ROTATION_OPEN');
     expect(refused.json.error.message).toContain('the rotation owns its bundle [root, root-2]');
     expect(t.writes()).toEqual(before);
+    expect(snapshot(t.dir)).toEqual(files);
     expect(await t.bundleCerts()).toBe(2);
     // The rotation's own bundle is no override: accepted, nothing to change.
     expect((await t.ok(['anchor', 'push', '--name', 'prod', '--ca', 'root', '--ca', 'root-2', ...t.ep])).calls).toEqual([]);
@@ -119,6 +121,7 @@ describe('#15 rotate start: preflight before the first write', () => {
     const pem = (await t.ok(['crl', 'export', '--ca', 'other'])).pem as string;
     await t.sdk.send(new ImportCrlCommand({ name: 'console-upload', trustAnchorArn: t.arn, crlData: Buffer.from(pem), enabled: true }));
     const before = t.writes();
+    const files = snapshot(t.dir);
     const offline = await t.ok(['rotate', 'plan', '--anchor', 'prod', '--new-ca', 'root-2']);
     expect(offline.preflight.map((c: any) => c.check)).toEqual(['key/root', 'key/root-2', 'crl-slots']);
     for (const argv of [
@@ -132,6 +135,7 @@ describe('#15 rotate start: preflight before the first write', () => {
       expect(r.json.error.message).toContain('holds 2 CRL(s) on the service (pki-root, console-upload); the rotation needs 1 more (root-2)');
     }
     expect(t.writes()).toEqual(before);
+    expect(snapshot(t.dir)).toEqual(files);
     expect(await t.bundleCerts()).toBe(1);
     expect((await t.ok(['rotate', 'status', '--anchor', 'prod'])).rotation).toBeNull();
     expect((await t.sdk.send(new ListCrlsCommand({}))).crls).toHaveLength(2);
@@ -142,6 +146,7 @@ describe('#15 rotate start: preflight before the first write', () => {
     const wrong = join(t.cwd, 'wrong');
     fs.writeFileSync(wrong, 'not the passphrase\n');
     const before = t.writes();
+    const files = snapshot(t.dir);
     for (const argv of [
       ['rotate', 'plan', '--anchor', 'prod', '--new-ca', 'root-2', '--passphrase-file', wrong],
       ['rotate', 'start', '--anchor', 'prod', '--new-ca', 'root-2', '--passphrase-file', wrong, '--dry-run', ...t.ep],
@@ -153,6 +158,7 @@ describe('#15 rotate start: preflight before the first write', () => {
       expect(r.json.error.hint).toContain('nothing was changed on the service');
     }
     expect(t.writes()).toEqual(before);
+    expect(snapshot(t.dir)).toEqual(files);
     expect(await t.bundleCerts()).toBe(1);
     // Without a passphrase, plan cannot open the key and says it did not check it; start refuses.
     const unchecked = await t.ok(['rotate', 'plan', '--anchor', 'prod', '--new-ca', 'root-2']);
