@@ -38,6 +38,7 @@ describe('#15 crl publish reads the service before it decides', () => {
     const status = await t.status();
     expect(status.code).toBe(11);
     expect(status.json.ok).toBe(false);
+    expect(status.json.error).toMatchObject({ code: 'CRITICAL', exit: 11 });
     expect(status.json.data.problems).toEqual([`the CRL of CA issuing-1 (${t.crlId}) is no longer on the trust anchor: what issuing-1 revoked is accepted`]);
 
     const r = await t.publish();

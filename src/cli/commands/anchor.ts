@@ -19,7 +19,7 @@ const LEASE_NOTE =
   'exits 6 with STATE_ANCHOR_BUSY.';
 
 /** The JSON envelope with ok: false when the command's outcome is a failure (exit code other than 0 and 10). */
-export function failedEnvelope(kind: string, data: unknown, error: { code: string; message: string }): string {
+export function failedEnvelope(kind: string, data: unknown, error: { code: string; message: string; exit?: number }): string {
   return JSON.stringify({ ok: false, kind, version: JSON_VERSION, data, error }, null, 2) + '\n';
 }
 
@@ -112,7 +112,7 @@ const status: CommandDef = {
       (table(['CRL', 'CA', 'ID', 'ENABLED', 'NUMBER', 'NEXT UPDATE'], r.crls.map((c) => [c.name ?? '', c.ca ?? '-', c.crlId ?? '', String(c.enabled), String(c.crlNumber ?? '-'), shortTime(c.nextUpdate)])) || 'no CRLs\n') +
       r.findings.map((f) => `  ${f.level === 'critical' ? 'CRITICAL' : 'warning'}: ${f.message}\n`).join('');
     if (json && r.exitCode === 11) {
-      deps.stdout.write(failedEnvelope('pki.anchor.status.result', r, { code: 'STATUS_CRITICAL', message: r.findings.filter((f) => f.level === 'critical').map((f) => f.message).join('; ') }));
+      deps.stdout.write(failedEnvelope('pki.anchor.status.result', r, { code: 'CRITICAL', exit: 11, message: r.findings.filter((f) => f.level === 'critical').map((f) => f.message).join('; ') }));
       return { kind: 'pki.anchor.status.result', data: r, text, exitCode: r.exitCode, printed: true };
     }
     return { kind: 'pki.anchor.status.result', data: r, text, exitCode: r.exitCode };
