@@ -329,18 +329,27 @@ async function publishOne(deps: Deps, input: PublishInput, anchorName: string, c
   const remember = (d: CrlDetail) => {
     view.list = [...view.list!.filter((c) => c.crlId !== d.crlId), d];
   };
+  // The service may only accept CRLs of CAs in the trust anchor's bundle (UNCONFIRMED; the emulator requires it).
+  const explain = (e: unknown) => {
+    if (e instanceof PkiError && e.code === 'AWS_ValidationException' && !anchor.caNames.includes(caName))
+      throw new PkiError(e.code, `${e.message} (trust anchor ${anchor.name} holds [${anchor.caNames.join(', ')}], not ${caName})`, {
+        details: e.details,
+        hint: `put the CA whose CRL you publish in the trust anchor: pki anchor push --name ${anchor.name} --ca ${caName}`,
+      });
+    throw e;
+  };
   // Upload the store's latest CRL until the service holds it (a CRL generated meanwhile by another command goes too).
   for (let round = 0; round < 3; round++) {
     let wrote = false;
     if (!crlId) {
       if (all.length - extras.length >= 2) throw quota();
-      detail = await gw.importCrl(name, anchor.arn, latest.pem);
+      detail = await gw.importCrl(name, anchor.arn, latest.pem).catch(explain);
       calls.push('ImportCrl');
       crlId = detail.crlId!;
       action = published ? 're-imported' : 'imported';
       wrote = true;
     } else if (readRemote(detail!).pem !== latest.pem) {
-      detail = await gw.updateCrl(crlId, latest.pem);
+      detail = await gw.updateCrl(crlId, latest.pem).catch(explain);
       calls.push('UpdateCrl');
       if (action === 'unchanged') action = primary && published && sha256(primary.pem) !== published.sha256 ? 'replaced' : 'updated';
       wrote = true;

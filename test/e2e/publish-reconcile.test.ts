@@ -155,3 +155,14 @@ describe('#15 smaller defects', () => {
     expect(expired.json.data.findings.filter((f: any) => f.level === 'critical').map((f: any) => f.message).join('\n')).toMatch(/CRL pki-issuing-1 expired at .*: the service may refuse every certificate of its CA/);
   });
 });
+
+describe('#15 the CRL of a CA that is not in the trust anchor', () => {
+  it('the service refuses it; the error names the bundle and how to fix it', async () => {
+    const t = await credentialsSetup();
+    await t.ok(['anchor', 'push', '--name', 'root-only', '--ca', 'root', ...t.ep]);
+    const r = await t.run(['crl', 'publish', '--ca', 'issuing-1', '--anchor', 'root-only', ...t.ep]);
+    expect(r.code).toBe(9);
+    expect(r.json.data.results[0].error).toMatchObject({ code: 'AWS_ValidationException', hint: 'put the CA whose CRL you publish in the trust anchor: pki anchor push --name root-only --ca issuing-1' });
+    expect(r.json.data.results[0].error.message).toContain('(trust anchor root-only holds [root], not issuing-1)');
+  });
+});
