@@ -338,7 +338,7 @@ async function publishOne(deps: Deps, input: PublishInput, anchorName: string, c
       });
     throw e;
   };
-  // Upload the store's latest CRL until the service holds it (a CRL generated meanwhile by another command goes too).
+  // Upload the store's latest CRL until the service holds it.
   for (let round = 0; round < 3; round++) {
     let wrote = false;
     if (!crlId) {
@@ -369,9 +369,10 @@ async function publishOne(deps: Deps, input: PublishInput, anchorName: string, c
     detail = check;
     if (!check.crlData || Buffer.from(check.crlData).toString('latin1') !== latest.pem || !check.enabled)
       throw new PkiError('AWS_VERIFY_MISMATCH', `GetCrl ${crlId} does not return the CRL just published, enabled`, { details: { crlId } });
-    const now = await latestOf();
-    if (!now || now.number === latest.number) break;
-    latest = now;
+    // A CRL generated meanwhile (by `crl generate`, outside the lease) goes up in this run too.
+    const newest = await withWorkspace(input.dir, deps, async (ws) => (await ws.store.crlStatus(ca.id)).last?.crlNumber);
+    if (newest === undefined || newest <= latest.number) break;
+    latest = (await latestOf())!;
   }
   // A second CRL of this CA on the anchor (two imports that raced, or another client's upload): the service may
   // consult either, so only the up-to-date one stays.

@@ -7,6 +7,8 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { DeleteCrlCommand, DisableCrlCommand, GetCrlCommand, ImportCrlCommand, ListCrlsCommand, UpdateCrlCommand } from '@aws-sdk/client-rolesanywhere';
 import { describe, expect, it } from 'vitest';
+import { createGateway, type Gateway } from '../../src/aws/gateway.js';
+import { publishCrls } from '../../src/app/publish.js';
 import { credentialsSetup } from '../aws-fixtures.js';
 import { cli } from '../helpers.js';
 
@@ -164,5 +166,31 @@ describe('#15 the CRL of a CA that is not in the trust anchor', () => {
     expect(r.code).toBe(9);
     expect(r.json.data.results[0].error).toMatchObject({ code: 'AWS_ValidationException', hint: 'put the CA whose CRL you publish in the trust anchor: pki anchor push --name root-only --ca issuing-1' });
     expect(r.json.data.results[0].error.message).toContain('(trust anchor root-only holds [root], not issuing-1)');
+  });
+});
+
+describe('#15 a CRL generated while publish uploads', () => {
+  it('goes up in the same run: the service ends on the store\'s latest, never on an older one', async () => {
+    const t = await credentialsSetup();
+    await t.ok(['revoke', '--ca', 'issuing-1', '--serial', t.leaf.serial]);
+    const gw = await createGateway(t.deps, { endpoint: t.emu.url, region: 'us-east-1', ratePerSecond: 0 });
+    let generated = false;
+    // Another command (crl generate from a second cron job) makes CRL #3 right after this run uploaded #2.
+    const racing: Gateway = {
+      ...gw,
+      updateCrl: async (id, pem) => {
+        const r = await gw.updateCrl(id, pem);
+        if (!generated) {
+          generated = true;
+          await t.ok(['crl', 'generate', '--ca', 'issuing-1']);
+        }
+        return r;
+      },
+    };
+    const r = await publishCrls(t.deps, { dir: t.dir, cas: ['issuing-1'], anchors: ['prod'], gateway: racing });
+    expect(r.results[0]).toMatchObject({ ok: true, action: 'updated', crlNumber: 3, calls: ['ListCrls', 'UpdateCrl', 'GetCrl', 'UpdateCrl', 'GetCrl'] });
+    const [crl] = (await t.sdk.send(new ListCrlsCommand({}))).crls!;
+    expect(Buffer.from(crl!.crlData!).toString()).toBe((await t.ok(['crl', 'export', '--ca', 'issuing-1'])).pem);
+    expect((await t.run(['anchor', 'status', '--name', 'prod', ...t.ep])).code).toBe(0);
   });
 });
