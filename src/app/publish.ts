@@ -452,7 +452,7 @@ export async function anchorStatus(deps: Deps, input: GatewayOptions & { dir?: s
         continue;
       }
       if (!r.detail.enabled) critical(`${label} is disabled: what ${owner(r)?.name ?? 'its CA'} revoked is accepted`);
-      if (r.crl.nextUpdate && r.crl.nextUpdate.getTime() <= now) critical(`${label} expired at ${r.crl.nextUpdate.toISOString()}: the service may refuse every certificate of its CA`);
+      if (r.crl.nextUpdate && r.crl.nextUpdate.getTime() <= now) critical(`${label} expired at ${r.crl.nextUpdate.toISOString()}: the service either refuses every certificate of its CA or ignores the CRL (which one is UNCONFIRMED)`);
       else if (r.crl.nextUpdate && r.crl.nextUpdate.getTime() - now <= warn * 1000) warning(`${label} expires ${r.crl.nextUpdate.toISOString()} (within --warn)`);
       if (!owner(r)) warning(`${label} (${r.detail.crlId}) is not a CRL of a CA of this PKI`);
     }

@@ -96,7 +96,8 @@ const status: CommandDef = {
   ],
   notes:
     'Reads GetTrustAnchor and ListCrls and compares them with the store: the bundle with the last push, or while a\n' +
-    'rotation is open with the rotation\'s bundle; each CRL by its issuer, enabled flag, CRL Number and nextUpdate.\n' +
+    'rotation is open with the rotation\'s bundle; each CRL by its issuer, enabled flag, CRL Number and nextUpdate.\n' +    'A CRL past its nextUpdate is critical: the service then either refuses its CA\'s certificates or ignores the CRL\n' +
+    '(which one is UNCONFIRMED), and either is wrong.\n' +
     `Changes nothing. With --json, "ok" is false when the result is critical.\n${AWS_NOTE}`,
   builder: (y) =>
     y.options({
