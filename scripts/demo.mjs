@@ -115,7 +115,7 @@ show(`${endpoint}\n(AWS credentials for the emulator: any values; here AWS_ACCES
 try {
   pki('create the trust anchor from the issuing CA (an intermediate can be the trust anchor)', ['anchor', 'push', '--name', 'demo', '--ca', 'issuing-1', '--enable', '--endpoint', endpoint]);
   pki('publish the CRL to it (ImportCrl the first time)', ['crl', 'publish', '--ca', 'issuing-1', '--anchor', 'demo', '--endpoint', endpoint]);
-  pki('publish again from cron: nothing changed, so no API call', ['crl', 'publish', '--ca', 'issuing-1', '--anchor', 'demo', '--endpoint', endpoint]);
+  pki('publish again from cron: nothing changed; one read (ListCrls) checks what the service holds', ['crl', 'publish', '--ca', 'issuing-1', '--anchor', 'demo', '--endpoint', endpoint]);
   pki('what Roles Anywhere holds', ['anchor', 'status', '--name', 'demo', '--endpoint', endpoint]);
   // CA rotation: a trust anchor holds 2 CA certificates, exactly enough for the old and the new CA side by side.
   pki('plan a rotation of the trust anchor to a new issuing CA', ['rotate', 'plan', '--anchor', 'demo', '--new-ca', 'issuing-2', '--subject', 'CN=Demo Issuing CA 2,O=Example']);

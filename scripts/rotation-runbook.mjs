@@ -92,14 +92,28 @@ try {
   for (const n of ['billing-batch', 'etl-runner']) await pki(['issue', '--ca', 'issuing-1', '--subject', `CN=${n},O=Example`, '--key-out', join(work, `${n}.key`), '--out', join(work, `${n}.pem`), '--validity', '30d'], { show: false });
   say('Two workloads hold 30-day certificates from `issuing-1`, and cron publishes its CRL every 15 minutes:', '', '```', '*/15 * * * * pki crl publish --ca issuing-1 --anchor prod --renew-before 2d', '```', '');
 
-  say('## 1. Plan', '', 'Offline: no AWS call, nothing changes. It names every step, what it changes, and the earliest date `finish` is safe.', '');
-  await pki(['rotate', 'plan', '--anchor', 'prod', '--new-ca', 'issuing-2', '--subject', 'CN=Example Issuing CA 2,O=Example']);
+  say(
+    '## 1. Plan',
+    '',
+    'Nothing changes. It names every step, what it changes, and the earliest date `finish` is safe, and it runs the',
+    'preflight `start` runs before its first write: the keys of the CAs whose CRLs the rotation publishes open and match',
+    'their certificates, and (with `--check-service`, one ListCrls) the trust anchor has a free CRL slot for the new CA.',
+    'Other trust anchors that trust the old CA are listed: rotate them too, or they trust no CA that issues after `switch`.',
+    '',
+  );
+  await pki(['rotate', 'plan', '--anchor', 'prod', '--new-ca', 'issuing-2', '--subject', 'CN=Example Issuing CA 2,O=Example', '--check-service', ...ep]);
 
   say('## 2. Start', '', 'With `--subject`, `start` creates the new CA (here below the same root; a new root when the old CA is a root).', 'Use `--dry-run` first to see the API calls.', '');
   await pki(['rotate', 'start', '--anchor', 'prod', '--new-ca', 'issuing-2', '--subject', 'CN=Example Issuing CA 2,O=Example', '--validity', '3y', '--no-passphrase', '--dry-run', ...ep]);
   await pki(['rotate', 'start', '--anchor', 'prod', '--new-ca', 'issuing-2', '--subject', 'CN=Example Issuing CA 2,O=Example', '--validity', '3y', '--no-passphrase', ...ep]);
   say('Add the new CA to the CRL job now, so both CRLs stay fresh during the overlap:', '', '```', '*/15 * * * * pki crl publish --ca issuing-1 --ca issuing-2 --anchor prod --renew-before 2d', '```', '');
   await pki(['anchor', 'status', '--name', 'prod', ...ep]);
+  say(
+    'While the rotation is open it owns the trust anchor: `pki anchor status` compares the service with the rotation\'s',
+    'bundle, and a push of another bundle (an old script, a colleague) is refused:',
+    '',
+  );
+  await pki(['anchor', 'push', '--name', 'prod', '--ca', 'issuing-1', ...ep], { expect: 6 });
   say('**Watch:** before switching, issue one certificate from `issuing-2` to a canary workload and check that it obtains', 'credentials. If it does not, `pki rotate abort --anchor prod` puts everything back.', '');
   await pki(['issue', '--ca', 'issuing-2', '--subject', 'CN=canary,O=Example', '--key-out', join(work, 'canary.key'), '--out', join(work, 'canary.pem'), '--validity', '30d'], { show: false });
 
@@ -146,6 +160,10 @@ try {
     '| code | exit | when |',
     '| --- | --- | --- |',
     '| `STATE_ROTATION_IN_PROGRESS` | 6 | a second rotation on the same trust anchor |',
+    '| `STATE_ROTATION_OPEN` | 6 | `pki anchor push` of another bundle while a rotation is open (`--force` overrides; `pki anchor status` then exits 11) |',
+    '| `STATE_ANCHOR_BUSY` | 6 | another `pki` run holds the trust anchor\'s lease (publish, push or a rotation step) beyond `--lease-wait` |',
+    '| `AWS_CRL_QUOTA` | 9 | preflight: the anchor has no free CRL slot for a CA that needs one (checked with ListCrls before any write) |',
+    '| `CRYPTO_*`, `IO_KEY_UNREADABLE` | 7, 8 | preflight: a CA whose CRL the rotation publishes cannot sign (wrong passphrase, unreadable or mismatched key) |',
     '| `POLICY_BUNDLE_SIZE` | 4 | the new CA would make a bundle of three |',
     '| `STATE_ROTATION_CRL_SLOTS` | 6 | the overlap would need a third CRL on the anchor |',
     '| `POLICY_NOT_A_CA`, `POLICY_WEAK_SIGNATURE`, `STATE_CA_EXPIRED` | 4, 4, 6 | a new CA Roles Anywhere would reject (no CA:TRUE or keyCertSign, SHA-1/MD5, expired) |',
@@ -155,7 +173,7 @@ try {
     '| `STATE_ROTATION_LAST_CRL` | 6 | the step would remove the only CRL on the anchor (checked with ListCrls) |',
     '| `STATE_ROTATION_PHASE`, `STATE_NO_ROTATION` | 6 | a step out of order; the hint names the next step |',
     '| `STATE_ROTATION_DRIFT` | 6 | switch, when the service\'s trust anchor does not hold the new CA |',
-    '| `STATE_CA_RETIRED` | 6 | `pki issue` / `pki ca create --parent` / `pki ca sign` from a CA rotated out; `pki crl publish` of a retired CA to that anchor |',
+    '| `STATE_CA_RETIRED` | 6 | `pki issue` / `pki ca create --parent` / `pki ca sign` from a CA rotated out; `pki crl publish` of a retired CA to that anchor; a `--new-ca` another rotation closed for issuance |',
   );
   if (!check) fs.writeFileSync(join(ROOT, 'examples/rotation.md'), md.join('\n').replace(/\n{3,}/g, '\n\n').replace(/\n+$/, '\n'));
   process.stdout.write(check ? 'rotation runbook: every step ran as documented\n' : 'wrote examples/rotation.md\n');

@@ -10,13 +10,18 @@
  *   4. CRL Numbers per CA are 1, 2, 3, ... with no gap and no repeat;
  *   5. the store passes PRAGMA integrity_check;
  *   6. the audit chain verifies;
- *   7. the emulator never holds more than 2 CRLs (or 2 certificates) per trust anchor.
+ *   7. the emulator never holds more than 2 CRLs (or 2 certificates) per trust anchor;
+ *   8. after a successful `pki crl publish` (exit 0), no certificate whose revocation was acknowledged before it
+ *      started gets credentials (CreateSession against the emulator answers "Certificate revoked").
+ * Publishing faults, made out of band with a second client (the AWS SDK for JavaScript) as another tool or a console
+ * would: the CRL deleted, disabled, or replaced with an older CRL of the same CA; and overlapping publishes (two
+ * `pki crl publish` at once). Leases last PKI_LEASE_SECONDS=5 here, so a killed run's lease expires quickly.
  * Every RESUME_EVERY (default 15) operations, a batch is interrupted with SIGINT, SIGKILL or SIGTERM (in turn) at a
  * random moment and finished with `--resume`, which must leave one file per CSR, each on record, no temporary file,
  * and no CSR issued twice (see interruptAndResume).
  *
- * Env: OPS (default 2000), KILL_RATE (default 0.15), SEED (default 1), TIME_LIMIT seconds (default 3600), RESUME_EVERY
- * (default 15; 0 turns the interrupt-and-resume rounds off).
+ * Env: OPS (default 2000), KILL_RATE (default 0.15), FAULT_RATE (default 0.08), SEED (default 1), TIME_LIMIT seconds
+ * (default 3600), RESUME_EVERY (default 15; 0 turns the interrupt-and-resume rounds off).
  * Prints the number of operations, kills and invariant checks; exits 1 on the first violation.
  */
 import { spawn } from 'node:child_process';
@@ -29,6 +34,8 @@ const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const CLI = join(ROOT, 'dist/cli/main.js');
 const OPS = Number(process.env.OPS ?? 2000);
 const KILL_RATE = Number(process.env.KILL_RATE ?? 0.15);
+/** Share of operations preceded by an out-of-band change to the published CRL. */
+const FAULT_RATE = Number(process.env.FAULT_RATE ?? 0.08);
 const TIME_LIMIT = Number(process.env.TIME_LIMIT ?? 3600) * 1000;
 let seed = Number(process.env.SEED ?? 1) >>> 0;
 /** mulberry32: a seeded PRNG, so a run's choices can be replayed. */
@@ -50,6 +57,8 @@ const { buildCsr } = await import(join(ROOT, 'dist/x509/csr.js'));
 const { signatureAlgorithmFor } = await import(join(ROOT, 'dist/crypto/keys.js'));
 const { encodeName, parseDn } = await import(join(ROOT, 'dist/x509/name.js'));
 const { toPem } = await import(join(ROOT, 'dist/x509/pem.js'));
+const { credentialProcess } = await import(join(ROOT, 'dist/aws/create-session.js'));
+const { CreateProfileCommand, DeleteCrlCommand, DisableCrlCommand, RolesAnywhereClient, UpdateCrlCommand } = await import('@aws-sdk/client-rolesanywhere');
 const crypto = await import('node:crypto');
 
 const work = fs.mkdtempSync(join(tmpdir(), 'pki-soak-'));
@@ -57,12 +66,18 @@ const dir = join(work, 'pki');
 const certs = join(work, 'certs');
 fs.mkdirSync(certs);
 const emu = await startEmulator({ ratePerSecond: 0 });
-const env = { ...process.env, PKI_DIR: dir, AWS_ACCESS_KEY_ID: 'AKIDSOAK', AWS_SECRET_ACCESS_KEY: 'soak', AWS_REGION: 'us-east-1' };
-const ep = ['--endpoint', emu.url, '--api-rate', '0'];
-const stats = { ops: 0, kills: 0, checks: 0, exits: {}, interruptRounds: 0, interrupted: 0, resumed: 0 };
+const env = { ...process.env, PKI_DIR: dir, AWS_ACCESS_KEY_ID: 'AKIDSOAK', AWS_SECRET_ACCESS_KEY: 'soak', AWS_REGION: 'us-east-1', PKI_LEASE_SECONDS: '5' };
+const ep = ['--endpoint', emu.url, '--api-rate', '0', '--lease-wait', '10'];
+const stats = { ops: 0, kills: 0, checks: 0, revocationChecks: 0, faults: {}, exits: {}, interruptRounds: 0, interrupted: 0, resumed: 0 };
 /** Every RESUME_EVERY operations, one interrupt-and-resume round (signals in turn: SIGINT, SIGKILL, SIGTERM). */
 const RESUME_EVERY = Number(process.env.RESUME_EVERY ?? 15);
 const acked = new Map(); // "issuer serial" → acknowledged revocation
+const issuedFiles = new Map(); // serial of an issuing-1 certificate issued with --key-out → { cert, key }
+/** The second client: what a console, another script or an overlapping tool does to the service. */
+const sdk = new RolesAnywhereClient({ endpoint: emu.url, region: 'us-east-1', credentials: { accessKeyId: 'AKIDOTHER', secretAccessKey: 'other' } });
+const ROLE = 'arn:aws:iam::123456789012:role/soak';
+let anchorArn;
+let profileArn;
 const started = Date.now();
 
 /**
@@ -157,6 +172,53 @@ async function check(withCrl) {
     }
 }
 
+/**
+ * Invariant 8: after a successful publish, none of the revoked certificates (acknowledged before it started) gets
+ * credentials. Checks up to `max` of them (the most recent always), each with a real CreateSession.
+ */
+async function checkRevokedRefused(ackedBefore, max) {
+  const candidates = ackedBefore.map((k) => k.split(' ')[1]).filter((s) => issuedFiles.has(s));
+  if (!candidates.length) return;
+  stats.revocationChecks++;
+  const sample = new Set([candidates[candidates.length - 1]]);
+  while (sample.size < Math.min(max, candidates.length)) sample.add(pick(candidates));
+  const deps = { now: () => new Date(), randomBytes: (n) => crypto.randomBytes(n), env: {}, cwd: work, stdout: { write() {} }, stderr: { write() {} }, interactive: false, actor: 'soak' };
+  for (const serial of sample) {
+    const f = issuedFiles.get(serial);
+    let got = false;
+    try {
+      await credentialProcess(deps, { certificate: f.cert, privateKey: f.key, trustAnchorArn: anchorArn, profileArn, roleArn: ROLE, endpoint: emu.url });
+      got = true;
+    } catch (e) {
+      if (!/Certificate revoked/.test(e.message)) fail(`revoked certificate ${serial}: CreateSession failed for another reason than revocation: ${e.message}`);
+    }
+    if (got) fail(`revoked certificate ${serial} got credentials after a successful crl publish`);
+  }
+}
+
+/** Out-of-band changes to issuing-1's CRL on the anchor, made with the second client. */
+async function outOfBand(kind) {
+  const crl = Object.values(emu.state().crls).find((c) => c.trustAnchorArn === anchorArn && c.name === 'pki-issuing-1');
+  if (!crl) return;
+  stats.faults[kind] = (stats.faults[kind] ?? 0) + 1;
+  if (kind === 'delete') await sdk.send(new DeleteCrlCommand({ crlId: crl.crlId }));
+  else if (kind === 'disable') await sdk.send(new DisableCrlCommand({ crlId: crl.crlId }));
+  else if (kind === 'oldCrl') {
+    const db = new Database(join(dir, 'pki.db'), { readonly: true });
+    let der;
+    try {
+      const id = db.prepare("SELECT id FROM ca WHERE name = 'issuing-1'").pluck().get();
+      const numbers = db.prepare('SELECT crl_number FROM crl WHERE issuer_id = ? ORDER BY crl_number').pluck().all(id);
+      if (numbers.length < 2) return;
+      const older = numbers[Math.floor(random() * (numbers.length - 1))];
+      der = Buffer.concat(db.prepare('SELECT data FROM crl_chunk WHERE issuer_id = ? AND crl_number = ? ORDER BY seq').pluck().all(id, older));
+    } finally {
+      db.close();
+    }
+    await sdk.send(new UpdateCrlCommand({ crlId: crl.crlId, crlData: Buffer.from(toPem('X509 CRL', der)) }));
+  }
+}
+
 // --- Set-up (never killed).
 const setup = async (args) => {
   const r = await pki(args);
@@ -166,7 +228,8 @@ const setup = async (args) => {
 await setup(['init', '--subject', 'CN=Soak Root', '--no-passphrase']);
 await setup(['ca', 'create', 'issuing-1', '--parent', 'root', '--subject', 'CN=Soak Issuing 1', '--no-passphrase']);
 await setup(['ca', 'create', 'issuing-2', '--parent', 'root', '--subject', 'CN=Soak Issuing 2', '--no-passphrase']);
-await setup(['anchor', 'push', '--name', 'soak', '--ca', 'issuing-1', '--enable', ...ep]);
+anchorArn = JSON.parse(await setup(['anchor', 'push', '--name', 'soak', '--ca', 'issuing-1', '--enable', '--json', ...ep])).data.arn;
+profileArn = (await sdk.send(new CreateProfileCommand({ name: 'soak', roleArns: [ROLE], enabled: true }))).profile.profileArn;
 const csrDir = join(work, 'csrs');
 fs.mkdirSync(csrDir);
 for (let i = 0; i < 3; i++) {
@@ -233,7 +296,7 @@ const issuedSerials = () => {
   }
 };
 const operations = {
-  issue: () => ({ args: ['issue', '--ca', 'issuing-1', '--subject', `CN=w${++n}`, '--key-out', join(work, `k${n}.key`), '--out', join(certs, `w${n}.pem`), '--force'] }),
+  issue: () => ({ args: ['issue', '--ca', 'issuing-1', '--subject', `CN=w${++n}`, '--key-out', join(work, `k${n}.key`), '--out', join(certs, `w${n}.pem`), '--force'], files: { cert: join(certs, `w${n}.pem`), key: join(work, `k${n}.key`) } }),
   batch: () => {
     const out = join(certs, `batch-${++n}`);
     fs.mkdirSync(out, { recursive: true });
@@ -252,10 +315,12 @@ const operations = {
     return { args: ['revoke', '--ca', 'issuing-1', '--batch', file], revoked: some };
   },
   crl: () => ({ args: ['crl', 'generate', '--ca', pick(['issuing-1', 'root']), '--out', join(work, 'soak.crl'), '--force'] }),
-  publish: () => ({ args: ['crl', 'publish', '--ca', 'issuing-1', '--anchor', 'soak', ...ep] }),
+  publish: () => ({ args: ['crl', 'publish', '--ca', 'issuing-1', '--anchor', 'soak', ...ep], publish: true }),
+  /** Two publishes at once (overlapping cron runs): one waits for the other's lease. */
+  overlap: () => ({ args: ['crl', 'publish', '--ca', 'issuing-1', '--anchor', 'soak', ...ep], publish: true, overlap: true }),
   rotate: () => ({ rotate: true }),
 };
-const weights = [['issue', 4], ['batch', 1], ['revoke', 2], ['revokeBatch', 1], ['crl', 2], ['publish', 2], ['rotate', 1]];
+const weights = [['issue', 4], ['batch', 1], ['revoke', 2], ['revokeBatch', 1], ['crl', 2], ['publish', 2], ['overlap', 1], ['rotate', 1]];
 const total = weights.reduce((s, [, w]) => s + w, 0);
 const choose = () => {
   let r = random() * total;
@@ -285,22 +350,34 @@ try {
     const op = operations[name]();
     const args = op.rotate ? await rotationArgs() : op.args;
     if (random() < 0.05) emu.setFaults(pick([{ failNext: { status: 503, count: 1 } }, { dropAfterWrite: 1 }, { throttleNext: 1 }]));
+    if (random() < FAULT_RATE) await outOfBand(pick(['delete', 'disable', 'oldCrl']));
+    const ackedBefore = [...acked.keys()];
     const kill = random() < KILL_RATE ? Math.floor(random() * 500) : undefined;
-    const r = await pki(args, kill);
+    const runs = await Promise.all(op.overlap ? [pki(args, kill), pki(args, random() < KILL_RATE ? Math.floor(random() * 500) : undefined)] : [pki(args, kill)]);
     emu.setFaults({});
-    stats.ops++;
-    stats.exits[r.killed ? 'killed' : r.code] = (stats.exits[r.killed ? 'killed' : r.code] ?? 0) + 1;
-    if (!r.killed && r.code === 1) fail(`pki ${args.join(' ')} exited 1 (internal error): ${r.err}`);
-    if (!r.killed && r.code === 0 && op.revoked) for (const s of op.revoked) acked.set(`issuing-1 ${s}`, true);
-    if (r.killed) {
-      stats.kills++;
-      await check(stats.kills % 5 === 0);
+    for (const r of runs) {
+      stats.ops++;
+      stats.exits[r.killed ? 'killed' : r.code] = (stats.exits[r.killed ? 'killed' : r.code] ?? 0) + 1;
+      if (!r.killed && r.code === 1) fail(`pki ${args.join(' ')} exited 1 (internal error): ${r.err}`);
+      if (!r.killed && r.code === 0 && op.revoked) for (const s of op.revoked) acked.set(`issuing-1 ${s}`, true);
+      if (!r.killed && r.code === 0 && op.files) issuedFiles.set(readCertificate(fs.readFileSync(op.files.cert), op.files.cert).serialHex, op.files);
     }
+    if (op.publish && runs.some((r) => !r.killed && r.code === 0)) await checkRevokedRefused(ackedBefore, 3);
+    for (const r of runs)
+      if (r.killed) {
+        stats.kills++;
+        await check(stats.kills % 5 === 0);
+      }
     if (stats.ops % 100 === 0) process.stderr.write(`soak: ${stats.ops} operations, ${stats.kills} kills, ${stats.checks} checks\n`);
   }
   await check(true);
+  // A last publish repairs whatever the last faults left; then every revoked certificate on file must be refused.
+  const last = await pki(['crl', 'publish', '--ca', 'issuing-1', '--anchor', 'soak', ...ep.slice(0, -2), '--lease-wait', '30']);
+  if (last.code !== 0) fail(`the final crl publish failed: exit ${last.code}: ${last.err}`);
+  await checkRevokedRefused([...acked.keys()], 10);
   console.log(
-    `soak: ${stats.ops} operations, ${stats.kills} kills, ${stats.checks} invariant checks, 0 violations (batches interrupted: ${stats.interrupted}, resumed: ${stats.resumed}; exit codes: ${JSON.stringify(stats.exits)}; ${((Date.now() - started) / 1000).toFixed(0)} s)`,
+    `soak: ${stats.ops} operations, ${stats.kills} kills, ${stats.checks} invariant checks, ${stats.revocationChecks} revocation checks after publishing, 0 violations ` +
+      `(batches interrupted: ${stats.interrupted}, resumed: ${stats.resumed}; out-of-band faults: ${JSON.stringify(stats.faults)}; exit codes: ${JSON.stringify(stats.exits)}; ${((Date.now() - started) / 1000).toFixed(0)} s)`,
   );
 } finally {
   await emu.close();

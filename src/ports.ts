@@ -333,6 +333,13 @@ export interface Store {
   importCaWithHistory(ca: NewCa, entries: Iterable<ImportedEntry>, history: NewCaHistory, audit: AuditEvent, actor: string, at: Date): Promise<{ ca: CaRecord; history: CaHistory }>;
   /** The import record of a CA brought across from another tool (undefined for CAs made here). */
   caHistory(caId: number): Promise<CaHistory | undefined>;
+  /**
+   * Takes the lease on `name` for `holder` until `expiresAt` (or extends it when `holder` has it), unless another
+   * holder's lease has not expired at `now`. One transaction. Returns who holds it afterwards.
+   */
+  acquireLease(name: string, holder: string, now: Date, expiresAt: Date): Promise<LeaseRecord & { acquired: boolean }>;
+  /** Gives the lease back (only when `holder` still has it). */
+  releaseLease(name: string, holder: string): Promise<void>;
 }
 
 /** One certificate of an imported CA's history. */
@@ -359,4 +366,12 @@ export interface CaHistory extends NewCaHistory {
   knownSerials: number;
   revocations: number;
   importedAt: Date;
+}
+
+/** Who may write to a trust anchor right now (see acquireLease). */
+export interface LeaseRecord {
+  name: string;
+  holder: string;
+  acquiredAt: Date;
+  expiresAt: Date;
 }

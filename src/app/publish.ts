@@ -5,15 +5,18 @@
  */
 import { createHash } from 'node:crypto';
 import { PkiError } from '../errors.js';
-import type { TrustAnchorDetail } from '@aws-sdk/client-rolesanywhere';
+import type { CrlDetail, TrustAnchorDetail } from '@aws-sdk/client-rolesanywhere';
 import { createGateway, type Gateway, type GatewayOptions } from '../aws/gateway.js';
-import type { AnchorRecord, Deps } from '../ports.js';
+import type { AnchorRecord, CaRecord, Deps } from '../ports.js';
+import { parseDuration } from '../domain/duration.js';
+import type { ParsedCertificate } from '../x509/certificate.js';
+import { withAnchorLease, type LeaseOptions } from './lease.js';
 import { checkOutput, writeFileAtomic } from '../fs/files.js';
-import { crlDerFromFile, decodeCrl } from '../x509/crl.js';
+import { crlDerFromFile, decodeCrl, type DecodedCrl } from '../x509/crl.js';
 import { toPem } from '../x509/pem.js';
 import { checkCaCertificate } from './ca.js';
 import { exportCrl, generateCrl } from './crl.js';
-import { assertPublishable } from './rotation-state.js';
+import { assertPublishable, expectedBundles } from './rotation-state.js';
 import { assertCaUsable, revokedInBundle } from './ca-state.js';
 import { caCertificate, getCa, withWorkspace, type Workspace } from './workspace.js';
 
@@ -66,60 +69,93 @@ export async function anchorBundle(deps: Deps, input: { dir?: string; cas: strin
   });
 }
 
-export interface PushInput extends GatewayOptions {
+/** The PEM of CA certificates as bundled, without the CA checks (for comparing with what the service holds). */
+async function rawBundlePem(ws: Workspace, caNames: string[]): Promise<string | undefined> {
+  const pems: string[] = [];
+  for (const name of caNames) {
+    const ca = await ws.store.getCa(name);
+    if (!ca?.certDer) return undefined;
+    pems.push(toPem('CERTIFICATE', ca.certDer));
+  }
+  return pems.join('');
+}
+
+export interface PushInput extends GatewayOptions, LeaseOptions {
   dir?: string;
   name: string;
   cas: string[];
   enable?: boolean;
   dryRun?: boolean;
+  /** Override an open rotation's ownership of the anchor's bundle (`--force`). */
+  force?: boolean;
+  /** Set by the rotation steps: the push is the rotation's own. */
+  fromRotation?: boolean;
   /** For tests: a gateway instead of the SDK one. */
   gateway?: Gateway;
 }
 
-/** Creates the trust anchor or brings it up to date, records it, and checks the result with GetTrustAnchor. */
+/**
+ * Creates the trust anchor or brings it up to date, records it, and checks the result with GetTrustAnchor. Holds the
+ * anchor's lease (one writer per anchor, so two runs never create two anchors of the same name). While a rotation is
+ * open the rotation owns the bundle: a different bundle is refused (STATE_ROTATION_OPEN) unless `force`.
+ */
 export async function pushAnchor(deps: Deps, input: PushInput) {
   checkResourceName(input.name, '--name');
-  return withWorkspace(input.dir, deps, async (ws) => {
-    for (const name of new Set(input.cas)) await assertCaUsable(ws, await getCa(ws, name), 'anchor');
-    const pem = await bundlePem(ws, input.cas);
-    const gw = input.gateway ?? (await createGateway(deps, input));
-    const calls: string[] = [];
-    const recorded = await ws.store.getAnchor(input.name);
-    let ta = recorded ? await gw.getTrustAnchor(recorded.trustAnchorId).catch((e: PkiError) => (e.code === 'AWS_ResourceNotFoundException' ? undefined : Promise.reject(e))) : undefined;
-    if (!ta) {
-      // Not recorded (or deleted out of band): an earlier run may have created it and died before recording it.
-      const same = (await gw.listTrustAnchors()).filter((t) => t.name === input.name);
-      if (same.length > 1)
-        throw new PkiError('AWS_AMBIGUOUS_TRUST_ANCHOR', `${same.length} trust anchors are named "${input.name}": ${same.map((t) => t.trustAnchorArn).join(', ')}`, {
-          hint: 'delete the extra ones (aws rolesanywhere delete-trust-anchor) and run again',
-        });
-      ta = same[0];
-    }
-    if (!ta) {
-      calls.push('CreateTrustAnchor');
-      if (input.dryRun) return { name: input.name, dryRun: true, calls, arn: null, enabled: input.enable ?? false };
-      ta = await gw.createTrustAnchor(input.name, pem, input.enable ?? false);
-    } else {
-      if (!samePem(bundleOf(ta), pem)) {
-        calls.push('UpdateTrustAnchor');
-        if (!input.dryRun) ta = await gw.updateTrustAnchorSource(ta.trustAnchorId!, pem);
+  const body = () =>
+    withWorkspace(input.dir, deps, async (ws) => {
+      for (const name of new Set(input.cas)) await assertCaUsable(ws, await getCa(ws, name), 'anchor');
+      const pem = await bundlePem(ws, input.cas);
+      const recorded = await ws.store.getAnchor(input.name);
+      if (recorded && !input.fromRotation) {
+        const { bundles, rotation, oldName, newName } = await expectedBundles(ws, recorded);
+        if (rotation && !bundles.some((b) => b.length === input.cas.length && b.every((n, i) => n === input.cas[i])) && !input.force)
+          throw new PkiError(
+            'STATE_ROTATION_OPEN',
+            `trust anchor ${input.name} is being rotated from ${oldName} to ${newName} (phase ${rotation.phase}): the rotation owns its bundle [${bundles[0]!.join(', ')}], and [${input.cas.join(', ')}] would override it`,
+            {
+              details: { anchor: input.name, phase: rotation.phase, expected: bundles[0], requested: input.cas },
+              hint: `use pki rotate (status/finish/abort --anchor ${input.name}); --force overrides the rotation's bundle`,
+            },
+          );
       }
-      if (input.enable && !ta.enabled) {
-        calls.push('EnableTrustAnchor');
-        if (!input.dryRun) ta = await gw.enableTrustAnchor(ta.trustAnchorId!);
+      const gw = input.gateway ?? (await createGateway(deps, input));
+      const calls: string[] = [];
+      let ta = recorded ? await gw.getTrustAnchor(recorded.trustAnchorId).catch((e: PkiError) => (e.code === 'AWS_ResourceNotFoundException' ? undefined : Promise.reject(e))) : undefined;
+      if (!ta) {
+        // Not recorded (or deleted out of band): an earlier run may have created it and died before recording it.
+        const same = (await gw.listTrustAnchors()).filter((t) => t.name === input.name);
+        if (same.length > 1)
+          throw new PkiError('AWS_AMBIGUOUS_TRUST_ANCHOR', `${same.length} trust anchors are named "${input.name}": ${same.map((t) => t.trustAnchorArn).join(', ')}`, {
+            hint: 'delete the extra ones (aws rolesanywhere delete-trust-anchor) and run again',
+          });
+        ta = same[0];
       }
-      if (input.dryRun) return { name: input.name, dryRun: true, calls, arn: ta.trustAnchorArn ?? null, enabled: ta.enabled ?? false };
-    }
-    const check = await gw.getTrustAnchor(ta.trustAnchorId!);
-    const remote = bundleOf(check);
-    if (!samePem(remote, pem)) throw new PkiError('AWS_VERIFY_MISMATCH', `GetTrustAnchor ${check.trustAnchorArn} does not return the bundle just pushed`);
-    const record: AnchorRecord = { name: input.name, arn: check.trustAnchorArn!, trustAnchorId: check.trustAnchorId!, region: gw.region, caNames: input.cas, bundleSha256: sha256(pem), updatedAt: ws.now };
-    await ws.store.saveAnchor(record, { action: 'anchor.push', target: input.name, details: { arn: record.arn, cas: input.cas, calls } }, deps.actor, ws.now);
-    return { name: input.name, dryRun: false, calls, arn: record.arn, enabled: check.enabled ?? false };
-  });
+      if (!ta) {
+        calls.push('CreateTrustAnchor');
+        if (input.dryRun) return { name: input.name, dryRun: true, calls, arn: null, enabled: input.enable ?? false };
+        ta = await gw.createTrustAnchor(input.name, pem, input.enable ?? false);
+      } else {
+        if (!samePem(bundleOf(ta), pem)) {
+          calls.push('UpdateTrustAnchor');
+          if (!input.dryRun) ta = await gw.updateTrustAnchorSource(ta.trustAnchorId!, pem);
+        }
+        if (input.enable && !ta.enabled) {
+          calls.push('EnableTrustAnchor');
+          if (!input.dryRun) ta = await gw.enableTrustAnchor(ta.trustAnchorId!);
+        }
+        if (input.dryRun) return { name: input.name, dryRun: true, calls, arn: ta.trustAnchorArn ?? null, enabled: ta.enabled ?? false };
+      }
+      const check = await gw.getTrustAnchor(ta.trustAnchorId!);
+      const remote = bundleOf(check);
+      if (!samePem(remote, pem)) throw new PkiError('AWS_VERIFY_MISMATCH', `GetTrustAnchor ${check.trustAnchorArn} does not return the bundle just pushed`);
+      const record: AnchorRecord = { name: input.name, arn: check.trustAnchorArn!, trustAnchorId: check.trustAnchorId!, region: gw.region, caNames: input.cas, bundleSha256: sha256(pem), updatedAt: ws.now };
+      await ws.store.saveAnchor(record, { action: 'anchor.push', target: input.name, details: { arn: record.arn, cas: input.cas, calls, ...(input.force ? { forced: true } : {}) } }, deps.actor, ws.now);
+      return { name: input.name, dryRun: false, calls, arn: record.arn, enabled: check.enabled ?? false };
+    });
+  return input.dryRun ? body() : withAnchorLease(deps, input, input.name, () => body());
 }
 
-export interface PublishInput extends GatewayOptions {
+export interface PublishInput extends GatewayOptions, LeaseOptions {
   dir?: string;
   cas: string[];
   anchors: string[];
@@ -129,143 +165,328 @@ export interface PublishInput extends GatewayOptions {
   gateway?: Gateway;
 }
 
+export type PublishAction = 'imported' | 're-imported' | 'updated' | 'replaced' | 're-enabled' | 'unchanged' | 'recovered' | 'dry-run';
+
 export interface PublishResult {
   ca: string;
   anchor: string;
   ok: boolean;
-  action?: 'imported' | 'updated' | 'unchanged' | 'recovered' | 'dry-run';
+  action?: PublishAction;
   crlNumber?: number;
   crlId?: string;
   calls: string[];
-  error?: { code: string; message: string; hint: string | null };
+  /** What the service held that differed from the store (changed out of band, or a run that died). */
+  found?: string[];
+  error?: { code: string; message: string; hint: string | null; details: Record<string, unknown> };
 }
+
+/** A CRL on the service, decoded (undefined `crl` when its bytes are not a CRL). */
+interface RemoteCrl {
+  detail: CrlDetail;
+  pem: string;
+  crl: DecodedCrl | undefined;
+}
+
+function readRemote(c: CrlDetail): RemoteCrl {
+  const bytes = c.crlData ? Buffer.from(c.crlData) : Buffer.alloc(0);
+  let crl: DecodedCrl | undefined;
+  try {
+    crl = bytes.length ? decodeCrl(crlDerFromFile(bytes, c.name ?? 'CRL'), c.name ?? 'CRL') : undefined;
+  } catch {
+    crl = undefined;
+  }
+  return { detail: c, pem: bytes.toString('latin1'), crl };
+}
+
+/** Whether `crl` was issued by the CA with certificate `cert` (issuer name and, when present, key identifier). */
+function issuedBy(crl: DecodedCrl | undefined, cert: ParsedCertificate): boolean {
+  if (!crl || !crl.issuerDer.equals(cert.subjectDer)) return false;
+  return !crl.authorityKeyId || !cert.subjectKeyId || crl.authorityKeyId.equals(cert.subjectKeyId);
+}
+
+/** The CRLs among `remote` that are CA `caName`'s: the recorded id, its resource name, or signed by it. */
+export function crlsOfCa(remote: CrlDetail[], caName: string, ca: CaRecord | undefined, recordedId: string | undefined): CrlDetail[] {
+  const cert = ca?.certDer ? caCertificate(ca) : undefined;
+  return remote.filter((c) => c.crlId === recordedId || c.name === crlResourceName(caName) || (cert && issuedBy(readRemote(c).crl, cert)));
+}
+
+const numberOf = (r: RemoteCrl): bigint | undefined => r.crl?.crlNumber;
 
 /** Publishes each CA's latest CRL to each trust anchor; one failing does not stop the others. */
-export async function publishCrls(deps: Deps, input: PublishInput): Promise<{ results: PublishResult[]; exitCode: number }> {
+export async function publishCrls(deps: Deps, input: PublishInput): Promise<{ results: PublishResult[]; exitCode: number; ok: boolean }> {
   const results: PublishResult[] = [];
   let gw = input.gateway;
-  for (const anchorName of input.anchors)
-    for (const caName of input.cas) {
-      try {
-        gw ??= await createGateway(deps, input);
-        results.push(await publishOne(deps, { ...input, anchor: anchorName }, caName, gw));
-      } catch (e) {
-        if (!(e instanceof PkiError)) throw e;
-        results.push({ ca: caName, anchor: anchorName, ok: false, calls: [], error: { code: e.code, message: e.message, hint: e.hint ?? null } });
+  const failure = (caName: string, anchorName: string, e: unknown): PublishResult => {
+    if (!(e instanceof PkiError)) throw e;
+    return { ca: caName, anchor: anchorName, ok: false, calls: [], error: { code: e.code, message: e.message, hint: e.hint ?? null, details: e.details } };
+  };
+  for (const anchorName of input.anchors) {
+    // What the service holds on this anchor: read once (ListCrls), kept up to date with every write of this run.
+    const view: { list?: CrlDetail[] } = {};
+    const each = async (holder?: string) => {
+      for (const caName of input.cas) {
+        try {
+          gw ??= await createGateway(deps, input);
+          results.push(await publishOne(deps, { ...input, ...(holder ? { leaseHolder: holder } : {}) }, anchorName, caName, gw, view));
+        } catch (e) {
+          results.push(failure(caName, anchorName, e));
+        }
       }
-    }
+    };
+    if (input.dryRun) await each();
+    else
+      await withAnchorLease(deps, input, anchorName, each).catch((e) => {
+        for (const caName of input.cas) if (!results.some((r) => r.ca === caName && r.anchor === anchorName)) results.push(failure(caName, anchorName, e));
+      });
+  }
   const failed = results.find((r) => !r.ok);
-  return { results, exitCode: failed ? new PkiError(failed.error!.code, '').exitCode : 0 };
+  return { results, exitCode: failed ? new PkiError(failed.error!.code, '').exitCode : 0, ok: !failed };
 }
 
-async function publishOne(deps: Deps, input: PublishInput & { anchor: string }, caName: string, gw: Gateway): Promise<PublishResult> {
-  await withWorkspace(input.dir, deps, async (ws) => {
+/** Whether `generate --renew-before` would make a new CRL now (for a dry run, which makes none). */
+async function crlDue(ws: Workspace, ca: CaRecord, renewBefore: string | undefined): Promise<string | undefined> {
+  const { last, epoch } = await ws.store.crlStatus(ca.id);
+  if (!last) return 'generate the first CRL';
+  if (epoch > last.revocationEpoch) return `generate CRL #${last.crlNumber + 1} (certificates were revoked after #${last.crlNumber})`;
+  const before = parseDuration(renewBefore ?? '1s', '--renew-before');
+  if (last.nextUpdate.getTime() - ws.now.getTime() <= before * 1000) return `generate CRL #${last.crlNumber + 1} (#${last.crlNumber} expires ${last.nextUpdate.toISOString()})`;
+  return undefined;
+}
+
+/**
+ * One CA's CRL on one anchor. Reads what the service holds first (ListCrls: id, enabled flag, bytes, hence number
+ * and issuer) and acts on the difference from the store: re-imports a missing CRL, re-enables a disabled one,
+ * replaces an older or foreign one with the store's latest, never uploads anything older than the store's latest,
+ * removes a second copy of this CA's CRL, and refuses to replace a newer one from this CA. Reads back and records.
+ */
+async function publishOne(deps: Deps, input: PublishInput, anchorName: string, caName: string, gw: Gateway, view: { list?: CrlDetail[] }): Promise<PublishResult> {
+  const dir = input.dir ? { dir: input.dir } : {};
+  const prep = await withWorkspace(input.dir, deps, async (ws) => {
     const ca = await getCa(ws, caName);
-    if (!(await ws.store.getAnchor(input.anchor)))
-      throw new PkiError('NOT_FOUND_ANCHOR', `trust anchor "${input.anchor}" is not known to this PKI`, { hint: `run pki anchor push --name ${input.anchor} --ca ... first` });
-    await assertPublishable(ws, input.anchor, ca);
+    const anchor = await ws.store.getAnchor(anchorName);
+    if (!anchor) throw new PkiError('NOT_FOUND_ANCHOR', `trust anchor "${anchorName}" is not known to this PKI`, { hint: `run pki anchor push --name ${anchorName} --ca ... first` });
+    await assertPublishable(ws, anchorName, ca);
+    return { ca, anchor, cert: caCertificate(ca), published: await ws.store.getPublishedCrl(anchorName, ca.id), due: input.dryRun ? await crlDue(ws, ca, input.renewBefore) : undefined };
   });
+  const { ca, anchor, cert, published } = prep;
   // A fresh CRL when one is due (revocations since the last one, expiry within --renew-before, or none yet). A dry
-  // run changes nothing, not even the store: it compares the latest CRL there is.
-  if (!input.dryRun)
-    await generateCrl(deps, {
-      ...(input.dir ? { dir: input.dir } : {}),
-      ca: caName,
-      renewBefore: input.renewBefore ?? '1s',
-      ...(input.passphraseFile ? { passphraseFile: input.passphraseFile } : {}),
+  // run changes nothing, not even the store: it says which CRL it would make.
+  if (!input.dryRun) await generateCrl(deps, { ...dir, ca: caName, renewBefore: input.renewBefore ?? '1s', ...(input.passphraseFile ? { passphraseFile: input.passphraseFile } : {}) });
+  const latestOf = async () => {
+    const x = await exportCrl(deps, { ...dir, ca: caName }).catch((e: PkiError) => (e.code === 'NOT_FOUND_CRL' && input.dryRun ? undefined : Promise.reject(e)));
+    return x ? { pem: x.pem!, number: x.crlNumber } : undefined;
+  };
+  let latest = await latestOf();
+  const calls: string[] = [];
+  const found: string[] = [];
+  if (!view.list) {
+    view.list = await gw.listCrls();
+    calls.push('ListCrls');
+  }
+  const onAnchor = () => view.list!.filter((c) => c.trustAnchorArn === anchor.arn).map(readRemote);
+  const name = crlResourceName(caName);
+  const mineOf = (all: RemoteCrl[]) => all.filter((r) => r.detail.crlId === published?.crlId || r.detail.name === name || issuedBy(r.crl, cert));
+  const all = onAnchor();
+  const mine = mineOf(all);
+  const primary = mine.find((r) => r.detail.crlId === published?.crlId) ?? mine.find((r) => r.detail.name === name) ?? mine[0];
+  const extras = mine.filter((r) => r !== primary);
+  const quota = () =>
+    new PkiError('AWS_CRL_QUOTA', `trust anchor ${anchor.name} already holds 2 CRLs (${all.map((c) => c.detail.name).join(', ')}); Roles Anywhere allows no more`, {
+      details: { anchor: anchor.arn, crls: all.map((c) => ({ name: c.detail.name, id: c.detail.crlId })) },
+      hint: 'a trust anchor takes the CRLs of at most 2 issuing CAs: publish this CA\'s CRL to another anchor, or delete an unused CRL',
     });
-  const latest = await exportCrl(deps, { ...(input.dir ? { dir: input.dir } : {}), ca: caName }).catch((e: PkiError) => {
-    if (input.dryRun && e.code === 'NOT_FOUND_CRL') return undefined;
-    throw e;
-  });
-  if (!latest) return { ca: caName, anchor: input.anchor, ok: true, action: 'dry-run', calls: ['(generate the first CRL)', 'ImportCrl'] };
-  const pem = latest.pem!;
-  const digest = sha256(pem);
-  return withWorkspace(input.dir, deps, async (ws) => {
-    const ca = await getCa(ws, caName);
-    const anchor = (await ws.store.getAnchor(input.anchor))!;
-    const published = await ws.store.getPublishedCrl(anchor.name, ca.id);
-    if (published?.sha256 === digest) return { ca: caName, anchor: input.anchor, ok: true, action: 'unchanged', crlNumber: published.crlNumber, crlId: published.crlId, calls: [] };
-    const calls: string[] = [];
-    const name = crlResourceName(caName);
-    let crlId = published?.crlId;
-    let action: PublishResult['action'] = 'updated';
-    if (!crlId) {
-      // Not recorded: an earlier run may have imported it and died before recording the id. Never import twice.
-      const onAnchor = (await gw.listCrls()).filter((c) => c.trustAnchorArn === anchor.arn);
-      calls.push('ListCrls');
-      const mine = onAnchor.find((c) => c.name === name);
-      if (mine) {
-        crlId = mine.crlId!;
-        action = 'recovered';
-      } else if (onAnchor.length >= 2)
-        throw new PkiError('AWS_CRL_QUOTA', `trust anchor ${anchor.name} already holds 2 CRLs (${onAnchor.map((c) => c.name).join(', ')}); Roles Anywhere allows no more`, {
-          details: { anchor: anchor.arn, crls: onAnchor.map((c) => ({ name: c.name, id: c.crlId })) },
-          hint: 'a trust anchor takes the CRLs of at most 2 issuing CAs: publish this CA\'s CRL to another anchor, or delete an unused CRL',
-        });
-    }
-    if (input.dryRun) return { ca: caName, anchor: input.anchor, ok: true, action: 'dry-run', crlNumber: latest.crlNumber, calls: [...calls, crlId ? 'UpdateCrl' : 'ImportCrl'] };
-    let detail;
-    if (crlId) {
-      const current = await gw.getCrl(crlId);
-      calls.push('GetCrl');
-      if (!current.crlData || Buffer.from(current.crlData).toString() !== pem) {
-        detail = await gw.updateCrl(crlId, pem);
-        calls.push('UpdateCrl');
-      } else detail = current;
+  const describe = (r: RemoteCrl) => `${r.detail.name} (${r.detail.crlId}${numberOf(r) !== undefined ? `, CRL #${numberOf(r)}` : ''}${r.detail.enabled ? '' : ', disabled'})`;
+  if (published && !primary) found.push(`the CRL recorded as published (${published.crlId}) is not on the trust anchor`);
+  if (primary && !primary.detail.enabled) found.push(`${describe(primary)} is disabled`);
+  if (primary && !issuedBy(primary.crl, cert)) found.push(`${describe(primary)} is not a CRL of ${caName}`);
+  if (primary && latest && issuedBy(primary.crl, cert) && numberOf(primary)! > BigInt(latest.number))
+    throw new PkiError('STATE_CRL_SERVICE_NEWER', `trust anchor ${anchor.name} holds CRL #${numberOf(primary)} of ${caName}, newer than the store's latest (#${latest.number}): it was not made from this store`, {
+      details: { anchor: anchor.name, ca: caName, service: String(numberOf(primary)), store: latest.number, crlId: primary.detail.crlId },
+      hint: 'is this store a restored backup, or does another copy of the CA sign CRLs? Nothing was uploaded',
+    });
+  if (primary && latest && issuedBy(primary.crl, cert) && numberOf(primary)! < BigInt(latest.number) && published && sha256(primary.pem) !== published.sha256)
+    found.push(`${describe(primary)} is older than the CRL #${published.crlNumber} recorded as published`);
+  for (const x of extras) found.push(`a second CRL of ${caName} on the anchor: ${describe(x)}`);
+
+  if (input.dryRun) {
+    const plan: string[] = [...calls];
+    if (prep.due) plan.push(`(${prep.due})`);
+    const content = prep.due || !latest || !primary || primary.pem !== latest.pem;
+    if (!primary) {
+      if (all.length >= 2) throw quota();
+      plan.push('ImportCrl');
     } else {
-      detail = await gw.importCrl(name, anchor.arn, pem);
+      if (content) plan.push('UpdateCrl');
+      if (!primary.detail.enabled) plan.push('EnableCrl');
+    }
+    plan.push(...extras.map(() => 'DeleteCrl'));
+    const changes = plan.some((c) => !c.startsWith('ListCrls'));
+    return { ca: caName, anchor: anchorName, ok: true, action: changes ? 'dry-run' : 'unchanged', ...(latest ? { crlNumber: latest.number } : {}), ...(primary?.detail.crlId ? { crlId: primary.detail.crlId } : {}), calls: plan, ...(found.length ? { found } : {}) };
+  }
+
+  if (!latest) throw new PkiError('NOT_FOUND_CRL', `CA ${caName} has no CRL yet`);
+  let action: PublishAction = 'unchanged';
+  let crlId = primary?.detail.crlId;
+  let detail: CrlDetail | undefined = primary?.detail;
+  const remember = (d: CrlDetail) => {
+    view.list = [...view.list!.filter((c) => c.crlId !== d.crlId), d];
+  };
+  // The service may only accept CRLs of CAs in the trust anchor's bundle (UNCONFIRMED; the emulator requires it).
+  const explain = (e: unknown) => {
+    if (e instanceof PkiError && e.code === 'AWS_ValidationException' && !anchor.caNames.includes(caName))
+      throw new PkiError(e.code, `${e.message} (trust anchor ${anchor.name} holds [${anchor.caNames.join(', ')}], not ${caName})`, {
+        details: e.details,
+        hint: `put the CA whose CRL you publish in the trust anchor: pki anchor push --name ${anchor.name} --ca ${caName}`,
+      });
+    throw e;
+  };
+  // Upload the store's latest CRL until the service holds it.
+  for (let round = 0; round < 3; round++) {
+    let wrote = false;
+    if (!crlId) {
+      if (all.length - extras.length >= 2) throw quota();
+      detail = await gw.importCrl(name, anchor.arn, latest.pem).catch(explain);
       calls.push('ImportCrl');
       crlId = detail.crlId!;
-      action = 'imported';
-    }
-    // Verify: the same bytes, enforced.
-    let check = await gw.getCrl(crlId);
-    calls.push('GetCrl');
-    if (!check.enabled) {
-      check = await gw.enableCrl(crlId);
+      action = published ? 're-imported' : 'imported';
+      wrote = true;
+    } else if (readRemote(detail!).pem !== latest.pem) {
+      detail = await gw.updateCrl(crlId, latest.pem).catch(explain);
+      calls.push('UpdateCrl');
+      if (action === 'unchanged') action = primary && published && sha256(primary.pem) !== published.sha256 ? 'replaced' : 'updated';
+      wrote = true;
+    } else if (action === 'unchanged' && !published) action = 'recovered';
+    if (!detail!.enabled) {
+      detail = await gw.enableCrl(crlId);
       calls.push('EnableCrl');
+      if (action === 'unchanged') action = 're-enabled';
+      wrote = true;
     }
-    if (!check.crlData || Buffer.from(check.crlData).toString() !== pem) throw new PkiError('AWS_VERIFY_MISMATCH', `GetCrl ${crlId} does not return the CRL just published`);
-    const number = Number(decodeCrl(crlDerFromFile(Buffer.from(pem), 'published CRL'), 'published CRL').crlNumber ?? 0);
-    await ws.store.savePublishedCrl(
-      { anchorName: anchor.name, issuerId: ca.id, crlId, crlArn: check.crlArn ?? detail.crlArn ?? '', crlNumber: number, sha256: digest, publishedAt: ws.now },
-      { action: 'crl.publish', target: `${caName}@${anchor.name}`, details: { crlId, crlNumber: number, calls } },
-      deps.actor,
-      ws.now,
+    remember(detail!);
+    if (!wrote) break;
+    // Read back: the same bytes, enabled.
+    const check = await gw.getCrl(crlId);
+    calls.push('GetCrl');
+    remember(check);
+    detail = check;
+    if (!check.crlData || Buffer.from(check.crlData).toString('latin1') !== latest.pem || !check.enabled)
+      throw new PkiError('AWS_VERIFY_MISMATCH', `GetCrl ${crlId} does not return the CRL just published, enabled`, { details: { crlId } });
+    // A CRL generated meanwhile (by `crl generate`, outside the lease) goes up in this run too.
+    const newest = await withWorkspace(input.dir, deps, async (ws) => (await ws.store.crlStatus(ca.id)).last?.crlNumber);
+    if (newest === undefined || newest <= latest.number) break;
+    latest = (await latestOf())!;
+  }
+  // A second CRL of this CA on the anchor (two imports that raced, or another client's upload): the service may
+  // consult either, so only the up-to-date one stays.
+  for (const x of extras) {
+    await gw.deleteCrl(x.detail.crlId!).catch((e: PkiError) => (e.code === 'AWS_ResourceNotFoundException' ? undefined : Promise.reject(e)));
+    calls.push('DeleteCrl');
+    view.list = view.list!.filter((c) => c.crlId !== x.detail.crlId);
+  }
+  const digest = sha256(latest.pem);
+  if (published?.crlId !== crlId || published?.sha256 !== digest || action !== 'unchanged' || extras.length)
+    await withWorkspace(input.dir, deps, (ws) =>
+      ws.store.savePublishedCrl(
+        { anchorName: anchor.name, issuerId: ca.id, crlId: crlId!, crlArn: detail?.crlArn ?? '', crlNumber: latest!.number, sha256: digest, publishedAt: ws.now },
+        { action: 'crl.publish', target: `${caName}@${anchor.name}`, details: { crlId, crlNumber: latest!.number, action, calls, ...(found.length ? { found } : {}) } },
+        deps.actor,
+        ws.now,
+      ),
     );
-    return { ca: caName, anchor: input.anchor, ok: true, action, crlNumber: number, crlId, calls };
-  });
+  return { ca: caName, anchor: anchorName, ok: true, action, crlNumber: latest.number, crlId: crlId!, calls, ...(found.length ? { found } : {}) };
 }
 
-/** What Roles Anywhere holds for a trust anchor against what this PKI last pushed and published. */
-export async function anchorStatus(deps: Deps, input: GatewayOptions & { dir?: string; name: string; gateway?: Gateway }) {
+export interface StatusFinding {
+  level: 'warning' | 'critical';
+  message: string;
+}
+
+/**
+ * What Roles Anywhere holds for a trust anchor against what it should hold. Critical (exit 11) when the service would
+ * refuse valid certificates or accept revoked ones: the anchor disabled, a bundle other than the recorded one (or,
+ * while a rotation is open, the rotation's), a CRL this PKI publishes there missing, disabled, expired or older than
+ * the store's latest. Warning (exit 10): a CRL expiring within `warn`, a CRL not from this PKI, a second CRL of a CA.
+ */
+export async function anchorStatus(deps: Deps, input: GatewayOptions & { dir?: string; name: string; warn?: string; gateway?: Gateway }) {
+  const warn = parseDuration(input.warn ?? '48h', '--warn');
   return withWorkspace(input.dir, deps, async (ws) => {
     const anchor = await ws.store.getAnchor(input.name);
     if (!anchor) throw new PkiError('NOT_FOUND_ANCHOR', `trust anchor "${input.name}" is not known to this PKI`, { hint: `run pki anchor push --name ${input.name} --ca ... first` });
     const gw = input.gateway ?? (await createGateway(deps, { ...input, region: input.region ?? anchor.region }));
-    const ta = await gw.getTrustAnchor(anchor.trustAnchorId);
+    const findings: StatusFinding[] = [];
+    const critical = (message: string) => findings.push({ level: 'critical', message });
+    const warning = (message: string) => findings.push({ level: 'warning', message });
+    const ta = await gw.getTrustAnchor(anchor.trustAnchorId).catch((e: PkiError) => (e.code === 'AWS_ResourceNotFoundException' ? undefined : Promise.reject(e)));
+    if (!ta) {
+      critical(`trust anchor ${anchor.name} (${anchor.arn}) no longer exists on the service`);
+      return { name: anchor.name, arn: anchor.arn, enabled: false, cas: anchor.caNames, expected: [anchor.caNames], rotation: null, crls: [], findings, problems: findings.map((f) => f.message), exitCode: 11 };
+    }
     const remotePem = bundleOf(ta);
-    const problems: string[] = [];
-    if (sha256(remotePem) !== anchor.bundleSha256 && !samePem(remotePem, await bundlePem(ws, anchor.caNames))) problems.push('the trust anchor\'s bundle differs from what pki pushed');
-    if (!ta.enabled) problems.push('the trust anchor is disabled');
-    problems.push(...(await revokedInBundle(ws, anchor.name, anchor.caNames)));
-    const crls = [];
-    const remote = (await gw.listCrls()).filter((x) => x.trustAnchorArn === anchor.arn);
-    // What this PKI published must still be there, and no older than the CA's latest CRL.
+    const { bundles, rotation, oldName, newName } = await expectedBundles(ws, anchor);
+    let bundleOk = false;
+    for (const b of bundles) {
+      const pem = await rawBundlePem(ws, b);
+      if (pem !== undefined && samePem(remotePem, pem)) bundleOk = true;
+    }
+    if (!bundleOk)
+      critical(
+        rotation
+          ? `the trust anchor's bundle is not the rotation's [${bundles[0]!.join(', ')}] (${oldName} → ${newName}, phase ${rotation.phase}): certificates of a CA it should trust are refused`
+          : `the trust anchor's bundle differs from what pki pushed [${anchor.caNames.join(', ')}]`,
+      );
+    if (!ta.enabled) critical('the trust anchor is disabled: every certificate is refused');
+    for (const m of await revokedInBundle(ws, anchor.name, anchor.caNames)) warning(m);
+    const remote = (await gw.listCrls()).filter((x) => x.trustAnchorArn === anchor.arn).map(readRemote);
+    const cas = await ws.store.listCas();
+    const owner = (r: RemoteCrl) => cas.find((c) => c.certDer && issuedBy(r.crl, caCertificate(c)));
+    const crls = remote.map((r) => ({
+      name: r.detail.name,
+      crlId: r.detail.crlId,
+      enabled: r.detail.enabled,
+      ca: owner(r)?.name ?? null,
+      crlNumber: r.crl?.crlNumber === undefined ? null : Number(r.crl.crlNumber),
+      nextUpdate: r.crl?.nextUpdate?.toISOString() ?? null,
+    }));
+    const now = ws.now.getTime();
+    for (const r of remote) {
+      const label = `CRL ${r.detail.name}`;
+      if (!r.crl) {
+        critical(`${label} (${r.detail.crlId}) is not a readable CRL`);
+        continue;
+      }
+      if (!r.detail.enabled) critical(`${label} is disabled: what ${owner(r)?.name ?? 'its CA'} revoked is accepted`);
+      if (r.crl.nextUpdate && r.crl.nextUpdate.getTime() <= now) critical(`${label} expired at ${r.crl.nextUpdate.toISOString()}: the service either refuses every certificate of its CA or ignores the CRL (which one is UNCONFIRMED)`);
+      else if (r.crl.nextUpdate && r.crl.nextUpdate.getTime() - now <= warn * 1000) warning(`${label} expires ${r.crl.nextUpdate.toISOString()} (within --warn)`);
+      if (!owner(r)) warning(`${label} (${r.detail.crlId}) is not a CRL of a CA of this PKI`);
+    }
+    // Every CA this PKI publishes to the anchor: its CRL there, and no older than the store's latest.
     for (const p of await ws.store.listPublishedCrls(anchor.name)) {
-      const ca = await ws.store.getCaById(p.issuerId);
-      const latest = (await ws.store.listCrls(p.issuerId)).pop();
-      if (!remote.some((r) => r.crlId === p.crlId)) problems.push(`the CRL of CA ${ca?.name} (${p.crlId}) is no longer on the trust anchor`);
-      else if (latest && latest.crlNumber > p.crlNumber) problems.push(`CA ${ca?.name}'s CRL #${latest.crlNumber} is not published yet (the anchor has #${p.crlNumber})`);
+      const ca = cas.find((c) => c.id === p.issuerId)!;
+      const latest = (await ws.store.crlStatus(ca.id)).last;
+      const theirs = remote.filter((r) => r.detail.crlId === p.crlId || r.detail.name === crlResourceName(ca.name) || (ca.certDer && issuedBy(r.crl, caCertificate(ca))));
+      if (!theirs.length) {
+        critical(`the CRL of CA ${ca.name} (${p.crlId}) is no longer on the trust anchor: what ${ca.name} revoked is accepted`);
+        continue;
+      }
+      if (theirs.length > 1) warning(`${theirs.length} CRLs of CA ${ca.name} are on the trust anchor`);
+      for (const r of theirs) {
+        const n = r.crl?.crlNumber;
+        if (latest && n !== undefined && n < BigInt(latest.crlNumber))
+          critical(`CA ${ca.name}'s CRL on the trust anchor is #${n}, older than the store's #${latest.crlNumber}: run pki crl publish --ca ${ca.name} --anchor ${anchor.name}`);
+      }
     }
-    for (const c of remote) {
-      const pem = c.crlData ? Buffer.from(c.crlData) : Buffer.alloc(0);
-      const decoded = pem.length ? decodeCrl(crlDerFromFile(pem, c.name ?? 'CRL'), c.name ?? 'CRL') : undefined;
-      crls.push({ name: c.name, crlId: c.crlId, enabled: c.enabled, crlNumber: decoded?.crlNumber === undefined ? null : Number(decoded.crlNumber), nextUpdate: decoded?.nextUpdate?.toISOString() ?? null });
-      if (!c.enabled) problems.push(`CRL ${c.name} is disabled`);
-      if (decoded?.nextUpdate && decoded.nextUpdate.getTime() <= ws.now.getTime()) problems.push(`CRL ${c.name} expired at ${decoded.nextUpdate.toISOString()}`);
-    }
-    return { name: anchor.name, arn: anchor.arn, enabled: ta.enabled ?? false, cas: anchor.caNames, crls, problems, exitCode: problems.length ? 10 : 0 };
+    const exitCode = findings.some((f) => f.level === 'critical') ? 11 : findings.length ? 10 : 0;
+    return {
+      name: anchor.name,
+      arn: anchor.arn,
+      enabled: ta.enabled ?? false,
+      cas: anchor.caNames,
+      expected: bundles,
+      rotation: rotation ? { phase: rotation.phase, old: oldName, new: newName } : null,
+      crls,
+      findings,
+      problems: findings.map((f) => f.message),
+      exitCode,
+    };
   });
 }

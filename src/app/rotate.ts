@@ -15,15 +15,16 @@ import type { PassphraseSource } from '../crypto/passphrase.js';
 import type { AnchorRecord, CaRecord, Deps, LeafSummary, PublishedCrl, RotationPhase, RotationRecord } from '../ports.js';
 import { loadProfile } from '../profile/load.js';
 import { checkCaCertificate, createCa, retireCas } from './ca.js';
-import { crlResourceName, publishCrls, pushAnchor } from './publish.js';
+import { crlResourceName, crlsOfCa, publishCrls, pushAnchor } from './publish.js';
 import { certificateSummary } from './query.js';
-import { CLOSED_PHASES, subtree } from './rotation-state.js';
+import { assertNotClosed, CLOSED_PHASES, subtree } from './rotation-state.js';
 import { revokedInBundle } from './ca-state.js';
-import { caCertificate, withWorkspace, type Workspace } from './workspace.js';
+import { withAnchorLease, type LeaseOptions } from './lease.js';
+import { caCertificate, unlockCa, withWorkspace, type Workspace } from './workspace.js';
 
 const SAMPLE = 20;
 
-export interface RotateInput extends GatewayOptions, PassphraseSource {
+export interface RotateInput extends GatewayOptions, PassphraseSource, LeaseOptions {
   dir?: string;
   anchor: string;
   /** `dryRun`: report the calls a step would make and change nothing. */
@@ -61,6 +62,37 @@ interface Analysis {
   oldSubtree: CaRecord[];
   newSubtree: CaRecord[];
   published: PublishedCrl[];
+  /** Other trust anchors of this PKI that trust the old CA (it or a CA above it is in their bundle). */
+  otherAnchors: OtherAnchor[];
+}
+
+interface OtherAnchor {
+  name: string;
+  bundle: string[];
+  /** Whether the new CA is trusted there too (it, or a CA above it, is in that bundle). */
+  trustsNew: boolean;
+  message: string;
+}
+
+/** Every other anchor that trusts `old`: a rotation on one anchor changes what issues for all of them. */
+async function otherAnchorsTrusting(ws: Workspace, all: CaRecord[], anchorName: string, old: CaRecord, newName: string): Promise<OtherAnchor[]> {
+  const neu = all.find((c) => c.name === newName);
+  const out: OtherAnchor[] = [];
+  for (const x of await ws.store.listAnchors()) {
+    if (x.name === anchorName) continue;
+    const through = [old, ...ancestors(all, old)].find((c) => x.caNames.includes(c.name));
+    if (!through) continue;
+    const trustsNew = !!neu && [neu, ...ancestors(all, neu)].some((c) => x.caNames.includes(c.name));
+    out.push({
+      name: x.name,
+      bundle: x.caNames,
+      trustsNew,
+      message: trustsNew
+        ? `trust anchor ${x.name} [${x.caNames.join(', ')}] also trusts ${old.name}, and trusts ${newName} too`
+        : `trust anchor ${x.name} [${x.caNames.join(', ')}] also trusts ${old.name} but not ${newName}: after switch it trusts no CA that issues; rotate it too (pki rotate start --anchor ${x.name} --new-ca ${newName}${through.id === old.id ? '' : ` --old-ca ${old.name}`})`,
+    });
+  }
+  return out;
 }
 
 const names = (cas: CaRecord[]): string[] => cas.map((c) => c.name);
@@ -114,6 +146,8 @@ async function analyse(ws: Workspace, anchor: AnchorRecord, newName: string, old
   if (neu) {
     // Roles Anywhere's CA rules (reference §1.3): the new CA would be refused in a bundle, or could not sign leaves.
     checkCaCertificate(caCertificate(neu), `--new-ca ${newName}`, ws.now);
+    // A CA another rotation closed for issuance cannot take over.
+    await assertNotClosed(ws, neu, '--new-ca');
   }
   const anchorChange = bundleBefore.includes(old.name);
   const { bundleDuring, bundleAfter } = bundles(bundleBefore, old.name, newName, anchorChange);
@@ -158,6 +192,7 @@ async function analyse(ws: Workspace, anchor: AnchorRecord, newName: string, old
     oldSubtree,
     newSubtree: neu ? subtree(all, neu) : [],
     published,
+    otherAnchors: await otherAnchorsTrusting(ws, all, anchor.name, old, newName),
   };
 }
 
@@ -182,6 +217,7 @@ async function recorded(ws: Workspace, r: RotationRecord): Promise<Analysis> {
     oldSubtree: subtree(all, old),
     newSubtree: subtree(all, neu),
     published,
+    otherAnchors: await otherAnchorsTrusting(ws, all, anchor.name, old, neu.name),
   };
 }
 
@@ -281,8 +317,79 @@ function describeRotation(ws: Workspace, r: RotationRecord, a: Analysis) {
   };
 }
 
+export interface PreflightCheck {
+  check: string;
+  ok: boolean;
+  message: string;
+}
+
+/**
+ * What `rotate start` checks before its first write (shared by `plan` and `start --dry-run`): every CA whose CRL the
+ * rotation publishes can sign (its key file is readable, the passphrase opens it, it matches the certificate), and,
+ * with a gateway, the trust anchor has a CRL slot for each CA that has no CRL there yet (Roles Anywhere allows 2).
+ * `passphraseOptional`: an encrypted key with no passphrase source is reported unchecked instead of failing (plan).
+ */
+async function preflight(ws: Workspace, a: Analysis, src: PassphraseSource & { passphraseOptional?: boolean }, gw: Gateway | undefined, calls: string[]): Promise<PreflightCheck[]> {
+  const checks: PreflightCheck[] = [];
+  const failures: PkiError[] = [];
+  const all = await ws.store.listCas();
+  for (const name of a.crlCas) {
+    const ca = all.find((c) => c.name === name);
+    if (!ca) {
+      checks.push({ check: `key/${name}`, ok: true, message: `${name} does not exist yet: start creates it and its key` });
+      continue;
+    }
+    if (src.passphraseOptional && ca.keyEncrypted && !src.passphraseFile && !ws.deps.env.PKI_CA_PASSPHRASE && !ws.deps.interactive) {
+      checks.push({ check: `key/${name}`, ok: true, message: `${name}'s key is encrypted and no passphrase was given: not checked (start checks it before its first write)` });
+      continue;
+    }
+    try {
+      await unlockCa(ws, ca, src);
+      checks.push({ check: `key/${name}`, ok: true, message: `${name}'s key opens and matches its certificate (it signs ${name}'s CRLs)` });
+    } catch (e) {
+      if (!(e instanceof PkiError)) throw e;
+      checks.push({ check: `key/${name}`, ok: false, message: `${name} cannot sign its CRL: ${e.message}` });
+      failures.push(e);
+    }
+  }
+  if (gw && a.crlCas.length) {
+    const remote = (await gw.listCrls()).filter((c) => c.trustAnchorArn === a.anchor.arn);
+    calls.push('ListCrls');
+    const have = new Set<string>();
+    for (const name of a.crlCas) {
+      const ca = all.find((c) => c.name === name);
+      const p = ca && a.published.find((x) => x.issuerId === ca.id);
+      if (crlsOfCa(remote, name, ca, p?.crlId).length) have.add(name);
+    }
+    const needed = a.crlCas.filter((n) => !have.has(n));
+    if (remote.length + needed.length > 2) {
+      const e = new PkiError(
+        'AWS_CRL_QUOTA',
+        `trust anchor ${a.anchor.name} holds ${remote.length} CRL(s) on the service (${remote.map((c) => c.name).join(', ')}); the rotation needs ${needed.length} more (${needed.join(', ')}), and Roles Anywhere allows 2 per trust anchor`,
+        {
+          details: { anchor: a.anchor.name, crls: remote.map((c) => ({ name: c.name, id: c.crlId })), needed },
+          hint: 'delete the CRL that no longer belongs on the trust anchor (aws rolesanywhere delete-crl), then run start again; nothing was changed',
+        },
+      );
+      checks.push({ check: 'crl-slots', ok: false, message: e.message });
+      failures.push(e);
+    } else checks.push({ check: 'crl-slots', ok: true, message: `trust anchor ${a.anchor.name}: ${remote.length} CRL(s) on the service, ${needed.length} to import, at most 2` });
+  }
+  if (failures.length) {
+    const first = failures[0]!;
+    throw new PkiError(first.code, failures.length > 1 ? `${first.message} (and ${failures.length - 1} more problem(s): ${failures.slice(1).map((f) => f.message).join('; ')})` : first.message, {
+      details: { ...(first.details ?? {}), preflight: checks },
+      hint: `${first.hint ? `${first.hint}; ` : ''}nothing was changed on the service`,
+    });
+  }
+  return checks;
+}
+
 /** `pki rotate plan`: every step with what it changes and when it can run. Changes nothing, calls nothing. */
-export async function planRotation(deps: Deps, input: { dir?: string; anchor: string; newCa: string; oldCa?: string; subject?: string; parent?: string }) {
+export async function planRotation(
+  deps: Deps,
+  input: GatewayOptions & PassphraseSource & { dir?: string; anchor: string; newCa: string; oldCa?: string; subject?: string; parent?: string; checkService?: boolean; gateway?: Gateway },
+) {
   return withWorkspace(input.dir, deps, async (ws) => {
     const anchor = await requireAnchor(ws, input.anchor);
     const open = await ws.store.openRotation(anchor.name);
@@ -296,7 +403,11 @@ export async function planRotation(deps: Deps, input: { dir?: string; anchor: st
     const createdAs = exists ? null : parentName === undefined ? 'a new self-signed root' : `an intermediate signed by ${parentName}`;
     const { live, revoked, until: waitUntil } = await dependents(ws, a, a.oldSubtree);
     const maxValidity = maxLeafValidity(ws);
-    const warnings: string[] = await revokedInBundle(ws, anchor.name, anchor.caNames);
+    // The checks start makes before its first write; the service's CRL slots only with --check-service.
+    const reads: string[] = [];
+    const preflightChecks = await preflight(ws, a, { ...input, passphraseOptional: true }, input.checkService ? await gatewayFor(deps, input, anchor) : undefined, reads);
+    if (!input.checkService) preflightChecks.push({ check: 'crl-slots', ok: true, message: 'not checked against the service (pass --check-service)' });
+    const warnings: string[] = [...(await revokedInBundle(ws, anchor.name, anchor.caNames)), ...a.otherAnchors.filter((x) => !x.trustsNew).map((x) => x.message)];
     if (a.neu) {
       const newCert = caCertificate(a.neu);
       const oldCert = caCertificate(a.old);
@@ -348,6 +459,8 @@ export async function planRotation(deps: Deps, input: { dir?: string; anchor: st
       earliestFinish: (waitUntil ?? ws.now).toISOString(),
       rollback: `pki rotate abort --anchor ${anchor.name} (restores [${a.bundleBefore.join(', ')}] while no live certificate depends on ${a.newName})`,
       steps,
+      preflight: preflightChecks,
+      otherAnchors: a.otherAnchors,
       warnings,
     };
   });
@@ -397,7 +510,7 @@ async function removeCrls(ws: Workspace, anchor: AnchorRecord, cas: CaRecord[], 
 
 /** Brings the trust anchor's bundle to `cas` (no call when it already is), verified with GetTrustAnchor. */
 async function pushBundle(deps: Deps, input: RotateInput, anchor: string, cas: string[], gw: Gateway, calls: string[]): Promise<void> {
-  const r = await pushAnchor(deps, { ...(input.dir ? { dir: input.dir } : {}), name: anchor, cas, gateway: gw });
+  const r = await pushAnchor(deps, { ...(input.dir ? { dir: input.dir } : {}), fromRotation: true, ...(input.leaseHolder ? { leaseHolder: input.leaseHolder } : {}), name: anchor, cas, gateway: gw });
   calls.push(...r.calls);
 }
 
@@ -419,12 +532,16 @@ export async function startRotation(deps: Deps, input: StartInput) {
     // Check everything that does not need the new CA before creating it.
     const a = await analyse(ws, anchor, input.newCa, input.oldCa, true);
     const parent = input.parent ?? (a.old.parentId === null ? undefined : (await ws.store.getCaById(a.old.parentId))?.name);
+    // Preflight before anything is written (the new CA included): keys that sign CRLs, CRL slots on the service.
+    const reads: string[] = [];
+    const preflightChecks = await preflight(ws, a, input, await gatewayFor(deps, input, anchor), reads);
     // What a dry run can tell without the new CA: the calls that would change something.
     const calls = [
+      ...reads,
       ...(a.anchorChange ? ['UpdateTrustAnchor'] : []),
       ...a.crlCas.map((n) => (n === a.old.name && a.published.some((p) => p.issuerId === a.old.id) ? `UpdateCrl when changed (${n})` : `ImportCrl (${n})`)),
     ];
-    return { root: parent === undefined, parent, old: a.old.name, calls };
+    return { root: parent === undefined, parent, old: a.old.name, calls, preflight: preflightChecks, otherAnchors: a.otherAnchors.map((x) => x.message) };
   });
   if (created && input.dryRun)
     return {
@@ -435,6 +552,8 @@ export async function startRotation(deps: Deps, input: StartInput) {
       new: input.newCa,
       calls: created.calls,
       created: { ca: input.newCa, root: created.root, parent: created.parent ?? null },
+      preflight: created.preflight,
+      otherAnchors: created.otherAnchors,
     };
   if (created)
     await createCa(deps, {
@@ -448,34 +567,48 @@ export async function startRotation(deps: Deps, input: StartInput) {
       ...(input.passphraseFile ? { passphraseFile: input.passphraseFile } : {}),
       ...(input.newPassphraseFile ? { newPassphraseFile: input.newPassphraseFile } : {}),
     });
-  return withWorkspace(input.dir, deps, async (ws) => {
-    const anchor = await requireAnchor(ws, input.anchor);
-    let rotation = await ws.store.openRotation(anchor.name);
-    const a = rotation ? await recorded(ws, rotation) : await analyse(ws, anchor, input.newCa, input.oldCa, false);
-    const calls: string[] = [];
-    if (input.dryRun) {
+  const step = (input: StartInput) =>
+    withWorkspace(input.dir, deps, async (ws) => {
+      const anchor = await requireAnchor(ws, input.anchor);
+      let rotation = await ws.store.openRotation(anchor.name);
+      const a = rotation ? await recorded(ws, rotation) : await analyse(ws, anchor, input.newCa, input.oldCa, false);
+      const calls: string[] = [];
       const gw = await gatewayFor(deps, input, anchor);
-      const dry = await pushAnchor(deps, { ...(input.dir ? { dir: input.dir } : {}), name: anchor.name, cas: a.bundleDuring, gateway: gw, dryRun: true });
-      calls.push(...dry.calls);
-      if (a.crlCas.length) {
-        const r = await publishCrls(deps, { ...input, cas: a.crlCas, anchors: [anchor.name], gateway: gw, dryRun: true });
-        for (const x of r.results) calls.push(...(x.ok ? x.calls.map((c) => `${c} (${x.ca})`) : [`refused (${x.ca}): ${x.error!.code}`]));
+      // Preflight before the first write (and in a dry run): a failure here leaves the service and the store as they were.
+      const preflightChecks = !rotation || rotation.phase === 'starting' ? await preflight(ws, a, input, gw, calls) : [];
+      const otherAnchors = a.otherAnchors.map((x) => x.message);
+      if (input.dryRun) {
+        const dry = await pushAnchor(deps, { ...(input.dir ? { dir: input.dir } : {}), fromRotation: true, name: anchor.name, cas: a.bundleDuring, gateway: gw, dryRun: true });
+        calls.push(...dry.calls);
+        if (a.crlCas.length) {
+          const r = await publishCrls(deps, { ...input, cas: a.crlCas, anchors: [anchor.name], gateway: gw, dryRun: true });
+          for (const x of r.results) calls.push(...(x.ok ? x.calls.map((c) => `${c} (${x.ca})`) : [`refused (${x.ca}): ${x.error!.code}`]));
+        }
+        return { anchor: anchor.name, dryRun: true, phase: rotation?.phase ?? null, old: a.old.name, new: a.newName, calls, created: null, preflight: preflightChecks, otherAnchors };
       }
-      return { anchor: anchor.name, dryRun: true, phase: rotation?.phase ?? null, old: a.old.name, new: a.newName, calls, created: null };
-    }
-    rotation ??= await ws.store.createRotation(
-      { anchorName: anchor.name, oldCaId: a.old.id, newCaId: a.neu!.id, anchorChange: a.anchorChange, bundleBefore: a.bundleBefore, startedAt: ws.now },
-      { action: 'rotate.start', target: anchor.name, details: { old: a.old.name, new: a.newName, anchorChange: a.anchorChange, bundle: a.bundleDuring } },
-      deps.actor,
-      ws.now,
-    );
-    const gw = await gatewayFor(deps, input, anchor);
-    if (a.anchorChange) await pushBundle(deps, input, anchor.name, a.bundleDuring, gw, calls);
-    await publishAll(deps, input, anchor.name, a.crlCas, gw, calls);
-    if (rotation.phase === 'starting')
-      rotation = await ws.store.setRotationPhase(rotation.id, ['starting'], 'started', { action: 'rotate.started', target: anchor.name, details: { rotation: rotation.id, calls } }, deps.actor, ws.now);
-    return { anchor: anchor.name, dryRun: false, phase: rotation.phase, old: a.old.name, new: a.newName, calls, created: created ? { ca: input.newCa, root: created.root, parent: created.parent ?? null } : null };
-  });
+      rotation ??= await ws.store.createRotation(
+        { anchorName: anchor.name, oldCaId: a.old.id, newCaId: a.neu!.id, anchorChange: a.anchorChange, bundleBefore: a.bundleBefore, startedAt: ws.now },
+        { action: 'rotate.start', target: anchor.name, details: { old: a.old.name, new: a.newName, anchorChange: a.anchorChange, bundle: a.bundleDuring } },
+        deps.actor,
+        ws.now,
+      );
+      if (a.anchorChange) await pushBundle(deps, input, anchor.name, a.bundleDuring, gw, calls);
+      await publishAll(deps, input, anchor.name, a.crlCas, gw, calls);
+      if (rotation.phase === 'starting')
+        rotation = await ws.store.setRotationPhase(rotation.id, ['starting'], 'started', { action: 'rotate.started', target: anchor.name, details: { rotation: rotation.id, calls } }, deps.actor, ws.now);
+      return {
+        anchor: anchor.name,
+        dryRun: false,
+        phase: rotation.phase,
+        old: a.old.name,
+        new: a.newName,
+        calls,
+        created: created ? { ca: input.newCa, root: created.root, parent: created.parent ?? null } : null,
+        preflight: preflightChecks,
+        otherAnchors,
+      };
+    });
+  return input.dryRun ? step(input) : withAnchorLease(deps, input, input.anchor, (leaseHolder) => step({ ...input, leaseHolder }));
 }
 
 async function requireOpen(ws: Workspace, anchorName: string): Promise<RotationRecord> {
@@ -506,7 +639,7 @@ export async function switchRotation(deps: Deps, input: RotateInput) {
     const calls: string[] = [];
     if (r.anchorChange) {
       const gw = await gatewayFor(deps, input, a.anchor);
-      const dry = await pushAnchor(deps, { ...(input.dir ? { dir: input.dir } : {}), name: a.anchor.name, cas: a.bundleDuring, gateway: gw, dryRun: true });
+      const dry = await pushAnchor(deps, { ...(input.dir ? { dir: input.dir } : {}), fromRotation: true, name: a.anchor.name, cas: a.bundleDuring, gateway: gw, dryRun: true });
       calls.push('GetTrustAnchor');
       if (dry.calls.length)
         throw new PkiError('STATE_ROTATION_DRIFT', `trust anchor ${a.anchor.name} does not hold [${a.bundleDuring.join(', ')}] on the service: certificates from ${a.newName} would be refused`, {
@@ -522,60 +655,64 @@ export async function switchRotation(deps: Deps, input: RotateInput) {
 
 /** `pki rotate finish`: bundle = [new], the old side's CRLs deleted, the old CA retired. */
 export async function finishRotation(deps: Deps, input: RotateInput & { force?: number }) {
-  return withWorkspace(input.dir, deps, async (ws) => {
-    let r = await requireOpen(ws, input.anchor);
-    if (r.phase !== 'switched' && r.phase !== 'finishing') throw wrongPhase('finish', r, 'switched');
-    const a = await recorded(ws, r);
-    const calls: string[] = [];
-    if (r.phase === 'switched') {
-      refuseDependents('finish', a, a.old.name, await dependents(ws, a, a.oldSubtree), input.force, ws);
-      checkCaCertificate(caCertificate(a.neu!), `CA ${a.newName}`, ws.now);
-    }
-    const gw = await gatewayFor(deps, input, a.anchor);
-    if (r.phase === 'switched') await refuseLastCrl('finish', a, a.oldSubtree, a.newName, gw, calls);
-    if (input.dryRun) {
-      if (r.anchorChange) calls.push(...(await pushAnchor(deps, { ...(input.dir ? { dir: input.dir } : {}), name: a.anchor.name, cas: a.bundleAfter, gateway: gw, dryRun: true })).calls);
-      const gone = a.published.filter((p) => a.oldSubtree.some((c) => c.id === p.issuerId));
-      calls.push(...gone.map((p) => `DeleteCrl (${a.oldSubtree.find((c) => c.id === p.issuerId)!.name})`));
-      return { anchor: r.anchorName, dryRun: true, phase: r.phase, old: a.old.name, new: a.newName, calls, forced: input.force ?? 0 };
-    }
-    if (r.phase === 'switched')
-      r = await ws.store.setRotationPhase(r.id, ['switched'], 'finishing', { action: 'rotate.finish', target: r.anchorName, details: { rotation: r.id, forced: input.force ?? 0 } }, deps.actor, ws.now);
-    // The bundle first: while the old CA is still trusted its CRL must stay, or what it revoked would work again.
-    if (r.anchorChange) await pushBundle(deps, input, a.anchor.name, a.bundleAfter, gw, calls);
-    await removeCrls(ws, a.anchor, a.oldSubtree, gw, calls);
-    r = await ws.store.setRotationPhase(r.id, ['finishing'], 'finished', { action: 'rotate.finished', target: r.anchorName, details: { rotation: r.id, retired: a.old.name, calls } }, deps.actor, ws.now);
-    await retireCas(ws, a.oldSubtree, { rotation: r.id, anchor: r.anchorName });
-    return { anchor: r.anchorName, dryRun: false, phase: r.phase, old: a.old.name, new: a.newName, calls, forced: input.force ?? 0 };
-  });
+  const step = (input: RotateInput & { force?: number }) =>
+    withWorkspace(input.dir, deps, async (ws) => {
+      let r = await requireOpen(ws, input.anchor);
+      if (r.phase !== 'switched' && r.phase !== 'finishing') throw wrongPhase('finish', r, 'switched');
+      const a = await recorded(ws, r);
+      const calls: string[] = [];
+      if (r.phase === 'switched') {
+        refuseDependents('finish', a, a.old.name, await dependents(ws, a, a.oldSubtree), input.force, ws);
+        checkCaCertificate(caCertificate(a.neu!), `CA ${a.newName}`, ws.now);
+      }
+      const gw = await gatewayFor(deps, input, a.anchor);
+      if (r.phase === 'switched') await refuseLastCrl('finish', a, a.oldSubtree, a.newName, gw, calls);
+      if (input.dryRun) {
+        if (r.anchorChange) calls.push(...(await pushAnchor(deps, { ...(input.dir ? { dir: input.dir } : {}), fromRotation: true, name: a.anchor.name, cas: a.bundleAfter, gateway: gw, dryRun: true })).calls);
+        const gone = a.published.filter((p) => a.oldSubtree.some((c) => c.id === p.issuerId));
+        calls.push(...gone.map((p) => `DeleteCrl (${a.oldSubtree.find((c) => c.id === p.issuerId)!.name})`));
+        return { anchor: r.anchorName, dryRun: true, phase: r.phase, old: a.old.name, new: a.newName, calls, forced: input.force ?? 0 };
+      }
+      if (r.phase === 'switched')
+        r = await ws.store.setRotationPhase(r.id, ['switched'], 'finishing', { action: 'rotate.finish', target: r.anchorName, details: { rotation: r.id, forced: input.force ?? 0 } }, deps.actor, ws.now);
+      // The bundle first: while the old CA is still trusted its CRL must stay, or what it revoked would work again.
+      if (r.anchorChange) await pushBundle(deps, input, a.anchor.name, a.bundleAfter, gw, calls);
+      await removeCrls(ws, a.anchor, a.oldSubtree, gw, calls);
+      r = await ws.store.setRotationPhase(r.id, ['finishing'], 'finished', { action: 'rotate.finished', target: r.anchorName, details: { rotation: r.id, retired: a.old.name, calls } }, deps.actor, ws.now);
+      await retireCas(ws, a.oldSubtree, { rotation: r.id, anchor: r.anchorName });
+      return { anchor: r.anchorName, dryRun: false, phase: r.phase, old: a.old.name, new: a.newName, calls, forced: input.force ?? 0 };
+    });
+  return input.dryRun ? step(input) : withAnchorLease(deps, input, input.anchor, (leaseHolder) => step({ ...input, leaseHolder }));
 }
 
 /** `pki rotate abort`: back to the bundle before the rotation while no live certificate depends on the new CA. */
 export async function abortRotation(deps: Deps, input: RotateInput & { force?: number }) {
-  return withWorkspace(input.dir, deps, async (ws) => {
-    let r = await requireOpen(ws, input.anchor);
-    if (r.phase === 'finishing') throw wrongPhase('abort', r, 'starting, started or switched');
-    const a = await recorded(ws, r);
-    const calls: string[] = [];
-    if (r.phase !== 'aborting') {
-      refuseDependents('abort', a, a.newName, await dependents(ws, a, a.newSubtree), input.force, ws);
-      if (r.anchorChange) checkCaCertificate(caCertificate(a.old), `CA ${a.old.name}`, ws.now);
-    }
-    const gw = await gatewayFor(deps, input, a.anchor);
-    if (r.phase !== 'aborting') await refuseLastCrl('abort', a, a.newSubtree, a.old.name, gw, calls);
-    if (input.dryRun) {
-      if (r.anchorChange) calls.push(...(await pushAnchor(deps, { ...(input.dir ? { dir: input.dir } : {}), name: a.anchor.name, cas: a.bundleBefore, gateway: gw, dryRun: true })).calls);
-      const gone = a.published.filter((p) => a.newSubtree.some((c) => c.id === p.issuerId));
-      calls.push(...gone.map((p) => `DeleteCrl (${a.newSubtree.find((c) => c.id === p.issuerId)!.name})`));
-      return { anchor: r.anchorName, dryRun: true, phase: r.phase, old: a.old.name, new: a.newName, calls, forced: input.force ?? 0 };
-    }
-    if (r.phase !== 'aborting')
-      r = await ws.store.setRotationPhase(r.id, ['starting', 'started', 'switched'], 'aborting', { action: 'rotate.abort', target: r.anchorName, details: { rotation: r.id, from: r.phase, forced: input.force ?? 0 } }, deps.actor, ws.now);
-    if (r.anchorChange) await pushBundle(deps, input, a.anchor.name, a.bundleBefore, gw, calls);
-    await removeCrls(ws, a.anchor, a.newSubtree, gw, calls);
-    r = await ws.store.setRotationPhase(r.id, ['aborting'], 'aborted', { action: 'rotate.aborted', target: r.anchorName, details: { rotation: r.id, calls } }, deps.actor, ws.now);
-    return { anchor: r.anchorName, dryRun: false, phase: r.phase, old: a.old.name, new: a.newName, calls, forced: input.force ?? 0 };
-  });
+  const step = (input: RotateInput & { force?: number }) =>
+    withWorkspace(input.dir, deps, async (ws) => {
+      let r = await requireOpen(ws, input.anchor);
+      if (r.phase === 'finishing') throw wrongPhase('abort', r, 'starting, started or switched');
+      const a = await recorded(ws, r);
+      const calls: string[] = [];
+      if (r.phase !== 'aborting') {
+        refuseDependents('abort', a, a.newName, await dependents(ws, a, a.newSubtree), input.force, ws);
+        if (r.anchorChange) checkCaCertificate(caCertificate(a.old), `CA ${a.old.name}`, ws.now);
+      }
+      const gw = await gatewayFor(deps, input, a.anchor);
+      if (r.phase !== 'aborting') await refuseLastCrl('abort', a, a.newSubtree, a.old.name, gw, calls);
+      if (input.dryRun) {
+        if (r.anchorChange) calls.push(...(await pushAnchor(deps, { ...(input.dir ? { dir: input.dir } : {}), fromRotation: true, name: a.anchor.name, cas: a.bundleBefore, gateway: gw, dryRun: true })).calls);
+        const gone = a.published.filter((p) => a.newSubtree.some((c) => c.id === p.issuerId));
+        calls.push(...gone.map((p) => `DeleteCrl (${a.newSubtree.find((c) => c.id === p.issuerId)!.name})`));
+        return { anchor: r.anchorName, dryRun: true, phase: r.phase, old: a.old.name, new: a.newName, calls, forced: input.force ?? 0 };
+      }
+      if (r.phase !== 'aborting')
+        r = await ws.store.setRotationPhase(r.id, ['starting', 'started', 'switched'], 'aborting', { action: 'rotate.abort', target: r.anchorName, details: { rotation: r.id, from: r.phase, forced: input.force ?? 0 } }, deps.actor, ws.now);
+      if (r.anchorChange) await pushBundle(deps, input, a.anchor.name, a.bundleBefore, gw, calls);
+      await removeCrls(ws, a.anchor, a.newSubtree, gw, calls);
+      r = await ws.store.setRotationPhase(r.id, ['aborting'], 'aborted', { action: 'rotate.aborted', target: r.anchorName, details: { rotation: r.id, calls } }, deps.actor, ws.now);
+      return { anchor: r.anchorName, dryRun: false, phase: r.phase, old: a.old.name, new: a.newName, calls, forced: input.force ?? 0 };
+    });
+  return input.dryRun ? step(input) : withAnchorLease(deps, input, input.anchor, (leaseHolder) => step({ ...input, leaseHolder }));
 }
 
 /**

@@ -1,6 +1,6 @@
 /** What a recorded CA rotation means for the rest of the PKI: which CAs may still issue and publish. */
 import { PkiError } from '../errors.js';
-import type { CaRecord, RotationPhase } from '../ports.js';
+import type { AnchorRecord, CaRecord, RotationPhase, RotationRecord } from '../ports.js';
 import type { Workspace } from './workspace.js';
 import { assertCaUsable } from './ca-state.js';
 
@@ -46,5 +46,43 @@ export async function assertPublishable(ws: Workspace, anchorName: string, ca: C
         details: { ca: ca.name, anchor: anchorName },
         hint: `remove "--ca ${ca.name}" from the publishing job for ${anchorName}`,
       });
+  }
+}
+
+/**
+ * The bundles (CA names) the service may hold for `anchor` right now: the recorded one, or, while a rotation is open,
+ * what the rotation put there (both ends of a step that was interrupted). A rotation owns its anchor's bundle.
+ */
+export async function expectedBundles(ws: Workspace, anchor: AnchorRecord): Promise<{ bundles: string[][]; rotation: RotationRecord | undefined; oldName?: string; newName?: string }> {
+  const r = await ws.store.openRotation(anchor.name);
+  if (!r) return { bundles: [anchor.caNames], rotation: undefined };
+  const oldName = (await ws.store.getCaById(r.oldCaId))!.name;
+  const newName = (await ws.store.getCaById(r.newCaId))!.name;
+  if (!r.anchorChange) return { bundles: [r.bundleBefore], rotation: r, oldName, newName };
+  const before = r.bundleBefore;
+  const during = [...before, newName];
+  const after = before.map((n) => (n === oldName ? newName : n));
+  const bundles: Record<RotationPhase, string[][]> = {
+    starting: [during, before],
+    started: [during],
+    switched: [during],
+    finishing: [after, during],
+    aborting: [before, during],
+    finished: [after],
+    aborted: [before],
+  };
+  return { bundles: bundles[r.phase], rotation: r, oldName, newName };
+}
+
+/** Refuses a new CA that a rotation already closed for issuance (the old CA of a switched or finished rotation, or below it). */
+export async function assertNotClosed(ws: Workspace, ca: CaRecord, flag: string): Promise<void> {
+  const all = await ws.store.listCas();
+  for (const r of (await ws.store.listRotations()).filter((x) => CLOSED_PHASES.includes(x.phase))) {
+    const old = all.find((c) => c.id === r.oldCaId)!;
+    if (!subtree(all, old).some((c) => c.id === ca.id)) continue;
+    throw new PkiError('STATE_CA_RETIRED', `${flag} ${ca.name} is closed for issuance: the rotation on trust anchor ${r.anchorName} moved issuance from ${old.name} to ${all.find((c) => c.id === r.newCaId)!.name} (${r.phase})`, {
+      details: { ca: ca.name, anchor: r.anchorName, phase: r.phase },
+      hint: 'rotate to a CA that may still issue',
+    });
   }
 }

@@ -8,6 +8,9 @@ import type { Deps } from '../ports.js';
 import { rotationStatus } from './rotate.js';
 import { caStates, describeState, revokedInBundle } from './ca-state.js';
 import { withWorkspace } from './workspace.js';
+import { PkiError } from '../errors.js';
+import type { GatewayOptions } from '../aws/gateway.js';
+import { anchorStatus } from './publish.js';
 
 export type Level = 'ok' | 'warning' | 'critical';
 export interface StatusCheck {
@@ -113,4 +116,33 @@ export function prometheus(r: Awaited<ReturnType<typeof hierarchyStatus>>): stri
   metric('pki_crl_number', 'CRL Number of the CA\'s latest CRL.', crls.map((c) => [{ ca: String(c.name) }, (c.crl as { number: number }).number]));
   metric('pki_rotation_step_due', '1 when a rotation step is due on the trust anchor.', r.rotations.map((x) => [{ anchor: x.anchor, phase: x.phase }, x.due ? 1 : 0]));
   return lines.join('\n') + '\n';
+}
+
+/**
+ * `pki status --check-service`: every trust anchor checked against the service as `pki anchor status` does (bundle,
+ * enabled flags, each CRL's presence, number and nextUpdate), as status checks. An anchor that cannot be checked (the
+ * service unreachable, no credentials) is critical: the monitor cannot vouch for it.
+ */
+export async function serviceChecks(deps: Deps, input: GatewayOptions & { dir?: string; crlWarn?: string }): Promise<StatusCheck[]> {
+  const anchors = await withWorkspace(input.dir, deps, (ws) => ws.store.listAnchors());
+  const checks: StatusCheck[] = [];
+  for (const a of anchors) {
+    const what = `service/${a.name}`;
+    try {
+      const r = await anchorStatus(deps, { ...input, name: a.name, ...(input.crlWarn ? { warn: input.crlWarn } : {}) });
+      for (const f of r.findings) checks.push({ level: f.level, what, message: `trust anchor ${a.name} on the service: ${f.message}` });
+      if (!r.findings.length) checks.push({ level: 'ok', what, message: `trust anchor ${a.name} on the service holds what it should` });
+    } catch (e) {
+      if (!(e instanceof PkiError)) throw e;
+      checks.push({ level: 'critical', what, message: `trust anchor ${a.name} could not be checked on the service: ${e.code}: ${e.message}` });
+    }
+  }
+  return checks;
+}
+
+/** `r` with `extra` checks added, its status and exit code recomputed. */
+export function withChecks<T extends { status: Level; checks: StatusCheck[]; exitCode: number }>(r: T, extra: StatusCheck[]): T {
+  const checks = [...r.checks, ...extra];
+  const status: Level = checks.some((c) => c.level === 'critical') ? 'critical' : checks.some((c) => c.level === 'warning') ? 'warning' : 'ok';
+  return { ...r, checks, status, exitCode: STATUS_EXIT[status] };
 }

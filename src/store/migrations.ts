@@ -298,4 +298,18 @@ CREATE TABLE ca_history (
 );
 `,
   },
+  {
+    version: 6,
+    name: 'trust-anchor leases',
+    sql: `
+-- One writer per trust anchor (pki crl publish, pki anchor push, pki rotate): a lease that expires, so a process
+-- killed while holding it (kill -9) blocks others only until expires_at (milliseconds since the epoch).
+CREATE TABLE IF NOT EXISTS anchor_lease (
+  anchor_name TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,
+  acquired_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+`,
+  },
 ];

@@ -11,6 +11,7 @@ import type {
   AnchorRecord,
   BatchItemRecord,
   BatchRecord,
+  LeaseRecord,
   AuditEvent,
   AuditRecord,
   CaHistory,
@@ -733,6 +734,26 @@ export class SqliteStore implements Store {
       this.sql('DELETE FROM published_crl WHERE anchor_name = ? AND issuer_id = ?').run(anchorName, issuerId);
       this.appendAudit(audit, actor, at);
     }).immediate();
+  }
+
+  async acquireLease(name: string, holder: string, now: Date, expiresAt: Date): Promise<LeaseRecord & { acquired: boolean }> {
+    return this.db
+      .transaction(() => {
+        const cur = this.sql('SELECT * FROM anchor_lease WHERE anchor_name = ?').get(name) as { holder: string; acquired_at: number; expires_at: number } | undefined;
+        if (cur && cur.holder !== holder && cur.expires_at > now.getTime())
+          return { name, holder: cur.holder, acquiredAt: new Date(cur.acquired_at), expiresAt: new Date(cur.expires_at), acquired: false };
+        const acquiredAt = cur && cur.holder === holder ? cur.acquired_at : now.getTime();
+        this.sql(
+          `INSERT INTO anchor_lease (anchor_name, holder, acquired_at, expires_at) VALUES (?, ?, ?, ?)
+           ON CONFLICT (anchor_name) DO UPDATE SET holder = excluded.holder, acquired_at = excluded.acquired_at, expires_at = excluded.expires_at`,
+        ).run(name, holder, acquiredAt, expiresAt.getTime());
+        return { name, holder, acquiredAt: new Date(acquiredAt), expiresAt, acquired: true };
+      })
+      .immediate();
+  }
+
+  async releaseLease(name: string, holder: string): Promise<void> {
+    this.sql('DELETE FROM anchor_lease WHERE anchor_name = ? AND holder = ?').run(name, holder);
   }
 
   async openRotation(anchorName: string): Promise<RotationRecord | undefined> {

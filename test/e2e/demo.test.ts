@@ -19,7 +19,7 @@ describe('npm run demo', () => {
     expect(r.stdout).toMatch(/app-02\.pem: verification failed|certificate revoked/);
     expect(r.stdout).toMatch(/Trust anchor demo: CreateTrustAnchor/);
     expect(r.stdout).toMatch(/issuing-1 → demo: imported \(CRL #1; ListCrls, ImportCrl, GetCrl\)/);
-    expect(r.stdout).toMatch(/issuing-1 → demo: unchanged \(CRL #1; no API call\)/);
+    expect(r.stdout).toMatch(/issuing-1 → demo: unchanged \(checked\) \(CRL #1; ListCrls\)/);
     expect(r.stdout).toMatch(/pki-issuing-1 .* true/);
     expect(r.stdout).toMatch(/Rotation of demo started: issuing-1 → issuing-2 \(phase started\)/);
     expect(r.stdout).toMatch(/next: pki rotate switch --anchor demo \(due now\)/);

@@ -55,11 +55,11 @@ describe('#5 pki anchor push / pki crl publish against the emulator', () => {
     expect(listed.map((c) => [c.name, c.enabled, c.trustAnchorArn])).toEqual([['pki-issuing-1', true, pushed.arn]]);
     expect(ops().filter((o) => o === 'ImportCrl')).toHaveLength(1);
 
-    // Nothing changed: no API call at all.
+    // Nothing changed: one read (ListCrls) checks that the service still holds it, nothing is written.
     const before = ops().length;
     const second = await ok(['crl', 'publish', '--ca', 'issuing-1', '--anchor', 'prod', ...ep]);
-    expect(second.results[0]).toMatchObject({ action: 'unchanged', calls: [] });
-    expect(ops().length).toBe(before);
+    expect(second.results[0]).toMatchObject({ action: 'unchanged', calls: ['ListCrls'] });
+    expect(ops().slice(before)).toEqual(['ListCrls']);
 
     // A revocation: a new CRL (higher number) goes up with UpdateCrl, never a second ImportCrl.
     const leaf = await ok(['issue', '--ca', 'issuing-1', '--subject', 'CN=leaked', '--key-out', join(cwd, 'leaked.key')]);
@@ -139,22 +139,24 @@ describe('#5 pki anchor push / pki crl publish against the emulator', () => {
     const pushed = await ok(['anchor', 'push', '--name', 'prod', '--ca', 'root', ...ep]);
     await ok(['crl', 'publish', '--ca', 'root', '--anchor', 'prod', ...ep]);
     const status = await run(['anchor', 'status', '--name', 'prod', ...ep]);
-    // Not enabled (push without --enable): drift, exit 10.
-    expect(status.code).toBe(10);
-    expect(status.json.data.problems).toEqual(['the trust anchor is disabled']);
+    // Not enabled (push without --enable): every certificate is refused, critical (exit 11, "ok": false).
+    expect(status.code).toBe(11);
+    expect(status.json.ok).toBe(false);
+    expect(status.json.data.problems).toEqual(['the trust anchor is disabled: every certificate is refused']);
     expect(status.json.data.crls).toMatchObject([{ name: 'pki-root', enabled: true, crlNumber: 1 }]);
     await ok(['anchor', 'push', '--name', 'prod', '--ca', 'root', '--enable', ...ep]);
     expect((await run(['anchor', 'status', '--name', 'prod', ...ep])).code).toBe(0);
-    // A newer local CRL not yet published is drift too.
+    // A newer CRL in the store than on the anchor: the service may accept what the newer one revokes (exit 11).
     await ok(['crl', 'generate', '--ca', 'root']);
     const behind = await run(['anchor', 'status', '--name', 'prod', ...ep]);
-    expect(behind.code).toBe(10);
-    expect(behind.json.data.problems).toEqual(["CA root's CRL #2 is not published yet (the anchor has #1)"]);
+    expect(behind.code).toBe(11);
+    expect(behind.json.data.problems).toEqual(["CA root's CRL on the trust anchor is #1, older than the store's #2: run pki crl publish --ca root --anchor prod"]);
     // Deleted behind pki's back: reported.
     const [gone] = (await sdk.send(new ListCrlsCommand({}))).crls!;
     await sdk.send(new DeleteCrlCommand({ crlId: gone!.crlId }));
     const deleted = await run(['anchor', 'status', '--name', 'prod', ...ep]);
-    expect(deleted.json.data.problems).toEqual([`the CRL of CA root (${gone!.crlId}) is no longer on the trust anchor`]);
+    expect(deleted.code).toBe(11);
+    expect(deleted.json.data.problems).toEqual([`the CRL of CA root (${gone!.crlId}) is no longer on the trust anchor: what root revoked is accepted`]);
     expect((await sdk.send(new GetTrustAnchorCommand({ trustAnchorId: pushed.arn.split('/').pop() }))).trustAnchor!.enabled).toBe(true);
     const unknown = await run(['crl', 'publish', '--ca', 'root', '--anchor', 'nope', ...ep]);
     expect(unknown.code).toBe(5);

@@ -130,14 +130,17 @@ describe('#6 rotation steps survive a crash after every AWS call', () => {
     }, 120_000);
   }
 
-  it('an AWS outage in the middle of start (every retry fails): exit 9, status says re-run, the re-run completes', async () => {
+  it('an AWS outage during start (every retry fails): exit 9; the preflight read fails first, so nothing is recorded; the re-run completes', async () => {
     const t = await setup('start');
+    const writes = () => t.emu.calls().filter((c) => !/^(Get|List)/.test(c.op)).map((c) => c.op);
+    const before = writes();
     t.emu.setFaults({ failNext: { status: 503, count: 100 } });
     const failed = await t.run(['rotate', 'start', '--anchor', 'prod', '--new-ca', 'root-2', ...t.ep]);
     expect(failed.code).toBe(9);
     expect(failed.json.error.code).toMatch(/^AWS_/);
     const st = await t.run(['rotate', 'status', '--anchor', 'prod']);
-    expect(st.json.data).toMatchObject({ due: true, rotation: { phase: 'starting' } });
+    expect(st.json.data).toMatchObject({ due: false, rotation: null });
+    expect(writes()).toEqual(before);
     t.emu.setFaults({});
     const again = await t.run(['rotate', 'start', '--anchor', 'prod', '--new-ca', 'root-2', ...t.ep]);
     expect(again.code).toBe(0);
@@ -154,7 +157,7 @@ describe('#6 --dry-run changes nothing', () => {
     const crls = async () => (await t.run(['crl', 'list', '--ca', 'root-2'])).json.data;
     const crlsBefore = await crls();
     const start = await t.ok(['rotate', 'start', '--anchor', 'prod', '--new-ca', 'root-2', '--dry-run', ...t.ep]);
-    expect(start.calls).toEqual(['UpdateTrustAnchor', '(generate the first CRL) (root-2)', 'ImportCrl (root-2)']);
+    expect(start.calls).toEqual(['ListCrls', 'UpdateTrustAnchor', 'ListCrls (root)', '(generate the first CRL) (root-2)', 'ImportCrl (root-2)']);
     expect((await t.stored())[1]).toEqual([]);
     expect(await crls()).toEqual(crlsBefore);
     await t.ok(['rotate', 'start', '--anchor', 'prod', '--new-ca', 'root-2', ...t.ep]);

@@ -6,9 +6,9 @@ import { ROOT } from '../helpers.js';
 
 describe('#9 crash-safety soak (short)', () => {
   it('40 operations, about a third killed with SIGKILL: zero invariant violations', () => {
-    const r = spawnSync(process.execPath, [join(ROOT, 'scripts/soak.mjs')], { encoding: 'utf8', env: { ...process.env, OPS: '40', KILL_RATE: '0.35', SEED: '7', TIME_LIMIT: '240' } });
+    const r = spawnSync(process.execPath, [join(ROOT, 'scripts/soak.mjs')], { encoding: 'utf8', env: { ...process.env, OPS: '40', KILL_RATE: '0.35', FAULT_RATE: '0.3', SEED: '7', TIME_LIMIT: '240' } });
     expect(r.status, r.stderr).toBe(0);
-    const m = /soak: (\d+) operations, (\d+) kills, (\d+) invariant checks, 0 violations/.exec(r.stdout);
+    const m = /soak: (\d+) operations, (\d+) kills, (\d+) invariant checks, (\d+) revocation checks after publishing, 0 violations \(.*?out-of-band faults: (\{.*?\})/.exec(r.stdout);
     expect(m, r.stdout + r.stderr).not.toBeNull();
     expect(Number(m![1])).toBe(40);
     expect(Number(m![2])).toBeGreaterThanOrEqual(5);
@@ -18,5 +18,8 @@ describe('#9 crash-safety soak (short)', () => {
     expect(resumed, r.stdout).not.toBeNull();
     expect(Number(resumed![1])).toBeGreaterThanOrEqual(1);
     expect(Number(resumed![2])).toBeGreaterThanOrEqual(1);
+    // #15: after successful publishes, revoked certificates were refused credentials, also after out-of-band faults.
+    expect(Number(m![4])).toBeGreaterThanOrEqual(1);
+    expect(Object.keys(JSON.parse(m![5]!)).length).toBeGreaterThanOrEqual(1);
   }, 300_000);
 });

@@ -115,6 +115,9 @@ const check: CommandDef = {
     { exit: CHECK_EXIT.warning, meaning: 'warning: nextUpdate within --warn, or revocations not yet in a CRL' },
     { exit: CHECK_EXIT.critical, meaning: 'critical: no CRL, CRL expired, or (with --issuer) not signed by that CA' },
   ],
+  notes:
+    'Checks the store\'s latest CRL (--ca) or a file (--crl, e.g. the one you serve), not what Roles Anywhere holds: a CRL\n' +
+    'deleted, disabled or replaced on the service is seen by pki anchor status (exit 11) and pki status --check-service.',
   builder: (y) =>
     y.options({
       ca: { type: 'string', describe: 'check the latest CRL the store holds for this CA' },

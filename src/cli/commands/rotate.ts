@@ -1,7 +1,7 @@
 import { abortRotation, finishRotation, planRotation, rotationStatus, startRotation, switchRotation } from '../../app/rotate.js';
 import { KEY_TYPES } from '../../crypto/keys.js';
 import { passphraseFileOption, type CommandDef, type CommandGroup } from '../command.js';
-import { awsOptions } from './anchor.js';
+import { awsOptions, leaseOptions } from './anchor.js';
 import { noPassphrase } from './ca.js';
 
 const anchorOption = { anchor: { type: 'string', demandOption: true, describe: 'trust anchor (as named with pki anchor push)' } } as const;
@@ -22,13 +22,17 @@ function calls(list: string[]): string {
 
 const plan: CommandDef = {
   command: 'plan',
-  describe: 'Show what a rotation of a trust anchor will do, step by step, with dates (offline; changes nothing)',
+  describe: 'Show what a rotation of a trust anchor will do, step by step, with dates, and run start\'s preflight (changes nothing)',
   examples: [
     ['pki rotate plan --anchor prod --new-ca root-2 --subject "CN=Example Root CA 2,O=Example"', 'root rotation; start would create root-2'],
     ['pki rotate plan --anchor prod --new-ca issuing-2 --old-ca issuing-1', 'an intermediate under an unchanged root anchor: no anchor change'],
   ],
-  notes: NOTE,
-  exitCodes: [{ exit: 0, meaning: 'the rotation can start (refusals exit as start would: 4 policy, 6 state)' }],
+  notes:
+    `${NOTE}\nPreflight (the checks start makes before its first write): the keys of the CAs whose CRLs the rotation\n` +
+    'publishes open with the passphrase and match their certificates (an encrypted key is checked only when a passphrase\n' +
+    'is given), and with --check-service the trust anchor has a free CRL slot for each CA that needs one (ListCrls).\n' +
+    'Other trust anchors that trust the old CA are listed; a new CA that a rotation closed for issuance is refused.',
+  exitCodes: [{ exit: 0, meaning: 'the rotation can start (refusals exit as start would: 4 policy, 6 state, 7 key, 8 key file, 9 CRL slots)' }],
   builder: (y) =>
     y.options({
       ...anchorOption,
@@ -36,9 +40,24 @@ const plan: CommandDef = {
       'old-ca': { type: 'string', describe: 'the CA it replaces (default: the trust anchor\'s only CA)' },
       subject: { type: 'string', describe: 'subject of the new CA, when start is to create it' },
       parent: { type: 'string', describe: 'with --subject: the new CA\'s parent (default: the old CA\'s parent; none makes a root)' },
+      'check-service': { type: 'boolean', default: false, describe: 'also check the trust anchor\'s CRL slots on the service (ListCrls)' },
+      ...awsOptions,
+      ...passphraseFileOption,
     }),
   async run(a, { deps }) {
-    const r = await planRotation(deps, { dir: a.dir, anchor: a.anchor, newCa: a.newCa, oldCa: a.oldCa, subject: a.subject, parent: a.parent });
+    const r = await planRotation(deps, {
+      dir: a.dir,
+      anchor: a.anchor,
+      newCa: a.newCa,
+      oldCa: a.oldCa,
+      subject: a.subject,
+      parent: a.parent,
+      checkService: a.checkService,
+      passphraseFile: a.passphraseFile,
+      region: a.region,
+      endpoint: a.endpoint,
+      ratePerSecond: a.apiRate,
+    });
     const text =
       `Rotation of trust anchor ${r.anchor}: ${r.old} → ${r.new}${r.anchorChange ? '' : ' (no trust-anchor change)'}\n` +
       `  bundle     [${r.bundle.before.join(', ')}] → [${r.bundle.during.join(', ')}] → [${r.bundle.after.join(', ')}]\n` +
@@ -46,6 +65,8 @@ const plan: CommandDef = {
       `  live under ${r.old}: ${r.oldLeaves.count} certificate(s)${r.oldLeaves.latestNotAfter ? `, the last until ${r.oldLeaves.latestNotAfter}` : ''}\n\n` +
       r.steps.map((s, i) => `${i + 1}. ${s.step}: ${s.command}\n   when: ${s.when}\n${s.actions.map((x) => `   - ${x}\n`).join('')}`).join('') +
       `\nRoll back: ${r.rollback}\n` +
+      `Preflight:\n${r.preflight.map((c) => `  ${c.ok ? 'ok' : 'FAILED'}  ${c.message}\n`).join('')}` +
+      r.otherAnchors.filter((x) => x.trustsNew).map((x) => `note: ${x.message}\n`).join('') +
       r.warnings.map((w) => `warning: ${w}\n`).join('');
     return { kind: 'pki.rotate.plan.result', data: r, text };
   },
@@ -60,7 +81,11 @@ const start: CommandDef = {
   ],
   notes:
     `${NOTE}\nRefused: a second rotation on the same anchor, a bundle of three, a third CRL on the anchor, a new CA that Roles\n` +
-    'Anywhere would reject (no CA:TRUE or keyCertSign, SHA-1, expired), a new CA signed by the old one.',
+    'Anywhere would reject (no CA:TRUE or keyCertSign, SHA-1, expired), a new CA signed by the old one, a new CA that a\n' +
+    'rotation closed for issuance (STATE_CA_RETIRED). Before its first write (and with --dry-run) start runs the preflight\n' +
+    'plan shows: each CA whose CRL it publishes must open with the passphrase and match its certificate, and the trust\n' +
+    'anchor must have a free CRL slot on the service for each CA that has none there (AWS_CRL_QUOTA); a failure changes\n' +
+    'nothing. Other trust anchors that trust the old CA are listed. The step holds the anchor\'s lease (STATE_ANCHOR_BUSY).',
   builder: (y) =>
     y.options({
       ...anchorOption,
@@ -74,6 +99,7 @@ const start: CommandDef = {
       ...noPassphrase,
       ...dryRun,
       ...awsOptions,
+      ...leaseOptions,
       ...passphraseFileOption,
     }),
   async run(a, { deps }) {
@@ -93,10 +119,12 @@ const start: CommandDef = {
       region: a.region,
       endpoint: a.endpoint,
       ratePerSecond: a.apiRate,
+      leaseWait: a.leaseWait,
     });
+    const others = (r.otherAnchors ?? []).map((m: string) => `note: ${m}\n`).join('');
     const text = r.dryRun
-      ? `Dry run: rotate ${r.anchor}${r.created ? `: would create CA ${r.created.ca} (${r.created.root ? 'a self-signed root' : `signed by ${r.created.parent}`}), then call` : ': would call'}\n${calls(r.calls)}`
-      : `Rotation of ${r.anchor} started: ${r.old} → ${r.new} (phase ${r.phase})\n${r.created ? `  created CA ${r.created.ca}\n` : ''}${calls(r.calls)}Next: issue from ${r.new} once it verifies, then pki rotate switch --anchor ${r.anchor}\n`;
+      ? `Dry run: rotate ${r.anchor}${r.created ? `: would create CA ${r.created.ca} (${r.created.root ? 'a self-signed root' : `signed by ${r.created.parent}`}), then call` : ': would call'}\n${calls(r.calls)}${others}`
+      : `Rotation of ${r.anchor} started: ${r.old} → ${r.new} (phase ${r.phase})\n${r.created ? `  created CA ${r.created.ca}\n` : ''}${calls(r.calls)}${others}Next: issue from ${r.new} once it verifies, then pki rotate switch --anchor ${r.anchor}\n`;
     return { kind: 'pki.rotate.start.result', data: r, text };
   },
 };
@@ -148,9 +176,9 @@ const finish: CommandDef = {
     ['pki rotate finish --anchor prod --force 3', 'break exactly those 3 certificates deliberately'],
   ],
   notes: `${NOTE}\nThe bundle changes before the CRL is deleted, so a revoked certificate never works again in between.`,
-  builder: (y) => y.options({ ...anchorOption, ...forceCount, ...dryRun, ...awsOptions }),
+  builder: (y) => y.options({ ...anchorOption, ...forceCount, ...dryRun, ...awsOptions, ...leaseOptions }),
   async run(a, { deps }) {
-    const r = await finishRotation(deps, { dir: a.dir, anchor: a.anchor, force: a.force, dryRun: a.dryRun, region: a.region, endpoint: a.endpoint, ratePerSecond: a.apiRate });
+    const r = await finishRotation(deps, { dir: a.dir, anchor: a.anchor, force: a.force, dryRun: a.dryRun, region: a.region, endpoint: a.endpoint, ratePerSecond: a.apiRate, leaseWait: a.leaseWait });
     const text = `${r.dryRun ? 'Dry run: finish' : 'Finished'} rotation of ${r.anchor}: ${r.old} → ${r.new}\n${calls(r.calls)}`;
     return { kind: 'pki.rotate.finish.result', data: r, text };
   },
@@ -164,9 +192,9 @@ const abort: CommandDef = {
     ['pki rotate abort --anchor prod --dry-run', 'the calls it would make'],
   ],
   notes: `${NOTE}\nAllowed before finish has begun. The new CA stays in the store; issuance from the old CA reopens.`,
-  builder: (y) => y.options({ ...anchorOption, ...forceCount, ...dryRun, ...awsOptions }),
+  builder: (y) => y.options({ ...anchorOption, ...forceCount, ...dryRun, ...awsOptions, ...leaseOptions }),
   async run(a, { deps }) {
-    const r = await abortRotation(deps, { dir: a.dir, anchor: a.anchor, force: a.force, dryRun: a.dryRun, region: a.region, endpoint: a.endpoint, ratePerSecond: a.apiRate });
+    const r = await abortRotation(deps, { dir: a.dir, anchor: a.anchor, force: a.force, dryRun: a.dryRun, region: a.region, endpoint: a.endpoint, ratePerSecond: a.apiRate, leaseWait: a.leaseWait });
     const text = `${r.dryRun ? 'Dry run: abort' : 'Aborted'} rotation of ${r.anchor} (${r.old} → ${r.new})\n${calls(r.calls)}`;
     return { kind: 'pki.rotate.abort.result', data: r, text };
   },
