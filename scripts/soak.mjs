@@ -254,8 +254,9 @@ async function interruptAndResume() {
   const out = join(certs, `resume-${++n}`);
   const args = ['issue', '--ca', 'issuing-1', '--batch', bigCsrDir, '--out-dir', out];
   const signal = ['SIGINT', 'SIGKILL', 'SIGTERM'][stats.interruptRounds++ % 3];
-  // Half the time at a random moment (possibly before anything is recorded), else right after the first group.
-  const first = random() < 0.5 ? await pki(args, Math.floor(random() * 1500), signal) : await pki(args, undefined, signal, /issued \d+\/600/);
+  // Half the time at a random moment (possibly before anything is recorded), else right after the first group; the
+  // first round always after the first group, so that every run resumes at least one interrupted batch.
+  const first = stats.interruptRounds > 1 && random() < 0.5 ? await pki(args, Math.floor(random() * 1500), signal) : await pki(args, undefined, signal, /issued \d+\/600/);
   const expected = { SIGINT: 130, SIGTERM: 143, SIGKILL: null };
   if (first.killed) {
     stats.interrupted++;
