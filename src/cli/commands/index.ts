@@ -4,6 +4,7 @@ import { anchorGroup } from './anchor.js';
 import { auditGroup } from './audit.js';
 import { backupCommand } from './backup.js';
 import { caGroup } from './ca.js';
+import { credentialGroup } from './credential.js';
 import { credentialProcessCommand } from './credential-process.js';
 import { crlGroup } from './crl.js';
 import { emulatorGroup } from './emulator.js';
@@ -19,4 +20,4 @@ import { rotateGroup } from './rotate.js';
 import { statusCommand } from './status.js';
 import { verifyCommand } from './verify.js';
 
-export const COMMANDS: Array<CommandDef | CommandGroup> = [initCommand, caGroup, issueCommand, revokeCommand, listCommand, showCommand, crlGroup, anchorGroup, rotateGroup, auditGroup, backupCommand, restoreCommand, credentialProcessCommand, previewCommand, lintCommand, inspectCommand, verifyCommand, statusCommand, emulatorGroup];
+export const COMMANDS: Array<CommandDef | CommandGroup> = [initCommand, caGroup, issueCommand, revokeCommand, listCommand, showCommand, crlGroup, anchorGroup, rotateGroup, auditGroup, backupCommand, restoreCommand, credentialProcessCommand, credentialGroup, previewCommand, lintCommand, inspectCommand, verifyCommand, statusCommand, emulatorGroup];
