@@ -3,6 +3,7 @@ import type { Argv } from 'yargs';
 import { PkiError } from '../../errors.js';
 import type { CredentialProcessInput } from '../../aws/create-session.js';
 import { DEFAULT_SERVE_PORT, startCredentialServer } from '../../app/credential-serve.js';
+import { credentialUpdate } from '../../app/credential-update.js';
 import type { CommandDef, CommandGroup } from '../command.js';
 import { jsonSuccess } from '../output/render.js';
 import { CREDENTIAL_PROCESS_OPTIONS, REFUSED_HELPER_OPTIONS, refuseHelperOption } from './credential-process.js';
@@ -92,8 +93,46 @@ const serve: CommandDef = {
   },
 };
 
+const update: CommandDef = {
+  command: 'update',
+  describe: 'Write Roles Anywhere credentials into a profile of the AWS shared credentials file and keep them fresh (or once, for cron)',
+  examples: [
+    [`pki credential update --certificate /etc/app/leaf.pem --private-key /etc/app/leaf.key ${ARN_EXAMPLE} --profile app`, 'writes [app] in ~/.aws/credentials and renews it before expiry until SIGTERM'],
+    [`*/20 * * * * pki credential update --once --certificate /etc/app/leaf.pem --private-key /etc/app/leaf.key ${ARN_EXAMPLE}`, 'from cron: write [default] once and exit'],
+  ],
+  notes:
+    'Same flags and defaults as `aws_signing_helper update` where they overlap (--profile default, --once, the\n' +
+    'credential-process flags). The file is $AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials (--credentials-file\n' +
+    'overrides both); ~/.aws is created 0700 when missing, and a symbolic link is followed. Each write takes the lock\n' +
+    'FILE.lock (a lock left by a process that no longer exists is removed; a live one is waited for up to\n' +
+    '--lock-timeout seconds, then STATE_LOCKED, exit 6), re-reads the file, sets aws_access_key_id,\n' +
+    'aws_secret_access_key and aws_session_token in the profile (in place; missing ones after its last key; a missing\n' +
+    'profile is appended) and keeps every other profile, key, comment and line ending, then replaces the file\n' +
+    'atomically (temporary file, mode 0600, rename): readers never see half a file, and several updaters (one per\n' +
+    'profile) can share one file.\n' +
+    'Without --once it runs until SIGTERM or Ctrl-C (exit 0): credentials are renewed --refresh-before seconds before\n' +
+    'they expire (default 300, as the helper), and at once when the certificate or key files change (checked every\n' +
+    'minute). A failed renewal is logged once per distinct error and retried every 30 s; the credentials already\n' +
+    'written stay until they expire. With --once any failure exits non-zero (9 for the service) and the file is not\n' +
+    'touched. Secrets are never printed.\n' +
+    SOURCE_NOTE,
+  builder: (y) =>
+    workloadOptions(y, {
+      profile: { type: 'string', default: 'default', describe: 'profile (section) of the credentials file to write' },
+      once: { type: 'boolean', default: false, describe: 'write once and exit (for cron)' },
+      'credentials-file': { type: 'string', describe: 'the credentials file (default $AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials)' },
+      'lock-timeout': { type: 'number', default: 10, describe: 'seconds to wait for another writer\'s lock' },
+    }),
+  async run(a, { deps }) {
+    const input = workloadInput(a);
+    const r = await credentialUpdate(deps, { ...input, profile: a.profile, once: a.once, lockTimeoutSeconds: a.lockTimeout, ...(a.credentialsFile ? { credentialsFile: a.credentialsFile } : {}) });
+    const text = a.once ? `Wrote profile [${r.profile}] of ${r.file}; the credentials expire at ${r.expiration}\n` : `Stopped after ${r.writes} writes of profile [${r.profile}] of ${r.file}\n`;
+    return { kind: 'pki.credential.update.result', data: r, text };
+  },
+};
+
 export const credentialGroup: CommandGroup = {
   command: 'credential',
   describe: 'Long-running workload credentials from IAM Roles Anywhere: serve (IMDSv2 endpoint), update (shared credentials file)',
-  subcommands: [serve],
+  subcommands: [serve, update],
 };
