@@ -150,6 +150,26 @@ describe('#22 pki credential serve', () => {
     expect(t.emu.sessions()).toHaveLength(0);
   });
 
+  it('a certificate renewed in place by pki renew (old one revoked, CRL published) is used by the running server without a restart', async () => {
+    const { t, start } = await setup();
+    const server = await start();
+    const get = async () => {
+      const r = await imds(server.url, '/latest/meta-data/iam/security-credentials/app', { headers: { 'x-aws-ec2-metadata-token': await token(server.url) } });
+      expect(r.status, r.body).toBe(200);
+      return JSON.parse(r.body);
+    };
+    const before = await get();
+    const renewed = await t.ok(['renew', '--ca', 'issuing-1', '--cert', join(t.cwd, 'app.pem'), '--key-out', join(t.cwd, 'app.key'), '--out', join(t.cwd, 'app.pem'), '--force', '--revoke-old', 'superseded']);
+    await t.ok(['crl', 'publish', '--ca', 'issuing-1', '--anchor', 'prod', ...t.ep]);
+    const after = await get();
+    expect(after.AccessKeyId).not.toBe(before.AccessKeyId);
+    expect(t.emu.sessions().map((s) => s.serial)).toEqual([t.leaf.serial, renewed.serial]);
+    expect(t.emu.sessions()[1]).toMatchObject({ sourceIdentity: 'CN=app-01', principalTags: t.emu.sessions()[0]!.principalTags });
+    // Cached again until the next margin.
+    expect((await get()).AccessKeyId).toBe(after.AccessKeyId);
+    expect(t.emu.sessions()).toHaveLength(2);
+  });
+
   it('the built CLI prints its URL, serves, and exits 0 on SIGTERM', async () => {
     const { t } = await setup();
     const child = spawn(process.execPath, [CLI, 'credential', 'serve', ...t.args(), '--port', '0', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });

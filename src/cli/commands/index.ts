@@ -14,10 +14,11 @@ import { inspectCommand } from './inspect.js';
 import { lintCommand } from './lint.js';
 import { listCommand, showCommand } from './list.js';
 import { previewCommand } from './preview.js';
+import { renewCommand } from './renew.js';
 import { restoreCommand } from './restore.js';
 import { revokeCommand } from './revoke.js';
 import { rotateGroup } from './rotate.js';
 import { statusCommand } from './status.js';
 import { verifyCommand } from './verify.js';
 
-export const COMMANDS: Array<CommandDef | CommandGroup> = [initCommand, caGroup, issueCommand, revokeCommand, listCommand, showCommand, crlGroup, anchorGroup, rotateGroup, auditGroup, backupCommand, restoreCommand, credentialProcessCommand, credentialGroup, previewCommand, lintCommand, inspectCommand, verifyCommand, statusCommand, emulatorGroup];
+export const COMMANDS: Array<CommandDef | CommandGroup> = [initCommand, caGroup, issueCommand, renewCommand, revokeCommand, listCommand, showCommand, crlGroup, anchorGroup, rotateGroup, auditGroup, backupCommand, restoreCommand, credentialProcessCommand, credentialGroup, previewCommand, lintCommand, inspectCommand, verifyCommand, statusCommand, emulatorGroup];
