@@ -98,7 +98,7 @@ function pidAlive(pid: number): boolean {
  * Runs `fn` holding `<file>.lock` (created O_EXCL, holding the owner's pid). A lock whose process is gone is
  * removed; a live one is waited for up to `timeoutMs` (STATE_LOCKED, exit 6, after that).
  */
-export async function withFileLock<T>(file: string, timeoutMs: number, fn: () => T): Promise<T> {
+export async function withFileLock<T>(file: string, timeoutMs: number, fn: () => T | Promise<T>): Promise<T> {
   const lock = `${file}.lock`;
   const started = performance.now();
   for (;;) {
@@ -132,7 +132,7 @@ export async function withFileLock<T>(file: string, timeoutMs: number, fn: () =>
     }
   }
   try {
-    return fn();
+    return await fn();
   } finally {
     fs.rmSync(lock, { force: true });
   }

@@ -5,6 +5,7 @@
  */
 import { PkiError } from '../errors.js';
 import { INPUT_LIMITS, readInput } from '../fs/files.js';
+import * as fs from 'node:fs';
 import { resolve } from 'node:path';
 
 /** A path, `env:NAME`, `fd:N`, or the content itself (library callers). */
@@ -44,7 +45,42 @@ export function readSource(source: Source, flag: string, env: Readonly<Record<st
   if (fd) {
     if (!/^\d{1,9}$/.test(fd[1]!) || Number(fd[1]) < 3)
       throw new PkiError('USAGE_BAD_SOURCE', `${flag} ${source}: give an inherited file descriptor number, 3 or more (0-2 are stdin, stdout and stderr)`, { details: { flag } });
-    return readInput(`/dev/fd/${Number(fd[1])}`, flag);
+    const n = Number(fd[1]);
+    try {
+      return readInput(`/dev/fd/${n}`, flag);
+    } catch (e) {
+      // A socket (what Node.js's spawn gives for 'pipe') cannot be opened through /dev/fd: read the descriptor itself.
+      if (!(e instanceof PkiError) || (e.cause as NodeJS.ErrnoException | undefined)?.code !== 'ENXIO') throw e;
+      return readDescriptor(n, flag, source);
+    }
   }
   return readInput(resolve(cwd, source), flag);
+}
+
+/** Reads descriptor `fd` to its end (at most 1 MiB), waiting while a non-blocking one has nothing yet (10 s at most). */
+function readDescriptor(fd: number, flag: string, source: string): Buffer {
+  const max = INPUT_LIMITS.default;
+  const chunks: Buffer[] = [];
+  let total = 0;
+  const wait = new Int32Array(new SharedArrayBuffer(4));
+  const deadline = performance.now() + 10_000;
+  for (;;) {
+    const buf = Buffer.allocUnsafe(64 * 1024);
+    let n: number;
+    try {
+      n = fs.readSync(fd, buf, 0, buf.length, null);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN' && performance.now() < deadline) {
+        Atomics.wait(wait, 0, 0, 5);
+        continue;
+      }
+      throw new PkiError('IO_READ_FAILED', `${flag} ${source}: cannot read (${code ?? (e as Error).message})`, { details: { flag }, cause: e });
+    }
+    if (n === 0) break;
+    total += n;
+    if (total > max) throw new PkiError('POLICY_INPUT_TOO_LARGE', `${flag} ${source} is larger than 1 MiB, the most pki reads for ${flag}`, { details: { flag } });
+    chunks.push(buf.subarray(0, n));
+  }
+  return Buffer.concat(chunks, total);
 }

@@ -18,7 +18,9 @@ const REFRESH_OPTION = {
 
 /** The credential-process options, the refused helper options (hidden), and `extra`. */
 function workloadOptions(y: Argv, extra: Record<string, object>): Argv {
-  let out: Argv = y.options({ ...CREDENTIAL_PROCESS_OPTIONS, ...REFRESH_OPTION, ...extra } as unknown as Record<string, never>) as unknown as Argv;
+  // The cache is credential-process's: serve and update hold their credentials themselves.
+  const { 'cache-dir': _dir, 'cache-margin': _margin, ...shared } = CREDENTIAL_PROCESS_OPTIONS;
+  let out: Argv = y.options({ ...shared, ...REFRESH_OPTION, ...extra } as unknown as Record<string, never>) as unknown as Argv;
   for (const name of Object.keys(REFUSED_HELPER_OPTIONS))
     out = name.startsWith('no-') ? out.option(name.slice(3), { hidden: true, type: 'boolean' }) : out.option(name, { hidden: true, type: 'string' });
   return out;
