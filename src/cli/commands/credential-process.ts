@@ -17,7 +17,7 @@ export const CREDENTIAL_PROCESS_OPTIONS = {
   'pkcs8-password-file': { type: 'string', describe: 'file holding the password of an encrypted PKCS#8 key (else $PKI_KEY_PASSPHRASE)' },
   timeout: { type: 'number', default: 30, describe: 'seconds the whole exchange may take: connect, TLS, request, the complete answer and retries' },
   'cache-dir': { type: 'string', describe: 'reuse credentials across runs: cache them in this directory (created 0700; entries 0600)' },
-  'cache-margin': { type: 'number', default: 300, describe: 'with --cache-dir: seconds before expiry at which cached credentials are no longer used' },
+  'cache-margin': { type: 'number', describe: 'with --cache-dir: seconds before expiry at which cached credentials are no longer used (default 300)' },
   'insecure-skip-tls-verify': { type: 'boolean', describe: 'do not verify the server\'s TLS certificate, for this request only (test endpoints; warns on stderr); required to run with NODE_TLS_REJECT_UNAUTHORIZED=0' },
 } as const;
 
