@@ -10,7 +10,7 @@ import { fromIni } from '@aws-sdk/credential-providers';
 import { describe, expect, it } from 'vitest';
 import { credentialUpdate, upsertProfile, withFileLock, writeCredentialsProfile } from '../../src/app/credential-update.js';
 import { credentialsSetup, ROLE } from '../aws-fixtures.js';
-import { ROOT, cli, tempDir } from '../helpers.js';
+import { CLI as CLI_PATH, ROOT, cli, tempDir } from '../helpers.js';
 
 const OTHER = '# managed by hand\n[default]\naws_access_key_id = AKIAOLD\naws_secret_access_key = old ; trailing comment\n\n; the app profile\n[app]\nregion = eu-west-1\naws_access_key_id = AKIASTALE\n# keep me\n\n[later]\naws_access_key_id = AKIALATER\naws_secret_access_key = later\n';
 
@@ -109,6 +109,24 @@ describe('#22 pki credential update', () => {
     expect(result.writes).toBe(3);
     expect(new Set(keys).size).toBe(3);
     expect(keys.at(-1)).toBe(sessions[2]!.accessKeyId);
+  });
+
+  it('the built CLI without --once writes the profile, keeps running, and stops on SIGTERM with exit 0', async () => {
+    const t = await credentialsSetup();
+    const file = join(t.cwd, 'credentials');
+    const child = spawn(process.execPath, [CLI_PATH, 'credential', 'update', ...t.args(), '--profile', 'app'], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '', AWS_SHARED_CREDENTIALS_FILE: file } });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    for (let i = 0; i < 200 && !err.includes('wrote profile [app]'); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(err).toContain(`wrote profile [app] of ${file}`);
+    expect(fs.readFileSync(file, 'utf8')).toContain(`aws_access_key_id = ${t.emu.sessions()[0]!.accessKeyId}`);
+    child.kill('SIGTERM');
+    expect(await exited, err).toBe(0);
+    expect(out).toContain('Stopped after 1 writes of profile [app]');
+    expect(err).not.toContain(t.emu.sessions()[0]!.accessKeyId);
   });
 
   it('a lock keeps two processes writing different profiles of one file from losing updates', async () => {
