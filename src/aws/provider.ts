@@ -29,6 +29,8 @@ export interface RefresherOptions {
   refreshBeforeSeconds?: number;
   /** Called with each error once, and again only when the error changes (no log flood while the service is down). */
   onError?: (err: PkiError, servingCached: boolean) => void;
+  /** After a failed renewal, seconds during which callers get the same answer without a new CreateSession (default 5). */
+  retryAfterSeconds?: number;
   /** Called after a refresh succeeds (with the certificate's serial), e.g. to log it. */
   onRefresh?: (creds: ProcessCredentials, why: string) => void;
 }
@@ -54,6 +56,8 @@ export class CredentialRefresher {
   private stamps = '';
   private inFlight: Promise<ProcessCredentials> | undefined;
   private lastError = '';
+  /** The last failed renewal: repeated within retryAfterSeconds (files unchanged), it is answered without a call. */
+  private failure: { at: number; stamps: string; err: PkiError } | undefined;
   readonly margin: number;
 
   constructor(
@@ -84,8 +88,15 @@ export class CredentialRefresher {
 
   /** The credentials held, renewed first if needed (see the class comment). */
   async get(): Promise<ProcessCredentials> {
-    const why = this.staleReason(this.deps.now());
+    const now = this.deps.now();
+    const why = this.staleReason(now);
     if (!why) return this.current!;
+    const f = this.failure;
+    if (f && now.getTime() - f.at < (this.opts.retryAfterSeconds ?? 5) * 1000 && f.stamps === this.fileStamps()) {
+      // A caller that retries at once (SDKs do) does not turn a failing service into a stream of CreateSessions.
+      if (this.current && now.getTime() < Date.parse(this.current.Expiration)) return this.current;
+      throw f.err;
+    }
     this.inFlight ??= this.refresh(why).finally(() => {
       this.inFlight = undefined;
     });
@@ -99,10 +110,12 @@ export class CredentialRefresher {
       this.current = creds;
       this.stamps = stamps;
       this.lastError = '';
+      this.failure = undefined;
       this.opts.onRefresh?.(creds, why);
       return creds;
     } catch (e) {
       const err = e instanceof PkiError ? e : new PkiError('INTERNAL', `internal error: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+      this.failure = { at: this.deps.now().getTime(), stamps, err };
       const held = this.current;
       const usable = held !== undefined && this.deps.now().getTime() < Date.parse(held.Expiration);
       if (err.message !== this.lastError) {

@@ -80,9 +80,16 @@ describe('#22 fromRolesAnywhere', () => {
     const a = await provider();
     await t.ok(['revoke', '--ca', 'issuing-1', '--serial', t.leaf.serial, '--reason', 'keyCompromise']);
     await t.ok(['crl', 'publish', '--ca', 'issuing-1', '--anchor', 'prod', ...t.ep]);
+    const attempts = () => t.emu.calls().filter((x) => x.op === 'CreateSession').length;
     c.set(new Date(a.expiration.getTime() - 120_000));
     expect((await provider()).accessKeyId).toBe(a.accessKeyId);
+    expect(attempts()).toBe(2);
+    // Asked again at once: answered without another CreateSession; 5 s later it is tried again.
     expect((await provider()).accessKeyId).toBe(a.accessKeyId);
+    expect(attempts()).toBe(2);
+    c.advance(5_000);
+    expect((await provider()).accessKeyId).toBe(a.accessKeyId);
+    expect(attempts()).toBe(3);
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toContain('AccessDeniedException: Certificate revoked');
     c.set(new Date(a.expiration.getTime() + 1_000));

@@ -138,6 +138,28 @@ describe('#22 pki credential serve', () => {
     expect(logged[0]).toContain('serving the current credentials until they expire');
   });
 
+  it('an unreachable endpoint at start: the server starts, answers 502 naming the error (logged once); an expired certificate is the service\'s refusal', async () => {
+    const { t, c, start } = await setup();
+    // A port nothing listens on: the emulator's, once it is closed.
+    const { startEmulator } = await import('../../src/emulator/server.js');
+    const gone = await startEmulator();
+    await gone.close();
+    t.deps.err.length = 0;
+    const down = await start({ endpoint: gone.url, timeoutSeconds: 2 });
+    for (let i = 0; i < 2; i++) {
+      const r = await imds(down.url, '/latest/meta-data/iam/security-credentials/app', { headers: { 'x-aws-ec2-metadata-token': await token(down.url) } });
+      expect(r.status).toBe(502);
+      expect(JSON.parse(r.body)).toMatchObject({ Code: 'Failure', Message: expect.stringContaining('AWS_NetworkError') });
+    }
+    expect(t.deps.err.join('').split('\n').filter((l) => l.includes('AWS_NetworkError'))).toHaveLength(1);
+    // The certificate (24 h) has expired: CreateSession refuses it; nothing stale is served.
+    const up = await start();
+    c.advance(25 * 3600_000);
+    const r = await imds(up.url, '/latest/meta-data/iam/security-credentials/app', { headers: { 'x-aws-ec2-metadata-token': await token(up.url) } });
+    expect(r.status).toBe(502);
+    expect(JSON.parse(r.body).Message).toContain('AccessDeniedException: Untrusted Signing Certificate');
+  });
+
   it('refuses a non-loopback address without --allow-non-loopback, a hop limit it cannot set, and a key that is not the certificate\'s, before listening', async () => {
     const { t, start } = await setup();
     await expect(start({ host: '0.0.0.0' })).rejects.toMatchObject({ code: 'USAGE_NON_LOOPBACK' });

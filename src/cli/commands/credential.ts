@@ -67,7 +67,8 @@ const serve: CommandDef = {
     'Expiration}. Requests with X-Forwarded-For are refused (403).\n' +
     'Credentials are renewed --refresh-before seconds before they expire (default 300, as the helper) and served from\n' +
     'memory meanwhile; when the certificate, key or intermediates files change (pki renew), the next request gets\n' +
-    'credentials from the new certificate. A failed renewal is logged once per distinct error; the current credentials\n' +
+    'credentials from the new certificate. A failed renewal is logged once per distinct error (and not retried for 5 s\n' +
+    'unless the files change); the current credentials\n' +
     'are served until they expire, then the error is (HTTP 502 for a service error, 500 otherwise): never expired\n' +
     'credentials. Binds 127.0.0.1; another --host needs --allow-non-loopback and is warned about. --hop-limit: Node.js\n' +
     'cannot set the IP TTL of TCP answers, so only 64 is accepted (keep the server on loopback). SIGTERM or SIGINT\n' +
