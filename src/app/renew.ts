@@ -9,10 +9,10 @@ import { PkiError, throwIfAny } from '../errors.js';
 import { describeKey, generateKey, parseKeyType, plainPrivateKeyPem } from '../crypto/keys.js';
 import type { PassphraseSource } from '../crypto/passphrase.js';
 import { parseValidity } from '../domain/duration.js';
-import { parseReason, reasonName } from '../domain/serial.js';
+import { normaliseSerial, parseReason, reasonName } from '../domain/serial.js';
 import { checkOutput, INPUT_LIMITS, probeWritableDir, readInput, writeFileAtomic, writePrivateKeyFile } from '../fs/files.js';
 import { loadProfile } from '../profile/load.js';
-import { readCertificate, verifyCertificateSignature } from '../x509/certificate.js';
+import { parseCertificate, readCertificate, verifyCertificateSignature } from '../x509/certificate.js';
 import { readCsr } from '../x509/csr.js';
 import { toPem } from '../x509/pem.js';
 import { csrData } from './csr-pool.js';
@@ -24,8 +24,11 @@ import { caCertificate, getCa, unlockCa, withWorkspace, type Workspace } from '.
 export interface RenewInput extends PassphraseSource {
   dir?: string;
   ca: string;
-  /** The certificate to renew. */
-  cert: string;
+  /** The certificate to renew (a file), or its serial (the certificate is taken from the store). */
+  cert?: string;
+  serial?: string;
+  /** The profile, when the one recorded for the certificate cannot be found by name (a file given at issuance). */
+  profile?: string;
   /** A CSR for the new key (its subject and SANs are not used: the old certificate's are). */
   csr?: string;
   /** Generate the new key here and write it there (PKCS#8, 0600). */
@@ -40,6 +43,7 @@ export interface RenewInput extends PassphraseSource {
 }
 
 export async function renewCertificate(deps: Workspace['deps'], input: RenewInput) {
+  if (!!input.cert === !!input.serial) throw new PkiError('USAGE_MISSING_INPUT', 'give the certificate to renew: --cert FILE or --serial HEX (one of them)');
   if (input.csr && input.keyOut) throw new PkiError('USAGE_CONFLICT', '--csr and --key-out exclude each other: give --csr for a key the workload made, or --key-out to generate one here');
   if (!input.csr && !input.keyOut) throw new PkiError('USAGE_MISSING_INPUT', 'give --csr FILE (the workload\'s new key) or --key-out FILE (a key generated here)');
   if (input.keyType && input.csr) throw new PkiError('USAGE_CONFLICT', '--key-type applies to generated keys, not to --csr');
@@ -52,29 +56,47 @@ export async function renewCertificate(deps: Workspace['deps'], input: RenewInpu
     checkOutput(path, flag, force);
     probeWritableDir(dirname(path), flag);
   }
-  const old = readCertificate(readInput(input.cert, '--cert'), input.cert);
+  const askedSerial = input.serial === undefined ? undefined : normaliseSerial(input.serial);
+  const fromFile = input.cert === undefined ? undefined : readCertificate(readInput(input.cert, '--cert'), input.cert);
   const csr = input.csr ? readCsr(readInput(input.csr, '--csr', INPUT_LIMITS.csr), input.csr) : undefined;
   return withWorkspace(input.dir, deps, async (ws) => {
     const ca = await getCa(ws, input.ca);
+    let old = fromFile;
+    if (!old) {
+      const [row] = await ws.store.getCertificates(askedSerial!, ca.id);
+      if (!row) throw new PkiError('NOT_FOUND_SERIAL', `--serial ${askedSerial}: no certificate with this serial was issued by CA ${ca.name}`, { details: { serial: askedSerial, ca: ca.name } });
+      old = parseCertificate(row.der, `serial ${askedSerial}`);
+    }
+    const what = input.cert ? `--cert ${input.cert}` : `--serial ${askedSerial}`;
     if (!ca.certDer || !verifyCertificateSignature(old, caCertificate(ca).publicKey))
-      throw new PkiError('NOT_FOUND_SERIAL', `--cert ${input.cert} was not issued by CA ${ca.name} (its signature does not verify with ${ca.name}'s key)`, {
-        details: { file: input.cert, ca: ca.name, serial: old.serialHex },
+      throw new PkiError('NOT_FOUND_SERIAL', `${what} was not issued by CA ${ca.name} (its signature does not verify with ${ca.name}'s key)`, {
+        details: { file: input.cert ?? null, ca: ca.name, serial: old.serialHex },
         hint: 'renew a certificate with the CA that issued it (pki inspect shows its issuer)',
       });
     const [record] = await ws.store.getCertificates(old.serialHex, ca.id);
     if (!record || !record.der.equals(old.der))
-      throw new PkiError('NOT_FOUND_SERIAL', `--cert ${input.cert}: serial ${old.serialHex} is not on record for CA ${ca.name}`, {
-        details: { file: input.cert, ca: ca.name, serial: old.serialHex },
+      throw new PkiError('NOT_FOUND_SERIAL', `${what}: serial ${old.serialHex} is not on record for CA ${ca.name}`, {
+        details: { file: input.cert ?? null, ca: ca.name, serial: old.serialHex },
         hint: 'only certificates issued by this PKI can be renewed; import the CA\'s history first or issue a new certificate',
       });
-    if (record.isCa) throw new PkiError('USAGE_NOT_A_LEAF', `--cert ${input.cert} (serial ${old.serialHex}) is a CA certificate: renew workload certificates only`, { details: { serial: old.serialHex } });
+    if (record.isCa) throw new PkiError('USAGE_NOT_A_LEAF', `${what} (serial ${old.serialHex}) is a CA certificate: renew workload certificates only`, { details: { serial: old.serialHex } });
     if (record.revocation)
-      throw new PkiError('STATE_CERTIFICATE_REVOKED', `--cert ${input.cert}: serial ${old.serialHex} was revoked on ${record.revocation.revokedAt.toISOString()} (${reasonName(record.revocation.reason)}); a revoked certificate is not renewed`, {
-        details: { file: input.cert, serial: old.serialHex, ca: ca.name },
+      throw new PkiError('STATE_CERTIFICATE_REVOKED', `${what}: serial ${old.serialHex} was revoked on ${record.revocation.revokedAt.toISOString()} (${reasonName(record.revocation.reason)}); a revoked certificate is not renewed`, {
+        details: { file: input.cert ?? null, serial: old.serialHex, ca: ca.name },
         hint: `issue a new certificate with pki issue --ca ${ca.name}`,
       });
     await assertIssuing(ws, ca);
-    const profile = loadProfile(record.profile, ws.config.profilesDir, ws.deps.cwd);
+    let profile;
+    try {
+      profile = loadProfile(input.profile ?? record.profile, ws.config.profilesDir, ws.deps.cwd);
+    } catch (e) {
+      if (e instanceof PkiError && e.code === 'NOT_FOUND_PROFILE' && input.profile === undefined)
+        throw new PkiError(e.code, `serial ${old.serialHex} was issued with profile ${record.profile}, which is not found now: ${e.message}`, {
+          details: e.details,
+          hint: 'pass --profile NAME_OR_FILE (the profile it was issued with, e.g. the file given to pki issue --profile)',
+        });
+      throw e;
+    }
     if (profile.kind !== 'leaf') throw new PkiError('USAGE_PROFILE_KIND', `serial ${old.serialHex} was issued with profile ${profile.name}, a ${profile.kind} profile`, { details: { profile: profile.name } });
     const subject = { der: old.subjectDer, dn: old.subjectDn };
     let req: SubjectRequest;

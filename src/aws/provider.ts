@@ -146,7 +146,7 @@ export interface FromRolesAnywhereOptions {
   /** Seconds, 900-43200 (default 3600). */
   sessionDuration?: number;
   roleSessionName?: string;
-  /** Password of an encrypted PKCS#8 key. */
+  /** Password of an encrypted PKCS#8 key (else PKI_KEY_PASSPHRASE in `env`). */
   pkcs8Password?: string;
   /** Renew this many seconds before expiry (default 300). */
   refreshBeforeSeconds?: number;
@@ -175,7 +175,6 @@ const asSource = (v: string | Buffer): Source => (typeof v === 'string' && v.inc
 export function fromRolesAnywhere(options: FromRolesAnywhereOptions): () => Promise<RolesAnywhereCredentials> {
   const env = { ...(options.env ?? {}) };
   if (options.pkcs8Password !== undefined) env.PKI_KEY_PASSPHRASE = options.pkcs8Password;
-  else delete env.PKI_KEY_PASSPHRASE;
   const deps: RefresherDeps = {
     now: options.now ?? (() => new Date()),
     randomBytes: (n) => cryptoRandomBytes(n),

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readCertificate } from '../../src/x509/certificate.js';
-import { cli, FIXED_NOW, makeDeps, makePki, snapshot } from '../helpers.js';
+import { cli, FIXED_NOW, makeDeps, makePki, ROOT, snapshot } from '../helpers.js';
 
 const LATER = new Date(FIXED_NOW.getTime() + 20 * 3600_000);
 
@@ -61,6 +61,28 @@ describe('#22 pki renew', () => {
     expect(r.json.data.revokedOld).toBeNull();
   });
 
+  it('ok/--serial as pki list prints it; a profile given as a file at issuance needs --profile to be found again', async () => {
+    const t = await setup();
+    const due = await t.run(['list', '--expiring-within', '1d'], t.later);
+    expect(due.json.data.map((c: { serial: string }) => c.serial)).toEqual([t.old.serial]);
+    const r = await t.run(['renew', '--ca', 'issuing-1', '--serial', t.old.serial, '--key-out', join(t.cwd, 'n.key'), '--out', join(t.cwd, 'n.pem')], t.later);
+    expect(r.code, r.stderr).toBe(0);
+    expect(read(join(t.cwd, 'n.pem')).subjectDer.equals(read(join(t.cwd, 'app.pem')).subjectDer)).toBe(true);
+    // A leaf profile from a file outside the profiles directory.
+    const yaml = fs.readFileSync(join(ROOT, 'profiles/roles-anywhere-workload.yaml'), 'utf8').replace(/^name:.*$/m, '');
+    fs.writeFileSync(join(t.cwd, 'custom-leaf.yaml'), yaml);
+    const custom = await t.run(['issue', '--ca', 'issuing-1', '--profile', join(t.cwd, 'custom-leaf.yaml'), '--subject', 'CN=custom', '--key-out', join(t.cwd, 'c.key'), '--out', join(t.cwd, 'c.pem')]);
+    expect(custom.code, custom.stderr).toBe(0);
+    const before = snapshot(t.cwd);
+    const lost = await t.run(['renew', '--ca', 'issuing-1', '--cert', join(t.cwd, 'c.pem'), '--key-out', join(t.cwd, 'c2.key'), '--out', join(t.cwd, 'c2.pem')], t.later);
+    expect(lost.code).toBe(5);
+    expect(lost.json.error).toMatchObject({ code: 'NOT_FOUND_PROFILE', hint: expect.stringContaining('--profile') });
+    expect(snapshot(t.cwd)).toEqual(before);
+    const found = await t.run(['renew', '--ca', 'issuing-1', '--cert', join(t.cwd, 'c.pem'), '--profile', join(t.cwd, 'custom-leaf.yaml'), '--key-out', join(t.cwd, 'c2.key'), '--out', join(t.cwd, 'c2.pem')], t.later);
+    expect(found.code, found.stderr).toBe(0);
+    expect(found.json.data.profile).toBe('custom-leaf');
+  });
+
   it('fail/revoked, foreign and CA certificates, and bad flags: error code, exit code, nothing changed', async () => {
     const t = await setup();
     // Another CA of the same PKI, and a certificate of another PKI.
@@ -77,6 +99,8 @@ describe('#22 pki renew', () => {
       ['--out exists', ['renew', '--ca', 'issuing-1', '--cert', join(t.cwd, 'app.pem'), '--key-out', join(t.cwd, 'n.key'), '--out', join(t.cwd, 'app.pem')], 'STATE_OUTPUT_EXISTS', 6],
       ['a bad --revoke-old reason', [...base, '--cert', join(t.cwd, 'app.pem'), '--revoke-old', 'certificateHold'], 'USAGE_BAD_REASON', 2],
       ['a CA certificate', ['renew', '--ca', 'root', '--cert', join(t.cwd, 'root.pem'), '--key-out', join(t.cwd, 'n.key'), '--out', join(t.cwd, 'n.pem')], 'USAGE_NOT_A_LEAF', 2],
+      ['both --cert and --serial', [...base, '--cert', join(t.cwd, 'app.pem'), '--serial', t.old.serial], 'USAGE_MISSING_INPUT', 2],
+      ['an unknown --serial', [...base, '--serial', '0badc0de'], 'NOT_FOUND_SERIAL', 5],
       ['a missing --cert', [...base, '--cert', join(t.cwd, 'missing.pem')], 'NOT_FOUND_FILE', 5],
     ];
     for (const [name, argv, code, exit] of cases) {

@@ -9,9 +9,12 @@ export const renewCommand: CommandDef = {
     ['pki renew --ca issuing-1 --cert app.pem --csr app-new.csr --out app-new.pem', 'key rotation: the workload made the new key and its CSR'],
     ['pki renew --ca issuing-1 --cert /etc/app/leaf.pem --key-out /etc/app/leaf.key --out /etc/app/leaf.pem --force --revoke-old superseded', 'in place, from cron: a running pki credential serve picks up the new files'],
     ['pki list --expiring-within 7d --json', 'which certificates are due (each has its serial and issuer)'],
+    ['pki renew --ca issuing-1 --serial 4f2a...c1 --csr app.csr --out app.pem', 'by serial, as pki list prints it (the old certificate comes from the store)'],
   ],
   notes:
-    'The subject (its exact encoding), the SANs and the profile are the old certificate\'s; the serial, the validity\n' +
+    'The certificate to renew is --cert FILE or --serial HEX (taken from the store).\n' +
+    'The subject (its exact encoding), the SANs and the profile are the old certificate\'s (--profile when the recorded\n' +
+    'one is not found by name); the serial, the validity\n' +
     '(--validity, else the profile\'s default, from now) and the key are new. With --csr only the CSR\'s key is used (a\n' +
     'CSR with the old key is accepted with a warning: the key is not rotated); with --key-out a key of the old\n' +
     'certificate\'s type (or --key-type) is generated and written 0600. Refused: a certificate the CA did not sign or has\n' +
@@ -23,7 +26,9 @@ export const renewCommand: CommandDef = {
   builder: (y) =>
     y.options({
       ca: { type: 'string', demandOption: true, describe: 'CA that issued the certificate (and issues the new one)' },
-      cert: { type: 'string', demandOption: true, normalize: true, describe: 'the certificate to renew (PEM or DER)' },
+      cert: { type: 'string', normalize: true, describe: 'the certificate to renew (PEM or DER)' },
+      serial: { type: 'string', describe: 'or its serial (hex), as pki list prints it: the certificate is taken from the store' },
+      profile: { type: 'string', describe: 'profile, when the one the certificate was issued with is not found by name (a file given to pki issue --profile)' },
       csr: { type: 'string', normalize: true, describe: 'CSR of the new key (its subject and SANs are ignored)' },
       'key-out': { type: 'string', normalize: true, describe: 'generate the new key here and write it to this file (0600)' },
       'key-type': { type: 'string', describe: 'type of a generated key (default: the old certificate\'s)' },
@@ -38,6 +43,8 @@ export const renewCommand: CommandDef = {
       dir: a.dir,
       ca: a.ca,
       cert: a.cert,
+      serial: a.serial,
+      profile: a.profile,
       csr: a.csr,
       keyOut: a.keyOut,
       keyType: a.keyType,
