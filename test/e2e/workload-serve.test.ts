@@ -69,6 +69,23 @@ describe('#22 pki credential serve', () => {
     expect(server.roleName).toBe('app');
   });
 
+  it('botocore (the AWS CLI and boto3) finds the credentials through the server, as on an EC2 instance', async () => {
+    const { t, start } = await setup();
+    const server = await start();
+    const script = 'import json\nfrom botocore.session import Session\nc = Session().get_credentials()\nf = c.get_frozen_credentials()\nprint(json.dumps({"method": c.method, "key": f.access_key, "token": bool(f.token)}))';
+    const out = await new Promise<string>((resolve, reject) => {
+      const p = spawn('python3', ['-c', script], {
+        env: { PATH: process.env.PATH ?? '', HOME: t.cwd, AWS_CONFIG_FILE: join(t.cwd, 'none'), AWS_SHARED_CREDENTIALS_FILE: join(t.cwd, 'none'), AWS_EC2_METADATA_SERVICE_ENDPOINT: server.url },
+      });
+      let o = '';
+      let e = '';
+      p.stdout.on('data', (d: Buffer) => (o += d.toString()));
+      p.stderr.on('data', (d: Buffer) => (e += d.toString()));
+      p.on('exit', (code) => (code === 0 ? resolve(o) : reject(new Error(e))));
+    });
+    expect(JSON.parse(out)).toEqual({ method: 'iam-role', key: t.emu.sessions()[0]!.accessKeyId, token: true });
+  });
+
   it('IMDSv2: a token (TTL 1-21600) is required on every GET and expires; X-Forwarded-For is refused; the credentials JSON', async () => {
     const { c, start } = await setup();
     const server = await start();
