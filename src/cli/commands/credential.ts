@@ -68,12 +68,11 @@ const serve: CommandDef = {
     'Credentials are renewed --refresh-before seconds before they expire (default 300, as the helper) and served from\n' +
     'memory meanwhile; when the certificate, key or intermediates files change (pki renew), the next request gets\n' +
     'credentials from the new certificate. A failed renewal is logged once per distinct error (and not retried for 5 s\n' +
-    'unless the files change); the current credentials\n' +
-    'are served until they expire, then the error is (HTTP 502 for a service error, 500 otherwise): never expired\n' +
-    'credentials. Binds 127.0.0.1; another --host needs --allow-non-loopback and is warned about. --hop-limit: Node.js\n' +
-    'cannot set the IP TTL of TCP answers, so only 64 is accepted (keep the server on loopback). SIGTERM or SIGINT\n' +
-    'stops it cleanly (exit 0). The certificate, key and ARNs are checked at start (exit 2/5/7); a service error at\n' +
-    'start is logged and the server starts anyway.\n' +
+    'unless the files change); the current credentials are served until they expire, then the error is (HTTP 502 for\n' +
+    'a service error, 500 otherwise): never expired credentials. Binds 127.0.0.1; another --host needs\n' +
+    '--allow-non-loopback and is warned about. --hop-limit: Node.js cannot set the IP TTL of TCP answers, so only 64\n' +
+    'is accepted (keep the server on loopback). SIGTERM or SIGINT stops it cleanly (exit 0). The certificate, key and\n' +
+    'ARNs are checked at start (exit 2/5/7); a service error at start is logged and the server starts anyway.\n' +
     SOURCE_NOTE,
   builder: (y) =>
     workloadOptions(y, {

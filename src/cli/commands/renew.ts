@@ -12,17 +12,16 @@ export const renewCommand: CommandDef = {
     ['pki renew --ca issuing-1 --serial 4f2a...c1 --csr app.csr --out app.pem', 'by serial, as pki list prints it (the old certificate comes from the store)'],
   ],
   notes:
-    'The certificate to renew is --cert FILE or --serial HEX (taken from the store).\n' +
-    'The subject (its exact encoding), the SANs and the profile are the old certificate\'s (--profile when the recorded\n' +
-    'one is not found by name); the serial, the validity\n' +
-    '(--validity, else the profile\'s default, from now) and the key are new. With --csr only the CSR\'s key is used (a\n' +
-    'CSR with the old key is accepted with a warning: the key is not rotated); with --key-out a key of the old\n' +
-    'certificate\'s type (or --key-type) is generated and written 0600. Refused: a certificate the CA did not sign or has\n' +
-    'no record of (NOT_FOUND_SERIAL, exit 5), a revoked one (STATE_CERTIFICATE_REVOKED, exit 6), a CA certificate, and\n' +
-    'everything pki issue refuses (profile rules, validity past the CA, a retired or revoked CA). Nothing is written\n' +
-    'before the new certificate is recorded; the key is written first, then the certificate. --revoke-old REASON\n' +
-    '(superseded, usually) revokes the old certificate after that; publish the next CRL as usual. An existing --out or\n' +
-    '--key-out needs --force (renewal in place).',
+    'The certificate to renew is --cert FILE or --serial HEX (taken from the store). The subject (its exact encoding),\n' +
+    'the SANs and the profile are the old certificate\'s (--profile when the recorded one is not found by name); the\n' +
+    'serial, the validity (--validity, else the profile\'s default, from now) and the key are new. With --csr only the\n' +
+    'CSR\'s key is used (a CSR with the old key is accepted with a warning: the key is not rotated); with --key-out a\n' +
+    'key of the old certificate\'s type (or --key-type) is generated and written 0600. Refused: a certificate the CA did\n' +
+    'not sign or has no record of (NOT_FOUND_SERIAL, exit 5), a revoked one (STATE_CERTIFICATE_REVOKED, exit 6), a CA\n' +
+    'certificate, and everything pki issue refuses (profile rules, validity past the CA, a retired or revoked CA).\n' +
+    'Nothing is written before the new certificate is recorded; the key is written first, then the certificate.\n' +
+    '--revoke-old REASON (superseded, usually) revokes the old certificate after that; publish the next CRL as usual.\n' +
+    'An existing --out or --key-out needs --force (renewal in place).',
   builder: (y) =>
     y.options({
       ca: { type: 'string', demandOption: true, describe: 'CA that issued the certificate (and issues the new one)' },
