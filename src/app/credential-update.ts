@@ -94,9 +94,17 @@ function pidAlive(pid: number): boolean {
   }
 }
 
+function lockAgeMs(lock: string): number {
+  try {
+    return Date.now() - fs.statSync(lock).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
 /**
- * Runs `fn` holding `<file>.lock` (created O_EXCL, holding the owner's pid). A lock whose process is gone is
- * removed; a live one is waited for up to `timeoutMs` (STATE_LOCKED, exit 6, after that).
+ * Runs `fn` holding `<file>.lock` (created O_EXCL, holding the owner's pid). A lock whose process is gone (or an
+ * empty one older than 5 s) is removed; a live one is waited for up to `timeoutMs` (STATE_LOCKED, exit 6, after that).
  */
 export async function withFileLock<T>(file: string, timeoutMs: number, fn: () => T | Promise<T>): Promise<T> {
   const lock = `${file}.lock`;
@@ -120,6 +128,11 @@ export async function withFileLock<T>(file: string, timeoutMs: number, fn: () =>
         /* removed meanwhile, or being written: try again */
       }
       if (Number.isInteger(owner) && owner > 0 && !pidAlive(owner)) {
+        fs.rmSync(lock, { force: true });
+        continue;
+      }
+      // No pid in it a while after it was made: its writer died between creating and writing it.
+      if (!(Number.isInteger(owner) && owner > 0) && lockAgeMs(lock) > 5_000) {
         fs.rmSync(lock, { force: true });
         continue;
       }

@@ -158,6 +158,12 @@ describe('#22 pki credential update', () => {
     fs.writeFileSync(`${file}.lock`, `${dead.pid}\n`);
     await writeCredentialsProfile(file, 'p', { Version: 1, AccessKeyId: 'A', SecretAccessKey: 'S', SessionToken: 'T', Expiration: '' });
     expect(fs.readFileSync(file, 'utf8')).toContain('aws_access_key_id = A');
+    // An empty lock file: waited for while fresh, removed once older than 5 s.
+    fs.writeFileSync(`${file}.lock`, '');
+    await expect(withFileLock(file, 200, () => 1)).rejects.toMatchObject({ code: 'STATE_LOCKED' });
+    const old = new Date(Date.now() - 10_000);
+    fs.utimesSync(`${file}.lock`, old, old);
+    expect(await withFileLock(file, 200, () => 2)).toBe(2);
     fs.writeFileSync(`${file}.lock`, `${process.pid}\n`);
     await expect(withFileLock(file, 200, () => 1)).rejects.toMatchObject({ code: 'STATE_LOCKED', exitCode: 6 });
     expect(fs.readFileSync(file, 'utf8')).toContain('aws_access_key_id = A');
