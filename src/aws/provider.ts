@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import { PkiError } from '../errors.js';
 import type { Deps } from '../ports.js';
 import { credentialProcess, type CredentialProcessInput, type ProcessCredentials } from './create-session.js';
-import { isFileSource, sourceLabel, type Source } from './inputs.js';
+import { isFileSource, readSource, sourceLabel, type Source } from './inputs.js';
 
 /** Credentials in the AWS SDK for JavaScript's shape (AwsCredentialIdentity). */
 export interface RolesAnywhereCredentials {
@@ -60,11 +60,16 @@ export class CredentialRefresher {
   private failure: { at: number; stamps: string; err: PkiError } | undefined;
   readonly margin: number;
 
+  private input: CredentialProcessInput;
+  /** env:NAME and fd:N sources are read once (a descriptor cannot be read twice); files at every renewal. */
+  private sourcesRead = false;
+
   constructor(
     private readonly deps: RefresherDeps,
-    private readonly input: CredentialProcessInput,
+    input: CredentialProcessInput,
     private readonly opts: RefresherOptions = {},
   ) {
+    this.input = { ...input };
     this.margin = opts.refreshBeforeSeconds ?? DEFAULT_REFRESH_BEFORE_SECONDS;
     if (!Number.isFinite(this.margin) || this.margin < 0 || this.margin > 3600)
       throw new PkiError('USAGE_BAD_DURATION', `--refresh-before ${this.margin}: give seconds, 0 to 3600`, { details: { flag: '--refresh-before' } });
@@ -106,6 +111,13 @@ export class CredentialRefresher {
   private async refresh(why: string): Promise<ProcessCredentials> {
     const stamps = this.fileStamps();
     try {
+      if (!this.sourcesRead) {
+        for (const k of ['certificate', 'privateKey', 'intermediates'] as const) {
+          const src = this.input[k];
+          if (src !== undefined && !isFileSource(src)) this.input[k] = readSource(src, k === 'privateKey' ? '--private-key' : `--${k}`, this.deps.env, this.deps.cwd);
+        }
+        this.sourcesRead = true;
+      }
       const creds = await credentialProcess(this.deps as Deps, this.input);
       this.current = creds;
       this.stamps = stamps;

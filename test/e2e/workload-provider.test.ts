@@ -105,6 +105,18 @@ describe('#22 fromRolesAnywhere', () => {
     expect(t.emu.sessions().map((s) => s.serial)).toEqual([t.leaf.serial, next.serial]);
   });
 
+  it('fd:N is read once: renewals after the descriptor is closed still work', async () => {
+    const { t, c, options } = await setup();
+    const fd = fs.openSync(join(t.cwd, 'app.key'), 'r');
+    const provider = fromRolesAnywhere({ ...options, privateKey: `fd:${fd}` });
+    const a = await provider();
+    fs.closeSync(fd);
+    c.set(new Date(a.expiration.getTime() - 60_000));
+    const b = await provider();
+    expect(b.accessKeyId).not.toBe(a.accessKeyId);
+    expect(t.emu.sessions()).toHaveLength(2);
+  });
+
   it('takes the certificate and key as PEM text, bytes or env:NAME; a wrong key is refused before anything is sent', async () => {
     const { t, options } = await setup();
     const cert = fs.readFileSync(join(t.cwd, 'app.pem'), 'utf8');
