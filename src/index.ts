@@ -18,3 +18,4 @@ export { credentialProcess } from './aws/create-session.js';
 export { previewSession, DEFAULT_MAPPINGS } from './domain/session.js';
 export { previewCertificate } from './app/preview.js';
 export { startEmulator } from './emulator/server.js';
+export { fromRolesAnywhere, CredentialRefresher, type FromRolesAnywhereOptions, type RolesAnywhereCredentials } from './aws/provider.js';

@@ -5,6 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { PkiError } from '../errors.js';
+import { readSource, sourceLabel, type Source } from './inputs.js';
 import { keysMatch, loadPrivateKey } from '../crypto/keys.js';
 import type { Deps } from '../ports.js';
 import { readInput } from '../fs/files.js';
@@ -13,9 +14,10 @@ import { decodePemBlocks } from '../x509/pem.js';
 import { signSessionRequest } from './x509-signer.js';
 
 export interface CredentialProcessInput {
-  certificate: string;
-  privateKey: string;
-  intermediates?: string;
+  /** A path, `env:NAME`, `fd:N` or the bytes (see inputs.ts). */
+  certificate: Source;
+  privateKey: Source;
+  intermediates?: Source;
   trustAnchorArn: string;
   profileArn: string;
   roleArn: string;
@@ -49,46 +51,50 @@ function arnRegion(arn: string, flag: string, kind: 'trust-anchor' | 'profile'):
   return m[1]!;
 }
 
-/** The certificate (first CERTIFICATE block, or DER) and the intermediates (every block must be a CERTIFICATE). */
-function readCertificates(input: CredentialProcessInput, cwd: string): { leaf: ParsedCertificate; chain: Buffer[] } {
-  const certPath = resolve(cwd, input.certificate);
-  const data = readInput(certPath, '--certificate');
+/**
+ * The certificate (first CERTIFICATE block, or DER) and the intermediates (every block must be a CERTIFICATE), from
+ * files, environment variables, inherited descriptors or memory.
+ */
+export function readWorkloadCertificates(input: Pick<CredentialProcessInput, 'certificate' | 'intermediates'>, deps: Pick<Deps, 'env' | 'cwd'>): { leaf: ParsedCertificate; chain: Buffer[] } {
+  const certName = sourceLabel(input.certificate);
+  const data = readSource(input.certificate, '--certificate', deps.env, deps.cwd);
   let leafDer: Buffer;
   if (data[0] === 0x30) leafDer = data;
   else {
-    const block = decodePemBlocks(data.toString('latin1'), input.certificate).find((b) => b.label === 'CERTIFICATE');
-    if (!block) throw new PkiError('CRYPTO_BAD_PEM', `--certificate ${input.certificate}: no CERTIFICATE PEM block`, { details: { file: input.certificate } });
+    const block = decodePemBlocks(data.toString('latin1'), certName).find((b) => b.label === 'CERTIFICATE');
+    if (!block) throw new PkiError('CRYPTO_BAD_PEM', `--certificate ${certName}: no CERTIFICATE PEM block`, { details: { file: certName } });
     leafDer = block.der;
   }
-  const leaf = parseCertificate(leafDer, input.certificate);
+  const leaf = parseCertificate(leafDer, certName);
   const chain: Buffer[] = [];
   if (input.intermediates) {
-    const text = readInput(resolve(cwd, input.intermediates), '--intermediates').toString('latin1');
-    const blocks = decodePemBlocks(text, input.intermediates);
+    const chainName = sourceLabel(input.intermediates);
+    const text = readSource(input.intermediates, '--intermediates', deps.env, deps.cwd).toString('latin1');
+    const blocks = decodePemBlocks(text, chainName);
     const bad = blocks.find((b) => b.label !== 'CERTIFICATE');
     if (bad || !blocks.length)
-      throw new PkiError('CRYPTO_BAD_CHAIN', `--intermediates ${input.intermediates}: invalid certificate chain (${bad ? `a ${bad.label} block` : 'no CERTIFICATE block'}); only CERTIFICATE PEM blocks are allowed`, {
-        details: { file: input.intermediates },
+      throw new PkiError('CRYPTO_BAD_CHAIN', `--intermediates ${chainName}: invalid certificate chain (${bad ? `a ${bad.label} block` : 'no CERTIFICATE block'}); only CERTIFICATE PEM blocks are allowed`, {
+        details: { file: chainName },
       });
-    for (const b of blocks) chain.push(parseCertificate(b.der, input.intermediates).der);
+    for (const b of blocks) chain.push(parseCertificate(b.der, chainName).der);
   }
   return { leaf, chain };
 }
 
 function readKey(input: CredentialProcessInput, deps: Deps, leaf: ParsedCertificate) {
-  const path = resolve(deps.cwd, input.privateKey);
-  const pem = readInput(path, '--private-key');
+  const keyName = sourceLabel(input.privateKey);
+  const pem = readSource(input.privateKey, '--private-key', deps.env, deps.cwd);
   const text = pem.toString('latin1');
   let passphrase: string | undefined;
   if (text.includes('ENCRYPTED PRIVATE KEY')) {
     if (input.pkcs8PasswordFile) passphrase = readInput(resolve(deps.cwd, input.pkcs8PasswordFile), '--pkcs8-password-file').toString('utf8').replace(/\r?\n$/, '');
     else passphrase = deps.env.PKI_KEY_PASSPHRASE;
     if (passphrase === undefined)
-      throw new PkiError('CRYPTO_PASSPHRASE_REQUIRED', `--private-key ${input.privateKey} is encrypted`, { details: { file: input.privateKey }, hint: 'pass --pkcs8-password-file FILE or set PKI_KEY_PASSPHRASE' });
+      throw new PkiError('CRYPTO_PASSPHRASE_REQUIRED', `--private-key ${keyName} is encrypted`, { details: { file: keyName }, hint: 'pass --pkcs8-password-file FILE or set PKI_KEY_PASSPHRASE' });
   }
-  const key = loadPrivateKey(pem, input.privateKey, passphrase);
+  const key = loadPrivateKey(pem, keyName, passphrase);
   if (!keysMatch(key, leaf.publicKey))
-    throw new PkiError('CRYPTO_KEY_MISMATCH', `--private-key ${input.privateKey} does not belong to --certificate ${input.certificate}`, { details: { key: input.privateKey, certificate: input.certificate } });
+    throw new PkiError('CRYPTO_KEY_MISMATCH', `--private-key ${keyName} does not belong to --certificate ${sourceLabel(input.certificate)}`, { details: { key: keyName, certificate: sourceLabel(input.certificate) } });
   return key;
 }
 
@@ -240,7 +246,7 @@ export async function credentialProcess(deps: Deps, input: CredentialProcessInpu
     });
   if (insecure && endpoint.protocol === 'https:')
     deps.stderr.write(`warning: --insecure-skip-tls-verify: the server certificate of ${endpoint.origin} is not verified; anyone on the path can receive the credentials\n`);
-  const { leaf, chain } = readCertificates(input, deps.cwd);
+  const { leaf, chain } = readWorkloadCertificates(input, deps);
   const key = readKey(input, deps, leaf);
   const signed = signSessionRequest({
     host: endpoint.host,

@@ -4,9 +4,9 @@ import type { CommandDef } from '../command.js';
 
 /** The options, shared by the yargs command and the fast path (src/cli/fast.ts), named as the official helper names them. */
 export const CREDENTIAL_PROCESS_OPTIONS = {
-  certificate: { type: 'string', demandOption: true, describe: 'the workload certificate (PEM: the first CERTIFICATE block; or DER)' },
-  'private-key': { type: 'string', demandOption: true, describe: 'its private key: PKCS#8 (plain or encrypted), PKCS#1 RSA or SEC1 EC, PEM' },
-  intermediates: { type: 'string', describe: 'PEM bundle of intermediate CA certificates, issuer first (at most 5)' },
+  certificate: { type: 'string', demandOption: true, describe: 'the workload certificate (PEM: the first CERTIFICATE block; or DER): a path, env:NAME or fd:N' },
+  'private-key': { type: 'string', demandOption: true, describe: 'its private key: PKCS#8 (plain or encrypted), PKCS#1 RSA or SEC1 EC, PEM: a path, env:NAME or fd:N' },
+  intermediates: { type: 'string', describe: 'PEM bundle of intermediate CA certificates, issuer first (at most 5): a path, env:NAME or fd:N' },
   'trust-anchor-arn': { type: 'string', demandOption: true, describe: 'ARN of the trust anchor' },
   'profile-arn': { type: 'string', demandOption: true, describe: 'ARN of the profile' },
   'role-arn': { type: 'string', demandOption: true, describe: 'ARN of the role to assume' },
@@ -16,6 +16,8 @@ export const CREDENTIAL_PROCESS_OPTIONS = {
   'role-session-name': { type: 'string', describe: 'role session name (the profile must accept one; default: the hex serial)' },
   'pkcs8-password-file': { type: 'string', describe: 'file holding the password of an encrypted PKCS#8 key (else $PKI_KEY_PASSPHRASE)' },
   timeout: { type: 'number', default: 30, describe: 'seconds the whole exchange may take: connect, TLS, request, the complete answer and retries' },
+  'cache-dir': { type: 'string', describe: 'reuse credentials across runs: cache them in this directory (created 0700; entries 0600)' },
+  'cache-margin': { type: 'number', describe: 'with --cache-dir: seconds before expiry at which cached credentials are no longer used (default 300)' },
   'insecure-skip-tls-verify': { type: 'boolean', describe: 'do not verify the server\'s TLS certificate, for this request only (test endpoints; warns on stderr); required to run with NODE_TLS_REJECT_UNAUTHORIZED=0' },
 } as const;
 
@@ -59,7 +61,15 @@ export const credentialProcessCommand: CommandDef = {
     'command refuses to run (USAGE_TLS_VERIFY_DISABLED) unless --insecure-skip-tls-verify is given, which turns\n' +
     'verification off for this request only and warns on stderr. --timeout bounds the whole exchange (AWS_TimeoutError);\n' +
     'an answer over 1 MiB is refused (AWS_BadResponse). ThrottlingException, HTTP 429 and 5xx are retried with\n' +
-    'jittered exponential backoff, at most 3 attempts within --timeout; other errors are not retried.',
+    'jittered exponential backoff, at most 3 attempts within --timeout; other errors are not retried.\n' +
+    'Inputs without files: --certificate, --private-key and --intermediates take env:NAME (an environment variable\n' +
+    'holding the PEM; "\\n" escapes are accepted) or fd:N (an inherited file descriptor, N >= 3), for CI runners whose\n' +
+    'secrets are not files; ./env:x names a file called env:x.\n' +
+    'Cache (opt-in): with --cache-dir DIR the credentials are kept in DIR (created 0700; it must belong to you and be\n' +
+    'writable by nobody else, IO_INSECURE_CACHE_DIR otherwise) in one 0600 file per certificate fingerprint + ARNs +\n' +
+    'region + endpoint + duration + session name, and reused until --cache-margin seconds (default 300) before they\n' +
+    'expire: parallel SDK clients then share one CreateSession (a lock per entry) instead of exceeding its rate.\n' +
+    'Expired entries are removed. A renewed certificate has another fingerprint, so it gets new credentials at once.',
   builder: (y) => {
     let out = y.options(CREDENTIAL_PROCESS_OPTIONS);
     // yargs reads --no-X as "X is false": register the positive names of the helper's --no-* flags.
@@ -74,7 +84,7 @@ export const credentialProcessCommand: CommandDef = {
     }
     // A flag given twice: the last one counts (as in the official helper and the fast path).
     const a = Object.fromEntries(Object.entries(args).map(([k, v]) => [k, Array.isArray(v) ? v[v.length - 1] : v]));
-    const creds = await credentialProcess(deps, {
+    const input = {
       certificate: a.certificate,
       privateKey: a.privateKey,
       intermediates: a.intermediates,
@@ -88,7 +98,9 @@ export const credentialProcessCommand: CommandDef = {
       pkcs8PasswordFile: a.pkcs8PasswordFile,
       timeoutSeconds: a.timeout,
       insecureSkipTlsVerify: a.insecureSkipTlsVerify === true,
-    });
+    };
+    // The cache module is loaded only when asked for: the fast path stays light.
+    const creds = a.cacheDir ? await (await import('../../aws/cache.js')).cachedCredentialProcess(deps, input, a.cacheDir, a.cacheMargin) : await credentialProcess(deps, input);
     return { kind: 'pki.credential-process.result', data: creds, text: JSON.stringify(creds) };
   },
 };

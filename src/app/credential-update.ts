@@ -1,0 +1,251 @@
+/**
+ * `pki credential update`: keeps a profile of the AWS shared credentials file fresh with Roles Anywhere credentials,
+ * like `aws_signing_helper update` (reference §9), but safe to run beside other writers: every write takes a lock
+ * file, re-reads the file, changes only the profile's three keys (every other profile, key and comment is kept
+ * byte for byte), and replaces the file atomically (temporary file in the same directory, mode 0600, rename).
+ */
+import * as fs from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { PkiError } from '../errors.js';
+import { writeFileAtomic } from '../fs/files.js';
+import type { Deps } from '../ports.js';
+import type { CredentialProcessInput, ProcessCredentials } from '../aws/create-session.js';
+import { readWorkloadCertificates } from '../aws/create-session.js';
+import { isFileSource, readSource } from '../aws/inputs.js';
+import { CredentialRefresher } from '../aws/provider.js';
+
+export interface UpdateInput extends CredentialProcessInput {
+  /** The profile (section) to write (default "default"). */
+  profile?: string;
+  /** Write once and exit (for cron). */
+  once?: boolean;
+  /** Default $AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials. */
+  credentialsFile?: string;
+  refreshBeforeSeconds?: number;
+  /** Seconds to wait for another writer's lock (default 10). */
+  lockTimeoutSeconds?: number;
+}
+
+export interface UpdateHooks {
+  /** Waits `ms` milliseconds; resolves false when the process is asked to stop. Default: a timer and deps.onSignal. */
+  sleep?: (ms: number) => Promise<boolean>;
+}
+
+const KEYS = ['aws_access_key_id', 'aws_secret_access_key', 'aws_session_token'] as const;
+/** How often the files are checked for a renewed certificate between refreshes. */
+const POLL_MS = 60_000;
+/** Wait after a failed refresh before the next attempt. */
+const RETRY_MS = 30_000;
+
+/** The shared credentials file: $AWS_SHARED_CREDENTIALS_FILE, else $HOME/.aws/credentials. */
+export function credentialsFilePath(deps: Pick<Deps, 'env' | 'cwd'>, explicit?: string): string {
+  if (explicit) return resolve(deps.cwd, explicit);
+  if (deps.env.AWS_SHARED_CREDENTIALS_FILE) return resolve(deps.cwd, deps.env.AWS_SHARED_CREDENTIALS_FILE);
+  const home = deps.env.HOME ?? deps.env.USERPROFILE;
+  if (!home) throw new PkiError('USAGE_NO_CREDENTIALS_FILE', 'no credentials file: HOME is not set', { hint: 'set AWS_SHARED_CREDENTIALS_FILE or pass --credentials-file' });
+  return join(home, '.aws', 'credentials');
+}
+
+const SECTION = /^\s*\[\s*([^\]]*?)\s*\]\s*(?:[#;].*)?$/;
+const KEY = /^\s*([^=\s#;[]+)\s*=/;
+
+/**
+ * `text` with the profile's credentials set: the three keys are replaced where they are (duplicates removed), added
+ * after the section's last key when missing, and a missing section is appended. Nothing else changes.
+ */
+export function upsertProfile(text: string, profile: string, values: Record<(typeof KEYS)[number], string>): string {
+  const eol = text.includes('\r\n') ? '\r\n' : '\n';
+  const lines = text === '' ? [] : text.split(/\r?\n/);
+  const trailing = lines.length > 0 && lines[lines.length - 1] === '';
+  if (trailing) lines.pop();
+  const start = lines.findIndex((l) => SECTION.exec(l)?.[1] === profile);
+  if (start < 0) {
+    const block = [`[${profile}]`, ...KEYS.map((k) => `${k} = ${values[k]}`)];
+    const out = lines.length ? [...lines, ...(lines[lines.length - 1]!.trim() === '' ? [] : ['']), ...block] : block;
+    return out.join(eol) + eol;
+  }
+  let end = lines.findIndex((l, i) => i > start && SECTION.test(l));
+  if (end < 0) end = lines.length;
+  const seen = new Set<string>();
+  let lastKey = start;
+  const section: string[] = [];
+  for (let i = start + 1; i < end; i++) {
+    const line = lines[i]!;
+    const key = KEY.exec(line)?.[1]?.toLowerCase();
+    if (key && (KEYS as readonly string[]).includes(key)) {
+      if (seen.has(key)) continue;
+      seen.add(key);
+      section.push(`${key} = ${values[key as (typeof KEYS)[number]]}`);
+    } else section.push(line);
+    if (key) lastKey = start + section.length;
+  }
+  const missing = KEYS.filter((k) => !seen.has(k)).map((k) => `${k} = ${values[k]}`);
+  const at = lastKey - start;
+  section.splice(at, 0, ...missing);
+  return [...lines.slice(0, start + 1), ...section, ...lines.slice(end)].join(eol) + eol;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function lockAgeMs(lock: string): number {
+  try {
+    return Date.now() - fs.statSync(lock).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Runs `fn` holding `<file>.lock` (created O_EXCL, holding the owner's pid). A lock whose process is gone (or an
+ * empty one older than 5 s) is removed; a live one is waited for up to `timeoutMs` (STATE_LOCKED, exit 6, after that).
+ */
+export async function withFileLock<T>(file: string, timeoutMs: number, fn: () => T | Promise<T>): Promise<T> {
+  const lock = `${file}.lock`;
+  const started = performance.now();
+  for (;;) {
+    try {
+      const fd = fs.openSync(lock, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+      try {
+        fs.writeSync(fd, `${process.pid}\n`);
+      } finally {
+        fs.closeSync(fd);
+      }
+      break;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'EEXIST') throw new PkiError('IO_WRITE_FAILED', `cannot create the lock file ${lock} (${(e as Error).message})`, { details: { file: lock }, cause: e });
+      let owner = NaN;
+      try {
+        owner = Number.parseInt(fs.readFileSync(lock, 'utf8'), 10);
+      } catch {
+        /* removed meanwhile, or being written: try again */
+      }
+      if (Number.isInteger(owner) && owner > 0 && !pidAlive(owner)) {
+        fs.rmSync(lock, { force: true });
+        continue;
+      }
+      // No pid in it a while after it was made: its writer died between creating and writing it.
+      if (!(Number.isInteger(owner) && owner > 0) && lockAgeMs(lock) > 5_000) {
+        fs.rmSync(lock, { force: true });
+        continue;
+      }
+      if (performance.now() - started > timeoutMs)
+        throw new PkiError('STATE_LOCKED', `${file} is locked by another writer (${lock}${Number.isInteger(owner) ? `, process ${owner}` : ''})`, {
+          details: { file, lock },
+          hint: 'wait for the other pki credential update to finish; remove the lock file if no such process exists',
+        });
+      await new Promise((r) => setTimeout(r, 20 + Math.random() * 30));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    fs.rmSync(lock, { force: true });
+  }
+}
+
+/** Writes the credentials into `profile` of `file` under the lock, atomically, mode 0600 (see the module comment). */
+export async function writeCredentialsProfile(file: string, profile: string, creds: ProcessCredentials, lockTimeoutMs = 10_000): Promise<void> {
+  const dir = dirname(file);
+  if (!fs.existsSync(dir)) {
+    try {
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    } catch (e) {
+      throw new PkiError('IO_NOT_WRITABLE', `cannot create ${dir} (${(e as Error).message})`, { details: { dir }, cause: e });
+    }
+  }
+  // A symbolic link (dotfiles managers) is followed: the file it points to is replaced, the link stays.
+  let target = file;
+  try {
+    target = fs.realpathSync(file);
+  } catch {
+    /* does not exist yet */
+  }
+  await withFileLock(target, lockTimeoutMs, () => {
+    let text = '';
+    try {
+      text = fs.readFileSync(target, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new PkiError('IO_READ_FAILED', `${target}: cannot read (${(e as Error).message})`, { details: { file: target }, cause: e });
+    }
+    const next = upsertProfile(text, profile, { aws_access_key_id: creds.AccessKeyId, aws_secret_access_key: creds.SecretAccessKey, aws_session_token: creds.SessionToken });
+    writeFileAtomic(target, next, { force: true, mode: 0o600, flag: 'credentials file' });
+  });
+}
+
+export interface UpdateResult {
+  file: string;
+  profile: string;
+  /** How many times the profile was written. */
+  writes: number;
+  expiration: string | null;
+}
+
+/**
+ * Writes the profile, then (unless `once`) keeps it fresh: wakes at least every minute, renews the credentials a
+ * margin before they expire or when the certificate or key files changed, and rewrites the profile when they did.
+ * A failed refresh is logged once per distinct error and retried every 30 s. Stops when `sleep` says so (SIGTERM).
+ */
+export async function credentialUpdate(deps: Deps, raw: UpdateInput, hooks: UpdateHooks = {}): Promise<UpdateResult> {
+  const profile = raw.profile ?? 'default';
+  if (!/^[^\]\r\n]+$/.test(profile) || profile.trim() !== profile)
+    throw new PkiError('USAGE_BAD_PROFILE_NAME', `--profile "${profile}" cannot be a section name of the credentials file`, { details: { flag: '--profile' } });
+  const file = credentialsFilePath(deps, raw.credentialsFile);
+  const input: CredentialProcessInput = { ...raw };
+  for (const k of ['certificate', 'privateKey', 'intermediates'] as const) {
+    const s = input[k];
+    if (s !== undefined && !isFileSource(s)) input[k] = readSource(s, k === 'privateKey' ? '--private-key' : `--${k}`, deps.env, deps.cwd);
+  }
+  readWorkloadCertificates(input, deps);
+  const log = (line: string) => deps.stderr.write(`${deps.now().toISOString()} ${line}\n`);
+  const refresher = new CredentialRefresher(deps, input, {
+    ...(raw.refreshBeforeSeconds === undefined ? {} : { refreshBeforeSeconds: raw.refreshBeforeSeconds }),
+    onError: (err, cached) => {
+      if (!raw.once) log(`error: ${err.code}: ${err.message}${cached ? ' (the credentials written are valid until they expire)' : ''}`);
+    },
+  });
+  const lockTimeout = (raw.lockTimeoutSeconds ?? 10) * 1000;
+  const sleep =
+    hooks.sleep ??
+    ((ms: number) =>
+      new Promise<boolean>((resolveP) => {
+        const off = deps.onSignal?.(() => {
+          clearTimeout(timer);
+          off?.();
+          resolveP(false);
+        });
+        const timer = setTimeout(() => {
+          off?.();
+          resolveP(true);
+        }, ms);
+      }));
+  let written: string | undefined;
+  let expiration: string | null = null;
+  let writes = 0;
+  for (;;) {
+    let creds: ProcessCredentials | undefined;
+    try {
+      creds = await refresher.get();
+    } catch (e) {
+      // --once, and local problems before the first write, stop here; later failures are retried (logged once).
+      if (raw.once || (writes === 0 && !(e instanceof PkiError && e.code.startsWith('AWS_')))) throw e;
+    }
+    if (creds && creds.AccessKeyId !== written) {
+      await writeCredentialsProfile(file, profile, creds, lockTimeout);
+      written = creds.AccessKeyId;
+      expiration = creds.Expiration;
+      writes++;
+      if (!raw.once) log(`wrote profile [${profile}] of ${file}; the credentials expire at ${creds.Expiration}`);
+    }
+    if (raw.once) return { file, profile, writes, expiration };
+    const wait = creds ? Math.max(1000, Math.min(POLL_MS, Date.parse(creds.Expiration) - refresher.margin * 1000 - deps.now().getTime())) : RETRY_MS;
+    if (!(await sleep(wait))) return { file, profile, writes, expiration };
+  }
+}
