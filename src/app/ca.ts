@@ -1,7 +1,7 @@
 /** CA use cases: init (root), create (intermediate), csr + import (offline root), list, export. */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { PkiError, throwIfAny } from '../errors.js';
 import { CONFIG_FILE, defaultConfigText, loadConfig } from '../config/config.js';
 import {
@@ -88,7 +88,12 @@ function warnUnencrypted(deps: Deps, what: string): void {
 
 export interface InitInput extends PassphraseSource {
   dir?: string;
-  subject: string;
+  /** The new root's subject; not with `rootCert`. */
+  subject?: string;
+  /** Adopt an existing self-signed root (certificate and key files) instead of making one. */
+  rootCert?: string;
+  rootKey?: string;
+  rootKeyPassphraseFile?: string;
   keyType?: string;
   validity?: string;
   profile?: string;
@@ -106,8 +111,12 @@ export async function initPki(deps: Deps, input: InitInput) {
   for (const name of ['pki.db', 'keys'])
     if (fs.existsSync(join(dir, name))) throw new PkiError('STATE_OUTPUT_EXISTS', `${join(dir, name)} already exists; refusing to initialise over it`, { details: { file: join(dir, name) } });
   // Validate everything before creating anything.
-  const rdns = parseDn(input.subject);
-  const keyType = parseKeyType(input.keyType);
+  if (!!input.rootCert !== !!input.rootKey) throw new PkiError('USAGE_MISSING_INPUT', '--root-cert and --root-key go together (adopt an existing root)');
+  if (input.rootCert && input.subject !== undefined) throw new PkiError('USAGE_CONFLICT', '--subject makes a new root; --root-cert adopts an existing one: give one of them');
+  if (!input.rootCert && input.subject === undefined) throw new PkiError('USAGE_MISSING_INPUT', 'give --subject (a new root) or --root-cert and --root-key (adopt an existing root)');
+  const adopted = input.rootCert ? await readAdoptedRoot(deps, input.rootCert, input.rootKey!, input.rootKeyPassphraseFile, now) : undefined;
+  const rdns = adopted ? [] : parseDn(input.subject!);
+  const keyType = adopted ? adopted.keyType : parseKeyType(input.keyType);
   const validitySeconds = input.validity === undefined ? undefined : parseValidity(input.validity, '--validity');
   const profile = loadProfile(input.profile ?? 'root-ca', undefined, deps.cwd);
   checkProfileKind(profile, ['root-ca']);
@@ -142,8 +151,22 @@ export async function initPki(deps: Deps, input: InitInput) {
     created.push(config.store.sqlite, `${config.store.sqlite}-wal`, `${config.store.sqlite}-shm`);
     try {
       const ws: Workspace = { config, store, deps, now, close: () => store.close() };
-      const { key, issued, subjectDn } = selfSignedCa(ws, 'root', profile, rdns, keyType, validitySeconds, 'pki init');
       const keyPath = join(config.keys.dir, 'root.key.pem');
+      if (adopted) {
+        writePrivateKeyFile(keyPath, newCaKeyPem(adopted.key, passphrase, iterations, deps), 'root CA key');
+        created.push(keyPath);
+        if (passphrase === undefined) warnUnencrypted(deps, `the root CA key ${keyPath}`);
+        const c = adopted.cert;
+        const ca = await store.createCa(
+          { name: 'root', parentId: null, status: 'active', subjectDn: c.subjectDn, certDer: c.der, csrDer: null, externalChainPem: null, keyPath, keyType, keyEncrypted: passphrase !== undefined, serial: c.serialHex, notBefore: c.notBefore, notAfter: c.notAfter, createdAt: now },
+          null,
+          { action: 'ca.import', target: 'root', details: { adopted: true, serial: c.serialHex, subject: c.subjectDn, sha256: sha256Fingerprint(c.der), withKey: true } },
+          deps.actor,
+          now,
+        );
+        return { dir, config: configFile, store: config.store.sqlite, ca: caSummary(ca, null), adopted: true };
+      }
+      const { key, issued, subjectDn } = selfSignedCa(ws, 'root', profile, rdns, keyType, validitySeconds, 'pki init');
       writePrivateKeyFile(keyPath, newCaKeyPem(key.privateKey, passphrase, iterations, deps), 'root CA key');
       created.push(keyPath);
       if (passphrase === undefined) warnUnencrypted(deps, `the root CA key ${keyPath}`);
@@ -154,7 +177,7 @@ export async function initPki(deps: Deps, input: InitInput) {
         deps.actor,
         now,
       );
-      return { dir, config: configFile, store: config.store.sqlite, ca: caSummary(ca, null) };
+      return { dir, config: configFile, store: config.store.sqlite, ca: caSummary(ca, null), adopted: false };
     } finally {
       store.close();
     }
@@ -162,6 +185,25 @@ export async function initPki(deps: Deps, input: InitInput) {
     removeQuietly(dirExisted ? created : [dir]);
     throw e;
   }
+}
+
+/**
+ * An existing root to adopt (`pki init --root-cert --root-key`): a self-signed CA certificate that passes the CA rules
+ * (the same as `ca import`), and its key (checked to match, of a supported type). Read and checked before anything is
+ * created.
+ */
+async function readAdoptedRoot(deps: Deps, certFile: string, keyFile: string, keyPassphraseFile: string | undefined, now: Date) {
+  const cert = readCertificate(readInput(resolve(deps.cwd, certFile), '--root-cert'), certFile);
+  checkCaCertificate(cert, certFile, now);
+  if (!(cert.subjectDer.equals(cert.issuerDer) && verifyCertificateSignature(cert, cert.publicKey)))
+    throw new PkiError('POLICY_NOT_A_ROOT', `--root-cert ${certFile} is not self-signed: adopt a root here, and bring an intermediate with pki ca import --key`, { details: { file: certFile } });
+  const keyPem = readInput(resolve(deps.cwd, keyFile), '--root-key');
+  const keyPassphrase = keyPem.toString('latin1').includes('ENCRYPTED') ? await passphraseToUnlock(deps, { ...(keyPassphraseFile ? { passphraseFile: keyPassphraseFile } : {}) }, `--root-key ${keyFile}`, '--root-key-passphrase-file') : undefined;
+  const key = loadPrivateKey(keyPem, keyFile, keyPassphrase);
+  if (!keysMatch(key, cert.publicKey)) throw new PkiError('CRYPTO_KEY_MISMATCH', `--root-key ${keyFile} does not match --root-cert ${certFile}`, { details: { file: keyFile, cert: certFile } });
+  const desc = describeKey(key);
+  if (!desc.keyType) throw new PkiError('POLICY_KEY_TYPE_NOT_ALLOWED', `--root-key ${keyFile}: ${desc.description} is not supported for a CA (use ${KEY_TYPES.join(', ')})`);
+  return { cert, key, keyType: desc.keyType };
 }
 
 /** The store row of a CA whose certificate was just issued here (its key in `keyPath`). */

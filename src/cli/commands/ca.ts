@@ -33,7 +33,7 @@ const create: CommandDef = {
       .options({
         parent: { type: 'string', describe: 'CA that signs the new CA (required unless --root)' },
         root: { type: 'boolean', describe: 'make a self-signed root instead (profile root-ca)' },
-        subject: { type: 'string', demandOption: true, describe: 'subject, RFC 4514' },
+        subject: { type: 'string', demandOption: true, describe: 'subject: RFC 4514, most specific first ("CN=Issuing CA 1,O=Example"), or openssl\'s slash form in the order written ("/O=Example/CN=Issuing CA 1")' },
         'key-type': { type: 'string', choices: KEY_TYPES, default: 'ecdsa-p256', describe: 'key type of the new CA' },
         validity: { type: 'string', describe: 'validity, e.g. 5y (default from the profile; never past the parent)' },
         'path-len': { type: 'number', describe: 'basicConstraints pathLenConstraint (default from the profile: 0)' },
@@ -72,7 +72,7 @@ const csr: CommandDef = {
     y
       .positional('name', { type: 'string', describe: 'name of the new CA' })
       .options({
-        subject: { type: 'string', demandOption: true, describe: 'subject, RFC 4514' },
+        subject: { type: 'string', demandOption: true, describe: 'subject: RFC 4514, most specific first ("CN=Issuing CA 1,O=Example"), or openssl\'s slash form in the order written ("/O=Example/CN=Issuing CA 1")' },
         out: { type: 'string', demandOption: true, normalize: true, describe: 'where to write the CSR (PEM)' },
         'key-type': { type: 'string', choices: KEY_TYPES, default: 'ecdsa-p256', describe: 'key type' },
         'path-len': { type: 'number', describe: 'pathLenConstraint to request' },

@@ -10,14 +10,23 @@ export const initCommand: CommandDef = {
     ['pki init --dir ./pki --subject "CN=Example Root CA,O=Example"', 'new PKI with a P-256 root valid 10 years; prompts for a passphrase'],
     ['PKI_CA_PASSPHRASE=... pki init --dir ./pki --subject "CN=Example Root CA,O=Example" --key-type rsa-3072 --validity 15y', 'RSA root, passphrase from the environment'],
     ['pki init --dir /tmp/demo --subject "CN=Demo Root" --no-passphrase', 'unencrypted root key (demos and tests only)'],
+    ['pki init --dir ./pki --root-cert old/ca.pem --root-key old/ca.key', 'adopt an existing self-signed root (cfssl, openssl, easy-rsa) as "root"; its key is re-encrypted here'],
   ],
   notes:
     'The root certificate follows IAM Roles Anywhere trust-anchor rules: basicConstraints critical CA:TRUE, keyUsage critical\n' +
     'keyCertSign+cRLSign, SKI and AKI (keyIdentifier), SHA-256+ signature. The key is PKCS#8 encrypted with PBES2\n' +
-    '(PBKDF2-HMAC-SHA256, AES-256-CBC), mode 0600; `openssl pkey -in keys/root.key.pem` can read it.',
+    '(PBKDF2-HMAC-SHA256, AES-256-CBC), mode 0600; `openssl pkey -in keys/root.key.pem` can read it.\n' +
+    '--root-cert/--root-key adopt an existing root instead: it must be self-signed and pass the CA rules, and the key must\n' +
+    'match (an encrypted key is unlocked with --root-key-passphrase-file or a prompt). Its certificates and revocations\n' +
+    'stay with the old tool (pki import brings them across); its first CRL here needs --first-crl-number or --previous\n' +
+    '(STATE_CRL_HISTORY_UNKNOWN otherwise). --subject is RFC 4514, most specific first ("CN=Root,O=Example"), or\n' +
+    'openssl\'s slash form in the order written ("/O=Example/CN=Root").',
   builder: (y) =>
     y.options({
-      subject: { type: 'string', demandOption: true, describe: 'root CA subject, RFC 4514 ("CN=Example Root CA,O=Example")' },
+      subject: { type: 'string', describe: 'root CA subject: RFC 4514 ("CN=Example Root CA,O=Example") or openssl\'s "/O=Example/CN=Example Root CA"' },
+      'root-cert': { type: 'string', describe: 'adopt this existing self-signed root certificate (with --root-key) instead of making one' },
+      'root-key': { type: 'string', describe: 'the adopted root\'s private key (PEM; PKCS#8, PKCS#1 or SEC1, encrypted or not)' },
+      'root-key-passphrase-file': { type: 'string', describe: 'file with the passphrase of an encrypted --root-key' },
       'key-type': { type: 'string', choices: KEY_TYPES, default: 'ecdsa-p256', describe: 'root CA key type' },
       validity: { type: 'string', describe: 'root CA validity (e.g. 10y; default from the root-ca profile)' },
       profile: { type: 'string', describe: 'root CA profile name or .yaml path (default root-ca)' },
@@ -29,6 +38,9 @@ export const initCommand: CommandDef = {
     const r = await initPki(deps, {
       dir: a.dir,
       subject: a.subject,
+      rootCert: a.rootCert,
+      rootKey: a.rootKey,
+      rootKeyPassphraseFile: a.rootKeyPassphraseFile,
       keyType: a.keyType,
       validity: a.validity,
       profile: a.profile,
@@ -41,7 +53,7 @@ export const initCommand: CommandDef = {
       data: r,
       text:
         `Initialised PKI in ${r.dir}\n` +
-        `  root CA   ${r.ca.subject} (${r.ca.keyType}), serial ${r.ca.serial}\n` +
+        `  root CA   ${r.ca.subject} (${r.ca.keyType}), serial ${r.ca.serial}${r.adopted ? ' (adopted)' : ''}\n` +
         `  valid     ${shortTime(r.ca.notBefore)} .. ${shortTime(r.ca.notAfter)}\n` +
         `  key       ${r.ca.keyFile} (${r.ca.keyEncrypted ? 'encrypted' : 'NOT encrypted'})\n` +
         `  store     ${r.store}\n` +

@@ -36,7 +36,7 @@ export const issueCommand: CommandDef = {
     y.options({
       ca: { type: 'string', demandOption: true, describe: 'issuing CA' },
       csr: { type: 'string', normalize: true, describe: 'PKCS#10 CSR (PEM or DER)' },
-      subject: { type: 'string', describe: 'subject, RFC 4514 (with --key-out: generate a key; with --csr: override)' },
+      subject: { type: 'string', describe: 'subject: RFC 4514, most specific first ("CN=web-01,O=Example"), or openssl\'s slash form in the order written ("/O=Example/CN=web-01"); with --key-out: generate a key; with --csr: override' },
       san: { type: 'string', array: true, describe: 'subject alternative name, repeatable: dns:NAME, uri:URI, email:ADDR, ip:ADDR (replaces the CSR\'s)' },
       'key-out': { type: 'string', normalize: true, describe: 'generate the key here and write it (PKCS#8 PEM, mode 0600)' },
       'key-type': { type: 'string', choices: KEY_TYPES, describe: 'type of a generated key (default ecdsa-p256)' },

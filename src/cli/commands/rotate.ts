@@ -91,7 +91,7 @@ const start: CommandDef = {
       ...anchorOption,
       'new-ca': { type: 'string', demandOption: true, describe: 'the CA that takes over (created when --subject is given and it does not exist)' },
       'old-ca': { type: 'string', describe: 'the CA it replaces (default: the trust anchor\'s only CA)' },
-      subject: { type: 'string', describe: 'subject of the new CA, RFC 4514 (creates it)' },
+      subject: { type: 'string', describe: 'subject of the new CA (creates it): RFC 4514 ("CN=Issuing CA 2,O=Example") or openssl\'s "/O=Example/CN=Issuing CA 2"' },
       parent: { type: 'string', describe: 'with --subject: the new CA\'s parent (default: the old CA\'s parent; a new root when the old CA is a root)' },
       'key-type': { type: 'string', choices: KEY_TYPES, describe: 'with --subject: key type of the new CA (default ecdsa-p256)' },
       validity: { type: 'string', describe: 'with --subject: validity of the new CA (default from its profile)' },
