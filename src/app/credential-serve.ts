@@ -11,7 +11,7 @@ import { PkiError } from '../errors.js';
 import type { Deps } from '../ports.js';
 import type { CredentialProcessInput, ProcessCredentials } from '../aws/create-session.js';
 import { readWorkloadCertificates } from '../aws/create-session.js';
-import { isFileSource, readSource } from '../aws/inputs.js';
+import { readOnceSources } from '../aws/inputs.js';
 import { CredentialRefresher } from '../aws/provider.js';
 
 export const DEFAULT_SERVE_PORT = 9911;
@@ -73,11 +73,7 @@ export async function startCredentialServer(deps: Deps, raw: ServeInput): Promis
       hint: 'keep the server on 127.0.0.1 (the default), which no other host can reach, or limit access with a firewall',
     });
   // Inherited descriptors and environment variables are read once; files are re-read when they change.
-  const input: CredentialProcessInput = { ...raw };
-  for (const k of ['certificate', 'privateKey', 'intermediates'] as const) {
-    const s = input[k];
-    if (s !== undefined && !isFileSource(s)) input[k] = readSource(s, k === 'privateKey' ? '--private-key' : `--${k}`, deps.env, deps.cwd);
-  }
+  const input: CredentialProcessInput = readOnceSources(raw, deps.env, deps.cwd);
   readWorkloadCertificates(input, deps);
   const log = (line: string) => deps.stderr.write(`${deps.now().toISOString()} ${line}\n`);
   let lastUpdated = deps.now().toISOString();

@@ -11,7 +11,7 @@ import { writeFileAtomic } from '../fs/files.js';
 import type { Deps } from '../ports.js';
 import type { CredentialProcessInput, ProcessCredentials } from '../aws/create-session.js';
 import { readWorkloadCertificates } from '../aws/create-session.js';
-import { isFileSource, readSource } from '../aws/inputs.js';
+import { readOnceSources } from '../aws/inputs.js';
 import { CredentialRefresher } from '../aws/provider.js';
 
 export interface UpdateInput extends CredentialProcessInput {
@@ -198,11 +198,7 @@ export async function credentialUpdate(deps: Deps, raw: UpdateInput, hooks: Upda
   if (!/^[^\]\r\n]+$/.test(profile) || profile.trim() !== profile)
     throw new PkiError('USAGE_BAD_PROFILE_NAME', `--profile "${profile}" cannot be a section name of the credentials file`, { details: { flag: '--profile' } });
   const file = credentialsFilePath(deps, raw.credentialsFile);
-  const input: CredentialProcessInput = { ...raw };
-  for (const k of ['certificate', 'privateKey', 'intermediates'] as const) {
-    const s = input[k];
-    if (s !== undefined && !isFileSource(s)) input[k] = readSource(s, k === 'privateKey' ? '--private-key' : `--${k}`, deps.env, deps.cwd);
-  }
+  const input: CredentialProcessInput = readOnceSources(raw, deps.env, deps.cwd);
   readWorkloadCertificates(input, deps);
   const log = (line: string) => deps.stderr.write(`${deps.now().toISOString()} ${line}\n`);
   const refresher = new CredentialRefresher(deps, input, {

@@ -14,7 +14,7 @@ import { writeFileAtomic } from '../fs/files.js';
 import type { Deps } from '../ports.js';
 import { withFileLock } from '../app/credential-update.js';
 import { credentialProcess, readWorkloadCertificates, type CredentialProcessInput, type ProcessCredentials } from './create-session.js';
-import { isFileSource, readSource } from './inputs.js';
+import { readOnceSources } from './inputs.js';
 
 export const DEFAULT_CACHE_MARGIN_SECONDS = 300;
 
@@ -78,11 +78,7 @@ export async function cachedCredentialProcess(deps: Deps, raw: CredentialProcess
   if (!Number.isFinite(marginSeconds) || marginSeconds < 0 || marginSeconds > 3600)
     throw new PkiError('USAGE_BAD_DURATION', `--cache-margin ${marginSeconds}: give seconds, 0 to 3600`, { details: { flag: '--cache-margin' } });
   // Environment variables and descriptors are read once, for the fingerprint and the request alike.
-  const input: CredentialProcessInput = { ...raw };
-  for (const k of ['certificate', 'privateKey', 'intermediates'] as const) {
-    const s = input[k];
-    if (s !== undefined && !isFileSource(s)) input[k] = readSource(s, k === 'privateKey' ? '--private-key' : `--${k}`, deps.env, deps.cwd);
-  }
+  const input: CredentialProcessInput = readOnceSources(raw, deps.env, deps.cwd);
   const { leaf } = readWorkloadCertificates(input, deps);
   const dir = resolve(deps.cwd, cacheDir);
   checkCacheDir(dir);

@@ -84,3 +84,16 @@ function readDescriptor(fd: number, flag: string, source: string): Buffer {
   }
   return Buffer.concat(chunks, total);
 }
+
+/**
+ * The workload inputs with every `env:` and `fd:` source read once (a descriptor cannot be read twice; a variable is
+ * read when the command starts); file paths stay paths, so long-running modes re-read them when they change.
+ */
+export function readOnceSources<T extends { certificate?: Source | undefined; privateKey?: Source | undefined; intermediates?: Source | undefined }>(raw: T, env: Readonly<Record<string, string | undefined>>, cwd: string): T {
+  const input: T = { ...raw };
+  for (const k of ['certificate', 'privateKey', 'intermediates'] as const) {
+    const s = input[k];
+    if (s !== undefined && !isFileSource(s)) input[k] = readSource(s, k === 'privateKey' ? '--private-key' : `--${k}`, env, cwd) as T[typeof k];
+  }
+  return input;
+}

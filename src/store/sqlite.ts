@@ -349,32 +349,35 @@ export class SqliteStore implements Store {
     return (this.sql('SELECT * FROM ca ORDER BY id').all() as CaRow[]).map((r) => this.ca(r));
   }
 
+  /** Inserts a CA row (inside the caller's transaction); the key path is stored relative to the PKI directory. */
+  private insertCa(ca: NewCa): number {
+    if (this.sql('SELECT 1 FROM ca WHERE name = ?').get(ca.name))
+      throw new PkiError('STATE_CA_EXISTS', `a CA named "${ca.name}" already exists`, { details: { ca: ca.name } });
+    const info = this.sql(
+      `INSERT INTO ca (name, parent_id, status, subject, cert_der, csr_der, external_chain_pem, key_path, key_type, key_encrypted, serial, not_before, not_after, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      ca.name,
+      ca.parentId,
+      ca.status,
+      ca.subjectDn,
+      ca.certDer,
+      ca.csrDer,
+      ca.externalChainPem,
+      storedKeyPath(this.migration.baseDir, ca.keyPath),
+      ca.keyType,
+      ca.keyEncrypted ? 1 : 0,
+      ca.serial,
+      ca.notBefore && toSec(ca.notBefore),
+      ca.notAfter && toSec(ca.notAfter),
+      toSec(ca.createdAt),
+    );
+    return Number(info.lastInsertRowid);
+  }
+
   async createCa(ca: NewCa, certificate: { issuerId: number | null; cert: NewCertificate } | null, audit: AuditEvent, actor: string, at: Date): Promise<CaRecord> {
     const run = this.db.transaction(() => {
-      if (this.sql('SELECT 1 FROM ca WHERE name = ?').get(ca.name))
-        throw new PkiError('STATE_CA_EXISTS', `a CA named "${ca.name}" already exists`, { details: { ca: ca.name } });
-      const info = this
-        .sql(
-          `INSERT INTO ca (name, parent_id, status, subject, cert_der, csr_der, external_chain_pem, key_path, key_type, key_encrypted, serial, not_before, not_after, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          ca.name,
-          ca.parentId,
-          ca.status,
-          ca.subjectDn,
-          ca.certDer,
-          ca.csrDer,
-          ca.externalChainPem,
-          storedKeyPath(this.migration.baseDir, ca.keyPath),
-          ca.keyType,
-          ca.keyEncrypted ? 1 : 0,
-          ca.serial,
-          ca.notBefore && toSec(ca.notBefore),
-          ca.notAfter && toSec(ca.notAfter),
-          toSec(ca.createdAt),
-        );
-      const id = Number(info.lastInsertRowid);
+      const id = this.insertCa(ca);
       if (certificate) {
         const issuerId = certificate.issuerId ?? id;
         if (!this.insertCertificate(issuerId, certificate.cert, at))
@@ -818,29 +821,7 @@ export class SqliteStore implements Store {
     const cacheSize = this.db.pragma('cache_size', { simple: true }) as number;
     this.db.pragma('cache_size = -65536');
     const run = this.db.transaction(() => {
-      if (this.sql('SELECT 1 FROM ca WHERE name = ?').get(ca.name))
-        throw new PkiError('STATE_CA_EXISTS', `a CA named "${ca.name}" already exists`, { details: { ca: ca.name } });
-      const id = Number(
-        this.sql(
-          `INSERT INTO ca (name, parent_id, status, subject, cert_der, csr_der, external_chain_pem, key_path, key_type, key_encrypted, serial, not_before, not_after, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        ).run(
-          ca.name,
-          ca.parentId,
-          ca.status,
-          ca.subjectDn,
-          ca.certDer,
-          ca.csrDer,
-          ca.externalChainPem,
-          ca.keyPath,
-          ca.keyType,
-          ca.keyEncrypted ? 1 : 0,
-          ca.serial,
-          ca.notBefore && toSec(ca.notBefore),
-          ca.notAfter && toSec(ca.notAfter),
-          toSec(ca.createdAt),
-        ).lastInsertRowid,
-      );
+      const id = this.insertCa(ca);
       let certificates = 0;
       let knownSerials = 0;
       let revocations = 0;

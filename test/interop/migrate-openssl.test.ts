@@ -154,6 +154,8 @@ describe('pki import openssl-ca (real openssl ca layout)', () => {
     // (its trigger dropped) breaks audit verify, although every row of the hash chain is intact.
     expect((await pki.run(['audit', 'verify'])).code).toBe(0);
     const db = new Database(join(dir, 'pki.db'));
+    // The imported CA's key is recorded relative to the PKI directory, as every CA's is (a moved directory works).
+    expect((db.prepare("SELECT key_path FROM ca WHERE name = 'legacy'").get() as { key_path: string }).key_path).toBe('keys/legacy.key.pem');
     db.exec('DROP TRIGGER revocation_no_delete');
     db.prepare('DELETE FROM revocation WHERE serial = ?').run(old.serials[2]);
     db.close();
