@@ -17,6 +17,12 @@ export interface GatewayOptions {
    * a run within it; throttling from other clients sharing the quota is still retried. 0 disables pacing.
    */
   ratePerSecond?: number;
+  /** Credentials from this AWS shared-config profile (a target's --aws-profile) instead of the default chain. */
+  awsProfile?: string;
+  /** Credentials from STS AssumeRole of this role (a target's --role-arn), with the default chain's as the source. */
+  roleArn?: string;
+  /** The account the target is in: the ARNs the service returns must name it. */
+  account?: string;
 }
 
 export interface Gateway {
@@ -48,6 +54,23 @@ function awsError(op: string, e: unknown): PkiError {
   });
 }
 
+/** Credentials for a target reached through a shared-config profile or a role to assume (STS AssumeRole). */
+async function targetCredentials(deps: Deps, opts: GatewayOptions, region: string, source: { accessKeyId: string; secretAccessKey: string } | undefined) {
+  const { fromIni, fromTemporaryCredentials } = await import('@aws-sdk/credential-providers');
+  // The shared files the injected environment names (the SDK would read the process's own environment).
+  const files = {
+    ...(deps.env.AWS_CONFIG_FILE ? { configFilepath: deps.env.AWS_CONFIG_FILE } : {}),
+    ...(deps.env.AWS_SHARED_CREDENTIALS_FILE ? { filepath: deps.env.AWS_SHARED_CREDENTIALS_FILE } : {}),
+  };
+  if (opts.awsProfile) return fromIni({ profile: opts.awsProfile, ...files });
+  const stsEndpoint = deps.env.PKI_STS_ENDPOINT;
+  return fromTemporaryCredentials({
+    params: { RoleArn: opts.roleArn!, RoleSessionName: 'pki-publish', DurationSeconds: 3600 },
+    ...(source ? { masterCredentials: source } : {}),
+    clientConfig: { region, ...(stsEndpoint ? { endpoint: stsEndpoint } : {}) },
+  });
+}
+
 /** Loads the AWS SDK (~0.4 s of module loading: only commands that talk to AWS pay it) and builds the gateway. */
 export async function createGateway(deps: Deps, opts: GatewayOptions): Promise<Gateway> {
   const {
@@ -69,11 +92,13 @@ export async function createGateway(deps: Deps, opts: GatewayOptions): Promise<G
   const accessKeyId = deps.env.AWS_ACCESS_KEY_ID;
   const secretAccessKey = deps.env.AWS_SECRET_ACCESS_KEY;
   const maxAttempts = opts.maxAttempts ?? 6;
+  const envCredentials = accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey, ...(deps.env.AWS_SESSION_TOKEN ? { sessionToken: deps.env.AWS_SESSION_TOKEN } : {}) } : undefined;
   const common = {
     region,
     ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
-    // Credentials from the injected environment when present; otherwise the SDK's default chain (profiles, SSO, IMDS...).
-    ...(accessKeyId && secretAccessKey ? { credentials: { accessKeyId, secretAccessKey, ...(deps.env.AWS_SESSION_TOKEN ? { sessionToken: deps.env.AWS_SESSION_TOKEN } : {}) } } : {}),
+    // A target's profile or role; else credentials from the injected environment when present; otherwise the SDK's
+    // default chain (profiles, SSO, IMDS...).
+    ...(opts.awsProfile || opts.roleArn ? { credentials: await targetCredentials(deps, opts, region, envCredentials) } : envCredentials ? { credentials: envCredentials } : {}),
   };
   const client = new RolesAnywhereClient({ ...common, maxAttempts });
   // Creating calls are never re-sent by the SDK: it re-sends a POST whose connection dropped after the service had
