@@ -3,6 +3,7 @@
  * anchor status fanned out to two emulators on 127.0.0.1 standing for two account/region pairs, checked through the
  * real AWS SDK client. One emulator is stopped in the middle of a publish, restarted, and caught up by the next run.
  */
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetCrlCommand, ListCrlsCommand, ListTrustAnchorsCommand, RolesAnywhereClient } from '@aws-sdk/client-rolesanywhere';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -184,6 +185,23 @@ describe('#20 publishing targets: many accounts and regions', () => {
     expect(await crlsOn(us, US.region)).toEqual([]);
     expect((await crlsOn(eu, EU.region)).map((c) => c.number)).toEqual([1]);
   }, 60_000);
+
+  it('a target reached through an AWS shared-config profile uses that profile\'s credentials, not the environment\'s', async () => {
+    const { cwd, deps, ok, run, eu } = await setup();
+    writeFileSync(join(cwd, 'credentials'), '[prod-eu-publisher]\naws_access_key_id = AKIDPROFILE\naws_secret_access_key = secret\n');
+    delete deps.env.AWS_ACCESS_KEY_ID;
+    delete deps.env.AWS_SECRET_ACCESS_KEY;
+    Object.assign(deps.env, { AWS_SHARED_CREDENTIALS_FILE: join(cwd, 'credentials'), AWS_CONFIG_FILE: join(cwd, 'no-config') });
+    await ok(['target', 'add', 'eu-profile', '--region', EU.region, '--aws-profile', 'prod-eu-publisher', '--endpoint', eu.url]);
+    await ok(['target', 'add', 'eu-missing', '--region', EU.region, '--aws-profile', 'nobody', '--endpoint', eu.url]);
+    const r = await run(['anchor', 'push', '--name', 'prod', '--ca', 'root', '--target', 'eu-profile', '--target', 'eu-missing', '--api-rate', '0']);
+    expect(r.code).toBe(9);
+    expect(r.json.data.results.map((x: any) => [x.target, x.ok])).toEqual([
+      ['eu-profile', true],
+      ['eu-missing', false],
+    ]);
+    expect(r.json.data.results[1].error.message).toContain('nobody');
+  });
 
   it('the single-region form keeps working as the implicit target next to named ones', async () => {
     const { ok, eu } = await setup();
