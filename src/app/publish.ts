@@ -300,11 +300,14 @@ async function anchorJobs(ws: Workspace, anchors: string[], targets: string[] | 
   for (const name of anchors) {
     const held = records.filter((a) => anchorNameOf(a) === name && (!selected || selected.has(targetOf(a))));
     // None recorded: the implicit record name, which fails with NOT_FOUND_ANCHOR as before targets existed.
-    if (!held.length) jobs.push({ anchor: name, record: name, target: '', arn: null, opts: base });
+    if (!held.length && !selected) jobs.push({ anchor: name, record: name, target: '', arn: null, opts: base });
     for (const a of held) {
       const t = all.find((x) => x.name === targetOf(a));
       jobs.push({ anchor: name, record: a.name, target: targetOf(a), arn: a.arn, opts: t ? targetGatewayOptions(t, base) : base });
     }
+    // A --target that does not hold the anchor: that target fails with NOT_FOUND_ANCHOR (never another target instead).
+    for (const t of all.filter((x) => selected?.has(x.name) && !held.some((a) => targetOf(a) === x.name)))
+      jobs.push({ anchor: name, record: anchorRecordName(name, t.name), target: t.name, arn: null, opts: targetGatewayOptions(t, base) });
   }
   return jobs;
 }

@@ -184,13 +184,27 @@ describe('#20 publishing targets: many accounts and regions', () => {
     expect(only.results.map((x: any) => [x.target, x.action])).toEqual([['prod-eu', 'imported']]);
     expect(await crlsOn(us, US.region)).toEqual([]);
     expect((await crlsOn(eu, EU.region)).map((c) => c.number)).toEqual([1]);
+    // A --target that does not hold the anchor fails on its own; nothing goes anywhere else instead.
+    const before = us.calls().length;
+    const notThere = await run(['crl', 'publish', '--ca', 'issuing-1', '--anchor', 'prod', '--target', 'prod-eu', '--target', 'wrong', '--api-rate', '0']);
+    expect(notThere.code).toBe(5);
+    expect(notThere.json.data.results.map((x: any) => [x.target, x.ok, x.error?.code ?? x.action])).toEqual([
+      ['prod-eu', true, 'unchanged'],
+      ['wrong', false, 'NOT_FOUND_ANCHOR'],
+    ]);
+    expect(us.calls().length).toBe(before);
+    // --target says where: --endpoint / --region beside it are refused, not ignored.
+    const both = await run(['crl', 'publish', '--ca', 'issuing-1', '--anchor', 'prod', '--target', 'prod-eu', '--endpoint', us.url]);
+    expect(both.code).toBe(2);
+    expect(both.json.error.code).toBe('USAGE_CONFLICT');
   }, 60_000);
 
   it('a target reached through an AWS shared-config profile uses that profile\'s credentials, not the environment\'s', async () => {
     const { cwd, deps, ok, run, eu } = await setup();
     writeFileSync(join(cwd, 'credentials'), '[prod-eu-publisher]\naws_access_key_id = AKIDPROFILE\naws_secret_access_key = secret\n');
-    delete deps.env.AWS_ACCESS_KEY_ID;
-    delete deps.env.AWS_SECRET_ACCESS_KEY;
+    const env = deps.env as Record<string, string | undefined>;
+    delete env.AWS_ACCESS_KEY_ID;
+    delete env.AWS_SECRET_ACCESS_KEY;
     Object.assign(deps.env, { AWS_SHARED_CREDENTIALS_FILE: join(cwd, 'credentials'), AWS_CONFIG_FILE: join(cwd, 'no-config') });
     await ok(['target', 'add', 'eu-profile', '--region', EU.region, '--aws-profile', 'prod-eu-publisher', '--endpoint', eu.url]);
     await ok(['target', 'add', 'eu-missing', '--region', EU.region, '--aws-profile', 'nobody', '--endpoint', eu.url]);

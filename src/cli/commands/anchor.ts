@@ -2,6 +2,7 @@ import { anchorBundle, anchorStatus, anchorStatusByTarget, publishCrls, pushAnch
 import { withWorkspace } from '../../app/workspace.js';
 import { targetOf } from '../../app/targets.js';
 import type { Deps } from '../../ports.js';
+import { PkiError } from '../../errors.js';
 import { forceOption, passphraseFileOption, type CommandDef, type CommandGroup } from '../command.js';
 import { JSON_VERSION, shortTime, table } from '../output/render.js';
 import { DEFAULT_LEASE_WAIT_SECONDS, LEASE_SECONDS } from '../../app/lease.js';
@@ -35,6 +36,14 @@ const TARGETS_NOTE =
   'own credentials, endpoint, pacing (the quota is per account and region) and lease; one target failing does not\n' +
   'stop the others. Every target is in the result (--json: one object per target); the exit code is that of the\n' +
   'first failed target.';
+
+/** --target with --region / --endpoint: the target says where it is; refused rather than silently ignored. */
+export function checkTargetFlags(a: Record<string, any>): void {
+  if (a.target?.length && (a.region !== undefined || a.endpoint !== undefined))
+    throw new PkiError('USAGE_CONFLICT', '--region and --endpoint apply to the implicit target only: with --target, each target\'s own region and endpoint are used', {
+      hint: 'pki target list shows them; drop --region/--endpoint',
+    });
+}
 
 /** Whether trust anchor `name` is recorded on a named target (then status reports per target). */
 async function onNamedTargets(deps: Deps, dir: string | undefined, name: string): Promise<boolean> {
@@ -92,6 +101,7 @@ const push: CommandDef = {
       ...leaseOptions,
     }),
   async run(a, { deps, json }) {
+    checkTargetFlags(a);
     if (a.target?.length) {
       const m = await pushAnchorToTargets(deps, { dir: a.dir, name: a.name, cas: a.ca, enable: a.enable, dryRun: a.dryRun, force: a.force, ratePerSecond: a.apiRate, leaseWait: a.leaseWait, targets: a.target });
       const text = m.results
@@ -150,6 +160,7 @@ const status: CommandDef = {
       ...awsOptions,
     }),
   async run(a, { deps, json }) {
+    checkTargetFlags(a);
     if (a.target?.length || (await onNamedTargets(deps, a.dir, a.name))) {
       const m = await anchorStatusByTarget(deps, { dir: a.dir, name: a.name, warn: a.warn, region: a.region, endpoint: a.endpoint, ratePerSecond: a.apiRate, ...(a.target?.length ? { targets: a.target } : {}) });
       const text = m.targets
@@ -215,6 +226,7 @@ export const publish: CommandDef = {
       ...passphraseFileOption,
     }),
   async run(a, { deps, json }) {
+    checkTargetFlags(a);
     const r = await publishCrls(deps, { dir: a.dir, cas: a.ca, anchors: a.anchor, renewBefore: a.renewBefore, dryRun: a.dryRun, region: a.region, endpoint: a.endpoint, ratePerSecond: a.apiRate, passphraseFile: a.passphraseFile, leaseWait: a.leaseWait, ...(a.target?.length ? { targets: a.target } : {}) });
     const where = (x: (typeof r.results)[number]) => (x.target && x.target !== '(default)' ? `${x.anchor}@${x.target}` : x.anchor);
     const line = (x: (typeof r.results)[number]) => {
