@@ -292,15 +292,16 @@ interface AnchorJob {
 }
 
 /** The records of `anchors` on the selected targets (every target holding each anchor by default). */
-async function anchorJobs(ws: Workspace, anchors: string[], targets: string[] | undefined, base: GatewayOptions): Promise<AnchorJob[]> {
-  const selected = targets?.length ? new Set((await resolveTargets(ws, targets)).map((t) => t.name)) : undefined;
+async function anchorJobs(ws: Workspace, anchors: string[], targets: string[] | undefined, base: GatewayOptions, implicitOnly = false): Promise<AnchorJob[]> {
+  // A caller with its own gateway (a rotation step on the implicit target) reaches one place only: the implicit target.
+  const selected = implicitOnly ? new Set(['']) : targets?.length ? new Set((await resolveTargets(ws, targets)).map((t) => t.name)) : undefined;
   const records = await ws.store.listAnchors();
   const all = await ws.store.listTargets();
   const jobs: AnchorJob[] = [];
   for (const name of anchors) {
     const held = records.filter((a) => anchorNameOf(a) === name && (!selected || selected.has(targetOf(a))));
     // None recorded: the implicit record name, which fails with NOT_FOUND_ANCHOR as before targets existed.
-    if (!held.length && !selected) jobs.push({ anchor: name, record: name, target: '', arn: null, opts: base });
+    if (!held.length && (!selected || implicitOnly)) jobs.push({ anchor: name, record: name, target: '', arn: null, opts: base });
     for (const a of held) {
       const t = all.find((x) => x.name === targetOf(a));
       jobs.push({ anchor: name, record: a.name, target: targetOf(a), arn: a.arn, opts: t ? targetGatewayOptions(t, base) : base });
@@ -322,7 +323,7 @@ export async function publishCrls(deps: Deps, input: PublishInput): Promise<{ re
     if (!(e instanceof PkiError)) throw e;
     return { ca: caName, anchor: job.anchor, ok: false, calls: [], error: { code: e.code, message: e.message, hint: e.hint ?? null, details: e.details } };
   };
-  const jobs = await withWorkspace(input.dir, deps, (ws) => anchorJobs(ws, input.anchors, input.targets, input));
+  const jobs = await withWorkspace(input.dir, deps, (ws) => anchorJobs(ws, input.anchors, input.targets, input, input.gateway !== undefined));
   // Each due CRL is generated once, before fanning out (publishOne generates it itself when this failed, and fails).
   const generated = new Set<string>();
   if (!input.dryRun && new Set(jobs.map((j) => j.target)).size > 1)

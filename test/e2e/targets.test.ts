@@ -217,6 +217,43 @@ describe('#20 publishing targets: many accounts and regions', () => {
     expect(r.json.data.results[1].error.message).toContain('nobody');
   });
 
+  it('per target: an open rotation owns the anchor\'s bundle on every target, and the lease is per target', async () => {
+    const { dir, ok, run } = await setup();
+    const home = await emulator({ account: '777788889999', region: 'eu-central-1' });
+    const here = ['--region', 'eu-central-1', '--endpoint', home.url, '--api-rate', '0'];
+    await ok(['anchor', 'push', '--name', 'prod', '--ca', 'issuing-1', '--enable', ...here]);
+    await ok(['anchor', 'push', '--name', 'prod', '--ca', 'issuing-1', '--enable', '--target', 'prod-eu', '--api-rate', '0']);
+    await ok(['ca', 'create', 'issuing-2', '--parent', 'root', '--subject', 'CN=Targets Issuing 2,O=Example', '--validity', '14y', '--no-passphrase']);
+    await ok(['rotate', 'start', '--anchor', 'prod', '--new-ca', 'issuing-2', '--old-ca', 'issuing-1', ...here]);
+    // Another bundle on any target, a new one included, is refused while the rotation is open.
+    const refused = await run(['anchor', 'push', '--name', 'prod', '--ca', 'issuing-1', '--target', 'prod-eu', '--target', 'prod-us', '--api-rate', '0']);
+    expect(refused.code).toBe(6);
+    expect(refused.json.data.results.map((x: any) => [x.target, x.error?.code])).toEqual([
+      ['prod-eu', 'STATE_ROTATION_OPEN'],
+      ['prod-us', 'STATE_ROTATION_OPEN'],
+    ]);
+    // The rotation's own bundle goes to every target.
+    const during = await ok(['anchor', 'push', '--name', 'prod', '--ca', 'issuing-1', '--ca', 'issuing-2', '--target', 'all', '--api-rate', '0']);
+    expect(during.results.map((x: any) => [x.target, x.ok])).toEqual([
+      ['prod-eu', true],
+      ['prod-us', true],
+    ]);
+
+    // Another run holds the lease of prod on prod-us: that target waits (here: not at all) and fails; prod-eu goes on.
+    const store = SqliteStore.open(join(dir, 'pki.db'));
+    try {
+      expect((await store.acquireLease('prod@prod-us', 'cron@other 1', NOW, new Date(NOW.getTime() + 3_600_000))).acquired).toBe(true);
+    } finally {
+      store.close();
+    }
+    const busy = await run(['crl', 'publish', '--ca', 'issuing-1', '--anchor', 'prod', '--target', 'all', '--lease-wait', '0', '--api-rate', '0']);
+    expect(busy.code).toBe(6);
+    expect(busy.json.data.results.map((x: any) => [x.target, x.ok, x.error?.code ?? x.action])).toEqual([
+      ['prod-eu', true, 'imported'],
+      ['prod-us', false, 'STATE_ANCHOR_BUSY'],
+    ]);
+  }, 60_000);
+
   it('the single-region form keeps working as the implicit target next to named ones', async () => {
     const { ok, eu } = await setup();
     const dr = await emulator({ account: '777788889999', region: 'eu-central-1' });
