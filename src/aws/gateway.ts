@@ -68,32 +68,39 @@ function awsError(op: string, e: unknown): PkiError {
   });
 }
 
-/** Credentials for a target reached through a shared-config profile or a role to assume (STS AssumeRole). */
-async function targetCredentials(deps: Deps, opts: GatewayOptions, region: string, source: { accessKeyId: string; secretAccessKey: string } | undefined) {
-  const { fromIni, fromTemporaryCredentials } = await import('@aws-sdk/credential-providers');
+/**
+ * Credentials for a target reached through a shared-config profile or a role to assume (STS AssumeRole). Uses the
+ * packages the Roles Anywhere client itself depends on (credential-provider-ini, client-sts).
+ */
+async function targetCredentials(deps: Deps, opts: GatewayOptions, region: string, source: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | undefined) {
+  const { fromIni } = await import('@aws-sdk/credential-provider-ini');
+  const { AssumeRoleCommand, STSClient } = await import('@aws-sdk/client-sts');
+  const stsEndpoint = deps.env.PKI_STS_ENDPOINT;
+  type Creds = { accessKeyId: string; secretAccessKey: string; sessionToken?: string; expiration?: Date };
+  /** STS AssumeRole with `from` (the SDK's default chain when undefined). */
+  const assume = async (from: Creds | undefined, params: { RoleArn: string; RoleSessionName: string; DurationSeconds?: number; ExternalId?: string }): Promise<Creds> => {
+    const sts = new STSClient({ region, ...(stsEndpoint ? { endpoint: stsEndpoint } : {}), ...(from ? { credentials: from } : {}) });
+    const { Credentials: c } = await sts.send(new AssumeRoleCommand(params));
+    if (!c?.AccessKeyId || !c.SecretAccessKey) throw new PkiError('AWS_ASSUME_ROLE_FAILED', `STS AssumeRole ${params.RoleArn} returned no credentials`);
+    return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, ...(c.SessionToken ? { sessionToken: c.SessionToken } : {}), ...(c.Expiration ? { expiration: c.Expiration } : {}) };
+  };
   // The shared files the injected environment names (the SDK would read the process's own environment).
   const files = {
     ...(deps.env.AWS_CONFIG_FILE ? { configFilepath: deps.env.AWS_CONFIG_FILE } : {}),
     ...(deps.env.AWS_SHARED_CREDENTIALS_FILE ? { filepath: deps.env.AWS_SHARED_CREDENTIALS_FILE } : {}),
   };
-  const provider = opts.awsProfile ? fromIni({ profile: opts.awsProfile, ...files }) : assumed();
+  const provider: () => Promise<Creds> = opts.awsProfile
+    ? fromIni({ profile: opts.awsProfile, ...files, roleAssumer: (from, params) => assume(from, params) })
+    : () => assume(source, { RoleArn: opts.roleArn!, RoleSessionName: 'pki-publish', DurationSeconds: 3600 });
   // One set of credentials for the gateway's clients (each client would otherwise resolve them itself), renewed
   // 5 minutes before they expire.
-  let cached: ReturnType<typeof provider> | undefined;
-  return async () => {
+  let cached: Promise<Creds> | undefined;
+  return async (): Promise<Creds> => {
     const c = cached ? await cached.catch(() => undefined) : undefined;
     if (c && (!c.expiration || c.expiration.getTime() - Date.now() > 300_000)) return c;
     cached = provider();
     return cached;
   };
-  function assumed() {
-    const stsEndpoint = deps.env.PKI_STS_ENDPOINT;
-    return fromTemporaryCredentials({
-    params: { RoleArn: opts.roleArn!, RoleSessionName: 'pki-publish', DurationSeconds: 3600 },
-    ...(source ? { masterCredentials: source } : {}),
-    clientConfig: { region, ...(stsEndpoint ? { endpoint: stsEndpoint } : {}) },
-  });
-  }
 }
 
 /** Loads the AWS SDK (~0.4 s of module loading: only commands that talk to AWS pay it) and builds the gateway. */

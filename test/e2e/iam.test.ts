@@ -131,6 +131,21 @@ describe('#20 pki aws: trust policy, profile, config', () => {
     ]);
   }, 60_000);
 
+  it('config --helper aws: the official helper with the same ARNs; paths shell-quoted; a profile given by ARN needs no lookup', async () => {
+    const { emu, ok, run, anchorArn } = await setup();
+    const profileArn = `arn:aws:rolesanywhere:${HUB.region}:${HUB.account}:profile/0b0e2c55-1a40-4a4a-9d68-3a0c6a5b8f00`;
+    const before = emu.calls().length;
+    const r = await ok(['aws', 'config', '--anchor', 'prod', '--target', 'hub', '--profile-arn', profileArn, '--name', 'web', '--role-arn', ROLE, '--certificate', "/etc/pki/my certs/web.pem", '--private-key', "/etc/pki/it's.key", '--helper', 'aws']);
+    expect(r.credentialProcess).toBe(
+      `aws_signing_helper credential-process --certificate '/etc/pki/my certs/web.pem' --private-key '/etc/pki/it'\\''s.key' --trust-anchor-arn ${anchorArn} --profile-arn ${profileArn} --role-arn ${ROLE} --endpoint ${emu.url}`,
+    );
+    expect(r.config).toBe(`[profile web]\ncredential_process = ${r.credentialProcess}\nregion = ${HUB.region}\n`);
+    expect(emu.calls().length).toBe(before);
+    const noProfile = await run(['aws', 'config', '--anchor', 'prod', '--target', 'hub', '--profile', 'missing', '--role-arn', ROLE, '--certificate', 'c.pem', '--private-key', 'k.pem', '--api-rate', '0']);
+    expect(noProfile.code).toBe(5);
+    expect(noProfile.json.error.code).toBe('NOT_FOUND_PROFILE');
+  });
+
   it('the emulator\'s STS refuses credentials it did not issue', async () => {
     const { emu, cwd } = await setup();
     const configFile = join(cwd, 'aws-config');
