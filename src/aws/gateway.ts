@@ -62,6 +62,13 @@ function awsError(op: string, e: unknown): PkiError {
       hint: 'set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE (any values work with the emulator)',
       cause: e,
     });
+  const netCode = (e as { code?: string }).code;
+  if (name === 'Error' && netCode && ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH'].includes(netCode))
+    return new PkiError('AWS_UNREACHABLE', `${op} failed: the endpoint cannot be reached (${netCode}: ${err.message})`, {
+      details: { operation: op, sdkError: netCode, httpStatus: null },
+      hint: 'check the network path, the region and --endpoint (pki target list shows each target\'s); the next run retries',
+      cause: e,
+    });
   return new PkiError(`AWS_${name.replace(/[^A-Za-z0-9]/g, '')}`, `${op} failed: ${name}: ${err.message}`, {
     details: { operation: op, sdkError: name, httpStatus: err.$metadata?.httpStatusCode ?? null },
     cause: e,
