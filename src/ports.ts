@@ -175,6 +175,21 @@ export interface AnchorRecord {
   /** SHA-256 of the PEM bundle last pushed. */
   bundleSha256: string;
   updatedAt: Date;
+  /** The publishing target ('' or absent: the implicit one, reached with the command line's region and endpoint). */
+  target?: string;
+  /** The trust anchor's name on the service (`name` is "NAME@TARGET" for a named target). */
+  anchorName?: string;
+}
+
+/** Where anchors and CRLs are published: an account/region pair and how to reach it (pki target add). */
+export interface TargetRecord {
+  name: string;
+  region: string;
+  account: string | null;
+  awsProfile: string | null;
+  roleArn: string | null;
+  endpoint: string | null;
+  createdAt: Date;
 }
 
 /** The CRL an issuer has on a trust anchor. */
@@ -340,6 +355,11 @@ export interface Store {
   acquireLease(name: string, holder: string, now: Date, expiresAt: Date): Promise<LeaseRecord & { acquired: boolean }>;
   /** Gives the lease back (only when `holder` still has it). */
   releaseLease(name: string, holder: string): Promise<void>;
+  listTargets(): Promise<TargetRecord[]>;
+  getTarget(name: string): Promise<TargetRecord | undefined>;
+  /** Adds a target; throws USAGE_TARGET_EXISTS when the name is taken. */
+  addTarget(t: TargetRecord, audit: AuditEvent, actor: string, at: Date): Promise<void>;
+  removeTarget(name: string, audit: AuditEvent, actor: string, at: Date): Promise<void>;
 }
 
 /** One certificate of an imported CA's history. */

@@ -7,7 +7,8 @@ import { createHash } from 'node:crypto';
 import { PkiError } from '../errors.js';
 import type { CrlDetail, TrustAnchorDetail } from '@aws-sdk/client-rolesanywhere';
 import { createGateway, type Gateway, type GatewayOptions } from '../aws/gateway.js';
-import type { AnchorRecord, CaRecord, Deps } from '../ports.js';
+import type { AnchorRecord, CaRecord, Deps, TargetRecord } from '../ports.js';
+import { anchorNameOf, anchorRecordName, arnParts, resolveTargets, targetGatewayOptions, targetLabel, targetOf } from './targets.js';
 import { parseDuration } from '../domain/duration.js';
 import type { ParsedCertificate } from '../x509/certificate.js';
 import { withAnchorLease, type LeaseOptions } from './lease.js';
@@ -92,6 +93,20 @@ export interface PushInput extends GatewayOptions, LeaseOptions {
   fromRotation?: boolean;
   /** For tests: a gateway instead of the SDK one. */
   gateway?: Gateway;
+  /** A named target (pki target add): the anchor is recorded as NAME@TARGET, reached with the target's settings. */
+  target?: TargetRecord;
+}
+
+/** Refuses a trust anchor the service returned from another account or region than the target's. */
+function checkPlacement(arn: string | undefined, gw: Gateway, opts: GatewayOptions, what: string): void {
+  if (!arn) return;
+  const { account, region } = arnParts(arn);
+  if (opts.account && account !== opts.account)
+    throw new PkiError('AWS_WRONG_ACCOUNT', `${what} ${arn} is in account ${account}, not the target's ${opts.account}: the credentials reach another account`, {
+      details: { arn, expected: opts.account, actual: account },
+      hint: 'check the target\'s --aws-profile / --role-arn (pki target list)',
+    });
+  if (region && region !== gw.region) throw new PkiError('AWS_WRONG_REGION', `${what} ${arn} is in region ${region}, not ${gw.region}`, { details: { arn, expected: gw.region, actual: region } });
 }
 
 /**
@@ -101,13 +116,16 @@ export interface PushInput extends GatewayOptions, LeaseOptions {
  */
 export async function pushAnchor(deps: Deps, input: PushInput) {
   checkResourceName(input.name, '--name');
+  const recordName = anchorRecordName(input.name, input.target?.name ?? '');
+  const gwOpts: GatewayOptions = input.target ? targetGatewayOptions(input.target, input) : input;
   const body = () =>
     withWorkspace(input.dir, deps, async (ws) => {
       for (const name of new Set(input.cas)) await assertCaUsable(ws, await getCa(ws, name), 'anchor');
       const pem = await bundlePem(ws, input.cas);
-      const recorded = await ws.store.getAnchor(input.name);
-      if (recorded && !input.fromRotation) {
-        const { bundles, rotation, oldName, newName } = await expectedBundles(ws, recorded);
+      const recorded = await ws.store.getAnchor(recordName);
+      // A rotation of the anchor (by its name) owns its bundle in every target, the first push to a new target included.
+      if ((recorded || input.target) && !input.fromRotation) {
+        const { bundles, rotation, oldName, newName } = await expectedBundles(ws, { ...(recorded ?? { arn: '', trustAnchorId: '', region: '', bundleSha256: '', updatedAt: ws.now }), name: input.name, caNames: recorded?.caNames ?? input.cas });
         if (rotation && !bundles.some((b) => b.length === input.cas.length && b.every((n, i) => n === input.cas[i])) && !input.force)
           throw new PkiError(
             'STATE_ROTATION_OPEN',
@@ -118,7 +136,7 @@ export async function pushAnchor(deps: Deps, input: PushInput) {
             },
           );
       }
-      const gw = input.gateway ?? (await createGateway(deps, input));
+      const gw = input.gateway ?? (await createGateway(deps, gwOpts));
       const calls: string[] = [];
       let ta = recorded ? await gw.getTrustAnchor(recorded.trustAnchorId).catch((e: PkiError) => (e.code === 'AWS_ResourceNotFoundException' ? undefined : Promise.reject(e))) : undefined;
       if (!ta) {
@@ -130,6 +148,7 @@ export async function pushAnchor(deps: Deps, input: PushInput) {
           });
         ta = same[0];
       }
+      checkPlacement(ta?.trustAnchorArn, gw, gwOpts, 'trust anchor');
       if (!ta) {
         calls.push('CreateTrustAnchor');
         if (input.dryRun) return { name: input.name, dryRun: true, calls, arn: null, enabled: input.enable ?? false };
@@ -146,19 +165,67 @@ export async function pushAnchor(deps: Deps, input: PushInput) {
         if (input.dryRun) return { name: input.name, dryRun: true, calls, arn: ta.trustAnchorArn ?? null, enabled: ta.enabled ?? false };
       }
       const check = await gw.getTrustAnchor(ta.trustAnchorId!);
+      checkPlacement(check.trustAnchorArn, gw, gwOpts, 'trust anchor');
       const remote = bundleOf(check);
       if (!samePem(remote, pem)) throw new PkiError('AWS_VERIFY_MISMATCH', `GetTrustAnchor ${check.trustAnchorArn} does not return the bundle just pushed`);
-      const record: AnchorRecord = { name: input.name, arn: check.trustAnchorArn!, trustAnchorId: check.trustAnchorId!, region: gw.region, caNames: input.cas, bundleSha256: sha256(pem), updatedAt: ws.now };
-      await ws.store.saveAnchor(record, { action: 'anchor.push', target: input.name, details: { arn: record.arn, cas: input.cas, calls, ...(input.force ? { forced: true } : {}) } }, deps.actor, ws.now);
+      const record: AnchorRecord = {
+        name: recordName,
+        arn: check.trustAnchorArn!,
+        trustAnchorId: check.trustAnchorId!,
+        region: gw.region,
+        caNames: input.cas,
+        bundleSha256: sha256(pem),
+        updatedAt: ws.now,
+        target: input.target?.name ?? '',
+        anchorName: input.name,
+      };
+      await ws.store.saveAnchor(record, { action: 'anchor.push', target: recordName, details: { arn: record.arn, cas: input.cas, calls, ...(input.force ? { forced: true } : {}) } }, deps.actor, ws.now);
       return { name: input.name, dryRun: false, calls, arn: record.arn, enabled: check.enabled ?? false };
     });
-  return input.dryRun ? body() : withAnchorLease(deps, input, input.name, () => body());
+  return input.dryRun ? body() : withAnchorLease(deps, input, recordName, () => body());
+}
+
+export interface TargetPushResult {
+  target: string;
+  ok: boolean;
+  name: string;
+  dryRun?: boolean;
+  calls: string[];
+  arn: string | null;
+  enabled?: boolean;
+  error?: { code: string; message: string; hint: string | null; details: Record<string, unknown> };
+}
+
+/**
+ * `pki anchor push --target T [--target U | --target all]`: the same push to every target, concurrently (each with
+ * its own gateway, so each is paced to its own account/region quota, and its own lease). One target failing does not
+ * stop the others; every target is in the result.
+ */
+export async function pushAnchorToTargets(deps: Deps, input: PushInput & { targets: string[] }): Promise<{ name: string; results: TargetPushResult[]; ok: boolean; exitCode: number }> {
+  checkResourceName(input.name, '--name');
+  const targets = await withWorkspace(input.dir, deps, (ws) => resolveTargets(ws, input.targets));
+  const results = await Promise.all(
+    targets.map(async (t): Promise<TargetPushResult> => {
+      try {
+        return { target: t.name, ok: true, ...(await pushAnchor(deps, { ...input, target: t })) };
+      } catch (e) {
+        if (!(e instanceof PkiError)) throw e;
+        return { target: t.name, ok: false, name: input.name, calls: [], arn: null, error: { code: e.code, message: e.message, hint: e.hint ?? null, details: e.details } };
+      }
+    }),
+  );
+  const failed = results.find((r) => !r.ok);
+  return { name: input.name, results, ok: !failed, exitCode: failed ? new PkiError(failed.error!.code, '').exitCode : 0 };
 }
 
 export interface PublishInput extends GatewayOptions, LeaseOptions {
   dir?: string;
   cas: string[];
   anchors: string[];
+  /** Only these targets (names; "all" = every named target). Default: every target holding the anchor. */
+  targets?: string[];
+  /** Set by publishCrls once it generated the CA's due CRL before fanning out. */
+  generated?: boolean;
   renewBefore?: string;
   passphraseFile?: string;
   dryRun?: boolean;
@@ -170,6 +237,9 @@ export type PublishAction = 'imported' | 're-imported' | 'updated' | 'replaced' 
 export interface PublishResult {
   ca: string;
   anchor: string;
+  /** The target ("(default)": the command line's region/endpoint) and the trust anchor's ARN there. */
+  target?: string;
+  arn?: string | null;
   ok: boolean;
   action?: PublishAction;
   crlNumber?: number;
@@ -212,33 +282,88 @@ export function crlsOfCa(remote: CrlDetail[], caName: string, ca: CaRecord | und
 
 const numberOf = (r: RemoteCrl): bigint | undefined => r.crl?.crlNumber;
 
-/** Publishes each CA's latest CRL to each trust anchor; one failing does not stop the others. */
-export async function publishCrls(deps: Deps, input: PublishInput): Promise<{ results: PublishResult[]; exitCode: number; ok: boolean }> {
-  const results: PublishResult[] = [];
-  let gw = input.gateway;
-  const failure = (caName: string, anchorName: string, e: unknown): PublishResult => {
-    if (!(e instanceof PkiError)) throw e;
-    return { ca: caName, anchor: anchorName, ok: false, calls: [], error: { code: e.code, message: e.message, hint: e.hint ?? null, details: e.details } };
-  };
-  for (const anchorName of input.anchors) {
-    // What the service holds on this anchor: read once (ListCrls), kept up to date with every write of this run.
-    const view: { list?: CrlDetail[] } = {};
-    const each = async (holder?: string) => {
-      for (const caName of input.cas) {
-        try {
-          gw ??= await createGateway(deps, input);
-          results.push(await publishOne(deps, { ...input, ...(holder ? { leaseHolder: holder } : {}) }, anchorName, caName, gw, view));
-        } catch (e) {
-          results.push(failure(caName, anchorName, e));
-        }
-      }
-    };
-    if (input.dryRun) await each();
-    else
-      await withAnchorLease(deps, input, anchorName, each).catch((e) => {
-        for (const caName of input.cas) if (!results.some((r) => r.ca === caName && r.anchor === anchorName)) results.push(failure(caName, anchorName, e));
-      });
+/** A trust anchor on one target: its store record, and how to reach the target. */
+interface AnchorJob {
+  anchor: string;
+  record: string;
+  target: string;
+  arn: string | null;
+  opts: GatewayOptions;
+}
+
+/** The records of `anchors` on the selected targets (every target holding each anchor by default). */
+async function anchorJobs(ws: Workspace, anchors: string[], targets: string[] | undefined, base: GatewayOptions, implicitOnly = false): Promise<AnchorJob[]> {
+  // A caller with its own gateway (a rotation step on the implicit target) reaches one place only: the implicit target.
+  const selected = implicitOnly ? new Set(['']) : targets?.length ? new Set((await resolveTargets(ws, targets)).map((t) => t.name)) : undefined;
+  const records = await ws.store.listAnchors();
+  const all = await ws.store.listTargets();
+  const jobs: AnchorJob[] = [];
+  for (const name of anchors) {
+    const held = records.filter((a) => anchorNameOf(a) === name && (!selected || selected.has(targetOf(a))));
+    // None recorded: the implicit record name, which fails with NOT_FOUND_ANCHOR as before targets existed.
+    if (!held.length && (!selected || implicitOnly)) jobs.push({ anchor: name, record: name, target: '', arn: null, opts: base });
+    for (const a of held) {
+      const t = all.find((x) => x.name === targetOf(a));
+      jobs.push({ anchor: name, record: a.name, target: targetOf(a), arn: a.arn, opts: t ? targetGatewayOptions(t, base) : base });
+    }
+    // A --target that does not hold the anchor: that target fails with NOT_FOUND_ANCHOR (never another target instead).
+    for (const t of all.filter((x) => selected?.has(x.name) && !held.some((a) => targetOf(a) === x.name)))
+      jobs.push({ anchor: name, record: anchorRecordName(name, t.name), target: t.name, arn: null, opts: targetGatewayOptions(t, base) });
   }
+  return jobs;
+}
+
+/**
+ * Publishes each CA's latest CRL to each trust anchor on every target holding it (or the --target ones): targets
+ * concurrently, each with its own gateway (paced to its own account/region quota) and its own lease; anchors of one
+ * target one after the other. One CA, anchor or target failing does not stop the others.
+ */
+export async function publishCrls(deps: Deps, input: PublishInput): Promise<{ results: PublishResult[]; exitCode: number; ok: boolean }> {
+  const failure = (caName: string, job: AnchorJob, e: unknown): PublishResult => {
+    if (!(e instanceof PkiError)) throw e;
+    return { ca: caName, anchor: job.anchor, ok: false, calls: [], error: { code: e.code, message: e.message, hint: e.hint ?? null, details: e.details } };
+  };
+  const jobs = await withWorkspace(input.dir, deps, (ws) => anchorJobs(ws, input.anchors, input.targets, input, input.gateway !== undefined));
+  // Each due CRL is generated once, before fanning out (publishOne generates it itself when this failed, and fails).
+  const generated = new Set<string>();
+  if (!input.dryRun && new Set(jobs.map((j) => j.target)).size > 1)
+    for (const caName of input.cas) {
+      try {
+        await generateCrl(deps, { ...(input.dir ? { dir: input.dir } : {}), ca: caName, renewBefore: input.renewBefore ?? '1s', ...(input.passphraseFile ? { passphraseFile: input.passphraseFile } : {}) });
+        generated.add(caName);
+      } catch {
+        // reported per target below
+      }
+    }
+  const byTarget = new Map<string, AnchorJob[]>();
+  for (const j of jobs) byTarget.set(j.target, [...(byTarget.get(j.target) ?? []), j]);
+  const runTarget = async (targetJobs: AnchorJob[]): Promise<PublishResult[]> => {
+    const results: PublishResult[] = [];
+    let gw = input.gateway;
+    for (const job of targetJobs) {
+      const mine: PublishResult[] = [];
+      // What the service holds on this anchor: read once (ListCrls), kept up to date with every write of this run.
+      const view: { list?: CrlDetail[] } = {};
+      const each = async (holder?: string) => {
+        for (const caName of input.cas) {
+          try {
+            gw ??= await createGateway(deps, job.opts);
+            mine.push(await publishOne(deps, { ...input, ...job.opts, generated: generated.has(caName), ...(holder ? { leaseHolder: holder } : {}) }, job.record, caName, gw, view));
+          } catch (e) {
+            mine.push(failure(caName, job, e));
+          }
+        }
+      };
+      if (input.dryRun) await each();
+      else
+        await withAnchorLease(deps, input, job.record, each).catch((e) => {
+          for (const caName of input.cas) if (!mine.some((r) => r.ca === caName)) mine.push(failure(caName, job, e));
+        });
+      results.push(...mine.map((r) => ({ ...r, anchor: job.anchor, target: targetLabel(job.target), arn: job.arn })));
+    }
+    return results;
+  };
+  const results = (await Promise.all([...byTarget.values()].map(runTarget))).flat();
   const failed = results.find((r) => !r.ok);
   return { results, exitCode: failed ? new PkiError(failed.error!.code, '').exitCode : 0, ok: !failed };
 }
@@ -265,13 +390,13 @@ async function publishOne(deps: Deps, input: PublishInput, anchorName: string, c
     const ca = await getCa(ws, caName);
     const anchor = await ws.store.getAnchor(anchorName);
     if (!anchor) throw new PkiError('NOT_FOUND_ANCHOR', `trust anchor "${anchorName}" is not known to this PKI`, { hint: `run pki anchor push --name ${anchorName} --ca ... first` });
-    await assertPublishable(ws, anchorName, ca);
+    await assertPublishable(ws, anchorNameOf(anchor), ca);
     return { ca, anchor, cert: caCertificate(ca), published: await ws.store.getPublishedCrl(anchorName, ca.id), due: input.dryRun ? await crlDue(ws, ca, input.renewBefore) : undefined };
   });
   const { ca, anchor, cert, published } = prep;
   // A fresh CRL when one is due (revocations since the last one, expiry within --renew-before, or none yet). A dry
   // run changes nothing, not even the store: it says which CRL it would make.
-  if (!input.dryRun) await generateCrl(deps, { ...dir, ca: caName, renewBefore: input.renewBefore ?? '1s', ...(input.passphraseFile ? { passphraseFile: input.passphraseFile } : {}) });
+  if (!input.dryRun && !input.generated) await generateCrl(deps, { ...dir, ca: caName, renewBefore: input.renewBefore ?? '1s', ...(input.passphraseFile ? { passphraseFile: input.passphraseFile } : {}) });
   const latestOf = async () => {
     const x = await exportCrl(deps, { ...dir, ca: caName }).catch((e: PkiError) => (e.code === 'NOT_FOUND_CRL' && input.dryRun ? undefined : Promise.reject(e)));
     return x ? { pem: x.pem!, number: x.crlNumber } : undefined;
@@ -412,7 +537,8 @@ export async function anchorStatus(deps: Deps, input: GatewayOptions & { dir?: s
   return withWorkspace(input.dir, deps, async (ws) => {
     const anchor = await ws.store.getAnchor(input.name);
     if (!anchor) throw new PkiError('NOT_FOUND_ANCHOR', `trust anchor "${input.name}" is not known to this PKI`, { hint: `run pki anchor push --name ${input.name} --ca ... first` });
-    const gw = input.gateway ?? (await createGateway(deps, { ...input, region: input.region ?? anchor.region }));
+    const target = targetOf(anchor) ? await ws.store.getTarget(targetOf(anchor)) : undefined;
+    const gw = input.gateway ?? (await createGateway(deps, target ? targetGatewayOptions(target, input) : { ...input, region: input.region ?? anchor.region }));
     const findings: StatusFinding[] = [];
     const critical = (message: string) => findings.push({ level: 'critical', message });
     const warning = (message: string) => findings.push({ level: 'warning', message });
@@ -422,7 +548,7 @@ export async function anchorStatus(deps: Deps, input: GatewayOptions & { dir?: s
       return { name: anchor.name, arn: anchor.arn, enabled: false, cas: anchor.caNames, expected: [anchor.caNames], rotation: null, crls: [], findings, problems: findings.map((f) => f.message), exitCode: 11 };
     }
     const remotePem = bundleOf(ta);
-    const { bundles, rotation, oldName, newName } = await expectedBundles(ws, anchor);
+    const { bundles, rotation, oldName, newName } = await expectedBundles(ws, { ...anchor, name: anchorNameOf(anchor) });
     let bundleOk = false;
     for (const b of bundles) {
       const pem = await rawBundlePem(ws, b);
@@ -489,4 +615,26 @@ export async function anchorStatus(deps: Deps, input: GatewayOptions & { dir?: s
       exitCode,
     };
   });
+}
+
+/**
+ * `pki anchor status --anchor NAME` across targets: the status of the trust anchor on every target holding it (or the
+ * --target ones), concurrently; a target that cannot be read is critical (exit 11) and does not stop the others.
+ */
+export async function anchorStatusByTarget(deps: Deps, input: GatewayOptions & { dir?: string; name: string; warn?: string; targets?: string[] }) {
+  const jobs = await withWorkspace(input.dir, deps, (ws) => anchorJobs(ws, [input.name], input.targets, input));
+  const targets = await Promise.all(
+    jobs.map(async (j) => {
+      const place = { target: targetLabel(j.target), ...(j.arn ? arnParts(j.arn) : { region: j.opts.region ?? null, account: null }) };
+      try {
+        const r = await anchorStatus(deps, { ...input, name: j.record });
+        return { ...place, ...r, name: j.anchor, error: null };
+      } catch (e) {
+        if (!(e instanceof PkiError)) throw e;
+        const message = `${e.code}: ${e.message}`;
+        return { ...place, name: j.anchor, arn: j.arn, enabled: null, crls: [], findings: [{ level: 'critical' as const, message }], problems: [message], exitCode: 11, error: { code: e.code, message: e.message } };
+      }
+    }),
+  );
+  return { name: input.name, targets, exitCode: Math.max(0, ...targets.map((t) => t.exitCode)) };
 }

@@ -3,7 +3,7 @@
  * strategy (exponential backoff with jitter on throttling, 5xx and dropped connections), errors mapped to AWS_*
  * PkiErrors (exit 9) that keep the SDK error name.
  */
-import type { CrlDetail, TrustAnchorDetail } from '@aws-sdk/client-rolesanywhere';
+import type { CrlDetail, ProfileDetail, TrustAnchorDetail } from '@aws-sdk/client-rolesanywhere';
 import { PkiError } from '../errors.js';
 import type { Deps } from '../ports.js';
 
@@ -17,6 +17,12 @@ export interface GatewayOptions {
    * a run within it; throttling from other clients sharing the quota is still retried. 0 disables pacing.
    */
   ratePerSecond?: number;
+  /** Credentials from this AWS shared-config profile (a target's --aws-profile) instead of the default chain. */
+  awsProfile?: string;
+  /** Credentials from STS AssumeRole of this role (a target's --role-arn), with the default chain's as the source. */
+  roleArn?: string;
+  /** The account the target is in: the ARNs the service returns must name it. */
+  account?: string;
 }
 
 export interface Gateway {
@@ -32,6 +38,20 @@ export interface Gateway {
   updateCrl(id: string, pem: string): Promise<CrlDetail>;
   enableCrl(id: string): Promise<CrlDetail>;
   deleteCrl(id: string): Promise<CrlDetail>;
+  listProfiles(): Promise<ProfileDetail[]>;
+  getProfile(id: string): Promise<ProfileDetail>;
+  createProfile(input: { name: string; roleArns: string[]; durationSeconds?: number; enabled: boolean }): Promise<ProfileDetail>;
+  updateProfile(id: string, input: { roleArns: string[]; durationSeconds?: number }): Promise<ProfileDetail>;
+  enableProfile(id: string): Promise<ProfileDetail>;
+  /** PutAttributeMapping (newer than the SDK version in use: sent as a signed request). Returns the profile's mappings. */
+  putAttributeMapping(id: string, certificateField: 'x509Subject' | 'x509Issuer' | 'x509SAN', specifiers: string[]): Promise<AttributeMappingView[]>;
+  /** GetProfile's attributeMappings, read raw (the SDK version in use does not model them). */
+  getAttributeMappings(id: string): Promise<AttributeMappingView[]>;
+}
+
+export interface AttributeMappingView {
+  certificateField: string;
+  mappingRules: Array<{ specifier: string }>;
 }
 
 function awsError(op: string, e: unknown): PkiError {
@@ -42,17 +62,64 @@ function awsError(op: string, e: unknown): PkiError {
       hint: 'set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE (any values work with the emulator)',
       cause: e,
     });
+  const netCode = (e as { code?: string }).code;
+  if (name === 'Error' && netCode && ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH'].includes(netCode))
+    return new PkiError('AWS_UNREACHABLE', `${op} failed: the endpoint cannot be reached (${netCode}: ${err.message})`, {
+      details: { operation: op, sdkError: netCode, httpStatus: null },
+      hint: 'check the network path, the region and --endpoint (pki target list shows each target\'s); the next run retries',
+      cause: e,
+    });
   return new PkiError(`AWS_${name.replace(/[^A-Za-z0-9]/g, '')}`, `${op} failed: ${name}: ${err.message}`, {
     details: { operation: op, sdkError: name, httpStatus: err.$metadata?.httpStatusCode ?? null },
     cause: e,
   });
 }
 
+/**
+ * Credentials for a target reached through a shared-config profile or a role to assume (STS AssumeRole). Uses the
+ * packages the Roles Anywhere client itself depends on (credential-provider-ini, client-sts).
+ */
+async function targetCredentials(deps: Deps, opts: GatewayOptions, region: string, source: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | undefined) {
+  const { fromIni } = await import('@aws-sdk/credential-provider-ini');
+  const { AssumeRoleCommand, STSClient } = await import('@aws-sdk/client-sts');
+  const stsEndpoint = deps.env.PKI_STS_ENDPOINT;
+  type Creds = { accessKeyId: string; secretAccessKey: string; sessionToken?: string; expiration?: Date };
+  /** STS AssumeRole with `from` (the SDK's default chain when undefined). */
+  const assume = async (from: Creds | undefined, params: { RoleArn: string; RoleSessionName: string; DurationSeconds?: number; ExternalId?: string }): Promise<Creds> => {
+    const sts = new STSClient({ region, ...(stsEndpoint ? { endpoint: stsEndpoint } : {}), ...(from ? { credentials: from } : {}) });
+    const { Credentials: c } = await sts.send(new AssumeRoleCommand(params));
+    if (!c?.AccessKeyId || !c.SecretAccessKey) throw new PkiError('AWS_ASSUME_ROLE_FAILED', `STS AssumeRole ${params.RoleArn} returned no credentials`);
+    return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, ...(c.SessionToken ? { sessionToken: c.SessionToken } : {}), ...(c.Expiration ? { expiration: c.Expiration } : {}) };
+  };
+  // The shared files the injected environment names (the SDK would read the process's own environment).
+  const files = {
+    ...(deps.env.AWS_CONFIG_FILE ? { configFilepath: deps.env.AWS_CONFIG_FILE } : {}),
+    ...(deps.env.AWS_SHARED_CREDENTIALS_FILE ? { filepath: deps.env.AWS_SHARED_CREDENTIALS_FILE } : {}),
+  };
+  const provider: () => Promise<Creds> = opts.awsProfile
+    ? fromIni({ profile: opts.awsProfile, ...files, roleAssumer: (from, params) => assume(from, params) })
+    : () => assume(source, { RoleArn: opts.roleArn!, RoleSessionName: 'pki-publish', DurationSeconds: 3600 });
+  // One set of credentials for the gateway's clients (each client would otherwise resolve them itself), renewed
+  // 5 minutes before they expire.
+  let cached: Promise<Creds> | undefined;
+  return async (): Promise<Creds> => {
+    const c = cached ? await cached.catch(() => undefined) : undefined;
+    if (c && (!c.expiration || c.expiration.getTime() - Date.now() > 300_000)) return c;
+    cached = provider();
+    return cached;
+  };
+}
+
 /** Loads the AWS SDK (~0.4 s of module loading: only commands that talk to AWS pay it) and builds the gateway. */
 export async function createGateway(deps: Deps, opts: GatewayOptions): Promise<Gateway> {
   const {
+    CreateProfileCommand,
     CreateTrustAnchorCommand,
     DeleteCrlCommand,
+    EnableProfileCommand,
+    GetProfileCommand,
+    ListProfilesCommand,
+    UpdateProfileCommand,
     EnableCrlCommand,
     EnableTrustAnchorCommand,
     GetCrlCommand,
@@ -69,11 +136,13 @@ export async function createGateway(deps: Deps, opts: GatewayOptions): Promise<G
   const accessKeyId = deps.env.AWS_ACCESS_KEY_ID;
   const secretAccessKey = deps.env.AWS_SECRET_ACCESS_KEY;
   const maxAttempts = opts.maxAttempts ?? 6;
+  const envCredentials = accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey, ...(deps.env.AWS_SESSION_TOKEN ? { sessionToken: deps.env.AWS_SESSION_TOKEN } : {}) } : undefined;
   const common = {
     region,
     ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
-    // Credentials from the injected environment when present; otherwise the SDK's default chain (profiles, SSO, IMDS...).
-    ...(accessKeyId && secretAccessKey ? { credentials: { accessKeyId, secretAccessKey, ...(deps.env.AWS_SESSION_TOKEN ? { sessionToken: deps.env.AWS_SESSION_TOKEN } : {}) } } : {}),
+    // A target's profile or role; else credentials from the injected environment when present; otherwise the SDK's
+    // default chain (profiles, SSO, IMDS...).
+    ...(opts.awsProfile || opts.roleArn ? { credentials: await targetCredentials(deps, opts, region, envCredentials) } : envCredentials ? { credentials: envCredentials } : {}),
   };
   const client = new RolesAnywhereClient({ ...common, maxAttempts });
   // Creating calls are never re-sent by the SDK: it re-sends a POST whose connection dropped after the service had
@@ -100,12 +169,38 @@ export async function createGateway(deps: Deps, opts: GatewayOptions): Promise<G
       }
     }
   };
+  /** A SigV4-signed JSON request with the client's own credentials, for operations the SDK version does not model. */
+  const signedJson = async (method: string, path: string, body?: unknown): Promise<unknown> => {
+    const { SignatureV4 } = await import('@aws-sdk/signature-v4');
+    const base = new URL(opts.endpoint ?? `https://rolesanywhere.${region}.amazonaws.com`);
+    const text = body === undefined ? undefined : JSON.stringify(body);
+    const signer = new SignatureV4({ service: 'rolesanywhere', region, credentials: client.config.credentials, sha256: client.config.sha256 });
+    const signed = await signer.sign({
+      method,
+      protocol: base.protocol,
+      hostname: base.hostname,
+      ...(base.port ? { port: Number(base.port) } : {}),
+      path: `${base.pathname.replace(/\/$/, '')}${path}`,
+      query: {},
+      headers: { host: base.host, ...(text !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(text !== undefined ? { body: text } : {}),
+    });
+    const res = await fetch(new URL(signed.path, base), { method, headers: signed.headers, ...(text !== undefined ? { body: text } : {}) });
+    const json = (await res.json().catch(() => ({}))) as { message?: string };
+    if (!res.ok) {
+      const e = new Error(json.message ?? `HTTP ${res.status}`) as Error & { $metadata: { httpStatusCode: number } };
+      e.name = (res.headers.get('x-amzn-errortype') ?? 'Error').split(':')[0]!;
+      e.$metadata = { httpStatusCode: res.status };
+      throw e;
+    }
+    return json;
+  };
   const rate = opts.ratePerSecond ?? 1;
   const nextSlot = new Map<string, number>();
   /** Waits for this API group's next slot (1 call per second by default), then takes it. */
   const pace = async (op: string): Promise<void> => {
     if (rate <= 0) return;
-    const group = /Crl/.test(op) ? 'crl' : 'trustAnchor';
+    const group = /Crl/.test(op) ? 'crl' : /Profile|AttributeMapping/.test(op) ? 'profile' : 'trustAnchor';
     const now = Date.now();
     const slot = Math.max(now, nextSlot.get(group) ?? 0);
     // A 10% margin: a request's latency varies, and arriving early at the quota means a throttle and a long backoff.
@@ -162,6 +257,28 @@ export async function createGateway(deps: Deps, opts: GatewayOptions): Promise<G
     updateCrl: (id, pem) => call('UpdateCrl', async () => (await client.send(new UpdateCrlCommand({ crlId: id, crlData: Buffer.from(pem) }))).crl!),
     enableCrl: (id) => call('EnableCrl', async () => (await client.send(new EnableCrlCommand({ crlId: id }))).crl!),
     deleteCrl: (id) => call('DeleteCrl', async () => (await client.send(new DeleteCrlCommand({ crlId: id }))).crl!),
+    listProfiles: () =>
+      listAll('ListProfiles', async (nextToken) => {
+        const r = await client.send(new ListProfilesCommand({ ...(nextToken ? { nextToken } : {}) }));
+        return { items: r.profiles ?? [], ...(r.nextToken ? { next: r.nextToken } : {}) };
+      }),
+    getProfile: (id) => call('GetProfile', async () => (await client.send(new GetProfileCommand({ profileId: id }))).profile!),
+    createProfile: (p) =>
+      createOnce(
+        'CreateProfile',
+        async () => (await once.send(new CreateProfileCommand({ name: p.name, roleArns: p.roleArns, enabled: p.enabled, ...(p.durationSeconds ? { durationSeconds: p.durationSeconds } : {}) }))).profile!,
+        async () => (await gateway.listProfiles()).find((x) => x.name === p.name),
+      ),
+    updateProfile: (id, p) =>
+      call('UpdateProfile', async () => (await client.send(new UpdateProfileCommand({ profileId: id, roleArns: p.roleArns, ...(p.durationSeconds ? { durationSeconds: p.durationSeconds } : {}) }))).profile!),
+    enableProfile: (id) => call('EnableProfile', async () => (await client.send(new EnableProfileCommand({ profileId: id }))).profile!),
+    putAttributeMapping: (id, certificateField, specifiers) =>
+      call('PutAttributeMapping', async () => {
+        const r = (await signedJson('PUT', `/profiles/${encodeURIComponent(id)}/mappings`, { certificateField, mappingRules: specifiers.map((specifier) => ({ specifier })) })) as { profile?: { attributeMappings?: AttributeMappingView[] } };
+        return r.profile?.attributeMappings ?? [];
+      }),
+    getAttributeMappings: (id) =>
+      call('GetProfile', async () => ((await signedJson('GET', `/profile/${encodeURIComponent(id)}`)) as { profile?: { attributeMappings?: AttributeMappingView[] } }).profile?.attributeMappings ?? []),
   };
   return gateway;
 }

@@ -21,6 +21,7 @@ import { parseCertificate } from '../x509/certificate.js';
 import { decodePemBlocks } from '../x509/pem.js';
 import { DEFAULT_MAPPINGS, type AttributeMappings, type CertificateField } from '../domain/session.js';
 import { createSession, type SessionContext, type SessionRecord, type SessionRequest } from './sessions.js';
+import { stsRequest, type AssumedRoleRecord } from './sts.js';
 import { checkBundle, checkCrl, checkName, checkTags, ServiceError, validation, type CrlRules } from './rules.js';
 
 export interface EmulatorOptions {
@@ -127,6 +128,8 @@ export interface Emulator {
   calls(): CallRecord[];
   /** Every session CreateSession granted: role session name, SourceIdentity, principal tags, dropped attributes. */
   sessions(): SessionRecord[];
+  /** Every role STS AssumeRole granted (role chaining from Roles Anywhere credentials). */
+  assumedRoles(): AssumedRoleRecord[];
   setFaults(f: Faults): void;
   close(): Promise<void>;
 }
@@ -221,6 +224,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   const clock = opts.now ?? (() => new Date());
   const now = (): string => clock().toISOString();
   const sessions: SessionRecord[] = [];
+  const assumed: AssumedRoleRecord[] = [];
   const anchorCerts = (ta: TrustAnchor) =>
     decodePemBlocks(ta.source.sourceData.x509CertificateData, 'trust anchor').map((b) => parseCertificate(b.der, 'trust anchor'));
   /** A resource by id, or ResourceNotFoundException naming what was looked for. */
@@ -532,6 +536,20 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     try {
       const url = target(req);
       const raw = bytes.toString('utf8');
+      // STS (query protocol): AssumeRole for role chaining.
+      if (req.method === 'POST' && url.pathname === '/' && /application\/x-www-form-urlencoded/.test(req.headers['content-type'] ?? '')) {
+        const out = stsRequest(req.headers.authorization, new URLSearchParams(raw), {
+          region,
+          now: clock,
+          issued: (id) => sessions.some((x) => x.accessKeyId === id) || assumed.some((x) => x.accessKeyId === id),
+          record: (r) => assumed.push(r),
+        });
+        op = out.op;
+        calls.push({ op, status: out.status, at: now() });
+        res.writeHead(out.status, { 'content-type': 'text/xml', 'content-length': String(Buffer.byteLength(out.body)), 'x-amzn-requestid': randomUUID() });
+        res.end(out.body);
+        return;
+      }
       let body: Record<string, any> = {};
       if (raw) {
         try {
@@ -612,6 +630,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     state: () => JSON.parse(JSON.stringify(snapshot(state))) as EmulatorState,
     calls: () => [...calls],
     sessions: () => structuredClone(sessions),
+    assumedRoles: () => assumed.map((r) => ({ ...r })),
     setFaults: (f) => {
       try {
         faults = checkFaults(f);

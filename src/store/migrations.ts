@@ -312,4 +312,27 @@ CREATE TABLE IF NOT EXISTS anchor_lease (
 );
 `,
   },
+  {
+    version: 7,
+    name: 'publishing targets (account/region pairs)',
+    sql: `
+-- Where trust anchors and CRLs are published: an account/region pair and how to reach it (an AWS shared-config
+-- profile, a role to assume, or an endpoint). pki target add | list | remove.
+CREATE TABLE IF NOT EXISTS target (
+  name TEXT PRIMARY KEY,
+  region TEXT NOT NULL,
+  account TEXT,
+  aws_profile TEXT,
+  role_arn TEXT,
+  endpoint TEXT,
+  created_at INTEGER NOT NULL
+);
+-- Anchor records per target: an anchor pushed to target T is recorded under "NAME@T" (its CRLs and its lease are
+-- then per target too); an existing record (no target: the region and endpoint given on the command line) keeps its
+-- name and target '' (the implicit target). anchor_name is the trust anchor's own name on the service.
+ALTER TABLE anchor ADD COLUMN target TEXT NOT NULL DEFAULT '';
+ALTER TABLE anchor ADD COLUMN anchor_name TEXT;
+UPDATE anchor SET anchor_name = name WHERE anchor_name IS NULL;
+`,
+  },
 ];

@@ -12,6 +12,7 @@ import type {
   BatchItemRecord,
   BatchRecord,
   LeaseRecord,
+  TargetRecord,
   AuditEvent,
   AuditRecord,
   CaHistory,
@@ -128,10 +129,36 @@ interface AnchorRow {
   ca_names: string;
   bundle_sha256: string;
   updated_at: number;
+  target?: string;
+  anchor_name?: string | null;
 }
 
 function anchorFromRow(r: AnchorRow): AnchorRecord {
-  return { name: r.name, arn: r.arn, trustAnchorId: r.trust_anchor_id, region: r.region, caNames: JSON.parse(r.ca_names) as string[], bundleSha256: r.bundle_sha256, updatedAt: fromSec(r.updated_at) };
+  return {
+    name: r.name,
+    arn: r.arn,
+    trustAnchorId: r.trust_anchor_id,
+    region: r.region,
+    caNames: JSON.parse(r.ca_names) as string[],
+    bundleSha256: r.bundle_sha256,
+    updatedAt: fromSec(r.updated_at),
+    target: r.target ?? '',
+    anchorName: r.anchor_name ?? r.name,
+  };
+}
+
+interface TargetRow {
+  name: string;
+  region: string;
+  account: string | null;
+  aws_profile: string | null;
+  role_arn: string | null;
+  endpoint: string | null;
+  created_at: number;
+}
+
+function targetFromRow(r: TargetRow): TargetRecord {
+  return { name: r.name, region: r.region, account: r.account, awsProfile: r.aws_profile, roleArn: r.role_arn, endpoint: r.endpoint, createdAt: fromSec(r.created_at) };
 }
 
 interface RotationRow {
@@ -704,10 +731,11 @@ export class SqliteStore implements Store {
   async saveAnchor(a: AnchorRecord, audit: AuditEvent, actor: string, at: Date): Promise<void> {
     this.db.transaction(() => {
       this.sql(
-        `INSERT INTO anchor (name, arn, trust_anchor_id, region, ca_names, bundle_sha256, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO anchor (name, arn, trust_anchor_id, region, ca_names, bundle_sha256, updated_at, target, anchor_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (name) DO UPDATE SET arn = excluded.arn, trust_anchor_id = excluded.trust_anchor_id, region = excluded.region,
-           ca_names = excluded.ca_names, bundle_sha256 = excluded.bundle_sha256, updated_at = excluded.updated_at`,
-      ).run(a.name, a.arn, a.trustAnchorId, a.region, JSON.stringify(a.caNames), a.bundleSha256, toSec(a.updatedAt));
+           ca_names = excluded.ca_names, bundle_sha256 = excluded.bundle_sha256, updated_at = excluded.updated_at,
+           target = excluded.target, anchor_name = excluded.anchor_name`,
+      ).run(a.name, a.arn, a.trustAnchorId, a.region, JSON.stringify(a.caNames), a.bundleSha256, toSec(a.updatedAt), a.target ?? '', a.anchorName ?? a.name);
       this.appendAudit(audit, actor, at);
     }).immediate();
   }
@@ -757,6 +785,30 @@ export class SqliteStore implements Store {
 
   async releaseLease(name: string, holder: string): Promise<void> {
     this.sql('DELETE FROM anchor_lease WHERE anchor_name = ? AND holder = ?').run(name, holder);
+  }
+
+  async listTargets(): Promise<TargetRecord[]> {
+    return (this.sql('SELECT * FROM target ORDER BY name').all() as TargetRow[]).map(targetFromRow);
+  }
+
+  async getTarget(name: string): Promise<TargetRecord | undefined> {
+    const r = this.sql('SELECT * FROM target WHERE name = ?').get(name) as TargetRow | undefined;
+    return r && targetFromRow(r);
+  }
+
+  async addTarget(t: TargetRecord, audit: AuditEvent, actor: string, at: Date): Promise<void> {
+    this.db.transaction(() => {
+      if (this.sql('SELECT name FROM target WHERE name = ?').get(t.name)) throw new PkiError('USAGE_TARGET_EXISTS', `target ${t.name} already exists`, { hint: `pki target remove ${t.name} first to change it` });
+      this.sql('INSERT INTO target (name, region, account, aws_profile, role_arn, endpoint, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(t.name, t.region, t.account, t.awsProfile, t.roleArn, t.endpoint, toSec(t.createdAt));
+      this.appendAudit(audit, actor, at);
+    }).immediate();
+  }
+
+  async removeTarget(name: string, audit: AuditEvent, actor: string, at: Date): Promise<void> {
+    this.db.transaction(() => {
+      this.sql('DELETE FROM target WHERE name = ?').run(name);
+      this.appendAudit(audit, actor, at);
+    }).immediate();
   }
 
   async openRotation(anchorName: string): Promise<RotationRecord | undefined> {

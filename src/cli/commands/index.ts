@@ -22,6 +22,8 @@ import { profileGroup } from './profile.js';
 import { revokeCommand } from './revoke.js';
 import { rotateGroup } from './rotate.js';
 import { statusCommand } from './status.js';
+import { targetGroup } from './target.js';
+import { awsGroup } from './aws.js';
 import { verifyCommand } from './verify.js';
 
-export const COMMANDS: Array<CommandDef | CommandGroup> = [initCommand, caGroup, issueCommand, renewCommand, revokeCommand, listCommand, showCommand, crlGroup, anchorGroup, rotateGroup, auditGroup, backupCommand, restoreCommand, credentialProcessCommand, credentialGroup, previewCommand, lintCommand, inspectCommand, verifyCommand, statusCommand, emulatorGroup, importGroup, csrCommand, profileGroup];
+export const COMMANDS: Array<CommandDef | CommandGroup> = [initCommand, caGroup, issueCommand, renewCommand, revokeCommand, listCommand, showCommand, crlGroup, anchorGroup, targetGroup, awsGroup, rotateGroup, auditGroup, backupCommand, restoreCommand, credentialProcessCommand, credentialGroup, previewCommand, lintCommand, inspectCommand, verifyCommand, statusCommand, emulatorGroup, importGroup, csrCommand, profileGroup];
