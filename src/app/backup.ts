@@ -7,7 +7,12 @@
  * names), the key file of every CA in that snapshot, and the profiles directory. The archive is written 0600: it
  * holds the CA keys (encrypted at rest unless made with --no-passphrase).
  */
+import * as crypto from 'node:crypto';
 import { createHash } from 'node:crypto';
+import { keysMatch } from '../crypto/keys.js';
+import { parseCertificate } from '../x509/certificate.js';
+import { readSingle } from '../x509/der.js';
+import { decodePemBlocks } from '../x509/pem.js';
 import * as fs from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { PkiError } from '../errors.js';
@@ -80,7 +85,10 @@ export async function backupPki(deps: Deps, input: { dir?: string; out: string; 
     const { config } = ws;
     const storeRel = inside(config, config.store.sqlite, 'the store');
     const keysRel = inside(config, config.keys.dir, 'the key directory');
-    if (out === config.store.sqlite || out.startsWith(config.keys.dir + sep)) throw new PkiError('USAGE_CONFLICT', `--out ${out} is inside the PKI's store or key directory`);
+    // Inside the PKI directory, a backup (and its temporary snapshot) would be archived by the next backup, keys and all.
+    const outRel = relative(config.dir, out);
+    if (outRel && !outRel.startsWith(`..${sep}`) && outRel !== '..' && !isAbsolute(outRel))
+      throw new PkiError('USAGE_CONFLICT', `--out ${out} is inside the PKI directory ${config.dir}: write the backup elsewhere (the next backup would carry this one, keys and all)`, { details: { flag: '--out', file: out } });
     tmpDir = fs.mkdtempSync(join(dirname(out), '.pki-backup-'));
     // 1. The database, through the online backup API of the open connection.
     const snapshotPath = join(tmpDir, 'pki.db');
@@ -119,6 +127,8 @@ export async function backupPki(deps: Deps, input: { dir?: string; out: string; 
       } catch (e) {
         throw new PkiError('IO_KEY_UNREADABLE', `cannot read CA ${ca.name}'s key ${ca.keyPath}: ${(e as Error).message}`, { details: { ca: ca.name, file: ca.keyPath }, cause: e });
       }
+      const problem = caKeyProblem(ca, data);
+      if (problem) throw new PkiError('CRYPTO_BAD_KEY', `CA ${ca.name}'s key ${ca.keyPath}: ${problem}; a backup without a usable key would be useless`, { details: { ca: ca.name, file: ca.keyPath } });
       addDirs(rel);
       entries.push({ path: rel, type: 'file', mode: 0o600, data });
     }
@@ -148,6 +158,32 @@ export async function backupPki(deps: Deps, input: { dir?: string; out: string; 
 }
 
 /** Parses and checks an archive against its manifest: every entry listed, sizes and SHA-256 equal, nothing extra. */
+/**
+ * Why a CA's key file cannot serve it, or undefined: an unencrypted key must parse and match the CA certificate's
+ * public key; an encrypted one (its passphrase is not here) must at least be a well-formed encrypted PKCS#8 PEM.
+ */
+function caKeyProblem(ca: { certDer: Buffer | null }, data: Buffer): string | undefined {
+  const text = data.toString('latin1');
+  if (/-----BEGIN ENCRYPTED PRIVATE KEY-----/.test(text)) {
+    try {
+      const blocks = decodePemBlocks(text, 'key').filter((b) => b.label === 'ENCRYPTED PRIVATE KEY');
+      if (blocks.length !== 1) return 'not one encrypted PKCS#8 key';
+      readSingle(blocks[0]!.der);
+      return undefined;
+    } catch (e) {
+      return `not a well-formed encrypted PKCS#8 key (${(e as Error).message})`;
+    }
+  }
+  let key: crypto.KeyObject;
+  try {
+    key = crypto.createPrivateKey(data);
+  } catch (e) {
+    return `not a readable private key (${(e as Error).message})`;
+  }
+  if (ca.certDer && !keysMatch(key, parseCertificate(ca.certDer, 'CA certificate').publicKey)) return 'it does not match the CA certificate';
+  return undefined;
+}
+
 function readBackup(file: string): { manifest: BackupManifest; entries: TarEntry[] } {
   const entries = readTar(readInput(file, 'FILE', MAX_ARCHIVE_BYTES), file);
   const invalid = (why: string) => new PkiError('STATE_BACKUP_INVALID', `${file} is not a valid pki backup: ${why}`, { details: { file } });
@@ -160,6 +196,10 @@ function readBackup(file: string): { manifest: BackupManifest; entries: TarEntry
     throw invalid(`${MANIFEST} is not JSON`);
   }
   if (manifest.format !== BACKUP_FORMAT || !Array.isArray(manifest.files)) throw invalid(`${MANIFEST} is not a ${BACKUP_FORMAT} manifest`);
+  // Fields that are printed must be what pki wrote: an ISO date, a path and a head without control characters.
+  const printable = (v: unknown) => v === null || v === undefined || (typeof v === 'string' && !/[\x00-\x1f\x7f]/.test(v));
+  if (typeof manifest.createdAt !== 'string' || Number.isNaN(Date.parse(manifest.createdAt)) || !printable(manifest.source) || !printable(manifest.auditHead) || typeof manifest.store !== 'string')
+    throw invalid(`${MANIFEST} has malformed fields`);
   if (manifest.version > BACKUP_VERSION) throw new PkiError('STATE_BACKUP_TOO_NEW', `${file} is a version ${manifest.version} backup; this pki reads up to version ${BACKUP_VERSION}`, { hint: 'upgrade pki' });
   if (entries.length !== manifest.files.length) throw invalid(`it holds ${entries.length} entries, its manifest lists ${manifest.files.length}`);
   entries.forEach((e, i) => {
@@ -189,13 +229,24 @@ export async function restorePki(deps: Deps, input: { file: string; dir?: string
       throw new PkiError('STATE_OUTPUT_EXISTS', `--dir ${dir} is not empty: pki restore writes only into an empty or new directory`, { details: { dir }, hint: 'pass a new directory' });
   } catch (e) {
     if (e instanceof PkiError) throw e;
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
+      throw new PkiError('IO_NOT_A_DIRECTORY', `--dir ${dir}: ${(e as Error).message}`, { details: { dir }, cause: e });
   }
   const { manifest, entries } = readBackup(file);
   const created: string[] = [];
   try {
     if (!existed) {
-      fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
-      created.push(dir);
+      // Every missing parent is created here and removed again on failure.
+      const missing: string[] = [];
+      for (let d = dir; !fs.existsSync(d) && dirname(d) !== d; d = dirname(d)) missing.unshift(d);
+      for (const d of missing) {
+        try {
+          fs.mkdirSync(d, { mode: 0o755 });
+        } catch (e) {
+          throw new PkiError('IO_MKDIR_FAILED', `--dir ${dir}: cannot create ${d} (${(e as Error).message})`, { details: { dir: d }, cause: e });
+        }
+        created.push(d);
+      }
     }
     for (const e of entries) {
       const p = join(dir, ...e.path.split('/'));
@@ -205,6 +256,25 @@ export async function restorePki(deps: Deps, input: { file: string; dir?: string
       if (existed) created.push(p);
     }
     const config = loadConfig(dir);
+    // The restored configuration must point into the restored directory: the archive's own database, key directory
+    // and profiles, never another PKI's (a crafted pki.yaml would otherwise adopt them).
+    const within = (path: string, what: string) => {
+      try {
+        return inside(config, path, what);
+      } catch (e) {
+        throw new PkiError('STATE_BACKUP_INVALID', `${file}: ${what} ${path} is outside ${dir}: the archive's pki.yaml points elsewhere`, { details: { file }, cause: e });
+      }
+    };
+    const storeRel = within(config.store.sqlite, 'the restored store');
+    if (storeRel.split(sep).join('/') !== manifest.store)
+      throw new PkiError('STATE_BACKUP_INVALID', `${file}: the restored pki.yaml names the store ${config.store.sqlite}, not the archived database ${manifest.store}`, { details: { file } });
+    const keysRel = within(config.keys.dir, 'the restored key directory');
+    within(config.profilesDir, 'the restored profiles directory');
+    // Keys: private to the owner whatever the archive's headers say.
+    if (fs.existsSync(config.keys.dir)) {
+      fs.chmodSync(config.keys.dir, 0o700);
+      for (const e of entries) if (e.type === 'file' && e.path.startsWith(`${keysRel.split(sep).join('/')}/`)) fs.chmodSync(join(dir, ...e.path.split('/')), 0o600);
+    }
     const store = SqliteStore.open(config.store.sqlite, false, { baseDir: config.dir, keysDir: config.keys.dir });
     try {
       const problems: string[] = [];
@@ -221,7 +291,16 @@ export async function restorePki(deps: Deps, input: { file: string; dir?: string
         if (headProblem) problems.push(headProblem);
       }
       const cas = await store.listCas();
-      for (const ca of cas) if (!fs.existsSync(ca.keyPath)) problems.push(`CA ${ca.name}'s key ${ca.keyPath} is not in the archive`);
+      const restoredFiles = new Set(entries.filter((e) => e.type === 'file').map((e) => join(dir, ...e.path.split('/'))));
+      for (const ca of cas) {
+        const keyRel = relative(config.keys.dir, ca.keyPath);
+        if (!keyRel || keyRel.startsWith('..') || isAbsolute(keyRel) || !restoredFiles.has(ca.keyPath)) {
+          problems.push(`CA ${ca.name}'s key ${ca.keyPath} is not a key file of the archive inside ${config.keys.dir}`);
+          continue;
+        }
+        const problem = caKeyProblem(ca, fs.readFileSync(ca.keyPath));
+        if (problem) problems.push(`CA ${ca.name}'s key ${ca.keyPath}: ${problem}`);
+      }
       if (problems.length)
         throw new PkiError('STATE_BACKUP_INVALID', `${file}: the restored PKI fails its checks: ${problems.slice(0, 5).join('; ')}`, { details: { file, problems } });
       return { file, dir, files: entries.filter((e) => e.type === 'file').length, cas: cas.map((c) => c.name), auditRows: rows.length, auditHead: manifest.auditHead, createdAt: manifest.createdAt, source: manifest.source };

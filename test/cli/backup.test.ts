@@ -141,3 +141,83 @@ describe('#14 pki backup and restore', () => {
     expect(fs.readdirSync(cwd).filter((f) => f.startsWith('.pki-backup-'))).toEqual([]);
   });
 });
+
+describe('#14 pki restore refuses hostile archives (the manifest recomputed, as an attacker would)', () => {
+  /** Rewrites an archive: `edit` changes its entries, the manifest is recomputed so that its hashes match. */
+  async function tampered(archive: string, out: string, edit: (entries: import('../../src/fs/tar.js').TarEntry[]) => void) {
+    const { readTar, writeTar } = await import('../../src/fs/tar.js');
+    const { createHash } = await import('node:crypto');
+    const [manifestEntry, ...entries] = readTar(fs.readFileSync(archive), archive);
+    edit(entries);
+    const manifest = JSON.parse(manifestEntry!.data.toString('utf8'));
+    manifest.auditHead = null;
+    manifest.files = entries.map((e) => ({ path: e.path, type: e.type, mode: e.mode, size: e.data.length, sha256: createHash('sha256').update(e.data).digest('hex') }));
+    fs.writeFileSync(out, writeTar([{ ...manifestEntry!, data: Buffer.from(JSON.stringify(manifest)) }, ...entries], 0));
+    return out;
+  }
+
+  async function twoPkis() {
+    const a = await makePki();
+    const b = await makePki({ seed: 'other' });
+    const archive = join(tempDir('pki-hostile-backup-'), 'a.tar');
+    expect((await cli(['backup', '--dir', a.dir, '--out', archive, '--json'], a.deps)).code).toBe(0);
+    return { a, b, archive, work: tempDir('pki-hostile-restore-') };
+  }
+
+  it('fail/a pki.yaml pointing the store and keys at another PKI is refused; the other PKI is untouched', async () => {
+    const { b, archive, work } = await twoPkis();
+    const before = snapshot(b.dir);
+    const bad = await tampered(archive, join(work, 'h.tar'), (entries) => {
+      const y = entries.find((e) => e.path === 'pki.yaml')!;
+      y.data = Buffer.from(y.data.toString('utf8').replace(/sqlite: .*/, `sqlite: ${join(b.dir, 'pki.db')}`).replace(/dir: keys/, `dir: ${join(b.dir, 'keys')}`));
+    });
+    const r = await restore(bad, join(work, 'R'), b.deps);
+    expect([r.code, r.json.error.code]).toEqual([6, 'STATE_BACKUP_INVALID']);
+    expect(r.json.error.message).toMatch(/is outside .*points elsewhere/);
+    expect(fs.existsSync(join(work, 'R'))).toBe(false);
+    expect(snapshot(b.dir)).toEqual(before);
+  });
+
+  it('fail/a CA key path leading outside the restored directory, its key left out of the archive, is refused', async () => {
+    const { a, archive, work } = await twoPkis();
+    const bad = await tampered(archive, join(work, 'h.tar'), (entries) => {
+      const dbEntry = entries.find((e) => e.path === 'pki.db')!;
+      const tmp = join(work, 'x.db');
+      fs.writeFileSync(tmp, dbEntry.data);
+      const db = new Database(tmp);
+      db.prepare("UPDATE ca SET key_path = ? WHERE name = 'root'").run(join('..', '..', a.dir, 'keys', 'root.key.pem'));
+      db.close();
+      dbEntry.data = fs.readFileSync(tmp);
+      entries.splice(entries.findIndex((e) => e.path === 'keys/root.key.pem'), 1);
+    });
+    const r = await restore(bad, join(work, 'R'), a.deps);
+    expect([r.code, r.json.error.code]).toEqual([6, 'STATE_BACKUP_INVALID']);
+    expect(r.json.error.message).toMatch(/not a key file of the archive/);
+  });
+
+  it('fail/a key that does not match its CA is refused at restore; a damaged key is refused at backup', async () => {
+    const { a, b, archive, work } = await twoPkis();
+    const bad = await tampered(archive, join(work, 'h.tar'), (entries) => {
+      entries.find((e) => e.path === 'keys/root.key.pem')!.data = fs.readFileSync(join(b.dir, 'keys/root.key.pem'));
+    });
+    const r = await restore(bad, join(work, 'R'), a.deps);
+    expect([r.code, r.json.error.code]).toEqual([6, 'STATE_BACKUP_INVALID']);
+    expect(r.json.error.message).toMatch(/does not match the CA certificate/);
+    fs.writeFileSync(join(b.dir, 'keys/root.key.pem'), fs.readFileSync(join(b.dir, 'keys/root.key.pem')).subarray(0, 100));
+    const bk = await cli(['backup', '--dir', b.dir, '--out', join(work, 'b.tar'), '--json'], b.deps);
+    expect([bk.code, bk.json.error.code]).toEqual([7, 'CRYPTO_BAD_KEY']);
+    expect(fs.existsSync(join(work, 'b.tar'))).toBe(false);
+  });
+
+  it('fail/a failed restore removes the parent directories it created; --out inside the PKI directory is refused', async () => {
+    const { a, archive, work } = await twoPkis();
+    const bad = await tampered(archive, join(work, 'h.tar'), (entries) => {
+      entries.find((e) => e.path === 'keys/root.key.pem')!.data = Buffer.from('not a key');
+    });
+    const r = await restore(bad, join(work, 'new', 'a', 'b'), a.deps);
+    expect(r.code).toBe(6);
+    expect(fs.existsSync(join(work, 'new'))).toBe(false);
+    const inside = await cli(['backup', '--dir', a.dir, '--out', join(a.dir, 'profiles-b.tar'), '--json'], a.deps);
+    expect([inside.code, inside.json.error.code]).toEqual([2, 'USAGE_CONFLICT']);
+  });
+});
