@@ -1,26 +1,19 @@
 /** CA use cases: init (root), create (intermediate), csr + import (offline root), list, export. */
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { PkiError, throwIfAny } from '../errors.js';
 import { CONFIG_FILE, defaultConfigText, loadConfig } from '../config/config.js';
 import {
   DEFAULT_PBKDF2_ITERATIONS,
-  describeKey,
-  encryptPrivateKeyPem,
-  generateKey,
   KEY_TYPES,
   type KeyType,
-  keysMatch,
-  loadPrivateKey,
-  plainPrivateKeyPem,
   parseKeyType,
-  signatureAlgorithmFor,
+  spkiMatches,
 } from '../crypto/keys.js';
 import { passphraseForNewKey, passphraseToUnlock, type PassphraseSource } from '../crypto/passphrase.js';
 import { parseValidity, type Duration } from '../domain/duration.js';
 import type { Profile } from '../domain/profile.js';
-import { checkOutput, INPUT_LIMITS, readInput, removeQuietly, writeFileAtomic, writePrivateKeyFile } from '../fs/files.js';
+import { checkOutput, INPUT_LIMITS, readInput, removeQuietly, writeFileAtomic } from '../fs/files.js';
 import { loadProfile } from '../profile/load.js';
 import type { CaRecord, Deps, NewCa } from '../ports.js';
 import { SqliteStore } from '../store/sqlite.js';
@@ -30,11 +23,11 @@ import { encodeBasicConstraints, encodeExtension, encodeKeyUsage, keyIdentifier 
 import { encodeName, formatDn, parseDn } from '../x509/name.js';
 import { OID } from '../x509/oids.js';
 import { decodePemBlocks, toPem } from '../x509/pem.js';
-import { generatedRequest, planCertificate, recordIssued, requestFromCsr, sha256Fingerprint, signPlanned, type IssuedCertificate } from './issuance.js';
+import { generatedRequestFromSpki, planCertificate, recordIssued, requestFromCsr, sha256Fingerprint, signPlanned, type IssuedCertificate } from './issuance.js';
 import { lintCa } from './lint.js';
 import { assertIssuing, subtree } from './rotation-state.js';
 import { caStates, describeState } from './ca-state.js';
-import { caCertificate, caChain, chainToPem, getCa, issuedBy, resolveDir, unlockCa, withWorkspace, type Workspace } from './workspace.js';
+import { caCertificate, caChain, caKeyStore, chainToPem, getCa, issuedBy, resolveDir, unlockCa, withWorkspace, type Workspace } from './workspace.js';
 
 /**
  * Refuses a CA that would duplicate one already in the store: the same certificate or the same key under another
@@ -76,10 +69,6 @@ function checkCaName(name: string): void {
 function checkProfileKind(profile: Profile, kinds: Profile['kind'][], flag = '--profile'): void {
   if (!kinds.includes(profile.kind))
     throw new PkiError('USAGE_PROFILE_KIND', `${flag} ${profile.name} is a ${profile.kind} profile; this command needs ${kinds.join(' or ')}`, { details: { profile: profile.name } });
-}
-
-function newCaKeyPem(key: crypto.KeyObject, passphrase: string | undefined, iterations: number, deps: Deps): string {
-  return passphrase === undefined ? plainPrivateKeyPem(key) : encryptPrivateKeyPem(key, passphrase, iterations, deps.randomBytes);
 }
 
 function warnUnencrypted(deps: Deps, what: string): void {
@@ -142,9 +131,8 @@ export async function initPki(deps: Deps, input: InitInput) {
     created.push(config.store.sqlite, `${config.store.sqlite}-wal`, `${config.store.sqlite}-shm`);
     try {
       const ws: Workspace = { config, store, deps, now, close: () => store.close() };
-      const { key, issued, subjectDn } = selfSignedCa(ws, 'root', profile, rdns, keyType, validitySeconds, 'pki init');
-      const keyPath = join(config.keys.dir, 'root.key.pem');
-      writePrivateKeyFile(keyPath, newCaKeyPem(key.privateKey, passphrase, iterations, deps), 'root CA key');
+      const { key, issued, subjectDn } = await selfSignedCa(ws, 'root', profile, rdns, keyType, validitySeconds, 'pki init', 'root CA key');
+      const keyPath = key.persist(passphrase);
       created.push(keyPath);
       if (passphrase === undefined) warnUnencrypted(deps, `the root CA key ${keyPath}`);
       const ca = await store.createCa(
@@ -171,16 +159,16 @@ function activeCa(name: string, parentId: number | null, issued: IssuedCertifica
 }
 
 /** A new key and its self-signed CA certificate (a root), planned and checked against `profile`. */
-function selfSignedCa(ws: Workspace, name: string, profile: Profile, rdns: ReturnType<typeof parseDn>, keyType: ReturnType<typeof parseKeyType>, validitySeconds: Duration | undefined, source: string) {
+async function selfSignedCa(ws: Workspace, name: string, profile: Profile, rdns: ReturnType<typeof parseDn>, keyType: ReturnType<typeof parseKeyType>, validitySeconds: Duration | undefined, source: string, keyDescription = `CA ${name} key`) {
   const subjectDer = encodeName(rdns);
   const subjectDn = formatDn(rdns);
-  const key = generateKey(keyType);
-  const req = generatedRequest(subjectDer, subjectDn, key.publicKey, source);
+  const key = caKeyStore(ws).generate(keyType, name, keyDescription);
+  const req = generatedRequestFromSpki(subjectDer, subjectDn, key.signer.spki, source);
   const selfIssuer = { name, notBefore: new Date(0), notAfter: new Date(8.64e15) };
   const plan = planCertificate(ws, selfIssuer, profile, req, { validitySeconds, ca: true, ...(profile.pathLen === undefined ? {} : { pathLen: profile.pathLen }) });
   throwIfAny(plan.problems, `CA ${name}: ${plan.problems.length} problems`);
-  const issuer = { name: subjectDer, keyId: keyIdentifier(req.spki), key: key.privateKey, algorithm: signatureAlgorithmFor(keyType) };
-  return { key, issued: signPlanned(ws, issuer, plan.fields!, req, profile), subjectDn };
+  const issuer = { name: subjectDer, keyId: keyIdentifier(req.spki), signer: key.signer };
+  return { key, issued: await signPlanned(ws, issuer, plan.fields!, req, profile), subjectDn };
 }
 
 export interface CreateCaInput extends PassphraseSource {
@@ -231,8 +219,8 @@ export async function createCa(deps: Deps, input: CreateCaInput) {
     const pathLen = childPathLen(parent.name, signer.cert, input.pathLen ?? profile.pathLen);
     const subjectDer = encodeName(rdns);
     const subjectDn = formatDn(rdns);
-    const key = generateKey(keyType);
-    const req = generatedRequest(subjectDer, subjectDn, key.publicKey, 'pki ca create');
+    const key = caKeyStore(ws).generate(keyType, input.name);
+    const req = generatedRequestFromSpki(subjectDer, subjectDn, key.signer.spki, 'pki ca create');
     const plan = planCertificate(ws, { name: parent.name, notBefore: signer.cert.notBefore, notAfter: signer.cert.notAfter }, profile, req, {
       validitySeconds,
       ca: true,
@@ -244,9 +232,8 @@ export async function createCa(deps: Deps, input: CreateCaInput) {
       : input.newPassphraseFile
         ? await passphraseForNewKey(deps, { passphraseFile: input.newPassphraseFile }, `CA ${input.name}'s key`, '--new-passphrase-file')
         : (signer.passphrase ?? (await passphraseForNewKey(deps, input, `CA ${input.name}'s key`)));
-    const issued = signPlanned(ws, signer.issuer, plan.fields!, req, profile);
-    const keyPath = join(ws.config.keys.dir, `${input.name}.key.pem`);
-    writePrivateKeyFile(keyPath, newCaKeyPem(key.privateKey, passphrase, ws.config.keys.pbkdf2Iterations, deps), `CA ${input.name} key`);
+    const issued = await signPlanned(ws, signer.issuer, plan.fields!, req, profile);
+    const keyPath = key.persist(passphrase);
     if (passphrase === undefined) warnUnencrypted(deps, `CA ${input.name}'s key ${keyPath}`);
     try {
       const ca = await ws.store.createCa(
@@ -258,7 +245,7 @@ export async function createCa(deps: Deps, input: CreateCaInput) {
       );
       return caSummary(ca, parent.name);
     } catch (e) {
-      removeQuietly([keyPath]);
+      key.discard();
       throw e;
     }
   });
@@ -277,9 +264,8 @@ async function createRootCa(ws: Workspace, input: CreateCaInput) {
   const passphrase = input.noPassphrase
     ? undefined
     : await passphraseForNewKey(deps, input.newPassphraseFile ? { passphraseFile: input.newPassphraseFile } : input, `CA ${input.name}'s key`, input.newPassphraseFile ? '--new-passphrase-file' : undefined);
-  const { key, issued, subjectDn } = selfSignedCa(ws, input.name, profile, rdns, keyType, validitySeconds, 'pki ca create --root');
-  const keyPath = join(ws.config.keys.dir, `${input.name}.key.pem`);
-  writePrivateKeyFile(keyPath, newCaKeyPem(key.privateKey, passphrase, ws.config.keys.pbkdf2Iterations, deps), `CA ${input.name} key`);
+  const { key, issued, subjectDn } = await selfSignedCa(ws, input.name, profile, rdns, keyType, validitySeconds, 'pki ca create --root');
+  const keyPath = key.persist(passphrase);
   if (passphrase === undefined) warnUnencrypted(deps, `CA ${input.name}'s key ${keyPath}`);
   try {
     const ca = await ws.store.createCa(
@@ -291,7 +277,7 @@ async function createRootCa(ws: Workspace, input: CreateCaInput) {
     );
     return caSummary(ca, null);
   } catch (e) {
-    removeQuietly([keyPath]);
+    key.discard();
     throw e;
   }
 }
@@ -330,7 +316,7 @@ export async function signCaCsr(deps: Deps, input: SignCaCsrInput) {
       ...(pathLen === undefined ? {} : { pathLen }),
     });
     throwIfAny(plan.problems, `${input.csr}: ${plan.problems.length} problems`);
-    const issued = [signPlanned(ws, signer.issuer, plan.fields!, req, profile)];
+    const issued = [await signPlanned(ws, signer.issuer, plan.fields!, req, profile)];
     await recordIssued(ws, signer, issued, [req], profile);
     const pem = toPem('CERTIFICATE', issued[0]!.der);
     writeFileAtomic(input.out, pem, { force: input.force ?? false, flag: '--out' });
@@ -360,17 +346,15 @@ export async function createCaCsr(deps: Deps, input: CaCsrInput) {
     const keyType = parseKeyType(input.keyType);
     checkOutput(input.out, '--out', input.force ?? false);
     const passphrase = input.noPassphrase ? undefined : await passphraseForNewKey(deps, input, `CA ${input.name}'s key`);
-    const key = generateKey(keyType);
+    const key = caKeyStore(ws).generate(keyType, input.name);
     const subjectDer = encodeName(rdns);
     const subjectDn = formatDn(rdns);
-    const csr = buildCsr(subjectDer, key.privateKey, signatureAlgorithmFor(keyType), [
+    const csr = await buildCsr(subjectDer, key.signer, [
       encodeExtension(OID.basicConstraints, true, encodeBasicConstraints(true, input.pathLen)),
       encodeExtension(OID.keyUsage, true, encodeKeyUsage(['keyCertSign', 'cRLSign'])),
     ]);
-    const keyPath = join(ws.config.keys.dir, `${input.name}.key.pem`);
-    writePrivateKeyFile(keyPath, newCaKeyPem(key.privateKey, passphrase, ws.config.keys.pbkdf2Iterations, deps), `CA ${input.name} key`);
+    const keyPath = key.persist(passphrase);
     if (passphrase === undefined) warnUnencrypted(deps, `CA ${input.name}'s key ${keyPath}`);
-    const created = [keyPath];
     try {
       const csrPem = toPem('CERTIFICATE REQUEST', csr);
       const ca = await ws.store.createCa(
@@ -383,7 +367,7 @@ export async function createCaCsr(deps: Deps, input: CaCsrInput) {
       writeFileAtomic(input.out, csrPem, { force: input.force ?? false, flag: '--out' });
       return { ...caSummary(ca, null), csr: input.out, csrPem };
     } catch (e) {
-      removeQuietly(created);
+      key.discard();
       throw e;
     }
   });
@@ -485,14 +469,13 @@ export async function importCa(deps: Deps, input: ImportCaInput) {
     const keyPem = readInput(input.key, '--key');
     const keyEncrypted = keyPem.toString('latin1').includes('ENCRYPTED');
     const keyPassphrase = keyEncrypted ? await passphraseToUnlock(deps, { ...(input.keyPassphraseFile ? { passphraseFile: input.keyPassphraseFile } : {}) }, `--key ${input.key}`, '--key-passphrase-file') : undefined;
-    const key = loadPrivateKey(keyPem, input.key, keyPassphrase);
-    if (!keysMatch(key, cert.publicKey))
+    const key = caKeyStore(ws).adopt(keyPem, input.key, keyPassphrase, input.name);
+    if (!spkiMatches(key.spki, cert.publicKey))
       throw new PkiError('CRYPTO_KEY_MISMATCH', `--key ${input.key} does not match --cert ${input.cert}`, { details: { file: input.key, cert: input.cert } });
-    const desc = describeKey(key);
-    if (!desc.keyType) throw new PkiError('POLICY_KEY_TYPE_NOT_ALLOWED', `--key ${input.key}: ${desc.description} is not supported for a CA (use ${KEY_TYPES.join(', ')})`);
+    const keyType = key.keyType;
+    if (!keyType) throw new PkiError('POLICY_KEY_TYPE_NOT_ALLOWED', `--key ${input.key}: ${key.description} is not supported for a CA (use ${KEY_TYPES.join(', ')})`);
     const passphrase = input.noPassphrase ? undefined : await passphraseForNewKey(deps, input, `CA ${input.name}'s key`);
-    const keyPath = join(ws.config.keys.dir, `${input.name}.key.pem`);
-    writePrivateKeyFile(keyPath, newCaKeyPem(key, passphrase, ws.config.keys.pbkdf2Iterations, deps), `CA ${input.name} key`);
+    const keyPath = key.persist(passphrase);
     if (passphrase === undefined) warnUnencrypted(deps, `CA ${input.name}'s key ${keyPath}`);
     try {
       const ca = await ws.store.createCa(
@@ -505,7 +488,7 @@ export async function importCa(deps: Deps, input: ImportCaInput) {
           csrDer: null,
           externalChainPem: chainPem,
           keyPath,
-          keyType: desc.keyType,
+          keyType,
           keyEncrypted: passphrase !== undefined,
           serial: cert.serialHex,
           notBefore: cert.notBefore,
@@ -519,7 +502,7 @@ export async function importCa(deps: Deps, input: ImportCaInput) {
       );
       return { ...caSummary(ca, parent?.name ?? null), ...summaryExtra };
     } catch (e) {
-      removeQuietly([keyPath]);
+      key.discard();
       throw e;
     }
   });

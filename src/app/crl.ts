@@ -3,7 +3,7 @@
  *
  * generate runs in one store transaction: it allocates the next CRL Number, checks the new CRL against the previous
  * one (number increases, issuer unchanged, no unexpired revoked serial disappears), checks the size budget before
- * signing, streams the entries from the store into a temporary file while hashing them (flat memory at any size),
+ * signing, streams the entries from the store into a temporary file (the TBS it signs is bounded by the size budget),
  * signs, and records the CRL. Output files are put in place only after the transaction commits.
  */
 import * as crypto from 'node:crypto';
@@ -25,15 +25,6 @@ import { caCertificate, getCa, unlockCa, withWorkspace, type Workspace } from '.
 import { assertCaUsable } from './ca-state.js';
 import { crlHistoryFacts, nextCrlNumber } from './import/continuity.js';
 
-
-/** The longest signature `key` can produce: the RSA modulus size, or a DER Ecdsa-Sig-Value with both integers padded. */
-export function maxSignatureLength(key: crypto.KeyObject): number {
-  const d = key.asymmetricKeyDetails ?? {};
-  if (key.asymmetricKeyType === 'rsa') return Math.ceil((d.modulusLength ?? 4096) / 8);
-  const n = { prime256v1: 32, secp384r1: 48, secp521r1: 66 }[d.namedCurve ?? ''] ?? 66;
-  const int = 2 + n + 1;
-  return tlvHeader(TAG.SEQUENCE, 2 * int).length + 2 * int;
-}
 
 /**
  * Completes a CRL file whose TBSCertList was written at offset `reserved` (room kept for the largest outer header):
@@ -186,7 +177,10 @@ export async function generateCrl(deps: Deps, input: GenerateCrlInput) {
     const history = await crlHistoryFacts(ws.store, ca);
 
     const signer = await unlockCa(ws, ca, input);
-    const alg = signer.issuer.algorithm;
+    const alg = signer.issuer.signer.algorithm;
+    const signSync = signer.issuer.signer.signSync;
+    if (!signSync)
+      throw new PkiError('CRYPTO_KEY_STORE_UNSUPPORTED', `CA ${ca.name}'s key cannot sign CRLs: CRLs are signed inside the store transaction, which needs a synchronous signer`, { details: { ca: ca.name } });
     const tmpDer = join(ws.config.dir, `.crl-${ca.name}-${process.pid}-${Date.now()}.der.tmp`);
     // The output's temporary file lives next to it, so that putting it in place is a link or rename on one file
     // system (a temporary in the PKI directory fails with EXDEV when --out is on another one).
@@ -239,7 +233,7 @@ export async function generateCrl(deps: Deps, input: GenerateCrlInput) {
 
         // Size budget, before signing (crlData is the PEM text).
         const parts = crlTbsParts({ algorithmIdentifier: alg.algorithmIdentifier, issuerName: caCert.subjectDer, issuerKeyId: signer.issuer.keyId, thisUpdate, nextUpdate, crlNumber: BigInt(crlNumber) }, streamed.bytes);
-        const maxSig = maxSignatureLength(signer.issuer.key);
+        const maxSig = signer.issuer.signer.maxSignatureLength;
         const maxTail = alg.algorithmIdentifier.length + tlvHeader(TAG.BIT_STRING, maxSig + 1).length + maxSig + 1;
         const headerLen = tlvHeader(TAG.SEQUENCE, parts.tbsLength + maxTail).length;
         const maxDer = headerLen + parts.tbsLength + maxTail;
@@ -259,17 +253,18 @@ export async function generateCrl(deps: Deps, input: GenerateCrlInput) {
         // is written, then sign.
         const fd = fs.openSync(tmpDer, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o644);
         try {
-          const sign = crypto.createSign(alg.hash);
+          // The TBS is bounded by the size budget checked above, so it is signed from memory.
+          const tbs: Buffer[] = [];
           let pos = headerLen;
           const emit = (b: Buffer): void => {
-            sign.update(b);
+            tbs.push(Buffer.from(b));
             fs.writeSync(fd, b, 0, b.length, pos);
             pos += b.length;
           };
           emit(parts.before);
           for (const piece of fileChunks(tmpEntries, 1024 * 1024)) emit(piece);
           emit(parts.after);
-          const signature = sign.sign(signer.issuer.key);
+          const signature = signSync(Buffer.concat(tbs));
           finishCrlFile(fd, headerLen, parts.tbsLength, Buffer.concat([alg.algorithmIdentifier, bitString(signature)]));
         } finally {
           fs.closeSync(fd);

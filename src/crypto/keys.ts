@@ -162,3 +162,8 @@ export function keysMatch(privateKey: crypto.KeyObject, publicKey: crypto.KeyObj
   const b = publicKey.export({ format: 'der', type: 'spki' });
   return a.equals(b);
 }
+
+/** True when the DER SubjectPublicKeyInfo `spki` (a {@link Signer}'s) is `publicKey` (compared in Node's canonical encoding). */
+export function spkiMatches(spki: Buffer, publicKey: crypto.KeyObject): boolean {
+  return spki.equals(publicKey.export({ format: 'der', type: 'spki' }));
+}
