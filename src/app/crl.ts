@@ -12,7 +12,7 @@ import { basename, dirname, join } from 'node:path';
 import { PkiError } from '../errors.js';
 import { addDuration, parseDuration, parseDurationParts } from '../domain/duration.js';
 import { reasonName } from '../domain/serial.js';
-import { ROLES_ANYWHERE_CRL_MAX_BYTES } from '../config/config.js';
+import { CRL_DATA_MAX_BYTES, CRL_SIZE_WARNING_FRACTION } from '../domain/roles-anywhere.js';
 import { checkOutput, probeWritableDir, readCrlFile, readInput, removeQuietly, writeFileAtomic } from '../fs/files.js';
 import type { CrlRecord, Deps } from '../ports.js';
 import { hashForSignatureOid, readCertificate, type ParsedCertificate } from '../x509/certificate.js';
@@ -241,13 +241,13 @@ export async function generateCrl(deps: Deps, input: GenerateCrlInput) {
         if (maxPem > maxPemBytes)
           throw new PkiError(
             'POLICY_CRL_TOO_LARGE',
-            `the CRL would be about ${maxPem} bytes of PEM with ${streamed.count} entries, over the ${maxPemBytes}-byte budget (Roles Anywhere accepts at most 300,000)`,
+            `the CRL would be about ${maxPem} bytes of PEM with ${streamed.count} entries, over the ${maxPemBytes}-byte budget (Roles Anywhere accepts at most ${CRL_DATA_MAX_BYTES.toLocaleString('en-US')})`,
             {
               details: { entries: streamed.count, pemBytes: maxPem, budgetBytes: maxPemBytes, pruned },
               hint: `omit reason codes (--reasons omit), let expired certificates drop out (do not pass --keep-expired), or split issuance over more issuing CAs; raise crl.maxPemBytes in pki.yaml only if your relying party accepts larger CRLs`,
             },
           );
-        if (maxPem >= 0.8 * maxPemBytes) warnings.push(`the CRL uses ${Math.round((100 * maxPem) / maxPemBytes)}% of its ${maxPemBytes}-byte budget (${streamed.count} entries)`);
+        if (maxPem >= CRL_SIZE_WARNING_FRACTION * maxPemBytes) warnings.push(`the CRL uses ${Math.round((100 * maxPem) / maxPemBytes)}% of its ${maxPemBytes}-byte budget (${streamed.count} entries)`);
 
         // Phase 2: frame the TBSCertList around the entries (after room for the largest outer header), hashing as it
         // is written, then sign.
@@ -516,9 +516,9 @@ export async function checkCrl(deps: Deps, input: CheckCrlInput) {
       nextUpdate: crl.nextUpdate?.toISOString() ?? null,
       entries: count,
       pemBytes: pemLength(der.length),
-      budgetBytes: ROLES_ANYWHERE_CRL_MAX_BYTES,
+      budgetBytes: CRL_DATA_MAX_BYTES,
       signatureValid,
-      problems: pemLength(der.length) > ROLES_ANYWHERE_CRL_MAX_BYTES ? [...j.problems, `the CRL is larger than the ${ROLES_ANYWHERE_CRL_MAX_BYTES} bytes Roles Anywhere accepts`] : j.problems,
+      problems: pemLength(der.length) > CRL_DATA_MAX_BYTES ? [...j.problems, `the CRL is larger than the ${CRL_DATA_MAX_BYTES} bytes Roles Anywhere accepts`] : j.problems,
     };
   }
   return withWorkspace(input.dir, deps, async (ws) => {
