@@ -13,8 +13,7 @@ import { toPem } from '../x509/pem.js';
 export const KEY_TYPES = ['ecdsa-p256', 'ecdsa-p384', 'ecdsa-p521', 'rsa-2048', 'rsa-3072', 'rsa-4096'] as const;
 export type KeyType = (typeof KEY_TYPES)[number];
 
-/** Key types Roles Anywhere documents as accepted (reference §1.4: RSA, EC P-256/P-384; P-521 is UNCONFIRMED). */
-export const ROLES_ANYWHERE_KEY_TYPES: readonly KeyType[] = ['ecdsa-p256', 'ecdsa-p384', 'rsa-2048', 'rsa-3072', 'rsa-4096'];
+export { ROLES_ANYWHERE_KEY_TYPES } from '../domain/roles-anywhere.js';
 
 export function isKeyType(s: string): s is KeyType {
   return (KEY_TYPES as readonly string[]).includes(s);

@@ -3,6 +3,10 @@
  * brackets). Lint, issuance, preview, CRL generation, rotation, credential signing and the emulator read them here;
  * nothing else in `src/` spells these numbers. Pure data: no I/O, no x509 imports.
  */
+import type { KeyType } from '../crypto/keys.js';
+
+/** Key types Roles Anywhere documents as accepted (§1.4: RSA, EC P-256/P-384; P-521 is UNCONFIRMED). */
+export const ROLES_ANYWHERE_KEY_TYPES: readonly KeyType[] = ['ecdsa-p256', 'ecdsa-p384', 'rsa-2048', 'rsa-3072', 'rsa-4096'];
 
 /** Certificates in one trust anchor's CERTIFICATE_BUNDLE (§2.3, §8 quotas: "Certificates per trust anchor"). */
 export const MAX_CAS_PER_ANCHOR = 2;

@@ -4,7 +4,7 @@
  * SANs, after the profile's attribute mappings. Values that do not match STS's session-tag pattern are dropped by the
  * service without any error; this module says which and why. Pure: used by the emulator, `pki preview` and `pki issue`.
  */
-import type { Rdns } from '../x509/name.js';
+import type { Rdns } from './names.js';
 import { MAX_SESSION_TAGS, SESSION_TAG_CHARS, SESSION_TAG_KEY_MAX, SESSION_TAG_VALUE_MAX, SOURCE_IDENTITY_MAX, SOURCE_IDENTITY_PREFIXED_CN_MAX } from './roles-anywhere.js';
 
 export type CertificateField = 'x509Subject' | 'x509Issuer' | 'x509SAN';
