@@ -1,10 +1,13 @@
 /**
  * CRLs: `pki crl generate | check | inspect | list | export`.
  *
- * generate runs in one store transaction: it allocates the next CRL Number, checks the new CRL against the previous
- * one (number increases, issuer unchanged, no unexpired revoked serial disappears), checks the size budget before
- * signing, streams the entries from the store into a temporary file (the TBS it signs is bounded by the size budget),
- * signs, and records the CRL. Output files are put in place only after the transaction commits.
+ * generate runs in two short store transactions around the signature. The first checks the new CRL against the
+ * previous one (number increases, issuer unchanged, no unexpired revoked serial disappears), checks the size budget,
+ * streams the entries from the store into a temporary file, frames the TBSCertList and reserves the CRL Number. The
+ * signature is made outside any transaction (through the CA's Signer, which may be asynchronous), then the second
+ * transaction records the signed CRL. A run that dies between the two leaves a reserved number without a CRL: the
+ * next run skips it (a gap in the numbering, never a number used twice). Output files are put in place only after
+ * the second transaction commits.
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -178,9 +181,6 @@ export async function generateCrl(deps: Deps, input: GenerateCrlInput) {
 
     const signer = await unlockCa(ws, ca, input);
     const alg = signer.issuer.signer.algorithm;
-    const signSync = signer.issuer.signer.signSync;
-    if (!signSync)
-      throw new PkiError('CRYPTO_KEY_STORE_UNSUPPORTED', `CA ${ca.name}'s key cannot sign CRLs: CRLs are signed inside the store transaction, which needs a synchronous signer`, { details: { ca: ca.name } });
     const tmpDer = join(ws.config.dir, `.crl-${ca.name}-${process.pid}-${Date.now()}.der.tmp`);
     // The output's temporary file lives next to it, so that putting it in place is a link or rename on one file
     // system (a temporary in the PKI directory fails with EXDEV when --out is on another one).
@@ -188,11 +188,15 @@ export async function generateCrl(deps: Deps, input: GenerateCrlInput) {
     const tmpEntries = `${tmpDer}.entries`;
     const warnings: string[] = [];
     try {
-      const record = await ws.store.withCrlTransaction(ca.id, (tx) => {
+      // Transaction 1: the checks, the number (reserved) and the TBS. No signature here: a key store may sign
+      // asynchronously (an HSM), and a transaction cannot span an await.
+      const planned = await ws.store.withCrlTransaction(ca.id, (tx) => {
         const last = tx.lastCrl();
         const epoch = tx.revocationEpoch();
         if (fresh(last, epoch)) return undefined;
-        const crlNumber = nextCrlNumber(ca, last, history, previousFile?.crl.crlNumber, input.firstCrlNumber);
+        // Above every number ever reserved: a run that died after reserving leaves a gap, never a number used twice.
+        const reserved = tx.lastReservedCrlNumber();
+        const crlNumber = Math.max(nextCrlNumber(ca, last, history, previousFile?.crl.crlNumber, input.firstCrlNumber), reserved === undefined ? 0 : reserved + 1);
         const previousNumber = previousFile?.crl.crlNumber;
         if (previousNumber !== undefined && BigInt(crlNumber) <= previousNumber)
           throw new PkiError('STATE_CRL_NUMBER_NOT_INCREASING', `the new CRL would be number ${crlNumber}, not above ${input.previous}'s number ${previousNumber}`, {
@@ -249,12 +253,11 @@ export async function generateCrl(deps: Deps, input: GenerateCrlInput) {
           );
         if (maxPem >= CRL_SIZE_WARNING_FRACTION * maxPemBytes) warnings.push(`the CRL uses ${Math.round((100 * maxPem) / maxPemBytes)}% of its ${maxPemBytes}-byte budget (${streamed.count} entries)`);
 
-        // Phase 2: frame the TBSCertList around the entries (after room for the largest outer header), hashing as it
-        // is written, then sign.
+        // Phase 2: frame the TBSCertList around the entries (after room for the largest outer header). The TBS is
+        // bounded by the size budget checked above, so it is kept in memory for the signer.
         const fd = fs.openSync(tmpDer, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o644);
+        const tbs: Buffer[] = [];
         try {
-          // The TBS is bounded by the size budget checked above, so it is signed from memory.
-          const tbs: Buffer[] = [];
           let pos = headerLen;
           const emit = (b: Buffer): void => {
             tbs.push(Buffer.from(b));
@@ -264,30 +267,42 @@ export async function generateCrl(deps: Deps, input: GenerateCrlInput) {
           emit(parts.before);
           for (const piece of fileChunks(tmpEntries, 1024 * 1024)) emit(piece);
           emit(parts.after);
-          const signature = signSync(Buffer.concat(tbs));
-          finishCrlFile(fd, headerLen, parts.tbsLength, Buffer.concat([alg.algorithmIdentifier, bitString(signature)]));
+        } finally {
+          fs.closeSync(fd);
+        }
+        tx.reserveCrlNumber(crlNumber, ws.now);
+        return { crlNumber, epoch, pruned, entries: streamed.count, headerLen, tbsLength: parts.tbsLength, tbs: Buffer.concat(tbs) };
+      });
+      let record: CrlRecord | undefined;
+      if (planned) {
+        // Outside any transaction: sign, and finish the file.
+        const signature = await signer.issuer.signer.sign(planned.tbs);
+        const fd = fs.openSync(tmpDer, fs.constants.O_RDWR);
+        try {
+          finishCrlFile(fd, planned.headerLen, planned.tbsLength, Buffer.concat([alg.algorithmIdentifier, bitString(signature)]));
         } finally {
           fs.closeSync(fd);
         }
         const derSize = fs.statSync(tmpDer).size;
         const crl: CrlRecord = {
           issuerId: ca.id,
-          crlNumber,
+          crlNumber: planned.crlNumber,
           thisUpdate,
           nextUpdate,
-          entries: streamed.count,
-          pruned,
+          entries: planned.entries,
+          pruned: planned.pruned,
           reasons: withReasons,
           derSize,
           pemSize: pemLength(derSize),
           sha256: fileSha256(tmpDer),
-          revocationEpoch: epoch,
+          revocationEpoch: planned.epoch,
           createdAt: ws.now,
         };
-        tx.insertCrl(crl, fileChunks(tmpDer, 1024 * 1024), deps.actor, ws.now);
         if (tmpOut) writeOutputFile(tmpDer, tmpOut, format);
-        return crl;
-      });
+        // Transaction 2: record the signed CRL under its reserved number.
+        await ws.store.withCrlTransaction(ca.id, (tx) => tx.insertCrl(crl, fileChunks(tmpDer, 1024 * 1024), deps.actor, ws.now));
+        record = crl;
+      }
       if (!record) {
         const last = (await ws.store.listCrls(ca.id)).pop()!;
         return { generated: false as const, reason: `another run just made CRL #${last.crlNumber}`, crl: crlSummary(last, ca.name, maxPemBytes) };

@@ -81,7 +81,7 @@ export function caKeyStore(ws: Pick<Workspace, 'config' | 'deps'>): FileKeyStore
 export async function unlockCa(ws: Workspace, ca: CaRecord, src: PassphraseSource): Promise<CaSigner> {
   const cert = caCertificate(ca);
   let passphrase: string | undefined;
-  const signer = await caKeyStore(ws).open(
+  const signer = await (ws.deps.keyStore ?? caKeyStore(ws)).open(
     ca.keyPath,
     async () => (passphrase = ca.keyEncrypted ? await passphraseToUnlock(ws.deps, src, `CA ${ca.name}'s key (${ca.keyPath})`) : undefined),
     ca.name,

@@ -567,6 +567,10 @@ export class SqliteStore implements Store {
         ).get(issuerId, serial) as { notAfter: number; revoked: number } | undefined;
         return row ? { revoked: row.revoked === 1, notAfter: fromSec(row.notAfter) } : { revoked: false };
       },
+      lastReservedCrlNumber: () => (this.sql('SELECT MAX(crl_number) FROM crl_reservation WHERE issuer_id = ?').pluck().get(issuerId) as number | null) ?? undefined,
+      reserveCrlNumber: (crlNumber, at) => {
+        this.sql('INSERT INTO crl_reservation (issuer_id, crl_number, reserved_at) VALUES (?, ?, ?)').run(issuerId, crlNumber, toSec(at));
+      },
       insertCrl: (crl, chunks, actor, at) => {
         this.sql(
           `INSERT INTO crl (issuer_id, crl_number, this_update, next_update, entries, pruned, reasons, der_size, pem_size, sha256, revocation_epoch, created_at)

@@ -36,7 +36,7 @@ describe('#17 the file key store', () => {
         const opened = await ks.open(ref, 'correct horse', 'x');
         expect(opened.spki.equals(key.signer.spki)).toBe(true);
         expect(opened.keyType).toBe(type);
-        expect(verifies(opened.spki, opened.algorithm.hash, data, opened.signSync!(data))).toBe(true);
+        expect(verifies(opened.spki, opened.algorithm.hash, data, await opened.sign(data))).toBe(true);
       }
     }
   });

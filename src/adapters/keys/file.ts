@@ -38,7 +38,6 @@ function keySigner(key: crypto.KeyObject, keyType: KeyType): Signer {
     keyType,
     maxSignatureLength: maxSignatureLength(key),
     sign: (data: Uint8Array): Promise<Buffer> => (rsa ? signWithAsync(key, algorithm, data) : Promise.resolve(signWith(key, algorithm, data))),
-    signSync: (data: Uint8Array): Buffer => signWith(key, algorithm, data),
   });
 }
 
