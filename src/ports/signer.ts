@@ -42,8 +42,10 @@ export interface KeyStore {
   open(ref: string, unlock?: string | (() => Promise<string | undefined>), label?: string): Promise<Signer>;
 }
 
-/** The reference scheme of `ref`: "file" for paths and file: URIs, else the URI scheme (e.g. "pkcs11"). */
-export function keyRefScheme(ref: string): string {
-  const m = /^([a-zA-Z][a-zA-Z0-9+.-]+):/.exec(ref);
-  return m ? m[1]!.toLowerCase() : 'file';
+/**
+ * The reference scheme of `ref`: "pkcs11" for a pkcs11: URI, else "file" (a path, or a file: URI). Only these two
+ * schemes are recognised, so a relative path with a colon in it ("my:keys/root.key.pem") stays a path.
+ */
+export function keyRefScheme(ref: string): 'file' | 'pkcs11' {
+  return /^pkcs11:/i.test(ref) ? 'pkcs11' : 'file';
 }

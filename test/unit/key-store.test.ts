@@ -54,7 +54,16 @@ describe('#17 the file key store', () => {
     await expect(hsm).rejects.toMatchObject({ code: 'CRYPTO_KEY_STORE_UNSUPPORTED', details: { scheme: 'pkcs11' } });
     key.discard();
     expect(fs.existsSync(path)).toBe(false);
-    expect([keyRefScheme('keys/a.key.pem'), keyRefScheme('/abs/a.pem'), keyRefScheme('file:///a.pem'), keyRefScheme('PKCS11:x')]).toEqual(['file', 'file', 'file', 'pkcs11']);
+    expect([keyRefScheme('keys/a.key.pem'), keyRefScheme('my:keys/a.key.pem'), keyRefScheme('/abs/a.pem'), keyRefScheme('file:///a.pem'), keyRefScheme('PKCS11:x')]).toEqual(['file', 'file', 'file', 'file', 'pkcs11']);
+  });
+
+  it('ok/a relative key directory with a colon in its name is a path, not a URI scheme', async () => {
+    const dir = tempDir();
+    fs.mkdirSync(join(dir, 'my:keys'));
+    const ks = new FileKeyStore({ baseDir: dir, keysDir: join(dir, 'my:keys'), iterations: 10_000, randomBytes: crypto.randomBytes });
+    const key = ks.generate('ecdsa-p256', 'c');
+    key.persist(undefined);
+    expect((await ks.open('my:keys/c.key.pem', undefined, 'c')).spki.equals(key.signer.spki)).toBe(true);
   });
 
   it('ok/an adopted key (ca import --key) exposes only its public half until it is stored', async () => {
