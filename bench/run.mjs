@@ -39,7 +39,12 @@ const REPEAT = Number(process.env.REPEAT ?? 5);
 const BASE = process.env.BENCH_DIR ?? (fs.existsSync('/dev/shm') ? '/dev/shm' : tmpdir());
 const WORK = fs.mkdtempSync(join(BASE, 'pki-bench-'));
 
-const { buildCsr } = await import(join(ROOT, 'dist/x509/csr.js'));
+const { assembleCsr, buildCsrInfo } = await import(join(ROOT, 'dist/x509/csr.js'));
+// A workload CSR signed with the script's own key (CA keys sign only through the key store).
+const buildCsr = (subjectDer, key, alg, exts) => {
+  const info = buildCsrInfo(subjectDer, crypto.createPublicKey(key).export({ format: 'der', type: 'spki' }), exts);
+  return assembleCsr(info, alg, crypto.sign(alg.hash, info, key));
+};
 const { signatureAlgorithmFor } = await import(join(ROOT, 'dist/crypto/keys.js'));
 const { encodeName, parseDn } = await import(join(ROOT, 'dist/x509/name.js'));
 const { encodeExtension, encodeSans } = await import(join(ROOT, 'dist/x509/extensions.js'));

@@ -46,7 +46,12 @@ async function makeCsr(name, cn, san) {
   if (haveOpenssl) {
     step(`workload ${name} makes its key and CSR`, 'openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-subj', `/O=Example/CN=${cn}`, ...(san ? ['-addext', `subjectAltName=${san}`] : []), '-out', csr], { quiet: true });
   } else {
-    const { buildCsr } = await import(join(ROOT, 'dist/x509/csr.js'));
+    const { assembleCsr, buildCsrInfo } = await import(join(ROOT, 'dist/x509/csr.js'));
+    // A workload CSR signed with the script's own key (CA keys sign only through the key store).
+    const buildCsr = (subjectDer, key, alg, exts) => {
+      const info = buildCsrInfo(subjectDer, crypto.createPublicKey(key).export({ format: 'der', type: 'spki' }), exts);
+      return assembleCsr(info, alg, crypto.sign(alg.hash, info, key));
+    };
     const { signatureAlgorithmFor } = await import(join(ROOT, 'dist/crypto/keys.js'));
     const { encodeName, parseDn } = await import(join(ROOT, 'dist/x509/name.js'));
     const { toPem } = await import(join(ROOT, 'dist/x509/pem.js'));

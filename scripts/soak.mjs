@@ -53,7 +53,12 @@ const { startEmulator } = await import(join(ROOT, 'dist/emulator/server.js'));
 const { verifyAudit } = await import(join(ROOT, 'dist/app/audit.js'));
 const { crlDerFromFile, decodeCrl, walkCrlEntries } = await import(join(ROOT, 'dist/x509/crl.js'));
 const { readCertificate } = await import(join(ROOT, 'dist/x509/certificate.js'));
-const { buildCsr } = await import(join(ROOT, 'dist/x509/csr.js'));
+const { assembleCsr, buildCsrInfo } = await import(join(ROOT, 'dist/x509/csr.js'));
+// A workload CSR signed with the script's own key (CA keys sign only through the key store).
+const buildCsr = (subjectDer, key, alg, exts) => {
+  const info = buildCsrInfo(subjectDer, crypto.createPublicKey(key).export({ format: 'der', type: 'spki' }), exts);
+  return assembleCsr(info, alg, crypto.sign(alg.hash, info, key));
+};
 const { signatureAlgorithmFor } = await import(join(ROOT, 'dist/crypto/keys.js'));
 const { encodeName, parseDn } = await import(join(ROOT, 'dist/x509/name.js'));
 const { toPem } = await import(join(ROOT, 'dist/x509/pem.js'));

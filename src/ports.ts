@@ -2,6 +2,7 @@
  * Ports: what the application layer needs from the outside world. Adapters (SQLite store, the real clock and
  * CSPRNG, the terminal) implement them; tests pass fixed ones.
  */
+import type { KeyStore } from './ports/signer.js';
 import type { KeyType } from './crypto/keys.js';
 
 /** Everything with a side effect, passed in explicitly (no globals). */
@@ -27,6 +28,8 @@ export interface Deps {
    * stop at a safe point (`issue --batch`: a group boundary). Returns a function that removes the handler.
    */
   onSignal?: (handler: (signal: 'SIGINT' | 'SIGTERM') => void) => () => void;
+  /** Opens CA keys for signing (default: the PKI directory's encrypted key files, src/adapters/keys/file.ts). */
+  keyStore?: Pick<KeyStore, 'open'>;
 }
 
 /**
@@ -156,6 +159,10 @@ export interface CrlTransaction {
   /** Whether this issuer revoked `serial`, and the certificate's notAfter when the store knows the certificate. */
   revocationStatus(serial: string): { revoked: boolean; notAfter?: Date };
   insertCrl(crl: CrlRecord, chunks: Iterable<Buffer>, actor: string, at: Date): void;
+  /** The highest CRL Number reserved for this issuer (by a run that recorded its CRL, or died first). */
+  lastReservedCrlNumber(): number | undefined;
+  /** Reserves `crlNumber` for this issuer: no later run will use it, whether or not its CRL is ever recorded. */
+  reserveCrlNumber(crlNumber: number, at: Date): void;
 }
 
 export interface CertificateRecord extends NewCertificate {

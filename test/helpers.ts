@@ -1,5 +1,5 @@
 /** Test helpers: fixed clock, seeded CSRPNG stand-in, in-process CLI runs, and file-system/store snapshots. */
-import { createHash } from 'node:crypto';
+import { createHash, createPublicKey, sign } from 'node:crypto';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { run } from '../src/cli/run.js';
 import type { Deps } from '../src/ports.js';
+import type { SignatureAlgorithm } from '../src/crypto/keys.js';
+import { assembleCsr, buildCsrInfo } from '../src/x509/csr.js';
 
 export const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 export const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -133,4 +135,10 @@ export async function makePki(opts: { keyType?: string; issuingKeyType?: string;
 
 export function fixture(name: string): string {
   return join(FIXTURES, name);
+}
+
+/** A CSR signed synchronously with a test's own workload key (for helpers that write many CSR files). */
+export function buildCsrWithKey(subjectDer: Buffer, key: import('node:crypto').KeyObject, algorithm: SignatureAlgorithm, extensions: Buffer[]): Buffer {
+  const info = buildCsrInfo(subjectDer, createPublicKey(key).export({ format: 'der', type: 'spki' }), extensions);
+  return assembleCsr(info, algorithm, sign(algorithm.hash, info, key));
 }

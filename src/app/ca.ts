@@ -1,26 +1,19 @@
 /** CA use cases: init (root), create (intermediate), csr + import (offline root), list, export. */
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PkiError, throwIfAny } from '../errors.js';
 import { CONFIG_FILE, defaultConfigText, loadConfig } from '../config/config.js';
 import {
   DEFAULT_PBKDF2_ITERATIONS,
-  describeKey,
-  encryptPrivateKeyPem,
-  generateKey,
   KEY_TYPES,
   type KeyType,
-  keysMatch,
-  loadPrivateKey,
-  plainPrivateKeyPem,
   parseKeyType,
-  signatureAlgorithmFor,
+  spkiMatches,
 } from '../crypto/keys.js';
 import { passphraseForNewKey, passphraseToUnlock, type PassphraseSource } from '../crypto/passphrase.js';
 import { parseValidity, type Duration } from '../domain/duration.js';
 import type { Profile } from '../domain/profile.js';
-import { checkOutput, INPUT_LIMITS, readInput, removeQuietly, writeFileAtomic, writePrivateKeyFile } from '../fs/files.js';
+import { checkOutput, INPUT_LIMITS, readInput, removeQuietly, writeFileAtomic } from '../fs/files.js';
 import { loadProfile } from '../profile/load.js';
 import type { CaRecord, Deps, NewCa } from '../ports.js';
 import { SqliteStore } from '../store/sqlite.js';
@@ -30,11 +23,11 @@ import { encodeBasicConstraints, encodeExtension, encodeKeyUsage, keyIdentifier 
 import { encodeName, formatDn, parseDn } from '../x509/name.js';
 import { OID } from '../x509/oids.js';
 import { decodePemBlocks, toPem } from '../x509/pem.js';
-import { generatedRequest, planCertificate, recordIssued, requestFromCsr, sha256Fingerprint, signPlanned, type IssuedCertificate } from './issuance.js';
+import { generatedRequestFromSpki, planCertificate, recordIssued, requestFromCsr, sha256Fingerprint, signPlanned, type IssuedCertificate } from './issuance.js';
 import { lintCa } from './lint.js';
 import { assertIssuing, subtree } from './rotation-state.js';
 import { caStates, describeState } from './ca-state.js';
-import { caCertificate, caChain, chainToPem, getCa, issuedBy, resolveDir, unlockCa, withWorkspace, type Workspace } from './workspace.js';
+import { caCertificate, caChain, caKeyStore, chainToPem, getCa, issuedBy, resolveDir, unlockCa, withWorkspace, type Workspace } from './workspace.js';
 
 /**
  * Refuses a CA that would duplicate one already in the store: the same certificate or the same key under another
@@ -78,10 +71,6 @@ function checkProfileKind(profile: Profile, kinds: Profile['kind'][], flag = '--
     throw new PkiError('USAGE_PROFILE_KIND', `${flag} ${profile.name} is a ${profile.kind} profile; this command needs ${kinds.join(' or ')}`, { details: { profile: profile.name } });
 }
 
-function newCaKeyPem(key: crypto.KeyObject, passphrase: string | undefined, iterations: number, deps: Deps): string {
-  return passphrase === undefined ? plainPrivateKeyPem(key) : encryptPrivateKeyPem(key, passphrase, iterations, deps.randomBytes);
-}
-
 function warnUnencrypted(deps: Deps, what: string): void {
   deps.stderr.write(`warning: --no-passphrase: ${what} is stored UNENCRYPTED; anyone who can read it can issue certificates\n`);
 }
@@ -116,7 +105,7 @@ export async function initPki(deps: Deps, input: InitInput) {
   if (!input.rootCert && input.subject === undefined) throw new PkiError('USAGE_MISSING_INPUT', 'give --subject (a new root) or --root-cert and --root-key (adopt an existing root)');
   const adopted = input.rootCert ? await readAdoptedRoot(deps, input.rootCert, input.rootKey!, input.rootKeyPassphraseFile, now) : undefined;
   const rdns = adopted ? [] : parseDn(input.subject!);
-  const keyType = adopted ? adopted.keyType : parseKeyType(input.keyType);
+  const keyType = parseKeyType(input.keyType);
   const validitySeconds = input.validity === undefined ? undefined : parseValidity(input.validity, '--validity');
   const profile = loadProfile(input.profile ?? 'root-ca', undefined, deps.cwd);
   checkProfileKind(profile, ['root-ca']);
@@ -151,14 +140,18 @@ export async function initPki(deps: Deps, input: InitInput) {
     created.push(config.store.sqlite, `${config.store.sqlite}-wal`, `${config.store.sqlite}-shm`);
     try {
       const ws: Workspace = { config, store, deps, now, close: () => store.close() };
-      const keyPath = join(config.keys.dir, 'root.key.pem');
       if (adopted) {
-        writePrivateKeyFile(keyPath, newCaKeyPem(adopted.key, passphrase, iterations, deps), 'root CA key');
+        // The key goes through the CA key store (checked against the certificate, re-encrypted there).
+        const key = caKeyStore(ws).adopt(adopted.keyPem, input.rootKey!, adopted.keyPassphrase, 'root');
+        if (!spkiMatches(key.spki, adopted.cert.publicKey))
+          throw new PkiError('CRYPTO_KEY_MISMATCH', `--root-key ${input.rootKey} does not match --root-cert ${input.rootCert}`, { details: { file: input.rootKey, cert: input.rootCert } });
+        if (!key.keyType) throw new PkiError('POLICY_KEY_TYPE_NOT_ALLOWED', `--root-key ${input.rootKey}: ${key.description} is not supported for a CA (use ${KEY_TYPES.join(', ')})`);
+        const keyPath = key.persist(passphrase);
         created.push(keyPath);
         if (passphrase === undefined) warnUnencrypted(deps, `the root CA key ${keyPath}`);
         const c = adopted.cert;
         const ca = await store.createCa(
-          { name: 'root', parentId: null, status: 'active', subjectDn: c.subjectDn, certDer: c.der, csrDer: null, externalChainPem: null, keyPath, keyType, keyEncrypted: passphrase !== undefined, serial: c.serialHex, notBefore: c.notBefore, notAfter: c.notAfter, createdAt: now },
+          { name: 'root', parentId: null, status: 'active', subjectDn: c.subjectDn, certDer: c.der, csrDer: null, externalChainPem: null, keyPath, keyType: key.keyType, keyEncrypted: passphrase !== undefined, serial: c.serialHex, notBefore: c.notBefore, notAfter: c.notAfter, createdAt: now },
           null,
           { action: 'ca.import', target: 'root', details: { adopted: true, serial: c.serialHex, subject: c.subjectDn, sha256: sha256Fingerprint(c.der), withKey: true } },
           deps.actor,
@@ -166,8 +159,8 @@ export async function initPki(deps: Deps, input: InitInput) {
         );
         return { dir, config: configFile, store: config.store.sqlite, ca: caSummary(ca, null), adopted: true };
       }
-      const { key, issued, subjectDn } = selfSignedCa(ws, 'root', profile, rdns, keyType, validitySeconds, 'pki init');
-      writePrivateKeyFile(keyPath, newCaKeyPem(key.privateKey, passphrase, iterations, deps), 'root CA key');
+      const { key, issued, subjectDn } = await selfSignedCa(ws, 'root', profile, rdns, keyType, validitySeconds, 'pki init', 'root CA key');
+      const keyPath = key.persist(passphrase);
       created.push(keyPath);
       if (passphrase === undefined) warnUnencrypted(deps, `the root CA key ${keyPath}`);
       const ca = await store.createCa(
@@ -199,11 +192,7 @@ async function readAdoptedRoot(deps: Deps, certFile: string, keyFile: string, ke
     throw new PkiError('POLICY_NOT_A_ROOT', `--root-cert ${certFile} is not self-signed: adopt a root here, and bring an intermediate with pki ca import --key`, { details: { file: certFile } });
   const keyPem = readInput(resolve(deps.cwd, keyFile), '--root-key');
   const keyPassphrase = keyPem.toString('latin1').includes('ENCRYPTED') ? await passphraseToUnlock(deps, { ...(keyPassphraseFile ? { passphraseFile: keyPassphraseFile } : {}) }, `--root-key ${keyFile}`, '--root-key-passphrase-file') : undefined;
-  const key = loadPrivateKey(keyPem, keyFile, keyPassphrase);
-  if (!keysMatch(key, cert.publicKey)) throw new PkiError('CRYPTO_KEY_MISMATCH', `--root-key ${keyFile} does not match --root-cert ${certFile}`, { details: { file: keyFile, cert: certFile } });
-  const desc = describeKey(key);
-  if (!desc.keyType) throw new PkiError('POLICY_KEY_TYPE_NOT_ALLOWED', `--root-key ${keyFile}: ${desc.description} is not supported for a CA (use ${KEY_TYPES.join(', ')})`);
-  return { cert, key, keyType: desc.keyType };
+  return { cert, keyPem, keyPassphrase };
 }
 
 /** The store row of a CA whose certificate was just issued here (its key in `keyPath`). */
@@ -213,16 +202,16 @@ function activeCa(name: string, parentId: number | null, issued: IssuedCertifica
 }
 
 /** A new key and its self-signed CA certificate (a root), planned and checked against `profile`. */
-function selfSignedCa(ws: Workspace, name: string, profile: Profile, rdns: ReturnType<typeof parseDn>, keyType: ReturnType<typeof parseKeyType>, validitySeconds: Duration | undefined, source: string) {
+async function selfSignedCa(ws: Workspace, name: string, profile: Profile, rdns: ReturnType<typeof parseDn>, keyType: ReturnType<typeof parseKeyType>, validitySeconds: Duration | undefined, source: string, keyDescription = `CA ${name} key`) {
   const subjectDer = encodeName(rdns);
   const subjectDn = formatDn(rdns);
-  const key = generateKey(keyType);
-  const req = generatedRequest(subjectDer, subjectDn, key.publicKey, source);
+  const key = caKeyStore(ws).generate(keyType, name, keyDescription);
+  const req = generatedRequestFromSpki(subjectDer, subjectDn, key.signer.spki, source);
   const selfIssuer = { name, notBefore: new Date(0), notAfter: new Date(8.64e15) };
   const plan = planCertificate(ws, selfIssuer, profile, req, { validitySeconds, ca: true, ...(profile.pathLen === undefined ? {} : { pathLen: profile.pathLen }) });
   throwIfAny(plan.problems, `CA ${name}: ${plan.problems.length} problems`);
-  const issuer = { name: subjectDer, keyId: keyIdentifier(req.spki), key: key.privateKey, algorithm: signatureAlgorithmFor(keyType) };
-  return { key, issued: signPlanned(ws, issuer, plan.fields!, req, profile), subjectDn };
+  const issuer = { name: subjectDer, keyId: keyIdentifier(req.spki), signer: key.signer };
+  return { key, issued: await signPlanned(ws, issuer, plan.fields!, req, profile), subjectDn };
 }
 
 export interface CreateCaInput extends PassphraseSource {
@@ -273,8 +262,8 @@ export async function createCa(deps: Deps, input: CreateCaInput) {
     const pathLen = childPathLen(parent.name, signer.cert, input.pathLen ?? profile.pathLen);
     const subjectDer = encodeName(rdns);
     const subjectDn = formatDn(rdns);
-    const key = generateKey(keyType);
-    const req = generatedRequest(subjectDer, subjectDn, key.publicKey, 'pki ca create');
+    const key = caKeyStore(ws).generate(keyType, input.name);
+    const req = generatedRequestFromSpki(subjectDer, subjectDn, key.signer.spki, 'pki ca create');
     const plan = planCertificate(ws, { name: parent.name, notBefore: signer.cert.notBefore, notAfter: signer.cert.notAfter }, profile, req, {
       validitySeconds,
       ca: true,
@@ -286,9 +275,8 @@ export async function createCa(deps: Deps, input: CreateCaInput) {
       : input.newPassphraseFile
         ? await passphraseForNewKey(deps, { passphraseFile: input.newPassphraseFile }, `CA ${input.name}'s key`, '--new-passphrase-file')
         : (signer.passphrase ?? (await passphraseForNewKey(deps, input, `CA ${input.name}'s key`)));
-    const issued = signPlanned(ws, signer.issuer, plan.fields!, req, profile);
-    const keyPath = join(ws.config.keys.dir, `${input.name}.key.pem`);
-    writePrivateKeyFile(keyPath, newCaKeyPem(key.privateKey, passphrase, ws.config.keys.pbkdf2Iterations, deps), `CA ${input.name} key`);
+    const issued = await signPlanned(ws, signer.issuer, plan.fields!, req, profile);
+    const keyPath = key.persist(passphrase);
     if (passphrase === undefined) warnUnencrypted(deps, `CA ${input.name}'s key ${keyPath}`);
     try {
       const ca = await ws.store.createCa(
@@ -300,7 +288,7 @@ export async function createCa(deps: Deps, input: CreateCaInput) {
       );
       return caSummary(ca, parent.name);
     } catch (e) {
-      removeQuietly([keyPath]);
+      key.discard();
       throw e;
     }
   });
@@ -319,9 +307,8 @@ async function createRootCa(ws: Workspace, input: CreateCaInput) {
   const passphrase = input.noPassphrase
     ? undefined
     : await passphraseForNewKey(deps, input.newPassphraseFile ? { passphraseFile: input.newPassphraseFile } : input, `CA ${input.name}'s key`, input.newPassphraseFile ? '--new-passphrase-file' : undefined);
-  const { key, issued, subjectDn } = selfSignedCa(ws, input.name, profile, rdns, keyType, validitySeconds, 'pki ca create --root');
-  const keyPath = join(ws.config.keys.dir, `${input.name}.key.pem`);
-  writePrivateKeyFile(keyPath, newCaKeyPem(key.privateKey, passphrase, ws.config.keys.pbkdf2Iterations, deps), `CA ${input.name} key`);
+  const { key, issued, subjectDn } = await selfSignedCa(ws, input.name, profile, rdns, keyType, validitySeconds, 'pki ca create --root');
+  const keyPath = key.persist(passphrase);
   if (passphrase === undefined) warnUnencrypted(deps, `CA ${input.name}'s key ${keyPath}`);
   try {
     const ca = await ws.store.createCa(
@@ -333,7 +320,7 @@ async function createRootCa(ws: Workspace, input: CreateCaInput) {
     );
     return caSummary(ca, null);
   } catch (e) {
-    removeQuietly([keyPath]);
+    key.discard();
     throw e;
   }
 }
@@ -372,7 +359,7 @@ export async function signCaCsr(deps: Deps, input: SignCaCsrInput) {
       ...(pathLen === undefined ? {} : { pathLen }),
     });
     throwIfAny(plan.problems, `${input.csr}: ${plan.problems.length} problems`);
-    const issued = [signPlanned(ws, signer.issuer, plan.fields!, req, profile)];
+    const issued = [await signPlanned(ws, signer.issuer, plan.fields!, req, profile)];
     await recordIssued(ws, signer, issued, [req], profile);
     const pem = toPem('CERTIFICATE', issued[0]!.der);
     writeFileAtomic(input.out, pem, { force: input.force ?? false, flag: '--out' });
@@ -402,17 +389,15 @@ export async function createCaCsr(deps: Deps, input: CaCsrInput) {
     const keyType = parseKeyType(input.keyType);
     checkOutput(input.out, '--out', input.force ?? false);
     const passphrase = input.noPassphrase ? undefined : await passphraseForNewKey(deps, input, `CA ${input.name}'s key`);
-    const key = generateKey(keyType);
+    const key = caKeyStore(ws).generate(keyType, input.name);
     const subjectDer = encodeName(rdns);
     const subjectDn = formatDn(rdns);
-    const csr = buildCsr(subjectDer, key.privateKey, signatureAlgorithmFor(keyType), [
+    const csr = await buildCsr(subjectDer, key.signer, [
       encodeExtension(OID.basicConstraints, true, encodeBasicConstraints(true, input.pathLen)),
       encodeExtension(OID.keyUsage, true, encodeKeyUsage(['keyCertSign', 'cRLSign'])),
     ]);
-    const keyPath = join(ws.config.keys.dir, `${input.name}.key.pem`);
-    writePrivateKeyFile(keyPath, newCaKeyPem(key.privateKey, passphrase, ws.config.keys.pbkdf2Iterations, deps), `CA ${input.name} key`);
+    const keyPath = key.persist(passphrase);
     if (passphrase === undefined) warnUnencrypted(deps, `CA ${input.name}'s key ${keyPath}`);
-    const created = [keyPath];
     try {
       const csrPem = toPem('CERTIFICATE REQUEST', csr);
       const ca = await ws.store.createCa(
@@ -425,7 +410,7 @@ export async function createCaCsr(deps: Deps, input: CaCsrInput) {
       writeFileAtomic(input.out, csrPem, { force: input.force ?? false, flag: '--out' });
       return { ...caSummary(ca, null), csr: input.out, csrPem };
     } catch (e) {
-      removeQuietly(created);
+      key.discard();
       throw e;
     }
   });
@@ -527,14 +512,13 @@ export async function importCa(deps: Deps, input: ImportCaInput) {
     const keyPem = readInput(input.key, '--key');
     const keyEncrypted = keyPem.toString('latin1').includes('ENCRYPTED');
     const keyPassphrase = keyEncrypted ? await passphraseToUnlock(deps, { ...(input.keyPassphraseFile ? { passphraseFile: input.keyPassphraseFile } : {}) }, `--key ${input.key}`, '--key-passphrase-file') : undefined;
-    const key = loadPrivateKey(keyPem, input.key, keyPassphrase);
-    if (!keysMatch(key, cert.publicKey))
+    const key = caKeyStore(ws).adopt(keyPem, input.key, keyPassphrase, input.name);
+    if (!spkiMatches(key.spki, cert.publicKey))
       throw new PkiError('CRYPTO_KEY_MISMATCH', `--key ${input.key} does not match --cert ${input.cert}`, { details: { file: input.key, cert: input.cert } });
-    const desc = describeKey(key);
-    if (!desc.keyType) throw new PkiError('POLICY_KEY_TYPE_NOT_ALLOWED', `--key ${input.key}: ${desc.description} is not supported for a CA (use ${KEY_TYPES.join(', ')})`);
+    const keyType = key.keyType;
+    if (!keyType) throw new PkiError('POLICY_KEY_TYPE_NOT_ALLOWED', `--key ${input.key}: ${key.description} is not supported for a CA (use ${KEY_TYPES.join(', ')})`);
     const passphrase = input.noPassphrase ? undefined : await passphraseForNewKey(deps, input, `CA ${input.name}'s key`);
-    const keyPath = join(ws.config.keys.dir, `${input.name}.key.pem`);
-    writePrivateKeyFile(keyPath, newCaKeyPem(key, passphrase, ws.config.keys.pbkdf2Iterations, deps), `CA ${input.name} key`);
+    const keyPath = key.persist(passphrase);
     if (passphrase === undefined) warnUnencrypted(deps, `CA ${input.name}'s key ${keyPath}`);
     try {
       const ca = await ws.store.createCa(
@@ -547,7 +531,7 @@ export async function importCa(deps: Deps, input: ImportCaInput) {
           csrDer: null,
           externalChainPem: chainPem,
           keyPath,
-          keyType: desc.keyType,
+          keyType,
           keyEncrypted: passphrase !== undefined,
           serial: cert.serialHex,
           notBefore: cert.notBefore,
@@ -561,7 +545,7 @@ export async function importCa(deps: Deps, input: ImportCaInput) {
       );
       return { ...caSummary(ca, parent?.name ?? null), ...summaryExtra };
     } catch (e) {
-      removeQuietly([keyPath]);
+      key.discard();
       throw e;
     }
   });

@@ -1,10 +1,13 @@
 /**
  * CRLs: `pki crl generate | check | inspect | list | export`.
  *
- * generate runs in one store transaction: it allocates the next CRL Number, checks the new CRL against the previous
- * one (number increases, issuer unchanged, no unexpired revoked serial disappears), checks the size budget before
- * signing, streams the entries from the store into a temporary file while hashing them (flat memory at any size),
- * signs, and records the CRL. Output files are put in place only after the transaction commits.
+ * generate runs in two short store transactions around the signature. The first checks the new CRL against the
+ * previous one (number increases, issuer unchanged, no unexpired revoked serial disappears), checks the size budget,
+ * streams the entries from the store into a temporary file, frames the TBSCertList and reserves the CRL Number. The
+ * signature is made outside any transaction (through the CA's Signer, which may be asynchronous), then the second
+ * transaction records the signed CRL. A run that dies between the two leaves a reserved number without a CRL: the
+ * next run skips it (a gap in the numbering, never a number used twice). Output files are put in place only after
+ * the second transaction commits.
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -12,7 +15,7 @@ import { basename, dirname, join } from 'node:path';
 import { PkiError } from '../errors.js';
 import { addDuration, parseDuration, parseDurationParts } from '../domain/duration.js';
 import { reasonName } from '../domain/serial.js';
-import { ROLES_ANYWHERE_CRL_MAX_BYTES } from '../config/config.js';
+import { CRL_DATA_MAX_BYTES, CRL_SIZE_WARNING_FRACTION } from '../domain/roles-anywhere.js';
 import { checkOutput, probeWritableDir, readCrlFile, readInput, removeQuietly, writeFileAtomic } from '../fs/files.js';
 import type { CrlRecord, Deps } from '../ports.js';
 import { hashForSignatureOid, readCertificate, type ParsedCertificate } from '../x509/certificate.js';
@@ -25,15 +28,6 @@ import { caCertificate, getCa, unlockCa, withWorkspace, type Workspace } from '.
 import { assertCaUsable } from './ca-state.js';
 import { crlHistoryFacts, nextCrlNumber } from './import/continuity.js';
 
-
-/** The longest signature `key` can produce: the RSA modulus size, or a DER Ecdsa-Sig-Value with both integers padded. */
-export function maxSignatureLength(key: crypto.KeyObject): number {
-  const d = key.asymmetricKeyDetails ?? {};
-  if (key.asymmetricKeyType === 'rsa') return Math.ceil((d.modulusLength ?? 4096) / 8);
-  const n = { prime256v1: 32, secp384r1: 48, secp521r1: 66 }[d.namedCurve ?? ''] ?? 66;
-  const int = 2 + n + 1;
-  return tlvHeader(TAG.SEQUENCE, 2 * int).length + 2 * int;
-}
 
 /**
  * Completes a CRL file whose TBSCertList was written at offset `reserved` (room kept for the largest outer header):
@@ -186,7 +180,7 @@ export async function generateCrl(deps: Deps, input: GenerateCrlInput) {
     const history = await crlHistoryFacts(ws.store, ca);
 
     const signer = await unlockCa(ws, ca, input);
-    const alg = signer.issuer.algorithm;
+    const alg = signer.issuer.signer.algorithm;
     const tmpDer = join(ws.config.dir, `.crl-${ca.name}-${process.pid}-${Date.now()}.der.tmp`);
     // The output's temporary file lives next to it, so that putting it in place is a link or rename on one file
     // system (a temporary in the PKI directory fails with EXDEV when --out is on another one).
@@ -194,11 +188,15 @@ export async function generateCrl(deps: Deps, input: GenerateCrlInput) {
     const tmpEntries = `${tmpDer}.entries`;
     const warnings: string[] = [];
     try {
-      const record = await ws.store.withCrlTransaction(ca.id, (tx) => {
+      // Transaction 1: the checks, the number (reserved) and the TBS. No signature here: a key store may sign
+      // asynchronously (an HSM), and a transaction cannot span an await.
+      const planned = await ws.store.withCrlTransaction(ca.id, (tx) => {
         const last = tx.lastCrl();
         const epoch = tx.revocationEpoch();
         if (fresh(last, epoch)) return undefined;
-        const crlNumber = nextCrlNumber(ca, last, history, previousFile?.crl.crlNumber, input.firstCrlNumber);
+        // Above every number ever reserved: a run that died after reserving leaves a gap, never a number used twice.
+        const reserved = tx.lastReservedCrlNumber();
+        const crlNumber = Math.max(nextCrlNumber(ca, last, history, previousFile?.crl.crlNumber, input.firstCrlNumber), reserved === undefined ? 0 : reserved + 1);
         const previousNumber = previousFile?.crl.crlNumber;
         if (previousNumber !== undefined && BigInt(crlNumber) <= previousNumber)
           throw new PkiError('STATE_CRL_NUMBER_NOT_INCREASING', `the new CRL would be number ${crlNumber}, not above ${input.previous}'s number ${previousNumber}`, {
@@ -239,7 +237,7 @@ export async function generateCrl(deps: Deps, input: GenerateCrlInput) {
 
         // Size budget, before signing (crlData is the PEM text).
         const parts = crlTbsParts({ algorithmIdentifier: alg.algorithmIdentifier, issuerName: caCert.subjectDer, issuerKeyId: signer.issuer.keyId, thisUpdate, nextUpdate, crlNumber: BigInt(crlNumber) }, streamed.bytes);
-        const maxSig = maxSignatureLength(signer.issuer.key);
+        const maxSig = signer.issuer.signer.maxSignatureLength;
         const maxTail = alg.algorithmIdentifier.length + tlvHeader(TAG.BIT_STRING, maxSig + 1).length + maxSig + 1;
         const headerLen = tlvHeader(TAG.SEQUENCE, parts.tbsLength + maxTail).length;
         const maxDer = headerLen + parts.tbsLength + maxTail;
@@ -247,52 +245,64 @@ export async function generateCrl(deps: Deps, input: GenerateCrlInput) {
         if (maxPem > maxPemBytes)
           throw new PkiError(
             'POLICY_CRL_TOO_LARGE',
-            `the CRL would be about ${maxPem} bytes of PEM with ${streamed.count} entries, over the ${maxPemBytes}-byte budget (Roles Anywhere accepts at most 300,000)`,
+            `the CRL would be about ${maxPem} bytes of PEM with ${streamed.count} entries, over the ${maxPemBytes}-byte budget (Roles Anywhere accepts at most ${CRL_DATA_MAX_BYTES.toLocaleString('en-US')})`,
             {
               details: { entries: streamed.count, pemBytes: maxPem, budgetBytes: maxPemBytes, pruned },
               hint: `omit reason codes (--reasons omit), let expired certificates drop out (do not pass --keep-expired), or split issuance over more issuing CAs; raise crl.maxPemBytes in pki.yaml only if your relying party accepts larger CRLs`,
             },
           );
-        if (maxPem >= 0.8 * maxPemBytes) warnings.push(`the CRL uses ${Math.round((100 * maxPem) / maxPemBytes)}% of its ${maxPemBytes}-byte budget (${streamed.count} entries)`);
+        if (maxPem >= CRL_SIZE_WARNING_FRACTION * maxPemBytes) warnings.push(`the CRL uses ${Math.round((100 * maxPem) / maxPemBytes)}% of its ${maxPemBytes}-byte budget (${streamed.count} entries)`);
 
-        // Phase 2: frame the TBSCertList around the entries (after room for the largest outer header), hashing as it
-        // is written, then sign.
+        // Phase 2: frame the TBSCertList around the entries (after room for the largest outer header). The TBS is
+        // bounded by the size budget checked above, so it is kept in memory for the signer.
         const fd = fs.openSync(tmpDer, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o644);
+        const tbs: Buffer[] = [];
         try {
-          const sign = crypto.createSign(alg.hash);
           let pos = headerLen;
           const emit = (b: Buffer): void => {
-            sign.update(b);
+            tbs.push(Buffer.from(b));
             fs.writeSync(fd, b, 0, b.length, pos);
             pos += b.length;
           };
           emit(parts.before);
           for (const piece of fileChunks(tmpEntries, 1024 * 1024)) emit(piece);
           emit(parts.after);
-          const signature = sign.sign(signer.issuer.key);
-          finishCrlFile(fd, headerLen, parts.tbsLength, Buffer.concat([alg.algorithmIdentifier, bitString(signature)]));
+        } finally {
+          fs.closeSync(fd);
+        }
+        tx.reserveCrlNumber(crlNumber, ws.now);
+        return { crlNumber, epoch, pruned, entries: streamed.count, headerLen, tbsLength: parts.tbsLength, tbs: Buffer.concat(tbs) };
+      });
+      let record: CrlRecord | undefined;
+      if (planned) {
+        // Outside any transaction: sign, and finish the file.
+        const signature = await signer.issuer.signer.sign(planned.tbs);
+        const fd = fs.openSync(tmpDer, fs.constants.O_RDWR);
+        try {
+          finishCrlFile(fd, planned.headerLen, planned.tbsLength, Buffer.concat([alg.algorithmIdentifier, bitString(signature)]));
         } finally {
           fs.closeSync(fd);
         }
         const derSize = fs.statSync(tmpDer).size;
         const crl: CrlRecord = {
           issuerId: ca.id,
-          crlNumber,
+          crlNumber: planned.crlNumber,
           thisUpdate,
           nextUpdate,
-          entries: streamed.count,
-          pruned,
+          entries: planned.entries,
+          pruned: planned.pruned,
           reasons: withReasons,
           derSize,
           pemSize: pemLength(derSize),
           sha256: fileSha256(tmpDer),
-          revocationEpoch: epoch,
+          revocationEpoch: planned.epoch,
           createdAt: ws.now,
         };
-        tx.insertCrl(crl, fileChunks(tmpDer, 1024 * 1024), deps.actor, ws.now);
         if (tmpOut) writeOutputFile(tmpDer, tmpOut, format);
-        return crl;
-      });
+        // Transaction 2: record the signed CRL under its reserved number.
+        await ws.store.withCrlTransaction(ca.id, (tx) => tx.insertCrl(crl, fileChunks(tmpDer, 1024 * 1024), deps.actor, ws.now));
+        record = crl;
+      }
       if (!record) {
         const last = (await ws.store.listCrls(ca.id)).pop()!;
         return { generated: false as const, reason: `another run just made CRL #${last.crlNumber}`, crl: crlSummary(last, ca.name, maxPemBytes) };
@@ -521,9 +531,9 @@ export async function checkCrl(deps: Deps, input: CheckCrlInput) {
       nextUpdate: crl.nextUpdate?.toISOString() ?? null,
       entries: count,
       pemBytes: pemLength(der.length),
-      budgetBytes: ROLES_ANYWHERE_CRL_MAX_BYTES,
+      budgetBytes: CRL_DATA_MAX_BYTES,
       signatureValid,
-      problems: pemLength(der.length) > ROLES_ANYWHERE_CRL_MAX_BYTES ? [...j.problems, `the CRL is larger than the ${ROLES_ANYWHERE_CRL_MAX_BYTES} bytes Roles Anywhere accepts`] : j.problems,
+      problems: pemLength(der.length) > CRL_DATA_MAX_BYTES ? [...j.problems, `the CRL is larger than the ${CRL_DATA_MAX_BYTES} bytes Roles Anywhere accepts`] : j.problems,
     };
   }
   return withWorkspace(input.dir, deps, async (ws) => {

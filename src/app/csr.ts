@@ -6,10 +6,11 @@
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { PkiError, throwIfAny } from '../errors.js';
-import { generateKey, parseKeyType, plainPrivateKeyPem, signatureAlgorithmFor, type KeyType } from '../crypto/keys.js';
+import { generateKey, parseKeyType, plainPrivateKeyPem, type KeyType } from '../crypto/keys.js';
 import { checkOutput, readInput, removeQuietly, writeFileAtomic, writePrivateKeyFile } from '../fs/files.js';
 import type { Deps } from '../ports.js';
 import { buildCsr } from '../x509/csr.js';
+import { signerForKey } from '../adapters/keys/file.js';
 import { encodeExtension, encodeSans, parseSan, sanProblems, type San } from '../x509/extensions.js';
 import { encodeName, formatDn, parseDn } from '../x509/name.js';
 import { OID } from '../x509/oids.js';
@@ -183,7 +184,7 @@ export async function makeCsr(deps: Deps, input: CsrInput) {
   checkOutput(out, '--out', input.force ?? false);
   const key = generateKey(keyType);
   const exts = sans.length ? [encodeExtension(OID.subjectAltName, false, encodeSans(sans))] : [];
-  const csr = buildCsr(encodeName(rdns), key.privateKey, signatureAlgorithmFor(keyType), exts);
+  const csr = await buildCsr(encodeName(rdns), signerForKey(key.privateKey, keyType), exts);
   writePrivateKeyFile(keyOut, plainPrivateKeyPem(key.privateKey), '--key-out', input.force ?? false);
   try {
     writeFileAtomic(out, toPem('CERTIFICATE REQUEST', csr), { force: input.force ?? false, flag: '--out' });

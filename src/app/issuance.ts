@@ -2,7 +2,7 @@
  * The issuance core shared by CA creation and end-entity issuance: policy checks (profile + Roles Anywhere),
  * the validity window, signing, and durable recording with serial-collision retry.
  */
-import { createHash, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { PkiError } from '../errors.js';
 import { addDuration, describeDuration, type Duration } from '../domain/duration.js';
 import { describeKey, type KeyType } from '../crypto/keys.js';
@@ -10,7 +10,7 @@ import { checkKey, checkNames, type Profile } from '../domain/profile.js';
 import { previewSession } from '../domain/session.js';
 import { newSerial } from '../domain/serial.js';
 import type { NewCertificate } from '../ports.js';
-import { buildCertificate, buildCertificateAsync, serialToHex, type CertificateFields } from '../x509/certificate.js';
+import { buildCertificate, serialToHex, type CertificateFields } from '../x509/certificate.js';
 import { formatSan, sanProblems, type San } from '../x509/extensions.js';
 import { decodeNameDer, type Rdns } from '../x509/name.js';
 import type { CsrData } from './csr-pool.js';
@@ -51,6 +51,11 @@ export function generatedRequest(subjectDer: Buffer, subjectDn: string, publicKe
   if (desc.keyType) req.keyType = desc.keyType;
   if (desc.rsaBits) req.rsaBits = desc.rsaBits;
   return req;
+}
+
+/** A request for a key held by a key store (only its public key, as a DER SubjectPublicKeyInfo, is known here). */
+export function generatedRequestFromSpki(subjectDer: Buffer, subjectDn: string, spki: Buffer, source: string, sans: San[] = []): SubjectRequest {
+  return generatedRequest(subjectDer, subjectDn, createPublicKey({ key: spki, format: 'der', type: 'spki' }), source, sans);
 }
 
 /** The validity window for a new certificate, with every problem found. Years are calendar years. */
@@ -152,14 +157,9 @@ export interface IssuedCertificate {
   fields: CertificateFields;
 }
 
-/** Signs one planned certificate into a store record. */
-export function signPlanned(ws: Workspace, signer: CaSigner['issuer'], fields: CertificateFields, req: SubjectRequest, profile: Profile): IssuedCertificate {
-  return issuedRecord(ws, buildCertificate(signer, fields), fields, req, profile);
-}
-
-/** {@link signPlanned} with the signature computed in the thread pool. */
-export async function signPlannedAsync(ws: Workspace, signer: CaSigner['issuer'], fields: CertificateFields, req: SubjectRequest, profile: Profile): Promise<IssuedCertificate> {
-  return issuedRecord(ws, await buildCertificateAsync(signer, fields), fields, req, profile);
+/** Signs one planned certificate (through the issuer's {@link Signer}) into a store record. */
+export async function signPlanned(ws: Workspace, signer: CaSigner['issuer'], fields: CertificateFields, req: SubjectRequest, profile: Profile): Promise<IssuedCertificate> {
+  return issuedRecord(ws, await buildCertificate(signer, fields), fields, req, profile);
 }
 
 function issuedRecord(ws: Workspace, der: Buffer, fields: CertificateFields, req: SubjectRequest, profile: Profile): IssuedCertificate {
@@ -190,13 +190,15 @@ export async function recordIssued(ws: Workspace, signer: CaSigner, issued: Issu
   for (let attempt = 0; pending.length; attempt++) {
     if (attempt === 5) throw new PkiError('STATE_SERIAL_COLLISION', 'serial numbers kept colliding with existing ones; is the random source broken?');
     const { collisions } = await ws.store.recordIssued(signer.ca.id, pending.map((p) => p.c.record), ws.deps.actor, ws.now);
-    pending = collisions.map((k) => {
+    const next: typeof pending = [];
+    for (const k of collisions) {
       const { i } = pending[k]!;
       const old = issued[i]!;
       const fields = { ...old.fields, serial: newSerial(ws.deps.randomBytes) };
-      issued[i] = signPlanned(ws, signer.issuer, fields, requests[i]!, profile);
-      return { c: issued[i]!, i };
-    });
+      issued[i] = await signPlanned(ws, signer.issuer, fields, requests[i]!, profile);
+      next.push({ c: issued[i]!, i });
+    }
+    pending = next;
   }
 }
 

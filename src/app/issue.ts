@@ -14,7 +14,7 @@ import { readCsrFiles } from './csr-pool.js';
 import { parseSan } from '../x509/extensions.js';
 import { encodeName, formatDn, parseDn } from '../x509/name.js';
 import { toPem } from '../x509/pem.js';
-import { generatedRequest, planCertificate, recordIssued, requestFromCsr, sha256Fingerprint, signPlanned, signPlannedAsync, type IssuedCertificate, type SubjectRequest } from './issuance.js';
+import { generatedRequest, planCertificate, recordIssued, requestFromCsr, sha256Fingerprint, signPlanned, type IssuedCertificate, type SubjectRequest } from './issuance.js';
 import { caChain, chainToPem, getCa, isSelfIssued, unlockCa, withWorkspace, type CaSigner, type Workspace } from './workspace.js';
 import { assertIssuing } from './rotation-state.js';
 
@@ -119,7 +119,7 @@ export async function issueCertificate(deps: Workspace['deps'], input: IssueInpu
     const plan = planCertificate(ws, issuerWindow(signer), profile, req, { validitySeconds, ca: false });
     throwIfAny(plan.problems, `${input.csr ?? 'request'}: ${plan.problems.length} problems`);
     for (const w of plan.warnings) deps.stderr.write(`warning: ${w}\n`);
-    const issued = [signPlanned(ws, signer.issuer, plan.fields!, req, profile)];
+    const issued = [await signPlanned(ws, signer.issuer, plan.fields!, req, profile)];
     // The chain for --chain-out leaves out self-signed roots: relying parties hold those as trust anchors.
     const chain = input.chainOut ? (await caChain(ws, ca)).filter((c) => !isSelfIssued(c)) : [];
     const created: string[] = [];
@@ -395,7 +395,7 @@ export async function issueBatch(deps: Workspace['deps'], input: BatchInput): Pr
             if (plan.problems.length) return void (csrProblems[k] = plan.problems);
             requests[k] = req;
             hashes[k] = csr.sha256!;
-            signing[k] = signPlannedAsync(ws, signer.issuer, plan.fields!, req, profile);
+            signing[k] = signPlanned(ws, signer.issuer, plan.fields!, req, profile);
           },
           () => interrupted !== null,
         );

@@ -14,6 +14,7 @@ import { decodeCrl, pemLength, walkCrlEntries, type DecodedCrl } from '../x509/c
 import { readSingle, TAG } from '../x509/der.js';
 import { decodePemBlocks, looksLikePem, toPem } from '../x509/pem.js';
 import { OID } from '../x509/oids.js';
+import { BUNDLE_MAX_CHARS, BUNDLE_MAX_CHARS_OLD_MODEL, CRL_DATA_MAX_BYTES, CRL_SIZE_WARNING_FRACTION, MAX_CAS_PER_ANCHOR, MAX_CHAIN_CERTIFICATES } from '../domain/roles-anywhere.js';
 
 export type Severity = 'error' | 'warning' | 'notice';
 export interface Finding {
@@ -40,13 +41,13 @@ export const LINT_CODES: Array<[string, Severity, string]> = [
   ['RA_SOURCE_IDENTITY_NO_PREFIX', 'notice', 'a CN of 62-64 characters: SourceIdentity has no "CN=" prefix'],
   ['RA_CN_TOO_LONG', 'warning', 'a CN over 64 characters'],
   ['RA_SERIAL_SHORT', 'warning', 'a serial under 2 octets (a 2-character minimum role session name)'],
-  ['RA_CHAIN_TOO_LONG', 'error', '--chain holds more than 5 certificates (X-Amz-X509-Chain limit)'],
+  ['RA_CHAIN_TOO_LONG', 'error', `--chain holds more than ${MAX_CHAIN_CERTIFICATES} certificates (X-Amz-X509-Chain limit)`],
   ['RA_CA_NOT_CA', 'error', 'a CA certificate without basicConstraints CA:TRUE ("Incorrect basic constraints for CA certificate")'],
   ['RA_CA_NO_KEY_CERT_SIGN', 'error', 'a CA certificate without keyUsage keyCertSign'],
   ['RA_CA_NO_CRL_SIGN', 'notice', 'a CA certificate without keyUsage cRLSign: it cannot sign the CRL Roles Anywhere takes'],
-  ['RA_BUNDLE_TOO_MANY', 'error', 'a trust-anchor bundle of more than 2 certificates'],
-  ['RA_BUNDLE_TOO_LARGE', 'error', 'a bundle over 16,000 characters (warning over the 8,000 of older API models)'],
-  ['RA_CRL_TOO_LARGE', 'error', 'a CRL over 300,000 bytes of PEM (warning from 80%)'],
+  ['RA_BUNDLE_TOO_MANY', 'error', `a trust-anchor bundle of more than ${MAX_CAS_PER_ANCHOR} certificates`],
+  ['RA_BUNDLE_TOO_LARGE', 'error', `a bundle over ${BUNDLE_MAX_CHARS.toLocaleString('en-US')} characters (warning over the ${BUNDLE_MAX_CHARS_OLD_MODEL.toLocaleString('en-US')} of older API models)`],
+  ['RA_CRL_TOO_LARGE', 'error', `a CRL over ${CRL_DATA_MAX_BYTES.toLocaleString('en-US')} bytes of PEM (warning from ${CRL_SIZE_WARNING_FRACTION * 100}%)`],
   ['RA_CRL_NOT_V2', 'error', 'a v1 CRL'],
   ['RA_CRL_EXPIRED', 'error', 'nextUpdate has passed (warning: no nextUpdate)'],
   ['X509_EXPIRED', 'error', 'notAfter has passed'],
@@ -157,8 +158,8 @@ export function lintCrl(crl: DecodedCrl, pemBytes: number, now: Date): Finding[]
   const out: Finding[] = [];
   if (crl.version !== 2) out.push(finding('RA_CRL_NOT_V2', 'version', `v${crl.version} CRL`, 'generate a v2 CRL (pki crl generate)'));
   if (isWeakSignatureOid(crl.signatureAlgorithm)) out.push(finding('RA_WEAK_SIGNATURE', 'signatureAlgorithm', `signed with ${crl.signatureAlgorithmName}`, 'sign with SHA-256 or stronger'));
-  if (pemBytes > 300_000) out.push(finding('RA_CRL_TOO_LARGE', 'crlData', `${pemBytes} bytes of PEM; ImportCrl takes at most 300,000`, 'omit reason codes, prune expired entries, or split the issuing CA'));
-  else if (pemBytes > 240_000) out.push(finding('RA_CRL_TOO_LARGE', 'crlData', `${pemBytes} bytes of PEM, over 80% of the 300,000 limit`, 'plan a split of the issuing CA', 'warning'));
+  if (pemBytes > CRL_DATA_MAX_BYTES) out.push(finding('RA_CRL_TOO_LARGE', 'crlData', `${pemBytes} bytes of PEM; ImportCrl takes at most ${CRL_DATA_MAX_BYTES.toLocaleString('en-US')}`, 'omit reason codes, prune expired entries, or split the issuing CA'));
+  else if (pemBytes > CRL_SIZE_WARNING_FRACTION * CRL_DATA_MAX_BYTES) out.push(finding('RA_CRL_TOO_LARGE', 'crlData', `${pemBytes} bytes of PEM, over ${CRL_SIZE_WARNING_FRACTION * 100}% of the ${CRL_DATA_MAX_BYTES.toLocaleString('en-US')} limit`, 'plan a split of the issuing CA', 'warning'));
   if (!crl.nextUpdate) out.push(finding('RA_CRL_EXPIRED', 'nextUpdate', 'no nextUpdate', 'generate CRLs with a nextUpdate', 'warning'));
   else if (crl.nextUpdate.getTime() <= now.getTime()) out.push(finding('RA_CRL_EXPIRED', 'nextUpdate', `expired at ${crl.nextUpdate.toISOString()}`, 'publish a new CRL (pki crl publish)'));
   if (crl.crlNumber === undefined) out.push(finding('X509_CRL_NO_NUMBER', 'crlNumber', 'no CRL Number extension', 'generate CRLs with a CRL Number'));
@@ -201,10 +202,10 @@ export function lintFile(deps: Deps, file: string, opts: { as?: LintAs; chain?: 
   if (!certs.length) throw new PkiError('CRYPTO_BAD_PEM', `${file}: no certificate or CRL found`, { details: { file } });
   if (as === 'anchor-bundle') {
     const findings: Finding[] = [];
-    if (certs.length > 2) findings.push(finding('RA_BUNDLE_TOO_MANY', 'bundle', `${certs.length} certificates; a trust anchor holds at most 2`, 'split it over two trust anchors, or drop one CA'));
+    if (certs.length > MAX_CAS_PER_ANCHOR) findings.push(finding('RA_BUNDLE_TOO_MANY', 'bundle', `${certs.length} certificates; a trust anchor holds at most ${MAX_CAS_PER_ANCHOR}`, 'split it over two trust anchors, or drop one CA'));
     const chars = certs.map((c) => toPem('CERTIFICATE', c.der)).join('').length;
-    if (chars > 16000) findings.push(finding('RA_BUNDLE_TOO_LARGE', 'bundle', `${chars} characters; x509CertificateData takes at most 16,000`, 'use smaller keys (P-256) or fewer certificates'));
-    else if (chars > 8000) findings.push(finding('RA_BUNDLE_TOO_LARGE', 'bundle', `${chars} characters: over the 8,000 older API models accepted`, 'check your SDK or CLI version', 'warning'));
+    if (chars > BUNDLE_MAX_CHARS) findings.push(finding('RA_BUNDLE_TOO_LARGE', 'bundle', `${chars} characters; x509CertificateData takes at most ${BUNDLE_MAX_CHARS.toLocaleString('en-US')}`, 'use smaller keys (P-256) or fewer certificates'));
+    else if (chars > BUNDLE_MAX_CHARS_OLD_MODEL) findings.push(finding('RA_BUNDLE_TOO_LARGE', 'bundle', `${chars} characters: over the ${BUNDLE_MAX_CHARS_OLD_MODEL.toLocaleString('en-US')} older API models accepted`, 'check your SDK or CLI version', 'warning'));
     certs.forEach((c, i) => findings.push(...lintCa(c, now).map((f) => ({ ...f, field: `certificate ${i + 1} (${c.subjectDn}): ${f.field}` }))));
     return { file, as, subject: certs.map((c) => c.subjectDn).join(' | '), findings };
   }
@@ -213,7 +214,7 @@ export function lintFile(deps: Deps, file: string, opts: { as?: LintAs; chain?: 
   const kind: LintAs = as === 'ca' || (opts.as === undefined && cert.basicConstraints?.ca) ? 'ca' : 'leaf';
   if (opts.chain) {
     const chain = decodePemBlocks(readInput(resolve(deps.cwd, opts.chain), '--chain'), opts.chain).filter((b) => b.label === 'CERTIFICATE');
-    if (chain.length > 5) findings.push(finding('RA_CHAIN_TOO_LONG', 'chain', `${chain.length} certificates in --chain`, 'send at most 5 intermediates; put the issuing CA in the trust anchor'));
+    if (chain.length > MAX_CHAIN_CERTIFICATES) findings.push(finding('RA_CHAIN_TOO_LONG', 'chain', `${chain.length} certificates in --chain`, `send at most ${MAX_CHAIN_CERTIFICATES} intermediates; put the issuing CA in the trust anchor`));
     chain.forEach((b, i) => {
       const c = parseCertificate(b.der, opts.chain!);
       findings.push(...lintCa(c, now).map((f) => ({ ...f, field: `chain ${i + 1} (${c.subjectDn}): ${f.field}` })));

@@ -7,6 +7,7 @@ import { readInput } from '../fs/files.js';
 import type { Deps } from '../ports.js';
 import { parseCertificate, readCertificate } from '../x509/certificate.js';
 import { decodePemBlocks } from '../x509/pem.js';
+import { MAX_CHAIN_CERTIFICATES } from '../domain/roles-anywhere.js';
 
 const FIELDS: CertificateField[] = ['x509Subject', 'x509Issuer', 'x509SAN'];
 
@@ -56,7 +57,7 @@ export async function previewCertificate(deps: Deps, input: { cert: string; chai
     const certs = blocks.filter((b) => b.label === 'CERTIFICATE').map((b) => parseCertificate(b.der, input.chain!));
     chainCount = certs.length;
     if (blocks.length !== certs.length) warnings.push(`--chain ${input.chain} holds blocks other than CERTIFICATE: the credential helper refuses it ("invalid certificate chain")`);
-    if (certs.length > 5) warnings.push(`--chain holds ${certs.length} certificates: X-Amz-X509-Chain takes at most 5`);
+    if (certs.length > MAX_CHAIN_CERTIFICATES) warnings.push(`--chain holds ${certs.length} certificates: X-Amz-X509-Chain takes at most ${MAX_CHAIN_CERTIFICATES}`);
     if (certs[0] && !certs[0].subjectDer.equals(cert.issuerDer)) warnings.push(`the first certificate of --chain (${certs[0].subjectDn}) is not the issuer of --cert (${cert.issuerDn}); send the issuer first`);
   }
   const mappings = input.profileMapping ? readMappings(readInput(resolve(deps.cwd, input.profileMapping), '--profile-mapping').toString('utf8'), input.profileMapping) : DEFAULT_MAPPINGS;

@@ -112,7 +112,7 @@ export async function renewCertificate(deps: Workspace['deps'], input: RenewInpu
     const plan = planCertificate(ws, { name: signer.ca.name, notBefore: signer.cert.notBefore, notAfter: signer.cert.notAfter, subject: signer.cert.subject }, profile, req, { validitySeconds, ca: false });
     throwIfAny(plan.problems, `renewal of ${old.serialHex}: ${plan.problems.length} problems`);
     for (const w of plan.warnings) deps.stderr.write(`warning: ${w}\n`);
-    const issued = [signPlanned(ws, signer.issuer, plan.fields!, req, profile)];
+    const issued = [await signPlanned(ws, signer.issuer, plan.fields!, req, profile)];
     await recordIssued(ws, signer, issued, [req], profile);
     // Recorded. The key is written after the record (never before: --force over the old key would lose it if
     // recording failed), then the certificate: a watcher (pki credential serve) sees the pair complete.

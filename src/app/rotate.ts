@@ -21,6 +21,7 @@ import { assertNotClosed, CLOSED_PHASES, subtree } from './rotation-state.js';
 import { revokedInBundle } from './ca-state.js';
 import { withAnchorLease, type LeaseOptions } from './lease.js';
 import { caCertificate, unlockCa, withWorkspace, type Workspace } from './workspace.js';
+import { MAX_CAS_PER_ANCHOR, MAX_CRLS_PER_ANCHOR } from '../domain/roles-anywhere.js';
 
 const SAMPLE = 20;
 
@@ -151,8 +152,8 @@ async function analyse(ws: Workspace, anchor: AnchorRecord, newName: string, old
   }
   const anchorChange = bundleBefore.includes(old.name);
   const { bundleDuring, bundleAfter } = bundles(bundleBefore, old.name, newName, anchorChange);
-  if (anchorChange && bundleDuring.length > 2)
-    throw new PkiError('POLICY_BUNDLE_SIZE', `trust anchor ${anchor.name} already holds 2 CA certificates (${bundleBefore.join(', ')}): adding ${newName} would make a bundle of three, and Roles Anywhere allows 2`, {
+  if (anchorChange && bundleDuring.length > MAX_CAS_PER_ANCHOR)
+    throw new PkiError('POLICY_BUNDLE_SIZE', `trust anchor ${anchor.name} already holds ${bundleBefore.length} CA certificates (${bundleBefore.join(', ')}): adding ${newName} would make a bundle of ${bundleDuring.length === 3 ? 'three' : bundleDuring.length}, and Roles Anywhere allows ${MAX_CAS_PER_ANCHOR}`, {
       details: { anchor: anchor.name, bundle: bundleBefore, new: newName },
       hint: `first take the other CA out of the bundle (pki anchor push --name ${anchor.name} --ca ${old.name}), or rotate it instead`,
     });
@@ -174,8 +175,8 @@ async function analyse(ws: Workspace, anchor: AnchorRecord, newName: string, old
   const crlCas = anchorChange || oldPublished ? [old.name, newName] : [];
   const byId = new Map(all.map((c) => [c.id, c.name]));
   const slots = new Set([...published.map((p) => byId.get(p.issuerId)!), ...crlCas]);
-  if (slots.size > 2)
-    throw new PkiError('STATE_ROTATION_CRL_SLOTS', `trust anchor ${anchor.name} would need ${slots.size} CRLs (${[...slots].join(', ')}) during the rotation; Roles Anywhere allows 2 per trust anchor`, {
+  if (slots.size > MAX_CRLS_PER_ANCHOR)
+    throw new PkiError('STATE_ROTATION_CRL_SLOTS', `trust anchor ${anchor.name} would need ${slots.size} CRLs (${[...slots].join(', ')}) during the rotation; Roles Anywhere allows ${MAX_CRLS_PER_ANCHOR} per trust anchor`, {
       details: { anchor: anchor.name, crls: [...slots] },
       hint: 'delete the CRL of a CA that no longer issues from the trust anchor first',
     });
@@ -362,10 +363,10 @@ async function preflight(ws: Workspace, a: Analysis, src: PassphraseSource & { p
       if (crlsOfCa(remote, name, ca, p?.crlId).length) have.add(name);
     }
     const needed = a.crlCas.filter((n) => !have.has(n));
-    if (remote.length + needed.length > 2) {
+    if (remote.length + needed.length > MAX_CRLS_PER_ANCHOR) {
       const e = new PkiError(
         'AWS_CRL_QUOTA',
-        `trust anchor ${a.anchor.name} holds ${remote.length} CRL(s) on the service (${remote.map((c) => c.name).join(', ')}); the rotation needs ${needed.length} more (${needed.join(', ')}), and Roles Anywhere allows 2 per trust anchor`,
+        `trust anchor ${a.anchor.name} holds ${remote.length} CRL(s) on the service (${remote.map((c) => c.name).join(', ')}); the rotation needs ${needed.length} more (${needed.join(', ')}), and Roles Anywhere allows ${MAX_CRLS_PER_ANCHOR} per trust anchor`,
         {
           details: { anchor: a.anchor.name, crls: remote.map((c) => ({ name: c.name, id: c.crlId })), needed },
           hint: 'delete the CRL that no longer belongs on the trust anchor (aws rolesanywhere delete-crl), then run start again; nothing was changed',

@@ -2,9 +2,9 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { PkiError } from '../errors.js';
-import { readInput } from '../fs/files.js';
 import { loadConfig, type Config } from '../config/config.js';
-import { keysMatch, loadPrivateKey, signatureAlgorithmFor } from '../crypto/keys.js';
+import { spkiMatches } from '../crypto/keys.js';
+import { FileKeyStore } from '../adapters/keys/file.js';
 import { passphraseToUnlock, type PassphraseSource } from '../crypto/passphrase.js';
 import type { CaRecord, Deps, Store } from '../ports.js';
 import { SqliteStore } from '../store/sqlite.js';
@@ -72,30 +72,28 @@ export function caCertificate(ca: CaRecord): ParsedCertificate {
   return parseCertificate(ca.certDer, `CA ${ca.name}`);
 }
 
-/** Loads and checks a CA's private key; the passphrase comes from `src` when the key is encrypted. */
+/** The key store holding this PKI's CA keys (encrypted PKCS#8 files under `keys.dir`). */
+export function caKeyStore(ws: Pick<Workspace, 'config' | 'deps'>): FileKeyStore {
+  return new FileKeyStore({ baseDir: ws.config.dir, keysDir: ws.config.keys.dir, iterations: ws.config.keys.pbkdf2Iterations, randomBytes: ws.deps.randomBytes });
+}
+
+/** Opens and checks a CA's key (a {@link Signer}); the passphrase comes from `src` when the key is encrypted. */
 export async function unlockCa(ws: Workspace, ca: CaRecord, src: PassphraseSource): Promise<CaSigner> {
   const cert = caCertificate(ca);
-  const { key, passphrase } = await loadCaKey(ws, ca, src);
-  if (!keysMatch(key, cert.publicKey))
+  let passphrase: string | undefined;
+  const signer = await (ws.deps.keyStore ?? caKeyStore(ws)).open(
+    ca.keyPath,
+    async () => (passphrase = ca.keyEncrypted ? await passphraseToUnlock(ws.deps, src, `CA ${ca.name}'s key (${ca.keyPath})`) : undefined),
+    ca.name,
+  );
+  if (!spkiMatches(signer.spki, cert.publicKey))
     throw new PkiError('CRYPTO_KEY_MISMATCH', `the key file ${ca.keyPath} does not match CA ${ca.name}'s certificate`, { details: { ca: ca.name, file: ca.keyPath } });
   return {
     ca,
     cert,
-    issuer: { name: cert.subjectDer, keyId: cert.subjectKeyId ?? keyIdentifier(cert.spki), key, algorithm: signatureAlgorithmFor(ca.keyType) },
+    issuer: { name: cert.subjectDer, keyId: cert.subjectKeyId ?? keyIdentifier(cert.spki), signer },
     ...(passphrase === undefined ? {} : { passphrase }),
   };
-}
-
-export async function loadCaKey(ws: Workspace, ca: CaRecord, src: PassphraseSource) {
-  let pem: Buffer;
-  try {
-    pem = readInput(ca.keyPath, `CA ${ca.name}'s key`);
-  } catch (e) {
-    if (e instanceof PkiError && e.code === 'POLICY_INPUT_TOO_LARGE') throw e;
-    throw new PkiError('IO_KEY_UNREADABLE', `cannot read CA ${ca.name}'s key ${ca.keyPath}: ${(e as Error).message}`, { details: { ca: ca.name, file: ca.keyPath }, cause: e });
-  }
-  const passphrase = ca.keyEncrypted ? await passphraseToUnlock(ws.deps, src, `CA ${ca.name}'s key (${ca.keyPath})`) : undefined;
-  return { key: loadPrivateKey(pem, ca.keyPath, passphrase), passphrase };
 }
 
 /** True when `issuer` can have signed `cert`: names chain, AKI matches SKI (when both are present), the signature verifies. */

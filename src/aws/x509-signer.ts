@@ -22,6 +22,7 @@ export function algorithmForKey(key: crypto.KeyObject, source = 'the private key
 /** A certificate serial (canonical hex, optional colons) as the decimal string the Credential carries (§1.6). */
 export { serialToDecimal } from '../domain/serial.js';
 import { serialToDecimal } from '../domain/serial.js';
+import { MAX_CHAIN_CERTIFICATES } from '../domain/roles-anywhere.js';
 
 /** RFC 3986 percent-encoding: everything but A-Z a-z 0-9 - _ . ~ (so "%20", never "+"). */
 export function uriEncode(s: string): string {
@@ -114,8 +115,8 @@ export interface SignedSessionRequest {
 
 /** Builds and signs a CreateSession request the way the official credential helper sends it (§4.2, §4.5). */
 export function signSessionRequest(input: SessionRequestInput): SignedSessionRequest {
-  if (input.chain.length > 5)
-    throw new PkiError('POLICY_CHAIN_TOO_LONG', `--intermediates holds ${input.chain.length} certificates; Roles Anywhere accepts at most 5 in X-Amz-X509-Chain`, { details: { count: input.chain.length } });
+  if (input.chain.length > MAX_CHAIN_CERTIFICATES)
+    throw new PkiError('POLICY_CHAIN_TOO_LONG', `--intermediates holds ${input.chain.length} certificates; Roles Anywhere accepts at most ${MAX_CHAIN_CERTIFICATES} in X-Amz-X509-Chain`, { details: { count: input.chain.length } });
   const algorithm = algorithmForKey(input.key);
   const date = amzDate(input.date);
   const query: Array<[string, string]> = [

@@ -5,6 +5,7 @@ import { PkiError } from '../errors.js';
 import { readInput } from '../fs/files.js';
 import { DEFAULT_PBKDF2_ITERATIONS } from '../crypto/keys.js';
 import { parseYamlWithSchema, type Spec } from './schema.js';
+import { CRL_DATA_MAX_BYTES } from '../domain/roles-anywhere.js';
 
 export const CONFIG_FILE = 'pki.yaml';
 
@@ -20,7 +21,7 @@ export interface Config {
 }
 
 /** IAM Roles Anywhere's crlData limit: 1-300,000 bytes of PEM (reference §3.2). */
-export const ROLES_ANYWHERE_CRL_MAX_BYTES = 300_000;
+export const ROLES_ANYWHERE_CRL_MAX_BYTES = CRL_DATA_MAX_BYTES;
 
 export const CONFIG_SCHEMA: Spec = {
   type: 'object',

@@ -13,8 +13,7 @@ import { toPem } from '../x509/pem.js';
 export const KEY_TYPES = ['ecdsa-p256', 'ecdsa-p384', 'ecdsa-p521', 'rsa-2048', 'rsa-3072', 'rsa-4096'] as const;
 export type KeyType = (typeof KEY_TYPES)[number];
 
-/** Key types Roles Anywhere documents as accepted (reference §1.4: RSA, EC P-256/P-384; P-521 is UNCONFIRMED). */
-export const ROLES_ANYWHERE_KEY_TYPES: readonly KeyType[] = ['ecdsa-p256', 'ecdsa-p384', 'rsa-2048', 'rsa-3072', 'rsa-4096'];
+export { ROLES_ANYWHERE_KEY_TYPES } from '../domain/roles-anywhere.js';
 
 export function isKeyType(s: string): s is KeyType {
   return (KEY_TYPES as readonly string[]).includes(s);
@@ -161,4 +160,9 @@ export function keysMatch(privateKey: crypto.KeyObject, publicKey: crypto.KeyObj
   const a = crypto.createPublicKey(privateKey).export({ format: 'der', type: 'spki' });
   const b = publicKey.export({ format: 'der', type: 'spki' });
   return a.equals(b);
+}
+
+/** True when the DER SubjectPublicKeyInfo `spki` (a {@link Signer}'s) is `publicKey` (compared in Node's canonical encoding). */
+export function spkiMatches(spki: Buffer, publicKey: crypto.KeyObject): boolean {
+  return spki.equals(publicKey.export({ format: 'der', type: 'spki' }));
 }

@@ -1,8 +1,8 @@
 /** Certificate profiles: what a CA may issue, and the policy checks applied to every request. */
 import { PkiError } from '../errors.js';
-import { ROLES_ANYWHERE_KEY_TYPES, type KeyType } from '../crypto/keys.js';
-import type { San, SanType } from '../x509/extensions.js';
-import type { Rdns } from '../x509/name.js';
+import type { KeyType } from '../crypto/keys.js';
+import { ROLES_ANYWHERE_KEY_TYPES } from './roles-anywhere.js';
+import type { Rdns, San, SanType } from './names.js';
 import type { Duration } from './duration.js';
 
 export type ProfileKind = 'root-ca' | 'intermediate-ca' | 'leaf';

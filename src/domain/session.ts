@@ -4,7 +4,8 @@
  * SANs, after the profile's attribute mappings. Values that do not match STS's session-tag pattern are dropped by the
  * service without any error; this module says which and why. Pure: used by the emulator, `pki preview` and `pki issue`.
  */
-import type { Rdns } from '../x509/name.js';
+import type { Rdns } from './names.js';
+import { MAX_SESSION_TAGS, SESSION_TAG_CHARS, SESSION_TAG_KEY_MAX, SESSION_TAG_VALUE_MAX, SOURCE_IDENTITY_MAX, SOURCE_IDENTITY_PREFIXED_CN_MAX } from './roles-anywhere.js';
 
 export type CertificateField = 'x509Subject' | 'x509Issuer' | 'x509SAN';
 
@@ -15,8 +16,8 @@ export type AttributeMappings = Record<CertificateField, string[]>;
 export const DEFAULT_MAPPINGS: AttributeMappings = { x509Subject: ['*'], x509Issuer: ['*'], x509SAN: ['DNS', 'URI', 'Name/*'] };
 
 /** STS session tags: key 1-128 and value 0-256 characters of letters, spaces, digits and _ . : / = + - @ (§6.2). */
-const TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
-export const MAX_SESSION_TAGS = 50;
+const TAG_VALUE = SESSION_TAG_CHARS;
+export { MAX_SESSION_TAGS };
 
 export interface SessionCertificate {
   serialHex: string;
@@ -61,9 +62,9 @@ export function sourceIdentity(cert: SessionCertificate): { value: string; note:
     const hex = cert.serialHex.length % 2 ? `0${cert.serialHex}` : cert.serialHex;
     return { value: `ID=${hex}`, note: null };
   }
-  if (cn.length <= 61) return { value: `CN=${cn}`, note: null };
-  if (cn.length <= 64) return { value: cn, note: `the CN has ${cn.length} characters, so SourceIdentity has no "CN=" prefix` };
-  return { value: cn, note: `the CN has ${cn.length} characters (more than 64): what the service does is not documented` };
+  if (cn.length <= SOURCE_IDENTITY_PREFIXED_CN_MAX) return { value: `CN=${cn}`, note: null };
+  if (cn.length <= SOURCE_IDENTITY_MAX) return { value: cn, note: `the CN has ${cn.length} characters, so SourceIdentity has no "CN=" prefix` };
+  return { value: cn, note: `the CN has ${cn.length} characters (more than ${SOURCE_IDENTITY_MAX}): what the service does is not documented` };
 }
 
 function mapped(mappings: AttributeMappings, field: CertificateField, specifier: string): boolean {
@@ -94,8 +95,8 @@ export function previewSession(cert: SessionCertificate, mappings: AttributeMapp
       dropped.push({ tag, value: c.value, reason: `not in the profile's ${c.field} attribute mapping` });
       continue;
     }
-    if (tag.length > 128 || !TAG_VALUE.test(tag)) dropped.push({ tag, value: c.value, reason: 'the tag key is not a valid STS session-tag key' });
-    else if (c.value.length > 256) dropped.push({ tag, value: c.value, reason: `${c.value.length} characters: STS session-tag values have at most 256` });
+    if (tag.length > SESSION_TAG_KEY_MAX || !TAG_VALUE.test(tag)) dropped.push({ tag, value: c.value, reason: 'the tag key is not a valid STS session-tag key' });
+    else if (c.value.length > SESSION_TAG_VALUE_MAX) dropped.push({ tag, value: c.value, reason: `${c.value.length} characters: STS session-tag values have at most ${SESSION_TAG_VALUE_MAX}` });
     else if (!TAG_VALUE.test(c.value)) {
       const bad = [...new Set([...c.value].filter((ch) => !TAG_VALUE.test(ch)))].map((ch) => (/[\x00-\x1f\x7f]/.test(ch) ? `U+${ch.charCodeAt(0).toString(16).padStart(4, '0')}` : `"${ch}"`));
       dropped.push({ tag, value: c.value, reason: `contains ${bad.join(' ')}: STS session-tag values allow only letters, digits, spaces and _ . : / = + - @` });

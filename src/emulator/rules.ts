@@ -7,6 +7,7 @@ import { decodePemBlocks } from '../x509/pem.js';
 import { hashForSignatureOid, isWeakSignatureOid, parseCertificate, signatureAlgorithmFitsKey, type ParsedCertificate } from '../x509/certificate.js';
 import { decodeCrl, type DecodedCrl } from '../x509/crl.js';
 import { verifyWith } from '../crypto/keys.js';
+import { CRL_DATA_MAX_BYTES, MAX_CAS_PER_ANCHOR } from '../domain/roles-anywhere.js';
 
 export class ServiceError extends Error {
   constructor(readonly type: 'ValidationException' | 'ResourceNotFoundException' | 'AccessDeniedException' | 'ThrottlingException' | 'InternalServerException', readonly status: number, message: string) {
@@ -36,7 +37,7 @@ export function checkBundle(pem: unknown, maxChars: number): ParsedCertificate[]
     throw validation('Invalid certificate bundle: the certificates could not be parsed');
   }
   if (certs.length === 0) throw validation('Invalid certificate bundle: no PEM certificate found');
-  if (certs.length > 2) throw validation(`Certificates per trust anchor quota exceeded: ${certs.length} certificates, at most 2`);
+  if (certs.length > MAX_CAS_PER_ANCHOR) throw validation(`Certificates per trust anchor quota exceeded: ${certs.length} certificates, at most ${MAX_CAS_PER_ANCHOR}`);
   for (const c of certs) {
     // The service's own message for a CA certificate without CA:TRUE (and, in field reports, without keyCertSign).
     if (c.version !== 3 || !c.basicConstraints?.ca || !c.keyUsage?.includes('keyCertSign')) throw validation('Incorrect basic constraints for CA certificate');
@@ -54,8 +55,8 @@ export interface CrlRules {
 
 /** §3.2-3.4: crlData (the PEM bytes) of 1-300,000 bytes, a v2 CRL, signed by one of the anchor's certificates. */
 export function checkCrl(crlData: Buffer, anchorCerts: ParsedCertificate[], rules: CrlRules): DecodedCrl {
-  if (crlData.length < 1 || crlData.length > 300_000)
-    throw validation(`1 validation error detected: Value at 'crlData' failed to satisfy constraint: Member must have length between 1 and 300000`);
+  if (crlData.length < 1 || crlData.length > CRL_DATA_MAX_BYTES)
+    throw validation(`1 validation error detected: Value at 'crlData' failed to satisfy constraint: Member must have length between 1 and ${CRL_DATA_MAX_BYTES}`);
   const text = crlData.toString('latin1');
   let der: Buffer;
   if (text.includes('-----BEGIN X509 CRL-----')) {

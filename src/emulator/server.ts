@@ -23,6 +23,7 @@ import { DEFAULT_MAPPINGS, type AttributeMappings, type CertificateField } from 
 import { createSession, type SessionContext, type SessionRecord, type SessionRequest } from './sessions.js';
 import { stsRequest, type AssumedRoleRecord } from './sts.js';
 import { checkBundle, checkCrl, checkName, checkTags, ServiceError, validation, type CrlRules } from './rules.js';
+import { BUNDLE_MAX_CHARS, MAX_CRLS_PER_ANCHOR } from '../domain/roles-anywhere.js';
 
 export interface EmulatorOptions {
   /** 127.0.0.1 unless told otherwise; any other address needs allowNonLoopback. */
@@ -134,7 +135,6 @@ export interface Emulator {
   close(): Promise<void>;
 }
 
-const MAX_CRLS_PER_ANCHOR = 2;
 
 /** The state in memory: Maps, so that no id (not even "__proto__" or "constructor") reaches an object's prototype. */
 interface Store {
@@ -209,7 +209,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     throw new PkiError('USAGE_NON_LOOPBACK', `the emulator listens on loopback only; --host ${host} needs --allow-non-loopback`);
   const account = opts.account ?? '123456789012';
   const region = opts.region ?? 'us-east-1';
-  const maxChars = opts.maxCertificateDataChars ?? 16000;
+  const maxChars = opts.maxCertificateDataChars ?? BUNDLE_MAX_CHARS;
   const crlRules: CrlRules = { requirePem: opts.crl?.requirePem ?? true, requireSignedByAnchor: opts.crl?.requireSignedByAnchor ?? true };
   const rate = opts.ratePerSecond ?? 1;
   const state = loadState(opts.stateFile);

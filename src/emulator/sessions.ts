@@ -20,6 +20,7 @@ import { decodeCrl, walkCrlEntries, type DecodedCrl } from '../x509/crl.js';
 import { sameName, validatePath } from '../x509/path.js';
 import { decodePemBlocks } from '../x509/pem.js';
 import { ServiceError, validation } from './rules.js';
+import { MAX_CHAIN_CERTIFICATES, ROLE_SESSION_NAME } from '../domain/roles-anywhere.js';
 
 const denied = (message: string): ServiceError => new ServiceError('AccessDeniedException', 403, message);
 
@@ -167,7 +168,7 @@ export function createSession(req: SessionRequest, ctx: SessionContext): { body:
   if (leafRefusal(leaf, ctx.now())) throw denied('Untrusted certificate. Insufficient certificate');
   const chainHeader = single(req, 'x-amz-x509-chain');
   const chainParts = chainHeader ? chainHeader.split(',').map((s) => s.trim()) : [];
-  if (chainParts.length > 5) throw validation(`X-Amz-X509-Chain holds ${chainParts.length} certificates; the maximum depth is 5`);
+  if (chainParts.length > MAX_CHAIN_CERTIFICATES) throw validation(`X-Amz-X509-Chain holds ${chainParts.length} certificates; the maximum depth is ${MAX_CHAIN_CERTIFICATES}`);
   let chain: ParsedCertificate[];
   try {
     chain = chainParts.map((b) => parseCertificate(Buffer.from(b, 'base64'), 'X-Amz-X509-Chain'));
@@ -207,7 +208,7 @@ export function createSession(req: SessionRequest, ctx: SessionContext): { body:
   const roleSessionName = body.roleSessionName;
   if (roleSessionName !== undefined) {
     if (!profile.acceptRoleSessionName) throw denied('Not authorized to set roleSessionName.');
-    if (typeof roleSessionName !== 'string' || !/^[\w+=,.@-]{2,64}$/.test(roleSessionName))
+    if (typeof roleSessionName !== 'string' || !ROLE_SESSION_NAME.test(roleSessionName))
       throw validation("1 validation error detected: Value at 'roleSessionName' failed to satisfy constraint: 2-64 characters of [\\w+=,.@-]");
   }
   const duration = Math.min(profile.durationSeconds, (requested as number | undefined) ?? profile.durationSeconds);

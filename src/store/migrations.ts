@@ -335,4 +335,19 @@ ALTER TABLE anchor ADD COLUMN anchor_name TEXT;
 UPDATE anchor SET anchor_name = name WHERE anchor_name IS NULL;
 `,
   },
+  {
+    version: 8,
+    name: 'CRL number reservations',
+    sql: `
+-- crl generate reserves its CRL Number in a first transaction (with the checks and the TBS), signs outside any
+-- transaction (a key store may sign asynchronously), and records the signed CRL in a second one. A run that dies in
+-- between leaves its reservation and no CRL: the number is skipped (a gap), never used twice.
+CREATE TABLE IF NOT EXISTS crl_reservation (
+  issuer_id INTEGER NOT NULL REFERENCES ca(id),
+  crl_number INTEGER NOT NULL,
+  reserved_at INTEGER NOT NULL,
+  PRIMARY KEY (issuer_id, crl_number)
+) WITHOUT ROWID;
+`,
+  },
 ];

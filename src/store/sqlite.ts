@@ -2,6 +2,7 @@
  * The SQLite store (better-sqlite3): WAL journal, synchronous=FULL, one IMMEDIATE transaction per state change,
  * busy timeout so that concurrent `pki` processes queue instead of failing.
  */
+import { keyRefScheme } from '../ports/signer.js';
 import Database from 'better-sqlite3';
 import { dirname, join, resolve } from 'node:path';
 import { PkiError, throwIfAny } from '../errors.js';
@@ -201,8 +202,9 @@ function caFromRow(r: CaRow, baseDir: string): CaRecord {
     certDer: r.cert_der,
     csrDer: r.csr_der,
     externalChainPem: r.external_chain_pem,
-    // Stored relative to the PKI directory (see migrations.ts storedKeyPath); handed out absolute.
-    keyPath: resolve(baseDir, r.key_path),
+    // Stored relative to the PKI directory (see migrations.ts storedKeyPath); handed out absolute. A key reference
+    // that is a URI (file:, pkcs11:) is handed to the key store as stored.
+    keyPath: keyRefScheme(r.key_path) === 'file' && !/^file:/i.test(r.key_path) ? resolve(baseDir, r.key_path) : r.key_path,
     keyType: r.key_type as KeyType,
     keyEncrypted: r.key_encrypted === 1,
     serial: r.serial,
@@ -594,6 +596,10 @@ export class SqliteStore implements Store {
           'SELECT c.not_after AS notAfter, r.serial IS NOT NULL AS revoked FROM certificate c LEFT JOIN revocation r ON r.issuer_id = c.issuer_id AND r.serial = c.serial WHERE c.issuer_id = ? AND c.serial = ?',
         ).get(issuerId, serial) as { notAfter: number; revoked: number } | undefined;
         return row ? { revoked: row.revoked === 1, notAfter: fromSec(row.notAfter) } : { revoked: false };
+      },
+      lastReservedCrlNumber: () => (this.sql('SELECT MAX(crl_number) FROM crl_reservation WHERE issuer_id = ?').pluck().get(issuerId) as number | null) ?? undefined,
+      reserveCrlNumber: (crlNumber, at) => {
+        this.sql('INSERT INTO crl_reservation (issuer_id, crl_number, reserved_at) VALUES (?, ?, ?)').run(issuerId, crlNumber, toSec(at));
       },
       insertCrl: (crl, chunks, actor, at) => {
         this.sql(

@@ -7,7 +7,8 @@
  */
 import * as crypto from 'node:crypto';
 import { PkiError } from '../errors.js';
-import { signWith, signWithAsync, verifyWith, type SignatureAlgorithm } from '../crypto/keys.js';
+import { verifyWith } from '../crypto/keys.js';
+import type { Signer } from '../ports/signer.js';
 import { DerError, DerReader, TAG, bitString, children, decodeBitStringStrict, decodeOid, decodeSignedInteger, decodeTime, explicit, integer, integerFromBytes, octetString, seq, time, type Tlv } from './der.js';
 import { serialFromOctets } from '../domain/serial.js';
 import { publicKeyInfoProblem } from './spki.js';
@@ -58,30 +59,23 @@ export interface Issuer {
   name: Buffer;
   /** The issuer's subject key identifier (becomes our AKI). */
   keyId: Buffer;
-  key: crypto.KeyObject;
-  algorithm: SignatureAlgorithm;
+  /** The CA key, behind the signing port: its algorithm and signatures only. */
+  signer: Signer;
 }
 
 const VERSION_V3 = explicit(0, integer(2));
 
-/** Builds and signs one certificate; returns its DER. */
-export function buildCertificate(issuer: Issuer, f: CertificateFields): Buffer {
-  const tbs = buildTbsCertificate(issuer, f);
-  return assembleCertificate(issuer, tbs, signWith(issuer.key, issuer.algorithm, tbs));
-}
-
 /**
- * {@link buildCertificate} for many certificates at once. RSA signatures (~0.7 ms each) run in libuv's thread pool
- * so both cores sign; ECDSA signatures (~50 µs) are cheaper than a thread-pool round trip and stay on this thread.
+ * Builds and signs one certificate; returns its DER. With the file key store, RSA signatures run in libuv's thread
+ * pool (many in flight use every core) and ECDSA signatures on this thread (cheaper than a round trip).
  */
-export async function buildCertificateAsync(issuer: Issuer, f: CertificateFields): Promise<Buffer> {
+export async function buildCertificate(issuer: Issuer, f: CertificateFields): Promise<Buffer> {
   const tbs = buildTbsCertificate(issuer, f);
-  const signature = issuer.key.asymmetricKeyType === 'rsa' ? await signWithAsync(issuer.key, issuer.algorithm, tbs) : signWith(issuer.key, issuer.algorithm, tbs);
-  return assembleCertificate(issuer, tbs, signature);
+  return assembleCertificate(issuer, tbs, await issuer.signer.sign(tbs));
 }
 
 function assembleCertificate(issuer: Issuer, tbs: Buffer, signature: Buffer): Buffer {
-  return seq(tbs, issuer.algorithm.algorithmIdentifier, bitString(signature));
+  return seq(tbs, issuer.signer.algorithm.algorithmIdentifier, bitString(signature));
 }
 
 /** The DER TBSCertificate for `f` issued by `issuer`. */
@@ -103,7 +97,7 @@ export function buildTbsCertificate(issuer: Issuer, f: CertificateFields): Buffe
   return seq(
     VERSION_V3,
     integerFromBytes(f.serial),
-    issuer.algorithm.algorithmIdentifier,
+    issuer.signer.algorithm.algorithmIdentifier,
     issuer.name,
     seq(time(f.notBefore), time(f.notAfter)),
     f.subject,

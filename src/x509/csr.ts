@@ -1,7 +1,8 @@
 /** PKCS#10 certification requests (RFC 2986): parse + verify, and build (for the offline-root CA workflow). */
 import * as crypto from 'node:crypto';
 import { PkiError } from '../errors.js';
-import { signWith, verifyWith, verifyWithAsync, type KeyType, type SignatureAlgorithm } from '../crypto/keys.js';
+import { verifyWith, verifyWithAsync, type KeyType, type SignatureAlgorithm } from '../crypto/keys.js';
+import type { Signer } from '../ports/signer.js';
 import { readPublicKeyInfo, type PublicKeyInfo } from './spki.js';
 import { TAG, bitString, children, decodeBitString, decodeOid, expectTag, integer, oid, readSingle, seq, setOf, tlv } from './der.js';
 import { decodeExtensions, decodeSans, type Extension, type San } from './extensions.js';
@@ -130,11 +131,20 @@ function parseCsr(data: Buffer, source: string): UnverifiedCsr {
   return { csr, hash, info, signature };
 }
 
-/** Builds and signs a CSR. `extensions` are DER Extension encodings placed in an extensionRequest attribute. */
-export function buildCsr(subjectDer: Buffer, key: crypto.KeyObject, algorithm: SignatureAlgorithm, extensions: Buffer[]): Buffer {
-  const spki = crypto.createPublicKey(key).export({ format: 'der', type: 'spki' });
+/** The DER CertificationRequestInfo for `subjectDer` and `spki`; `extensions` go in an extensionRequest attribute. */
+export function buildCsrInfo(subjectDer: Buffer, spki: Buffer, extensions: Buffer[]): Buffer {
   const attrs = extensions.length ? tlv(0xa0, seq(oid(OID.extensionRequest), setOf(seq(...extensions)))) : tlv(0xa0, Buffer.alloc(0));
-  const info = seq(integer(0), subjectDer, spki, attrs);
-  return seq(info, algorithm.algorithmIdentifier, bitString(signWith(key, algorithm, info)));
+  return seq(integer(0), subjectDer, spki, attrs);
+}
+
+/** A CertificationRequest from its signed info. */
+export function assembleCsr(info: Buffer, algorithm: SignatureAlgorithm, signature: Buffer): Buffer {
+  return seq(info, algorithm.algorithmIdentifier, bitString(signature));
+}
+
+/** Builds a CSR signed by `signer`. `extensions` are DER Extension encodings placed in an extensionRequest attribute. */
+export async function buildCsr(subjectDer: Buffer, signer: Signer, extensions: Buffer[]): Promise<Buffer> {
+  const info = buildCsrInfo(subjectDer, signer.spki, extensions);
+  return assembleCsr(info, signer.algorithm, await signer.sign(info));
 }
 

@@ -39,11 +39,8 @@ export function encodeExtension(extOid: string, critical: boolean, value: Uint8A
 
 // --- Subject alternative names ----------------------------------------------------------------------------------
 
-export type SanType = 'dns' | 'email' | 'uri' | 'ip';
-export interface San {
-  type: SanType;
-  value: string;
-}
+import type { San, SanType } from '../domain/names.js';
+export type { San, SanType };
 
 const SAN_TAGS: Record<SanType, number> = { email: 0x81, dns: 0x82, uri: 0x86, ip: 0x87 };
 

@@ -44,16 +44,8 @@ BY_NAME.set('localityname', BY_NAME.get('l')!);
 BY_NAME.set('stateorprovincename', BY_NAME.get('st')!);
 BY_NAME.set('email', BY_NAME.get('emailaddress')!);
 
-/** One attribute of a relative distinguished name. */
-export interface NameAttribute {
-  /** Short name (CN, O, ...) or dotted OID when unknown. */
-  type: string;
-  oid: string;
-  value: string;
-}
-
-/** A name as RDNs in DER order (least specific first); each RDN is one or more attributes. */
-export type Rdns = NameAttribute[][];
+import type { NameAttribute, Rdns } from '../domain/names.js';
+export type { NameAttribute, Rdns };
 
 const PRINTABLE = /^[A-Za-z0-9 '()+,\-./:=?]*$/;
 

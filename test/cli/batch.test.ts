@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { signatureAlgorithmFor } from '../../src/crypto/keys.js';
 import { readCertificate } from '../../src/x509/certificate.js';
-import { buildCsr } from '../../src/x509/csr.js';
+import { buildCsrWithKey as buildCsr } from '../helpers.js';
 import { encodeName, parseDn } from '../../src/x509/name.js';
 import { toPem } from '../../src/x509/pem.js';
 import { cli, fixture, makeDeps, makePki, snapshot, tempDir, type TestDeps } from '../helpers.js';

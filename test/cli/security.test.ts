@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeSans, encodeExtension, encodeSans, MAX_SANS } from '../../src/x509/extensions.js';
-import { buildCsr } from '../../src/x509/csr.js';
+import { buildCsrWithKey as buildCsr } from '../helpers.js';
 import { signatureAlgorithmFor } from '../../src/crypto/keys.js';
 import { decodeNameDer, encodeName, MAX_NAME_ATTRIBUTES, parseDn } from '../../src/x509/name.js';
 import { toPem } from '../../src/x509/pem.js';

@@ -13,7 +13,7 @@ import { addDuration, parseDurationParts } from '../../src/domain/duration.js';
 import { escapeControls } from '../../src/cli/output/render.js';
 import { parseProfile } from '../../src/profile/load.js';
 import { readCertificate } from '../../src/x509/certificate.js';
-import { buildCsr } from '../../src/x509/csr.js';
+import { buildCsrWithKey as buildCsr } from '../helpers.js';
 import { encodeExtension, encodeSans } from '../../src/x509/extensions.js';
 import { encodeName, parseDn } from '../../src/x509/name.js';
 import { toPem } from '../../src/x509/pem.js';

@@ -13,7 +13,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { AUDIT_GENESIS_HASH, auditHash } from '../../src/domain/audit.js';
 import { signatureAlgorithmFor } from '../../src/crypto/keys.js';
 import { readCertificate } from '../../src/x509/certificate.js';
-import { buildCsr } from '../../src/x509/csr.js';
+import { buildCsrWithKey as buildCsr } from '../helpers.js';
 import { encodeName, parseDn } from '../../src/x509/name.js';
 import { toPem } from '../../src/x509/pem.js';
 import { CLI, FIXTURES, tempDir } from '../helpers.js';

@@ -6,9 +6,10 @@
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { PkiError, throwIfAny } from '../../errors.js';
-import { describeKey, encryptPrivateKeyPem, KEY_TYPES, keysMatch, loadPrivateKey, plainPrivateKeyPem, verifyWith, type KeyType } from '../../crypto/keys.js';
+import { KEY_TYPES, spkiMatches, verifyWith, type KeyType } from '../../crypto/keys.js';
+import type { AdoptedKey } from '../../adapters/keys/file.js';
 import { passphraseForNewKey, passphraseToUnlock, type PassphraseSource } from '../../crypto/passphrase.js';
-import { readCrlFile, readInput, removeQuietly, writePrivateKeyFile } from '../../fs/files.js';
+import { readCrlFile, readInput } from '../../fs/files.js';
 import type { CaHistory, CaRecord, Deps, ImportedEntry, NewCertificate, NewRevocation } from '../../ports.js';
 import { hashForSignatureOid, readCertificate, verifyCertificateSignature, type ParsedCertificate } from '../../x509/certificate.js';
 import { decodeCrl, walkCrlEntries, type CrlEntry } from '../../x509/crl.js';
@@ -16,7 +17,7 @@ import { formatSan, keyIdentifier } from '../../x509/extensions.js';
 import { CA_NAME_PATTERN, caSummary, checkCaCertificate } from '../ca.js';
 import { sha256Fingerprint } from '../issuance.js';
 import { encodeCrlEntry } from '../../x509/crl.js';
-import { caCertificate, type Workspace } from '../workspace.js';
+import { caCertificate, caKeyStore, type Workspace } from '../workspace.js';
 
 export interface ImportCommonInput extends PassphraseSource {
   dir?: string;
@@ -29,7 +30,8 @@ export interface ImportCommonInput extends PassphraseSource {
 export interface LegacyCa {
   cert: ParsedCertificate;
   certFile: string;
-  key: import('node:crypto').KeyObject;
+  /** The key, read and held by the key store until the import commits. */
+  key: AdoptedKey;
   keyType: KeyType;
   parent: CaRecord | undefined;
 }
@@ -70,11 +72,11 @@ export async function loadLegacyCa(ws: Workspace, deps: Deps, input: ImportCommo
   const pass = encrypted
     ? await passphraseToUnlock(deps, { ...(input.keyPassphraseFile ? { passphraseFile: input.keyPassphraseFile } : {}) }, `${keyFlag} ${keyFile}`, '--key-passphrase-file')
     : undefined;
-  const key = loadPrivateKey(keyPem, keyFile, pass);
-  if (!keysMatch(key, cert.publicKey))
+  const key = caKeyStore(ws).adopt(keyPem, keyFile, pass, input.name);
+  if (!spkiMatches(key.spki, cert.publicKey))
     throw new PkiError('CRYPTO_KEY_MISMATCH', `${keyFlag} ${keyFile} is not the key of ${certFlag} ${certFile}; nothing was imported`, { details: { file: keyFile, cert: certFile } });
-  const desc = describeKey(key);
-  if (!desc.keyType) throw new PkiError('POLICY_KEY_TYPE_NOT_ALLOWED', `${keyFlag} ${keyFile}: ${desc.description} is not supported for a CA (use ${KEY_TYPES.join(', ')})`, { details: { file: keyFile } });
+  const keyType = key.keyType;
+  if (!keyType) throw new PkiError('POLICY_KEY_TYPE_NOT_ALLOWED', `${keyFlag} ${keyFile}: ${key.description} is not supported for a CA (use ${KEY_TYPES.join(', ')})`, { details: { file: keyFile } });
   let parent: CaRecord | undefined;
   if (!cert.subjectDer.equals(cert.issuerDer))
     for (const ca of await ws.store.listCas()) {
@@ -85,7 +87,7 @@ export async function loadLegacyCa(ws: Workspace, deps: Deps, input: ImportCommo
         break;
       }
     }
-  return { cert, certFile, key, keyType: desc.keyType, parent };
+  return { cert, certFile, key, keyType, parent };
 }
 
 /** Whether `cert` was issued by the old CA (issuer name and signature). */
@@ -204,10 +206,6 @@ export function nextCrlNumberFrom(candidates: Array<{ next: bigint; source: stri
   return { nextCrlNumber: Number(best.next), crlNumberSource: best.source };
 }
 
-function newKeyPem(deps: Deps, ws: Workspace, legacy: LegacyCa, passphrase: string | undefined): string {
-  return passphrase === undefined ? plainPrivateKeyPem(legacy.key) : encryptPrivateKeyPem(legacy.key, passphrase, ws.config.keys.pbkdf2Iterations, deps.randomBytes);
-}
-
 /**
  * Writes the CA key into this PKI (re-encrypted) and records the CA with its history in one transaction; the key
  * file is removed again when the transaction fails, so nothing is left behind.
@@ -223,8 +221,7 @@ export async function commitImport(
   auditDetails: Record<string, unknown>,
 ): Promise<ReturnType<typeof importSummary>> {
   const passphrase = input.noPassphrase ? undefined : await passphraseForNewKey(deps, input, `CA ${input.name}'s key`);
-  const keyPath = join(ws.config.keys.dir, `${input.name}.key.pem`);
-  writePrivateKeyFile(keyPath, newKeyPem(deps, ws, legacy, passphrase), `CA ${input.name} key`);
+  const keyPath = legacy.key.persist(passphrase);
   try {
     const { ca, history } = await ws.store.importCaWithHistory(
       {
@@ -252,7 +249,7 @@ export async function commitImport(
     if (passphrase === undefined) deps.stderr.write(`warning: --no-passphrase: CA ${input.name}'s key ${keyPath} is stored UNENCRYPTED; anyone who can read it can issue certificates\n`);
     return importSummary(ca, legacy, history);
   } catch (e) {
-    removeQuietly([keyPath]);
+    legacy.key.discard();
     throw e;
   }
 }

@@ -5,6 +5,7 @@ import { reasonName } from '../../domain/serial.js';
 import { forceOption, passphraseFileOption, type CommandDef, type CommandGroup } from '../command.js';
 import { publish } from './anchor.js';
 import { shortTime, table } from '../output/render.js';
+import { CRL_DATA_MAX_BYTES, CRL_SIZE_WARNING_FRACTION } from '../../domain/roles-anywhere.js';
 
 /**
  * DER on stdout: refused on a terminal (binary would garble it); in JSON mode the bytes go in the document as base64.
@@ -39,8 +40,8 @@ const generate: CommandDef = {
     'The new CRL is refused (nothing signed) when its number would not increase, when the issuer changed, or when a\n' +
     'revoked serial whose certificate has not expired would disappear compared with the previous CRL (the last one in\n' +
     'the store, or --previous). Entries whose certificate expired before thisUpdate are left out and counted\n' +
-    '("pruned"); --keep-expired keeps them. The PEM size is checked against crl.maxPemBytes (default 300000, the\n' +
-    'IAM Roles Anywhere crlData limit) before signing: a warning from 80%, POLICY_CRL_TOO_LARGE above.\n' +
+    `("pruned"); --keep-expired keeps them. The PEM size is checked against crl.maxPemBytes (default ${CRL_DATA_MAX_BYTES}, the\n` +
+    `IAM Roles Anywhere crlData limit) before signing: a warning from ${CRL_SIZE_WARNING_FRACTION * 100}%, POLICY_CRL_TOO_LARGE above.\n` +
     '\n' +
     'With --renew-before, a run that makes no new CRL still writes the latest stored CRL to --out when the file\n' +
     'there is missing or is not that CRL. The temporary file is made in --out\'s own directory (any file system), and\n' +

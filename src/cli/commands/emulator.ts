@@ -2,6 +2,7 @@ import { startEmulator } from '../../emulator/server.js';
 import { PkiError } from '../../errors.js';
 import type { CommandDef, CommandGroup } from '../command.js';
 import { jsonSuccess } from '../output/render.js';
+import { BUNDLE_MAX_CHARS, BUNDLE_MAX_CHARS_OLD_MODEL } from '../../domain/roles-anywhere.js';
 
 const serve: CommandDef = {
   command: 'serve',
@@ -17,7 +18,7 @@ const serve: CommandDef = {
     'non-CA), x509CertificateData length, PEM CRLs of at most 300,000 bytes signed by a CA of the anchor, at most 2 CRLs per\n' +
     'anchor, ImportCrl disabled by default, 1 request/s per API group (ThrottlingException). Where the real behaviour is\n' +
     'UNCONFIRMED it is a flag: --default-enabled (trust anchors created without "enabled"; default false), --accept-der-crl,\n' +
-    '--default-profile-enabled, --any-crl-signer, --max-certificate-chars 8000|16000. Profiles: role ARN pattern, at most\n' +
+    `--default-profile-enabled, --any-crl-signer, --max-certificate-chars ${BUNDLE_MAX_CHARS_OLD_MODEL}|${BUNDLE_MAX_CHARS}. Profiles: role ARN pattern, at most\n` +
     '250 roles, durationSeconds 900-43200 (default 3600), at most 50 managed policies, Put/DeleteAttributeMapping. SigV4:\n' +
     'the header and its scope (region, service) are checked; the signature is not recomputed.\n' +
     'CreateSession (POST /sessions): the AWS4-X509 signature is recomputed and verified by the emulator\'s own code\n' +
@@ -42,7 +43,7 @@ const serve: CommandDef = {
       'default-profile-enabled': { type: 'boolean', default: false, describe: 'profiles created without "enabled" are enabled (UNCONFIRMED in the real service)' },
       'accept-der-crl': { type: 'boolean', default: false, describe: 'accept DER crlData (UNCONFIRMED; the service documents PEM)' },
       'any-crl-signer': { type: 'boolean', default: false, describe: 'do not require the CRL to be signed by a CA of the anchor (UNCONFIRMED)' },
-      'max-certificate-chars': { type: 'number', default: 16000, describe: 'x509CertificateData limit (16000 current model, 8000 older)' },
+      'max-certificate-chars': { type: 'number', default: BUNDLE_MAX_CHARS, describe: `x509CertificateData limit (${BUNDLE_MAX_CHARS} current model, ${BUNDLE_MAX_CHARS_OLD_MODEL} older)` },
       'expired-crl': { type: 'string', choices: ['reject', 'ignore'], default: 'reject', describe: 'CreateSession with a CRL past its nextUpdate: refuse its certificates, or ignore the CRL (UNCONFIRMED in the real service)' },
       'clock-skew': { type: 'number', default: 300, describe: 'CreateSession: seconds X-Amz-Date may differ from the clock (the service\'s window is UNCONFIRMED)' },
     }),

@@ -1,0 +1,144 @@
+/**
+ * The encrypted-PKCS#8-file key store: the one place a CA private key exists as a KeyObject. Each key is a PEM file
+ * (PBES2-encrypted PKCS#8, or plain with --no-passphrase), mode 0600, named `<label>.key.pem` in the PKI's key
+ * directory. References are paths (relative ones resolve against the PKI directory) or `file:` URIs; `pkcs11:`
+ * is reserved for an HSM store and refused with CRYPTO_KEY_STORE_UNSUPPORTED.
+ *
+ * Signing uses Node's native `crypto.sign` with the cached KeyObject: RSA signatures (~0.7 ms each) run in
+ * libuv's thread pool so that many in flight use every core; ECDSA signatures (~50 µs) are cheaper than a
+ * thread-pool round trip and are computed on the calling thread.
+ */
+import * as crypto from 'node:crypto';
+import { isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PkiError } from '../../errors.js';
+import { describeKey, encryptPrivateKeyPem, generateKey, KEY_TYPES, loadPrivateKey, plainPrivateKeyPem, signatureAlgorithmFor, signWith, signWithAsync, type KeyType } from '../../crypto/keys.js';
+import { readInput, removeQuietly, writePrivateKeyFile } from '../../fs/files.js';
+import { keyRefScheme, type GeneratedKey, type KeyStore, type Signer } from '../../ports/signer.js';
+import { TAG } from '../../x509/der.js';
+import { tlvHeader } from '../../x509/crl.js';
+
+/** The longest signature `key` can produce: the RSA modulus size, or a DER Ecdsa-Sig-Value with both integers padded. */
+function maxSignatureLength(key: crypto.KeyObject): number {
+  const d = key.asymmetricKeyDetails ?? {};
+  if (key.asymmetricKeyType === 'rsa') return Math.ceil((d.modulusLength ?? 4096) / 8);
+  const n = { prime256v1: 32, secp384r1: 48, secp521r1: 66 }[d.namedCurve ?? ''] ?? 66;
+  const int = 2 + n + 1;
+  return tlvHeader(TAG.SEQUENCE, 2 * int).length + 2 * int;
+}
+
+/** A Signer over a private KeyObject held in this module only. */
+function keySigner(key: crypto.KeyObject, keyType: KeyType): Signer {
+  const algorithm = signatureAlgorithmFor(keyType);
+  const spki = crypto.createPublicKey(key).export({ format: 'der', type: 'spki' });
+  const rsa = key.asymmetricKeyType === 'rsa';
+  return Object.freeze({
+    algorithm,
+    spki,
+    keyType,
+    maxSignatureLength: maxSignatureLength(key),
+    sign: (data: Uint8Array): Promise<Buffer> => (rsa ? signWithAsync(key, algorithm, data) : Promise.resolve(signWith(key, algorithm, data))),
+  });
+}
+
+/**
+ * A Signer for a key this process just made or read for a subject that is not a CA (a workload key whose CSR
+ * `pki csr` writes next to it). CA keys are opened through a {@link KeyStore} only.
+ */
+export function signerForKey(key: crypto.KeyObject, keyType: KeyType): Signer {
+  return keySigner(key, keyType);
+}
+
+/** A private key read from PEM and not yet stored: its public half, its type, and a way to store it. */
+export interface AdoptedKey {
+  spki: Buffer;
+  /** Our key type, or undefined when pki cannot use this key for a CA (see `description`). */
+  keyType: KeyType | undefined;
+  description: string;
+  /** Stores the key as `label` (re-encrypted with `passphrase` when given); returns its reference. */
+  persist(passphrase: string | undefined): string;
+  discard(): void;
+}
+
+export interface FileKeyStoreOptions {
+  /** The PKI directory: relative references resolve against it. */
+  baseDir: string;
+  /** Where new keys are written. */
+  keysDir: string;
+  /** PBKDF2 iterations for new encrypted key files. */
+  iterations: number;
+  randomBytes: (n: number) => Buffer;
+}
+
+export class FileKeyStore implements KeyStore {
+  constructor(private readonly opts: FileKeyStoreOptions) {}
+
+  /** The file a reference names. */
+  path(ref: string): string {
+    const scheme = keyRefScheme(ref);
+    if (scheme === 'file') return ref.toLowerCase().startsWith('file:') ? fileURLToPath(ref) : isAbsolute(ref) ? ref : resolve(this.opts.baseDir, ref);
+    throw new PkiError('CRYPTO_KEY_STORE_UNSUPPORTED', `the key reference "${ref}" uses the ${scheme}: scheme, which this pki does not support yet (keys are files: a path or a file: URI)`, {
+      details: { keyRef: ref, scheme },
+    });
+  }
+
+  private fileFor(label: string): string {
+    return join(this.opts.keysDir, `${label}.key.pem`);
+  }
+
+  private persister(key: crypto.KeyObject, label: string, description: string): Pick<GeneratedKey, 'persist' | 'discard'> {
+    let written: string | undefined;
+    return {
+      persist: (passphrase) => {
+        const file = this.fileFor(label);
+        const pem = passphrase === undefined ? plainPrivateKeyPem(key) : encryptPrivateKeyPem(key, passphrase, this.opts.iterations, this.opts.randomBytes);
+        writePrivateKeyFile(file, pem, description);
+        written = file;
+        return file;
+      },
+      discard: () => {
+        if (written) removeQuietly([written]);
+        written = undefined;
+      },
+    };
+  }
+
+  generate(type: KeyType, label: string, description = `CA ${label} key`): GeneratedKey {
+    const pair = generateKey(type);
+    return { signer: keySigner(pair.privateKey, type), ...this.persister(pair.privateKey, label, description) };
+  }
+
+  /**
+   * Opens the key `ref` of CA `label`. `unlock` is asked for the passphrase after the file was read (so a missing
+   * file is reported without a prompt); it returns undefined for a key stored unencrypted.
+   */
+  async open(ref: string, unlock?: string | (() => Promise<string | undefined>), label?: string): Promise<Signer> {
+    const file = this.path(ref);
+    const what = label === undefined ? 'the CA key' : `CA ${label}'s key`;
+    let pem: Buffer;
+    try {
+      pem = readInput(file, what);
+    } catch (e) {
+      if (e instanceof PkiError && e.code === 'POLICY_INPUT_TOO_LARGE') throw e;
+      throw new PkiError('IO_KEY_UNREADABLE', `cannot read ${what} ${file}: ${(e as Error).message}`, { details: { ...(label === undefined ? {} : { ca: label }), file }, cause: e });
+    }
+    const passphrase = typeof unlock === 'function' ? await unlock() : unlock;
+    const key = loadPrivateKey(pem, file, passphrase);
+    const desc = describeKey(key);
+    if (!desc.keyType) throw new PkiError('POLICY_KEY_TYPE_NOT_ALLOWED', `${file}: ${desc.description} is not supported for a CA (use ${KEY_TYPES.join(', ')})`, { details: { file } });
+    return keySigner(key, desc.keyType);
+  }
+
+  /** A private key from PEM (`file` names it in errors), to be stored as CA `label`'s key. */
+  adopt(pem: Buffer | string, file: string, passphrase: string | undefined, label: string): AdoptedKey {
+    const key = loadPrivateKey(pem, file, passphrase);
+    const desc = describeKey(key);
+    return {
+      spki: crypto.createPublicKey(key).export({ format: 'der', type: 'spki' }),
+      keyType: desc.keyType,
+      description: desc.description,
+      ...this.persister(key, label, `CA ${label} key`),
+    };
+  }
+}
+
