@@ -7,12 +7,8 @@
  * names), the key file of every CA in that snapshot, and the profiles directory. The archive is written 0600: it
  * holds the CA keys (encrypted at rest unless made with --no-passphrase).
  */
-import * as crypto from 'node:crypto';
 import { createHash } from 'node:crypto';
-import { keysMatch } from '../crypto/keys.js';
 import { parseCertificate } from '../x509/certificate.js';
-import { readSingle } from '../x509/der.js';
-import { decodePemBlocks } from '../x509/pem.js';
 import * as fs from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { PkiError } from '../errors.js';
@@ -22,7 +18,7 @@ import { checkOutput, readInput, removeQuietly, writeFileAtomic } from '../fs/fi
 import { readTar, safeRelativePath, writeTar, type TarEntry } from '../fs/tar.js';
 import { SqliteStore } from '../store/sqlite.js';
 import { checkHead, crossCheckAudit, formatHead, verifyAuditChain } from './audit.js';
-import { openWorkspace, resolveDir } from './workspace.js';
+import { caKeyStore, openWorkspace, resolveDir } from './workspace.js';
 
 export const BACKUP_FORMAT = 'pki-backup';
 export const BACKUP_VERSION = 1;
@@ -127,7 +123,7 @@ export async function backupPki(deps: Deps, input: { dir?: string; out: string; 
       } catch (e) {
         throw new PkiError('IO_KEY_UNREADABLE', `cannot read CA ${ca.name}'s key ${ca.keyPath}: ${(e as Error).message}`, { details: { ca: ca.name, file: ca.keyPath }, cause: e });
       }
-      const problem = caKeyProblem(ca, data);
+      const problem = caKeyProblem(caKeyStore(ws), ca, data);
       if (problem) throw new PkiError('CRYPTO_BAD_KEY', `CA ${ca.name}'s key ${ca.keyPath}: ${problem}; a backup without a usable key would be useless`, { details: { ca: ca.name, file: ca.keyPath } });
       addDirs(rel);
       entries.push({ path: rel, type: 'file', mode: 0o600, data });
@@ -158,30 +154,9 @@ export async function backupPki(deps: Deps, input: { dir?: string; out: string; 
 }
 
 /** Parses and checks an archive against its manifest: every entry listed, sizes and SHA-256 equal, nothing extra. */
-/**
- * Why a CA's key file cannot serve it, or undefined: an unencrypted key must parse and match the CA certificate's
- * public key; an encrypted one (its passphrase is not here) must at least be a well-formed encrypted PKCS#8 PEM.
- */
-function caKeyProblem(ca: { certDer: Buffer | null }, data: Buffer): string | undefined {
-  const text = data.toString('latin1');
-  if (/-----BEGIN ENCRYPTED PRIVATE KEY-----/.test(text)) {
-    try {
-      const blocks = decodePemBlocks(text, 'key').filter((b) => b.label === 'ENCRYPTED PRIVATE KEY');
-      if (blocks.length !== 1) return 'not one encrypted PKCS#8 key';
-      readSingle(blocks[0]!.der);
-      return undefined;
-    } catch (e) {
-      return `not a well-formed encrypted PKCS#8 key (${(e as Error).message})`;
-    }
-  }
-  let key: crypto.KeyObject;
-  try {
-    key = crypto.createPrivateKey(data);
-  } catch (e) {
-    return `not a readable private key (${(e as Error).message})`;
-  }
-  if (ca.certDer && !keysMatch(key, parseCertificate(ca.certDer, 'CA certificate').publicKey)) return 'it does not match the CA certificate';
-  return undefined;
+/** Why a CA's key file cannot serve it (the key store's check against the CA certificate), or undefined. */
+function caKeyProblem(keys: ReturnType<typeof caKeyStore>, ca: { certDer: Buffer | null }, data: Buffer): string | undefined {
+  return keys.checkKeyData(data, ca.certDer ? parseCertificate(ca.certDer, 'CA certificate').spki : undefined);
 }
 
 function readBackup(file: string): { manifest: BackupManifest; entries: TarEntry[] } {
@@ -298,7 +273,7 @@ export async function restorePki(deps: Deps, input: { file: string; dir?: string
           problems.push(`CA ${ca.name}'s key ${ca.keyPath} is not a key file of the archive inside ${config.keys.dir}`);
           continue;
         }
-        const problem = caKeyProblem(ca, fs.readFileSync(ca.keyPath));
+        const problem = caKeyProblem(caKeyStore({ config, deps }), ca, fs.readFileSync(ca.keyPath));
         if (problem) problems.push(`CA ${ca.name}'s key ${ca.keyPath}: ${problem}`);
       }
       if (problems.length)

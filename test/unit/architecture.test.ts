@@ -119,6 +119,7 @@ describe('#17 the dependency direction of src/', () => {
       'app/issuance.ts': '"subjectDer.length > 2" tests for an empty subject (a DER SEQUENCE header), not a Roles Anywhere limit',
       'x509/pem.ts': 'base64 decoder arithmetic, not a Roles Anywhere limit',
       'cli/run.ts': 'flag-name suggestion distance, not a Roles Anywhere limit',
+      'aws/gateway.ts': '300_000 ms: refresh assumed-role credentials 5 minutes before they expire, not a Roles Anywhere limit',
       'emulator/server.ts': 'option documentation ("16000 in the current service model, 8000 in older ones"); the value comes from the domain',
     });
   });

@@ -8,6 +8,8 @@
  * libuv's thread pool so that many in flight use every core; ECDSA signatures (~50 µs) are cheaper than a
  * thread-pool round trip and are computed on the calling thread.
  */
+import { decodePemBlocks } from '../../x509/pem.js';
+import { readSingle } from '../../x509/der.js';
 import * as crypto from 'node:crypto';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -101,6 +103,33 @@ export class FileKeyStore implements KeyStore {
         written = undefined;
       },
     };
+  }
+
+  /**
+   * Why the key file `data` cannot serve a CA whose public key is `spki`, or undefined (backup and restore): an
+   * unencrypted key must parse and match; an encrypted one (no passphrase here) must be one well-formed encrypted
+   * PKCS#8 PEM block.
+   */
+  checkKeyData(data: Buffer, spki: Buffer | undefined): string | undefined {
+    const text = data.toString('latin1');
+    if (/-----BEGIN ENCRYPTED PRIVATE KEY-----/.test(text)) {
+      try {
+        const blocks = decodePemBlocks(text, 'key').filter((b) => b.label === 'ENCRYPTED PRIVATE KEY');
+        if (blocks.length !== 1) return 'not one encrypted PKCS#8 key';
+        readSingle(blocks[0]!.der);
+        return undefined;
+      } catch (e) {
+        return `not a well-formed encrypted PKCS#8 key (${(e as Error).message})`;
+      }
+    }
+    let key: crypto.KeyObject;
+    try {
+      key = loadPrivateKey(data, 'key');
+    } catch (e) {
+      return `not a readable private key (${(e as Error).message})`;
+    }
+    if (spki && !crypto.createPublicKey(key).export({ format: 'der', type: 'spki' }).equals(spki)) return 'it does not match the CA certificate';
+    return undefined;
   }
 
   generate(type: KeyType, label: string, description = `CA ${label} key`): GeneratedKey {
