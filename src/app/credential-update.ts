@@ -47,7 +47,9 @@ export function credentialsFilePath(deps: Pick<Deps, 'env' | 'cwd'>, explicit?: 
 }
 
 const SECTION = /^\s*\[\s*([^\]]*?)\s*\]\s*(?:[#;].*)?$/;
-const KEY = /^\s*([^=\s#;[]+)\s*=/;
+// An option line as configparser (botocore) reads it: `key = value` or `key: value`; indented lines continue it.
+const KEY = /^\s*([^=:\s#;[]+)\s*[=:]/;
+const CONTINUATION = /^[ \t]+\S/;
 
 /**
  * `text` with the profile's credentials set: the three keys are replaced where they are (duplicates removed), added
@@ -69,15 +71,23 @@ export function upsertProfile(text: string, profile: string, values: Record<(typ
   const seen = new Set<string>();
   let lastKey = start;
   const section: string[] = [];
+  let replacing = false; // inside a replaced key's continuation lines
+  let inKey = false;
   for (let i = start + 1; i < end; i++) {
     const line = lines[i]!;
-    const key = KEY.exec(line)?.[1]?.toLowerCase();
+    if (replacing && CONTINUATION.test(line)) continue;
+    replacing = false;
+    const key = CONTINUATION.test(line) ? undefined : KEY.exec(line)?.[1]?.toLowerCase();
     if (key && (KEYS as readonly string[]).includes(key)) {
+      replacing = true;
       if (seen.has(key)) continue;
       seen.add(key);
       section.push(`${key} = ${values[key as (typeof KEYS)[number]]}`);
     } else section.push(line);
-    if (key) lastKey = start + section.length;
+    // Missing keys go after the last key and its continuation lines.
+    if (key) inKey = true;
+    else if (!(inKey && CONTINUATION.test(line))) inKey = false;
+    if (inKey) lastKey = start + section.length;
   }
   const missing = KEYS.filter((k) => !seen.has(k)).map((k) => `${k} = ${values[k]}`);
   const at = lastKey - start;
@@ -99,6 +109,33 @@ function lockAgeMs(lock: string): number {
     return Date.now() - fs.statSync(lock).mtimeMs;
   } catch {
     return 0;
+  }
+}
+
+/** Removes `lock` if it still holds `owner` (NaN: no pid), holding `<lock>.break` meanwhile; false when another process is breaking it. */
+function breakStaleLock(lock: string, owner: number): boolean {
+  const breaker = `${lock}.break`;
+  let fd: number;
+  try {
+    fd = fs.openSync(breaker, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    // A breaker left by a process that died while breaking (it holds it for microseconds).
+    if (lockAgeMs(breaker) > 5_000) fs.rmSync(breaker, { force: true });
+    return false;
+  }
+  try {
+    let now = NaN;
+    try {
+      now = Number.parseInt(fs.readFileSync(lock, 'utf8'), 10);
+    } catch {
+      return true; // already gone
+    }
+    if (now === owner || (Number.isNaN(now) && Number.isNaN(owner))) fs.rmSync(lock, { force: true });
+    return true;
+  } finally {
+    fs.closeSync(fd);
+    fs.rmSync(breaker, { force: true });
   }
 }
 
@@ -127,15 +164,11 @@ export async function withFileLock<T>(file: string, timeoutMs: number, fn: () =>
       } catch {
         /* removed meanwhile, or being written: try again */
       }
-      if (Number.isInteger(owner) && owner > 0 && !pidAlive(owner)) {
-        fs.rmSync(lock, { force: true });
-        continue;
-      }
-      // No pid in it a while after it was made: its writer died between creating and writing it.
-      if (!(Number.isInteger(owner) && owner > 0) && lockAgeMs(lock) > 5_000) {
-        fs.rmSync(lock, { force: true });
-        continue;
-      }
+      // A lock whose process is gone, or with no pid a while after it was made (its writer died between creating and
+      // writing it), is broken — under a second lock, after reading it again, so that two writers breaking the same
+      // stale lock cannot remove the fresh lock one of them has just taken.
+      const stale = Number.isInteger(owner) && owner > 0 ? !pidAlive(owner) : lockAgeMs(lock) > 5_000;
+      if (stale && breakStaleLock(lock, owner)) continue;
       if (performance.now() - started > timeoutMs)
         throw new PkiError('STATE_LOCKED', `${file} is locked by another writer (${lock}${Number.isInteger(owner) ? `, process ${owner}` : ''})`, {
           details: { file, lock },

@@ -81,7 +81,8 @@ export function readWorkloadCertificates(input: Pick<CredentialProcessInput, 'ce
   return { leaf, chain };
 }
 
-function readKey(input: CredentialProcessInput, deps: Deps, leaf: ParsedCertificate) {
+/** The workload's private key, checked to belong to `leaf` (CRYPTO_KEY_MISMATCH otherwise). */
+export function readKey(input: CredentialProcessInput, deps: Deps, leaf: ParsedCertificate) {
   const keyName = sourceLabel(input.privateKey);
   const pem = readSource(input.privateKey, '--private-key', deps.env, deps.cwd);
   const text = pem.toString('latin1');

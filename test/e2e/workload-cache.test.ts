@@ -3,6 +3,7 @@
  * directory, reused until a margin before expiry, one CreateSession for parallel callers), and certificate/key from
  * environment variables or an inherited file descriptor.
  */
+import * as crypto from 'node:crypto';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
@@ -70,6 +71,18 @@ describe('#22 credential-process --cache-dir', () => {
     const r = await cli(['credential-process', ...t.args({}, ['--cache-dir', cache])], t.deps);
     expect(r.code, r.stderr).toBe(0);
     expect(t.emu.sessions().map((s) => s.serial)).toEqual([t.leaf.serial, renewed.serial]);
+  });
+
+  it('a cached answer is not served for a private key that does not belong to the certificate (CRYPTO_KEY_MISMATCH, as without the cache)', async () => {
+    const t = await credentialsSetup();
+    const cache = join(t.cwd, 'cache', 'creds');
+    expect((await cli(['credential-process', ...t.args({}, ['--cache-dir', cache])], t.deps)).code).toBe(0);
+    const other = join(t.cwd, 'other.key');
+    fs.writeFileSync(other, crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, { mode: 0o600 });
+    const r = await cli(['credential-process', ...t.args({ 'private-key': other }, ['--cache-dir', cache])], t.deps);
+    expect(r.code).toBe(7);
+    expect(r.stderr).toMatch(/CRYPTO_KEY_MISMATCH/);
+    expect(r.stdout).toBe('');
   });
 
   it('parallel processes share one CreateSession', async () => {

@@ -27,6 +27,8 @@ describe('#22 upsertProfile', () => {
     ['keys replaced in place, missing ones after the last key, comments kept', '[p]\n# c\naws_secret_access_key=old\nregion = r\n\n[q]\n', '[p]\n# c\naws_secret_access_key = S\nregion = r\naws_access_key_id = A\naws_session_token = T\n\n[q]\n'],
     ['duplicates removed', '[p]\naws_access_key_id = 1\naws_access_key_id = 2\naws_secret_access_key = 3\naws_session_token = 4\n', '[p]\naws_access_key_id = A\naws_secret_access_key = S\naws_session_token = T\n'],
     ['CRLF kept', '[p]\r\naws_access_key_id = 1\r\n', '[p]\r\naws_access_key_id = A\r\naws_secret_access_key = S\r\naws_session_token = T\r\n'],
+    ['keys written key: value (configparser) are replaced, not duplicated', '[p]\naws_access_key_id: OLD\naws_secret_access_key : old\nregion: r\n', '[p]\naws_access_key_id = A\naws_secret_access_key = S\nregion: r\naws_session_token = T\n'],
+    ["a replaced key's continuation lines go with it; another key's stay", '[p]\naws_session_token = old\n  more-old-token\n\tand-more\nnote = a\n  b\n', '[p]\naws_session_token = T\nnote = a\n  b\naws_access_key_id = A\naws_secret_access_key = S\n'],
     ['a profile whose name is a prefix of another is not confused', '[pp]\naws_access_key_id = X\n', '[pp]\naws_access_key_id = X\n\n[p]\naws_access_key_id = A\naws_secret_access_key = S\naws_session_token = T\n'],
   ])('ok/%s', (_name, before, after) => {
     expect(upsertProfile(before, 'p', v)).toBe(after);

@@ -188,6 +188,32 @@ describe('pki import cfssl (certdb)', () => {
     expect(snapshot(dir)).toEqual(before);
   });
 
+  it('ok/a revoked row of this CA whose AKI column is empty is still imported as revoked (the signature decides, not the column)', async () => {
+    const cwd = tempDir('pki-cfssl-');
+    const old = cfsslCa(cwd, 'Legacy cfssl CA');
+    const db = certdb(join(cwd, 'certs.db'));
+    const b = old.issue('web-b');
+    insert(db, '', b, { reason: 1, at: new Date(Date.now() - 3600_000) });
+    db.close();
+    const { pki } = await freshPki(cwd);
+    const imp = await pki.ok(['import', 'cfssl', '--name', 'legacy', '--cert', old.ca, '--key', old.caKey, '--certdb', join(cwd, 'certs.db'), '--no-passphrase']);
+    expect(imp).toMatchObject({ certificates: 1, revocations: 1, otherCas: 0 });
+  });
+
+  it('fail/a revoked_at beyond what a date can hold is a bad certdb row (USAGE_BAD_CERTDB), not an internal error; nothing imported', async () => {
+    const cwd = tempDir('pki-cfssl-');
+    const old = cfsslCa(cwd, 'Legacy cfssl CA');
+    const db = certdb(join(cwd, 'certs.db'));
+    insert(db, old.aki, old.issue('web-b'), { reason: 1, at: new Date() });
+    db.prepare("UPDATE certificates SET revoked_at = '99999999999999999' WHERE status = 'revoked'").run();
+    db.close();
+    const { pki, dir } = await freshPki(cwd);
+    const before = snapshot(dir);
+    const r = await pki.run(['import', 'cfssl', '--name', 'legacy', '--cert', old.ca, '--key', old.caKey, '--certdb', join(cwd, 'certs.db'), '--no-passphrase']);
+    expect([r.code, r.json.error.code]).toEqual([2, 'USAGE_BAD_CERTDB']);
+    expect(snapshot(dir)).toEqual(before);
+  });
+
   it('fail/a row claiming this CA\'s AKI with a foreign certificate, and a bad revoked_at, are both reported; nothing imported', async () => {
     const cwd = tempDir('pki-cfssl-');
     const old = cfsslCa(cwd, 'Legacy cfssl CA');

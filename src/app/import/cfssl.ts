@@ -41,9 +41,11 @@ const text = (v: unknown): string => (Buffer.isBuffer(v) ? v.toString('utf8') : 
 
 /** A certdb time: Go's text form (with or without fraction and zone), ISO 8601, or unix seconds. */
 export function parseCertdbTime(v: unknown): Date | undefined {
-  if (typeof v === 'number' || typeof v === 'bigint') return new Date(Number(v) * 1000);
+  // Seconds since the epoch, within what a Date can hold and a CRL can carry (years 1950-9999).
+  const fromSeconds = (n: number) => (Number.isFinite(n) && n >= -631152000 && n <= 253402300799 ? new Date(n * 1000) : undefined);
+  if (typeof v === 'number' || typeof v === 'bigint') return fromSeconds(Number(v));
   const s = text(v).trim();
-  if (/^\d+$/.test(s)) return new Date(Number(s) * 1000);
+  if (/^\d+$/.test(s)) return fromSeconds(Number(s));
   const m = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(\.\d+)?\s*(Z|[+-]\d{2}:?\d{2})?(?:\s+[A-Z]{3,5})?$/.exec(s);
   if (!m) return undefined;
   const zone = !m[4] || m[4] === 'Z' ? 'Z' : m[4].includes(':') ? m[4] : `${m[4].slice(0, 3)}:${m[4].slice(3)}`;
@@ -80,7 +82,16 @@ export async function importCfssl(deps: Deps, input: CfsslImportInput) {
     const db = openCertdb(input.certdb);
     try {
       const rows = () => db.prepare('SELECT rowid, serial_number, authority_key_identifier, status, reason, revoked_at, pem FROM certificates ORDER BY rowid').iterate() as IterableIterator<CertdbRow>;
-      const mine = (r: CertdbRow) => text(r.authority_key_identifier).toLowerCase().replace(/:/g, '') === aki;
+      // A row is this CA's when its AKI column says so, or — whatever that (untrusted) column says — when its
+      // certificate was signed by this CA: a revoked certificate of this CA is never left out over a bad column.
+      const signedHere = (r: CertdbRow) => {
+        try {
+          return issuedBy(readCertificate(Buffer.isBuffer(r.pem) ? r.pem : Buffer.from(text(r.pem)), 'row'), legacy.cert);
+        } catch {
+          return false;
+        }
+      };
+      const mine = (r: CertdbRow) => text(r.authority_key_identifier).toLowerCase().replace(/:/g, '') === aki || signedHere(r);
       const where = (r: CertdbRow) => `${input.certdb} row ${r.rowid}`;
 
       /** One row, checked: its certificate (issued by this CA, the serial column its serial) and its status. */
