@@ -113,7 +113,7 @@ function lockAgeMs(lock: string): number {
 }
 
 /** Removes `lock` if it still holds `owner` (NaN: no pid), holding `<lock>.break` meanwhile; false when another process is breaking it. */
-function breakStaleLock(lock: string, owner: number): boolean {
+export function breakStaleLock(lock: string, owner: number): boolean {
   const breaker = `${lock}.break`;
   let fd: number;
   try {

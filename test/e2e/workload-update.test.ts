@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { fromIni } from '@aws-sdk/credential-providers';
 import { describe, expect, it } from 'vitest';
-import { credentialUpdate, upsertProfile, withFileLock, writeCredentialsProfile } from '../../src/app/credential-update.js';
+import { breakStaleLock, credentialUpdate, upsertProfile, withFileLock, writeCredentialsProfile } from '../../src/app/credential-update.js';
 import { credentialsSetup, ROLE } from '../aws-fixtures.js';
 import { CLI as CLI_PATH, ROOT, cli, tempDir } from '../helpers.js';
 
@@ -32,6 +32,27 @@ describe('#22 upsertProfile', () => {
     ['a profile whose name is a prefix of another is not confused', '[pp]\naws_access_key_id = X\n', '[pp]\naws_access_key_id = X\n\n[p]\naws_access_key_id = A\naws_secret_access_key = S\naws_session_token = T\n'],
   ])('ok/%s', (_name, before, after) => {
     expect(upsertProfile(before, 'p', v)).toBe(after);
+  });
+});
+
+describe('#22 breaking a stale credentials lock', () => {
+  it('fail→ok/a writer that read a dead pid does not remove the fresh lock another writer has taken since (lost updates)', () => {
+    const dir = tempDir('pki-lock-');
+    const lock = join(dir, 'credentials.lock');
+    // Writer B read the stale lock (dead pid 999999); writer A broke it and took the lock; then B tries to break it.
+    fs.writeFileSync(lock, `${process.pid}\n`);
+    expect(breakStaleLock(lock, 999999)).toBe(true);
+    expect(fs.readFileSync(lock, 'utf8')).toBe(`${process.pid}\n`);
+    // The stale lock itself is removed, and the breaker lock is gone afterwards.
+    fs.writeFileSync(lock, '999999\n');
+    expect(breakStaleLock(lock, 999999)).toBe(true);
+    expect(fs.existsSync(lock)).toBe(false);
+    expect(fs.existsSync(`${lock}.break`)).toBe(false);
+    // While another process breaks it (its breaker held), a second breaker backs off.
+    fs.writeFileSync(lock, '999999\n');
+    fs.writeFileSync(`${lock}.break`, '');
+    expect(breakStaleLock(lock, 999999)).toBe(false);
+    expect(fs.existsSync(lock)).toBe(true);
   });
 });
 
