@@ -216,7 +216,10 @@ export async function awsConfig(deps: Deps, input: AwsConfigInput) {
   if (!/^[\w.+@-]{1,128}$/.test(name)) throw new PkiError('USAGE_BAD_NAME', `--name "${name}" is not a usable AWS config profile name`);
   const { anchor, opts } = await withWorkspace(input.dir, deps, async (ws) => {
     const a = await anchorOn(ws, input.anchor, input.target);
-    const o: GatewayOptions = input.target ? targetGatewayOptions((await resolveTargets(ws, [input.target!]))[0]!, input) : { ...input, region: input.region ?? a.region };
+    // The connection only (region, endpoint, pacing): --role-arn here is the workload's role, not a role pki assumes.
+    const o: GatewayOptions = input.target
+      ? targetGatewayOptions((await resolveTargets(ws, [input.target!]))[0]!, input)
+      : { region: input.region ?? a.region, ...(input.endpoint ? { endpoint: input.endpoint } : {}), ...(input.ratePerSecond !== undefined ? { ratePerSecond: input.ratePerSecond } : {}) };
     return { anchor: a, opts: o };
   });
   let profileArn = input.profileArn;

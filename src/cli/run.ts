@@ -201,6 +201,6 @@ export async function run(argv: string[], rawDeps: Deps): Promise<number> {
     if (debug && !(e instanceof PkiError) && e instanceof Error) deps.stderr.write(`${e.stack}\n`);
     return err.exitCode;
   }
-  if (!out.printed) deps.stdout.write(json ? jsonSuccess(out.kind, out.data) : out.text);
+  if (!out.printed) deps.stdout.write(json ? jsonSuccess(out.kind, out.data, out.exitCode ?? 0) : out.text);
   return out.exitCode ?? 0;
 }

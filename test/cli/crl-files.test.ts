@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { crlDerFromFile, decodeCrl } from '../../src/x509/crl.js';
-import { cli, makePki, tempDir, type TestDeps } from '../helpers.js';
+import { cli, makeDeps, makePki, tempDir, type TestDeps } from '../helpers.js';
 
 /** A directory on another file system than `dir` (tmpfs /dev/shm on Linux), or undefined. */
 function otherFileSystem(dir: string): string | undefined {
@@ -117,6 +117,18 @@ describe('DER on stdout and inspect order', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('USAGE_BINARY_TO_TERMINAL');
     expect(chunks).toEqual([]);
+  });
+
+  it('fail/crl generate --format der to a terminal is refused before a CRL is made (no CRL Number used up)', async () => {
+    const { cwd, dir, deps } = await withCrl();
+    const list = async () => (await cli(['crl', 'list', '--ca', 'issuing-1', '--dir', dir, '--json'], makeDeps(cwd))).json.data;
+    const before = await list();
+    const chunks = rawStdout(deps, true);
+    const r = await cli(['crl', 'generate', '--ca', 'issuing-1', '--format', 'der', '--dir', dir], deps);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('USAGE_BINARY_TO_TERMINAL');
+    expect(chunks).toEqual([]);
+    expect(await list()).toEqual(before);
   });
 
   it('ok/crl export --format der --json carries the bytes as base64', async () => {

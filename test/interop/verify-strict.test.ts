@@ -128,6 +128,8 @@ describe('#13 one serial type', () => {
       const r = await pkiVerify(ca.cwd, ['--cert', leaf, '--anchor-bundle', ca.caPem, '--crl', crlFile]);
       expect(r.json.data.valid, leaf).toBe(!revoked);
       expect(r.code).toBe(revoked ? 11 : 0);
+      // The envelope's ok follows the verdict (README "--json").
+      expect(r.json).toMatchObject({ ok: !revoked, kind: 'pki.verify.result' });
       if (revoked) expect(r.json.data.failure.check).toBe('revoked');
     }
   });

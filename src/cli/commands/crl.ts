@@ -67,6 +67,11 @@ const generate: CommandDef = {
       ...forceOption,
     }),
   async run(a, { deps, json }) {
+    // Refused before anything is made: a CRL generated and then not shown would still use up its number.
+    if (!a.out && a.format === 'der' && !json && (deps.stdout as { isTTY?: boolean }).isTTY)
+      throw new PkiError('USAGE_BINARY_TO_TERMINAL', '--format der writes binary: refusing to print it on a terminal', {
+        hint: 'pass --out FILE, redirect stdout (> crl.der), or use --format pem',
+      });
     const r = await generateCrl(deps, {
       dir: a.dir,
       ca: a.ca,

@@ -57,7 +57,7 @@ export const initCommand: CommandDef = {
         `  valid     ${shortTime(r.ca.notBefore)} .. ${shortTime(r.ca.notAfter)}\n` +
         `  key       ${r.ca.keyFile} (${r.ca.keyEncrypted ? 'encrypted' : 'NOT encrypted'})\n` +
         `  store     ${r.store}\n` +
-        `Next: pki ca create issuing-1 --parent root --subject "CN=Issuing CA 1" --dir ${r.dir}\n`,
+        `Next: pki ca create issuing-1 --parent root --subject "CN=Issuing CA 1" --dir ${r.dir}${r.ca.keyEncrypted ? '' : ' --no-passphrase'}\n`,
     };
   },
 };

@@ -3,8 +3,12 @@ import { PkiError, PkiErrors } from '../../errors.js';
 
 export const JSON_VERSION = 1;
 
-export function jsonSuccess(kind: string, data: unknown): string {
-  return JSON.stringify({ ok: true, kind, version: JSON_VERSION, data }, null, 2) + '\n';
+/**
+ * A command's result. `ok` says whether the outcome is a success — the same as the exit code: false for a verdict that
+ * exits with a failure (pki verify 11, pki lint 4, a critical monitor 11), true for 0 and for a monitor's warning (10).
+ */
+export function jsonSuccess(kind: string, data: unknown, exitCode = 0): string {
+  return JSON.stringify({ ok: exitCode === 0 || exitCode === 10, kind, version: JSON_VERSION, data }, null, 2) + '\n';
 }
 
 export function jsonError(e: PkiError): string {
