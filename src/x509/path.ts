@@ -12,7 +12,7 @@
  *
  * Path building backtracks: when a certificate has several candidate issuers (same name, consistent AKI/SKI, a
  * signature that verifies), each is tried until one complete path validates, within fixed bounds on the paths and
- * signature checks tried (denial of service). Every certificate of a path, the trust anchor included, must also meet
+ * signature checks and partial paths tried (denial of service). Every certificate of a path, the trust anchor included, must also meet
  * the structural rules `openssl verify -x509_strict` enforces (RFC 5280 §4.2: critical basicConstraints on CAs,
  * keyUsage on CAs, no keyCertSign on end entities, non-critical AKI/SKI, SKI on CAs, AKI below the anchor, a
  * critical subjectAltName for an empty subject) — this validator is never more lenient than openssl.
@@ -404,6 +404,8 @@ function revocationUncached(cert: ParsedCertificate, issuer: ParsedCertificate, 
 /** Bounds on path building (x509-limbo's pathological cases): complete paths checked, signatures verified. */
 const MAX_PATHS = 64;
 const MAX_SIGNATURE_CHECKS = 1024;
+/** Partial paths extended (cached signatures make extensions cheap, so they are bounded on their own). */
+const MAX_EXTENSIONS = 4096;
 
 /**
  * Builds and checks a path leaf → ... → a trust anchor, backtracking over candidate issuers; returns the first path
@@ -423,6 +425,7 @@ export function validatePath(
   const signatures = new Map<ParsedCertificate, Map<ParsedCertificate, boolean>>();
   let signatureChecks = 0;
   let pathsChecked = 0;
+  let extensions = 0;
   const verifies = (child: ParsedCertificate, parent: ParsedCertificate): boolean => {
     let row = signatures.get(child);
     if (!row) signatures.set(child, (row = new Map()));
@@ -451,6 +454,7 @@ export function validatePath(
   const isAnchorCert = (c: ParsedCertificate) => anchors.some((a) => a.der.equals(c.der));
 
   const extend = (path: ParsedCertificate[]): { ok: true; path: ParsedCertificate[] } | undefined => {
+    if (extensions++ >= MAX_EXTENSIONS) return undefined;
     const current = path[path.length - 1]!;
     const named = (c: ParsedCertificate) => sameName(c.subjectDer, current.issuerDer) && akiMatches(current, c);
     const anchorCandidates = anchors.filter(named);

@@ -253,3 +253,27 @@ describe('#13 path building', () => {
     expect(!dead.ok && dead.failure.check).toBe('chain');
   });
 });
+
+describe('#13 path building is bounded', () => {
+  it('fail/twelve same-named, same-key self-issued intermediates that lead to no anchor: refused, within bounds', () => {
+    const cwd = tempDir('pki-loop-');
+    const ossl = (args: string[]) => execFileSync('openssl', args, { cwd, stdio: 'pipe' });
+    ossl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'root.key', '-subj', '/CN=Unrelated Root', '-days', '30', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-out', 'root.pem']);
+    ossl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'loop.key', '-subj', '/CN=Loop', '-out', 'loop.csr']);
+    fs.writeFileSync(join(cwd, 'ca.ext'), 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid:always\n');
+    const loops = Array.from({ length: 12 }, (_, i) => {
+      ossl(['x509', '-req', '-in', 'loop.csr', '-signkey', 'loop.key', '-days', '20', '-sha256', '-set_serial', String(1000 + i), '-extfile', 'ca.ext', '-out', `loop-${i}.pem`]);
+      return readCertificate(fs.readFileSync(join(cwd, `loop-${i}.pem`)), `loop-${i}`);
+    });
+    fs.writeFileSync(join(cwd, 'leaf.ext'), 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nauthorityKeyIdentifier=keyid\n');
+    ossl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'leaf.key', '-subj', '/CN=leaf', '-out', 'leaf.csr']);
+    ossl(['x509', '-req', '-in', 'leaf.csr', '-CA', 'loop-0.pem', '-CAkey', 'loop.key', '-days', '10', '-sha256', '-set_serial', '77', '-extfile', 'leaf.ext', '-out', 'leaf.pem']);
+    const leaf = readCertificate(fs.readFileSync(join(cwd, 'leaf.pem')), 'leaf');
+    const started = process.hrtime.bigint();
+    const r = validatePath(leaf, loops, [readCertificate(fs.readFileSync(join(cwd, 'root.pem')), 'root')], [], { at: new Date(), rejectWeakSignatures: true });
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    expect(r.ok).toBe(false);
+    // Not a speed assertion: a guard against an unbounded search (path building is capped in paths, signatures and extensions).
+    expect(seconds).toBeLessThan(60);
+  });
+});
