@@ -16,7 +16,7 @@ import { keyIdentifier } from '../../src/x509/extensions.js';
 import { encodeName, parseDn } from '../../src/x509/name.js';
 import { toPem } from '../../src/x509/pem.js';
 import type { Signer } from '../../src/ports/signer.js';
-import { tempDir } from '../helpers.js';
+import { cli, makeDeps, tempDir } from '../helpers.js';
 
 const hasPyca = spawnSync('python3', ['-c', 'from cryptography.hazmat.primitives.asymmetric import mldsa'], { encoding: 'utf8' }).status === 0;
 const NOW = new Date('2026-06-01T00:00:00Z');
@@ -84,6 +84,20 @@ describe('#23 ML-DSA certificates and CRLs', () => {
     const list = decodeCrl(await crl(rootIssuer), 'crl');
     expect(list.signatureAlgorithm).toBe('2.16.840.1.101.3.4.3.18');
     expect(list.signature.length).toBe(3309);
+  });
+
+  it('fail/pki inspect and lint refuse an ML-DSA certificate as an unsupported key (exit 7), not as a malformed certificate', async () => {
+    const { dir, ks } = setup();
+    const root = ks.generate('ml-dsa-65', 'root').signer;
+    const path = join(dir, 'root.pem');
+    fs.writeFileSync(path, toPem('CERTIFICATE', await cert(issuerOf(root, 'CN=PQ Root'), 'CN=PQ Root', root.spki, true, 1)));
+    const deps = makeDeps(dir);
+    for (const argv of [['inspect', path], ['lint', path]]) {
+      const r = await cli([...argv, '--json'], deps);
+      expect(r.code).toBe(7);
+      expect(r.json.error).toMatchObject({ code: 'CRYPTO_UNSUPPORTED_KEY' });
+      expect(r.json.error.message).toMatch(/ml-dsa-65 \(ML-DSA, RFC 9881\)/);
+    }
   });
 
   it.skipIf(!hasPyca)('interop/pyca verifies ML-DSA and mixed chains (ML-DSA root → ECDSA CA → ML-DSA leaf; ECDSA → ML-DSA) and ML-DSA CRLs from the raw TBS bytes; openssl 3.0 parses them (skipped when pyca has no ML-DSA)', async () => {
