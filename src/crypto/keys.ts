@@ -7,11 +7,15 @@
 import * as crypto from 'node:crypto';
 import { PkiError } from '../errors.js';
 import { OID } from '../x509/oids.js';
-import { integer, nullValue, octetString, oid, seq } from '../x509/der.js';
+import { DerReader, TAG, integer, nullValue, octetString, oid, seq } from '../x509/der.js';
 import { toPem } from '../x509/pem.js';
 
+import { ML_DSA, isMlDsaKeyType, mlDsaAlgorithmIdentifier, type MlDsaKeyType } from './mldsa.js';
+
+/** The key types the commands accept (`--key-type`). */
 export const KEY_TYPES = ['ecdsa-p256', 'ecdsa-p384', 'ecdsa-p521', 'rsa-2048', 'rsa-3072', 'rsa-4096'] as const;
-export type KeyType = (typeof KEY_TYPES)[number];
+/** Every key type pki can hold: the above and ML-DSA (FIPS 204; keys behind the Signer port, see ./mldsa.ts). */
+export type KeyType = (typeof KEY_TYPES)[number] | MlDsaKeyType;
 
 export { ROLES_ANYWHERE_KEY_TYPES } from '../domain/roles-anywhere.js';
 
@@ -46,13 +50,16 @@ export function describeKey(key: crypto.KeyObject): { keyType?: KeyType; descrip
 
 /** The signature algorithm a CA key signs with: hash name for crypto.sign and the DER AlgorithmIdentifier. */
 export interface SignatureAlgorithm {
-  hash: 'sha256' | 'sha384' | 'sha512';
+  /** The hash for crypto.sign; null for ML-DSA, which signs the message itself (pure ML-DSA, RFC 9881). */
+  hash: 'sha256' | 'sha384' | 'sha512' | null;
   oid: string;
   name: string;
   algorithmIdentifier: Buffer;
 }
 
 export function signatureAlgorithmFor(keyType: KeyType): SignatureAlgorithm {
+  // RFC 9881 §3: the signature AlgorithmIdentifier is the key's OID with parameters absent.
+  if (isMlDsaKeyType(keyType)) return { hash: null, oid: ML_DSA[keyType].oid, name: ML_DSA[keyType].name, algorithmIdentifier: mlDsaAlgorithmIdentifier(keyType) };
   switch (keyType) {
     case 'ecdsa-p256':
       return { hash: 'sha256', oid: OID.ecdsaWithSha256, name: 'ecdsa-with-SHA256', algorithmIdentifier: seq(oid(OID.ecdsaWithSha256))};
@@ -68,13 +75,16 @@ export function signatureAlgorithmFor(keyType: KeyType): SignatureAlgorithm {
 
 /** Signs `data` with `key` using `alg`. ECDSA signatures come DER-encoded (Node's default), as X.509 wants them. */
 export function signWith(key: crypto.KeyObject, alg: SignatureAlgorithm, data: Uint8Array): Buffer {
+  if (alg.hash === null) throw new Error(`${alg.name} keys are not KeyObjects: sign through their Signer`);
   return crypto.sign(alg.hash, data, key);
 }
 
 /** The same, in libuv's thread pool: many in flight use every core while the main thread keeps encoding. */
 export function signWithAsync(key: crypto.KeyObject, alg: SignatureAlgorithm, data: Uint8Array): Promise<Buffer> {
+  const hash = alg.hash;
+  if (hash === null) return Promise.reject(new Error(`${alg.name} keys are not KeyObjects: sign through their Signer`));
   return new Promise((resolve, reject) => {
-    crypto.sign(alg.hash, data, key, (err, sig) => (err ? reject(err) : resolve(sig)));
+    crypto.sign(hash, data, key, (err, sig) => (err ? reject(err) : resolve(sig)));
   });
 }
 
@@ -100,6 +110,7 @@ export function verifyWithAsync(key: crypto.KeyObject, hash: string, data: Uint8
 
 /** Generates a key pair of the given type. */
 export function generateKey(keyType: KeyType): crypto.KeyPairKeyObjectResult {
+  if (isMlDsaKeyType(keyType)) throw new PkiError('USAGE_BAD_KEY_TYPE', `${keyType} keys are made by a key store, not as KeyObjects`, { details: { value: keyType } });
   if (keyType.startsWith('rsa-')) return crypto.generateKeyPairSync('rsa', { modulusLength: Number(keyType.slice(4)), publicExponent: 0x10001 });
   const curve = { 'ecdsa-p256': 'prime256v1', 'ecdsa-p384': 'secp384r1', 'ecdsa-p521': 'secp521r1' }[keyType as 'ecdsa-p256'];
   return crypto.generateKeyPairSync('ec', { namedCurve: curve });
@@ -114,7 +125,11 @@ export const DEFAULT_PBKDF2_ITERATIONS = 600_000;
  * Node's own export cannot set the iteration count (OpenSSL's default is 2,048), hence this encoder.
  */
 export function encryptPrivateKeyPem(key: crypto.KeyObject, passphrase: string, iterations: number, randomBytes: (n: number) => Buffer): string {
-  const plain = key.export({ format: 'der', type: 'pkcs8' });
+  return encryptPkcs8Pem(key.export({ format: 'der', type: 'pkcs8' }), passphrase, iterations, randomBytes);
+}
+
+/** {@link encryptPrivateKeyPem} for PKCS#8 bytes of any algorithm (ML-DSA keys are not KeyObjects). */
+export function encryptPkcs8Pem(plain: Buffer, passphrase: string, iterations: number, randomBytes: (n: number) => Buffer): string {
   const salt = randomBytes(16);
   const iv = randomBytes(16);
   const derived = crypto.pbkdf2Sync(Buffer.from(passphrase, 'utf8'), salt, iterations, 32, 'sha256');
@@ -126,6 +141,68 @@ export function encryptPrivateKeyPem(key: crypto.KeyObject, passphrase: string, 
     seq(oid(OID.aes256Cbc), octetString(iv)),
   );
   return toPem('ENCRYPTED PRIVATE KEY', seq(seq(oid(OID.pbes2), params), octetString(encrypted)));
+}
+
+const CBC_KEY_LENGTHS: Record<string, number> = { [OID.aes128Cbc]: 16, [OID.aes192Cbc]: 24, [OID.aes256Cbc]: 32 };
+const PRF_HASHES: Record<string, string> = { [OID.hmacWithSha1]: 'sha1', [OID.hmacWithSha256]: 'sha256', [OID.hmacWithSha384]: 'sha384', [OID.hmacWithSha512]: 'sha512' };
+
+/**
+ * Decrypts a PBES2 EncryptedPrivateKeyInfo (PBKDF2 with HMAC-SHA1/256/384/512, AES-CBC) to its PKCS#8 bytes, for
+ * keys Node cannot import (ML-DSA). Throws CRYPTO_BAD_PASSPHRASE when the padding is wrong (a wrong passphrase),
+ * CRYPTO_BAD_KEY naming `source` for any other scheme or a malformed structure.
+ */
+export function decryptPkcs8(der: Buffer, passphrase: string, source: string): Buffer {
+  let salt: Buffer, iterations: number, keyLength: number, prf: string, cipherName: string, iv: Buffer, data: Buffer;
+  try {
+    const top = DerReader.of(der, TAG.SEQUENCE, 'EncryptedPrivateKeyInfo');
+    const alg = top.sequence('encryptionAlgorithm');
+    if (alg.oid('algorithm') !== OID.pbes2) throw new Error('not PBES2');
+    const params = alg.sequence('parameters');
+    const kdf = params.sequence('keyDerivationFunc');
+    if (kdf.oid('algorithm') !== OID.pbkdf2) throw new Error('not PBKDF2');
+    const kp = kdf.sequence('parameters');
+    salt = kp.read(TAG.OCTET_STRING, 'salt').content;
+    iterations = Number(kp.integer('iterationCount'));
+    const kl = kp.optional(TAG.INTEGER);
+    prf = 'sha1';
+    if (kp.remaining) {
+      const p = kp.sequence('prf');
+      const name = PRF_HASHES[p.oid('algorithm')];
+      if (!name) throw new Error('unsupported PBKDF2 PRF');
+      prf = name;
+    }
+    const enc = params.sequence('encryptionScheme');
+    const encOid = enc.oid('algorithm');
+    const len = CBC_KEY_LENGTHS[encOid];
+    if (!len) throw new Error('unsupported cipher');
+    keyLength = kl ? Number(BigInt('0x' + kl.content.toString('hex'))) : len;
+    if (keyLength !== len) throw new Error('key length does not fit the cipher');
+    cipherName = `aes-${len * 8}-cbc`;
+    iv = enc.read(TAG.OCTET_STRING, 'iv').content;
+    data = top.read(TAG.OCTET_STRING, 'encryptedData').content;
+    top.end();
+    if (iterations < 1 || iterations > 100_000_000 || iv.length !== 16) throw new Error('bad PBKDF2 or cipher parameters');
+  } catch (e) {
+    throw new PkiError('CRYPTO_BAD_KEY', `${source} is not a readable encrypted private key: ${(e as Error).message}`, { details: { file: source }, cause: e });
+  }
+  const derived = crypto.pbkdf2Sync(Buffer.from(passphrase, 'utf8'), salt, iterations, keyLength, prf);
+  try {
+    const decipher = crypto.createDecipheriv(cipherName, derived, iv);
+    return Buffer.concat([decipher.update(data), decipher.final()]);
+  } catch {
+    throw new PkiError('CRYPTO_BAD_PASSPHRASE', `wrong passphrase for ${source}`, { details: { file: source } });
+  } finally {
+    derived.fill(0);
+  }
+}
+
+/** A private KeyObject from decrypted PKCS#8 DER (see {@link decryptPkcs8}); CRYPTO_BAD_KEY naming `source`. */
+export function privateKeyFromPkcs8(der: Buffer, source: string): crypto.KeyObject {
+  try {
+    return crypto.createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+  } catch (e) {
+    throw new PkiError('CRYPTO_BAD_KEY', `${source} is not a readable private key: ${(e as Error).message}`, { details: { file: source }, cause: e });
+  }
 }
 
 export function plainPrivateKeyPem(key: crypto.KeyObject): string {

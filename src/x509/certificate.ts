@@ -12,6 +12,7 @@ import type { Signer } from '../ports/signer.js';
 import { DerError, DerReader, TAG, bitString, children, decodeBitStringStrict, decodeOid, decodeSignedInteger, decodeTime, explicit, integer, integerFromBytes, octetString, seq, time, type Tlv } from './der.js';
 import { serialFromOctets } from '../domain/serial.js';
 import { publicKeyInfoProblem } from './spki.js';
+import { mlDsaTypeForOid } from '../crypto/mldsa.js';
 import {
   decodeAuthorityKeyIdentifierFull,
   decodeBasicConstraints,
@@ -217,6 +218,12 @@ export function parseCertificate(der: Buffer, source = 'certificate'): ParsedCer
     const san = ext(OID.subjectAltName);
     const serial = Buffer.from(serialT.content);
     const spki = Buffer.from(spkiT.raw);
+    const mlDsa = mlDsaTypeForOid(new DerReader(spkiT, 'SubjectPublicKeyInfo').sequence('algorithm').oid('algorithm'));
+    if (mlDsa)
+      throw new PkiError('CRYPTO_UNSUPPORTED_KEY', `${source}: the certificate's public key is ${mlDsa} (ML-DSA, RFC 9881), which pki cannot read in certificates yet`, {
+        details: { file: source, keyType: mlDsa },
+        hint: 'pki signs certificates and CRLs with ML-DSA keys but does not verify, lint or inspect ML-DSA certificates yet',
+      });
     const spkiProblem = publicKeyInfoProblem(spki);
     const out: ParsedCertificate = {
       der,
@@ -253,7 +260,7 @@ export function parseCertificate(der: Buffer, source = 'certificate'): ParsedCer
     }
     return out;
   } catch (e) {
-    if (e instanceof PkiError && e.code.startsWith('CRYPTO_BAD_CERT')) throw e;
+    if (e instanceof PkiError && (e.code.startsWith('CRYPTO_BAD_CERT') || e.code === 'CRYPTO_UNSUPPORTED_KEY')) throw e;
     // A TypeError or ReferenceError is a defect in this parser, not a property of the input: never report it as a bad
     // certificate (a verifier would turn a bug into a verdict).
     if (e instanceof TypeError || e instanceof ReferenceError) throw e;

@@ -91,7 +91,9 @@ describe('#17 the dependency direction of src/', () => {
       'adapters/keys/file.ts': 'the key store reads CA key files',
       'aws/create-session.ts': "credential-process reads the workload's own key (not a CA key)",
     });
-    expectOnly(importers('encryptPrivateKeyPem'), { 'adapters/keys/file.ts': 'the key store writes CA key files' });
+    expectOnly(importers('encryptPrivateKeyPem|encryptPkcs8Pem|decryptPkcs8|privateKeyFromPkcs8'), { 'adapters/keys/file.ts': 'the key store writes and reads CA key files' });
+    // ML-DSA private keys (raw bytes, not KeyObjects) are read and used to sign in the key store only.
+    expectOnly(importers('mlDsaSign|readMlDsaPkcs8|generateMlDsa').filter((f) => f !== 'crypto/mldsa.ts'), { 'adapters/keys/file.ts': 'the key store holds ML-DSA CA keys' });
     // Signing with a private KeyObject.
     expectOnly(importers('signWith|signWithAsync'), { 'adapters/keys/file.ts': 'the file key store signs with the key it holds' });
     expectOnly(sourceOffenders(/\bcreateSign\b|crypto\.sign\(/, (f) => f === 'crypto/keys.ts'), {

@@ -15,7 +15,7 @@ function store(dir: string): FileKeyStore {
   return new FileKeyStore({ baseDir: dir, keysDir: join(dir, 'keys'), iterations: 10_000, randomBytes: crypto.randomBytes });
 }
 
-const verifies = (spki: Buffer, hash: string, data: Buffer, sig: Buffer): boolean =>
+const verifies = (spki: Buffer, hash: string | null, data: Buffer, sig: Buffer): boolean =>
   crypto.verify(hash, data, crypto.createPublicKey({ key: spki, format: 'der', type: 'spki' }), sig);
 
 describe('#17 the file key store', () => {

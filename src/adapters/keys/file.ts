@@ -14,7 +14,9 @@ import * as crypto from 'node:crypto';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PkiError } from '../../errors.js';
-import { describeKey, encryptPrivateKeyPem, generateKey, KEY_TYPES, loadPrivateKey, plainPrivateKeyPem, signatureAlgorithmFor, signWith, signWithAsync, type KeyType } from '../../crypto/keys.js';
+import { decryptPkcs8, describeKey, encryptPkcs8Pem, generateKey, KEY_TYPES, loadPrivateKey, privateKeyFromPkcs8, signatureAlgorithmFor, signWith, signWithAsync, type KeyType } from '../../crypto/keys.js';
+import { ML_DSA, ML_DSA_KEY_TYPES, generateMlDsa, isMlDsaKeyType, mlDsaPkcs8, mlDsaSign, mlDsaSpki, mlDsaTypeForOid, pkcs8AlgorithmOid, readMlDsaPkcs8, type MlDsaPrivateKey } from '../../crypto/mldsa.js';
+import { toPem } from '../../x509/pem.js';
 import { readInput, removeQuietly, writePrivateKeyFile } from '../../fs/files.js';
 import { keyRefScheme, type GeneratedKey, type KeyStore, type Signer } from '../../ports/signer.js';
 import { TAG } from '../../x509/der.js';
@@ -41,6 +43,71 @@ function keySigner(key: crypto.KeyObject, keyType: KeyType): Signer {
     maxSignatureLength: maxSignatureLength(key),
     sign: (data: Uint8Array): Promise<Buffer> => (rsa ? signWithAsync(key, algorithm, data) : Promise.resolve(signWith(key, algorithm, data))),
   });
+}
+
+/** A Signer over an ML-DSA key (pure ML-DSA, empty context, RFC 9881 §3); signatures have a fixed length. */
+function mlDsaSigner(key: MlDsaPrivateKey): Signer {
+  return Object.freeze({
+    algorithm: signatureAlgorithmFor(key.keyType),
+    spki: mlDsaSpki(key.keyType, key.publicKey),
+    keyType: key.keyType,
+    maxSignatureLength: ML_DSA[key.keyType].signatureLength,
+    sign: (data: Uint8Array): Promise<Buffer> => Promise.resolve(mlDsaSign(key, data)),
+  });
+}
+
+/** A private key as this store holds it: a Node KeyObject, or ML-DSA bytes (Node 20 has no ML-DSA). */
+type HeldKey = { kind: 'node'; key: crypto.KeyObject } | { kind: 'ml-dsa'; key: MlDsaPrivateKey };
+
+const heldSpki = (h: HeldKey): Buffer => (h.kind === 'ml-dsa' ? mlDsaSpki(h.key.keyType, h.key.publicKey) : crypto.createPublicKey(h.key).export({ format: 'der', type: 'spki' }));
+const heldSigner = (h: HeldKey): Signer | undefined => {
+  if (h.kind === 'ml-dsa') return mlDsaSigner(h.key);
+  const kt = describeKey(h.key).keyType;
+  return kt ? keySigner(h.key, kt) : undefined;
+};
+const heldDescription = (h: HeldKey): { keyType?: KeyType; description: string } => (h.kind === 'ml-dsa' ? { keyType: h.key.keyType, description: h.key.keyType } : describeKey(h.key));
+const heldPkcs8 = (h: HeldKey): Buffer => (h.kind === 'ml-dsa' ? mlDsaPkcs8(h.key) : h.key.export({ format: 'der', type: 'pkcs8' }));
+
+function readMlDsa(der: Buffer, source: string): MlDsaPrivateKey {
+  try {
+    return readMlDsaPkcs8(der);
+  } catch (e) {
+    throw new PkiError('CRYPTO_BAD_KEY', `${source} is not a readable ML-DSA private key: ${(e as Error).message}`, { details: { file: source }, cause: e });
+  }
+}
+
+/**
+ * Loads a private key from PEM: ML-DSA PKCS#8 (plain, or PBES2-encrypted as this store writes it) read here, anything
+ * else by Node ({@link loadPrivateKey}). An encrypted PKCS#8 key is decrypted once: by this code when it knows the
+ * scheme (then imported from the decrypted DER), else by Node.
+ */
+export function loadHeldKey(pem: Buffer | string, source: string, passphrase?: string): HeldKey {
+  const text = pem.toString();
+  let blocks: { label: string; der: Buffer }[] = [];
+  try {
+    blocks = decodePemBlocks(text, source).filter((b) => b.label === 'PRIVATE KEY' || b.label === 'ENCRYPTED PRIVATE KEY');
+  } catch {
+    blocks = [];
+  }
+  const block = blocks.length === 1 ? blocks[0]! : undefined;
+  if (block?.label === 'PRIVATE KEY' && mlDsaTypeForOid(pkcs8AlgorithmOid(block.der) ?? '')) return { kind: 'ml-dsa', key: readMlDsa(block.der, source) };
+  if (block?.label === 'ENCRYPTED PRIVATE KEY' && passphrase !== undefined) {
+    let plain: Buffer | undefined;
+    try {
+      plain = decryptPkcs8(block.der, passphrase, source);
+    } catch (e) {
+      if (!(e instanceof PkiError && e.code === 'CRYPTO_BAD_KEY')) throw e;
+    }
+    if (plain) {
+      if (mlDsaTypeForOid(pkcs8AlgorithmOid(plain) ?? '')) return { kind: 'ml-dsa', key: readMlDsa(plain, source) };
+      try {
+        return { kind: 'node', key: privateKeyFromPkcs8(plain, source) };
+      } finally {
+        plain.fill(0);
+      }
+    }
+  }
+  return { kind: 'node', key: loadPrivateKey(pem, source, passphrase) };
 }
 
 /**
@@ -88,12 +155,13 @@ export class FileKeyStore implements KeyStore {
     return join(this.opts.keysDir, `${label}.key.pem`);
   }
 
-  private persister(key: crypto.KeyObject, label: string, description: string): Pick<GeneratedKey, 'persist' | 'discard'> {
+  private persister(key: HeldKey, label: string, description: string): Pick<GeneratedKey, 'persist' | 'discard'> {
     let written: string | undefined;
     return {
       persist: (passphrase) => {
         const file = this.fileFor(label);
-        const pem = passphrase === undefined ? plainPrivateKeyPem(key) : encryptPrivateKeyPem(key, passphrase, this.opts.iterations, this.opts.randomBytes);
+        const der = heldPkcs8(key);
+        const pem = passphrase === undefined ? toPem('PRIVATE KEY', der) : encryptPkcs8Pem(der, passphrase, this.opts.iterations, this.opts.randomBytes);
         writePrivateKeyFile(file, pem, description);
         written = file;
         return file;
@@ -122,19 +190,23 @@ export class FileKeyStore implements KeyStore {
         return `not a well-formed encrypted PKCS#8 key (${(e as Error).message})`;
       }
     }
-    let key: crypto.KeyObject;
+    let key: HeldKey;
     try {
-      key = loadPrivateKey(data, 'key');
+      key = loadHeldKey(data, 'key');
     } catch (e) {
       return `not a readable private key (${(e as Error).message})`;
     }
-    if (spki && !crypto.createPublicKey(key).export({ format: 'der', type: 'spki' }).equals(spki)) return 'it does not match the CA certificate';
+    if (spki && !heldSpki(key).equals(spki)) return 'it does not match the CA certificate';
     return undefined;
   }
 
   generate(type: KeyType, label: string, description = `CA ${label} key`): GeneratedKey {
+    if (isMlDsaKeyType(type)) {
+      const key = generateMlDsa(type, this.opts.randomBytes);
+      return { signer: mlDsaSigner(key), ...this.persister({ kind: 'ml-dsa', key }, label, description) };
+    }
     const pair = generateKey(type);
-    return { signer: keySigner(pair.privateKey, type), ...this.persister(pair.privateKey, label, description) };
+    return { signer: keySigner(pair.privateKey, type), ...this.persister({ kind: 'node', key: pair.privateKey }, label, description) };
   }
 
   /**
@@ -152,18 +224,18 @@ export class FileKeyStore implements KeyStore {
       throw new PkiError('IO_KEY_UNREADABLE', `cannot read ${what} ${file}: ${(e as Error).message}`, { details: { ...(label === undefined ? {} : { ca: label }), file }, cause: e });
     }
     const passphrase = typeof unlock === 'function' ? await unlock() : unlock;
-    const key = loadPrivateKey(pem, file, passphrase);
-    const desc = describeKey(key);
-    if (!desc.keyType) throw new PkiError('POLICY_KEY_TYPE_NOT_ALLOWED', `${file}: ${desc.description} is not supported for a CA (use ${KEY_TYPES.join(', ')})`, { details: { file } });
-    return keySigner(key, desc.keyType);
+    const key = loadHeldKey(pem, file, passphrase);
+    const signer = heldSigner(key);
+    if (!signer) throw new PkiError('POLICY_KEY_TYPE_NOT_ALLOWED', `${file}: ${heldDescription(key).description} is not supported for a CA (use ${[...KEY_TYPES, ...ML_DSA_KEY_TYPES].join(', ')})`, { details: { file } });
+    return signer;
   }
 
   /** A private key from PEM (`file` names it in errors), to be stored as CA `label`'s key. */
   adopt(pem: Buffer | string, file: string, passphrase: string | undefined, label: string): AdoptedKey {
-    const key = loadPrivateKey(pem, file, passphrase);
-    const desc = describeKey(key);
+    const key = loadHeldKey(pem, file, passphrase);
+    const desc = heldDescription(key);
     return {
-      spki: crypto.createPublicKey(key).export({ format: 'der', type: 'spki' }),
+      spki: heldSpki(key),
       keyType: desc.keyType,
       description: desc.description,
       ...this.persister(key, label, `CA ${label} key`),
