@@ -47,3 +47,9 @@ export async function credentialsSetup(opts: { now?: () => Date; emulator?: Para
   return { emu, cwd, dir, deps, ep, run, ok, sdk, anchorArn, profileArn: profile.profileArn!, profileId: profile.profileId!, leaf, args };
 }
 
+
+/** A settable test clock starting at the current second (for expiry and refresh tests). */
+export function clock(start = new Date(Math.floor(Date.now() / 1000) * 1000)) {
+  let t = start.getTime();
+  return { now: () => new Date(t), advance: (ms: number) => void (t += ms), set: (d: Date) => void (t = d.getTime()) };
+}

@@ -8,13 +8,8 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { credentialsSetup } from '../aws-fixtures.js';
+import { clock, credentialsSetup } from '../aws-fixtures.js';
 import { CLI, cli } from '../helpers.js';
-
-function clock(start = new Date(Math.floor(Date.now() / 1000) * 1000)) {
-  let t = start.getTime();
-  return { now: () => new Date(t), advance: (ms: number) => void (t += ms), set: (d: Date) => void (t = d.getTime()) };
-}
 
 function runBuilt(args: string[], opts: { env?: Record<string, string>; fd3?: string } = {}) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {

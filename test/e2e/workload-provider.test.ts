@@ -8,12 +8,7 @@ import { join } from 'node:path';
 import { ListTrustAnchorsCommand, RolesAnywhereClient } from '@aws-sdk/client-rolesanywhere';
 import { describe, expect, it } from 'vitest';
 import { fromRolesAnywhere } from '../../src/index.js';
-import { credentialsSetup, ROLE } from '../aws-fixtures.js';
-
-function clock(start = new Date(Math.floor(Date.now() / 1000) * 1000)) {
-  let t = start.getTime();
-  return { now: () => new Date(t), advance: (ms: number) => void (t += ms), set: (d: Date) => void (t = d.getTime()) };
-}
+import { clock, credentialsSetup, ROLE } from '../aws-fixtures.js';
 
 async function setup() {
   const c = clock();

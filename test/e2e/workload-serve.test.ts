@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fromInstanceMetadata } from '@aws-sdk/credential-providers';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startCredentialServer, type CredentialServer } from '../../src/app/credential-serve.js';
-import { credentialsSetup, ROLE } from '../aws-fixtures.js';
+import { clock, credentialsSetup, ROLE } from '../aws-fixtures.js';
 import { CLI, cli } from '../helpers.js';
 
 const servers: CredentialServer[] = [];
@@ -19,11 +19,6 @@ beforeAll(() => {
   // The SDK also reads ~/.aws/config for the endpoint: keep it out.
   process.env.AWS_CONFIG_FILE = '/nonexistent/pki-test-aws-config';
 });
-
-function clock(start = new Date(Math.floor(Date.now() / 1000) * 1000)) {
-  let t = start.getTime();
-  return { now: () => new Date(t), advance: (ms: number) => void (t += ms), set: (d: Date) => void (t = d.getTime()) };
-}
 
 async function setup() {
   const c = clock();

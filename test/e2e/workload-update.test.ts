@@ -9,15 +9,10 @@ import { join } from 'node:path';
 import { fromIni } from '@aws-sdk/credential-providers';
 import { describe, expect, it } from 'vitest';
 import { breakStaleLock, credentialUpdate, upsertProfile, withFileLock, writeCredentialsProfile } from '../../src/app/credential-update.js';
-import { credentialsSetup, ROLE } from '../aws-fixtures.js';
+import { clock, credentialsSetup, ROLE } from '../aws-fixtures.js';
 import { CLI as CLI_PATH, ROOT, cli, tempDir } from '../helpers.js';
 
 const OTHER = '# managed by hand\n[default]\naws_access_key_id = AKIAOLD\naws_secret_access_key = old ; trailing comment\n\n; the app profile\n[app]\nregion = eu-west-1\naws_access_key_id = AKIASTALE\n# keep me\n\n[later]\naws_access_key_id = AKIALATER\naws_secret_access_key = later\n';
-
-function clock(start = new Date(Math.floor(Date.now() / 1000) * 1000)) {
-  let t = start.getTime();
-  return { now: () => new Date(t), advance: (ms: number) => void (t += ms), set: (d: Date) => void (t = d.getTime()) };
-}
 
 describe('#22 upsertProfile', () => {
   const v = { aws_access_key_id: 'A', aws_secret_access_key: 'S', aws_session_token: 'T' };
