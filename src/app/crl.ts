@@ -18,12 +18,11 @@ import { reasonName } from '../domain/serial.js';
 import { CRL_DATA_MAX_BYTES, CRL_SIZE_WARNING_FRACTION } from '../domain/roles-anywhere.js';
 import { checkOutput, probeWritableDir, readCrlFile, readInput, removeQuietly, writeFileAtomic } from '../fs/files.js';
 import type { CrlRecord, Deps } from '../ports.js';
-import { hashForSignatureOid, readCertificate, type ParsedCertificate } from '../x509/certificate.js';
+import { readCertificate, type ParsedCertificate } from '../x509/certificate.js';
 import { crlTbsParts, decodeCrl, entrySerialKeys, stepEntry, pemLength, tlvHeader, walkCrlEntries, type CrlEntry, type DecodedCrl } from '../x509/crl.js';
 import { bitString, TAG } from '../x509/der.js';
 import { keyIdentifier } from '../x509/extensions.js';
 import { toPem } from '../x509/pem.js';
-import { verifyWith } from '../crypto/keys.js';
 import { caCertificate, getCa, unlockCa, withWorkspace, type Workspace } from './workspace.js';
 import { assertCaUsable } from './ca-state.js';
 import { crlHistoryFacts, nextCrlNumber } from './import/continuity.js';
@@ -84,12 +83,11 @@ function crlSummary(c: CrlRecord, ca: string, maxPemBytes: number) {
 
 /** Checks a CRL's signature with an issuer certificate; issuer name and AKI must match too. */
 function crlMatchesIssuer(crl: DecodedCrl, issuer: ParsedCertificate): { nameOk: boolean; akiOk: boolean; signatureOk: boolean } {
-  const hash = hashForSignatureOid(crl.signatureAlgorithm);
   const issuerKeyId = issuer.subjectKeyId ?? keyIdentifier(issuer.spki);
   return {
     nameOk: crl.issuerDer.equals(issuer.subjectDer),
     akiOk: !crl.authorityKeyId || crl.authorityKeyId.equals(issuerKeyId),
-    signatureOk: hash !== undefined && verifyWith(issuer.publicKey, hash, crl.tbs, crl.signature),
+    signatureOk: issuer.publicKey.verify(crl.signatureAlgorithm, crl.tbs, crl.signature),
   };
 }
 

@@ -14,6 +14,7 @@ import { decodeCrl, pemLength, walkCrlEntries, type DecodedCrl } from '../x509/c
 import { readSingle, TAG } from '../x509/der.js';
 import { decodePemBlocks, looksLikePem, toPem } from '../x509/pem.js';
 import { OID } from '../x509/oids.js';
+import { isMlDsaKeyType, mlDsaTypeForOid } from '../crypto/mldsa.js';
 import { BUNDLE_MAX_CHARS, BUNDLE_MAX_CHARS_OLD_MODEL, CRL_DATA_MAX_BYTES, CRL_SIZE_WARNING_FRACTION, MAX_CAS_PER_ANCHOR, MAX_CHAIN_CERTIFICATES } from '../domain/roles-anywhere.js';
 
 export type Severity = 'error' | 'warning' | 'notice';
@@ -33,7 +34,8 @@ export const LINT_CODES: Array<[string, Severity, string]> = [
   ['RA_LEAF_NO_DIGITAL_SIGNATURE', 'error', 'keyUsage missing or without digitalSignature'],
   ['RA_WEAK_SIGNATURE', 'error', 'signed with MD5 or SHA-1'],
   ['RA_EMPTY_SUBJECT', 'error', 'empty subject (Roles Anywhere does not support it)'],
-  ['RA_KEY_TYPE', 'error', 'a key type Roles Anywhere does not list (not RSA or EC)'],
+  ['RA_KEY_TYPE', 'error', 'a key type Roles Anywhere does not list (not RSA, EC or ML-DSA)'],
+  ['RA_MLDSA_CERTIFICATE', 'warning', 'a certificate or CRL signed with ML-DSA, or a CA certificate with an ML-DSA key: ML-DSA request signing is documented, ML-DSA in trust anchors, chains and CRLs is UNCONFIRMED'],
   ['RA_KEY_CURVE', 'warning', 'an EC curve other than P-256/P-384 (P-521 acceptance is unconfirmed)'],
   ['RA_RSA_SHORT', 'warning', 'an RSA key under 2048 bits'],
   ['RA_EKU_NO_CLIENT_AUTH', 'warning', 'extendedKeyUsage present without clientAuth (whether the service refuses it is unconfirmed)'],
@@ -112,14 +114,17 @@ function commonRules(c: ParsedCertificate, now: Date, isCa: boolean): Finding[] 
   if (ku && !ku.critical) out.push(finding('X509_KU_NOT_CRITICAL', 'keyUsage', 'keyUsage is not critical', 'mark keyUsage critical'));
   if (ku && !minimalBitString(ku.value)) out.push(finding('X509_KU_NOT_MINIMAL', 'keyUsage', 'the keyUsage BIT STRING is not minimally encoded', 're-issue with a DER-correct encoder'));
   if (c.publicKeyProblem) out.push(finding('X509_KEY_PARAMETERS', 'subjectPublicKeyInfo', c.publicKeyProblem, 're-issue it from a key with a named curve (openssl: -param_enc named_curve, the default)'));
-  const keyType = c.publicKey.asymmetricKeyType;
+  const keyType = c.publicKey.kind;
   if (keyType === 'ec') {
-    const curve = c.publicKey.asymmetricKeyDetails?.namedCurve;
+    const curve = c.publicKey.namedCurve;
     if (curve !== 'prime256v1' && curve !== 'secp384r1') out.push(finding('RA_KEY_CURVE', 'subjectPublicKeyInfo', `EC curve ${curve}`, 'use P-256 or P-384'));
   } else if (keyType === 'rsa') {
-    const bits = c.publicKey.asymmetricKeyDetails?.modulusLength ?? 0;
+    const bits = c.publicKey.rsaBits ?? 0;
     if (bits < 2048) out.push(finding('RA_RSA_SHORT', 'subjectPublicKeyInfo', `RSA-${bits}`, 'use RSA-2048 or larger, or P-256'));
-  } else out.push(finding('RA_KEY_TYPE', 'subjectPublicKeyInfo', `${keyType} key`, 'use an RSA or EC (P-256/P-384) key'));
+  } else if (!isMlDsaKeyType(keyType)) out.push(finding('RA_KEY_TYPE', 'subjectPublicKeyInfo', `${keyType} key`, 'use an RSA, EC (P-256/P-384) or ML-DSA key'));
+  // Roles Anywhere documents ML-DSA request signatures (AWS4-X509-MLDSA) for ML-DSA keys, not ML-DSA certificates.
+  if (mlDsaTypeForOid(c.signatureAlgorithm)) out.push(finding('RA_MLDSA_CERTIFICATE', 'signatureAlgorithm', `signed with ${c.signatureAlgorithmName}: whether Roles Anywhere accepts ML-DSA-signed certificates is UNCONFIRMED`, 'keep an RSA or ECDSA CA above ML-DSA workload keys until AWS documents it', 'warning'));
+  else if (isCa && isMlDsaKeyType(keyType)) out.push(finding('RA_MLDSA_CERTIFICATE', 'subjectPublicKeyInfo', `a CA with an ${keyType} key: whether Roles Anywhere accepts ML-DSA CAs is UNCONFIRMED`, 'keep an RSA or ECDSA CA above ML-DSA workload keys until AWS documents it', 'warning'));
   return out;
 }
 
@@ -158,6 +163,7 @@ export function lintCrl(crl: DecodedCrl, pemBytes: number, now: Date): Finding[]
   const out: Finding[] = [];
   if (crl.version !== 2) out.push(finding('RA_CRL_NOT_V2', 'version', `v${crl.version} CRL`, 'generate a v2 CRL (pki crl generate)'));
   if (isWeakSignatureOid(crl.signatureAlgorithm)) out.push(finding('RA_WEAK_SIGNATURE', 'signatureAlgorithm', `signed with ${crl.signatureAlgorithmName}`, 'sign with SHA-256 or stronger'));
+  if (mlDsaTypeForOid(crl.signatureAlgorithm)) out.push(finding('RA_MLDSA_CERTIFICATE', 'signatureAlgorithm', `signed with ${crl.signatureAlgorithmName}: whether ImportCrl accepts ML-DSA-signed CRLs is UNCONFIRMED`, 'keep an RSA or ECDSA CA until AWS documents it', 'warning'));
   if (pemBytes > CRL_DATA_MAX_BYTES) out.push(finding('RA_CRL_TOO_LARGE', 'crlData', `${pemBytes} bytes of PEM; ImportCrl takes at most ${CRL_DATA_MAX_BYTES.toLocaleString('en-US')}`, 'omit reason codes, prune expired entries, or split the issuing CA'));
   else if (pemBytes > CRL_SIZE_WARNING_FRACTION * CRL_DATA_MAX_BYTES) out.push(finding('RA_CRL_TOO_LARGE', 'crlData', `${pemBytes} bytes of PEM, over ${CRL_SIZE_WARNING_FRACTION * 100}% of the ${CRL_DATA_MAX_BYTES.toLocaleString('en-US')} limit`, 'plan a split of the issuing CA', 'warning'));
   if (!crl.nextUpdate) out.push(finding('RA_CRL_EXPIRED', 'nextUpdate', 'no nextUpdate', 'generate CRLs with a nextUpdate', 'warning'));

@@ -11,6 +11,7 @@ import { DerReader, TAG, integer, nullValue, octetString, oid, seq } from '../x5
 import { toPem } from '../x509/pem.js';
 
 import { ML_DSA, isMlDsaKeyType, mlDsaAlgorithmIdentifier, type MlDsaKeyType } from './mldsa.js';
+import type { PublicKey } from '../x509/public-key.js';
 
 /** The key types the commands accept (`--key-type`). */
 export const KEY_TYPES = ['ecdsa-p256', 'ecdsa-p384', 'ecdsa-p521', 'rsa-2048', 'rsa-3072', 'rsa-4096'] as const;
@@ -31,7 +32,8 @@ export function parseKeyType(text: string | undefined, flag = '--key-type'): Key
 }
 
 /** Describes a public or private key: our key type name, or a description of why it has none. */
-export function describeKey(key: crypto.KeyObject): { keyType?: KeyType; description: string; rsaBits?: number } {
+export function describeKey(key: crypto.KeyObject | PublicKey): { keyType?: KeyType; description: string; rsaBits?: number } {
+  if (!(key instanceof crypto.KeyObject)) return { ...(key.keyType ? { keyType: key.keyType } : {}), description: key.description, ...(key.rsaBits ? { rsaBits: key.rsaBits } : {}) };
   const kind = key.asymmetricKeyType;
   const d = key.asymmetricKeyDetails ?? {};
   if (kind === 'ec') {
@@ -232,14 +234,15 @@ export function loadPrivateKey(pem: string | Buffer, source: string, passphrase?
   }
 }
 
+const canonicalSpki = (key: crypto.KeyObject | PublicKey): Buffer => (key instanceof crypto.KeyObject ? key.export({ format: 'der', type: 'spki' }) : key.canonicalSpki());
+
 /** True when `publicKey` is the public half of `privateKey` (compares SPKI encodings). */
-export function keysMatch(privateKey: crypto.KeyObject, publicKey: crypto.KeyObject): boolean {
+export function keysMatch(privateKey: crypto.KeyObject, publicKey: crypto.KeyObject | PublicKey): boolean {
   const a = crypto.createPublicKey(privateKey).export({ format: 'der', type: 'spki' });
-  const b = publicKey.export({ format: 'der', type: 'spki' });
-  return a.equals(b);
+  return a.equals(canonicalSpki(publicKey));
 }
 
-/** True when the DER SubjectPublicKeyInfo `spki` (a {@link Signer}'s) is `publicKey` (compared in Node's canonical encoding). */
-export function spkiMatches(spki: Buffer, publicKey: crypto.KeyObject): boolean {
-  return spki.equals(publicKey.export({ format: 'der', type: 'spki' }));
+/** True when the DER SubjectPublicKeyInfo `spki` (a {@link Signer}'s) is `publicKey` (compared in canonical encoding). */
+export function spkiMatches(spki: Buffer, publicKey: crypto.KeyObject | PublicKey): boolean {
+  return spki.equals(canonicalSpki(publicKey));
 }

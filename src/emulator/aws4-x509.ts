@@ -15,7 +15,7 @@
  * It reads the request as received (raw headers, raw query string, body bytes) and shares no code with pki's signer
  * (src/aws): a defect there cannot be mirrored here. A test fails if any file of src/emulator reaches src/aws.
  */
-import { constants, createHash, verify, type KeyObject } from 'node:crypto';
+import { constants, createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
 
 export type Aws4X509Algorithm = 'AWS4-X509-RSA-SHA256' | 'AWS4-X509-ECDSA-SHA256';
 const ALGORITHMS: readonly string[] = ['AWS4-X509-RSA-SHA256', 'AWS4-X509-ECDSA-SHA256'];
@@ -35,7 +35,9 @@ export interface ReceivedRequest {
 export interface SignerCertificate {
   /** The DER of the certificate sent in X-Amz-X509. */
   der: Buffer;
-  publicKey: KeyObject;
+  /** Its DER SubjectPublicKeyInfo (read here with the emulator's own code), or the key itself as a Node KeyObject. */
+  spki?: Buffer;
+  publicKey?: KeyObject;
 }
 
 export interface VerifyOptions {
@@ -201,7 +203,13 @@ export function verifyAws4X509(req: ReceivedRequest, signer: SignerCertificate, 
   if (auths.length !== 1) return { ok: false, reason: auths.length ? 'more than one Authorization header' : 'no Authorization header' };
   const auth = parseAws4X509Authorization(auths[0]!.trim());
   if (typeof auth === 'string') return { ok: false, reason: auth };
-  const keyType = signer.publicKey.asymmetricKeyType;
+  let key: KeyObject | undefined;
+  try {
+    key = signer.publicKey ?? createPublicKey({ key: signer.spki!, format: 'der', type: 'spki' });
+  } catch {
+    key = undefined;
+  }
+  const keyType = key?.asymmetricKeyType;
   const wanted = keyType === 'rsa' ? 'AWS4-X509-RSA-SHA256' : keyType === 'ec' ? 'AWS4-X509-ECDSA-SHA256' : undefined;
   if (auth.algorithm !== wanted) return { ok: false, reason: `${auth.algorithm} does not match the certificate's ${keyType ?? 'unknown'} key` };
   let serial: string;
@@ -227,6 +235,6 @@ export function verifyAws4X509(req: ReceivedRequest, signer: SignerCertificate, 
   const canonical = canonicalRequestOf(req, auth.signedHeaders);
   if (canonical === undefined) return { ok: false, reason: 'a signed header was not sent, or the query string has a malformed %-escape' };
   const sts = stringToSignOf(auth.algorithm, amzDate, auth.region, canonical);
-  if (!checkSignatureBytes(auth.algorithm, signer.publicKey, sts, auth.signature)) return { ok: false, reason: 'the signature does not verify with the certificate\'s key' };
+  if (!checkSignatureBytes(auth.algorithm, key!, sts, auth.signature)) return { ok: false, reason: 'the signature does not verify with the certificate\'s key' };
   return { ok: true, algorithm: auth.algorithm, signedHeaders: auth.signedHeaders };
 }

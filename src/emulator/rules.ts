@@ -4,9 +4,8 @@
  * the CA's store. Rules the reference marks UNCONFIRMED are switches in EmulatorOptions.
  */
 import { decodePemBlocks } from '../x509/pem.js';
-import { hashForSignatureOid, isWeakSignatureOid, parseCertificate, signatureAlgorithmFitsKey, type ParsedCertificate } from '../x509/certificate.js';
+import { isWeakSignatureOid, parseCertificate, type ParsedCertificate } from '../x509/certificate.js';
 import { decodeCrl, type DecodedCrl } from '../x509/crl.js';
-import { verifyWith } from '../crypto/keys.js';
 import { CRL_DATA_MAX_BYTES, MAX_CAS_PER_ANCHOR } from '../domain/roles-anywhere.js';
 
 export class ServiceError extends Error {
@@ -80,8 +79,7 @@ export function checkCrl(crlData: Buffer, anchorCerts: ParsedCertificate[], rule
     throw validation('Invalid CRL: the CRL could not be parsed');
   }
   if (rules.requireSignedByAnchor) {
-    const hash = hashForSignatureOid(crl.signatureAlgorithm);
-    const signer = anchorCerts.find((c) => c.subjectDer.equals(crl.issuerDer) && hash !== undefined && signatureAlgorithmFitsKey(crl.signatureAlgorithm, c.publicKey) && verifyWith(c.publicKey, hash, crl.tbs, crl.signature));
+    const signer = anchorCerts.find((c) => c.subjectDer.equals(crl.issuerDer) && c.publicKey.verify(crl.signatureAlgorithm, crl.tbs, crl.signature));
     if (!signer) throw validation('Invalid CRL: it is not signed by a certificate of the trust anchor');
   }
   return crl;

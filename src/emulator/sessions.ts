@@ -14,8 +14,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { previewSession, type AttributeMappings } from '../domain/session.js';
 import { verifyAws4X509 } from './aws4-x509.js';
 import { leafRefusal } from '../app/lint.js';
-import { verifyWith } from '../crypto/keys.js';
-import { hashForSignatureOid, parseCertificate, type ParsedCertificate } from '../x509/certificate.js';
+import { parseCertificate, type ParsedCertificate } from '../x509/certificate.js';
 import { decodeCrl, walkCrlEntries, type DecodedCrl } from '../x509/crl.js';
 import { sameName, validatePath } from '../x509/path.js';
 import { decodePemBlocks } from '../x509/pem.js';
@@ -97,7 +96,7 @@ const single = (req: SessionRequest, name: string): string | undefined => {
 function checkSignature(req: SessionRequest, ctx: SessionContext, leaf: ParsedCertificate): void {
   const verdict = verifyAws4X509(
     { method: req.method, path: req.path, rawQuery: req.rawQuery, rawHeaders: req.rawHeaders, body: req.raw },
-    { der: leaf.der, publicKey: leaf.publicKey },
+    { der: leaf.der, spki: leaf.spki },
     { region: ctx.region, now: ctx.now(), clockSkewSeconds: ctx.clockSkewSeconds },
   );
   if (!verdict.ok) throw denied('Invalid signature');
@@ -143,9 +142,7 @@ function checkCrlSigners(crls: Array<{ arn: string; crl: DecodedCrl }>, presente
   for (const { arn, crl } of crls) {
     const couldCover = crl.extensions.some((e) => e.oid === ISSUING_DISTRIBUTION_POINT) || presented.some((c) => sameName(c.issuerDer, crl.issuerDer));
     if (!couldCover) continue;
-    const hash = hashForSignatureOid(crl.signatureAlgorithm);
-    const established =
-      hash !== undefined && signers.some((s) => sameName(s.subjectDer, crl.issuerDer) && (!s.keyUsage || s.keyUsage.includes('cRLSign')) && verifyWith(s.publicKey, hash, crl.tbs, crl.signature));
+    const established = signers.some((s) => sameName(s.subjectDer, crl.issuerDer) && (!s.keyUsage || s.keyUsage.includes('cRLSign')) && s.publicKey.verify(crl.signatureAlgorithm, crl.tbs, crl.signature));
     if (!established)
       throw denied(`Revocation status unknown: the signature of the enabled CRL ${arn} (issuer ${crl.issuerDn}) does not verify with a cRLSign key of that issuer in the trust anchor or X-Amz-X509-Chain`);
   }

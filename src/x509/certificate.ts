@@ -5,14 +5,15 @@
  * issuer Name bytes copied verbatim from the CA certificate, AKI) so that issuing one certificate is a handful of
  * Buffer concatenations plus one signature.
  */
-import * as crypto from 'node:crypto';
 import { PkiError } from '../errors.js';
-import { verifyWith } from '../crypto/keys.js';
 import type { Signer } from '../ports/signer.js';
 import { DerError, DerReader, TAG, bitString, children, decodeBitStringStrict, decodeOid, decodeSignedInteger, decodeTime, explicit, integer, integerFromBytes, octetString, seq, time, type Tlv } from './der.js';
 import { serialFromOctets } from '../domain/serial.js';
 import { publicKeyInfoProblem } from './spki.js';
 import { mlDsaTypeForOid } from '../crypto/mldsa.js';
+import { publicKeyFromSpki, type PublicKey } from './public-key.js';
+
+export { hashForSignatureOid, isSupportedSignatureOid, signatureAlgorithmFitsKey, type PublicKey } from './public-key.js';
 import {
   decodeAuthorityKeyIdentifierFull,
   decodeBasicConstraints,
@@ -127,7 +128,8 @@ export interface ParsedCertificate {
   /** The DER tags of notBefore and notAfter (UTCTime 0x17, GeneralizedTime 0x18), for encoding checks. */
   validityTags: [number, number];
   spki: Buffer;
-  publicKey: crypto.KeyObject;
+  /** The subject's public key: RSA, EC... (a Node KeyObject inside) or ML-DSA (RFC 9881). */
+  publicKey: PublicKey;
   extensions: Extension[];
   basicConstraints?: { ca: boolean; pathLen?: number };
   keyUsage?: string[];
@@ -154,8 +156,12 @@ export function serialToHex(serial: Buffer): string {
 const ALGORITHM_IDENTIFIER = (r: DerReader, field: string): Tlv => {
   const t = r.read(TAG.SEQUENCE, field);
   const a = new DerReader(t, field);
-  a.oid('algorithm');
-  if (a.remaining) a.any('parameters');
+  const algOid = a.oid('algorithm');
+  if (a.remaining) {
+    const p = a.any('parameters');
+    const mlDsa = mlDsaTypeForOid(algOid);
+    if (mlDsa) throw new DerError(`${mlDsa} ${field} with parameters (RFC 9881 §3: parameters MUST be absent)`, p.start);
+  }
   a.end();
   return t;
 };
@@ -218,12 +224,6 @@ export function parseCertificate(der: Buffer, source = 'certificate'): ParsedCer
     const san = ext(OID.subjectAltName);
     const serial = Buffer.from(serialT.content);
     const spki = Buffer.from(spkiT.raw);
-    const mlDsa = mlDsaTypeForOid(new DerReader(spkiT, 'SubjectPublicKeyInfo').sequence('algorithm').oid('algorithm'));
-    if (mlDsa)
-      throw new PkiError('CRYPTO_UNSUPPORTED_KEY', `${source}: the certificate's public key is ${mlDsa} (ML-DSA, RFC 9881), which pki cannot read in certificates yet`, {
-        details: { file: source, keyType: mlDsa },
-        hint: 'pki signs certificates and CRLs with ML-DSA keys but does not verify, lint or inspect ML-DSA certificates yet',
-      });
     const spkiProblem = publicKeyInfoProblem(spki);
     const out: ParsedCertificate = {
       der,
@@ -243,7 +243,7 @@ export function parseCertificate(der: Buffer, source = 'certificate'): ParsedCer
       notAfter: decodeTime(notAfterT),
       validityTags: [notBeforeT.tag, notAfterT.tag],
       spki,
-      publicKey: crypto.createPublicKey({ key: spki, format: 'der', type: 'spki' }),
+      publicKey: publicKeyFromSpki(spki),
       extensions,
       ...(san ? (({ sans, directoryNames, others }) => ({ sans, sanDirectoryNames: directoryNames, sanOthers: others }))(decodeSans(san.value)) : { sans: [], sanDirectoryNames: [], sanOthers: [] }),
       signature: decodeBitStringStrict(sigT).bytes,
@@ -260,7 +260,7 @@ export function parseCertificate(der: Buffer, source = 'certificate'): ParsedCer
     }
     return out;
   } catch (e) {
-    if (e instanceof PkiError && (e.code.startsWith('CRYPTO_BAD_CERT') || e.code === 'CRYPTO_UNSUPPORTED_KEY')) throw e;
+    if (e instanceof PkiError && e.code.startsWith('CRYPTO_BAD_CERT')) throw e;
     // A TypeError or ReferenceError is a defect in this parser, not a property of the input: never report it as a bad
     // certificate (a verifier would turn a bug into a verdict).
     if (e instanceof TypeError || e instanceof ReferenceError) throw e;
@@ -274,43 +274,8 @@ export function readCertificate(data: Buffer, source: string): ParsedCertificate
 }
 
 /** Verifies `cert`'s signature with `issuerKey`; the signature algorithm must be one for that key's type. */
-export function verifyCertificateSignature(cert: ParsedCertificate, issuerKey: crypto.KeyObject): boolean {
-  const hash = hashForSignatureOid(cert.signatureAlgorithm);
-  return hash !== undefined && signatureAlgorithmFitsKey(cert.signatureAlgorithm, issuerKey) && verifyWith(issuerKey, hash, cert.tbs, cert.signature);
-}
-
-/**
- * Whether a signature algorithm belongs to the key's type (ECDSA OIDs with EC keys, RSA PKCS#1 OIDs with RSA keys, DSA
- * with DSA): a certificate labelled sha256WithRSAEncryption but signed by an EC key is refused, as OpenSSL 3 refuses it.
- */
-export function signatureAlgorithmFitsKey(sigOid: string, key: crypto.KeyObject): boolean {
-  const family = sigOid.startsWith('1.2.840.10045.4.') ? 'ec' : sigOid.startsWith('1.2.840.113549.1.1.') ? 'rsa' : sigOid.startsWith('1.2.840.10040.4.') || sigOid.startsWith('2.16.840.1.101.3.4.3.') ? 'dsa' : undefined;
-  return family !== undefined && key.asymmetricKeyType === family;
-}
-
-/** Hash for the signature algorithms we verify; undefined for unsupported ones. */
-export function hashForSignatureOid(sigOid: string): string | undefined {
-  switch (sigOid) {
-    case OID.ecdsaWithSha256:
-    case OID.sha256WithRsa:
-      return 'sha256';
-    case OID.ecdsaWithSha384:
-    case OID.sha384WithRsa:
-      return 'sha384';
-    case OID.ecdsaWithSha512:
-    case OID.sha512WithRsa:
-      return 'sha512';
-    case OID.ecdsaWithSha1:
-    case OID.sha1WithRsa:
-    case '1.2.840.10040.4.3': // dsa-with-SHA1 (read for other tools' certificates; never issued)
-      return 'sha1';
-    case '2.16.840.1.101.3.4.3.2': // dsa-with-SHA256
-      return 'sha256';
-    case OID.md5WithRsa:
-      return 'md5';
-    default:
-      return undefined;
-  }
+export function verifyCertificateSignature(cert: ParsedCertificate, issuerKey: PublicKey): boolean {
+  return issuerKey.verify(cert.signatureAlgorithm, cert.tbs, cert.signature);
 }
 
 /** True for signature algorithms Roles Anywhere rejects (reference §1.2: MD5 and SHA-1). */

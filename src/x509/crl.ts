@@ -14,6 +14,7 @@ import { decodeAuthorityKeyIdentifier, decodeExtensions, encodeAuthorityKeyIdent
 import { decodeName, formatDn } from './name.js';
 import { OID, SIGNATURE_ALGORITHM_NAMES } from './oids.js';
 import { decodePemBlocks } from './pem.js';
+import { mlDsaTypeForOid } from '../crypto/mldsa.js';
 
 // ----------------------------------------------------------------------------------------------------------------
 // Encoding
@@ -178,7 +179,10 @@ export function decodeCrl(der: Buffer, source: string): DecodedCrl {
     }
     if (t) throw new DerError(`unexpected field (tag 0x${t.tag.toString(16)}) in TBSCertList`, t.start);
     if (entriesStart === entriesEnd) entriesStart = entriesEnd = p;
-    const sigAlg = decodeOid(children(algT)[0]!);
+    const [sigOidT, sigParamsT] = children(expectTag(algT, TAG.SEQUENCE, 'signatureAlgorithm'));
+    const sigAlg = decodeOid(sigOidT!);
+    const mlDsa = mlDsaTypeForOid(sigAlg);
+    if (mlDsa && sigParamsT) throw new DerError(`${mlDsa} signatureAlgorithm with parameters (RFC 9881 §3: parameters MUST be absent)`, sigParamsT.start);
     const numberExt = extensions.find((e) => e.oid === OID.crlNumber);
     const akiExt = extensions.find((e) => e.oid === OID.authorityKeyIdentifier);
     const out: DecodedCrl = {

@@ -1,7 +1,8 @@
 /** PKCS#10 certification requests (RFC 2986): parse + verify, and build (for the offline-root CA workflow). */
-import * as crypto from 'node:crypto';
 import { PkiError } from '../errors.js';
-import { verifyWith, verifyWithAsync, type KeyType, type SignatureAlgorithm } from '../crypto/keys.js';
+import type { KeyType, SignatureAlgorithm } from '../crypto/keys.js';
+import { mlDsaTypeForOid } from '../crypto/mldsa.js';
+import { isSupportedSignatureOid, type PublicKey } from './public-key.js';
 import type { Signer } from '../ports/signer.js';
 import { readPublicKeyInfo, type PublicKeyInfo } from './spki.js';
 import { TAG, bitString, children, decodeBitString, decodeOid, expectTag, integer, oid, readSingle, seq, setOf, tlv } from './der.js';
@@ -9,7 +10,7 @@ import { decodeExtensions, decodeSans, type Extension, type San } from './extens
 import { decodeName, formatDn, type Rdns } from './name.js';
 import { OID, SIGNATURE_ALGORITHM_NAMES } from './oids.js';
 import { readPemOrDer } from './pem.js';
-import { hashForSignatureOid, isWeakSignatureOid } from './certificate.js';
+import { isWeakSignatureOid } from './certificate.js';
 
 export interface ParsedCsr {
   source: string;
@@ -17,7 +18,8 @@ export interface ParsedCsr {
   subject: Rdns;
   subjectDn: string;
   spki: Buffer;
-  publicKey: crypto.KeyObject;
+  /** The requested key: RSA, EC (a Node KeyObject inside) or ML-DSA (RFC 9881). */
+  publicKey: PublicKey;
   keyType?: KeyType;
   keyDescription: string;
   rsaBits?: number;
@@ -34,14 +36,14 @@ export interface ParsedCsr {
  */
 export function readCsr(data: Buffer, source: string): ParsedCsr {
   const u = parseCsr(data, source);
-  if (!verifyWith(u.csr.publicKey, u.hash, u.info, u.signature)) throw badSignature(source);
+  if (!u.csr.publicKey.verify(u.csr.signatureAlgorithm, u.info, u.signature)) throw badSignature(source);
   return u.csr;
 }
 
 /** {@link readCsr} with the signature check in libuv's thread pool (batch issuance keeps both cores busy). */
 export async function readCsrAsync(data: Buffer, source: string): Promise<ParsedCsr> {
   const u = parseCsr(data, source);
-  if (!(await verifyWithAsync(u.csr.publicKey, u.hash, u.info, u.signature))) throw badSignature(source);
+  if (!(await u.csr.publicKey.verifyAsync(u.csr.signatureAlgorithm, u.info, u.signature))) throw badSignature(source);
   return u.csr;
 }
 
@@ -53,7 +55,6 @@ function badSignature(source: string): PkiError {
 
 interface UnverifiedCsr {
   csr: ParsedCsr;
-  hash: string;
   info: Buffer;
   signature: Buffer;
 }
@@ -74,7 +75,10 @@ function parseCsr(data: Buffer, source: string): UnverifiedCsr {
     if (versionT!.content.length !== 1 || versionT!.content[0] !== 0) throw new Error('version must be 0 (v1)');
     expectTag(subjectT, TAG.SEQUENCE, 'subject');
     expectTag(spkiT, TAG.SEQUENCE, 'subjectPKInfo');
-    const sigAlg = decodeOid(children(expectTag(algT, TAG.SEQUENCE, 'signatureAlgorithm'))[0]!);
+    const [sigOidT, sigParamsT] = children(expectTag(algT, TAG.SEQUENCE, 'signatureAlgorithm'));
+    const sigAlg = decodeOid(sigOidT!);
+    // RFC 9881 §3: an id-ml-dsa-* AlgorithmIdentifier has no parameters.
+    if (sigParamsT && mlDsaTypeForOid(sigAlg)) throw new Error(`${mlDsaTypeForOid(sigAlg)} signatureAlgorithm with parameters (RFC 9881 §3: parameters MUST be absent)`);
     let requestedExtensions: Extension[] = [];
     if (attrsT) {
       if (attrsT.tag !== 0xa0) throw new Error('attributes must be [0]');
@@ -122,13 +126,12 @@ function parseCsr(data: Buffer, source: string): UnverifiedCsr {
       details: { file: source, signatureAlgorithm: parsed.signatureAlgorithmName },
       hint: 're-create the CSR with -sha256 (openssl req -new -sha256 ...)',
     });
-  const hash = hashForSignatureOid(parsed.signatureAlgorithm);
-  if (!hash)
-    throw new PkiError('CRYPTO_UNSUPPORTED_ALGORITHM', `${source}: CSR signature algorithm ${parsed.signatureAlgorithmName} is not supported (use ECDSA or RSA PKCS#1 v1.5 with SHA-256/384/512)`, {
+  if (!isSupportedSignatureOid(parsed.signatureAlgorithm))
+    throw new PkiError('CRYPTO_UNSUPPORTED_ALGORITHM', `${source}: CSR signature algorithm ${parsed.signatureAlgorithmName} is not supported (use ECDSA or RSA PKCS#1 v1.5 with SHA-256/384/512, or ML-DSA)`, {
       details: { file: source, signatureAlgorithm: parsed.signatureAlgorithmName },
     });
   const { info, signature, ...csr } = parsed;
-  return { csr, hash, info, signature };
+  return { csr, info, signature };
 }
 
 /** The DER CertificationRequestInfo for `subjectDer` and `spki`; `extensions` go in an extensionRequest attribute. */

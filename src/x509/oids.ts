@@ -85,4 +85,7 @@ export const SIGNATURE_ALGORITHM_NAMES: Record<string, string> = {
   [OID.rsassaPss]: 'RSASSA-PSS',
   [OID.ed25519]: 'Ed25519',
   [OID.ed448]: 'Ed448',
+  [OID.mlDsa44]: 'id-ml-dsa-44',
+  [OID.mlDsa65]: 'id-ml-dsa-65',
+  [OID.mlDsa87]: 'id-ml-dsa-87',
 };

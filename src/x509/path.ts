@@ -17,8 +17,7 @@
  * keyUsage on CAs, no keyCertSign on end entities, non-critical AKI/SKI, SKI on CAs, AKI below the anchor, a
  * critical subjectAltName for an empty subject) — this validator is never more lenient than openssl.
  */
-import { verifyWith } from '../crypto/keys.js';
-import { hashForSignatureOid, isWeakSignatureOid, signatureAlgorithmFitsKey, verifyCertificateSignature, type ParsedCertificate } from './certificate.js';
+import { isWeakSignatureOid, verifyCertificateSignature, type ParsedCertificate } from './certificate.js';
 import { walkCrlEntries, type DecodedCrl } from './crl.js';
 import { serialFromOctets } from '../domain/serial.js';
 import { DerError, DerReader, children, decodeUnsignedInteger, readSingle, readTlv, seqOf, type Tlv } from './der.js';
@@ -366,12 +365,8 @@ function revocationUncached(cert: ParsedCertificate, issuer: ParsedCertificate, 
     // an entry extension marked critical that is not certificateIssuer cannot be processed (§5.3).
     if (crl.extensions.some((e) => e.critical && (e.oid === OID.authorityKeyIdentifier || e.oid === OID.crlNumber || e.oid === FRESHEST_CRL)) || crl.crlNumber === undefined) return false;
     if (hasUnhandledCriticalEntryExtension(crl)) return false;
-    const hash = hashForSignatureOid(crl.signatureAlgorithm);
     const candidates = [issuer, ...signers].filter((s) => sameName(s.subjectDer, crl.issuerDer) && (!crl.authorityKeyId || !s.subjectKeyId || crl.authorityKeyId.equals(s.subjectKeyId)));
-    return (
-      hash !== undefined &&
-      candidates.some((s) => (!s.keyUsage || s.keyUsage.includes('cRLSign')) && signatureAlgorithmFitsKey(crl.signatureAlgorithm, s.publicKey) && verifyWith(s.publicKey, hash, crl.tbs, crl.signature) && signerUsable(s))
-    );
+    return candidates.some((s) => (!s.keyUsage || s.keyUsage.includes('cRLSign')) && s.publicKey.verify(crl.signatureAlgorithm, crl.tbs, crl.signature) && signerUsable(s));
   });
   if (!usable.length) return fail('crl', cert, `no CRL for ${cert.issuerDn} has a valid signature by a cRLSign key of its issuer, a CRL Number, and no unknown or wrongly critical extension`);
   const current = usable.filter((crl) => crl.thisUpdate.getTime() <= at.getTime() && (!crl.nextUpdate || crl.nextUpdate.getTime() >= at.getTime()));

@@ -6,15 +6,17 @@
  */
 import * as crypto from 'node:crypto';
 import type { KeyType } from '../crypto/keys.js';
+import { mlDsaTypeForOid } from '../crypto/mldsa.js';
 import { DerReader, TAG, children, decodeBitString, decodeOid, expectTag, readSingle } from './der.js';
 import { OID } from './oids.js';
+import { publicKeyFromKeyObject, readMlDsaPublicKey, type PublicKey } from './public-key.js';
 
 export interface PublicKeyInfo {
   /** Our key type name, when it is one we know. */
   keyType?: KeyType;
   description: string;
   rsaBits?: number;
-  publicKey: crypto.KeyObject;
+  publicKey: PublicKey;
 }
 
 const CURVES: Record<string, { keyType: KeyType; crv: string; size: number }> = {
@@ -51,14 +53,18 @@ export function publicKeyInfoProblem(spki: Buffer): string | undefined {
   alg.end();
   if (algOid === OID.rsaEncryption && !(params?.tag === TAG.NULL && params.content.length === 0)) return 'RSA public key without NULL algorithm parameters (RFC 3279 §2.3.1)';
   if (algOid === OID.ecPublicKey && params?.tag !== TAG.OID) return 'EC public key with explicit or implicit curve parameters instead of a named curve (RFC 5480 §2.1.1 forbids them)';
+  if (params && mlDsaTypeForOid(algOid)) return `${mlDsaTypeForOid(algOid)} public key with algorithm parameters (RFC 9881 §2: parameters MUST be absent)`;
   return undefined;
 }
 
 /** Parses an SPKI and imports its key. Unusual encodings (compressed points, other algorithms) use Node's decoder. */
 export function readPublicKeyInfo(spki: Buffer): PublicKeyInfo {
+  // ML-DSA (RFC 9881): raw key bytes, never a KeyObject.
+  const mlDsa = readMlDsaPublicKey(spki);
+  if (mlDsa) return mlDsa.problem ? { description: mlDsa.problem, publicKey: mlDsa.key } : { keyType: mlDsa.key.keyType!, description: mlDsa.key.description, publicKey: mlDsa.key };
   // A key with forbidden parameters gets no key type, so no profile allows it (POLICY_KEY_TYPE_NOT_ALLOWED).
   const problem = publicKeyInfoProblem(spki);
-  if (problem) return { description: problem, publicKey: crypto.createPublicKey({ key: spki, format: 'der', type: 'spki' }) };
+  if (problem) return { description: problem, publicKey: publicKeyFromKeyObject(crypto.createPublicKey({ key: spki, format: 'der', type: 'spki' }), spki) };
   const [algT, bitsT] = children(expectTag(readSingle(spki), TAG.SEQUENCE, 'SubjectPublicKeyInfo'));
   const [oidT, paramsT] = children(expectTag(algT, TAG.SEQUENCE, 'algorithm'));
   const alg = decodeOid(oidT!);
@@ -70,7 +76,7 @@ export function readPublicKeyInfo(spki: Buffer): PublicKeyInfo {
         const x = bytes.subarray(1, 1 + curve.size);
         const y = bytes.subarray(1 + curve.size);
         const publicKey = crypto.createPublicKey({ key: { kty: 'EC', crv: curve.crv, x: b64url(x), y: b64url(y) }, format: 'jwk' });
-        return { keyType: curve.keyType, description: curve.keyType, publicKey };
+        return { keyType: curve.keyType, description: curve.keyType, publicKey: publicKeyFromKeyObject(publicKey, spki) };
       }
     }
     if (alg === OID.rsaEncryption) {
@@ -81,7 +87,8 @@ export function readPublicKeyInfo(spki: Buffer): PublicKeyInfo {
       const publicKey = crypto.createPublicKey({ key: { kty: 'RSA', n: b64url(stripZeros(n)), e: b64url(stripZeros(e)) }, format: 'jwk' });
       const kt = `rsa-${bits}`;
       const known = (['rsa-2048', 'rsa-3072', 'rsa-4096'] as const).find((k) => k === kt);
-      return known ? { keyType: known, description: known, rsaBits: bits, publicKey } : { description: `RSA ${bits}-bit key`, rsaBits: bits, publicKey };
+      const pk = publicKeyFromKeyObject(publicKey, spki);
+      return known ? { keyType: known, description: known, rsaBits: bits, publicKey: pk } : { description: `RSA ${bits}-bit key`, rsaBits: bits, publicKey: pk };
     }
   }
   // Anything else: let OpenSSL decode it and describe what it is.
@@ -89,7 +96,7 @@ export function readPublicKeyInfo(spki: Buffer): PublicKeyInfo {
   const kind = publicKey.asymmetricKeyType;
   const curve = publicKey.asymmetricKeyDetails?.namedCurve;
   const known = Object.values(CURVES).find((c) => ({ prime256v1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' })[curve ?? ''] === c.crv);
-  if (kind === 'ec' && known) return { keyType: known.keyType, description: `${known.keyType} (compressed point)`, publicKey };
+  if (kind === 'ec' && known) return { keyType: known.keyType, description: `${known.keyType} (compressed point)`, publicKey: publicKeyFromKeyObject(publicKey, spki) };
   const description = kind === 'ec' ? `EC key on curve ${curve ?? 'unknown'}` : kind === 'rsa' ? `RSA ${publicKey.asymmetricKeyDetails?.modulusLength} bit key` : `${kind ?? 'unknown'} key`;
-  return { description, publicKey };
+  return { description, publicKey: publicKeyFromKeyObject(publicKey, spki) };
 }

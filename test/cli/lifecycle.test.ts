@@ -209,7 +209,7 @@ describe('pki issue', () => {
     const cert = readCertificate(fs.readFileSync(join(cwd, 'app.pem')), 'app');
     expect(cert.sans.map((s) => `${s.type}:${s.value}`)).toEqual(['dns:app-02.example.com', 'uri:spiffe://example.com/app', 'ip:10.0.0.7']);
     expect(cert.notAfter.toISOString()).toBe('2026-03-01T14:00:00.000Z');
-    expect(cert.publicKey.asymmetricKeyDetails?.modulusLength).toBe(2048);
+    expect(cert.publicKey.rsaBits).toBe(2048);
   });
 
   it('ok/without --out the PEM goes to stdout and the summary to stderr', async () => {

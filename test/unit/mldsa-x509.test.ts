@@ -9,9 +9,12 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FileKeyStore } from '../../src/adapters/keys/file.js';
-import { buildCertificate, type Issuer } from '../../src/x509/certificate.js';
+import { buildCertificate, parseCertificate, signatureAlgorithmFitsKey, verifyCertificateSignature, type Issuer } from '../../src/x509/certificate.js';
+import { buildCsr, readCsr, readCsrAsync } from '../../src/x509/csr.js';
+import { validatePath } from '../../src/x509/path.js';
 import { crlTbsParts, decodeCrl, encodeCrlEntry } from '../../src/x509/crl.js';
-import { bitString, seq } from '../../src/x509/der.js';
+import { bitString, children, nullValue, oid, readSingle, seq } from '../../src/x509/der.js';
+import { readMlDsaSpki } from '../../src/crypto/mldsa.js';
 import { keyIdentifier } from '../../src/x509/extensions.js';
 import { encodeName, parseDn } from '../../src/x509/name.js';
 import { toPem } from '../../src/x509/pem.js';
@@ -86,18 +89,103 @@ describe('#23 ML-DSA certificates and CRLs', () => {
     expect(list.signature.length).toBe(3309);
   });
 
-  it('fail/pki inspect and lint refuse an ML-DSA certificate as an unsupported key (exit 7), not as a malformed certificate', async () => {
+  it('ok/certificates, CRLs and path validation verify ML-DSA signatures: ML-DSA root → ECDSA CA → ML-DSA leaf and ECDSA root → ML-DSA CA → ECDSA leaf', async () => {
+    const { ks } = setup();
+    for (const [rootType, caType, leafType] of [['ml-dsa-65', 'ecdsa-p256', 'ml-dsa-44'], ['ecdsa-p384', 'ml-dsa-87', 'ecdsa-p256']] as const) {
+      const root = ks.generate(rootType, `r-${rootType}`).signer;
+      const rootIssuer = issuerOf(root, 'CN=Root');
+      const rootCert = parseCertificate(await cert(rootIssuer, 'CN=Root', root.spki, true, 1));
+      const ca = ks.generate(caType, `c-${caType}`).signer;
+      const caIssuer = issuerOf(ca, 'CN=CA');
+      const caCert = parseCertificate(await cert(rootIssuer, 'CN=CA', ca.spki, true, 2));
+      const leaf = ks.generate(leafType, `l-${leafType}`).signer;
+      const leafCert = parseCertificate(await cert(caIssuer, 'CN=workload', leaf.spki, false, 3));
+      expect([rootCert.publicKey.kind, caCert.publicKey.kind, leafCert.publicKey.kind]).toEqual([rootType.startsWith('ml') ? rootType : 'ec', caType.startsWith('ml') ? caType : 'ec', leafType.startsWith('ml') ? leafType : 'ec']);
+      expect(rootCert.publicKey.keyType).toBe(rootType);
+      expect(verifyCertificateSignature(rootCert, rootCert.publicKey)).toBe(true);
+      expect(verifyCertificateSignature(caCert, rootCert.publicKey)).toBe(true);
+      expect(verifyCertificateSignature(leafCert, caCert.publicKey)).toBe(true);
+      // The wrong key, or a flipped TBS byte, does not verify.
+      expect(verifyCertificateSignature(caCert, leafCert.publicKey)).toBe(false);
+      const tampered = { ...caCert, tbs: Buffer.from(caCert.tbs) };
+      tampered.tbs[tampered.tbs.length - 5] = tampered.tbs[tampered.tbs.length - 5]! ^ 1;
+      expect(verifyCertificateSignature(tampered, rootCert.publicKey)).toBe(false);
+      // CRLs: signed by the CA (ML-DSA in the second chain) listing serial 0a, then the leaf listed.
+      const caCrl = decodeCrl(await crl(caIssuer), 'crl');
+      expect(caCert.publicKey.verify(caCrl.signatureAlgorithm, caCrl.tbs, caCrl.signature)).toBe(true);
+      expect(rootCert.publicKey.verify(caCrl.signatureAlgorithm, caCrl.tbs, caCrl.signature)).toBe(false);
+      const ok = validatePath(leafCert, [caCert], [rootCert], [caCrl], { at: NOW, rejectWeakSignatures: true, crlCheck: 'given' });
+      expect(ok.ok).toBe(true);
+      const revokedLeaf = parseCertificate(await cert(caIssuer, 'CN=revoked', leaf.spki, false, 0x0a));
+      const no = validatePath(revokedLeaf, [caCert], [rootCert], [caCrl], { at: NOW, rejectWeakSignatures: true, crlCheck: 'given' });
+      expect(no.ok ? 'valid' : no.failure.check).toBe('revoked');
+    }
+  });
+
+  it('fail/an ML-DSA key of another parameter set, parameters in the SPKI or in the signature AlgorithmIdentifier are refused (RFC 9881 §2-3)', async () => {
+    const { ks } = setup();
+    const k44 = ks.generate('ml-dsa-44', 'a').signer;
+    const k65 = ks.generate('ml-dsa-65', 'b').signer;
+    const self = parseCertificate(await cert(issuerOf(k65, 'CN=R'), 'CN=R', k65.spki, true, 1));
+    expect(verifyCertificateSignature(self, self.publicKey)).toBe(true);
+    // id-ml-dsa-65 signature checked against an ML-DSA-44 key: the algorithm does not fit the key.
+    const other = parseCertificate(await cert(issuerOf(k44, 'CN=R'), 'CN=R', k44.spki, true, 1));
+    expect(signatureAlgorithmFitsKey(self.signatureAlgorithm, other.publicKey)).toBe(false);
+    expect(signatureAlgorithmFitsKey(self.signatureAlgorithm, self.publicKey)).toBe(true);
+    expect(verifyCertificateSignature(self, other.publicKey)).toBe(false);
+    // SPKI with a NULL parameter: the key verifies nothing and the certificate carries the problem.
+    const withParams = seq(seq(oid('2.16.840.1.101.3.4.3.18'), nullValue()), bitString(readMlDsaSpki(k65.spki)!.publicKey));
+    expect(withParams.equals(k65.spki)).toBe(false);
+    const badKey = parseCertificate(await cert(issuerOf(k65, 'CN=R'), 'CN=P', withParams, false, 2));
+    expect(badKey.publicKeyProblem).toMatch(/ml-dsa-65 public key with algorithm parameters/);
+    expect(badKey.publicKey.verify(self.signatureAlgorithm, self.tbs, self.signature)).toBe(false);
+    expect(validatePath(badKey, [], [self], [], { at: NOW, rejectWeakSignatures: true }).ok).toBe(false);
+    // A signature AlgorithmIdentifier with parameters is not a valid certificate.
+    const der = await cert(issuerOf(k65, 'CN=R'), 'CN=R', k65.spki, true, 1);
+    const alg = Buffer.from(ML_DSA_65_ALG, 'hex');
+    const withNull = Buffer.concat([Buffer.from([0x30, 0x0d]), alg.subarray(2), Buffer.from([0x05, 0x00])]);
+    // Both AlgorithmIdentifiers (in the TBS and outside it) get a NULL parameter; the lengths are re-encoded.
+    const [tbs, , sig] = children(readSingle(der));
+    const reencoded = seq(seq(...children(tbs!).map((t) => (t.raw.equals(alg) ? withNull : t.raw))), withNull, sig!.raw);
+    expect(() => parseCertificate(reencoded)).toThrow(expect.objectContaining({ code: 'CRYPTO_BAD_CERTIFICATE', message: expect.stringMatching(/RFC 9881/) }));
+  });
+
+  it('ok/a CSR with an ML-DSA key is read and its self-signature verified; a tampered one is refused', async () => {
+    const { ks } = setup();
+    for (const type of ['ml-dsa-44', 'ml-dsa-65', 'ml-dsa-87'] as const) {
+      const k = ks.generate(type, `csr-${type}`).signer;
+      const der = await buildCsr(encodeName(parseDn(`CN=pq-${type}`)), k, []);
+      const csr = readCsr(der, 'req.csr');
+      expect(csr.keyType).toBe(type);
+      expect(csr.publicKey.kind).toBe(type);
+      expect(csr.signatureAlgorithmName).toBe(`id-${type}`);
+      expect((await readCsrAsync(der, 'req.csr')).keyType).toBe(type);
+      const bad = Buffer.from(der);
+      bad[30] = bad[30]! ^ 1;
+      expect(() => readCsr(bad, 'req.csr')).toThrow(expect.objectContaining({ code: 'CRYPTO_BAD_CSR_SIGNATURE' }));
+    }
+  });
+
+  it('ok/pki inspect and pki verify read ML-DSA certificates (no more CRYPTO_UNSUPPORTED_KEY)', async () => {
     const { dir, ks } = setup();
     const root = ks.generate('ml-dsa-65', 'root').signer;
+    const rootIssuer = issuerOf(root, 'CN=PQ Root');
     const path = join(dir, 'root.pem');
-    fs.writeFileSync(path, toPem('CERTIFICATE', await cert(issuerOf(root, 'CN=PQ Root'), 'CN=PQ Root', root.spki, true, 1)));
-    const deps = makeDeps(dir);
-    for (const argv of [['inspect', path], ['lint', path]]) {
-      const r = await cli([...argv, '--json'], deps);
-      expect(r.code).toBe(7);
-      expect(r.json.error).toMatchObject({ code: 'CRYPTO_UNSUPPORTED_KEY' });
-      expect(r.json.error.message).toMatch(/ml-dsa-65 \(ML-DSA, RFC 9881\)/);
-    }
+    fs.writeFileSync(path, toPem('CERTIFICATE', await cert(rootIssuer, 'CN=PQ Root', root.spki, true, 1)));
+    const leaf = ks.generate('ml-dsa-44', 'leaf').signer;
+    const leafPath = join(dir, 'leaf.pem');
+    fs.writeFileSync(leafPath, toPem('CERTIFICATE', await cert(rootIssuer, 'CN=workload', leaf.spki, false, 2)));
+    const deps = makeDeps(dir, { now: NOW });
+    const ins = await cli(['inspect', path, '--json'], deps);
+    expect(ins.code).toBe(0);
+    expect(JSON.stringify(ins.json)).toMatch(/ml-dsa-65/);
+    const v = await cli(['verify', '--cert', leafPath, '--anchor-bundle', path, '--at', NOW.toISOString(), '--json'], deps);
+    expect(v.code, JSON.stringify(v.json)).toBe(0);
+    // The leaf re-signed by another ML-DSA-65 key under the same name: exit 11, a signature failure.
+    const imposter = ks.generate('ml-dsa-65', 'imposter').signer;
+    fs.writeFileSync(leafPath, toPem('CERTIFICATE', await cert(issuerOf(imposter, 'CN=PQ Root'), 'CN=workload', leaf.spki, false, 2)));
+    const bad = await cli(['verify', '--cert', leafPath, '--anchor-bundle', path, '--at', NOW.toISOString(), '--json'], deps);
+    expect(bad.code).toBe(11);
   });
 
   it.skipIf(!hasPyca)('interop/pyca verifies ML-DSA and mixed chains (ML-DSA root → ECDSA CA → ML-DSA leaf; ECDSA → ML-DSA) and ML-DSA CRLs from the raw TBS bytes; openssl 3.0 parses them (skipped when pyca has no ML-DSA)', async () => {

@@ -6,12 +6,12 @@
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { PkiError, throwIfAny } from '../../errors.js';
-import { KEY_TYPES, spkiMatches, verifyWith, type KeyType } from '../../crypto/keys.js';
+import { KEY_TYPES, spkiMatches, type KeyType } from '../../crypto/keys.js';
 import type { AdoptedKey } from '../../adapters/keys/file.js';
 import { passphraseForNewKey, passphraseToUnlock, type PassphraseSource } from '../../crypto/passphrase.js';
 import { readCrlFile, readInput } from '../../fs/files.js';
 import type { CaHistory, CaRecord, Deps, ImportedEntry, NewCertificate, NewRevocation } from '../../ports.js';
-import { hashForSignatureOid, readCertificate, verifyCertificateSignature, type ParsedCertificate } from '../../x509/certificate.js';
+import { readCertificate, verifyCertificateSignature, type ParsedCertificate } from '../../x509/certificate.js';
 import { decodeCrl, walkCrlEntries, type CrlEntry } from '../../x509/crl.js';
 import { formatSan, keyIdentifier } from '../../x509/extensions.js';
 import { CA_NAME_PATTERN, caSummary, checkCaCertificate } from '../ca.js';
@@ -186,11 +186,10 @@ export interface OldCrl {
 
 export function readOldCrl(file: string, flag: string, ca: ParsedCertificate): OldCrl {
   const crl = decodeCrl(readCrlFile(file, flag), file);
-  const hash = hashForSignatureOid(crl.signatureAlgorithm);
   const keyId = ca.subjectKeyId ?? keyIdentifier(ca.spki);
   if (!crl.issuerDer.equals(ca.subjectDer) || (crl.authorityKeyId && !crl.authorityKeyId.equals(keyId)))
     throw new PkiError('CRYPTO_CHAIN_MISMATCH', `${flag} ${file} was issued by "${crl.issuerDn}", not by the CA being imported ("${ca.subjectDn}"); nothing was imported`, { details: { file } });
-  if (hash === undefined || !verifyWith(ca.publicKey, hash, crl.tbs, crl.signature))
+  if (!ca.publicKey.verify(crl.signatureAlgorithm, crl.tbs, crl.signature))
     throw new PkiError('CRYPTO_BAD_CRL_SIGNATURE', `${flag} ${file}: its signature does not verify with the imported CA's key; nothing was imported`, { details: { file } });
   const entries = new Map<string, CrlEntry>();
   walkCrlEntries(crl, file, (e) => entries.set(e.serialHex, e));
