@@ -6,11 +6,11 @@
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { PkiError, throwIfAny } from '../errors.js';
-import { generateKey, parseKeyType, plainPrivateKeyPem, type KeyType } from '../crypto/keys.js';
+import { parseKeyType, type KeyType } from '../crypto/keys.js';
 import { checkOutput, readInput, removeQuietly, writeFileAtomic, writePrivateKeyFile } from '../fs/files.js';
 import type { Deps } from '../ports.js';
 import { buildCsr } from '../x509/csr.js';
-import { signerForKey } from '../adapters/keys/file.js';
+import { generateWorkloadKey } from '../adapters/keys/file.js';
 import { encodeExtension, encodeSans, parseSan, sanProblems, type San } from '../x509/extensions.js';
 import { encodeName, formatDn, parseDn } from '../x509/name.js';
 import { OID } from '../x509/oids.js';
@@ -182,10 +182,10 @@ export async function makeCsr(deps: Deps, input: CsrInput) {
   if (keyOut === out) throw new PkiError('USAGE_CONFLICT', `--key-out and --out are the same file ${input.out}`);
   checkOutput(keyOut, '--key-out', input.force ?? false);
   checkOutput(out, '--out', input.force ?? false);
-  const key = generateKey(keyType);
+  const key = generateWorkloadKey(keyType, deps.randomBytes);
   const exts = sans.length ? [encodeExtension(OID.subjectAltName, false, encodeSans(sans))] : [];
-  const csr = await buildCsr(encodeName(rdns), signerForKey(key.privateKey, keyType), exts);
-  writePrivateKeyFile(keyOut, plainPrivateKeyPem(key.privateKey), '--key-out', input.force ?? false);
+  const csr = await buildCsr(encodeName(rdns), key.signer, exts);
+  writePrivateKeyFile(keyOut, key.privateKeyPem(), '--key-out', input.force ?? false);
   try {
     writeFileAtomic(out, toPem('CERTIFICATE REQUEST', csr), { force: input.force ?? false, flag: '--out' });
   } catch (e) {

@@ -2,7 +2,7 @@
  * The issuance core shared by CA creation and end-entity issuance: policy checks (profile + Roles Anywhere),
  * the validity window, signing, and durable recording with serial-collision retry.
  */
-import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import { PkiError } from '../errors.js';
 import { addDuration, describeDuration, type Duration } from '../domain/duration.js';
 import { describeKey, type KeyType } from '../crypto/keys.js';
@@ -14,6 +14,7 @@ import { buildCertificate, serialToHex, type CertificateFields } from '../x509/c
 import { formatSan, sanProblems, type San } from '../x509/extensions.js';
 import { decodeNameDer, type Rdns } from '../x509/name.js';
 import type { CsrData } from './csr-pool.js';
+import { readPublicKeyInfo } from '../x509/spki.js';
 import type { CaSigner, Workspace } from './workspace.js';
 
 /** What a subject asks for, from a CSR or a generated key. */
@@ -55,7 +56,12 @@ export function generatedRequest(subjectDer: Buffer, subjectDn: string, publicKe
 
 /** A request for a key held by a key store (only its public key, as a DER SubjectPublicKeyInfo, is known here). */
 export function generatedRequestFromSpki(subjectDer: Buffer, subjectDn: string, spki: Buffer, source: string, sans: San[] = []): SubjectRequest {
-  return generatedRequest(subjectDer, subjectDn, createPublicKey({ key: spki, format: 'der', type: 'spki' }), source, sans);
+  // Read by pki's SPKI reader, so ML-DSA keys (which Node cannot import) are requests like any other.
+  const desc = readPublicKeyInfo(spki);
+  const req: SubjectRequest = { source, subjectDer, subjectDn, spki, keyDescription: desc.description, sans };
+  if (desc.keyType) req.keyType = desc.keyType;
+  if (desc.rsaBits) req.rsaBits = desc.rsaBits;
+  return req;
 }
 
 /** The validity window for a new certificate, with every problem found. Years are calendar years. */

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { PkiError, throwIfAny } from '../errors.js';
-import { generateKey, parseKeyType, plainPrivateKeyPem } from '../crypto/keys.js';
+import { parseKeyType } from '../crypto/keys.js';
 import type { PassphraseSource } from '../crypto/passphrase.js';
 import { parseValidity } from '../domain/duration.js';
 import { checkOutput, checkWritableDir, INPUT_LIMITS, probeWritableDir, readInput, removeQuietly, writeFileAtomic, writePrivateKeyFile } from '../fs/files.js';
@@ -14,8 +14,8 @@ import { readCsrFiles } from './csr-pool.js';
 import { parseSan } from '../x509/extensions.js';
 import { encodeName, formatDn, parseDn } from '../x509/name.js';
 import { toPem } from '../x509/pem.js';
-import { generatedRequest, planCertificate, recordIssued, requestFromCsr, sha256Fingerprint, signPlanned, type IssuedCertificate, type SubjectRequest } from './issuance.js';
-import { caChain, chainToPem, getCa, isSelfIssued, unlockCa, withWorkspace, type CaSigner, type Workspace } from './workspace.js';
+import { generatedRequestFromSpki, planCertificate, recordIssued, requestFromCsr, sha256Fingerprint, signPlanned, type IssuedCertificate, type SubjectRequest } from './issuance.js';
+import { caChain, chainToPem, generateWorkloadKey, getCa, isSelfIssued, unlockCa, withWorkspace, type CaSigner, type Workspace } from './workspace.js';
 import { assertIssuing } from './rotation-state.js';
 
 export interface IssueInput extends PassphraseSource {
@@ -109,11 +109,11 @@ export async function issueCertificate(deps: Workspace['deps'], input: IssueInpu
     }
     const { validitySeconds, profile, ca } = await prepare(ws, input);
     let req: SubjectRequest;
-    let generated: ReturnType<typeof generateKey> | undefined;
+    let generated: ReturnType<typeof generateWorkloadKey> | undefined;
     if (input.csr) req = requestFromCsr(readCsr(readInput(input.csr, '--csr', INPUT_LIMITS.csr), input.csr), subjectOverride, sansOverride);
     else {
-      generated = generateKey(keyType);
-      req = generatedRequest(subjectOverride!.der, subjectOverride!.dn, generated.publicKey, 'generated key', sansOverride);
+      generated = generateWorkloadKey(keyType, deps.randomBytes);
+      req = generatedRequestFromSpki(subjectOverride!.der, subjectOverride!.dn, generated.signer.spki, 'generated key', sansOverride);
     }
     const signer = await unlockCa(ws, ca, input);
     const plan = planCertificate(ws, issuerWindow(signer), profile, req, { validitySeconds, ca: false });
@@ -125,7 +125,7 @@ export async function issueCertificate(deps: Workspace['deps'], input: IssueInpu
     const created: string[] = [];
     try {
       if (generated && input.keyOut) {
-        writePrivateKeyFile(input.keyOut, plainPrivateKeyPem(generated.privateKey), '--key-out', force);
+        writePrivateKeyFile(input.keyOut, generated.privateKeyPem(), '--key-out', force);
         created.push(input.keyOut);
       }
       await recordIssued(ws, signer, issued, [req], profile);

@@ -6,7 +6,7 @@
  */
 import { dirname } from 'node:path';
 import { PkiError, throwIfAny } from '../errors.js';
-import { describeKey, generateKey, parseKeyType, plainPrivateKeyPem } from '../crypto/keys.js';
+import { parseKeyType } from '../crypto/keys.js';
 import type { PassphraseSource } from '../crypto/passphrase.js';
 import { parseValidity } from '../domain/duration.js';
 import { normaliseSerial, parseReason, reasonName } from '../domain/serial.js';
@@ -16,10 +16,10 @@ import { parseCertificate, readCertificate, verifyCertificateSignature } from '.
 import { readCsr } from '../x509/csr.js';
 import { toPem } from '../x509/pem.js';
 import { csrData } from './csr-pool.js';
-import { generatedRequest, planCertificate, recordIssued, requestFromCsr, sha256Fingerprint, signPlanned, type SubjectRequest } from './issuance.js';
+import { generatedRequestFromSpki, planCertificate, recordIssued, requestFromCsr, sha256Fingerprint, signPlanned, type SubjectRequest } from './issuance.js';
 import { newRevocation } from './revoke.js';
 import { assertIssuing } from './rotation-state.js';
-import { caCertificate, getCa, unlockCa, withWorkspace, type Workspace } from './workspace.js';
+import { caCertificate, generateWorkloadKey, getCa, unlockCa, withWorkspace, type Workspace } from './workspace.js';
 
 export interface RenewInput extends PassphraseSource {
   dir?: string;
@@ -100,13 +100,13 @@ export async function renewCertificate(deps: Workspace['deps'], input: RenewInpu
     if (profile.kind !== 'leaf') throw new PkiError('USAGE_PROFILE_KIND', `serial ${old.serialHex} was issued with profile ${profile.name}, a ${profile.kind} profile`, { details: { profile: profile.name } });
     const subject = { der: old.subjectDer, dn: old.subjectDn };
     let req: SubjectRequest;
-    let generated: ReturnType<typeof generateKey> | undefined;
+    let generated: ReturnType<typeof generateWorkloadKey> | undefined;
     if (csr) {
       req = requestFromCsr(csrData(csr), subject, old.sans);
       if (csr.spki.equals(old.spki)) deps.stderr.write(`warning: ${input.csr} holds the key of the old certificate: the key is not rotated\n`);
     } else {
-      generated = generateKey(parseKeyType(input.keyType ?? describeKey(old.publicKey).keyType));
-      req = generatedRequest(subject.der, subject.dn, generated.publicKey, `renewal of ${old.serialHex}`, old.sans);
+      generated = generateWorkloadKey(parseKeyType(input.keyType ?? old.publicKey.keyType), deps.randomBytes);
+      req = generatedRequestFromSpki(subject.der, subject.dn, generated.signer.spki, `renewal of ${old.serialHex}`, old.sans);
     }
     const signer = await unlockCa(ws, ca, input);
     const plan = planCertificate(ws, { name: signer.ca.name, notBefore: signer.cert.notBefore, notAfter: signer.cert.notAfter, subject: signer.cert.subject }, profile, req, { validitySeconds, ca: false });
@@ -128,7 +128,7 @@ export async function renewCertificate(deps: Workspace['deps'], input: RenewInpu
     };
     if (generated && input.keyOut) {
       const keyOut = input.keyOut;
-      after('its key could not be written', () => writePrivateKeyFile(keyOut, plainPrivateKeyPem(generated.privateKey), '--key-out', force), `fix the cause and renew again (pki revoke --ca ${ca.name} --serial ${serial} --reason superseded for this one)`);
+      after('its key could not be written', () => writePrivateKeyFile(keyOut, generated.privateKeyPem(), '--key-out', force), `fix the cause and renew again (pki revoke --ca ${ca.name} --serial ${serial} --reason superseded for this one)`);
     }
     after('the certificate file could not be written', () => writeFileAtomic(input.out, toPem('CERTIFICATE', cert.der), { force, flag: '--out' }), `pki show ${serial} --ca ${ca.name} --pem --out ${input.out} --force`);
     let revokedOld: string | null = null;

@@ -5,6 +5,9 @@ import { PkiError } from '../errors.js';
 import { loadConfig, type Config } from '../config/config.js';
 import { spkiMatches } from '../crypto/keys.js';
 import { FileKeyStore } from '../adapters/keys/file.js';
+
+/** Workload keys made here (`issue --key-out`, `renew --key-out`, `csr`): any key type, ML-DSA included. */
+export { generateWorkloadKey } from '../adapters/keys/file.js';
 import { passphraseToUnlock, type PassphraseSource } from '../crypto/passphrase.js';
 import type { CaRecord, Deps, Store } from '../ports.js';
 import { SqliteStore } from '../store/sqlite.js';

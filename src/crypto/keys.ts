@@ -10,13 +10,15 @@ import { OID } from '../x509/oids.js';
 import { DerReader, TAG, integer, nullValue, octetString, oid, seq } from '../x509/der.js';
 import { toPem } from '../x509/pem.js';
 
-import { ML_DSA, isMlDsaKeyType, mlDsaAlgorithmIdentifier, type MlDsaKeyType } from './mldsa.js';
+import { ML_DSA, ML_DSA_KEY_TYPES, isMlDsaKeyType, mlDsaAlgorithmIdentifier, type MlDsaKeyType } from './mldsa.js';
 import type { PublicKey } from '../x509/public-key.js';
 
-/** The key types the commands accept (`--key-type`). */
-export const KEY_TYPES = ['ecdsa-p256', 'ecdsa-p384', 'ecdsa-p521', 'rsa-2048', 'rsa-3072', 'rsa-4096'] as const;
-/** Every key type pki can hold: the above and ML-DSA (FIPS 204; keys behind the Signer port, see ./mldsa.ts). */
-export type KeyType = (typeof KEY_TYPES)[number] | MlDsaKeyType;
+/** The key types Node's crypto makes and signs with (KeyObjects). */
+export const NODE_KEY_TYPES = ['ecdsa-p256', 'ecdsa-p384', 'ecdsa-p521', 'rsa-2048', 'rsa-3072', 'rsa-4096'] as const;
+/** The key types the commands accept (`--key-type`): the above and ML-DSA (FIPS 204, RFC 9881; see ./mldsa.ts). */
+export const KEY_TYPES = [...NODE_KEY_TYPES, ...ML_DSA_KEY_TYPES] as const;
+/** Every key type pki can hold. */
+export type KeyType = (typeof NODE_KEY_TYPES)[number] | MlDsaKeyType;
 
 export { ROLES_ANYWHERE_KEY_TYPES } from '../domain/roles-anywhere.js';
 

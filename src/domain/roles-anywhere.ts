@@ -5,8 +5,12 @@
  */
 import type { KeyType } from '../crypto/keys.js';
 
-/** Key types Roles Anywhere documents as accepted (§1.4: RSA, EC P-256/P-384; P-521 is UNCONFIRMED). */
-export const ROLES_ANYWHERE_KEY_TYPES: readonly KeyType[] = ['ecdsa-p256', 'ecdsa-p384', 'rsa-2048', 'rsa-3072', 'rsa-4096'];
+/**
+ * Key types Roles Anywhere documents as accepted (§1.1, §1.4: RSA, EC P-256/P-384, ML-DSA-44/65/87 since February
+ * 2026; P-521 is UNCONFIRMED). ML-DSA is documented for the workload key (AWS4-X509-MLDSA request signatures); ML-DSA
+ * CA keys, i.e. ML-DSA-signed certificates and CRLs, are UNCONFIRMED (`pki lint` warns RA_MLDSA_CERTIFICATE).
+ */
+export const ROLES_ANYWHERE_KEY_TYPES: readonly KeyType[] = ['ecdsa-p256', 'ecdsa-p384', 'rsa-2048', 'rsa-3072', 'rsa-4096', 'ml-dsa-44', 'ml-dsa-65', 'ml-dsa-87'];
 
 /** Certificates in one trust anchor's CERTIFICATE_BUNDLE (§2.3, §8 quotas: "Certificates per trust anchor"). */
 export const MAX_CAS_PER_ANCHOR = 2;

@@ -109,7 +109,7 @@ describe('#17 the dependency direction of src/', () => {
     });
     // The file key store is built in one place (the workspace); other app modules see the port.
     expectOnly(offenders((i) => i.startsWith('adapters/'), (f) => f.startsWith('adapters/') || f === 'app/workspace.ts'), {
-      'app/csr.ts → adapters/keys/file.ts': 'pki csr signs the CSR of a workload key it generates (signerForKey); not a CA key',
+      'app/csr.ts → adapters/keys/file.ts': 'pki csr signs the CSR of a workload key it generates (generateWorkloadKey); not a CA key',
       'app/import/common.ts → adapters/keys/file.ts': 'the AdoptedKey type of a CA key being imported (held by the key store until the import commits)',
     });
   });

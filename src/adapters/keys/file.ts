@@ -14,8 +14,8 @@ import * as crypto from 'node:crypto';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PkiError } from '../../errors.js';
-import { decryptPkcs8, describeKey, encryptPkcs8Pem, generateKey, KEY_TYPES, loadPrivateKey, privateKeyFromPkcs8, signatureAlgorithmFor, signWith, signWithAsync, type KeyType } from '../../crypto/keys.js';
-import { ML_DSA, ML_DSA_KEY_TYPES, generateMlDsa, isMlDsaKeyType, mlDsaPkcs8, mlDsaSign, mlDsaSpki, mlDsaTypeForOid, pkcs8AlgorithmOid, readMlDsaPkcs8, type MlDsaPrivateKey } from '../../crypto/mldsa.js';
+import { decryptPkcs8, describeKey, encryptPkcs8Pem, generateKey, KEY_TYPES, loadPrivateKey, plainPrivateKeyPem, privateKeyFromPkcs8, signatureAlgorithmFor, signWith, signWithAsync, type KeyType } from '../../crypto/keys.js';
+import { ML_DSA, generateMlDsa, isMlDsaKeyType, mlDsaPkcs8, mlDsaSign, mlDsaSpki, mlDsaTypeForOid, pkcs8AlgorithmOid, readMlDsaPkcs8, type MlDsaPrivateKey } from '../../crypto/mldsa.js';
 import { toPem } from '../../x509/pem.js';
 import { readInput, removeQuietly, writePrivateKeyFile } from '../../fs/files.js';
 import { keyRefScheme, type GeneratedKey, type KeyStore, type Signer } from '../../ports/signer.js';
@@ -116,6 +116,20 @@ export function loadHeldKey(pem: Buffer | string, source: string, passphrase?: s
  */
 export function signerForKey(key: crypto.KeyObject, keyType: KeyType): Signer {
   return keySigner(key, keyType);
+}
+
+/**
+ * A new key for a subject that is not a CA (`pki issue --key-out`, `pki csr`, `pki renew --key-out`), of any key type,
+ * ML-DSA included (its seed drawn from `randomBytes`): a Signer for its CSR, and its unencrypted PKCS#8 PEM (the
+ * seed form for ML-DSA, RFC 9881 §6) to write 0600 where the workload runs.
+ */
+export function generateWorkloadKey(keyType: KeyType, randomBytes: (n: number) => Buffer): { signer: Signer; privateKeyPem(): string } {
+  if (isMlDsaKeyType(keyType)) {
+    const key = generateMlDsa(keyType, randomBytes);
+    return { signer: mlDsaSigner(key), privateKeyPem: () => toPem('PRIVATE KEY', mlDsaPkcs8(key)) };
+  }
+  const key = generateKey(keyType).privateKey;
+  return { signer: keySigner(key, keyType), privateKeyPem: () => plainPrivateKeyPem(key) };
 }
 
 /** A private key read from PEM and not yet stored: its public half, its type, and a way to store it. */
@@ -226,7 +240,7 @@ export class FileKeyStore implements KeyStore {
     const passphrase = typeof unlock === 'function' ? await unlock() : unlock;
     const key = loadHeldKey(pem, file, passphrase);
     const signer = heldSigner(key);
-    if (!signer) throw new PkiError('POLICY_KEY_TYPE_NOT_ALLOWED', `${file}: ${heldDescription(key).description} is not supported for a CA (use ${[...KEY_TYPES, ...ML_DSA_KEY_TYPES].join(', ')})`, { details: { file } });
+    if (!signer) throw new PkiError('POLICY_KEY_TYPE_NOT_ALLOWED', `${file}: ${heldDescription(key).description} is not supported for a CA (use ${KEY_TYPES.join(', ')})`, { details: { file } });
     return signer;
   }
 

@@ -34,7 +34,7 @@ const create: CommandDef = {
         parent: { type: 'string', describe: 'CA that signs the new CA (required unless --root)' },
         root: { type: 'boolean', describe: 'make a self-signed root instead (profile root-ca)' },
         subject: { type: 'string', demandOption: true, describe: 'subject: RFC 4514, most specific first ("CN=Issuing CA 1,O=Example"), or openssl\'s slash form in the order written ("/O=Example/CN=Issuing CA 1")' },
-        'key-type': { type: 'string', choices: KEY_TYPES, default: 'ecdsa-p256', describe: 'key type of the new CA' },
+        'key-type': { type: 'string', choices: KEY_TYPES, default: 'ecdsa-p256', describe: 'key type of the new CA (ml-dsa-44/65/87: post-quantum, RFC 9881; whether Roles Anywhere accepts ML-DSA CA certificates is UNCONFIRMED)' },
         validity: { type: 'string', describe: 'validity, e.g. 5y (default from the profile; never past the parent)' },
         'path-len': { type: 'number', describe: 'basicConstraints pathLenConstraint (default from the profile: 0)' },
         profile: { type: 'string', describe: 'CA profile name or .yaml path (default intermediate-ca)' },
@@ -74,7 +74,7 @@ const csr: CommandDef = {
       .options({
         subject: { type: 'string', demandOption: true, describe: 'subject: RFC 4514, most specific first ("CN=Issuing CA 1,O=Example"), or openssl\'s slash form in the order written ("/O=Example/CN=Issuing CA 1")' },
         out: { type: 'string', demandOption: true, normalize: true, describe: 'where to write the CSR (PEM)' },
-        'key-type': { type: 'string', choices: KEY_TYPES, default: 'ecdsa-p256', describe: 'key type' },
+        'key-type': { type: 'string', choices: KEY_TYPES, default: 'ecdsa-p256', describe: 'key type (ml-dsa-44/65/87: post-quantum, RFC 9881; whether Roles Anywhere accepts ML-DSA CA certificates is UNCONFIRMED)' },
         'path-len': { type: 'number', describe: 'pathLenConstraint to request' },
         ...noPassphrase,
         ...passphraseFileOption,

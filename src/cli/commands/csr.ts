@@ -8,6 +8,7 @@ export const csrCommand: CommandDef = {
   examples: [
     ['pki csr --subject "CN=web-01,O=Example" --san dns:web-01.example.com --key-out web-01.key --out web-01.csr', 'RFC 4514 subject, P-256 key'],
     ['pki csr --subject "/C=US/O=Example/CN=web-01" --key-type rsa-2048 --key-out web-01.key --out web-01.csr', 'openssl\'s slash form, as pasted from openssl req -subj'],
+    ['pki csr --subject "CN=pq-01" --key-type ml-dsa-65 --key-out pq-01.key --out pq-01.csr', 'an ML-DSA-65 key and its CSR (signed with id-ml-dsa-65)'],
     ['pki csr --from-cfssl csr.json --key-out web-01.key --out web-01.csr', 'a cfssl CSR JSON (CN, names, hosts, key)'],
   ],
   notes:
@@ -23,7 +24,7 @@ export const csrCommand: CommandDef = {
     y.options({
       subject: { type: 'string', describe: 'subject: RFC 4514 ("CN=web-01,O=Example") or openssl\'s "/O=Example/CN=web-01"' },
       san: { type: 'string', array: true, describe: 'subject alternative name, repeatable: dns:NAME, uri:URI, email:ADDR, ip:ADDR' },
-      'key-type': { type: 'string', choices: KEY_TYPES, describe: 'key type (default ecdsa-p256, or the cfssl JSON\'s key)' },
+      'key-type': { type: 'string', choices: KEY_TYPES, describe: 'key type (default ecdsa-p256, or the cfssl JSON\'s key) (ml-dsa-44/65/87: post-quantum; Roles Anywhere documents ML-DSA workload keys, signed as AWS4-X509-MLDSA)' },
       'from-cfssl': { type: 'string', normalize: true, describe: 'a cfssl CSR JSON instead of --subject/--san' },
       'key-out': { type: 'string', demandOption: true, normalize: true, describe: 'where to write the new private key (0600)' },
       out: { type: 'string', demandOption: true, normalize: true, describe: 'where to write the CSR (PEM)' },

@@ -10,6 +10,7 @@ export const initCommand: CommandDef = {
     ['pki init --dir ./pki --subject "CN=Example Root CA,O=Example"', 'new PKI with a P-256 root valid 10 years; prompts for a passphrase'],
     ['PKI_CA_PASSPHRASE=... pki init --dir ./pki --subject "CN=Example Root CA,O=Example" --key-type rsa-3072 --validity 15y', 'RSA root, passphrase from the environment'],
     ['pki init --dir /tmp/demo --subject "CN=Demo Root" --no-passphrase', 'unencrypted root key (demos and tests only)'],
+    ['pki init --dir ./pq --subject "CN=PQ Root" --key-type ml-dsa-65', 'post-quantum ML-DSA-65 root (RFC 9881); Roles Anywhere acceptance of ML-DSA CAs is UNCONFIRMED'],
     ['pki init --dir ./pki --root-cert old/ca.pem --root-key old/ca.key', 'adopt an existing self-signed root (cfssl, openssl, easy-rsa) as "root"; its key is re-encrypted here'],
   ],
   notes:
@@ -27,7 +28,7 @@ export const initCommand: CommandDef = {
       'root-cert': { type: 'string', describe: 'adopt this existing self-signed root certificate (with --root-key) instead of making one' },
       'root-key': { type: 'string', describe: 'the adopted root\'s private key (PEM; PKCS#8, PKCS#1 or SEC1, encrypted or not)' },
       'root-key-passphrase-file': { type: 'string', describe: 'file with the passphrase of an encrypted --root-key' },
-      'key-type': { type: 'string', choices: KEY_TYPES, default: 'ecdsa-p256', describe: 'root CA key type' },
+      'key-type': { type: 'string', choices: KEY_TYPES, default: 'ecdsa-p256', describe: 'root CA key type (ml-dsa-44/65/87: post-quantum, RFC 9881; whether Roles Anywhere accepts ML-DSA CA certificates is UNCONFIRMED)' },
       validity: { type: 'string', describe: 'root CA validity (e.g. 10y; default from the root-ca profile)' },
       profile: { type: 'string', describe: 'root CA profile name or .yaml path (default root-ca)' },
       passphrase: { type: 'boolean', default: true, describe: 'encrypt the key; --no-passphrase stores it unencrypted (warned)' },

@@ -10,6 +10,7 @@ export const issueCommand: CommandDef = {
   examples: [
     ['pki issue --ca issuing-1 --csr web-01.csr --out web-01.pem --chain-out chain.pem', 'from a CSR; chain.pem holds the intermediates for --intermediates'],
     ['pki issue --ca issuing-1 --subject "CN=web-01,O=Example" --key-out web-01.key --out web-01.pem --san dns:web-01.example.com', 'generate a P-256 key here (written 0600)'],
+    ['pki issue --ca issuing-1 --subject "CN=pq-01" --key-type ml-dsa-65 --key-out pq-01.key --out pq-01.pem', 'an ML-DSA-65 workload key (PKCS#8 seed form); credential-process signs with AWS4-X509-MLDSA'],
     ['pki issue --ca issuing-1 --batch csr-dir/ --out-dir certs/', 'one certificate per CSR file, grouped transactions, progress on stderr (certs/ is created if missing)'],
     ['pki issue --ca issuing-1 --batch csr-dir/ --out-dir certs/ --resume', 'finish a batch that was interrupted (Ctrl-C, SIGTERM, crash, kill): nothing is issued twice'],
     ['pki issue --ca issuing-1 --csr app.csr --validity 24h --profile roles-anywhere-workload --json', 'machine-readable result (includes the PEM)'],
@@ -39,7 +40,7 @@ export const issueCommand: CommandDef = {
       subject: { type: 'string', describe: 'subject: RFC 4514, most specific first ("CN=web-01,O=Example"), or openssl\'s slash form in the order written ("/O=Example/CN=web-01"); with --key-out: generate a key; with --csr: override' },
       san: { type: 'string', array: true, describe: 'subject alternative name, repeatable: dns:NAME, uri:URI, email:ADDR, ip:ADDR (replaces the CSR\'s)' },
       'key-out': { type: 'string', normalize: true, describe: 'generate the key here and write it (PKCS#8 PEM, mode 0600)' },
-      'key-type': { type: 'string', choices: KEY_TYPES, describe: 'type of a generated key (default ecdsa-p256)' },
+      'key-type': { type: 'string', choices: KEY_TYPES, describe: 'type of a generated key (default ecdsa-p256) (ml-dsa-44/65/87: post-quantum; Roles Anywhere documents ML-DSA workload keys, signed as AWS4-X509-MLDSA)' },
       batch: { type: 'string', normalize: true, describe: 'directory of CSR files (.csr .req .pem .der) to issue in one run' },
       'out-dir': { type: 'string', normalize: true, describe: 'with --batch: directory for NAME.pem outputs (created if missing)' },
       resume: { type: 'boolean', describe: 'with --batch: finish the interrupted batch from this directory into this --out-dir' },

@@ -30,7 +30,7 @@ export const renewCommand: CommandDef = {
       profile: { type: 'string', describe: 'profile, when the one the certificate was issued with is not found by name (a file given to pki issue --profile)' },
       csr: { type: 'string', normalize: true, describe: 'CSR of the new key (its subject and SANs are ignored)' },
       'key-out': { type: 'string', normalize: true, describe: 'generate the new key here and write it to this file (0600)' },
-      'key-type': { type: 'string', describe: 'type of a generated key (default: the old certificate\'s)' },
+      'key-type': { type: 'string', describe: 'type of a generated key (default: the old certificate\'s; ml-dsa-44/65/87 too)' },
       out: { type: 'string', demandOption: true, normalize: true, describe: 'where to write the new certificate' },
       validity: { type: 'string', describe: 'validity (e.g. 24h, 30d; default: the profile\'s)' },
       'revoke-old': { type: 'string', describe: `revoke the old certificate with this reason afterwards (${ACCEPTED_REASONS.join(', ')}; usually superseded)` },

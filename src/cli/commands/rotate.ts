@@ -93,7 +93,7 @@ const start: CommandDef = {
       'old-ca': { type: 'string', describe: 'the CA it replaces (default: the trust anchor\'s only CA)' },
       subject: { type: 'string', describe: 'subject of the new CA (creates it): RFC 4514 ("CN=Issuing CA 2,O=Example") or openssl\'s "/O=Example/CN=Issuing CA 2"' },
       parent: { type: 'string', describe: 'with --subject: the new CA\'s parent (default: the old CA\'s parent; a new root when the old CA is a root)' },
-      'key-type': { type: 'string', choices: KEY_TYPES, describe: 'with --subject: key type of the new CA (default ecdsa-p256)' },
+      'key-type': { type: 'string', choices: KEY_TYPES, describe: 'with --subject: key type of the new CA (default ecdsa-p256) (ml-dsa-44/65/87: post-quantum, RFC 9881; whether Roles Anywhere accepts ML-DSA CA certificates is UNCONFIRMED)' },
       validity: { type: 'string', describe: 'with --subject: validity of the new CA (default from its profile)' },
       'new-passphrase-file': { type: 'string', normalize: true, describe: 'with --subject: a different passphrase for the new key' },
       ...noPassphrase,
