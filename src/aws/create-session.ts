@@ -6,7 +6,8 @@
 import { resolve } from 'node:path';
 import { PkiError } from '../errors.js';
 import { readSource, sourceLabel, type Source } from './inputs.js';
-import { keysMatch, loadPrivateKey } from '../crypto/keys.js';
+import { spkiMatches } from '../crypto/keys.js';
+import { loadWorkloadKey } from '../adapters/keys/file.js';
 import type { Deps } from '../ports.js';
 import { readInput } from '../fs/files.js';
 import { parseCertificate, type ParsedCertificate } from '../x509/certificate.js';
@@ -93,8 +94,9 @@ export function readKey(input: CredentialProcessInput, deps: Deps, leaf: ParsedC
     if (passphrase === undefined)
       throw new PkiError('CRYPTO_PASSPHRASE_REQUIRED', `--private-key ${keyName} is encrypted`, { details: { file: keyName }, hint: 'pass --pkcs8-password-file FILE or set PKI_KEY_PASSPHRASE' });
   }
-  const key = loadPrivateKey(pem, keyName, passphrase);
-  if (!keysMatch(key, leaf.publicKey))
+  // RSA, EC (Node) or ML-DSA (RFC 9881 PKCS#8, seed or both form; signed as AWS4-X509-MLDSA).
+  const { key, spki } = loadWorkloadKey(pem, keyName, passphrase);
+  if (!spkiMatches(spki, leaf.publicKey))
     throw new PkiError('CRYPTO_KEY_MISMATCH', `--private-key ${keyName} does not belong to --certificate ${sourceLabel(input.certificate)}`, { details: { key: keyName, certificate: sourceLabel(input.certificate) } });
   return key;
 }

@@ -1,6 +1,6 @@
 /**
- * The IAM Roles Anywhere CreateSession signing process (reference §4): AWS4-X509-RSA-SHA256 and
- * AWS4-X509-ECDSA-SHA256. Unlike SigV4 there is no HMAC key derivation: the certificate's private key signs the
+ * The IAM Roles Anywhere CreateSession signing process (reference §4): AWS4-X509-RSA-SHA256,
+ * AWS4-X509-ECDSA-SHA256 and AWS4-X509-MLDSA (ML-DSA-44/65/87 over the StringToSign bytes themselves, no hash). Unlike SigV4 there is no HMAC key derivation: the certificate's private key signs the
  * StringToSign directly, and the certificate's serial (decimal) takes the place of the access key id.
  *
  * Pure functions (no I/O): the emulator uses the same canonicalisation to check signatures, and tests cross-check it
@@ -10,13 +10,31 @@ import * as crypto from 'node:crypto';
 import { PkiError } from '../errors.js';
 
 export const SERVICE = 'rolesanywhere';
-export type X509Algorithm = 'AWS4-X509-RSA-SHA256' | 'AWS4-X509-ECDSA-SHA256';
+export type X509Algorithm = 'AWS4-X509-RSA-SHA256' | 'AWS4-X509-ECDSA-SHA256' | 'AWS4-X509-MLDSA';
 
-/** The Authorization algorithm for a key: RSA → PKCS#1 v1.5, EC (any curve) → ECDSA, both over SHA-256. */
-export function algorithmForKey(key: crypto.KeyObject, source = 'the private key'): X509Algorithm {
+/**
+ * An ML-DSA workload key (Node 20 has no ML-DSA KeyObject): its parameter set and a pure ML-DSA signature (FIPS 204,
+ * empty context) over the given bytes.
+ */
+export interface MlDsaRequestKey {
+  readonly kind: 'ml-dsa';
+  readonly keyType: 'ml-dsa-44' | 'ml-dsa-65' | 'ml-dsa-87';
+  sign(data: Uint8Array): Buffer;
+}
+/** The key a CreateSession request is signed with. */
+export type RequestKey = crypto.KeyObject | MlDsaRequestKey;
+
+const isMlDsaRequestKey = (key: RequestKey): key is MlDsaRequestKey => !(key instanceof crypto.KeyObject) && (key as MlDsaRequestKey).kind === 'ml-dsa';
+
+/**
+ * The Authorization algorithm for a key: RSA → PKCS#1 v1.5, EC (any curve) → ECDSA, both over SHA-256; ML-DSA
+ * (any parameter set) → AWS4-X509-MLDSA (reference §1.1, §4.4).
+ */
+export function algorithmForKey(key: RequestKey, source = 'the private key'): X509Algorithm {
+  if (isMlDsaRequestKey(key)) return 'AWS4-X509-MLDSA';
   if (key.asymmetricKeyType === 'rsa') return 'AWS4-X509-RSA-SHA256';
   if (key.asymmetricKeyType === 'ec') return 'AWS4-X509-ECDSA-SHA256';
-  throw new PkiError('CRYPTO_UNSUPPORTED_KEY', `${source} is ${key.asymmetricKeyType ?? 'an unknown'} key; Roles Anywhere signs with RSA or EC keys`, { details: { keyType: key.asymmetricKeyType ?? null } });
+  throw new PkiError('CRYPTO_UNSUPPORTED_KEY', `${source} is ${key.asymmetricKeyType ?? 'an unknown'} key; Roles Anywhere signs with RSA, EC or ML-DSA keys`, { details: { keyType: key.asymmetricKeyType ?? null } });
 }
 
 /** A certificate serial (canonical hex, optional colons) as the decimal string the Credential carries (§1.6). */
@@ -69,8 +87,13 @@ export function stringToSign(algorithm: X509Algorithm, date: string, region: str
   return [algorithm, date, `${date.slice(0, 8)}/${region}/${SERVICE}/aws4_request`, sha256Hex(canonical)].join('\n');
 }
 
-/** Task 3: the raw signature (PKCS#1 v1.5 or DER ECDSA over SHA-256 of the StringToSign), lowercase hex. */
-export function signString(key: crypto.KeyObject, sts: string): string {
+/**
+ * Task 3: the raw signature, lowercase hex: PKCS#1 v1.5 or DER ECDSA over SHA-256 of the StringToSign, or ML-DSA over
+ * the StringToSign's bytes (the official helper signs ML-DSA deterministically; pki's signatures are hedged, FIPS 204's
+ * default: both verify the same way).
+ */
+export function signString(key: RequestKey, sts: string): string {
+  if (isMlDsaRequestKey(key)) return key.sign(Buffer.from(sts, 'utf8')).toString('hex');
   return crypto.sign('sha256', Buffer.from(sts), key).toString('hex');
 }
 
@@ -99,7 +122,7 @@ export interface SessionRequestInput {
   serialHex: string;
   /** DER of the intermediates, issuer first (at most 5). */
   chain: Buffer[];
-  key: crypto.KeyObject;
+  key: RequestKey;
 }
 
 export interface SignedSessionRequest {
@@ -141,7 +164,7 @@ export function signSessionRequest(input: SessionRequestInput): SignedSessionReq
 
 /** The parts of an AWS4-X509 Authorization header; undefined when it is not one. */
 export function parseAuthorization(value: string): { algorithm: X509Algorithm; serialDecimal: string; date: string; region: string; service: string; signedHeaders: string[]; signature: string } | undefined {
-  const m = /^(AWS4-X509-(?:RSA|ECDSA)-SHA256) Credential=(\d+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]+)$/.exec(value.trim());
+  const m = /^(AWS4-X509-(?:RSA-SHA256|ECDSA-SHA256|MLDSA)) Credential=(\d+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]+)$/.exec(value.trim());
   if (!m) return undefined;
   return { algorithm: m[1] as X509Algorithm, serialDecimal: m[2]!, date: m[3]!, region: m[4]!, service: m[5]!, signedHeaders: m[6]!.split(';'), signature: m[7]! };
 }

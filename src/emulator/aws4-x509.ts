@@ -1,5 +1,6 @@
 /**
- * The emulator's own check of an AWS4-X509 CreateSession signature (AWS4-X509-RSA-SHA256, AWS4-X509-ECDSA-SHA256),
+ * The emulator's own check of an AWS4-X509 CreateSession signature (AWS4-X509-RSA-SHA256, AWS4-X509-ECDSA-SHA256,
+ * AWS4-X509-MLDSA),
  * written from the published signing process (IAM Roles Anywhere user guide, "Signing process", tasks 1-4):
  *
  *   Task 1  CanonicalRequest = Method \n CanonicalURI \n CanonicalQueryString \n CanonicalHeaders \n SignedHeaders \n
@@ -8,7 +9,9 @@
  *           RFC 3986-encoded ("%20", never "+") and sorted by name, then value.
  *   Task 2  StringToSign = Algorithm \n X-Amz-Date \n YYYYMMDD/region/rolesanywhere/aws4_request \n
  *           hex(SHA-256(CanonicalRequest)); no HMAC key derivation.
- *   Task 3  Signature = hex(sign(StringToSign)): RSASSA-PKCS1-v1_5 or DER ECDSA, always over SHA-256.
+ *   Task 3  Signature = hex(sign(StringToSign)): RSASSA-PKCS1-v1_5 or DER ECDSA, always over SHA-256; for an ML-DSA
+ *           key (ML-DSA-44/65/87, RFC 9881 OIDs 2.16.840.1.101.3.4.3.17-19) pure ML-DSA over the StringToSign bytes
+ *           with an empty context (reference §4.4: the official helper uses circl's SignTo(key, msg, nil, false)).
  *   Task 4  Authorization: Algorithm Credential=<serial in decimal>/<date>/<region>/rolesanywhere/aws4_request,
  *           SignedHeaders=<a;b;c>, Signature=<hex>. X-Amz-X509 (and X-Amz-X509-Chain when sent) must be signed.
  *
@@ -16,9 +19,55 @@
  * (src/aws): a defect there cannot be mirrored here. A test fails if any file of src/emulator reaches src/aws.
  */
 import { constants, createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { ml_dsa44, ml_dsa65, ml_dsa87 } from '@noble/post-quantum/ml-dsa.js';
 
-export type Aws4X509Algorithm = 'AWS4-X509-RSA-SHA256' | 'AWS4-X509-ECDSA-SHA256';
-const ALGORITHMS: readonly string[] = ['AWS4-X509-RSA-SHA256', 'AWS4-X509-ECDSA-SHA256'];
+export type Aws4X509Algorithm = 'AWS4-X509-RSA-SHA256' | 'AWS4-X509-ECDSA-SHA256' | 'AWS4-X509-MLDSA';
+const ALGORITHMS: readonly string[] = ['AWS4-X509-RSA-SHA256', 'AWS4-X509-ECDSA-SHA256', 'AWS4-X509-MLDSA'];
+
+/**
+ * ML-DSA parameter sets by the DER of their OID (FIPS 204 sizes): read here, from the certificate's
+ * SubjectPublicKeyInfo bytes, independently of pki's X.509 and ML-DSA modules.
+ */
+const ML_DSA_SETS: ReadonlyArray<{ name: string; oidDer: string; impl: typeof ml_dsa65; publicKey: number; signature: number }> = [
+  { name: 'ml-dsa-44', oidDer: '0609608648016503040311', impl: ml_dsa44, publicKey: 1312, signature: 2420 },
+  { name: 'ml-dsa-65', oidDer: '0609608648016503040312', impl: ml_dsa65, publicKey: 1952, signature: 3309 },
+  { name: 'ml-dsa-87', oidDer: '0609608648016503040313', impl: ml_dsa87, publicKey: 2592, signature: 4627 },
+];
+
+/** The key of the request's certificate, as the emulator reads it. */
+type SignerKey = { kind: 'node'; type: string | undefined; key: KeyObject } | { kind: 'ml-dsa'; type: string; set: (typeof ML_DSA_SETS)[number]; raw: Buffer } | { kind: 'unreadable' };
+
+/**
+ * An SPKI holding an ML-DSA key: SEQUENCE { SEQUENCE { OID } (no parameters, RFC 9881 §2), BIT STRING { 00, key } }.
+ * Undefined when it is not one of ours; `unreadable` when the OID is ML-DSA but the structure or length is wrong.
+ */
+function mlDsaKeyOf(spki: Buffer): SignerKey | undefined {
+  try {
+    const top = tlv(spki, 0);
+    if (top.tag !== 0x30 || top.end !== spki.length) return undefined;
+    const alg = tlv(spki, top.start);
+    if (alg.tag !== 0x30) return undefined;
+    const set = ML_DSA_SETS.find((s) => spki.subarray(alg.start, alg.end).toString('hex') === s.oidDer);
+    if (!set) return spki.subarray(alg.start, alg.end).toString('hex').startsWith('060960864801650304031') ? { kind: 'unreadable' } : undefined;
+    const bits = tlv(spki, alg.end);
+    if (bits.tag !== 0x03 || bits.end !== top.end || spki[bits.start] !== 0 || bits.end - bits.start - 1 !== set.publicKey) return { kind: 'unreadable' };
+    return { kind: 'ml-dsa', type: set.name, set, raw: spki.subarray(bits.start + 1, bits.end) };
+  } catch {
+    return { kind: 'unreadable' };
+  }
+}
+
+function signerKeyOf(signer: SignerCertificate): SignerKey {
+  if (signer.publicKey) return { kind: 'node', type: signer.publicKey.asymmetricKeyType, key: signer.publicKey };
+  const mlDsa = mlDsaKeyOf(signer.spki!);
+  if (mlDsa) return mlDsa;
+  try {
+    const key = createPublicKey({ key: signer.spki!, format: 'der', type: 'spki' });
+    return { kind: 'node', type: key.asymmetricKeyType, key };
+  } catch {
+    return { kind: 'unreadable' };
+  }
+}
 
 /** A request as it arrived. */
 export interface ReceivedRequest {
@@ -127,7 +176,7 @@ export function parseAws4X509Authorization(value: string): ParsedAuthorization |
   const sp = value.indexOf(' ');
   if (sp < 0) return 'the Authorization header has no credential';
   const algorithm = value.slice(0, sp);
-  if (!ALGORITHMS.includes(algorithm)) return `algorithm ${algorithm} is not AWS4-X509-RSA-SHA256 or AWS4-X509-ECDSA-SHA256`;
+  if (!ALGORITHMS.includes(algorithm)) return `algorithm ${algorithm} is not AWS4-X509-RSA-SHA256, AWS4-X509-ECDSA-SHA256 or AWS4-X509-MLDSA`;
   const fields = new Map<string, string>();
   for (const part of value.slice(sp + 1).split(',')) {
     const p = part.trim();
@@ -188,8 +237,12 @@ export function serialDecimalOf(der: Buffer): string {
   return v.toString(10);
 }
 
-function checkSignatureBytes(algorithm: Aws4X509Algorithm, key: KeyObject, sts: string, signature: Buffer): boolean {
+function checkSignatureBytes(algorithm: Aws4X509Algorithm, signer: SignerKey, sts: string, signature: Buffer): boolean {
   try {
+    if (signer.kind === 'ml-dsa')
+      return algorithm === 'AWS4-X509-MLDSA' && signature.length === signer.set.signature && signer.set.impl.verify(signature, Buffer.from(sts, 'utf8'), signer.raw);
+    if (signer.kind !== 'node') return false;
+    const key = signer.key;
     if (algorithm === 'AWS4-X509-RSA-SHA256') return verify('sha256', Buffer.from(sts, 'utf8'), { key, padding: constants.RSA_PKCS1_PADDING }, signature);
     return verify('sha256', Buffer.from(sts, 'utf8'), { key, dsaEncoding: 'der' }, signature);
   } catch {
@@ -203,14 +256,9 @@ export function verifyAws4X509(req: ReceivedRequest, signer: SignerCertificate, 
   if (auths.length !== 1) return { ok: false, reason: auths.length ? 'more than one Authorization header' : 'no Authorization header' };
   const auth = parseAws4X509Authorization(auths[0]!.trim());
   if (typeof auth === 'string') return { ok: false, reason: auth };
-  let key: KeyObject | undefined;
-  try {
-    key = signer.publicKey ?? createPublicKey({ key: signer.spki!, format: 'der', type: 'spki' });
-  } catch {
-    key = undefined;
-  }
-  const keyType = key?.asymmetricKeyType;
-  const wanted = keyType === 'rsa' ? 'AWS4-X509-RSA-SHA256' : keyType === 'ec' ? 'AWS4-X509-ECDSA-SHA256' : undefined;
+  const key = signerKeyOf(signer);
+  const keyType = key.kind === 'unreadable' ? undefined : key.type;
+  const wanted = key.kind === 'ml-dsa' ? 'AWS4-X509-MLDSA' : keyType === 'rsa' ? 'AWS4-X509-RSA-SHA256' : keyType === 'ec' ? 'AWS4-X509-ECDSA-SHA256' : undefined;
   if (auth.algorithm !== wanted) return { ok: false, reason: `${auth.algorithm} does not match the certificate's ${keyType ?? 'unknown'} key` };
   let serial: string;
   try {
@@ -235,6 +283,6 @@ export function verifyAws4X509(req: ReceivedRequest, signer: SignerCertificate, 
   const canonical = canonicalRequestOf(req, auth.signedHeaders);
   if (canonical === undefined) return { ok: false, reason: 'a signed header was not sent, or the query string has a malformed %-escape' };
   const sts = stringToSignOf(auth.algorithm, amzDate, auth.region, canonical);
-  if (!checkSignatureBytes(auth.algorithm, key!, sts, auth.signature)) return { ok: false, reason: 'the signature does not verify with the certificate\'s key' };
+  if (!checkSignatureBytes(auth.algorithm, key, sts, auth.signature)) return { ok: false, reason: 'the signature does not verify with the certificate\'s key' };
   return { ok: true, algorithm: auth.algorithm, signedHeaders: auth.signedHeaders };
 }

@@ -7,6 +7,23 @@ import { decodePemBlocks } from '../x509/pem.js';
 import { isWeakSignatureOid, parseCertificate, type ParsedCertificate } from '../x509/certificate.js';
 import { decodeCrl, type DecodedCrl } from '../x509/crl.js';
 import { CRL_DATA_MAX_BYTES, MAX_CAS_PER_ANCHOR } from '../domain/roles-anywhere.js';
+import { mlDsaTypeForOid } from '../crypto/mldsa.js';
+
+/**
+ * ML-DSA *certificates*: an ML-DSA key in a trust-anchor CA certificate, or a certificate or CRL signed with ML-DSA.
+ * The service documents ML-DSA request signatures (AWS4-X509-MLDSA, reference §1.1, §1.4) and ML-DSA workload keys;
+ * whether it accepts ML-DSA in trust anchors, chains and CRLs is UNCONFIRMED. 'reject' (the default) refuses them
+ * as the strictest reading would; 'accept' treats them like RSA and ECDSA.
+ */
+export type MlDsaCertificates = 'accept' | 'reject';
+
+/** Why `c` is an ML-DSA certificate in the sense above (`asCa`: its key counts too), or undefined. */
+export function mlDsaCertificateUse(c: { signatureAlgorithm: string; spki: Buffer; publicKey: { kind: string } }, asCa: boolean): string | undefined {
+  const signed = mlDsaTypeForOid(c.signatureAlgorithm);
+  if (signed) return `signed with ${signed}`;
+  if (asCa && c.publicKey.kind.startsWith('ml-dsa-')) return `a CA with an ${c.publicKey.kind} key`;
+  return undefined;
+}
 
 export class ServiceError extends Error {
   constructor(readonly type: 'ValidationException' | 'ResourceNotFoundException' | 'AccessDeniedException' | 'ThrottlingException' | 'InternalServerException', readonly status: number, message: string) {
@@ -24,7 +41,7 @@ export function checkName(name: unknown, field = 'name'): string {
 }
 
 /** §2.2/§2.3/§1.3: a CERTIFICATE_BUNDLE of 1-2 CA certificates, PEM, within the length limit. */
-export function checkBundle(pem: unknown, maxChars: number): ParsedCertificate[] {
+export function checkBundle(pem: unknown, maxChars: number, mlDsa: MlDsaCertificates = 'reject'): ParsedCertificate[] {
   if (typeof pem !== 'string' || pem.length === 0) throw validation('x509CertificateData is required for a CERTIFICATE_BUNDLE trust anchor');
   if (pem.length > maxChars) throw validation(`1 validation error detected: Value at 'source.sourceData.x509CertificateData' failed to satisfy constraint: Member must have length less than or equal to ${maxChars}`);
   let certs: ParsedCertificate[];
@@ -41,6 +58,8 @@ export function checkBundle(pem: unknown, maxChars: number): ParsedCertificate[]
     // The service's own message for a CA certificate without CA:TRUE (and, in field reports, without keyCertSign).
     if (c.version !== 3 || !c.basicConstraints?.ca || !c.keyUsage?.includes('keyCertSign')) throw validation('Incorrect basic constraints for CA certificate');
     if (isWeakSignatureOid(c.signatureAlgorithm)) throw validation(`Unsupported signature algorithm ${c.signatureAlgorithmName}: SHA-256 or stronger is required`);
+    const use = mlDsa === 'reject' ? mlDsaCertificateUse(c, true) : undefined;
+    if (use) throw validation(`Unsupported certificate: ${use} (ML-DSA trust anchors are UNCONFIRMED; this emulator runs with --mldsa-certificates reject)`);
   }
   return certs;
 }
@@ -50,6 +69,8 @@ export interface CrlRules {
   requirePem: boolean;
   /** §3.4: whether the CRL must be signed by a CA in the anchor is UNCONFIRMED (default: required). */
   requireSignedByAnchor: boolean;
+  /** ML-DSA-signed CRLs ({@link MlDsaCertificates}; default 'reject'). */
+  mlDsaCertificates?: MlDsaCertificates;
 }
 
 /** §3.2-3.4: crlData (the PEM bytes) of 1-300,000 bytes, a v2 CRL, signed by one of the anchor's certificates. */
@@ -78,6 +99,8 @@ export function checkCrl(crlData: Buffer, anchorCerts: ParsedCertificate[], rule
   } catch {
     throw validation('Invalid CRL: the CRL could not be parsed');
   }
+  if ((rules.mlDsaCertificates ?? 'reject') === 'reject' && mlDsaTypeForOid(crl.signatureAlgorithm))
+    throw validation(`Invalid CRL: signed with ${mlDsaTypeForOid(crl.signatureAlgorithm)} (ML-DSA-signed CRLs are UNCONFIRMED; this emulator runs with --mldsa-certificates reject)`);
   if (rules.requireSignedByAnchor) {
     const signer = anchorCerts.find((c) => c.subjectDer.equals(crl.issuerDer) && c.publicKey.verify(crl.signatureAlgorithm, crl.tbs, crl.signature));
     if (!signer) throw validation('Invalid CRL: it is not signed by a certificate of the trust anchor');

@@ -22,7 +22,7 @@ import { decodePemBlocks } from '../x509/pem.js';
 import { DEFAULT_MAPPINGS, type AttributeMappings, type CertificateField } from '../domain/session.js';
 import { createSession, type SessionContext, type SessionRecord, type SessionRequest } from './sessions.js';
 import { stsRequest, type AssumedRoleRecord } from './sts.js';
-import { checkBundle, checkCrl, checkName, checkTags, ServiceError, validation, type CrlRules } from './rules.js';
+import { checkBundle, checkCrl, checkName, checkTags, ServiceError, validation, type CrlRules, type MlDsaCertificates } from './rules.js';
 import { BUNDLE_MAX_CHARS, MAX_CRLS_PER_ANCHOR } from '../domain/roles-anywhere.js';
 
 export interface EmulatorOptions {
@@ -49,6 +49,8 @@ export interface EmulatorOptions {
   clockSkewSeconds?: number;
   /** CreateSession with a CRL past its nextUpdate: 'reject' (default) or 'ignore' the CRL. The service's is UNCONFIRMED. */
   expiredCrl?: 'reject' | 'ignore';
+  /** ML-DSA trust anchors, ML-DSA-signed certificates and CRLs (UNCONFIRMED in the service; see rules.ts): default 'reject'. */
+  mlDsaCertificates?: MlDsaCertificates;
   /** The emulator's clock (tests move it); default the system clock. */
   now?: () => Date;
   /** Where internal errors are logged (one line each, with the request id and the stack); default stderr. */
@@ -210,7 +212,8 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   const account = opts.account ?? '123456789012';
   const region = opts.region ?? 'us-east-1';
   const maxChars = opts.maxCertificateDataChars ?? BUNDLE_MAX_CHARS;
-  const crlRules: CrlRules = { requirePem: opts.crl?.requirePem ?? true, requireSignedByAnchor: opts.crl?.requireSignedByAnchor ?? true };
+  const mlDsa = opts.mlDsaCertificates ?? 'reject';
+  const crlRules: CrlRules = { requirePem: opts.crl?.requirePem ?? true, requireSignedByAnchor: opts.crl?.requireSignedByAnchor ?? true, mlDsaCertificates: mlDsa };
   const rate = opts.ratePerSecond ?? 1;
   const state = loadState(opts.stateFile);
   const log = opts.log ?? ((line: string) => void process.stderr.write(line));
@@ -278,7 +281,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     const name = checkName(b.name);
     if (!b.source || typeof b.source !== 'object') throw validation("1 validation error detected: Value at 'source' failed to satisfy constraint: Member must not be null");
     if (b.source.sourceType !== 'CERTIFICATE_BUNDLE') throw validation(`sourceType ${b.source.sourceType} is not supported by this emulator (only CERTIFICATE_BUNDLE)`);
-    checkBundle(b.source.sourceData?.x509CertificateData, maxChars);
+    checkBundle(b.source.sourceData?.x509CertificateData, maxChars, mlDsa);
     if (state.trustAnchors.size >= 50) throw validation('Trust anchors quota exceeded (50)');
     const id = randomUUID();
     const t = now();
@@ -307,7 +310,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     if (b.source !== undefined) {
       if (!b.source || typeof b.source !== 'object') throw validation("1 validation error detected: Value at 'source' failed to satisfy constraint: Member must not be null");
       if (b.source.sourceType !== 'CERTIFICATE_BUNDLE') throw validation(`sourceType ${b.source.sourceType} is not supported by this emulator (only CERTIFICATE_BUNDLE)`);
-      checkBundle(b.source.sourceData?.x509CertificateData, maxChars);
+      checkBundle(b.source.sourceData?.x509CertificateData, maxChars, mlDsa);
       ta.source = { sourceType: 'CERTIFICATE_BUNDLE', sourceData: { x509CertificateData: b.source.sourceData.x509CertificateData } };
     }
     ta.updatedAt = now();
@@ -482,6 +485,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     account,
     clockSkewSeconds: opts.clockSkewSeconds ?? 300,
     expiredCrl: opts.expiredCrl ?? 'reject',
+    mlDsaCertificates: mlDsa,
     anchors: () => [...state.trustAnchors.values()],
     crls: () => [...state.crls.values()],
     profiles: () => [...state.profiles.values()].map((p) => ({ ...p, attributeMappings: mappingsOf(p) })),

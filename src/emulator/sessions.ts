@@ -18,7 +18,7 @@ import { parseCertificate, type ParsedCertificate } from '../x509/certificate.js
 import { decodeCrl, walkCrlEntries, type DecodedCrl } from '../x509/crl.js';
 import { sameName, validatePath } from '../x509/path.js';
 import { decodePemBlocks } from '../x509/pem.js';
-import { ServiceError, validation } from './rules.js';
+import { mlDsaCertificateUse, ServiceError, validation, type MlDsaCertificates } from './rules.js';
 import { MAX_CHAIN_CERTIFICATES, ROLE_SESSION_NAME } from '../domain/roles-anywhere.js';
 
 const denied = (message: string): ServiceError => new ServiceError('AccessDeniedException', 403, message);
@@ -66,6 +66,8 @@ export interface SessionContext {
   clockSkewSeconds: number;
   /** A CRL past its nextUpdate: refuse every certificate of its issuer ('reject') or ignore the CRL. UNCONFIRMED. */
   expiredCrl: 'reject' | 'ignore';
+  /** ML-DSA-signed certificates in the path (UNCONFIRMED; see rules.ts): refused with 'reject'. */
+  mlDsaCertificates?: MlDsaCertificates;
   anchors(): SessionAnchor[];
   crls(): SessionCrl[];
   profiles(): SessionProfile[];
@@ -190,6 +192,8 @@ export function createSession(req: SessionRequest, ctx: SessionContext): { body:
   // An exception here is a defect, not a verdict: it reaches the server as a 500 with a request id.
   const verdict = validatePath(leaf, chain, anchorCerts, crls, { at: now, rejectWeakSignatures: true, crlCheck: 'given', maxIntermediates: 5 });
   if (!verdict.ok) throw denied(verdict.failure.check === 'revoked' ? 'Certificate revoked' : 'Untrusted Signing Certificate');
+  // An ML-DSA workload key is documented; a path signed with ML-DSA (an ML-DSA CA) is UNCONFIRMED (--mldsa-certificates).
+  if ((ctx.mlDsaCertificates ?? 'reject') === 'reject' && verdict.path.some((c, i) => mlDsaCertificateUse(c, i > 0))) throw denied('Untrusted Signing Certificate');
   const profile = ctx.profiles().find((p) => p.profileArn === profileArn);
   if (!profile || !profile.enabled) throw denied('Invalid or empty profile provided.');
   if (!profile.roleArns.includes(roleArn)) throw denied("Requested Role isn't one of those listed in the Profile.");

@@ -17,6 +17,13 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
+try:  # cryptography >= 48
+    from cryptography.hazmat.primitives.asymmetric import mldsa
+
+    MLDSA_KEYS = (mldsa.MLDSA44PrivateKey, mldsa.MLDSA65PrivateKey, mldsa.MLDSA87PrivateKey)
+except ImportError:
+    MLDSA_KEYS = ()
+
 req = json.load(sys.stdin)
 
 
@@ -32,6 +39,8 @@ if isinstance(key, rsa.RSAPrivateKey):
     algorithm = "AWS4-X509-RSA-SHA256"
 elif isinstance(key, ec.EllipticCurvePrivateKey):
     algorithm = "AWS4-X509-ECDSA-SHA256"
+elif MLDSA_KEYS and isinstance(key, MLDSA_KEYS):
+    algorithm = "AWS4-X509-MLDSA"
 else:
     sys.exit("unsupported key type")
 
@@ -60,9 +69,11 @@ canonical = "\n".join(
 # Task 2: the string to sign.
 scope = f"{date[:8]}/{req['region']}/rolesanywhere/aws4_request"
 string_to_sign = "\n".join([algorithm, date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
-# Task 3: the signature, over SHA-256 whatever the key.
+# Task 3: the signature, over SHA-256 whatever the key; ML-DSA signs the string to sign itself (empty context).
 if algorithm == "AWS4-X509-RSA-SHA256":
     signature = key.sign(string_to_sign.encode(), padding.PKCS1v15(), hashes.SHA256())
+elif algorithm == "AWS4-X509-MLDSA":
+    signature = key.sign(string_to_sign.encode())
 else:
     signature = key.sign(string_to_sign.encode(), ec.ECDSA(hashes.SHA256()))
 # Task 4: the Authorization header; the credential is the serial number in decimal.

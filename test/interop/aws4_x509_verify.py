@@ -13,6 +13,13 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
+try:  # cryptography >= 48
+    from cryptography.hazmat.primitives.asymmetric import mldsa
+
+    MLDSA_KEYS = (mldsa.MLDSA44PublicKey, mldsa.MLDSA65PublicKey, mldsa.MLDSA87PublicKey)
+except ImportError:
+    MLDSA_KEYS = ()
+
 
 def fail(msg):
     print(msg)
@@ -56,6 +63,11 @@ try:
         if algorithm != "AWS4-X509-ECDSA-SHA256":
             fail(f"{algorithm} for an EC key")
         key.verify(signature, string_to_sign.encode(), ec.ECDSA(hashes.SHA256()))
+    elif MLDSA_KEYS and isinstance(key, MLDSA_KEYS):
+        if algorithm != "AWS4-X509-MLDSA":
+            fail(f"{algorithm} for an ML-DSA key")
+        # ML-DSA over the string to sign's bytes, no hash, empty context (user guide, AWS4-X509-MLDSA).
+        key.verify(signature, string_to_sign.encode())
     else:
         fail("unsupported key type")
 except InvalidSignature:

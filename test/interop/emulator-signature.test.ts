@@ -96,3 +96,37 @@ describe.skipIf(!PYTHON)('#13 emulator CreateSession against an independent sign
     expect((await send(t.emu.url, req)).status).toBe(201);
   });
 });
+
+/** pyca cryptography >= 48 has ML-DSA (Debian's python3-cryptography does not; .ci/run installs it with pip). */
+const PY_MLDSA = PYTHON && spawnSync(PYTHON, ['-c', 'from cryptography.hazmat.primitives.asymmetric import mldsa'], { stdio: 'ignore' }).status === 0;
+
+describe.skipIf(!PY_MLDSA)('#23 AWS4-X509-MLDSA: the emulator verifies ML-DSA requests signed by Python cryptography; pki credential-process signs them', () => {
+  it.each([['ml-dsa-44'], ['ml-dsa-65'], ['ml-dsa-87']])('%s workload key under ECDSA CAs: accepted; one changed byte → "Invalid signature"; credential-process gets credentials', async (keyType) => {
+    const clock = { now: new Date() };
+    const t = await credentialsSetup({ now: () => clock.now, keyType });
+    const date = clock.now.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+    const req = pythonSign({
+      certificate: join(t.cwd, 'app.pem'),
+      key: join(t.cwd, 'app.key'),
+      chain: [join(t.cwd, 'chain.pem')],
+      host: new URL(t.emu.url).host,
+      region: 'us-east-1',
+      date,
+      query: [['profileArn', t.profileArn], ['roleArn', ROLE], ['trustAnchorArn', t.anchorArn]],
+      body: JSON.stringify({ durationSeconds: 3600 }),
+    });
+    expect(req.headers.Authorization).toMatch(/^AWS4-X509-MLDSA Credential=\d+\/\d{8}\/us-east-1\/rolesanywhere\/aws4_request, SignedHeaders=[a-z0-9;-]+, Signature=[0-9a-f]+$/);
+    expect(await send(t.emu.url, req)).toMatchObject({ status: 201 });
+    const h = req.headers;
+    expect(await send(t.emu.url, { ...req, body: req.body.replace('3600', '3601') })).toEqual(INVALID);
+    expect(await send(t.emu.url, { ...req, headers: { ...h, Authorization: flip(h.Authorization!, h.Authorization!.length - 3) } })).toEqual(INVALID);
+    // The algorithm must be the key's: an ML-DSA signature labelled ECDSA is refused.
+    expect(await send(t.emu.url, { ...req, headers: { ...h, Authorization: h.Authorization!.replace('AWS4-X509-MLDSA', 'AWS4-X509-ECDSA-SHA256') } })).toEqual(INVALID);
+    expect((await send(t.emu.url, req)).status).toBe(201);
+    // pki's own signer, through credential-process.
+    const { cli } = await import('../helpers.js');
+    const r = await cli(['credential-process', ...t.args()], t.deps);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ Version: 1, AccessKeyId: expect.stringMatching(/^ASIA/) });
+  });
+});

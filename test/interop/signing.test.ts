@@ -10,12 +10,15 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { serialToDecimal, signSessionRequest } from '../../src/aws/x509-signer.js';
 import { readCertificate } from '../../src/x509/certificate.js';
+import { loadWorkloadKey } from '../../src/adapters/keys/file.js';
 import { decodePemBlocks } from '../../src/x509/pem.js';
 import { ROOT, makeDeps, tempDir, pkiIn } from '../helpers.js';
 
 const VERIFIER = join(ROOT, 'test/interop/aws4_x509_verify.py');
 /** A Python with the cryptography package: the one on PATH, else Debian's (python3-cryptography, installed by .ci/run). */
 const PYTHON = ['python3', '/usr/bin/python3'].find((p) => spawnSync(p, ['-c', 'import cryptography'], { stdio: 'ignore' }).status === 0);
+/** pyca cryptography >= 48 has ML-DSA (Debian's python3-cryptography does not; .ci/run installs it with pip). */
+const PY_MLDSA = !!PYTHON && spawnSync(PYTHON, ['-c', 'from cryptography.hazmat.primitives.asymmetric import mldsa'], { stdio: 'ignore' }).status === 0;
 
 function pythonVerify(req: ReturnType<typeof signSessionRequest>, region: string): string {
   if (!PYTHON) throw new Error('no python3 with the cryptography package (apt-get install python3-cryptography)');
@@ -70,5 +73,37 @@ describe('#7 AWS4-X509 signatures, checked by an independent implementation', ()
       expect(pythonVerify({ ...req, headers: { ...req.headers, 'X-Amz-Date': '20260301T123457Z' } }, 'eu-west-2')).toBe('signature does not verify');
       expect(pythonVerify({ ...req, url: req.url.replace('app', 'ap2') }, 'eu-west-2')).toBe('signature does not verify');
     }
+  });
+
+  it.skipIf(!PY_MLDSA).each([['ml-dsa-44'], ['ml-dsa-65'], ['ml-dsa-87']])('#23 %s: AWS4-X509-MLDSA over the StringToSign, verified by Python cryptography\'s ML-DSA; a changed byte does not verify', async (keyType) => {
+    const cwd = tempDir('pki-sign-');
+    const deps = makeDeps(cwd, { seed: keyType });
+    const dir = join(cwd, 'pki');
+    const { ok } = pkiIn(dir, deps);
+    await ok(['init', '--subject', 'CN=Sign Root', '--no-passphrase']);
+    await ok(['issue', '--ca', 'root', '--subject', 'CN=signer', '--key-type', keyType, '--key-out', join(cwd, 'k.pem'), '--out', join(cwd, 'c.pem')]);
+    const cert = readCertificate(fs.readFileSync(join(cwd, 'c.pem')), 'c.pem');
+    const { key, spki } = loadWorkloadKey(fs.readFileSync(join(cwd, 'k.pem')), 'k.pem');
+    expect(spki.equals(cert.spki)).toBe(true);
+    const req = signSessionRequest({
+      host: 'rolesanywhere.eu-west-2.amazonaws.com',
+      region: 'eu-west-2',
+      date: new Date('2026-03-01T12:34:56Z'),
+      trustAnchorArn: 'arn:aws:rolesanywhere:eu-west-2:111122223333:trust-anchor/8e2c6b1a-2b7e-4f5e-9d4a-0b6d7c5e4f3a',
+      profileArn: 'arn:aws:rolesanywhere:eu-west-2:111122223333:profile/1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f',
+      roleArn: 'arn:aws:iam::111122223333:role/app',
+      durationSeconds: 3600,
+      certificate: cert.der,
+      serialHex: cert.serialHex,
+      chain: [],
+      key,
+    });
+    expect(req.stringToSign.startsWith('AWS4-X509-MLDSA\n20260301T123456Z\n20260301/eu-west-2/rolesanywhere/aws4_request\n')).toBe(true);
+    const sig = /^AWS4-X509-MLDSA Credential=\d+\/20260301\/eu-west-2\/rolesanywhere\/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-x509, Signature=([0-9a-f]+)$/.exec(req.headers.Authorization!);
+    expect(sig).not.toBeNull();
+    expect(sig![1]!.length / 2).toBe({ 'ml-dsa-44': 2420, 'ml-dsa-65': 3309, 'ml-dsa-87': 4627 }[keyType]);
+    expect(pythonVerify(req, 'eu-west-2')).toBe('OK');
+    expect(pythonVerify({ ...req, body: req.body.replace('3600', '3601') }, 'eu-west-2')).toBe('signature does not verify');
+    expect(pythonVerify({ ...req, headers: { ...req.headers, Authorization: req.headers.Authorization!.replace('AWS4-X509-MLDSA', 'AWS4-X509-ECDSA-SHA256') } }, 'eu-west-2')).toBe('AWS4-X509-ECDSA-SHA256 for an ML-DSA key');
   });
 });

@@ -89,7 +89,6 @@ describe('#17 the dependency direction of src/', () => {
     const importers = (name: string): string[] => FILES.filter((f) => f !== 'crypto/keys.ts' && new RegExp(`\\b${name}\\b`).test(text.get(f)!));
     expectOnly(importers('loadPrivateKey'), {
       'adapters/keys/file.ts': 'the key store reads CA key files',
-      'aws/create-session.ts': "credential-process reads the workload's own key (not a CA key)",
     });
     expectOnly(importers('encryptPrivateKeyPem|encryptPkcs8Pem|decryptPkcs8|privateKeyFromPkcs8'), { 'adapters/keys/file.ts': 'the key store writes and reads CA key files' });
     // ML-DSA private keys (raw bytes, not KeyObjects) are read and used to sign in the key store only.
@@ -111,6 +110,7 @@ describe('#17 the dependency direction of src/', () => {
     expectOnly(offenders((i) => i.startsWith('adapters/'), (f) => f.startsWith('adapters/') || f === 'app/workspace.ts'), {
       'app/csr.ts → adapters/keys/file.ts': 'pki csr signs the CSR of a workload key it generates (generateWorkloadKey); not a CA key',
       'app/import/common.ts → adapters/keys/file.ts': 'the AdoptedKey type of a CA key being imported (held by the key store until the import commits)',
+      'aws/create-session.ts → adapters/keys/file.ts': "credential-process reads the workload's own key (not a CA key) with the key store's PEM reader (loadWorkloadKey), which reads ML-DSA PKCS#8 too",
     });
   });
 

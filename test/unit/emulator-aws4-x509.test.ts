@@ -55,7 +55,7 @@ describe('#13 the emulator\'s AWS4-X509 verifier', () => {
       [good.replace('0a0b', '0A0B'), /hex/],
       [good.replace('0a0b', '0a0'), /hex/],
       [good.replace('AWS4-X509-ECDSA-SHA256', 'AWS4-HMAC-SHA256'), /algorithm/],
-      [good.replace('AWS4-X509-ECDSA-SHA256', 'AWS4-X509-MLDSA'), /algorithm/],
+      [good.replace('AWS4-X509-ECDSA-SHA256', 'AWS4-X509-MLDSA-SHA256'), /algorithm/],
       [`${good}, Extra=1`, /unexpected/],
       [good.replace('Credential=291', 'Credential=0291'), /decimal/],
       [good.replace('/aws4_request', ''), /Credential/],

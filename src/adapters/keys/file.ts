@@ -132,6 +132,17 @@ export function generateWorkloadKey(keyType: KeyType, randomBytes: (n: number) =
   return { signer: keySigner(key, keyType), privateKeyPem: () => plainPrivateKeyPem(key) };
 }
 
+/**
+ * A workload's own private key for `pki credential-process` (not a CA key), from PEM as {@link loadHeldKey} reads it:
+ * a Node KeyObject, or an ML-DSA key that makes pure ML-DSA signatures (AWS4-X509-MLDSA). `spki` is its public half.
+ */
+export function loadWorkloadKey(pem: Buffer | string, source: string, passphrase?: string): { spki: Buffer; key: crypto.KeyObject | { readonly kind: 'ml-dsa'; readonly keyType: MlDsaPrivateKey['keyType']; sign(data: Uint8Array): Buffer } } {
+  const held = loadHeldKey(pem, source, passphrase);
+  if (held.kind === 'node') return { spki: heldSpki(held), key: held.key };
+  const k = held.key;
+  return { spki: heldSpki(held), key: Object.freeze({ kind: 'ml-dsa' as const, keyType: k.keyType, sign: (data: Uint8Array) => mlDsaSign(k, data) }) };
+}
+
 /** A private key read from PEM and not yet stored: its public half, its type, and a way to store it. */
 export interface AdoptedKey {
   spki: Buffer;

@@ -21,12 +21,14 @@ const serve: CommandDef = {
     `--default-profile-enabled, --any-crl-signer, --max-certificate-chars ${BUNDLE_MAX_CHARS_OLD_MODEL}|${BUNDLE_MAX_CHARS}. Profiles: role ARN pattern, at most\n` +
     '250 roles, durationSeconds 900-43200 (default 3600), at most 50 managed policies, Put/DeleteAttributeMapping. SigV4:\n' +
     'the header and its scope (region, service) are checked; the signature is not recomputed.\n' +
-    'CreateSession (POST /sessions): the AWS4-X509 signature is recomputed and verified by the emulator\'s own code\n' +
-    '(independent of pki\'s signer), X-Amz-Date within --clock-skew,\n' +
+    'CreateSession (POST /sessions): the AWS4-X509 signature (RSA, ECDSA, or ML-DSA-44/65/87 as AWS4-X509-MLDSA) is\n' +
+    'recomputed and verified by the emulator\'s own code (independent of pki\'s signer), X-Amz-Date within --clock-skew,\n' +
     'leaf rules (v3, not a CA, digitalSignature, SHA-256+, a subject), a chain of at most 5 to an enabled trust anchor,\n' +
     'not revoked by an enabled CRL of that anchor, an enabled profile listing the role, durationSeconds 900-43200,\n' +
     'roleSessionName only when the profile accepts it. Credentials are well-formed fakes; each session\'s role session\n' +
     'name, SourceIdentity and principal tags (after the attribute mappings) are listed at GET /_emulator/sessions.\n' +
+    'ML-DSA certificates (an ML-DSA trust-anchor CA; a certificate or CRL signed with ML-DSA) are UNCONFIRMED: refused\n' +
+    'unless --mldsa-certificates accept (an ML-DSA workload key under an RSA or ECDSA CA is documented and always accepted).\n' +
     'Fails closed: an enabled CRL it cannot decode refuses every CreateSession on its trust anchor ("Revocation status\n' +
     'unknown"), as does a CRL covering the request whose signature cannot be verified. An unexpected error is HTTP 500\n' +
     'InternalServerException with the request id (x-amzn-RequestId header and body), logged to stderr.',
@@ -45,6 +47,13 @@ const serve: CommandDef = {
       'any-crl-signer': { type: 'boolean', default: false, describe: 'do not require the CRL to be signed by a CA of the anchor (UNCONFIRMED)' },
       'max-certificate-chars': { type: 'number', default: BUNDLE_MAX_CHARS, describe: `x509CertificateData limit (${BUNDLE_MAX_CHARS} current model, ${BUNDLE_MAX_CHARS_OLD_MODEL} older)` },
       'expired-crl': { type: 'string', choices: ['reject', 'ignore'], default: 'reject', describe: 'CreateSession with a CRL past its nextUpdate: refuse its certificates, or ignore the CRL (UNCONFIRMED in the real service)' },
+      'mldsa-certificates': {
+        type: 'string',
+        choices: ['reject', 'accept'],
+        default: 'reject',
+        describe:
+          'ML-DSA trust anchors and certificates or CRLs signed with ML-DSA (UNCONFIRMED in the real service, which documents only ML-DSA workload keys and AWS4-X509-MLDSA request signatures): reject (default, the strict reading) or accept',
+      },
       'clock-skew': { type: 'number', default: 300, describe: 'CreateSession: seconds X-Amz-Date may differ from the clock (the service\'s window is UNCONFIRMED)' },
     }),
   async run(a, { deps, json }) {
@@ -63,6 +72,7 @@ const serve: CommandDef = {
       maxCertificateDataChars: a.maxCertificateChars,
       clockSkewSeconds: a.clockSkew,
       expiredCrl: a.expiredCrl,
+      mlDsaCertificates: a.mldsaCertificates,
       log: (line) => deps.stderr.write(line),
     });
     const data = { url: emu.url, port: emu.port, account: a.account, region: a.region, state: a.state ?? null };
