@@ -22,8 +22,12 @@
  * (default 30); the target is at most 3× `node -e 0`. The emulator runs in this process, so the network part is a
  * loopback round trip of a few milliseconds.
  *
+ * ML-DSA (section "mldsa", bench/mldsa.mjs): sign/verify/keygen speed per parameter set, certificate, CRL and
+ * CreateSession header sizes, and what a 10,000-entry ML-DSA-65 CRL costs against the ImportCrl budget.
+ *
  * Env: N (issuance CSRs, default 2000), REPEAT (default 5; CRL sections 3), BENCH_DIR, SECTIONS (default
- * "issue,crl,revoke,startup"), CRL_SIZES (default "100000,1000000"), STARTUP_RUNS (default 30).
+ * "issue,crl,revoke,startup,mldsa"), CRL_SIZES (default "100000,1000000"), STARTUP_RUNS (default 30), MLDSA_SECONDS
+ * (default 1).
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
@@ -161,12 +165,14 @@ function cfsslRun(kind, csrs, outDir) {
 
 if (!fs.existsSync(CLI)) throw new Error('run `npm run build` first (npm run bench does)');
 if (!have('openssl')) throw new Error('openssl is required for the comparison');
-const SECTIONS = (process.env.SECTIONS ?? 'issue,crl,revoke,startup').split(',');
+const SECTIONS = (process.env.SECTIONS ?? 'issue,crl,revoke,startup,mldsa').split(',');
 log(`bench: sections ${SECTIONS.join(', ')} in ${WORK}`);
 if (SECTIONS.includes('issue')) benchIssuance();
 if (SECTIONS.includes('crl')) await benchCrl();
 if (SECTIONS.includes('revoke')) await benchRevoke();
 if (SECTIONS.includes('startup')) await benchStartup();
+// ML-DSA costs: a self-contained section (bench/mldsa.mjs; `node bench/mldsa.mjs` runs it alone).
+if (SECTIONS.includes('mldsa')) await (await import('./mldsa.mjs')).benchMlDsa({ log });
 fs.rmSync(WORK, { recursive: true, force: true });
 
 function benchIssuance() {

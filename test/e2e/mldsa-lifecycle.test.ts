@@ -167,4 +167,31 @@ describe.skipIf(!PY_MLDSA)('#23 an all-ML-DSA-65 PKI, end to end against the emu
     const crls = await import('@aws-sdk/client-rolesanywhere').then(({ ListCrlsCommand }) => sdk.send(new ListCrlsCommand({})));
     expect(crls.crls?.length).toBe(2);
   }, 120_000);
+
+  it('fail/an ECDSA root anchor over an ML-DSA issuing CA: CreateSession is "Untrusted Signing Certificate" by default (UNCONFIRMED), credentials with mlDsaCertificates accept', async () => {
+    const cwd = tempDir('pki-mldsa-');
+    const deps = makeDeps(cwd, { env: ENV, seed: 'mldsa-mixed' });
+    deps.now = () => new Date();
+    const dir = join(cwd, 'pki');
+    const { ok } = pkiIn(dir, deps);
+    await ok(['init', '--subject', 'CN=EC Root,O=Example', '--no-passphrase']);
+    await ok(['ca', 'create', 'issuing-1', '--parent', 'root', '--subject', 'CN=PQ Issuing,O=Example', '--key-type', 'ml-dsa-65', '--no-passphrase']);
+    await ok(['issue', '--ca', 'issuing-1', '--subject', 'CN=app-01,O=Example', '--key-out', join(cwd, 'app.key'), '--out', join(cwd, 'app.pem'), '--chain-out', join(cwd, 'chain.pem')]);
+    for (const mode of ['reject', 'accept'] as const) {
+      const emu = await emulator(mode);
+      const ep = ['--endpoint', emu.url, '--api-rate', '0'];
+      const anchorArn = (await ok(['anchor', 'push', '--name', `prod-${mode}`, '--ca', 'root', '--enable', ...ep])).arn as string;
+      const sdk = new RolesAnywhereClient({ endpoint: emu.url, region: 'us-east-1', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' } });
+      const profileArn = (await sdk.send(new CreateProfileCommand({ name: 'app', roleArns: [ROLE], enabled: true }))).profile!.profileArn!;
+      const r = await cli(['credential-process', '--certificate', join(cwd, 'app.pem'), '--private-key', join(cwd, 'app.key'), '--intermediates', join(cwd, 'chain.pem'), '--trust-anchor-arn', anchorArn, '--profile-arn', profileArn, '--role-arn', ROLE, '--endpoint', emu.url], deps);
+      if (mode === 'reject') {
+        expect(r.code).toBe(9);
+        expect(r.stderr).toMatch(/Untrusted Signing Certificate/);
+        expect(emu.sessions().length).toBe(0);
+      } else {
+        expect(r.code, r.stderr).toBe(0);
+        expect(emu.sessions().length).toBe(1);
+      }
+    }
+  });
 });
