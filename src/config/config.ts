@@ -14,7 +14,7 @@ export interface Config {
   dir: string;
   file: string;
   store: { sqlite: string };
-  keys: { dir: string; pbkdf2Iterations: number };
+  keys: { dir: string; pbkdf2Iterations: number; pkcs11: { module?: string; pinSource?: string } };
   profilesDir: string;
   defaultProfile: string;
   crl: { nextUpdate: number; maxPemBytes: number; reasons: boolean };
@@ -34,6 +34,19 @@ export const CONFIG_SCHEMA: Spec = {
       fields: {
         dir: { type: 'string', description: 'directory for CA key files (default keys)' },
         pbkdf2Iterations: { type: 'integer', min: 10_000, max: 100_000_000, description: `PBKDF2-HMAC-SHA256 iterations for new CA keys (default ${DEFAULT_PBKDF2_ITERATIONS})` },
+        pkcs11: {
+          type: 'object',
+          description: 'defaults for CA keys on PKCS#11 tokens (pkcs11: URIs), used when a URI does not say',
+          fields: {
+            module: { type: 'string', description: 'PKCS#11 module (shared library) path, relative to the PKI directory or absolute (else $PKI_PKCS11_MODULE)' },
+            pinSource: {
+              type: 'string',
+              pattern: /^(?:file:.+|env:[A-Za-z_][A-Za-z0-9_]*)$/,
+              patternHelp: 'must be file:PATH (relative to the PKI directory) or env:NAME; never the PIN itself',
+              description: 'where the token user PIN comes from: file:PATH or env:NAME (else $PKI_PKCS11_PIN, else a prompt)',
+            },
+          },
+        },
       },
     },
     crl: {
@@ -95,7 +108,11 @@ export function loadConfig(dirInput: string): Config {
     dir,
     file,
     store: { sqlite: resolve(dir, raw.store?.sqlite ?? 'pki.db') },
-    keys: { dir: resolve(dir, raw.keys?.dir ?? 'keys'), pbkdf2Iterations: raw.keys?.pbkdf2Iterations ?? DEFAULT_PBKDF2_ITERATIONS },
+    keys: {
+      dir: resolve(dir, raw.keys?.dir ?? 'keys'),
+      pbkdf2Iterations: raw.keys?.pbkdf2Iterations ?? DEFAULT_PBKDF2_ITERATIONS,
+      pkcs11: { ...(raw.keys?.pkcs11?.module ? { module: resolve(dir, raw.keys.pkcs11.module) } : {}), ...(raw.keys?.pkcs11?.pinSource ? { pinSource: raw.keys.pkcs11.pinSource } : {}) },
+    },
     profilesDir: resolve(dir, raw.profiles?.dir ?? 'profiles'),
     defaultProfile: raw.profiles?.default ?? 'roles-anywhere-workload',
     crl: {

@@ -111,6 +111,7 @@ describe('#17 the dependency direction of src/', () => {
     expectOnly(offenders((i) => i.startsWith('adapters/'), (f) => f.startsWith('adapters/') || f === 'app/workspace.ts'), {
       'app/csr.ts → adapters/keys/file.ts': 'pki csr signs the CSR of a workload key it generates (signerForKey); not a CA key',
       'app/import/common.ts → adapters/keys/file.ts': 'the AdoptedKey type of a CA key being imported (held by the key store until the import commits)',
+      'aws/create-session.ts → adapters/keys/pkcs11.ts': 'credential-process signs with a workload key on a token (--private-key pkcs11:...); not a CA key',
     });
   });
 

@@ -419,7 +419,7 @@ export interface TokenKey {
   label: string;
   id: Buffer;
   /** Signs `data` hashed with `hash` (PKCS#1 v1.5 or DER ECDSA). */
-  signWithHash(hash: 'sha256' | 'sha384' | 'sha512', data: Uint8Array): Promise<Buffer>;
+  hashAndSign(hash: 'sha256' | 'sha384' | 'sha512', data: Uint8Array): Promise<Buffer>;
 }
 
 function makeTokenKey(token: Token, handle: P.Handle, spki: Buffer, keyType: KeyType, ref: string, label: string, id: Buffer): TokenKey {
@@ -429,7 +429,7 @@ function makeTokenKey(token: Token, handle: P.Handle, spki: Buffer, keyType: Key
   const rawLen = rsa ? Number(keyType.slice(4)) / 8 : 2 * curveFor(keyType)!.size;
   const maxSignatureLength = rsa ? rawLen : rawEcdsaToDer(Buffer.alloc(rawLen, 0xff)).length;
   const what = `${label} on token ${token.label}`;
-  const signWithHash = async (hash: 'sha256' | 'sha384' | 'sha512', data: Uint8Array): Promise<Buffer> => {
+  const hashAndSign = async (hash: 'sha256' | 'sha384' | 'sha512', data: Uint8Array): Promise<Buffer> => {
     const digest = crypto.createHash(hash).update(data).digest();
     const input = rsa ? Buffer.concat([DIGEST_INFO[hash]!, digest]) : digest;
     const mechanism = { mechanism: rsa ? L.CKM_RSA_PKCS : L.CKM_ECDSA };
@@ -448,15 +448,15 @@ function makeTokenKey(token: Token, handle: P.Handle, spki: Buffer, keyType: Key
     spki,
     keyType,
     maxSignatureLength,
-    sign: (data: Uint8Array) => signWithHash(algorithm.hash as 'sha256', data),
+    sign: (data: Uint8Array) => hashAndSign(algorithm.hash as 'sha256', data),
   });
-  return { signer, ref, label, id, signWithHash };
+  return { signer, ref, label, id, hashAndSign };
 }
 
 /** Proves that `key` is the private half of `spki`: signs a random challenge and verifies it (CRYPTO_KEY_MISMATCH). */
 export async function proveTokenKey(key: TokenKey, spki: Buffer, source: string): Promise<void> {
   const challenge = crypto.randomBytes(32);
-  const sig = await key.signWithHash('sha256', challenge);
+  const sig = await key.hashAndSign('sha256', challenge);
   let ok = false;
   try {
     ok = crypto.verify('sha256', challenge, crypto.createPublicKey({ key: spki, format: 'der', type: 'spki' }), sig);
@@ -763,6 +763,19 @@ export class Pkcs11KeyStore {
       if (proved) await proveTokenKey(key, key.signer.spki, who);
       return key;
     });
+  }
+
+  /**
+   * A key already on a token, adopted for a CA whose certificate has the public key `certSpki`: refused with
+   * CRYPTO_KEY_MISMATCH unless the token's public key is the certificate's and a challenge the token signs verifies.
+   */
+  async adoptKey(ref: string, flag: string, label: string, certSpki: Buffer, certSource: string): Promise<TokenKey> {
+    const key = await this.openKey(ref, { flag, label, expectedSpki: certSpki });
+    const same = crypto.createPublicKey({ key: key.signer.spki, format: 'der', type: 'spki' }).equals(crypto.createPublicKey({ key: certSpki, format: 'der', type: 'spki' }));
+    if (!same)
+      throw new PkiError('CRYPTO_KEY_MISMATCH', `${flag} ${redactPkcs11Uri(ref)} does not match ${certSource}: the token key's public key is not the certificate's`, { details: { ref: redactPkcs11Uri(ref), cert: certSource } });
+    await proveTokenKey(key, certSpki, `${flag} ${redactPkcs11Uri(ref)}`);
+    return key;
   }
 
   /** KeyStore.open: the Signer of the token key `ref` (`unlock` is not used: the token PIN unlocks token keys). */
