@@ -8,7 +8,7 @@
  *   key identifier (SHA-256 of the public key, truncated to 20 bytes, the SKI of its certificates).
  * - Signing hashes here and asks the token for the raw operation (CKM_ECDSA on the digest, CKM_RSA_PKCS on a
  *   DigestInfo): the two mechanisms every token has. ECDSA's r||s is re-encoded as DER Ecdsa-Sig-Value.
- * - Sessions are pooled per token (one login per token and process; as many sessions as cores, at least 2).
+ * - Sessions are pooled per token (one login per token and process; two sessions per core, at least 4).
  * - Errors: CRYPTO_TOKEN_* (exit 7) naming the CKR_ code; the PIN is never in a message, a log or the store.
  */
 import * as crypto from 'node:crypto';
@@ -151,7 +151,8 @@ class Token {
     readonly info: P.TokenInfo,
   ) {
     const limit = info.maxSessionCount > 0 && info.maxSessionCount < 2 ** 31 ? info.maxSessionCount : Infinity;
-    this.max = Math.max(1, Math.min(limit, Math.max(2, availableParallelism())));
+    // Two sessions per core: while one session's C_Sign runs in the thread pool, another's C_SignInit runs here.
+    this.max = Math.max(1, Math.min(limit, 2 * Math.max(2, availableParallelism())));
   }
 
   get label(): string {
