@@ -170,9 +170,9 @@ describe.skipIf(!!why)('#18 a PKI with CA keys only on SoftHSM2 tokens', () => {
     expect(revoked.error).toMatch(/revoked/i);
 
     // Rotation: issuing-2 on the token, then start, switch and (after the old leaves expire) finish.
-    await ok(['ca', 'create', 'issuing-2', '--parent', 'root', '--subject', 'CN=HSM Issuing 2,O=Example', '--key-store', 'pkcs11:token=pki-issuing']);
-    const started = await ok(['rotate', 'start', '--anchor', 'prod', '--new-ca', 'issuing-2', '--old-ca', 'issuing-1', ...ep]);
-    expect(started).toMatchObject({ phase: 'started', old: 'issuing-1', new: 'issuing-2' });
+    const started = await ok(['rotate', 'start', '--anchor', 'prod', '--new-ca', 'issuing-2', '--old-ca', 'issuing-1', '--subject', 'CN=HSM Issuing 2,O=Example', '--key-store', 'pkcs11:token=pki-issuing', ...ep]);
+    expect(started).toMatchObject({ phase: 'started', old: 'issuing-1', new: 'issuing-2', created: { ca: 'issuing-2' } });
+    expect((await ok(['ca', 'list'])).find((x: { name: string }) => x.name === 'issuing-2').keyFile).toMatch(/^pkcs11:token=pki-issuing;object=issuing-2;/);
     await ok(['rotate', 'switch', '--anchor', 'prod', ...ep]);
     const refused = await run(['issue', '--ca', 'issuing-1', '--subject', 'CN=late', '--key-out', join(cwd, 'late.key'), '--out', join(cwd, 'late.pem')]);
     expect(refused.json.error.code).toBe('STATE_CA_RETIRED');
