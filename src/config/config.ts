@@ -43,6 +43,7 @@ export const CONFIG_SCHEMA: Spec = {
               type: 'string',
               pattern: /^(?:file:.+|env:[A-Za-z_][A-Za-z0-9_]*)$/,
               patternHelp: 'must be file:PATH (relative to the PKI directory) or env:NAME; never the PIN itself',
+              secret: true,
               description: 'where the token user PIN comes from: file:PATH or env:NAME (else $PKI_PKCS11_PIN, else a prompt)',
             },
           },
