@@ -1,7 +1,7 @@
 /** #18 the PKCS#11 key store against a real SoftHSM2 token: URIs, generation, signing, sessions, errors. */
 import * as crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closePkcs11, formatPkcs11Uri, parsePkcs11Uri, Pkcs11KeyStore, pkcs11Sessions, rawEcdsaToDer } from '../../src/adapters/keys/pkcs11.js';
+import { closePkcs11, formatPkcs11Uri, parsePkcs11Uri, Pkcs11KeyStore, pkcs11Sessions, rawEcdsaToDer, tokenError } from '../../src/adapters/keys/pkcs11.js';
 import { assertNoPinValue } from '../../src/adapters/keys/pkcs11-uri.js';
 import { exitCodeFor, PkiError } from '../../src/errors.js';
 import { keyIdentifier } from '../../src/x509/extensions.js';
@@ -57,6 +57,28 @@ describe('#18 RFC 7512 PKCS#11 URIs', () => {
   });
 });
 
+describe('#18 token failures are CRYPTO_TOKEN_* errors naming the CKR_ code (exit 7)', () => {
+  it('ok/each CKR_ code maps to its named error; others to CRYPTO_TOKEN_ERROR', () => {
+    const cases: Array<[string, string]> = [
+      ['CKR_PIN_INCORRECT', 'CRYPTO_TOKEN_PIN_INCORRECT'],
+      ['CKR_PIN_LOCKED', 'CRYPTO_TOKEN_LOCKED'],
+      ['CKR_PIN_EXPIRED', 'CRYPTO_TOKEN_PIN_EXPIRED'],
+      ['CKR_SESSION_COUNT', 'CRYPTO_TOKEN_OUT_OF_SESSIONS'],
+      ['CKR_TOKEN_NOT_PRESENT', 'CRYPTO_TOKEN_NOT_FOUND'],
+      ['CKR_DEVICE_REMOVED', 'CRYPTO_TOKEN_NOT_FOUND'],
+      ['CKR_USER_NOT_LOGGED_IN', 'CRYPTO_TOKEN_NOT_LOGGED_IN'],
+      ['CKR_DEVICE_MEMORY', 'CRYPTO_TOKEN_FULL'],
+      ['CKR_MECHANISM_INVALID', 'CRYPTO_TOKEN_ERROR'],
+    ];
+    for (const [ckr, code] of cases) {
+      // pkcs11js reports "CKR_NAME:number" in the error message.
+      const e = tokenError(new Error(`${ckr}:${42}`), 'token t: login failed', { token: 't' });
+      expect([e.code, e.exitCode, e.details.ckr, e.message]).toEqual([code, 7, ckr, `token t: login failed: ${ckr}`]);
+    }
+    expect(tokenError(new Error('CKR_PIN_LOCKED:164'), 'x').hint).toMatch(/locked/);
+  });
+});
+
 const why = skipReason();
 
 describe.skipIf(!!why)('#18 the PKCS#11 key store on SoftHSM2', () => {
@@ -99,6 +121,16 @@ describe.skipIf(!!why)('#18 the PKCS#11 key store on SoftHSM2', () => {
     expect(p256).toMatch(/Usage:\s+sign/);
     const key = await store.open(`${base.replace('?', ';object=ca-ecdsa-p256?')}`);
     expect(p256).toContain(`ID:         ${keyIdentifier(key.spki).toString('hex')}`);
+  });
+
+  it('ok/an RSA-4096 key (the largest type) is generated on the token and signs PKCS#1 v1.5 SHA-256', async () => {
+    const key = (await store.generatorFor(base)).generate('rsa-4096', 'big');
+    const data = Buffer.from('tbs');
+    const sig = await key.signer.sign(data);
+    expect(sig.length).toBe(512);
+    expect(verifies(key.signer.spki, 'sha256', data, sig)).toBe(true);
+    expect(crypto.createPublicKey({ key: key.signer.spki, format: 'der', type: 'spki' }).asymmetricKeyDetails?.modulusLength).toBe(4096);
+    key.discard();
   });
 
   it('ok/discard removes both objects from the token', async () => {
