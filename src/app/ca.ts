@@ -141,7 +141,7 @@ export async function initPki(deps: Deps, input: InitInput) {
     const keysDir = join(dir, 'keys');
     fs.mkdirSync(keysDir, { mode: 0o700 });
     created.push(keysDir);
-    writeFileAtomic(configFile, defaultConfigText(iterations), { flag: 'config' });
+    writeFileAtomic(configFile, defaultConfigText(iterations, token?.defaults), { flag: 'config' });
     created.push(configFile);
     const config = loadConfig(dir);
     const store = SqliteStore.open(config.store.sqlite, true, { baseDir: config.dir, keysDir: config.keys.dir });

@@ -93,6 +93,8 @@ export interface NewKeySource {
   generate(type: KeyType, label: string, description?: string): GeneratedKey;
   /** True for a token: the key has no passphrase (the token PIN protects it). */
   onToken: boolean;
+  /** The module and PIN source of the URI when they do not depend on the current directory (pki init writes them to pki.yaml). */
+  defaults?: { module?: string; pinSource?: string };
 }
 
 export async function newKeySource(ws: { deps: Deps; config?: Config }, keyStore: string | undefined, flag = '--key-store'): Promise<NewKeySource> {
@@ -103,7 +105,7 @@ export async function newKeySource(ws: { deps: Deps; config?: Config }, keyStore
   if (keyRefScheme(keyStore) !== 'pkcs11')
     throw new PkiError('USAGE_BAD_KEY_STORE', `${flag} "${keyStore}": give a pkcs11: URI naming a token (CA keys are files when ${flag} is not given)`, { details: { flag } });
   const gen = await (await tokenKeyStore(ws)).generatorFor(keyStore, flag);
-  return { onToken: true, generate: (type, label) => gen.generate(type, label) };
+  return { onToken: true, generate: (type, label) => gen.generate(type, label), defaults: gen.defaults };
 }
 
 /** Opens and checks a CA's key (a {@link Signer}); the passphrase comes from `src` when the key is encrypted. */

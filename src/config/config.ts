@@ -68,7 +68,9 @@ export const CONFIG_SCHEMA: Spec = {
   },
 };
 
-export function defaultConfigText(pbkdf2Iterations = DEFAULT_PBKDF2_ITERATIONS): string {
+/** `pkcs11`: token defaults to write under keys.pkcs11 (from `pki init --key-store`). */
+export function defaultConfigText(pbkdf2Iterations = DEFAULT_PBKDF2_ITERATIONS, pkcs11: { module?: string; pinSource?: string } = {}): string {
+  const quote = (v: string) => JSON.stringify(v);
   return [
     '# pki configuration. Paths are relative to this directory.',
     'version: 1',
@@ -77,6 +79,13 @@ export function defaultConfigText(pbkdf2Iterations = DEFAULT_PBKDF2_ITERATIONS):
     'keys:',
     '  dir: keys',
     `  pbkdf2Iterations: ${pbkdf2Iterations}`,
+    ...(pkcs11.module || pkcs11.pinSource
+      ? [
+          '  pkcs11:                  # defaults for pkcs11: key references that do not name them',
+          ...(pkcs11.module ? [`    module: ${quote(pkcs11.module)}`] : []),
+          ...(pkcs11.pinSource ? [`    pinSource: ${quote(pkcs11.pinSource)}`] : []),
+        ]
+      : []),
     'profiles:',
     '  dir: profiles            # your own profiles; shipped ones are used when a name is not found here',
     '  default: roles-anywhere-workload',

@@ -573,12 +573,17 @@ export class Pkcs11KeyStore {
    * A key generator on the token of `ref` (a `pkcs11:` URI naming the token; `object=` overrides the label). Logs
    * in now (a prompt may happen), so that `generate` itself needs nothing more.
    */
-  async generatorFor(ref: string, flag = '--key-store'): Promise<{ generate(type: KeyType, label: string): GeneratedKey; token: string }> {
+  async generatorFor(ref: string, flag = '--key-store'): Promise<{ generate(type: KeyType, label: string): GeneratedKey; token: string; defaults: { module?: string; pinSource?: string } }> {
     const uri = parsePkcs11Uri(ref, flag);
     const shown = redactPkcs11Uri(ref);
     if (uri.id) throw new PkiError('USAGE_BAD_PKCS11_URI', `${flag} "${shown}": a key store names a token; id= belongs to an existing key (pki sets CKA_ID to the key identifier)`, { details: { flag } });
     const token = await this.connect(uri, flag, shown);
-    return { token: token.label, generate: (type, label) => this.generateOn(token, uri, type, uri.object ?? label) };
+    // What can serve as pki.yaml defaults: an absolute module path, a PIN file by absolute path, an environment variable.
+    const defaults = {
+      ...(uri.modulePath && isAbsolute(uri.modulePath) ? { module: uri.modulePath } : {}),
+      ...(uri.pinSource && (/^env:/.test(uri.pinSource) || /^file:\//i.test(uri.pinSource)) ? { pinSource: uri.pinSource } : {}),
+    };
+    return { token: token.label, defaults, generate: (type, label) => this.generateOn(token, uri, type, uri.object ?? label) };
   }
 
   private generateOn(token: Token, base: Pkcs11Uri, type: KeyType, label: string): GeneratedKey {

@@ -29,7 +29,8 @@ export const initCommand: CommandDef = {
     '--key-store pkcs11:...: the root key is generated on the token (sensitive, never extractable, label "root", CKA_ID =\n' +
     'its key identifier); no passphrase is asked. The token PIN comes from pin-source in the URI (file:PATH or env:NAME),\n' +
     '$PKI_PKCS11_PIN or a prompt, never from the command line (pin-value is refused). The token is found and logged in\n' +
-    'to before anything is created; a failure is CRYPTO_TOKEN_* (exit 7) naming the CKR_ code.',
+    'to before anything is created; a failure is CRYPTO_TOKEN_* (exit 7) naming the CKR_ code. The URI\'s module-path and\n' +
+    'pin-source (when absolute, or env:NAME) become pki.yaml keys.pkcs11 defaults, so later URIs need name only the token.',
   builder: (y) =>
     y.options({
       subject: { type: 'string', describe: 'root CA subject: RFC 4514 ("CN=Example Root CA,O=Example") or openssl\'s "/O=Example/CN=Example Root CA"' },
