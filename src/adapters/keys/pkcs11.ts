@@ -143,7 +143,7 @@ class Token {
   loginHash: Buffer | undefined;
   loggedInWithoutPin = false;
   readonly salt = crypto.randomBytes(16);
-  readonly max: number;
+  max: number;
 
   constructor(
     readonly module: Module,
@@ -178,8 +178,9 @@ class Token {
         this.open++;
         return h;
       } catch (e) {
-        // Out of sessions with some of ours in use: wait for one of them.
+        // Out of sessions with some of ours in use: the pool stays at its size, and this caller waits for one of them.
         if (!(e instanceof PkiError && e.code === 'CRYPTO_TOKEN_OUT_OF_SESSIONS' && this.open > 0)) throw e;
+        this.max = this.open;
       }
     }
     return new Promise((r) => this.waiters.push(r));

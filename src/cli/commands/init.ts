@@ -4,6 +4,13 @@ import { passphraseFileOption, type CommandDef } from '../command.js';
 import { keyStoreOption } from '../key-store-option.js';
 import { shortTime } from '../output/render.js';
 
+/** The key flag the suggested `pki ca create` needs: the root's token for a token root, --no-passphrase for a plain key. */
+function nextKeyFlag(keyFile: string, encrypted: boolean): string {
+  const token = /^pkcs11:(?:[^?]*;)?token=([^;?]*)/i.exec(keyFile)?.[1];
+  if (keyFile.startsWith('pkcs11:')) return token ? ` --key-store 'pkcs11:token=${token}'` : '';
+  return encrypted ? '' : ' --no-passphrase';
+}
+
 export const initCommand: CommandDef = {
   command: 'init',
   describe: 'Create a PKI directory: pki.yaml, the SQLite store and a self-signed root CA named "root"',
@@ -69,7 +76,7 @@ export const initCommand: CommandDef = {
         `  valid     ${shortTime(r.ca.notBefore)} .. ${shortTime(r.ca.notAfter)}\n` +
         `  key       ${r.ca.keyFile} (${r.ca.keyFile.startsWith('pkcs11:') ? 'on a PKCS#11 token' : r.ca.keyEncrypted ? 'encrypted' : 'NOT encrypted'})\n` +
         `  store     ${r.store}\n` +
-        `Next: pki ca create issuing-1 --parent root --subject "CN=Issuing CA 1" --dir ${r.dir}${r.ca.keyEncrypted || r.ca.keyFile.startsWith('pkcs11:') ? '' : ' --no-passphrase'}\n`,
+        `Next: pki ca create issuing-1 --parent root --subject "CN=Issuing CA 1" --dir ${r.dir}${nextKeyFlag(r.ca.keyFile, r.ca.keyEncrypted)}\n`,
     };
   },
 };
