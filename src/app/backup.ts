@@ -19,6 +19,7 @@ import { readTar, safeRelativePath, writeTar, type TarEntry } from '../fs/tar.js
 import { SqliteStore } from '../store/sqlite.js';
 import { checkHead, crossCheckAudit, formatHead, verifyAuditChain } from './audit.js';
 import { caKeyStore, openWorkspace, resolveDir } from './workspace.js';
+import { keyRefScheme } from '../ports/signer.js';
 
 export const BACKUP_FORMAT = 'pki-backup';
 export const BACKUP_VERSION = 1;
@@ -116,6 +117,8 @@ export async function backupPki(deps: Deps, input: { dir?: string; out: string; 
     // 2. The key file of every CA in the snapshot.
     if (!dirs.has(keysRel)) addDirs(`${keysRel}/x`);
     for (const ca of cas) {
+      // A key on a PKCS#11 token is not a file: the store keeps its URI, the token keeps the key.
+      if (keyRefScheme(ca.keyPath) === 'pkcs11') continue;
       const rel = inside(config, ca.keyPath, `CA ${ca.name}'s key`);
       let data: Buffer;
       try {
@@ -268,6 +271,7 @@ export async function restorePki(deps: Deps, input: { file: string; dir?: string
       const cas = await store.listCas();
       const restoredFiles = new Set(entries.filter((e) => e.type === 'file').map((e) => join(dir, ...e.path.split('/'))));
       for (const ca of cas) {
+        if (keyRefScheme(ca.keyPath) === 'pkcs11') continue;
         const keyRel = relative(config.keys.dir, ca.keyPath);
         if (!keyRel || keyRel.startsWith('..') || isAbsolute(keyRel) || !restoredFiles.has(ca.keyPath)) {
           problems.push(`CA ${ca.name}'s key ${ca.keyPath} is not a key file of the archive inside ${config.keys.dir}`);

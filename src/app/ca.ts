@@ -27,7 +27,8 @@ import { generatedRequestFromSpki, planCertificate, recordIssued, requestFromCsr
 import { lintCa } from './lint.js';
 import { assertIssuing, subtree } from './rotation-state.js';
 import { caStates, describeState } from './ca-state.js';
-import { caCertificate, caChain, caKeyStore, chainToPem, getCa, issuedBy, resolveDir, unlockCa, withWorkspace, type Workspace } from './workspace.js';
+import { caCertificate, caChain, caKeyStore, chainToPem, getCa, issuedBy, newKeySource, resolveDir, tokenKeyStore, unlockCa, withWorkspace, type NewKeySource, type Workspace } from './workspace.js';
+import { keyRefScheme } from '../ports/signer.js';
 
 /**
  * Refuses a CA that would duplicate one already in the store: the same certificate or the same key under another
@@ -88,6 +89,8 @@ export interface InitInput extends PassphraseSource {
   profile?: string;
   noPassphrase?: boolean;
   pbkdf2Iterations?: number;
+  /** A pkcs11: URI naming the token on which the root key is generated (default: an encrypted key file). */
+  keyStore?: string;
 }
 
 /** `pki init`: creates the directory, pki.yaml, the store and the root CA named `root`. Nothing is left on failure. */
@@ -111,7 +114,12 @@ export async function initPki(deps: Deps, input: InitInput) {
   checkProfileKind(profile, ['root-ca']);
   const iterations = input.pbkdf2Iterations ?? DEFAULT_PBKDF2_ITERATIONS;
   if (!Number.isInteger(iterations) || iterations < 10_000) throw new PkiError('USAGE_BAD_ITERATIONS', '--pbkdf2-iterations must be a whole number of at least 10000');
-  const passphrase = input.noPassphrase ? undefined : await passphraseForNewKey(deps, input, 'the root CA key');
+  if (input.keyStore !== undefined && input.rootCert) throw new PkiError('USAGE_CONFLICT', '--key-store makes a new root key on a token; --root-cert adopts an existing root: give one of them');
+  if (input.rootKey !== undefined && keyRefScheme(input.rootKey) === 'pkcs11')
+    throw new PkiError('USAGE_UNSUPPORTED_OPTION', '--root-key: a root key on a token is adopted with pki ca import NAME --cert FILE --key pkcs11:..., not by pki init', { details: { flag: '--root-key' } });
+  // A token is found and logged in to before anything is created (a wrong PIN leaves no directory behind).
+  const token = input.keyStore === undefined ? undefined : await newKeySource({ deps }, input.keyStore);
+  const passphrase = input.noPassphrase || token ? undefined : await passphraseForNewKey(deps, input, 'the root CA key');
 
   const created: string[] = [];
   const dirExisted = fs.existsSync(dir);
@@ -133,7 +141,7 @@ export async function initPki(deps: Deps, input: InitInput) {
     const keysDir = join(dir, 'keys');
     fs.mkdirSync(keysDir, { mode: 0o700 });
     created.push(keysDir);
-    writeFileAtomic(configFile, defaultConfigText(iterations), { flag: 'config' });
+    writeFileAtomic(configFile, defaultConfigText(iterations, token?.defaults), { flag: 'config' });
     created.push(configFile);
     const config = loadConfig(dir);
     const store = SqliteStore.open(config.store.sqlite, true, { baseDir: config.dir, keysDir: config.keys.dir });
@@ -159,18 +167,23 @@ export async function initPki(deps: Deps, input: InitInput) {
         );
         return { dir, config: configFile, store: config.store.sqlite, ca: caSummary(ca, null), adopted: true };
       }
-      const { key, issued, subjectDn } = await selfSignedCa(ws, 'root', profile, rdns, keyType, validitySeconds, 'pki init', 'root CA key');
-      const keyPath = key.persist(passphrase);
-      created.push(keyPath);
-      if (passphrase === undefined) warnUnencrypted(deps, `the root CA key ${keyPath}`);
-      const ca = await store.createCa(
-        activeCa('root', null, issued, keyPath, keyType, passphrase !== undefined, now),
-        { issuerId: null, cert: issued.record },
-        { action: 'ca.init', target: 'root', details: { subject: subjectDn, keyType, serial: issued.record.serial, notAfter: issued.record.notAfter.toISOString() } },
-        deps.actor,
-        now,
-      );
-      return { dir, config: configFile, store: config.store.sqlite, ca: caSummary(ca, null), adopted: false };
+      const { key, issued, subjectDn } = await selfSignedCa(ws, 'root', profile, rdns, keyType, validitySeconds, 'pki init', 'root CA key', token);
+      try {
+        const keyPath = key.persist(passphrase);
+        if (!token) created.push(keyPath);
+        if (passphrase === undefined && !token) warnUnencrypted(deps, `the root CA key ${keyPath}`);
+        const ca = await store.createCa(
+          activeCa('root', null, issued, keyPath, keyType, passphrase !== undefined, now),
+          { issuerId: null, cert: issued.record },
+          { action: 'ca.init', target: 'root', details: { subject: subjectDn, keyType, serial: issued.record.serial, notAfter: issued.record.notAfter.toISOString(), ...(token ? { keyStore: 'pkcs11' } : {}) } },
+          deps.actor,
+          now,
+        );
+        return { dir, config: configFile, store: config.store.sqlite, ca: caSummary(ca, null), adopted: false };
+      } catch (e) {
+        key.discard();
+        throw e;
+      }
     } finally {
       store.close();
     }
@@ -202,16 +215,22 @@ function activeCa(name: string, parentId: number | null, issued: IssuedCertifica
 }
 
 /** A new key and its self-signed CA certificate (a root), planned and checked against `profile`. */
-async function selfSignedCa(ws: Workspace, name: string, profile: Profile, rdns: ReturnType<typeof parseDn>, keyType: ReturnType<typeof parseKeyType>, validitySeconds: Duration | undefined, source: string, keyDescription = `CA ${name} key`) {
+async function selfSignedCa(ws: Workspace, name: string, profile: Profile, rdns: ReturnType<typeof parseDn>, keyType: ReturnType<typeof parseKeyType>, validitySeconds: Duration | undefined, source: string, keyDescription = `CA ${name} key`, keys?: NewKeySource) {
   const subjectDer = encodeName(rdns);
   const subjectDn = formatDn(rdns);
-  const key = caKeyStore(ws).generate(keyType, name, keyDescription);
-  const req = generatedRequestFromSpki(subjectDer, subjectDn, key.signer.spki, source);
-  const selfIssuer = { name, notBefore: new Date(0), notAfter: new Date(8.64e15) };
-  const plan = planCertificate(ws, selfIssuer, profile, req, { validitySeconds, ca: true, ...(profile.pathLen === undefined ? {} : { pathLen: profile.pathLen }) });
-  throwIfAny(plan.problems, `CA ${name}: ${plan.problems.length} problems`);
-  const issuer = { name: subjectDer, keyId: keyIdentifier(req.spki), signer: key.signer };
-  return { key, issued: await signPlanned(ws, issuer, plan.fields!, req, profile), subjectDn };
+  const key = (keys ?? caKeyStore(ws)).generate(keyType, name, keyDescription);
+  try {
+    const req = generatedRequestFromSpki(subjectDer, subjectDn, key.signer.spki, source);
+    const selfIssuer = { name, notBefore: new Date(0), notAfter: new Date(8.64e15) };
+    const plan = planCertificate(ws, selfIssuer, profile, req, { validitySeconds, ca: true, ...(profile.pathLen === undefined ? {} : { pathLen: profile.pathLen }) });
+    throwIfAny(plan.problems, `CA ${name}: ${plan.problems.length} problems`);
+    const issuer = { name: subjectDer, keyId: keyIdentifier(req.spki), signer: key.signer };
+    return { key, issued: await signPlanned(ws, issuer, plan.fields!, req, profile), subjectDn };
+  } catch (e) {
+    // A key made on a token exists from its generation on: a failed creation removes it.
+    key.discard();
+    throw e;
+  }
 }
 
 export interface CreateCaInput extends PassphraseSource {
@@ -227,6 +246,8 @@ export interface CreateCaInput extends PassphraseSource {
   profile?: string;
   noPassphrase?: boolean;
   newPassphraseFile?: string;
+  /** A pkcs11: URI naming the token on which the new key is generated (default: an encrypted key file). */
+  keyStore?: string;
 }
 
 /** Computes the pathLen for a new CA below `parentCert`, refusing what the parent's constraint forbids. */
@@ -262,27 +283,29 @@ export async function createCa(deps: Deps, input: CreateCaInput) {
     const pathLen = childPathLen(parent.name, signer.cert, input.pathLen ?? profile.pathLen);
     const subjectDer = encodeName(rdns);
     const subjectDn = formatDn(rdns);
-    const key = caKeyStore(ws).generate(keyType, input.name);
-    const req = generatedRequestFromSpki(subjectDer, subjectDn, key.signer.spki, 'pki ca create');
-    const plan = planCertificate(ws, { name: parent.name, notBefore: signer.cert.notBefore, notAfter: signer.cert.notAfter }, profile, req, {
-      validitySeconds,
-      ca: true,
-      ...(pathLen === undefined ? {} : { pathLen }),
-    });
-    throwIfAny(plan.problems, `CA ${input.name}: ${plan.problems.length} problems`);
-    const passphrase = input.noPassphrase
-      ? undefined
-      : input.newPassphraseFile
-        ? await passphraseForNewKey(deps, { passphraseFile: input.newPassphraseFile }, `CA ${input.name}'s key`, '--new-passphrase-file')
-        : (signer.passphrase ?? (await passphraseForNewKey(deps, input, `CA ${input.name}'s key`)));
-    const issued = await signPlanned(ws, signer.issuer, plan.fields!, req, profile);
-    const keyPath = key.persist(passphrase);
-    if (passphrase === undefined) warnUnencrypted(deps, `CA ${input.name}'s key ${keyPath}`);
+    const keys = await newKeySource(ws, input.keyStore);
+    const passphrase =
+      input.noPassphrase || keys.onToken
+        ? undefined
+        : input.newPassphraseFile
+          ? await passphraseForNewKey(deps, { passphraseFile: input.newPassphraseFile }, `CA ${input.name}'s key`, '--new-passphrase-file')
+          : (signer.passphrase ?? (await passphraseForNewKey(deps, input, `CA ${input.name}'s key`)));
+    const key = keys.generate(keyType, input.name);
     try {
+      const req = generatedRequestFromSpki(subjectDer, subjectDn, key.signer.spki, 'pki ca create');
+      const plan = planCertificate(ws, { name: parent.name, notBefore: signer.cert.notBefore, notAfter: signer.cert.notAfter }, profile, req, {
+        validitySeconds,
+        ca: true,
+        ...(pathLen === undefined ? {} : { pathLen }),
+      });
+      throwIfAny(plan.problems, `CA ${input.name}: ${plan.problems.length} problems`);
+      const issued = await signPlanned(ws, signer.issuer, plan.fields!, req, profile);
+      const keyPath = key.persist(passphrase);
+      if (passphrase === undefined && !keys.onToken) warnUnencrypted(deps, `CA ${input.name}'s key ${keyPath}`);
       const ca = await ws.store.createCa(
         activeCa(input.name, parent.id, issued, keyPath, keyType, passphrase !== undefined, ws.now),
         { issuerId: parent.id, cert: issued.record },
-        { action: 'ca.create', target: input.name, details: { parent: parent.name, subject: subjectDn, keyType, serial: issued.record.serial, pathLen: pathLen ?? null } },
+        { action: 'ca.create', target: input.name, details: { parent: parent.name, subject: subjectDn, keyType, serial: issued.record.serial, pathLen: pathLen ?? null, ...(keys.onToken ? { keyStore: 'pkcs11' } : {}) } },
         deps.actor,
         ws.now,
       );
@@ -304,17 +327,19 @@ async function createRootCa(ws: Workspace, input: CreateCaInput) {
   const profile = loadProfile(input.profile ?? 'root-ca', ws.config.profilesDir, deps.cwd);
   checkProfileKind(profile, ['root-ca']);
   if (input.pathLen !== undefined) throw new PkiError('USAGE_CONFLICT', '--path-len goes with --parent; a root takes its pathLen from its profile');
-  const passphrase = input.noPassphrase
-    ? undefined
-    : await passphraseForNewKey(deps, input.newPassphraseFile ? { passphraseFile: input.newPassphraseFile } : input, `CA ${input.name}'s key`, input.newPassphraseFile ? '--new-passphrase-file' : undefined);
-  const { key, issued, subjectDn } = await selfSignedCa(ws, input.name, profile, rdns, keyType, validitySeconds, 'pki ca create --root');
-  const keyPath = key.persist(passphrase);
-  if (passphrase === undefined) warnUnencrypted(deps, `CA ${input.name}'s key ${keyPath}`);
+  const keys = await newKeySource(ws, input.keyStore);
+  const passphrase =
+    input.noPassphrase || keys.onToken
+      ? undefined
+      : await passphraseForNewKey(deps, input.newPassphraseFile ? { passphraseFile: input.newPassphraseFile } : input, `CA ${input.name}'s key`, input.newPassphraseFile ? '--new-passphrase-file' : undefined);
+  const { key, issued, subjectDn } = await selfSignedCa(ws, input.name, profile, rdns, keyType, validitySeconds, 'pki ca create --root', undefined, keys);
   try {
+    const keyPath = key.persist(passphrase);
+    if (passphrase === undefined && !keys.onToken) warnUnencrypted(deps, `CA ${input.name}'s key ${keyPath}`);
     const ca = await ws.store.createCa(
       activeCa(input.name, null, issued, keyPath, keyType, passphrase !== undefined, ws.now),
       { issuerId: null, cert: issued.record },
-      { action: 'ca.create', target: input.name, details: { root: true, subject: subjectDn, keyType, serial: issued.record.serial, notAfter: issued.record.notAfter.toISOString() } },
+      { action: 'ca.create', target: input.name, details: { root: true, subject: subjectDn, keyType, serial: issued.record.serial, notAfter: issued.record.notAfter.toISOString(), ...(keys.onToken ? { keyStore: 'pkcs11' } : {}) } },
       deps.actor,
       ws.now,
     );
@@ -377,6 +402,8 @@ export interface CaCsrInput extends PassphraseSource {
   out: string;
   force?: boolean;
   noPassphrase?: boolean;
+  /** A pkcs11: URI naming the token on which the new key is generated (default: an encrypted key file). */
+  keyStore?: string;
 }
 
 /** `pki ca csr`: key stays here, a CSR goes to the (offline) parent; the CA waits in state "pending". */
@@ -388,17 +415,18 @@ export async function createCaCsr(deps: Deps, input: CaCsrInput) {
     await assertDistinctCa(ws, input.name, { subjectDn: formatDn(rdns), subjectDer: encodeName(rdns) });
     const keyType = parseKeyType(input.keyType);
     checkOutput(input.out, '--out', input.force ?? false);
-    const passphrase = input.noPassphrase ? undefined : await passphraseForNewKey(deps, input, `CA ${input.name}'s key`);
-    const key = caKeyStore(ws).generate(keyType, input.name);
+    const keys = await newKeySource(ws, input.keyStore);
+    const passphrase = input.noPassphrase || keys.onToken ? undefined : await passphraseForNewKey(deps, input, `CA ${input.name}'s key`);
+    const key = keys.generate(keyType, input.name);
     const subjectDer = encodeName(rdns);
     const subjectDn = formatDn(rdns);
-    const csr = await buildCsr(subjectDer, key.signer, [
-      encodeExtension(OID.basicConstraints, true, encodeBasicConstraints(true, input.pathLen)),
-      encodeExtension(OID.keyUsage, true, encodeKeyUsage(['keyCertSign', 'cRLSign'])),
-    ]);
-    const keyPath = key.persist(passphrase);
-    if (passphrase === undefined) warnUnencrypted(deps, `CA ${input.name}'s key ${keyPath}`);
     try {
+      const csr = await buildCsr(subjectDer, key.signer, [
+        encodeExtension(OID.basicConstraints, true, encodeBasicConstraints(true, input.pathLen)),
+        encodeExtension(OID.keyUsage, true, encodeKeyUsage(['keyCertSign', 'cRLSign'])),
+      ]);
+      const keyPath = key.persist(passphrase);
+      if (passphrase === undefined && !keys.onToken) warnUnencrypted(deps, `CA ${input.name}'s key ${keyPath}`);
       const csrPem = toPem('CERTIFICATE REQUEST', csr);
       const ca = await ws.store.createCa(
         { name: input.name, parentId: null, status: 'pending', subjectDn, certDer: null, csrDer: csr, externalChainPem: null, keyPath, keyType, keyEncrypted: passphrase !== undefined, serial: null, notBefore: null, notAfter: null, createdAt: ws.now },
@@ -509,6 +537,18 @@ export async function importCa(deps: Deps, input: ImportCaInput) {
         hint: `or start with: pki ca csr ${input.name} --subject ... --out ${input.name}.csr`,
       });
     await assertDistinctCa(ws, input.name, { subjectDn: cert.subjectDn, subjectDer: cert.subjectDer, spki: cert.spki, certDer: cert.der });
+    if (keyRefScheme(input.key) === 'pkcs11') {
+      // A key already on a token: adopted in place (never copied), after proving it is the certificate's key.
+      const tokenKey = await (await tokenKeyStore(ws)).adoptKey(input.key, '--key', input.name, cert.spki, `--cert ${input.cert}`);
+      const ca = await ws.store.createCa(
+        { name: input.name, parentId: parent?.id ?? null, status: 'active', subjectDn: cert.subjectDn, certDer: cert.der, csrDer: null, externalChainPem: chainPem, keyPath: tokenKey.ref, keyType: tokenKey.signer.keyType, keyEncrypted: false, serial: cert.serialHex, notBefore: cert.notBefore, notAfter: cert.notAfter, createdAt: ws.now },
+        null,
+        { action: 'ca.import', target: input.name, details: { serial: cert.serialHex, issuer: cert.issuerDn, sha256: summaryExtra.sha256, withKey: true, keyStore: 'pkcs11' } },
+        deps.actor,
+        ws.now,
+      );
+      return { ...caSummary(ca, parent?.name ?? null), ...summaryExtra };
+    }
     const keyPem = readInput(input.key, '--key');
     const keyEncrypted = keyPem.toString('latin1').includes('ENCRYPTED');
     const keyPassphrase = keyEncrypted ? await passphraseToUnlock(deps, { ...(input.keyPassphraseFile ? { passphraseFile: input.keyPassphraseFile } : {}) }, `--key ${input.key}`, '--key-passphrase-file') : undefined;

@@ -45,6 +45,8 @@ export interface StartInput extends RotateInput {
   validity?: string;
   noPassphrase?: boolean;
   newPassphraseFile?: string;
+  /** With `subject`: a pkcs11: URI naming the token on which the new CA's key is generated. */
+  keyStore?: string;
 }
 
 /** What a rotation touches, worked out from the store (never from the service). */
@@ -567,6 +569,7 @@ export async function startRotation(deps: Deps, input: StartInput) {
       ...(input.noPassphrase ? { noPassphrase: true } : {}),
       ...(input.passphraseFile ? { passphraseFile: input.passphraseFile } : {}),
       ...(input.newPassphraseFile ? { newPassphraseFile: input.newPassphraseFile } : {}),
+      ...(input.keyStore ? { keyStore: input.keyStore } : {}),
     });
   const step = (input: StartInput) =>
     withWorkspace(input.dir, deps, async (ws) => {

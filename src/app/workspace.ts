@@ -10,6 +10,8 @@ import { FileKeyStore } from '../adapters/keys/file.js';
 export { generateWorkloadKey } from '../adapters/keys/file.js';
 import { passphraseToUnlock, type PassphraseSource } from '../crypto/passphrase.js';
 import type { CaRecord, Deps, Store } from '../ports.js';
+import { keyRefScheme, type GeneratedKey, type KeyStore } from '../ports/signer.js';
+import type { KeyType } from '../crypto/keys.js';
 import { SqliteStore } from '../store/sqlite.js';
 import { parseCertificate, verifyCertificateSignature, type Issuer, type ParsedCertificate } from '../x509/certificate.js';
 import { keyIdentifier } from '../x509/extensions.js';
@@ -80,17 +82,48 @@ export function caKeyStore(ws: Pick<Workspace, 'config' | 'deps'>): FileKeyStore
   return new FileKeyStore({ baseDir: ws.config.dir, keysDir: ws.config.keys.dir, iterations: ws.config.keys.pbkdf2Iterations, randomBytes: ws.deps.randomBytes });
 }
 
+/**
+ * The PKCS#11 key store (src/adapters/keys/pkcs11.ts), loaded on first use (it loads a native module); token
+ * defaults from pki.yaml `keys.pkcs11` when the workspace has a configuration.
+ */
+export async function tokenKeyStore(ws: { deps: Deps; config?: Config }) {
+  const { Pkcs11KeyStore } = await import('../adapters/keys/pkcs11.js');
+  return new Pkcs11KeyStore({ deps: ws.deps, ...(ws.config ? { defaults: ws.config.keys.pkcs11, baseDir: ws.config.dir } : {}) });
+}
+
+/** Where a new CA key is made: the PKI's key files, or the token of `keyStore` (a pkcs11: URI; logs in now). */
+export interface NewKeySource {
+  generate(type: KeyType, label: string, description?: string): GeneratedKey;
+  /** True for a token: the key has no passphrase (the token PIN protects it). */
+  onToken: boolean;
+  /** The module and PIN source of the URI when they do not depend on the current directory (pki init writes them to pki.yaml). */
+  defaults?: { module?: string; pinSource?: string };
+}
+
+export async function newKeySource(ws: { deps: Deps; config?: Config }, keyStore: string | undefined, flag = '--key-store'): Promise<NewKeySource> {
+  if (keyStore === undefined) {
+    const files = caKeyStore({ deps: ws.deps, config: ws.config! });
+    return { onToken: false, generate: (type, label, description) => files.generate(type, label, description) };
+  }
+  if (keyRefScheme(keyStore) !== 'pkcs11')
+    throw new PkiError('USAGE_BAD_KEY_STORE', `${flag} "${keyStore}": give a pkcs11: URI naming a token (CA keys are files when ${flag} is not given)`, { details: { flag } });
+  const gen = await (await tokenKeyStore(ws)).generatorFor(keyStore, flag);
+  return { onToken: true, generate: (type, label) => gen.generate(type, label), defaults: gen.defaults };
+}
+
 /** Opens and checks a CA's key (a {@link Signer}); the passphrase comes from `src` when the key is encrypted. */
 export async function unlockCa(ws: Workspace, ca: CaRecord, src: PassphraseSource): Promise<CaSigner> {
   const cert = caCertificate(ca);
   let passphrase: string | undefined;
-  const signer = await (ws.deps.keyStore ?? caKeyStore(ws)).open(
+  const keys: Pick<KeyStore, 'open'> = ws.deps.keyStore ?? (keyRefScheme(ca.keyPath) === 'pkcs11' ? await tokenKeyStore(ws) : caKeyStore(ws));
+  const signer = await keys.open(
     ca.keyPath,
     async () => (passphrase = ca.keyEncrypted ? await passphraseToUnlock(ws.deps, src, `CA ${ca.name}'s key (${ca.keyPath})`) : undefined),
     ca.name,
+    cert.spki,
   );
   if (!spkiMatches(signer.spki, cert.publicKey))
-    throw new PkiError('CRYPTO_KEY_MISMATCH', `the key file ${ca.keyPath} does not match CA ${ca.name}'s certificate`, { details: { ca: ca.name, file: ca.keyPath } });
+    throw new PkiError('CRYPTO_KEY_MISMATCH', `the key ${ca.keyPath} does not match CA ${ca.name}'s certificate`, { details: { ca: ca.name, file: ca.keyPath } });
   return {
     ca,
     cert,

@@ -13,7 +13,7 @@ import { PkiError } from '../errors.js';
 import { writeFileAtomic } from '../fs/files.js';
 import type { Deps } from '../ports.js';
 import { withFileLock } from '../app/credential-update.js';
-import { credentialProcess, readKey, readWorkloadCertificates, type CredentialProcessInput, type ProcessCredentials } from './create-session.js';
+import { credentialProcess, isTokenKeySource, readKey, readWorkloadCertificates, tokenRequestSigner, type CredentialProcessInput, type ProcessCredentials } from './create-session.js';
 import { readOnceSources } from './inputs.js';
 
 export const DEFAULT_CACHE_MARGIN_SECONDS = 300;
@@ -87,7 +87,8 @@ export async function cachedCredentialProcess(deps: Deps, raw: CredentialProcess
     .digest('hex');
   const path = join(dir, `${key}.json`);
   // A cached answer is for the certificate; the key given must still be its key, as without the cache.
-  readKey(input, deps, leaf);
+  if (isTokenKeySource(input.privateKey)) await tokenRequestSigner(input, deps, leaf);
+  else readKey(input, deps, leaf);
   const hit = readEntry(path, deps.now(), marginSeconds);
   if (hit) return hit;
   return withFileLock(path, ((input.timeoutSeconds ?? 30) + 5) * 1000, async () => {

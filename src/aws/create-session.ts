@@ -12,7 +12,7 @@ import type { Deps } from '../ports.js';
 import { readInput } from '../fs/files.js';
 import { parseCertificate, type ParsedCertificate } from '../x509/certificate.js';
 import { decodePemBlocks } from '../x509/pem.js';
-import { signSessionRequest } from './x509-signer.js';
+import { signSessionRequest, signSessionRequestWith, type RequestSigner } from './x509-signer.js';
 
 export interface CredentialProcessInput {
   /** A path, `env:NAME`, `fd:N` or the bytes (see inputs.ts). */
@@ -32,6 +32,8 @@ export interface CredentialProcessInput {
   timeoutSeconds?: number;
   /** Do not verify the server's TLS certificate (tests only; warned on stderr). */
   insecureSkipTlsVerify?: boolean;
+  /** PKCS#11 module for a `pkcs11:` --private-key whose URI has no module-path (else $PKI_PKCS11_MODULE). */
+  pkcs11Lib?: string;
 }
 
 /** The credential_process output (AWS CLI/SDK "Version 1" format). */
@@ -99,6 +101,28 @@ export function readKey(input: CredentialProcessInput, deps: Deps, leaf: ParsedC
   if (!spkiMatches(spki, leaf.publicKey))
     throw new PkiError('CRYPTO_KEY_MISMATCH', `--private-key ${keyName} does not belong to --certificate ${sourceLabel(input.certificate)}`, { details: { key: keyName, certificate: sourceLabel(input.certificate) } });
   return key;
+}
+
+/** True when `--private-key` names a key on a PKCS#11 token (an RFC 7512 `pkcs11:` URI). */
+export function isTokenKeySource(source: Source): source is string {
+  return typeof source === 'string' && /^pkcs11:/i.test(source);
+}
+
+/**
+ * The workload key on a PKCS#11 token (`--private-key pkcs11:...`), checked to belong to `leaf`: its public key must
+ * be the certificate's (or, on a token that holds only the private key, a challenge it signs must verify with it).
+ * The PIN comes from pin-source in the URI, $PKI_PKCS11_PIN or a prompt; the module from module-path, --pkcs11-lib or
+ * $PKI_PKCS11_MODULE. The adapter (a native module) is loaded only here.
+ */
+export async function tokenRequestSigner(input: CredentialProcessInput, deps: Deps, leaf: ParsedCertificate): Promise<RequestSigner> {
+  const ref = input.privateKey as string;
+  const { Pkcs11KeyStore } = await import('../adapters/keys/pkcs11.js');
+  const store = new Pkcs11KeyStore({ deps, ...(input.pkcs11Lib ? { defaults: { module: resolve(deps.cwd, input.pkcs11Lib) } } : {}) });
+  const key = await store.adoptKey(ref, '--private-key', 'the workload key', leaf.spki, `--certificate ${sourceLabel(input.certificate)}`);
+  return {
+    algorithm: key.signer.keyType.startsWith('rsa-') ? 'AWS4-X509-RSA-SHA256' : 'AWS4-X509-ECDSA-SHA256',
+    signSha256: (data) => key.hashAndSign('sha256', data),
+  };
 }
 
 /** The largest CreateSession answer read (real ones are about 2 KB): a larger body is an error, not buffered. */
@@ -250,8 +274,7 @@ export async function credentialProcess(deps: Deps, input: CredentialProcessInpu
   if (insecure && endpoint.protocol === 'https:')
     deps.stderr.write(`warning: --insecure-skip-tls-verify: the server certificate of ${endpoint.origin} is not verified; anyone on the path can receive the credentials\n`);
   const { leaf, chain } = readWorkloadCertificates(input, deps);
-  const key = readKey(input, deps, leaf);
-  const signed = signSessionRequest({
+  const request = {
     host: endpoint.host,
     region,
     date: deps.now(),
@@ -263,8 +286,8 @@ export async function credentialProcess(deps: Deps, input: CredentialProcessInpu
     certificate: leaf.der,
     serialHex: leaf.serialHex,
     chain,
-    key,
-  });
+  };
+  const signed = isTokenKeySource(input.privateKey) ? await signSessionRequestWith(request, await tokenRequestSigner(input, deps, leaf)) : signSessionRequest({ ...request, key: readKey(input, deps, leaf) });
   let res;
   try {
     res = await send(deps, endpoint, signed, timeout * 1000, insecure);

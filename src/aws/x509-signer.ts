@@ -138,9 +138,40 @@ export interface SignedSessionRequest {
 
 /** Builds and signs a CreateSession request the way the official credential helper sends it (§4.2, §4.5). */
 export function signSessionRequest(input: SessionRequestInput): SignedSessionRequest {
+  const algorithm = algorithmForKey(input.key);
+  const u = unsignedSessionRequest(input, algorithm);
+  return withSignature(input, u, signString(input.key, u.stringToSign));
+}
+
+/**
+ * A key that signs elsewhere (a PKCS#11 token): the Authorization algorithm for it, and a signature over SHA-256 of
+ * the data (PKCS#1 v1.5, or DER ECDSA), made asynchronously.
+ */
+export interface RequestSigner {
+  algorithm: X509Algorithm;
+  signSha256(data: Buffer): Promise<Buffer>;
+}
+
+/** {@link signSessionRequest} for a key held by a {@link RequestSigner} (a token key never becomes a KeyObject). */
+export async function signSessionRequestWith(input: Omit<SessionRequestInput, 'key'>, signer: RequestSigner): Promise<SignedSessionRequest> {
+  const u = unsignedSessionRequest(input, signer.algorithm);
+  return withSignature(input, u, (await signer.signSha256(Buffer.from(u.stringToSign))).toString('hex'));
+}
+
+interface UnsignedSessionRequest {
+  algorithm: X509Algorithm;
+  date: string;
+  query: Array<[string, string]>;
+  headers: Record<string, string>;
+  body: string;
+  canonical: string;
+  signedHeaders: string;
+  stringToSign: string;
+}
+
+function unsignedSessionRequest(input: Omit<SessionRequestInput, 'key'>, algorithm: X509Algorithm): UnsignedSessionRequest {
   if (input.chain.length > MAX_CHAIN_CERTIFICATES)
     throw new PkiError('POLICY_CHAIN_TOO_LONG', `--intermediates holds ${input.chain.length} certificates; Roles Anywhere accepts at most ${MAX_CHAIN_CERTIFICATES} in X-Amz-X509-Chain`, { details: { count: input.chain.length } });
-  const algorithm = algorithmForKey(input.key);
   const date = amzDate(input.date);
   const query: Array<[string, string]> = [
     ['profileArn', input.profileArn],
@@ -156,10 +187,13 @@ export function signSessionRequest(input: SessionRequestInput): SignedSessionReq
     ...(input.chain.length ? { 'X-Amz-X509-Chain': input.chain.map((c) => c.toString('base64')).join(',') } : {}),
   };
   const { canonical, signedHeaders } = canonicalRequest({ method: 'POST', path: '/sessions', query, headers, body });
-  const sts = stringToSign(algorithm, date, input.region, canonical);
-  const signature = signString(input.key, sts);
-  headers.Authorization = `${algorithm} Credential=${serialToDecimal(input.serialHex)}/${date.slice(0, 8)}/${input.region}/${SERVICE}/aws4_request, SignedHeaders=${signedHeaders}, Signature=${signature}`;
-  return { method: 'POST', path: '/sessions', url: `/sessions?${canonicalQuery(query)}`, headers, body, canonical, stringToSign: sts };
+  return { algorithm, date, query, headers, body, canonical, signedHeaders, stringToSign: stringToSign(algorithm, date, input.region, canonical) };
+}
+
+function withSignature(input: Omit<SessionRequestInput, 'key'>, u: UnsignedSessionRequest, signature: string): SignedSessionRequest {
+  const headers = { ...u.headers };
+  headers.Authorization = `${u.algorithm} Credential=${serialToDecimal(input.serialHex)}/${u.date.slice(0, 8)}/${input.region}/${SERVICE}/aws4_request, SignedHeaders=${u.signedHeaders}, Signature=${signature}`;
+  return { method: 'POST', path: '/sessions', url: `/sessions?${canonicalQuery(u.query)}`, headers, body: u.body, canonical: u.canonical, stringToSign: u.stringToSign };
 }
 
 /** The parts of an AWS4-X509 Authorization header; undefined when it is not one. */

@@ -14,7 +14,7 @@ export interface Config {
   dir: string;
   file: string;
   store: { sqlite: string };
-  keys: { dir: string; pbkdf2Iterations: number };
+  keys: { dir: string; pbkdf2Iterations: number; pkcs11: { module?: string; pinSource?: string } };
   profilesDir: string;
   defaultProfile: string;
   crl: { nextUpdate: number; maxPemBytes: number; reasons: boolean };
@@ -34,6 +34,20 @@ export const CONFIG_SCHEMA: Spec = {
       fields: {
         dir: { type: 'string', description: 'directory for CA key files (default keys)' },
         pbkdf2Iterations: { type: 'integer', min: 10_000, max: 100_000_000, description: `PBKDF2-HMAC-SHA256 iterations for new CA keys (default ${DEFAULT_PBKDF2_ITERATIONS})` },
+        pkcs11: {
+          type: 'object',
+          description: 'defaults for CA keys on PKCS#11 tokens (pkcs11: URIs), used when a URI does not say',
+          fields: {
+            module: { type: 'string', description: 'PKCS#11 module (shared library) path, relative to the PKI directory or absolute (else $PKI_PKCS11_MODULE)' },
+            pinSource: {
+              type: 'string',
+              pattern: /^(?:file:.+|env:[A-Za-z_][A-Za-z0-9_]*)$/,
+              patternHelp: 'must be file:PATH (relative to the PKI directory) or env:NAME; never the PIN itself',
+              secret: true,
+              description: 'where the token user PIN comes from: file:PATH or env:NAME (else $PKI_PKCS11_PIN, else a prompt)',
+            },
+          },
+        },
       },
     },
     crl: {
@@ -54,7 +68,9 @@ export const CONFIG_SCHEMA: Spec = {
   },
 };
 
-export function defaultConfigText(pbkdf2Iterations = DEFAULT_PBKDF2_ITERATIONS): string {
+/** `pkcs11`: token defaults to write under keys.pkcs11 (from `pki init --key-store`). */
+export function defaultConfigText(pbkdf2Iterations = DEFAULT_PBKDF2_ITERATIONS, pkcs11: { module?: string; pinSource?: string } = {}): string {
+  const quote = (v: string) => JSON.stringify(v);
   return [
     '# pki configuration. Paths are relative to this directory.',
     'version: 1',
@@ -63,6 +79,13 @@ export function defaultConfigText(pbkdf2Iterations = DEFAULT_PBKDF2_ITERATIONS):
     'keys:',
     '  dir: keys',
     `  pbkdf2Iterations: ${pbkdf2Iterations}`,
+    ...(pkcs11.module || pkcs11.pinSource
+      ? [
+          '  pkcs11:                  # defaults for pkcs11: key references that do not name them',
+          ...(pkcs11.module ? [`    module: ${quote(pkcs11.module)}`] : []),
+          ...(pkcs11.pinSource ? [`    pinSource: ${quote(pkcs11.pinSource)}`] : []),
+        ]
+      : []),
     'profiles:',
     '  dir: profiles            # your own profiles; shipped ones are used when a name is not found here',
     '  default: roles-anywhere-workload',
@@ -95,7 +118,11 @@ export function loadConfig(dirInput: string): Config {
     dir,
     file,
     store: { sqlite: resolve(dir, raw.store?.sqlite ?? 'pki.db') },
-    keys: { dir: resolve(dir, raw.keys?.dir ?? 'keys'), pbkdf2Iterations: raw.keys?.pbkdf2Iterations ?? DEFAULT_PBKDF2_ITERATIONS },
+    keys: {
+      dir: resolve(dir, raw.keys?.dir ?? 'keys'),
+      pbkdf2Iterations: raw.keys?.pbkdf2Iterations ?? DEFAULT_PBKDF2_ITERATIONS,
+      pkcs11: { ...(raw.keys?.pkcs11?.module ? { module: resolve(dir, raw.keys.pkcs11.module) } : {}), ...(raw.keys?.pkcs11?.pinSource ? { pinSource: raw.keys.pkcs11.pinSource } : {}) },
+    },
     profilesDir: resolve(dir, raw.profiles?.dir ?? 'profiles'),
     defaultProfile: raw.profiles?.default ?? 'roles-anywhere-workload',
     crl: {

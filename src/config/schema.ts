@@ -7,7 +7,8 @@ import { PkiError, PkiErrors } from '../errors.js';
 import { parseDuration, parseDurationParts } from '../domain/duration.js';
 
 export type Spec =
-  | { type: 'string'; enum?: readonly string[]; pattern?: RegExp; patternHelp?: string; description?: string }
+  /** `secret`: a value that may be a secret typed in the wrong place (a PIN): never echoed in errors. */
+  | { type: 'string'; enum?: readonly string[]; pattern?: RegExp; patternHelp?: string; description?: string; secret?: boolean }
   | { type: 'integer'; min?: number; max?: number; description?: string }
   | { type: 'boolean'; description?: string }
   | { type: 'duration'; description?: string }
@@ -134,7 +135,7 @@ function check(ctx: Ctx, node: Node | null | undefined, spec: Spec, path: string
     case 'string': {
       if (typeof v !== 'string') return void problem(ctx, node, path, 'expected a string');
       if (spec.enum && !spec.enum.includes(v)) return void problem(ctx, node, path, `"${v}" is not one of ${spec.enum.join(', ')}`);
-      if (spec.pattern && !spec.pattern.test(v)) return void problem(ctx, node, path, `"${v}" ${spec.patternHelp ?? `does not match ${spec.pattern}`}`);
+      if (spec.pattern && !spec.pattern.test(v)) return void problem(ctx, node, path, `${spec.secret ? 'the value (not shown)' : `"${v}"`} ${spec.patternHelp ?? `does not match ${spec.pattern}`}`);
       return v;
     }
   }

@@ -2,7 +2,8 @@
  * The signing seam: a {@link Signer} signs with a CA key it never exposes, and a {@link KeyStore} makes and opens
  * such keys by reference. Everything above this port (issuance, CA creation, CSRs, CRLs) sees only public data:
  * the signature algorithm, the SubjectPublicKeyInfo and signatures. The encrypted PKCS#8 file store
- * (`src/adapters/keys/file.ts`) is one adapter; an HSM (`pkcs11:` references) is another, not built yet.
+ * (`src/adapters/keys/file.ts`) is one adapter; a PKCS#11 token (`pkcs11:` references, `src/adapters/keys/pkcs11.ts`)
+ * is another.
  */
 import type { KeyType, SignatureAlgorithm } from '../crypto/keys.js';
 
@@ -30,16 +31,18 @@ export interface GeneratedKey {
 
 /**
  * Where CA keys live. References are what the store records: a path relative to the PKI directory (or absolute),
- * or a URI (`file:`; `pkcs11:` is reserved and refused with CRYPTO_KEY_STORE_UNSUPPORTED for now).
+ * or a URI (`file:` for the file store; `pkcs11:`, RFC 7512, for a key on a token, never with a PIN in it).
  */
 export interface KeyStore {
   /** A new key of `type`; `label` names it in the store (the key file name for the file store). */
   generate(type: KeyType, label: string): GeneratedKey;
   /**
    * Opens the key `ref` of CA `label` (named in errors). `unlock` is the passphrase, or a function asked for it
-   * once the key was found (undefined: the key is not encrypted).
+   * once the key was found (undefined: the key is not encrypted). `expectedSpki`, the public key of the CA's
+   * certificate, serves a store that cannot read the public key itself (a token holding only the private key); it
+   * then proves the key with a signature.
    */
-  open(ref: string, unlock?: string | (() => Promise<string | undefined>), label?: string): Promise<Signer>;
+  open(ref: string, unlock?: string | (() => Promise<string | undefined>), label?: string, expectedSpki?: Buffer): Promise<Signer>;
 }
 
 /**

@@ -81,7 +81,7 @@ describe('#17 the file key store', () => {
 });
 
 describe('#17 key references in the store', () => {
-  it('ok/a CA key stored as a file: URI signs certificates and CRLs; fail/a pkcs11: reference is CRYPTO_KEY_STORE_UNSUPPORTED (exit 7) and nothing is issued', async () => {
+  it('ok/a CA key stored as a file: URI signs certificates and CRLs; fail/a pkcs11: reference with no PKCS#11 module configured is USAGE_PKCS11_MODULE_REQUIRED (exit 2) and nothing is issued', async () => {
     const { dir, deps } = await makePki();
     const { run, ok } = pkiIn(dir, deps);
     const db = new Database(join(dir, 'pki.db'));
@@ -93,8 +93,8 @@ describe('#17 key references in the store', () => {
       const count = (db.prepare('SELECT COUNT(*) AS n FROM certificate').get() as { n: number }).n;
       db.prepare("UPDATE ca SET key_path = 'pkcs11:token=ca;object=issuing-1' WHERE name = 'issuing-1'").run();
       const refused = await run(['issue', '--ca', 'issuing-1', '--subject', 'CN=hsm', '--key-out', join(dir, '..', 'h.key'), '--out', join(dir, '..', 'h.pem')]);
-      expect([refused.code, refused.json.error.code]).toEqual([7, 'CRYPTO_KEY_STORE_UNSUPPORTED']);
-      expect(refused.json.error.message).toContain('pkcs11:');
+      expect([refused.code, refused.json.error.code]).toEqual([2, 'USAGE_PKCS11_MODULE_REQUIRED']);
+      expect(refused.json.error.message).toContain('no PKCS#11 module');
       expect((db.prepare('SELECT COUNT(*) AS n FROM certificate').get() as { n: number }).n).toBe(count);
     } finally {
       db.close();

@@ -2,6 +2,7 @@ import { createCa, createCaCsr, exportCa, importCa, listCas, retireCa, signCaCsr
 import { KEY_TYPES } from '../../crypto/keys.js';
 import { forceOption, passphraseFileOption, type CommandDef, type CommandGroup } from '../command.js';
 import { shortTime, table } from '../output/render.js';
+import { keyStoreOption } from '../key-store-option.js';
 
 type CaSummary = Awaited<ReturnType<typeof createCa>>;
 
@@ -10,9 +11,14 @@ function caText(verb: string, c: CaSummary): string {
     `${verb} CA ${c.name}${c.parent ? ` (signed by ${c.parent})` : ''}\n` +
     `  subject   ${c.subject} (${c.keyType})\n` +
     (c.serial ? `  serial    ${c.serial}\n  valid     ${shortTime(c.notBefore)} .. ${shortTime(c.notAfter)}\n` : '') +
-    `  key       ${c.keyFile} (${c.keyEncrypted ? 'encrypted' : 'NOT encrypted'})\n`
+    `  key       ${c.keyFile} (${c.keyFile.startsWith('pkcs11:') ? 'on a PKCS#11 token' : c.keyEncrypted ? 'encrypted' : 'NOT encrypted'})\n`
   );
 }
+
+const TOKEN_NOTES =
+  '--key-store pkcs11:...: the key is generated on the token (CKA_TOKEN, CKA_SENSITIVE, CKA_PRIVATE true; CKA_EXTRACTABLE\n' +
+  'false; label = the CA name, CKA_ID = its key identifier) and the store records only the URI; no passphrase is asked.\n' +
+  'Token errors are CRYPTO_TOKEN_* (exit 7) naming the CKR_ code; a failed creation removes the key from the token.';
 
 export const noPassphrase = { passphrase: { type: 'boolean', default: true, describe: 'encrypt the new key; --no-passphrase stores it unencrypted (warned)' } } as const;
 
@@ -23,10 +29,12 @@ const create: CommandDef = {
     ['pki ca create issuing-1 --parent root --subject "CN=Example Issuing CA 1,O=Example"', 'P-256 issuing CA, pathLen 0, valid 5 years'],
     ['pki ca create issuing-2 --parent root --subject "CN=Issuing CA 2" --key-type rsa-2048 --validity 3y --path-len 0', 'RSA issuing CA for 3 years'],
     ['pki ca create root-2 --root --subject "CN=Example Root CA 2,O=Example" --validity 10y', 'a new self-signed root, e.g. to rotate the trust anchor (pki rotate)'],
+    ["pki ca create issuing-1 --parent root --subject \"CN=Issuing 1\" --key-store 'pkcs11:token=pki-issuing?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/run/pki/pin'", 'the new key is generated on a PKCS#11 token (here SoftHSM2) and never leaves it'],
   ],
   notes:
     'The new key is encrypted with the parent\'s passphrase unless --new-passphrase-file names another one.\n' +
-    'With --root the key\'s passphrase comes from --new-passphrase-file, --passphrase-file, $PKI_CA_PASSPHRASE or a prompt.',
+    'With --root the key\'s passphrase comes from --new-passphrase-file, --passphrase-file, $PKI_CA_PASSPHRASE or a prompt.\n' +
+    TOKEN_NOTES,
   builder: (y) =>
     y
       .positional('name', { type: 'string', describe: 'name of the new CA (letters, digits, . _ -)' })
@@ -39,11 +47,13 @@ const create: CommandDef = {
         'path-len': { type: 'number', describe: 'basicConstraints pathLenConstraint (default from the profile: 0)' },
         profile: { type: 'string', describe: 'CA profile name or .yaml path (default intermediate-ca)' },
         'new-passphrase-file': { type: 'string', normalize: true, describe: 'file with a different passphrase for the new key' },
+        ...keyStoreOption,
         ...noPassphrase,
         ...passphraseFileOption,
       }),
   async run(a, { deps }) {
     const r = await createCa(deps, {
+      keyStore: a.keyStore,
       dir: a.dir,
       name: a.name,
       parent: a.parent,
@@ -67,7 +77,9 @@ const csr: CommandDef = {
   examples: [
     ['pki ca csr issuing-2 --subject "CN=Example Issuing CA 2,O=Example" --out issuing-2.csr', 'key stays here; send issuing-2.csr to the offline root'],
     ['pki ca import issuing-2 --cert issuing-2.pem --chain root.pem', '... then import what comes back'],
+    ["pki ca csr issuing-3 --subject \"CN=Issuing CA 3\" --out issuing-3.csr --key-store 'pkcs11:token=pki-issuing'", 'the key is generated on a token (module and PIN source from pki.yaml keys.pkcs11)'],
   ],
+  notes: TOKEN_NOTES,
   builder: (y) =>
     y
       .positional('name', { type: 'string', describe: 'name of the new CA' })
@@ -76,12 +88,14 @@ const csr: CommandDef = {
         out: { type: 'string', demandOption: true, normalize: true, describe: 'where to write the CSR (PEM)' },
         'key-type': { type: 'string', choices: KEY_TYPES, default: 'ecdsa-p256', describe: 'key type (ml-dsa-44/65/87: post-quantum, RFC 9881; whether Roles Anywhere accepts ML-DSA CA certificates is UNCONFIRMED)' },
         'path-len': { type: 'number', describe: 'pathLenConstraint to request' },
+        ...keyStoreOption,
         ...noPassphrase,
         ...passphraseFileOption,
         ...forceOption,
       }),
   async run(a, { deps }) {
     const r = await createCaCsr(deps, {
+      keyStore: a.keyStore,
       dir: a.dir,
       name: a.name,
       subject: a.subject,
@@ -135,15 +149,19 @@ const importCmd: CommandDef = {
   examples: [
     ['pki ca import issuing-2 --cert issuing-2.pem --chain offline-root.pem', 'complete the pending CA issuing-2; keep the root for `ca export --chain`'],
     ['pki ca import legacy --cert ca.pem --key ca-key.pem', 'migrate a CA from cfssl/openssl; the key is re-encrypted into this PKI'],
+    ["pki ca import legacy --cert ca.pem --key 'pkcs11:token=old;object=ca-key'", 'adopt a CA whose key is already on a PKCS#11 token (it stays there; module and PIN source from pki.yaml keys.pkcs11)'],
   ],
-  notes: 'The certificate must match the CA key and satisfy Roles Anywhere CA rules (CA:TRUE, keyCertSign, SHA-256+).',
+  notes:
+    'The certificate must match the CA key and satisfy Roles Anywhere CA rules (CA:TRUE, keyCertSign, SHA-256+).\n' +
+    '--key pkcs11:... adopts a key on a token in place: its public key must be the certificate\'s and a challenge it signs\n' +
+    'must verify with the certificate (CRYPTO_KEY_MISMATCH, exit 7, nothing recorded otherwise); the store records the URI.',
   builder: (y) =>
     y
       .positional('name', { type: 'string', describe: 'CA name' })
       .options({
         cert: { type: 'string', demandOption: true, normalize: true, describe: 'the CA certificate (PEM or DER)' },
         chain: { type: 'string', normalize: true, describe: 'PEM with the issuer chain (issuer first) when the issuer is not in this PKI' },
-        key: { type: 'string', normalize: true, describe: 'the CA private key, for a CA not created here' },
+        key: { type: 'string', describe: 'the CA private key, for a CA not created here: a PEM file, or a pkcs11: URI of a key on a token' },
         'key-passphrase-file': { type: 'string', normalize: true, describe: 'passphrase of an encrypted --key' },
         ...noPassphrase,
         ...passphraseFileOption,

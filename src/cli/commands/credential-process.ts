@@ -5,7 +5,11 @@ import type { CommandDef } from '../command.js';
 /** The options, shared by the yargs command and the fast path (src/cli/fast.ts), named as the official helper names them. */
 export const CREDENTIAL_PROCESS_OPTIONS = {
   certificate: { type: 'string', demandOption: true, describe: 'the workload certificate (PEM: the first CERTIFICATE block; or DER): a path, env:NAME or fd:N' },
-  'private-key': { type: 'string', demandOption: true, describe: 'its private key: PKCS#8 (plain or encrypted), PKCS#1 RSA or SEC1 EC, PEM: a path, env:NAME or fd:N' },
+  'private-key': {
+    type: 'string',
+    demandOption: true,
+    describe: "its private key: PKCS#8 (plain or encrypted), PKCS#1 RSA or SEC1 EC, PEM: a path, env:NAME or fd:N; or a key on a PKCS#11 token: 'pkcs11:token=...;object=...?pin-source=file:...'",
+  },
   intermediates: { type: 'string', describe: 'PEM bundle of intermediate CA certificates, issuer first (at most 5): a path, env:NAME or fd:N' },
   'trust-anchor-arn': { type: 'string', demandOption: true, describe: 'ARN of the trust anchor' },
   'profile-arn': { type: 'string', demandOption: true, describe: 'ARN of the profile' },
@@ -14,6 +18,7 @@ export const CREDENTIAL_PROCESS_OPTIONS = {
   region: { type: 'string', describe: 'region (default: the trust anchor ARN\'s)' },
   endpoint: { type: 'string', describe: 'endpoint URL (default https://rolesanywhere.REGION.amazonaws.com); plain http:// only to 127.0.0.1, localhost or [::1] (the emulator)' },
   'role-session-name': { type: 'string', describe: 'role session name (the profile must accept one; default: the hex serial)' },
+  'pkcs11-lib': { type: 'string', describe: 'PKCS#11 module for a pkcs11: --private-key whose URI has no module-path (else $PKI_PKCS11_MODULE), as the official helper names it' },
   'pkcs8-password-file': { type: 'string', describe: 'file holding the password of an encrypted PKCS#8 key (else $PKI_KEY_PASSPHRASE)' },
   timeout: { type: 'number', default: 30, describe: 'seconds the whole exchange may take: connect, TLS, request, the complete answer and retries' },
   'cache-dir': { type: 'string', describe: 'reuse credentials across runs: cache them in this directory (created 0700; entries 0600)' },
@@ -29,8 +34,7 @@ export const REFUSED_HELPER_OPTIONS: Record<string, string> = {
   'cert-selector': 'certificate stores are not supported: pass --certificate and --private-key files',
   'system-store-name': 'certificate stores are not supported: pass --certificate and --private-key files',
   'use-latest-expiring-certificate': 'certificate stores are not supported: pass --certificate and --private-key files',
-  'pkcs11-lib': 'PKCS#11 keys are not supported yet',
-  'reuse-pin': 'PKCS#11 keys are not supported yet',
+  'reuse-pin': 'the token PIN comes from pin-source in the --private-key URI (file:PATH or env:NAME) or $PKI_PKCS11_PIN',
   'tpm-key-password': 'TPM keys are not supported yet',
   'no-tpm-key-password': 'TPM keys are not supported yet',
 };
@@ -48,6 +52,10 @@ export const credentialProcessCommand: CommandDef = {
       'prints the credential_process JSON on stdout',
     ],
     ['credential_process = pki credential-process --certificate /etc/app/leaf.pem --private-key /etc/app/leaf.key ...', 'in ~/.aws/config, under [profile app]: every AWS SDK and the AWS CLI then use it'],
+    [
+      "pki credential-process --certificate leaf.pem --private-key 'pkcs11:token=w;object=web-01?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/etc/app/pin' --trust-anchor-arn ... --profile-arn ... --role-arn ...",
+      'the workload key stays on a PKCS#11 token; the PIN is read from a file',
+    ],
   ],
   notes:
     'Drop-in for `aws_signing_helper credential-process` (same flag names). Signs CreateSession with AWS4-X509-RSA-SHA256\n' +
@@ -55,7 +63,11 @@ export const credentialProcessCommand: CommandDef = {
     '{"Version":1,"AccessKeyId",...,"Expiration"} and nothing else on stdout. Errors go to stderr with the service\'s\n' +
     'message (e.g. "AccessDeniedException: Certificate revoked"), exit 9 for service errors. Refused helper options:\n' +
     '--pkcs8-password (use --pkcs8-password-file or $PKI_KEY_PASSPHRASE), --no-verify-ssl (use NODE_EXTRA_CA_CERTS),\n' +
-    'certificate stores, PKCS#11, TPM.\n' +
+    'certificate stores, --reuse-pin, TPM.\n' +
+    'PKCS#11: --private-key pkcs11:... (RFC 7512) signs on the token (RSA, P-256, P-384, P-521; always over SHA-256). The\n' +
+    'module comes from module-path in the URI, --pkcs11-lib or $PKI_PKCS11_MODULE; the PIN from pin-source (file:PATH or\n' +
+    'env:NAME), $PKI_PKCS11_PIN or a prompt, never pin-value. A token key that is not the certificate\'s is\n' +
+    'CRYPTO_KEY_MISMATCH; token failures are CRYPTO_TOKEN_* (exit 7) naming the CKR_ code.\n' +
     'Network: HTTPS only, except http:// to 127.0.0.1, localhost or [::1] (USAGE_INSECURE_ENDPOINT, exit 2, nothing\n' +
     'sent). The server certificate is always verified: with NODE_TLS_REJECT_UNAUTHORIZED=0 in the environment the\n' +
     'command refuses to run (USAGE_TLS_VERIFY_DISABLED) unless --insecure-skip-tls-verify is given, which turns\n' +
@@ -96,6 +108,7 @@ export const credentialProcessCommand: CommandDef = {
       endpoint: a.endpoint,
       roleSessionName: a.roleSessionName,
       pkcs8PasswordFile: a.pkcs8PasswordFile,
+      pkcs11Lib: a.pkcs11Lib,
       timeoutSeconds: a.timeout,
       insecureSkipTlsVerify: a.insecureSkipTlsVerify === true,
     };

@@ -1,7 +1,15 @@
 import { initPki } from '../../app/ca.js';
 import { KEY_TYPES } from '../../crypto/keys.js';
 import { passphraseFileOption, type CommandDef } from '../command.js';
+import { keyStoreOption } from '../key-store-option.js';
 import { shortTime } from '../output/render.js';
+
+/** The key flag the suggested `pki ca create` needs: the root's token for a token root, --no-passphrase for a plain key. */
+function nextKeyFlag(keyFile: string, encrypted: boolean): string {
+  const token = /^pkcs11:(?:[^?]*;)?token=([^;?]*)/i.exec(keyFile)?.[1];
+  if (keyFile.startsWith('pkcs11:')) return token ? ` --key-store 'pkcs11:token=${token}'` : '';
+  return encrypted ? '' : ' --no-passphrase';
+}
 
 export const initCommand: CommandDef = {
   command: 'init',
@@ -12,6 +20,10 @@ export const initCommand: CommandDef = {
     ['pki init --dir /tmp/demo --subject "CN=Demo Root" --no-passphrase', 'unencrypted root key (demos and tests only)'],
     ['pki init --dir ./pq --subject "CN=PQ Root" --key-type ml-dsa-65', 'post-quantum ML-DSA-65 root (RFC 9881); Roles Anywhere acceptance of ML-DSA CAs is UNCONFIRMED'],
     ['pki init --dir ./pki --root-cert old/ca.pem --root-key old/ca.key', 'adopt an existing self-signed root (cfssl, openssl, easy-rsa) as "root"; its key is re-encrypted here'],
+    [
+      "pki init --dir ./pki --subject \"CN=Root\" --key-store 'pkcs11:token=pki-root?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/run/pki/pin'",
+      'the root key is generated on a PKCS#11 token (here SoftHSM2) and never leaves it; the store records only the URI',
+    ],
   ],
   notes:
     'The root certificate follows IAM Roles Anywhere trust-anchor rules: basicConstraints critical CA:TRUE, keyUsage critical\n' +
@@ -21,7 +33,12 @@ export const initCommand: CommandDef = {
     'match (an encrypted key is unlocked with --root-key-passphrase-file or a prompt). Its certificates and revocations\n' +
     'stay with the old tool (pki import brings them across); its first CRL here needs --first-crl-number or --previous\n' +
     '(STATE_CRL_HISTORY_UNKNOWN otherwise). --subject is RFC 4514, most specific first ("CN=Root,O=Example"), or\n' +
-    'openssl\'s slash form in the order written ("/O=Example/CN=Root").',
+    'openssl\'s slash form in the order written ("/O=Example/CN=Root").\n' +
+    '--key-store pkcs11:...: the root key is generated on the token (sensitive, never extractable, label "root", CKA_ID =\n' +
+    'its key identifier); no passphrase is asked. The token PIN comes from pin-source in the URI (file:PATH or env:NAME),\n' +
+    '$PKI_PKCS11_PIN or a prompt, never from the command line (pin-value is refused). The token is found and logged in\n' +
+    'to before anything is created; a failure is CRYPTO_TOKEN_* (exit 7) naming the CKR_ code. The URI\'s module-path and\n' +
+    'pin-source (when absolute, or env:NAME) become pki.yaml keys.pkcs11 defaults, so later URIs need name only the token.',
   builder: (y) =>
     y.options({
       subject: { type: 'string', describe: 'root CA subject: RFC 4514 ("CN=Example Root CA,O=Example") or openssl\'s "/O=Example/CN=Example Root CA"' },
@@ -32,6 +49,7 @@ export const initCommand: CommandDef = {
       validity: { type: 'string', describe: 'root CA validity (e.g. 10y; default from the root-ca profile)' },
       profile: { type: 'string', describe: 'root CA profile name or .yaml path (default root-ca)' },
       passphrase: { type: 'boolean', default: true, describe: 'encrypt the key; --no-passphrase stores it unencrypted (warned)' },
+      ...keyStoreOption,
       'pbkdf2-iterations': { type: 'number', describe: 'PBKDF2 iterations for CA keys in this PKI (default 600000, minimum 10000)' },
       ...passphraseFileOption,
     }),
@@ -48,6 +66,7 @@ export const initCommand: CommandDef = {
       noPassphrase: a.passphrase === false,
       passphraseFile: a.passphraseFile,
       pbkdf2Iterations: a.pbkdf2Iterations,
+      keyStore: a.keyStore,
     });
     return {
       kind: 'pki.init.result',
@@ -56,9 +75,9 @@ export const initCommand: CommandDef = {
         `Initialised PKI in ${r.dir}\n` +
         `  root CA   ${r.ca.subject} (${r.ca.keyType}), serial ${r.ca.serial}${r.adopted ? ' (adopted)' : ''}\n` +
         `  valid     ${shortTime(r.ca.notBefore)} .. ${shortTime(r.ca.notAfter)}\n` +
-        `  key       ${r.ca.keyFile} (${r.ca.keyEncrypted ? 'encrypted' : 'NOT encrypted'})\n` +
+        `  key       ${r.ca.keyFile} (${r.ca.keyFile.startsWith('pkcs11:') ? 'on a PKCS#11 token' : r.ca.keyEncrypted ? 'encrypted' : 'NOT encrypted'})\n` +
         `  store     ${r.store}\n` +
-        `Next: pki ca create issuing-1 --parent root --subject "CN=Issuing CA 1" --dir ${r.dir}${r.ca.keyEncrypted ? '' : ' --no-passphrase'}\n`,
+        `Next: pki ca create issuing-1 --parent root --subject "CN=Issuing CA 1" --dir ${r.dir}${nextKeyFlag(r.ca.keyFile, r.ca.keyEncrypted)}\n`,
     };
   },
 };

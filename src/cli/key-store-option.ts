@@ -1,0 +1,7 @@
+/** `--key-store`: new CA keys on a PKCS#11 token instead of encrypted files. */
+export const keyStoreOption = {
+  'key-store': {
+    type: 'string',
+    describe: "generate the key on a PKCS#11 token: an RFC 7512 URI such as 'pkcs11:token=pki-issuing?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/run/pki/pin' (the PIN from pin-source, pki.yaml keys.pkcs11.pinSource, $PKI_PKCS11_PIN or a prompt; never pin-value)",
+  },
+} as const;
