@@ -5,8 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { PkiError } from '../errors.js';
-import type { CrlDetail, TrustAnchorDetail } from '@aws-sdk/client-rolesanywhere';
-import { createGateway, type Gateway, type GatewayOptions } from '../aws/gateway.js';
+import { createGateway, type CrlView, type Gateway, type GatewayOptions, type TrustAnchorView } from '../aws/gateway.js';
 import type { AnchorRecord, CaRecord, Deps, TargetRecord } from '../ports.js';
 import { anchorNameOf, anchorRecordName, arnParts, resolveTargets, targetGatewayOptions, targetLabel, targetOf } from './targets.js';
 import { parseDuration } from '../domain/duration.js';
@@ -17,21 +16,18 @@ import { crlDerFromFile, decodeCrl, type DecodedCrl } from '../x509/crl.js';
 import { toPem } from '../x509/pem.js';
 import { checkCaCertificate } from './ca.js';
 import { exportCrl, generateCrl } from './crl.js';
+import { BUNDLE_MAX_CHARS, BUNDLE_MAX_CHARS_OLD_MODEL, MAX_CAS_PER_ANCHOR, MAX_CRLS_PER_ANCHOR } from '../domain/roles-anywhere.js';
 import { assertPublishable, expectedBundles } from './rotation-state.js';
 import { assertCaUsable, revokedInBundle } from './ca-state.js';
 import { caCertificate, getCa, withWorkspace, type Workspace } from './workspace.js';
 
-/** Roles Anywhere's x509CertificateData limit (16000 in the current model; 8000 in older ones, reference §2.2). */
-const BUNDLE_MAX_CHARS = 16000;
-const BUNDLE_OLD_MAX_CHARS = 8000;
 
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
 const samePem = (a: string, b: string): boolean => a.replace(/\r\n/g, '\n').trim() === b.replace(/\r\n/g, '\n').trim();
 
 /** The PEM bundle a CERTIFICATE_BUNDLE trust anchor holds ('' for other source types). */
-function bundleOf(ta: TrustAnchorDetail): string {
-  const data = ta.source?.sourceData;
-  return data && 'x509CertificateData' in data ? (data.x509CertificateData ?? '') : '';
+function bundleOf(ta: TrustAnchorView): string {
+  return ta.bundlePem ?? '';
 }
 
 /** Roles Anywhere resource names: 1-255 characters of [ a-zA-Z0-9-_]. */
@@ -43,8 +39,8 @@ function checkResourceName(name: string, flag: string): void {
 export const crlResourceName = (caName: string): string => `pki-${caName.replace(/[^a-zA-Z0-9\-_]/g, '-')}`;
 
 async function bundlePem(ws: Workspace, caNames: string[]): Promise<string> {
-  if (caNames.length < 1 || caNames.length > 2)
-    throw new PkiError('POLICY_BUNDLE_SIZE', `a trust anchor holds 1 or 2 CA certificates (Roles Anywhere quota), got ${caNames.length}`, { details: { cas: caNames } });
+  if (caNames.length < 1 || caNames.length > MAX_CAS_PER_ANCHOR)
+    throw new PkiError('POLICY_BUNDLE_SIZE', `a trust anchor holds 1 or ${MAX_CAS_PER_ANCHOR} CA certificates (Roles Anywhere quota), got ${caNames.length}`, { details: { cas: caNames } });
   if (new Set(caNames).size !== caNames.length) throw new PkiError('USAGE_CONFLICT', '--ca names the same CA twice');
   const pems: string[] = [];
   for (const name of caNames) {
@@ -65,7 +61,7 @@ export async function anchorBundle(deps: Deps, input: { dir?: string; cas: strin
       checkOutput(input.out, '--out', input.force ?? false);
       writeFileAtomic(input.out, pem, { force: input.force ?? false, flag: '--out' });
     }
-    const warnings = pem.length > BUNDLE_OLD_MAX_CHARS ? [`the bundle is ${pem.length} characters: over the ${BUNDLE_OLD_MAX_CHARS} older API models accepted`] : [];
+    const warnings = pem.length > BUNDLE_MAX_CHARS_OLD_MODEL ? [`the bundle is ${pem.length} characters: over the ${BUNDLE_MAX_CHARS_OLD_MODEL} older API models accepted`] : [];
     return { cas: input.cas, chars: pem.length, sha256: sha256(pem), out: input.out ?? null, warnings, pem };
   });
 }
@@ -252,12 +248,12 @@ export interface PublishResult {
 
 /** A CRL on the service, decoded (undefined `crl` when its bytes are not a CRL). */
 interface RemoteCrl {
-  detail: CrlDetail;
+  detail: CrlView;
   pem: string;
   crl: DecodedCrl | undefined;
 }
 
-function readRemote(c: CrlDetail): RemoteCrl {
+function readRemote(c: CrlView): RemoteCrl {
   const bytes = c.crlData ? Buffer.from(c.crlData) : Buffer.alloc(0);
   let crl: DecodedCrl | undefined;
   try {
@@ -275,7 +271,7 @@ function issuedBy(crl: DecodedCrl | undefined, cert: ParsedCertificate): boolean
 }
 
 /** The CRLs among `remote` that are CA `caName`'s: the recorded id, its resource name, or signed by it. */
-export function crlsOfCa(remote: CrlDetail[], caName: string, ca: CaRecord | undefined, recordedId: string | undefined): CrlDetail[] {
+export function crlsOfCa(remote: CrlView[], caName: string, ca: CaRecord | undefined, recordedId: string | undefined): CrlView[] {
   const cert = ca?.certDer ? caCertificate(ca) : undefined;
   return remote.filter((c) => c.crlId === recordedId || c.name === crlResourceName(caName) || (cert && issuedBy(readRemote(c).crl, cert)));
 }
@@ -343,7 +339,7 @@ export async function publishCrls(deps: Deps, input: PublishInput): Promise<{ re
     for (const job of targetJobs) {
       const mine: PublishResult[] = [];
       // What the service holds on this anchor: read once (ListCrls), kept up to date with every write of this run.
-      const view: { list?: CrlDetail[] } = {};
+      const view: { list?: CrlView[] } = {};
       const each = async (holder?: string) => {
         for (const caName of input.cas) {
           try {
@@ -384,7 +380,7 @@ async function crlDue(ws: Workspace, ca: CaRecord, renewBefore: string | undefin
  * replaces an older or foreign one with the store's latest, never uploads anything older than the store's latest,
  * removes a second copy of this CA's CRL, and refuses to replace a newer one from this CA. Reads back and records.
  */
-async function publishOne(deps: Deps, input: PublishInput, anchorName: string, caName: string, gw: Gateway, view: { list?: CrlDetail[] }): Promise<PublishResult> {
+async function publishOne(deps: Deps, input: PublishInput, anchorName: string, caName: string, gw: Gateway, view: { list?: CrlView[] }): Promise<PublishResult> {
   const dir = input.dir ? { dir: input.dir } : {};
   const prep = await withWorkspace(input.dir, deps, async (ws) => {
     const ca = await getCa(ws, caName);
@@ -416,9 +412,9 @@ async function publishOne(deps: Deps, input: PublishInput, anchorName: string, c
   const primary = mine.find((r) => r.detail.crlId === published?.crlId) ?? mine.find((r) => r.detail.name === name) ?? mine[0];
   const extras = mine.filter((r) => r !== primary);
   const quota = () =>
-    new PkiError('AWS_CRL_QUOTA', `trust anchor ${anchor.name} already holds 2 CRLs (${all.map((c) => c.detail.name).join(', ')}); Roles Anywhere allows no more`, {
+    new PkiError('AWS_CRL_QUOTA', `trust anchor ${anchor.name} already holds ${MAX_CRLS_PER_ANCHOR} CRLs (${all.map((c) => c.detail.name).join(', ')}); Roles Anywhere allows no more`, {
       details: { anchor: anchor.arn, crls: all.map((c) => ({ name: c.detail.name, id: c.detail.crlId })) },
-      hint: 'a trust anchor takes the CRLs of at most 2 issuing CAs: publish this CA\'s CRL to another anchor, or delete an unused CRL',
+      hint: `a trust anchor takes the CRLs of at most ${MAX_CRLS_PER_ANCHOR} issuing CAs: publish this CA's CRL to another anchor, or delete an unused CRL`,
     });
   const describe = (r: RemoteCrl) => `${r.detail.name} (${r.detail.crlId}${numberOf(r) !== undefined ? `, CRL #${numberOf(r)}` : ''}${r.detail.enabled ? '' : ', disabled'})`;
   if (published && !primary) found.push(`the CRL recorded as published (${published.crlId}) is not on the trust anchor`);
@@ -438,7 +434,7 @@ async function publishOne(deps: Deps, input: PublishInput, anchorName: string, c
     if (prep.due) plan.push(`(${prep.due})`);
     const content = prep.due || !latest || !primary || primary.pem !== latest.pem;
     if (!primary) {
-      if (all.length >= 2) throw quota();
+      if (all.length >= MAX_CRLS_PER_ANCHOR) throw quota();
       plan.push('ImportCrl');
     } else {
       if (content) plan.push('UpdateCrl');
@@ -452,8 +448,8 @@ async function publishOne(deps: Deps, input: PublishInput, anchorName: string, c
   if (!latest) throw new PkiError('NOT_FOUND_CRL', `CA ${caName} has no CRL yet`);
   let action: PublishAction = 'unchanged';
   let crlId = primary?.detail.crlId;
-  let detail: CrlDetail | undefined = primary?.detail;
-  const remember = (d: CrlDetail) => {
+  let detail: CrlView | undefined = primary?.detail;
+  const remember = (d: CrlView) => {
     view.list = [...view.list!.filter((c) => c.crlId !== d.crlId), d];
   };
   // The service may only accept CRLs of CAs in the trust anchor's bundle (UNCONFIRMED; the emulator requires it).
@@ -469,7 +465,7 @@ async function publishOne(deps: Deps, input: PublishInput, anchorName: string, c
   for (let round = 0; round < 3; round++) {
     let wrote = false;
     if (!crlId) {
-      if (all.length - extras.length >= 2) throw quota();
+      if (all.length - extras.length >= MAX_CRLS_PER_ANCHOR) throw quota();
       detail = await gw.importCrl(name, anchor.arn, latest.pem).catch(explain);
       calls.push('ImportCrl');
       crlId = detail.crlId!;
