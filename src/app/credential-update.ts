@@ -42,7 +42,7 @@ export function credentialsFilePath(deps: Pick<Deps, 'env' | 'cwd'>, explicit?: 
   if (explicit) return resolve(deps.cwd, explicit);
   if (deps.env.AWS_SHARED_CREDENTIALS_FILE) return resolve(deps.cwd, deps.env.AWS_SHARED_CREDENTIALS_FILE);
   const home = deps.env.HOME ?? deps.env.USERPROFILE;
-  if (!home) throw new PkiError('USAGE_NO_CREDENTIALS_FILE', 'no credentials file: HOME is not set', { hint: 'set AWS_SHARED_CREDENTIALS_FILE or pass --credentials-file' });
+  if (!home) throw new PkiError('USAGE_NO_CREDENTIALS_FILE', 'no credentials file: HOME is not set', { details: { input: 'credentialsFile' }, hint: 'set AWS_SHARED_CREDENTIALS_FILE or pass input.credentialsFile' });
   return join(home, '.aws', 'credentials');
 }
 
@@ -229,7 +229,7 @@ export interface UpdateResult {
 export async function credentialUpdate(deps: Deps, raw: UpdateInput, hooks: UpdateHooks = {}): Promise<UpdateResult> {
   const profile = raw.profile ?? 'default';
   if (!/^[^\]\r\n]+$/.test(profile) || profile.trim() !== profile)
-    throw new PkiError('USAGE_BAD_PROFILE_NAME', `--profile "${profile}" cannot be a section name of the credentials file`, { details: { flag: '--profile' } });
+    throw new PkiError('USAGE_BAD_PROFILE_NAME', `input.profile "${profile}" cannot be a section name of the credentials file`, { details: { flag: 'input.profile' } });
   const file = credentialsFilePath(deps, raw.credentialsFile);
   const input: CredentialProcessInput = readOnceSources(raw, deps.env, deps.cwd);
   readWorkloadCertificates(input, deps);

@@ -41,7 +41,7 @@ export const crlResourceName = (caName: string): string => `pki-${caName.replace
 async function bundlePem(ws: Workspace, caNames: string[]): Promise<string> {
   if (caNames.length < 1 || caNames.length > MAX_CAS_PER_ANCHOR)
     throw new PkiError('POLICY_BUNDLE_SIZE', `a trust anchor holds 1 or ${MAX_CAS_PER_ANCHOR} CA certificates (Roles Anywhere quota), got ${caNames.length}`, { details: { cas: caNames } });
-  if (new Set(caNames).size !== caNames.length) throw new PkiError('USAGE_CONFLICT', '--ca names the same CA twice');
+  if (new Set(caNames).size !== caNames.length) throw new PkiError('USAGE_CONFLICT', 'input.cas names the same CA twice', { details: { input: 'cas' } });
   const pems: string[] = [];
   for (const name of caNames) {
     const cert = caCertificate(await getCa(ws, name));
@@ -58,8 +58,8 @@ export async function anchorBundle(deps: Deps, input: { dir?: string; cas: strin
   return withWorkspace(input.dir, deps, async (ws) => {
     const pem = await bundlePem(ws, input.cas);
     if (input.out) {
-      checkOutput(input.out, '--out', input.force ?? false);
-      writeFileAtomic(input.out, pem, { force: input.force ?? false, flag: '--out' });
+      checkOutput(input.out, 'input.out', input.force ?? false);
+      writeFileAtomic(input.out, pem, { force: input.force ?? false, flag: 'input.out' });
     }
     const warnings = pem.length > BUNDLE_MAX_CHARS_OLD_MODEL ? [`the bundle is ${pem.length} characters: over the ${BUNDLE_MAX_CHARS_OLD_MODEL} older API models accepted`] : [];
     return { cas: input.cas, chars: pem.length, sha256: sha256(pem), out: input.out ?? null, warnings, pem };
@@ -100,7 +100,7 @@ function checkPlacement(arn: string | undefined, gw: Gateway, opts: GatewayOptio
   if (opts.account && account !== opts.account)
     throw new PkiError('AWS_WRONG_ACCOUNT', `${what} ${arn} is in account ${account}, not the target's ${opts.account}: the credentials reach another account`, {
       details: { arn, expected: opts.account, actual: account },
-      hint: 'check the target\'s --aws-profile / --role-arn (pki target list)',
+      hint: 'check the target\'s AWS profile or role ARN (pki target list)',
     });
   if (region && region !== gw.region) throw new PkiError('AWS_WRONG_REGION', `${what} ${arn} is in region ${region}, not ${gw.region}`, { details: { arn, expected: gw.region, actual: region } });
 }
@@ -111,7 +111,7 @@ function checkPlacement(arn: string | undefined, gw: Gateway, opts: GatewayOptio
  * open the rotation owns the bundle: a different bundle is refused (STATE_ROTATION_OPEN) unless `force`.
  */
 export async function pushAnchor(deps: Deps, input: PushInput) {
-  checkResourceName(input.name, '--name');
+  checkResourceName(input.name, 'input.name');
   const recordName = anchorRecordName(input.name, input.target?.name ?? '');
   const gwOpts: GatewayOptions = input.target ? targetGatewayOptions(input.target, input) : input;
   const body = () =>
@@ -127,8 +127,8 @@ export async function pushAnchor(deps: Deps, input: PushInput) {
             'STATE_ROTATION_OPEN',
             `trust anchor ${input.name} is being rotated from ${oldName} to ${newName} (phase ${rotation.phase}): the rotation owns its bundle [${bundles[0]!.join(', ')}], and [${input.cas.join(', ')}] would override it`,
             {
-              details: { anchor: input.name, phase: rotation.phase, expected: bundles[0], requested: input.cas },
-              hint: `use pki rotate (status/finish/abort --anchor ${input.name}); --force overrides the rotation's bundle`,
+              details: { anchor: input.name, phase: rotation.phase, expected: bundles[0], requested: input.cas, input: 'force' },
+              hint: `use pki rotate (status/finish/abort --anchor ${input.name}); input.force overrides the rotation's bundle`,
             },
           );
       }
@@ -198,7 +198,7 @@ export interface TargetPushResult {
  * stop the others; every target is in the result.
  */
 export async function pushAnchorToTargets(deps: Deps, input: PushInput & { targets: string[] }): Promise<{ name: string; results: TargetPushResult[]; ok: boolean; exitCode: number }> {
-  checkResourceName(input.name, '--name');
+  checkResourceName(input.name, 'input.name');
   const targets = await withWorkspace(input.dir, deps, (ws) => resolveTargets(ws, input.targets));
   const results = await Promise.all(
     targets.map(async (t): Promise<TargetPushResult> => {
@@ -369,7 +369,7 @@ async function crlDue(ws: Workspace, ca: CaRecord, renewBefore: string | undefin
   const { last, epoch } = await ws.store.crlStatus(ca.id);
   if (!last) return 'generate the first CRL';
   if (epoch > last.revocationEpoch) return `generate CRL #${last.crlNumber + 1} (certificates were revoked after #${last.crlNumber})`;
-  const before = parseDuration(renewBefore ?? '1s', '--renew-before');
+  const before = parseDuration(renewBefore ?? '1s', 'input.renewBefore');
   if (last.nextUpdate.getTime() - ws.now.getTime() <= before * 1000) return `generate CRL #${last.crlNumber + 1} (#${last.crlNumber} expires ${last.nextUpdate.toISOString()})`;
   return undefined;
 }
@@ -529,7 +529,7 @@ export interface StatusFinding {
  * the store's latest. Warning (exit 10): a CRL expiring within `warn`, a CRL not from this PKI, a second CRL of a CA.
  */
 export async function anchorStatus(deps: Deps, input: GatewayOptions & { dir?: string; name: string; warn?: string; gateway?: Gateway }) {
-  const warn = parseDuration(input.warn ?? '48h', '--warn');
+  const warn = parseDuration(input.warn ?? '48h', 'input.warn');
   return withWorkspace(input.dir, deps, async (ws) => {
     const anchor = await ws.store.getAnchor(input.name);
     if (!anchor) throw new PkiError('NOT_FOUND_ANCHOR', `trust anchor "${input.name}" is not known to this PKI`, { hint: `run pki anchor push --name ${input.name} --ca ... first` });
@@ -578,7 +578,7 @@ export async function anchorStatus(deps: Deps, input: GatewayOptions & { dir?: s
       }
       if (!r.detail.enabled) critical(`${label} is disabled: what ${owner(r)?.name ?? 'its CA'} revoked is accepted`);
       if (r.crl.nextUpdate && r.crl.nextUpdate.getTime() <= now) critical(`${label} expired at ${r.crl.nextUpdate.toISOString()}: the service either refuses every certificate of its CA or ignores the CRL (which one is UNCONFIRMED)`);
-      else if (r.crl.nextUpdate && r.crl.nextUpdate.getTime() - now <= warn * 1000) warning(`${label} expires ${r.crl.nextUpdate.toISOString()} (within --warn)`);
+      else if (r.crl.nextUpdate && r.crl.nextUpdate.getTime() - now <= warn * 1000) warning(`${label} expires ${r.crl.nextUpdate.toISOString()} (within input.warn)`);
       if (!owner(r)) warning(`${label} (${r.detail.crlId}) is not a CRL of a CA of this PKI`);
     }
     // Every CA this PKI publishes to the anchor: its CRL there, and no older than the store's latest.

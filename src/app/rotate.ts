@@ -129,17 +129,17 @@ async function analyse(ws: Workspace, anchor: AnchorRecord, newName: string, old
   const all = await ws.store.listCas();
   const neu = all.find((c) => c.name === newName);
   if (!neu && !allowMissingNew)
-    throw new PkiError('NOT_FOUND_CA', `--new-ca ${newName}: no such CA`, { details: { ca: newName }, hint: 'pass --subject "CN=..." to create it, or create it first with pki ca create' });
+    throw new PkiError('NOT_FOUND_CA', `input.newCa ${newName}: no such CA`, { details: { ca: newName, input: ['newCa', 'subject'] }, hint: 'pass input.subject "CN=..." to create it, or create it first with pki ca create' });
   // A bundle that already holds the new CA beside the old one (pushed by hand) is a rotation half-way through start.
   const bundleBefore = anchor.caNames.filter((n) => n !== newName);
   let old: CaRecord;
-  if (oldName !== undefined) old = findCa(all, oldName, '--old-ca');
+  if (oldName !== undefined) old = findCa(all, oldName, 'input.oldCa');
   else if (bundleBefore.length === 1 && !(neu && ancestors(all, neu).some((a) => a.name === bundleBefore[0]))) old = findCa(all, bundleBefore[0]!, 'the trust anchor\'s CA');
   else
-    throw new PkiError('USAGE_MISSING_OLD_CA', `name the CA that ${newName} replaces with --old-ca (trust anchor ${anchor.name} holds ${anchor.caNames.join(', ')})`, {
-      details: { anchor: anchor.name, bundle: anchor.caNames },
+    throw new PkiError('USAGE_MISSING_OLD_CA', `name the CA that ${newName} replaces with input.oldCa (trust anchor ${anchor.name} holds ${anchor.caNames.join(', ')})`, {
+      details: { anchor: anchor.name, bundle: anchor.caNames, input: 'oldCa' },
     });
-  if (old.name === newName) throw new PkiError('USAGE_CONFLICT', `--new-ca and --old-ca are the same CA (${newName})`);
+  if (old.name === newName) throw new PkiError('USAGE_CONFLICT', `input.newCa and input.oldCa are the same CA (${newName})`, { details: { input: ['newCa', 'oldCa'] } });
   const oldSubtree = subtree(all, old);
   if (neu && oldSubtree.some((c) => c.id === neu.id))
     throw new PkiError('STATE_ROTATION_NEW_UNDER_OLD', `${newName} is signed by ${old.name} (directly or through other CAs): it cannot outlive the CA it replaces`, {
@@ -147,9 +147,9 @@ async function analyse(ws: Workspace, anchor: AnchorRecord, newName: string, old
     });
   if (neu) {
     // Roles Anywhere's CA rules (reference §1.3): the new CA would be refused in a bundle, or could not sign leaves.
-    checkCaCertificate(caCertificate(neu), `--new-ca ${newName}`, ws.now);
+    checkCaCertificate(caCertificate(neu), `input.newCa ${newName}`, ws.now);
     // A CA another rotation closed for issuance cannot take over.
-    await assertNotClosed(ws, neu, '--new-ca');
+    await assertNotClosed(ws, neu, 'input.newCa');
   }
   const anchorChange = bundleBefore.includes(old.name);
   const { bundleDuring, bundleAfter } = bundles(bundleBefore, old.name, newName, anchorChange);
@@ -161,13 +161,13 @@ async function analyse(ws: Workspace, anchor: AnchorRecord, newName: string, old
   if (!anchorChange) {
     const inBundle = (ca: CaRecord) => [ca, ...ancestors(all, ca)].find((c) => bundleBefore.includes(c.name));
     if (!inBundle(old))
-      throw new PkiError('STATE_ROTATION_NOT_ON_ANCHOR', `--old-ca ${old.name} is not trusted through trust anchor ${anchor.name} (${bundleBefore.join(', ')})`, {
+      throw new PkiError('STATE_ROTATION_NOT_ON_ANCHOR', `input.oldCa ${old.name} is not trusted through trust anchor ${anchor.name} (${bundleBefore.join(', ')})`, {
         details: { anchor: anchor.name, bundle: bundleBefore, old: old.name },
       });
     if (neu && !inBundle(neu))
       throw new PkiError('STATE_ROTATION_NEW_UNTRUSTED', `${newName} does not chain to a CA of trust anchor ${anchor.name} (${bundleBefore.join(', ')}), and ${old.name} is not in the bundle to be replaced`, {
-        details: { anchor: anchor.name, bundle: bundleBefore, new: newName },
-        hint: `to put a new CA into the bundle, rotate the bundle's CA: --old-ca ${bundleBefore.join(' or --old-ca ')}`,
+        details: { anchor: anchor.name, bundle: bundleBefore, new: newName, input: 'oldCa' },
+        hint: `to put a new CA into the bundle, rotate the bundle's CA: input.oldCa ${bundleBefore.join(' or input.oldCa ')}`,
       });
   }
   const published = await ws.store.listPublishedCrls(anchor.name);
@@ -266,10 +266,10 @@ function refuseDependents(step: string, a: Analysis, sideName: string, deps: { l
       `${live.count} unexpired, unrevoked certificate(s) under ${sideName} would ${effect}; the last expires ${live.latestNotAfter!.toISOString()}:\n` +
         live.sample.map((c) => `  ${c.serial}  ${c.subjectDn}  (${c.issuerName}, until ${c.notAfter.toISOString()})`).join('\n') +
         (live.count > live.sample.length ? `\n  ... and ${live.count - live.sample.length} more` : ''),
-      { details: { anchor: a.anchor.name, ca: sideName, leaves: leavesJson(ws, live) }, hint: `wait until ${live.latestNotAfter!.toISOString()}, revoke them, or pass --force ${live.count} to break them deliberately` },
+      { details: { anchor: a.anchor.name, ca: sideName, leaves: leavesJson(ws, live), input: 'force' }, hint: `wait until ${live.latestNotAfter!.toISOString()}, revoke them, or pass input.force ${live.count} to break them deliberately` },
     );
   if (force !== live.count)
-    throw new PkiError('USAGE_FORCE_COUNT', `--force ${force} does not match the ${live.count} live certificate(s) under ${sideName} that would ${effect}`, {
+    throw new PkiError('USAGE_FORCE_COUNT', `input.force ${force} does not match the ${live.count} live certificate(s) under ${sideName} that would ${effect}`, {
       details: { expected: live.count, given: force },
     });
 }
@@ -399,7 +399,7 @@ export async function planRotation(
     if (t.kind === 'refuse') throw refusal('plan', t, anchor.name, open);
     const exists = !!(await ws.store.getCa(input.newCa));
     if (!exists && !input.subject)
-      throw new PkiError('NOT_FOUND_CA', `--new-ca ${input.newCa}: no such CA`, { details: { ca: input.newCa }, hint: 'pass --subject "CN=..." to have start create it, or create it first with pki ca create' });
+      throw new PkiError('NOT_FOUND_CA', `input.newCa ${input.newCa}: no such CA`, { details: { ca: input.newCa, input: ['newCa', 'subject'] }, hint: 'pass input.subject "CN=..." to have start create it, or create it first with pki ca create' });
     const a = await analyse(ws, anchor, input.newCa, input.oldCa, true);
     const oldIsRoot = a.old.parentId === null;
     const parentName = input.parent ?? (oldIsRoot ? undefined : (await ws.store.getCaById(a.old.parentId!))?.name);
@@ -409,7 +409,7 @@ export async function planRotation(
     // The checks start makes before its first write; the service's CRL slots only with --check-service.
     const reads: string[] = [];
     const preflightChecks = await preflight(ws, a, { ...input, passphraseOptional: true }, input.checkService ? await gatewayFor(deps, input, anchor) : undefined, reads);
-    if (!input.checkService) preflightChecks.push({ check: 'crl-slots', ok: true, message: 'not checked against the service (pass --check-service)' });
+    if (!input.checkService) preflightChecks.push({ check: 'crl-slots', ok: true, message: 'not checked against the service (pass input.checkService)' });
     const warnings: string[] = [...(await revokedInBundle(ws, anchor.name, anchor.caNames)), ...a.otherAnchors.filter((x) => !x.trustsNew).map((x) => x.message)];
     if (a.neu) {
       const newCert = caCertificate(a.neu);
@@ -530,7 +530,7 @@ export async function startRotation(deps: Deps, input: StartInput) {
     }
     if (await ws.store.getCa(input.newCa)) return null;
     if (!input.subject)
-      throw new PkiError('NOT_FOUND_CA', `--new-ca ${input.newCa}: no such CA`, { details: { ca: input.newCa }, hint: 'pass --subject "CN=..." to create it, or create it first with pki ca create' });
+      throw new PkiError('NOT_FOUND_CA', `input.newCa ${input.newCa}: no such CA`, { details: { ca: input.newCa, input: ['newCa', 'subject'] }, hint: 'pass input.subject "CN=..." to create it, or create it first with pki ca create' });
     // Check everything that does not need the new CA before creating it.
     const a = await analyse(ws, anchor, input.newCa, input.oldCa, true);
     const parent = input.parent ?? (a.old.parentId === null ? undefined : (await ws.store.getCaById(a.old.parentId))?.name);
@@ -752,7 +752,7 @@ export async function rotationStatus(deps: Deps, input: { dir?: string; anchor: 
       case 'finishing':
       case 'aborting': {
         const step = INTERRUPTED[r.phase]!;
-        next = step === 'start' ? `${cmd('start')} --new-ca ${a.newName}` : cmd(step);
+        next = step === 'start' ? `pki rotate start --anchor ${anchor.name} --new-ca ${a.newName}` : cmd(step);
         due = true;
         message = `${step} was interrupted: run it again to complete it`;
         break;

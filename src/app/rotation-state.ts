@@ -48,8 +48,8 @@ export async function assertPublishable(ws: Workspace, anchorName: string, ca: C
     const old = all.find((c) => c.id === r.oldCaId)!;
     if (subtree(all, old).some((c) => c.id === ca.id))
       throw new PkiError('STATE_CA_RETIRED', `CA ${ca.name} was rotated out of trust anchor ${anchorName} on ${r.endedAt!.toISOString()}: its CRL no longer goes there`, {
-        details: { ca: ca.name, anchor: anchorName },
-        hint: `remove "--ca ${ca.name}" from the publishing job for ${anchorName}`,
+        details: { ca: ca.name, anchor: anchorName, input: 'cas' },
+        hint: `remove "input.cas ${ca.name}" from the publishing job for ${anchorName}`,
       });
   }
 }

@@ -125,7 +125,7 @@ function awsError(op: string, e: unknown): PkiError {
   if (name === 'Error' && netCode && ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH'].includes(netCode))
     return new PkiError('AWS_UNREACHABLE', `${op} failed: the endpoint cannot be reached (${netCode}: ${err.message})`, {
       details: { operation: op, sdkError: netCode, httpStatus: null },
-      hint: 'check the network path, the region and --endpoint (pki target list shows each target\'s); the next run retries',
+      hint: 'check the network path, the region and the endpoint (pki target list shows each target\'s); the next run retries',
       cause: e,
     });
   return new PkiError(`AWS_${name.replace(/[^A-Za-z0-9]/g, '')}`, `${op} failed: ${name}: ${err.message}`, {
@@ -191,7 +191,7 @@ export async function createGateway(deps: Deps, opts: GatewayOptions): Promise<G
     UpdateTrustAnchorCommand,
   } = await import('@aws-sdk/client-rolesanywhere');
   const region = opts.region ?? deps.env.AWS_REGION ?? deps.env.AWS_DEFAULT_REGION;
-  if (!region) throw new PkiError('USAGE_MISSING_REGION', 'no AWS region: pass --region or set AWS_REGION');
+  if (!region) throw new PkiError('USAGE_MISSING_REGION', 'no AWS region: pass input.region or set AWS_REGION', { details: { input: 'region' } });
   const accessKeyId = deps.env.AWS_ACCESS_KEY_ID;
   const secretAccessKey = deps.env.AWS_SECRET_ACCESS_KEY;
   const maxAttempts = opts.maxAttempts ?? 6;

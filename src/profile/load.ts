@@ -168,7 +168,7 @@ export function loadProfile(nameOrPath: string, userDir: string | undefined, cwd
   if (/[/\\]/.test(nameOrPath) || /\.(ya?ml|json)$/i.test(nameOrPath) || isFile(asPath)) candidates.push(asPath);
   else {
     if (!/^[a-z0-9][a-z0-9._-]*$/.test(nameOrPath))
-      throw new PkiError('USAGE_BAD_PROFILE_NAME', `--profile "${nameOrPath}" is not a profile name or the path of a .yaml/.json file`);
+      throw new PkiError('USAGE_BAD_PROFILE_NAME', `input.profile "${nameOrPath}" is not a profile name or the path of a .yaml/.json file`, { details: { input: 'profile' } });
     if (userDir) candidates.push(join(userDir, `${nameOrPath}.yaml`), join(userDir, `${nameOrPath}.yml`));
     candidates.push(join(SHIPPED_PROFILES_DIR, `${nameOrPath}.yaml`));
   }

@@ -123,3 +123,78 @@ describe('#17 the dependency direction of src/', () => {
     });
   });
 });
+
+/**
+ * The text of every string literal and template in `file` (a template whole, `${}` for each substitution), read with
+ * the TypeScript scanner (not comments, not code).
+ */
+function stringsOf(file: string): string[] {
+  const scanner = ts.createScanner(ts.ScriptTarget.Latest, false, ts.LanguageVariant.Standard, text.get(file)!);
+  const out: string[] = [];
+  let braces = 0;
+  /** Open templates: their text so far, and the brace depth their current substitution started at. */
+  const open: Array<{ text: string; depth: number }> = [];
+  for (let t = scanner.scan(); t !== ts.SyntaxKind.EndOfFileToken; t = scanner.scan()) {
+    if ((t === ts.SyntaxKind.SlashToken || t === ts.SyntaxKind.SlashEqualsToken) && scanner.reScanSlashToken() === ts.SyntaxKind.RegularExpressionLiteral) continue;
+    // A string inside a template's substitution is part of that template's text (a conditional part of a command).
+    const emit = (s: string): void => void (open.length ? (open[open.length - 1]!.text += s) : out.push(s));
+    if (t === ts.SyntaxKind.StringLiteral || t === ts.SyntaxKind.NoSubstitutionTemplateLiteral) emit(scanner.getTokenValue());
+    else if (t === ts.SyntaxKind.TemplateHead) open.push({ text: scanner.getTokenValue(), depth: braces });
+    else if (t === ts.SyntaxKind.OpenBraceToken) braces++;
+    else if (t === ts.SyntaxKind.CloseBraceToken) {
+      const top = open[open.length - 1];
+      if (top && top.depth === braces) {
+        const r = scanner.reScanTemplateToken(false);
+        top.text += '${}' + scanner.getTokenValue();
+        if (r === ts.SyntaxKind.TemplateTail) emit(open.pop()!.text);
+      } else braces--;
+    }
+  }
+  return out;
+}
+
+/** A flag named in a string: `--` and a letter, outside a suggested `pki …` command line (text for a person to run). */
+const namesFlag = (s: string): boolean => /(^|[^-\w])--[a-z]/.test(s.replace(/\bpki [a-z][^\n]*/g, ''));
+
+describe('#17 use cases are free of the CLI', () => {
+  it('the string scanner sees literals and template parts', () => {
+    expect(stringsOf('cli/output/flags.ts')).toContain('--ca');
+    expect(namesFlag('--new-ca root-2: no such CA')).toBe(true);
+    expect(namesFlag('run pki rotate finish --anchor prod')).toBe(false);
+    expect(namesFlag('input.newCa root-2: no such CA')).toBe(false);
+    expect(stringsOf('app/rotate.ts')).toContain('pki rotate ${} --anchor ${}');
+    expect(stringsOf('app/iam.ts').some((x) => x.startsWith('pki anchor push --name ${} --ca CA --target ${}'))).toBe(true);
+  });
+
+  it('no file outside src/cli/ reads process.argv or names a flag in a string (it names the typed input field: input.<field>, details.input)', () => {
+    const offenders = FILES.filter((f) => !f.startsWith('cli/') && (/\bprocess\.argv\b/.test(text.get(f)!) || stringsOf(f).some(namesFlag)));
+    const later = 'converted after the concurrent changes to this file land';
+    expectOnly(offenders, {
+      'app/ca.ts': later,
+      'app/issue.ts': later,
+      'app/crl.ts': later,
+      'app/csr.ts': later,
+      'app/workspace.ts': later,
+      'app/backup.ts': later,
+      'aws/create-session.ts': later,
+      'app/import/cfssl.ts': later,
+      'app/import/cfssl-profile.ts': later,
+      'app/import/common.ts': later,
+      'app/import/continuity.ts': later,
+      'app/import/easy-rsa.ts': later,
+      'app/import/openssl-ca.ts': later,
+      'app/issuance.ts': later,
+      'app/csr-pool.ts': later,
+      'config/config.ts': later,
+      'crypto/keys.ts': later,
+      'crypto/passphrase.ts': later,
+      'x509/extensions.ts': later,
+      'x509/name.ts': later,
+      'store/migrations.ts': `${later} (and SQL comments of a migration name the pki issue --batch flags)`,
+      'app/credential-process-line.ts': "writes the credential_process command line of ~/.aws/config (the flags of pki credential-process and aws_signing_helper): generated configuration for another program, not an input",
+      'errors.ts': 'the EXIT CODES table printed in every command\'s help says "re-run with --debug"',
+      'profile/load.ts': 'the configuration reference of validity.default (README) says which pki issue flag overrides it',
+      'emulator/server.ts': 'the emulator server is its own program (pki emulator serve); its options are named in its errors',
+    });
+  });
+});

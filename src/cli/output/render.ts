@@ -1,5 +1,6 @@
 /** Output: the --json envelope, text tables, and error rendering. */
 import { PkiError, PkiErrors } from '../../errors.js';
+import { withFlags } from './flags.js';
 
 export const JSON_VERSION = 1;
 
@@ -11,7 +12,8 @@ export function jsonSuccess(kind: string, data: unknown, exitCode = 0): string {
   return JSON.stringify({ ok: exitCode === 0 || exitCode === 10, kind, version: JSON_VERSION, data }, null, 2) + '\n';
 }
 
-export function jsonError(e: PkiError): string {
+export function jsonError(error: PkiError): string {
+  const e = withFlags(error);
   return (
     JSON.stringify(
       { ok: false, kind: 'pki.error', version: JSON_VERSION, error: { code: e.code, message: e.message, details: e.details, hint: e.hint ?? null } },
@@ -21,12 +23,13 @@ export function jsonError(e: PkiError): string {
   );
 }
 
-export function textError(e: PkiError, debug: boolean): string {
+export function textError(error: PkiError, debug: boolean): string {
+  const e = withFlags(error);
   let out = `error: ${e.message}\n`;
   if (e.hint) out += `hint: ${e.hint}\n`;
   out += `(${e.code}, exit ${e.exitCode})\n`;
   if (debug && e.cause instanceof Error && e.cause.stack) out += `cause: ${e.cause.stack}\n`;
-  if (e instanceof PkiErrors && debug) out += `problems: ${JSON.stringify(e.details.problems, null, 2)}\n`;
+  if (error instanceof PkiErrors && debug) out += `problems: ${JSON.stringify(e.details.problems, null, 2)}\n`;
   return out;
 }
 
