@@ -1,8 +1,10 @@
 /** Output: the --json envelope, text tables, and error rendering. */
 import { PkiError, PkiErrors } from '../../errors.js';
 import { withFlags } from './flags.js';
+import { JSON_CONTRACT_VERSION } from '../results.js';
 
-export const JSON_VERSION = 1;
+/** The envelope's `version`: the JSON contract's (src/cli/results.ts, docs/json.md). */
+export const JSON_VERSION = JSON_CONTRACT_VERSION;
 
 /**
  * A command's result. `ok` says whether the outcome is a success — the same as the exit code: false for a verdict that
