@@ -194,7 +194,6 @@ describe('#17 use cases are free of the CLI', () => {
       'app/credential-process-line.ts': "writes the credential_process command line of ~/.aws/config (the flags of pki credential-process and aws_signing_helper): generated configuration for another program, not an input",
       'errors.ts': 'the EXIT CODES table printed in every command\'s help says "re-run with --debug"',
       'profile/load.ts': 'the configuration reference of validity.default (README) says which pki issue flag overrides it',
-      'emulator/server.ts': 'the emulator server is its own program (pki emulator serve); its options are named in its errors',
     });
   });
 });

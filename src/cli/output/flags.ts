@@ -17,6 +17,7 @@ export const FLAG_OF_FIELD: Readonly<Record<string, string>> = {
   tags: '--tag',
   maps: '--map',
   refreshBeforeSeconds: '--refresh-before',
+  stateFile: '--state',
 };
 
 /** The flag that fills typed input field `field`. */
