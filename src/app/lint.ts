@@ -11,9 +11,9 @@ import { readDocumentFile, readInput } from '../fs/files.js';
 import type { Deps } from '../ports.js';
 import { isWeakSignatureOid, parseCertificate, type ParsedCertificate } from '../x509/certificate.js';
 import { decodeCrl, pemLength, walkCrlEntries, type DecodedCrl } from '../x509/crl.js';
-import { readSingle, TAG } from '../x509/der.js';
-import { decodePemBlocks, looksLikePem, toPem } from '../x509/pem.js';
-import { OID } from '../x509/oids.js';
+import { readSingle, TAG } from '../asn1/der.js';
+import { decodePemBlocks, looksLikePem, toPem } from '../asn1/pem.js';
+import { OID } from '../asn1/oids.js';
 import { BUNDLE_MAX_CHARS, BUNDLE_MAX_CHARS_OLD_MODEL, CRL_DATA_MAX_BYTES, CRL_SIZE_WARNING_FRACTION, MAX_CAS_PER_ANCHOR, MAX_CHAIN_CERTIFICATES } from '../domain/roles-anywhere.js';
 
 export type Severity = 'error' | 'warning' | 'notice';

@@ -6,7 +6,7 @@ import { DEFAULT_MAPPINGS, previewSession, type AttributeMappings, type Certific
 import { readInput } from '../fs/files.js';
 import type { Deps } from '../ports.js';
 import { parseCertificate, readCertificate } from '../x509/certificate.js';
-import { decodePemBlocks } from '../x509/pem.js';
+import { decodePemBlocks } from '../asn1/pem.js';
 import { MAX_CHAIN_CERTIFICATES } from '../domain/roles-anywhere.js';
 
 const FIELDS: CertificateField[] = ['x509Subject', 'x509Issuer', 'x509SAN'];

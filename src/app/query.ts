@@ -3,7 +3,7 @@ import { PkiError } from '../errors.js';
 import { parseDuration } from '../domain/duration.js';
 import { normaliseSerial, reasonName } from '../domain/serial.js';
 import type { CertificateRecord, Deps } from '../ports.js';
-import { toPem } from '../x509/pem.js';
+import { toPem } from '../asn1/pem.js';
 import { sha256Fingerprint } from './issuance.js';
 import { getCa, withWorkspace } from './workspace.js';
 

@@ -14,7 +14,7 @@ import { checkOutput, INPUT_LIMITS, probeWritableDir, readInput, writeFileAtomic
 import { loadProfile } from '../profile/load.js';
 import { parseCertificate, readCertificate, verifyCertificateSignature } from '../x509/certificate.js';
 import { readCsr } from '../x509/csr.js';
-import { toPem } from '../x509/pem.js';
+import { toPem } from '../asn1/pem.js';
 import { csrData } from './csr-pool.js';
 import { generatedRequest, planCertificate, recordIssued, requestFromCsr, sha256Fingerprint, signPlanned, type SubjectRequest } from './issuance.js';
 import { newRevocation } from './revoke.js';

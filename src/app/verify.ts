@@ -7,7 +7,7 @@ import { parseCertificate, readCertificate, type ParsedCertificate } from '../x5
 import { decodeCrl } from '../x509/crl.js';
 import { validatePath, type PathFailure } from '../x509/path.js';
 import { leafRefusal } from './lint.js';
-import { decodePemBlocks } from '../x509/pem.js';
+import { decodePemBlocks } from '../asn1/pem.js';
 
 function certificates(deps: Deps, file: string, flag: string): ParsedCertificate[] {
   const data = readInput(resolve(deps.cwd, file), flag);

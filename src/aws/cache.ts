@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { PkiError } from '../errors.js';
 import { writeFileAtomic } from '../fs/files.js';
 import type { Deps } from '../ports.js';
-import { withFileLock } from '../app/credential-update.js';
+import { withFileLock } from '../fs/lock.js';
 import { credentialProcess, readKey, readWorkloadCertificates, type CredentialProcessInput, type ProcessCredentials } from './create-session.js';
 import { readOnceSources } from './inputs.js';
 

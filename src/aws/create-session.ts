@@ -10,7 +10,7 @@ import { keysMatch, loadPrivateKey } from '../crypto/keys.js';
 import type { Deps } from '../ports.js';
 import { readInput } from '../fs/files.js';
 import { parseCertificate, type ParsedCertificate } from '../x509/certificate.js';
-import { decodePemBlocks } from '../x509/pem.js';
+import { decodePemBlocks } from '../asn1/pem.js';
 import { signSessionRequest } from './x509-signer.js';
 
 export interface CredentialProcessInput {

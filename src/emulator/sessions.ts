@@ -18,7 +18,7 @@ import { verifyWith } from '../crypto/keys.js';
 import { hashForSignatureOid, parseCertificate, type ParsedCertificate } from '../x509/certificate.js';
 import { decodeCrl, walkCrlEntries, type DecodedCrl } from '../x509/crl.js';
 import { sameName, validatePath } from '../x509/path.js';
-import { decodePemBlocks } from '../x509/pem.js';
+import { decodePemBlocks } from '../asn1/pem.js';
 import { ServiceError, validation } from './rules.js';
 import { MAX_CHAIN_CERTIFICATES, ROLE_SESSION_NAME } from '../domain/roles-anywhere.js';
 

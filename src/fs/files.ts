@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { PkiError } from '../errors.js';
-import { looksLikePem, PemDecoder } from '../x509/pem.js';
+import { looksLikePem, PemDecoder } from '../asn1/pem.js';
 
 /**
  * Size limits on input files, which may come from untrusted parties (CSRs from workloads, certificates and CRLs from

@@ -8,7 +8,7 @@ import { KEY_TYPES, type KeyType } from '../crypto/keys.js';
 import { parseYamlWithSchema, type Spec } from '../config/schema.js';
 import type { Duration } from '../domain/duration.js';
 import { profileRuleProblems, type Profile, type ProfileKind } from '../domain/profile.js';
-import { EKU_OIDS, KEY_USAGE_BITS } from '../x509/oids.js';
+import { EKU_OIDS, KEY_USAGE_BITS } from '../asn1/oids.js';
 import { parseDn } from '../x509/name.js';
 import type { SanType } from '../x509/extensions.js';
 

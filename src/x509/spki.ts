@@ -6,8 +6,8 @@
  */
 import * as crypto from 'node:crypto';
 import type { KeyType } from '../crypto/keys.js';
-import { DerReader, TAG, children, decodeBitString, decodeOid, expectTag, readSingle } from './der.js';
-import { OID } from './oids.js';
+import { DerReader, TAG, children, decodeBitString, decodeOid, expectTag, readSingle } from '../asn1/der.js';
+import { OID } from '../asn1/oids.js';
 
 export interface PublicKeyInfo {
   /** Our key type name, when it is one we know. */

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { serialToDecimal, signSessionRequest } from '../../src/aws/x509-signer.js';
 import { readCertificate } from '../../src/x509/certificate.js';
-import { decodePemBlocks } from '../../src/x509/pem.js';
+import { decodePemBlocks } from '../../src/asn1/pem.js';
 import { ROOT, makeDeps, tempDir, pkiIn } from '../helpers.js';
 
 const VERIFIER = join(ROOT, 'test/interop/aws4_x509_verify.py');

@@ -116,7 +116,7 @@ describe('#17 the dependency direction of src/', () => {
     const literal = /\b(300_?000|16_?000|8_?000)\b|length > [25]\b|length >= 2\b|size > 2\b/;
     expectOnly(sourceOffenders(literal, (f) => f === 'domain/roles-anywhere.ts'), {
       'app/issuance.ts': '"subjectDer.length > 2" tests for an empty subject (a DER SEQUENCE header), not a Roles Anywhere limit',
-      'x509/pem.ts': 'base64 decoder arithmetic, not a Roles Anywhere limit',
+      'asn1/pem.ts': 'base64 decoder arithmetic, not a Roles Anywhere limit',
       'cli/run.ts': 'flag-name suggestion distance, not a Roles Anywhere limit',
       'aws/gateway.ts': '300_000 ms: refresh assumed-role credentials 5 minutes before they expire, not a Roles Anywhere limit',
       'emulator/server.ts': 'option documentation ("16000 in the current service model, 8000 in older ones"); the value comes from the domain',
@@ -194,6 +194,64 @@ describe('#17 use cases are free of the CLI', () => {
       'app/credential-process-line.ts': "writes the credential_process command line of ~/.aws/config (the flags of pki credential-process and aws_signing_helper): generated configuration for another program, not an input",
       'errors.ts': 'the EXIT CODES table printed in every command\'s help says "re-run with --debug"',
       'profile/load.ts': 'the configuration reference of validity.default (README) says which pki issue flag overrides it',
+    });
+  });
+});
+
+/** The top-level directory of a src-relative path ("x509/crl.ts" → "x509"; a file at the root is itself). */
+const dirOf = (f: string): string => (f.includes('/') ? f.slice(0, f.indexOf('/')) : f.replace(/\.ts$/, ''));
+
+/** Directory → the directories its files import (src files only). */
+function directoryGraph(): Map<string, Set<string>> {
+  const g = new Map<string, Set<string>>();
+  for (const f of FILES)
+    for (const imp of IMPORTS.get(f)!) {
+      if (!text.has(imp)) continue;
+      const [a, b] = [dirOf(f), dirOf(imp)];
+      if (a === b) continue;
+      if (!g.has(a)) g.set(a, new Set());
+      g.get(a)!.add(b);
+    }
+  return g;
+}
+
+/** Every pair of directories that import each other, directly or through others: "a ↔ b" with a < b. */
+function directoryCycles(): string[] {
+  const g = directoryGraph();
+  const reach = (from: string): Set<string> => {
+    const seen = new Set<string>();
+    const todo = [...(g.get(from) ?? [])];
+    while (todo.length) {
+      const d = todo.pop()!;
+      if (seen.has(d)) continue;
+      seen.add(d);
+      todo.push(...(g.get(d) ?? []));
+    }
+    return seen;
+  };
+  const dirs = [...new Set(FILES.map(dirOf))].sort();
+  const out: string[] = [];
+  for (const a of dirs) for (const b of dirs) if (a < b && reach(a).has(b) && reach(b).has(a)) out.push(`${a} ↔ ${b}`);
+  return out;
+}
+
+describe('#17 directories form no cycle', () => {
+  it('the ASN.1 codec (src/asn1/) is the bottom layer: it imports nothing of src/ but the error type', () => {
+    expectOnly(offenders((i) => text.has(i) && !i.startsWith('asn1/') && i !== 'errors.ts', (f) => !f.startsWith('asn1/')), {});
+  });
+
+  it('src/crypto/ never imports src/x509/ (x509 uses crypto to verify; crypto encodes keys with the codec in src/asn1/)', () => {
+    expectOnly(offenders((i) => i.startsWith('x509/'), (f) => !f.startsWith('crypto/')), {});
+    // The sanity check: x509 does use crypto, so the edge that was cut is the only direction left.
+    expect(offenders((i) => i.startsWith('crypto/'), (f) => !f.startsWith('x509/')).length).toBeGreaterThan(0);
+  });
+
+  it('no two directories of src/ import each other, directly or through others', () => {
+    const keyType = "crypto's KeyType named by domain's key-type rules and by ports.ts, while crypto/keys.ts re-exports ROLES_ANYWHERE_KEY_TYPES and crypto/passphrase.ts takes Deps (type imports): KeyType moves into src/domain after the concurrent key-type changes land";
+    expectOnly(directoryCycles(), {
+      'crypto ↔ domain': keyType,
+      'crypto ↔ ports': keyType,
+      'domain ↔ ports': keyType,
     });
   });
 });

@@ -11,10 +11,10 @@ import { describe, expect, it } from 'vitest';
 import { FileKeyStore } from '../../src/adapters/keys/file.js';
 import { buildCertificate, type Issuer } from '../../src/x509/certificate.js';
 import { crlTbsParts, decodeCrl, encodeCrlEntry } from '../../src/x509/crl.js';
-import { bitString, seq } from '../../src/x509/der.js';
+import { bitString, seq } from '../../src/asn1/der.js';
 import { keyIdentifier } from '../../src/x509/extensions.js';
 import { encodeName, parseDn } from '../../src/x509/name.js';
-import { toPem } from '../../src/x509/pem.js';
+import { toPem } from '../../src/asn1/pem.js';
 import type { Signer } from '../../src/ports/signer.js';
 import { cli, makeDeps, tempDir } from '../helpers.js';
 

@@ -1,7 +1,7 @@
 /** Trust anchors (§2.1): Create/List/Get/Update/Delete/Enable/Disable TrustAnchor. */
 import { randomUUID } from 'node:crypto';
 import { parseCertificate } from '../../x509/certificate.js';
-import { decodePemBlocks } from '../../x509/pem.js';
+import { decodePemBlocks } from '../../asn1/pem.js';
 import { checkBundle, checkName, checkTags, validation } from '../rules.js';
 import { page } from '../http.js';
 import { find, view, type TrustAnchor } from '../state.js';
