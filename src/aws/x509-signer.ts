@@ -116,7 +116,7 @@ export interface SignedSessionRequest {
 /** Builds and signs a CreateSession request the way the official credential helper sends it (§4.2, §4.5). */
 export function signSessionRequest(input: SessionRequestInput): SignedSessionRequest {
   if (input.chain.length > MAX_CHAIN_CERTIFICATES)
-    throw new PkiError('POLICY_CHAIN_TOO_LONG', `input.intermediates holds ${input.chain.length} certificates; Roles Anywhere accepts at most ${MAX_CHAIN_CERTIFICATES} in X-Amz-X509-Chain`, { details: { count: input.chain.length, input: 'intermediates' } });
+    throw new PkiError('POLICY_CHAIN_TOO_LONG', `--intermediates holds ${input.chain.length} certificates; Roles Anywhere accepts at most ${MAX_CHAIN_CERTIFICATES} in X-Amz-X509-Chain`, { details: { count: input.chain.length } });
   const algorithm = algorithmForKey(input.key);
   const date = amzDate(input.date);
   const query: Array<[string, string]> = [
