@@ -163,7 +163,7 @@ const status: CommandDef = {
   async run(a, { deps, json }) {
     checkTargetFlags(a);
     if (a.target?.length || (await onNamedTargets(deps, a.dir, a.name))) {
-      const m = flagsIn(await anchorStatusByTarget(deps, { dir: a.dir, name: a.name, warn: a.warn, region: a.region, endpoint: a.endpoint, ratePerSecond: a.apiRate, ...(a.target?.length ? { targets: a.target } : {}) }), ['warn']);
+      const m = flagsIn(await anchorStatusByTarget(deps, { dir: a.dir, name: a.name, warn: a.warn, region: a.region, endpoint: a.endpoint, ratePerSecond: a.apiRate, ...(a.target?.length ? { targets: a.target } : {}) }), ['warn', 'region']);
       const text = m.targets
         .map((t) => {
           const crls = t.crls.map((c) => `${c.ca ?? c.name}#${c.crlNumber ?? '-'}${c.enabled ? '' : '(disabled)'}`).join(' ') || 'no CRLs';
@@ -177,7 +177,7 @@ const status: CommandDef = {
       }
       return { kind: 'pki.anchor.status.result', data: m, text: `Trust anchor ${m.name}:\n${text}`, exitCode: m.exitCode };
     }
-    const r = flagsIn(await anchorStatus(deps, { dir: a.dir, name: a.name, warn: a.warn, region: a.region, endpoint: a.endpoint, ratePerSecond: a.apiRate }), ['warn']);
+    const r = flagsIn(await anchorStatus(deps, { dir: a.dir, name: a.name, warn: a.warn, region: a.region, endpoint: a.endpoint, ratePerSecond: a.apiRate }), ['warn', 'region']);
     const text =
       `Trust anchor ${r.name} (${r.enabled ? 'enabled' : 'DISABLED'}) ${r.arn}\n` +
       (r.rotation ? `  rotation  ${r.rotation.old} → ${r.rotation.new} (${r.rotation.phase}); expected bundle [${r.expected[0]!.join(', ')}]\n` : '') +
