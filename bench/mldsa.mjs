@@ -24,7 +24,7 @@ export async function benchMlDsa({ log = (s) => process.stderr.write(`${s}\n`), 
   const { generateWorkloadKey, loadWorkloadKey } = await lib('adapters/keys/file.js');
   const { buildCertificate } = await lib('x509/certificate.js');
   const { crlTbsParts, encodeCrlEntry, pemLength } = await lib('x509/crl.js');
-  const { bitString, seq } = await lib('x509/der.js');
+  const { bitString, seq } = await lib('asn1/der.js');
   const { keyIdentifier } = await lib('x509/extensions.js');
   const { encodeName, parseDn } = await lib('x509/name.js');
   const { signSessionRequest } = await lib('aws/x509-signer.js');

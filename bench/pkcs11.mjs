@@ -54,7 +54,7 @@ fs.writeFileSync(pinFile, `${PIN}\n`, { mode: 0o600 });
 const { assembleCsr, buildCsrInfo } = await import(join(ROOT, 'dist/x509/csr.js'));
 const { signatureAlgorithmFor } = await import(join(ROOT, 'dist/crypto/keys.js'));
 const { encodeName, parseDn } = await import(join(ROOT, 'dist/x509/name.js'));
-const { toPem } = await import(join(ROOT, 'dist/x509/pem.js'));
+const { toPem } = await import(join(ROOT, 'dist/asn1/pem.js'));
 
 const csrs = join(WORK, 'csrs');
 fs.mkdirSync(csrs);

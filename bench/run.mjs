@@ -52,7 +52,7 @@ const buildCsr = (subjectDer, key, alg, exts) => {
 const { signatureAlgorithmFor } = await import(join(ROOT, 'dist/crypto/keys.js'));
 const { encodeName, parseDn } = await import(join(ROOT, 'dist/x509/name.js'));
 const { encodeExtension, encodeSans } = await import(join(ROOT, 'dist/x509/extensions.js'));
-const { toPem } = await import(join(ROOT, 'dist/x509/pem.js'));
+const { toPem } = await import(join(ROOT, 'dist/asn1/pem.js'));
 
 const have = (bin) => spawnSync('sh', ['-c', `command -v ${bin}`]).status === 0;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];

@@ -54,7 +54,7 @@ async function makeCsr(name, cn, san) {
     };
     const { signatureAlgorithmFor } = await import(join(ROOT, 'dist/crypto/keys.js'));
     const { encodeName, parseDn } = await import(join(ROOT, 'dist/x509/name.js'));
-    const { toPem } = await import(join(ROOT, 'dist/x509/pem.js'));
+    const { toPem } = await import(join(ROOT, 'dist/asn1/pem.js'));
     const kp = crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
     fs.writeFileSync(key, kp.privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 });
     fs.writeFileSync(csr, toPem('CERTIFICATE REQUEST', buildCsr(encodeName(parseDn(`CN=${cn},O=Example`)), kp.privateKey, signatureAlgorithmFor('ecdsa-p256'), [])));

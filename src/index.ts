@@ -13,6 +13,8 @@ export { parseCertificate, readCertificate } from './x509/certificate.js';
 export { anchorBundle, pushAnchor, anchorStatus, publishCrls } from './app/publish.js';
 export { planRotation, startRotation, switchRotation, rotationStatus, finishRotation, abortRotation } from './app/rotate.js';
 export type { RotationRecord, RotationPhase } from './ports.js';
+export type { JsonError, JsonResult, ResultData, ResultKind } from './cli/results.js';
+export { JSON_CONTRACT_VERSION } from './cli/results.js';
 export { signSessionRequest, serialToDecimal, canonicalRequest, stringToSign } from './aws/x509-signer.js';
 export { credentialProcess } from './aws/create-session.js';
 export { previewSession, DEFAULT_MAPPINGS } from './domain/session.js';

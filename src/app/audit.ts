@@ -33,7 +33,7 @@ export const formatHead = (r: { seq: number; hash: string }): string => `${r.seq
 /** Parses `--head` ("SEQ:HASH" or a bare HASH). */
 export function parseHead(text: string): { seq?: number; hash: string } {
   const m = /^(?:(\d+):)?([0-9a-f]{64})$/i.exec(text.trim());
-  if (!m) throw new PkiError('USAGE_BAD_HEAD', `--head "${text}" is not a head printed by pki audit head (SEQ:HASH, 64 hex digits)`, { details: { flag: '--head' } });
+  if (!m) throw new PkiError('USAGE_BAD_HEAD', `input.head "${text}" is not a head printed by pki audit head (SEQ:HASH, 64 hex digits)`, { details: { flag: 'input.head' } });
   return { ...(m[1] ? { seq: Number(m[1]) } : {}), hash: m[2]!.toLowerCase() };
 }
 

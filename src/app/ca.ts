@@ -21,8 +21,8 @@ import { readCertificate, verifyCertificateSignature, type ParsedCertificate } f
 import { buildCsr, readCsr } from '../x509/csr.js';
 import { encodeBasicConstraints, encodeExtension, encodeKeyUsage, keyIdentifier } from '../x509/extensions.js';
 import { encodeName, formatDn, parseDn } from '../x509/name.js';
-import { OID } from '../x509/oids.js';
-import { decodePemBlocks, toPem } from '../x509/pem.js';
+import { OID } from '../asn1/oids.js';
+import { decodePemBlocks, toPem } from '../asn1/pem.js';
 import { generatedRequestFromSpki, planCertificate, recordIssued, requestFromCsr, sha256Fingerprint, signPlanned, type IssuedCertificate } from './issuance.js';
 import { lintCa } from './lint.js';
 import { assertIssuing, subtree } from './rotation-state.js';

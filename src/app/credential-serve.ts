@@ -60,16 +60,16 @@ function imdsJson(c: ProcessCredentials, lastUpdated: string): string {
 export async function startCredentialServer(deps: Deps, raw: ServeInput): Promise<CredentialServer> {
   const host = raw.host ?? '127.0.0.1';
   const port = raw.port ?? DEFAULT_SERVE_PORT;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new PkiError('USAGE_BAD_PORT', `--port ${port}: give 0 to 65535`, { details: { flag: '--port' } });
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new PkiError('USAGE_BAD_PORT', `input.port ${port}: give 0 to 65535`, { details: { flag: 'input.port' } });
   if (!LOOPBACK.test(host) && !raw.allowNonLoopback)
-    throw new PkiError('USAGE_NON_LOOPBACK', `--host ${host} is not a loopback address: anything that can reach it would get the role's credentials`, {
-      details: { flag: '--host', host },
-      hint: 'keep 127.0.0.1, or pass --allow-non-loopback (e.g. for containers on a private bridge network) and restrict who can reach the port',
+    throw new PkiError('USAGE_NON_LOOPBACK', `input.host ${host} is not a loopback address: anything that can reach it would get the role's credentials`, {
+      details: { flag: 'input.host', host, input: ['host', 'allowNonLoopback'] },
+      hint: 'keep 127.0.0.1, or pass input.allowNonLoopback (e.g. for containers on a private bridge network) and restrict who can reach the port',
     });
   const hopLimit = raw.hopLimit ?? 64;
   if (hopLimit !== 64)
-    throw new PkiError('USAGE_UNSUPPORTED_OPTION', `--hop-limit ${hopLimit}: Node.js cannot set the IP TTL of TCP answers, so only the default 64 is accepted`, {
-      details: { flag: '--hop-limit' },
+    throw new PkiError('USAGE_UNSUPPORTED_OPTION', `input.hopLimit ${hopLimit}: Node.js cannot set the IP TTL of TCP answers, so only the default 64 is accepted`, {
+      details: { flag: 'input.hopLimit' },
       hint: 'keep the server on 127.0.0.1 (the default), which no other host can reach, or limit access with a firewall',
     });
   // Inherited descriptors and environment variables are read once; files are re-read when they change.
@@ -142,7 +142,7 @@ export async function startCredentialServer(deps: Deps, raw: ServeInput): Promis
     server.once('error', (e: NodeJS.ErrnoException) =>
       reject(
         e.code === 'EADDRINUSE'
-          ? new PkiError('IO_PORT_IN_USE', `--port ${port}: ${host}:${port} is already in use`, { details: { flag: '--port', port } })
+          ? new PkiError('IO_PORT_IN_USE', `input.port ${port}: ${host}:${port} is already in use`, { details: { flag: 'input.port', port } })
           : new PkiError('IO_LISTEN_FAILED', `cannot listen on ${host}:${port} (${e.message})`, { details: { host, port }, cause: e }),
       ),
     );

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { PkiError } from '../errors.js';
 import { writeFileAtomic } from '../fs/files.js';
+import { withFileLock } from '../fs/lock.js';
 import type { Deps } from '../ports.js';
 import type { CredentialProcessInput, ProcessCredentials } from '../aws/create-session.js';
 import { readWorkloadCertificates } from '../aws/create-session.js';
@@ -42,7 +43,7 @@ export function credentialsFilePath(deps: Pick<Deps, 'env' | 'cwd'>, explicit?: 
   if (explicit) return resolve(deps.cwd, explicit);
   if (deps.env.AWS_SHARED_CREDENTIALS_FILE) return resolve(deps.cwd, deps.env.AWS_SHARED_CREDENTIALS_FILE);
   const home = deps.env.HOME ?? deps.env.USERPROFILE;
-  if (!home) throw new PkiError('USAGE_NO_CREDENTIALS_FILE', 'no credentials file: HOME is not set', { hint: 'set AWS_SHARED_CREDENTIALS_FILE or pass --credentials-file' });
+  if (!home) throw new PkiError('USAGE_NO_CREDENTIALS_FILE', 'no credentials file: HOME is not set', { details: { input: 'credentialsFile' }, hint: 'set AWS_SHARED_CREDENTIALS_FILE or pass input.credentialsFile' });
   return join(home, '.aws', 'credentials');
 }
 
@@ -95,94 +96,7 @@ export function upsertProfile(text: string, profile: string, values: Record<(typ
   return [...lines.slice(0, start + 1), ...section, ...lines.slice(end)].join(eol) + eol;
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function lockAgeMs(lock: string): number {
-  try {
-    return Date.now() - fs.statSync(lock).mtimeMs;
-  } catch {
-    return 0;
-  }
-}
-
-/** Removes `lock` if it still holds `owner` (NaN: no pid), holding `<lock>.break` meanwhile; false when another process is breaking it. */
-export function breakStaleLock(lock: string, owner: number): boolean {
-  const breaker = `${lock}.break`;
-  let fd: number;
-  try {
-    fd = fs.openSync(breaker, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    // A breaker left by a process that died while breaking (it holds it for microseconds).
-    if (lockAgeMs(breaker) > 5_000) fs.rmSync(breaker, { force: true });
-    return false;
-  }
-  try {
-    let now = NaN;
-    try {
-      now = Number.parseInt(fs.readFileSync(lock, 'utf8'), 10);
-    } catch {
-      return true; // already gone
-    }
-    if (now === owner || (Number.isNaN(now) && Number.isNaN(owner))) fs.rmSync(lock, { force: true });
-    return true;
-  } finally {
-    fs.closeSync(fd);
-    fs.rmSync(breaker, { force: true });
-  }
-}
-
-/**
- * Runs `fn` holding `<file>.lock` (created O_EXCL, holding the owner's pid). A lock whose process is gone (or an
- * empty one older than 5 s) is removed; a live one is waited for up to `timeoutMs` (STATE_LOCKED, exit 6, after that).
- */
-export async function withFileLock<T>(file: string, timeoutMs: number, fn: () => T | Promise<T>): Promise<T> {
-  const lock = `${file}.lock`;
-  const started = performance.now();
-  for (;;) {
-    try {
-      const fd = fs.openSync(lock, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
-      try {
-        fs.writeSync(fd, `${process.pid}\n`);
-      } finally {
-        fs.closeSync(fd);
-      }
-      break;
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code !== 'EEXIST') throw new PkiError('IO_WRITE_FAILED', `cannot create the lock file ${lock} (${(e as Error).message})`, { details: { file: lock }, cause: e });
-      let owner = NaN;
-      try {
-        owner = Number.parseInt(fs.readFileSync(lock, 'utf8'), 10);
-      } catch {
-        /* removed meanwhile, or being written: try again */
-      }
-      // A lock whose process is gone, or with no pid a while after it was made (its writer died between creating and
-      // writing it), is broken — under a second lock, after reading it again, so that two writers breaking the same
-      // stale lock cannot remove the fresh lock one of them has just taken.
-      const stale = Number.isInteger(owner) && owner > 0 ? !pidAlive(owner) : lockAgeMs(lock) > 5_000;
-      if (stale && breakStaleLock(lock, owner)) continue;
-      if (performance.now() - started > timeoutMs)
-        throw new PkiError('STATE_LOCKED', `${file} is locked by another writer (${lock}${Number.isInteger(owner) ? `, process ${owner}` : ''})`, {
-          details: { file, lock },
-          hint: 'wait for the other pki credential update to finish; remove the lock file if no such process exists',
-        });
-      await new Promise((r) => setTimeout(r, 20 + Math.random() * 30));
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    fs.rmSync(lock, { force: true });
-  }
-}
+export { breakStaleLock, withFileLock } from '../fs/lock.js';
 
 /** Writes the credentials into `profile` of `file` under the lock, atomically, mode 0600 (see the module comment). */
 export async function writeCredentialsProfile(file: string, profile: string, creds: ProcessCredentials, lockTimeoutMs = 10_000): Promise<void> {
@@ -229,7 +143,7 @@ export interface UpdateResult {
 export async function credentialUpdate(deps: Deps, raw: UpdateInput, hooks: UpdateHooks = {}): Promise<UpdateResult> {
   const profile = raw.profile ?? 'default';
   if (!/^[^\]\r\n]+$/.test(profile) || profile.trim() !== profile)
-    throw new PkiError('USAGE_BAD_PROFILE_NAME', `--profile "${profile}" cannot be a section name of the credentials file`, { details: { flag: '--profile' } });
+    throw new PkiError('USAGE_BAD_PROFILE_NAME', `input.profile "${profile}" cannot be a section name of the credentials file`, { details: { flag: 'input.profile' } });
   const file = credentialsFilePath(deps, raw.credentialsFile);
   const input: CredentialProcessInput = readOnceSources(raw, deps.env, deps.cwd);
   readWorkloadCertificates(input, deps);

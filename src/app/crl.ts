@@ -20,9 +20,9 @@ import { checkOutput, probeWritableDir, readCrlFile, readInput, removeQuietly, w
 import type { CrlRecord, Deps } from '../ports.js';
 import { readCertificate, type ParsedCertificate } from '../x509/certificate.js';
 import { crlTbsParts, decodeCrl, entrySerialKeys, stepEntry, pemLength, tlvHeader, walkCrlEntries, type CrlEntry, type DecodedCrl } from '../x509/crl.js';
-import { bitString, TAG } from '../x509/der.js';
+import { bitString, TAG } from '../asn1/der.js';
 import { keyIdentifier } from '../x509/extensions.js';
-import { toPem } from '../x509/pem.js';
+import { toPem } from '../asn1/pem.js';
 import { caCertificate, getCa, unlockCa, withWorkspace, type Workspace } from './workspace.js';
 import { assertCaUsable } from './ca-state.js';
 import { crlHistoryFacts, nextCrlNumber } from './import/continuity.js';

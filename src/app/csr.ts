@@ -13,8 +13,8 @@ import { buildCsr } from '../x509/csr.js';
 import { generateWorkloadKey } from '../adapters/keys/file.js';
 import { encodeExtension, encodeSans, parseSan, sanProblems, type San } from '../x509/extensions.js';
 import { encodeName, formatDn, parseDn } from '../x509/name.js';
-import { OID } from '../x509/oids.js';
-import { toPem } from '../x509/pem.js';
+import { OID } from '../asn1/oids.js';
+import { toPem } from '../asn1/pem.js';
 
 export interface CsrInput {
   subject?: string;

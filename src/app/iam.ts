@@ -11,6 +11,7 @@ import { parseDuration } from '../domain/duration.js';
 import { previewCertificate } from './preview.js';
 import { anchorRecordName, resolveTargets, targetGatewayOptions, targetLabel } from './targets.js';
 import { withWorkspace, type Workspace } from './workspace.js';
+import { credentialProcessLine } from './credential-process-line.js';
 
 /** STS session-tag value pattern (reference §6.2): the service silently drops a tag whose value does not match. */
 const TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u;
@@ -53,7 +54,8 @@ export async function trustPolicy(deps: Deps, input: TrustPolicyInput) {
   const seen = new Set<string>();
   for (const [name, value] of input.tags) {
     if (!TAG_NAME.test(name))
-      throw new PkiError('USAGE_BAD_TAG', `--tag ${name}: Roles Anywhere emits no such tag (x509Subject/RDN, x509Issuer/RDN, x509SAN/DNS, x509SAN/URI, x509SAN/Name/RDN)`, {
+      throw new PkiError('USAGE_BAD_TAG', `input.tags ${name}: Roles Anywhere emits no such tag (x509Subject/RDN, x509Issuer/RDN, x509SAN/DNS, x509SAN/URI, x509SAN/Name/RDN)`, {
+        details: { input: 'tags' },
         hint: 'pki preview --cert CERT shows the tags a certificate produces',
       });
     if (seen.has(name)) throw new PkiError('USAGE_CONFLICT', `two conditions on ${name}`);
@@ -109,7 +111,7 @@ export function parseMaps(maps: string[]): Map<Field, string[]> {
     const field = (i < 0 ? m : m.slice(0, i)) as Field;
     const spec = i < 0 ? '' : m.slice(i + 1);
     if (!FIELDS.includes(field) || !spec || spec.length > 60)
-      throw new PkiError('USAGE_BAD_MAPPING', `--map "${m}": expected FIELD/SPECIFIER with FIELD x509Subject, x509Issuer or x509SAN (e.g. x509Subject/CN, x509SAN/URI, x509SAN/Name/CN)`);
+      throw new PkiError('USAGE_BAD_MAPPING', `input.maps "${m}": expected FIELD/SPECIFIER with FIELD x509Subject, x509Issuer or x509SAN (e.g. x509Subject/CN, x509SAN/URI, x509SAN/Name/CN)`, { details: { input: 'maps' } });
     out.set(field, [...new Set([...(out.get(field) ?? []), spec])]);
   }
   return out;
@@ -131,11 +133,11 @@ export interface ProfileInput extends GatewayOptions {
  * attribute mappings of each field named by --map (PutAttributeMapping) and reads them back.
  */
 export async function createProfile(deps: Deps, input: ProfileInput) {
-  if (!/^[ a-zA-Z0-9\-_]{1,255}$/.test(input.name)) throw new PkiError('USAGE_BAD_NAME', `--name "${input.name}": Roles Anywhere names are 1-255 characters of letters, digits, space, - and _`);
-  if (!input.roleArns.length) throw new PkiError('USAGE_MISSING_ROLE', '--role-arn is required (once or more)');
-  for (const r of input.roleArns) checkRoleArn(r, '--role-arn');
-  const durationSeconds = input.duration ? parseDuration(input.duration, '--duration') : undefined;
-  if (durationSeconds !== undefined && (durationSeconds < 900 || durationSeconds > 43200)) throw new PkiError('USAGE_BAD_DURATION', `--duration ${input.duration}: a profile's session duration is 15m to 12h (900-43200 s)`);
+  if (!/^[ a-zA-Z0-9\-_]{1,255}$/.test(input.name)) throw new PkiError('USAGE_BAD_NAME', `input.name "${input.name}": Roles Anywhere names are 1-255 characters of letters, digits, space, - and _`, { details: { input: 'name' } });
+  if (!input.roleArns.length) throw new PkiError('USAGE_MISSING_ROLE', 'input.roleArns is required (once or more)', { details: { input: 'roleArns' } });
+  for (const r of input.roleArns) checkRoleArn(r, 'input.roleArns');
+  const durationSeconds = input.duration ? parseDuration(input.duration, 'input.duration') : undefined;
+  if (durationSeconds !== undefined && (durationSeconds < 900 || durationSeconds > 43200)) throw new PkiError('USAGE_BAD_DURATION', `input.duration ${input.duration}: a profile's session duration is 15m to 12h (900-43200 s)`, { details: { input: 'duration' } });
   const maps = parseMaps(input.maps);
   const opts = await withWorkspace(input.dir, deps, async (ws) => (input.target ? targetGatewayOptions((await resolveTargets(ws, [input.target!]))[0]!, input) : input));
   const gw = input.gateway ?? (await createGateway(deps, opts));
@@ -177,9 +179,6 @@ export async function createProfile(deps: Deps, input: ProfileInput) {
 }
 
 /** A word for a shell command line (credential_process runs through a shell). */
-function shellWord(s: string): string {
-  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-}
 
 export interface AwsConfigInput extends GatewayOptions {
   dir?: string;
@@ -208,15 +207,15 @@ export interface AwsConfigInput extends GatewayOptions {
  * second profile (source_profile + role_arn) that assumes it with those credentials (the centralized pattern).
  */
 export async function awsConfig(deps: Deps, input: AwsConfigInput) {
-  checkRoleArn(input.roleArn, '--role-arn');
-  if (input.chainRoleArn) checkRoleArn(input.chainRoleArn, '--chain-role-arn');
-  if (!input.profile && !input.profileArn) throw new PkiError('USAGE_MISSING_PROFILE', 'give --profile NAME (looked up in the target) or --profile-arn ARN');
-  if (input.profileArn && !/^arn:aws[a-z-]*:rolesanywhere:[a-z0-9-]+:\d{12}:profile\/[\w-]+$/.test(input.profileArn)) throw new PkiError('USAGE_BAD_ARN', `--profile-arn "${input.profileArn}" is not a Roles Anywhere profile ARN`);
+  checkRoleArn(input.roleArn, 'input.roleArn');
+  if (input.chainRoleArn) checkRoleArn(input.chainRoleArn, 'input.chainRoleArn');
+  if (!input.profile && !input.profileArn) throw new PkiError('USAGE_MISSING_PROFILE', 'give input.profile NAME (looked up in the target) or input.profileArn ARN', { details: { input: ['profile', 'profileArn'] } });
+  if (input.profileArn && !/^arn:aws[a-z-]*:rolesanywhere:[a-z0-9-]+:\d{12}:profile\/[\w-]+$/.test(input.profileArn)) throw new PkiError('USAGE_BAD_ARN', `input.profileArn "${input.profileArn}" is not a Roles Anywhere profile ARN`, { details: { input: 'profileArn' } });
   const name = input.name ?? input.profile ?? 'rolesanywhere';
-  if (!/^[\w.+@-]{1,128}$/.test(name)) throw new PkiError('USAGE_BAD_NAME', `--name "${name}" is not a usable AWS config profile name`);
+  if (!/^[\w.+@-]{1,128}$/.test(name)) throw new PkiError('USAGE_BAD_NAME', `input.name "${name}" is not a usable AWS config profile name`, { details: { input: 'name' } });
   const { anchor, opts } = await withWorkspace(input.dir, deps, async (ws) => {
     const a = await anchorOn(ws, input.anchor, input.target);
-    // The connection only (region, endpoint, pacing): --role-arn here is the workload's role, not a role pki assumes.
+    // The connection only (region, endpoint, pacing): the role ARN here is the workload's role, not a role pki assumes.
     const o: GatewayOptions = input.target
       ? targetGatewayOptions((await resolveTargets(ws, [input.target!]))[0]!, input)
       : { region: input.region ?? a.region, ...(input.endpoint ? { endpoint: input.endpoint } : {}), ...(input.ratePerSecond !== undefined ? { ratePerSecond: input.ratePerSecond } : {}) };
@@ -233,19 +232,17 @@ export async function awsConfig(deps: Deps, input: AwsConfigInput) {
     profileArn = found[0]!.profileArn!;
   }
   const region = opts.region ?? anchor.region;
-  const args = [
-    'credential-process',
-    '--certificate', input.certificate,
-    '--private-key', input.privateKey,
-    ...(input.intermediates ? ['--intermediates', input.intermediates] : []),
-    '--trust-anchor-arn', anchor.arn,
-    '--profile-arn', profileArn,
-    '--role-arn', input.roleArn,
-    ...(input.sessionDuration ? ['--session-duration', String(input.sessionDuration)] : []),
-    ...(opts.endpoint ? ['--endpoint', opts.endpoint] : []),
-  ];
   const command = input.helper === 'aws' ? 'aws_signing_helper' : (input.pkiCommand ?? 'pki');
-  const process = `${command} ${args.map(shellWord).join(' ')}`;
+  const process = credentialProcessLine(command, {
+    certificate: input.certificate,
+    privateKey: input.privateKey,
+    ...(input.intermediates ? { intermediates: input.intermediates } : {}),
+    trustAnchorArn: anchor.arn,
+    profileArn,
+    roleArn: input.roleArn,
+    ...(input.sessionDuration ? { sessionDuration: input.sessionDuration } : {}),
+    ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
+  });
   let text = `[profile ${name}]\ncredential_process = ${process}\nregion = ${region}\n`;
   const chainName = `${name}-chained`;
   if (input.chainRoleArn) text += `\n[profile ${chainName}]\nsource_profile = ${name}\nrole_arn = ${input.chainRoleArn}\nregion = ${region}\n`;

@@ -11,7 +11,7 @@ import { serialToDecimal } from '../domain/serial.js';
 import { parseCertificate, type ParsedCertificate } from '../x509/certificate.js';
 import { readCsr } from '../x509/csr.js';
 import { formatSan } from '../x509/extensions.js';
-import { decodePemBlocks, looksLikePem } from '../x509/pem.js';
+import { decodePemBlocks, looksLikePem } from '../asn1/pem.js';
 import { inspectCrl } from './crl.js';
 
 export function describeCertificate(c: ParsedCertificate, now: Date) {

@@ -13,7 +13,7 @@ import { readCsr } from '../x509/csr.js';
 import { readCsrFiles } from './csr-pool.js';
 import { parseSan } from '../x509/extensions.js';
 import { encodeName, formatDn, parseDn } from '../x509/name.js';
-import { toPem } from '../x509/pem.js';
+import { toPem } from '../asn1/pem.js';
 import { generatedRequestFromSpki, planCertificate, recordIssued, requestFromCsr, sha256Fingerprint, signPlanned, type IssuedCertificate, type SubjectRequest } from './issuance.js';
 import { caChain, chainToPem, generateWorkloadKey, getCa, isSelfIssued, unlockCa, withWorkspace, type CaSigner, type Workspace } from './workspace.js';
 import { assertIssuing } from './rotation-state.js';

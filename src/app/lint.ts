@@ -11,9 +11,9 @@ import { readDocumentFile, readInput } from '../fs/files.js';
 import type { Deps } from '../ports.js';
 import { isWeakSignatureOid, parseCertificate, type ParsedCertificate } from '../x509/certificate.js';
 import { decodeCrl, pemLength, walkCrlEntries, type DecodedCrl } from '../x509/crl.js';
-import { readSingle, TAG } from '../x509/der.js';
-import { decodePemBlocks, looksLikePem, toPem } from '../x509/pem.js';
-import { OID } from '../x509/oids.js';
+import { readSingle, TAG } from '../asn1/der.js';
+import { decodePemBlocks, looksLikePem, toPem } from '../asn1/pem.js';
+import { OID } from '../asn1/oids.js';
 import { isMlDsaKeyType, mlDsaTypeForOid } from '../crypto/mldsa.js';
 import { BUNDLE_MAX_CHARS, BUNDLE_MAX_CHARS_OLD_MODEL, CRL_DATA_MAX_BYTES, CRL_SIZE_WARNING_FRACTION, MAX_CAS_PER_ANCHOR, MAX_CHAIN_CERTIFICATES } from '../domain/roles-anywhere.js';
 
@@ -43,7 +43,7 @@ export const LINT_CODES: Array<[string, Severity, string]> = [
   ['RA_SOURCE_IDENTITY_NO_PREFIX', 'notice', 'a CN of 62-64 characters: SourceIdentity has no "CN=" prefix'],
   ['RA_CN_TOO_LONG', 'warning', 'a CN over 64 characters'],
   ['RA_SERIAL_SHORT', 'warning', 'a serial under 2 octets (a 2-character minimum role session name)'],
-  ['RA_CHAIN_TOO_LONG', 'error', `--chain holds more than ${MAX_CHAIN_CERTIFICATES} certificates (X-Amz-X509-Chain limit)`],
+  ['RA_CHAIN_TOO_LONG', 'error', `the chain sent with a leaf holds more than ${MAX_CHAIN_CERTIFICATES} certificates (X-Amz-X509-Chain limit)`],
   ['RA_CA_NOT_CA', 'error', 'a CA certificate without basicConstraints CA:TRUE ("Incorrect basic constraints for CA certificate")'],
   ['RA_CA_NO_KEY_CERT_SIGN', 'error', 'a CA certificate without keyUsage keyCertSign'],
   ['RA_CA_NO_CRL_SIGN', 'notice', 'a CA certificate without keyUsage cRLSign: it cannot sign the CRL Roles Anywhere takes'],
@@ -188,7 +188,7 @@ export function lintFile(deps: Deps, file: string, opts: { as?: LintAs; chain?: 
   const input = readDocumentFile(resolve(deps.cwd, file), 'FILE', file);
   if (input.kind === 'crl') {
     if (opts.as !== undefined && opts.as !== 'crl')
-      throw new PkiError('POLICY_INPUT_TOO_LARGE', `FILE ${file} is larger than 1 MiB, the most pki reads for a certificate or bundle (--as ${opts.as})`, { details: { file, maxBytes: 1024 * 1024 } });
+      throw new PkiError('POLICY_INPUT_TOO_LARGE', `FILE ${file} is larger than 1 MiB, the most pki reads for a certificate or bundle (input.as ${opts.as})`, { details: { file, maxBytes: 1024 * 1024, input: 'as' } });
     const crl = decodeCrl(input.der, file);
     return { file, as: 'crl', subject: crl.issuerDn, findings: lintCrl(crl, input.pem ? input.bytes : pemLength(input.der.length), now) };
   }
@@ -219,8 +219,8 @@ export function lintFile(deps: Deps, file: string, opts: { as?: LintAs; chain?: 
   const findings = as === 'ca' || (opts.as === undefined && cert.basicConstraints?.ca) ? lintCa(cert, now) : lintLeaf(cert, now);
   const kind: LintAs = as === 'ca' || (opts.as === undefined && cert.basicConstraints?.ca) ? 'ca' : 'leaf';
   if (opts.chain) {
-    const chain = decodePemBlocks(readInput(resolve(deps.cwd, opts.chain), '--chain'), opts.chain).filter((b) => b.label === 'CERTIFICATE');
-    if (chain.length > MAX_CHAIN_CERTIFICATES) findings.push(finding('RA_CHAIN_TOO_LONG', 'chain', `${chain.length} certificates in --chain`, `send at most ${MAX_CHAIN_CERTIFICATES} intermediates; put the issuing CA in the trust anchor`));
+    const chain = decodePemBlocks(readInput(resolve(deps.cwd, opts.chain), 'input.chain'), opts.chain).filter((b) => b.label === 'CERTIFICATE');
+    if (chain.length > MAX_CHAIN_CERTIFICATES) findings.push(finding('RA_CHAIN_TOO_LONG', 'chain', `${chain.length} certificates in input.chain`, `send at most ${MAX_CHAIN_CERTIFICATES} intermediates; put the issuing CA in the trust anchor`));
     chain.forEach((b, i) => {
       const c = parseCertificate(b.der, opts.chain!);
       findings.push(...lintCa(c, now).map((f) => ({ ...f, field: `chain ${i + 1} (${c.subjectDn}): ${f.field}` })));

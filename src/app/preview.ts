@@ -6,7 +6,7 @@ import { DEFAULT_MAPPINGS, previewSession, type AttributeMappings, type Certific
 import { readInput } from '../fs/files.js';
 import type { Deps } from '../ports.js';
 import { parseCertificate, readCertificate } from '../x509/certificate.js';
-import { decodePemBlocks } from '../x509/pem.js';
+import { decodePemBlocks } from '../asn1/pem.js';
 import { MAX_CHAIN_CERTIFICATES } from '../domain/roles-anywhere.js';
 
 const FIELDS: CertificateField[] = ['x509Subject', 'x509Issuer', 'x509SAN'];
@@ -21,10 +21,10 @@ export function readMappings(text: string, source: string): AttributeMappings {
   try {
     raw = parseYaml(text);
   } catch (e) {
-    throw new PkiError('USAGE_BAD_MAPPING', `--profile-mapping ${source}: not JSON or YAML (${(e as Error).message})`, { details: { file: source } });
+    throw new PkiError('USAGE_BAD_MAPPING', `input.profileMapping ${source}: not JSON or YAML (${(e as Error).message})`, { details: { file: source, input: 'profileMapping' } });
   }
   const list = raw?.profile?.attributeMappings ?? raw?.attributeMappings;
-  const bad = (why: string) => new PkiError('USAGE_BAD_MAPPING', `--profile-mapping ${source}: ${why}`, { details: { file: source } });
+  const bad = (why: string) => new PkiError('USAGE_BAD_MAPPING', `input.profileMapping ${source}: ${why}`, { details: { file: source, input: 'profileMapping' } });
   if (Array.isArray(list)) {
     const out: AttributeMappings = { x509Subject: [], x509Issuer: [], x509SAN: [] };
     for (const m of list) {
@@ -49,18 +49,18 @@ export function readMappings(text: string, source: string): AttributeMappings {
 }
 
 export async function previewCertificate(deps: Deps, input: { cert: string; chain?: string; profileMapping?: string }) {
-  const cert = readCertificate(readInput(resolve(deps.cwd, input.cert), '--cert'), input.cert);
+  const cert = readCertificate(readInput(resolve(deps.cwd, input.cert), 'input.cert'), input.cert);
   const warnings: string[] = [];
   let chainCount = 0;
   if (input.chain) {
-    const blocks = decodePemBlocks(readInput(resolve(deps.cwd, input.chain), '--chain').toString('latin1'), input.chain);
+    const blocks = decodePemBlocks(readInput(resolve(deps.cwd, input.chain), 'input.chain').toString('latin1'), input.chain);
     const certs = blocks.filter((b) => b.label === 'CERTIFICATE').map((b) => parseCertificate(b.der, input.chain!));
     chainCount = certs.length;
-    if (blocks.length !== certs.length) warnings.push(`--chain ${input.chain} holds blocks other than CERTIFICATE: the credential helper refuses it ("invalid certificate chain")`);
-    if (certs.length > MAX_CHAIN_CERTIFICATES) warnings.push(`--chain holds ${certs.length} certificates: X-Amz-X509-Chain takes at most ${MAX_CHAIN_CERTIFICATES}`);
-    if (certs[0] && !certs[0].subjectDer.equals(cert.issuerDer)) warnings.push(`the first certificate of --chain (${certs[0].subjectDn}) is not the issuer of --cert (${cert.issuerDn}); send the issuer first`);
+    if (blocks.length !== certs.length) warnings.push(`input.chain ${input.chain} holds blocks other than CERTIFICATE: the credential helper refuses it ("invalid certificate chain")`);
+    if (certs.length > MAX_CHAIN_CERTIFICATES) warnings.push(`input.chain holds ${certs.length} certificates: X-Amz-X509-Chain takes at most ${MAX_CHAIN_CERTIFICATES}`);
+    if (certs[0] && !certs[0].subjectDer.equals(cert.issuerDer)) warnings.push(`the first certificate of input.chain (${certs[0].subjectDn}) is not the issuer of input.cert (${cert.issuerDn}); send the issuer first`);
   }
-  const mappings = input.profileMapping ? readMappings(readInput(resolve(deps.cwd, input.profileMapping), '--profile-mapping').toString('utf8'), input.profileMapping) : DEFAULT_MAPPINGS;
+  const mappings = input.profileMapping ? readMappings(readInput(resolve(deps.cwd, input.profileMapping), 'input.profileMapping').toString('utf8'), input.profileMapping) : DEFAULT_MAPPINGS;
   const p = previewSession(cert, mappings);
   const byRules = p.dropped.filter((d) => !d.reason.startsWith('not in the profile'));
   return {

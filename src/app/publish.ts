@@ -5,8 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { PkiError } from '../errors.js';
-import type { CrlDetail, TrustAnchorDetail } from '@aws-sdk/client-rolesanywhere';
-import { createGateway, type Gateway, type GatewayOptions } from '../aws/gateway.js';
+import { createGateway, type CrlView, type Gateway, type GatewayOptions, type TrustAnchorView } from '../aws/gateway.js';
 import type { AnchorRecord, CaRecord, Deps, TargetRecord } from '../ports.js';
 import { anchorNameOf, anchorRecordName, arnParts, resolveTargets, targetGatewayOptions, targetLabel, targetOf } from './targets.js';
 import { parseDuration } from '../domain/duration.js';
@@ -14,24 +13,21 @@ import type { ParsedCertificate } from '../x509/certificate.js';
 import { withAnchorLease, type LeaseOptions } from './lease.js';
 import { checkOutput, writeFileAtomic } from '../fs/files.js';
 import { crlDerFromFile, decodeCrl, type DecodedCrl } from '../x509/crl.js';
-import { toPem } from '../x509/pem.js';
+import { toPem } from '../asn1/pem.js';
 import { checkCaCertificate } from './ca.js';
 import { exportCrl, generateCrl } from './crl.js';
+import { BUNDLE_MAX_CHARS, BUNDLE_MAX_CHARS_OLD_MODEL, MAX_CAS_PER_ANCHOR, MAX_CRLS_PER_ANCHOR } from '../domain/roles-anywhere.js';
 import { assertPublishable, expectedBundles } from './rotation-state.js';
 import { assertCaUsable, revokedInBundle } from './ca-state.js';
 import { caCertificate, getCa, withWorkspace, type Workspace } from './workspace.js';
 
-/** Roles Anywhere's x509CertificateData limit (16000 in the current model; 8000 in older ones, reference §2.2). */
-const BUNDLE_MAX_CHARS = 16000;
-const BUNDLE_OLD_MAX_CHARS = 8000;
 
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
 const samePem = (a: string, b: string): boolean => a.replace(/\r\n/g, '\n').trim() === b.replace(/\r\n/g, '\n').trim();
 
 /** The PEM bundle a CERTIFICATE_BUNDLE trust anchor holds ('' for other source types). */
-function bundleOf(ta: TrustAnchorDetail): string {
-  const data = ta.source?.sourceData;
-  return data && 'x509CertificateData' in data ? (data.x509CertificateData ?? '') : '';
+function bundleOf(ta: TrustAnchorView): string {
+  return ta.bundlePem ?? '';
 }
 
 /** Roles Anywhere resource names: 1-255 characters of [ a-zA-Z0-9-_]. */
@@ -43,9 +39,9 @@ function checkResourceName(name: string, flag: string): void {
 export const crlResourceName = (caName: string): string => `pki-${caName.replace(/[^a-zA-Z0-9\-_]/g, '-')}`;
 
 async function bundlePem(ws: Workspace, caNames: string[]): Promise<string> {
-  if (caNames.length < 1 || caNames.length > 2)
-    throw new PkiError('POLICY_BUNDLE_SIZE', `a trust anchor holds 1 or 2 CA certificates (Roles Anywhere quota), got ${caNames.length}`, { details: { cas: caNames } });
-  if (new Set(caNames).size !== caNames.length) throw new PkiError('USAGE_CONFLICT', '--ca names the same CA twice');
+  if (caNames.length < 1 || caNames.length > MAX_CAS_PER_ANCHOR)
+    throw new PkiError('POLICY_BUNDLE_SIZE', `a trust anchor holds 1 or ${MAX_CAS_PER_ANCHOR} CA certificates (Roles Anywhere quota), got ${caNames.length}`, { details: { cas: caNames } });
+  if (new Set(caNames).size !== caNames.length) throw new PkiError('USAGE_CONFLICT', 'input.cas names the same CA twice', { details: { input: 'cas' } });
   const pems: string[] = [];
   for (const name of caNames) {
     const cert = caCertificate(await getCa(ws, name));
@@ -62,10 +58,10 @@ export async function anchorBundle(deps: Deps, input: { dir?: string; cas: strin
   return withWorkspace(input.dir, deps, async (ws) => {
     const pem = await bundlePem(ws, input.cas);
     if (input.out) {
-      checkOutput(input.out, '--out', input.force ?? false);
-      writeFileAtomic(input.out, pem, { force: input.force ?? false, flag: '--out' });
+      checkOutput(input.out, 'input.out', input.force ?? false);
+      writeFileAtomic(input.out, pem, { force: input.force ?? false, flag: 'input.out' });
     }
-    const warnings = pem.length > BUNDLE_OLD_MAX_CHARS ? [`the bundle is ${pem.length} characters: over the ${BUNDLE_OLD_MAX_CHARS} older API models accepted`] : [];
+    const warnings = pem.length > BUNDLE_MAX_CHARS_OLD_MODEL ? [`the bundle is ${pem.length} characters: over the ${BUNDLE_MAX_CHARS_OLD_MODEL} older API models accepted`] : [];
     return { cas: input.cas, chars: pem.length, sha256: sha256(pem), out: input.out ?? null, warnings, pem };
   });
 }
@@ -104,7 +100,7 @@ function checkPlacement(arn: string | undefined, gw: Gateway, opts: GatewayOptio
   if (opts.account && account !== opts.account)
     throw new PkiError('AWS_WRONG_ACCOUNT', `${what} ${arn} is in account ${account}, not the target's ${opts.account}: the credentials reach another account`, {
       details: { arn, expected: opts.account, actual: account },
-      hint: 'check the target\'s --aws-profile / --role-arn (pki target list)',
+      hint: 'check the target\'s AWS profile or role ARN (pki target list)',
     });
   if (region && region !== gw.region) throw new PkiError('AWS_WRONG_REGION', `${what} ${arn} is in region ${region}, not ${gw.region}`, { details: { arn, expected: gw.region, actual: region } });
 }
@@ -115,7 +111,7 @@ function checkPlacement(arn: string | undefined, gw: Gateway, opts: GatewayOptio
  * open the rotation owns the bundle: a different bundle is refused (STATE_ROTATION_OPEN) unless `force`.
  */
 export async function pushAnchor(deps: Deps, input: PushInput) {
-  checkResourceName(input.name, '--name');
+  checkResourceName(input.name, 'input.name');
   const recordName = anchorRecordName(input.name, input.target?.name ?? '');
   const gwOpts: GatewayOptions = input.target ? targetGatewayOptions(input.target, input) : input;
   const body = () =>
@@ -131,8 +127,8 @@ export async function pushAnchor(deps: Deps, input: PushInput) {
             'STATE_ROTATION_OPEN',
             `trust anchor ${input.name} is being rotated from ${oldName} to ${newName} (phase ${rotation.phase}): the rotation owns its bundle [${bundles[0]!.join(', ')}], and [${input.cas.join(', ')}] would override it`,
             {
-              details: { anchor: input.name, phase: rotation.phase, expected: bundles[0], requested: input.cas },
-              hint: `use pki rotate (status/finish/abort --anchor ${input.name}); --force overrides the rotation's bundle`,
+              details: { anchor: input.name, phase: rotation.phase, expected: bundles[0], requested: input.cas, input: 'force' },
+              hint: `use pki rotate (status/finish/abort --anchor ${input.name}); input.force overrides the rotation's bundle`,
             },
           );
       }
@@ -202,7 +198,7 @@ export interface TargetPushResult {
  * stop the others; every target is in the result.
  */
 export async function pushAnchorToTargets(deps: Deps, input: PushInput & { targets: string[] }): Promise<{ name: string; results: TargetPushResult[]; ok: boolean; exitCode: number }> {
-  checkResourceName(input.name, '--name');
+  checkResourceName(input.name, 'input.name');
   const targets = await withWorkspace(input.dir, deps, (ws) => resolveTargets(ws, input.targets));
   const results = await Promise.all(
     targets.map(async (t): Promise<TargetPushResult> => {
@@ -252,12 +248,12 @@ export interface PublishResult {
 
 /** A CRL on the service, decoded (undefined `crl` when its bytes are not a CRL). */
 interface RemoteCrl {
-  detail: CrlDetail;
+  detail: CrlView;
   pem: string;
   crl: DecodedCrl | undefined;
 }
 
-function readRemote(c: CrlDetail): RemoteCrl {
+function readRemote(c: CrlView): RemoteCrl {
   const bytes = c.crlData ? Buffer.from(c.crlData) : Buffer.alloc(0);
   let crl: DecodedCrl | undefined;
   try {
@@ -275,7 +271,7 @@ function issuedBy(crl: DecodedCrl | undefined, cert: ParsedCertificate): boolean
 }
 
 /** The CRLs among `remote` that are CA `caName`'s: the recorded id, its resource name, or signed by it. */
-export function crlsOfCa(remote: CrlDetail[], caName: string, ca: CaRecord | undefined, recordedId: string | undefined): CrlDetail[] {
+export function crlsOfCa(remote: CrlView[], caName: string, ca: CaRecord | undefined, recordedId: string | undefined): CrlView[] {
   const cert = ca?.certDer ? caCertificate(ca) : undefined;
   return remote.filter((c) => c.crlId === recordedId || c.name === crlResourceName(caName) || (cert && issuedBy(readRemote(c).crl, cert)));
 }
@@ -343,7 +339,7 @@ export async function publishCrls(deps: Deps, input: PublishInput): Promise<{ re
     for (const job of targetJobs) {
       const mine: PublishResult[] = [];
       // What the service holds on this anchor: read once (ListCrls), kept up to date with every write of this run.
-      const view: { list?: CrlDetail[] } = {};
+      const view: { list?: CrlView[] } = {};
       const each = async (holder?: string) => {
         for (const caName of input.cas) {
           try {
@@ -373,7 +369,7 @@ async function crlDue(ws: Workspace, ca: CaRecord, renewBefore: string | undefin
   const { last, epoch } = await ws.store.crlStatus(ca.id);
   if (!last) return 'generate the first CRL';
   if (epoch > last.revocationEpoch) return `generate CRL #${last.crlNumber + 1} (certificates were revoked after #${last.crlNumber})`;
-  const before = parseDuration(renewBefore ?? '1s', '--renew-before');
+  const before = parseDuration(renewBefore ?? '1s', 'input.renewBefore');
   if (last.nextUpdate.getTime() - ws.now.getTime() <= before * 1000) return `generate CRL #${last.crlNumber + 1} (#${last.crlNumber} expires ${last.nextUpdate.toISOString()})`;
   return undefined;
 }
@@ -384,7 +380,7 @@ async function crlDue(ws: Workspace, ca: CaRecord, renewBefore: string | undefin
  * replaces an older or foreign one with the store's latest, never uploads anything older than the store's latest,
  * removes a second copy of this CA's CRL, and refuses to replace a newer one from this CA. Reads back and records.
  */
-async function publishOne(deps: Deps, input: PublishInput, anchorName: string, caName: string, gw: Gateway, view: { list?: CrlDetail[] }): Promise<PublishResult> {
+async function publishOne(deps: Deps, input: PublishInput, anchorName: string, caName: string, gw: Gateway, view: { list?: CrlView[] }): Promise<PublishResult> {
   const dir = input.dir ? { dir: input.dir } : {};
   const prep = await withWorkspace(input.dir, deps, async (ws) => {
     const ca = await getCa(ws, caName);
@@ -416,9 +412,9 @@ async function publishOne(deps: Deps, input: PublishInput, anchorName: string, c
   const primary = mine.find((r) => r.detail.crlId === published?.crlId) ?? mine.find((r) => r.detail.name === name) ?? mine[0];
   const extras = mine.filter((r) => r !== primary);
   const quota = () =>
-    new PkiError('AWS_CRL_QUOTA', `trust anchor ${anchor.name} already holds 2 CRLs (${all.map((c) => c.detail.name).join(', ')}); Roles Anywhere allows no more`, {
+    new PkiError('AWS_CRL_QUOTA', `trust anchor ${anchor.name} already holds ${MAX_CRLS_PER_ANCHOR} CRLs (${all.map((c) => c.detail.name).join(', ')}); Roles Anywhere allows no more`, {
       details: { anchor: anchor.arn, crls: all.map((c) => ({ name: c.detail.name, id: c.detail.crlId })) },
-      hint: 'a trust anchor takes the CRLs of at most 2 issuing CAs: publish this CA\'s CRL to another anchor, or delete an unused CRL',
+      hint: `a trust anchor takes the CRLs of at most ${MAX_CRLS_PER_ANCHOR} issuing CAs: publish this CA's CRL to another anchor, or delete an unused CRL`,
     });
   const describe = (r: RemoteCrl) => `${r.detail.name} (${r.detail.crlId}${numberOf(r) !== undefined ? `, CRL #${numberOf(r)}` : ''}${r.detail.enabled ? '' : ', disabled'})`;
   if (published && !primary) found.push(`the CRL recorded as published (${published.crlId}) is not on the trust anchor`);
@@ -438,7 +434,7 @@ async function publishOne(deps: Deps, input: PublishInput, anchorName: string, c
     if (prep.due) plan.push(`(${prep.due})`);
     const content = prep.due || !latest || !primary || primary.pem !== latest.pem;
     if (!primary) {
-      if (all.length >= 2) throw quota();
+      if (all.length >= MAX_CRLS_PER_ANCHOR) throw quota();
       plan.push('ImportCrl');
     } else {
       if (content) plan.push('UpdateCrl');
@@ -452,8 +448,8 @@ async function publishOne(deps: Deps, input: PublishInput, anchorName: string, c
   if (!latest) throw new PkiError('NOT_FOUND_CRL', `CA ${caName} has no CRL yet`);
   let action: PublishAction = 'unchanged';
   let crlId = primary?.detail.crlId;
-  let detail: CrlDetail | undefined = primary?.detail;
-  const remember = (d: CrlDetail) => {
+  let detail: CrlView | undefined = primary?.detail;
+  const remember = (d: CrlView) => {
     view.list = [...view.list!.filter((c) => c.crlId !== d.crlId), d];
   };
   // The service may only accept CRLs of CAs in the trust anchor's bundle (UNCONFIRMED; the emulator requires it).
@@ -469,7 +465,7 @@ async function publishOne(deps: Deps, input: PublishInput, anchorName: string, c
   for (let round = 0; round < 3; round++) {
     let wrote = false;
     if (!crlId) {
-      if (all.length - extras.length >= 2) throw quota();
+      if (all.length - extras.length >= MAX_CRLS_PER_ANCHOR) throw quota();
       detail = await gw.importCrl(name, anchor.arn, latest.pem).catch(explain);
       calls.push('ImportCrl');
       crlId = detail.crlId!;
@@ -533,7 +529,7 @@ export interface StatusFinding {
  * the store's latest. Warning (exit 10): a CRL expiring within `warn`, a CRL not from this PKI, a second CRL of a CA.
  */
 export async function anchorStatus(deps: Deps, input: GatewayOptions & { dir?: string; name: string; warn?: string; gateway?: Gateway }) {
-  const warn = parseDuration(input.warn ?? '48h', '--warn');
+  const warn = parseDuration(input.warn ?? '48h', 'input.warn');
   return withWorkspace(input.dir, deps, async (ws) => {
     const anchor = await ws.store.getAnchor(input.name);
     if (!anchor) throw new PkiError('NOT_FOUND_ANCHOR', `trust anchor "${input.name}" is not known to this PKI`, { hint: `run pki anchor push --name ${input.name} --ca ... first` });
@@ -582,7 +578,7 @@ export async function anchorStatus(deps: Deps, input: GatewayOptions & { dir?: s
       }
       if (!r.detail.enabled) critical(`${label} is disabled: what ${owner(r)?.name ?? 'its CA'} revoked is accepted`);
       if (r.crl.nextUpdate && r.crl.nextUpdate.getTime() <= now) critical(`${label} expired at ${r.crl.nextUpdate.toISOString()}: the service either refuses every certificate of its CA or ignores the CRL (which one is UNCONFIRMED)`);
-      else if (r.crl.nextUpdate && r.crl.nextUpdate.getTime() - now <= warn * 1000) warning(`${label} expires ${r.crl.nextUpdate.toISOString()} (within --warn)`);
+      else if (r.crl.nextUpdate && r.crl.nextUpdate.getTime() - now <= warn * 1000) warning(`${label} expires ${r.crl.nextUpdate.toISOString()} (within input.warn)`);
       if (!owner(r)) warning(`${label} (${r.detail.crlId}) is not a CRL of a CA of this PKI`);
     }
     // Every CA this PKI publishes to the anchor: its CRL there, and no older than the store's latest.

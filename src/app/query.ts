@@ -3,7 +3,7 @@ import { PkiError } from '../errors.js';
 import { parseDuration } from '../domain/duration.js';
 import { normaliseSerial, reasonName } from '../domain/serial.js';
 import type { CertificateRecord, Deps } from '../ports.js';
-import { toPem } from '../x509/pem.js';
+import { toPem } from '../asn1/pem.js';
 import { sha256Fingerprint } from './issuance.js';
 import { getCa, withWorkspace } from './workspace.js';
 
@@ -42,7 +42,7 @@ export interface ListInput {
 }
 
 export async function listCertificates(deps: Deps, input: ListInput) {
-  const expiringWithinSeconds = input.expiringWithin === undefined ? undefined : parseDuration(input.expiringWithin, '--expiring-within');
+  const expiringWithinSeconds = input.expiringWithin === undefined ? undefined : parseDuration(input.expiringWithin, 'input.expiringWithin');
   return withWorkspace(input.dir, deps, async (ws) => {
     const issuerId = input.ca === undefined ? undefined : (await getCa(ws, input.ca)).id;
     const rows = await ws.store.findCertificates({
@@ -63,7 +63,7 @@ export async function showCertificate(deps: Deps, input: { dir?: string; serial:
     const rows = await ws.store.getCertificates(serial, issuerId);
     if (rows.length === 0) throw new PkiError('NOT_FOUND_SERIAL', `serial ${serial}: no such certificate${input.ca ? ` issued by CA ${input.ca}` : ''}`, { details: { serial } });
     if (rows.length > 1)
-      throw new PkiError('USAGE_AMBIGUOUS_SERIAL', `serial ${serial} was issued by several CAs (${rows.map((r) => r.issuerName).join(', ')}); pass --ca`, { details: { serial } });
+      throw new PkiError('USAGE_AMBIGUOUS_SERIAL', `serial ${serial} was issued by several CAs (${rows.map((r) => r.issuerName).join(', ')}); pass input.ca`, { details: { serial, input: 'ca' } });
     const c = rows[0]!;
     return { ...certificateSummary(c, ws.now), requestedBy: c.requestedBy, source: c.source, issuedAt: c.createdAt.toISOString(), pem: c.der.length ? toPem('CERTIFICATE', c.der) : null };
   });

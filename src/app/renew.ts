@@ -14,7 +14,7 @@ import { checkOutput, INPUT_LIMITS, probeWritableDir, readInput, writeFileAtomic
 import { loadProfile } from '../profile/load.js';
 import { parseCertificate, readCertificate, verifyCertificateSignature } from '../x509/certificate.js';
 import { readCsr } from '../x509/csr.js';
-import { toPem } from '../x509/pem.js';
+import { toPem } from '../asn1/pem.js';
 import { csrData } from './csr-pool.js';
 import { generatedRequestFromSpki, planCertificate, recordIssued, requestFromCsr, sha256Fingerprint, signPlanned, type SubjectRequest } from './issuance.js';
 import { newRevocation } from './revoke.js';
@@ -43,31 +43,31 @@ export interface RenewInput extends PassphraseSource {
 }
 
 export async function renewCertificate(deps: Workspace['deps'], input: RenewInput) {
-  if (!!input.cert === !!input.serial) throw new PkiError('USAGE_MISSING_INPUT', 'give the certificate to renew: --cert FILE or --serial HEX (one of them)');
-  if (input.csr && input.keyOut) throw new PkiError('USAGE_CONFLICT', '--csr and --key-out exclude each other: give --csr for a key the workload made, or --key-out to generate one here');
-  if (!input.csr && !input.keyOut) throw new PkiError('USAGE_MISSING_INPUT', 'give --csr FILE (the workload\'s new key) or --key-out FILE (a key generated here)');
-  if (input.keyType && input.csr) throw new PkiError('USAGE_CONFLICT', '--key-type applies to generated keys, not to --csr');
-  const reason = input.revokeOld === undefined ? undefined : parseReason(input.revokeOld, '--revoke-old');
-  const validitySeconds = input.validity === undefined ? undefined : parseValidity(input.validity, '--validity');
+  if (!!input.cert === !!input.serial) throw new PkiError('USAGE_MISSING_INPUT', 'give the certificate to renew: input.cert FILE or input.serial HEX (one of them)', { details: { input: ['cert', 'serial'] } });
+  if (input.csr && input.keyOut) throw new PkiError('USAGE_CONFLICT', 'input.csr and input.keyOut exclude each other: give input.csr for a key the workload made, or input.keyOut to generate one here', { details: { input: ['csr', 'keyOut'] } });
+  if (!input.csr && !input.keyOut) throw new PkiError('USAGE_MISSING_INPUT', 'give input.csr FILE (the workload\'s new key) or input.keyOut FILE (a key generated here)', { details: { input: ['csr', 'keyOut'] } });
+  if (input.keyType && input.csr) throw new PkiError('USAGE_CONFLICT', 'input.keyType applies to generated keys, not to input.csr', { details: { input: ['keyType', 'csr'] } });
+  const reason = input.revokeOld === undefined ? undefined : parseReason(input.revokeOld, 'input.revokeOld');
+  const validitySeconds = input.validity === undefined ? undefined : parseValidity(input.validity, 'input.validity');
   const force = input.force ?? false;
-  if (input.keyOut && input.keyOut === input.out) throw new PkiError('USAGE_CONFLICT', `--key-out ${input.keyOut} is also --out`);
-  for (const [path, flag] of [[input.out, '--out'], [input.keyOut, '--key-out']] as const) {
+  if (input.keyOut && input.keyOut === input.out) throw new PkiError('USAGE_CONFLICT', `input.keyOut ${input.keyOut} is also input.out`, { details: { input: ['keyOut', 'out'] } });
+  for (const [path, flag] of [[input.out, 'input.out'], [input.keyOut, 'input.keyOut']] as const) {
     if (!path) continue;
     checkOutput(path, flag, force);
     probeWritableDir(dirname(path), flag);
   }
   const askedSerial = input.serial === undefined ? undefined : normaliseSerial(input.serial);
-  const fromFile = input.cert === undefined ? undefined : readCertificate(readInput(input.cert, '--cert'), input.cert);
-  const csr = input.csr ? readCsr(readInput(input.csr, '--csr', INPUT_LIMITS.csr), input.csr) : undefined;
+  const fromFile = input.cert === undefined ? undefined : readCertificate(readInput(input.cert, 'input.cert'), input.cert);
+  const csr = input.csr ? readCsr(readInput(input.csr, 'input.csr', INPUT_LIMITS.csr), input.csr) : undefined;
   return withWorkspace(input.dir, deps, async (ws) => {
     const ca = await getCa(ws, input.ca);
     let old = fromFile;
     if (!old) {
       const [row] = await ws.store.getCertificates(askedSerial!, ca.id);
-      if (!row) throw new PkiError('NOT_FOUND_SERIAL', `--serial ${askedSerial}: no certificate with this serial was issued by CA ${ca.name}`, { details: { serial: askedSerial, ca: ca.name } });
+      if (!row) throw new PkiError('NOT_FOUND_SERIAL', `input.serial ${askedSerial}: no certificate with this serial was issued by CA ${ca.name}`, { details: { serial: askedSerial, ca: ca.name } });
       old = parseCertificate(row.der, `serial ${askedSerial}`);
     }
-    const what = input.cert ? `--cert ${input.cert}` : `--serial ${askedSerial}`;
+    const what = input.cert ? `input.cert ${input.cert}` : `input.serial ${askedSerial}`;
     if (!ca.certDer || !verifyCertificateSignature(old, caCertificate(ca).publicKey))
       throw new PkiError('NOT_FOUND_SERIAL', `${what} was not issued by CA ${ca.name} (its signature does not verify with ${ca.name}'s key)`, {
         details: { file: input.cert ?? null, ca: ca.name, serial: old.serialHex },
@@ -92,8 +92,8 @@ export async function renewCertificate(deps: Workspace['deps'], input: RenewInpu
     } catch (e) {
       if (e instanceof PkiError && e.code === 'NOT_FOUND_PROFILE' && input.profile === undefined)
         throw new PkiError(e.code, `serial ${old.serialHex} was issued with profile ${record.profile}, which is not found now: ${e.message}`, {
-          details: e.details,
-          hint: 'pass --profile NAME_OR_FILE (the profile it was issued with, e.g. the file given to pki issue --profile)',
+          details: { ...e.details, input: 'profile' },
+          hint: 'pass input.profile NAME_OR_FILE (the profile it was issued with, e.g. the file given to pki issue --profile)',
         });
       throw e;
     }
@@ -105,7 +105,7 @@ export async function renewCertificate(deps: Workspace['deps'], input: RenewInpu
       req = requestFromCsr(csrData(csr), subject, old.sans);
       if (csr.spki.equals(old.spki)) deps.stderr.write(`warning: ${input.csr} holds the key of the old certificate: the key is not rotated\n`);
     } else {
-      generated = generateWorkloadKey(parseKeyType(input.keyType ?? old.publicKey.keyType), deps.randomBytes);
+      generated = generateWorkloadKey(parseKeyType(input.keyType ?? old.publicKey.keyType, 'input.keyType'), deps.randomBytes);
       req = generatedRequestFromSpki(subject.der, subject.dn, generated.signer.spki, `renewal of ${old.serialHex}`, old.sans);
     }
     const signer = await unlockCa(ws, ca, input);
@@ -123,14 +123,16 @@ export async function renewCertificate(deps: Workspace['deps'], input: RenewInpu
         write();
       } catch (e) {
         const err = e as PkiError;
-        throw new PkiError(err.code, `certificate ${serial} (renewal of ${old.serialHex}) is issued and recorded, but ${what}: ${err.message}`, { details: { ...err.details, serial, ca: ca.name }, hint, cause: e });
+        // The file it could not write is an input (input.out, input.keyOut): keep it named for the CLI.
+        const field = /^input\.([a-z][A-Za-z0-9]*)\b/.exec(err.message)?.[1];
+        throw new PkiError(err.code, `certificate ${serial} (renewal of ${old.serialHex}) is issued and recorded, but ${what}: ${err.message}`, { details: { ...err.details, serial, ca: ca.name, ...(field ? { input: field } : {}) }, hint, cause: e });
       }
     };
     if (generated && input.keyOut) {
       const keyOut = input.keyOut;
-      after('its key could not be written', () => writePrivateKeyFile(keyOut, generated.privateKeyPem(), '--key-out', force), `fix the cause and renew again (pki revoke --ca ${ca.name} --serial ${serial} --reason superseded for this one)`);
+      after('its key could not be written', () => writePrivateKeyFile(keyOut, generated.privateKeyPem(), 'input.keyOut', force), `fix the cause and renew again (pki revoke --ca ${ca.name} --serial ${serial} --reason superseded for this one)`);
     }
-    after('the certificate file could not be written', () => writeFileAtomic(input.out, toPem('CERTIFICATE', cert.der), { force, flag: '--out' }), `pki show ${serial} --ca ${ca.name} --pem --out ${input.out} --force`);
+    after('the certificate file could not be written', () => writeFileAtomic(input.out, toPem('CERTIFICATE', cert.der), { force, flag: 'input.out' }), `pki show ${serial} --ca ${ca.name} --pem --out ${input.out} --force`);
     let revokedOld: string | null = null;
     if (reason !== undefined) {
       try {

@@ -56,16 +56,16 @@ export function parseSerialList(text: string, source: string, defaultReason: num
 
 /** Revokes one certificate, by `serial` or by certificate file (`cert`). */
 export async function revokeCertificate(deps: Deps, input: RevokeInput) {
-  if (!!input.serial === !!input.cert) throw new PkiError('USAGE_MISSING_INPUT', 'give exactly one of --serial HEX, --cert FILE or --batch FILE');
+  if (!!input.serial === !!input.cert) throw new PkiError('USAGE_MISSING_INPUT', 'give exactly one of input.serial HEX, input.cert FILE or input.batch FILE', { details: { input: ['serial', 'cert', 'batch'] } });
   const { reason, invalidityDate } = parseCommon(input);
   return withWorkspace(input.dir, deps, async (ws) => {
     const ca = await getCa(ws, input.ca);
     checkInvalidityDate(invalidityDate, ws.now, input);
     let serial: string;
     if (input.cert) {
-      const cert = readCertificate(readInput(input.cert, '--cert'), input.cert);
+      const cert = readCertificate(readInput(input.cert, 'input.cert'), input.cert);
       if (!verifyCertificateSignature(cert, caCertificate(ca).publicKey))
-        throw new PkiError('NOT_FOUND_SERIAL', `--cert ${input.cert} was not issued by CA ${ca.name} (its signature does not verify with ${ca.name}'s key)`, {
+        throw new PkiError('NOT_FOUND_SERIAL', `input.cert ${input.cert} was not issued by CA ${ca.name} (its signature does not verify with ${ca.name}'s key)`, {
           details: { file: input.cert, ca: ca.name },
         });
       serial = cert.serialHex;
@@ -78,7 +78,7 @@ export async function revokeCertificate(deps: Deps, input: RevokeInput) {
 /** Revokes every serial listed in `batch` in one transaction: all of them, or (with every problem reported) none. */
 export async function revokeBatch(deps: Deps, input: RevokeInput & { batch: string }) {
   const { reason, invalidityDate } = parseCommon(input);
-  const list = parseSerialList(readInput(input.batch, '--batch', INPUT_LIMITS.list).toString('utf8'), input.batch, reason);
+  const list = parseSerialList(readInput(input.batch, 'input.batch', INPUT_LIMITS.list).toString('utf8'), input.batch, reason);
   return withWorkspace(input.dir, deps, async (ws) => {
     const ca = await getCa(ws, input.ca);
     checkInvalidityDate(invalidityDate, ws.now, input);
@@ -94,10 +94,10 @@ export async function revokeBatch(deps: Deps, input: RevokeInput & { batch: stri
 }
 
 function parseCommon(input: RevokeInput) {
-  return { reason: parseReason(input.reason ?? 'unspecified'), invalidityDate: input.invalidityDate ? parseDate(input.invalidityDate, '--invalidity-date') : null };
+  return { reason: parseReason(input.reason ?? 'unspecified'), invalidityDate: input.invalidityDate ? parseDate(input.invalidityDate, 'input.invalidityDate') : null };
 }
 
 function checkInvalidityDate(invalidityDate: Date | null, now: Date, input: RevokeInput): void {
   if (invalidityDate && invalidityDate.getTime() > now.getTime())
-    throw new PkiError('USAGE_BAD_DATE', `--invalidity-date ${input.invalidityDate} is in the future`, { details: { flag: '--invalidity-date' } });
+    throw new PkiError('USAGE_BAD_DATE', `input.invalidityDate ${input.invalidityDate} is in the future`, { details: { flag: 'input.invalidityDate' } });
 }

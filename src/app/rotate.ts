@@ -12,12 +12,13 @@ import { PkiError } from '../errors.js';
 import { createGateway, type Gateway, type GatewayOptions } from '../aws/gateway.js';
 import { formatDuration } from '../domain/duration.js';
 import type { PassphraseSource } from '../crypto/passphrase.js';
-import type { AnchorRecord, CaRecord, Deps, LeafSummary, PublishedCrl, RotationPhase, RotationRecord } from '../ports.js';
+import type { AnchorRecord, CaRecord, Deps, LeafSummary, PublishedCrl, RotationRecord } from '../ports.js';
 import { loadProfile } from '../profile/load.js';
 import { checkCaCertificate, createCa, retireCas } from './ca.js';
 import { crlResourceName, crlsOfCa, publishCrls, pushAnchor } from './publish.js';
 import { certificateSummary } from './query.js';
-import { assertNotClosed, CLOSED_PHASES, subtree } from './rotation-state.js';
+import { assertNotClosed, subtree } from './rotation-state.js';
+import { CLOSED_PHASES, INTERRUPTED, NEXT_STEP, phasesBefore, startTransition, transition, type RotationStep, type Transition } from '../domain/rotation.js';
 import { revokedInBundle } from './ca-state.js';
 import { withAnchorLease, type LeaseOptions } from './lease.js';
 import { caCertificate, unlockCa, withWorkspace, type Workspace } from './workspace.js';
@@ -130,17 +131,17 @@ async function analyse(ws: Workspace, anchor: AnchorRecord, newName: string, old
   const all = await ws.store.listCas();
   const neu = all.find((c) => c.name === newName);
   if (!neu && !allowMissingNew)
-    throw new PkiError('NOT_FOUND_CA', `--new-ca ${newName}: no such CA`, { details: { ca: newName }, hint: 'pass --subject "CN=..." to create it, or create it first with pki ca create' });
+    throw new PkiError('NOT_FOUND_CA', `input.newCa ${newName}: no such CA`, { details: { ca: newName, input: ['newCa', 'subject'] }, hint: 'pass input.subject "CN=..." to create it, or create it first with pki ca create' });
   // A bundle that already holds the new CA beside the old one (pushed by hand) is a rotation half-way through start.
   const bundleBefore = anchor.caNames.filter((n) => n !== newName);
   let old: CaRecord;
-  if (oldName !== undefined) old = findCa(all, oldName, '--old-ca');
+  if (oldName !== undefined) old = findCa(all, oldName, 'input.oldCa');
   else if (bundleBefore.length === 1 && !(neu && ancestors(all, neu).some((a) => a.name === bundleBefore[0]))) old = findCa(all, bundleBefore[0]!, 'the trust anchor\'s CA');
   else
-    throw new PkiError('USAGE_MISSING_OLD_CA', `name the CA that ${newName} replaces with --old-ca (trust anchor ${anchor.name} holds ${anchor.caNames.join(', ')})`, {
-      details: { anchor: anchor.name, bundle: anchor.caNames },
+    throw new PkiError('USAGE_MISSING_OLD_CA', `name the CA that ${newName} replaces with input.oldCa (trust anchor ${anchor.name} holds ${anchor.caNames.join(', ')})`, {
+      details: { anchor: anchor.name, bundle: anchor.caNames, input: 'oldCa' },
     });
-  if (old.name === newName) throw new PkiError('USAGE_CONFLICT', `--new-ca and --old-ca are the same CA (${newName})`);
+  if (old.name === newName) throw new PkiError('USAGE_CONFLICT', `input.newCa and input.oldCa are the same CA (${newName})`, { details: { input: ['newCa', 'oldCa'] } });
   const oldSubtree = subtree(all, old);
   if (neu && oldSubtree.some((c) => c.id === neu.id))
     throw new PkiError('STATE_ROTATION_NEW_UNDER_OLD', `${newName} is signed by ${old.name} (directly or through other CAs): it cannot outlive the CA it replaces`, {
@@ -148,9 +149,9 @@ async function analyse(ws: Workspace, anchor: AnchorRecord, newName: string, old
     });
   if (neu) {
     // Roles Anywhere's CA rules (reference §1.3): the new CA would be refused in a bundle, or could not sign leaves.
-    checkCaCertificate(caCertificate(neu), `--new-ca ${newName}`, ws.now);
+    checkCaCertificate(caCertificate(neu), `input.newCa ${newName}`, ws.now);
     // A CA another rotation closed for issuance cannot take over.
-    await assertNotClosed(ws, neu, '--new-ca');
+    await assertNotClosed(ws, neu, 'input.newCa');
   }
   const anchorChange = bundleBefore.includes(old.name);
   const { bundleDuring, bundleAfter } = bundles(bundleBefore, old.name, newName, anchorChange);
@@ -162,13 +163,13 @@ async function analyse(ws: Workspace, anchor: AnchorRecord, newName: string, old
   if (!anchorChange) {
     const inBundle = (ca: CaRecord) => [ca, ...ancestors(all, ca)].find((c) => bundleBefore.includes(c.name));
     if (!inBundle(old))
-      throw new PkiError('STATE_ROTATION_NOT_ON_ANCHOR', `--old-ca ${old.name} is not trusted through trust anchor ${anchor.name} (${bundleBefore.join(', ')})`, {
+      throw new PkiError('STATE_ROTATION_NOT_ON_ANCHOR', `input.oldCa ${old.name} is not trusted through trust anchor ${anchor.name} (${bundleBefore.join(', ')})`, {
         details: { anchor: anchor.name, bundle: bundleBefore, old: old.name },
       });
     if (neu && !inBundle(neu))
       throw new PkiError('STATE_ROTATION_NEW_UNTRUSTED', `${newName} does not chain to a CA of trust anchor ${anchor.name} (${bundleBefore.join(', ')}), and ${old.name} is not in the bundle to be replaced`, {
-        details: { anchor: anchor.name, bundle: bundleBefore, new: newName },
-        hint: `to put a new CA into the bundle, rotate the bundle's CA: --old-ca ${bundleBefore.join(' or --old-ca ')}`,
+        details: { anchor: anchor.name, bundle: bundleBefore, new: newName, input: 'oldCa' },
+        hint: `to put a new CA into the bundle, rotate the bundle's CA: input.oldCa ${bundleBefore.join(' or input.oldCa ')}`,
       });
   }
   const published = await ws.store.listPublishedCrls(anchor.name);
@@ -267,10 +268,10 @@ function refuseDependents(step: string, a: Analysis, sideName: string, deps: { l
       `${live.count} unexpired, unrevoked certificate(s) under ${sideName} would ${effect}; the last expires ${live.latestNotAfter!.toISOString()}:\n` +
         live.sample.map((c) => `  ${c.serial}  ${c.subjectDn}  (${c.issuerName}, until ${c.notAfter.toISOString()})`).join('\n') +
         (live.count > live.sample.length ? `\n  ... and ${live.count - live.sample.length} more` : ''),
-      { details: { anchor: a.anchor.name, ca: sideName, leaves: leavesJson(ws, live) }, hint: `wait until ${live.latestNotAfter!.toISOString()}, revoke them, or pass --force ${live.count} to break them deliberately` },
+      { details: { anchor: a.anchor.name, ca: sideName, leaves: leavesJson(ws, live), input: 'force' }, hint: `wait until ${live.latestNotAfter!.toISOString()}, revoke them, or pass input.force ${live.count} to break them deliberately` },
     );
   if (force !== live.count)
-    throw new PkiError('USAGE_FORCE_COUNT', `--force ${force} does not match the ${live.count} live certificate(s) under ${sideName} that would ${effect}`, {
+    throw new PkiError('USAGE_FORCE_COUNT', `input.force ${force} does not match the ${live.count} live certificate(s) under ${sideName} that would ${effect}`, {
       details: { expected: live.count, given: force },
     });
 }
@@ -396,10 +397,11 @@ export async function planRotation(
   return withWorkspace(input.dir, deps, async (ws) => {
     const anchor = await requireAnchor(ws, input.anchor);
     const open = await ws.store.openRotation(anchor.name);
-    if (open) throw inProgress(anchor.name, open);
+    const t = transition(open?.phase ?? 'none', 'plan');
+    if (t.kind === 'refuse') throw refusal('plan', t, anchor.name, open);
     const exists = !!(await ws.store.getCa(input.newCa));
     if (!exists && !input.subject)
-      throw new PkiError('NOT_FOUND_CA', `--new-ca ${input.newCa}: no such CA`, { details: { ca: input.newCa }, hint: 'pass --subject "CN=..." to have start create it, or create it first with pki ca create' });
+      throw new PkiError('NOT_FOUND_CA', `input.newCa ${input.newCa}: no such CA`, { details: { ca: input.newCa, input: ['newCa', 'subject'] }, hint: 'pass input.subject "CN=..." to have start create it, or create it first with pki ca create' });
     const a = await analyse(ws, anchor, input.newCa, input.oldCa, true);
     const oldIsRoot = a.old.parentId === null;
     const parentName = input.parent ?? (oldIsRoot ? undefined : (await ws.store.getCaById(a.old.parentId!))?.name);
@@ -409,7 +411,7 @@ export async function planRotation(
     // The checks start makes before its first write; the service's CRL slots only with --check-service.
     const reads: string[] = [];
     const preflightChecks = await preflight(ws, a, { ...input, passphraseOptional: true }, input.checkService ? await gatewayFor(deps, input, anchor) : undefined, reads);
-    if (!input.checkService) preflightChecks.push({ check: 'crl-slots', ok: true, message: 'not checked against the service (pass --check-service)' });
+    if (!input.checkService) preflightChecks.push({ check: 'crl-slots', ok: true, message: 'not checked against the service (pass input.checkService)' });
     const warnings: string[] = [...(await revokedInBundle(ws, anchor.name, anchor.caNames)), ...a.otherAnchors.filter((x) => !x.trustsNew).map((x) => x.message)];
     if (a.neu) {
       const newCert = caCertificate(a.neu);
@@ -524,14 +526,13 @@ export async function startRotation(deps: Deps, input: StartInput) {
     const open = await ws.store.openRotation(anchor.name);
     if (open) {
       const neu = await ws.store.getCaById(open.newCaId);
-      if (neu?.name !== input.newCa) throw inProgress(anchor.name, open);
-      if (open.phase !== 'starting' && open.phase !== 'started')
-        throw new PkiError('STATE_ROTATION_PHASE', `the rotation on ${anchor.name} is already ${open.phase}; start is behind it`, { details: { phase: open.phase }, hint: `pki rotate status --anchor ${anchor.name}` });
+      const t = startTransition(open.phase, neu?.name === input.newCa);
+      if (t.kind === 'refuse') throw refusal('start', t, anchor.name, open);
       return null;
     }
     if (await ws.store.getCa(input.newCa)) return null;
     if (!input.subject)
-      throw new PkiError('NOT_FOUND_CA', `--new-ca ${input.newCa}: no such CA`, { details: { ca: input.newCa }, hint: 'pass --subject "CN=..." to create it, or create it first with pki ca create' });
+      throw new PkiError('NOT_FOUND_CA', `input.newCa ${input.newCa}: no such CA`, { details: { ca: input.newCa, input: ['newCa', 'subject'] }, hint: 'pass input.subject "CN=..." to create it, or create it first with pki ca create' });
     // Check everything that does not need the new CA before creating it.
     const a = await analyse(ws, anchor, input.newCa, input.oldCa, true);
     const parent = input.parent ?? (a.old.parentId === null ? undefined : (await ws.store.getCaById(a.old.parentId))?.name);
@@ -575,11 +576,13 @@ export async function startRotation(deps: Deps, input: StartInput) {
     withWorkspace(input.dir, deps, async (ws) => {
       const anchor = await requireAnchor(ws, input.anchor);
       let rotation = await ws.store.openRotation(anchor.name);
+      const t = startTransition(rotation?.phase ?? 'none', true);
+      if (t.kind !== 'run') throw refusal('start', t.kind === 'refuse' ? t : { kind: 'refuse', code: 'STATE_ROTATION_PHASE' }, anchor.name, rotation);
       const a = rotation ? await recorded(ws, rotation) : await analyse(ws, anchor, input.newCa, input.oldCa, false);
       const calls: string[] = [];
       const gw = await gatewayFor(deps, input, anchor);
       // Preflight before the first write (and in a dry run): a failure here leaves the service and the store as they were.
-      const preflightChecks = !rotation || rotation.phase === 'starting' ? await preflight(ws, a, input, gw, calls) : [];
+      const preflightChecks = !rotation || INTERRUPTED[rotation.phase] === 'start' ? await preflight(ws, a, input, gw, calls) : [];
       const otherAnchors = a.otherAnchors.map((x) => x.message);
       if (input.dryRun) {
         const dry = await pushAnchor(deps, { ...(input.dir ? { dir: input.dir } : {}), fromRotation: true, name: anchor.name, cas: a.bundleDuring, gateway: gw, dryRun: true });
@@ -598,8 +601,8 @@ export async function startRotation(deps: Deps, input: StartInput) {
       );
       if (a.anchorChange) await pushBundle(deps, input, anchor.name, a.bundleDuring, gw, calls);
       await publishAll(deps, input, anchor.name, a.crlCas, gw, calls);
-      if (rotation.phase === 'starting')
-        rotation = await ws.store.setRotationPhase(rotation.id, ['starting'], 'started', { action: 'rotate.started', target: anchor.name, details: { rotation: rotation.id, calls } }, deps.actor, ws.now);
+      if (rotation.phase !== t.to)
+        rotation = await ws.store.setRotationPhase(rotation.id, phasesBefore('start', t.to), t.to, { action: 'rotate.started', target: anchor.name, details: { rotation: rotation.id, calls } }, deps.actor, ws.now);
       return {
         anchor: anchor.name,
         dryRun: false,
@@ -615,18 +618,26 @@ export async function startRotation(deps: Deps, input: StartInput) {
   return input.dryRun ? step(input) : withAnchorLease(deps, input, input.anchor, (leaseHolder) => step({ ...input, leaseHolder }));
 }
 
-async function requireOpen(ws: Workspace, anchorName: string): Promise<RotationRecord> {
+/** The open rotation on `anchorName`, with what `step` does in its phase; refuses (from the table) when it does nothing. */
+async function requireOpen(ws: Workspace, anchorName: string, step: RotationStep): Promise<{ r: RotationRecord; t: Exclude<Transition, { kind: 'refuse' }> }> {
   await requireAnchor(ws, anchorName);
   const r = await ws.store.openRotation(anchorName);
-  if (!r) throw new PkiError('STATE_NO_ROTATION', `trust anchor ${anchorName} has no rotation in progress`, { hint: `start one: pki rotate plan --anchor ${anchorName} --new-ca NAME` });
-  return r;
+  const t = transition(r?.phase ?? 'none', step);
+  if (t.kind === 'refuse' || !r) throw refusal(step, t.kind === 'refuse' ? t : { kind: 'refuse', code: 'STATE_NO_ROTATION' }, anchorName, r);
+  return { r, t };
 }
 
-function wrongPhase(step: string, r: RotationRecord, need: string): PkiError {
-  const next: Partial<Record<RotationPhase, string>> = { starting: 'start', started: 'switch', switched: 'finish', finishing: 'finish', aborting: 'abort' };
-  return new PkiError('STATE_ROTATION_PHASE', `cannot ${step}: the rotation on ${r.anchorName} is ${r.phase}; ${step} needs it ${need}`, {
+/** The error for a step the state machine refuses (domain/rotation.ts), with the code the table gives. */
+function refusal(step: RotationStep, t: Extract<Transition, { kind: 'refuse' }>, anchorName: string, r: RotationRecord | undefined): PkiError {
+  if (t.code === 'STATE_NO_ROTATION' || !r)
+    return new PkiError('STATE_NO_ROTATION', `trust anchor ${anchorName} has no rotation in progress`, { hint: `start one: pki rotate plan --anchor ${anchorName} --new-ca NAME` });
+  if (t.code === 'STATE_ROTATION_IN_PROGRESS') return inProgress(anchorName, r);
+  if (step === 'start')
+    return new PkiError('STATE_ROTATION_PHASE', `the rotation on ${anchorName} is already ${r.phase}; start is behind it`, { details: { phase: r.phase }, hint: `pki rotate status --anchor ${anchorName}` });
+  const next = NEXT_STEP[r.phase];
+  return new PkiError('STATE_ROTATION_PHASE', `cannot ${step}: the rotation on ${r.anchorName} is ${r.phase}; ${step} needs it ${t.need}`, {
     details: { anchor: r.anchorName, phase: r.phase },
-    hint: next[r.phase] ? `next step: pki rotate ${next[r.phase]} --anchor ${r.anchorName}` : `pki rotate status --anchor ${r.anchorName}`,
+    hint: next ? `next step: pki rotate ${next} --anchor ${r.anchorName}` : `pki rotate status --anchor ${r.anchorName}`,
   });
 }
 
@@ -636,10 +647,9 @@ function wrongPhase(step: string, r: RotationRecord, need: string): PkiError {
  */
 export async function switchRotation(deps: Deps, input: RotateInput) {
   return withWorkspace(input.dir, deps, async (ws) => {
-    const r = await requireOpen(ws, input.anchor);
+    const { r, t } = await requireOpen(ws, input.anchor, 'switch');
     const a = await recorded(ws, r);
-    if (r.phase === 'switched') return { anchor: r.anchorName, dryRun: input.dryRun ?? false, phase: r.phase, old: a.old.name, new: a.newName, closed: names(a.oldSubtree), calls: [] as string[] };
-    if (r.phase !== 'started') throw wrongPhase('switch', r, 'started');
+    if (t.kind !== 'run') return { anchor: r.anchorName, dryRun: input.dryRun ?? false, phase: r.phase, old: a.old.name, new: a.newName, closed: names(a.oldSubtree), calls: [] as string[] };
     const calls: string[] = [];
     if (r.anchorChange) {
       const gw = await gatewayFor(deps, input, a.anchor);
@@ -652,7 +662,7 @@ export async function switchRotation(deps: Deps, input: RotateInput) {
         });
     }
     if (input.dryRun) return { anchor: r.anchorName, dryRun: true, phase: r.phase, old: a.old.name, new: a.newName, closed: names(a.oldSubtree), calls };
-    const next = await ws.store.setRotationPhase(r.id, ['started'], 'switched', { action: 'rotate.switch', target: r.anchorName, details: { rotation: r.id, closed: names(a.oldSubtree), to: a.newName } }, deps.actor, ws.now);
+    const next = await ws.store.setRotationPhase(r.id, phasesBefore('switch', t.to), t.to, { action: 'rotate.switch', target: r.anchorName, details: { rotation: r.id, closed: names(a.oldSubtree), to: a.newName } }, deps.actor, ws.now);
     return { anchor: r.anchorName, dryRun: false, phase: next.phase, old: a.old.name, new: a.newName, closed: names(a.oldSubtree), calls };
   });
 }
@@ -661,28 +671,31 @@ export async function switchRotation(deps: Deps, input: RotateInput) {
 export async function finishRotation(deps: Deps, input: RotateInput & { force?: number }) {
   const step = (input: RotateInput & { force?: number }) =>
     withWorkspace(input.dir, deps, async (ws) => {
-      let r = await requireOpen(ws, input.anchor);
-      if (r.phase !== 'switched' && r.phase !== 'finishing') throw wrongPhase('finish', r, 'switched');
+      const open = await requireOpen(ws, input.anchor, 'finish');
+      let r = open.r;
+      const t = open.t as Extract<Transition, { kind: 'run' }>;
+      // A first run records the intent (finishing); a run from the intent phase completes an interrupted finish.
+      const fresh = t.intent !== undefined;
       const a = await recorded(ws, r);
       const calls: string[] = [];
-      if (r.phase === 'switched') {
+      if (fresh) {
         refuseDependents('finish', a, a.old.name, await dependents(ws, a, a.oldSubtree), input.force, ws);
         checkCaCertificate(caCertificate(a.neu!), `CA ${a.newName}`, ws.now);
       }
       const gw = await gatewayFor(deps, input, a.anchor);
-      if (r.phase === 'switched') await refuseLastCrl('finish', a, a.oldSubtree, a.newName, gw, calls);
+      if (fresh) await refuseLastCrl('finish', a, a.oldSubtree, a.newName, gw, calls);
       if (input.dryRun) {
         if (r.anchorChange) calls.push(...(await pushAnchor(deps, { ...(input.dir ? { dir: input.dir } : {}), fromRotation: true, name: a.anchor.name, cas: a.bundleAfter, gateway: gw, dryRun: true })).calls);
         const gone = a.published.filter((p) => a.oldSubtree.some((c) => c.id === p.issuerId));
         calls.push(...gone.map((p) => `DeleteCrl (${a.oldSubtree.find((c) => c.id === p.issuerId)!.name})`));
         return { anchor: r.anchorName, dryRun: true, phase: r.phase, old: a.old.name, new: a.newName, calls, forced: input.force ?? 0 };
       }
-      if (r.phase === 'switched')
-        r = await ws.store.setRotationPhase(r.id, ['switched'], 'finishing', { action: 'rotate.finish', target: r.anchorName, details: { rotation: r.id, forced: input.force ?? 0 } }, deps.actor, ws.now);
+      if (t.intent)
+        r = await ws.store.setRotationPhase(r.id, phasesBefore('finish', t.intent), t.intent, { action: 'rotate.finish', target: r.anchorName, details: { rotation: r.id, forced: input.force ?? 0 } }, deps.actor, ws.now);
       // The bundle first: while the old CA is still trusted its CRL must stay, or what it revoked would work again.
       if (r.anchorChange) await pushBundle(deps, input, a.anchor.name, a.bundleAfter, gw, calls);
       await removeCrls(ws, a.anchor, a.oldSubtree, gw, calls);
-      r = await ws.store.setRotationPhase(r.id, ['finishing'], 'finished', { action: 'rotate.finished', target: r.anchorName, details: { rotation: r.id, retired: a.old.name, calls } }, deps.actor, ws.now);
+      r = await ws.store.setRotationPhase(r.id, phasesBefore('finish', t.to), t.to, { action: 'rotate.finished', target: r.anchorName, details: { rotation: r.id, retired: a.old.name, calls } }, deps.actor, ws.now);
       await retireCas(ws, a.oldSubtree, { rotation: r.id, anchor: r.anchorName });
       return { anchor: r.anchorName, dryRun: false, phase: r.phase, old: a.old.name, new: a.newName, calls, forced: input.force ?? 0 };
     });
@@ -693,27 +706,30 @@ export async function finishRotation(deps: Deps, input: RotateInput & { force?: 
 export async function abortRotation(deps: Deps, input: RotateInput & { force?: number }) {
   const step = (input: RotateInput & { force?: number }) =>
     withWorkspace(input.dir, deps, async (ws) => {
-      let r = await requireOpen(ws, input.anchor);
-      if (r.phase === 'finishing') throw wrongPhase('abort', r, 'starting, started or switched');
+      const open = await requireOpen(ws, input.anchor, 'abort');
+      let r = open.r;
+      const t = open.t as Extract<Transition, { kind: 'run' }>;
+      // A first run records the intent (aborting); a run from the intent phase completes an interrupted abort.
+      const fresh = t.intent !== undefined;
       const a = await recorded(ws, r);
       const calls: string[] = [];
-      if (r.phase !== 'aborting') {
+      if (fresh) {
         refuseDependents('abort', a, a.newName, await dependents(ws, a, a.newSubtree), input.force, ws);
         if (r.anchorChange) checkCaCertificate(caCertificate(a.old), `CA ${a.old.name}`, ws.now);
       }
       const gw = await gatewayFor(deps, input, a.anchor);
-      if (r.phase !== 'aborting') await refuseLastCrl('abort', a, a.newSubtree, a.old.name, gw, calls);
+      if (fresh) await refuseLastCrl('abort', a, a.newSubtree, a.old.name, gw, calls);
       if (input.dryRun) {
         if (r.anchorChange) calls.push(...(await pushAnchor(deps, { ...(input.dir ? { dir: input.dir } : {}), fromRotation: true, name: a.anchor.name, cas: a.bundleBefore, gateway: gw, dryRun: true })).calls);
         const gone = a.published.filter((p) => a.newSubtree.some((c) => c.id === p.issuerId));
         calls.push(...gone.map((p) => `DeleteCrl (${a.newSubtree.find((c) => c.id === p.issuerId)!.name})`));
         return { anchor: r.anchorName, dryRun: true, phase: r.phase, old: a.old.name, new: a.newName, calls, forced: input.force ?? 0 };
       }
-      if (r.phase !== 'aborting')
-        r = await ws.store.setRotationPhase(r.id, ['starting', 'started', 'switched'], 'aborting', { action: 'rotate.abort', target: r.anchorName, details: { rotation: r.id, from: r.phase, forced: input.force ?? 0 } }, deps.actor, ws.now);
+      if (t.intent)
+        r = await ws.store.setRotationPhase(r.id, phasesBefore('abort', t.intent), t.intent, { action: 'rotate.abort', target: r.anchorName, details: { rotation: r.id, from: r.phase, forced: input.force ?? 0 } }, deps.actor, ws.now);
       if (r.anchorChange) await pushBundle(deps, input, a.anchor.name, a.bundleBefore, gw, calls);
       await removeCrls(ws, a.anchor, a.newSubtree, gw, calls);
-      r = await ws.store.setRotationPhase(r.id, ['aborting'], 'aborted', { action: 'rotate.aborted', target: r.anchorName, details: { rotation: r.id, calls } }, deps.actor, ws.now);
+      r = await ws.store.setRotationPhase(r.id, phasesBefore('abort', t.to), t.to, { action: 'rotate.aborted', target: r.anchorName, details: { rotation: r.id, calls } }, deps.actor, ws.now);
       return { anchor: r.anchorName, dryRun: false, phase: r.phase, old: a.old.name, new: a.newName, calls, forced: input.force ?? 0 };
     });
   return input.dryRun ? step(input) : withAnchorLease(deps, input, input.anchor, (leaseHolder) => step({ ...input, leaseHolder }));
@@ -738,8 +754,8 @@ export async function rotationStatus(deps: Deps, input: { dir?: string; anchor: 
       case 'starting':
       case 'finishing':
       case 'aborting': {
-        const step = r.phase === 'starting' ? 'start' : r.phase === 'finishing' ? 'finish' : 'abort';
-        next = step === 'start' ? `${cmd('start')} --new-ca ${a.newName}` : cmd(step);
+        const step = INTERRUPTED[r.phase]!;
+        next = step === 'start' ? `pki rotate start --anchor ${anchor.name} --new-ca ${a.newName}` : cmd(step);
         due = true;
         message = `${step} was interrupted: run it again to complete it`;
         break;

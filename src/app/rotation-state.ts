@@ -1,11 +1,16 @@
 /** What a recorded CA rotation means for the rest of the PKI: which CAs may still issue and publish. */
 import { PkiError } from '../errors.js';
 import type { AnchorRecord, CaRecord, RotationPhase, RotationRecord } from '../ports.js';
+import { BUNDLES_IN_PHASE, CLOSED_PHASES, type RotationPhase as DomainRotationPhase } from '../domain/rotation.js';
 import type { Workspace } from './workspace.js';
 import { assertCaUsable } from './ca-state.js';
 
-/** Phases in which the old CA (and every CA below it) no longer issues. */
-export const CLOSED_PHASES: RotationPhase[] = ['switched', 'finishing', 'finished'];
+export { CLOSED_PHASES };
+
+/** The store's phase type and the state machine's are the same set (a compile-time check). */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const samePhases: Same<RotationPhase, DomainRotationPhase> = true;
+void samePhases;
 
 /** `ca` and every CA below it. */
 export function subtree(all: CaRecord[], ca: CaRecord): CaRecord[] {
@@ -43,8 +48,8 @@ export async function assertPublishable(ws: Workspace, anchorName: string, ca: C
     const old = all.find((c) => c.id === r.oldCaId)!;
     if (subtree(all, old).some((c) => c.id === ca.id))
       throw new PkiError('STATE_CA_RETIRED', `CA ${ca.name} was rotated out of trust anchor ${anchorName} on ${r.endedAt!.toISOString()}: its CRL no longer goes there`, {
-        details: { ca: ca.name, anchor: anchorName },
-        hint: `remove "--ca ${ca.name}" from the publishing job for ${anchorName}`,
+        details: { ca: ca.name, anchor: anchorName, input: 'cas' },
+        hint: `remove "input.cas ${ca.name}" from the publishing job for ${anchorName}`,
       });
   }
 }
@@ -62,16 +67,8 @@ export async function expectedBundles(ws: Workspace, anchor: AnchorRecord): Prom
   const before = r.bundleBefore;
   const during = [...before, newName];
   const after = before.map((n) => (n === oldName ? newName : n));
-  const bundles: Record<RotationPhase, string[][]> = {
-    starting: [during, before],
-    started: [during],
-    switched: [during],
-    finishing: [after, during],
-    aborting: [before, during],
-    finished: [after],
-    aborted: [before],
-  };
-  return { bundles: bundles[r.phase], rotation: r, oldName, newName };
+  const byName = { before, during, after };
+  return { bundles: BUNDLES_IN_PHASE[r.phase].map((b) => byName[b]), rotation: r, oldName, newName };
 }
 
 /** Refuses a new CA that a rotation already closed for issuance (the old CA of a switched or finished rotation, or below it). */

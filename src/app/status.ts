@@ -21,10 +21,13 @@ export interface StatusCheck {
 
 export const STATUS_EXIT: Record<Level, number> = { ok: 0, warning: 10, critical: 11 };
 
+/** What `pki status` reports (its --json data). */
+export type HierarchyStatus = Awaited<ReturnType<typeof hierarchyStatus>>;
+
 export async function hierarchyStatus(deps: Deps, input: { dir?: string; warn?: string; crit?: string; crlWarn?: string }) {
-  const warn = parseDuration(input.warn ?? '30d', '--warn');
-  const crit = parseDuration(input.crit ?? '7d', '--crit');
-  const crlWarn = parseDuration(input.crlWarn ?? '48h', '--crl-warn');
+  const warn = parseDuration(input.warn ?? '30d', 'input.warn');
+  const crit = parseDuration(input.crit ?? '7d', 'input.crit');
+  const crlWarn = parseDuration(input.crlWarn ?? '48h', 'input.crlWarn');
   const local = await withWorkspace(input.dir, deps, async (ws) => {
     const now = ws.now.getTime();
     const checks: StatusCheck[] = [];
@@ -52,8 +55,8 @@ export async function hierarchyStatus(deps: Deps, input: { dir?: string; warn?: 
         const left = (ca.notAfter.getTime() - now) / 1000;
         entry.secondsToExpiry = Math.floor(left);
         if (left <= 0) checks.push({ level: 'critical', what: `ca/${ca.name}`, message: `CA ${ca.name} expired at ${ca.notAfter.toISOString()}` });
-        else if (left <= crit) checks.push({ level: 'critical', what: `ca/${ca.name}`, message: `CA ${ca.name} expires ${ca.notAfter.toISOString()} (within --crit)` });
-        else if (left <= warn) checks.push({ level: 'warning', what: `ca/${ca.name}`, message: `CA ${ca.name} expires ${ca.notAfter.toISOString()} (within --warn)` });
+        else if (left <= crit) checks.push({ level: 'critical', what: `ca/${ca.name}`, message: `CA ${ca.name} expires ${ca.notAfter.toISOString()} (within input.crit)` });
+        else if (left <= warn) checks.push({ level: 'warning', what: `ca/${ca.name}`, message: `CA ${ca.name} expires ${ca.notAfter.toISOString()} (within input.warn)` });
         entry.validCertificates = (await ws.store.leafSummary([ca.id], ws.now, { revoked: false, sample: 0 })).count;
         entry.expiringWithinWarn = (await ws.store.leafSummary([ca.id], ws.now, { revoked: false, sample: 0, expiringBy: new Date(now + warn * 1000) })).count;
         const { last, epoch } = await ws.store.crlStatus(ca.id);
@@ -61,7 +64,7 @@ export async function hierarchyStatus(deps: Deps, input: { dir?: string; warn?: 
           entry.crl = { number: last.crlNumber, nextUpdate: last.nextUpdate.toISOString() };
           const crlLeft = (last.nextUpdate.getTime() - now) / 1000;
           if (crlLeft <= 0) checks.push({ level: 'critical', what: `crl/${ca.name}`, message: `CA ${ca.name}'s CRL #${last.crlNumber} expired at ${last.nextUpdate.toISOString()}` });
-          else if (crlLeft <= crlWarn) checks.push({ level: 'warning', what: `crl/${ca.name}`, message: `CA ${ca.name}'s CRL #${last.crlNumber} expires ${last.nextUpdate.toISOString()} (within --crl-warn)` });
+          else if (crlLeft <= crlWarn) checks.push({ level: 'warning', what: `crl/${ca.name}`, message: `CA ${ca.name}'s CRL #${last.crlNumber} expires ${last.nextUpdate.toISOString()} (within input.crlWarn)` });
           if (epoch > last.revocationEpoch) checks.push({ level: 'warning', what: `crl/${ca.name}`, message: `CA ${ca.name} revoked certificates after CRL #${last.crlNumber}: generate and publish a new one` });
         } else {
           entry.crl = null;
@@ -98,25 +101,6 @@ export async function hierarchyStatus(deps: Deps, input: { dir?: string; warn?: 
   return { status: level, checks, cas: local.cas, anchors: anchorRows, rotations, now: deps.now().toISOString(), exitCode: STATUS_EXIT[level] };
 }
 
-/** The Prometheus text format, for a node-exporter textfile collector. */
-export function prometheus(r: Awaited<ReturnType<typeof hierarchyStatus>>): string {
-  const lines: string[] = [];
-  const metric = (name: string, help: string, samples: Array<[Record<string, string>, number]>) => {
-    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`);
-    for (const [labels, v] of samples) lines.push(`${name}${Object.keys(labels).length ? `{${Object.entries(labels).map(([k, x]) => `${k}="${x.replace(/["\\\n]/g, '_')}"`).join(',')}}` : ''} ${v}`);
-  };
-  metric('pki_status', 'Overall status: 0 ok, 1 warning, 2 critical.', [[{}, { ok: 0, warning: 1, critical: 2 }[r.status]]]);
-  const cas = r.cas.filter((c) => c.secondsToExpiry !== undefined);
-  metric('pki_ca_seconds_to_expiry', 'Seconds until the CA certificate expires.', cas.map((c) => [{ ca: String(c.name) }, Number(c.secondsToExpiry)]));
-  metric('pki_ca_days_to_expiry', 'Days until the CA certificate expires (Roles Anywhere DaysToExpiry).', cas.map((c) => [{ ca: String(c.name) }, Math.floor(Number(c.secondsToExpiry) / 86400)]));
-  metric('pki_certificates_valid', 'Unexpired, unrevoked end-entity certificates per issuing CA.', cas.map((c) => [{ ca: String(c.name) }, Number(c.validCertificates)]));
-  metric('pki_certificates_expiring', 'Valid end-entity certificates expiring within --warn.', cas.map((c) => [{ ca: String(c.name) }, Number(c.expiringWithinWarn)]));
-  const crls = cas.filter((c) => c.crl);
-  metric('pki_crl_next_update_timestamp_seconds', 'nextUpdate of the CA\'s latest CRL (Unix time).', crls.map((c) => [{ ca: String(c.name) }, Math.floor(Date.parse((c.crl as { nextUpdate: string }).nextUpdate) / 1000)]));
-  metric('pki_crl_number', 'CRL Number of the CA\'s latest CRL.', crls.map((c) => [{ ca: String(c.name) }, (c.crl as { number: number }).number]));
-  metric('pki_rotation_step_due', '1 when a rotation step is due on the trust anchor.', r.rotations.map((x) => [{ anchor: x.anchor, phase: x.phase }, x.due ? 1 : 0]));
-  return lines.join('\n') + '\n';
-}
 
 /**
  * `pki status --check-service`: every trust anchor checked against the service as `pki anchor status` does (bundle,

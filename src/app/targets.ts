@@ -19,7 +19,7 @@ const ACCOUNT = /^\d{12}$/;
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
 
 export function checkTargetName(name: string, flag = 'NAME'): void {
-  if (name === 'all') throw new PkiError('USAGE_BAD_NAME', `${flag} "all" is reserved (--target all means every target)`);
+  if (name === 'all') throw new PkiError('USAGE_BAD_NAME', `${flag} "all" is reserved (input.targets all means every target)`, { details: { input: 'targets' } });
   if (!TARGET_NAME.test(name)) throw new PkiError('USAGE_BAD_NAME', `${flag} "${name}": a target name is 1-64 characters of letters, digits, - and _, starting with a letter or digit`);
 }
 
@@ -43,15 +43,15 @@ export interface TargetInput {
 
 export async function addTarget(deps: Deps, input: TargetInput): Promise<TargetRecord> {
   checkTargetName(input.name);
-  if (!REGION.test(input.region)) throw new PkiError('USAGE_BAD_REGION', `--region "${input.region}" is not an AWS region name (e.g. eu-west-1)`);
-  if (input.account !== undefined && !ACCOUNT.test(input.account)) throw new PkiError('USAGE_BAD_ACCOUNT', `--account "${input.account}" is not a 12-digit AWS account id`);
-  if (input.awsProfile !== undefined && input.roleArn !== undefined) throw new PkiError('USAGE_CONFLICT', '--aws-profile and --role-arn are alternatives: give one');
-  if (input.awsProfile !== undefined && !/^[\w.+@-]{1,128}$/.test(input.awsProfile)) throw new PkiError('USAGE_BAD_NAME', `--aws-profile "${input.awsProfile}" is not a profile name`);
+  if (!REGION.test(input.region)) throw new PkiError('USAGE_BAD_REGION', `input.region "${input.region}" is not an AWS region name (e.g. eu-west-1)`, { details: { input: 'region' } });
+  if (input.account !== undefined && !ACCOUNT.test(input.account)) throw new PkiError('USAGE_BAD_ACCOUNT', `input.account "${input.account}" is not a 12-digit AWS account id`, { details: { input: 'account' } });
+  if (input.awsProfile !== undefined && input.roleArn !== undefined) throw new PkiError('USAGE_CONFLICT', 'input.awsProfile and input.roleArn are alternatives: give one', { details: { input: ['awsProfile', 'roleArn'] } });
+  if (input.awsProfile !== undefined && !/^[\w.+@-]{1,128}$/.test(input.awsProfile)) throw new PkiError('USAGE_BAD_NAME', `input.awsProfile "${input.awsProfile}" is not a profile name`, { details: { input: 'awsProfile' } });
   if (input.roleArn !== undefined) {
-    if (!ROLE_ARN.test(input.roleArn)) throw new PkiError('USAGE_BAD_ARN', `--role-arn "${input.roleArn}" is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)`);
+    if (!ROLE_ARN.test(input.roleArn)) throw new PkiError('USAGE_BAD_ARN', `input.roleArn "${input.roleArn}" is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)`, { details: { input: 'roleArn' } });
     const roleAccount = input.roleArn.split(':')[4];
     if (input.account !== undefined && roleAccount !== input.account)
-      throw new PkiError('USAGE_CONFLICT', `--role-arn is in account ${roleAccount}, --account says ${input.account}`);
+      throw new PkiError('USAGE_CONFLICT', `input.roleArn is in account ${roleAccount}, input.account says ${input.account}`, { details: { input: ['roleArn', 'account'] } });
   }
   if (input.endpoint !== undefined) {
     let url: URL | undefined;
@@ -60,7 +60,7 @@ export async function addTarget(deps: Deps, input: TargetInput): Promise<TargetR
     } catch {
       url = undefined;
     }
-    if (!url || !['http:', 'https:'].includes(url.protocol)) throw new PkiError('USAGE_BAD_URL', `--endpoint "${input.endpoint}" is not an http(s) URL`);
+    if (!url || !['http:', 'https:'].includes(url.protocol)) throw new PkiError('USAGE_BAD_URL', `input.endpoint "${input.endpoint}" is not an http(s) URL`, { details: { input: 'endpoint' } });
   }
   return withWorkspace(input.dir, deps, async (ws) => {
     const t: TargetRecord = {
@@ -105,13 +105,13 @@ export async function removeTarget(deps: Deps, input: { dir?: string; name: stri
 export async function resolveTargets(ws: Workspace, names: string[]): Promise<TargetRecord[]> {
   const all = await ws.store.listTargets();
   if (names.includes('all')) {
-    if (!all.length) throw new PkiError('NOT_FOUND_TARGET', '--target all: no targets are defined', { hint: 'pki target add NAME --region REGION ...' });
+    if (!all.length) throw new PkiError('NOT_FOUND_TARGET', 'input.targets all: no targets are defined', { details: { input: 'targets' }, hint: 'pki target add NAME --region REGION ...' });
     return all;
   }
   const out: TargetRecord[] = [];
   for (const n of new Set(names)) {
     const t = all.find((x) => x.name === n);
-    if (!t) throw new PkiError('NOT_FOUND_TARGET', `--target "${n}" does not exist`, { hint: `pki target list shows the targets; pki target add ${n} --region REGION adds it` });
+    if (!t) throw new PkiError('NOT_FOUND_TARGET', `input.targets "${n}" does not exist`, { details: { input: 'targets' }, hint: `pki target list shows the targets; pki target add ${n} --region REGION adds it` });
     out.push(t);
   }
   return out;

@@ -7,7 +7,7 @@ import { parseCertificate, readCertificate, type ParsedCertificate } from '../x5
 import { decodeCrl } from '../x509/crl.js';
 import { validatePath, type PathFailure } from '../x509/path.js';
 import { leafRefusal } from './lint.js';
-import { decodePemBlocks } from '../x509/pem.js';
+import { decodePemBlocks } from '../asn1/pem.js';
 
 function certificates(deps: Deps, file: string, flag: string): ParsedCertificate[] {
   const data = readInput(resolve(deps.cwd, file), flag);
@@ -27,13 +27,13 @@ export async function verifyCertificate(deps: Deps, input: { cert: string; chain
   let at = deps.now();
   if (input.at !== undefined) {
     at = new Date(input.at);
-    if (Number.isNaN(at.getTime())) throw new PkiError('USAGE_BAD_TIME', `--at "${input.at}" is not a date (e.g. 2027-01-01T00:00:00Z)`);
+    if (Number.isNaN(at.getTime())) throw new PkiError('USAGE_BAD_TIME', `input.at "${input.at}" is not a date (e.g. 2027-01-01T00:00:00Z)`, { details: { input: 'at' } });
   }
-  const leaf = readCertificate(readInput(resolve(deps.cwd, input.cert), '--cert'), input.cert);
-  const chain = input.chain ? certificates(deps, input.chain, '--chain') : [];
-  const anchors = certificates(deps, input.anchorBundle, '--anchor-bundle');
+  const leaf = readCertificate(readInput(resolve(deps.cwd, input.cert), 'input.cert'), input.cert);
+  const chain = input.chain ? certificates(deps, input.chain, 'input.chain') : [];
+  const anchors = certificates(deps, input.anchorBundle, 'input.anchorBundle');
   // Every CRL of every --crl file (a PEM file may hold several, as openssl -CRLfile reads them).
-  const crls = (input.crls ?? []).flatMap((f) => readCrlFileAll(resolve(deps.cwd, f), '--crl', f).map((der, i, all) => decodeCrl(der, all.length > 1 ? `${f} (CRL ${i + 1})` : f)));
+  const crls = (input.crls ?? []).flatMap((f) => readCrlFileAll(resolve(deps.cwd, f), 'input.crls', f).map((der, i, all) => decodeCrl(der, all.length > 1 ? `${f} (CRL ${i + 1})` : f)));
   const roles = !input.rfc5280;
   const r = validatePath(leaf, chain, anchors, crls, { at, rejectWeakSignatures: !input.allowWeakSignatures, crlCheck: 'given', ...(roles ? { maxIntermediates: 5 } : {}) });
   const failure = r.ok ? (roles ? leafRules(leaf, at) : undefined) : r.failure;

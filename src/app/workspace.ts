@@ -15,7 +15,7 @@ import type { KeyType } from '../crypto/keys.js';
 import { SqliteStore } from '../store/sqlite.js';
 import { parseCertificate, verifyCertificateSignature, type Issuer, type ParsedCertificate } from '../x509/certificate.js';
 import { keyIdentifier } from '../x509/extensions.js';
-import { decodePemBlocks, toPem } from '../x509/pem.js';
+import { decodePemBlocks, toPem } from '../asn1/pem.js';
 
 export interface Workspace {
   config: Config;

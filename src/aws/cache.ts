@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { PkiError } from '../errors.js';
 import { writeFileAtomic } from '../fs/files.js';
 import type { Deps } from '../ports.js';
-import { withFileLock } from '../app/credential-update.js';
+import { withFileLock } from '../fs/lock.js';
 import { credentialProcess, isTokenKeySource, readKey, readWorkloadCertificates, tokenRequestSigner, type CredentialProcessInput, type ProcessCredentials } from './create-session.js';
 import { readOnceSources } from './inputs.js';
 
@@ -31,7 +31,7 @@ function checkCacheDir(dir: string): void {
   try {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   } catch (e) {
-    throw new PkiError('IO_NOT_WRITABLE', `--cache-dir ${dir}: cannot create it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { details: { dir, flag: '--cache-dir' }, cause: e });
+    throw new PkiError('IO_NOT_WRITABLE', `input.cacheDir ${dir}: cannot create it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { details: { dir, flag: 'input.cacheDir' }, cause: e });
   }
   const st = fs.lstatSync(dir);
   const me = uid();
@@ -43,7 +43,7 @@ function checkCacheDir(dir: string): void {
         ? `has mode ${(st.mode & 0o777).toString(8)}: other users could read or plant credentials there (it must be 0700)`
         : undefined;
   if (problem)
-    throw new PkiError('IO_INSECURE_CACHE_DIR', `--cache-dir ${dir} ${problem}`, { details: { dir, flag: '--cache-dir' }, hint: `use a directory of your own with mode 0700 (chmod 700 ${dir}), or a new path: pki creates it` });
+    throw new PkiError('IO_INSECURE_CACHE_DIR', `input.cacheDir ${dir} ${problem}`, { details: { dir, flag: 'input.cacheDir' }, hint: `use a directory of your own with mode 0700 (chmod 700 ${dir}), or a new path: pki creates it` });
 }
 
 function readEntry(path: string, now: Date, marginSeconds: number): ProcessCredentials | undefined {
@@ -76,7 +76,7 @@ function prune(dir: string, now: Date): void {
 /** credentialProcess with the cache (see the module comment). */
 export async function cachedCredentialProcess(deps: Deps, raw: CredentialProcessInput, cacheDir: string, marginSeconds = DEFAULT_CACHE_MARGIN_SECONDS): Promise<ProcessCredentials> {
   if (!Number.isFinite(marginSeconds) || marginSeconds < 0 || marginSeconds > 3600)
-    throw new PkiError('USAGE_BAD_DURATION', `--cache-margin ${marginSeconds}: give seconds, 0 to 3600`, { details: { flag: '--cache-margin' } });
+    throw new PkiError('USAGE_BAD_DURATION', `input.cacheMargin ${marginSeconds}: give seconds, 0 to 3600`, { details: { flag: 'input.cacheMargin' } });
   // Environment variables and descriptors are read once, for the fingerprint and the request alike.
   const input: CredentialProcessInput = readOnceSources(raw, deps.env, deps.cwd);
   const { leaf } = readWorkloadCertificates(input, deps);
@@ -96,7 +96,7 @@ export async function cachedCredentialProcess(deps: Deps, raw: CredentialProcess
     const again = readEntry(path, deps.now(), marginSeconds);
     if (again) return again;
     const creds = await credentialProcess(deps, input);
-    writeFileAtomic(path, JSON.stringify(creds), { force: true, mode: 0o600, flag: '--cache-dir' });
+    writeFileAtomic(path, JSON.stringify(creds), { force: true, mode: 0o600, flag: 'input.cacheDir' });
     prune(dir, deps.now());
     return creds;
   });

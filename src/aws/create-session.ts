@@ -11,7 +11,7 @@ import { loadWorkloadKey } from '../adapters/keys/file.js';
 import type { Deps } from '../ports.js';
 import { readInput } from '../fs/files.js';
 import { parseCertificate, type ParsedCertificate } from '../x509/certificate.js';
-import { decodePemBlocks } from '../x509/pem.js';
+import { decodePemBlocks } from '../asn1/pem.js';
 import { signSessionRequest, signSessionRequestWith, type RequestSigner } from './x509-signer.js';
 
 export interface CredentialProcessInput {

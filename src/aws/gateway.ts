@@ -25,19 +25,78 @@ export interface GatewayOptions {
   account?: string;
 }
 
+/**
+ * A trust anchor as the service reports it, in pki's terms (the SDK's TrustAnchorDetail stays in src/aws): the PEM
+ * bundle of a CERTIFICATE_BUNDLE source, or none for another source type.
+ */
+export interface TrustAnchorView {
+  trustAnchorId?: string;
+  trustAnchorArn?: string;
+  name?: string;
+  enabled?: boolean;
+  sourceType?: string;
+  /** The CERTIFICATE_BUNDLE's PEM; undefined for another source type (ACM PCA). */
+  bundlePem?: string;
+  createdAt?: Date;
+  updatedAt?: Date;
+}
+
+/** A CRL as the service reports it (the SDK's CrlDetail stays in src/aws). */
+export interface CrlView {
+  crlId?: string;
+  crlArn?: string;
+  name?: string;
+  enabled?: boolean;
+  /** The bytes uploaded (pki uploads PEM). */
+  crlData?: Uint8Array;
+  trustAnchorArn?: string;
+  createdAt?: Date;
+  updatedAt?: Date;
+}
+
+/** The SDK's TrustAnchorDetail as a {@link TrustAnchorView}. */
+export function trustAnchorView(ta: TrustAnchorDetail): TrustAnchorView {
+  const data = ta.source?.sourceData;
+  const bundlePem = data && 'x509CertificateData' in data ? data.x509CertificateData : undefined;
+  return {
+    ...(ta.trustAnchorId !== undefined ? { trustAnchorId: ta.trustAnchorId } : {}),
+    ...(ta.trustAnchorArn !== undefined ? { trustAnchorArn: ta.trustAnchorArn } : {}),
+    ...(ta.name !== undefined ? { name: ta.name } : {}),
+    ...(ta.enabled !== undefined ? { enabled: ta.enabled } : {}),
+    ...(ta.source?.sourceType !== undefined ? { sourceType: ta.source.sourceType } : {}),
+    ...(bundlePem !== undefined ? { bundlePem } : {}),
+    ...(ta.createdAt !== undefined ? { createdAt: ta.createdAt } : {}),
+    ...(ta.updatedAt !== undefined ? { updatedAt: ta.updatedAt } : {}),
+  };
+}
+
+/** The SDK's CrlDetail as a {@link CrlView}. */
+export function crlView(c: CrlDetail): CrlView {
+  return {
+    ...(c.crlId !== undefined ? { crlId: c.crlId } : {}),
+    ...(c.crlArn !== undefined ? { crlArn: c.crlArn } : {}),
+    ...(c.name !== undefined ? { name: c.name } : {}),
+    ...(c.enabled !== undefined ? { enabled: c.enabled } : {}),
+    ...(c.crlData !== undefined ? { crlData: c.crlData } : {}),
+    ...(c.trustAnchorArn !== undefined ? { trustAnchorArn: c.trustAnchorArn } : {}),
+    ...(c.createdAt !== undefined ? { createdAt: c.createdAt } : {}),
+    ...(c.updatedAt !== undefined ? { updatedAt: c.updatedAt } : {}),
+  };
+}
+
 export interface Gateway {
   region: string;
-  listTrustAnchors(): Promise<TrustAnchorDetail[]>;
-  getTrustAnchor(id: string): Promise<TrustAnchorDetail>;
-  createTrustAnchor(name: string, pem: string, enabled: boolean): Promise<TrustAnchorDetail>;
-  updateTrustAnchorSource(id: string, pem: string): Promise<TrustAnchorDetail>;
-  enableTrustAnchor(id: string): Promise<TrustAnchorDetail>;
-  listCrls(): Promise<CrlDetail[]>;
-  getCrl(id: string): Promise<CrlDetail>;
-  importCrl(name: string, trustAnchorArn: string, pem: string): Promise<CrlDetail>;
-  updateCrl(id: string, pem: string): Promise<CrlDetail>;
-  enableCrl(id: string): Promise<CrlDetail>;
-  deleteCrl(id: string): Promise<CrlDetail>;
+  listTrustAnchors(): Promise<TrustAnchorView[]>;
+  getTrustAnchor(id: string): Promise<TrustAnchorView>;
+  createTrustAnchor(name: string, pem: string, enabled: boolean): Promise<TrustAnchorView>;
+  updateTrustAnchorSource(id: string, pem: string): Promise<TrustAnchorView>;
+  enableTrustAnchor(id: string): Promise<TrustAnchorView>;
+  listCrls(): Promise<CrlView[]>;
+  getCrl(id: string): Promise<CrlView>;
+  importCrl(name: string, trustAnchorArn: string, pem: string): Promise<CrlView>;
+  updateCrl(id: string, pem: string): Promise<CrlView>;
+  enableCrl(id: string): Promise<CrlView>;
+  deleteCrl(id: string): Promise<CrlView>;
   listProfiles(): Promise<ProfileDetail[]>;
   getProfile(id: string): Promise<ProfileDetail>;
   createProfile(input: { name: string; roleArns: string[]; durationSeconds?: number; enabled: boolean }): Promise<ProfileDetail>;
@@ -66,7 +125,7 @@ function awsError(op: string, e: unknown): PkiError {
   if (name === 'Error' && netCode && ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH'].includes(netCode))
     return new PkiError('AWS_UNREACHABLE', `${op} failed: the endpoint cannot be reached (${netCode}: ${err.message})`, {
       details: { operation: op, sdkError: netCode, httpStatus: null },
-      hint: 'check the network path, the region and --endpoint (pki target list shows each target\'s); the next run retries',
+      hint: 'check the network path, the region and the endpoint (pki target list shows each target\'s); the next run retries',
       cause: e,
     });
   return new PkiError(`AWS_${name.replace(/[^A-Za-z0-9]/g, '')}`, `${op} failed: ${name}: ${err.message}`, {
@@ -132,7 +191,7 @@ export async function createGateway(deps: Deps, opts: GatewayOptions): Promise<G
     UpdateTrustAnchorCommand,
   } = await import('@aws-sdk/client-rolesanywhere');
   const region = opts.region ?? deps.env.AWS_REGION ?? deps.env.AWS_DEFAULT_REGION;
-  if (!region) throw new PkiError('USAGE_MISSING_REGION', 'no AWS region: pass --region or set AWS_REGION');
+  if (!region) throw new PkiError('USAGE_MISSING_REGION', 'no AWS region: pass input.region or set AWS_REGION', { details: { input: 'region' } });
   const accessKeyId = deps.env.AWS_ACCESS_KEY_ID;
   const secretAccessKey = deps.env.AWS_SECRET_ACCESS_KEY;
   const maxAttempts = opts.maxAttempts ?? 6;
@@ -230,33 +289,33 @@ export async function createGateway(deps: Deps, opts: GatewayOptions): Promise<G
     listTrustAnchors: () =>
       listAll('ListTrustAnchors', async (nextToken) => {
         const r = await client.send(new ListTrustAnchorsCommand({ ...(nextToken ? { nextToken } : {}) }));
-        return { items: r.trustAnchors ?? [], ...(r.nextToken ? { next: r.nextToken } : {}) };
+        return { items: (r.trustAnchors ?? []).map(trustAnchorView), ...(r.nextToken ? { next: r.nextToken } : {}) };
       }),
-    getTrustAnchor: (id) => call('GetTrustAnchor', async () => (await client.send(new GetTrustAnchorCommand({ trustAnchorId: id }))).trustAnchor!),
+    getTrustAnchor: (id) => call('GetTrustAnchor', async () => trustAnchorView((await client.send(new GetTrustAnchorCommand({ trustAnchorId: id }))).trustAnchor!)),
     createTrustAnchor: (name, pem, enabled) =>
       createOnce(
         'CreateTrustAnchor',
-        async () => (await once.send(new CreateTrustAnchorCommand({ name, enabled, source: { sourceType: 'CERTIFICATE_BUNDLE', sourceData: { x509CertificateData: pem } } }))).trustAnchor!,
+        async () => trustAnchorView((await once.send(new CreateTrustAnchorCommand({ name, enabled, source: { sourceType: 'CERTIFICATE_BUNDLE', sourceData: { x509CertificateData: pem } } }))).trustAnchor!),
         async () => (await gateway.listTrustAnchors()).find((t) => t.name === name),
       ),
     updateTrustAnchorSource: (id, pem) =>
-      call('UpdateTrustAnchor', async () => (await client.send(new UpdateTrustAnchorCommand({ trustAnchorId: id, source: { sourceType: 'CERTIFICATE_BUNDLE', sourceData: { x509CertificateData: pem } } }))).trustAnchor!),
-    enableTrustAnchor: (id) => call('EnableTrustAnchor', async () => (await client.send(new EnableTrustAnchorCommand({ trustAnchorId: id }))).trustAnchor!),
+      call('UpdateTrustAnchor', async () => trustAnchorView((await client.send(new UpdateTrustAnchorCommand({ trustAnchorId: id, source: { sourceType: 'CERTIFICATE_BUNDLE', sourceData: { x509CertificateData: pem } } }))).trustAnchor!)),
+    enableTrustAnchor: (id) => call('EnableTrustAnchor', async () => trustAnchorView((await client.send(new EnableTrustAnchorCommand({ trustAnchorId: id }))).trustAnchor!)),
     listCrls: () =>
       listAll('ListCrls', async (nextToken) => {
         const r = await client.send(new ListCrlsCommand({ ...(nextToken ? { nextToken } : {}) }));
-        return { items: r.crls ?? [], ...(r.nextToken ? { next: r.nextToken } : {}) };
+        return { items: (r.crls ?? []).map(crlView), ...(r.nextToken ? { next: r.nextToken } : {}) };
       }),
-    getCrl: (id) => call('GetCrl', async () => (await client.send(new GetCrlCommand({ crlId: id }))).crl!),
+    getCrl: (id) => call('GetCrl', async () => crlView((await client.send(new GetCrlCommand({ crlId: id }))).crl!)),
     importCrl: (name, trustAnchorArn, pem) =>
       createOnce(
         'ImportCrl',
-        async () => (await once.send(new ImportCrlCommand({ name, trustAnchorArn, enabled: true, crlData: Buffer.from(pem) }))).crl!,
+        async () => crlView((await once.send(new ImportCrlCommand({ name, trustAnchorArn, enabled: true, crlData: Buffer.from(pem) }))).crl!),
         async () => (await gateway.listCrls()).find((c) => c.trustAnchorArn === trustAnchorArn && c.name === name),
       ),
-    updateCrl: (id, pem) => call('UpdateCrl', async () => (await client.send(new UpdateCrlCommand({ crlId: id, crlData: Buffer.from(pem) }))).crl!),
-    enableCrl: (id) => call('EnableCrl', async () => (await client.send(new EnableCrlCommand({ crlId: id }))).crl!),
-    deleteCrl: (id) => call('DeleteCrl', async () => (await client.send(new DeleteCrlCommand({ crlId: id }))).crl!),
+    updateCrl: (id, pem) => call('UpdateCrl', async () => crlView((await client.send(new UpdateCrlCommand({ crlId: id, crlData: Buffer.from(pem) }))).crl!)),
+    enableCrl: (id) => call('EnableCrl', async () => crlView((await client.send(new EnableCrlCommand({ crlId: id }))).crl!)),
+    deleteCrl: (id) => call('DeleteCrl', async () => crlView((await client.send(new DeleteCrlCommand({ crlId: id }))).crl!)),
     listProfiles: () =>
       listAll('ListProfiles', async (nextToken) => {
         const r = await client.send(new ListProfilesCommand({ ...(nextToken ? { nextToken } : {}) }));

@@ -93,7 +93,7 @@ export function readOnceSources<T extends { certificate?: Source | undefined; pr
   const input: T = { ...raw };
   for (const k of ['certificate', 'privateKey', 'intermediates'] as const) {
     const s = input[k];
-    if (s !== undefined && !isFileSource(s)) input[k] = readSource(s, k === 'privateKey' ? '--private-key' : `--${k}`, env, cwd) as T[typeof k];
+    if (s !== undefined && !isFileSource(s)) input[k] = readSource(s, `input.${k}`, env, cwd) as T[typeof k];
   }
   return input;
 }

@@ -72,7 +72,7 @@ export class CredentialRefresher {
     this.input = { ...input };
     this.margin = opts.refreshBeforeSeconds ?? DEFAULT_REFRESH_BEFORE_SECONDS;
     if (!Number.isFinite(this.margin) || this.margin < 0 || this.margin > 3600)
-      throw new PkiError('USAGE_BAD_DURATION', `--refresh-before ${this.margin}: give seconds, 0 to 3600`, { details: { flag: '--refresh-before' } });
+      throw new PkiError('USAGE_BAD_DURATION', `input.refreshBeforeSeconds ${this.margin}: give seconds, 0 to 3600`, { details: { flag: 'input.refreshBeforeSeconds' } });
   }
 
   /** The stamps of the file sources (certificate, key, intermediates). */
@@ -114,7 +114,7 @@ export class CredentialRefresher {
       if (!this.sourcesRead) {
         for (const k of ['certificate', 'privateKey', 'intermediates'] as const) {
           const src = this.input[k];
-          if (src !== undefined && !isFileSource(src)) this.input[k] = readSource(src, k === 'privateKey' ? '--private-key' : `--${k}`, this.deps.env, this.deps.cwd);
+          if (src !== undefined && !isFileSource(src)) this.input[k] = readSource(src, `input.${k}`, this.deps.env, this.deps.cwd);
         }
         this.sourcesRead = true;
       }

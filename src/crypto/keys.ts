@@ -6,9 +6,9 @@
  */
 import * as crypto from 'node:crypto';
 import { PkiError } from '../errors.js';
-import { OID } from '../x509/oids.js';
-import { DerReader, TAG, integer, nullValue, octetString, oid, seq } from '../x509/der.js';
-import { toPem } from '../x509/pem.js';
+import { OID } from '../asn1/oids.js';
+import { DerReader, TAG, integer, nullValue, octetString, oid, seq } from '../asn1/der.js';
+import { toPem } from '../asn1/pem.js';
 
 import { ML_DSA, ML_DSA_KEY_TYPES, isMlDsaKeyType, mlDsaAlgorithmIdentifier, type MlDsaKeyType } from './mldsa.js';
 import type { PublicKey } from '../x509/public-key.js';

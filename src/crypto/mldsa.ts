@@ -11,8 +11,8 @@
  * from it without the seed and pki keeps no key whose public half it cannot check.
  */
 import { ml_dsa44, ml_dsa65, ml_dsa87 } from '@noble/post-quantum/ml-dsa.js';
-import { DerReader, TAG, bitString, decodeBitString, integer, octetString, oid, readSingle, seq, tlv } from '../x509/der.js';
-import { OID } from '../x509/oids.js';
+import { DerReader, TAG, bitString, decodeBitString, integer, octetString, oid, readSingle, seq, tlv } from '../asn1/der.js';
+import { OID } from '../asn1/oids.js';
 
 export const ML_DSA_KEY_TYPES = ['ml-dsa-44', 'ml-dsa-65', 'ml-dsa-87'] as const;
 export type MlDsaKeyType = (typeof ML_DSA_KEY_TYPES)[number];

@@ -58,7 +58,7 @@ export function serialToDecimal(canonical: string): string {
  * Normalises a user-typed serial (hex with optional 0x, colons, spaces; any case; `-` for a negative serial) to the
  * canonical form ({@link serialFromOctets}).
  */
-export function normaliseSerial(text: string, flag = '--serial'): string {
+export function normaliseSerial(text: string, flag = 'input.serial'): string {
   const trimmed = text.trim();
   const negative = trimmed.startsWith('-');
   const hex = trimmed.replace(/^-/, '').replace(/^0x/i, '').replace(/[:\s]/g, '').toLowerCase();
@@ -90,7 +90,7 @@ export function reasonName(code: number): string {
 /** Reasons `pki revoke` accepts: revocation here is permanent, so hold/removeFromCRL are refused. */
 export const ACCEPTED_REASONS = ['unspecified', 'keyCompromise', 'cACompromise', 'affiliationChanged', 'superseded', 'cessationOfOperation', 'privilegeWithdrawn', 'aACompromise'];
 
-export function parseReason(text: string, flag = '--reason'): number {
+export function parseReason(text: string, flag = 'input.reason'): number {
   const name = Object.keys(REVOCATION_REASONS).find((k) => k.toLowerCase() === text.trim().toLowerCase());
   if (name === 'certificateHold' || name === 'removeFromCRL')
     throw new PkiError('USAGE_BAD_REASON', `${flag} ${name} is not supported: revocation is permanent here (no holds)`, {

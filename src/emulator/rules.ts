@@ -3,7 +3,7 @@
  * §2.2, §2.3, §3.2-3.4). The emulator judges requests with this code and the pure X.509 parsers only; it never sees
  * the CA's store. Rules the reference marks UNCONFIRMED are switches in EmulatorOptions.
  */
-import { decodePemBlocks } from '../x509/pem.js';
+import { decodePemBlocks } from '../asn1/pem.js';
 import { isWeakSignatureOid, parseCertificate, type ParsedCertificate } from '../x509/certificate.js';
 import { decodeCrl, type DecodedCrl } from '../x509/crl.js';
 import { CRL_DATA_MAX_BYTES, MAX_CAS_PER_ANCHOR } from '../domain/roles-anywhere.js';

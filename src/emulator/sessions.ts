@@ -17,7 +17,7 @@ import { leafRefusal } from '../app/lint.js';
 import { parseCertificate, type ParsedCertificate } from '../x509/certificate.js';
 import { decodeCrl, walkCrlEntries, type DecodedCrl } from '../x509/crl.js';
 import { sameName, validatePath } from '../x509/path.js';
-import { decodePemBlocks } from '../x509/pem.js';
+import { decodePemBlocks } from '../asn1/pem.js';
 import { mlDsaCertificateUse, ServiceError, validation, type MlDsaCertificates } from './rules.js';
 import { MAX_CHAIN_CERTIFICATES, ROLE_SESSION_NAME } from '../domain/roles-anywhere.js';
 

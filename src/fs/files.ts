@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { PkiError } from '../errors.js';
-import { looksLikePem, PemDecoder } from '../x509/pem.js';
+import { looksLikePem, PemDecoder } from '../asn1/pem.js';
 
 /**
  * Size limits on input files, which may come from untrusted parties (CSRs from workloads, certificates and CRLs from
@@ -247,7 +247,7 @@ export function checkOutput(path: string, flag: string, force: boolean): void {
   if (st) {
     if (st.isDirectory()) throw new PkiError('USAGE_NOT_A_FILE', `${flag} ${path} is a directory`, { details: { file: path, flag } });
     if (st.isSymbolicLink()) throw new PkiError('IO_SYMLINK_REFUSED', `${flag} ${path} is a symbolic link; refusing to write through it`, { details: { file: path, flag } });
-    if (!force) throw new PkiError('STATE_OUTPUT_EXISTS', `${flag} ${path} already exists`, { details: { file: path, flag }, hint: 'pass --force to overwrite it' });
+    if (!force) throw new PkiError('STATE_OUTPUT_EXISTS', `${flag} ${path} already exists`, { details: { file: path, flag, input: ['force', ...(flag.startsWith('input.') ? [flag.slice(6)] : [])] }, hint: 'pass input.force to overwrite it' });
   }
   checkWritableDir(dirname(path), flag);
 }
@@ -317,7 +317,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, opts: {
       /* already gone */
     }
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') throw new PkiError('STATE_OUTPUT_EXISTS', `${flag} ${path} already exists`, { details: { file: path }, hint: 'pass --force to overwrite it' });
+    if (code === 'EEXIST') throw new PkiError('STATE_OUTPUT_EXISTS', `${flag} ${path} already exists`, { details: { file: path, input: ['force', ...(flag.startsWith('input.') ? [flag.slice(6)] : [])] }, hint: 'pass input.force to overwrite it' });
     throw new PkiError('IO_WRITE_FAILED', `${flag} ${path}: cannot write (${(e as Error).message})`, { details: { file: path }, cause: e });
   }
 }

@@ -8,7 +8,7 @@ import { KEY_TYPES, type KeyType } from '../crypto/keys.js';
 import { parseYamlWithSchema, type Spec } from '../config/schema.js';
 import type { Duration } from '../domain/duration.js';
 import { profileRuleProblems, type Profile, type ProfileKind } from '../domain/profile.js';
-import { EKU_OIDS, KEY_USAGE_BITS } from '../x509/oids.js';
+import { EKU_OIDS, KEY_USAGE_BITS } from '../asn1/oids.js';
 import { parseDn } from '../x509/name.js';
 import type { SanType } from '../x509/extensions.js';
 
@@ -168,7 +168,7 @@ export function loadProfile(nameOrPath: string, userDir: string | undefined, cwd
   if (/[/\\]/.test(nameOrPath) || /\.(ya?ml|json)$/i.test(nameOrPath) || isFile(asPath)) candidates.push(asPath);
   else {
     if (!/^[a-z0-9][a-z0-9._-]*$/.test(nameOrPath))
-      throw new PkiError('USAGE_BAD_PROFILE_NAME', `--profile "${nameOrPath}" is not a profile name or the path of a .yaml/.json file`);
+      throw new PkiError('USAGE_BAD_PROFILE_NAME', `input.profile "${nameOrPath}" is not a profile name or the path of a .yaml/.json file`, { details: { input: 'profile' } });
     if (userDir) candidates.push(join(userDir, `${nameOrPath}.yaml`), join(userDir, `${nameOrPath}.yml`));
     candidates.push(join(SHIPPED_PROFILES_DIR, `${nameOrPath}.yaml`));
   }

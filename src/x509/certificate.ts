@@ -7,7 +7,7 @@
  */
 import { PkiError } from '../errors.js';
 import type { Signer } from '../ports/signer.js';
-import { DerError, DerReader, TAG, bitString, children, decodeBitStringStrict, decodeOid, decodeSignedInteger, decodeTime, explicit, integer, integerFromBytes, octetString, seq, time, type Tlv } from './der.js';
+import { DerError, DerReader, TAG, bitString, children, decodeBitStringStrict, decodeOid, decodeSignedInteger, decodeTime, explicit, integer, integerFromBytes, octetString, seq, time, type Tlv } from '../asn1/der.js';
 import { serialFromOctets } from '../domain/serial.js';
 import { publicKeyInfoProblem } from './spki.js';
 import { mlDsaTypeForOid } from '../crypto/mldsa.js';
@@ -34,8 +34,8 @@ import {
   type San,
 } from './extensions.js';
 import { decodeName, formatDn, type Rdns } from './name.js';
-import { OID, SIGNATURE_ALGORITHM_NAMES } from './oids.js';
-import { readPemOrDer } from './pem.js';
+import { OID, SIGNATURE_ALGORITHM_NAMES } from '../asn1/oids.js';
+import { readPemOrDer } from '../asn1/pem.js';
 
 /** What varies per certificate. */
 export interface CertificateFields {

@@ -8,12 +8,12 @@
  * the strict DER reader; entries are walked by a tight loop that allocates nothing per entry unless asked for it.
  */
 import { PkiError } from '../errors.js';
-import { TAG, DerError, bool, children, decodeBitStringStrict, decodeOid, decodeSignedInteger, decodeTime, decodeUnsignedInteger, expectTag, integer, integerFromBytes, octetString, oid, readLength, readSingle, readTlv, seq, time, tlv, explicit, type Tlv } from './der.js';
+import { TAG, DerError, bool, children, decodeBitStringStrict, decodeOid, decodeSignedInteger, decodeTime, decodeUnsignedInteger, expectTag, integer, integerFromBytes, octetString, oid, readLength, readSingle, readTlv, seq, time, tlv, explicit, type Tlv } from '../asn1/der.js';
 import { serialFromOctets, serialToOctets } from '../domain/serial.js';
 import { decodeAuthorityKeyIdentifier, decodeExtensions, encodeAuthorityKeyIdentifier, type Extension } from './extensions.js';
 import { decodeName, formatDn } from './name.js';
-import { OID, SIGNATURE_ALGORITHM_NAMES } from './oids.js';
-import { decodePemBlocks } from './pem.js';
+import { OID, SIGNATURE_ALGORITHM_NAMES } from '../asn1/oids.js';
+import { decodePemBlocks } from '../asn1/pem.js';
 import { mlDsaTypeForOid } from '../crypto/mldsa.js';
 
 // ----------------------------------------------------------------------------------------------------------------

@@ -5,11 +5,11 @@ import { mlDsaTypeForOid } from '../crypto/mldsa.js';
 import { isSupportedSignatureOid, type PublicKey } from './public-key.js';
 import type { Signer } from '../ports/signer.js';
 import { readPublicKeyInfo, type PublicKeyInfo } from './spki.js';
-import { TAG, bitString, children, decodeBitString, decodeOid, expectTag, integer, oid, readSingle, seq, setOf, tlv } from './der.js';
+import { TAG, bitString, children, decodeBitString, decodeOid, expectTag, integer, oid, readSingle, seq, setOf, tlv } from '../asn1/der.js';
 import { decodeExtensions, decodeSans, type Extension, type San } from './extensions.js';
 import { decodeName, formatDn, type Rdns } from './name.js';
-import { OID, SIGNATURE_ALGORITHM_NAMES } from './oids.js';
-import { readPemOrDer } from './pem.js';
+import { OID, SIGNATURE_ALGORITHM_NAMES } from '../asn1/oids.js';
+import { readPemOrDer } from '../asn1/pem.js';
 import { isWeakSignatureOid } from './certificate.js';
 
 export interface ParsedCsr {

@@ -21,9 +21,9 @@ import {
   seqOf,
   tlv,
   type Tlv,
-} from './der.js';
+} from '../asn1/der.js';
 import { decodeName, type Rdns } from './name.js';
-import { EKU_OIDS, KEY_USAGE_BITS } from './oids.js';
+import { EKU_OIDS, KEY_USAGE_BITS } from '../asn1/oids.js';
 import { serialFromOctets } from '../domain/serial.js';
 
 export interface Extension {

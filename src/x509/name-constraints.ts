@@ -7,7 +7,7 @@
  * the certificate"). Malformed subtrees (a bad iPAddress length or mask, minimum/maximum present) are refused.
  */
 import { PkiError } from '../errors.js';
-import { DerReader, TAG, children, type Tlv } from './der.js';
+import { DerReader, TAG, children, type Tlv } from '../asn1/der.js';
 import { decodeGeneralName } from './extensions.js';
 import { normaliseValue, type Rdns } from './name.js';
 import type { ParsedCertificate } from './certificate.js';

@@ -6,7 +6,7 @@
  * RFC 5280 Appendix A) and domainComponent/emailAddress (IA5String).
  */
 import { PkiError } from '../errors.js';
-import { TAG, children, decodeOid, decodeString, ia5String, oid, printableString, readSingle, seq, setOf, utf8String, type Tlv } from './der.js';
+import { TAG, children, decodeOid, decodeString, ia5String, oid, printableString, readSingle, seq, setOf, utf8String, type Tlv } from '../asn1/der.js';
 
 interface AttributeSpec {
   oid: string;

@@ -20,13 +20,13 @@
 import { isWeakSignatureOid, verifyCertificateSignature, type ParsedCertificate } from './certificate.js';
 import { walkCrlEntries, type DecodedCrl } from './crl.js';
 import { serialFromOctets } from '../domain/serial.js';
-import { DerError, DerReader, children, decodeUnsignedInteger, readSingle, readTlv, seqOf, type Tlv } from './der.js';
+import { DerError, DerReader, children, decodeUnsignedInteger, readSingle, readTlv, seqOf, type Tlv } from '../asn1/der.js';
 import { decodeExtensions } from './extensions.js';
 import { PkiError } from '../errors.js';
 import { decodeNameDer, normaliseValue, type Rdns } from './name.js';
 import { nameConstraintsOf, violation, type Constraints } from './name-constraints.js';
 import { checkPolicies, DEFAULT_POLICY_INPUTS, type PolicyInputs } from './policy.js';
-import { OID } from './oids.js';
+import { OID } from '../asn1/oids.js';
 
 /**
  * RFC 5280 §7.1 name matching (simplified RFC 4518): same RDNs in the same order, each RDN the same set of attributes

@@ -2,7 +2,7 @@
  * Certificate policy processing, RFC 5280 §6.1.2-6.1.5: the valid_policy_tree with policy mappings,
  * requireExplicitPolicy, inhibitPolicyMapping and inhibitAnyPolicy. Qualifiers are ignored.
  */
-import { children, decodeOid, decodeUnsignedInteger, readSingle, seqOf, TAG } from './der.js';
+import { children, decodeOid, decodeUnsignedInteger, readSingle, seqOf, TAG } from '../asn1/der.js';
 import type { ParsedCertificate } from './certificate.js';
 
 export const ANY_POLICY = '2.5.29.32.0';

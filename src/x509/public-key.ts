@@ -8,8 +8,8 @@
 import * as crypto from 'node:crypto';
 import type { KeyType } from '../crypto/keys.js';
 import { ML_DSA, mlDsaTypeForOid, mlDsaVerify, type MlDsaKeyType } from '../crypto/mldsa.js';
-import { DerReader, TAG, decodeBitString } from './der.js';
-import { OID } from './oids.js';
+import { DerReader, TAG, decodeBitString } from '../asn1/der.js';
+import { OID } from '../asn1/oids.js';
 
 /** The key's algorithm: Node's asymmetricKeyType for classical keys ('rsa', 'ec', 'dsa', 'ed25519'...), or the ML-DSA parameter set. */
 export type PublicKeyKind = MlDsaKeyType | 'rsa' | 'rsa-pss' | 'ec' | 'dsa' | 'ed25519' | 'ed448' | 'unknown';

@@ -7,8 +7,8 @@
 import * as crypto from 'node:crypto';
 import type { KeyType } from '../crypto/keys.js';
 import { mlDsaTypeForOid } from '../crypto/mldsa.js';
-import { DerReader, TAG, children, decodeBitString, decodeOid, expectTag, readSingle } from './der.js';
-import { OID } from './oids.js';
+import { DerReader, TAG, children, decodeBitString, decodeOid, expectTag, readSingle } from '../asn1/der.js';
+import { OID } from '../asn1/oids.js';
 import { publicKeyFromKeyObject, readMlDsaPublicKey, type PublicKey } from './public-key.js';
 
 export interface PublicKeyInfo {

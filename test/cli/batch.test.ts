@@ -12,7 +12,7 @@ import { signatureAlgorithmFor } from '../../src/crypto/keys.js';
 import { readCertificate } from '../../src/x509/certificate.js';
 import { buildCsrWithKey as buildCsr } from '../helpers.js';
 import { encodeName, parseDn } from '../../src/x509/name.js';
-import { toPem } from '../../src/x509/pem.js';
+import { toPem } from '../../src/asn1/pem.js';
 import { cli, fixture, makeDeps, makePki, snapshot, tempDir, type TestDeps } from '../helpers.js';
 
 function writeCsrs(dir: string, count: number, prefix = 'w'): void {

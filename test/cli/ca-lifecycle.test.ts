@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readCertificate } from '../../src/x509/certificate.js';
-import { decodePemBlocks } from '../../src/x509/pem.js';
+import { decodePemBlocks } from '../../src/asn1/pem.js';
 import { startEmulator, type Emulator } from '../../src/emulator/server.js';
 import { cli, fixture, makeDeps, makePki, pkiIn, snapshot } from '../helpers.js';
 

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseCertificate, readCertificate } from '../../src/x509/certificate.js';
-import { decodePemBlocks } from '../../src/x509/pem.js';
+import { decodePemBlocks } from '../../src/asn1/pem.js';
 import { FIXED_NOW, cli, fixture, makeDeps, makePki, tempDir } from '../helpers.js';
 
 describe('pki init', () => {

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { lintCrl, lintLeaf } from '../../src/app/lint.js';
 import { readCertificate } from '../../src/x509/certificate.js';
 import { decodeCrl } from '../../src/x509/crl.js';
-import { decodePemBlocks } from '../../src/x509/pem.js';
+import { decodePemBlocks } from '../../src/asn1/pem.js';
 import { cli, makeDeps, tempDir } from '../helpers.js';
 
 async function setup() {

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decodePemBlocks } from '../../src/x509/pem.js';
+import { decodePemBlocks } from '../../src/asn1/pem.js';
 import { readCertificate } from '../../src/x509/certificate.js';
 import { cli, makePki, snapshot } from '../helpers.js';
 

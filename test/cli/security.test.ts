@@ -12,7 +12,7 @@ import { decodeSans, encodeExtension, encodeSans, MAX_SANS } from '../../src/x50
 import { buildCsrWithKey as buildCsr } from '../helpers.js';
 import { signatureAlgorithmFor } from '../../src/crypto/keys.js';
 import { decodeNameDer, encodeName, MAX_NAME_ATTRIBUTES, parseDn } from '../../src/x509/name.js';
-import { toPem } from '../../src/x509/pem.js';
+import { toPem } from '../../src/asn1/pem.js';
 import { cli, makeDeps, tempDir } from '../helpers.js';
 
 const SECRET = 'Sekrit-Passphrase-9f3a';

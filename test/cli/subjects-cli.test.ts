@@ -16,7 +16,7 @@ import { readCertificate } from '../../src/x509/certificate.js';
 import { buildCsrWithKey as buildCsr } from '../helpers.js';
 import { encodeExtension, encodeSans } from '../../src/x509/extensions.js';
 import { encodeName, parseDn } from '../../src/x509/name.js';
-import { toPem } from '../../src/x509/pem.js';
+import { toPem } from '../../src/asn1/pem.js';
 import { cli, makePki, snapshot } from '../helpers.js';
 
 /** A CSR for `subject` (RFC 4514, most specific first) with optional SANs, written to `path`. */

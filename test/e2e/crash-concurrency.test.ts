@@ -15,7 +15,7 @@ import { signatureAlgorithmFor } from '../../src/crypto/keys.js';
 import { readCertificate } from '../../src/x509/certificate.js';
 import { buildCsrWithKey as buildCsr } from '../helpers.js';
 import { encodeName, parseDn } from '../../src/x509/name.js';
-import { toPem } from '../../src/x509/pem.js';
+import { toPem } from '../../src/asn1/pem.js';
 import { CLI, FIXTURES, tempDir } from '../helpers.js';
 
 function pki(args: string[]) {

@@ -10,7 +10,7 @@ import { DisableCrlCommand, DisableProfileCommand, DisableTrustAnchorCommand, Li
 import { describe, expect, it } from 'vitest';
 import { canonicalRequest, serialToDecimal, signSessionRequest, signString, stringToSign } from '../../src/aws/x509-signer.js';
 import { readCertificate, type ParsedCertificate } from '../../src/x509/certificate.js';
-import { decodePemBlocks } from '../../src/x509/pem.js';
+import { decodePemBlocks } from '../../src/asn1/pem.js';
 import { credentialsSetup, ROLE } from '../aws-fixtures.js';
 import { cli } from '../helpers.js';
 

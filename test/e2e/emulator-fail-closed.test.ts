@@ -12,7 +12,7 @@ import { signSessionRequest } from '../../src/aws/x509-signer.js';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../src/emulator/server.js';
 import { readCertificate } from '../../src/x509/certificate.js';
 import { decodeCrl } from '../../src/x509/crl.js';
-import { decodePemBlocks, toPem } from '../../src/x509/pem.js';
+import { decodePemBlocks, toPem } from '../../src/asn1/pem.js';
 import { credentialsSetup, ROLE } from '../aws-fixtures.js';
 import { tempDir } from '../helpers.js';
 

@@ -15,7 +15,7 @@ import { CreateProfileCommand, RolesAnywhereClient } from '@aws-sdk/client-roles
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/server.js';
 import { readCertificate } from '../../src/x509/certificate.js';
-import { decodePemBlocks } from '../../src/x509/pem.js';
+import { decodePemBlocks } from '../../src/asn1/pem.js';
 import { ROOT, cli, makeDeps, pkiIn, tempDir } from '../helpers.js';
 
 const PY_MLDSA = spawnSync('python3', ['-c', 'from cryptography.hazmat.primitives.asymmetric import mldsa'], { stdio: 'ignore' }).status === 0;

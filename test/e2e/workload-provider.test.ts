@@ -66,7 +66,8 @@ describe('#22 fromRolesAnywhere', () => {
     c.advance(2_000);
     expect((await provider()).accessKeyId).not.toBe(a.accessKeyId);
     expect(t.emu.sessions()).toHaveLength(2);
-    expect(() => fromRolesAnywhere({ ...options, refreshBeforeSeconds: -1 })).toThrow(/--refresh-before -1/);
+    // A library caller is told which of its options (pki credential serve says --refresh-before: test/cli/input-flags.test.ts).
+    expect(() => fromRolesAnywhere({ ...options, refreshBeforeSeconds: -1 })).toThrow(/^input\.refreshBeforeSeconds -1: give seconds, 0 to 3600$/);
   });
 
   it('a failed renewal keeps the unexpired credentials (warned once), and fails once they have expired: never stale credentials', async () => {

@@ -14,7 +14,7 @@ import { parseProfile } from '../../src/profile/load.js';
 import { readCertificate } from '../../src/x509/certificate.js';
 import { crlDerFromFile, decodeCrl, walkCrlEntries } from '../../src/x509/crl.js';
 import { readCsr } from '../../src/x509/csr.js';
-import { decodePemBlocks, toPem } from '../../src/x509/pem.js';
+import { decodePemBlocks, toPem } from '../../src/asn1/pem.js';
 import { previewSession } from '../../src/domain/session.js';
 import { lintCa, lintLeaf } from '../../src/app/lint.js';
 import { validatePath } from '../../src/x509/path.js';

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PkiError } from '../../src/errors.js';
-import { decodePemBlocks, PemDecoder, toPem } from '../../src/x509/pem.js';
+import { decodePemBlocks, PemDecoder, toPem } from '../../src/asn1/pem.js';
 import { RUNS, SEED } from './fuzz-helpers.js';
 
 const SEEDS = [

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { serialToDecimal, signSessionRequest } from '../../src/aws/x509-signer.js';
 import { readCertificate } from '../../src/x509/certificate.js';
 import { loadWorkloadKey } from '../../src/adapters/keys/file.js';
-import { decodePemBlocks } from '../../src/x509/pem.js';
+import { decodePemBlocks } from '../../src/asn1/pem.js';
 import { ROOT, makeDeps, tempDir, pkiIn } from '../helpers.js';
 
 const VERIFIER = join(ROOT, 'test/interop/aws4_x509_verify.py');

@@ -14,7 +14,7 @@ import { closePkcs11, Pkcs11KeyStore } from '../../src/adapters/keys/pkcs11.js';
 import { startEmulator, type Emulator } from '../../src/emulator/server.js';
 import { buildCsr } from '../../src/x509/csr.js';
 import { encodeName, parseDn } from '../../src/x509/name.js';
-import { toPem } from '../../src/x509/pem.js';
+import { toPem } from '../../src/asn1/pem.js';
 import { buildCsrWithKey, cli, makeDeps, pkiIn, tempDir } from '../helpers.js';
 import { skipReason, softHsm, USER_PIN, type SoftHsm } from '../helpers/softhsm.js';
 import { signatureAlgorithmFor } from '../../src/crypto/keys.js';

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { PkiError } from '../../src/errors.js';
-import { DerError, decodeOid, decodeTime, decodeUnsignedInteger, integer, namedBitString, oid, readSingle, readTlv, time } from '../../src/x509/der.js';
+import { DerError, decodeOid, decodeTime, decodeUnsignedInteger, integer, namedBitString, oid, readSingle, readTlv, time } from '../../src/asn1/der.js';
 import { decodeNameDer, encodeName, formatDn, parseDn } from '../../src/x509/name.js';
 import { parseSan } from '../../src/x509/extensions.js';
 import { normaliseSerial, newSerial, parseReason } from '../../src/domain/serial.js';

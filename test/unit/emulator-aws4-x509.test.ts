@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { canonicalQueryString, canonicalRequestOf, parseAws4X509Authorization, serialDecimalOf, verifyAws4X509, type ReceivedRequest } from '../../src/emulator/aws4-x509.js';
-import { decodePemBlocks } from '../../src/x509/pem.js';
+import { decodePemBlocks } from '../../src/asn1/pem.js';
 import { tempDir } from '../helpers.js';
 
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';

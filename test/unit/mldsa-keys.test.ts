@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FileKeyStore } from '../../src/adapters/keys/file.js';
 import { ML_DSA, ML_DSA_KEY_TYPES, mlDsaFromSeed, mlDsaVerify, readMlDsaSpki } from '../../src/crypto/mldsa.js';
-import { decodePemBlocks, toPem } from '../../src/x509/pem.js';
+import { decodePemBlocks, toPem } from '../../src/asn1/pem.js';
 import { tempDir } from '../helpers.js';
 
 function store(dir: string): FileKeyStore {

@@ -13,11 +13,11 @@ import { buildCertificate, parseCertificate, signatureAlgorithmFitsKey, verifyCe
 import { buildCsr, readCsr, readCsrAsync } from '../../src/x509/csr.js';
 import { validatePath } from '../../src/x509/path.js';
 import { crlTbsParts, decodeCrl, encodeCrlEntry } from '../../src/x509/crl.js';
-import { bitString, children, nullValue, oid, readSingle, seq } from '../../src/x509/der.js';
+import { bitString, children, nullValue, oid, readSingle, seq } from '../../src/asn1/der.js';
 import { readMlDsaSpki } from '../../src/crypto/mldsa.js';
 import { keyIdentifier } from '../../src/x509/extensions.js';
 import { encodeName, parseDn } from '../../src/x509/name.js';
-import { toPem } from '../../src/x509/pem.js';
+import { toPem } from '../../src/asn1/pem.js';
 import type { Signer } from '../../src/ports/signer.js';
 import { cli, makeDeps, tempDir } from '../helpers.js';
 

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { decodePemBlocks, PemDecoder, toPem } from '../../src/x509/pem.js';
+import { decodePemBlocks, PemDecoder, toPem } from '../../src/asn1/pem.js';
 
 const bad = (text: string) => {
   try {

@@ -8,18 +8,18 @@
  * libuv's thread pool so that many in flight use every core; ECDSA signatures (~50 µs) are cheaper than a
  * thread-pool round trip and are computed on the calling thread.
  */
-import { decodePemBlocks } from '../../x509/pem.js';
-import { readSingle } from '../../x509/der.js';
+import { decodePemBlocks } from '../../asn1/pem.js';
+import { readSingle } from '../../asn1/der.js';
 import * as crypto from 'node:crypto';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PkiError } from '../../errors.js';
 import { decryptPkcs8, describeKey, encryptPkcs8Pem, generateKey, KEY_TYPES, loadPrivateKey, plainPrivateKeyPem, privateKeyFromPkcs8, signatureAlgorithmFor, signWith, signWithAsync, type KeyType } from '../../crypto/keys.js';
 import { ML_DSA, generateMlDsa, isMlDsaKeyType, mlDsaPkcs8, mlDsaSign, mlDsaSpki, mlDsaTypeForOid, pkcs8AlgorithmOid, readMlDsaPkcs8, type MlDsaPrivateKey } from '../../crypto/mldsa.js';
-import { toPem } from '../../x509/pem.js';
+import { toPem } from '../../asn1/pem.js';
 import { readInput, removeQuietly, writePrivateKeyFile } from '../../fs/files.js';
 import { keyRefScheme, type GeneratedKey, type KeyStore, type Signer } from '../../ports/signer.js';
-import { TAG } from '../../x509/der.js';
+import { TAG } from '../../asn1/der.js';
 import { tlvHeader } from '../../x509/crl.js';
 
 /** The longest signature `key` can produce: the RSA modulus size, or a DER Ecdsa-Sig-Value with both integers padded. */

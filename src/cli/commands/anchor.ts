@@ -1,4 +1,5 @@
 import { anchorBundle, anchorStatus, anchorStatusByTarget, publishCrls, pushAnchor, pushAnchorToTargets } from '../../app/publish.js';
+import { errorsWithFlags, flagsIn } from '../output/flags.js';
 import { withWorkspace } from '../../app/workspace.js';
 import { targetOf } from '../../app/targets.js';
 import type { Deps } from '../../ports.js';
@@ -103,7 +104,7 @@ const push: CommandDef = {
   async run(a, { deps, json }) {
     checkTargetFlags(a);
     if (a.target?.length) {
-      const m = await pushAnchorToTargets(deps, { dir: a.dir, name: a.name, cas: a.ca, enable: a.enable, dryRun: a.dryRun, force: a.force, ratePerSecond: a.apiRate, leaseWait: a.leaseWait, targets: a.target });
+      const m = errorsWithFlags(await pushAnchorToTargets(deps, { dir: a.dir, name: a.name, cas: a.ca, enable: a.enable, dryRun: a.dryRun, force: a.force, ratePerSecond: a.apiRate, leaseWait: a.leaseWait, targets: a.target }));
       const text = m.results
         .map((x) =>
           !x.ok
@@ -162,7 +163,7 @@ const status: CommandDef = {
   async run(a, { deps, json }) {
     checkTargetFlags(a);
     if (a.target?.length || (await onNamedTargets(deps, a.dir, a.name))) {
-      const m = await anchorStatusByTarget(deps, { dir: a.dir, name: a.name, warn: a.warn, region: a.region, endpoint: a.endpoint, ratePerSecond: a.apiRate, ...(a.target?.length ? { targets: a.target } : {}) });
+      const m = flagsIn(await anchorStatusByTarget(deps, { dir: a.dir, name: a.name, warn: a.warn, region: a.region, endpoint: a.endpoint, ratePerSecond: a.apiRate, ...(a.target?.length ? { targets: a.target } : {}) }), ['warn', 'region']);
       const text = m.targets
         .map((t) => {
           const crls = t.crls.map((c) => `${c.ca ?? c.name}#${c.crlNumber ?? '-'}${c.enabled ? '' : '(disabled)'}`).join(' ') || 'no CRLs';
@@ -176,7 +177,7 @@ const status: CommandDef = {
       }
       return { kind: 'pki.anchor.status.result', data: m, text: `Trust anchor ${m.name}:\n${text}`, exitCode: m.exitCode };
     }
-    const r = await anchorStatus(deps, { dir: a.dir, name: a.name, warn: a.warn, region: a.region, endpoint: a.endpoint, ratePerSecond: a.apiRate });
+    const r = flagsIn(await anchorStatus(deps, { dir: a.dir, name: a.name, warn: a.warn, region: a.region, endpoint: a.endpoint, ratePerSecond: a.apiRate }), ['warn', 'region']);
     const text =
       `Trust anchor ${r.name} (${r.enabled ? 'enabled' : 'DISABLED'}) ${r.arn}\n` +
       (r.rotation ? `  rotation  ${r.rotation.old} → ${r.rotation.new} (${r.rotation.phase}); expected bundle [${r.expected[0]!.join(', ')}]\n` : '') +
@@ -227,7 +228,7 @@ export const publish: CommandDef = {
     }),
   async run(a, { deps, json }) {
     checkTargetFlags(a);
-    const r = await publishCrls(deps, { dir: a.dir, cas: a.ca, anchors: a.anchor, renewBefore: a.renewBefore, dryRun: a.dryRun, region: a.region, endpoint: a.endpoint, ratePerSecond: a.apiRate, passphraseFile: a.passphraseFile, leaseWait: a.leaseWait, ...(a.target?.length ? { targets: a.target } : {}) });
+    const r = errorsWithFlags(await publishCrls(deps, { dir: a.dir, cas: a.ca, anchors: a.anchor, renewBefore: a.renewBefore, dryRun: a.dryRun, region: a.region, endpoint: a.endpoint, ratePerSecond: a.apiRate, passphraseFile: a.passphraseFile, leaseWait: a.leaseWait, ...(a.target?.length ? { targets: a.target } : {}) }));
     const where = (x: (typeof r.results)[number]) => (x.target && x.target !== '(default)' ? `${x.anchor}@${x.target}` : x.anchor);
     const line = (x: (typeof r.results)[number]) => {
       if (!x.ok) return `${x.ca} → ${where(x)}: FAILED ${x.error!.code}: ${x.error!.message}\n${x.error!.hint ? `  hint: ${x.error!.hint}\n` : ''}`;

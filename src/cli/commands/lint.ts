@@ -1,6 +1,7 @@
 import { LINT_CODES, lintFile, type LintAs } from '../../app/lint.js';
 import { PkiError } from '../../errors.js';
 import type { CommandDef } from '../command.js';
+import { flagsIn } from '../output/flags.js';
 
 export const lintCommand: CommandDef = {
   command: 'lint <files..>',
@@ -24,7 +25,7 @@ export const lintCommand: CommandDef = {
         chain: { type: 'string', describe: 'the intermediates a leaf is sent with (checked: at most 5, CA rules)' },
       }),
   async run(a, { deps }) {
-    const results = (a.files as string[]).map((f) => lintFile(deps, f, { ...(a.as ? { as: a.as as LintAs } : {}), ...(a.chain ? { chain: a.chain } : {}) }));
+    const results = (a.files as string[]).map((f) => flagsIn(lintFile(deps, f, { ...(a.as ? { as: a.as as LintAs } : {}), ...(a.chain ? { chain: a.chain } : {}) }), ['chain']));
     const errors = results.reduce((n, r) => n + r.findings.filter((f) => f.severity === 'error').length, 0);
     const text = results
       .map(

@@ -1,4 +1,5 @@
 import { previewCertificate } from '../../app/preview.js';
+import { flagsIn } from '../output/flags.js';
 import type { CommandDef } from '../command.js';
 import { table } from '../output/render.js';
 
@@ -27,7 +28,7 @@ export const previewCommand: CommandDef = {
       'profile-mapping': { type: 'string', describe: 'the profile\'s attribute mappings (JSON or YAML)' },
     }),
   async run(a, { deps }) {
-    const r = await previewCertificate(deps, { cert: a.cert, chain: a.chain, profileMapping: a.profileMapping });
+    const r = flagsIn(await previewCertificate(deps, { cert: a.cert, chain: a.chain, profileMapping: a.profileMapping }), ['cert', 'chain']);
     const text =
       `Certificate ${r.serial}  ${r.subject}\n` +
       `  role session name  ${r.roleSessionName}\n` +

@@ -1,4 +1,5 @@
 import { abortRotation, finishRotation, planRotation, rotationStatus, startRotation, switchRotation } from '../../app/rotate.js';
+import { flagsIn } from '../output/flags.js';
 import { KEY_TYPES } from '../../crypto/keys.js';
 import { passphraseFileOption, type CommandDef, type CommandGroup } from '../command.js';
 import { awsOptions, leaseOptions } from './anchor.js';
@@ -45,7 +46,7 @@ const plan: CommandDef = {
       ...passphraseFileOption,
     }),
   async run(a, { deps }) {
-    const r = await planRotation(deps, {
+    const r = flagsIn(await planRotation(deps, {
       dir: a.dir,
       anchor: a.anchor,
       newCa: a.newCa,
@@ -57,7 +58,7 @@ const plan: CommandDef = {
       region: a.region,
       endpoint: a.endpoint,
       ratePerSecond: a.apiRate,
-    });
+    }), ['checkService']);
     const text =
       `Rotation of trust anchor ${r.anchor}: ${r.old} → ${r.new}${r.anchorChange ? '' : ' (no trust-anchor change)'}\n` +
       `  bundle     [${r.bundle.before.join(', ')}] → [${r.bundle.during.join(', ')}] → [${r.bundle.after.join(', ')}]\n` +

@@ -1,4 +1,6 @@
-import { hierarchyStatus, prometheus, serviceChecks, withChecks } from '../../app/status.js';
+import { hierarchyStatus, serviceChecks, withChecks } from '../../app/status.js';
+import { flagsIn } from '../output/flags.js';
+import { prometheus } from '../output/prometheus.js';
 import { awsOptions } from './anchor.js';
 import type { CommandDef } from '../command.js';
 
@@ -32,7 +34,8 @@ export const statusCommand: CommandDef = {
     }),
   async run(a, { deps, json }) {
     const local = await hierarchyStatus(deps, { dir: a.dir, warn: a.warn, crit: a.crit, crlWarn: a.crlWarn });
-    const r = a.checkService ? withChecks(local, await serviceChecks(deps, { dir: a.dir, crlWarn: a.crlWarn, region: a.region, endpoint: a.endpoint, ratePerSecond: a.apiRate })) : local;
+    // The messages name the thresholds as inputs (input.warn ...): shown as the flags that set them.
+    const r = flagsIn(a.checkService ? withChecks(local, await serviceChecks(deps, { dir: a.dir, crlWarn: a.crlWarn, region: a.region, endpoint: a.endpoint, ratePerSecond: a.apiRate })) : local, ['warn', 'crit', 'crlWarn', 'region']);
     // With --check-service, one more gauge per trust anchor: the worst level of its service checks.
     const serviceMetric = () => {
       const anchors = [...new Set(r.checks.filter((c) => c.what.startsWith('service/')).map((c) => c.what.slice('service/'.length)))];

@@ -1,7 +1,10 @@
 /** Output: the --json envelope, text tables, and error rendering. */
 import { PkiError, PkiErrors } from '../../errors.js';
+import { withFlags } from './flags.js';
+import { JSON_CONTRACT_VERSION } from '../results.js';
 
-export const JSON_VERSION = 1;
+/** The envelope's `version`: the JSON contract's (src/cli/results.ts, docs/json.md). */
+export const JSON_VERSION = JSON_CONTRACT_VERSION;
 
 /**
  * A command's result. `ok` says whether the outcome is a success — the same as the exit code: false for a verdict that
@@ -11,7 +14,8 @@ export function jsonSuccess(kind: string, data: unknown, exitCode = 0): string {
   return JSON.stringify({ ok: exitCode === 0 || exitCode === 10, kind, version: JSON_VERSION, data }, null, 2) + '\n';
 }
 
-export function jsonError(e: PkiError): string {
+export function jsonError(error: PkiError): string {
+  const e = withFlags(error);
   return (
     JSON.stringify(
       { ok: false, kind: 'pki.error', version: JSON_VERSION, error: { code: e.code, message: e.message, details: e.details, hint: e.hint ?? null } },
@@ -21,12 +25,13 @@ export function jsonError(e: PkiError): string {
   );
 }
 
-export function textError(e: PkiError, debug: boolean): string {
+export function textError(error: PkiError, debug: boolean): string {
+  const e = withFlags(error);
   let out = `error: ${e.message}\n`;
   if (e.hint) out += `hint: ${e.hint}\n`;
   out += `(${e.code}, exit ${e.exitCode})\n`;
   if (debug && e.cause instanceof Error && e.cause.stack) out += `cause: ${e.cause.stack}\n`;
-  if (e instanceof PkiErrors && debug) out += `problems: ${JSON.stringify(e.details.problems, null, 2)}\n`;
+  if (error instanceof PkiErrors && debug) out += `problems: ${JSON.stringify(e.details.problems, null, 2)}\n`;
   return out;
 }
 
