@@ -11,7 +11,7 @@ import { DerReader, TAG, integer, nullValue, octetString, oid, seq } from '../as
 import { toPem } from '../asn1/pem.js';
 
 import { ML_DSA, ML_DSA_KEY_TYPES, isMlDsaKeyType, mlDsaAlgorithmIdentifier, type MlDsaKeyType } from './mldsa.js';
-import type { PublicKey } from '../x509/public-key.js';
+import type { PublicKey } from './public-key.js';
 
 /** The key types Node's crypto makes and signs with (KeyObjects). */
 export const NODE_KEY_TYPES = ['ecdsa-p256', 'ecdsa-p384', 'ecdsa-p521', 'rsa-2048', 'rsa-3072', 'rsa-4096'] as const;

@@ -11,9 +11,9 @@ import { DerError, DerReader, TAG, bitString, children, decodeBitStringStrict, d
 import { serialFromOctets } from '../domain/serial.js';
 import { publicKeyInfoProblem } from './spki.js';
 import { mlDsaTypeForOid } from '../crypto/mldsa.js';
-import { publicKeyFromSpki, type PublicKey } from './public-key.js';
+import { publicKeyFromSpki, type PublicKey } from '../crypto/public-key.js';
 
-export { hashForSignatureOid, isSupportedSignatureOid, signatureAlgorithmFitsKey, type PublicKey } from './public-key.js';
+export { hashForSignatureOid, isSupportedSignatureOid, signatureAlgorithmFitsKey, type PublicKey } from '../crypto/public-key.js';
 import {
   decodeAuthorityKeyIdentifierFull,
   decodeBasicConstraints,

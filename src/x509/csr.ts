@@ -2,7 +2,7 @@
 import { PkiError } from '../errors.js';
 import type { KeyType, SignatureAlgorithm } from '../crypto/keys.js';
 import { mlDsaTypeForOid } from '../crypto/mldsa.js';
-import { isSupportedSignatureOid, type PublicKey } from './public-key.js';
+import { isSupportedSignatureOid, type PublicKey } from '../crypto/public-key.js';
 import type { Signer } from '../ports/signer.js';
 import { readPublicKeyInfo, type PublicKeyInfo } from './spki.js';
 import { TAG, bitString, children, decodeBitString, decodeOid, expectTag, integer, oid, readSingle, seq, setOf, tlv } from '../asn1/der.js';

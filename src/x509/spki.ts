@@ -9,7 +9,7 @@ import type { KeyType } from '../crypto/keys.js';
 import { mlDsaTypeForOid } from '../crypto/mldsa.js';
 import { DerReader, TAG, children, decodeBitString, decodeOid, expectTag, readSingle } from '../asn1/der.js';
 import { OID } from '../asn1/oids.js';
-import { publicKeyFromKeyObject, readMlDsaPublicKey, type PublicKey } from './public-key.js';
+import { publicKeyFromKeyObject, readMlDsaPublicKey, type PublicKey } from '../crypto/public-key.js';
 
 export interface PublicKeyInfo {
   /** Our key type name, when it is one we know. */

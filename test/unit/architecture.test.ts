@@ -195,6 +195,8 @@ describe('#17 use cases are free of the CLI', () => {
       'store/migrations.ts': `${later} (and SQL comments of a migration name the pki issue --batch flags)`,
       'app/credential-process-line.ts': "writes the credential_process command line of ~/.aws/config (the flags of pki credential-process and aws_signing_helper): generated configuration for another program, not an input",
       'errors.ts': 'the EXIT CODES table printed in every command\'s help says "re-run with --debug"',
+      'adapters/keys/pkcs11.ts': `${later} (its hint for a missing token key quotes pkcs11-tool's own flags)`,
+      'emulator/rules.ts': "a service error sent to the emulator's client names the emulator option that changes the UNCONFIRMED ML-DSA rule",
       'profile/load.ts': 'the configuration reference of validity.default (README) says which pki issue flag overrides it',
     });
   });

@@ -6,8 +6,8 @@
  * the key's type.
  */
 import * as crypto from 'node:crypto';
-import type { KeyType } from '../crypto/keys.js';
-import { ML_DSA, mlDsaTypeForOid, mlDsaVerify, type MlDsaKeyType } from '../crypto/mldsa.js';
+import type { KeyType } from './keys.js';
+import { ML_DSA, mlDsaTypeForOid, mlDsaVerify, type MlDsaKeyType } from './mldsa.js';
 import { DerReader, TAG, decodeBitString } from '../asn1/der.js';
 import { OID } from '../asn1/oids.js';
 
