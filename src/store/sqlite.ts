@@ -34,6 +34,7 @@ import type {
   Store,
 } from '../ports.js';
 import { MIGRATIONS, storedKeyPath, type MigrationContext } from './migrations.js';
+import { ConnectionGate } from './gate.js';
 
 const toSec = (d: Date): number => Math.floor(d.getTime() / 1000);
 const fromSec = (s: number): Date => new Date(s * 1000);
@@ -251,6 +252,8 @@ export class SqliteStore implements Store {
   private readonly insertAudit: Database.Statement;
   private readonly lastAudit: Database.Statement;
   private readonly statements = new Map<string, Database.Statement>();
+  /** Keeps other calls off the connection while an awaited transaction is open. */
+  private readonly gate = new ConnectionGate();
 
   /** A prepared statement, prepared once per store (preparing costs more than running most of these). */
   private sql(text: string): Database.Statement {
@@ -365,16 +368,19 @@ export class SqliteStore implements Store {
   }
 
   async getCa(name: string): Promise<CaRecord | undefined> {
+    await this.gate.idle();
     const row = this.sql('SELECT * FROM ca WHERE name = ?').get(name) as CaRow | undefined;
     return row && this.ca(row);
   }
 
   async getCaById(id: number): Promise<CaRecord | undefined> {
+    await this.gate.idle();
     const row = this.sql('SELECT * FROM ca WHERE id = ?').get(id) as CaRow | undefined;
     return row && this.ca(row);
   }
 
   async listCas(): Promise<CaRecord[]> {
+    await this.gate.idle();
     return (this.sql('SELECT * FROM ca ORDER BY id').all() as CaRow[]).map((r) => this.ca(r));
   }
 
@@ -405,6 +411,7 @@ export class SqliteStore implements Store {
   }
 
   async createCa(ca: NewCa, certificate: { issuerId: number | null; cert: NewCertificate } | null, audit: AuditEvent, actor: string, at: Date): Promise<CaRecord> {
+    await this.gate.idle();
     const run = this.db.transaction(() => {
       const id = this.insertCa(ca);
       if (certificate) {
@@ -420,6 +427,7 @@ export class SqliteStore implements Store {
   }
 
   async retireCas(ids: number[], events: AuditEvent[], actor: string, at: Date): Promise<number[]> {
+    await this.gate.idle();
     const run = this.db.transaction(() => {
       const changed: number[] = [];
       const retire = this.sql("UPDATE ca SET status = CASE WHEN status = 'revoked' THEN 'revoked' ELSE 'retired' END, retired_at = ? WHERE id = ? AND status IN ('active', 'revoked') AND retired_at IS NULL");
@@ -440,6 +448,7 @@ export class SqliteStore implements Store {
     actor: string,
     at: Date,
   ): Promise<CaRecord> {
+    await this.gate.idle();
     const run = this.db.transaction(() => {
       const row = this.sql('SELECT status FROM ca WHERE id = ?').get(id) as { status: string } | undefined;
       if (row?.status !== 'pending') throw new PkiError('STATE_CA_NOT_PENDING', 'the CA is not waiting for a certificate');
@@ -453,6 +462,7 @@ export class SqliteStore implements Store {
   }
 
   async recordIssued(issuerId: number, certs: NewCertificate[], actor: string, at: Date): Promise<{ collisions: number[] }> {
+    await this.gate.idle();
     const run = this.db.transaction(() => {
       const collisions: number[] = [];
       certs.forEach((c, i) => {
@@ -480,15 +490,18 @@ export class SqliteStore implements Store {
   }
 
   async startBatch(issuerId: number, csrDir: string, outDir: string, total: number, at: Date): Promise<number> {
+    await this.gate.idle();
     const info = this.sql('INSERT INTO issue_batch (issuer_id, csr_dir, out_dir, total, started_at) VALUES (?, ?, ?, ?, ?)').run(issuerId, csrDir, outDir, total, toSec(at));
     return Number(info.lastInsertRowid);
   }
 
   async finishBatch(id: number, at: Date): Promise<void> {
+    await this.gate.idle();
     this.sql('UPDATE issue_batch SET finished_at = ? WHERE id = ?').run(toSec(at), id);
   }
 
   async latestBatch(issuerId: number, csrDir: string, outDir: string): Promise<BatchRecord | undefined> {
+    await this.gate.idle();
     const row = this.sql('SELECT * FROM issue_batch WHERE issuer_id = ? AND csr_dir = ? AND out_dir = ? ORDER BY id DESC LIMIT 1').get(issuerId, csrDir, outDir) as
       | { id: number; issuer_id: number; csr_dir: string; out_dir: string; total: number; started_at: number; finished_at: number | null }
       | undefined;
@@ -505,6 +518,7 @@ export class SqliteStore implements Store {
   }
 
   async batchItems(batchId: number): Promise<BatchItemRecord[]> {
+    await this.gate.idle();
     const rows = this.sql(
       'SELECT i.file, i.csr_sha256, i.serial, c.der FROM issue_batch_item i JOIN certificate c ON c.issuer_id = i.issuer_id AND c.serial = i.serial WHERE i.batch_id = ? ORDER BY i.file',
     ).all(batchId) as Array<{ file: string; csr_sha256: string; serial: string; der: Buffer }>;
@@ -512,6 +526,7 @@ export class SqliteStore implements Store {
   }
 
   async revoke(issuerId: number, items: NewRevocation[], actor: string, at: Date, describe: (i: number) => string = () => ''): Promise<CertificateRecord[]> {
+    await this.gate.idle();
     const find = this.sql(`${CERT_SELECT} WHERE c.issuer_id = ? AND c.serial = ?`);
     const insert = this.sql(
       `INSERT INTO revocation (issuer_id, serial, reason, revoked_at, invalidity_date, cert_not_after, entry_der, entry_der_no_reason, created_at)
@@ -565,14 +580,17 @@ export class SqliteStore implements Store {
     return run.immediate().map(certFromRow);
   }
 
-  async withCrlTransaction<T>(issuerId: number, fn: (tx: CrlTransaction) => T): Promise<T> {
-    const db = this.db;
+  /**
+   * BEGIN IMMEDIATE (the write lock: other processes queue on the busy timeout) ... COMMIT around the awaited `fn`,
+   * alone on this connection (see gate.ts).
+   */
+  async withCrlTransaction<T>(issuerId: number, fn: (tx: CrlTransaction) => Promise<T>): Promise<T> {
     const crlRow = (r: CrlRow | undefined): CrlRecord | undefined => r && crlFromRow(r);
     const tx: CrlTransaction = {
-      lastCrl: () => crlRow(this.sql('SELECT * FROM crl WHERE issuer_id = ? ORDER BY crl_number DESC LIMIT 1').get(issuerId) as CrlRow | undefined),
-      crlDer: (crlNumber) => this.crlDerSync(issuerId, crlNumber),
-      revocationEpoch: () => (this.sql('SELECT revocation_epoch FROM ca WHERE id = ?').pluck().get(issuerId) as number | undefined) ?? 0,
-      revocationCount: () => (this.sql('SELECT revocation_count FROM ca WHERE id = ?').pluck().get(issuerId) as number | undefined) ?? 0,
+      lastCrl: async () => crlRow(this.sql('SELECT * FROM crl WHERE issuer_id = ? ORDER BY crl_number DESC LIMIT 1').get(issuerId) as CrlRow | undefined),
+      crlDer: async (crlNumber) => this.crlDerSync(issuerId, crlNumber),
+      revocationEpoch: async () => (this.sql('SELECT revocation_epoch FROM ca WHERE id = ?').pluck().get(issuerId) as number | undefined) ?? 0,
+      revocationCount: async () => (this.sql('SELECT revocation_count FROM ca WHERE id = ?').pluck().get(issuerId) as number | undefined) ?? 0,
       entryBlocks: (thisUpdate, withReasons) => {
         // Concatenated inside SQLite, one block per first serial octet (256 primary-key range scans): fetching 1M
         // rows one by one costs ~2 us each in the driver; grouping by an expression would sort them all. Rows come in
@@ -584,31 +602,31 @@ export class SqliteStore implements Store {
         ).pluck();
         const scope = toSec(thisUpdate);
         const hex = (i: number) => i.toString(16).padStart(2, '0');
-        return (function* () {
+        return (async function* () {
           for (let i = 0; i < 256; i++) {
             const b = block.get(issuerId, hex(i), i === 255 ? 'g' : hex(i + 1), scope) as Buffer | null;
             if (b) yield b;
           }
         })();
       },
-      revocationStatus: (serial) => {
+      revocationStatus: async (serial) => {
         const row = this.sql(
           'SELECT c.not_after AS notAfter, r.serial IS NOT NULL AS revoked FROM certificate c LEFT JOIN revocation r ON r.issuer_id = c.issuer_id AND r.serial = c.serial WHERE c.issuer_id = ? AND c.serial = ?',
         ).get(issuerId, serial) as { notAfter: number; revoked: number } | undefined;
         return row ? { revoked: row.revoked === 1, notAfter: fromSec(row.notAfter) } : { revoked: false };
       },
-      lastReservedCrlNumber: () => (this.sql('SELECT MAX(crl_number) FROM crl_reservation WHERE issuer_id = ?').pluck().get(issuerId) as number | null) ?? undefined,
-      reserveCrlNumber: (crlNumber, at) => {
+      lastReservedCrlNumber: async () => (this.sql('SELECT MAX(crl_number) FROM crl_reservation WHERE issuer_id = ?').pluck().get(issuerId) as number | null) ?? undefined,
+      reserveCrlNumber: async (crlNumber, at) => {
         this.sql('INSERT INTO crl_reservation (issuer_id, crl_number, reserved_at) VALUES (?, ?, ?)').run(issuerId, crlNumber, toSec(at));
       },
-      insertCrl: (crl, chunks, actor, at) => {
+      insertCrl: async (crl, chunks, actor, at) => {
         this.sql(
           `INSERT INTO crl (issuer_id, crl_number, this_update, next_update, entries, pruned, reasons, der_size, pem_size, sha256, revocation_epoch, created_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         ).run(issuerId, crl.crlNumber, toSec(crl.thisUpdate), toSec(crl.nextUpdate), crl.entries, crl.pruned, crl.reasons ? 1 : 0, crl.derSize, crl.pemSize, crl.sha256, crl.revocationEpoch, toSec(crl.createdAt));
         const chunk = this.sql('INSERT INTO crl_chunk (issuer_id, crl_number, seq, data) VALUES (?, ?, ?, ?)');
         let seq = 0;
-        for (const c of chunks) chunk.run(issuerId, crl.crlNumber, seq++, c);
+        for await (const c of chunks) chunk.run(issuerId, crl.crlNumber, seq++, c);
         this.appendAudit(
           { action: 'crl.generate', target: String(crl.crlNumber), details: { issuerId, entries: crl.entries, pruned: crl.pruned, nextUpdate: crl.nextUpdate.toISOString(), sha256: crl.sha256 } },
           actor,
@@ -616,11 +634,26 @@ export class SqliteStore implements Store {
         );
       },
     };
-    const run = db.transaction(() => fn(tx));
-    return run.immediate();
+    return this.immediate(() => fn(tx));
+  }
+
+  /** BEGIN IMMEDIATE, the awaited body, COMMIT (ROLLBACK when it throws), alone on the connection. */
+  private immediate<T>(body: () => Promise<T>): Promise<T> {
+    return this.gate.exclusive(async () => {
+      this.sql('BEGIN IMMEDIATE').run();
+      try {
+        const result = await body();
+        this.sql('COMMIT').run();
+        return result;
+      } catch (e) {
+        if (this.db.inTransaction) this.sql('ROLLBACK').run();
+        throw e;
+      }
+    });
   }
 
   async crlStatus(issuerId: number): Promise<{ last: CrlRecord | undefined; epoch: number }> {
+    await this.gate.idle();
     const read = this.db.transaction(() => {
       const row = this.sql('SELECT * FROM crl WHERE issuer_id = ? ORDER BY crl_number DESC LIMIT 1').get(issuerId) as CrlRow | undefined;
       const epoch = (this.sql('SELECT revocation_epoch FROM ca WHERE id = ?').pluck().get(issuerId) as number | undefined) ?? 0;
@@ -630,10 +663,12 @@ export class SqliteStore implements Store {
   }
 
   async listCrls(issuerId: number): Promise<CrlRecord[]> {
+    await this.gate.idle();
     return (this.sql('SELECT * FROM crl WHERE issuer_id = ? ORDER BY crl_number').all(issuerId) as CrlRow[]).map(crlFromRow);
   }
 
   async crlDer(issuerId: number, crlNumber: number): Promise<Buffer | undefined> {
+    await this.gate.idle();
     return this.crlDerSync(issuerId, crlNumber);
   }
 
@@ -653,6 +688,7 @@ export class SqliteStore implements Store {
   }
 
   async getCertificates(serial: string, issuerId?: number): Promise<CertificateRecord[]> {
+    await this.gate.idle();
     const rows =
       issuerId === undefined
         ? (this.sql(`${CERT_SELECT} WHERE c.serial = ? ORDER BY c.id`).all(serial) as CertRow[])
@@ -661,6 +697,7 @@ export class SqliteStore implements Store {
   }
 
   async findCertificates(f: CertificateFilter): Promise<CertificateRecord[]> {
+    await this.gate.idle();
     const where: string[] = [];
     const args: unknown[] = [];
     const now = toSec(f.now);
@@ -687,6 +724,7 @@ export class SqliteStore implements Store {
   }
 
   async auditLog(): Promise<AuditRecord[]> {
+    await this.gate.idle();
     const rows = this.sql('SELECT * FROM audit ORDER BY seq').all() as Array<{
       seq: number;
       at: string;
@@ -709,10 +747,12 @@ export class SqliteStore implements Store {
   }
 
   async certificateKeys(): Promise<Array<{ issuerId: number; serial: string }>> {
+    await this.gate.idle();
     return this.sql('SELECT issuer_id AS issuerId, serial FROM certificate').all() as Array<{ issuerId: number; serial: string }>;
   }
 
   async revocationKeys(): Promise<Array<{ issuerId: number; serial: string }>> {
+    await this.gate.idle();
     return this.sql('SELECT issuer_id AS issuerId, serial FROM revocation').all() as Array<{ issuerId: number; serial: string }>;
   }
 
@@ -721,20 +761,24 @@ export class SqliteStore implements Store {
    * and writing meanwhile (a write from another connection restarts the copy, so it always holds one committed state).
    */
   async backupTo(file: string): Promise<void> {
+    await this.gate.idle();
     // The whole database in one step: one read snapshot, so concurrent writers cannot make the copy restart forever.
     await this.db.backup(file, { progress: () => 1 << 30 });
   }
 
   async getAnchor(name: string): Promise<AnchorRecord | undefined> {
+    await this.gate.idle();
     const r = this.sql('SELECT * FROM anchor WHERE name = ?').get(name) as AnchorRow | undefined;
     return r && anchorFromRow(r);
   }
 
   async listAnchors(): Promise<AnchorRecord[]> {
+    await this.gate.idle();
     return (this.sql('SELECT * FROM anchor ORDER BY name').all() as AnchorRow[]).map(anchorFromRow);
   }
 
   async saveAnchor(a: AnchorRecord, audit: AuditEvent, actor: string, at: Date): Promise<void> {
+    await this.gate.idle();
     this.db.transaction(() => {
       this.sql(
         `INSERT INTO anchor (name, arn, trust_anchor_id, region, ca_names, bundle_sha256, updated_at, target, anchor_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -747,15 +791,18 @@ export class SqliteStore implements Store {
   }
 
   async getPublishedCrl(anchorName: string, issuerId: number): Promise<PublishedCrl | undefined> {
+    await this.gate.idle();
     const r = this.sql('SELECT * FROM published_crl WHERE anchor_name = ? AND issuer_id = ?').get(anchorName, issuerId) as PublishedCrlRow | undefined;
     return r && publishedFromRow(r);
   }
 
   async listPublishedCrls(anchorName: string): Promise<PublishedCrl[]> {
+    await this.gate.idle();
     return (this.sql('SELECT * FROM published_crl WHERE anchor_name = ? ORDER BY issuer_id').all(anchorName) as PublishedCrlRow[]).map(publishedFromRow);
   }
 
   async savePublishedCrl(p: PublishedCrl, audit: AuditEvent, actor: string, at: Date): Promise<void> {
+    await this.gate.idle();
     this.db.transaction(() => {
       this.sql(
         `INSERT INTO published_crl (anchor_name, issuer_id, crl_id, crl_arn, crl_number, sha256, published_at) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -767,6 +814,7 @@ export class SqliteStore implements Store {
   }
 
   async deletePublishedCrl(anchorName: string, issuerId: number, audit: AuditEvent, actor: string, at: Date): Promise<void> {
+    await this.gate.idle();
     this.db.transaction(() => {
       this.sql('DELETE FROM published_crl WHERE anchor_name = ? AND issuer_id = ?').run(anchorName, issuerId);
       this.appendAudit(audit, actor, at);
@@ -774,6 +822,7 @@ export class SqliteStore implements Store {
   }
 
   async acquireLease(name: string, holder: string, now: Date, expiresAt: Date): Promise<LeaseRecord & { acquired: boolean }> {
+    await this.gate.idle();
     return this.db
       .transaction(() => {
         const cur = this.sql('SELECT * FROM anchor_lease WHERE anchor_name = ?').get(name) as { holder: string; acquired_at: number; expires_at: number } | undefined;
@@ -790,19 +839,23 @@ export class SqliteStore implements Store {
   }
 
   async releaseLease(name: string, holder: string): Promise<void> {
+    await this.gate.idle();
     this.sql('DELETE FROM anchor_lease WHERE anchor_name = ? AND holder = ?').run(name, holder);
   }
 
   async listTargets(): Promise<TargetRecord[]> {
+    await this.gate.idle();
     return (this.sql('SELECT * FROM target ORDER BY name').all() as TargetRow[]).map(targetFromRow);
   }
 
   async getTarget(name: string): Promise<TargetRecord | undefined> {
+    await this.gate.idle();
     const r = this.sql('SELECT * FROM target WHERE name = ?').get(name) as TargetRow | undefined;
     return r && targetFromRow(r);
   }
 
   async addTarget(t: TargetRecord, audit: AuditEvent, actor: string, at: Date): Promise<void> {
+    await this.gate.idle();
     this.db.transaction(() => {
       if (this.sql('SELECT name FROM target WHERE name = ?').get(t.name)) throw new PkiError('USAGE_TARGET_EXISTS', `target ${t.name} already exists`, { hint: `pki target remove ${t.name} first to change it` });
       this.sql('INSERT INTO target (name, region, account, aws_profile, role_arn, endpoint, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(t.name, t.region, t.account, t.awsProfile, t.roleArn, t.endpoint, toSec(t.createdAt));
@@ -811,6 +864,7 @@ export class SqliteStore implements Store {
   }
 
   async removeTarget(name: string, audit: AuditEvent, actor: string, at: Date): Promise<void> {
+    await this.gate.idle();
     this.db.transaction(() => {
       this.sql('DELETE FROM target WHERE name = ?').run(name);
       this.appendAudit(audit, actor, at);
@@ -818,16 +872,19 @@ export class SqliteStore implements Store {
   }
 
   async openRotation(anchorName: string): Promise<RotationRecord | undefined> {
+    await this.gate.idle();
     const r = this.sql("SELECT * FROM rotation WHERE anchor_name = ? AND phase NOT IN ('finished', 'aborted')").get(anchorName) as RotationRow | undefined;
     return r && rotationFromRow(r);
   }
 
   async listRotations(anchorName?: string): Promise<RotationRecord[]> {
+    await this.gate.idle();
     const rows = (anchorName === undefined ? this.sql('SELECT * FROM rotation ORDER BY id').all() : this.sql('SELECT * FROM rotation WHERE anchor_name = ? ORDER BY id').all(anchorName)) as RotationRow[];
     return rows.map(rotationFromRow);
   }
 
   async createRotation(r: Omit<RotationRecord, 'id' | 'phase' | 'switchedAt' | 'endedAt' | 'updatedAt'>, audit: AuditEvent, actor: string, at: Date): Promise<RotationRecord> {
+    await this.gate.idle();
     return this.db
       .transaction(() => {
         const open = this.sql("SELECT id FROM rotation WHERE anchor_name = ? AND phase NOT IN ('finished', 'aborted')").get(r.anchorName);
@@ -842,6 +899,7 @@ export class SqliteStore implements Store {
   }
 
   async setRotationPhase(id: number, from: RotationPhase[], to: RotationPhase, audit: AuditEvent, actor: string, at: Date): Promise<RotationRecord> {
+    await this.gate.idle();
     return this.db
       .transaction(() => {
         const row = this.sql('SELECT * FROM rotation WHERE id = ?').get(id) as RotationRow | undefined;
@@ -859,6 +917,7 @@ export class SqliteStore implements Store {
   }
 
   async leafSummary(issuerIds: number[], now: Date, opts: { revoked: boolean; sample: number; expiringBy?: Date }): Promise<LeafSummary> {
+    await this.gate.idle();
     if (!issuerIds.length) return { count: 0, latestNotAfter: null, sample: [] };
     const where = `c.issuer_id IN (${issuerIds.map(() => '?').join(', ')}) AND c.is_ca = 0 AND c.not_after > ? AND r.serial IS ${opts.revoked ? 'NOT NULL' : 'NULL'}${opts.expiringBy ? ' AND c.not_after <= ?' : ''}`;
     const args = [...issuerIds, toSec(now), ...(opts.expiringBy ? [toSec(opts.expiringBy)] : [])];
@@ -869,7 +928,7 @@ export class SqliteStore implements Store {
     return { count: agg.n, latestNotAfter: agg.latest === null ? null : fromSec(agg.latest), sample };
   }
 
-  async importCaWithHistory(ca: NewCa, entries: Iterable<ImportedEntry>, history: NewCaHistory, audit: AuditEvent, actor: string, at: Date): Promise<{ ca: CaRecord; history: CaHistory }> {
+  async importCaWithHistory(ca: NewCa, entries: Iterable<ImportedEntry> | AsyncIterable<ImportedEntry>, history: NewCaHistory, audit: AuditEvent, actor: string, at: Date): Promise<{ ca: CaRecord; history: CaHistory }> {
     const insertRevocation = this.sql(
       `INSERT INTO revocation (issuer_id, serial, reason, revoked_at, invalidity_date, cert_not_after, entry_der, entry_der_no_reason, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -878,7 +937,7 @@ export class SqliteStore implements Store {
     // million-line history in memory (64 MiB, this connection only, restored afterwards).
     const cacheSize = this.db.pragma('cache_size', { simple: true }) as number;
     this.db.pragma('cache_size = -65536');
-    const run = this.db.transaction(() => {
+    const run = async (): Promise<number> => {
       const id = this.insertCa(ca);
       let certificates = 0;
       let knownSerials = 0;
@@ -886,7 +945,7 @@ export class SqliteStore implements Store {
       // Digests of what is recorded, kept in the audit event: pki audit verify checks the rows against them.
       const serialDigest = new SerialSetDigest();
       const revocationDigest = new SerialSetDigest();
-      for (const e of entries) {
+      const add = (e: ImportedEntry): void => {
         serialDigest.add(e.cert.serial);
         if (e.revocation) revocationDigest.add(e.revocation.serial);
         if (!this.insertCertificate(id, e.cert, at))
@@ -898,17 +957,20 @@ export class SqliteStore implements Store {
           insertRevocation.run(id, r.serial, r.reason, toSec(r.revokedAt), r.invalidityDate && toSec(r.invalidityDate), toSec(e.cert.notAfter), r.entryDer, r.entryDerNoReason, toSec(at));
           revocations++;
         }
-      }
+      };
+      // A synchronous source is read without a microtask per entry (a million-line index).
+      if (Symbol.iterator in entries) for (const e of entries as Iterable<ImportedEntry>) add(e);
+      else for await (const e of entries) add(e);
       if (revocations) this.sql('UPDATE ca SET revocation_epoch = revocation_epoch + 1, revocation_count = revocation_count + ? WHERE id = ?').run(revocations, id);
       this.sql(
         'INSERT INTO ca_history (ca_id, tool, next_crl_number, crl_number_source, certificates, known_serials, revocations, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       ).run(id, history.tool, history.nextCrlNumber, history.crlNumberSource, certificates, knownSerials, revocations, toSec(at));
       this.appendAudit({ ...audit, details: { ...audit.details, certificates, knownSerials, revocations, nextCrlNumber: history.nextCrlNumber, serialsDigest: serialDigest.hex, revocationsDigest: revocationDigest.hex } }, actor, at);
       return id;
-    });
+    };
     let id: number;
     try {
-      id = run.immediate();
+      id = await this.immediate(run);
     } finally {
       this.db.pragma(`cache_size = ${cacheSize}`);
     }
@@ -916,6 +978,7 @@ export class SqliteStore implements Store {
   }
 
   async caHistory(caId: number): Promise<CaHistory | undefined> {
+    await this.gate.idle();
     const r = this.sql('SELECT * FROM ca_history WHERE ca_id = ?').get(caId) as
       | { ca_id: number; tool: string; next_crl_number: number | null; crl_number_source: string | null; certificates: number; known_serials: number; revocations: number; imported_at: number }
       | undefined;
