@@ -6,7 +6,7 @@ import { keyRefScheme } from '../ports/signer.js';
 import Database from 'better-sqlite3';
 import { dirname, join, resolve } from 'node:path';
 import { PkiError, throwIfAny } from '../errors.js';
-import { AUDIT_GENESIS_HASH, SerialSetDigest, auditHash } from '../domain/audit.js';
+import { SerialSetDigest, nextAuditRow, type AuditHead } from '../domain/audit.js';
 import type { KeyType } from '../crypto/keys.js';
 import type {
   AnchorRecord,
@@ -335,18 +335,10 @@ export class SqliteStore implements Store {
     }
   }
 
+  /** Appends the event to the audit chain (domain/audit.ts) inside the caller's IMMEDIATE transaction (the write lock holds the head). */
   private appendAudit(event: AuditEvent, actor: string, at: Date): void {
-    const last = this.lastAudit.get() as { seq: number; hash: string } | undefined;
-    const row = {
-      seq: (last?.seq ?? 0) + 1,
-      at: at.toISOString(),
-      actor,
-      action: event.action,
-      target: event.target,
-      details: JSON.stringify(event.details),
-    };
-    const prevHash = last?.hash ?? AUDIT_GENESIS_HASH;
-    this.insertAudit.run(row.seq, row.at, row.actor, row.action, row.target, row.details, prevHash, auditHash(prevHash, row));
+    const row = nextAuditRow(this.lastAudit.get() as AuditHead | undefined, event, actor, at);
+    this.insertAudit.run(row.seq, row.at, row.actor, row.action, row.target, row.details, row.prevHash, row.hash);
   }
 
   private insertCertificate(issuerId: number, c: NewCertificate, at: Date): boolean {
