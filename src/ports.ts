@@ -30,6 +30,28 @@ export interface Deps {
   onSignal?: (handler: (signal: 'SIGINT' | 'SIGTERM') => void) => () => void;
   /** Opens CA keys for signing (default: the PKI directory's encrypted key files, src/adapters/keys/file.ts). */
   keyStore?: Pick<KeyStore, 'open'>;
+  /** Opens the store a PKI directory names (default: src/store/factory.ts, SQLite or PostgreSQL by URL). */
+  storeFactory?: StoreFactory;
+}
+
+/** Opens a {@link Store} from its URL (`store.url` in pki.yaml; a SQLite path by default). */
+export interface StoreFactory {
+  open(
+    url: string,
+    where: {
+      /** The PKI directory: relative SQLite paths and key paths resolve against it. */
+      baseDir: string;
+      keysDir: string;
+      /** The pki.yaml that names the store (for messages). */
+      configFile?: string;
+    },
+    opts: {
+      /** Create the store when it does not exist (pki init); otherwise a missing store is NOT_FOUND_STORE. */
+      create: boolean;
+      /** The environment (PostgreSQL: PGPASSWORD, PGPASSFILE, PGSSLMODE, ...). */
+      env?: Readonly<Record<string, string | undefined>>;
+    },
+  ): Promise<Store>;
 }
 
 /**
@@ -280,7 +302,12 @@ export interface CertificateFilter {
  * Methods are async so that a networked adapter (PostgreSQL) can implement the same port.
  */
 export interface Store {
-  close(): void;
+  /** Closes the connection (a PostgreSQL store's close completes asynchronously; await it when the process goes on). */
+  close(): void | Promise<void>;
+  /** SQLite only: a consistent copy of the database file (pki backup). */
+  backupTo?(file: string): Promise<void>;
+  /** SQLite only: PRAGMA integrity_check ('ok' or the problems). */
+  integrityCheck?(): string;
   getCa(name: string): Promise<CaRecord | undefined>;
   getCaById(id: number): Promise<CaRecord | undefined>;
   listCas(): Promise<CaRecord[]>;

@@ -5,11 +5,12 @@ import { shortTime } from '../output/render.js';
 
 export const initCommand: CommandDef = {
   command: 'init',
-  describe: 'Create a PKI directory: pki.yaml, the SQLite store and a self-signed root CA named "root"',
+  describe: 'Create a PKI directory: pki.yaml, the store (SQLite, or a PostgreSQL database with --store) and a self-signed root CA named "root"',
   examples: [
     ['pki init --dir ./pki --subject "CN=Example Root CA,O=Example"', 'new PKI with a P-256 root valid 10 years; prompts for a passphrase'],
     ['PKI_CA_PASSPHRASE=... pki init --dir ./pki --subject "CN=Example Root CA,O=Example" --key-type rsa-3072 --validity 15y', 'RSA root, passphrase from the environment'],
     ['pki init --dir /tmp/demo --subject "CN=Demo Root" --no-passphrase', 'unencrypted root key (demos and tests only)'],
+    ['pki init --dir ./node-a --subject "CN=Root" --store postgres://pki@db.example/pki?sslmode=verify-full', 'the store in a PostgreSQL database that more CA nodes share (pki node join); password from PGPASSFILE/PGPASSWORD'],
     ['pki init --dir ./pki --root-cert old/ca.pem --root-key old/ca.key', 'adopt an existing self-signed root (cfssl, openssl, easy-rsa) as "root"; its key is re-encrypted here'],
   ],
   notes:
@@ -20,7 +21,10 @@ export const initCommand: CommandDef = {
     'match (an encrypted key is unlocked with --root-key-passphrase-file or a prompt). Its certificates and revocations\n' +
     'stay with the old tool (pki import brings them across); its first CRL here needs --first-crl-number or --previous\n' +
     '(STATE_CRL_HISTORY_UNKNOWN otherwise). --subject is RFC 4514, most specific first ("CN=Root,O=Example"), or\n' +
-    'openssl\'s slash form in the order written ("/O=Example/CN=Root").',
+    'openssl\'s slash form in the order written ("/O=Example/CN=Root").\n' +
+    '--store (or $PKI_STORE_URL) puts the store in PostgreSQL: the URL is written to pki.yaml (store.url; the file is\n' +
+    'made 0600 if the URL holds a password, which is never printed); the database must be reachable and hold no PKI yet\n' +
+    '(STATE_STORE_NOT_EMPTY: add a node with pki node join instead). Unreachable: STORE_UNAVAILABLE (exit 12).',
   builder: (y) =>
     y.options({
       subject: { type: 'string', describe: 'root CA subject: RFC 4514 ("CN=Example Root CA,O=Example") or openssl\'s "/O=Example/CN=Example Root CA"' },
@@ -31,6 +35,7 @@ export const initCommand: CommandDef = {
       validity: { type: 'string', describe: 'root CA validity (e.g. 10y; default from the root-ca profile)' },
       profile: { type: 'string', describe: 'root CA profile name or .yaml path (default root-ca)' },
       passphrase: { type: 'boolean', default: true, describe: 'encrypt the key; --no-passphrase stores it unencrypted (warned)' },
+      store: { type: 'string', describe: 'store URL: postgres://USER@HOST[:PORT]/DB[?sslmode=...] for PostgreSQL (several CA nodes), or sqlite:FILE (default $PKI_STORE_URL, else sqlite:pki.db)' },
       'pbkdf2-iterations': { type: 'number', describe: 'PBKDF2 iterations for CA keys in this PKI (default 600000, minimum 10000)' },
       ...passphraseFileOption,
     }),
@@ -47,6 +52,7 @@ export const initCommand: CommandDef = {
       noPassphrase: a.passphrase === false,
       passphraseFile: a.passphraseFile,
       pbkdf2Iterations: a.pbkdf2Iterations,
+      store: a.store,
     });
     return {
       kind: 'pki.init.result',
