@@ -7,12 +7,13 @@ import { existsSync } from 'node:fs';
 import { PkiError } from '../errors.js';
 import type { Store, StoreFactory } from '../ports.js';
 import { SqliteStore } from './sqlite.js';
-import { redactUrl, sqlitePath, storeKind } from './url.js';
+import { sqlitePath, storeKind } from './url.js';
 
 export const defaultStoreFactory: StoreFactory = {
   async open(url, where, opts): Promise<Store> {
     if (storeKind(url) === 'postgres') {
-      throw new PkiError('USAGE_BAD_STORE_URL', `${redactUrl(url)}: PostgreSQL stores are not available in this build`);
+      const { PostgresStore } = await import('./postgres.js');
+      return PostgresStore.open(url, { baseDir: where.baseDir, keysDir: where.keysDir, env: opts.env });
     }
     const file = sqlitePath(url, where.baseDir);
     if (!opts.create && !existsSync(file))
