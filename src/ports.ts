@@ -85,6 +85,11 @@ export interface CaRecord {
 
 export interface NewCa {
   name: string;
+  /**
+   * The CA's key itself (its encrypted PKCS#8 PEM), kept in the store with the CA row (key reference `store:NAME`) so
+   * that every node of a shared store can use it with the operators' passphrase.
+   */
+  keyPem?: Buffer;
   parentId: number | null;
   status: CaStatus;
   subjectDn: string;
@@ -304,6 +309,17 @@ export interface CertificateFilter {
 export interface Store {
   /** Closes the connection (a PostgreSQL store's close completes asynchronously; await it when the process goes on). */
   close(): void | Promise<void>;
+  /** The key PEM kept in the store for CA `name` (key reference `store:NAME`), if any. */
+  caKey?(name: string): Promise<Buffer | undefined>;
+  /** Row-level copy (pki store migrate): the rows of `table` (store/tables.ts), in primary-key order. */
+  dumpTable?(table: string): AsyncIterable<Record<string, unknown>>;
+  /**
+   * Fills an EMPTY store with `rows(table)` for every table (store/tables.ts) in ONE transaction, then reads every
+   * row back and compares it with `rows(table)` (asked for again) before committing: all or nothing. Returns the
+   * row count of each table. Throws STATE_STORE_NOT_EMPTY, or STATE_MIGRATION_MISMATCH naming the first row that
+   * differs (nothing is committed).
+   */
+  loadTables?(rows: (table: string) => AsyncIterable<Record<string, unknown>>): Promise<Record<string, number>>;
   /** SQLite only: a consistent copy of the database file (pki backup). */
   backupTo?(file: string): Promise<void>;
   /** SQLite only: PRAGMA integrity_check ('ok' or the problems). */

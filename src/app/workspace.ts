@@ -4,6 +4,8 @@ import { PkiError } from '../errors.js';
 import { loadConfig, type Config } from '../config/config.js';
 import { spkiMatches } from '../crypto/keys.js';
 import { FileKeyStore } from '../adapters/keys/file.js';
+import { StoreKeyStore } from '../adapters/keys/store.js';
+import { isStoreKeyRef } from '../store/shared-keys.js';
 import { passphraseToUnlock, type PassphraseSource } from '../crypto/passphrase.js';
 import type { CaRecord, Deps, Store } from '../ports.js';
 import { defaultStoreFactory } from '../store/factory.js';
@@ -93,7 +95,9 @@ export function caKeyStore(ws: Pick<Workspace, 'config' | 'deps'>): FileKeyStore
 export async function unlockCa(ws: Workspace, ca: CaRecord, src: PassphraseSource): Promise<CaSigner> {
   const cert = caCertificate(ca);
   let passphrase: string | undefined;
-  const signer = await (ws.deps.keyStore ?? caKeyStore(ws)).open(
+  // A key kept in a shared store (store:NAME) is read from the store; any other reference goes to the key store.
+  const keys = isStoreKeyRef(ca.keyPath) ? new StoreKeyStore(ws.store, caKeyStore(ws)) : (ws.deps.keyStore ?? caKeyStore(ws));
+  const signer = await keys.open(
     ca.keyPath,
     async () => (passphrase = ca.keyEncrypted ? await passphraseToUnlock(ws.deps, src, `CA ${ca.name}'s key (${ca.keyPath})`) : undefined),
     ca.name,

@@ -7,13 +7,15 @@ import { existsSync } from 'node:fs';
 import { PkiError } from '../errors.js';
 import type { Store, StoreFactory } from '../ports.js';
 import { SqliteStore } from './sqlite.js';
+import { keepKeysInStore } from './shared-keys.js';
 import { sqlitePath, storeKind } from './url.js';
 
 export const defaultStoreFactory: StoreFactory = {
   async open(url, where, opts): Promise<Store> {
     if (storeKind(url) === 'postgres') {
       const { PostgresStore } = await import('./postgres.js');
-      return PostgresStore.open(url, { baseDir: where.baseDir, keysDir: where.keysDir, env: opts.env });
+      // Shared by several CA nodes: new CA keys are kept in the store (shared-keys.ts).
+      return keepKeysInStore(await PostgresStore.open(url, { baseDir: where.baseDir, keysDir: where.keysDir, env: opts.env }));
     }
     const file = sqlitePath(url, where.baseDir);
     if (!opts.create && !existsSync(file))

@@ -238,4 +238,14 @@ CREATE TABLE crl_reservation (
 );
 `,
   },
+  {
+    version: 9,
+    name: 'CA keys kept in the store',
+    sql: `
+CREATE TABLE ca_key (
+  ca_id INTEGER PRIMARY KEY REFERENCES ca(id),
+  pem BYTEA NOT NULL
+);
+`,
+  },
 ];

@@ -46,6 +46,7 @@ import type {
   TargetRecord,
 } from '../ports.js';
 import { ConnectionGate } from './gate.js';
+import { COPY_TABLES, sameValue } from './tables.js';
 import { storedKeyPath } from './migrations.js';
 import { PG_MIGRATIONS } from './postgres-migrations.js';
 import {
@@ -302,6 +303,102 @@ export class PostgresStore implements Store {
     return r && this.ca(r);
   }
 
+  async *dumpTable(table: string): AsyncGenerator<Record<string, unknown>> {
+    const t = COPY_TABLES.find((x) => x.name === table);
+    if (!t) throw new PkiError('INTERNAL_UNKNOWN_TABLE', `no table ${table} to copy`);
+    yield* await this.gate.exclusive(async () => {
+      const rows: Record<string, unknown>[] = [];
+      for await (const r of this.cursorRows(`SELECT * FROM ${t.name} ORDER BY ${t.key.join(', ')}`)) rows.push(r);
+      return rows;
+    });
+  }
+
+  /** Rows of a query through a server-side cursor (inside the running transaction or exclusive section). */
+  private async *cursorRows(sql: string, params: unknown[] = []): AsyncGenerator<Record<string, unknown>> {
+    const cursor = this.client.query(new Cursor<Record<string, unknown>>(sql, params));
+    try {
+      for (;;) {
+        const rows = await cursor.read(PostgresStore.CURSOR_ROWS);
+        if (!rows.length) return;
+        yield* rows;
+      }
+    } finally {
+      await cursor.close().catch(() => undefined);
+    }
+  }
+
+  /** Statements of at most this many parameters when loading (PostgreSQL allows 65,535). */
+  static readonly LOAD_PARAMS = 30_000;
+
+  async loadTables(rows: (table: string) => AsyncIterable<Record<string, unknown>>): Promise<Record<string, number>> {
+    return this.tx(async () => {
+      // Nobody writes while the copy runs (every writer appends to the audit chain under this lock).
+      await this.raw('SELECT pg_advisory_xact_lock($1)', [AUDIT_LOCK]);
+      const used = (await this.raw<{ n: number }>('SELECT (SELECT COUNT(*) FROM ca) + (SELECT COUNT(*) FROM audit) AS n')).rows[0]!.n;
+      if (used) throw new PkiError('STATE_STORE_NOT_EMPTY', `the store ${this.shown} already holds a PKI: pki store migrate fills an empty database only`, { details: { store: this.shown } });
+      const counts: Record<string, number> = {};
+      for (const t of COPY_TABLES) {
+        let batch: Record<string, unknown>[] = [];
+        let cols: string[] | undefined;
+        const parents: Array<[unknown, unknown]> = [];
+        const flush = async (): Promise<void> => {
+          if (!batch.length || !cols) return;
+          const params: unknown[] = [];
+          const values = batch.map((r) => `(${cols!.map((c) => {
+            // A CA's parent may come later in id order (a CA activated under a newer parent): set after all CAs.
+            let v = r[c];
+            if (t.name === 'ca' && c === 'parent_id' && v !== null) {
+              parents.push([r.id, v]);
+              v = null;
+            }
+            params.push(v);
+            return `$${params.length}`;
+          }).join(', ')})`);
+          await this.raw(`INSERT INTO ${t.name} (${cols.map((c) => `"${c}"`).join(', ')}) VALUES ${values.join(', ')}`, params);
+          batch = [];
+        };
+        let n = 0;
+        for await (const r of rows(t.name)) {
+          cols ??= Object.keys(r);
+          batch.push(r);
+          n++;
+          if (batch.length * cols.length >= PostgresStore.LOAD_PARAMS) await flush();
+        }
+        await flush();
+        for (const [id, parent] of parents) await this.raw('UPDATE ca SET parent_id = $1 WHERE id = $2', [parent, id]);
+        if (t.serial) await this.raw(`SELECT setval(pg_get_serial_sequence('${t.name}', '${t.serial}'), GREATEST(COALESCE(MAX(${t.serial}), 0), 1), MAX(${t.serial}) IS NOT NULL) FROM ${t.name}`);
+        counts[t.name] = n;
+      }
+      // Every row read back and compared with its source, in key order, before anything is committed.
+      for (const t of COPY_TABLES) {
+        const target = this.cursorRows(`SELECT * FROM ${t.name} ORDER BY ${t.key.join(', ')}`)[Symbol.asyncIterator]();
+        let i = 0;
+        try {
+          for await (const want of rows(t.name)) {
+            const got = (await target.next()).value as Record<string, unknown> | undefined;
+            const where = () => `${t.name} row ${i + 1} (${t.key.map((k) => `${k}=${String(want[k])}`).join(', ')})`;
+            if (!got) throw new PkiError('STATE_MIGRATION_MISMATCH', `${where()} is missing from the copy; nothing was committed`, { details: { table: t.name } });
+            for (const [c, v] of Object.entries(want))
+              if (!sameValue(v, got[c])) throw new PkiError('STATE_MIGRATION_MISMATCH', `${where()}: column ${c} differs in the copy; nothing was committed`, { details: { table: t.name, column: c } });
+            i++;
+          }
+          const extra = await target.next();
+          if (!extra.done)
+            throw new PkiError('STATE_MIGRATION_MISMATCH', `${t.name}: the copy has more rows than the source (${i}); nothing was committed`, { details: { table: t.name } });
+        } finally {
+          // Closes the cursor (a cursor left open would hold the connection and the ROLLBACK behind it).
+          await target.return?.(undefined);
+        }
+        if (i !== counts[t.name]) throw new PkiError('STATE_MIGRATION_MISMATCH', `${t.name}: ${counts[t.name]} rows copied, ${i} rows in the source on the second reading (did a pki process write meanwhile?); nothing was committed`, { details: { table: t.name } });
+      }
+      return counts;
+    });
+  }
+
+  async caKey(name: string): Promise<Buffer | undefined> {
+    return (await this.read<{ pem: Buffer }>('SELECT k.pem FROM ca_key k JOIN ca ON ca.id = k.ca_id WHERE ca.name = $1', [name])).rows[0]?.pem;
+  }
+
   async getCaById(id: number): Promise<CaRecord | undefined> {
     const r = (await this.read<CaRow>('SELECT * FROM ca WHERE id = $1', [id])).rows[0];
     return r && this.ca(r);
@@ -335,7 +432,9 @@ export class PostgresStore implements Store {
           toSec(ca.createdAt),
         ],
       );
-      return r.rows[0]!.id;
+      const id = r.rows[0]!.id;
+      if (ca.keyPem) await this.raw('INSERT INTO ca_key (ca_id, pem) VALUES ($1, $2)', [id, ca.keyPem]);
+      return id;
     } catch (e) {
       // Another node created it between the check and the insert.
       if ((e as { code?: string }).code === '23505') throw new PkiError('STATE_CA_EXISTS', `a CA named "${ca.name}" already exists`, { details: { ca: ca.name } });

@@ -172,8 +172,8 @@ export function caFromRow(r: CaRow, baseDir: string): CaRecord {
     csrDer: r.csr_der,
     externalChainPem: r.external_chain_pem,
     // Stored relative to the PKI directory (see migrations.ts storedKeyPath); handed out absolute. A key reference
-    // that is a URI (file:, pkcs11:) is handed to the key store as stored.
-    keyPath: keyRefScheme(r.key_path) === 'file' && !/^file:/i.test(r.key_path) ? resolve(baseDir, r.key_path) : r.key_path,
+    // that is a URI (file:, pkcs11:, store:) is handed to the key store as stored.
+    keyPath: keyRefScheme(r.key_path) === 'file' && !/^(file|store):/i.test(r.key_path) ? resolve(baseDir, r.key_path) : r.key_path,
     keyType: r.key_type as KeyType,
     keyEncrypted: r.key_encrypted === 1,
     serial: r.serial,

@@ -33,6 +33,7 @@ import type {
 } from '../ports.js';
 import { MIGRATIONS, storedKeyPath, type MigrationContext } from './migrations.js';
 import { ConnectionGate } from './gate.js';
+import { COPY_TABLES } from './tables.js';
 import { AnchorRow, CERT_SELECT, CaRow, CertRow, CrlRow, PublishedCrlRow, RotationRow, TargetRow, anchorFromRow, caFromRow, certFromRow, crlFromRow, fromSec, publishedFromRow, rotationFromRow, targetFromRow, toSec } from './rows.js';
 
 
@@ -196,7 +197,22 @@ export class SqliteStore implements Store {
       ca.notAfter && toSec(ca.notAfter),
       toSec(ca.createdAt),
     );
-    return Number(info.lastInsertRowid);
+    const id = Number(info.lastInsertRowid);
+    if (ca.keyPem) this.sql('INSERT INTO ca_key (ca_id, pem) VALUES (?, ?)').run(id, ca.keyPem);
+    return id;
+  }
+
+  async *dumpTable(table: string): AsyncGenerator<Record<string, unknown>> {
+    const t = COPY_TABLES.find((x) => x.name === table);
+    if (!t) throw new PkiError('INTERNAL_UNKNOWN_TABLE', `no table ${table} to copy`);
+    await this.gate.idle();
+    // Its own statement (not the shared cache): two dumps of one table may be open at once.
+    for (const row of this.db.prepare(`SELECT * FROM ${t.name} ORDER BY ${t.key.join(', ')}`).iterate() as Iterable<Record<string, unknown>>) yield row;
+  }
+
+  async caKey(name: string): Promise<Buffer | undefined> {
+    await this.gate.idle();
+    return this.sql('SELECT k.pem FROM ca_key k JOIN ca ON ca.id = k.ca_id WHERE ca.name = ?').pluck().get(name) as Buffer | undefined;
   }
 
   async createCa(ca: NewCa, certificate: { issuerId: number | null; cert: NewCertificate } | null, audit: AuditEvent, actor: string, at: Date): Promise<CaRecord> {

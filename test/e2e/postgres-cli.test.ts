@@ -64,6 +64,50 @@ describe.skipIf('skip' in cluster)('#19 pki on a PostgreSQL store', () => {
     expect(JSON.stringify(list)).toContain(serials[2]);
   });
 
+  it('ok/pki node join: a second directory on the same database sees every record at once and signs with the CA keys kept in the store (encrypted, the operators\' passphrase)', async () => {
+    if (!('stop' in cluster)) return;
+    const url = await cluster.createDb('cli_join');
+    const cwd = tempDir();
+    const deps = makeDeps(cwd, { env: { PKI_CA_PASSPHRASE: 'operators passphrase' } });
+    const [a, b] = [join(cwd, 'node-a'), join(cwd, 'node-b')];
+    const on = (dir: string) => async (argv: string[]) => {
+      const r = await cli([...argv, '--dir', dir, '--json'], deps);
+      if (r.code !== 0) throw new Error(`${argv.join(' ')} → ${r.code}: ${r.stdout}${r.stderr}`);
+      return r.json.data;
+    };
+    await on(a)(['init', '--subject', 'CN=Shared Root', '--store', url, '--pbkdf2-iterations', '10000']);
+    const created = await on(a)(['ca', 'create', 'issuing-1', '--parent', 'root', '--subject', 'CN=Shared Issuing 1']);
+    expect(created.keyFile).toBe('store:issuing-1');
+    expect(created.keyEncrypted).toBe(true);
+    // The keys live in the store, not in node A's key directory.
+    expect(fs.readdirSync(join(a, 'keys'))).toEqual([]);
+    const joined = await on(b)(['node', 'join', '--store', url]);
+    expect(joined.cas.map((c: { name: string; access: string }) => [c.name, c.access])).toEqual([
+      ['root', 'store'],
+      ['issuing-1', 'store'],
+    ]);
+    expect(joined.needs.join('\n')).toMatch(/passphrase of CA issuing-1/);
+    expect(fs.readFileSync(join(b, 'pki.yaml'), 'utf8')).toContain(`url: "${url}"`);
+    const leaf = await on(b)(['issue', '--ca', 'issuing-1', '--subject', 'CN=from-b', '--out', join(cwd, 'b.pem'), '--key-out', join(cwd, 'b.key')]);
+    expect(JSON.stringify(await on(a)(['show', leaf.serial]))).toContain('CN=from-b');
+    await on(a)(['revoke', '--serial', leaf.serial, '--ca', 'issuing-1']);
+    const crlB = await on(b)(['crl', 'generate', '--ca', 'issuing-1', '--out', join(cwd, 'b.crl')]);
+    expect(crlSerials(join(cwd, 'b.crl'))).toEqual([leaf.serial]);
+    const crlA = await on(a)(['crl', 'generate', '--ca', 'issuing-1', '--out', join(cwd, 'a.crl')]);
+    expect(crlA.crl.crlNumber).toBe(crlB.crl.crlNumber + 1);
+    // A wrong passphrase on node B cannot sign.
+    const wrong = await cli(['issue', '--ca', 'issuing-1', '--subject', 'CN=x', '--out', join(cwd, 'x.pem'), '--key-out', join(cwd, 'x.key'), '--dir', b], makeDeps(cwd, { env: { PKI_CA_PASSPHRASE: 'not it' } }));
+    expect(wrong.code).toBe(7);
+    expect((await cli(['audit', 'verify', '--dir', b, '--json'], deps)).json.data).toMatchObject({ intact: true });
+    // Joining twice, or a store with no PKI, is refused.
+    expect((await cli(['node', 'join', '--dir', b, '--store', url], deps)).code).toBe(6);
+    const empty = await cluster.createDb('cli_join_empty');
+    const r = await cli(['node', 'join', '--dir', join(cwd, 'node-c'), '--store', empty], deps);
+    expect(r.code).toBe(6);
+    expect(r.stderr).toMatch(/STATE_STORE_EMPTY/);
+    expect(fs.existsSync(join(cwd, 'node-c'))).toBe(false);
+  });
+
   it('fail/pki init --store on a database that already holds a PKI: STATE_STORE_NOT_EMPTY (exit 6), nothing written', async () => {
     if (!('stop' in cluster)) return;
     const url = await cluster.createDb('cli_not_empty');
