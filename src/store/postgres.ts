@@ -329,6 +329,7 @@ export class PostgresStore implements Store {
 
   /** Statements of at most this many parameters when loading (PostgreSQL allows 65,535). */
   static readonly LOAD_PARAMS = 30_000;
+  static readonly LOAD_BYTES = 16 << 20;
 
   async loadTables(rows: (table: string) => AsyncIterable<Record<string, unknown>>): Promise<Record<string, number>> {
     return this.tx(async () => {
@@ -358,11 +359,17 @@ export class PostgresStore implements Store {
           batch = [];
         };
         let n = 0;
+        let bytes = 0;
         for await (const r of rows(t.name)) {
           cols ??= Object.keys(r);
           batch.push(r);
           n++;
-          if (batch.length * cols.length >= PostgresStore.LOAD_PARAMS) await flush();
+          for (const v of Object.values(r)) bytes += Buffer.isBuffer(v) ? v.length : typeof v === 'string' ? v.length : 8;
+          // Bounded statements: by parameters, and by bytes (CRL chunks are 1 MiB each).
+          if (batch.length * cols.length >= PostgresStore.LOAD_PARAMS || bytes >= PostgresStore.LOAD_BYTES) {
+            await flush();
+            bytes = 0;
+          }
         }
         await flush();
         for (const [id, parent] of parents) await this.raw('UPDATE ca SET parent_id = $1 WHERE id = $2', [parent, id]);
