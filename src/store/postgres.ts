@@ -132,7 +132,7 @@ export class PostgresStore implements Store {
   private newClient(): pg.Client {
     const client = new pg.Client({ connectionString: this.url, types: TYPES, application_name: 'pki', connectionTimeoutMillis: 15_000 });
     client.on('error', (e) => {
-      this.lost = e;
+      if (this.client === client) this.lost = e;
     });
     return client;
   }
@@ -188,11 +188,12 @@ export class PostgresStore implements Store {
       }
     }
     await this.gate.idle();
+    const used = this.client;
     try {
       return await this.raw<R>(sql, params);
     } catch (e) {
       if (opts.read && (isConnectionError(e) || this.lost) && !this.closed) {
-        await this.reconnect();
+        await this.reconnect(used);
         try {
           return await this.raw<R>(sql, params);
         } catch (e2) {
@@ -207,12 +208,19 @@ export class PostgresStore implements Store {
     return this.q<R>(sql, params, { read: true });
   }
 
-  private async reconnect(): Promise<void> {
-    const old = this.client;
-    old.end().catch(() => undefined);
-    this.lost = undefined;
-    this.client = this.newClient();
-    await this.connect();
+  private reconnecting: Promise<void> | undefined;
+
+  /** A new connection in place of `failed` (once, however many reads saw it fail). */
+  private async reconnect(failed: pg.Client): Promise<void> {
+    if (this.client === failed && !this.reconnecting) {
+      this.reconnecting = (async () => {
+        failed.end().catch(() => undefined);
+        this.lost = undefined;
+        this.client = this.newClient();
+        await this.connect();
+      })().finally(() => (this.reconnecting = undefined));
+    }
+    await this.reconnecting;
   }
 
   /**
