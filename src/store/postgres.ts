@@ -209,6 +209,7 @@ export class PostgresStore implements Store {
   }
 
   private reconnecting: Promise<void> | undefined;
+  private savepoints = 0;
 
   /** A new connection in place of `failed` (once, however many reads saw it fail). */
   private async reconnect(failed: pg.Client): Promise<void> {
@@ -228,6 +229,20 @@ export class PostgresStore implements Store {
    * STORE_UNAVAILABLE: the server rolls back what it did not commit.
    */
   private async tx<T>(body: () => Promise<T>, opts: { crlLock?: number } = {}): Promise<T> {
+    // Called from inside a running transaction's body: a savepoint in it (committed or rolled back with it), as
+    // SQLite nests transactions.
+    if (this.gate.inside) {
+      const name = `pki_sp_${++this.savepoints}`;
+      await this.raw(`SAVEPOINT ${name}`).catch((e) => Promise.reject(this.mapError(e, 'savepoint')));
+      try {
+        const result = await body();
+        await this.raw(`RELEASE SAVEPOINT ${name}`);
+        return result;
+      } catch (e) {
+        await this.raw(`ROLLBACK TO SAVEPOINT ${name}`).catch(() => undefined);
+        throw this.mapError(e, 'rolled back to the savepoint');
+      }
+    }
     return this.gate.exclusive(async () => {
       let locked = false;
       try {

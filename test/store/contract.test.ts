@@ -184,6 +184,27 @@ describe.each(adapters)('store contract: $name', (a) => {
     });
   });
 
+  it('ok/a store call made from inside a CRL transaction body joins it: rolled back with it, or committed with it', async () => {
+    await withStore(a, async (s) => {
+      const root = await rootWithCerts(s, ['0a']);
+      await expect(
+        s.withCrlTransaction(root.id, async (tx) => {
+          await tx.reserveCrlNumber(4, AT);
+          expect((await s.recordIssued(root.id, [newCert('0f')], ACTOR, AT)).collisions).toEqual([]);
+          expect(await s.getCertificates('0f', root.id)).toHaveLength(1);
+          throw new PkiError('STATE_TEST', 'abort');
+        }),
+      ).rejects.toThrow('abort');
+      expect(await s.getCertificates('0f', root.id)).toHaveLength(0);
+      await s.withCrlTransaction(root.id, async (tx) => {
+        await tx.reserveCrlNumber(4, AT);
+        await s.recordIssued(root.id, [newCert('0f')], ACTOR, AT);
+      });
+      expect(await s.getCertificates('0f', root.id)).toHaveLength(1);
+      expect(verifyAuditChain(await s.auditLog())).toBeUndefined();
+    });
+  });
+
   it('ok/the audit log is one chain over every kind of change, and names each change', async () => {
     await withStore(a, async (s) => {
       const root = await rootWithCerts(s, ['0a', '0b']);
