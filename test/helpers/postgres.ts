@@ -2,7 +2,8 @@
  * A throwaway PostgreSQL cluster for tests: initdb + pg_ctl in a temporary directory, listening on 127.0.0.1 on a free
  * port (and a Unix socket in the same directory), trust authentication for the user "pki", fsync off. The server
  * refuses to run as root: as root it runs as the `postgres` system user (runuser). `startPostgres()` returns
- * `{ skip: reason }` when no PostgreSQL binaries are installed (tests then skip, printing the reason).
+ * `{ skip: reason }` when no PostgreSQL binaries are installed (tests then skip, printing the reason); binaries that
+ * are there but fail to make or start a cluster throw (a failure, not a skip).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -55,16 +56,23 @@ export async function startPostgres(): Promise<PgCluster | { skip: string }> {
     as('initdb', ['-D', data, '-U', 'pki', '-A', 'trust', '--no-sync', '-E', 'UTF8', '--locale=C']);
   } catch (e) {
     fs.rmSync(dir, { recursive: true, force: true });
-    return { skip: `initdb failed: ${(e as { stderr?: Buffer }).stderr?.toString() ?? (e as Error).message}` };
+    // The binaries are there but do not work: a failure, not a skip.
+    throw new Error(`initdb failed: ${(e as { stderr?: Buffer }).stderr?.toString() ?? (e as Error).message}`);
   }
-  const port = await freePort();
-  const opts = `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=60`;
-  try {
-    as('pg_ctl', ['-D', data, '-o', opts, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start']);
-  } catch (e) {
-    const log = fs.existsSync(join(dir, 'server.log')) ? fs.readFileSync(join(dir, 'server.log'), 'utf8') : '';
-    fs.rmSync(dir, { recursive: true, force: true });
-    return { skip: `pg_ctl start failed: ${(e as { stderr?: Buffer }).stderr?.toString() ?? ''} ${log}` };
+  // A free port can be taken by another test file's cluster between the probe and the start: a few tries.
+  let port = 0;
+  for (let attempt = 1; ; attempt++) {
+    port = await freePort();
+    const opts = `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=60`;
+    try {
+      as('pg_ctl', ['-D', data, '-o', opts, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start']);
+      break;
+    } catch (e) {
+      if (attempt < 3) continue;
+      const log = fs.existsSync(join(dir, 'server.log')) ? fs.readFileSync(join(dir, 'server.log'), 'utf8') : '';
+      fs.rmSync(dir, { recursive: true, force: true });
+      throw new Error(`pg_ctl start failed: ${(e as { stderr?: Buffer }).stderr?.toString() ?? ''} ${log}`);
+    }
   }
   const url = (db = 'postgres') => `postgres://pki@127.0.0.1:${port}/${db}`;
   let stopped = false;
