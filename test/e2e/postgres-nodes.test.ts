@@ -32,7 +32,11 @@ interface Run {
   ended: number;
 }
 
-/** Runs `pki ARGS`; with `killAfterMs`, SIGKILLs it then (if it is still running). */
+/**
+ * Runs `pki ARGS`; with `killAfterMs`, SIGKILLs it then (if it is still running). The delays are spread over the time
+ * a command takes here under this load (a few hundred ms to about two seconds), so that kills land before, during and
+ * after the store work.
+ */
 function pki(args: string[], killAfterMs?: number): Promise<Run> {
   return new Promise((resolveRun) => {
     const started = Date.now();
@@ -79,12 +83,12 @@ describe.skipIf('skip' in cluster)('#19 two nodes on one PostgreSQL store', () =
     const revoke = (dir: string, serial: string, kill?: number) => () => pki(['revoke', '--dir', dir, '--ca', 'issuing-1', '--serial', serial, '--json'], kill);
     const crl = (dir: string, tag: string, kill?: number) => () => pki(['crl', 'generate', '--dir', dir, '--ca', 'issuing-1', '--out', join(cwd, `${tag}.crl`), '--json'], kill);
     await Promise.all([
-      lane([issue(a, 'a0'), issue(a, 'a1', 250), issue(a, 'a2'), issue(a, 'a3'), issue(a, 'a4')]),
-      lane([issue(b, 'b0'), issue(b, 'b1'), issue(b, 'b2', 300), issue(b, 'b3'), issue(b, 'b4')]),
-      lane([revoke(a, victims[0]!), revoke(a, victims[1]!), revoke(a, victims[2]!, 280), revoke(a, victims[3]!)]),
-      lane([revoke(b, victims[4]!), revoke(b, victims[5]!), revoke(b, victims[6]!), revoke(b, victims[7]!, 320)]),
-      lane([crl(a, 'ca0'), crl(a, 'ca1'), crl(a, 'ca2', 300), crl(a, 'ca3'), crl(a, 'ca4')]),
-      lane([crl(b, 'cb0'), crl(b, 'cb1', 260), crl(b, 'cb2'), crl(b, 'cb3'), crl(b, 'cb4')]),
+      lane([issue(a, 'a0'), issue(a, 'a1', 700), issue(a, 'a2'), issue(a, 'a3'), issue(a, 'a4')]),
+      lane([issue(b, 'b0'), issue(b, 'b1'), issue(b, 'b2', 1300), issue(b, 'b3'), issue(b, 'b4')]),
+      lane([revoke(a, victims[0]!), revoke(a, victims[1]!), revoke(a, victims[2]!, 1000), revoke(a, victims[3]!)]),
+      lane([revoke(b, victims[4]!), revoke(b, victims[5]!), revoke(b, victims[6]!), revoke(b, victims[7]!, 1600)]),
+      lane([crl(a, 'ca0'), crl(a, 'ca1'), crl(a, 'ca2', 1150), crl(a, 'ca3'), crl(a, 'ca4')]),
+      lane([crl(b, 'cb0'), crl(b, 'cb1', 1900), crl(b, 'cb2'), crl(b, 'cb3'), crl(b, 'cb4')]),
     ]);
     // A final CRL from each node after everything settled.
     runs.push(await crl(a, 'final-a')());
@@ -93,7 +97,8 @@ describe.skipIf('skip' in cluster)('#19 two nodes on one PostgreSQL store', () =
     const failed = runs.filter((r) => r.signal === null && r.code !== 0);
     expect(failed.map((r) => `${r.args.join(' ')} → ${r.code}: ${r.stderr}`)).toEqual([]);
     const killed = runs.filter((r) => r.signal === 'SIGKILL');
-    console.log(`two nodes: ${runs.length} processes, ${killed.length} killed mid-command`);
+    const took = runs.filter((r) => r.code === 0).map((r) => r.ended - r.started).sort((x, y) => x - y);
+    console.log(`two nodes: ${runs.length} processes, ${killed.length} killed mid-command; completed ones took ${took[0]}..${took.at(-1)} ms (median ${took[took.length >> 1]})`);
 
     const db = new pg.Client({ connectionString: url });
     await db.connect();
