@@ -531,18 +531,35 @@ export class PostgresStore implements Store {
 
   async recordIssued(issuerId: number, certs: NewCertificate[], actor: string, at: Date): Promise<{ collisions: number[] }> {
     return this.tx(async () => {
+      // One statement for the whole batch (a round trip per certificate would bound issue --batch by the network).
+      const cols: unknown[][] = Array.from({ length: 10 }, () => []);
+      for (const c of certs)
+        [c.serial, c.subjectDn, JSON.stringify(c.sans), toSec(c.notBefore), toSec(c.notAfter), c.profile, c.isCa ? 1 : 0, c.der, c.requestedBy, c.source].forEach((v, i) => cols[i]!.push(v));
+      const inserted = await this.raw<{ serial: string }>(
+        `INSERT INTO certificate (issuer_id, serial, subject, sans, not_before, not_after, profile, is_ca, der, requested_by, source, created_at)
+         SELECT $1, *, $12 FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[], $8::int[], $9::bytea[], $10::text[], $11::text[])
+         ON CONFLICT (issuer_id, serial) DO NOTHING RETURNING serial`,
+        [issuerId, ...cols, toSec(at)],
+      );
+      // Recorded: once per serial returned, the first certificate carrying it; any other is a collision.
+      const fresh = new Set(inserted.rows.map((r) => r.serial));
       const collisions: number[] = [];
-      const audits: AuditEvent[] = [];
-      for (const [i, c] of certs.entries()) {
-        if (!(await this.insertCertificate(issuerId, c, at))) {
-          collisions.push(i);
-          continue;
-        }
-        if (c.batchItem)
-          await this.raw('INSERT INTO issue_batch_item (batch_id, file, csr_sha256, issuer_id, serial) VALUES ($1, $2, $3, $4, $5)', [c.batchItem.batchId, c.batchItem.file, c.batchItem.csrSha256, issuerId, c.serial]);
-        audits.push({ action: 'certificate.issue', target: c.serial, details: { issuerId, subject: c.subjectDn, sans: c.sans, notAfter: c.notAfter.toISOString(), profile: c.profile, source: c.source } });
-      }
-      await this.appendAudit(audits, actor, at);
+      const recorded: NewCertificate[] = [];
+      certs.forEach((c, i) => {
+        if (fresh.delete(c.serial)) recorded.push(c);
+        else collisions.push(i);
+      });
+      const items = recorded.filter((c) => c.batchItem);
+      if (items.length)
+        await this.raw(
+          'INSERT INTO issue_batch_item (batch_id, file, csr_sha256, issuer_id, serial) SELECT b, f, h, $1, s FROM unnest($2::int[], $3::text[], $4::text[], $5::text[]) AS u(b, f, h, s)',
+          [issuerId, items.map((c) => c.batchItem!.batchId), items.map((c) => c.batchItem!.file), items.map((c) => c.batchItem!.csrSha256), items.map((c) => c.serial)],
+        );
+      await this.appendAudit(
+        recorded.map((c) => ({ action: 'certificate.issue', target: c.serial, details: { issuerId, subject: c.subjectDn, sans: c.sans, notAfter: c.notAfter.toISOString(), profile: c.profile, source: c.source } })),
+        actor,
+        at,
+      );
       return { collisions };
     });
   }

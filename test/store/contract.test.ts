@@ -64,7 +64,21 @@ describe.each(adapters)('store contract: $name', (a) => {
       const r = await s.recordIssued(root.id, [newCert('0c'), newCert('0a'), newCert('0d')], ACTOR, AT);
       expect(r.collisions).toEqual([1]);
       expect((await s.recordIssued(other.id, [newCert('0a')], ACTOR, AT)).collisions).toEqual([]);
-      expect((await s.certificateKeys()).length).toBe(5);
+      // The same serial twice in one call: the first is recorded, the second is a collision.
+      expect((await s.recordIssued(other.id, [newCert('1e'), newCert('1f'), newCert('1e')], ACTOR, AT)).collisions).toEqual([2]);
+      await s.recordIssued(other.id, [newCert('1e'), newCert('1f'), newCert('1e')], ACTOR, AT).then((r) => expect(r.collisions).toEqual([0, 1, 2]));
+      // A batch run's items are recorded with their certificates.
+      const batch = await s.startBatch(other.id, '/csr', '/out', 2, AT);
+      const withItem = (serial: string, file: string) => ({ ...newCert(serial), batchItem: { batchId: batch, file, csrSha256: `sha-${file}` } });
+      expect((await s.recordIssued(other.id, [withItem('2a', 'a.csr'), withItem('0a', 'dup.csr'), withItem('2b', 'b.csr')], ACTOR, AT)).collisions).toEqual([1]);
+      expect((await s.batchItems(batch)).map((i) => [i.file, i.serial, i.csrSha256])).toEqual([
+        ['a.csr', '2a', 'sha-a.csr'],
+        ['b.csr', '2b', 'sha-b.csr'],
+      ]);
+      await s.finishBatch(batch, AT);
+      expect((await s.latestBatch(other.id, '/csr', '/out'))?.finishedAt?.toISOString()).toBe(AT.toISOString());
+      await s.recordIssued(other.id, [], ACTOR, AT);
+      expect((await s.certificateKeys()).length).toBe(9);
       expect((await s.getCertificates('0a')).map((c) => c.issuerName).sort()).toEqual(['other', 'root']);
       const cert = (await s.getCertificates('0c', root.id))[0]!;
       expect(cert).toMatchObject({ serial: '0c', subjectDn: 'CN=host-0c', sans: ['host-0c.example'], isCa: false, revocation: null });
