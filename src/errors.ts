@@ -16,6 +16,7 @@ export const EXIT_CODES = [
   { exit: 7, prefix: 'CRYPTO_', meaning: 'key, signature, algorithm or passphrase problem' },
   { exit: 8, prefix: 'IO_', meaning: 'file system error (names the path)' },
   { exit: 9, prefix: 'AWS_', meaning: 'Roles Anywhere or emulator error' },
+  { exit: 12, prefix: 'STORE_', meaning: 'the store (PostgreSQL) is unreachable or the connection was lost: nothing was committed; re-run' },
 ] as const;
 
 export type ErrorCode = string;

@@ -30,6 +30,28 @@ export interface Deps {
   onSignal?: (handler: (signal: 'SIGINT' | 'SIGTERM') => void) => () => void;
   /** Opens CA keys for signing (default: the PKI directory's encrypted key files, src/adapters/keys/file.ts). */
   keyStore?: Pick<KeyStore, 'open'>;
+  /** Opens the store a PKI directory names (default: src/store/factory.ts, SQLite or PostgreSQL by URL). */
+  storeFactory?: StoreFactory;
+}
+
+/** Opens a {@link Store} from its URL (`store.url` in pki.yaml; a SQLite path by default). */
+export interface StoreFactory {
+  open(
+    url: string,
+    where: {
+      /** The PKI directory: relative SQLite paths and key paths resolve against it. */
+      baseDir: string;
+      keysDir: string;
+      /** The pki.yaml that names the store (for messages). */
+      configFile?: string;
+    },
+    opts: {
+      /** Create the store when it does not exist (pki init); otherwise a missing store is NOT_FOUND_STORE. */
+      create: boolean;
+      /** The environment (PostgreSQL: PGPASSWORD, PGPASSFILE, PGSSLMODE, ...). */
+      env?: Readonly<Record<string, string | undefined>>;
+    },
+  ): Promise<Store>;
 }
 
 /**
@@ -63,6 +85,11 @@ export interface CaRecord {
 
 export interface NewCa {
   name: string;
+  /**
+   * The CA's key itself (its encrypted PKCS#8 PEM), kept in the store with the CA row (key reference `store:NAME`) so
+   * that every node of a shared store can use it with the operators' passphrase.
+   */
+  keyPem?: Buffer;
   parentId: number | null;
   status: CaStatus;
   subjectDn: string;
@@ -143,26 +170,31 @@ export interface CrlRecord {
   createdAt: Date;
 }
 
-/** What CRL generation may do inside its one transaction (all synchronous: the transaction cannot span awaits). */
+/**
+ * What CRL generation may do inside its one transaction. The methods are async so that a networked adapter can
+ * implement them; the adapter keeps every other use of its connection out until the transaction ends.
+ */
 export interface CrlTransaction {
-  lastCrl(): CrlRecord | undefined;
+  lastCrl(): Promise<CrlRecord | undefined>;
   /** The DER of one of this issuer's stored CRLs. */
-  crlDer(crlNumber: number): Buffer | undefined;
-  revocationEpoch(): number;
+  crlDer(crlNumber: number): Promise<Buffer | undefined>;
+  revocationEpoch(): Promise<number>;
   /** How many certificates this CA has revoked, in or out of a CRL's scope. */
-  revocationCount(): number;
+  revocationCount(): Promise<number>;
   /**
    * The in-scope entries' DER, ordered by serial (lowercase hex, byte order), as blocks of whole concatenated
-   * entries: a few hundred values for a million entries instead of one per row.
+   * entries: a few hundred values for a million entries instead of one per row. Streamed: an adapter holds at most
+   * one block (and its read-ahead) in memory.
    */
-  entryBlocks(thisUpdate: Date, withReasons: boolean): Iterable<Buffer>;
+  entryBlocks(thisUpdate: Date, withReasons: boolean): AsyncIterable<Buffer>;
   /** Whether this issuer revoked `serial`, and the certificate's notAfter when the store knows the certificate. */
-  revocationStatus(serial: string): { revoked: boolean; notAfter?: Date };
-  insertCrl(crl: CrlRecord, chunks: Iterable<Buffer>, actor: string, at: Date): void;
+  revocationStatus(serial: string): Promise<{ revoked: boolean; notAfter?: Date }>;
+  /** Records a signed CRL (its DER in `chunks`, each used at once: a chunk may be reused by the producer). */
+  insertCrl(crl: CrlRecord, chunks: Iterable<Buffer> | AsyncIterable<Buffer>, actor: string, at: Date): Promise<void>;
   /** The highest CRL Number reserved for this issuer (by a run that recorded its CRL, or died first). */
-  lastReservedCrlNumber(): number | undefined;
+  lastReservedCrlNumber(): Promise<number | undefined>;
   /** Reserves `crlNumber` for this issuer: no later run will use it, whether or not its CRL is ever recorded. */
-  reserveCrlNumber(crlNumber: number, at: Date): void;
+  reserveCrlNumber(crlNumber: number, at: Date): Promise<void>;
 }
 
 export interface CertificateRecord extends NewCertificate {
@@ -275,7 +307,23 @@ export interface CertificateFilter {
  * Methods are async so that a networked adapter (PostgreSQL) can implement the same port.
  */
 export interface Store {
-  close(): void;
+  /** Closes the connection (a PostgreSQL store's close completes asynchronously; await it when the process goes on). */
+  close(): void | Promise<void>;
+  /** The key PEM kept in the store for CA `name` (key reference `store:NAME`), if any. */
+  caKey?(name: string): Promise<Buffer | undefined>;
+  /** Row-level copy (pki store migrate): the rows of `table` (store/tables.ts), in primary-key order. */
+  dumpTable?(table: string): AsyncIterable<Record<string, unknown>>;
+  /**
+   * Fills an EMPTY store with `rows(table)` for every table (store/tables.ts) in ONE transaction, then reads every
+   * row back and compares it with `rows(table)` (asked for again) before committing: all or nothing. Returns the
+   * row count of each table. Throws STATE_STORE_NOT_EMPTY, or STATE_MIGRATION_MISMATCH naming the first row that
+   * differs (nothing is committed).
+   */
+  loadTables?(rows: (table: string) => AsyncIterable<Record<string, unknown>>): Promise<Record<string, number>>;
+  /** SQLite only: a consistent copy of the database file (pki backup). */
+  backupTo?(file: string): Promise<void>;
+  /** SQLite only: PRAGMA integrity_check ('ok' or the problems). */
+  integrityCheck?(): string;
   getCa(name: string): Promise<CaRecord | undefined>;
   getCaById(id: number): Promise<CaRecord | undefined>;
   listCas(): Promise<CaRecord[]>;
@@ -311,8 +359,13 @@ export interface Store {
   revoke(issuerId: number, items: NewRevocation[], actor: string, at: Date, describe?: (i: number) => string): Promise<CertificateRecord[]>;
   /** The latest CRL and the revocation epoch, read without taking the write lock (monitoring, cron pre-checks). */
   crlStatus(issuerId: number): Promise<{ last: CrlRecord | undefined; epoch: number }>;
-  /** Runs CRL generation for `issuerId` inside one IMMEDIATE transaction. */
-  withCrlTransaction<T>(issuerId: number, fn: (tx: CrlTransaction) => T): Promise<T>;
+  /**
+   * Runs `fn` in one transaction that no other CRL run for `issuerId` (in this or another process or node) overlaps:
+   * SQLite takes the write lock (BEGIN IMMEDIATE); PostgreSQL a per-CA advisory lock around a REPEATABLE READ
+   * transaction. `fn` may await; nothing else uses the store's connection until it settles. It commits when `fn`
+   * resolves and rolls back when it throws.
+   */
+  withCrlTransaction<T>(issuerId: number, fn: (tx: CrlTransaction) => Promise<T>): Promise<T>;
   listCrls(issuerId: number): Promise<CrlRecord[]>;
   /** The DER of a stored CRL. */
   crlDer(issuerId: number, crlNumber: number): Promise<Buffer | undefined>;
@@ -349,10 +402,10 @@ export interface Store {
   /**
    * Imports a CA from another tool with its history in ONE transaction: the CA row, every entry (a certificate, or a
    * known serial with an empty `der`, and its revocation), and the history row; all or nothing. `entries` is
-   * iterated once, inside the transaction (it may stream from a file and throw to abort). A serial seen twice
+   * iterated once, inside the transaction (it may stream from a file, synchronously or not, and throw to abort). A serial seen twice
    * aborts with USAGE_DUPLICATE_SERIAL naming the entry's `where`.
    */
-  importCaWithHistory(ca: NewCa, entries: Iterable<ImportedEntry>, history: NewCaHistory, audit: AuditEvent, actor: string, at: Date): Promise<{ ca: CaRecord; history: CaHistory }>;
+  importCaWithHistory(ca: NewCa, entries: Iterable<ImportedEntry> | AsyncIterable<ImportedEntry>, history: NewCaHistory, audit: AuditEvent, actor: string, at: Date): Promise<{ ca: CaRecord; history: CaHistory }>;
   /** The import record of a CA brought across from another tool (undefined for CAs made here). */
   caHistory(caId: number): Promise<CaHistory | undefined>;
   /**

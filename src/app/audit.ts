@@ -1,6 +1,6 @@
 /** `pki audit verify` and `pki audit log`: the tamper-evident history of every state change. */
 import { SerialSetDigest } from '../domain/audit.js';
-import { AUDIT_GENESIS_HASH, auditHash } from '../domain/audit.js';
+import { verifyAuditChain as verifyChain } from '../domain/audit.js';
 import type { AuditRecord, Deps } from '../ports.js';
 import { PkiError } from '../errors.js';
 import { withWorkspace, type Workspace } from './workspace.js';
@@ -10,19 +10,9 @@ export interface AuditBreak {
   reason: string;
 }
 
-/** Recomputes the chain from the first row; returns the first row where it breaks, if any. */
+/** Recomputes the chain from the first row; returns the first row where it breaks, if any (domain/audit.ts). */
 export function verifyAuditChain(rows: readonly AuditRecord[]): AuditBreak | undefined {
-  let prev = AUDIT_GENESIS_HASH;
-  let expectedSeq = 1;
-  for (const r of rows) {
-    if (r.seq !== expectedSeq) return { seq: r.seq, reason: `row ${expectedSeq} is missing (rows ${expectedSeq}..${r.seq - 1} were deleted)` };
-    if (r.prevHash !== prev) return { seq: r.seq, reason: 'its link to the previous row does not match (the previous row was changed or replaced)' };
-    const hash = auditHash(prev, { seq: r.seq, at: r.atText, actor: r.actor, action: r.action, target: r.target, details: r.detailsText });
-    if (hash !== r.hash) return { seq: r.seq, reason: 'its content does not match its hash (the row was changed)' };
-    prev = r.hash;
-    expectedSeq++;
-  }
-  return undefined;
+  return verifyChain(rows);
 }
 
 export const AUDIT_EXIT = { intact: 0, broken: 11 } as const;

@@ -16,9 +16,9 @@ import { loadConfig, type Config } from '../config/config.js';
 import type { Deps } from '../ports.js';
 import { checkOutput, readInput, removeQuietly, writeFileAtomic } from '../fs/files.js';
 import { readTar, safeRelativePath, writeTar, type TarEntry } from '../fs/tar.js';
-import { SqliteStore } from '../store/sqlite.js';
+import { redactUrl } from '../store/url.js';
 import { checkHead, crossCheckAudit, formatHead, verifyAuditChain } from './audit.js';
-import { caKeyStore, openWorkspace, resolveDir } from './workspace.js';
+import { caKeyStore, openStore, openWorkspace, resolveDir, storeUrlOf } from './workspace.js';
 import { keyRefScheme } from '../ports/signer.js';
 
 export const BACKUP_FORMAT = 'pki-backup';
@@ -76,10 +76,15 @@ function walk(base: string, dir: string, out: TarEntry[]): void {
 export async function backupPki(deps: Deps, input: { dir?: string; out: string; force?: boolean }) {
   const out = resolve(deps.cwd, input.out);
   checkOutput(out, '--out', input.force ?? false);
-  const ws = openWorkspace(input.dir, deps);
+  const ws = await openWorkspace(input.dir, deps);
   let tmpDir: string | undefined;
   try {
     const { config } = ws;
+    if (!ws.store.backupTo)
+      throw new PkiError('USAGE_BACKUP_UNSUPPORTED', `pki backup copies a SQLite store; ${config.file} names a PostgreSQL database (${redactUrl(storeUrlOf(config))})`, {
+        details: { store: redactUrl(storeUrlOf(config)) },
+        hint: 'back the database up with pg_dump (pg_dump -Fc -f pki.dump DB; restore with pg_restore, see README "PostgreSQL"), and each node\'s pki.yaml and key files with your file backups',
+      });
     const storeRel = inside(config, config.store.sqlite, 'the store');
     const keysRel = inside(config, config.keys.dir, 'the key directory');
     // Inside the PKI directory, a backup (and its temporary snapshot) would be archived by the next backup, keys and all.
@@ -89,8 +94,8 @@ export async function backupPki(deps: Deps, input: { dir?: string; out: string; 
     tmpDir = fs.mkdtempSync(join(dirname(out), '.pki-backup-'));
     // 1. The database, through the online backup API of the open connection.
     const snapshotPath = join(tmpDir, 'pki.db');
-    await (ws.store as SqliteStore).backupTo(snapshotPath);
-    const snapshot = SqliteStore.open(snapshotPath, false, { baseDir: config.dir, keysDir: config.keys.dir });
+    await ws.store.backupTo(snapshotPath);
+    const snapshot = await openStore(config, deps, { url: `sqlite:${snapshotPath}` });
     let cas;
     let head: string | null;
     try {
@@ -98,7 +103,7 @@ export async function backupPki(deps: Deps, input: { dir?: string; out: string; 
       const last = (await snapshot.auditLog()).at(-1);
       head = last ? formatHead(last) : null;
     } finally {
-      snapshot.close();
+      await snapshot.close();
     }
     const entries: TarEntry[] = [{ path: 'pki.yaml', type: 'file', mode: 0o644, data: fs.readFileSync(config.file) }];
     const dirs = new Set<string>();
@@ -152,7 +157,7 @@ export async function backupPki(deps: Deps, input: { dir?: string; out: string; 
     return { out, bytes: archive.length, sha256: sha256(archive), files: entries.filter((e) => e.type === 'file').length, cas: cas.length, auditHead: head, createdAt: manifest.createdAt };
   } finally {
     if (tmpDir) removeQuietly([tmpDir]);
-    ws.close();
+    await ws.close();
   }
 }
 
@@ -243,6 +248,8 @@ export async function restorePki(deps: Deps, input: { file: string; dir?: string
         throw new PkiError('STATE_BACKUP_INVALID', `${file}: ${what} ${path} is outside ${dir}: the archive's pki.yaml points elsewhere`, { details: { file }, cause: e });
       }
     };
+    if (config.store.url !== null)
+      throw new PkiError('STATE_BACKUP_INVALID', `${file}: the restored pki.yaml names the store ${redactUrl(config.store.url)}, not the archived database`, { details: { file } });
     const storeRel = within(config.store.sqlite, 'the restored store');
     if (storeRel.split(sep).join('/') !== manifest.store)
       throw new PkiError('STATE_BACKUP_INVALID', `${file}: the restored pki.yaml names the store ${config.store.sqlite}, not the archived database ${manifest.store}`, { details: { file } });
@@ -253,10 +260,10 @@ export async function restorePki(deps: Deps, input: { file: string; dir?: string
       fs.chmodSync(config.keys.dir, 0o700);
       for (const e of entries) if (e.type === 'file' && e.path.startsWith(`${keysRel.split(sep).join('/')}/`)) fs.chmodSync(join(dir, ...e.path.split('/')), 0o600);
     }
-    const store = SqliteStore.open(config.store.sqlite, false, { baseDir: config.dir, keysDir: config.keys.dir });
+    const store = await openStore(config, deps, { url: `sqlite:${config.store.sqlite}` });
     try {
       const problems: string[] = [];
-      const integrity = store.integrityCheck();
+      const integrity = store.integrityCheck?.() ?? 'ok';
       if (integrity !== 'ok') problems.push(`the database fails its integrity check: ${integrity}`);
       const rows = await store.auditLog();
       const broken = verifyAuditChain(rows);
@@ -284,7 +291,7 @@ export async function restorePki(deps: Deps, input: { file: string; dir?: string
         throw new PkiError('STATE_BACKUP_INVALID', `${file}: the restored PKI fails its checks: ${problems.slice(0, 5).join('; ')}`, { details: { file, problems } });
       return { file, dir, files: entries.filter((e) => e.type === 'file').length, cas: cas.map((c) => c.name), auditRows: rows.length, auditHead: manifest.auditHead, createdAt: manifest.createdAt, source: manifest.source };
     } finally {
-      store.close();
+      await store.close();
     }
   } catch (e) {
     removeQuietly(existed ? created.reverse() : created);

@@ -15,8 +15,7 @@ import { parseValidity, type Duration } from '../domain/duration.js';
 import type { Profile } from '../domain/profile.js';
 import { checkOutput, INPUT_LIMITS, readInput, removeQuietly, writeFileAtomic } from '../fs/files.js';
 import { loadProfile } from '../profile/load.js';
-import type { CaRecord, Deps, NewCa } from '../ports.js';
-import { SqliteStore } from '../store/sqlite.js';
+import type { CaRecord, Deps, NewCa, Store } from '../ports.js';
 import { readCertificate, verifyCertificateSignature, type ParsedCertificate } from '../x509/certificate.js';
 import { buildCsr, readCsr } from '../x509/csr.js';
 import { encodeBasicConstraints, encodeExtension, encodeKeyUsage, keyIdentifier } from '../x509/extensions.js';
@@ -27,8 +26,9 @@ import { generatedRequestFromSpki, planCertificate, recordIssued, requestFromCsr
 import { lintCa } from './lint.js';
 import { assertIssuing, subtree } from './rotation-state.js';
 import { caStates, describeState } from './ca-state.js';
-import { caCertificate, caChain, caKeyStore, chainToPem, getCa, issuedBy, newKeySource, resolveDir, tokenKeyStore, unlockCa, withWorkspace, type NewKeySource, type Workspace } from './workspace.js';
+import { caCertificate, caChain, caKeyStore, chainToPem, getCa, issuedBy, newKeySource, openStore, openStoreAt, resolveDir, tokenKeyStore, unlockCa, withWorkspace, type NewKeySource, type Workspace } from './workspace.js';
 import { keyRefScheme } from '../ports/signer.js';
+import { redactUrl, storeKind } from '../store/url.js';
 
 /**
  * Refuses a CA that would duplicate one already in the store: the same certificate or the same key under another
@@ -91,6 +91,8 @@ export interface InitInput extends PassphraseSource {
   pbkdf2Iterations?: number;
   /** A pkcs11: URI naming the token on which the root key is generated (default: an encrypted key file). */
   keyStore?: string;
+  /** The store's URL (`--store`, else $PKI_STORE_URL): a PostgreSQL database shared by CA nodes; default the SQLite file pki.db. */
+  store?: string;
 }
 
 /** `pki init`: creates the directory, pki.yaml, the store and the root CA named `root`. Nothing is left on failure. */
@@ -119,10 +121,30 @@ export async function initPki(deps: Deps, input: InitInput) {
     throw new PkiError('USAGE_UNSUPPORTED_OPTION', '--root-key: a root key on a token is adopted with pki ca import NAME --cert FILE --key pkcs11:..., not by pki init', { details: { flag: '--root-key' } });
   // A token is found and logged in to before anything is created (a wrong PIN leaves no directory behind).
   const token = input.keyStore === undefined ? undefined : await newKeySource({ deps }, input.keyStore);
+  const storeUrl = input.store ?? (deps.env.PKI_STORE_URL || undefined);
+  if (storeUrl !== undefined && !/^(postgres(ql)?:\/\/|sqlite:)/i.test(storeUrl))
+    throw new PkiError('USAGE_BAD_STORE_URL', `--store ${redactUrl(storeUrl)}: expected postgres://USER@HOST[:PORT]/DB, postgresql://... or sqlite:FILE`, { details: { flag: '--store' } });
+  const shared = storeUrl !== undefined && storeKind(storeUrl) === 'postgres';
   const passphrase = input.noPassphrase || token ? undefined : await passphraseForNewKey(deps, input, 'the root CA key');
 
   const created: string[] = [];
   const dirExisted = fs.existsSync(dir);
+  // A shared store is opened (and migrated) before anything is written here: it must be reachable and hold no PKI yet.
+  let store: Store | undefined;
+  if (shared) {
+    store = await openStoreAt(deps, storeUrl!, { baseDir: dir, keysDir: join(dir, 'keys'), configFile }, true);
+    try {
+      const existing = await store.listCas();
+      if (existing.length)
+        throw new PkiError('STATE_STORE_NOT_EMPTY', `the store ${redactUrl(storeUrl)} already holds a PKI (CAs: ${existing.map((c) => c.name).join(', ')})`, {
+          details: { store: redactUrl(storeUrl) },
+          hint: `to add this directory as another node of that PKI run: pki node join --dir ${dir} --store URL`,
+        });
+    } catch (e) {
+      await store.close();
+      throw e;
+    }
+  }
   try {
     if (!dirExisted) {
       try {
@@ -141,13 +163,18 @@ export async function initPki(deps: Deps, input: InitInput) {
     const keysDir = join(dir, 'keys');
     fs.mkdirSync(keysDir, { mode: 0o700 });
     created.push(keysDir);
-    writeFileAtomic(configFile, defaultConfigText(iterations, token?.defaults), { flag: 'config' });
+    writeFileAtomic(configFile, defaultConfigText(iterations, { storeUrl, pkcs11: token?.defaults }), { flag: 'config' });
+    // A password in the store URL makes pki.yaml a secret: owner-only, like the keys.
+    if (storeUrl && redactUrl(storeUrl) !== storeUrl) fs.chmodSync(configFile, 0o600);
     created.push(configFile);
     const config = loadConfig(dir);
-    const store = SqliteStore.open(config.store.sqlite, true, { baseDir: config.dir, keysDir: config.keys.dir });
-    created.push(config.store.sqlite, `${config.store.sqlite}-wal`, `${config.store.sqlite}-shm`);
+    if (!store) {
+      store = await openStore(config, deps, { create: true });
+      created.push(config.store.sqlite, `${config.store.sqlite}-wal`, `${config.store.sqlite}-shm`);
+    }
+    const storeShown = shared ? redactUrl(storeUrl!) : config.store.sqlite;
     try {
-      const ws: Workspace = { config, store, deps, now, close: () => store.close() };
+      const ws: Workspace = { config, store, deps, now, close: () => store!.close() };
       if (adopted) {
         // The key goes through the CA key store (checked against the certificate, re-encrypted there).
         const key = caKeyStore(ws).adopt(adopted.keyPem, input.rootKey!, adopted.keyPassphrase, 'root');
@@ -158,36 +185,38 @@ export async function initPki(deps: Deps, input: InitInput) {
         created.push(keyPath);
         if (passphrase === undefined) warnUnencrypted(deps, `the root CA key ${keyPath}`);
         const c = adopted.cert;
-        const ca = await store.createCa(
+        const ca = await store!.createCa(
           { name: 'root', parentId: null, status: 'active', subjectDn: c.subjectDn, certDer: c.der, csrDer: null, externalChainPem: null, keyPath, keyType: key.keyType, keyEncrypted: passphrase !== undefined, serial: c.serialHex, notBefore: c.notBefore, notAfter: c.notAfter, createdAt: now },
           null,
           { action: 'ca.import', target: 'root', details: { adopted: true, serial: c.serialHex, subject: c.subjectDn, sha256: sha256Fingerprint(c.der), withKey: true } },
           deps.actor,
           now,
         );
-        return { dir, config: configFile, store: config.store.sqlite, ca: caSummary(ca, null), adopted: true };
+        return { dir, config: configFile, store: storeShown, ca: caSummary(ca, null), adopted: true };
       }
       const { key, issued, subjectDn } = await selfSignedCa(ws, 'root', profile, rdns, keyType, validitySeconds, 'pki init', 'root CA key', token);
       try {
         const keyPath = key.persist(passphrase);
         if (!token) created.push(keyPath);
         if (passphrase === undefined && !token) warnUnencrypted(deps, `the root CA key ${keyPath}`);
-        const ca = await store.createCa(
+        const ca = await store!.createCa(
           activeCa('root', null, issued, keyPath, keyType, passphrase !== undefined, now),
           { issuerId: null, cert: issued.record },
           { action: 'ca.init', target: 'root', details: { subject: subjectDn, keyType, serial: issued.record.serial, notAfter: issued.record.notAfter.toISOString(), ...(token ? { keyStore: 'pkcs11' } : {}) } },
           deps.actor,
           now,
         );
-        return { dir, config: configFile, store: config.store.sqlite, ca: caSummary(ca, null), adopted: false };
+        return { dir, config: configFile, store: storeShown, ca: caSummary(ca, null), adopted: false };
       } catch (e) {
         key.discard();
         throw e;
       }
     } finally {
-      store.close();
+      await store?.close();
+      store = undefined;
     }
   } catch (e) {
+    await store?.close();
     removeQuietly(dirExisted ? created : [dir]);
     throw e;
   }

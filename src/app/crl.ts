@@ -187,13 +187,13 @@ export async function generateCrl(deps: Deps, input: GenerateCrlInput) {
     const warnings: string[] = [];
     try {
       // Transaction 1: the checks, the number (reserved) and the TBS. No signature here: a key store may sign
-      // asynchronously (an HSM), and a transaction cannot span an await.
-      const planned = await ws.store.withCrlTransaction(ca.id, (tx) => {
-        const last = tx.lastCrl();
-        const epoch = tx.revocationEpoch();
+      // asynchronously (an HSM), and the signature must not hold the store's lock.
+      const planned = await ws.store.withCrlTransaction(ca.id, async (tx) => {
+        const last = await tx.lastCrl();
+        const epoch = await tx.revocationEpoch();
         if (fresh(last, epoch)) return undefined;
         // Above every number ever reserved: a run that died after reserving leaves a gap, never a number used twice.
-        const reserved = tx.lastReservedCrlNumber();
+        const reserved = await tx.lastReservedCrlNumber();
         const crlNumber = Math.max(nextCrlNumber(ca, last, history, previousFile?.crl.crlNumber, input.firstCrlNumber), reserved === undefined ? 0 : reserved + 1);
         const previousNumber = previousFile?.crl.crlNumber;
         if (previousNumber !== undefined && BigInt(crlNumber) <= previousNumber)
@@ -206,7 +206,7 @@ export async function generateCrl(deps: Deps, input: GenerateCrlInput) {
         let previous: { cursor: SerialCursor; source: string } | undefined;
         if (previousFile) previous = { cursor: arrayCursor(previousFile.serials), source: input.previous! };
         else {
-          const der = last && tx.crlDer(last.crlNumber);
+          const der = last && (await tx.crlDer(last.crlNumber));
           if (der && last) {
             const source = `stored CRL #${last.crlNumber}`;
             const prev = decodeCrl(der, source);
@@ -218,20 +218,21 @@ export async function generateCrl(deps: Deps, input: GenerateCrlInput) {
         const scope = input.keepExpired ? new Date(0) : thisUpdate;
 
         // Phase 1: the entries, from the store into a temporary file, merged with the previous CRL's serials.
-        const streamed = streamEntries(tx.entryBlocks(scope, withReasons), tmpEntries, previous?.cursor);
+        const streamed = await streamEntries(tx.entryBlocks(scope, withReasons), tmpEntries, previous?.cursor);
         // A serial that was on the previous CRL may only leave it once its certificate has expired.
-        const stillValid = streamed.dropped.filter((serial) => {
-          const st = tx.revocationStatus(serial);
+        const stillValid: string[] = [];
+        for (const serial of streamed.dropped) {
+          const st = await tx.revocationStatus(serial);
           const expired = st.notAfter !== undefined && st.notAfter.getTime() <= scope.getTime();
-          return !expired && !st.revoked;
-        });
+          if (!expired && !st.revoked) stillValid.push(serial);
+        }
         if (stillValid.length)
           throw new PkiError(
             'STATE_CRL_ENTRY_DROPPED',
             `${stillValid.length} serial(s) on ${previous!.source} would disappear from the new CRL although their certificates have not expired (first: ${stillValid[0]})`,
             { details: { serials: stillValid.slice(0, 100), count: stillValid.length }, hint: 'the store has lost revocations: restore it from backup; nothing was signed' },
           );
-        const pruned = input.keepExpired ? 0 : tx.revocationCount() - streamed.count;
+        const pruned = input.keepExpired ? 0 : (await tx.revocationCount()) - streamed.count;
 
         // Size budget, before signing (crlData is the PEM text).
         const parts = crlTbsParts({ algorithmIdentifier: alg.algorithmIdentifier, issuerName: caCert.subjectDer, issuerKeyId: signer.issuer.keyId, thisUpdate, nextUpdate, crlNumber: BigInt(crlNumber) }, streamed.bytes);
@@ -268,7 +269,7 @@ export async function generateCrl(deps: Deps, input: GenerateCrlInput) {
         } finally {
           fs.closeSync(fd);
         }
-        tx.reserveCrlNumber(crlNumber, ws.now);
+        await tx.reserveCrlNumber(crlNumber, ws.now);
         return { crlNumber, epoch, pruned, entries: streamed.count, headerLen, tbsLength: parts.tbsLength, tbs: Buffer.concat(tbs) };
       });
       let record: CrlRecord | undefined;
@@ -390,14 +391,14 @@ function step(buf: Buffer, p: number, end: number, out: Int32Array, source: stri
  * Writes the entry blocks to `path`, counting entries and bytes, and merges their serials with `previous` (both
  * ascending): serials of `previous` not met are returned as `dropped` (hex) for the caller to confirm.
  */
-function streamEntries(blocks: Iterable<Buffer>, path: string, previous: SerialCursor | undefined): { count: number; bytes: number; dropped: string[] } {
+async function streamEntries(blocks: AsyncIterable<Buffer>, path: string, previous: SerialCursor | undefined): Promise<{ count: number; bytes: number; dropped: string[] }> {
   const fd = fs.openSync(path, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
   const at = new Int32Array(3);
   const dropped: string[] = [];
   let count = 0;
   let bytes = 0;
   try {
-    for (const block of blocks) {
+    for await (const block of blocks) {
       for (let p = 0; p < block.length; p = at[2]!) {
         step(block, p, block.length, at, 'the store');
         count++;

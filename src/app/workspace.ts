@@ -1,5 +1,4 @@
 /** An opened PKI directory: its configuration, its store, the injected dependencies and the command's clock reading. */
-import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { PkiError } from '../errors.js';
 import { loadConfig, type Config } from '../config/config.js';
@@ -8,11 +7,13 @@ import { FileKeyStore } from '../adapters/keys/file.js';
 
 /** Workload keys made here (`issue --key-out`, `renew --key-out`, `csr`): any key type, ML-DSA included. */
 export { generateWorkloadKey } from '../adapters/keys/file.js';
+import { StoreKeyStore } from '../adapters/keys/store.js';
+import { isStoreKeyRef } from '../store/shared-keys.js';
 import { passphraseToUnlock, type PassphraseSource } from '../crypto/passphrase.js';
 import type { CaRecord, Deps, Store } from '../ports.js';
 import { keyRefScheme, type GeneratedKey, type KeyStore } from '../ports/signer.js';
 import type { KeyType } from '../crypto/keys.js';
-import { SqliteStore } from '../store/sqlite.js';
+import { defaultStoreFactory } from '../store/factory.js';
 import { parseCertificate, verifyCertificateSignature, type Issuer, type ParsedCertificate } from '../x509/certificate.js';
 import { keyIdentifier } from '../x509/extensions.js';
 import { decodePemBlocks, toPem } from '../asn1/pem.js';
@@ -23,7 +24,7 @@ export interface Workspace {
   deps: Deps;
   /** The clock, read once for the whole command. */
   now: Date;
-  close(): void;
+  close(): void | Promise<void>;
 }
 
 /** `--dir`, else $PKI_DIR, else the current directory. */
@@ -31,21 +32,34 @@ export function resolveDir(dir: string | undefined, deps: Deps): string {
   return resolve(deps.cwd, dir ?? deps.env.PKI_DIR ?? '.');
 }
 
-export function openWorkspace(dir: string | undefined, deps: Deps): Workspace {
+/** The store URL of a PKI directory: pki.yaml's `store.url`, else its SQLite file. */
+export function storeUrlOf(config: Config): string {
+  return config.store.url ?? config.store.sqlite;
+}
+
+/** Opens the store `url` (default: the one pki.yaml names) through the injected factory (SQLite or PostgreSQL by URL). */
+export async function openStore(config: Config, deps: Deps, opts: { create?: boolean; url?: string } = {}): Promise<Store> {
+  return openStoreAt(deps, opts.url ?? storeUrlOf(config), { baseDir: config.dir, keysDir: config.keys.dir, configFile: config.file }, opts.create ?? false);
+}
+
+/** Opens the store at `url` for the PKI directory `where.baseDir` (before its pki.yaml exists: pki init, node join). */
+export async function openStoreAt(deps: Deps, url: string, where: { baseDir: string; keysDir: string; configFile?: string }, create: boolean): Promise<Store> {
+  return (deps.storeFactory ?? defaultStoreFactory).open(url, where, { create, env: deps.env });
+}
+
+export async function openWorkspace(dir: string | undefined, deps: Deps): Promise<Workspace> {
   const config = loadConfig(resolveDir(dir, deps));
-  if (!existsSync(config.store.sqlite))
-    throw new PkiError('NOT_FOUND_STORE', `the store ${config.store.sqlite} named in ${config.file} does not exist`, { details: { file: config.store.sqlite } });
-  const store = SqliteStore.open(config.store.sqlite, false, { baseDir: config.dir, keysDir: config.keys.dir });
+  const store = await openStore(config, deps);
   return { config, store, deps, now: deps.now(), close: () => store.close() };
 }
 
 /** Runs `fn` with an opened workspace and always closes it. */
 export async function withWorkspace<T>(dir: string | undefined, deps: Deps, fn: (ws: Workspace) => Promise<T>): Promise<T> {
-  const ws = openWorkspace(dir, deps);
+  const ws = await openWorkspace(dir, deps);
   try {
     return await fn(ws);
   } finally {
-    ws.close();
+    await ws.close();
   }
 }
 
@@ -115,7 +129,10 @@ export async function newKeySource(ws: { deps: Deps; config?: Config }, keyStore
 export async function unlockCa(ws: Workspace, ca: CaRecord, src: PassphraseSource): Promise<CaSigner> {
   const cert = caCertificate(ca);
   let passphrase: string | undefined;
-  const keys: Pick<KeyStore, 'open'> = ws.deps.keyStore ?? (keyRefScheme(ca.keyPath) === 'pkcs11' ? await tokenKeyStore(ws) : caKeyStore(ws));
+  // A key kept in a shared store (store:NAME) is read from the store; a pkcs11: reference opens on its token; any other
+  // reference goes to the file key store.
+  const keys: Pick<KeyStore, 'open'> =
+    ws.deps.keyStore ?? (isStoreKeyRef(ca.keyPath) ? new StoreKeyStore(ws.store, caKeyStore(ws)) : keyRefScheme(ca.keyPath) === 'pkcs11' ? await tokenKeyStore(ws) : caKeyStore(ws));
   const signer = await keys.open(
     ca.keyPath,
     async () => (passphrase = ca.keyEncrypted ? await passphraseToUnlock(ws.deps, src, `CA ${ca.name}'s key (${ca.keyPath})`) : undefined),

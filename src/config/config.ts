@@ -13,7 +13,8 @@ export interface Config {
   /** Absolute PKI directory. */
   dir: string;
   file: string;
-  store: { sqlite: string };
+  /** `url`: the store's URL as written in pki.yaml (null: the SQLite file `sqlite`, the default). */
+  store: { sqlite: string; url: string | null };
   keys: { dir: string; pbkdf2Iterations: number; pkcs11: { module?: string; pinSource?: string } };
   profilesDir: string;
   defaultProfile: string;
@@ -27,7 +28,19 @@ export const CONFIG_SCHEMA: Spec = {
   type: 'object',
   fields: {
     version: { type: 'integer', min: 1, max: 1, required: true, description: 'configuration format version (1)' },
-    store: { type: 'object', description: 'where CA state is kept', fields: { sqlite: { type: 'string', description: 'SQLite database file, relative to the PKI directory (default pki.db)' } } },
+    store: {
+      type: 'object',
+      description: 'where CA state is kept',
+      fields: {
+        sqlite: { type: 'string', description: 'SQLite database file, relative to the PKI directory (default pki.db)' },
+        url: {
+          type: 'string',
+          pattern: /^(postgres(ql)?:\/\/|sqlite:)/i,
+          patternHelp: 'postgres://..., postgresql://... or sqlite:FILE',
+          description: 'the store as a URL, instead of sqlite: postgres://USER@HOST:PORT/DB?sslmode=verify-full for PostgreSQL (several CA nodes; the password from PGPASSFILE or PGPASSWORD), or sqlite:FILE',
+        },
+      },
+    },
     keys: {
       type: 'object',
       description: 'CA private key files',
@@ -68,14 +81,18 @@ export const CONFIG_SCHEMA: Spec = {
   },
 };
 
-/** `pkcs11`: token defaults to write under keys.pkcs11 (from `pki init --key-store`). */
-export function defaultConfigText(pbkdf2Iterations = DEFAULT_PBKDF2_ITERATIONS, pkcs11: { module?: string; pinSource?: string } = {}): string {
+/**
+ * The pki.yaml `pki init` writes: `storeUrl` (a PostgreSQL URL) replaces the SQLite file; `pkcs11`: token defaults to
+ * write under keys.pkcs11 (from `pki init --key-store`).
+ */
+export function defaultConfigText(pbkdf2Iterations = DEFAULT_PBKDF2_ITERATIONS, opts: { storeUrl?: string; pkcs11?: { module?: string; pinSource?: string } } = {}): string {
   const quote = (v: string) => JSON.stringify(v);
+  const { storeUrl, pkcs11 = {} } = opts;
   return [
     '# pki configuration. Paths are relative to this directory.',
     'version: 1',
     'store:',
-    '  sqlite: pki.db',
+    ...(storeUrl ? [`  url: ${JSON.stringify(storeUrl)}   # shared with other CA nodes (pki node join)`] : ['  sqlite: pki.db']),
     'keys:',
     '  dir: keys',
     `  pbkdf2Iterations: ${pbkdf2Iterations}`,
@@ -95,6 +112,12 @@ export function defaultConfigText(pbkdf2Iterations = DEFAULT_PBKDF2_ITERATIONS, 
     '  reasons: include',
     '',
   ].join('\n');
+}
+
+/** A `sqlite:FILE` URL is the same as `sqlite: FILE`; `url` stays set only for a PostgreSQL database. */
+function storeOf(dir: string, sqlite: string | undefined, url: string | undefined): Config['store'] {
+  if (url !== undefined && /^sqlite:/i.test(url)) return { sqlite: resolve(dir, url.replace(/^sqlite:(\/\/)?/i, '')), url: null };
+  return { sqlite: resolve(dir, sqlite ?? 'pki.db'), url: url ?? null };
 }
 
 /** Loads `<dir>/pki.yaml`. Throws NOT_FOUND_PKI_DIR when the directory is not initialised. */
@@ -117,7 +140,7 @@ export function loadConfig(dirInput: string): Config {
   return {
     dir,
     file,
-    store: { sqlite: resolve(dir, raw.store?.sqlite ?? 'pki.db') },
+    store: storeOf(dir, raw.store?.sqlite, raw.store?.url),
     keys: {
       dir: resolve(dir, raw.keys?.dir ?? 'keys'),
       pbkdf2Iterations: raw.keys?.pbkdf2Iterations ?? DEFAULT_PBKDF2_ITERATIONS,

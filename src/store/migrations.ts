@@ -350,4 +350,16 @@ CREATE TABLE IF NOT EXISTS crl_reservation (
 ) WITHOUT ROWID;
 `,
   },
+  {
+    version: 9,
+    name: 'CA keys kept in the store',
+    sql: `
+-- A CA key kept in the store itself (its encrypted PKCS#8 PEM; key reference store:NAME): every CA node of a shared
+-- store reads it from here and unlocks it with the operators' passphrase. Keys in files or an HSM have no row here.
+CREATE TABLE IF NOT EXISTS ca_key (
+  ca_id INTEGER PRIMARY KEY REFERENCES ca(id),
+  pem BLOB NOT NULL
+);
+`,
+  },
 ];

@@ -2,12 +2,10 @@
  * The SQLite store (better-sqlite3): WAL journal, synchronous=FULL, one IMMEDIATE transaction per state change,
  * busy timeout so that concurrent `pki` processes queue instead of failing.
  */
-import { keyRefScheme } from '../ports/signer.js';
 import Database from 'better-sqlite3';
 import { dirname, join, resolve } from 'node:path';
 import { PkiError, throwIfAny } from '../errors.js';
-import { AUDIT_GENESIS_HASH, SerialSetDigest, auditHash } from '../domain/audit.js';
-import type { KeyType } from '../crypto/keys.js';
+import { SerialSetDigest, nextAuditRow, type AuditHead } from '../domain/audit.js';
 import type {
   AnchorRecord,
   BatchItemRecord,
@@ -34,209 +32,10 @@ import type {
   Store,
 } from '../ports.js';
 import { MIGRATIONS, storedKeyPath, type MigrationContext } from './migrations.js';
+import { ConnectionGate } from './gate.js';
+import { COPY_TABLES } from './tables.js';
+import { AnchorRow, CERT_SELECT, CaRow, CertRow, CrlRow, PublishedCrlRow, RotationRow, TargetRow, anchorFromRow, caFromRow, certFromRow, crlFromRow, fromSec, publishedFromRow, rotationFromRow, targetFromRow, toSec } from './rows.js';
 
-const toSec = (d: Date): number => Math.floor(d.getTime() / 1000);
-const fromSec = (s: number): Date => new Date(s * 1000);
-
-interface CaRow {
-  id: number;
-  name: string;
-  parent_id: number | null;
-  status: CaRecord['status'];
-  subject: string;
-  cert_der: Buffer | null;
-  csr_der: Buffer | null;
-  external_chain_pem: string | null;
-  key_path: string;
-  key_type: string;
-  key_encrypted: number;
-  serial: string | null;
-  not_before: number | null;
-  not_after: number | null;
-  created_at: number;
-  retired_at: number | null;
-}
-
-interface CertRow {
-  issuer_id: number;
-  issuer_name: string;
-  serial: string;
-  subject: string;
-  sans: string;
-  not_before: number;
-  not_after: number;
-  profile: string;
-  is_ca: number;
-  der: Buffer;
-  requested_by: string;
-  source: string;
-  created_at: number;
-  reason: number | null;
-  revoked_at: number | null;
-  invalidity_date: number | null;
-}
-
-interface CrlRow {
-  issuer_id: number;
-  crl_number: number;
-  this_update: number;
-  next_update: number;
-  entries: number;
-  pruned: number;
-  reasons: number;
-  der_size: number;
-  pem_size: number;
-  sha256: string;
-  revocation_epoch: number;
-  created_at: number;
-}
-
-function crlFromRow(r: CrlRow): CrlRecord {
-  return {
-    issuerId: r.issuer_id,
-    crlNumber: r.crl_number,
-    thisUpdate: fromSec(r.this_update),
-    nextUpdate: fromSec(r.next_update),
-    entries: r.entries,
-    pruned: r.pruned,
-    reasons: r.reasons === 1,
-    derSize: r.der_size,
-    pemSize: r.pem_size,
-    sha256: r.sha256,
-    revocationEpoch: r.revocation_epoch,
-    createdAt: fromSec(r.created_at),
-  };
-}
-
-interface PublishedCrlRow {
-  anchor_name: string;
-  issuer_id: number;
-  crl_id: string;
-  crl_arn: string;
-  crl_number: number;
-  sha256: string;
-  published_at: number;
-}
-
-function publishedFromRow(r: PublishedCrlRow): PublishedCrl {
-  return { anchorName: r.anchor_name, issuerId: r.issuer_id, crlId: r.crl_id, crlArn: r.crl_arn, crlNumber: r.crl_number, sha256: r.sha256, publishedAt: fromSec(r.published_at) };
-}
-
-interface AnchorRow {
-  name: string;
-  arn: string;
-  trust_anchor_id: string;
-  region: string;
-  ca_names: string;
-  bundle_sha256: string;
-  updated_at: number;
-  target?: string;
-  anchor_name?: string | null;
-}
-
-function anchorFromRow(r: AnchorRow): AnchorRecord {
-  return {
-    name: r.name,
-    arn: r.arn,
-    trustAnchorId: r.trust_anchor_id,
-    region: r.region,
-    caNames: JSON.parse(r.ca_names) as string[],
-    bundleSha256: r.bundle_sha256,
-    updatedAt: fromSec(r.updated_at),
-    target: r.target ?? '',
-    anchorName: r.anchor_name ?? r.name,
-  };
-}
-
-interface TargetRow {
-  name: string;
-  region: string;
-  account: string | null;
-  aws_profile: string | null;
-  role_arn: string | null;
-  endpoint: string | null;
-  created_at: number;
-}
-
-function targetFromRow(r: TargetRow): TargetRecord {
-  return { name: r.name, region: r.region, account: r.account, awsProfile: r.aws_profile, roleArn: r.role_arn, endpoint: r.endpoint, createdAt: fromSec(r.created_at) };
-}
-
-interface RotationRow {
-  id: number;
-  anchor_name: string;
-  old_ca_id: number;
-  new_ca_id: number;
-  anchor_change: number;
-  bundle_before: string;
-  phase: RotationPhase;
-  started_at: number;
-  switched_at: number | null;
-  ended_at: number | null;
-  updated_at: number;
-}
-
-function rotationFromRow(r: RotationRow): RotationRecord {
-  return {
-    id: r.id,
-    anchorName: r.anchor_name,
-    oldCaId: r.old_ca_id,
-    newCaId: r.new_ca_id,
-    anchorChange: r.anchor_change === 1,
-    bundleBefore: JSON.parse(r.bundle_before) as string[],
-    phase: r.phase,
-    startedAt: fromSec(r.started_at),
-    switchedAt: r.switched_at === null ? null : fromSec(r.switched_at),
-    endedAt: r.ended_at === null ? null : fromSec(r.ended_at),
-    updatedAt: fromSec(r.updated_at),
-  };
-}
-
-function caFromRow(r: CaRow, baseDir: string): CaRecord {
-  return {
-    id: r.id,
-    name: r.name,
-    parentId: r.parent_id,
-    status: r.status,
-    subjectDn: r.subject,
-    certDer: r.cert_der,
-    csrDer: r.csr_der,
-    externalChainPem: r.external_chain_pem,
-    // Stored relative to the PKI directory (see migrations.ts storedKeyPath); handed out absolute. A key reference
-    // that is a URI (file:, pkcs11:) is handed to the key store as stored.
-    keyPath: keyRefScheme(r.key_path) === 'file' && !/^file:/i.test(r.key_path) ? resolve(baseDir, r.key_path) : r.key_path,
-    keyType: r.key_type as KeyType,
-    keyEncrypted: r.key_encrypted === 1,
-    serial: r.serial,
-    notBefore: r.not_before === null ? null : fromSec(r.not_before),
-    notAfter: r.not_after === null ? null : fromSec(r.not_after),
-    createdAt: fromSec(r.created_at),
-    retiredAt: r.retired_at === null ? null : fromSec(r.retired_at),
-  };
-}
-
-function certFromRow(r: CertRow): CertificateRecord {
-  return {
-    issuerId: r.issuer_id,
-    issuerName: r.issuer_name,
-    serial: r.serial,
-    subjectDn: r.subject,
-    sans: JSON.parse(r.sans) as string[],
-    notBefore: fromSec(r.not_before),
-    notAfter: fromSec(r.not_after),
-    profile: r.profile,
-    isCa: r.is_ca === 1,
-    der: r.der,
-    requestedBy: r.requested_by,
-    source: r.source,
-    createdAt: fromSec(r.created_at),
-    revocation: r.reason === null ? null : { reason: r.reason, revokedAt: fromSec(r.revoked_at!), invalidityDate: r.invalidity_date === null ? null : fromSec(r.invalidity_date) },
-  };
-}
-
-const CERT_SELECT = `SELECT c.issuer_id, ca.name AS issuer_name, c.serial, c.subject, c.sans, c.not_before, c.not_after, c.profile, c.is_ca, c.der,
-  c.requested_by, c.source, c.created_at, r.reason, r.revoked_at, r.invalidity_date
-  FROM certificate c JOIN ca ON ca.id = c.issuer_id LEFT JOIN revocation r ON r.issuer_id = c.issuer_id AND r.serial = c.serial`;
 
 export interface StoreOpenOptions {
   /** The PKI directory (default: the directory holding the database file). */
@@ -251,6 +50,8 @@ export class SqliteStore implements Store {
   private readonly insertAudit: Database.Statement;
   private readonly lastAudit: Database.Statement;
   private readonly statements = new Map<string, Database.Statement>();
+  /** Keeps other calls off the connection while an awaited transaction is open. */
+  private readonly gate = new ConnectionGate();
 
   /** A prepared statement, prepared once per store (preparing costs more than running most of these). */
   private sql(text: string): Database.Statement {
@@ -332,18 +133,10 @@ export class SqliteStore implements Store {
     }
   }
 
+  /** Appends the event to the audit chain (domain/audit.ts) inside the caller's IMMEDIATE transaction (the write lock holds the head). */
   private appendAudit(event: AuditEvent, actor: string, at: Date): void {
-    const last = this.lastAudit.get() as { seq: number; hash: string } | undefined;
-    const row = {
-      seq: (last?.seq ?? 0) + 1,
-      at: at.toISOString(),
-      actor,
-      action: event.action,
-      target: event.target,
-      details: JSON.stringify(event.details),
-    };
-    const prevHash = last?.hash ?? AUDIT_GENESIS_HASH;
-    this.insertAudit.run(row.seq, row.at, row.actor, row.action, row.target, row.details, prevHash, auditHash(prevHash, row));
+    const row = nextAuditRow(this.lastAudit.get() as AuditHead | undefined, event, actor, at);
+    this.insertAudit.run(row.seq, row.at, row.actor, row.action, row.target, row.details, row.prevHash, row.hash);
   }
 
   private insertCertificate(issuerId: number, c: NewCertificate, at: Date): boolean {
@@ -365,16 +158,19 @@ export class SqliteStore implements Store {
   }
 
   async getCa(name: string): Promise<CaRecord | undefined> {
+    await this.gate.idle();
     const row = this.sql('SELECT * FROM ca WHERE name = ?').get(name) as CaRow | undefined;
     return row && this.ca(row);
   }
 
   async getCaById(id: number): Promise<CaRecord | undefined> {
+    await this.gate.idle();
     const row = this.sql('SELECT * FROM ca WHERE id = ?').get(id) as CaRow | undefined;
     return row && this.ca(row);
   }
 
   async listCas(): Promise<CaRecord[]> {
+    await this.gate.idle();
     return (this.sql('SELECT * FROM ca ORDER BY id').all() as CaRow[]).map((r) => this.ca(r));
   }
 
@@ -401,10 +197,26 @@ export class SqliteStore implements Store {
       ca.notAfter && toSec(ca.notAfter),
       toSec(ca.createdAt),
     );
-    return Number(info.lastInsertRowid);
+    const id = Number(info.lastInsertRowid);
+    if (ca.keyPem) this.sql('INSERT INTO ca_key (ca_id, pem) VALUES (?, ?)').run(id, ca.keyPem);
+    return id;
+  }
+
+  async *dumpTable(table: string): AsyncGenerator<Record<string, unknown>> {
+    const t = COPY_TABLES.find((x) => x.name === table);
+    if (!t) throw new PkiError('INTERNAL_UNKNOWN_TABLE', `no table ${table} to copy`);
+    await this.gate.idle();
+    // Its own statement (not the shared cache): two dumps of one table may be open at once.
+    for (const row of this.db.prepare(`SELECT * FROM ${t.name} ORDER BY ${t.key.join(', ')}`).iterate() as Iterable<Record<string, unknown>>) yield row;
+  }
+
+  async caKey(name: string): Promise<Buffer | undefined> {
+    await this.gate.idle();
+    return this.sql('SELECT k.pem FROM ca_key k JOIN ca ON ca.id = k.ca_id WHERE ca.name = ?').pluck().get(name) as Buffer | undefined;
   }
 
   async createCa(ca: NewCa, certificate: { issuerId: number | null; cert: NewCertificate } | null, audit: AuditEvent, actor: string, at: Date): Promise<CaRecord> {
+    await this.gate.idle();
     const run = this.db.transaction(() => {
       const id = this.insertCa(ca);
       if (certificate) {
@@ -420,6 +232,7 @@ export class SqliteStore implements Store {
   }
 
   async retireCas(ids: number[], events: AuditEvent[], actor: string, at: Date): Promise<number[]> {
+    await this.gate.idle();
     const run = this.db.transaction(() => {
       const changed: number[] = [];
       const retire = this.sql("UPDATE ca SET status = CASE WHEN status = 'revoked' THEN 'revoked' ELSE 'retired' END, retired_at = ? WHERE id = ? AND status IN ('active', 'revoked') AND retired_at IS NULL");
@@ -440,6 +253,7 @@ export class SqliteStore implements Store {
     actor: string,
     at: Date,
   ): Promise<CaRecord> {
+    await this.gate.idle();
     const run = this.db.transaction(() => {
       const row = this.sql('SELECT status FROM ca WHERE id = ?').get(id) as { status: string } | undefined;
       if (row?.status !== 'pending') throw new PkiError('STATE_CA_NOT_PENDING', 'the CA is not waiting for a certificate');
@@ -453,6 +267,7 @@ export class SqliteStore implements Store {
   }
 
   async recordIssued(issuerId: number, certs: NewCertificate[], actor: string, at: Date): Promise<{ collisions: number[] }> {
+    await this.gate.idle();
     const run = this.db.transaction(() => {
       const collisions: number[] = [];
       certs.forEach((c, i) => {
@@ -480,15 +295,18 @@ export class SqliteStore implements Store {
   }
 
   async startBatch(issuerId: number, csrDir: string, outDir: string, total: number, at: Date): Promise<number> {
+    await this.gate.idle();
     const info = this.sql('INSERT INTO issue_batch (issuer_id, csr_dir, out_dir, total, started_at) VALUES (?, ?, ?, ?, ?)').run(issuerId, csrDir, outDir, total, toSec(at));
     return Number(info.lastInsertRowid);
   }
 
   async finishBatch(id: number, at: Date): Promise<void> {
+    await this.gate.idle();
     this.sql('UPDATE issue_batch SET finished_at = ? WHERE id = ?').run(toSec(at), id);
   }
 
   async latestBatch(issuerId: number, csrDir: string, outDir: string): Promise<BatchRecord | undefined> {
+    await this.gate.idle();
     const row = this.sql('SELECT * FROM issue_batch WHERE issuer_id = ? AND csr_dir = ? AND out_dir = ? ORDER BY id DESC LIMIT 1').get(issuerId, csrDir, outDir) as
       | { id: number; issuer_id: number; csr_dir: string; out_dir: string; total: number; started_at: number; finished_at: number | null }
       | undefined;
@@ -505,6 +323,7 @@ export class SqliteStore implements Store {
   }
 
   async batchItems(batchId: number): Promise<BatchItemRecord[]> {
+    await this.gate.idle();
     const rows = this.sql(
       'SELECT i.file, i.csr_sha256, i.serial, c.der FROM issue_batch_item i JOIN certificate c ON c.issuer_id = i.issuer_id AND c.serial = i.serial WHERE i.batch_id = ? ORDER BY i.file',
     ).all(batchId) as Array<{ file: string; csr_sha256: string; serial: string; der: Buffer }>;
@@ -512,6 +331,7 @@ export class SqliteStore implements Store {
   }
 
   async revoke(issuerId: number, items: NewRevocation[], actor: string, at: Date, describe: (i: number) => string = () => ''): Promise<CertificateRecord[]> {
+    await this.gate.idle();
     const find = this.sql(`${CERT_SELECT} WHERE c.issuer_id = ? AND c.serial = ?`);
     const insert = this.sql(
       `INSERT INTO revocation (issuer_id, serial, reason, revoked_at, invalidity_date, cert_not_after, entry_der, entry_der_no_reason, created_at)
@@ -565,14 +385,17 @@ export class SqliteStore implements Store {
     return run.immediate().map(certFromRow);
   }
 
-  async withCrlTransaction<T>(issuerId: number, fn: (tx: CrlTransaction) => T): Promise<T> {
-    const db = this.db;
+  /**
+   * BEGIN IMMEDIATE (the write lock: other processes queue on the busy timeout) ... COMMIT around the awaited `fn`,
+   * alone on this connection (see gate.ts).
+   */
+  async withCrlTransaction<T>(issuerId: number, fn: (tx: CrlTransaction) => Promise<T>): Promise<T> {
     const crlRow = (r: CrlRow | undefined): CrlRecord | undefined => r && crlFromRow(r);
     const tx: CrlTransaction = {
-      lastCrl: () => crlRow(this.sql('SELECT * FROM crl WHERE issuer_id = ? ORDER BY crl_number DESC LIMIT 1').get(issuerId) as CrlRow | undefined),
-      crlDer: (crlNumber) => this.crlDerSync(issuerId, crlNumber),
-      revocationEpoch: () => (this.sql('SELECT revocation_epoch FROM ca WHERE id = ?').pluck().get(issuerId) as number | undefined) ?? 0,
-      revocationCount: () => (this.sql('SELECT revocation_count FROM ca WHERE id = ?').pluck().get(issuerId) as number | undefined) ?? 0,
+      lastCrl: async () => crlRow(this.sql('SELECT * FROM crl WHERE issuer_id = ? ORDER BY crl_number DESC LIMIT 1').get(issuerId) as CrlRow | undefined),
+      crlDer: async (crlNumber) => this.crlDerSync(issuerId, crlNumber),
+      revocationEpoch: async () => (this.sql('SELECT revocation_epoch FROM ca WHERE id = ?').pluck().get(issuerId) as number | undefined) ?? 0,
+      revocationCount: async () => (this.sql('SELECT revocation_count FROM ca WHERE id = ?').pluck().get(issuerId) as number | undefined) ?? 0,
       entryBlocks: (thisUpdate, withReasons) => {
         // Concatenated inside SQLite, one block per first serial octet (256 primary-key range scans): fetching 1M
         // rows one by one costs ~2 us each in the driver; grouping by an expression would sort them all. Rows come in
@@ -584,31 +407,31 @@ export class SqliteStore implements Store {
         ).pluck();
         const scope = toSec(thisUpdate);
         const hex = (i: number) => i.toString(16).padStart(2, '0');
-        return (function* () {
+        return (async function* () {
           for (let i = 0; i < 256; i++) {
             const b = block.get(issuerId, hex(i), i === 255 ? 'g' : hex(i + 1), scope) as Buffer | null;
             if (b) yield b;
           }
         })();
       },
-      revocationStatus: (serial) => {
+      revocationStatus: async (serial) => {
         const row = this.sql(
           'SELECT c.not_after AS notAfter, r.serial IS NOT NULL AS revoked FROM certificate c LEFT JOIN revocation r ON r.issuer_id = c.issuer_id AND r.serial = c.serial WHERE c.issuer_id = ? AND c.serial = ?',
         ).get(issuerId, serial) as { notAfter: number; revoked: number } | undefined;
         return row ? { revoked: row.revoked === 1, notAfter: fromSec(row.notAfter) } : { revoked: false };
       },
-      lastReservedCrlNumber: () => (this.sql('SELECT MAX(crl_number) FROM crl_reservation WHERE issuer_id = ?').pluck().get(issuerId) as number | null) ?? undefined,
-      reserveCrlNumber: (crlNumber, at) => {
+      lastReservedCrlNumber: async () => (this.sql('SELECT MAX(crl_number) FROM crl_reservation WHERE issuer_id = ?').pluck().get(issuerId) as number | null) ?? undefined,
+      reserveCrlNumber: async (crlNumber, at) => {
         this.sql('INSERT INTO crl_reservation (issuer_id, crl_number, reserved_at) VALUES (?, ?, ?)').run(issuerId, crlNumber, toSec(at));
       },
-      insertCrl: (crl, chunks, actor, at) => {
+      insertCrl: async (crl, chunks, actor, at) => {
         this.sql(
           `INSERT INTO crl (issuer_id, crl_number, this_update, next_update, entries, pruned, reasons, der_size, pem_size, sha256, revocation_epoch, created_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         ).run(issuerId, crl.crlNumber, toSec(crl.thisUpdate), toSec(crl.nextUpdate), crl.entries, crl.pruned, crl.reasons ? 1 : 0, crl.derSize, crl.pemSize, crl.sha256, crl.revocationEpoch, toSec(crl.createdAt));
         const chunk = this.sql('INSERT INTO crl_chunk (issuer_id, crl_number, seq, data) VALUES (?, ?, ?, ?)');
         let seq = 0;
-        for (const c of chunks) chunk.run(issuerId, crl.crlNumber, seq++, c);
+        for await (const c of chunks) chunk.run(issuerId, crl.crlNumber, seq++, c);
         this.appendAudit(
           { action: 'crl.generate', target: String(crl.crlNumber), details: { issuerId, entries: crl.entries, pruned: crl.pruned, nextUpdate: crl.nextUpdate.toISOString(), sha256: crl.sha256 } },
           actor,
@@ -616,11 +439,26 @@ export class SqliteStore implements Store {
         );
       },
     };
-    const run = db.transaction(() => fn(tx));
-    return run.immediate();
+    return this.immediate(() => fn(tx));
+  }
+
+  /** BEGIN IMMEDIATE, the awaited body, COMMIT (ROLLBACK when it throws), alone on the connection. */
+  private immediate<T>(body: () => Promise<T>): Promise<T> {
+    return this.gate.exclusive(async () => {
+      this.sql('BEGIN IMMEDIATE').run();
+      try {
+        const result = await body();
+        this.sql('COMMIT').run();
+        return result;
+      } catch (e) {
+        if (this.db.inTransaction) this.sql('ROLLBACK').run();
+        throw e;
+      }
+    });
   }
 
   async crlStatus(issuerId: number): Promise<{ last: CrlRecord | undefined; epoch: number }> {
+    await this.gate.idle();
     const read = this.db.transaction(() => {
       const row = this.sql('SELECT * FROM crl WHERE issuer_id = ? ORDER BY crl_number DESC LIMIT 1').get(issuerId) as CrlRow | undefined;
       const epoch = (this.sql('SELECT revocation_epoch FROM ca WHERE id = ?').pluck().get(issuerId) as number | undefined) ?? 0;
@@ -630,10 +468,12 @@ export class SqliteStore implements Store {
   }
 
   async listCrls(issuerId: number): Promise<CrlRecord[]> {
+    await this.gate.idle();
     return (this.sql('SELECT * FROM crl WHERE issuer_id = ? ORDER BY crl_number').all(issuerId) as CrlRow[]).map(crlFromRow);
   }
 
   async crlDer(issuerId: number, crlNumber: number): Promise<Buffer | undefined> {
+    await this.gate.idle();
     return this.crlDerSync(issuerId, crlNumber);
   }
 
@@ -653,6 +493,7 @@ export class SqliteStore implements Store {
   }
 
   async getCertificates(serial: string, issuerId?: number): Promise<CertificateRecord[]> {
+    await this.gate.idle();
     const rows =
       issuerId === undefined
         ? (this.sql(`${CERT_SELECT} WHERE c.serial = ? ORDER BY c.id`).all(serial) as CertRow[])
@@ -661,6 +502,7 @@ export class SqliteStore implements Store {
   }
 
   async findCertificates(f: CertificateFilter): Promise<CertificateRecord[]> {
+    await this.gate.idle();
     const where: string[] = [];
     const args: unknown[] = [];
     const now = toSec(f.now);
@@ -687,6 +529,7 @@ export class SqliteStore implements Store {
   }
 
   async auditLog(): Promise<AuditRecord[]> {
+    await this.gate.idle();
     const rows = this.sql('SELECT * FROM audit ORDER BY seq').all() as Array<{
       seq: number;
       at: string;
@@ -709,10 +552,12 @@ export class SqliteStore implements Store {
   }
 
   async certificateKeys(): Promise<Array<{ issuerId: number; serial: string }>> {
+    await this.gate.idle();
     return this.sql('SELECT issuer_id AS issuerId, serial FROM certificate').all() as Array<{ issuerId: number; serial: string }>;
   }
 
   async revocationKeys(): Promise<Array<{ issuerId: number; serial: string }>> {
+    await this.gate.idle();
     return this.sql('SELECT issuer_id AS issuerId, serial FROM revocation').all() as Array<{ issuerId: number; serial: string }>;
   }
 
@@ -721,20 +566,24 @@ export class SqliteStore implements Store {
    * and writing meanwhile (a write from another connection restarts the copy, so it always holds one committed state).
    */
   async backupTo(file: string): Promise<void> {
+    await this.gate.idle();
     // The whole database in one step: one read snapshot, so concurrent writers cannot make the copy restart forever.
     await this.db.backup(file, { progress: () => 1 << 30 });
   }
 
   async getAnchor(name: string): Promise<AnchorRecord | undefined> {
+    await this.gate.idle();
     const r = this.sql('SELECT * FROM anchor WHERE name = ?').get(name) as AnchorRow | undefined;
     return r && anchorFromRow(r);
   }
 
   async listAnchors(): Promise<AnchorRecord[]> {
+    await this.gate.idle();
     return (this.sql('SELECT * FROM anchor ORDER BY name').all() as AnchorRow[]).map(anchorFromRow);
   }
 
   async saveAnchor(a: AnchorRecord, audit: AuditEvent, actor: string, at: Date): Promise<void> {
+    await this.gate.idle();
     this.db.transaction(() => {
       this.sql(
         `INSERT INTO anchor (name, arn, trust_anchor_id, region, ca_names, bundle_sha256, updated_at, target, anchor_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -747,15 +596,18 @@ export class SqliteStore implements Store {
   }
 
   async getPublishedCrl(anchorName: string, issuerId: number): Promise<PublishedCrl | undefined> {
+    await this.gate.idle();
     const r = this.sql('SELECT * FROM published_crl WHERE anchor_name = ? AND issuer_id = ?').get(anchorName, issuerId) as PublishedCrlRow | undefined;
     return r && publishedFromRow(r);
   }
 
   async listPublishedCrls(anchorName: string): Promise<PublishedCrl[]> {
+    await this.gate.idle();
     return (this.sql('SELECT * FROM published_crl WHERE anchor_name = ? ORDER BY issuer_id').all(anchorName) as PublishedCrlRow[]).map(publishedFromRow);
   }
 
   async savePublishedCrl(p: PublishedCrl, audit: AuditEvent, actor: string, at: Date): Promise<void> {
+    await this.gate.idle();
     this.db.transaction(() => {
       this.sql(
         `INSERT INTO published_crl (anchor_name, issuer_id, crl_id, crl_arn, crl_number, sha256, published_at) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -767,6 +619,7 @@ export class SqliteStore implements Store {
   }
 
   async deletePublishedCrl(anchorName: string, issuerId: number, audit: AuditEvent, actor: string, at: Date): Promise<void> {
+    await this.gate.idle();
     this.db.transaction(() => {
       this.sql('DELETE FROM published_crl WHERE anchor_name = ? AND issuer_id = ?').run(anchorName, issuerId);
       this.appendAudit(audit, actor, at);
@@ -774,6 +627,7 @@ export class SqliteStore implements Store {
   }
 
   async acquireLease(name: string, holder: string, now: Date, expiresAt: Date): Promise<LeaseRecord & { acquired: boolean }> {
+    await this.gate.idle();
     return this.db
       .transaction(() => {
         const cur = this.sql('SELECT * FROM anchor_lease WHERE anchor_name = ?').get(name) as { holder: string; acquired_at: number; expires_at: number } | undefined;
@@ -790,19 +644,23 @@ export class SqliteStore implements Store {
   }
 
   async releaseLease(name: string, holder: string): Promise<void> {
+    await this.gate.idle();
     this.sql('DELETE FROM anchor_lease WHERE anchor_name = ? AND holder = ?').run(name, holder);
   }
 
   async listTargets(): Promise<TargetRecord[]> {
+    await this.gate.idle();
     return (this.sql('SELECT * FROM target ORDER BY name').all() as TargetRow[]).map(targetFromRow);
   }
 
   async getTarget(name: string): Promise<TargetRecord | undefined> {
+    await this.gate.idle();
     const r = this.sql('SELECT * FROM target WHERE name = ?').get(name) as TargetRow | undefined;
     return r && targetFromRow(r);
   }
 
   async addTarget(t: TargetRecord, audit: AuditEvent, actor: string, at: Date): Promise<void> {
+    await this.gate.idle();
     this.db.transaction(() => {
       if (this.sql('SELECT name FROM target WHERE name = ?').get(t.name)) throw new PkiError('USAGE_TARGET_EXISTS', `target ${t.name} already exists`, { hint: `pki target remove ${t.name} first to change it` });
       this.sql('INSERT INTO target (name, region, account, aws_profile, role_arn, endpoint, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(t.name, t.region, t.account, t.awsProfile, t.roleArn, t.endpoint, toSec(t.createdAt));
@@ -811,6 +669,7 @@ export class SqliteStore implements Store {
   }
 
   async removeTarget(name: string, audit: AuditEvent, actor: string, at: Date): Promise<void> {
+    await this.gate.idle();
     this.db.transaction(() => {
       this.sql('DELETE FROM target WHERE name = ?').run(name);
       this.appendAudit(audit, actor, at);
@@ -818,16 +677,19 @@ export class SqliteStore implements Store {
   }
 
   async openRotation(anchorName: string): Promise<RotationRecord | undefined> {
+    await this.gate.idle();
     const r = this.sql("SELECT * FROM rotation WHERE anchor_name = ? AND phase NOT IN ('finished', 'aborted')").get(anchorName) as RotationRow | undefined;
     return r && rotationFromRow(r);
   }
 
   async listRotations(anchorName?: string): Promise<RotationRecord[]> {
+    await this.gate.idle();
     const rows = (anchorName === undefined ? this.sql('SELECT * FROM rotation ORDER BY id').all() : this.sql('SELECT * FROM rotation WHERE anchor_name = ? ORDER BY id').all(anchorName)) as RotationRow[];
     return rows.map(rotationFromRow);
   }
 
   async createRotation(r: Omit<RotationRecord, 'id' | 'phase' | 'switchedAt' | 'endedAt' | 'updatedAt'>, audit: AuditEvent, actor: string, at: Date): Promise<RotationRecord> {
+    await this.gate.idle();
     return this.db
       .transaction(() => {
         const open = this.sql("SELECT id FROM rotation WHERE anchor_name = ? AND phase NOT IN ('finished', 'aborted')").get(r.anchorName);
@@ -842,6 +704,7 @@ export class SqliteStore implements Store {
   }
 
   async setRotationPhase(id: number, from: RotationPhase[], to: RotationPhase, audit: AuditEvent, actor: string, at: Date): Promise<RotationRecord> {
+    await this.gate.idle();
     return this.db
       .transaction(() => {
         const row = this.sql('SELECT * FROM rotation WHERE id = ?').get(id) as RotationRow | undefined;
@@ -859,6 +722,7 @@ export class SqliteStore implements Store {
   }
 
   async leafSummary(issuerIds: number[], now: Date, opts: { revoked: boolean; sample: number; expiringBy?: Date }): Promise<LeafSummary> {
+    await this.gate.idle();
     if (!issuerIds.length) return { count: 0, latestNotAfter: null, sample: [] };
     const where = `c.issuer_id IN (${issuerIds.map(() => '?').join(', ')}) AND c.is_ca = 0 AND c.not_after > ? AND r.serial IS ${opts.revoked ? 'NOT NULL' : 'NULL'}${opts.expiringBy ? ' AND c.not_after <= ?' : ''}`;
     const args = [...issuerIds, toSec(now), ...(opts.expiringBy ? [toSec(opts.expiringBy)] : [])];
@@ -869,7 +733,7 @@ export class SqliteStore implements Store {
     return { count: agg.n, latestNotAfter: agg.latest === null ? null : fromSec(agg.latest), sample };
   }
 
-  async importCaWithHistory(ca: NewCa, entries: Iterable<ImportedEntry>, history: NewCaHistory, audit: AuditEvent, actor: string, at: Date): Promise<{ ca: CaRecord; history: CaHistory }> {
+  async importCaWithHistory(ca: NewCa, entries: Iterable<ImportedEntry> | AsyncIterable<ImportedEntry>, history: NewCaHistory, audit: AuditEvent, actor: string, at: Date): Promise<{ ca: CaRecord; history: CaHistory }> {
     const insertRevocation = this.sql(
       `INSERT INTO revocation (issuer_id, serial, reason, revoked_at, invalidity_date, cert_not_after, entry_der, entry_der_no_reason, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -878,7 +742,7 @@ export class SqliteStore implements Store {
     // million-line history in memory (64 MiB, this connection only, restored afterwards).
     const cacheSize = this.db.pragma('cache_size', { simple: true }) as number;
     this.db.pragma('cache_size = -65536');
-    const run = this.db.transaction(() => {
+    const run = async (): Promise<number> => {
       const id = this.insertCa(ca);
       let certificates = 0;
       let knownSerials = 0;
@@ -886,7 +750,7 @@ export class SqliteStore implements Store {
       // Digests of what is recorded, kept in the audit event: pki audit verify checks the rows against them.
       const serialDigest = new SerialSetDigest();
       const revocationDigest = new SerialSetDigest();
-      for (const e of entries) {
+      const add = (e: ImportedEntry): void => {
         serialDigest.add(e.cert.serial);
         if (e.revocation) revocationDigest.add(e.revocation.serial);
         if (!this.insertCertificate(id, e.cert, at))
@@ -898,17 +762,20 @@ export class SqliteStore implements Store {
           insertRevocation.run(id, r.serial, r.reason, toSec(r.revokedAt), r.invalidityDate && toSec(r.invalidityDate), toSec(e.cert.notAfter), r.entryDer, r.entryDerNoReason, toSec(at));
           revocations++;
         }
-      }
+      };
+      // A synchronous source is read without a microtask per entry (a million-line index).
+      if (Symbol.iterator in entries) for (const e of entries as Iterable<ImportedEntry>) add(e);
+      else for await (const e of entries) add(e);
       if (revocations) this.sql('UPDATE ca SET revocation_epoch = revocation_epoch + 1, revocation_count = revocation_count + ? WHERE id = ?').run(revocations, id);
       this.sql(
         'INSERT INTO ca_history (ca_id, tool, next_crl_number, crl_number_source, certificates, known_serials, revocations, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       ).run(id, history.tool, history.nextCrlNumber, history.crlNumberSource, certificates, knownSerials, revocations, toSec(at));
       this.appendAudit({ ...audit, details: { ...audit.details, certificates, knownSerials, revocations, nextCrlNumber: history.nextCrlNumber, serialsDigest: serialDigest.hex, revocationsDigest: revocationDigest.hex } }, actor, at);
       return id;
-    });
+    };
     let id: number;
     try {
-      id = run.immediate();
+      id = await this.immediate(run);
     } finally {
       this.db.pragma(`cache_size = ${cacheSize}`);
     }
@@ -916,6 +783,7 @@ export class SqliteStore implements Store {
   }
 
   async caHistory(caId: number): Promise<CaHistory | undefined> {
+    await this.gate.idle();
     const r = this.sql('SELECT * FROM ca_history WHERE ca_id = ?').get(caId) as
       | { ca_id: number; tool: string; next_crl_number: number | null; crl_number_source: string | null; certificates: number; known_serials: number; revocations: number; imported_at: number }
       | undefined;

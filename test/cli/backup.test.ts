@@ -178,6 +178,22 @@ describe('#14 pki restore refuses hostile archives (the manifest recomputed, as 
     expect(snapshot(b.dir)).toEqual(before);
   });
 
+  it.each([
+    ['a PostgreSQL database', () => 'postgres://pki@127.0.0.1:1/other'],
+    ['another PKI\'s SQLite file (sqlite: URL)', (bDir: string) => `sqlite:${join(bDir, 'pki.db')}`],
+  ])('fail/a pki.yaml whose store.url names %s is refused; nothing is left behind', async (_what, url) => {
+    const { b, archive, work } = await twoPkis();
+    const before = snapshot(b.dir);
+    const bad = await tampered(archive, join(work, 'u.tar'), (entries) => {
+      const y = entries.find((e) => e.path === 'pki.yaml')!;
+      y.data = Buffer.from(y.data.toString('utf8').replace(/sqlite: .*/, `url: "${url(b.dir)}"`));
+    });
+    const r = await restore(bad, join(work, 'U'), b.deps);
+    expect([r.code, r.json.error.code]).toEqual([6, 'STATE_BACKUP_INVALID']);
+    expect(fs.existsSync(join(work, 'U'))).toBe(false);
+    expect(snapshot(b.dir)).toEqual(before);
+  });
+
   it('fail/a CA key path leading outside the restored directory, its key left out of the archive, is refused', async () => {
     const { a, archive, work } = await twoPkis();
     const bad = await tampered(archive, join(work, 'h.tar'), (entries) => {

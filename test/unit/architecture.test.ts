@@ -58,6 +58,11 @@ describe('#17 the dependency direction of src/', () => {
     });
   });
 
+  it('the store is opened through the StoreFactory: nothing outside src/store/ imports a store adapter (index.ts re-exports SqliteStore for the library API)', () => {
+    expectOnly(offenders((i) => i === 'store/sqlite.ts' || i === 'store/postgres.ts', (f) => f.startsWith('store/') || f === 'index.ts'), {});
+    expectOnly(offenders((i) => i === 'pg' || i === 'pg-cursor', (f) => f.startsWith('store/')), {});
+  });
+
   it('only src/aws/ imports the AWS SDK', () => {
     expectOnly(offenders((i) => i.startsWith('@aws-sdk/') || i.startsWith('@smithy/'), (f) => f.startsWith('aws/')), {});
   });

@@ -248,10 +248,15 @@ export class FileKeyStore implements KeyStore {
       if (e instanceof PkiError && e.code === 'POLICY_INPUT_TOO_LARGE') throw e;
       throw new PkiError('IO_KEY_UNREADABLE', `cannot read ${what} ${file}: ${(e as Error).message}`, { details: { ...(label === undefined ? {} : { ca: label }), file }, cause: e });
     }
+    return this.openPem(pem, file, unlock);
+  }
+
+  /** Opens a CA key from its PEM (`source` names it in errors): a key kept elsewhere than in a file (src/adapters/keys/store.ts). */
+  async openPem(pem: Buffer, source: string, unlock?: string | (() => Promise<string | undefined>)): Promise<Signer> {
     const passphrase = typeof unlock === 'function' ? await unlock() : unlock;
-    const key = loadHeldKey(pem, file, passphrase);
+    const key = loadHeldKey(pem, source, passphrase);
     const signer = heldSigner(key);
-    if (!signer) throw new PkiError('POLICY_KEY_TYPE_NOT_ALLOWED', `${file}: ${heldDescription(key).description} is not supported for a CA (use ${KEY_TYPES.join(', ')})`, { details: { file } });
+    if (!signer) throw new PkiError('POLICY_KEY_TYPE_NOT_ALLOWED', `${source}: ${heldDescription(key).description} is not supported for a CA (use ${KEY_TYPES.join(', ')})`, { details: { file: source } });
     return signer;
   }
 

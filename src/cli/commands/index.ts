@@ -25,5 +25,7 @@ import { statusCommand } from './status.js';
 import { targetGroup } from './target.js';
 import { awsGroup } from './aws.js';
 import { verifyCommand } from './verify.js';
+import { nodeGroup } from './node.js';
+import { storeGroup } from './store.js';
 
-export const COMMANDS: Array<CommandDef | CommandGroup> = [initCommand, caGroup, issueCommand, renewCommand, revokeCommand, listCommand, showCommand, crlGroup, anchorGroup, targetGroup, awsGroup, rotateGroup, auditGroup, backupCommand, restoreCommand, credentialProcessCommand, credentialGroup, previewCommand, lintCommand, inspectCommand, verifyCommand, statusCommand, emulatorGroup, importGroup, csrCommand, profileGroup];
+export const COMMANDS: Array<CommandDef | CommandGroup> = [initCommand, caGroup, issueCommand, renewCommand, revokeCommand, listCommand, showCommand, crlGroup, anchorGroup, targetGroup, awsGroup, rotateGroup, auditGroup, backupCommand, restoreCommand, credentialProcessCommand, credentialGroup, previewCommand, lintCommand, inspectCommand, verifyCommand, statusCommand, emulatorGroup, importGroup, csrCommand, profileGroup, nodeGroup, storeGroup];

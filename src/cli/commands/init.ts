@@ -13,12 +13,13 @@ function nextKeyFlag(keyFile: string, encrypted: boolean): string {
 
 export const initCommand: CommandDef = {
   command: 'init',
-  describe: 'Create a PKI directory: pki.yaml, the SQLite store and a self-signed root CA named "root"',
+  describe: 'Create a PKI directory: pki.yaml, the store (SQLite, or a PostgreSQL database with --store) and a self-signed root CA named "root"',
   examples: [
     ['pki init --dir ./pki --subject "CN=Example Root CA,O=Example"', 'new PKI with a P-256 root valid 10 years; prompts for a passphrase'],
     ['PKI_CA_PASSPHRASE=... pki init --dir ./pki --subject "CN=Example Root CA,O=Example" --key-type rsa-3072 --validity 15y', 'RSA root, passphrase from the environment'],
     ['pki init --dir /tmp/demo --subject "CN=Demo Root" --no-passphrase', 'unencrypted root key (demos and tests only)'],
     ['pki init --dir ./pq --subject "CN=PQ Root" --key-type ml-dsa-65', 'post-quantum ML-DSA-65 root (RFC 9881); Roles Anywhere acceptance of ML-DSA CAs is UNCONFIRMED'],
+    ['pki init --dir ./node-a --subject "CN=Root" --store postgres://pki@db.example/pki?sslmode=verify-full', 'the store in a PostgreSQL database that more CA nodes share (pki node join); password from PGPASSFILE/PGPASSWORD'],
     ['pki init --dir ./pki --root-cert old/ca.pem --root-key old/ca.key', 'adopt an existing self-signed root (cfssl, openssl, easy-rsa) as "root"; its key is re-encrypted here'],
     [
       "pki init --dir ./pki --subject \"CN=Root\" --key-store 'pkcs11:token=pki-root?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/run/pki/pin'",
@@ -38,7 +39,11 @@ export const initCommand: CommandDef = {
     'its key identifier); no passphrase is asked. The token PIN comes from pin-source in the URI (file:PATH or env:NAME),\n' +
     '$PKI_PKCS11_PIN or a prompt, never from the command line (pin-value is refused). The token is found and logged in\n' +
     'to before anything is created; a failure is CRYPTO_TOKEN_* (exit 7) naming the CKR_ code. The URI\'s module-path and\n' +
-    'pin-source (when absolute, or env:NAME) become pki.yaml keys.pkcs11 defaults, so later URIs need name only the token.',
+    'pin-source (when absolute, or env:NAME) become pki.yaml keys.pkcs11 defaults, so later URIs need name only the token.' +
+    '\n' +
+    '--store (or $PKI_STORE_URL) puts the store in PostgreSQL: the URL is written to pki.yaml (store.url; the file is\n' +
+    'made 0600 if the URL holds a password, which is never printed); the database must be reachable and hold no PKI yet\n' +
+    '(STATE_STORE_NOT_EMPTY: add a node with pki node join instead). Unreachable: STORE_UNAVAILABLE (exit 12).',
   builder: (y) =>
     y.options({
       subject: { type: 'string', describe: 'root CA subject: RFC 4514 ("CN=Example Root CA,O=Example") or openssl\'s "/O=Example/CN=Example Root CA"' },
@@ -50,6 +55,7 @@ export const initCommand: CommandDef = {
       profile: { type: 'string', describe: 'root CA profile name or .yaml path (default root-ca)' },
       passphrase: { type: 'boolean', default: true, describe: 'encrypt the key; --no-passphrase stores it unencrypted (warned)' },
       ...keyStoreOption,
+      store: { type: 'string', describe: 'store URL: postgres://USER@HOST[:PORT]/DB[?sslmode=...] for PostgreSQL (several CA nodes), or sqlite:FILE (default $PKI_STORE_URL, else sqlite:pki.db)' },
       'pbkdf2-iterations': { type: 'number', describe: 'PBKDF2 iterations for CA keys in this PKI (default 600000, minimum 10000)' },
       ...passphraseFileOption,
     }),
@@ -67,6 +73,7 @@ export const initCommand: CommandDef = {
       passphraseFile: a.passphraseFile,
       pbkdf2Iterations: a.pbkdf2Iterations,
       keyStore: a.keyStore,
+      store: a.store,
     });
     return {
       kind: 'pki.init.result',

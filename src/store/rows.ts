@@ -1,0 +1,209 @@
+/** Row shapes and their mapping to records, shared by the SQLite and PostgreSQL adapters (the same columns). */
+import { resolve } from 'node:path';
+import { keyRefScheme } from '../ports/signer.js';
+import type { KeyType } from '../crypto/keys.js';
+import type { AnchorRecord, CaRecord, CertificateRecord, CrlRecord, PublishedCrl, RotationPhase, RotationRecord, TargetRecord } from '../ports.js';
+
+export const toSec = (d: Date): number => Math.floor(d.getTime() / 1000);
+export const fromSec = (s: number): Date => new Date(s * 1000);
+
+export interface CaRow {
+  id: number;
+  name: string;
+  parent_id: number | null;
+  status: CaRecord['status'];
+  subject: string;
+  cert_der: Buffer | null;
+  csr_der: Buffer | null;
+  external_chain_pem: string | null;
+  key_path: string;
+  key_type: string;
+  key_encrypted: number;
+  serial: string | null;
+  not_before: number | null;
+  not_after: number | null;
+  created_at: number;
+  retired_at: number | null;
+}
+
+export interface CertRow {
+  issuer_id: number;
+  issuer_name: string;
+  serial: string;
+  subject: string;
+  sans: string;
+  not_before: number;
+  not_after: number;
+  profile: string;
+  is_ca: number;
+  der: Buffer;
+  requested_by: string;
+  source: string;
+  created_at: number;
+  reason: number | null;
+  revoked_at: number | null;
+  invalidity_date: number | null;
+}
+
+export interface CrlRow {
+  issuer_id: number;
+  crl_number: number;
+  this_update: number;
+  next_update: number;
+  entries: number;
+  pruned: number;
+  reasons: number;
+  der_size: number;
+  pem_size: number;
+  sha256: string;
+  revocation_epoch: number;
+  created_at: number;
+}
+
+export function crlFromRow(r: CrlRow): CrlRecord {
+  return {
+    issuerId: r.issuer_id,
+    crlNumber: r.crl_number,
+    thisUpdate: fromSec(r.this_update),
+    nextUpdate: fromSec(r.next_update),
+    entries: r.entries,
+    pruned: r.pruned,
+    reasons: r.reasons === 1,
+    derSize: r.der_size,
+    pemSize: r.pem_size,
+    sha256: r.sha256,
+    revocationEpoch: r.revocation_epoch,
+    createdAt: fromSec(r.created_at),
+  };
+}
+
+export interface PublishedCrlRow {
+  anchor_name: string;
+  issuer_id: number;
+  crl_id: string;
+  crl_arn: string;
+  crl_number: number;
+  sha256: string;
+  published_at: number;
+}
+
+export function publishedFromRow(r: PublishedCrlRow): PublishedCrl {
+  return { anchorName: r.anchor_name, issuerId: r.issuer_id, crlId: r.crl_id, crlArn: r.crl_arn, crlNumber: r.crl_number, sha256: r.sha256, publishedAt: fromSec(r.published_at) };
+}
+
+export interface AnchorRow {
+  name: string;
+  arn: string;
+  trust_anchor_id: string;
+  region: string;
+  ca_names: string;
+  bundle_sha256: string;
+  updated_at: number;
+  target?: string;
+  anchor_name?: string | null;
+}
+
+export function anchorFromRow(r: AnchorRow): AnchorRecord {
+  return {
+    name: r.name,
+    arn: r.arn,
+    trustAnchorId: r.trust_anchor_id,
+    region: r.region,
+    caNames: JSON.parse(r.ca_names) as string[],
+    bundleSha256: r.bundle_sha256,
+    updatedAt: fromSec(r.updated_at),
+    target: r.target ?? '',
+    anchorName: r.anchor_name ?? r.name,
+  };
+}
+
+export interface TargetRow {
+  name: string;
+  region: string;
+  account: string | null;
+  aws_profile: string | null;
+  role_arn: string | null;
+  endpoint: string | null;
+  created_at: number;
+}
+
+export function targetFromRow(r: TargetRow): TargetRecord {
+  return { name: r.name, region: r.region, account: r.account, awsProfile: r.aws_profile, roleArn: r.role_arn, endpoint: r.endpoint, createdAt: fromSec(r.created_at) };
+}
+
+export interface RotationRow {
+  id: number;
+  anchor_name: string;
+  old_ca_id: number;
+  new_ca_id: number;
+  anchor_change: number;
+  bundle_before: string;
+  phase: RotationPhase;
+  started_at: number;
+  switched_at: number | null;
+  ended_at: number | null;
+  updated_at: number;
+}
+
+export function rotationFromRow(r: RotationRow): RotationRecord {
+  return {
+    id: r.id,
+    anchorName: r.anchor_name,
+    oldCaId: r.old_ca_id,
+    newCaId: r.new_ca_id,
+    anchorChange: r.anchor_change === 1,
+    bundleBefore: JSON.parse(r.bundle_before) as string[],
+    phase: r.phase,
+    startedAt: fromSec(r.started_at),
+    switchedAt: r.switched_at === null ? null : fromSec(r.switched_at),
+    endedAt: r.ended_at === null ? null : fromSec(r.ended_at),
+    updatedAt: fromSec(r.updated_at),
+  };
+}
+
+export function caFromRow(r: CaRow, baseDir: string): CaRecord {
+  return {
+    id: r.id,
+    name: r.name,
+    parentId: r.parent_id,
+    status: r.status,
+    subjectDn: r.subject,
+    certDer: r.cert_der,
+    csrDer: r.csr_der,
+    externalChainPem: r.external_chain_pem,
+    // Stored relative to the PKI directory (see migrations.ts storedKeyPath); handed out absolute. A key reference
+    // that is a URI (file:, pkcs11:, store:) is handed to the key store as stored.
+    keyPath: keyRefScheme(r.key_path) === 'file' && !/^(file|store):/i.test(r.key_path) ? resolve(baseDir, r.key_path) : r.key_path,
+    keyType: r.key_type as KeyType,
+    keyEncrypted: r.key_encrypted === 1,
+    serial: r.serial,
+    notBefore: r.not_before === null ? null : fromSec(r.not_before),
+    notAfter: r.not_after === null ? null : fromSec(r.not_after),
+    createdAt: fromSec(r.created_at),
+    retiredAt: r.retired_at === null ? null : fromSec(r.retired_at),
+  };
+}
+
+export function certFromRow(r: CertRow): CertificateRecord {
+  return {
+    issuerId: r.issuer_id,
+    issuerName: r.issuer_name,
+    serial: r.serial,
+    subjectDn: r.subject,
+    sans: JSON.parse(r.sans) as string[],
+    notBefore: fromSec(r.not_before),
+    notAfter: fromSec(r.not_after),
+    profile: r.profile,
+    isCa: r.is_ca === 1,
+    der: r.der,
+    requestedBy: r.requested_by,
+    source: r.source,
+    createdAt: fromSec(r.created_at),
+    revocation: r.reason === null ? null : { reason: r.reason, revokedAt: fromSec(r.revoked_at!), invalidityDate: r.invalidity_date === null ? null : fromSec(r.invalidity_date) },
+  };
+}
+
+export const CERT_SELECT = `SELECT c.issuer_id, ca.name AS issuer_name, c.serial, c.subject, c.sans, c.not_before, c.not_after, c.profile, c.is_ca, c.der,
+  c.requested_by, c.source, c.created_at, r.reason, r.revoked_at, r.invalidity_date
+  FROM certificate c JOIN ca ON ca.id = c.issuer_id LEFT JOIN revocation r ON r.issuer_id = c.issuer_id AND r.serial = c.serial`;
+

@@ -1,0 +1,318 @@
+/**
+ * #17/#19 the store contract, run against every adapter: the SQLite file and a PostgreSQL database of a throwaway
+ * cluster (skipped, with the reason printed, where no PostgreSQL binaries are installed).
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { PkiError } from '../../src/errors.js';
+import { verifyAuditChain } from '../../src/domain/audit.js';
+import type { ImportedEntry, Store } from '../../src/ports.js';
+import { startPostgres } from '../helpers/postgres.js';
+import { ACTOR, AT, collect, ev, newCa, newCert, newRevocation, postgresAdapter, sqliteAdapter, type Adapter } from './fixtures.js';
+
+const cluster = await startPostgres();
+if ('skip' in cluster) console.log(`store contract on PostgreSQL skipped: ${cluster.skip}`);
+afterAll(async () => {
+  if ('stop' in cluster) await cluster.stop();
+});
+const adapters: Adapter[] = [sqliteAdapter(), ...('stop' in cluster ? [postgresAdapter(cluster)] : [])];
+
+const codeOf = async (p: Promise<unknown>): Promise<string> => {
+  try {
+    await p;
+  } catch (e) {
+    return e instanceof PkiError ? e.code : `not a PkiError: ${String(e)}`;
+  }
+  return 'no error';
+};
+
+async function withStore<T>(a: Adapter, fn: (s: Store, ctx: Awaited<ReturnType<Adapter['fresh']>>) => Promise<T>): Promise<T> {
+  const ctx = await a.fresh();
+  try {
+    return await fn(ctx.store, ctx);
+  } finally {
+    await ctx.store.close();
+  }
+}
+
+async function rootWithCerts(s: Store, serials: string[]) {
+  const root = await s.createCa(newCa('root'), null, ev('ca.init', 'root'), ACTOR, AT);
+  const { collisions } = await s.recordIssued(root.id, serials.map((x) => newCert(x)), ACTOR, AT);
+  expect(collisions).toEqual([]);
+  return root;
+}
+
+describe.each(adapters)('store contract: $name', (a) => {
+  it('ok/CAs: create, read by name and id, list in order; a second CA of the same name is STATE_CA_EXISTS and changes nothing', async () => {
+    await withStore(a, async (s) => {
+      const root = await s.createCa(newCa('root'), { issuerId: null, cert: newCert('01') }, ev('ca.init', 'root'), ACTOR, AT);
+      const sub = await s.createCa(newCa('issuing-1', root.id), null, ev('ca.create', 'issuing-1'), ACTOR, AT);
+      expect((await s.getCa('root'))?.id).toBe(root.id);
+      expect((await s.getCaById(sub.id))).toMatchObject({ name: 'issuing-1', parentId: root.id, status: 'active', keyType: 'ecdsa-p256', keyEncrypted: false });
+      expect((await s.getCa('root'))!.notAfter!.toISOString()).toBe('2036-01-01T00:00:00.000Z');
+      expect((await s.listCas()).map((c) => c.name)).toEqual(['root', 'issuing-1']);
+      expect(await codeOf(s.createCa(newCa('root'), null, ev('ca.init', 'root'), ACTOR, AT))).toBe('STATE_CA_EXISTS');
+      expect((await s.listCas()).length).toBe(2);
+      expect((await s.auditLog()).length).toBe(2);
+      expect(await s.getCertificates('01', root.id)).toHaveLength(1);
+    });
+  });
+
+  it('ok/certificates: unique per (issuer, serial): a collision is reported, not recorded; the same serial under another issuer is fine', async () => {
+    await withStore(a, async (s) => {
+      const root = await rootWithCerts(s, ['0a', '0b']);
+      const other = await s.createCa(newCa('other'), null, ev('ca.init', 'other'), ACTOR, AT);
+      const r = await s.recordIssued(root.id, [newCert('0c'), newCert('0a'), newCert('0d')], ACTOR, AT);
+      expect(r.collisions).toEqual([1]);
+      expect((await s.recordIssued(other.id, [newCert('0a')], ACTOR, AT)).collisions).toEqual([]);
+      // The same serial twice in one call: the first is recorded, the second is a collision.
+      expect((await s.recordIssued(other.id, [newCert('1e'), newCert('1f'), newCert('1e')], ACTOR, AT)).collisions).toEqual([2]);
+      await s.recordIssued(other.id, [newCert('1e'), newCert('1f'), newCert('1e')], ACTOR, AT).then((r) => expect(r.collisions).toEqual([0, 1, 2]));
+      // A batch run's items are recorded with their certificates.
+      const batch = await s.startBatch(other.id, '/csr', '/out', 2, AT);
+      const withItem = (serial: string, file: string) => ({ ...newCert(serial), batchItem: { batchId: batch, file, csrSha256: `sha-${file}` } });
+      expect((await s.recordIssued(other.id, [withItem('2a', 'a.csr'), withItem('0a', 'dup.csr'), withItem('2b', 'b.csr')], ACTOR, AT)).collisions).toEqual([1]);
+      expect((await s.batchItems(batch)).map((i) => [i.file, i.serial, i.csrSha256])).toEqual([
+        ['a.csr', '2a', 'sha-a.csr'],
+        ['b.csr', '2b', 'sha-b.csr'],
+      ]);
+      await s.finishBatch(batch, AT);
+      expect((await s.latestBatch(other.id, '/csr', '/out'))?.finishedAt?.toISOString()).toBe(AT.toISOString());
+      await s.recordIssued(other.id, [], ACTOR, AT);
+      expect((await s.certificateKeys()).length).toBe(9);
+      expect((await s.getCertificates('0a')).map((c) => c.issuerName).sort()).toEqual(['other', 'root']);
+      const cert = (await s.getCertificates('0c', root.id))[0]!;
+      expect(cert).toMatchObject({ serial: '0c', subjectDn: 'CN=host-0c', sans: ['host-0c.example'], isCa: false, revocation: null });
+      expect(cert.der.equals(Buffer.from('der of 0c'))).toBe(true);
+      expect((await s.findCertificates({ issuerId: root.id, status: 'valid', now: AT })).map((c) => c.serial).sort()).toEqual(['0a', '0b', '0c', '0d']);
+    });
+  });
+
+  it('ok/revocations: all or none, every serial at fault named; the epoch moves once per revocation run', async () => {
+    await withStore(a, async (s) => {
+      const root = await rootWithCerts(s, ['0a', '0b', '0c']);
+      await s.revoke(root.id, [newRevocation('0a')], ACTOR, AT);
+      const before = await s.crlStatus(root.id);
+      let err: unknown;
+      try {
+        await s.revoke(root.id, [newRevocation('0b'), newRevocation('0a'), newRevocation('ff')], ACTOR, AT, (i) => `line ${i + 1}`);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(PkiError);
+      expect((err as PkiError).message).toMatch(/line 2: certificate 0a was already revoked/);
+      expect((err as PkiError).message).toMatch(/line 3: no certificate with serial ff/);
+      expect((await s.revocationKeys()).length).toBe(1);
+      expect((await s.crlStatus(root.id)).epoch).toBe(before.epoch);
+      const done = await s.revoke(root.id, [newRevocation('0b', 4), newRevocation('0c')], ACTOR, AT);
+      expect(done.map((c) => [c.serial, c.revocation?.reason])).toEqual([
+        ['0b', 4],
+        ['0c', 1],
+      ]);
+      expect((await s.crlStatus(root.id)).epoch).toBe(before.epoch + 1);
+      expect((await s.findCertificates({ status: 'revoked', now: AT })).length).toBe(3);
+    });
+  });
+
+  it('ok/CRL transaction: entries stream in serial byte order; reservations and CRLs are kept; a throwing body commits nothing', async () => {
+    await withStore(a, async (s) => {
+      const serials = ['0100', '0a', 'ff', '7f01', '00ff'];
+      const root = await rootWithCerts(s, [...serials, '0b']);
+      await s.revoke(root.id, serials.map((x) => newRevocation(x)), ACTOR, AT);
+      const sorted = [...serials].sort();
+      const withReasons = await s.withCrlTransaction(root.id, async (tx) => collect(tx.entryBlocks(AT, true)));
+      expect(withReasons.equals(Buffer.concat(sorted.map((x) => newRevocation(x).entryDer)))).toBe(true);
+      const noReasons = await s.withCrlTransaction(root.id, async (tx) => collect(tx.entryBlocks(AT, false)));
+      expect(noReasons.equals(Buffer.concat(sorted.map((x) => newRevocation(x).entryDerNoReason!)))).toBe(true);
+      // Out of scope once the certificates have expired.
+      expect((await s.withCrlTransaction(root.id, async (tx) => collect(tx.entryBlocks(new Date('2030-01-01T00:00:00Z'), true)))).length).toBe(0);
+
+      await expect(
+        s.withCrlTransaction(root.id, async (tx) => {
+          await tx.reserveCrlNumber(7, AT);
+          throw new PkiError('STATE_TEST', 'abort');
+        }),
+      ).rejects.toThrow('abort');
+      expect(await s.withCrlTransaction(root.id, async (tx) => tx.lastReservedCrlNumber())).toBeUndefined();
+
+      const der = Buffer.from('a stored CRL, in three chunks');
+      await s.withCrlTransaction(root.id, async (tx) => {
+        expect(await tx.revocationEpoch()).toBe(1);
+        expect(await tx.revocationCount()).toBe(5);
+        expect(await tx.revocationStatus('0a')).toEqual({ revoked: true, notAfter: new Date('2027-01-01T00:00:00Z') });
+        expect(await tx.revocationStatus('0b')).toEqual({ revoked: false, notAfter: new Date('2027-01-01T00:00:00Z') });
+        expect(await tx.revocationStatus('99')).toEqual({ revoked: false });
+        await tx.reserveCrlNumber(1, AT);
+      });
+      await s.withCrlTransaction(root.id, async (tx) => {
+        expect(await tx.lastReservedCrlNumber()).toBe(1);
+        const chunks = async function* () {
+          // One reused buffer, as app/crl.ts's fileChunks hands them on.
+          const buf = Buffer.alloc(10);
+          for (let i = 0; i < der.length; i += 10) {
+            const n = der.copy(buf, 0, i, i + 10);
+            yield buf.subarray(0, n);
+          }
+        };
+        await tx.insertCrl(
+          { issuerId: root.id, crlNumber: 1, thisUpdate: AT, nextUpdate: new Date('2026-03-08T12:00:00Z'), entries: 5, pruned: 0, reasons: true, derSize: der.length, pemSize: 99, sha256: 'ab', revocationEpoch: 1, createdAt: AT },
+          chunks(),
+          ACTOR,
+          AT,
+        );
+      });
+      expect((await s.crlDer(root.id, 1))!.equals(der)).toBe(true);
+      expect(await s.withCrlTransaction(root.id, async (tx) => (await tx.crlDer(1))?.equals(der))).toBe(true);
+      const st = await s.crlStatus(root.id);
+      expect(st.last).toMatchObject({ crlNumber: 1, entries: 5, reasons: true, derSize: der.length, revocationEpoch: 1 });
+      expect(st.last!.nextUpdate.toISOString()).toBe('2026-03-08T12:00:00.000Z');
+      expect((await s.listCrls(root.id)).map((c) => c.crlNumber)).toEqual([1]);
+      expect(await codeOf(s.withCrlTransaction(root.id, async (tx) => tx.reserveCrlNumber(1, AT)))).not.toBe('no error');
+    });
+  });
+
+  it('ok/a call made while a CRL transaction awaits waits for it: it is not part of the transaction, which then rolls back', async () => {
+    await withStore(a, async (s) => {
+      const root = await rootWithCerts(s, ['0a']);
+      let reserved!: () => void;
+      let release!: () => void;
+      const inTx = new Promise<void>((r) => (reserved = r));
+      const proceed = new Promise<void>((r) => (release = r));
+      const crl = s.withCrlTransaction(root.id, async (tx) => {
+        await tx.reserveCrlNumber(3, AT);
+        reserved();
+        await proceed;
+        throw new PkiError('STATE_TEST', 'the signature failed');
+      });
+      await inTx;
+      // Another caller on the same store (another part of the program), while the transaction is open and awaiting.
+      let recorded = false;
+      const outside = s.recordIssued(root.id, [newCert('0e')], ACTOR, AT).then(() => (recorded = true));
+      await new Promise((r) => setTimeout(r, 50));
+      expect(recorded).toBe(false);
+      release();
+      await expect(crl).rejects.toThrow('the signature failed');
+      await outside;
+      expect(await s.getCertificates('0e', root.id)).toHaveLength(1);
+      expect(await s.withCrlTransaction(root.id, async (tx) => tx.lastReservedCrlNumber())).toBeUndefined();
+      expect(verifyAuditChain(await s.auditLog())).toBeUndefined();
+    });
+  });
+
+  it('ok/a store call made from inside a CRL transaction body joins it: rolled back with it, or committed with it', async () => {
+    await withStore(a, async (s) => {
+      const root = await rootWithCerts(s, ['0a']);
+      await expect(
+        s.withCrlTransaction(root.id, async (tx) => {
+          await tx.reserveCrlNumber(4, AT);
+          expect((await s.recordIssued(root.id, [newCert('0f')], ACTOR, AT)).collisions).toEqual([]);
+          expect(await s.getCertificates('0f', root.id)).toHaveLength(1);
+          throw new PkiError('STATE_TEST', 'abort');
+        }),
+      ).rejects.toThrow('abort');
+      expect(await s.getCertificates('0f', root.id)).toHaveLength(0);
+      await s.withCrlTransaction(root.id, async (tx) => {
+        await tx.reserveCrlNumber(4, AT);
+        await s.recordIssued(root.id, [newCert('0f')], ACTOR, AT);
+      });
+      expect(await s.getCertificates('0f', root.id)).toHaveLength(1);
+      expect(verifyAuditChain(await s.auditLog())).toBeUndefined();
+    });
+  });
+
+  it('ok/the audit log is one chain over every kind of change, and names each change', async () => {
+    await withStore(a, async (s) => {
+      const root = await rootWithCerts(s, ['0a', '0b']);
+      await s.revoke(root.id, [newRevocation('0a')], ACTOR, AT);
+      await s.addTarget({ name: 't1', region: 'eu-west-1', account: null, awsProfile: null, roleArn: null, endpoint: null, createdAt: AT }, ev('target.add', 't1'), ACTOR, AT);
+      expect(await codeOf(s.addTarget({ name: 't1', region: 'eu-west-1', account: null, awsProfile: null, roleArn: null, endpoint: null, createdAt: AT }, ev('target.add', 't1'), ACTOR, AT))).toBe('USAGE_TARGET_EXISTS');
+      await s.saveAnchor({ name: 'a1', arn: 'arn:a1', trustAnchorId: 'id1', region: 'eu-west-1', caNames: ['root'], bundleSha256: 'cd', updatedAt: AT }, ev('anchor.push', 'a1'), ACTOR, AT);
+      expect(await s.getAnchor('a1')).toMatchObject({ caNames: ['root'], target: '', anchorName: 'a1' });
+      const log = await s.auditLog();
+      expect(log.map((r) => r.action)).toEqual(['ca.init', 'certificate.issue', 'certificate.issue', 'certificate.revoke', 'target.add', 'anchor.push']);
+      expect(log.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5, 6]);
+      expect(verifyAuditChain(log)).toBeUndefined();
+    });
+  });
+
+  it('ok/rotation phases are compare-and-set; one open rotation per anchor; leases exclude other holders until they expire', async () => {
+    await withStore(a, async (s) => {
+      const root = await s.createCa(newCa('root'), null, ev('ca.init', 'root'), ACTOR, AT);
+      const next = await s.createCa(newCa('root-2'), null, ev('ca.init', 'root-2'), ACTOR, AT);
+      await s.saveAnchor({ name: 'a1', arn: 'arn:a1', trustAnchorId: 'id1', region: 'eu-west-1', caNames: ['root'], bundleSha256: 'cd', updatedAt: AT }, ev('anchor.push', 'a1'), ACTOR, AT);
+      const r = await s.createRotation({ anchorName: 'a1', oldCaId: root.id, newCaId: next.id, anchorChange: true, bundleBefore: ['root'], startedAt: AT }, ev('rotation.start', 'a1'), ACTOR, AT);
+      expect(r.phase).toBe('starting');
+      expect(await codeOf(s.createRotation({ anchorName: 'a1', oldCaId: root.id, newCaId: next.id, anchorChange: true, bundleBefore: ['root'], startedAt: AT }, ev('rotation.start', 'a1'), ACTOR, AT))).toBe('STATE_ROTATION_IN_PROGRESS');
+      expect((await s.setRotationPhase(r.id, ['starting'], 'started', ev('rotation.started', 'a1'), ACTOR, AT)).phase).toBe('started');
+      expect(await codeOf(s.setRotationPhase(r.id, ['starting'], 'started', ev('rotation.started', 'a1'), ACTOR, AT))).toBe('STATE_ROTATION_PHASE');
+      const sw = await s.setRotationPhase(r.id, ['started'], 'switched', ev('rotation.switch', 'a1'), ACTOR, AT);
+      expect(sw.switchedAt?.toISOString()).toBe(AT.toISOString());
+      expect((await s.openRotation('a1'))?.phase).toBe('switched');
+
+      const t0 = new Date('2026-03-01T12:00:00Z');
+      const later = (s: number) => new Date(t0.getTime() + s * 1000);
+      expect((await s.acquireLease('a1', 'node-a', t0, later(60))).acquired).toBe(true);
+      const refused = await s.acquireLease('a1', 'node-b', later(10), later(70));
+      expect(refused).toMatchObject({ acquired: false, holder: 'node-a' });
+      const extended = await s.acquireLease('a1', 'node-a', later(20), later(80));
+      expect(extended).toMatchObject({ acquired: true, holder: 'node-a' });
+      expect(extended.acquiredAt.getTime()).toBe(t0.getTime());
+      expect((await s.acquireLease('a1', 'node-b', later(81), later(140))).acquired).toBe(true);
+      await s.releaseLease('a1', 'node-a');
+      expect((await s.acquireLease('a1', 'node-a', later(82), later(140))).acquired).toBe(false);
+    });
+  });
+
+  it('ok/import with history from an async source in one transaction; a serial listed twice imports nothing', async () => {
+    await withStore(a, async (s) => {
+      const entries = async function* (serials: string[]): AsyncGenerator<ImportedEntry> {
+        for (const [i, serial] of serials.entries()) {
+          await Promise.resolve();
+          yield { where: `index.txt:${i + 1}`, cert: i % 3 === 2 ? { ...newCert(serial), der: Buffer.alloc(0) } : newCert(serial), revocation: i % 2 ? newRevocation(serial) : null };
+        }
+      };
+      const many = Array.from({ length: 4500 }, (_, i) => (0x1000 + i).toString(16));
+      const bad = [...many.slice(0, 3000), many[5]!, ...many.slice(3000)];
+      let err: unknown;
+      try {
+        await s.importCaWithHistory(newCa('old'), entries(bad), { tool: 'openssl-ca', nextCrlNumber: 5, crlNumberSource: 'crlnumber' }, ev('ca.import-history', 'old'), ACTOR, AT);
+      } catch (e) {
+        err = e;
+      }
+      expect((err as PkiError).code).toBe('USAGE_DUPLICATE_SERIAL');
+      expect((err as PkiError).message).toMatch(/^index\.txt:3001: serial 1005 is listed twice/);
+      expect(await s.listCas()).toEqual([]);
+      expect(await s.certificateKeys()).toEqual([]);
+      expect(await s.auditLog()).toEqual([]);
+
+      const { ca, history } = await s.importCaWithHistory(newCa('old'), entries(many), { tool: 'openssl-ca', nextCrlNumber: 5, crlNumberSource: 'crlnumber' }, ev('ca.import-history', 'old'), ACTOR, AT);
+      expect(history).toMatchObject({ tool: 'openssl-ca', nextCrlNumber: 5, certificates: 3000, knownSerials: 1500, revocations: 2250 });
+      expect((await s.caHistory(ca.id))?.revocations).toBe(2250);
+      expect((await s.crlStatus(ca.id)).epoch).toBe(1);
+      expect((await s.revocationKeys()).length).toBe(2250);
+      const log = await s.auditLog();
+      expect(log.at(-1)?.details).toMatchObject({ certificates: 3000, knownSerials: 1500, revocations: 2250 });
+    });
+  });
+
+  it('fail/a store whose schema is newer than this pki is refused: STATE_STORE_TOO_NEW', async () => {
+    const ctx = await a.fresh();
+    await ctx.store.close();
+    await ctx.setSchemaVersion(999);
+    expect(await codeOf(ctx.open())).toBe('STATE_STORE_TOO_NEW');
+  });
+
+  it('ok/a second connection (another process or node) sees every committed change at once', async () => {
+    await withStore(a, async (s, ctx) => {
+      const other = await ctx.open();
+      try {
+        const root = await rootWithCerts(s, ['0a']);
+        expect((await other.getCertificates('0a', root.id)).length).toBe(1);
+        await other.revoke(root.id, [newRevocation('0a')], ACTOR, AT);
+        expect((await s.getCertificates('0a', root.id))[0]!.revocation?.reason).toBe(1);
+        expect(verifyAuditChain(await s.auditLog())).toBeUndefined();
+      } finally {
+        await other.close();
+      }
+    });
+  });
+});
