@@ -51,6 +51,8 @@ const WORKER_URL = new URL('./csr-worker.js', import.meta.url);
 /** Below this many files, starting workers costs more than it saves. */
 const MIN_FILES_FOR_WORKERS = 64;
 const CHUNK = 64;
+/** Chunks queued at each worker. */
+const PREFETCH = 2;
 const IN_FLIGHT = 32;
 
 /**
@@ -101,20 +103,27 @@ async function inWorkers(paths: readonly string[], count: number, deliver: (i: n
       pool.map(
         (worker) =>
           new Promise<void>((resolve, reject) => {
+            // Each worker holds PREFETCH chunks: it starts on the next one while this thread handles a result.
+            let inFlight = 0;
             const send = (): void => {
-              const job = stopped() ? undefined : chunks[next++];
-              if (job) worker.postMessage(job);
-              else resolve();
+              const job = stopped() ? undefined : chunks[next];
+              if (job) {
+                next++;
+                inFlight++;
+                worker.postMessage(job);
+              } else if (inFlight === 0) resolve();
             };
             worker.on('message', (msg: { id: number; results: CsrJobResult[] }) => {
-              msg.results.forEach((r, k) => deliver(msg.id + k, r));
+              inFlight--;
               send();
+              msg.results.forEach((r, k) => deliver(msg.id + k, r));
+              if (inFlight === 0 && (stopped() || next >= chunks.length)) resolve();
             });
             worker.on('error', reject);
             worker.on('exit', (code) => {
               if (code !== 0) reject(new PkiError('INTERNAL', `a CSR worker exited with code ${code}`));
             });
-            send();
+            for (let k = 0; k < PREFETCH; k++) send();
           }),
       ),
     );
