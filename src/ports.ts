@@ -148,6 +148,11 @@ export interface CrlTransaction {
   lastCrl(): CrlRecord | undefined;
   /** The DER of one of this issuer's stored CRLs. */
   crlDer(crlNumber: number): Buffer | undefined;
+  /**
+   * The same DER as consecutive chunks (nothing when the CRL is not stored), read one at a time while other calls
+   * of this transaction run: the previous CRL is compared chunk by chunk. Optional: without it, crlDer is used.
+   */
+  crlChunks?(crlNumber: number): Iterable<Buffer>;
   revocationEpoch(): number;
   /** How many certificates this CA has revoked, in or out of a CRL's scope. */
   revocationCount(): number;
