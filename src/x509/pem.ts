@@ -246,15 +246,26 @@ export class PemDecoder {
    * the slow path must decide (padding, other whitespace, bad bytes: the same results and messages).
    */
   private wholeLines(chunk: Uint8Array, i: number): number {
-    let limit = chunk.indexOf(0x2d, i);
-    if (limit < 0) limit = chunk.length;
-    const last = chunk.lastIndexOf(0x0a, limit - 1);
-    if (last < i) return i;
-    const end = last + 1;
-    const underscore = chunk.indexOf(0x5f, i);
-    if (underscore >= 0 && underscore < end) return i;
+    // At most 64 KiB at a time: the text stays a small (young) string, which costs less than a large one.
+    const view = chunk.subarray(i, Math.min(chunk.length, i + 65536));
+    let limit = view.indexOf(0x2d);
+    if (limit < 0) limit = view.length;
+    if (limit === 0) return i;
+    const last = view.lastIndexOf(0x0a, limit - 1);
+    if (last < 0) return i;
+    const end = i + last + 1;
+    const underscore = view.indexOf(0x5f);
+    if (underscore >= 0 && underscore <= last) return i;
+    // Lines of one width (as PEM writers make them) are counted by checking every (width+1)th byte; any other
+    // newline in between is skipped by the decoder and so caught by the length check below.
+    const width = chunk.indexOf(0x0a, i) - i;
     let lines = 0;
-    for (let p = chunk.indexOf(0x0a, i); p >= 0 && p < end; p = chunk.indexOf(0x0a, p + 1)) lines++;
+    if (width > 0 && (end - i) % (width + 1) === 0) {
+      for (let p = i + width; p < end; p += width + 1) {
+        if (chunk[p] !== 0x0a) return i;
+        lines++;
+      }
+    } else for (let p = chunk.indexOf(0x0a, i); p >= 0 && p < end; p = chunk.indexOf(0x0a, p + 1)) lines++;
     const digits = end - i - lines;
     if (digits % 4 !== 0) return i;
     const want = (digits / 4) * 3;
