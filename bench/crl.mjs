@@ -56,7 +56,7 @@ export async function run({ work, repeat }) {
       s.pki.push(p);
       s.rTime.push(o.wall / p.wall);
       s.rMem.push(p.rssMiB / o.rssMiB);
-      log(`  ${size} pair ${rep + 1}: openssl ${o.wall.toFixed(2)} s ${o.rssMiB.toFixed(0)} MiB, pki ${p.wall.toFixed(2)} s ${p.rssMiB.toFixed(0)} MiB`);
+      log(`  ${size} pair ${rep + 1}: openssl ${o.wall.toFixed(2)} s (CPU ${o.cpu.toFixed(2)} s) ${o.rssMiB.toFixed(0)} MiB, pki ${p.wall.toFixed(2)} s (CPU ${p.cpu.toFixed(2)} s) ${p.rssMiB.toFixed(0)} MiB`);
     }
     const row = { size, s, imp };
     if (size === sizes[sizes.length - 1]) {
@@ -67,7 +67,7 @@ export async function run({ work, repeat }) {
         row.inspect.openssl.push(o);
         row.inspect.pki.push(p);
         row.inspect.r.push(o.wall / p.wall);
-        log(`  inspect pair ${rep + 1}: openssl ${o.wall.toFixed(2)} s, pki ${p.wall.toFixed(2)} s`);
+        log(`  inspect pair ${rep + 1}: openssl ${o.wall.toFixed(2)} s (CPU ${o.cpu.toFixed(2)} s), pki ${p.wall.toFixed(2)} s (CPU ${p.cpu.toFixed(2)} s)`);
       }
     }
     results.push(row);

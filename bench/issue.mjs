@@ -8,7 +8,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
-import { CLI, QUICK, ROOT, fmtX, freshDir, have, log, median, wall } from './lib.mjs';
+import { CLI, QUICK, ROOT, fmtX, freshDir, have, log, median, timed } from './lib.mjs';
 
 export async function run({ work, repeat }) {
   const N = Number(process.env.N ?? (QUICK ? 200 : 2000));
@@ -56,14 +56,18 @@ process.stdout.write(JSON.stringify({ seconds: Number(process.hrtime.bigint() - 
   const TARGETS = { ec: 3, rsa: 2 };
   for (const kind of ['ec', 'rsa']) {
     const { dir, ossl, caPem } = makeCa(work, kind);
-    const s = { cli: [], lib: [], openssl: [], cfssl: [], rCli: [], rLib: [], rCfssl: [] };
+    const s = { cli: [], lib: [], openssl: [], cfssl: [], rCli: [], rLib: [], rCfssl: [], cpuOpenssl: [], cpuCli: [] };
     for (let rep = 0; rep < repeat; rep++) {
       resetOpenssl(ossl);
-      const o = wall('openssl', ['ca', '-batch', '-config', join(ossl, 'ca.cnf'), '-notext', '-out', '/dev/null', '-infiles', ...csrFiles]);
+      const ot = timed(work, 'openssl', ['ca', '-batch', '-config', join(ossl, 'ca.cnf'), '-notext', '-out', '/dev/null', '-infiles', ...csrFiles]);
       if (fs.readdirSync(join(ossl, 'newcerts')).length !== N) throw new Error('openssl did not issue every certificate');
       const out = freshDir(work, `out-cli-${kind}`);
-      const c = wall(process.execPath, [CLI, 'issue', '--ca', 'root', '--batch', csrs, '--out-dir', out, '--dir', dir]);
+      const ct = timed(work, process.execPath, [CLI, 'issue', '--ca', 'root', '--batch', csrs, '--out-dir', out, '--dir', dir]);
       if (fs.readdirSync(out).length !== N) throw new Error('pki did not issue every certificate');
+      const o = ot.wall;
+      const c = ct.wall;
+      s.cpuOpenssl.push(ot.cpu);
+      s.cpuCli.push(ct.cpu);
       const l = libRun(dir, freshDir(work, `out-lib-${kind}`));
       s.openssl.push(o);
       s.cli.push(c);
@@ -75,24 +79,24 @@ process.stdout.write(JSON.stringify({ seconds: Number(process.hrtime.bigint() - 
         s.cfssl.push(f);
         s.rCfssl.push(f / c);
       }
-      log(`  ${kind} pair ${rep + 1}: openssl ${o.toFixed(3)} s, pki cli ${c.toFixed(3)} s (library ${l.toFixed(3)} s)`);
+      log(`  ${kind} pair ${rep + 1}: openssl ${o.toFixed(3)} s (CPU ${ot.cpu.toFixed(2)} s), pki cli ${c.toFixed(3)} s (CPU ${ct.cpu.toFixed(2)} s; library ${l.toFixed(3)} s)`);
     }
     rows.push({ kind, s });
   }
   const rate = (xs) => `${Math.round(N / median(xs))}/s`;
   console.log(`\nIssuance from ${N} CSRs (P-256 end-entity keys), medians of ${repeat} alternating pairs\n`);
-  console.log(['CA', 'openssl ca', 'pki issue --batch', 'pki library', 'cli ×openssl', 'library ×openssl'].join(' | '));
+  console.log(['CA', 'openssl ca', 'pki issue --batch', 'pki library', 'cli ×openssl', 'library ×openssl', 'CPU s openssl / pki cli'].join(' | '));
   for (const { kind, s } of rows) {
-    console.log([kind === 'ec' ? 'P-256' : 'RSA-2048', rate(s.openssl), rate(s.cli), rate(s.lib), fmtX(median(s.rCli)), fmtX(median(s.rLib))].join(' | '));
+    console.log([kind === 'ec' ? 'P-256' : 'RSA-2048', rate(s.openssl), rate(s.cli), rate(s.lib), fmtX(median(s.rCli)), fmtX(median(s.rLib)), `${median(s.cpuOpenssl).toFixed(2)} / ${median(s.cpuCli).toFixed(2)}`].join(' | '));
     if (s.cfssl.length) console.log(`  cfssl sign (one process per CSR): ${rate(s.cfssl)}; pki cli is ${median(s.rCfssl).toFixed(2)}× faster`);
   }
-  console.log('Whole-process wall time for openssl and the CLI (start-up included); the library column times only the issueBatch call.');
+  console.log('Whole-process wall time for openssl and the CLI (start-up included); the library column times only the issueBatch call. CPU: user + system seconds of all threads.');
   return rows.map(({ kind, s }) => {
     const r = median(s.rCli);
     return {
       work: `pki issue --batch, ${N} CSRs, ${kind === 'ec' ? 'P-256' : 'RSA-2048'} CA, whole process`,
-      pki: `${median(s.cli).toFixed(2)} s (${rate(s.cli)})`,
-      ref: `openssl ca ${median(s.openssl).toFixed(2)} s`,
+      pki: `${median(s.cli).toFixed(2)} s (${rate(s.cli)}; CPU ${median(s.cpuCli).toFixed(2)} s)`,
+      ref: `openssl ca ${median(s.openssl).toFixed(2)} s (CPU ${median(s.cpuOpenssl).toFixed(2)} s)`,
       ratio: fmtX(r),
       target: `≥ ${TARGETS[kind]}×`,
       met: r >= TARGETS[kind],

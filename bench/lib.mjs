@@ -31,15 +31,18 @@ export function wall(cmd, args, opts = {}) {
   return seconds;
 }
 
-/** Runs a command under GNU time: wall seconds (ours, ns resolution) and peak RSS in MiB (the largest process). */
+/**
+ * Runs a command under GNU time: wall seconds (ours, ns resolution), CPU seconds (user + system, all threads) and
+ * peak RSS in MiB (the largest process). CPU time is the steadier figure on a shared machine.
+ */
 export function timed(work, cmd, args) {
   const out = join(work, 'time.out');
   const t = process.hrtime.bigint();
-  const r = spawnSync('/usr/bin/time', ['-f', '%M', '-o', out, cmd, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const r = spawnSync('/usr/bin/time', ['-f', '%M %U %S', '-o', out, cmd, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   const seconds = Number(process.hrtime.bigint() - t) / 1e9;
   if (r.status !== 0) throw new Error(`${cmd} ${args.slice(0, 3).join(' ')} exited ${r.status}: ${r.stderr}`);
-  const kb = Number(fs.readFileSync(out, 'utf8').trim().split(/\s+/).pop());
-  return { wall: seconds, rssMiB: kb / 1024 };
+  const [kb, user, sys] = fs.readFileSync(out, 'utf8').trim().split('\n').pop().split(/\s+/).map(Number);
+  return { wall: seconds, cpu: user + sys, rssMiB: kb / 1024 };
 }
 
 /** Spawns a process without blocking this event loop (an emulator may be answering from it); wall seconds + stdout. */
