@@ -392,13 +392,22 @@ function storedCrlCursor(tx: CrlTransaction, crlNumber: number, source: string):
     return { issuerDer: prev.issuerDer, issuerDn: prev.issuerDn, cursor: derCursor(prev.der, prev.entriesStart, prev.entriesEnd, source) };
   }
   const chunks = tx.crlChunks(crlNumber)[Symbol.iterator]();
-  // The bytes at hand: win[0] is the CRL's byte winStart. pull() appends the next chunk, dropping bytes before `keep`.
-  let win = Buffer.alloc(0);
+  // The bytes at hand: win[0] is the CRL's byte winStart. pull() appends the next chunk, dropping bytes before `keep`,
+  // in one buffer that is reused (it grows only for a chunk larger than any before).
+  let space = Buffer.alloc(0);
+  let win = space;
   let winStart = 0;
   const pull = (keep: number): boolean => {
     const r = chunks.next();
     if (r.done) return false;
-    win = Buffer.concat([win.subarray(keep - winStart), r.value]);
+    const kept = win.length - (keep - winStart);
+    if (kept + r.value.length > space.length) {
+      const grown = Buffer.allocUnsafe(Math.max(2 * space.length, kept + r.value.length));
+      win.copy(grown, 0, keep - winStart);
+      space = grown;
+    } else space.copy(space, 0, win.byteOffset - space.byteOffset + (keep - winStart), win.byteOffset - space.byteOffset + win.length);
+    r.value.copy(space, kept);
+    win = space.subarray(0, kept + r.value.length);
     winStart = keep;
     return true;
   };
