@@ -121,6 +121,12 @@ function fileSha256Of(data: Buffer): string {
   return crypto.createHash('sha256').update(data).digest('hex');
 }
 
+/**
+ * A CRL is stored in pieces of this size. Small pieces keep the memory of reading one back (for the comparison with
+ * the next CRL) small: a 1 MiB piece each from SQLite left ~50 MB more resident at 1M entries than 64 KiB pieces.
+ */
+const STORED_CRL_CHUNK = 64 * 1024;
+
 export async function generateCrl(deps: Deps, input: GenerateCrlInput) {
   return withWorkspace(input.dir, deps, async (ws) => {
     const ca = await getCa(ws, input.ca);
@@ -300,7 +306,7 @@ export async function generateCrl(deps: Deps, input: GenerateCrlInput) {
         };
         if (tmpOut) writeOutputFile(tmpDer, tmpOut, format);
         // Transaction 2: record the signed CRL under its reserved number.
-        await ws.store.withCrlTransaction(ca.id, (tx) => tx.insertCrl(crl, fileChunks(tmpDer, 1024 * 1024), deps.actor, ws.now));
+        await ws.store.withCrlTransaction(ca.id, (tx) => tx.insertCrl(crl, fileChunks(tmpDer, STORED_CRL_CHUNK), deps.actor, ws.now));
         record = crl;
       }
       if (!record) {
