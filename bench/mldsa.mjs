@@ -19,6 +19,12 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const lib = (p) => import(pathToFileURL(join(ROOT, 'dist', p)).href);
 
+/** The section entry point of bench/run.mjs: details only, no summary row. */
+export async function run() {
+  await benchMlDsa();
+  return [];
+}
+
 export async function benchMlDsa({ log = (s) => process.stderr.write(`${s}\n`), print = (s) => console.log(s) } = {}) {
   const { ML_DSA, ML_DSA_KEY_TYPES, generateMlDsa, mlDsaSign, mlDsaVerify } = await lib('crypto/mldsa.js');
   const { generateWorkloadKey, loadWorkloadKey } = await lib('adapters/keys/file.js');

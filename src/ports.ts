@@ -178,6 +178,12 @@ export interface CrlTransaction {
   lastCrl(): Promise<CrlRecord | undefined>;
   /** The DER of one of this issuer's stored CRLs. */
   crlDer(crlNumber: number): Promise<Buffer | undefined>;
+  /**
+   * The same DER as consecutive chunks (nothing when the CRL is not stored), read one at a time while other calls
+   * of this transaction run: the previous CRL is compared chunk by chunk. Optional and synchronous (an adapter over a
+   * synchronous driver, SQLite); without it, crlDer is used.
+   */
+  crlChunks?(crlNumber: number): Iterable<Buffer>;
   revocationEpoch(): Promise<number>;
   /** How many certificates this CA has revoked, in or out of a CRL's scope. */
   revocationCount(): Promise<number>;

@@ -12,7 +12,8 @@ import { assembleCsr, buildCsrInfo } from '../src/x509/csr.js';
 
 export const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 export const ROOT = fileURLToPath(new URL('../', import.meta.url));
-export const CLI = join(ROOT, 'dist/cli/main.js');
+/** The CLI as installed: package.json's `bin` (the bundle that `npm run build` makes). */
+export const CLI = join(ROOT, (JSON.parse(fs.readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: { pki: string } }).bin.pki);
 
 /** The fixed "now" of CLI tests: 2026-03-01T12:00:00Z (unix 1772366400). */
 export const FIXED_NOW = new Date('2026-03-01T12:00:00Z');

@@ -5,10 +5,10 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { readCsr } from '../x509/csr.js';
-import { readCsrResult, type CsrJob } from './csr-pool.js';
+import { readCsrResult, toWire, type CsrJob } from './csr-pool.js';
 
 parentPort?.on('message', async (job: CsrJob) => {
   const results = [];
-  for (const path of job.paths) results.push(await readCsrResult(path, readCsr));
+  for (const path of job.paths) results.push(toWire(await readCsrResult(path, readCsr)));
   parentPort!.postMessage({ id: job.id, results });
 });

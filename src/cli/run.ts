@@ -6,10 +6,66 @@ import yargs, { type Argv } from 'yargs';
 import { PkiError, exitCodesHelp } from '../errors.js';
 import type { Deps } from '../ports.js';
 import type { CommandContext, CommandDef, CommandGroup, CommandOutput } from './command.js';
-import { COMMANDS } from './commands/index.js';
 import { escapingWriter, jsonError, jsonSuccess, textError } from './output/render.js';
 
 export const VERSION = '0.1.0';
+
+type Commands = ReadonlyArray<CommandDef | CommandGroup>;
+
+/**
+ * The module of each top-level command, by its first word: a run names its command up front, so only that module
+ * (and what it imports) is loaded. Anything else (no command, a typo, top-level --help, a parse error) loads every
+ * command (`commands/index.js`, which fixes the order of the help listing).
+ */
+export const COMMAND_MODULES: Readonly<Record<string, () => Promise<Record<string, unknown>>>> = {
+  init: () => import('./commands/init.js'),
+  ca: () => import('./commands/ca.js'),
+  issue: () => import('./commands/issue.js'),
+  renew: () => import('./commands/renew.js'),
+  revoke: () => import('./commands/revoke.js'),
+  list: () => import('./commands/list.js'),
+  show: () => import('./commands/list.js'),
+  crl: () => import('./commands/crl.js'),
+  anchor: () => import('./commands/anchor.js'),
+  target: () => import('./commands/target.js'),
+  aws: () => import('./commands/aws.js'),
+  rotate: () => import('./commands/rotate.js'),
+  audit: () => import('./commands/audit.js'),
+  backup: () => import('./commands/backup.js'),
+  restore: () => import('./commands/restore.js'),
+  'credential-process': () => import('./commands/credential-process.js'),
+  credential: () => import('./commands/credential.js'),
+  preview: () => import('./commands/preview.js'),
+  lint: () => import('./commands/lint.js'),
+  inspect: () => import('./commands/inspect.js'),
+  verify: () => import('./commands/verify.js'),
+  status: () => import('./commands/status.js'),
+  emulator: () => import('./commands/emulator.js'),
+  import: () => import('./commands/import.js'),
+  csr: () => import('./commands/csr.js'),
+  profile: () => import('./commands/profile.js'),
+  node: () => import('./commands/node.js'),
+  store: () => import('./commands/store.js'),
+};
+
+const firstWord = (c: CommandDef | CommandGroup): string => c.command.split(' ')[0]!;
+
+/** Every command, in the order of the help listing. */
+export async function allCommands(): Promise<Commands> {
+  return (await import('./commands/index.js')).COMMANDS;
+}
+
+/**
+ * Only the command `argv` names (when its first word is a command and its module exports it), else undefined. The
+ * word must come first: `pki --dir D crl ...` takes the full path (an option's value could look like a command).
+ */
+export async function namedCommand(argv: readonly string[]): Promise<Commands | undefined> {
+  const word = argv[0];
+  const load = word !== undefined && Object.hasOwn(COMMAND_MODULES, word) ? COMMAND_MODULES[word] : undefined;
+  if (!load) return undefined;
+  const def = Object.values(await load()).find((v): v is CommandDef | CommandGroup => typeof v === 'object' && v !== null && 'command' in v && firstWord(v as CommandDef) === word);
+  return def ? [def] : undefined;
+}
 
 function isGroup(c: CommandDef | CommandGroup): c is CommandGroup {
   return 'subcommands' in c;
@@ -29,7 +85,7 @@ function globalOptions(y: Argv): Argv {
 }
 
 /** Builds the parser; `onSelect` receives the chosen command and its arguments. */
-export function buildParser(argv: string[], onSelect: (def: CommandDef, args: Record<string, any>) => void): Argv {
+export function buildParser(argv: string[], onSelect: (def: CommandDef, args: Record<string, any>) => void, commands: Commands): Argv {
   let y = globalOptions(yargs(argv))
     .scriptName('pki')
     .usage('pki <command> [options]\n\nA private CA for AWS IAM Roles Anywhere: issue, revoke, store and publish certificates.')
@@ -51,7 +107,7 @@ export function buildParser(argv: string[], onSelect: (def: CommandDef, args: Re
       },
       (args) => onSelect(def, args as Record<string, any>),
     );
-  for (const c of COMMANDS) {
+  for (const c of commands) {
     if (isGroup(c)) {
       y = y.command(c.command, c.describe, (sub) => {
         let g = sub.demandCommand(1, `name a subcommand: pki ${c.command} <${c.subcommands.map((s) => s.command.split(' ')[0]).join('|')}>`);
@@ -89,10 +145,10 @@ export function closest(word: string, candidates: readonly string[]): string | u
 }
 
 /** The command (or subcommand) named by the leading words of `argv`, and the names one level down. */
-function commandAt(argv: readonly string[]): { def?: CommandDef; names: string[] } {
+function commandAt(argv: readonly string[], commands: Commands): { def?: CommandDef; names: string[] } {
   const words = argv.filter((a) => !a.startsWith('-'));
-  const top = COMMANDS.find((c) => c.command.split(' ')[0] === words[0]);
-  if (!top) return { names: COMMANDS.map((c) => c.command.split(' ')[0]!) };
+  const top = commands.find((c) => c.command.split(' ')[0] === words[0]);
+  if (!top) return { names: commands.map((c) => c.command.split(' ')[0]!) };
   if (!isGroup(top)) return { def: top, names: [] };
   const sub = top.subcommands.find((c) => c.command.split(' ')[0] === words[1]);
   return sub ? { def: sub, names: [] } : { names: top.subcommands.map((c) => c.command.split(' ')[0]!) };
@@ -107,10 +163,10 @@ function optionNames(def: CommandDef | undefined): string[] {
 }
 
 /** Adds "did you mean" to yargs' "Unknown argument(s): a, b" for mistyped options and commands. */
-function withSuggestions(message: string, argv: readonly string[]): string {
+function withSuggestions(message: string, argv: readonly string[], commands: Commands): string {
   const m = /^Unknown arguments?: (.*)$/.exec(message);
   if (!m) return message;
-  const at = commandAt(argv);
+  const at = commandAt(argv, commands);
   const unknown = m[1]!.split(', ');
   const hints: string[] = [];
   for (const u of unknown) {
@@ -142,7 +198,7 @@ export async function run(argv: string[], rawDeps: Deps): Promise<number> {
   const bundled = argv.findIndex((a, i) => i < end && /^-[A-Za-z][^=]+/.test(a));
   if (leaked < 0 && bundled >= 0) {
     const word = argv[bundled]!.slice(1);
-    const near = closest(word, optionNames(commandAt(argv).def));
+    const near = closest(word, optionNames(commandAt(argv, await allCommands()).def));
     const err = new PkiError('USAGE_INVALID_ARGUMENTS', `${argv[bundled]} is not an option: options take two dashes${near ? ` (did you mean --${near}?)` : ''}`, {
       details: { argument: argv[bundled] },
       hint: 'write options with two dashes (--name); give a value that starts with a dash as --option=-value',
@@ -162,22 +218,37 @@ export async function run(argv: string[], rawDeps: Deps): Promise<number> {
   let selected: { def: CommandDef; args: Record<string, any> } | undefined;
   let helpText = '';
   let parseError: Error | undefined;
-  try {
-    const parser = buildParser(argv, (def, args) => {
-      selected = { def, args };
-    });
-    await new Promise<void>((resolve) => {
-      parser.parse(argv, {}, (err, _args, output) => {
-        if (err) parseError = err;
-        helpText = output ?? '';
-        resolve();
+  const parse = async (commands: Commands): Promise<void> => {
+    selected = undefined;
+    helpText = '';
+    parseError = undefined;
+    try {
+      const parser = buildParser(
+        argv,
+        (def, args) => {
+          selected = { def, args };
+        },
+        commands,
+      );
+      await new Promise<void>((resolve) => {
+        parser.parse(argv, {}, (err, _args, output) => {
+          if (err) parseError = err;
+          helpText = output ?? '';
+          resolve();
+        });
       });
-    });
-  } catch (e) {
-    parseError = e as Error;
-  }
+    } catch (e) {
+      parseError = e as Error;
+    }
+  };
+  // The named command alone; anything but a selected command (an error, help) is parsed again with every command,
+  // so that messages, suggestions and help are exactly those of the full parser.
+  const named = await namedCommand(argv);
+  let commands: Commands = named ?? [];
+  if (named) await parse(named);
+  if (!named || !selected) await parse((commands = await allCommands()));
   if (parseError || (!selected && helpText === '')) {
-    const message = withSuggestions(parseError?.message ?? 'no command given', argv.slice(0, end));
+    const message = withSuggestions(parseError?.message ?? 'no command given', argv.slice(0, end), commands);
     const err = new PkiError('USAGE_INVALID_ARGUMENTS', message, { hint: 'see pki --help' });
     if (json) deps.stdout.write(jsonError(err));
     else deps.stderr.write(`${helpText ? helpText + '\n\n' : ''}${textError(err, debug)}`);

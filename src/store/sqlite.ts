@@ -394,6 +394,17 @@ export class SqliteStore implements Store {
     const tx: CrlTransaction = {
       lastCrl: async () => crlRow(this.sql('SELECT * FROM crl WHERE issuer_id = ? ORDER BY crl_number DESC LIMIT 1').get(issuerId) as CrlRow | undefined),
       crlDer: async (crlNumber) => this.crlDerSync(issuerId, crlNumber),
+      crlChunks: (crlNumber) => {
+        // One chunk per statement (no open iterator: the caller queries the store between chunks).
+        const chunk = this.sql('SELECT data FROM crl_chunk WHERE issuer_id = ? AND crl_number = ? AND seq = ?').pluck();
+        return (function* () {
+          for (let seq = 0; ; seq++) {
+            const data = chunk.get(issuerId, crlNumber, seq) as Buffer | undefined;
+            if (!data) return;
+            yield data;
+          }
+        })();
+      },
       revocationEpoch: async () => (this.sql('SELECT revocation_epoch FROM ca WHERE id = ?').pluck().get(issuerId) as number | undefined) ?? 0,
       revocationCount: async () => (this.sql('SELECT revocation_count FROM ca WHERE id = ?').pluck().get(issuerId) as number | undefined) ?? 0,
       entryBlocks: (thisUpdate, withReasons) => {

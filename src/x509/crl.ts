@@ -212,6 +212,60 @@ export function decodeCrl(der: Buffer, source: string): DecodedCrl {
   }
 }
 
+/** What the start of a CRL says: its issuer and where its entries lie (offsets into the whole DER). */
+export interface CrlPrefix {
+  issuerDer: Buffer;
+  issuerDn: string;
+  /** Length of the whole CRL's DER. */
+  derLength: number;
+  entriesStart: number;
+  entriesEnd: number;
+}
+
+/**
+ * Reads the header of a CRL from the first bytes of its DER (`prefix`, up to at least the revokedCertificates
+ * header): the issuer and the range of the entries, without the rest of the CRL in memory. Throws CRYPTO_BAD_CRL
+ * naming `source`, also when the prefix is too short to hold the header.
+ */
+export function decodeCrlPrefix(prefix: Buffer, source: string): CrlPrefix {
+  try {
+    if (prefix[0] !== TAG.SEQUENCE) throw new DerError('CertificateList is not a SEQUENCE', 0);
+    const [outerLen, outerStart] = readLength(prefix, 1, prefix.length);
+    if (prefix[outerStart] !== TAG.SEQUENCE) throw new DerError('TBSCertList is not a SEQUENCE', outerStart);
+    const [tbsLen, tbsStart] = readLength(prefix, outerStart + 1, prefix.length);
+    const tbsEnd = tbsStart + tbsLen;
+    if (tbsEnd > outerStart + outerLen) throw new DerError('TBSCertList runs past the CRL', outerStart);
+    const limit = Math.min(prefix.length, tbsEnd);
+    // An optional field is told apart by its first byte: that byte must be at hand (a short prefix is an error).
+    const peek = (at: number): number | undefined => {
+      if (at >= tbsEnd) return undefined;
+      if (at >= prefix.length) throw new DerError('the CRL header is cut short', at);
+      return prefix[at];
+    };
+    let p = tbsStart;
+    if (peek(p) === TAG.INTEGER) p = readTlv(prefix, p, limit).end;
+    p = expectTag(readTlv(prefix, p, limit), TAG.SEQUENCE, 'signature').end;
+    const issuerT = expectTag(readTlv(prefix, p, limit), TAG.SEQUENCE, 'issuer');
+    p = issuerT.end;
+    const thisUpdate = readTlv(prefix, p, limit);
+    if (thisUpdate.tag !== TAG.UTC_TIME && thisUpdate.tag !== TAG.GENERALIZED_TIME) throw new DerError('thisUpdate is not a time', p);
+    p = thisUpdate.end;
+    if (peek(p) === TAG.UTC_TIME || peek(p) === TAG.GENERALIZED_TIME) p = readTlv(prefix, p, limit).end;
+    let entriesStart = p;
+    let entriesEnd = p;
+    if (peek(p) === TAG.SEQUENCE) {
+      const [len, start] = readLength(prefix, p + 1, limit);
+      if (start + len > tbsEnd) throw new DerError('revokedCertificates runs past the TBSCertList', p);
+      entriesStart = start;
+      entriesEnd = start + len;
+    }
+    return { issuerDer: Buffer.from(issuerT.raw), issuerDn: formatDn(decodeName(issuerT)), derLength: outerStart + outerLen, entriesStart, entriesEnd };
+  } catch (e) {
+    if (e instanceof PkiError) throw new PkiError('CRYPTO_BAD_CRL', `${source}: ${e.message}`, { details: { file: source }, cause: e });
+    throw new PkiError('CRYPTO_BAD_CRL', `${source}: not a valid CRL (${(e as Error).message})`, { details: { file: source }, cause: e });
+  }
+}
+
 /**
  * Steps over one CRL entry at `p` in `buf[.., end)` without allocating: writes the serial's content range (leading
  * zero octets skipped) to out[0], out[1] and the next entry's offset to out[2]. Throws DerError on malformed input.
