@@ -897,6 +897,23 @@ export type ListResultData = Array<{
   subject: string;
 }>;
 
+/** `pki.node.join.result` */
+export type NodeJoinResultData = {
+  auditRows: number;
+  cas: Array<{
+    access: "file" | "pkcs11" | "store";
+    keyEncrypted: boolean;
+    keyRef: string;
+    name: string;
+    needs: string;
+    status: "active" | "pending" | "retired" | "revoked";
+  }>;
+  config: string;
+  dir: string;
+  needs: string[];
+  store: string;
+};
+
 /** `pki.preview.result` */
 export type PreviewResultData = {
   chainCertificates: number;
@@ -1275,6 +1292,20 @@ export type StatusResultData = {
   status: "critical" | "ok" | "warning";
 };
 
+/** `pki.store.migrate.result` */
+export type StoreMigrateResultData = {
+  auditHead: null | string;
+  auditRows: number;
+  dir: string;
+  from: string;
+  keysMoved: string[];
+  tables: Array<{
+    rows: number;
+    table: string;
+  }>;
+  to: string;
+};
+
 /** `pki.target.add.result` */
 export type TargetAddResultData = {
   account: null | string;
@@ -1357,6 +1388,7 @@ export interface ResultData {
   'pki.issue.result': IssueResultData;
   'pki.lint.result': LintResultData;
   'pki.list.result': ListResultData;
+  'pki.node.join.result': NodeJoinResultData;
   'pki.preview.result': PreviewResultData;
   'pki.profile.import.result': ProfileImportResultData;
   'pki.renew.result': RenewResultData;
@@ -1371,6 +1403,7 @@ export interface ResultData {
   'pki.rotate.switch.result': RotateSwitchResultData;
   'pki.show.result': ShowResultData;
   'pki.status.result': StatusResultData;
+  'pki.store.migrate.result': StoreMigrateResultData;
   'pki.target.add.result': TargetAddResultData;
   'pki.target.list.result': TargetListResultData;
   'pki.target.remove.result': TargetRemoveResultData;
@@ -1434,6 +1467,7 @@ export const RESULT_SHAPES: Record<ResultKind, Shape> = {
   'pki.issue.result': {"object":{"chainCertificates":{"shape":"number"},"chainNote":{"shape":"string","optional":true},"chainOut":{"shape":{"union":["null","string"]}},"issuer":{"shape":"string"},"keyOut":{"shape":{"union":["null","string"]}},"notAfter":{"shape":"string"},"notBefore":{"shape":"string"},"out":{"shape":{"union":["null","string"]}},"pem":{"shape":"string"},"profile":{"shape":"string"},"sans":{"shape":{"array":"string"}},"serial":{"shape":"string"},"sha256":{"shape":"string"},"subject":{"shape":"string"}}},
   'pki.lint.result': {"object":{"errors":{"shape":"number"},"results":{"shape":{"array":{"object":{"as":{"shape":{"union":[{"literal":"anchor-bundle"},{"literal":"ca"},{"literal":"crl"},{"literal":"leaf"}]}},"file":{"shape":"string"},"findings":{"shape":{"array":{"object":{"code":{"shape":"string"},"field":{"shape":"string"},"fix":{"shape":"string"},"message":{"shape":"string"},"severity":{"shape":{"union":[{"literal":"error"},{"literal":"notice"},{"literal":"warning"}]}}}}}},"subject":{"shape":{"union":["null","string"]}}}}}}}},
   'pki.list.result': {"array":{"object":{"isCa":{"shape":"boolean"},"issuer":{"shape":"string"},"notAfter":{"shape":"string"},"notBefore":{"shape":"string"},"profile":{"shape":"string"},"revocation":{"shape":{"union":["null",{"object":{"invalidityDate":{"shape":{"union":["null","string"]}},"reason":{"shape":"string"},"revokedAt":{"shape":"string"}}}]}},"sans":{"shape":{"array":"string"}},"serial":{"shape":"string"},"sha256":{"shape":{"union":["null","string"]}},"status":{"shape":{"union":[{"literal":"expired"},{"literal":"revoked"},{"literal":"valid"}]}},"subject":{"shape":"string"}}}},
+  'pki.node.join.result': {"object":{"auditRows":{"shape":"number"},"cas":{"shape":{"array":{"object":{"access":{"shape":{"union":[{"literal":"file"},{"literal":"pkcs11"},{"literal":"store"}]}},"keyEncrypted":{"shape":"boolean"},"keyRef":{"shape":"string"},"name":{"shape":"string"},"needs":{"shape":"string"},"status":{"shape":{"union":[{"literal":"active"},{"literal":"pending"},{"literal":"retired"},{"literal":"revoked"}]}}}}}},"config":{"shape":"string"},"dir":{"shape":"string"},"needs":{"shape":{"array":"string"}},"store":{"shape":"string"}}},
   'pki.preview.result': {"object":{"chainCertificates":{"shape":"number"},"dropped":{"shape":{"array":{"object":{"reason":{"shape":"string"},"tag":{"shape":"string"},"value":{"shape":"string"}}}}},"exitCode":{"shape":"number"},"issuer":{"shape":"string"},"mappings":{"shape":{"object":{"x509Issuer":{"shape":{"array":"string"}},"x509SAN":{"shape":{"array":"string"}},"x509Subject":{"shape":{"array":"string"}}}}},"roleSessionName":{"shape":"string"},"serial":{"shape":"string"},"sourceIdentity":{"shape":"string"},"sourceIdentityNote":{"shape":{"union":["null","string"]}},"subject":{"shape":"string"},"tags":{"shape":{"record":"string"}},"warnings":{"shape":{"array":"string"}}}},
   'pki.profile.import.result': {"object":{"ignored":{"shape":{"array":"string"}},"profiles":{"shape":{"array":{"object":{"file":{"shape":"string"},"name":{"shape":"string"}}}}}}},
   'pki.renew.result': {"object":{"issuer":{"shape":"string"},"keyOut":{"shape":{"union":["null","string"]}},"notAfter":{"shape":"string"},"notBefore":{"shape":"string"},"oldSerial":{"shape":"string"},"out":{"shape":"string"},"profile":{"shape":"string"},"revokedOld":{"shape":{"union":["null","string"]}},"sans":{"shape":{"array":"string"}},"serial":{"shape":"string"},"sha256":{"shape":"string"},"subject":{"shape":"string"}}},
@@ -1448,6 +1482,7 @@ export const RESULT_SHAPES: Record<ResultKind, Shape> = {
   'pki.rotate.switch.result': {"object":{"anchor":{"shape":"string"},"calls":{"shape":{"array":"string"}},"closed":{"shape":{"array":"string"}},"dryRun":{"shape":"boolean"},"new":{"shape":"string"},"old":{"shape":"string"},"phase":{"shape":{"union":[{"literal":"aborted"},{"literal":"aborting"},{"literal":"finished"},{"literal":"finishing"},{"literal":"started"},{"literal":"starting"},{"literal":"switched"}]}}}},
   'pki.show.result': {"union":[{"object":{"isCa":{"shape":"boolean"},"issuedAt":{"shape":"string"},"issuer":{"shape":"string"},"notAfter":{"shape":"string"},"notBefore":{"shape":"string"},"out":{"shape":"unknown"},"pem":{"shape":{"union":["null","string"]}},"profile":{"shape":"string"},"requestedBy":{"shape":"string"},"revocation":{"shape":{"union":["null",{"object":{"invalidityDate":{"shape":{"union":["null","string"]}},"reason":{"shape":"string"},"revokedAt":{"shape":"string"}}}]}},"sans":{"shape":{"array":"string"}},"serial":{"shape":"string"},"sha256":{"shape":{"union":["null","string"]}},"source":{"shape":"string"},"status":{"shape":{"union":[{"literal":"expired"},{"literal":"revoked"},{"literal":"valid"}]}},"subject":{"shape":"string"}}},{"object":{"isCa":{"shape":"boolean"},"issuedAt":{"shape":"string"},"issuer":{"shape":"string"},"notAfter":{"shape":"string"},"notBefore":{"shape":"string"},"pem":{"shape":{"union":["null","string"]}},"profile":{"shape":"string"},"requestedBy":{"shape":"string"},"revocation":{"shape":{"union":["null",{"object":{"invalidityDate":{"shape":{"union":["null","string"]}},"reason":{"shape":"string"},"revokedAt":{"shape":"string"}}}]}},"sans":{"shape":{"array":"string"}},"serial":{"shape":"string"},"sha256":{"shape":{"union":["null","string"]}},"source":{"shape":"string"},"status":{"shape":{"union":[{"literal":"expired"},{"literal":"revoked"},{"literal":"valid"}]}},"subject":{"shape":"string"}}}]},
   'pki.status.result': {"object":{"anchors":{"shape":{"array":{"object":{"arn":{"shape":"string"},"cas":{"shape":{"array":"string"}},"name":{"shape":"string"},"stale":{"shape":{"array":"string"}}}}}},"cas":{"shape":{"array":{"record":"unknown"}}},"checks":{"shape":{"array":{"object":{"level":{"shape":{"union":[{"literal":"critical"},{"literal":"ok"},{"literal":"warning"}]}},"message":{"shape":"string"},"what":{"shape":"string"}}}}},"exitCode":{"shape":"number"},"now":{"shape":"string"},"rotations":{"shape":{"array":{"object":{"anchor":{"shape":"string"},"due":{"shape":"boolean"},"eta":{"shape":{"union":["null","string"]}},"next":{"shape":{"union":["null","string"]}},"phase":{"shape":{"union":[{"literal":"aborted"},{"literal":"aborting"},{"literal":"finished"},{"literal":"finishing"},{"literal":"started"},{"literal":"starting"},{"literal":"switched"}]}}}}}},"status":{"shape":{"union":[{"literal":"critical"},{"literal":"ok"},{"literal":"warning"}]}}}},
+  'pki.store.migrate.result': {"object":{"auditHead":{"shape":{"union":["null","string"]}},"auditRows":{"shape":"number"},"dir":{"shape":"string"},"from":{"shape":"string"},"keysMoved":{"shape":{"array":"string"}},"tables":{"shape":{"array":{"object":{"rows":{"shape":"number"},"table":{"shape":"string"}}}}},"to":{"shape":"string"}}},
   'pki.target.add.result': {"object":{"account":{"shape":{"union":["null","string"]}},"awsProfile":{"shape":{"union":["null","string"]}},"createdAt":{"shape":"string"},"endpoint":{"shape":{"union":["null","string"]}},"name":{"shape":"string"},"region":{"shape":"string"},"roleArn":{"shape":{"union":["null","string"]}}}},
   'pki.target.list.result': {"array":{"object":{"account":{"shape":{"union":["null","string"]}},"anchors":{"shape":{"array":"string"}},"awsProfile":{"shape":{"union":["null","string"]}},"createdAt":{"shape":"string"},"endpoint":{"shape":{"union":["null","string"]}},"name":{"shape":"string"},"region":{"shape":"string"},"roleArn":{"shape":{"union":["null","string"]}}}}},
   'pki.target.remove.result': {"object":{"name":{"shape":"string"},"removed":{"shape":"boolean"}}},
