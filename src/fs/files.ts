@@ -247,6 +247,8 @@ export function checkOutput(path: string, flag: string, force: boolean): void {
   if (st) {
     if (st.isDirectory()) throw new PkiError('USAGE_NOT_A_FILE', `${flag} ${path} is a directory`, { details: { file: path, flag } });
     if (st.isSymbolicLink()) throw new PkiError('IO_SYMLINK_REFUSED', `${flag} ${path} is a symbolic link; refusing to write through it`, { details: { file: path, flag } });
+    if (!st.isFile())
+      throw new PkiError('IO_NOT_A_FILE', `${flag} ${path} is not a regular file (a device, FIFO or socket): pki writes its outputs as files, replaced atomically`, { details: { file: path, flag }, hint: 'give the path of a file to write' });
     if (!force) throw new PkiError('STATE_OUTPUT_EXISTS', `${flag} ${path} already exists`, { details: { file: path, flag, input: ['force', ...(flag.startsWith('input.') ? [flag.slice(6)] : [])] }, hint: 'pass input.force to overwrite it' });
   }
   checkWritableDir(dirname(path), flag);
@@ -287,13 +289,39 @@ export function probeWritableDir(dir: string, flag: string): void {
   }
 }
 
+function lstatOrUndefined(path: string): fs.Stats | undefined {
+  try {
+    return fs.lstatSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+function statOrUndefined(path: string): fs.Stats | undefined {
+  try {
+    return fs.statSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Writes `data` to `path` atomically: a temporary file in the same directory, fsync'd, then linked into place
  * (fails if `path` appeared meanwhile, unless `force`, which renames over it). Mode defaults to 0644.
- * `durable: false` skips the fsync, for files that are copies of what the store already holds.
+ * `durable: false` skips the fsync, for files that are copies of what the store already holds. Refuses (IO_NOT_A_FILE)
+ * a device, FIFO or socket at `path`: renaming over it would replace it.
  */
 export function writeFileAtomic(path: string, data: string | Uint8Array, opts: { force?: boolean; mode?: number; flag?: string; durable?: boolean } = {}): void {
   const flag = opts.flag ?? 'output';
+  // A file is replaced by renaming a new one over it: a device, FIFO or socket in its place (/dev/null, or the link
+  // /dev/stdout) would be replaced too (for root, /dev/null itself), so only a regular file (or nothing) may be there.
+  const existing = lstatOrUndefined(path);
+  const target = existing?.isSymbolicLink() ? statOrUndefined(path) : existing;
+  if (target && !target.isFile() && !target.isDirectory())
+    throw new PkiError('IO_NOT_A_FILE', `${flag} ${path} is not a regular file (a device, FIFO or socket): pki writes its outputs as files, replaced atomically`, {
+      details: { file: path, ...(flag.startsWith('input.') ? { input: [flag.slice(6)] } : {}) },
+      hint: 'give the path of a file to write',
+    });
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${++tmpCounter}.tmp`);
   try {
     const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, opts.mode ?? 0o644);
@@ -331,6 +359,9 @@ export function writePrivateKeyFile(path: string, pem: string, flag = 'key', for
 export function removeQuietly(paths: readonly string[]): void {
   for (const p of paths) {
     try {
+      // Never a device, FIFO, socket or link: a command makes only files and directories.
+      const st = lstatOrUndefined(p);
+      if (st && !st.isFile() && !st.isDirectory()) continue;
       fs.rmSync(p, { force: true, recursive: true });
     } catch {
       /* nothing to do */
