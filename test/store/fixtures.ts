@@ -1,16 +1,18 @@
-/** Store contract fixtures: both adapters (SQLite file, PostgreSQL database of a throwaway cluster), and row builders. */
+/** Store contract fixtures: every adapter (SQLite file, PostgreSQL database of a throwaway cluster, in-memory), and row builders. */
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import type { AuditEvent, NewCa, NewCertificate, NewRevocation, Store } from '../../src/ports.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import { PostgresStore } from '../../src/store/postgres.js';
+import { defaultStoreFactory } from '../../src/store/factory.js';
+import { memoryDatabase } from '../../src/store/memory.js';
 import { encodeCrlEntry } from '../../src/x509/crl.js';
 import { tempDir } from '../helpers.js';
 import type { PgCluster } from '../helpers/postgres.js';
 
 export interface Adapter {
-  name: 'sqlite' | 'postgres';
+  name: 'sqlite' | 'postgres' | 'memory';
   /** A fresh, empty store; `url` opens it again (another connection, as another node would). */
   fresh(): Promise<{ store: Store; url: string; dir: string; open(): Promise<Store>; setSchemaVersion(v: number): Promise<void> }>;
 }
@@ -31,6 +33,30 @@ export function sqliteAdapter(): Adapter {
           const db = new Database(file);
           db.prepare('INSERT INTO schema_migration (version, name, applied_at) VALUES (?, ?, 0)').run(v, 'from a newer pki');
           db.close();
+        },
+      };
+    },
+  };
+}
+
+let memoryCount = 0;
+/** The in-memory store, opened through the store factory by its `memory:NAME` URL (each open is another connection). */
+export function memoryAdapter(): Adapter {
+  return {
+    name: 'memory',
+    async fresh() {
+      const dir = tempDir('pki-contract-');
+      const url = `memory:contract-${process.pid}-${++memoryCount}`;
+      const where = { baseDir: dir, keysDir: join(dir, 'keys') };
+      const store = await defaultStoreFactory.open(url, where, { create: true });
+      const open = async () => defaultStoreFactory.open(url, where, { create: false });
+      return {
+        store,
+        url,
+        dir,
+        open,
+        async setSchemaVersion(v) {
+          memoryDatabase(url.slice('memory:'.length), false)!.schemaVersion = v;
         },
       };
     },
