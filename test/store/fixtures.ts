@@ -2,11 +2,11 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import type { AuditEvent, NewCa, NewCertificate, NewRevocation, Store } from '../../src/ports.js';
+import type { AuditEvent, NewCa, NewCertificate, NewRevocation, Store, StoreFactory } from '../../src/ports.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import { PostgresStore } from '../../src/store/postgres.js';
 import { defaultStoreFactory } from '../../src/store/factory.js';
-import { memoryDatabase } from '../../src/store/memory.js';
+import { MemoryDatabase, MemoryStore, memoryDatabase } from '../../src/store/memory.js';
 import { encodeCrlEntry } from '../../src/x509/crl.js';
 import { tempDir } from '../helpers.js';
 import type { PgCluster } from '../helpers/postgres.js';
@@ -59,6 +59,24 @@ export function memoryAdapter(): Adapter {
           memoryDatabase(url.slice('memory:'.length), false)!.schemaVersion = v;
         },
       };
+    },
+  };
+}
+
+/**
+ * A store factory for `Deps.storeFactory` that gives every PKI directory an in-memory store, whatever URL its
+ * pki.yaml names: the CLI and the use cases run unchanged, without a database file. `databases` maps each PKI
+ * directory to its database (to look inside afterwards).
+ */
+export function memoryStoreFactory(): StoreFactory & { databases: Map<string, MemoryDatabase> } {
+  const databases = new Map<string, MemoryDatabase>();
+  return {
+    databases,
+    async open(url, where, opts) {
+      let db = databases.get(where.baseDir);
+      if (!db && opts.create) databases.set(where.baseDir, (db = new MemoryDatabase()));
+      if (!db) throw new Error(`no in-memory store for ${where.baseDir} (${url})`);
+      return MemoryStore.open(db, { baseDir: where.baseDir });
     },
   };
 }

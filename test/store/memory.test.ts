@@ -10,8 +10,9 @@ import { PkiError } from '../../src/errors.js';
 import { defaultStoreFactory } from '../../src/store/factory.js';
 import { MemoryDatabase, MemoryStore } from '../../src/store/memory.js';
 import { storeKind } from '../../src/store/url.js';
-import { cli, makeDeps, tempDir } from '../helpers.js';
-import { ACTOR, AT, ev, newCa, newCert } from './fixtures.js';
+import { verifyAuditChain } from '../../src/domain/audit.js';
+import { cli, fixture, makeDeps, tempDir } from '../helpers.js';
+import { ACTOR, AT, ev, memoryStoreFactory, newCa, newCert } from './fixtures.js';
 
 const where = (dir: string) => ({ baseDir: dir, keysDir: join(dir, 'keys') });
 
@@ -61,5 +62,33 @@ describe('in-memory store', () => {
     s.close();
     await expect(s.listCas()).rejects.toThrow(/closed/);
     expect((await MemoryStore.open(db).listCas()).map((c) => c.name)).toEqual(['root']);
+  });
+
+  it('ok/the commands run unchanged on the in-memory store given as Deps.storeFactory: init, ca create, issue, revoke, crl generate, audit verify; no database file', async () => {
+    const cwd = tempDir('pki-memory-');
+    const dir = join(cwd, 'pki');
+    const factory = memoryStoreFactory();
+    const deps = { ...makeDeps(cwd), storeFactory: factory };
+    const ok = async (argv: string[]) => {
+      const r = await cli([...argv, '--dir', dir, '--json'], deps);
+      expect(r.code, `${argv.join(' ')}: ${r.stdout}${r.stderr}`).toBe(0);
+      return r.json.data;
+    };
+    await ok(['init', '--subject', 'CN=Memory Root', '--no-passphrase']);
+    await ok(['ca', 'create', 'issuing-1', '--parent', 'root', '--subject', 'CN=Memory Issuing 1', '--no-passphrase']);
+    const a = await ok(['issue', '--ca', 'issuing-1', '--csr', fixture('csr/p256.csr'), '--out', join(cwd, 'a.pem')]);
+    const b = await ok(['issue', '--ca', 'issuing-1', '--csr', fixture('csr/p256.csr'), '--out', join(cwd, 'b.pem')]);
+    await ok(['revoke', '--ca', 'issuing-1', '--serial', a.serial]);
+    await ok(['crl', 'generate', '--ca', 'issuing-1']);
+    await ok(['audit', 'verify']);
+    expect(existsSync(join(dir, 'pki.db'))).toBe(false);
+    const store = MemoryStore.open(factory.databases.get(dir)!, { baseDir: dir });
+    const issuing = (await store.getCa('issuing-1'))!;
+    expect((await store.getCertificates(a.serial, issuing.id))[0]?.revocation?.reason).toBeDefined();
+    expect((await store.getCertificates(b.serial, issuing.id))[0]?.revocation).toBeNull();
+    expect((await store.listCrls(issuing.id)).map((c) => [c.crlNumber, c.entries])).toEqual([[1, 1]]);
+    const log = await store.auditLog();
+    expect(log.map((r) => r.action)).toEqual(['ca.init', 'ca.create', 'certificate.issue', 'certificate.issue', 'certificate.revoke', 'crl.generate']);
+    expect(verifyAuditChain(log)).toBeUndefined();
   });
 });
