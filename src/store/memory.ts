@@ -324,14 +324,16 @@ export class MemoryStore implements Store {
 
   // ---- rows --------------------------------------------------------------------------------------------------
 
+  /** Records hand out copies of stored bytes (as the SQL drivers do): a caller that changes one never changes the store. */
   private caRecord(r: CaTableRow): CaRecord {
-    return caFromRow(r, this.baseDir);
+    return caFromRow({ ...r, cert_der: r.cert_der && Buffer.from(r.cert_der), csr_der: r.csr_der && Buffer.from(r.csr_der) }, this.baseDir);
   }
 
   private certRecord(t: Tables, c: CertTableRow): CertificateRecord {
     const r = t.revocation.get(key(c.issuer_id, c.serial));
     const row: CertRow = {
       ...c,
+      der: Buffer.from(c.der),
       issuer_name: t.ca.get(c.issuer_id)!.name,
       reason: r ? r.reason : null,
       revoked_at: r ? r.revoked_at : null,
@@ -422,7 +424,10 @@ export class MemoryStore implements Store {
 
   async caKey(name: string): Promise<Buffer | undefined> {
     const t = await this.read();
-    for (const r of t.ca.values()) if (r.name === name) return t.caKey.get(r.id);
+    for (const r of t.ca.values()) if (r.name === name) {
+      const pem = t.caKey.get(r.id);
+      return pem && Buffer.from(pem);
+    }
     return undefined;
   }
 
@@ -597,7 +602,7 @@ export class MemoryStore implements Store {
     return [...t.batchItem.values()]
       .filter((i) => i.batch_id === batchId)
       .sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0))
-      .map((i) => ({ file: i.file, csrSha256: i.csr_sha256, serial: i.serial, der: t.certificate.get(key(i.issuer_id, i.serial))!.der }));
+      .map((i) => ({ file: i.file, csrSha256: i.csr_sha256, serial: i.serial, der: Buffer.from(t.certificate.get(key(i.issuer_id, i.serial))!.der) }));
   }
 
   // ---- revocations -------------------------------------------------------------------------------------------

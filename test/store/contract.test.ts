@@ -479,6 +479,21 @@ describe.each(adapters)('store contract: $name', (a) => {
     });
   });
 
+  it('ok/records hold copies of the stored bytes: changing a returned or a passed-in buffer never changes the store', async () => {
+    await withStore(a, async (s) => {
+      const der = Buffer.from('der of 0a');
+      const root = await s.createCa({ ...newCa('root'), keyPem: Buffer.from('PEM of root') }, null, ev('ca.init', 'root'), ACTOR, AT);
+      await s.recordIssued(root.id, [{ ...newCert('0a'), der }], ACTOR, AT);
+      der.fill(0);
+      (await s.getCertificates('0a', root.id))[0]!.der.fill(0);
+      (await s.getCa('root'))!.certDer!.fill(0);
+      (await s.caKey?.('root'))?.fill(0);
+      expect((await s.getCertificates('0a', root.id))[0]!.der.toString()).toBe('der of 0a');
+      expect((await s.getCa('root'))!.certDer!.toString()).toBe('cert of root');
+      expect((await s.caKey?.('root'))?.toString()).toBe('PEM of root');
+    });
+  });
+
   it('fail/a store whose schema is newer than this pki is refused: STATE_STORE_TOO_NEW', async () => {
     const ctx = await a.fresh();
     await ctx.store.close();
