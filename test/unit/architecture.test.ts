@@ -48,7 +48,7 @@ function expectOnly(found: string[], exceptions: Record<string, string>): void {
 describe('#17 the dependency direction of src/', () => {
   it('the parser sees the imports (a sanity check on the rules below)', () => {
     expect(FILES).toContain('store/sqlite.ts');
-    expect(IMPORTS.get('store/sqlite.ts')).toContain('better-sqlite3');
+    expect(IMPORTS.get('store/sqlite/connection.ts')).toContain('better-sqlite3');
     expect(IMPORTS.get('app/workspace.ts')).toContain('adapters/keys/file.ts');
   });
 
