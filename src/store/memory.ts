@@ -305,7 +305,7 @@ export class MemoryStore implements Store {
       const result = await this.db.current.run(view, () => fn(view));
       this.db.tables = view.tables;
       return result;
-    });
+    }, { settle: true });
   }
 
   private appendAudit(v: View, event: AuditEvent, actor: string, at: Date): void {

@@ -198,6 +198,34 @@ describe.each(adapters)('store contract: $name', (a) => {
     });
   });
 
+  it('ok/a call started just before a CRL transaction opens is not part of it: the transaction rolling back keeps it', async () => {
+    await withStore(a, async (s) => {
+      const root = await rootWithCerts(s, ['0a']);
+      // Started in the same tick, before the transaction: it has checked that the connection is free when the
+      // transaction begins, and must finish on its own, not inside the transaction.
+      const outside = s.recordIssued(root.id, [newCert('0e')], ACTOR, AT);
+      const crl = s.withCrlTransaction(root.id, async (tx) => {
+        await tx.reserveCrlNumber(5, AT);
+        await new Promise((r) => setTimeout(r, 20));
+        throw new PkiError('STATE_TEST', 'the signature failed');
+      });
+      await expect(crl).rejects.toThrow('the signature failed');
+      expect((await outside).collisions).toEqual([]);
+      expect(await s.getCertificates('0e', root.id)).toHaveLength(1);
+      expect(await s.withCrlTransaction(root.id, async (tx) => tx.lastReservedCrlNumber())).toBeUndefined();
+      // And when the transaction commits, both changes are kept (neither overwrites the other).
+      const before = s.recordIssued(root.id, [newCert('0f')], ACTOR, AT);
+      await s.withCrlTransaction(root.id, async (tx) => {
+        await tx.reserveCrlNumber(6, AT);
+        await new Promise((r) => setTimeout(r, 20));
+      });
+      expect((await before).collisions).toEqual([]);
+      expect(await s.getCertificates('0f', root.id)).toHaveLength(1);
+      expect(await s.withCrlTransaction(root.id, async (tx) => tx.lastReservedCrlNumber())).toBe(6);
+      expect(verifyAuditChain(await s.auditLog())).toBeUndefined();
+    });
+  });
+
   it('ok/a store call made from inside a CRL transaction body joins it: rolled back with it, or committed with it', async () => {
     await withStore(a, async (s) => {
       const root = await rootWithCerts(s, ['0a']);

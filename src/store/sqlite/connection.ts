@@ -166,7 +166,7 @@ export class SqliteConnection {
         if (this.db.inTransaction) this.sql('ROLLBACK').run();
         throw e;
       }
-    });
+    }, { settle: true });
   }
 
   ca(row: CaRow): CaRecord {
