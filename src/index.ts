@@ -1,12 +1,28 @@
 /** The public library API. No side effects on import. */
 export { PkiError, PkiErrors, EXIT_CODES, exitCodeFor } from './errors.js';
 export type { Deps, Store, CaRecord, CertificateRecord, NewCertificate } from './ports.js';
+export type {
+  StoreFactory,
+  StoreConnection,
+  CaRepository,
+  CertificateRepository,
+  BatchRepository,
+  RevocationRepository,
+  CrlRepository,
+  CrlTransaction,
+  AuditRepository,
+  PublishingRepository,
+  LeaseRepository,
+  RotationRepository,
+  ImportRepository,
+} from './ports.js';
 export { run } from './cli/run.js';
 export { initPki, createCa, createCaCsr, importCa, listCas, exportCa } from './app/ca.js';
 export { issueCertificate, issueBatch } from './app/issue.js';
 export { revokeCertificate } from './app/revoke.js';
 export { listCertificates, showCertificate } from './app/query.js';
 export { SqliteStore } from './store/sqlite.js';
+export { MemoryStore, MemoryDatabase } from './store/memory.js';
 export { parseProfile, loadProfile } from './profile/load.js';
 export { readCsr } from './x509/csr.js';
 export { parseCertificate, readCertificate } from './x509/certificate.js';

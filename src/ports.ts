@@ -30,7 +30,7 @@ export interface Deps {
   onSignal?: (handler: (signal: 'SIGINT' | 'SIGTERM') => void) => () => void;
   /** Opens CA keys for signing (default: the PKI directory's encrypted key files, src/adapters/keys/file.ts). */
   keyStore?: Pick<KeyStore, 'open'>;
-  /** Opens the store a PKI directory names (default: src/store/factory.ts, SQLite or PostgreSQL by URL). */
+  /** Opens the store a PKI directory names (default: src/store/factory.ts, SQLite, PostgreSQL or in-memory by URL). */
   storeFactory?: StoreFactory;
 }
 
@@ -309,10 +309,10 @@ export interface CertificateFilter {
 }
 
 /**
- * The store port. Every method that changes state is one transaction: a crash leaves the old or the new state.
- * Methods are async so that a networked adapter (PostgreSQL) can implement the same port.
+ * The store itself: its connection and whole-store operations (row-level copy for `pki store migrate`, SQLite's
+ * backup and integrity check). Optional methods exist only on the adapters that can offer them.
  */
-export interface Store {
+export interface StoreConnection {
   /** Closes the connection (a PostgreSQL store's close completes asynchronously; await it when the process goes on). */
   close(): void | Promise<void>;
   /** The key PEM kept in the store for CA `name` (key reference `store:NAME`), if any. */
@@ -330,6 +330,15 @@ export interface Store {
   backupTo?(file: string): Promise<void>;
   /** SQLite only: PRAGMA integrity_check ('ok' or the problems). */
   integrityCheck?(): string;
+}
+
+/**
+ * CAs (aggregate: the `ca` row, its stored key and, for a CA made here, its own certificate row).
+ * Transactions: `createCa`, `activateCa` and `retireCas` are each one transaction with their audit rows: all or
+ * nothing. `createCa` with a certificate records the CA row and the certificate together (a serial collision
+ * creates no CA). Reads see committed state only.
+ */
+export interface CaRepository {
   getCa(name: string): Promise<CaRecord | undefined>;
   getCaById(id: number): Promise<CaRecord | undefined>;
   listCas(): Promise<CaRecord[]>;
@@ -345,11 +354,36 @@ export interface Store {
   retireCas(ids: number[], events: AuditEvent[], actor: string, at: Date): Promise<number[]>;
   /** Turns a pending CA active with its signed certificate. */
   activateCa(id: number, update: { certDer: Buffer; parentId: number | null; externalChainPem: string | null; serial: string; notBefore: Date; notAfter: Date; subjectDn: string }, audit: AuditEvent, actor: string, at: Date): Promise<CaRecord>;
+}
+
+/**
+ * Issued certificates (aggregate: a certificate, unique per (issuer, serial), with its revocation joined on read).
+ * Transactions: `recordIssued` is one transaction for the whole array with one audit row per recorded certificate
+ * (and its batch item); a serial already present for the issuer, or repeated earlier in the same call, is reported
+ * in `collisions` and not recorded, while the others commit. Reads see committed state only.
+ */
+export interface CertificateRepository {
   /**
    * Records issued certificates in one transaction with one audit row each. Returns the indexes of certificates
    * whose serial already exists for this issuer (not recorded; the caller re-issues them with a new serial).
    */
   recordIssued(issuerId: number, certs: NewCertificate[], actor: string, at: Date): Promise<{ collisions: number[] }>;
+  getCertificates(serial: string, issuerId?: number): Promise<CertificateRecord[]>;
+  findCertificates(filter: CertificateFilter): Promise<CertificateRecord[]>;
+  /** Every certificate row's (issuer id, serial), for cross-checking against the audit log. */
+  certificateKeys(): Promise<Array<{ issuerId: number; serial: string }>>;
+  /**
+   * Unexpired end-entity certificates issued by any of `issuerIds`: the unrevoked ones, or the revoked ones; with
+   * `expiringBy`, only those whose notAfter is at or before it.
+   */
+  leafSummary(issuerIds: number[], now: Date, opts: { revoked: boolean; sample: number; expiringBy?: Date }): Promise<LeafSummary>;
+}
+
+/**
+ * `pki issue --batch` runs (aggregate: a run and its items; the items are written by `recordIssued` in the same
+ * transaction as their certificates). `startBatch` and `finishBatch` are single-row writes (no audit row).
+ */
+export interface BatchRepository {
   /** Records the start of an `issue --batch` run; returns its id. */
   startBatch(issuerId: number, csrDir: string, outDir: string, total: number, at: Date): Promise<number>;
   /** Marks a batch run finished (every certificate recorded and written). */
@@ -358,11 +392,33 @@ export interface Store {
   latestBatch(issuerId: number, csrDir: string, outDir: string): Promise<BatchRecord | undefined>;
   /** Certificates recorded for a batch run. */
   batchItems(batchId: number): Promise<BatchItemRecord[]>;
+}
+
+/**
+ * Revocations (aggregate: the revocation rows of one issuer and its revocation epoch/count).
+ * Transactions: `revoke` is one transaction: every item is checked first and any fault refuses all of them (nothing
+ * recorded, the epoch unchanged); otherwise every revocation, its audit row, the epoch step (+1 per run) and the
+ * revoked-CA status change commit together.
+ */
+export interface RevocationRepository {
   /**
    * Revokes certificates in one transaction: all or none. Throws NOT_FOUND_SERIAL or STATE_ALREADY_REVOKED listing
    * every serial at fault. `describe(i)` names item i in messages (e.g. "serials.txt:12").
    */
   revoke(issuerId: number, items: NewRevocation[], actor: string, at: Date, describe?: (i: number) => string): Promise<CertificateRecord[]>;
+  /** Every revocation row's (issuer id, serial), for cross-checking against the audit log. */
+  revocationKeys(): Promise<Array<{ issuerId: number; serial: string }>>;
+}
+
+/**
+ * CRLs (aggregate: an issuer's CRLs, their stored DER and the CRL numbers reserved).
+ * Transactions: `withCrlTransaction` is the one awaited transaction of the port: no other CRL run for the issuer
+ * overlaps it (in this process, another process, or another node), no other call on the same connection runs
+ * inside it (calls made from its body join it), and it commits when the body resolves and rolls back when it throws.
+ * A reserved CRL number is never handed out again, whether or not its CRL is recorded (a gap, never a reuse); a CRL
+ * number recorded or reserved twice is refused. `crlStatus` reads without taking the write lock.
+ */
+export interface CrlRepository {
   /** The latest CRL and the revocation epoch, read without taking the write lock (monitoring, cron pre-checks). */
   crlStatus(issuerId: number): Promise<{ last: CrlRecord | undefined; epoch: number }>;
   /**
@@ -375,13 +431,23 @@ export interface Store {
   listCrls(issuerId: number): Promise<CrlRecord[]>;
   /** The DER of a stored CRL. */
   crlDer(issuerId: number, crlNumber: number): Promise<Buffer | undefined>;
-  getCertificates(serial: string, issuerId?: number): Promise<CertificateRecord[]>;
-  findCertificates(filter: CertificateFilter): Promise<CertificateRecord[]>;
+}
+
+/**
+ * The audit log: one hash chain (src/domain/audit.ts `nextAuditRow`) over every state change. Rows are appended only
+ * by the other repositories' writes, in the same transaction as the change they record, while the adapter holds
+ * the chain's head against concurrent writers (so the log stays one chain across processes and nodes).
+ */
+export interface AuditRepository {
   auditLog(): Promise<AuditRecord[]>;
-  /** Every certificate row's (issuer id, serial), for cross-checking against the audit log. */
-  certificateKeys(): Promise<Array<{ issuerId: number; serial: string }>>;
-  /** Every revocation row's (issuer id, serial), for cross-checking against the audit log. */
-  revocationKeys(): Promise<Array<{ issuerId: number; serial: string }>>;
+}
+
+/**
+ * Publishing (aggregates: trust anchors, the CRLs published on them, and publishing targets).
+ * Transactions: every write (`saveAnchor` upsert, `savePublishedCrl` upsert, `deletePublishedCrl`, `addTarget`,
+ * `removeTarget`) is one transaction with its audit row. `addTarget` refuses a taken name (USAGE_TARGET_EXISTS).
+ */
+export interface PublishingRepository {
   getAnchor(name: string): Promise<AnchorRecord | undefined>;
   listAnchors(): Promise<AnchorRecord[]>;
   saveAnchor(anchor: AnchorRecord, audit: AuditEvent, actor: string, at: Date): Promise<void>;
@@ -389,6 +455,33 @@ export interface Store {
   listPublishedCrls(anchorName: string): Promise<PublishedCrl[]>;
   savePublishedCrl(p: PublishedCrl, audit: AuditEvent, actor: string, at: Date): Promise<void>;
   deletePublishedCrl(anchorName: string, issuerId: number, audit: AuditEvent, actor: string, at: Date): Promise<void>;
+  listTargets(): Promise<TargetRecord[]>;
+  getTarget(name: string): Promise<TargetRecord | undefined>;
+  /** Adds a target; throws USAGE_TARGET_EXISTS when the name is taken. */
+  addTarget(t: TargetRecord, audit: AuditEvent, actor: string, at: Date): Promise<void>;
+  removeTarget(name: string, audit: AuditEvent, actor: string, at: Date): Promise<void>;
+}
+
+/**
+ * Leases on trust anchors (who may write to one right now). `acquireLease` is one compare-and-set transaction:
+ * taken or extended only when free, expired, or already held by the same holder. No audit rows.
+ */
+export interface LeaseRepository {
+  /**
+   * Takes the lease on `name` for `holder` until `expiresAt` (or extends it when `holder` has it), unless another
+   * holder's lease has not expired at `now`. One transaction. Returns who holds it afterwards.
+   */
+  acquireLease(name: string, holder: string, now: Date, expiresAt: Date): Promise<LeaseRecord & { acquired: boolean }>;
+  /** Gives the lease back (only when `holder` still has it). */
+  releaseLease(name: string, holder: string): Promise<void>;
+}
+
+/**
+ * CA rotations (aggregate: a rotation and its phase). Transactions: `createRotation` checks and inserts in one
+ * transaction (at most one open rotation per anchor); `setRotationPhase` is a compare-and-set of the phase in one
+ * transaction, with its audit row.
+ */
+export interface RotationRepository {
   /** The anchor's rotation that has not finished or been aborted, if any. */
   openRotation(anchorName: string): Promise<RotationRecord | undefined>;
   /** Every rotation, oldest first (of one anchor when given). */
@@ -400,11 +493,14 @@ export interface Store {
    * STATE_ROTATION_PHASE otherwise.
    */
   setRotationPhase(id: number, from: RotationPhase[], to: RotationPhase, audit: AuditEvent, actor: string, at: Date): Promise<RotationRecord>;
-  /**
-   * Unexpired end-entity certificates issued by any of `issuerIds`: the unrevoked ones, or the revoked ones; with
-   * `expiringBy`, only those whose notAfter is at or before it.
-   */
-  leafSummary(issuerIds: number[], now: Date, opts: { revoked: boolean; sample: number; expiringBy?: Date }): Promise<LeafSummary>;
+}
+
+/**
+ * CAs imported from another tool with their history (aggregate: the CA row, every imported certificate/serial and
+ * revocation, and the history row). `importCaWithHistory` is ONE transaction around the awaited iteration of
+ * `entries`: a throw from the source or a duplicate serial leaves nothing behind.
+ */
+export interface ImportRepository {
   /**
    * Imports a CA from another tool with its history in ONE transaction: the CA row, every entry (a certificate, or a
    * known serial with an empty `der`, and its revocation), and the history row; all or nothing. `entries` is
@@ -414,19 +510,27 @@ export interface Store {
   importCaWithHistory(ca: NewCa, entries: Iterable<ImportedEntry> | AsyncIterable<ImportedEntry>, history: NewCaHistory, audit: AuditEvent, actor: string, at: Date): Promise<{ ca: CaRecord; history: CaHistory }>;
   /** The import record of a CA brought across from another tool (undefined for CAs made here). */
   caHistory(caId: number): Promise<CaHistory | undefined>;
-  /**
-   * Takes the lease on `name` for `holder` until `expiresAt` (or extends it when `holder` has it), unless another
-   * holder's lease has not expired at `now`. One transaction. Returns who holds it afterwards.
-   */
-  acquireLease(name: string, holder: string, now: Date, expiresAt: Date): Promise<LeaseRecord & { acquired: boolean }>;
-  /** Gives the lease back (only when `holder` still has it). */
-  releaseLease(name: string, holder: string): Promise<void>;
-  listTargets(): Promise<TargetRecord[]>;
-  getTarget(name: string): Promise<TargetRecord | undefined>;
-  /** Adds a target; throws USAGE_TARGET_EXISTS when the name is taken. */
-  addTarget(t: TargetRecord, audit: AuditEvent, actor: string, at: Date): Promise<void>;
-  removeTarget(name: string, audit: AuditEvent, actor: string, at: Date): Promise<void>;
 }
+
+/**
+ * The store port: every repository on one connection. Every method that changes state is one transaction: a crash
+ * leaves the old or the new state. Methods are async so that a networked adapter (PostgreSQL) can implement the
+ * same port. A use case that needs only part of the store can declare the narrow repository type (e.g.
+ * `CrlRepository & AuditRepository`); adapters implement the whole `Store`. Adapters: SQLite (src/store/sqlite.ts),
+ * PostgreSQL (src/store/postgres.ts) and in-memory (src/store/memory.ts: for tests and library users, not durable).
+ */
+export interface Store
+  extends StoreConnection,
+    CaRepository,
+    CertificateRepository,
+    BatchRepository,
+    RevocationRepository,
+    CrlRepository,
+    AuditRepository,
+    PublishingRepository,
+    LeaseRepository,
+    RotationRepository,
+    ImportRepository {}
 
 /** One certificate of an imported CA's history. */
 export interface ImportedEntry {

@@ -21,13 +21,20 @@ export class ConnectionGate {
     while (this.busy && !this.inside) await this.busy;
   }
 
-  /** Runs `fn` alone on the connection: later callers wait until it settles. */
-  async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` alone on the connection: later callers wait until it settles. With `settle`, `fn` starts only after
+   * the calls that found the connection free just before (their `idle()` resolved, their continuation not yet run)
+   * have run their synchronous part: a synchronous adapter (SQLite, in-memory) would otherwise run such a call inside
+   * the transaction `fn` opens, so that it commits or rolls back with it.
+   */
+  async exclusive<T>(fn: () => Promise<T>, opts: { settle?: boolean } = {}): Promise<T> {
     if (this.inside) throw new PkiError('INTERNAL_NESTED_TRANSACTION', 'a store transaction was opened inside another one on the same connection');
     while (this.busy) await this.busy;
     let release!: () => void;
     this.busy = new Promise<void>((r) => (release = r));
     try {
+      // A macrotask: every pending continuation (a microtask) runs first.
+      if (opts.settle) await new Promise<void>((r) => setImmediate(r));
       return await this.owner.run(true, fn);
     } finally {
       this.busy = null;

@@ -1,11 +1,20 @@
-/** Store URLs: a SQLite file (a path, or sqlite:PATH) or a PostgreSQL database (postgres:// or postgresql://). */
+/**
+ * Store URLs: a SQLite file (a path, or sqlite:PATH), a PostgreSQL database (postgres:// or postgresql://), or an
+ * in-memory store of this process (memory:NAME; not durable, for tests and library users).
+ */
 import { isAbsolute, resolve } from 'node:path';
 import { PkiError } from '../errors.js';
 
-export type StoreKind = 'sqlite' | 'postgres';
+export type StoreKind = 'sqlite' | 'postgres' | 'memory';
 
 export function storeKind(url: string): StoreKind {
-  return /^postgres(ql)?:\/\//i.test(url) ? 'postgres' : 'sqlite';
+  if (/^postgres(ql)?:\/\//i.test(url)) return 'postgres';
+  return /^memory:/i.test(url) ? 'memory' : 'sqlite';
+}
+
+/** The name of the in-memory database a `memory:NAME` URL names ('' for plain `memory:`). */
+export function memoryName(url: string): string {
+  return url.replace(/^memory:(\/\/)?/i, '');
 }
 
 /** The SQLite file a `sqlite:` URL or plain path names, absolute against `dir`. */

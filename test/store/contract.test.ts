@@ -1,20 +1,20 @@
 /**
- * #17/#19 the store contract, run against every adapter: the SQLite file and a PostgreSQL database of a throwaway
- * cluster (skipped, with the reason printed, where no PostgreSQL binaries are installed).
+ * #17/#19 the store contract, run against every adapter: the SQLite file, a PostgreSQL database of a throwaway
+ * cluster (skipped, with the reason printed, where no PostgreSQL binaries are installed) and the in-memory store.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { PkiError } from '../../src/errors.js';
 import { verifyAuditChain } from '../../src/domain/audit.js';
 import type { ImportedEntry, Store } from '../../src/ports.js';
 import { startPostgres } from '../helpers/postgres.js';
-import { ACTOR, AT, collect, ev, newCa, newCert, newRevocation, postgresAdapter, sqliteAdapter, type Adapter } from './fixtures.js';
+import { ACTOR, AT, collect, ev, memoryAdapter, newCa, newCert, newRevocation, postgresAdapter, sqliteAdapter, type Adapter } from './fixtures.js';
 
 const cluster = await startPostgres();
 if ('skip' in cluster) console.log(`store contract on PostgreSQL skipped: ${cluster.skip}`);
 afterAll(async () => {
   if ('stop' in cluster) await cluster.stop();
 });
-const adapters: Adapter[] = [sqliteAdapter(), ...('stop' in cluster ? [postgresAdapter(cluster)] : [])];
+const adapters: Adapter[] = [sqliteAdapter(), ...('stop' in cluster ? [postgresAdapter(cluster)] : []), memoryAdapter()];
 
 const codeOf = async (p: Promise<unknown>): Promise<string> => {
   try {
@@ -198,6 +198,34 @@ describe.each(adapters)('store contract: $name', (a) => {
     });
   });
 
+  it('ok/a call started just before a CRL transaction opens is not part of it: the transaction rolling back keeps it', async () => {
+    await withStore(a, async (s) => {
+      const root = await rootWithCerts(s, ['0a']);
+      // Started in the same tick, before the transaction: it has checked that the connection is free when the
+      // transaction begins, and must finish on its own, not inside the transaction.
+      const outside = s.recordIssued(root.id, [newCert('0e')], ACTOR, AT);
+      const crl = s.withCrlTransaction(root.id, async (tx) => {
+        await tx.reserveCrlNumber(5, AT);
+        await new Promise((r) => setTimeout(r, 20));
+        throw new PkiError('STATE_TEST', 'the signature failed');
+      });
+      await expect(crl).rejects.toThrow('the signature failed');
+      expect((await outside).collisions).toEqual([]);
+      expect(await s.getCertificates('0e', root.id)).toHaveLength(1);
+      expect(await s.withCrlTransaction(root.id, async (tx) => tx.lastReservedCrlNumber())).toBeUndefined();
+      // And when the transaction commits, both changes are kept (neither overwrites the other).
+      const before = s.recordIssued(root.id, [newCert('0f')], ACTOR, AT);
+      await s.withCrlTransaction(root.id, async (tx) => {
+        await tx.reserveCrlNumber(6, AT);
+        await new Promise((r) => setTimeout(r, 20));
+      });
+      expect((await before).collisions).toEqual([]);
+      expect(await s.getCertificates('0f', root.id)).toHaveLength(1);
+      expect(await s.withCrlTransaction(root.id, async (tx) => tx.lastReservedCrlNumber())).toBe(6);
+      expect(verifyAuditChain(await s.auditLog())).toBeUndefined();
+    });
+  });
+
   it('ok/a store call made from inside a CRL transaction body joins it: rolled back with it, or committed with it', async () => {
     await withStore(a, async (s) => {
       const root = await rootWithCerts(s, ['0a']);
@@ -291,6 +319,206 @@ describe.each(adapters)('store contract: $name', (a) => {
       expect((await s.revocationKeys()).length).toBe(2250);
       const log = await s.auditLog();
       expect(log.at(-1)?.details).toMatchObject({ certificates: 3000, knownSerials: 1500, revocations: 2250 });
+    });
+  });
+
+  it('ok/a multi-row change that fails commits none of its rows: a CA whose certificate collides is not created, and leaves no audit row', async () => {
+    await withStore(a, async (s) => {
+      const root = await rootWithCerts(s, ['0a']);
+      const log = (await s.auditLog()).length;
+      expect(await codeOf(s.createCa(newCa('sub', root.id), { issuerId: root.id, cert: newCert('0a') }, ev('ca.create', 'sub'), ACTOR, AT))).toBe('STATE_SERIAL_COLLISION');
+      expect(await s.getCa('sub')).toBeUndefined();
+      expect((await s.listCas()).map((c) => c.name)).toEqual(['root']);
+      expect((await s.auditLog()).length).toBe(log);
+      // The name is free again: the same CA with a new serial is created.
+      const sub = await s.createCa(newCa('sub', root.id), { issuerId: root.id, cert: newCert('0b') }, ev('ca.create', 'sub'), ACTOR, AT);
+      expect((await s.getCertificates('0b', root.id))[0]?.issuerName).toBe('root');
+      expect(sub.parentId).toBe(root.id);
+      // recordIssued writes one audit row per certificate it recorded, none for a collision.
+      const before = (await s.auditLog()).length;
+      expect((await s.recordIssued(root.id, [newCert('0c'), newCert('0a')], ACTOR, AT)).collisions).toEqual([1]);
+      const added = (await s.auditLog()).slice(before);
+      expect(added.map((r) => [r.action, r.target])).toEqual([['certificate.issue', '0c']]);
+      expect(verifyAuditChain(await s.auditLog())).toBeUndefined();
+    });
+  });
+
+  it('ok/a failing change made from inside a CRL transaction body rolls back alone (a savepoint); the transaction goes on and commits', async () => {
+    await withStore(a, async (s) => {
+      const root = await rootWithCerts(s, ['0a']);
+      await s.withCrlTransaction(root.id, async (tx) => {
+        await tx.reserveCrlNumber(1, AT);
+        expect(await codeOf(s.revoke(root.id, [newRevocation('0a'), newRevocation('ff')], ACTOR, AT))).toBe('NOT_FOUND_SERIAL');
+        expect(await tx.revocationStatus('0a')).toEqual({ revoked: false, notAfter: new Date('2027-01-01T00:00:00Z') });
+        expect(await tx.revocationEpoch()).toBe(0);
+        // A change that wrote its CA row before it failed on the certificate: the row goes, the transaction stays.
+        expect(await codeOf(s.createCa(newCa('sub', root.id), { issuerId: root.id, cert: newCert('0a') }, ev('ca.create', 'sub'), ACTOR, AT))).toBe('STATE_SERIAL_COLLISION');
+        expect(await s.getCa('sub')).toBeUndefined();
+      });
+      expect(await s.withCrlTransaction(root.id, async (tx) => tx.lastReservedCrlNumber())).toBe(1);
+      expect(await s.revocationKeys()).toEqual([]);
+      expect(await s.getCa('sub')).toBeUndefined();
+      expect((await s.auditLog()).map((r) => r.action)).toEqual(['ca.init', 'certificate.issue']);
+      expect(verifyAuditChain(await s.auditLog())).toBeUndefined();
+    });
+  });
+
+  it('ok/CRL numbers: a reserved number whose CRL was never recorded stays a gap; numbers are per CA; a number recorded twice is refused', async () => {
+    await withStore(a, async (s) => {
+      const root = await rootWithCerts(s, ['0a']);
+      const other = await s.createCa(newCa('other'), null, ev('ca.init', 'other'), ACTOR, AT);
+      const crl = (n: number) => ({ issuerId: root.id, crlNumber: n, thisUpdate: AT, nextUpdate: new Date('2026-03-08T12:00:00Z'), entries: 0, pruned: 0, reasons: true, derSize: 3, pemSize: 9, sha256: `s${n}`, revocationEpoch: 0, createdAt: AT });
+      // A run reserves 1 and dies before it records its CRL (the reservation commits; the CRL never does).
+      await s.withCrlTransaction(root.id, async (tx) => tx.reserveCrlNumber(1, AT));
+      await s.withCrlTransaction(root.id, async (tx) => {
+        expect(await tx.lastCrl()).toBeUndefined();
+        expect(await tx.lastReservedCrlNumber()).toBe(1);
+        await tx.reserveCrlNumber(2, AT);
+      });
+      await s.withCrlTransaction(root.id, async (tx) => tx.insertCrl(crl(2), [Buffer.from('abc')], ACTOR, AT));
+      expect((await s.listCrls(root.id)).map((c) => c.crlNumber)).toEqual([2]);
+      expect(await s.crlDer(root.id, 1)).toBeUndefined();
+      expect((await s.crlStatus(root.id)).last?.crlNumber).toBe(2);
+      // Another CA's numbers are its own.
+      expect(await s.withCrlTransaction(other.id, async (tx) => tx.lastReservedCrlNumber())).toBeUndefined();
+      await s.withCrlTransaction(other.id, async (tx) => tx.reserveCrlNumber(1, AT));
+      expect((await s.crlStatus(other.id)).last).toBeUndefined();
+      // The same number recorded again is refused, and the stored CRL is unchanged.
+      expect(await codeOf(s.withCrlTransaction(root.id, async (tx) => tx.insertCrl({ ...crl(2), sha256: 'other' }, [Buffer.from('xyz')], ACTOR, AT)))).not.toBe('no error');
+      expect((await s.crlDer(root.id, 2))!.toString()).toBe('abc');
+      expect((await s.listCrls(root.id)).map((c) => c.sha256)).toEqual(['s2']);
+      expect((await s.auditLog()).filter((r) => r.action === 'crl.generate').map((r) => r.target)).toEqual(['2']);
+    });
+  });
+
+  it('ok/CA lifecycle: revoking a CA certificate revokes the CA in the same transaction; retiring keeps "revoked", skips retired CAs; only a pending CA is activated', async () => {
+    await withStore(a, async (s) => {
+      const root = await s.createCa(newCa('root'), { issuerId: null, cert: newCert('01') }, ev('ca.init', 'root'), ACTOR, AT);
+      const sub = await s.createCa({ ...newCa('sub', root.id), serial: '5b' }, { issuerId: root.id, cert: { ...newCert('5b'), isCa: true } }, ev('ca.create', 'sub'), ACTOR, AT);
+      const sub2 = await s.createCa({ ...newCa('sub-2', root.id), serial: '5c' }, { issuerId: root.id, cert: { ...newCert('5c'), isCa: true } }, ev('ca.create', 'sub-2'), ACTOR, AT);
+      const pending = await s.createCa({ ...newCa('pending', root.id), status: 'pending', certDer: null, csrDer: Buffer.from('csr'), serial: null, notBefore: null, notAfter: null }, null, ev('ca.csr', 'pending'), ACTOR, AT);
+      await s.revoke(root.id, [newRevocation('5b', 4)], ACTOR, AT);
+      expect((await s.getCaById(sub.id))?.status).toBe('revoked');
+      expect((await s.auditLog()).slice(-2).map((r) => [r.action, r.target])).toEqual([
+        ['certificate.revoke', '5b'],
+        ['ca.revoked', 'sub'],
+      ]);
+      const later = new Date('2026-04-01T00:00:00Z');
+      expect(await s.retireCas([sub.id, sub2.id, pending.id], [ev('ca.retire', 'sub'), ev('ca.retire', 'sub-2'), ev('ca.retire', 'pending')], ACTOR, later)).toEqual([sub.id, sub2.id]);
+      expect(await s.getCaById(sub.id)).toMatchObject({ status: 'revoked', retiredAt: later });
+      expect(await s.getCaById(sub2.id)).toMatchObject({ status: 'retired', retiredAt: later });
+      expect(await s.retireCas([sub2.id], [ev('ca.retire', 'sub-2')], ACTOR, later)).toEqual([]);
+      expect((await s.auditLog()).filter((r) => r.action === 'ca.retire').map((r) => r.target)).toEqual(['sub', 'sub-2']);
+      const update = { certDer: Buffer.from('cert of pending'), parentId: root.id, externalChainPem: null, serial: '5d', notBefore: AT, notAfter: new Date('2031-01-01T00:00:00Z'), subjectDn: 'CN=pending' };
+      expect(await codeOf(s.activateCa(sub2.id, update, ev('ca.activate', 'sub-2'), ACTOR, AT))).toBe('STATE_CA_NOT_PENDING');
+      const active = await s.activateCa(pending.id, update, ev('ca.activate', 'pending'), ACTOR, AT);
+      expect(active).toMatchObject({ status: 'active', serial: '5d', notAfter: new Date('2031-01-01T00:00:00Z') });
+      expect(active.certDer?.toString()).toBe('cert of pending');
+      expect(await codeOf(s.activateCa(pending.id, update, ev('ca.activate', 'pending'), ACTOR, AT))).toBe('STATE_CA_NOT_PENDING');
+      expect(verifyAuditChain(await s.auditLog())).toBeUndefined();
+    });
+  });
+
+  it('ok/queries: certificate filters, the leaf summary of a rotation, key paths relative to the PKI directory, keys kept in the store', async () => {
+    await withStore(a, async (s, ctx) => {
+      const root = await s.createCa({ ...newCa('root'), keyPath: `${ctx.dir}/keys/root.key.pem`, keyPem: Buffer.from('PEM of root') }, null, ev('ca.init', 'root'), ACTOR, AT);
+      expect(root.keyPath).toBe(`${ctx.dir}/keys/root.key.pem`);
+      expect((await s.caKey?.('root'))?.toString()).toBe('PEM of root');
+      const day = (d: number) => new Date(AT.getTime() + d * 86_400_000);
+      await s.recordIssued(root.id, [newCert('01', day(-1)), newCert('02', day(5)), newCert('03', day(20)), newCert('04', day(40)), { ...newCert('05', day(60)), isCa: true }], ACTOR, AT);
+      await s.revoke(root.id, [newRevocation('03')], ACTOR, AT);
+      const serials = (cs: Array<{ serial: string }>) => cs.map((c) => c.serial);
+      expect(serials(await s.findCertificates({ status: 'expired', now: AT }))).toEqual(['01']);
+      expect(serials(await s.findCertificates({ status: 'valid', now: AT }))).toEqual(['02', '04', '05']);
+      expect(serials(await s.findCertificates({ status: 'revoked', now: AT }))).toEqual(['03']);
+      expect(serials(await s.findCertificates({ expiringWithinSeconds: 30 * 86_400, now: AT }))).toEqual(['02']);
+      expect(serials(await s.findCertificates({ now: AT, limit: 2 }))).toEqual(['01', '02']);
+      const valid = await s.leafSummary([root.id], AT, { revoked: false, sample: 1 });
+      expect(valid.count).toBe(2);
+      expect(valid.latestNotAfter).toEqual(day(40));
+      expect(serials(valid.sample)).toEqual(['04']);
+      expect((await s.leafSummary([root.id], AT, { revoked: false, sample: 5, expiringBy: day(10) })).count).toBe(1);
+      expect(serials((await s.leafSummary([root.id], AT, { revoked: true, sample: 5 })).sample)).toEqual(['03']);
+      expect(await s.leafSummary([], AT, { revoked: false, sample: 5 })).toEqual({ count: 0, latestNotAfter: null, sample: [] });
+    });
+  });
+
+  it('ok/publishing: anchors and published CRLs are upserted, listed in order and deleted; targets removed; a finished rotation frees its anchor', async () => {
+    await withStore(a, async (s) => {
+      const root = await s.createCa(newCa('root'), null, ev('ca.init', 'root'), ACTOR, AT);
+      const next = await s.createCa(newCa('root-2'), null, ev('ca.init', 'root-2'), ACTOR, AT);
+      const anchor = { name: 'b1', arn: 'arn:b1', trustAnchorId: 'id-b1', region: 'eu-west-1', caNames: ['root'], bundleSha256: 'cd', updatedAt: AT };
+      await s.saveAnchor(anchor, ev('anchor.push', 'b1'), ACTOR, AT);
+      await s.saveAnchor({ ...anchor, name: 'a1@t1', anchorName: 'a1', target: 't1' }, ev('anchor.push', 'a1@t1'), ACTOR, AT);
+      await s.saveAnchor({ ...anchor, caNames: ['root', 'root-2'], bundleSha256: 'ef' }, ev('anchor.push', 'b1'), ACTOR, AT);
+      expect((await s.listAnchors()).map((x) => [x.name, x.anchorName, x.target])).toEqual([
+        ['a1@t1', 'a1', 't1'],
+        ['b1', 'b1', ''],
+      ]);
+      expect(await s.getAnchor('b1')).toMatchObject({ caNames: ['root', 'root-2'], bundleSha256: 'ef' });
+      const pub = { anchorName: 'b1', issuerId: next.id, crlId: 'crl-1', crlArn: 'arn:crl-1', crlNumber: 1, sha256: 'aa', publishedAt: AT };
+      await s.savePublishedCrl(pub, ev('crl.publish', 'b1'), ACTOR, AT);
+      await s.savePublishedCrl({ ...pub, issuerId: root.id }, ev('crl.publish', 'b1'), ACTOR, AT);
+      await s.savePublishedCrl({ ...pub, crlNumber: 2, sha256: 'bb' }, ev('crl.publish', 'b1'), ACTOR, AT);
+      expect((await s.listPublishedCrls('b1')).map((p) => [p.issuerId, p.crlNumber])).toEqual([
+        [root.id, 1],
+        [next.id, 2],
+      ]);
+      await s.deletePublishedCrl('b1', root.id, ev('crl.unpublish', 'b1'), ACTOR, AT);
+      expect(await s.getPublishedCrl('b1', root.id)).toBeUndefined();
+      expect((await s.getPublishedCrl('b1', next.id))?.sha256).toBe('bb');
+      const target = (name: string) => ({ name, region: 'eu-west-1', account: '111122223333', awsProfile: null, roleArn: null, endpoint: null, createdAt: AT });
+      await s.addTarget(target('z'), ev('target.add', 'z'), ACTOR, AT);
+      await s.addTarget(target('m'), ev('target.add', 'm'), ACTOR, AT);
+      expect((await s.listTargets()).map((t) => t.name)).toEqual(['m', 'z']);
+      await s.removeTarget('z', ev('target.remove', 'z'), ACTOR, AT);
+      expect(await s.getTarget('z')).toBeUndefined();
+      expect((await s.getTarget('m'))?.account).toBe('111122223333');
+
+      const r = await s.createRotation({ anchorName: 'b1', oldCaId: root.id, newCaId: next.id, anchorChange: true, bundleBefore: ['root'], startedAt: AT }, ev('rotation.start', 'b1'), ACTOR, AT);
+      await s.setRotationPhase(r.id, ['starting'], 'aborting', ev('rotation.abort', 'b1'), ACTOR, AT);
+      const done = await s.setRotationPhase(r.id, ['aborting'], 'aborted', ev('rotation.aborted', 'b1'), ACTOR, AT);
+      expect(done.endedAt).toEqual(AT);
+      expect(await s.openRotation('b1')).toBeUndefined();
+      const again = await s.createRotation({ anchorName: 'b1', oldCaId: root.id, newCaId: next.id, anchorChange: false, bundleBefore: ['root', 'root-2'], startedAt: AT }, ev('rotation.start', 'b1'), ACTOR, AT);
+      expect((await s.listRotations('b1')).map((x) => [x.id, x.phase, x.anchorChange])).toEqual([
+        [r.id, 'aborted', true],
+        [again.id, 'starting', false],
+      ]);
+      expect(await s.listRotations('elsewhere')).toEqual([]);
+      expect(verifyAuditChain(await s.auditLog())).toBeUndefined();
+    });
+  });
+
+  it('fail/an import whose source throws part-way commits nothing', async () => {
+    await withStore(a, async (s) => {
+      async function* failing(): AsyncGenerator<ImportedEntry> {
+        for (let i = 0; i < 50; i++) yield { where: `index.txt:${i + 1}`, cert: newCert((0x100 + i).toString(16)), revocation: i % 2 ? newRevocation((0x100 + i).toString(16)) : null };
+        throw new PkiError('IO_READ_FAILED', 'index.txt: read error');
+      }
+      expect(await codeOf(s.importCaWithHistory(newCa('old'), failing(), { tool: 'openssl-ca', nextCrlNumber: null, crlNumberSource: null }, ev('ca.import-history', 'old'), ACTOR, AT))).toBe('IO_READ_FAILED');
+      expect(await s.listCas()).toEqual([]);
+      expect(await s.certificateKeys()).toEqual([]);
+      expect(await s.revocationKeys()).toEqual([]);
+      expect(await s.auditLog()).toEqual([]);
+      // The store is usable afterwards, and ids are not a concern of the caller.
+      const root = await rootWithCerts(s, ['0a']);
+      expect((await s.getCertificates('0a', root.id)).length).toBe(1);
+    });
+  });
+
+  it('ok/records hold copies of the stored bytes: changing a returned or a passed-in buffer never changes the store', async () => {
+    await withStore(a, async (s) => {
+      const der = Buffer.from('der of 0a');
+      const root = await s.createCa({ ...newCa('root'), keyPem: Buffer.from('PEM of root') }, null, ev('ca.init', 'root'), ACTOR, AT);
+      await s.recordIssued(root.id, [{ ...newCert('0a'), der }], ACTOR, AT);
+      der.fill(0);
+      (await s.getCertificates('0a', root.id))[0]!.der.fill(0);
+      (await s.getCa('root'))!.certDer!.fill(0);
+      (await s.caKey?.('root'))?.fill(0);
+      expect((await s.getCertificates('0a', root.id))[0]!.der.toString()).toBe('der of 0a');
+      expect((await s.getCa('root'))!.certDer!.toString()).toBe('cert of root');
+      expect((await s.caKey?.('root'))?.toString()).toBe('PEM of root');
     });
   });
 

@@ -1,16 +1,18 @@
-/** Store contract fixtures: both adapters (SQLite file, PostgreSQL database of a throwaway cluster), and row builders. */
+/** Store contract fixtures: every adapter (SQLite file, PostgreSQL database of a throwaway cluster, in-memory), and row builders. */
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import type { AuditEvent, NewCa, NewCertificate, NewRevocation, Store } from '../../src/ports.js';
+import type { AuditEvent, NewCa, NewCertificate, NewRevocation, Store, StoreFactory } from '../../src/ports.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import { PostgresStore } from '../../src/store/postgres.js';
+import { defaultStoreFactory } from '../../src/store/factory.js';
+import { MemoryDatabase, MemoryStore, memoryDatabase } from '../../src/store/memory.js';
 import { encodeCrlEntry } from '../../src/x509/crl.js';
 import { tempDir } from '../helpers.js';
 import type { PgCluster } from '../helpers/postgres.js';
 
 export interface Adapter {
-  name: 'sqlite' | 'postgres';
+  name: 'sqlite' | 'postgres' | 'memory';
   /** A fresh, empty store; `url` opens it again (another connection, as another node would). */
   fresh(): Promise<{ store: Store; url: string; dir: string; open(): Promise<Store>; setSchemaVersion(v: number): Promise<void> }>;
 }
@@ -33,6 +35,48 @@ export function sqliteAdapter(): Adapter {
           db.close();
         },
       };
+    },
+  };
+}
+
+let memoryCount = 0;
+/** The in-memory store, opened through the store factory by its `memory:NAME` URL (each open is another connection). */
+export function memoryAdapter(): Adapter {
+  return {
+    name: 'memory',
+    async fresh() {
+      const dir = tempDir('pki-contract-');
+      const url = `memory:contract-${process.pid}-${++memoryCount}`;
+      const where = { baseDir: dir, keysDir: join(dir, 'keys') };
+      const store = await defaultStoreFactory.open(url, where, { create: true });
+      const open = async () => defaultStoreFactory.open(url, where, { create: false });
+      return {
+        store,
+        url,
+        dir,
+        open,
+        async setSchemaVersion(v) {
+          memoryDatabase(url.slice('memory:'.length), false)!.schemaVersion = v;
+        },
+      };
+    },
+  };
+}
+
+/**
+ * A store factory for `Deps.storeFactory` that gives every PKI directory an in-memory store, whatever URL its
+ * pki.yaml names: the CLI and the use cases run unchanged, without a database file. `databases` maps each PKI
+ * directory to its database (to look inside afterwards).
+ */
+export function memoryStoreFactory(): StoreFactory & { databases: Map<string, MemoryDatabase> } {
+  const databases = new Map<string, MemoryDatabase>();
+  return {
+    databases,
+    async open(url, where, opts) {
+      let db = databases.get(where.baseDir);
+      if (!db && opts.create) databases.set(where.baseDir, (db = new MemoryDatabase()));
+      if (!db) throw new Error(`no in-memory store for ${where.baseDir} (${url})`);
+      return MemoryStore.open(db, { baseDir: where.baseDir });
     },
   };
 }

@@ -1,0 +1,30 @@
+/** The SQLite store's AuditRepository (src/ports.ts): the audit log as read back (rows are appended by SqliteConnection.appendAudit in each change's transaction). */
+import type { AuditRecord, AuditRepository } from '../../ports.js';
+import type { SqliteConnection } from './connection.js';
+
+export class SqliteAuditRepository implements AuditRepository {
+  constructor(private readonly c: SqliteConnection) {}
+
+  async auditLog(): Promise<AuditRecord[]> {
+    await this.c.gate.idle();
+    const rows = this.c.sql('SELECT * FROM audit ORDER BY seq').all() as Array<{
+      seq: number;
+      at: string;
+      actor: string;
+      action: string;
+      target: string;
+      details: string;
+      prev_hash: string;
+      hash: string;
+    }>;
+    return rows.map((r) => {
+      let details: Record<string, unknown>;
+      try {
+        details = JSON.parse(r.details) as Record<string, unknown>;
+      } catch {
+        details = { unparseable: r.details };
+      }
+      return { seq: r.seq, at: new Date(r.at), atText: r.at, actor: r.actor, action: r.action, target: r.target, details, detailsText: r.details, prevHash: r.prev_hash, hash: r.hash };
+    });
+  }
+}
