@@ -200,7 +200,6 @@ describe('#17 use cases are free of the CLI', () => {
       'x509/name.ts': later,
       'app/node.ts': later,
       'app/store-migrate.ts': later,
-      'store/postgres-migrations.ts': 'SQL comments of a migration name the pki issue --batch flags (the same text as the SQLite migration)',
       'store/migrations.ts': `${later} (and SQL comments of a migration name the pki issue --batch flags)`,
       'store/postgres-migrations.ts': 'the migration names mirror store/migrations.ts (one names the pki issue --batch flags): schema history, not an input',
       'app/credential-process-line.ts': "writes the credential_process command line of ~/.aws/config (the flags of pki credential-process and aws_signing_helper): generated configuration for another program, not an input",
