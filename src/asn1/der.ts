@@ -373,6 +373,13 @@ export function decodeBitStringStrict(t: Tlv): { bytes: Buffer; unusedBits: numb
   return r;
 }
 
+/** A signature BIT STRING: whole octets only (0 unused bits), as OpenSSL requires ("invalid bit string bits left"). */
+export function decodeSignatureBits(t: Tlv, what: string): Buffer {
+  const r = decodeBitString(t);
+  if (r.unusedBits !== 0) throw new DerError(`${what}: BIT STRING with ${r.unusedBits} unused bits (a signature is whole octets)`, t.start);
+  return r.bytes;
+}
+
 /**
  * A named-bit BIT STRING (KeyUsage, ReasonFlags) in DER: no trailing zero bits (X.690 §11.2.2), so the last octet's
  * lowest used bit is set and the padding is zero. An empty value is 03 01 00.

@@ -7,7 +7,7 @@
  */
 import { PkiError } from '../errors.js';
 import type { Signer } from '../ports/signer.js';
-import { DerError, DerReader, TAG, bitString, children, decodeBitStringStrict, decodeOid, decodeSignedInteger, decodeTime, explicit, integer, integerFromBytes, octetString, seq, time, type Tlv } from '../asn1/der.js';
+import { DerError, DerReader, TAG, bitString, children, decodeBitStringStrict, decodeSignatureBits, decodeOid, decodeSignedInteger, decodeTime, explicit, integer, integerFromBytes, octetString, seq, time, type Tlv } from '../asn1/der.js';
 import { serialFromOctets } from '../domain/serial.js';
 import { publicKeyInfoProblem } from './spki.js';
 import { mlDsaTypeForOid } from '../crypto/mldsa.js';
@@ -246,7 +246,7 @@ export function parseCertificate(der: Buffer, source = 'certificate'): ParsedCer
       publicKey: publicKeyFromSpki(spki),
       extensions,
       ...(san ? (({ sans, directoryNames, others }) => ({ sans, sanDirectoryNames: directoryNames, sanOthers: others }))(decodeSans(san.value)) : { sans: [], sanDirectoryNames: [], sanOthers: [] }),
-      signature: decodeBitStringStrict(sigT).bytes,
+      signature: decodeSignatureBits(sigT, 'signatureValue'),
     };
     if (spkiProblem) out.publicKeyProblem = spkiProblem;
     if (bc) out.basicConstraints = decodeBasicConstraints(bc.value);

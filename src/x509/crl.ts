@@ -8,7 +8,7 @@
  * the strict DER reader; entries are walked by a tight loop that allocates nothing per entry unless asked for it.
  */
 import { PkiError } from '../errors.js';
-import { TAG, DerError, bool, children, decodeBitStringStrict, decodeOid, decodeSignedInteger, decodeTime, decodeUnsignedInteger, expectTag, integer, integerFromBytes, octetString, oid, readLength, readSingle, readTlv, seq, time, tlv, explicit, type Tlv } from '../asn1/der.js';
+import { TAG, DerError, bool, children, decodeSignatureBits, decodeOid, decodeSignedInteger, decodeTime, decodeUnsignedInteger, expectTag, integer, integerFromBytes, octetString, oid, readLength, readSingle, readTlv, seq, time, tlv, explicit, type Tlv } from '../asn1/der.js';
 import { serialFromOctets, serialToOctets } from '../domain/serial.js';
 import { decodeAuthorityKeyIdentifier, decodeExtensions, encodeAuthorityKeyIdentifier, type Extension } from './extensions.js';
 import { decodeName, formatDn } from './name.js';
@@ -195,7 +195,7 @@ export function decodeCrl(der: Buffer, source: string): DecodedCrl {
       issuerDn: formatDn(decodeName(issuerT)),
       thisUpdate,
       extensions,
-      signature: decodeBitStringStrict(expectTag(sigT, TAG.BIT_STRING, 'signatureValue')).bytes,
+      signature: decodeSignatureBits(expectTag(sigT, TAG.BIT_STRING, 'signatureValue'), 'signatureValue'),
       entriesStart,
       entriesEnd,
     };

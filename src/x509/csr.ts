@@ -5,7 +5,7 @@ import { mlDsaTypeForOid } from '../crypto/mldsa.js';
 import { isSupportedSignatureOid, type PublicKey } from '../crypto/public-key.js';
 import type { Signer } from '../ports/signer.js';
 import { readPublicKeyInfo, type PublicKeyInfo } from './spki.js';
-import { TAG, bitString, children, decodeBitString, decodeOid, expectTag, integer, oid, readSingle, seq, setOf, tlv } from '../asn1/der.js';
+import { TAG, bitString, children, decodeSignatureBits, decodeOid, expectTag, integer, oid, readSingle, seq, setOf, tlv } from '../asn1/der.js';
 import { decodeExtensions, decodeSans, type Extension, type San } from './extensions.js';
 import { decodeName, formatDn, type Rdns } from './name.js';
 import { OID, SIGNATURE_ALGORITHM_NAMES } from '../asn1/oids.js';
@@ -113,7 +113,7 @@ function parseCsr(data: Buffer, source: string): UnverifiedCsr {
       requestedExtensions,
       sans: sanExt ? decodeSans(sanExt.value).sans : [],
       info: infoT!.raw,
-      signature: decodeBitString(expectTag(sigT, TAG.BIT_STRING, 'signature')).bytes,
+      signature: decodeSignatureBits(expectTag(sigT, TAG.BIT_STRING, 'signature'), 'signature'),
     };
     if (desc.keyType) parsed.keyType = desc.keyType;
     if (desc.rsaBits) parsed.rsaBits = desc.rsaBits;
