@@ -2,11 +2,14 @@
  * #17 use cases name their typed inputs (`input.<field>`, `details.input`), never CLI flags; the CLI shows the flag.
  * The library's own error (called without the CLI) and the CLI's text and JSON output of the same refusal.
  */
+import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PkiError } from '../../src/errors.js';
 import { renewCertificate } from '../../src/app/renew.js';
 import { addTarget } from '../../src/app/targets.js';
+import { makeCsr } from '../../src/app/csr.js';
+import { restorePki } from '../../src/app/backup.js';
 import { verifyCertificate } from '../../src/app/verify.js';
 import { flagOf, withFlags } from '../../src/cli/output/flags.js';
 import { cli, makeDeps, makePki, snapshot, tempDir } from '../helpers.js';
@@ -88,6 +91,56 @@ describe('#17 errors name the input; the CLI names the flag', () => {
     expect(h.code).toBe(2);
     expect(h.stderr).toContain('error: --host 0.0.0.0 is not a loopback address');
     expect(h.stderr).toContain('hint: keep 127.0.0.1, or pass --allow-non-loopback');
+  });
+
+  it('pki csr: the subject parser, the key-type parser and the output checks name input fields; the CLI shows --subject, --san, --out', async () => {
+    const cwd = tempDir('pki-input-');
+    const deps = makeDeps(cwd);
+    const before = snapshot(cwd);
+    const none = await thrown(makeCsr(deps, { keyOut: join(cwd, 'k'), out: join(cwd, 'c') }));
+    expect(none).toMatchObject({ code: 'USAGE_MISSING_INPUT', message: 'give exactly one of input.subject or input.fromCfssl FILE', details: { input: ['subject', 'fromCfssl'] } });
+    const subject = await thrown(makeCsr(deps, { subject: 'C=USA,CN=x', keyOut: join(cwd, 'k'), out: join(cwd, 'c') }));
+    expect(subject.code).toBe('USAGE_BAD_SUBJECT');
+    expect(subject.message).toMatch(/^invalid input\.subject "C=USA,CN=x"/);
+    expect(subject.message).not.toMatch(/--[a-z]/);
+    const keyType = await thrown(makeCsr(deps, { subject: 'CN=x', keyType: 'dsa', keyOut: join(cwd, 'k'), out: join(cwd, 'c') }));
+    expect(keyType).toMatchObject({ code: 'USAGE_BAD_KEY_TYPE', details: { flag: 'input.keyType', value: 'dsa' } });
+    expect(keyType.message).toMatch(/^input\.keyType "dsa" is not one of /);
+    const same = await thrown(makeCsr(deps, { subject: 'CN=x', keyOut: join(cwd, 'k'), out: 'k' }));
+    expect(same).toMatchObject({ code: 'USAGE_CONFLICT', message: 'input.keyOut and input.out are the same file k', details: { input: ['keyOut', 'out'] } });
+    // Through the CLI: the flags, the same codes and exit codes.
+    const r1 = await cli(['csr', '--key-out', join(cwd, 'k'), '--out', join(cwd, 'c'), '--json'], deps);
+    expect(r1.code).toBe(2);
+    expect(r1.json.error).toMatchObject({ code: 'USAGE_MISSING_INPUT', message: 'give exactly one of --subject or --from-cfssl FILE', details: { input: ['subject', 'fromCfssl'] } });
+    const r2 = await cli(['csr', '--subject', 'C=USA,CN=x', '--key-out', join(cwd, 'k'), '--out', join(cwd, 'c')], deps);
+    expect(r2.code).toBe(2);
+    expect(r2.stderr).toContain('error: invalid --subject "C=USA,CN=x"');
+    expect(r2.stderr).not.toContain('input.');
+    // (--key-type is checked by the CLI's own choices first; a SAN is checked by the use case.)
+    const r3 = await cli(['csr', '--subject', 'CN=x', '--san', 'host.example', '--key-out', join(cwd, 'k'), '--out', join(cwd, 'c'), '--json'], deps);
+    expect(r3.code).toBe(2);
+    expect(r3.json.error).toMatchObject({ code: 'USAGE_BAD_SAN', message: '--san "host.example": expected TYPE:VALUE with TYPE one of dns, uri, email, ip', details: { flag: '--san', input: 'san' } });
+    fs.writeFileSync(join(cwd, 'taken.csr'), 'x');
+    const r4 = await cli(['csr', '--subject', 'CN=x', '--key-out', join(cwd, 'k'), '--out', join(cwd, 'taken.csr'), '--json'], deps);
+    expect(r4.code).toBe(6);
+    expect(r4.json.error).toMatchObject({ code: 'STATE_OUTPUT_EXISTS', message: `--out ${join(cwd, 'taken.csr')} already exists`, hint: 'pass --force to overwrite it' });
+    expect(fs.existsSync(join(cwd, 'k'))).toBe(false);
+    fs.rmSync(join(cwd, 'taken.csr'));
+    expect(snapshot(cwd)).toEqual(before);
+  });
+
+  it('pki restore --dir: the library names input.dir, the CLI --dir', async () => {
+    const cwd = tempDir('pki-input-');
+    const deps = makeDeps(cwd);
+    const full = join(cwd, 'full');
+    fs.mkdirSync(full);
+    fs.writeFileSync(join(full, 'x'), 'x');
+    const lib = await thrown(restorePki(deps, { file: join(cwd, 'absent.tar'), dir: full }));
+    expect(lib).toMatchObject({ code: 'STATE_OUTPUT_EXISTS', message: `input.dir ${full} is not empty: pki restore writes only into an empty or new directory`, details: { input: 'dir' } });
+    const r = await cli(['restore', join(cwd, 'absent.tar'), '--dir', full, '--json'], deps);
+    expect(r.code).toBe(6);
+    expect(r.json.error).toMatchObject({ code: 'STATE_OUTPUT_EXISTS', message: `--dir ${full} is not empty: pki restore writes only into an empty or new directory`, details: { input: 'dir' } });
+    expect(fs.readdirSync(full)).toEqual(['x']);
   });
 
   it('the renderer rewrites declared fields only, so a file called input.pem stays as it is', () => {

@@ -574,7 +574,7 @@ export class Pkcs11KeyStore {
    * A key generator on the token of `ref` (a `pkcs11:` URI naming the token; `object=` overrides the label). Logs
    * in now (a prompt may happen), so that `generate` itself needs nothing more.
    */
-  async generatorFor(ref: string, flag = '--key-store'): Promise<{ generate(type: KeyType, label: string): GeneratedKey; token: string; defaults: { module?: string; pinSource?: string } }> {
+  async generatorFor(ref: string, flag = 'input.keyStore'): Promise<{ generate(type: KeyType, label: string): GeneratedKey; token: string; defaults: { module?: string; pinSource?: string } }> {
     const uri = parsePkcs11Uri(ref, flag);
     const shown = redactPkcs11Uri(ref);
     if (uri.id) throw new PkiError('USAGE_BAD_PKCS11_URI', `${flag} "${shown}": a key store names a token; id= belongs to an existing key (pki sets CKA_ID to the key identifier)`, { details: { flag } });
