@@ -9,6 +9,8 @@ import { PkiError } from '../../src/errors.js';
 import { renewCertificate } from '../../src/app/renew.js';
 import { addTarget } from '../../src/app/targets.js';
 import { makeCsr } from '../../src/app/csr.js';
+import { createCa, initPki } from '../../src/app/ca.js';
+import { importEasyRsa } from '../../src/app/import/easy-rsa.js';
 import { restorePki } from '../../src/app/backup.js';
 import { verifyCertificate } from '../../src/app/verify.js';
 import { flagOf, withFlags } from '../../src/cli/output/flags.js';
@@ -141,6 +143,56 @@ describe('#17 errors name the input; the CLI names the flag', () => {
     expect(r.code).toBe(6);
     expect(r.json.error).toMatchObject({ code: 'STATE_OUTPUT_EXISTS', message: `--dir ${full} is not empty: pki restore writes only into an empty or new directory`, details: { input: 'dir' } });
     expect(fs.readdirSync(full)).toEqual(['x']);
+  });
+
+  it('pki init, pki ca create: conflicting inputs and the unencrypted-key warning name input fields; the CLI shows the flags on stderr and in JSON', async () => {
+    const cwd = tempDir('pki-input-');
+    const deps = makeDeps(cwd);
+    const dir = join(cwd, 'pki');
+    const both = await thrown(initPki(deps, { dir, subject: 'CN=Root', rootCert: 'r.pem', rootKey: 'r.key', noPassphrase: true }));
+    expect(both).toMatchObject({ code: 'USAGE_CONFLICT', message: 'input.subject makes a new root; input.rootCert adopts an existing one: give one of them', details: { input: ['subject', 'rootCert'] } });
+    const r = await cli(['init', '--dir', dir, '--subject', 'CN=Root', '--root-cert', 'r.pem', '--root-key', 'r.key', '--no-passphrase', '--json'], deps);
+    expect(r.code).toBe(2);
+    expect(r.json.error).toMatchObject({ code: 'USAGE_CONFLICT', message: '--subject makes a new root; --root-cert adopts an existing one: give one of them', details: { input: ['subject', 'rootCert'] } });
+    expect(fs.existsSync(dir)).toBe(false);
+    // A new CA key without a passphrase: the library's warning names the input, the CLI's the flag.
+    const made = await cli(['init', '--dir', dir, '--subject', 'CN=Root', '--no-passphrase'], deps);
+    expect(made.code, made.stderr).toBe(0);
+    expect(made.stderr).toMatch(/^warning: --no-passphrase: the root CA key \S+ is stored UNENCRYPTED/m);
+    expect(made.stderr).not.toContain('input.');
+    const libDeps = makeDeps(cwd, { seed: 'library' });
+    await createCa(libDeps, { dir, name: 'issuing-1', parent: 'root', subject: 'CN=Issuing', noPassphrase: true });
+    expect(libDeps.err.join('')).toMatch(/^warning: input\.noPassphrase: CA issuing-1's key \S+ is stored UNENCRYPTED/m);
+    // Inputs that exclude each other, through the library and the CLI.
+    const rootAndParent = await thrown(createCa(deps, { dir, name: 'x', root: true, parent: 'root', subject: 'CN=X', noPassphrase: true }));
+    expect(rootAndParent).toMatchObject({ code: 'USAGE_CONFLICT', message: 'input.root makes a self-signed CA: it takes no input.parent', details: { input: ['root', 'parent'] } });
+    const before = snapshot(dir);
+    const c = await cli(['ca', 'create', 'x', '--dir', dir, '--root', '--parent', 'root', '--subject', 'CN=X', '--no-passphrase'], deps);
+    expect(c.code).toBe(2);
+    expect(c.stderr).toContain('error: --root makes a self-signed CA: it takes no --parent');
+    expect(c.stderr).toContain('(USAGE_CONFLICT, exit 2)');
+    const p = await cli(['ca', 'create', 'x', '--dir', dir, '--parent', 'nope', '--subject', 'CN=X', '--no-passphrase', '--json'], deps);
+    expect(p.code).toBe(5);
+    expect(p.json.error).toMatchObject({ code: 'NOT_FOUND_CA', details: { ca: 'nope', input: 'parent' } });
+    expect(p.json.error.message).toMatch(/^--parent nope: no such CA/);
+    expect(snapshot(dir)).toEqual(before);
+  });
+
+  it('pki import easy-rsa --pki-dir and pki crl generate --first-crl-number: the library names input.pkiDir / input.firstCrlNumber, the CLI the flags', async () => {
+    const { cwd, dir, deps } = await makePki();
+    const absent = join(cwd, 'no-such-pki');
+    const lib = await thrown(importEasyRsa(deps, { dir, name: 'old', pkiDir: absent, noPassphrase: true }));
+    expect(lib).toMatchObject({ code: 'NOT_FOUND_FILE', message: `input.pkiDir ${absent}: no such directory; nothing was imported`, details: { flag: 'input.pkiDir', input: 'pkiDir' } });
+    const before = snapshot(dir);
+    const r = await cli(['import', 'easy-rsa', '--name', 'old', '--pki-dir', absent, '--dir', dir, '--no-passphrase', '--json'], deps);
+    expect(r.code).toBe(5);
+    expect(r.json.error).toMatchObject({ code: 'NOT_FOUND_FILE', message: `--pki-dir ${absent}: no such directory; nothing was imported`, details: { flag: '--pki-dir', input: 'pkiDir' } });
+    expect(snapshot(dir)).toEqual(before);
+    expect((await cli(['crl', 'generate', '--ca', 'issuing-1', '--out', join(cwd, '1.crl'), '--dir', dir], deps)).code).toBe(0);
+    const again = await cli(['crl', 'generate', '--ca', 'issuing-1', '--first-crl-number', '7', '--out', join(cwd, '2.crl'), '--dir', dir, '--json'], deps);
+    expect(again.code).toBe(2);
+    expect(again.json.error).toMatchObject({ code: 'USAGE_FIRST_CRL_NUMBER', message: "--first-crl-number is only for a CA's first CRL here; CA issuing-1 already has CRL #1", details: { input: 'firstCrlNumber' } });
+    expect(fs.existsSync(join(cwd, '2.crl'))).toBe(false);
   });
 
   it('the renderer rewrites declared fields only, so a file called input.pem stays as it is', () => {

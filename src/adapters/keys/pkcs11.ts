@@ -780,7 +780,9 @@ export class Pkcs11KeyStore {
     const key = await this.openKey(ref, { flag, label, expectedSpki: certSpki });
     const same = crypto.createPublicKey({ key: key.signer.spki, format: 'der', type: 'spki' }).equals(crypto.createPublicKey({ key: certSpki, format: 'der', type: 'spki' }));
     if (!same)
-      throw new PkiError('CRYPTO_KEY_MISMATCH', `${flag} ${redactPkcs11Uri(ref)} does not match ${certSource}: the token key's public key is not the certificate's`, { details: { ref: redactPkcs11Uri(ref), cert: certSource } });
+      throw new PkiError('CRYPTO_KEY_MISMATCH', `${flag} ${redactPkcs11Uri(ref)} does not match ${certSource}: the token key's public key is not the certificate's`, {
+        details: { ref: redactPkcs11Uri(ref), cert: certSource, input: [flag, certSource].flatMap((l) => /^input\.([a-z][A-Za-z0-9]*)\b/.exec(l)?.[1] ?? []) },
+      });
     await proveTokenKey(key, certSpki, `${flag} ${redactPkcs11Uri(ref)}`);
     return key;
   }
