@@ -11,6 +11,7 @@ import { addTarget } from '../../src/app/targets.js';
 import { makeCsr } from '../../src/app/csr.js';
 import { createCa, initPki } from '../../src/app/ca.js';
 import { importEasyRsa } from '../../src/app/import/easy-rsa.js';
+import { credentialProcess } from '../../src/aws/create-session.js';
 import { restorePki } from '../../src/app/backup.js';
 import { verifyCertificate } from '../../src/app/verify.js';
 import { flagOf, withFlags } from '../../src/cli/output/flags.js';
@@ -193,6 +194,61 @@ describe('#17 errors name the input; the CLI names the flag', () => {
     expect(again.code).toBe(2);
     expect(again.json.error).toMatchObject({ code: 'USAGE_FIRST_CRL_NUMBER', message: "--first-crl-number is only for a CA's first CRL here; CA issuing-1 already has CRL #1", details: { input: 'firstCrlNumber' } });
     expect(fs.existsSync(join(cwd, '2.crl'))).toBe(false);
+  });
+
+  it('pki credential-process: the request checks name input.roleArn / input.endpoint / input.timeoutSeconds; the CLI shows --role-arn, --endpoint, --timeout', async () => {
+    const cwd = tempDir('pki-input-');
+    const deps = makeDeps(cwd);
+    const id = '0123456789abcdef0123456789abcdef0123';
+    const base = {
+      certificate: 'c.pem',
+      privateKey: 'k.pem',
+      trustAnchorArn: `arn:aws:rolesanywhere:us-east-1:111122223333:trust-anchor/${id}`,
+      profileArn: `arn:aws:rolesanywhere:us-east-1:111122223333:profile/${id}`,
+      roleArn: 'arn:aws:iam::111122223333:role/r',
+    };
+    const role = await thrown(credentialProcess(deps, { ...base, roleArn: 'r' }));
+    expect(role).toMatchObject({ code: 'USAGE_BAD_ARN', message: 'input.roleArn "r" is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)', details: { flag: 'input.roleArn', input: 'roleArn' } });
+    const endpoint = await thrown(credentialProcess(deps, { ...base, endpoint: 'http://example.com' }));
+    expect(endpoint).toMatchObject({ code: 'USAGE_INSECURE_ENDPOINT', details: { input: 'endpoint' } });
+    expect(endpoint.message).toMatch(/^input\.endpoint "http:\/\/example\.com" is plain HTTP/);
+    const timeout = await thrown(credentialProcess(deps, { ...base, timeoutSeconds: 0 }));
+    expect(timeout).toMatchObject({ code: 'USAGE_BAD_TIMEOUT', message: 'input.timeoutSeconds 0: give seconds, more than 0 and at most 3600', details: { input: 'timeoutSeconds' } });
+    const args = ['credential-process', '--certificate', 'c.pem', '--private-key', 'k.pem', '--trust-anchor-arn', base.trustAnchorArn, '--profile-arn', base.profileArn];
+    const r1 = await cli([...args, '--role-arn', 'r', '--json'], deps);
+    expect(r1.code).toBe(2);
+    expect(r1.json.error).toMatchObject({ code: 'USAGE_BAD_ARN', message: '--role-arn "r" is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)', details: { flag: '--role-arn', input: 'roleArn' } });
+    const r2 = await cli([...args, '--role-arn', base.roleArn, '--endpoint', 'http://example.com'], deps);
+    expect(r2.code).toBe(2);
+    expect(r2.stderr).toContain('error: --endpoint "http://example.com" is plain HTTP to a host that is not loopback');
+    expect(r2.stderr).not.toContain('input.');
+    const r3 = await cli([...args, '--role-arn', base.roleArn, '--timeout', '0', '--json'], deps);
+    expect(r3.code).toBe(2);
+    expect(r3.json.error).toMatchObject({ code: 'USAGE_BAD_TIMEOUT', message: '--timeout 0: give seconds, more than 0 and at most 3600', details: { flag: '--timeout', input: 'timeoutSeconds' } });
+  });
+
+  it('pki credential-process --intermediates with more than Roles Anywhere accepts: refused before signing, naming input.intermediates (the CLI: --intermediates)', async () => {
+    const { cwd, dir, deps } = await makePki();
+    const ok = async (argv: string[]) => expect((await cli([...argv, '--dir', dir], deps)).code).toBe(0);
+    await ok(['issue', '--ca', 'issuing-1', '--subject', 'CN=web', '--key-out', join(cwd, 'web.key'), '--out', join(cwd, 'web.pem')]);
+    await ok(['ca', 'export', 'issuing-1', '--out', join(cwd, 'issuing.pem')]);
+    fs.writeFileSync(join(cwd, 'six.pem'), fs.readFileSync(join(cwd, 'issuing.pem'), 'utf8').repeat(6));
+    const id = '0123456789abcdef0123456789abcdef0123';
+    const input = {
+      certificate: join(cwd, 'web.pem'),
+      privateKey: join(cwd, 'web.key'),
+      intermediates: join(cwd, 'six.pem'),
+      trustAnchorArn: `arn:aws:rolesanywhere:us-east-1:111122223333:trust-anchor/${id}`,
+      profileArn: `arn:aws:rolesanywhere:us-east-1:111122223333:profile/${id}`,
+      roleArn: 'arn:aws:iam::111122223333:role/r',
+      // Nothing listens here: the refusal comes before any request.
+      endpoint: 'http://127.0.0.1:9',
+    };
+    const lib = await thrown(credentialProcess(deps, input));
+    expect(lib).toMatchObject({ code: 'POLICY_CHAIN_TOO_LONG', message: 'input.intermediates holds 6 certificates; Roles Anywhere accepts at most 5 in X-Amz-X509-Chain', details: { count: 6, input: 'intermediates' } });
+    const r = await cli(['credential-process', '--certificate', input.certificate, '--private-key', input.privateKey, '--intermediates', input.intermediates, '--trust-anchor-arn', input.trustAnchorArn, '--profile-arn', input.profileArn, '--role-arn', input.roleArn, '--endpoint', input.endpoint, '--json'], deps);
+    expect(r.code).toBe(4);
+    expect(r.json.error).toMatchObject({ code: 'POLICY_CHAIN_TOO_LONG', message: '--intermediates holds 6 certificates; Roles Anywhere accepts at most 5 in X-Amz-X509-Chain', details: { input: 'intermediates' } });
   });
 
   it('the renderer rewrites declared fields only, so a file called input.pem stays as it is', () => {

@@ -178,10 +178,8 @@ describe('#17 use cases are free of the CLI', () => {
     expectOnly(offenders, {
       'app/issue.ts': later,
       'app/crl.ts': later,
-      'aws/create-session.ts': later,
       'app/issuance.ts': later,
       'app/csr-pool.ts': later,
-      'aws/x509-signer.ts': later,
       'config/config.ts': 'the configuration reference of crl.nextUpdate (README) says which pki crl generate flag overrides it',
       'store/migrations.ts': `${later} (and SQL comments of a migration name the pki issue --batch flags)`,
       'store/postgres-migrations.ts': 'the description of a migration (recorded with it) names the pki issue --batch flags it serves',

@@ -17,6 +17,7 @@ export const FLAG_OF_FIELD: Readonly<Record<string, string>> = {
   tags: '--tag',
   maps: '--map',
   refreshBeforeSeconds: '--refresh-before',
+  timeoutSeconds: '--timeout',
   stateFile: '--state',
 };
 
