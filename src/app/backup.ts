@@ -75,7 +75,7 @@ function walk(base: string, dir: string, out: TarEntry[]): void {
  */
 export async function backupPki(deps: Deps, input: { dir?: string; out: string; force?: boolean }) {
   const out = resolve(deps.cwd, input.out);
-  checkOutput(out, '--out', input.force ?? false);
+  checkOutput(out, 'input.out', input.force ?? false);
   const ws = await openWorkspace(input.dir, deps);
   let tmpDir: string | undefined;
   try {
@@ -90,7 +90,7 @@ export async function backupPki(deps: Deps, input: { dir?: string; out: string; 
     // Inside the PKI directory, a backup (and its temporary snapshot) would be archived by the next backup, keys and all.
     const outRel = relative(config.dir, out);
     if (outRel && !outRel.startsWith(`..${sep}`) && outRel !== '..' && !isAbsolute(outRel))
-      throw new PkiError('USAGE_CONFLICT', `--out ${out} is inside the PKI directory ${config.dir}: write the backup elsewhere (the next backup would carry this one, keys and all)`, { details: { flag: '--out', file: out } });
+      throw new PkiError('USAGE_CONFLICT', `input.out ${out} is inside the PKI directory ${config.dir}: write the backup elsewhere (the next backup would carry this one, keys and all)`, { details: { flag: 'input.out', input: 'out', file: out } });
     tmpDir = fs.mkdtempSync(join(dirname(out), '.pki-backup-'));
     // 1. The database, through the online backup API of the open connection.
     const snapshotPath = join(tmpDir, 'pki.db');
@@ -153,7 +153,7 @@ export async function backupPki(deps: Deps, input: { dir?: string; out: string; 
       files: entries.map((e) => ({ path: e.path, type: e.type, mode: e.mode, size: e.data.length, sha256: sha256(e.data) })),
     };
     const archive = writeTar([{ path: MANIFEST, type: 'file', mode: 0o644, data: Buffer.from(JSON.stringify(manifest, null, 2) + '\n') }, ...entries], Math.floor(ws.now.getTime() / 1000));
-    writeFileAtomic(out, archive, { force: input.force ?? false, mode: 0o600, flag: '--out' });
+    writeFileAtomic(out, archive, { force: input.force ?? false, mode: 0o600, flag: 'input.out' });
     return { out, bytes: archive.length, sha256: sha256(archive), files: entries.filter((e) => e.type === 'file').length, cas: cas.length, auditHead: head, createdAt: manifest.createdAt };
   } finally {
     if (tmpDir) removeQuietly([tmpDir]);
@@ -201,19 +201,19 @@ function readBackup(file: string): { manifest: BackupManifest; entries: TarEntry
  */
 export async function restorePki(deps: Deps, input: { file: string; dir?: string }) {
   const file = resolve(deps.cwd, input.file);
-  if (typeof input.dir !== 'string') throw new PkiError('USAGE_MISSING_DIR', 'pki restore needs one --dir DIR: the empty or new directory to restore into');
+  if (typeof input.dir !== 'string') throw new PkiError('USAGE_MISSING_DIR', 'pki restore needs one input.dir DIR: the empty or new directory to restore into', { details: { input: 'dir' } });
   const dir = resolveDir(input.dir, deps);
   let existed = false;
   try {
     const st = fs.statSync(dir);
     existed = true;
-    if (!st.isDirectory()) throw new PkiError('USAGE_NOT_A_DIRECTORY', `--dir ${dir} is not a directory`, { details: { dir } });
+    if (!st.isDirectory()) throw new PkiError('USAGE_NOT_A_DIRECTORY', `input.dir ${dir} is not a directory`, { details: { dir, input: 'dir' } });
     if (fs.readdirSync(dir).length)
-      throw new PkiError('STATE_OUTPUT_EXISTS', `--dir ${dir} is not empty: pki restore writes only into an empty or new directory`, { details: { dir }, hint: 'pass a new directory' });
+      throw new PkiError('STATE_OUTPUT_EXISTS', `input.dir ${dir} is not empty: pki restore writes only into an empty or new directory`, { details: { dir, input: 'dir' }, hint: 'pass a new directory' });
   } catch (e) {
     if (e instanceof PkiError) throw e;
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
-      throw new PkiError('IO_NOT_A_DIRECTORY', `--dir ${dir}: ${(e as Error).message}`, { details: { dir }, cause: e });
+      throw new PkiError('IO_NOT_A_DIRECTORY', `input.dir ${dir}: ${(e as Error).message}`, { details: { dir, input: 'dir' }, cause: e });
   }
   const { manifest, entries } = readBackup(file);
   const created: string[] = [];
@@ -226,7 +226,7 @@ export async function restorePki(deps: Deps, input: { file: string; dir?: string
         try {
           fs.mkdirSync(d, { mode: 0o755 });
         } catch (e) {
-          throw new PkiError('IO_MKDIR_FAILED', `--dir ${dir}: cannot create ${d} (${(e as Error).message})`, { details: { dir: d }, cause: e });
+          throw new PkiError('IO_MKDIR_FAILED', `input.dir ${dir}: cannot create ${d} (${(e as Error).message})`, { details: { dir: d, input: 'dir' }, cause: e });
         }
         created.push(d);
       }

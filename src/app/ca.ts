@@ -67,13 +67,14 @@ function checkCaName(name: string): void {
     throw new PkiError('USAGE_BAD_CA_NAME', `CA name "${name}" must be 1-64 letters, digits, . _ - (it names the key file)`, { details: { ca: name } });
 }
 
-function checkProfileKind(profile: Profile, kinds: Profile['kind'][], flag = '--profile'): void {
+function checkProfileKind(profile: Profile, kinds: Profile['kind'][], flag = 'input.profile'): void {
   if (!kinds.includes(profile.kind))
-    throw new PkiError('USAGE_PROFILE_KIND', `${flag} ${profile.name} is a ${profile.kind} profile; this command needs ${kinds.join(' or ')}`, { details: { profile: profile.name } });
+    throw new PkiError('USAGE_PROFILE_KIND', `${flag} ${profile.name} is a ${profile.kind} profile; this command needs ${kinds.join(' or ')}`, { details: { profile: profile.name, input: flag.slice(6) } });
 }
 
+/** The warning names the input (`input.noPassphrase`); the commands show its flag on stderr (cli/output/flags.ts). */
 function warnUnencrypted(deps: Deps, what: string): void {
-  deps.stderr.write(`warning: --no-passphrase: ${what} is stored UNENCRYPTED; anyone who can read it can issue certificates\n`);
+  deps.stderr.write(`warning: input.noPassphrase: ${what} is stored UNENCRYPTED; anyone who can read it can issue certificates\n`);
 }
 
 export interface InitInput extends PassphraseSource {
@@ -105,25 +106,25 @@ export async function initPki(deps: Deps, input: InitInput) {
   for (const name of ['pki.db', 'keys'])
     if (fs.existsSync(join(dir, name))) throw new PkiError('STATE_OUTPUT_EXISTS', `${join(dir, name)} already exists; refusing to initialise over it`, { details: { file: join(dir, name) } });
   // Validate everything before creating anything.
-  if (!!input.rootCert !== !!input.rootKey) throw new PkiError('USAGE_MISSING_INPUT', '--root-cert and --root-key go together (adopt an existing root)');
-  if (input.rootCert && input.subject !== undefined) throw new PkiError('USAGE_CONFLICT', '--subject makes a new root; --root-cert adopts an existing one: give one of them');
-  if (!input.rootCert && input.subject === undefined) throw new PkiError('USAGE_MISSING_INPUT', 'give --subject (a new root) or --root-cert and --root-key (adopt an existing root)');
+  if (!!input.rootCert !== !!input.rootKey) throw new PkiError('USAGE_MISSING_INPUT', 'input.rootCert and input.rootKey go together (adopt an existing root)', { details: { input: ['rootCert', 'rootKey'] } });
+  if (input.rootCert && input.subject !== undefined) throw new PkiError('USAGE_CONFLICT', 'input.subject makes a new root; input.rootCert adopts an existing one: give one of them', { details: { input: ['subject', 'rootCert'] } });
+  if (!input.rootCert && input.subject === undefined) throw new PkiError('USAGE_MISSING_INPUT', 'give input.subject (a new root) or input.rootCert and input.rootKey (adopt an existing root)', { details: { input: ['subject', 'rootCert', 'rootKey'] } });
   const adopted = input.rootCert ? await readAdoptedRoot(deps, input.rootCert, input.rootKey!, input.rootKeyPassphraseFile, now) : undefined;
   const rdns = adopted ? [] : parseDn(input.subject!);
   const keyType = parseKeyType(input.keyType);
-  const validitySeconds = input.validity === undefined ? undefined : parseValidity(input.validity, '--validity');
+  const validitySeconds = input.validity === undefined ? undefined : parseValidity(input.validity, 'input.validity');
   const profile = loadProfile(input.profile ?? 'root-ca', undefined, deps.cwd);
   checkProfileKind(profile, ['root-ca']);
   const iterations = input.pbkdf2Iterations ?? DEFAULT_PBKDF2_ITERATIONS;
-  if (!Number.isInteger(iterations) || iterations < 10_000) throw new PkiError('USAGE_BAD_ITERATIONS', '--pbkdf2-iterations must be a whole number of at least 10000');
-  if (input.keyStore !== undefined && input.rootCert) throw new PkiError('USAGE_CONFLICT', '--key-store makes a new root key on a token; --root-cert adopts an existing root: give one of them');
+  if (!Number.isInteger(iterations) || iterations < 10_000) throw new PkiError('USAGE_BAD_ITERATIONS', 'input.pbkdf2Iterations must be a whole number of at least 10000', { details: { input: 'pbkdf2Iterations' } });
+  if (input.keyStore !== undefined && input.rootCert) throw new PkiError('USAGE_CONFLICT', 'input.keyStore makes a new root key on a token; input.rootCert adopts an existing root: give one of them', { details: { input: ['keyStore', 'rootCert'] } });
   if (input.rootKey !== undefined && keyRefScheme(input.rootKey) === 'pkcs11')
-    throw new PkiError('USAGE_UNSUPPORTED_OPTION', '--root-key: a root key on a token is adopted with pki ca import NAME --cert FILE --key pkcs11:..., not by pki init', { details: { flag: '--root-key' } });
+    throw new PkiError('USAGE_UNSUPPORTED_OPTION', 'input.rootKey: a root key on a token is adopted with pki ca import NAME --cert FILE --key pkcs11:..., not by pki init', { details: { flag: 'input.rootKey', input: 'rootKey' } });
   // A token is found and logged in to before anything is created (a wrong PIN leaves no directory behind).
   const token = input.keyStore === undefined ? undefined : await newKeySource({ deps }, input.keyStore);
   const storeUrl = input.store ?? (deps.env.PKI_STORE_URL || undefined);
   if (storeUrl !== undefined && !/^(postgres(ql)?:\/\/|sqlite:)/i.test(storeUrl))
-    throw new PkiError('USAGE_BAD_STORE_URL', `--store ${redactUrl(storeUrl)}: expected postgres://USER@HOST[:PORT]/DB, postgresql://... or sqlite:FILE`, { details: { flag: '--store' } });
+    throw new PkiError('USAGE_BAD_STORE_URL', `input.store ${redactUrl(storeUrl)}: expected postgres://USER@HOST[:PORT]/DB, postgresql://... or sqlite:FILE`, { details: { flag: 'input.store', input: 'store' } });
   const shared = storeUrl !== undefined && storeKind(storeUrl) === 'postgres';
   const passphrase = input.noPassphrase || token ? undefined : await passphraseForNewKey(deps, input, 'the root CA key');
 
@@ -150,14 +151,14 @@ export async function initPki(deps: Deps, input: InitInput) {
       try {
         fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
       } catch (e) {
-        throw new PkiError('IO_MKDIR_FAILED', `--dir ${dir}: cannot create (${(e as Error).message})`, { details: { dir }, cause: e });
+        throw new PkiError('IO_MKDIR_FAILED', `input.dir ${dir}: cannot create (${(e as Error).message})`, { details: { dir, input: 'dir' }, cause: e });
       }
       created.push(dir);
     } else {
       try {
         fs.accessSync(dir, fs.constants.W_OK);
       } catch {
-        throw new PkiError('IO_NOT_WRITABLE', `--dir ${dir} is not writable`, { details: { dir } });
+        throw new PkiError('IO_NOT_WRITABLE', `input.dir ${dir} is not writable`, { details: { dir, input: 'dir' } });
       }
     }
     const keysDir = join(dir, 'keys');
@@ -179,8 +180,8 @@ export async function initPki(deps: Deps, input: InitInput) {
         // The key goes through the CA key store (checked against the certificate, re-encrypted there).
         const key = caKeyStore(ws).adopt(adopted.keyPem, input.rootKey!, adopted.keyPassphrase, 'root');
         if (!spkiMatches(key.spki, adopted.cert.publicKey))
-          throw new PkiError('CRYPTO_KEY_MISMATCH', `--root-key ${input.rootKey} does not match --root-cert ${input.rootCert}`, { details: { file: input.rootKey, cert: input.rootCert } });
-        if (!key.keyType) throw new PkiError('POLICY_KEY_TYPE_NOT_ALLOWED', `--root-key ${input.rootKey}: ${key.description} is not supported for a CA (use ${KEY_TYPES.join(', ')})`);
+          throw new PkiError('CRYPTO_KEY_MISMATCH', `input.rootKey ${input.rootKey} does not match input.rootCert ${input.rootCert}`, { details: { file: input.rootKey, cert: input.rootCert, input: ['rootKey', 'rootCert'] } });
+        if (!key.keyType) throw new PkiError('POLICY_KEY_TYPE_NOT_ALLOWED', `input.rootKey ${input.rootKey}: ${key.description} is not supported for a CA (use ${KEY_TYPES.join(', ')})`, { details: { input: 'rootKey' } });
         const keyPath = key.persist(passphrase);
         created.push(keyPath);
         if (passphrase === undefined) warnUnencrypted(deps, `the root CA key ${keyPath}`);
@@ -228,12 +229,12 @@ export async function initPki(deps: Deps, input: InitInput) {
  * created.
  */
 async function readAdoptedRoot(deps: Deps, certFile: string, keyFile: string, keyPassphraseFile: string | undefined, now: Date) {
-  const cert = readCertificate(readInput(resolve(deps.cwd, certFile), '--root-cert'), certFile);
+  const cert = readCertificate(readInput(resolve(deps.cwd, certFile), 'input.rootCert'), certFile);
   checkCaCertificate(cert, certFile, now);
   if (!(cert.subjectDer.equals(cert.issuerDer) && verifyCertificateSignature(cert, cert.publicKey)))
-    throw new PkiError('POLICY_NOT_A_ROOT', `--root-cert ${certFile} is not self-signed: adopt a root here, and bring an intermediate with pki ca import --key`, { details: { file: certFile } });
-  const keyPem = readInput(resolve(deps.cwd, keyFile), '--root-key');
-  const keyPassphrase = keyPem.toString('latin1').includes('ENCRYPTED') ? await passphraseToUnlock(deps, { ...(keyPassphraseFile ? { passphraseFile: keyPassphraseFile } : {}) }, `--root-key ${keyFile}`, '--root-key-passphrase-file') : undefined;
+    throw new PkiError('POLICY_NOT_A_ROOT', `input.rootCert ${certFile} is not self-signed: adopt a root here, and bring an intermediate with pki ca import --key`, { details: { file: certFile, input: 'rootCert' } });
+  const keyPem = readInput(resolve(deps.cwd, keyFile), 'input.rootKey');
+  const keyPassphrase = keyPem.toString('latin1').includes('ENCRYPTED') ? await passphraseToUnlock(deps, { ...(keyPassphraseFile ? { passphraseFile: keyPassphraseFile } : {}) }, `input.rootKey ${keyFile}`, 'input.rootKeyPassphraseFile') : undefined;
   return { cert, keyPem, keyPassphrase };
 }
 
@@ -286,7 +287,7 @@ function childPathLen(parentName: string, parentCert: ParsedCertificate, request
   if (parentLen === 0)
     throw new PkiError('POLICY_PATH_LEN', `CA ${parentName} has pathLen 0: it may not issue CA certificates`, { details: { ca: parentName } });
   if (requested !== undefined && requested >= parentLen)
-    throw new PkiError('POLICY_PATH_LEN', `--path-len ${requested} must be below CA ${parentName}'s pathLen ${parentLen}`, { details: { ca: parentName } });
+    throw new PkiError('POLICY_PATH_LEN', `input.pathLen ${requested} must be below CA ${parentName}'s pathLen ${parentLen}`, { details: { ca: parentName, input: 'pathLen' } });
   return requested ?? parentLen - 1;
 }
 
@@ -296,16 +297,16 @@ export async function createCa(deps: Deps, input: CreateCaInput) {
   return withWorkspace(input.dir, deps, async (ws) => {
     if (await ws.store.getCa(input.name)) throw new PkiError('STATE_CA_EXISTS', `a CA named "${input.name}" already exists`, { details: { ca: input.name } });
     if (input.root) {
-      if (input.parent !== undefined) throw new PkiError('USAGE_CONFLICT', '--root makes a self-signed CA: it takes no --parent');
+      if (input.parent !== undefined) throw new PkiError('USAGE_CONFLICT', 'input.root makes a self-signed CA: it takes no input.parent', { details: { input: ['root', 'parent'] } });
       return createRootCa(ws, input);
     }
-    if (input.parent === undefined) throw new PkiError('USAGE_MISSING_PARENT', `CA ${input.name}: pass --parent CA (an intermediate) or --root (a new self-signed root)`);
-    const parent = await getCa(ws, input.parent, '--parent');
+    if (input.parent === undefined) throw new PkiError('USAGE_MISSING_PARENT', `CA ${input.name}: pass input.parent CA (an intermediate) or input.root (a new self-signed root)`, { details: { input: ['parent', 'root'] } });
+    const parent = await getCa(ws, input.parent, 'input.parent');
     await assertIssuing(ws, parent);
     const rdns = parseDn(input.subject);
     await assertDistinctCa(ws, input.name, { subjectDn: formatDn(rdns), subjectDer: encodeName(rdns) });
     const keyType = parseKeyType(input.keyType);
-    const validitySeconds = input.validity === undefined ? undefined : parseValidity(input.validity, '--validity');
+    const validitySeconds = input.validity === undefined ? undefined : parseValidity(input.validity, 'input.validity');
     const profile = loadProfile(input.profile ?? 'intermediate-ca', ws.config.profilesDir, deps.cwd);
     checkProfileKind(profile, ['intermediate-ca']);
     const signer = await unlockCa(ws, parent, input);
@@ -317,7 +318,7 @@ export async function createCa(deps: Deps, input: CreateCaInput) {
       input.noPassphrase || keys.onToken
         ? undefined
         : input.newPassphraseFile
-          ? await passphraseForNewKey(deps, { passphraseFile: input.newPassphraseFile }, `CA ${input.name}'s key`, '--new-passphrase-file')
+          ? await passphraseForNewKey(deps, { passphraseFile: input.newPassphraseFile }, `CA ${input.name}'s key`, 'input.newPassphraseFile')
           : (signer.passphrase ?? (await passphraseForNewKey(deps, input, `CA ${input.name}'s key`)));
     const key = keys.generate(keyType, input.name);
     try {
@@ -352,15 +353,15 @@ async function createRootCa(ws: Workspace, input: CreateCaInput) {
   const rdns = parseDn(input.subject);
   await assertDistinctCa(ws, input.name, { subjectDn: formatDn(rdns), subjectDer: encodeName(rdns) });
   const keyType = parseKeyType(input.keyType);
-  const validitySeconds = input.validity === undefined ? undefined : parseValidity(input.validity, '--validity');
+  const validitySeconds = input.validity === undefined ? undefined : parseValidity(input.validity, 'input.validity');
   const profile = loadProfile(input.profile ?? 'root-ca', ws.config.profilesDir, deps.cwd);
   checkProfileKind(profile, ['root-ca']);
-  if (input.pathLen !== undefined) throw new PkiError('USAGE_CONFLICT', '--path-len goes with --parent; a root takes its pathLen from its profile');
+  if (input.pathLen !== undefined) throw new PkiError('USAGE_CONFLICT', 'input.pathLen goes with input.parent; a root takes its pathLen from its profile', { details: { input: ['pathLen', 'parent'] } });
   const keys = await newKeySource(ws, input.keyStore);
   const passphrase =
     input.noPassphrase || keys.onToken
       ? undefined
-      : await passphraseForNewKey(deps, input.newPassphraseFile ? { passphraseFile: input.newPassphraseFile } : input, `CA ${input.name}'s key`, input.newPassphraseFile ? '--new-passphrase-file' : undefined);
+      : await passphraseForNewKey(deps, input.newPassphraseFile ? { passphraseFile: input.newPassphraseFile } : input, `CA ${input.name}'s key`, input.newPassphraseFile ? 'input.newPassphraseFile' : undefined);
   const { key, issued, subjectDn } = await selfSignedCa(ws, input.name, profile, rdns, keyType, validitySeconds, 'pki ca create --root', undefined, keys);
   try {
     const keyPath = key.persist(passphrase);
@@ -397,9 +398,9 @@ export interface SignCaCsrInput extends PassphraseSource {
  */
 export async function signCaCsr(deps: Deps, input: SignCaCsrInput) {
   return withWorkspace(input.dir, deps, async (ws) => {
-    checkOutput(input.out, '--out', input.force ?? false);
-    const csr = readCsr(readInput(input.csr, '--csr', INPUT_LIMITS.csr), input.csr);
-    const validitySeconds = input.validity === undefined ? undefined : parseValidity(input.validity, '--validity');
+    checkOutput(input.out, 'input.out', input.force ?? false);
+    const csr = readCsr(readInput(input.csr, 'input.csr', INPUT_LIMITS.csr), input.csr);
+    const validitySeconds = input.validity === undefined ? undefined : parseValidity(input.validity, 'input.validity');
     const profile = loadProfile(input.profile ?? 'intermediate-ca', ws.config.profilesDir, deps.cwd);
     checkProfileKind(profile, ['intermediate-ca']);
     const signerCa = await getCa(ws, input.ca);
@@ -416,7 +417,7 @@ export async function signCaCsr(deps: Deps, input: SignCaCsrInput) {
     const issued = [await signPlanned(ws, signer.issuer, plan.fields!, req, profile)];
     await recordIssued(ws, signer, issued, [req], profile);
     const pem = toPem('CERTIFICATE', issued[0]!.der);
-    writeFileAtomic(input.out, pem, { force: input.force ?? false, flag: '--out' });
+    writeFileAtomic(input.out, pem, { force: input.force ?? false, flag: 'input.out' });
     const r = issued[0]!.record;
     return { serial: r.serial, issuer: signerCa.name, subject: r.subjectDn, notBefore: r.notBefore.toISOString(), notAfter: r.notAfter.toISOString(), pathLen: pathLen ?? null, out: input.out, pem };
   });
@@ -443,7 +444,7 @@ export async function createCaCsr(deps: Deps, input: CaCsrInput) {
     const rdns = parseDn(input.subject);
     await assertDistinctCa(ws, input.name, { subjectDn: formatDn(rdns), subjectDer: encodeName(rdns) });
     const keyType = parseKeyType(input.keyType);
-    checkOutput(input.out, '--out', input.force ?? false);
+    checkOutput(input.out, 'input.out', input.force ?? false);
     const keys = await newKeySource(ws, input.keyStore);
     const passphrase = input.noPassphrase || keys.onToken ? undefined : await passphraseForNewKey(deps, input, `CA ${input.name}'s key`);
     const key = keys.generate(keyType, input.name);
@@ -464,7 +465,7 @@ export async function createCaCsr(deps: Deps, input: CaCsrInput) {
         deps.actor,
         ws.now,
       );
-      writeFileAtomic(input.out, csrPem, { force: input.force ?? false, flag: '--out' });
+      writeFileAtomic(input.out, csrPem, { force: input.force ?? false, flag: 'input.out' });
       return { ...caSummary(ca, null), csr: input.out, csrPem };
     } catch (e) {
       key.discard();
@@ -524,23 +525,23 @@ async function findParent(ws: Workspace, cert: ParsedCertificate, self: string):
 export async function importCa(deps: Deps, input: ImportCaInput) {
   checkCaName(input.name);
   return withWorkspace(input.dir, deps, async (ws) => {
-    const cert = readCertificate(readInput(input.cert, '--cert'), input.cert);
+    const cert = readCertificate(readInput(input.cert, 'input.cert'), input.cert);
     checkCaCertificate(cert, input.cert, ws.now);
     const selfSigned = cert.subjectDer.equals(cert.issuerDer) && verifyCertificateSignature(cert, cert.publicKey);
     let chainPem: string | null = null;
     if (input.chain) {
-      const blocks = decodePemBlocks(readInput(input.chain, '--chain').toString('latin1'), input.chain).filter((b) => b.label === 'CERTIFICATE');
-      if (!blocks.length) throw new PkiError('CRYPTO_BAD_PEM', `--chain ${input.chain}: no CERTIFICATE blocks`, { details: { file: input.chain } });
+      const blocks = decodePemBlocks(readInput(input.chain, 'input.chain').toString('latin1'), input.chain).filter((b) => b.label === 'CERTIFICATE');
+      if (!blocks.length) throw new PkiError('CRYPTO_BAD_PEM', `input.chain ${input.chain}: no CERTIFICATE blocks`, { details: { file: input.chain, input: 'chain' } });
       const issuerCert = readCertificate(blocks[0]!.der, `${input.chain} (first certificate)`);
       if (!verifyCertificateSignature(cert, issuerCert.publicKey))
-        throw new PkiError('CRYPTO_CHAIN_MISMATCH', `--chain ${input.chain}: its first certificate (${issuerCert.subjectDn}) did not sign ${input.cert}`, { details: { file: input.chain } });
+        throw new PkiError('CRYPTO_CHAIN_MISMATCH', `input.chain ${input.chain}: its first certificate (${issuerCert.subjectDn}) did not sign ${input.cert}`, { details: { file: input.chain, input: 'chain' } });
       chainPem = blocks.map((b) => toPem('CERTIFICATE', b.der)).join('');
     }
     const parent = selfSigned ? undefined : await findParent(ws, cert, input.name);
     const existing = await ws.store.getCa(input.name);
     const summaryExtra = { sha256: sha256Fingerprint(cert.der), selfSigned, externalIssuer: !selfSigned && !parent };
     if (existing) {
-      if (input.key) throw new PkiError('STATE_CA_EXISTS', `CA ${input.name} already exists; --key is only for importing a new CA`, { details: { ca: input.name } });
+      if (input.key) throw new PkiError('STATE_CA_EXISTS', `CA ${input.name} already exists; input.key is only for importing a new CA`, { details: { ca: input.name, input: 'key' } });
       if (existing.status !== 'pending')
         throw new PkiError('STATE_CA_NOT_PENDING', `CA ${input.name} already has a certificate; nothing to import`, { details: { ca: input.name } });
       const csrSpki = readCsr(existing.csrDer!, `CA ${input.name} CSR`).spki;
@@ -561,14 +562,14 @@ export async function importCa(deps: Deps, input: ImportCaInput) {
       return { ...caSummary(ca, parent?.name ?? null), ...summaryExtra };
     }
     if (!input.key)
-      throw new PkiError('USAGE_MISSING_KEY', `CA ${input.name} does not exist: to import a CA made elsewhere, also pass --key FILE`, {
-        details: { ca: input.name },
+      throw new PkiError('USAGE_MISSING_KEY', `CA ${input.name} does not exist: to import a CA made elsewhere, also pass input.key FILE`, {
+        details: { ca: input.name, input: 'key' },
         hint: `or start with: pki ca csr ${input.name} --subject ... --out ${input.name}.csr`,
       });
     await assertDistinctCa(ws, input.name, { subjectDn: cert.subjectDn, subjectDer: cert.subjectDer, spki: cert.spki, certDer: cert.der });
     if (keyRefScheme(input.key) === 'pkcs11') {
       // A key already on a token: adopted in place (never copied), after proving it is the certificate's key.
-      const tokenKey = await (await tokenKeyStore(ws)).adoptKey(input.key, '--key', input.name, cert.spki, `--cert ${input.cert}`);
+      const tokenKey = await (await tokenKeyStore(ws)).adoptKey(input.key, 'input.key', input.name, cert.spki, `input.cert ${input.cert}`);
       const ca = await ws.store.createCa(
         { name: input.name, parentId: parent?.id ?? null, status: 'active', subjectDn: cert.subjectDn, certDer: cert.der, csrDer: null, externalChainPem: chainPem, keyPath: tokenKey.ref, keyType: tokenKey.signer.keyType, keyEncrypted: false, serial: cert.serialHex, notBefore: cert.notBefore, notAfter: cert.notAfter, createdAt: ws.now },
         null,
@@ -578,14 +579,14 @@ export async function importCa(deps: Deps, input: ImportCaInput) {
       );
       return { ...caSummary(ca, parent?.name ?? null), ...summaryExtra };
     }
-    const keyPem = readInput(input.key, '--key');
+    const keyPem = readInput(input.key, 'input.key');
     const keyEncrypted = keyPem.toString('latin1').includes('ENCRYPTED');
-    const keyPassphrase = keyEncrypted ? await passphraseToUnlock(deps, { ...(input.keyPassphraseFile ? { passphraseFile: input.keyPassphraseFile } : {}) }, `--key ${input.key}`, '--key-passphrase-file') : undefined;
+    const keyPassphrase = keyEncrypted ? await passphraseToUnlock(deps, { ...(input.keyPassphraseFile ? { passphraseFile: input.keyPassphraseFile } : {}) }, `input.key ${input.key}`, 'input.keyPassphraseFile') : undefined;
     const key = caKeyStore(ws).adopt(keyPem, input.key, keyPassphrase, input.name);
     if (!spkiMatches(key.spki, cert.publicKey))
-      throw new PkiError('CRYPTO_KEY_MISMATCH', `--key ${input.key} does not match --cert ${input.cert}`, { details: { file: input.key, cert: input.cert } });
+      throw new PkiError('CRYPTO_KEY_MISMATCH', `input.key ${input.key} does not match input.cert ${input.cert}`, { details: { file: input.key, cert: input.cert, input: ['key', 'cert'] } });
     const keyType = key.keyType;
-    if (!keyType) throw new PkiError('POLICY_KEY_TYPE_NOT_ALLOWED', `--key ${input.key}: ${key.description} is not supported for a CA (use ${KEY_TYPES.join(', ')})`);
+    if (!keyType) throw new PkiError('POLICY_KEY_TYPE_NOT_ALLOWED', `input.key ${input.key}: ${key.description} is not supported for a CA (use ${KEY_TYPES.join(', ')})`, { details: { input: 'key' } });
     const passphrase = input.noPassphrase ? undefined : await passphraseForNewKey(deps, input, `CA ${input.name}'s key`);
     const keyPath = key.persist(passphrase);
     if (passphrase === undefined) warnUnencrypted(deps, `CA ${input.name}'s key ${keyPath}`);
@@ -661,8 +662,8 @@ export async function exportCa(deps: Deps, input: { dir?: string; name: string; 
     const certs = input.chain ? await caChain(ws, ca) : [caCertificate(ca)];
     const pem = chainToPem(certs);
     if (input.out) {
-      checkOutput(input.out, '--out', input.force ?? false);
-      writeFileAtomic(input.out, pem, { force: input.force ?? false, flag: '--out' });
+      checkOutput(input.out, 'input.out', input.force ?? false);
+      writeFileAtomic(input.out, pem, { force: input.force ?? false, flag: 'input.out' });
     }
     return { name: ca.name, certificates: certs.length, out: input.out ?? null, pem };
   });

@@ -161,14 +161,14 @@ export function parseCfsslCsr(text: string, file: string): CfsslCsr {
 
 /** `pki csr`: generates a key (0600) and a CSR for it. Nothing is written unless everything checks out. */
 export async function makeCsr(deps: Deps, input: CsrInput) {
-  if (!!input.subject === !!input.fromCfssl) throw new PkiError('USAGE_MISSING_INPUT', 'give exactly one of --subject or --from-cfssl FILE');
+  if (!!input.subject === !!input.fromCfssl) throw new PkiError('USAGE_MISSING_INPUT', 'give exactly one of input.subject or input.fromCfssl FILE', { details: { input: ['subject', 'fromCfssl'] } });
   let subjectText: string;
   let sans: San[] = (input.san ?? []).map((s) => parseSan(s));
   let keyType: KeyType;
   if (input.fromCfssl) {
-    const cf = parseCfsslCsr(readInput(input.fromCfssl, '--from-cfssl').toString('utf8'), input.fromCfssl);
+    const cf = parseCfsslCsr(readInput(input.fromCfssl, 'input.fromCfssl').toString('utf8'), input.fromCfssl);
     if (cf.keyType && input.keyType && cf.keyType !== input.keyType)
-      throw new PkiError('USAGE_CONFLICT', `--key-type ${input.keyType} conflicts with ${input.fromCfssl}'s key (${cf.keyType})`, { details: { file: input.fromCfssl } });
+      throw new PkiError('USAGE_CONFLICT', `input.keyType ${input.keyType} conflicts with ${input.fromCfssl}'s key (${cf.keyType})`, { details: { file: input.fromCfssl, input: ['keyType', 'fromCfssl'] } });
     subjectText = cf.subject;
     if (sans.length === 0) sans = cf.sans;
     keyType = parseKeyType(input.keyType ?? cf.keyType);
@@ -176,18 +176,18 @@ export async function makeCsr(deps: Deps, input: CsrInput) {
     subjectText = input.subject!;
     keyType = parseKeyType(input.keyType);
   }
-  const rdns = parseDn(subjectText, input.fromCfssl ? `${input.fromCfssl} (subject)` : '--subject');
+  const rdns = parseDn(subjectText, input.fromCfssl ? `${input.fromCfssl} (subject)` : 'input.subject');
   const keyOut = resolve(deps.cwd, input.keyOut);
   const out = resolve(deps.cwd, input.out);
-  if (keyOut === out) throw new PkiError('USAGE_CONFLICT', `--key-out and --out are the same file ${input.out}`);
-  checkOutput(keyOut, '--key-out', input.force ?? false);
-  checkOutput(out, '--out', input.force ?? false);
+  if (keyOut === out) throw new PkiError('USAGE_CONFLICT', `input.keyOut and input.out are the same file ${input.out}`, { details: { input: ['keyOut', 'out'] } });
+  checkOutput(keyOut, 'input.keyOut', input.force ?? false);
+  checkOutput(out, 'input.out', input.force ?? false);
   const key = generateWorkloadKey(keyType, deps.randomBytes);
   const exts = sans.length ? [encodeExtension(OID.subjectAltName, false, encodeSans(sans))] : [];
   const csr = await buildCsr(encodeName(rdns), key.signer, exts);
-  writePrivateKeyFile(keyOut, key.privateKeyPem(), '--key-out', input.force ?? false);
+  writePrivateKeyFile(keyOut, key.privateKeyPem(), 'input.keyOut', input.force ?? false);
   try {
-    writeFileAtomic(out, toPem('CERTIFICATE REQUEST', csr), { force: input.force ?? false, flag: '--out' });
+    writeFileAtomic(out, toPem('CERTIFICATE REQUEST', csr), { force: input.force ?? false, flag: 'input.out' });
   } catch (e) {
     removeQuietly([keyOut]);
     throw e;

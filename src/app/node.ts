@@ -23,7 +23,7 @@ export interface JoinNodeInput {
 /** How this node can use a CA's key. */
 function keyAccess(ca: CaRecord): { keyRef: string; access: 'store' | 'pkcs11' | 'file'; needs: string } {
   if (isStoreKeyRef(ca.keyPath))
-    return { keyRef: ca.keyPath, access: 'store', needs: ca.keyEncrypted ? `the passphrase of CA ${ca.name}'s key (asked for, or PKI_CA_PASSPHRASE / --passphrase-file)` : 'nothing more (the key is NOT encrypted)' };
+    return { keyRef: ca.keyPath, access: 'store', needs: ca.keyEncrypted ? `the passphrase of CA ${ca.name}'s key (asked for, or PKI_CA_PASSPHRASE / input.passphraseFile)` : 'nothing more (the key is NOT encrypted)' };
   if (/^pkcs11:/i.test(ca.keyPath)) return { keyRef: ca.keyPath, access: 'pkcs11', needs: `this node's own HSM holding the key ${ca.keyPath} (PKCS#11 module and PIN configured on this node)` };
   return { keyRef: ca.keyPath, access: 'file', needs: `the key file ${ca.keyPath}, which lives on the node that made the CA: copy it to the same path here, or this node cannot sign as ${ca.name}` };
 }
@@ -31,9 +31,9 @@ function keyAccess(ca: CaRecord): { keyRef: string; access: 'store' | 'pkcs11' |
 export async function joinNode(deps: Deps, input: JoinNodeInput) {
   const dir = resolveDir(input.dir, deps);
   const url = input.store ?? (deps.env.PKI_STORE_URL || undefined);
-  if (!url) throw new PkiError('USAGE_MISSING_INPUT', 'pki node join needs --store URL (or $PKI_STORE_URL): the PostgreSQL database the other nodes use', { details: { flag: '--store' } });
+  if (!url) throw new PkiError('USAGE_MISSING_INPUT', 'pki node join needs input.store URL (or $PKI_STORE_URL): the PostgreSQL database the other nodes use', { details: { flag: 'input.store', input: 'store' } });
   if (storeKind(url) !== 'postgres')
-    throw new PkiError('USAGE_BAD_STORE_URL', `--store ${redactUrl(url)}: a node joins a shared PostgreSQL store (postgres://... or postgresql://...); a SQLite file serves one machine`, { details: { flag: '--store' } });
+    throw new PkiError('USAGE_BAD_STORE_URL', `input.store ${redactUrl(url)}: a node joins a shared PostgreSQL store (postgres://... or postgresql://...); a SQLite file serves one machine`, { details: { flag: 'input.store', input: 'store' } });
   const configFile = join(dir, CONFIG_FILE);
   if (fs.existsSync(configFile)) throw new PkiError('STATE_ALREADY_INITIALISED', `${dir} is already a PKI directory (${CONFIG_FILE} exists)`, { details: { dir } });
   const keysDir = join(dir, 'keys');

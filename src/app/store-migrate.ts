@@ -28,7 +28,7 @@ type Row = Record<string, unknown>;
 
 export async function migrateStore(deps: Deps, input: MigrateStoreInput) {
   if (storeKind(input.to) !== 'postgres')
-    throw new PkiError('USAGE_BAD_STORE_URL', `--to ${redactUrl(input.to)}: expected a PostgreSQL database (postgres://USER@HOST[:PORT]/DB or postgresql://...)`, { details: { flag: '--to' } });
+    throw new PkiError('USAGE_BAD_STORE_URL', `input.to ${redactUrl(input.to)}: expected a PostgreSQL database (postgres://USER@HOST[:PORT]/DB or postgresql://...)`, { details: { flag: 'input.to', input: 'to' } });
   const shown = redactUrl(input.to);
   return withWorkspace(input.dir, deps, async (ws) => {
     const { config } = ws;

@@ -63,11 +63,11 @@ export async function withWorkspace<T>(dir: string | undefined, deps: Deps, fn: 
   }
 }
 
-export async function getCa(ws: Workspace, name: string, flag = '--ca'): Promise<CaRecord> {
+export async function getCa(ws: Workspace, name: string, flag = 'input.ca'): Promise<CaRecord> {
   const ca = await ws.store.getCa(name);
   if (!ca) {
     const known = (await ws.store.listCas()).map((c) => c.name);
-    throw new PkiError('NOT_FOUND_CA', `${flag} ${name}: no such CA (known: ${known.join(', ') || 'none'})`, { details: { ca: name, known } });
+    throw new PkiError('NOT_FOUND_CA', `${flag} ${name}: no such CA (known: ${known.join(', ') || 'none'})`, { details: { ca: name, known, ...(flag.startsWith('input.') ? { input: flag.slice(6) } : {}) } });
   }
   return ca;
 }
@@ -114,7 +114,7 @@ export interface NewKeySource {
   defaults?: { module?: string; pinSource?: string };
 }
 
-export async function newKeySource(ws: { deps: Deps; config?: Config }, keyStore: string | undefined, flag = '--key-store'): Promise<NewKeySource> {
+export async function newKeySource(ws: { deps: Deps; config?: Config }, keyStore: string | undefined, flag = 'input.keyStore'): Promise<NewKeySource> {
   if (keyStore === undefined) {
     const files = caKeyStore({ deps: ws.deps, config: ws.config! });
     return { onToken: false, generate: (type, label, description) => files.generate(type, label, description) };

@@ -13,6 +13,7 @@ import { readInput } from '../fs/files.js';
 import { parseCertificate, type ParsedCertificate } from '../x509/certificate.js';
 import { decodePemBlocks } from '../asn1/pem.js';
 import { signSessionRequest, signSessionRequestWith, type RequestSigner } from './x509-signer.js';
+import { MAX_CHAIN_CERTIFICATES } from '../domain/roles-anywhere.js';
 
 export interface CredentialProcessInput {
   /** A path, `env:NAME`, `fd:N` or the bytes (see inputs.ts). */
@@ -32,7 +33,7 @@ export interface CredentialProcessInput {
   timeoutSeconds?: number;
   /** Do not verify the server's TLS certificate (tests only; warned on stderr). */
   insecureSkipTlsVerify?: boolean;
-  /** PKCS#11 module for a `pkcs11:` --private-key whose URI has no module-path (else $PKI_PKCS11_MODULE). */
+  /** PKCS#11 module for a `pkcs11:` privateKey whose URI has no module-path (else $PKI_PKCS11_MODULE). */
   pkcs11Lib?: string;
 }
 
@@ -60,24 +61,24 @@ function arnRegion(arn: string, flag: string, kind: 'trust-anchor' | 'profile'):
  */
 export function readWorkloadCertificates(input: Pick<CredentialProcessInput, 'certificate' | 'intermediates'>, deps: Pick<Deps, 'env' | 'cwd'>): { leaf: ParsedCertificate; chain: Buffer[] } {
   const certName = sourceLabel(input.certificate);
-  const data = readSource(input.certificate, '--certificate', deps.env, deps.cwd);
+  const data = readSource(input.certificate, 'input.certificate', deps.env, deps.cwd);
   let leafDer: Buffer;
   if (data[0] === 0x30) leafDer = data;
   else {
     const block = decodePemBlocks(data.toString('latin1'), certName).find((b) => b.label === 'CERTIFICATE');
-    if (!block) throw new PkiError('CRYPTO_BAD_PEM', `--certificate ${certName}: no CERTIFICATE PEM block`, { details: { file: certName } });
+    if (!block) throw new PkiError('CRYPTO_BAD_PEM', `input.certificate ${certName}: no CERTIFICATE PEM block`, { details: { file: certName, input: 'certificate' } });
     leafDer = block.der;
   }
   const leaf = parseCertificate(leafDer, certName);
   const chain: Buffer[] = [];
   if (input.intermediates) {
     const chainName = sourceLabel(input.intermediates);
-    const text = readSource(input.intermediates, '--intermediates', deps.env, deps.cwd).toString('latin1');
+    const text = readSource(input.intermediates, 'input.intermediates', deps.env, deps.cwd).toString('latin1');
     const blocks = decodePemBlocks(text, chainName);
     const bad = blocks.find((b) => b.label !== 'CERTIFICATE');
     if (bad || !blocks.length)
-      throw new PkiError('CRYPTO_BAD_CHAIN', `--intermediates ${chainName}: invalid certificate chain (${bad ? `a ${bad.label} block` : 'no CERTIFICATE block'}); only CERTIFICATE PEM blocks are allowed`, {
-        details: { file: chainName },
+      throw new PkiError('CRYPTO_BAD_CHAIN', `input.intermediates ${chainName}: invalid certificate chain (${bad ? `a ${bad.label} block` : 'no CERTIFICATE block'}); only CERTIFICATE PEM blocks are allowed`, {
+        details: { file: chainName, input: 'intermediates' },
       });
     for (const b of blocks) chain.push(parseCertificate(b.der, chainName).der);
   }
@@ -87,38 +88,38 @@ export function readWorkloadCertificates(input: Pick<CredentialProcessInput, 'ce
 /** The workload's private key, checked to belong to `leaf` (CRYPTO_KEY_MISMATCH otherwise). */
 export function readKey(input: CredentialProcessInput, deps: Deps, leaf: ParsedCertificate) {
   const keyName = sourceLabel(input.privateKey);
-  const pem = readSource(input.privateKey, '--private-key', deps.env, deps.cwd);
+  const pem = readSource(input.privateKey, 'input.privateKey', deps.env, deps.cwd);
   const text = pem.toString('latin1');
   let passphrase: string | undefined;
   if (text.includes('ENCRYPTED PRIVATE KEY')) {
-    if (input.pkcs8PasswordFile) passphrase = readInput(resolve(deps.cwd, input.pkcs8PasswordFile), '--pkcs8-password-file').toString('utf8').replace(/\r?\n$/, '');
+    if (input.pkcs8PasswordFile) passphrase = readInput(resolve(deps.cwd, input.pkcs8PasswordFile), 'input.pkcs8PasswordFile').toString('utf8').replace(/\r?\n$/, '');
     else passphrase = deps.env.PKI_KEY_PASSPHRASE;
     if (passphrase === undefined)
-      throw new PkiError('CRYPTO_PASSPHRASE_REQUIRED', `--private-key ${keyName} is encrypted`, { details: { file: keyName }, hint: 'pass --pkcs8-password-file FILE or set PKI_KEY_PASSPHRASE' });
+      throw new PkiError('CRYPTO_PASSPHRASE_REQUIRED', `input.privateKey ${keyName} is encrypted`, { details: { file: keyName, input: ['privateKey', 'pkcs8PasswordFile'] }, hint: 'pass input.pkcs8PasswordFile FILE or set PKI_KEY_PASSPHRASE' });
   }
   // RSA, EC (Node) or ML-DSA (RFC 9881 PKCS#8, seed or both form; signed as AWS4-X509-MLDSA).
   const { key, spki } = loadWorkloadKey(pem, keyName, passphrase);
   if (!spkiMatches(spki, leaf.publicKey))
-    throw new PkiError('CRYPTO_KEY_MISMATCH', `--private-key ${keyName} does not belong to --certificate ${sourceLabel(input.certificate)}`, { details: { key: keyName, certificate: sourceLabel(input.certificate) } });
+    throw new PkiError('CRYPTO_KEY_MISMATCH', `input.privateKey ${keyName} does not belong to input.certificate ${sourceLabel(input.certificate)}`, { details: { key: keyName, certificate: sourceLabel(input.certificate), input: ['privateKey', 'certificate'] } });
   return key;
 }
 
-/** True when `--private-key` names a key on a PKCS#11 token (an RFC 7512 `pkcs11:` URI). */
+/** True when the private key source names a key on a PKCS#11 token (an RFC 7512 `pkcs11:` URI). */
 export function isTokenKeySource(source: Source): source is string {
   return typeof source === 'string' && /^pkcs11:/i.test(source);
 }
 
 /**
- * The workload key on a PKCS#11 token (`--private-key pkcs11:...`), checked to belong to `leaf`: its public key must
+ * The workload key on a PKCS#11 token (`privateKey: 'pkcs11:...'`), checked to belong to `leaf`: its public key must
  * be the certificate's (or, on a token that holds only the private key, a challenge it signs must verify with it).
- * The PIN comes from pin-source in the URI, $PKI_PKCS11_PIN or a prompt; the module from module-path, --pkcs11-lib or
+ * The PIN comes from pin-source in the URI, $PKI_PKCS11_PIN or a prompt; the module from module-path, `pkcs11Lib` or
  * $PKI_PKCS11_MODULE. The adapter (a native module) is loaded only here.
  */
 export async function tokenRequestSigner(input: CredentialProcessInput, deps: Deps, leaf: ParsedCertificate): Promise<RequestSigner> {
   const ref = input.privateKey as string;
   const { Pkcs11KeyStore } = await import('../adapters/keys/pkcs11.js');
   const store = new Pkcs11KeyStore({ deps, ...(input.pkcs11Lib ? { defaults: { module: resolve(deps.cwd, input.pkcs11Lib) } } : {}) });
-  const key = await store.adoptKey(ref, '--private-key', 'the workload key', leaf.spki, `--certificate ${sourceLabel(input.certificate)}`);
+  const key = await store.adoptKey(ref, 'input.privateKey', 'the workload key', leaf.spki, `input.certificate ${sourceLabel(input.certificate)}`);
   return {
     algorithm: key.signer.keyType.startsWith('rsa-') ? 'AWS4-X509-RSA-SHA256' : 'AWS4-X509-ECDSA-SHA256',
     signSha256: (data) => key.hashAndSign('sha256', data),
@@ -142,14 +143,14 @@ export function checkEndpoint(raw: string | undefined, region: string): URL {
   try {
     endpoint = new URL(raw ?? `https://rolesanywhere.${region}.amazonaws.com`);
   } catch {
-    throw new PkiError('USAGE_BAD_ENDPOINT', `--endpoint "${raw}" is not a URL`, { details: { flag: '--endpoint' } });
+    throw new PkiError('USAGE_BAD_ENDPOINT', `input.endpoint "${raw}" is not a URL`, { details: { flag: 'input.endpoint', input: 'endpoint' } });
   }
   if (endpoint.protocol === 'https:') return endpoint;
   if (endpoint.protocol !== 'http:')
-    throw new PkiError('USAGE_BAD_ENDPOINT', `--endpoint "${raw}": only https:// URLs are accepted`, { details: { flag: '--endpoint' } });
+    throw new PkiError('USAGE_BAD_ENDPOINT', `input.endpoint "${raw}": only https:// URLs are accepted`, { details: { flag: 'input.endpoint', input: 'endpoint' } });
   if (!isLoopbackHost(endpoint.hostname))
-    throw new PkiError('USAGE_INSECURE_ENDPOINT', `--endpoint "${raw}" is plain HTTP to a host that is not loopback: the signed request and the credentials would cross the network unencrypted`, {
-      details: { flag: '--endpoint', endpoint: endpoint.origin },
+    throw new PkiError('USAGE_INSECURE_ENDPOINT', `input.endpoint "${raw}" is plain HTTP to a host that is not loopback: the signed request and the credentials would cross the network unencrypted`, {
+      details: { flag: 'input.endpoint', input: 'endpoint', endpoint: endpoint.origin },
       hint: 'use https://; plain http:// is accepted for 127.0.0.1, localhost and [::1] only (a local emulator)',
     });
   return endpoint;
@@ -217,7 +218,7 @@ async function sendOnce(endpoint: URL, req: ReturnType<typeof signSessionRequest
         res.on('close', () => finish(new ExchangeError('the connection closed before the answer was complete', 'network')));
       },
     );
-    timer = setTimeout(() => finish(new ExchangeError(`no complete answer within --timeout ${totalSeconds} s`, 'timeout')), Math.max(1, timeoutMs));
+    timer = setTimeout(() => finish(new ExchangeError(`no complete answer within input.timeoutSeconds ${totalSeconds} s`, 'timeout')), Math.max(1, timeoutMs));
     r.on('error', (e) => finish(e));
     r.end(req.body);
   });
@@ -238,7 +239,7 @@ async function send(deps: Deps, endpoint: URL, req: ReturnType<typeof signSessio
   const start = performance.now();
   const left = () => timeoutMs - (performance.now() - start);
   for (let attempt = 1; ; attempt++) {
-    if (left() <= 0) throw new ExchangeError(`no complete answer within --timeout ${timeoutMs / 1000} s`, 'timeout');
+    if (left() <= 0) throw new ExchangeError(`no complete answer within input.timeoutSeconds ${timeoutMs / 1000} s`, 'timeout');
     const answer = await sendOnce(endpoint, req, left(), insecure, timeoutMs / 1000);
     if (attempt >= MAX_ATTEMPTS || !retryable(answer)) return answer;
     const base = (answer.status === 429 || String(answer.headers['x-amzn-errortype'] ?? '').startsWith('Throttling') ? 200 : 100) * 2 ** (attempt - 1);
@@ -251,29 +252,33 @@ async function send(deps: Deps, endpoint: URL, req: ReturnType<typeof signSessio
 
 /** Signs CreateSession, calls it, and returns the credentials in credential_process form. */
 export async function credentialProcess(deps: Deps, input: CredentialProcessInput): Promise<ProcessCredentials> {
-  const taRegion = arnRegion(input.trustAnchorArn, '--trust-anchor-arn', 'trust-anchor');
-  const profileRegion = arnRegion(input.profileArn, '--profile-arn', 'profile');
+  const taRegion = arnRegion(input.trustAnchorArn, 'input.trustAnchorArn', 'trust-anchor');
+  const profileRegion = arnRegion(input.profileArn, 'input.profileArn', 'profile');
   if (taRegion !== profileRegion)
     throw new PkiError('USAGE_REGION_MISMATCH', `trust anchor and profile regions don't match (${taRegion}, ${profileRegion})`, { details: { trustAnchorRegion: taRegion, profileRegion } });
-  if (!ROLE_ARN.test(input.roleArn)) throw new PkiError('USAGE_BAD_ARN', `--role-arn "${input.roleArn}" is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)`, { details: { flag: '--role-arn' } });
+  if (!ROLE_ARN.test(input.roleArn)) throw new PkiError('USAGE_BAD_ARN', `input.roleArn "${input.roleArn}" is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)`, { details: { flag: 'input.roleArn', input: 'roleArn' } });
   const duration = input.sessionDuration ?? 3600;
   if (!Number.isInteger(duration) || duration < 900 || duration > 43200)
-    throw new PkiError('USAGE_BAD_DURATION', `--session-duration ${duration}: Roles Anywhere accepts 900 to 43200 seconds`, { details: { flag: '--session-duration' } });
+    throw new PkiError('USAGE_BAD_DURATION', `input.sessionDuration ${duration}: Roles Anywhere accepts 900 to 43200 seconds`, { details: { flag: 'input.sessionDuration', input: 'sessionDuration' } });
   const region = input.region ?? taRegion;
   const endpoint = checkEndpoint(input.endpoint, region);
   const timeout = input.timeoutSeconds ?? 30;
   if (!Number.isFinite(timeout) || timeout <= 0 || timeout > 3600)
-    throw new PkiError('USAGE_BAD_TIMEOUT', `--timeout ${timeout}: give seconds, more than 0 and at most 3600`, { details: { flag: '--timeout' } });
+    throw new PkiError('USAGE_BAD_TIMEOUT', `input.timeoutSeconds ${timeout}: give seconds, more than 0 and at most 3600`, { details: { flag: 'input.timeoutSeconds', input: 'timeoutSeconds' } });
   // NODE_TLS_REJECT_UNAUTHORIZED=0 would make Node accept any server certificate: refuse it unless asked for.
   const insecure = input.insecureSkipTlsVerify === true;
   if (deps.env.NODE_TLS_REJECT_UNAUTHORIZED === '0' && !insecure)
     throw new PkiError('USAGE_TLS_VERIFY_DISABLED', 'NODE_TLS_REJECT_UNAUTHORIZED=0 is set: it would accept any server certificate, and the certificate signature and credentials could go to an impostor', {
-      details: { env: 'NODE_TLS_REJECT_UNAUTHORIZED' },
-      hint: 'unset it (trust a private CA with NODE_EXTRA_CA_CERTS=ca.pem instead), or pass --insecure-skip-tls-verify for a test endpoint',
+      details: { env: 'NODE_TLS_REJECT_UNAUTHORIZED', input: 'insecureSkipTlsVerify' },
+      hint: 'unset it (trust a private CA with NODE_EXTRA_CA_CERTS=ca.pem instead), or pass input.insecureSkipTlsVerify for a test endpoint',
     });
   if (insecure && endpoint.protocol === 'https:')
-    deps.stderr.write(`warning: --insecure-skip-tls-verify: the server certificate of ${endpoint.origin} is not verified; anyone on the path can receive the credentials\n`);
+    deps.stderr.write(`warning: input.insecureSkipTlsVerify: the server certificate of ${endpoint.origin} is not verified; anyone on the path can receive the credentials\n`);
   const { leaf, chain } = readWorkloadCertificates(input, deps);
+  if (chain.length > MAX_CHAIN_CERTIFICATES)
+    throw new PkiError('POLICY_CHAIN_TOO_LONG', `input.intermediates holds ${chain.length} certificates; Roles Anywhere accepts at most ${MAX_CHAIN_CERTIFICATES} in X-Amz-X509-Chain`, {
+      details: { count: chain.length, input: 'intermediates' },
+    });
   const request = {
     host: endpoint.host,
     region,
@@ -294,7 +299,10 @@ export async function credentialProcess(deps: Deps, input: CredentialProcessInpu
   } catch (e) {
     const kind = e instanceof ExchangeError ? e.kind : 'network';
     const code = kind === 'timeout' ? 'AWS_TimeoutError' : kind === 'too-large' ? 'AWS_BadResponse' : 'AWS_NetworkError';
-    throw new PkiError(code, `CreateSession ${endpoint.origin}: ${(e as Error).message}`, { details: { endpoint: endpoint.origin }, cause: e });
+    throw new PkiError(code, `CreateSession ${endpoint.origin}: ${(e as Error).message}`, {
+      details: { endpoint: endpoint.origin, ...(kind === 'timeout' ? { input: 'timeoutSeconds' } : {}) },
+      cause: e,
+    });
   }
   let body: Record<string, any> = {};
   try {

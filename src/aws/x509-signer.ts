@@ -171,7 +171,7 @@ interface UnsignedSessionRequest {
 
 function unsignedSessionRequest(input: Omit<SessionRequestInput, 'key'>, algorithm: X509Algorithm): UnsignedSessionRequest {
   if (input.chain.length > MAX_CHAIN_CERTIFICATES)
-    throw new PkiError('POLICY_CHAIN_TOO_LONG', `--intermediates holds ${input.chain.length} certificates; Roles Anywhere accepts at most ${MAX_CHAIN_CERTIFICATES} in X-Amz-X509-Chain`, { details: { count: input.chain.length } });
+    throw new PkiError('POLICY_CHAIN_TOO_LONG', `input.chain holds ${input.chain.length} certificates; Roles Anywhere accepts at most ${MAX_CHAIN_CERTIFICATES} in X-Amz-X509-Chain`, { details: { count: input.chain.length, input: 'chain' } });
   const date = amzDate(input.date);
   const query: Array<[string, string]> = [
     ['profileArn', input.profileArn],

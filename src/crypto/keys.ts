@@ -26,8 +26,8 @@ export function isKeyType(s: string): s is KeyType {
   return (KEY_TYPES as readonly string[]).includes(s);
 }
 
-/** Parses a key type flag value; throws USAGE_BAD_KEY_TYPE naming `flag`. */
-export function parseKeyType(text: string | undefined, flag = '--key-type'): KeyType {
+/** Parses a key type name; throws USAGE_BAD_KEY_TYPE naming `flag` (the input field, `input.keyType`, or a file position). */
+export function parseKeyType(text: string | undefined, flag = 'input.keyType'): KeyType {
   const kt = text ?? 'ecdsa-p256';
   if (!isKeyType(kt)) throw new PkiError('USAGE_BAD_KEY_TYPE', `${flag} "${kt}" is not one of ${KEY_TYPES.join(', ')}`, { details: { flag, value: kt } });
   return kt;
@@ -222,8 +222,8 @@ export function loadPrivateKey(pem: string | Buffer, source: string, passphrase?
   const encrypted = text.includes('ENCRYPTED PRIVATE KEY') || /Proc-Type:\s*4,ENCRYPTED/.test(text);
   if (encrypted && passphrase === undefined)
     throw new PkiError('CRYPTO_PASSPHRASE_REQUIRED', `${source} is encrypted and no passphrase was given`, {
-      details: { file: source },
-      hint: 'pass --passphrase-file FILE, set PKI_CA_PASSPHRASE, or run in a terminal to be prompted',
+      details: { file: source, input: 'passphraseFile' },
+      hint: 'pass input.passphraseFile FILE, set PKI_CA_PASSPHRASE, or run in a terminal to be prompted',
     });
   try {
     return crypto.createPrivateKey(encrypted ? { key: text, format: 'pem', passphrase: passphrase ?? '' } : { key: text, format: 'pem' });

@@ -70,8 +70,8 @@ export function sanProblems(san: San): string[] {
   }
 }
 
-/** Parses "dns:name", "uri:...", "email:...", "ip:..." as given on the command line. */
-export function parseSan(text: string, flag = '--san'): San {
+/** Parses "dns:name", "uri:...", "email:...", "ip:..."; errors name `flag` (the input field, `input.san`, or a file position). */
+export function parseSan(text: string, flag = 'input.san'): San {
   const m = /^(dns|email|uri|ip):(.+)$/i.exec(text.trim());
   if (!m) throw new PkiError('USAGE_BAD_SAN', `${flag} "${text}": expected TYPE:VALUE with TYPE one of dns, uri, email, ip`, { details: { flag, value: text } });
   const san: San = { type: m[1]!.toLowerCase() as SanType, value: m[2]! };

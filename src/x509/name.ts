@@ -54,7 +54,7 @@ const PRINTABLE = /^[A-Za-z0-9 '()+,\-./:=?]*$/;
  * The slash form is written in DER order (least specific first, as written); RFC 4514 strings are most specific
  * first, so the attributes are reversed. `\/` is a literal slash; `+` joins a multi-valued RDN as in `-multivalue-rdn`.
  */
-export function slashDnToRfc4514(input: string, flag = '--subject'): string {
+export function slashDnToRfc4514(input: string, flag = 'input.subject'): string {
   const s = input.trim();
   const rdns: string[][] = [];
   let rdn: string[] = [];
@@ -96,7 +96,7 @@ export function slashDnToRfc4514(input: string, flag = '--subject'): string {
  * Accepts `,` or `;` between RDNs and `+` inside multi-valued RDNs, with RFC 4514 escapes (`\,`, `\2C`, ...).
  * A string starting with `/` is openssl's slash form ({@link slashDnToRfc4514}), written least specific first.
  */
-export function parseDn(input: string, flag = '--subject'): Rdns {
+export function parseDn(input: string, flag = 'input.subject'): Rdns {
   if (input.trim().startsWith('/')) return parseDn(slashDnToRfc4514(input, flag), flag);
   const problems: string[] = [];
   const rdnsSpecificFirst: NameAttribute[][] = [];

@@ -574,7 +574,7 @@ export class Pkcs11KeyStore {
    * A key generator on the token of `ref` (a `pkcs11:` URI naming the token; `object=` overrides the label). Logs
    * in now (a prompt may happen), so that `generate` itself needs nothing more.
    */
-  async generatorFor(ref: string, flag = '--key-store'): Promise<{ generate(type: KeyType, label: string): GeneratedKey; token: string; defaults: { module?: string; pinSource?: string } }> {
+  async generatorFor(ref: string, flag = 'input.keyStore'): Promise<{ generate(type: KeyType, label: string): GeneratedKey; token: string; defaults: { module?: string; pinSource?: string } }> {
     const uri = parsePkcs11Uri(ref, flag);
     const shown = redactPkcs11Uri(ref);
     if (uri.id) throw new PkiError('USAGE_BAD_PKCS11_URI', `${flag} "${shown}": a key store names a token; id= belongs to an existing key (pki sets CKA_ID to the key identifier)`, { details: { flag } });
@@ -780,7 +780,9 @@ export class Pkcs11KeyStore {
     const key = await this.openKey(ref, { flag, label, expectedSpki: certSpki });
     const same = crypto.createPublicKey({ key: key.signer.spki, format: 'der', type: 'spki' }).equals(crypto.createPublicKey({ key: certSpki, format: 'der', type: 'spki' }));
     if (!same)
-      throw new PkiError('CRYPTO_KEY_MISMATCH', `${flag} ${redactPkcs11Uri(ref)} does not match ${certSource}: the token key's public key is not the certificate's`, { details: { ref: redactPkcs11Uri(ref), cert: certSource } });
+      throw new PkiError('CRYPTO_KEY_MISMATCH', `${flag} ${redactPkcs11Uri(ref)} does not match ${certSource}: the token key's public key is not the certificate's`, {
+        details: { ref: redactPkcs11Uri(ref), cert: certSource, input: [flag, certSource].flatMap((l) => /^input\.([a-z][A-Za-z0-9]*)\b/.exec(l)?.[1] ?? []) },
+      });
     await proveTokenKey(key, certSpki, `${flag} ${redactPkcs11Uri(ref)}`);
     return key;
   }

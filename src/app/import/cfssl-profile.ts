@@ -158,9 +158,9 @@ export async function importCfsslProfiles(deps: Deps, input: CfsslProfileImportI
   for (const k of Object.keys(signing)) if (k !== 'default' && k !== 'profiles') ignoredTop.push(`${source}: signing.${k}`);
 
   const outDir = resolve(deps.cwd, input.outDir ?? '.');
-  // A missing --out-dir (e.g. <pki dir>/profiles) is created, in an existing directory, once everything checked out.
+  // A missing output directory (input.outDir, e.g. <pki dir>/profiles) is created, in an existing directory, once everything checked out.
   const createOutDir = !fs.existsSync(outDir);
-  checkWritableDir(createOutDir ? dirname(outDir) : outDir, '--out-dir');
+  checkWritableDir(createOutDir ? dirname(outDir) : outDir, 'input.outDir');
   const problems: PkiError[] = [];
   const converted: Converted[] = [];
   const names = new Set<string>();
@@ -193,9 +193,9 @@ export async function importCfsslProfiles(deps: Deps, input: CfsslProfileImportI
   const ignored = [...ignoredTop, ...converted.flatMap((c) => c.ignored)];
   if (!input.ignoreUnmapped)
     for (const what of ignored)
-      problems.push(new PkiError('USAGE_CFSSL_NOT_MAPPED', `${what}: pki profiles have no equivalent; nothing was written`, { details: { file: source, field: what }, hint: 'remove it, or pass --ignore-unmapped to write the profiles without it' }));
+      problems.push(new PkiError('USAGE_CFSSL_NOT_MAPPED', `${what}: pki profiles have no equivalent; nothing was written`, { details: { file: source, field: what, input: 'ignoreUnmapped' }, hint: 'remove it, or pass input.ignoreUnmapped to write the profiles without it' }));
   throwIfAny(problems, `${source}: ${problems.length} problem(s); no profile was written`);
-  if (!createOutDir) for (const c of converted) checkOutput(c.file, '--out-dir', input.force ?? false);
+  if (!createOutDir) for (const c of converted) checkOutput(c.file, 'input.outDir', input.force ?? false);
   const written: string[] = [];
   if (createOutDir) {
     fs.mkdirSync(outDir);
@@ -203,7 +203,7 @@ export async function importCfsslProfiles(deps: Deps, input: CfsslProfileImportI
   }
   try {
     for (const c of converted) {
-      writeFileAtomic(c.file, c.yaml, { force: input.force ?? false, flag: '--out-dir' });
+      writeFileAtomic(c.file, c.yaml, { force: input.force ?? false, flag: 'input.outDir' });
       written.push(c.file);
     }
   } catch (e) {

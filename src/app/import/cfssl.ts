@@ -54,7 +54,7 @@ export function parseCertdbTime(v: unknown): Date | undefined {
 }
 
 function openCertdb(file: string): Database.Database {
-  if (!fs.existsSync(file)) throw new PkiError('NOT_FOUND_FILE', `--certdb ${file}: no such file; nothing was imported`, { details: { file, flag: '--certdb' } });
+  if (!fs.existsSync(file)) throw new PkiError('NOT_FOUND_FILE', `input.certdb ${file}: no such file; nothing was imported`, { details: { file, flag: 'input.certdb', input: 'certdb' } });
   let db: Database.Database;
   try {
     db = new Database(file, { readonly: true, fileMustExist: true });
@@ -62,13 +62,13 @@ function openCertdb(file: string): Database.Database {
     const missing = REQUIRED_COLUMNS.filter((c) => !cols.includes(c));
     if (missing.length) {
       db.close();
-      throw new PkiError('USAGE_BAD_CERTDB', `--certdb ${file} is not a cfssl certdb: ${cols.length ? `table certificates lacks ${missing.join(', ')}` : 'no certificates table'}; nothing was imported`, {
-        details: { file, missing },
+      throw new PkiError('USAGE_BAD_CERTDB', `input.certdb ${file} is not a cfssl certdb: ${cols.length ? `table certificates lacks ${missing.join(', ')}` : 'no certificates table'}; nothing was imported`, {
+        details: { file, missing, input: 'certdb' },
       });
     }
   } catch (e) {
     if (e instanceof PkiError) throw e;
-    throw new PkiError('USAGE_BAD_CERTDB', `--certdb ${file} is not a readable SQLite database: ${(e as Error).message}`, { details: { file }, cause: e });
+    throw new PkiError('USAGE_BAD_CERTDB', `input.certdb ${file} is not a readable SQLite database: ${(e as Error).message}`, { details: { file, input: 'certdb' }, cause: e });
   }
   return db;
 }
@@ -76,9 +76,9 @@ function openCertdb(file: string): Database.Database {
 export async function importCfssl(deps: Deps, input: CfsslImportInput) {
   return withWorkspace(input.dir, deps, async (ws) => {
     await checkImportName(ws, input.name);
-    const legacy = await loadLegacyCa(ws, deps, input, input.cert, '--cert', input.key, '--key');
+    const legacy = await loadLegacyCa(ws, deps, input, input.cert, 'input.cert', input.key, 'input.key');
     const aki = (legacy.cert.subjectKeyId ?? keyIdentifier(legacy.cert.spki)).toString('hex');
-    const oldCrl = input.crl ? readOldCrl(input.crl, '--crl', legacy.cert) : undefined;
+    const oldCrl = input.crl ? readOldCrl(input.crl, 'input.crl', legacy.cert) : undefined;
     const db = openCertdb(input.certdb);
     try {
       const rows = () => db.prepare('SELECT rowid, serial_number, authority_key_identifier, status, reason, revoked_at, pem FROM certificates ORDER BY rowid').iterate() as IterableIterator<CertdbRow>;
@@ -142,8 +142,8 @@ export async function importCfssl(deps: Deps, input: CfsslImportInput) {
         }
       }
       if (count === 0 && others > 0)
-        throw new PkiError('CRYPTO_CHAIN_MISMATCH', `--certdb ${input.certdb} holds ${others} certificate(s), none of them issued by --cert ${input.cert} (no row has its key identifier ${aki}); nothing was imported`, {
-          details: { file: input.certdb, aki },
+        throw new PkiError('CRYPTO_CHAIN_MISMATCH', `input.certdb ${input.certdb} holds ${others} certificate(s), none of them issued by input.cert ${input.cert} (no row has its key identifier ${aki}); nothing was imported`, {
+          details: { file: input.certdb, aki, input: ['certdb', 'cert'] },
           hint: 'give the certdb of this CA, or the CA certificate and key that go with this certdb',
         });
       for (const serial of onCrl) problems.add(new PkiError('STATE_IMPORT_INCONSISTENT', `serial ${serial} is revoked on ${input.crl} but not in ${input.certdb}`, { details: { serial } }));

@@ -62,7 +62,12 @@ export function checkImportName(ws: Workspace, name: string): Promise<void> {
   });
 }
 
-/** Reads and checks the old CA's certificate and key. */
+/** The input fields that labels such as `input.cert` name, for `details.input` (other labels name none). */
+export function inputFieldsOf(...labels: string[]): string[] {
+  return [...new Set(labels.filter((l) => /^input\.[a-z][A-Za-z0-9]*$/.test(l)).map((l) => l.slice(6)))];
+}
+
+/** Reads and checks the old CA's certificate and key (`certFlag`, `keyFlag`: the input fields, as `input.cert`). */
 export async function loadLegacyCa(ws: Workspace, deps: Deps, input: ImportCommonInput, certFile: string, certFlag: string, keyFile: string, keyFlag: string): Promise<LegacyCa> {
   const cert = readCertificate(readInput(certFile, certFlag), certFile);
   checkCaCertificate(cert, certFile, ws.now);
@@ -70,13 +75,13 @@ export async function loadLegacyCa(ws: Workspace, deps: Deps, input: ImportCommo
   const text = keyPem.toString('latin1');
   const encrypted = text.includes('ENCRYPTED PRIVATE KEY') || /Proc-Type:\s*4,ENCRYPTED/.test(text);
   const pass = encrypted
-    ? await passphraseToUnlock(deps, { ...(input.keyPassphraseFile ? { passphraseFile: input.keyPassphraseFile } : {}) }, `${keyFlag} ${keyFile}`, '--key-passphrase-file')
+    ? await passphraseToUnlock(deps, { ...(input.keyPassphraseFile ? { passphraseFile: input.keyPassphraseFile } : {}) }, `${keyFlag} ${keyFile}`, 'input.keyPassphraseFile')
     : undefined;
   const key = caKeyStore(ws).adopt(keyPem, keyFile, pass, input.name);
   if (!spkiMatches(key.spki, cert.publicKey))
-    throw new PkiError('CRYPTO_KEY_MISMATCH', `${keyFlag} ${keyFile} is not the key of ${certFlag} ${certFile}; nothing was imported`, { details: { file: keyFile, cert: certFile } });
+    throw new PkiError('CRYPTO_KEY_MISMATCH', `${keyFlag} ${keyFile} is not the key of ${certFlag} ${certFile}; nothing was imported`, { details: { file: keyFile, cert: certFile, input: inputFieldsOf(keyFlag, certFlag) } });
   const keyType = key.keyType;
-  if (!keyType) throw new PkiError('POLICY_KEY_TYPE_NOT_ALLOWED', `${keyFlag} ${keyFile}: ${key.description} is not supported for a CA (use ${KEY_TYPES.join(', ')})`, { details: { file: keyFile } });
+  if (!keyType) throw new PkiError('POLICY_KEY_TYPE_NOT_ALLOWED', `${keyFlag} ${keyFile}: ${key.description} is not supported for a CA (use ${KEY_TYPES.join(', ')})`, { details: { file: keyFile, input: inputFieldsOf(keyFlag) } });
   let parent: CaRecord | undefined;
   if (!cert.subjectDer.equals(cert.issuerDer))
     for (const ca of await ws.store.listCas()) {
@@ -188,9 +193,9 @@ export function readOldCrl(file: string, flag: string, ca: ParsedCertificate): O
   const crl = decodeCrl(readCrlFile(file, flag), file);
   const keyId = ca.subjectKeyId ?? keyIdentifier(ca.spki);
   if (!crl.issuerDer.equals(ca.subjectDer) || (crl.authorityKeyId && !crl.authorityKeyId.equals(keyId)))
-    throw new PkiError('CRYPTO_CHAIN_MISMATCH', `${flag} ${file} was issued by "${crl.issuerDn}", not by the CA being imported ("${ca.subjectDn}"); nothing was imported`, { details: { file } });
+    throw new PkiError('CRYPTO_CHAIN_MISMATCH', `${flag} ${file} was issued by "${crl.issuerDn}", not by the CA being imported ("${ca.subjectDn}"); nothing was imported`, { details: { file, input: inputFieldsOf(flag) } });
   if (!ca.publicKey.verify(crl.signatureAlgorithm, crl.tbs, crl.signature))
-    throw new PkiError('CRYPTO_BAD_CRL_SIGNATURE', `${flag} ${file}: its signature does not verify with the imported CA's key; nothing was imported`, { details: { file } });
+    throw new PkiError('CRYPTO_BAD_CRL_SIGNATURE', `${flag} ${file}: its signature does not verify with the imported CA's key; nothing was imported`, { details: { file, input: inputFieldsOf(flag) } });
   const entries = new Map<string, CrlEntry>();
   walkCrlEntries(crl, file, (e) => entries.set(e.serialHex, e));
   return { file, crlNumber: crl.crlNumber, entries };
@@ -245,7 +250,7 @@ export async function commitImport(
       deps.actor,
       ws.now,
     );
-    if (passphrase === undefined) deps.stderr.write(`warning: --no-passphrase: CA ${input.name}'s key ${keyPath} is stored UNENCRYPTED; anyone who can read it can issue certificates\n`);
+    if (passphrase === undefined) deps.stderr.write(`warning: input.noPassphrase: CA ${input.name}'s key ${keyPath} is stored UNENCRYPTED; anyone who can read it can issue certificates\n`);
     return importSummary(ca, legacy, history);
   } catch (e) {
     legacy.key.discard();

@@ -28,6 +28,7 @@ import {
   importedRevocation,
   type ImportCommonInput,
   indexCertificateFiles,
+  inputFieldsOf,
   issuedBy,
   knownSerial,
   loadLegacyCa,
@@ -171,7 +172,7 @@ export interface IndexSources {
 export function readCrlNumberFile(file: string, flag: string): bigint {
   const text = readInput(file, flag, 1024).toString('latin1').trim();
   if (!/^[0-9A-Fa-f]{1,40}$/.test(text))
-    throw new PkiError('USAGE_BAD_CRL_NUMBER', `${flag} ${file}: "${text.slice(0, 40)}" is not a hexadecimal CRL number (openssl's crlnumber file); nothing was imported`, { details: { file } });
+    throw new PkiError('USAGE_BAD_CRL_NUMBER', `${flag} ${file}: "${text.slice(0, 40)}" is not a hexadecimal CRL number (openssl's crlnumber file); nothing was imported`, { details: { file, input: inputFieldsOf(flag) } });
   return BigInt(`0x${text}`);
 }
 
@@ -262,12 +263,12 @@ export async function importIndexedCa(deps: Deps, input: ImportCommonInput, cert
 
 /** `pki import openssl-ca`. */
 export async function importOpensslCa(deps: Deps, input: OpensslCaImportInput) {
-  return importIndexedCa(deps, input, input.cert, '--cert', input.key, '--key', {
+  return importIndexedCa(deps, input, input.cert, 'input.cert', input.key, 'input.key', {
     tool: 'openssl-ca',
     index: input.index,
-    indexFlag: '--index',
-    certDirs: input.certs ? [{ dir: input.certs, flag: '--certs' }] : [],
-    crl: input.crl ? { file: input.crl, flag: '--crl' } : undefined,
-    crlnumber: input.crlnumber ? { file: input.crlnumber, flag: '--crlnumber' } : undefined,
+    indexFlag: 'input.index',
+    certDirs: input.certs ? [{ dir: input.certs, flag: 'input.certs' }] : [],
+    crl: input.crl ? { file: input.crl, flag: 'input.crl' } : undefined,
+    crlnumber: input.crlnumber ? { file: input.crlnumber, flag: 'input.crlnumber' } : undefined,
   });
 }

@@ -1,4 +1,5 @@
 import { createCa, createCaCsr, exportCa, importCa, listCas, retireCa, signCaCsr } from '../../app/ca.js';
+import { stderrWithFlags } from '../output/flags.js';
 import { KEY_TYPES } from '../../crypto/keys.js';
 import { forceOption, passphraseFileOption, type CommandDef, type CommandGroup } from '../command.js';
 import { shortTime, table } from '../output/render.js';
@@ -52,7 +53,7 @@ const create: CommandDef = {
         ...passphraseFileOption,
       }),
   async run(a, { deps }) {
-    const r = await createCa(deps, {
+    const r = await createCa(stderrWithFlags(deps, ['noPassphrase']), {
       keyStore: a.keyStore,
       dir: a.dir,
       name: a.name,
@@ -94,7 +95,7 @@ const csr: CommandDef = {
         ...forceOption,
       }),
   async run(a, { deps }) {
-    const r = await createCaCsr(deps, {
+    const r = await createCaCsr(stderrWithFlags(deps, ['noPassphrase']), {
       keyStore: a.keyStore,
       dir: a.dir,
       name: a.name,
@@ -167,7 +168,7 @@ const importCmd: CommandDef = {
         ...passphraseFileOption,
       }),
   async run(a, { deps }) {
-    const r = await importCa(deps, {
+    const r = await importCa(stderrWithFlags(deps, ['noPassphrase']), {
       dir: a.dir,
       name: a.name,
       cert: a.cert,

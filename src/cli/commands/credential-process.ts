@@ -1,6 +1,13 @@
 import { credentialProcess } from '../../aws/create-session.js';
 import { PkiError } from '../../errors.js';
 import type { CommandDef } from '../command.js';
+import { stderrWithFlags } from '../output/flags.js';
+
+/**
+ * The inputs of a Roles Anywhere credential request that its warnings and logged errors may name (`input.<field>`):
+ * shown on stderr as their flags.
+ */
+export const CREDENTIAL_INPUT_FIELDS = ['certificate', 'privateKey', 'intermediates', 'trustAnchorArn', 'profileArn', 'roleArn', 'sessionDuration', 'endpoint', 'pkcs8PasswordFile', 'timeoutSeconds', 'insecureSkipTlsVerify'] as const;
 
 /** The options, shared by the yargs command and the fast path (src/cli/fast.ts), named as the official helper names them. */
 export const CREDENTIAL_PROCESS_OPTIONS = {
@@ -113,7 +120,8 @@ export const credentialProcessCommand: CommandDef = {
       insecureSkipTlsVerify: a.insecureSkipTlsVerify === true,
     };
     // The cache module is loaded only when asked for: the fast path stays light.
-    const creds = a.cacheDir ? await (await import('../../aws/cache.js')).cachedCredentialProcess(deps, input, a.cacheDir, a.cacheMargin) : await credentialProcess(deps, input);
+    const shown = stderrWithFlags(deps, CREDENTIAL_INPUT_FIELDS);
+    const creds = a.cacheDir ? await (await import('../../aws/cache.js')).cachedCredentialProcess(shown, input, a.cacheDir, a.cacheMargin) : await credentialProcess(shown, input);
     return { kind: 'pki.credential-process.result', data: creds, text: JSON.stringify(creds) };
   },
 };

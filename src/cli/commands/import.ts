@@ -1,4 +1,5 @@
 import { importText } from '../../app/import/common.js';
+import { stderrWithFlags } from '../output/flags.js';
 import { importCfssl } from '../../app/import/cfssl.js';
 import { importEasyRsa } from '../../app/import/easy-rsa.js';
 import { importOpensslCa } from '../../app/import/openssl-ca.js';
@@ -45,7 +46,7 @@ const opensslCa: CommandDef = {
       crl: { type: 'string', normalize: true, describe: 'the old CA\'s last CRL (PEM or DER): its number is continued, its entries checked' },
     }),
   async run(a, { deps }) {
-    const r = await importOpensslCa(deps, {
+    const r = await importOpensslCa(stderrWithFlags(deps, ['noPassphrase']), {
       dir: a.dir,
       name: a.name,
       cert: a.cert,
@@ -79,7 +80,7 @@ const easyRsa: CommandDef = {
       'pki-dir': { type: 'string', demandOption: true, normalize: true, describe: 'easy-rsa\'s PKI directory (EASYRSA_PKI)' },
     }),
   async run(a, { deps }) {
-    const r = await importEasyRsa(deps, {
+    const r = await importEasyRsa(stderrWithFlags(deps, ['noPassphrase']), {
       dir: a.dir,
       name: a.name,
       pkiDir: a.pkiDir,
@@ -117,7 +118,7 @@ const cfssl: CommandDef = {
       crl: { type: 'string', normalize: true, describe: 'the last CRL the old CA published (PEM or DER)' },
     }),
   async run(a, { deps }) {
-    const r = await importCfssl(deps, {
+    const r = await importCfssl(stderrWithFlags(deps, ['noPassphrase']), {
       dir: a.dir,
       name: a.name,
       cert: a.cert,

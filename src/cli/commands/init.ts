@@ -1,4 +1,5 @@
 import { initPki } from '../../app/ca.js';
+import { stderrWithFlags } from '../output/flags.js';
 import { KEY_TYPES } from '../../crypto/keys.js';
 import { passphraseFileOption, type CommandDef } from '../command.js';
 import { keyStoreOption } from '../key-store-option.js';
@@ -60,7 +61,7 @@ export const initCommand: CommandDef = {
       ...passphraseFileOption,
     }),
   async run(a, { deps }) {
-    const r = await initPki(deps, {
+    const r = await initPki(stderrWithFlags(deps, ['noPassphrase']), {
       dir: a.dir,
       subject: a.subject,
       rootCert: a.rootCert,

@@ -1,4 +1,5 @@
 import { joinNode } from '../../app/node.js';
+import { flagsIn } from '../output/flags.js';
 import type { CommandDef, CommandGroup } from '../command.js';
 
 const join: CommandDef = {
@@ -23,7 +24,8 @@ const join: CommandDef = {
       'pbkdf2-iterations': { type: 'number', describe: 'PBKDF2 iterations for keys this node encrypts (default 600000)' },
     }),
   async run(a, { deps }) {
-    const r = await joinNode(deps, { dir: a.dir, store: a.store, pbkdf2Iterations: a.pbkdf2Iterations });
+    // What a node needs names the flag that gives a CA's passphrase to the commands that sign.
+    const r = flagsIn(await joinNode(deps, { dir: a.dir, store: a.store, pbkdf2Iterations: a.pbkdf2Iterations }), ['passphraseFile']);
     return {
       kind: 'pki.node.join.result',
       data: r,

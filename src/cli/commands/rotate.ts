@@ -1,5 +1,5 @@
 import { abortRotation, finishRotation, planRotation, rotationStatus, startRotation, switchRotation } from '../../app/rotate.js';
-import { flagsIn } from '../output/flags.js';
+import { flagsIn, stderrWithFlags } from '../output/flags.js';
 import { KEY_TYPES } from '../../crypto/keys.js';
 import { passphraseFileOption, type CommandDef, type CommandGroup } from '../command.js';
 import { awsOptions, leaseOptions } from './anchor.js';
@@ -105,7 +105,7 @@ const start: CommandDef = {
       ...passphraseFileOption,
     }),
   async run(a, { deps }) {
-    const r = await startRotation(deps, {
+    const r = await startRotation(stderrWithFlags(deps, ['noPassphrase']), {
       dir: a.dir,
       anchor: a.anchor,
       newCa: a.newCa,

@@ -17,6 +17,7 @@ export const FLAG_OF_FIELD: Readonly<Record<string, string>> = {
   tags: '--tag',
   maps: '--map',
   refreshBeforeSeconds: '--refresh-before',
+  timeoutSeconds: '--timeout',
   stateFile: '--state',
 };
 
@@ -95,4 +96,15 @@ export function errorsWithFlags<T>(value: T): T {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(o)) out[k] = errorsWithFlags(v);
   return out as T;
+}
+
+/**
+ * `deps` whose stderr shows the flags of the named fields where a use case's warning names its input
+ * (`warning: input.noPassphrase: ...` → `warning: --no-passphrase: ...`). The command lists the fields it fills.
+ */
+export function stderrWithFlags<D extends { stderr: { write(s: string): unknown } }>(deps: D, fields: readonly string[]): D {
+  if (!fields.length) return deps;
+  const re = new RegExp(`\\binput\\.(${fields.join('|')})\\b(?![.\\w-])`, 'g');
+  const stderr = deps.stderr;
+  return { ...deps, stderr: { write: (s: string) => stderr.write(s.replace(re, (_, f: string) => flagOf(f))) } };
 }
