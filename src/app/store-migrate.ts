@@ -1,7 +1,7 @@
 /**
  * `pki store migrate --to URL`: moves a PKI's SQLite store into an empty PostgreSQL database, row by row, for
  * several CA nodes. All or nothing: the copy is one transaction that reads every row back and compares it with the
- * source before it commits; the audit chain and its cross-checks (pki audit verify) must then pass on the copy; only
+ * source, and runs the audit chain and its cross-checks (pki audit verify) on the copy, before it commits; only
  * then is pki.yaml switched to the new store. CA keys kept in files are moved into the store with their CA (their
  * encrypted PKCS#8 PEM as written; key reference store:NAME) so other nodes can use them; pkcs11: references stay.
  * The SQLite file and the key files are left where they were (no longer used).
@@ -67,29 +67,24 @@ export async function migrateStore(deps: Deps, input: MigrateStoreInput) {
       yield* source.dumpTable!(table);
     }
 
-    let target: Store | undefined = await openStore(config, deps, { url: input.to });
+    // pki audit verify on the copy inside the copy's own transaction, before it commits: a copy that fails it is
+    // rolled back with everything else (the database stays empty).
+    const target: Store = await openStore(config, deps, { url: input.to });
     let counts: Record<string, number>;
     try {
       if (!target.loadTables) throw new PkiError('INTERNAL_STORE', 'the target store cannot load rows');
-      counts = await target.loadTables(rowsOf);
+      counts = await target.loadTables(rowsOf, async () => {
+        const rows = await target.auditLog();
+        const problems: string[] = [];
+        const brokenCopy = verifyAuditChain(rows);
+        if (brokenCopy) problems.push(`the audit chain breaks at row #${brokenCopy.seq}: ${brokenCopy.reason}`);
+        if (rows.length !== sourceAudit.length || rows.at(-1)?.hash !== sourceAudit.at(-1)?.hash) problems.push('the audit head differs from the source');
+        problems.push(...(await crossCheckAudit({ ...ws, store: target }, rows)));
+        if (problems.length)
+          throw new PkiError('STATE_MIGRATION_MISMATCH', `the copy in ${shown} fails pki audit verify: ${problems.slice(0, 3).join('; ')}; nothing was committed and ${config.file} was not changed`, { details: { problems } });
+      });
     } finally {
       await target.close();
-      target = undefined;
-    }
-
-    // pki audit verify on the copy, through a new connection, as any node will see it.
-    const copy = await openStore(config, deps, { url: input.to });
-    try {
-      const rows = await copy.auditLog();
-      const problems: string[] = [];
-      const brokenCopy = verifyAuditChain(rows);
-      if (brokenCopy) problems.push(`the audit chain breaks at row #${brokenCopy.seq}: ${brokenCopy.reason}`);
-      if (rows.length !== sourceAudit.length || rows.at(-1)?.hash !== sourceAudit.at(-1)?.hash) problems.push('the audit head differs from the source');
-      problems.push(...(await crossCheckAudit({ ...ws, store: copy }, rows)));
-      if (problems.length)
-        throw new PkiError('STATE_MIGRATION_MISMATCH', `the copy in ${shown} fails pki audit verify: ${problems.slice(0, 3).join('; ')}; ${config.file} was not changed`, { details: { problems } });
-    } finally {
-      await copy.close();
     }
 
     // Verified: switch pki.yaml to the new store (comments and other settings kept).

@@ -354,7 +354,7 @@ export class PostgresStore implements Store {
   static readonly LOAD_PARAMS = 30_000;
   static readonly LOAD_BYTES = 16 << 20;
 
-  async loadTables(rows: (table: string) => AsyncIterable<Record<string, unknown>>): Promise<Record<string, number>> {
+  async loadTables(rows: (table: string) => AsyncIterable<Record<string, unknown>>, verify?: () => Promise<void>): Promise<Record<string, number>> {
     return this.tx(async () => {
       // Nobody writes while the copy runs (every writer appends to the audit chain under this lock).
       await this.raw('SELECT pg_advisory_xact_lock($1)', [AUDIT_LOCK]);
@@ -421,6 +421,8 @@ export class PostgresStore implements Store {
         }
         if (i !== counts[t.name]) throw new PkiError('STATE_MIGRATION_MISMATCH', `${t.name}: ${counts[t.name]} rows copied, ${i} rows in the source on the second reading (did a pki process write meanwhile?); nothing was committed`, { details: { table: t.name } });
       }
+      // The caller's checks on the copy (pki audit verify), still before COMMIT: a failure leaves the database empty.
+      if (verify) await verify();
       return counts;
     });
   }
