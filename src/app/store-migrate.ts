@@ -69,7 +69,7 @@ export async function migrateStore(deps: Deps, input: MigrateStoreInput) {
 
     // pki audit verify on the copy inside the copy's own transaction, before it commits: a copy that fails it is
     // rolled back with everything else (the database stays empty).
-    const target: Store = await openStore(config, deps, { url: input.to });
+    const target: Store = await openStore(config, deps, { url: input.to, setting: '--to' });
     let counts: Record<string, number>;
     try {
       if (!target.loadTables) throw new PkiError('INTERNAL_STORE', 'the target store cannot load rows');

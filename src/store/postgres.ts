@@ -92,6 +92,27 @@ function isConnectionError(e: unknown): boolean {
   return /Connection terminated|connection error|Client has been closed|not queryable|server does not support SSL|timeout expired|ECONNREFUSED|self.signed|certificate/i.test(err?.message ?? '');
 }
 
+/**
+ * The error for a URL node-postgres cannot take: a TLS file named in its query string that cannot be read is
+ * IO_READ_FAILED naming the file; anything else (a port out of range or not a number, an unclosed IPv6 bracket) is
+ * USAGE_BAD_STORE_URL (the caller names the flag or the setting the URL came from).
+ */
+function badStoreUrl(e: unknown, url: string): PkiError {
+  const shown = redactUrl(url);
+  const err = e as NodeJS.ErrnoException;
+  if (typeof err?.path === 'string' && err.code) {
+    const q = url.indexOf('?');
+    const params = q < 0 ? [] : [...new URLSearchParams(url.slice(q + 1).split('#')[0]).entries()];
+    const param = params.find(([k, v]) => /^ssl(cert|key|rootcert)$/i.test(k) && v === err.path)?.[0] ?? 'TLS file';
+    return new PkiError('IO_READ_FAILED', `cannot read ${err.path}, the ${param} named in the store URL ${shown} (${err.code})`, { details: { file: err.path, store: shown }, cause: e });
+  }
+  return new PkiError(
+    'USAGE_BAD_STORE_URL',
+    `${shown} is not a valid PostgreSQL URL (${redactIn(err?.message ?? String(e), url)}): expected postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?sslmode=...], a port from 1 to 65535, an IPv6 address in [brackets], a "@", ":" or "/" in the password written %40, %3A or %2F`,
+    { details: { store: shown }, cause: e },
+  );
+}
+
 export interface PostgresOpenOptions {
   baseDir: string;
   keysDir?: string;
@@ -118,7 +139,13 @@ export class PostgresStore implements Store {
 
   /** Connects, applies pending migrations (one node at a time) and refuses a schema newer than this code. */
   static async open(url: string, opts: PostgresOpenOptions): Promise<PostgresStore> {
-    const store = new PostgresStore(url, resolve(opts.baseDir));
+    let store: PostgresStore;
+    try {
+      // node-postgres parses the URL (and reads its sslcert/sslkey/sslrootcert files) here.
+      store = new PostgresStore(url, resolve(opts.baseDir));
+    } catch (e) {
+      throw badStoreUrl(e, url);
+    }
     try {
       await store.connect();
       await store.migrate();

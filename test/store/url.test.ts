@@ -1,4 +1,6 @@
 /** #19 store URLs: the password is redacted from every form of a PostgreSQL URL that is printed. */
+import * as fs from 'node:fs';
+import { join } from 'node:path';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { redactIn, redactUrl } from '../../src/store/url.js';
@@ -40,5 +42,52 @@ describe('#19 redactUrl / redactIn', () => {
       expect(`${r.stdout}${r.stderr}`).toContain('postgres://pki:***@127.0.0.1:1/db');
       expect(`${r.stdout}${r.stderr}`).not.toMatch(/ssWORD/);
     }
+  });
+});
+
+describe('#19 a malformed PostgreSQL URL', () => {
+  const bad = ['postgres://pki@127.0.0.1:99999/db', 'postgres://pki@127.0.0.1:abc/db', 'postgres://pki:s3cretXYZ@[::1/db'];
+  for (const url of bad)
+    it(`fail/${url} is USAGE_BAD_STORE_URL (exit 2) naming the flag (pki init, node join, store migrate), CONFIG_INVALID (exit 3) naming pki.yaml; nothing created`, async () => {
+      const cwd = tempDir();
+      const deps = makeDeps(cwd);
+      for (const [argv, flag] of [
+        [['init', '--dir', join(cwd, 'a'), '--subject', 'CN=X', '--no-passphrase', '--store', url], '--store'],
+        [['node', 'join', '--dir', join(cwd, 'b'), '--store', url], '--store'],
+      ] as const) {
+        const r = await cli([...argv, '--json'], deps);
+        expect(r.code, r.stderr).toBe(2);
+        expect(r.json.error.code).toBe('USAGE_BAD_STORE_URL');
+        expect(r.json.error.message).toContain(flag);
+        expect(r.json.error.message).not.toMatch(/s3cretXYZ/);
+      }
+      expect(fs.existsSync(join(cwd, 'a'))).toBe(false);
+      expect(fs.existsSync(join(cwd, 'b'))).toBe(false);
+      const dir = join(cwd, 'sqlite');
+      expect((await cli(['init', '--dir', dir, '--subject', 'CN=Y', '--no-passphrase'], deps)).code).toBe(0);
+      const m = await cli(['store', 'migrate', '--dir', dir, '--to', url, '--json'], deps);
+      expect(m.code, m.stderr).toBe(2);
+      expect(m.json.error.code).toBe('USAGE_BAD_STORE_URL');
+      expect(m.json.error.message).toContain('--to');
+      expect(fs.readFileSync(join(dir, 'pki.yaml'), 'utf8')).not.toContain('url:');
+      fs.writeFileSync(join(dir, 'pki.yaml'), fs.readFileSync(join(dir, 'pki.yaml'), 'utf8').replace('  sqlite: pki.db', `  url: ${JSON.stringify(url)}`));
+      const l = await cli(['list', '--dir', dir, '--json'], deps);
+      expect(l.code, l.stderr).toBe(3);
+      expect(l.json.error.code).toBe('CONFIG_INVALID');
+      expect(l.json.error.message).toContain(join(dir, 'pki.yaml'));
+      expect(l.json.error.message).toContain('store.url');
+      expect(l.json.error.message).not.toMatch(/s3cretXYZ/);
+    });
+
+  it('fail/an sslcert= file that does not exist is an IO error (exit 8) naming the file, not INTERNAL', async () => {
+    const cwd = tempDir();
+    const deps = makeDeps(cwd);
+    const missing = join(cwd, 'no-such-client.crt');
+    const r = await cli(['node', 'join', '--dir', join(cwd, 'b'), '--store', `postgres://pki@127.0.0.1:1/db?sslmode=verify-full&sslcert=${missing}`, '--json'], deps);
+    expect(r.code, r.stderr).toBe(8);
+    expect(r.json.error.code).toMatch(/^IO_/);
+    expect(r.json.error.message).toContain(missing);
+    expect(r.json.error.message).toContain('sslcert');
+    expect(fs.existsSync(join(cwd, 'b'))).toBe(false);
   });
 });
