@@ -163,9 +163,8 @@ export async function initPki(deps: Deps, input: InitInput) {
     const keysDir = join(dir, 'keys');
     fs.mkdirSync(keysDir, { mode: 0o700 });
     created.push(keysDir);
-    writeFileAtomic(configFile, defaultConfigText(iterations, { storeUrl, pkcs11: token?.defaults }), { flag: 'config' });
-    // A password in the store URL makes pki.yaml a secret: owner-only, like the keys.
-    if (storeUrl && redactUrl(storeUrl) !== storeUrl) fs.chmodSync(configFile, 0o600);
+    // A password in the store URL makes pki.yaml a secret: owner-only from the start, like the keys.
+    writeFileAtomic(configFile, defaultConfigText(iterations, { storeUrl, pkcs11: token?.defaults }), { flag: 'config', mode: storeUrl && redactUrl(storeUrl) !== storeUrl ? 0o600 : 0o644 });
     created.push(configFile);
     const config = loadConfig(dir);
     if (!store) {

@@ -52,8 +52,8 @@ export async function joinNode(deps: Deps, input: JoinNodeInput) {
     }
     fs.mkdirSync(keysDir, { mode: 0o700 });
     created.push(keysDir);
-    writeFileAtomic(configFile, defaultConfigText(input.pbkdf2Iterations, { storeUrl: url }), { flag: 'config' });
-    if (redactUrl(url) !== url) fs.chmodSync(configFile, 0o600);
+    // A password in the store URL makes pki.yaml a secret: owner-only from the start.
+    writeFileAtomic(configFile, defaultConfigText(input.pbkdf2Iterations, { storeUrl: url }), { flag: 'config', mode: redactUrl(url) !== url ? 0o600 : 0o644 });
     created.push(configFile);
     const list = cas.map((ca) => ({ name: ca.name, status: ca.status, keyEncrypted: ca.keyEncrypted, ...keyAccess(ca) }));
     const needs = [
