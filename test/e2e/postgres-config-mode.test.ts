@@ -54,6 +54,7 @@ describe.skipIf('skip' in cluster)('#19 pki.yaml with a password in the store UR
       [join(b, 'pki.yaml'), '600'],
       [join(c, 'pki.yaml'), '644'],
     ]);
+    expect(realFs.readFileSync(join(a, 'pki.yaml'), 'utf8')).toMatch(/url: ".*" +# shared with other CA nodes \(pki node join\)/);
     for (const [d, mode] of [[a, 0o600], [b, 0o600], [c, 0o644]] as const) expect(realFs.statSync(join(d, 'pki.yaml')).mode & 0o777).toBe(mode);
   });
 });
