@@ -108,7 +108,7 @@ function badStoreUrl(e: unknown, url: string): PkiError {
   }
   return new PkiError(
     'USAGE_BAD_STORE_URL',
-    `${shown} is not a valid PostgreSQL URL (${redactIn(err?.message ?? String(e), url)}): expected postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?sslmode=...], a port from 1 to 65535, an IPv6 address in [brackets], a "@", ":" or "/" in the password written %40, %3A or %2F`,
+    `${shown} is not a valid PostgreSQL URL (${redactIn(err?.message ?? String(e), url)}): expected postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?sslmode=...], a port from 1 to 65535, an IPv6 address in [brackets], a "/", "?", "#" or "@" in the password written %2F, %3F, %23 or %40`,
     { details: { store: shown }, cause: e },
   );
 }

@@ -36,10 +36,14 @@ function passwordSpan(url: string): { start: number; end: number } | undefined {
   const stop = url.slice(from).search(/[/?#]/);
   const authority = stop < 0 ? url.slice(from) : url.slice(from, from + stop);
   const at = authority.lastIndexOf('@');
-  if (at < 0) return undefined;
   const colon = authority.indexOf(':');
-  if (colon < 0 || colon > at) return undefined;
-  return { start: from + colon + 1, end: from + at };
+  if (at >= 0 && colon >= 0 && colon < at) return { start: from + colon + 1, end: from + at };
+  // No password by those rules, yet USER:...@ further on: a "/", "?" or "#" in the password ended the authority
+  // early (the URL then fails to parse, or names another host). What the user meant as the password is hidden too.
+  const loose = /^[^:@/?#]*:/.exec(url.slice(from));
+  const last = url.lastIndexOf('@');
+  if (loose && last > from + loose[0].length) return { start: from + loose[0].length, end: last };
+  return undefined;
 }
 
 /** The values of password= parameters in the URL's query string (node-postgres takes the password from there too). */

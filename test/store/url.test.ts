@@ -20,6 +20,8 @@ describe('#19 redactUrl / redactIn', () => {
     ['postgres://[::1]:5432/pki', 'postgres://[::1]:5432/pki'],
     ['postgres://pki@db.example/pki?sslmode=require&password=qu@eryWORD', 'postgres://pki@db.example/pki?sslmode=require&password=***'],
     ['postgres://pki:a@bWORD@db.example/pki?password=otherWORD#x', 'postgres://pki:***@db.example/pki?password=***#x'],
+    // A "?" in the password ends the authority: node-postgres reads host pki, port 12; what was meant as the password is hidden anyway.
+    ['postgres://pki:12?ssWORD@db.example/pki', 'postgres://pki:***@db.example/pki'],
   ];
   for (const [url, shown] of cases)
     it(`ok/${url} is shown as ${shown}`, () => {
@@ -46,7 +48,7 @@ describe('#19 redactUrl / redactIn', () => {
 });
 
 describe('#19 a malformed PostgreSQL URL', () => {
-  const bad = ['postgres://pki@127.0.0.1:99999/db', 'postgres://pki@127.0.0.1:abc/db', 'postgres://pki:s3cretXYZ@[::1/db'];
+  const bad = ['postgres://pki@127.0.0.1:99999/db', 'postgres://pki@127.0.0.1:abc/db', 'postgres://pki:s3cretXYZ@[::1/db', 'postgres://pki:s3c?retXYZ@127.0.0.1/db', 'postgres://pki:s3c/retXYZ@127.0.0.1/db', 'postgres://pki:s3c#retXYZ@127.0.0.1/db'];
   for (const url of bad)
     it(`fail/${url} is USAGE_BAD_STORE_URL (exit 2) naming the flag (pki init, node join, store migrate), CONFIG_INVALID (exit 3) naming pki.yaml; nothing created`, async () => {
       const cwd = tempDir();
@@ -59,7 +61,7 @@ describe('#19 a malformed PostgreSQL URL', () => {
         expect(r.code, r.stderr).toBe(2);
         expect(r.json.error.code).toBe('USAGE_BAD_STORE_URL');
         expect(r.json.error.message).toContain(flag);
-        expect(r.json.error.message).not.toMatch(/s3cretXYZ/);
+        expect(r.json.error.message).not.toMatch(/s3c|retXYZ/);
       }
       expect(fs.existsSync(join(cwd, 'a'))).toBe(false);
       expect(fs.existsSync(join(cwd, 'b'))).toBe(false);
@@ -76,7 +78,7 @@ describe('#19 a malformed PostgreSQL URL', () => {
       expect(l.json.error.code).toBe('CONFIG_INVALID');
       expect(l.json.error.message).toContain(join(dir, 'pki.yaml'));
       expect(l.json.error.message).toContain('store.url');
-      expect(l.json.error.message).not.toMatch(/s3cretXYZ/);
+      expect(l.json.error.message).not.toMatch(/s3c|retXYZ/);
     });
 
   it('fail/an sslcert= file that does not exist is an IO error (exit 8) naming the file, not INTERNAL', async () => {
