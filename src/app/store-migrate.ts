@@ -1,8 +1,8 @@
 /**
  * `pki store migrate --to URL`: moves a PKI's SQLite store into an empty PostgreSQL database, row by row, for
  * several CA nodes. All or nothing: the copy is one transaction that reads every row back and compares it with the
- * source, and runs the audit chain and its cross-checks (pki audit verify) on the copy, before it commits; only
- * then is pki.yaml switched to the new store. CA keys kept in files are moved into the store with their CA (their
+ * source, runs the audit chain and its cross-checks (pki audit verify) on the copy and switches pki.yaml to the new
+ * store, all before it commits (pki.yaml is put back when the COMMIT fails). CA keys kept in files are moved into the store with their CA (their
  * encrypted PKCS#8 PEM as written; key reference store:NAME) so other nodes can use them; pkcs11: references stay.
  * The SQLite file and the key files are left where they were (no longer used).
  */
@@ -68,7 +68,11 @@ export async function migrateStore(deps: Deps, input: MigrateStoreInput) {
     }
 
     // pki audit verify on the copy inside the copy's own transaction, before it commits: a copy that fails it is
-    // rolled back with everything else (the database stays empty).
+    // rolled back with everything else (the database stays empty). pki.yaml is switched last, still before COMMIT,
+    // so that a pki.yaml that cannot be written leaves the database empty too; a COMMIT that fails puts it back.
+    const original = fs.readFileSync(config.file);
+    const originalMode = fs.statSync(config.file).mode & 0o777;
+    let switched = false;
     const target: Store = await openStore(config, deps, { url: input.to, setting: '--to' });
     let counts: Record<string, number>;
     try {
@@ -82,16 +86,21 @@ export async function migrateStore(deps: Deps, input: MigrateStoreInput) {
         problems.push(...(await crossCheckAudit({ ...ws, store: target }, rows)));
         if (problems.length)
           throw new PkiError('STATE_MIGRATION_MISMATCH', `the copy in ${shown} fails pki audit verify: ${problems.slice(0, 3).join('; ')}; nothing was committed and ${config.file} was not changed`, { details: { problems } });
+        // Verified: switch pki.yaml to the new store (comments and other settings kept).
+        const doc = parseDocument(original.toString('utf8'));
+        doc.setIn(['store', 'url'], input.to);
+        doc.deleteIn(['store', 'sqlite']);
+        writeFileAtomic(config.file, doc.toString(), { force: true, flag: 'config', mode: redactUrl(input.to) !== input.to ? 0o600 : 0o644 });
+        switched = true;
       });
+    } catch (e) {
+      // The COMMIT failed after pki.yaml was switched: pki.yaml names the SQLite store again.
+      if (switched) writeFileAtomic(config.file, original, { force: true, flag: 'config', mode: originalMode });
+      throw e;
     } finally {
       await target.close();
     }
 
-    // Verified: switch pki.yaml to the new store (comments and other settings kept).
-    const doc = parseDocument(fs.readFileSync(config.file, 'utf8'));
-    doc.setIn(['store', 'url'], input.to);
-    doc.deleteIn(['store', 'sqlite']);
-    writeFileAtomic(config.file, doc.toString(), { force: true, flag: 'config', mode: redactUrl(input.to) !== input.to ? 0o600 : 0o644 });
     return {
       dir: config.dir,
       from: config.store.sqlite,
