@@ -323,9 +323,10 @@ export interface StoreConnection {
    * Fills an EMPTY store with `rows(table)` for every table (store/tables.ts) in ONE transaction, then reads every
    * row back and compares it with `rows(table)` (asked for again) before committing: all or nothing. Returns the
    * row count of each table. Throws STATE_STORE_NOT_EMPTY, or STATE_MIGRATION_MISMATCH naming the first row that
-   * differs (nothing is committed).
+   * differs (nothing is committed). `verify`, when given, runs last inside the same transaction (this store's reads
+   * see the copy): whatever it throws rolls the whole copy back too.
    */
-  loadTables?(rows: (table: string) => AsyncIterable<Record<string, unknown>>): Promise<Record<string, number>>;
+  loadTables?(rows: (table: string) => AsyncIterable<Record<string, unknown>>, verify?: () => Promise<void>): Promise<Record<string, number>>;
   /** SQLite only: a consistent copy of the database file (pki backup). */
   backupTo?(file: string): Promise<void>;
   /** SQLite only: PRAGMA integrity_check ('ok' or the problems). */

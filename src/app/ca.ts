@@ -133,7 +133,7 @@ export async function initPki(deps: Deps, input: InitInput) {
   // A shared store is opened (and migrated) before anything is written here: it must be reachable and hold no PKI yet.
   let store: Store | undefined;
   if (shared) {
-    store = await openStoreAt(deps, storeUrl!, { baseDir: dir, keysDir: join(dir, 'keys'), configFile }, true);
+    store = await openStoreAt(deps, storeUrl!, { baseDir: dir, keysDir: join(dir, 'keys'), configFile, setting: input.store !== undefined ? '--store' : '$PKI_STORE_URL' }, true);
     try {
       const existing = await store.listCas();
       if (existing.length)
@@ -164,9 +164,8 @@ export async function initPki(deps: Deps, input: InitInput) {
     const keysDir = join(dir, 'keys');
     fs.mkdirSync(keysDir, { mode: 0o700 });
     created.push(keysDir);
-    writeFileAtomic(configFile, defaultConfigText(iterations, { storeUrl, pkcs11: token?.defaults }), { flag: 'config' });
-    // A password in the store URL makes pki.yaml a secret: owner-only, like the keys.
-    if (storeUrl && redactUrl(storeUrl) !== storeUrl) fs.chmodSync(configFile, 0o600);
+    // A password in the store URL makes pki.yaml a secret: owner-only from the start, like the keys.
+    writeFileAtomic(configFile, defaultConfigText(iterations, { storeUrl, pkcs11: token?.defaults }), { flag: 'config', mode: storeUrl && redactUrl(storeUrl) !== storeUrl ? 0o600 : 0o644 });
     created.push(configFile);
     const config = loadConfig(dir);
     if (!store) {

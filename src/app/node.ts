@@ -38,7 +38,7 @@ export async function joinNode(deps: Deps, input: JoinNodeInput) {
   if (fs.existsSync(configFile)) throw new PkiError('STATE_ALREADY_INITIALISED', `${dir} is already a PKI directory (${CONFIG_FILE} exists)`, { details: { dir } });
   const keysDir = join(dir, 'keys');
   if (fs.existsSync(keysDir)) throw new PkiError('STATE_OUTPUT_EXISTS', `${keysDir} already exists; refusing to join over it`, { details: { file: keysDir } });
-  const store = await openStoreAt(deps, url, { baseDir: dir, keysDir }, false);
+  const store = await openStoreAt(deps, url, { baseDir: dir, keysDir, setting: input.store !== undefined ? '--store' : '$PKI_STORE_URL' }, false);
   const created: string[] = [];
   const dirExisted = fs.existsSync(dir);
   try {
@@ -52,8 +52,8 @@ export async function joinNode(deps: Deps, input: JoinNodeInput) {
     }
     fs.mkdirSync(keysDir, { mode: 0o700 });
     created.push(keysDir);
-    writeFileAtomic(configFile, defaultConfigText(input.pbkdf2Iterations, { storeUrl: url }), { flag: 'config' });
-    if (redactUrl(url) !== url) fs.chmodSync(configFile, 0o600);
+    // A password in the store URL makes pki.yaml a secret: owner-only from the start.
+    writeFileAtomic(configFile, defaultConfigText(input.pbkdf2Iterations, { storeUrl: url }), { flag: 'config', mode: redactUrl(url) !== url ? 0o600 : 0o644 });
     created.push(configFile);
     const list = cas.map((ca) => ({ name: ca.name, status: ca.status, keyEncrypted: ca.keyEncrypted, ...keyAccess(ca) }));
     const needs = [

@@ -1,8 +1,8 @@
 /**
  * `pki store migrate --to URL`: moves a PKI's SQLite store into an empty PostgreSQL database, row by row, for
  * several CA nodes. All or nothing: the copy is one transaction that reads every row back and compares it with the
- * source before it commits; the audit chain and its cross-checks (pki audit verify) must then pass on the copy; only
- * then is pki.yaml switched to the new store. CA keys kept in files are moved into the store with their CA (their
+ * source, runs the audit chain and its cross-checks (pki audit verify) on the copy and switches pki.yaml to the new
+ * store, all before it commits (pki.yaml is put back when the COMMIT fails). CA keys kept in files are moved into the store with their CA (their
  * encrypted PKCS#8 PEM as written; key reference store:NAME) so other nodes can use them; pkcs11: references stay.
  * The SQLite file and the key files are left where they were (no longer used).
  */
@@ -67,36 +67,40 @@ export async function migrateStore(deps: Deps, input: MigrateStoreInput) {
       yield* source.dumpTable!(table);
     }
 
-    let target: Store | undefined = await openStore(config, deps, { url: input.to });
+    // pki audit verify on the copy inside the copy's own transaction, before it commits: a copy that fails it is
+    // rolled back with everything else (the database stays empty). pki.yaml is switched last, still before COMMIT,
+    // so that a pki.yaml that cannot be written leaves the database empty too; a COMMIT that fails puts it back.
+    const original = fs.readFileSync(config.file);
+    const originalMode = fs.statSync(config.file).mode & 0o777;
+    let switched = false;
+    const target: Store = await openStore(config, deps, { url: input.to, setting: '--to' });
     let counts: Record<string, number>;
     try {
       if (!target.loadTables) throw new PkiError('INTERNAL_STORE', 'the target store cannot load rows');
-      counts = await target.loadTables(rowsOf);
+      counts = await target.loadTables(rowsOf, async () => {
+        const rows = await target.auditLog();
+        const problems: string[] = [];
+        const brokenCopy = verifyAuditChain(rows);
+        if (brokenCopy) problems.push(`the audit chain breaks at row #${brokenCopy.seq}: ${brokenCopy.reason}`);
+        if (rows.length !== sourceAudit.length || rows.at(-1)?.hash !== sourceAudit.at(-1)?.hash) problems.push('the audit head differs from the source');
+        problems.push(...(await crossCheckAudit({ ...ws, store: target }, rows)));
+        if (problems.length)
+          throw new PkiError('STATE_MIGRATION_MISMATCH', `the copy in ${shown} fails pki audit verify: ${problems.slice(0, 3).join('; ')}; nothing was committed and ${config.file} was not changed`, { details: { problems } });
+        // Verified: switch pki.yaml to the new store (comments and other settings kept).
+        const doc = parseDocument(original.toString('utf8'));
+        doc.setIn(['store', 'url'], input.to);
+        doc.deleteIn(['store', 'sqlite']);
+        writeFileAtomic(config.file, doc.toString(), { force: true, flag: 'config', mode: redactUrl(input.to) !== input.to ? 0o600 : 0o644 });
+        switched = true;
+      });
+    } catch (e) {
+      // The COMMIT failed after pki.yaml was switched: pki.yaml names the SQLite store again.
+      if (switched) writeFileAtomic(config.file, original, { force: true, flag: 'config', mode: originalMode });
+      throw e;
     } finally {
       await target.close();
-      target = undefined;
     }
 
-    // pki audit verify on the copy, through a new connection, as any node will see it.
-    const copy = await openStore(config, deps, { url: input.to });
-    try {
-      const rows = await copy.auditLog();
-      const problems: string[] = [];
-      const brokenCopy = verifyAuditChain(rows);
-      if (brokenCopy) problems.push(`the audit chain breaks at row #${brokenCopy.seq}: ${brokenCopy.reason}`);
-      if (rows.length !== sourceAudit.length || rows.at(-1)?.hash !== sourceAudit.at(-1)?.hash) problems.push('the audit head differs from the source');
-      problems.push(...(await crossCheckAudit({ ...ws, store: copy }, rows)));
-      if (problems.length)
-        throw new PkiError('STATE_MIGRATION_MISMATCH', `the copy in ${shown} fails pki audit verify: ${problems.slice(0, 3).join('; ')}; ${config.file} was not changed`, { details: { problems } });
-    } finally {
-      await copy.close();
-    }
-
-    // Verified: switch pki.yaml to the new store (comments and other settings kept).
-    const doc = parseDocument(fs.readFileSync(config.file, 'utf8'));
-    doc.setIn(['store', 'url'], input.to);
-    doc.deleteIn(['store', 'sqlite']);
-    writeFileAtomic(config.file, doc.toString(), { force: true, flag: 'config', mode: redactUrl(input.to) !== input.to ? 0o600 : 0o644 });
     return {
       dir: config.dir,
       from: config.store.sqlite,

@@ -38,13 +38,24 @@ export function storeUrlOf(config: Config): string {
 }
 
 /** Opens the store `url` (default: the one pki.yaml names) through the injected factory (SQLite or PostgreSQL by URL). */
-export async function openStore(config: Config, deps: Deps, opts: { create?: boolean; url?: string } = {}): Promise<Store> {
-  return openStoreAt(deps, opts.url ?? storeUrlOf(config), { baseDir: config.dir, keysDir: config.keys.dir, configFile: config.file }, opts.create ?? false);
+export async function openStore(config: Config, deps: Deps, opts: { create?: boolean; url?: string; setting?: string } = {}): Promise<Store> {
+  return openStoreAt(deps, opts.url ?? storeUrlOf(config), { baseDir: config.dir, keysDir: config.keys.dir, configFile: config.file, setting: opts.setting }, opts.create ?? false);
 }
 
-/** Opens the store at `url` for the PKI directory `where.baseDir` (before its pki.yaml exists: pki init, node join). */
-export async function openStoreAt(deps: Deps, url: string, where: { baseDir: string; keysDir: string; configFile?: string }, create: boolean): Promise<Store> {
-  return (deps.storeFactory ?? defaultStoreFactory).open(url, where, { create, env: deps.env });
+/**
+ * Opens the store at `url` for the PKI directory `where.baseDir` (before its pki.yaml exists: pki init, node join).
+ * `where.setting`: the flag or variable the URL came from (else it is store.url in `where.configFile`), named when
+ * the URL is malformed: USAGE_BAD_STORE_URL for a flag, CONFIG_INVALID for pki.yaml.
+ */
+export async function openStoreAt(deps: Deps, url: string, where: { baseDir: string; keysDir: string; configFile?: string; setting?: string }, create: boolean): Promise<Store> {
+  try {
+    return await (deps.storeFactory ?? defaultStoreFactory).open(url, { baseDir: where.baseDir, keysDir: where.keysDir, configFile: where.configFile }, { create, env: deps.env });
+  } catch (e) {
+    if (!(e instanceof PkiError) || e.code !== 'USAGE_BAD_STORE_URL') throw e;
+    if (where.setting) throw new PkiError('USAGE_BAD_STORE_URL', `${where.setting} ${e.message}`, { details: { ...e.details, flag: where.setting }, hint: e.hint, cause: e.cause });
+    if (where.configFile) throw new PkiError('CONFIG_INVALID', `${where.configFile}: store.url ${e.message}`, { details: { ...e.details, file: where.configFile }, hint: e.hint, cause: e.cause });
+    throw e;
+  }
 }
 
 export async function openWorkspace(dir: string | undefined, deps: Deps): Promise<Workspace> {

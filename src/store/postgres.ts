@@ -92,6 +92,27 @@ function isConnectionError(e: unknown): boolean {
   return /Connection terminated|connection error|Client has been closed|not queryable|server does not support SSL|timeout expired|ECONNREFUSED|self.signed|certificate/i.test(err?.message ?? '');
 }
 
+/**
+ * The error for a URL node-postgres cannot take: a TLS file named in its query string that cannot be read is
+ * IO_READ_FAILED naming the file; anything else (a port out of range or not a number, an unclosed IPv6 bracket) is
+ * USAGE_BAD_STORE_URL (the caller names the flag or the setting the URL came from).
+ */
+function badStoreUrl(e: unknown, url: string): PkiError {
+  const shown = redactUrl(url);
+  const err = e as NodeJS.ErrnoException;
+  if (typeof err?.path === 'string' && err.code) {
+    const q = url.indexOf('?');
+    const params = q < 0 ? [] : [...new URLSearchParams(url.slice(q + 1).split('#')[0]).entries()];
+    const param = params.find(([k, v]) => /^ssl(cert|key|rootcert)$/i.test(k) && v === err.path)?.[0] ?? 'TLS file';
+    return new PkiError('IO_READ_FAILED', `cannot read ${err.path}, the ${param} named in the store URL ${shown} (${err.code})`, { details: { file: err.path, store: shown }, cause: e });
+  }
+  return new PkiError(
+    'USAGE_BAD_STORE_URL',
+    `${shown} is not a valid PostgreSQL URL (${redactIn(err?.message ?? String(e), url)}): expected postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?sslmode=...], a port from 1 to 65535, an IPv6 address in [brackets], a "/", "?", "#" or "@" in the password written %2F, %3F, %23 or %40`,
+    { details: { store: shown }, cause: e },
+  );
+}
+
 export interface PostgresOpenOptions {
   baseDir: string;
   keysDir?: string;
@@ -118,7 +139,13 @@ export class PostgresStore implements Store {
 
   /** Connects, applies pending migrations (one node at a time) and refuses a schema newer than this code. */
   static async open(url: string, opts: PostgresOpenOptions): Promise<PostgresStore> {
-    const store = new PostgresStore(url, resolve(opts.baseDir));
+    let store: PostgresStore;
+    try {
+      // node-postgres parses the URL (and reads its sslcert/sslkey/sslrootcert files) here.
+      store = new PostgresStore(url, resolve(opts.baseDir));
+    } catch (e) {
+      throw badStoreUrl(e, url);
+    }
     try {
       await store.connect();
       await store.migrate();
@@ -354,7 +381,7 @@ export class PostgresStore implements Store {
   static readonly LOAD_PARAMS = 30_000;
   static readonly LOAD_BYTES = 16 << 20;
 
-  async loadTables(rows: (table: string) => AsyncIterable<Record<string, unknown>>): Promise<Record<string, number>> {
+  async loadTables(rows: (table: string) => AsyncIterable<Record<string, unknown>>, verify?: () => Promise<void>): Promise<Record<string, number>> {
     return this.tx(async () => {
       // Nobody writes while the copy runs (every writer appends to the audit chain under this lock).
       await this.raw('SELECT pg_advisory_xact_lock($1)', [AUDIT_LOCK]);
@@ -421,6 +448,8 @@ export class PostgresStore implements Store {
         }
         if (i !== counts[t.name]) throw new PkiError('STATE_MIGRATION_MISMATCH', `${t.name}: ${counts[t.name]} rows copied, ${i} rows in the source on the second reading (did a pki process write meanwhile?); nothing was committed`, { details: { table: t.name } });
       }
+      // The caller's checks on the copy (pki audit verify), still before COMMIT: a failure leaves the database empty.
+      if (verify) await verify();
       return counts;
     });
   }

@@ -15,6 +15,10 @@ describe('#17 store URL', () => {
     expect(fs.existsSync(join(dir, 'ca.db'))).toBe(true);
     expect(fs.existsSync(join(dir, 'pki.db'))).toBe(false);
     expect((await cli(['ca', 'list', '--dir', dir, '--json'], deps)).json.data.map((c: { name: string }) => c.name)).toEqual(['root']);
+    // A SQLite file serves one machine (pki node join refuses it): pki.yaml does not call it shared.
+    const yaml = fs.readFileSync(join(dir, 'pki.yaml'), 'utf8');
+    expect(yaml).toMatch(/sqlite:|sqlite: /);
+    expect(yaml).not.toMatch(/shared|node join/);
   });
 
   it('ok/$PKI_STORE_URL is the default of pki init --store', async () => {

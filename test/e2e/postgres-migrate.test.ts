@@ -108,6 +108,38 @@ describe.skipIf('skip' in cluster)('#19 pki store migrate', () => {
     expect((await cli(['list', '--dir', dir], deps)).code).toBe(0);
   });
 
+  it('fail/a SQLite PKI whose newest certificate row was deleted by hand: STATE_MIGRATION_MISMATCH and the database left empty (no node can join it, a second try fails the same way)', async () => {
+    if (!('stop' in cluster)) return;
+    const url = await cluster.createDb('migrate_crosscheck');
+    const cwd = tempDir();
+    const deps = makeDeps(cwd, { env: { PKI_CA_PASSPHRASE: 'migrate passphrase' } });
+    const dir = join(cwd, 'pki');
+    const serials = await sqlitePki(deps, dir);
+    const db = new Database(join(dir, 'pki.db'));
+    expect(db.prepare('DELETE FROM certificate WHERE serial = ?').run(serials[3]!).changes).toBe(1);
+    db.close();
+    const yaml = fs.readFileSync(join(dir, 'pki.yaml'), 'utf8');
+    const r = await cli(['store', 'migrate', '--dir', dir, '--to', url], deps);
+    expect(r.code, r.stderr).toBe(6);
+    expect(r.stderr).toMatch(/STATE_MIGRATION_MISMATCH/);
+    expect(r.stderr).toContain(serials[3]!);
+    expect(fs.readFileSync(join(dir, 'pki.yaml'), 'utf8')).toBe(yaml);
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    try {
+      const present = (await c.query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")).rows.map((x) => String(x.table_name));
+      for (const t of COPY_TABLES) if (present.includes(t.name)) expect((await c.query(`SELECT COUNT(*)::int AS n FROM ${t.name}`)).rows[0].n, t.name).toBe(0);
+    } finally {
+      await c.end();
+    }
+    const joined = await cli(['node', 'join', '--dir', join(cwd, 'node-b'), '--store', url], deps);
+    expect(joined.code).not.toBe(0);
+    const again = await cli(['store', 'migrate', '--dir', dir, '--to', url], deps);
+    expect(again.code).toBe(6);
+    expect(again.stderr).toMatch(/STATE_MIGRATION_MISMATCH/);
+    expect(again.stderr).not.toMatch(/STATE_STORE_NOT_EMPTY/);
+  });
+
   it('fail/a row that differs on the second reading (a write during the copy) rolls the whole copy back: STATE_MIGRATION_MISMATCH, the database empty', async () => {
     if (!('stop' in cluster)) return;
     const url = await cluster.createDb('migrate_mismatch');

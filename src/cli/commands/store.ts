@@ -11,13 +11,14 @@ const migrate: CommandDef = {
   notes:
     'Stop every other pki process on this PKI first (cron jobs, batch runs): a write during the copy is caught by the\n' +
     'verification and nothing is migrated. The copy is ONE transaction that inserts every row of every table (ids,\n' +
-    'audit rows and hashes unchanged), reads every row back and compares it with the source before it commits; then\n' +
-    'pki audit verify runs on the copy; only then is store.url written to pki.yaml. Any failure leaves pki.yaml and the\n' +
-    'SQLite file as they were and the database empty. CA key files are moved into the store with their CA (the\n' +
+    'audit rows and hashes unchanged), reads every row back and compares it with the source, runs pki audit verify\n' +
+    'on the copy and writes store.url to pki.yaml, all before it commits (a COMMIT that fails puts pki.yaml back).\n' +
+    'Any failure leaves pki.yaml and the SQLite file as they were and the database empty. CA key files are moved into the store with their CA (the\n' +
     'encrypted PKCS#8 PEM as it is; key reference store:NAME) so that other nodes can use them with the passphrase;\n' +
     'pkcs11: keys stay where they are. The SQLite file and key files are left in place, no longer used: keep them as\n' +
-    'a backup. Errors: STATE_STORE_NOT_EMPTY, STATE_MIGRATION_MISMATCH, STATE_AUDIT_BROKEN (exit 6), IO_KEY_UNREADABLE\n' +
-    '(exit 8), STORE_UNAVAILABLE (exit 12).',
+    'a backup. Errors: USAGE_BAD_STORE_URL (exit 2: --to is no valid PostgreSQL URL), STATE_STORE_NOT_EMPTY,\n' +
+    'STATE_MIGRATION_MISMATCH, STATE_AUDIT_BROKEN (exit 6), IO_KEY_UNREADABLE, IO_READ_FAILED (exit 8: a key file, or\n' +
+    'an sslcert/sslkey/sslrootcert file named in the URL), STORE_UNAVAILABLE (exit 12).',
   builder: (y) => y.options({ to: { type: 'string', demandOption: true, describe: 'the empty PostgreSQL database: postgres://USER@HOST[:PORT]/DB[?sslmode=...]' } }),
   async run(a, { deps }) {
     const r = await migrateStore(deps, { dir: a.dir, to: a.to });
