@@ -133,7 +133,7 @@ export async function initPki(deps: Deps, input: InitInput) {
   // A shared store is opened (and migrated) before anything is written here: it must be reachable and hold no PKI yet.
   let store: Store | undefined;
   if (shared) {
-    store = await openStoreAt(deps, storeUrl!, { baseDir: dir, keysDir: join(dir, 'keys'), configFile, setting: input.store !== undefined ? '--store' : '$PKI_STORE_URL' }, true);
+    store = await openStoreAt(deps, storeUrl!, { baseDir: dir, keysDir: join(dir, 'keys'), configFile, setting: input.store !== undefined ? 'input.store' : '$PKI_STORE_URL' }, true);
     try {
       const existing = await store.listCas();
       if (existing.length)

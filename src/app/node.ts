@@ -38,7 +38,7 @@ export async function joinNode(deps: Deps, input: JoinNodeInput) {
   if (fs.existsSync(configFile)) throw new PkiError('STATE_ALREADY_INITIALISED', `${dir} is already a PKI directory (${CONFIG_FILE} exists)`, { details: { dir } });
   const keysDir = join(dir, 'keys');
   if (fs.existsSync(keysDir)) throw new PkiError('STATE_OUTPUT_EXISTS', `${keysDir} already exists; refusing to join over it`, { details: { file: keysDir } });
-  const store = await openStoreAt(deps, url, { baseDir: dir, keysDir, setting: input.store !== undefined ? '--store' : '$PKI_STORE_URL' }, false);
+  const store = await openStoreAt(deps, url, { baseDir: dir, keysDir, setting: input.store !== undefined ? 'input.store' : '$PKI_STORE_URL' }, false);
   const created: string[] = [];
   const dirExisted = fs.existsSync(dir);
   try {

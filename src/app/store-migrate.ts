@@ -73,7 +73,7 @@ export async function migrateStore(deps: Deps, input: MigrateStoreInput) {
     const original = fs.readFileSync(config.file);
     const originalMode = fs.statSync(config.file).mode & 0o777;
     let switched = false;
-    const target: Store = await openStore(config, deps, { url: input.to, setting: '--to' });
+    const target: Store = await openStore(config, deps, { url: input.to, setting: 'input.to' });
     let counts: Record<string, number>;
     try {
       if (!target.loadTables) throw new PkiError('INTERNAL_STORE', 'the target store cannot load rows');

@@ -52,7 +52,7 @@ export async function openStoreAt(deps: Deps, url: string, where: { baseDir: str
     return await (deps.storeFactory ?? defaultStoreFactory).open(url, { baseDir: where.baseDir, keysDir: where.keysDir, configFile: where.configFile }, { create, env: deps.env });
   } catch (e) {
     if (!(e instanceof PkiError) || e.code !== 'USAGE_BAD_STORE_URL') throw e;
-    if (where.setting) throw new PkiError('USAGE_BAD_STORE_URL', `${where.setting} ${e.message}`, { details: { ...e.details, flag: where.setting }, hint: e.hint, cause: e.cause });
+    if (where.setting) throw new PkiError('USAGE_BAD_STORE_URL', `${where.setting} ${e.message}`, { details: { ...e.details, flag: where.setting, ...(where.setting.startsWith('input.') ? { input: where.setting.slice(6) } : {}) }, hint: e.hint, cause: e.cause });
     if (where.configFile) throw new PkiError('CONFIG_INVALID', `${where.configFile}: store.url ${e.message}`, { details: { ...e.details, file: where.configFile }, hint: e.hint, cause: e.cause });
     throw e;
   }
