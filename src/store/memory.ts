@@ -56,6 +56,8 @@ import {
   type TargetRow,
   anchorFromRow,
   caFromRow,
+  caHistoryFromRow,
+  type CaHistoryRow,
   certFromRow,
   crlFromRow,
   fromSec,
@@ -112,16 +114,6 @@ interface BatchItemRow {
   issuer_id: number;
   serial: string;
 }
-interface HistoryRow {
-  ca_id: number;
-  tool: string;
-  next_crl_number: number | null;
-  crl_number_source: string | null;
-  certificates: number;
-  known_serials: number;
-  revocations: number;
-  imported_at: number;
-}
 interface LeaseRow {
   anchor_name: string;
   holder: string;
@@ -151,7 +143,7 @@ interface Tables {
   rotation: Map<number, RotationRow>;
   batch: Map<number, BatchRow>;
   batchItem: Map<string, BatchItemRow>;
-  caHistory: Map<number, HistoryRow>;
+  caHistory: Map<number, CaHistoryRow>;
   audit: Map<number, AuditRow>;
   meta: Map<'meta', Meta>;
 }
@@ -995,17 +987,6 @@ export class MemoryStore implements Store {
 
   async caHistory(caId: number): Promise<CaHistory | undefined> {
     const r = (await this.read()).caHistory.get(caId);
-    return (
-      r && {
-        caId: r.ca_id,
-        tool: r.tool,
-        nextCrlNumber: r.next_crl_number,
-        crlNumberSource: r.crl_number_source,
-        certificates: r.certificates,
-        knownSerials: r.known_serials,
-        revocations: r.revocations,
-        importedAt: fromSec(r.imported_at),
-      }
-    );
+    return r && caHistoryFromRow(r);
   }
 }

@@ -53,6 +53,8 @@ import {
   CERT_SELECT,
   anchorFromRow,
   caFromRow,
+  caHistoryFromRow,
+  type CaHistoryRow,
   certFromRow,
   crlFromRow,
   fromSec,
@@ -1085,22 +1087,11 @@ export class PostgresStore implements Store {
 
   async caHistory(caId: number): Promise<CaHistory | undefined> {
     const r = (
-      await this.read<{ ca_id: number; tool: string; next_crl_number: number | null; crl_number_source: string | null; certificates: number; known_serials: number; revocations: number; imported_at: number }>(
+      await this.read<CaHistoryRow>(
         'SELECT * FROM ca_history WHERE ca_id = $1',
         [caId],
       )
     ).rows[0];
-    return (
-      r && {
-        caId: r.ca_id,
-        tool: r.tool,
-        nextCrlNumber: r.next_crl_number,
-        crlNumberSource: r.crl_number_source,
-        certificates: r.certificates,
-        knownSerials: r.known_serials,
-        revocations: r.revocations,
-        importedAt: fromSec(r.imported_at),
-      }
-    );
+    return r && caHistoryFromRow(r);
   }
 }

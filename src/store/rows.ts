@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import { keyRefScheme } from '../ports/signer.js';
 import type { KeyType } from '../crypto/keys.js';
-import type { AnchorRecord, CaRecord, CertificateRecord, CrlRecord, PublishedCrl, RotationPhase, RotationRecord, TargetRecord } from '../ports.js';
+import type { AnchorRecord, CaHistory, CaRecord, CertificateRecord, CrlRecord, PublishedCrl, RotationPhase, RotationRecord, TargetRecord } from '../ports.js';
 
 export const toSec = (d: Date): number => Math.floor(d.getTime() / 1000);
 export const fromSec = (s: number): Date => new Date(s * 1000);
@@ -207,3 +207,28 @@ export const CERT_SELECT = `SELECT c.issuer_id, ca.name AS issuer_name, c.serial
   c.requested_by, c.source, c.created_at, r.reason, r.revoked_at, r.invalidity_date
   FROM certificate c JOIN ca ON ca.id = c.issuer_id LEFT JOIN revocation r ON r.issuer_id = c.issuer_id AND r.serial = c.serial`;
 
+
+/** A ca_history row (the same columns in every adapter). */
+export interface CaHistoryRow {
+  ca_id: number;
+  tool: string;
+  next_crl_number: number | null;
+  crl_number_source: string | null;
+  certificates: number;
+  known_serials: number;
+  revocations: number;
+  imported_at: number;
+}
+
+export function caHistoryFromRow(r: CaHistoryRow): CaHistory {
+  return {
+    caId: r.ca_id,
+    tool: r.tool,
+    nextCrlNumber: r.next_crl_number,
+    crlNumberSource: r.crl_number_source,
+    certificates: r.certificates,
+    knownSerials: r.known_serials,
+    revocations: r.revocations,
+    importedAt: fromSec(r.imported_at),
+  };
+}

@@ -2,7 +2,7 @@
 import { PkiError } from '../../errors.js';
 import { SerialSetDigest } from '../../domain/audit.js';
 import type { AuditEvent, CaHistory, CaRecord, ImportedEntry, NewCa, NewCaHistory, ImportRepository } from '../../ports.js';
-import { fromSec, toSec } from '../rows.js';
+import { caHistoryFromRow, toSec, type CaHistoryRow } from '../rows.js';
 import type { SqliteConnection } from './connection.js';
 import type { SqliteCaRepository } from './cas.js';
 
@@ -64,19 +64,8 @@ export class SqliteImportRepository implements ImportRepository {
   async caHistory(caId: number): Promise<CaHistory | undefined> {
     await this.c.gate.idle();
     const r = this.c.sql('SELECT * FROM ca_history WHERE ca_id = ?').get(caId) as
-      | { ca_id: number; tool: string; next_crl_number: number | null; crl_number_source: string | null; certificates: number; known_serials: number; revocations: number; imported_at: number }
+      | CaHistoryRow
       | undefined;
-    return (
-      r && {
-        caId: r.ca_id,
-        tool: r.tool,
-        nextCrlNumber: r.next_crl_number,
-        crlNumberSource: r.crl_number_source,
-        certificates: r.certificates,
-        knownSerials: r.known_serials,
-        revocations: r.revocations,
-        importedAt: fromSec(r.imported_at),
-      }
-    );
+    return r && caHistoryFromRow(r);
   }
 }
