@@ -56,7 +56,9 @@ import {
   type TargetRow,
   anchorFromRow,
   caFromRow,
+  auditRecordFromRow,
   caHistoryFromRow,
+  revocationRefusal,
   type CaHistoryRow,
   certFromRow,
   crlFromRow,
@@ -608,15 +610,8 @@ export class MemoryStore implements Store {
         const where = describe(i) ? `${describe(i)}: ` : '';
         const cert = t.certificate.get(key(issuerId, item.serial));
         const rev = t.revocation.get(key(issuerId, item.serial));
-        if (!cert) problems.push(new PkiError('NOT_FOUND_SERIAL', `${where}no certificate with serial ${item.serial} was issued by this CA`, { details: { serial: item.serial } }));
-        else if (rev)
-          problems.push(
-            new PkiError('STATE_ALREADY_REVOKED', `${where}certificate ${item.serial} was already revoked at ${fromSec(rev.revoked_at).toISOString()}`, {
-              details: { serial: item.serial, revokedAt: fromSec(rev.revoked_at).toISOString(), reason: rev.reason },
-            }),
-          );
-        else if (seen.has(item.serial)) problems.push(new PkiError('USAGE_DUPLICATE_SERIAL', `${where}serial ${item.serial} is listed twice`, { details: { serial: item.serial } }));
-        seen.add(item.serial);
+        const refusal = revocationRefusal(where, item.serial, cert !== undefined, rev ? { revokedAt: rev.revoked_at, reason: rev.reason } : undefined, seen);
+        if (refusal) problems.push(refusal);
         return cert;
       });
       throwIfAny(problems, `${problems.length} of ${items.length} revocations refused; nothing was revoked`);
@@ -758,15 +753,7 @@ export class MemoryStore implements Store {
   async auditLog(): Promise<AuditRecord[]> {
     return [...(await this.read()).audit.values()]
       .sort((a, b) => a.seq - b.seq)
-      .map((r) => {
-        let details: Record<string, unknown>;
-        try {
-          details = JSON.parse(r.details) as Record<string, unknown>;
-        } catch {
-          details = { unparseable: r.details };
-        }
-        return { seq: r.seq, at: new Date(r.at), atText: r.at, actor: r.actor, action: r.action, target: r.target, details, detailsText: r.details, prevHash: r.prevHash, hash: r.hash };
-      });
+      .map((r) => auditRecordFromRow(r, r.prevHash));
   }
 
   // ---- publishing --------------------------------------------------------------------------------------------

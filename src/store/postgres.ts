@@ -53,7 +53,9 @@ import {
   CERT_SELECT,
   anchorFromRow,
   caFromRow,
+  auditRecordFromRow,
   caHistoryFromRow,
+  revocationRefusal,
   type CaHistoryRow,
   certFromRow,
   crlFromRow,
@@ -637,15 +639,8 @@ export class PostgresStore implements Store {
       items.forEach((item, i) => {
         const where = describe(i) ? `${describe(i)}: ` : '';
         const cert = found.get(item.serial);
-        if (!cert) problems.push(new PkiError('NOT_FOUND_SERIAL', `${where}no certificate with serial ${item.serial} was issued by this CA`, { details: { serial: item.serial } }));
-        else if (cert.reason !== null)
-          problems.push(
-            new PkiError('STATE_ALREADY_REVOKED', `${where}certificate ${item.serial} was already revoked at ${fromSec(cert.revoked_at!).toISOString()}`, {
-              details: { serial: item.serial, revokedAt: fromSec(cert.revoked_at!).toISOString(), reason: cert.reason },
-            }),
-          );
-        else if (seen.has(item.serial)) problems.push(new PkiError('USAGE_DUPLICATE_SERIAL', `${where}serial ${item.serial} is listed twice`, { details: { serial: item.serial } }));
-        seen.add(item.serial);
+        const refusal = revocationRefusal(where, item.serial, cert !== undefined, cert && cert.reason !== null ? { revokedAt: cert.revoked_at!, reason: cert.reason } : undefined, seen);
+        if (refusal) problems.push(refusal);
       });
       throwIfAny(problems, `${problems.length} of ${items.length} revocations refused; nothing was revoked`);
       const audits: AuditEvent[] = [];
@@ -818,15 +813,7 @@ export class PostgresStore implements Store {
 
   async auditLog(): Promise<AuditRecord[]> {
     const rows = (await this.read<{ seq: number; at: string; actor: string; action: string; target: string; details: string; prev_hash: string; hash: string }>('SELECT * FROM audit ORDER BY seq')).rows;
-    return rows.map((r) => {
-      let details: Record<string, unknown>;
-      try {
-        details = JSON.parse(r.details) as Record<string, unknown>;
-      } catch {
-        details = { unparseable: r.details };
-      }
-      return { seq: r.seq, at: new Date(r.at), atText: r.at, actor: r.actor, action: r.action, target: r.target, details, detailsText: r.details, prevHash: r.prev_hash, hash: r.hash };
-    });
+    return rows.map((r) => auditRecordFromRow(r, r.prev_hash));
   }
 
   async certificateKeys(): Promise<Array<{ issuerId: number; serial: string }>> {

@@ -2,7 +2,8 @@
 import { resolve } from 'node:path';
 import { keyRefScheme } from '../ports/signer.js';
 import type { KeyType } from '../crypto/keys.js';
-import type { AnchorRecord, CaHistory, CaRecord, CertificateRecord, CrlRecord, PublishedCrl, RotationPhase, RotationRecord, TargetRecord } from '../ports.js';
+import { PkiError } from '../errors.js';
+import type { AnchorRecord, AuditRecord, CaHistory, CaRecord, CertificateRecord, CrlRecord, PublishedCrl, RotationPhase, RotationRecord, TargetRecord } from '../ports.js';
 
 export const toSec = (d: Date): number => Math.floor(d.getTime() / 1000);
 export const fromSec = (s: number): Date => new Date(s * 1000);
@@ -231,4 +232,31 @@ export function caHistoryFromRow(r: CaHistoryRow): CaHistory {
     revocations: r.revocations,
     importedAt: fromSec(r.imported_at),
   };
+}
+
+/** An audit row as every adapter stores it (details as JSON text: kept verbatim for the hash chain). */
+export function auditRecordFromRow(r: { seq: number; at: string; actor: string; action: string; target: string; details: string; hash: string }, prevHash: string): AuditRecord {
+  let details: Record<string, unknown>;
+  try {
+    details = JSON.parse(r.details) as Record<string, unknown>;
+  } catch {
+    details = { unparseable: r.details };
+  }
+  return { seq: r.seq, at: new Date(r.at), atText: r.at, actor: r.actor, action: r.action, target: r.target, details, detailsText: r.details, prevHash, hash: r.hash };
+}
+
+/**
+ * Why revoking `serial` (the `where`-prefixed item of a batch) is refused, if it is: not issued by this CA, already
+ * revoked (`revoked`: when, why), or listed twice in the batch (`seen`: the serials before it; this one is added).
+ */
+export function revocationRefusal(where: string, serial: string, issued: boolean, revoked: { revokedAt: number; reason: number } | undefined, seen: Set<string>): PkiError | undefined {
+  const twice = seen.has(serial);
+  seen.add(serial);
+  if (!issued) return new PkiError('NOT_FOUND_SERIAL', `${where}no certificate with serial ${serial} was issued by this CA`, { details: { serial } });
+  if (revoked)
+    return new PkiError('STATE_ALREADY_REVOKED', `${where}certificate ${serial} was already revoked at ${fromSec(revoked.revokedAt).toISOString()}`, {
+      details: { serial, revokedAt: fromSec(revoked.revokedAt).toISOString(), reason: revoked.reason },
+    });
+  if (twice) return new PkiError('USAGE_DUPLICATE_SERIAL', `${where}serial ${serial} is listed twice`, { details: { serial } });
+  return undefined;
 }

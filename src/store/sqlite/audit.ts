@@ -1,6 +1,7 @@
 /** The SQLite store's AuditRepository (src/ports.ts): the audit log as read back (rows are appended by SqliteConnection.appendAudit in each change's transaction). */
 import type { AuditRecord, AuditRepository } from '../../ports.js';
 import type { SqliteConnection } from './connection.js';
+import { auditRecordFromRow } from '../rows.js';
 
 export class SqliteAuditRepository implements AuditRepository {
   constructor(private readonly c: SqliteConnection) {}
@@ -17,14 +18,6 @@ export class SqliteAuditRepository implements AuditRepository {
       prev_hash: string;
       hash: string;
     }>;
-    return rows.map((r) => {
-      let details: Record<string, unknown>;
-      try {
-        details = JSON.parse(r.details) as Record<string, unknown>;
-      } catch {
-        details = { unparseable: r.details };
-      }
-      return { seq: r.seq, at: new Date(r.at), atText: r.at, actor: r.actor, action: r.action, target: r.target, details, detailsText: r.details, prevHash: r.prev_hash, hash: r.hash };
-    });
+    return rows.map((r) => auditRecordFromRow(r, r.prev_hash));
   }
 }

@@ -1,7 +1,7 @@
 /** The SQLite store's RevocationRepository (src/ports.ts): revocations (permanent rows, each with its CRL entry encoded ahead) and the CA's revocation epoch. */
 import { PkiError, throwIfAny } from '../../errors.js';
 import type { CertificateRecord, NewRevocation, RevocationRepository } from '../../ports.js';
-import { CERT_SELECT, certFromRow, fromSec, toSec, type CertRow } from '../rows.js';
+import { CERT_SELECT, certFromRow, toSec, type CertRow , revocationRefusal } from '../rows.js';
 import type { SqliteConnection } from './connection.js';
 
 export class SqliteRevocationRepository implements RevocationRepository {
@@ -20,15 +20,8 @@ export class SqliteRevocationRepository implements RevocationRepository {
       const rows = items.map((item, i) => {
         const where = describe(i) ? `${describe(i)}: ` : '';
         const cert = find.get(issuerId, item.serial) as CertRow | undefined;
-        if (!cert) problems.push(new PkiError('NOT_FOUND_SERIAL', `${where}no certificate with serial ${item.serial} was issued by this CA`, { details: { serial: item.serial } }));
-        else if (cert.reason !== null)
-          problems.push(
-            new PkiError('STATE_ALREADY_REVOKED', `${where}certificate ${item.serial} was already revoked at ${fromSec(cert.revoked_at!).toISOString()}`, {
-              details: { serial: item.serial, revokedAt: fromSec(cert.revoked_at!).toISOString(), reason: cert.reason },
-            }),
-          );
-        else if (seen.has(item.serial)) problems.push(new PkiError('USAGE_DUPLICATE_SERIAL', `${where}serial ${item.serial} is listed twice`, { details: { serial: item.serial } }));
-        seen.add(item.serial);
+        const refusal = revocationRefusal(where, item.serial, cert !== undefined, cert && cert.reason !== null ? { revokedAt: cert.revoked_at!, reason: cert.reason } : undefined, seen);
+        if (refusal) problems.push(refusal);
         return cert;
       });
       throwIfAny(problems, `${problems.length} of ${items.length} revocations refused; nothing was revoked`);
