@@ -15,6 +15,7 @@ import { credentialProcess } from '../../src/aws/create-session.js';
 import { restorePki } from '../../src/app/backup.js';
 import { verifyCertificate } from '../../src/app/verify.js';
 import { issueBatch, issueCertificate } from '../../src/app/issue.js';
+import { checkCrl, generateCrl } from '../../src/app/crl.js';
 import { flagOf, withFlags } from '../../src/cli/output/flags.js';
 import { cli, fixture, makeDeps, makePki, snapshot, tempDir } from '../helpers.js';
 
@@ -302,6 +303,34 @@ describe('#17 errors name the input; the CLI names the flag', () => {
     expect(r.stderr).toContain(`note: ${shown}\n`);
     expect(r.stderr).not.toContain('input.');
     expect(fs.existsSync(chainOut)).toBe(false);
+  });
+
+  it('pki crl check / crl generate: the library names input.ca, input.crl, input.issuer, input.nextUpdate; the CLI the flags', async () => {
+    const { cwd, dir, deps } = await makePki();
+    const lib = await thrown(checkCrl(deps, { dir }));
+    expect(lib).toMatchObject({ code: 'USAGE_MISSING_INPUT', message: 'give input.ca NAME (the latest CRL in the store) or input.crl FILE', details: { input: ['ca', 'crl'] } });
+    const none = await cli(['crl', 'check', '--dir', dir, '--json'], deps);
+    expect(none.code).toBe(2);
+    expect(none.json.error).toMatchObject({ code: 'USAGE_MISSING_INPUT', message: 'give --ca NAME (the latest CRL in the store) or --crl FILE', details: { input: ['ca', 'crl'] } });
+    const crlFile = join(cwd, 'issuing.crl');
+    expect((await cli(['crl', 'generate', '--ca', 'issuing-1', '--out', crlFile, '--dir', dir], deps)).code).toBe(0);
+    const absent = join(cwd, 'no-issuer.pem');
+    const libIssuer = await thrown(checkCrl(deps, { dir, crl: crlFile, issuer: absent }));
+    expect(libIssuer).toMatchObject({ code: 'NOT_FOUND_FILE', message: `input.issuer ${absent}: no such file`, details: { flag: 'input.issuer' } });
+    const issuer = await cli(['crl', 'check', '--crl', crlFile, '--issuer', absent, '--dir', dir], deps);
+    expect(issuer.code).toBe(5);
+    expect(issuer.stderr).toContain(`error: --issuer ${absent}: no such file`);
+    expect(issuer.stderr).not.toContain('input.');
+    const before = snapshot(cwd);
+    const libPast = await thrown(generateCrl(deps, { dir, ca: 'issuing-1', nextUpdate: '900y', out: join(cwd, 'long.crl') }));
+    expect(libPast).toMatchObject({ code: 'POLICY_CRL_PAST_CA', hint: 'use a shorter input.nextUpdate, or rotate the CA', details: { input: 'nextUpdate' } });
+    const past = await cli(['crl', 'generate', '--ca', 'issuing-1', '--next-update', '900y', '--out', join(cwd, 'long.crl'), '--dir', dir, '--json'], deps);
+    expect(past.code).toBe(4);
+    expect(past.json.error).toMatchObject({ code: 'POLICY_CRL_PAST_CA', hint: 'use a shorter --next-update, or rotate the CA', details: { input: 'nextUpdate' } });
+    const bad = await cli(['crl', 'generate', '--ca', 'issuing-1', '--next-update', 'soon', '--dir', dir], deps);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('error: --next-update: "soon" is not a duration');
+    expect(snapshot(cwd)).toEqual(before);
   });
 
   it('pki issue --validity past the issuer: the planning hint names input.validity in the library, --validity in the CLI', async () => {
