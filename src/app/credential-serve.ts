@@ -53,11 +53,20 @@ function imdsJson(c: ProcessCredentials, lastUpdated: string): string {
   return JSON.stringify({ Code: 'Success', LastUpdated: lastUpdated, Type: 'AWS-HMAC', AccessKeyId: c.AccessKeyId, SecretAccessKey: c.SecretAccessKey, Token: c.SessionToken, Expiration: c.Expiration }, null, 2);
 }
 
+export interface ServeOptions {
+  /**
+   * How an error is shown to the workload in the HTTP error body (`{"Code":"Failure","Message":"CODE: message"}`).
+   * Errors name the typed inputs (`input.privateKey`); the CLI passes its renderer so the body names the flag the
+   * operator gave, as its log lines do. Default: the error as it is.
+   */
+  showError?: (err: PkiError) => PkiError;
+}
+
 /**
  * Checks the inputs, reads the certificate and key once (a mismatch or a missing file stops it here), asks for the
  * first credentials (a service error is logged and served as an error until it clears), and starts listening.
  */
-export async function startCredentialServer(deps: Deps, raw: ServeInput): Promise<CredentialServer> {
+export async function startCredentialServer(deps: Deps, raw: ServeInput, opts: ServeOptions = {}): Promise<CredentialServer> {
   const host = raw.host ?? '127.0.0.1';
   const port = raw.port ?? DEFAULT_SERVE_PORT;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new PkiError('USAGE_BAD_PORT', `input.port ${port}: give 0 to 65535`, { details: { flag: 'input.port' } });
@@ -125,7 +134,8 @@ export async function startCredentialServer(deps: Deps, raw: ServeInput): Promis
         const creds = await refresher.get();
         return send(res, 200, imdsJson(creds, lastUpdated));
       } catch (e) {
-        const err = e instanceof PkiError ? e : new PkiError('INTERNAL', String((e as Error)?.message ?? e));
+        const thrown = e instanceof PkiError ? e : new PkiError('INTERNAL', String((e as Error)?.message ?? e));
+        const err = opts.showError ? opts.showError(thrown) : thrown;
         return send(res, err.code.startsWith('AWS_') ? 502 : 500, JSON.stringify({ Code: 'Failure', Message: `${err.code}: ${err.message}` }));
       }
     }

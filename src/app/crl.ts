@@ -104,14 +104,14 @@ async function rewriteIfStale(ws: Workspace, issuerId: number, last: CrlRecord, 
   let why: 'missing' | 'different' = 'missing';
   if (fs.existsSync(out)) {
     try {
-      if (fileSha256Of(readCrlFile(out, '--out')) === last.sha256) return null;
+      if (fileSha256Of(readCrlFile(out, 'input.out')) === last.sha256) return null;
     } catch {
       /* unreadable or not a CRL: replace it */
     }
     why = 'different';
   }
   const der = (await ws.store.crlDer(issuerId, last.crlNumber))!;
-  writeFileAtomic(out, format === 'pem' ? toPem('X509 CRL', der) : der, { force, flag: '--out' });
+  writeFileAtomic(out, format === 'pem' ? toPem('X509 CRL', der) : der, { force, flag: 'input.out' });
   return why;
 }
 
@@ -134,19 +134,19 @@ export async function generateCrl(deps: Deps, input: GenerateCrlInput) {
       throw new PkiError('POLICY_NO_CRL_SIGN', `CA ${ca.name}'s certificate has no cRLSign key usage: it cannot sign CRLs`, { details: { ca: ca.name } });
     const maxPemBytes = input.maxPemBytes ?? ws.config.crl.maxPemBytes;
     const withReasons = input.reasons === undefined ? ws.config.crl.reasons : input.reasons === 'include';
-    const validity = input.nextUpdate === undefined ? ws.config.crl.nextUpdate : parseDurationParts(input.nextUpdate, '--next-update');
-    const renewBefore = input.renewBefore === undefined ? undefined : parseDuration(input.renewBefore, '--renew-before');
+    const validity = input.nextUpdate === undefined ? ws.config.crl.nextUpdate : parseDurationParts(input.nextUpdate, 'input.nextUpdate');
+    const renewBefore = input.renewBefore === undefined ? undefined : parseDuration(input.renewBefore, 'input.renewBefore');
     const format = input.format ?? 'pem';
     const thisUpdate = new Date(Math.floor(ws.now.getTime() / 1000) * 1000);
     const nextUpdate = addDuration(thisUpdate, validity);
     if (nextUpdate.getTime() > caCert.notAfter.getTime())
       throw new PkiError('POLICY_CRL_PAST_CA', `nextUpdate ${nextUpdate.toISOString()} would be after CA ${ca.name} expires (${caCert.notAfter.toISOString()})`, {
-        details: { ca: ca.name },
-        hint: 'use a shorter --next-update, or rotate the CA',
+        details: { ca: ca.name, input: 'nextUpdate' },
+        hint: 'use a shorter input.nextUpdate, or rotate the CA',
       });
     if (input.out) {
-      checkOutput(input.out, '--out', input.force ?? false);
-      probeWritableDir(dirname(input.out), '--out');
+      checkOutput(input.out, 'input.out', input.force ?? false);
+      probeWritableDir(dirname(input.out), 'input.out');
     }
 
     // Cron: nothing to do while the current CRL is fresh enough and nothing was revoked since it was made.
@@ -169,14 +169,14 @@ export async function generateCrl(deps: Deps, input: GenerateCrlInput) {
     // An external previous CRL (e.g. the one currently published) must come from this CA.
     let previousFile: { crl: DecodedCrl; serials: Buffer[] } | undefined;
     if (input.previous) {
-      const prev = decodeCrl(readCrlFile(input.previous, '--previous'), input.previous);
+      const prev = decodeCrl(readCrlFile(input.previous, 'input.previous'), input.previous);
       const m = crlMatchesIssuer(prev, caCert);
       if (!m.nameOk || !m.akiOk)
-        throw new PkiError('STATE_CRL_ISSUER_CHANGED', `--previous ${input.previous} was issued by "${prev.issuerDn}", not by CA ${ca.name} ("${caCert.subjectDn}")`, {
-          details: { file: input.previous, issuer: prev.issuerDn },
+        throw new PkiError('STATE_CRL_ISSUER_CHANGED', `input.previous ${input.previous} was issued by "${prev.issuerDn}", not by CA ${ca.name} ("${caCert.subjectDn}")`, {
+          details: { file: input.previous, issuer: prev.issuerDn, input: 'previous' },
         });
       if (!m.signatureOk)
-        throw new PkiError('CRYPTO_BAD_CRL_SIGNATURE', `--previous ${input.previous}: its signature does not verify with CA ${ca.name}'s key`, { details: { file: input.previous } });
+        throw new PkiError('CRYPTO_BAD_CRL_SIGNATURE', `input.previous ${input.previous}: its signature does not verify with CA ${ca.name}'s key`, { details: { file: input.previous, input: 'previous' } });
       previousFile = { crl: prev, serials: sortedSerials(prev, input.previous) };
     }
 
@@ -249,8 +249,8 @@ export async function generateCrl(deps: Deps, input: GenerateCrlInput) {
             'POLICY_CRL_TOO_LARGE',
             `the CRL would be about ${maxPem} bytes of PEM with ${streamed.count} entries, over the ${maxPemBytes}-byte budget (Roles Anywhere accepts at most ${CRL_DATA_MAX_BYTES.toLocaleString('en-US')})`,
             {
-              details: { entries: streamed.count, pemBytes: maxPem, budgetBytes: maxPemBytes, pruned },
-              hint: `omit reason codes (--reasons omit), let expired certificates drop out (do not pass --keep-expired), or split issuance over more issuing CAs; raise crl.maxPemBytes in pki.yaml only if your relying party accepts larger CRLs`,
+              details: { entries: streamed.count, pemBytes: maxPem, budgetBytes: maxPemBytes, pruned, input: ['reasons', 'keepExpired'] },
+              hint: `omit reason codes (input.reasons omit), let expired certificates drop out (do not pass input.keepExpired), or split issuance over more issuing CAs; raise crl.maxPemBytes in pki.yaml only if your relying party accepts larger CRLs`,
             },
           );
         if (maxPem >= CRL_SIZE_WARNING_FRACTION * maxPemBytes) warnings.push(`the CRL uses ${Math.round((100 * maxPem) / maxPemBytes)}% of its ${maxPemBytes}-byte budget (${streamed.count} entries)`);
@@ -320,8 +320,8 @@ export async function generateCrl(deps: Deps, input: GenerateCrlInput) {
           else fs.linkSync(tmpOut, input.out);
         } catch (e) {
           const exists = (e as NodeJS.ErrnoException).code === 'EEXIST';
-          throw new PkiError(exists ? 'STATE_OUTPUT_EXISTS' : 'IO_WRITE_FAILED', `--out ${input.out}: ${exists ? 'appeared while the CRL was made' : (e as Error).message}; CRL #${record.crlNumber} is recorded in the store`, {
-            details: { file: input.out, crlNumber: record.crlNumber },
+          throw new PkiError(exists ? 'STATE_OUTPUT_EXISTS' : 'IO_WRITE_FAILED', `input.out ${input.out}: ${exists ? 'appeared while the CRL was made' : (e as Error).message}; CRL #${record.crlNumber} is recorded in the store`, {
+            details: { file: input.out, crlNumber: record.crlNumber, input: 'out' },
             hint: `write it with: pki crl export --ca ${ca.name} --number ${record.crlNumber} --out FILE`,
             cause: e,
           });
@@ -568,8 +568,8 @@ export interface CheckCrlInput {
 
 /** Monitoring: 0 fresh, 10 nextUpdate within --warn or revocations not yet in a CRL, 11 expired, missing or invalid. */
 export async function checkCrl(deps: Deps, input: CheckCrlInput) {
-  if (!!input.ca === !!input.crl) throw new PkiError('USAGE_MISSING_INPUT', 'give --ca NAME (the latest CRL in the store) or --crl FILE');
-  const warnSeconds = parseDuration(input.warn ?? '48h', '--warn');
+  if (!!input.ca === !!input.crl) throw new PkiError('USAGE_MISSING_INPUT', 'give input.ca NAME (the latest CRL in the store) or input.crl FILE', { details: { input: ['ca', 'crl'] } });
+  const warnSeconds = parseDuration(input.warn ?? '48h', 'input.warn');
   const now = deps.now();
   const judge = (nextUpdate: Date | undefined, extra: string[]) => {
     const problems = [...extra];
@@ -587,13 +587,13 @@ export async function checkCrl(deps: Deps, input: CheckCrlInput) {
     return { status, problems };
   };
   if (input.crl) {
-    const der = readCrlFile(input.crl, '--crl');
+    const der = readCrlFile(input.crl, 'input.crl');
     const crl = decodeCrl(der, input.crl);
     const { count } = walkCrlEntries(crl, input.crl);
     const extra: string[] = [];
     let signatureValid: boolean | null = null;
     let issuerCert: ParsedCertificate | undefined;
-    if (input.issuer) issuerCert = readCertificate(readInput(input.issuer, '--issuer'), input.issuer);
+    if (input.issuer) issuerCert = readCertificate(readInput(input.issuer, 'input.issuer'), input.issuer);
     if (issuerCert) {
       const m = crlMatchesIssuer(crl, issuerCert);
       signatureValid = m.nameOk && m.akiOk && m.signatureOk;
@@ -674,7 +674,7 @@ export async function inspectCrl(deps: Deps, input: InspectCrlInput) {
   const der = input.der ?? readCrlFile(input.file, 'FILE');
   const crl = decodeCrl(der, input.file);
   let issuer: ParsedCertificate | undefined;
-  if (input.issuer) issuer = readCertificate(readInput(input.issuer, '--issuer'), input.issuer);
+  if (input.issuer) issuer = readCertificate(readInput(input.issuer, 'input.issuer'), input.issuer);
   else if (input.ca) issuer = await withWorkspace(input.dir, deps, async (ws: Workspace) => caCertificate(await getCa(ws, input.ca!)));
   const entries: CrlEntry[] = [];
   const match = issuer ? crlMatchesIssuer(crl, issuer) : undefined;
@@ -729,8 +729,8 @@ export async function exportCrl(deps: Deps, input: { dir?: string; ca: string; n
     const format = input.format ?? 'pem';
     const pem = format === 'pem' ? toPem('X509 CRL', der) : undefined;
     if (input.out) {
-      checkOutput(input.out, '--out', input.force ?? false);
-      writeFileAtomic(input.out, pem ?? der, { force: input.force ?? false, flag: '--out' });
+      checkOutput(input.out, 'input.out', input.force ?? false);
+      writeFileAtomic(input.out, pem ?? der, { force: input.force ?? false, flag: 'input.out' });
     }
     const result: ReturnType<typeof crlSummary> & { out: string | null; format: 'pem' | 'der'; pem?: string; der?: Buffer } = {
       ...crlSummary(wanted, ca.name, ws.config.crl.maxPemBytes),

@@ -34,7 +34,7 @@ export type CsrJobResult = { ok: true; csr: CsrData } | { ok: false; error: { co
  */
 export async function readCsrResult(path: string, read: (data: Buffer, source: string) => ParsedCsr | Promise<ParsedCsr>): Promise<CsrJobResult> {
   try {
-    const bytes = readInput(path, '--batch', INPUT_LIMITS.csr);
+    const bytes = readInput(path, 'input.batch', INPUT_LIMITS.csr);
     return { ok: true, csr: { ...csrData(await read(bytes, path)), sha256: createHash('sha256').update(bytes).digest('hex') } };
   } catch (e) {
     if (e instanceof PkiError) return { ok: false, error: { code: e.code, message: e.message, details: e.details, ...(e.hint ? { hint: e.hint } : {}) } };

@@ -91,15 +91,15 @@ export function validityWindow(
   else if (notAfter.getTime() > issuer.notAfter.getTime())
     problems.push(
       new PkiError('POLICY_VALIDITY_EXCEEDS_ISSUER', `the certificate would expire at ${notAfter.toISOString()}, after its issuer CA ${issuer.name} (${issuer.notAfter.toISOString()})`, {
-        details: { notAfter: notAfter.toISOString(), issuerNotAfter: issuer.notAfter.toISOString() },
-        hint: 'ask for a shorter --validity, or rotate the CA',
+        details: { notAfter: notAfter.toISOString(), issuerNotAfter: issuer.notAfter.toISOString(), input: 'validity' },
+        hint: 'ask for a shorter input.validity, or rotate the CA',
       }),
     );
   return { notBefore, notAfter, problems };
 }
 
 export interface PlanOptions {
-  /** --validity (calendar years as parsed by parseValidity), or undefined for the profile's default. */
+  /** input.validity (calendar years as parsed by parseValidity), or undefined for the profile's default. */
   validitySeconds: number | Duration | undefined;
   ca: boolean;
   pathLen?: number;

@@ -49,11 +49,11 @@ export interface BatchInput extends PassphraseSource {
 }
 
 async function prepare(ws: Workspace, input: { ca: string; profile?: string; validity?: string } & PassphraseSource) {
-  const validitySeconds = input.validity === undefined ? undefined : parseValidity(input.validity, '--validity');
+  const validitySeconds = input.validity === undefined ? undefined : parseValidity(input.validity, 'input.validity');
   const profile = loadProfile(input.profile ?? ws.config.defaultProfile, ws.config.profilesDir, ws.deps.cwd);
   if (profile.kind !== 'leaf')
-    throw new PkiError('USAGE_PROFILE_KIND', `--profile ${profile.name} is a ${profile.kind} profile; pki issue needs a leaf profile (use pki ca create for CAs)`, {
-      details: { profile: profile.name },
+    throw new PkiError('USAGE_PROFILE_KIND', `input.profile ${profile.name} is a ${profile.kind} profile; pki issue needs a leaf profile (use pki ca create for CAs)`, {
+      details: { profile: profile.name, input: 'profile' },
     });
   const ca = await getCa(ws, input.ca);
   await assertIssuing(ws, ca);
@@ -79,11 +79,11 @@ function issuedSummary(signer: CaSigner, c: IssuedCertificate) {
 
 /** Issues one certificate from `--csr` or, with `--subject` + `--key-out`, from a key generated here. */
 export async function issueCertificate(deps: Workspace['deps'], input: IssueInput) {
-  if (input.csr && input.keyOut) throw new PkiError('USAGE_CONFLICT', '--key-out cannot be used with --csr (the key stays with whoever made the CSR)');
-  if (!input.csr && !input.subject) throw new PkiError('USAGE_MISSING_INPUT', 'give --csr FILE, or --subject "CN=..." with --key-out FILE, or --batch DIR');
-  if (!input.csr && !input.keyOut) throw new PkiError('USAGE_MISSING_KEY_OUT', '--subject without --csr generates a key: pass --key-out FILE for it');
+  if (input.csr && input.keyOut) throw new PkiError('USAGE_CONFLICT', 'input.keyOut cannot be used with input.csr (the key stays with whoever made the CSR)', { details: { input: ['keyOut', 'csr'] } });
+  if (!input.csr && !input.subject) throw new PkiError('USAGE_MISSING_INPUT', 'give input.csr FILE, or input.subject "CN=..." with input.keyOut FILE, or input.batch DIR', { details: { input: ['csr', 'subject', 'keyOut', 'batch'] } });
+  if (!input.csr && !input.keyOut) throw new PkiError('USAGE_MISSING_KEY_OUT', 'input.subject without input.csr generates a key: pass input.keyOut FILE for it', { details: { input: ['subject', 'csr', 'keyOut'] } });
   const keyType = parseKeyType(input.keyType);
-  if (input.keyType && input.csr) throw new PkiError('USAGE_CONFLICT', '--key-type applies to generated keys, not to --csr');
+  if (input.keyType && input.csr) throw new PkiError('USAGE_CONFLICT', 'input.keyType applies to generated keys, not to input.csr', { details: { input: ['keyType', 'csr'] } });
   return withWorkspace(input.dir, deps, async (ws) => {
     const force = input.force ?? false;
     // Validate every input and output before any work.
@@ -95,14 +95,14 @@ export async function issueCertificate(deps: Workspace['deps'], input: IssueInpu
         })()
       : undefined;
     const outputs: Array<[string | undefined, string]> = [
-      [input.out, '--out'],
-      [input.chainOut, '--chain-out'],
-      [input.keyOut, '--key-out'],
+      [input.out, 'input.out'],
+      [input.chainOut, 'input.chainOut'],
+      [input.keyOut, 'input.keyOut'],
     ];
     const seen = new Set<string>();
     for (const [path, flag] of outputs) {
       if (!path) continue;
-      if (seen.has(path)) throw new PkiError('USAGE_CONFLICT', `${flag} ${path} is also used by another output flag`);
+      if (seen.has(path)) throw new PkiError('USAGE_CONFLICT', `${flag} ${path} is also used by another output flag`, { details: { input: flag.slice(6) } });
       seen.add(path);
       checkOutput(path, flag, force);
       probeWritableDir(dirname(path), flag);
@@ -110,7 +110,7 @@ export async function issueCertificate(deps: Workspace['deps'], input: IssueInpu
     const { validitySeconds, profile, ca } = await prepare(ws, input);
     let req: SubjectRequest;
     let generated: ReturnType<typeof generateWorkloadKey> | undefined;
-    if (input.csr) req = requestFromCsr(readCsr(readInput(input.csr, '--csr', INPUT_LIMITS.csr), input.csr), subjectOverride, sansOverride);
+    if (input.csr) req = requestFromCsr(readCsr(readInput(input.csr, 'input.csr', INPUT_LIMITS.csr), input.csr), subjectOverride, sansOverride);
     else {
       generated = generateWorkloadKey(keyType, deps.randomBytes);
       req = generatedRequestFromSpki(subjectOverride!.der, subjectOverride!.dn, generated.signer.spki, 'generated key', sansOverride);
@@ -125,7 +125,7 @@ export async function issueCertificate(deps: Workspace['deps'], input: IssueInpu
     const created: string[] = [];
     try {
       if (generated && input.keyOut) {
-        writePrivateKeyFile(input.keyOut, generated.privateKeyPem(), '--key-out', force);
+        writePrivateKeyFile(input.keyOut, generated.privateKeyPem(), 'input.keyOut', force);
         created.push(input.keyOut);
       }
       await recordIssued(ws, signer, issued, [req], profile);
@@ -151,15 +151,15 @@ export async function issueCertificate(deps: Workspace['deps'], input: IssueInpu
     };
     if (input.out) {
       const out = input.out;
-      afterRecord(() => writeFileAtomic(out, pem, { force, flag: '--out' }), `pki show ${serial} --ca ${ca.name} --pem --out ${out}`);
+      afterRecord(() => writeFileAtomic(out, pem, { force, flag: 'input.out' }), `pki show ${serial} --ca ${ca.name} --pem --out ${out}`);
     }
     // A leaf issued by a root has no intermediates: an empty file would be refused by pki verify --chain and
-    // credential-process --intermediates, so nothing is written and the note says why.
-    const chainNote = input.chainOut && !chain.length ? `--chain-out ${input.chainOut}: not written: CA ${ca.name} is a root, so the certificate needs no intermediates (omit --intermediates / --chain)` : null;
-    if (chainNote) deps.stderr.write(`note: ${chainNote}\n`);
-    else if (input.chainOut) {
+    // credential-process --intermediates, so nothing is written and the result's note says why (the command shows
+    // it on stderr, with the flags of those commands to leave out).
+    const chainNote = input.chainOut && !chain.length ? `input.chainOut ${input.chainOut}: not written: CA ${ca.name} is a root, so the certificate needs no intermediates` : null;
+    if (input.chainOut && !chainNote) {
       const chainOut = input.chainOut;
-      afterRecord(() => writeFileAtomic(chainOut, chainToPem(chain), { force, flag: '--chain-out' }), `pki ca export ${ca.name} --chain --out ${chainOut} (then remove the root certificate from it)`);
+      afterRecord(() => writeFileAtomic(chainOut, chainToPem(chain), { force, flag: 'input.chainOut' }), `pki ca export ${ca.name} --chain --out ${chainOut} (then remove the root certificate from it)`);
     }
     return {
       ...issuedSummary(signer, cert),
@@ -204,7 +204,7 @@ function isStrayTemporary(name: string, outNames: ReadonlySet<string>): boolean 
 }
 
 function fileSha256(path: string): string {
-  return createHash('sha256').update(readInput(path, '--batch', INPUT_LIMITS.csr)).digest('hex');
+  return createHash('sha256').update(readInput(path, 'input.batch', INPUT_LIMITS.csr)).digest('hex');
 }
 
 /**
@@ -227,14 +227,14 @@ export async function issueBatch(deps: Workspace['deps'], input: BatchInput): Pr
       .sort();
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new PkiError('NOT_FOUND_DIRECTORY', `--batch ${input.batch}: no such directory`, { details: { dir: input.batch } });
-    if (code === 'ENOTDIR') throw new PkiError('USAGE_NOT_A_DIRECTORY', `--batch ${input.batch} is not a directory`, { details: { dir: input.batch } });
-    throw new PkiError('IO_READ_FAILED', `--batch ${input.batch}: cannot list (${(e as Error).message})`, { details: { dir: input.batch }, cause: e });
+    if (code === 'ENOENT') throw new PkiError('NOT_FOUND_DIRECTORY', `input.batch ${input.batch}: no such directory`, { details: { dir: input.batch, input: 'batch' } });
+    if (code === 'ENOTDIR') throw new PkiError('USAGE_NOT_A_DIRECTORY', `input.batch ${input.batch} is not a directory`, { details: { dir: input.batch, input: 'batch' } });
+    throw new PkiError('IO_READ_FAILED', `input.batch ${input.batch}: cannot list (${(e as Error).message})`, { details: { dir: input.batch, input: 'batch' }, cause: e });
   }
-  if (names.length === 0) throw new PkiError('USAGE_EMPTY_BATCH', `--batch ${input.batch} holds no .csr, .req, .pem or .der files`, { details: { dir: input.batch } });
+  if (names.length === 0) throw new PkiError('USAGE_EMPTY_BATCH', `input.batch ${input.batch} holds no .csr, .req, .pem or .der files`, { details: { dir: input.batch, input: 'batch' } });
   const outNames = names.map((n) => `${basename(n, extname(n))}.pem`);
   const dup = outNames.find((n, i) => outNames.indexOf(n) !== i);
-  if (dup) throw new PkiError('USAGE_CONFLICT', `--batch ${input.batch}: two CSRs would both be written to ${dup}`, { details: { file: dup } });
+  if (dup) throw new PkiError('USAGE_CONFLICT', `input.batch ${input.batch}: two CSRs would both be written to ${dup}`, { details: { file: dup, input: 'batch' } });
   // A missing --out-dir is created (with its parents, 0755 less the umask: certificates are public); it is removed
   // again if the batch is refused before anything is recorded.
   let createdTop: string | undefined;
@@ -242,8 +242,8 @@ export async function issueBatch(deps: Workspace['deps'], input: BatchInput): Pr
     try {
       createdTop = fs.mkdirSync(input.outDir, { recursive: true, mode: 0o755 });
     } catch (e) {
-      throw new PkiError('IO_NOT_WRITABLE', `--out-dir ${input.outDir}: cannot create it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, {
-        details: { dir: input.outDir, flag: '--out-dir' },
+      throw new PkiError('IO_NOT_WRITABLE', `input.outDir ${input.outDir}: cannot create it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, {
+        details: { dir: input.outDir, flag: 'input.outDir', input: 'outDir' },
         cause: e,
       });
     }
@@ -252,22 +252,22 @@ export async function issueBatch(deps: Workspace['deps'], input: BatchInput): Pr
   let recordedAny = false;
   try {
     return await withWorkspace(input.dir, deps, async (ws) => {
-      checkWritableDir(input.outDir, '--out-dir');
-      probeWritableDir(input.outDir, '--out-dir');
+      checkWritableDir(input.outDir, 'input.outDir');
+      probeWritableDir(input.outDir, 'input.outDir');
       const { validitySeconds, profile, ca } = await prepare(ws, input);
       const csrDir = fs.realpathSync(input.batch);
       const outDir = fs.realpathSync(input.outDir);
       const prior = await ws.store.latestBatch(ca.id, csrDir, outDir);
-      const cmd = `pki issue --ca ${ca.name} --batch ${input.batch} --out-dir ${input.outDir}`;
+      const resumeCmd = `pki issue --ca ${ca.name} --batch ${input.batch} --out-dir ${input.outDir} --resume`;
       if (input.resume && !prior)
-        throw new PkiError('NOT_FOUND_BATCH', `--resume: no batch from ${input.batch} into ${input.outDir} by CA ${ca.name} is on record`, {
-          details: { dir: input.batch, outDir: input.outDir, ca: ca.name },
-          hint: 'run the batch without --resume',
+        throw new PkiError('NOT_FOUND_BATCH', `input.resume: no batch from ${input.batch} into ${input.outDir} by CA ${ca.name} is on record`, {
+          details: { dir: input.batch, outDir: input.outDir, ca: ca.name, input: 'resume' },
+          hint: 'run the batch without input.resume',
         });
       if (!input.resume && prior && !prior.finishedAt && !force)
         throw new PkiError('STATE_BATCH_INTERRUPTED', `batch ${prior.id} from ${input.batch} into ${input.outDir} (started ${prior.startedAt.toISOString()}) was interrupted before it finished`, {
-          details: { batch: prior.id, dir: input.batch, outDir: input.outDir },
-          hint: `finish it with: ${cmd} --resume (--force starts a new batch and issues every CSR again)`,
+          details: { batch: prior.id, dir: input.batch, outDir: input.outDir, input: 'force' },
+          hint: `finish it with: ${resumeCmd} (input.force starts a new batch and issues every CSR again)`,
         });
       // Which CSRs the resumed run already recorded (by file name and the SHA-256 of the file's bytes).
       const recorded = new Map<string, BatchItemRecord>();
@@ -286,8 +286,8 @@ export async function issueBatch(deps: Workspace['deps'], input: BatchInput): Pr
           if (fileSha256(join(input.batch, name)) !== item.csrSha256) {
             problems.push(
               new PkiError('STATE_BATCH_CSR_CHANGED', `${join(input.batch, name)} changed since batch ${prior!.id} issued certificate ${item.serial} for it`, {
-                details: { file: join(input.batch, name), serial: item.serial, batch: prior!.id },
-                hint: 'put the original CSR back, or issue the new one in a new batch (another --out-dir)',
+                details: { file: join(input.batch, name), serial: item.serial, batch: prior!.id, input: 'outDir' },
+                hint: 'put the original CSR back, or issue the new one in a new batch (another input.outDir)',
               }),
             );
             return;
@@ -301,11 +301,11 @@ export async function issueBatch(deps: Workspace['deps'], input: BatchInput): Pr
           st = undefined;
         }
         if (st?.isSymbolicLink()) {
-          problems.push(new PkiError('IO_SYMLINK_REFUSED', `--out-dir ${out} is a symbolic link; refusing to write through it`, { details: { file: out, flag: '--out-dir' } }));
+          problems.push(new PkiError('IO_SYMLINK_REFUSED', `input.outDir ${out} is a symbolic link; refusing to write through it`, { details: { file: out, flag: 'input.outDir', input: 'outDir' } }));
           return;
         }
         if (st?.isDirectory()) {
-          problems.push(new PkiError('USAGE_NOT_A_FILE', `--out-dir ${out} is a directory`, { details: { file: out, flag: '--out-dir' } }));
+          problems.push(new PkiError('USAGE_NOT_A_FILE', `input.outDir ${out} is a directory`, { details: { file: out, flag: 'input.outDir', input: 'outDir' } }));
           return;
         }
         if (st && expected !== undefined && st.isFile() && fs.readFileSync(out, 'utf8') === expected) {
@@ -314,9 +314,9 @@ export async function issueBatch(deps: Workspace['deps'], input: BatchInput): Pr
         }
         if (st && !force) {
           problems.push(
-            new PkiError('STATE_OUTPUT_EXISTS', `--out-dir ${out} already exists`, {
-              details: { file: out, flag: '--out-dir' },
-              hint: prior && !prior.finishedAt ? `an interrupted batch: finish it with ${cmd} --resume` : 'pass --force to overwrite it',
+            new PkiError('STATE_OUTPUT_EXISTS', `input.outDir ${out} already exists`, {
+              details: { file: out, flag: 'input.outDir', input: ['outDir', 'force'] },
+              hint: prior && !prior.finishedAt ? `an interrupted batch: finish it with ${resumeCmd}` : 'pass input.force to overwrite it',
             }),
           );
           return;
@@ -324,7 +324,7 @@ export async function issueBatch(deps: Workspace['deps'], input: BatchInput): Pr
         if (item) rewrite.push({ index: i, item });
         else pending.push(i);
       });
-      throwIfAny(problems, `--out-dir ${input.outDir}: ${problems.length} outputs cannot be written`);
+      throwIfAny(problems, `input.outDir ${input.outDir}: ${problems.length} outputs cannot be written`);
 
       let interrupted: 'SIGINT' | 'SIGTERM' | null = null;
       const stopListening = deps.onSignal?.((signal) => {
@@ -345,12 +345,12 @@ export async function issueBatch(deps: Workspace['deps'], input: BatchInput): Pr
           const out = join(input.outDir, outNames[i]!);
           try {
             // The store is the durable record; these files are copies, so they are not fsync'd one by one.
-            writeFileAtomic(out, toPem('CERTIFICATE', der), { force, flag: '--out-dir', durable: false });
+            writeFileAtomic(out, toPem('CERTIFICATE', der), { force, flag: 'input.outDir', durable: false });
           } catch (e) {
             const err = e as PkiError;
             throw new PkiError(err.code, `certificate ${serial} (for ${join(input.batch, names[i]!)}) is recorded, but ${err.message}`, {
               details: { ...err.details, serial, ca: ca.name },
-              hint: `fix the cause, then finish the batch with ${cmd} --resume (or: pki show ${serial} --ca ${ca.name} --pem --out ${out})`,
+              hint: `fix the cause, then finish the batch with ${resumeCmd} (or: pki show ${serial} --ca ${ca.name} --pem --out ${out})`,
               cause: e,
             });
           }
@@ -407,7 +407,7 @@ export async function issueBatch(deps: Workspace['deps'], input: BatchInput): Pr
         // All or nothing: any problem anywhere means nothing is recorded or written.
         const allProblems = csrProblems.flatMap((p) => p ?? []);
         if (allProblems.length) await Promise.allSettled(signing);
-        throwIfAny(allProblems, `--batch ${input.batch}: ${allProblems.length} problems`);
+        throwIfAny(allProblems, `input.batch ${input.batch}: ${allProblems.length} problems`);
         for (const w of warnings.slice(0, 20)) deps.stderr.write(`warning: ${w}\n`);
         if (warnings.length > 20) deps.stderr.write(`warning: ... and ${warnings.length - 20} more session tags that would be dropped\n`);
         const issued = await Promise.all(signing);
@@ -429,7 +429,7 @@ export async function issueBatch(deps: Workspace['deps'], input: BatchInput): Pr
             if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY')
               throw new PkiError('STATE_BATCH_CONCURRENT', `batch ${batchId}: another process recorded certificates for the same CSRs meanwhile; this group was not recorded`, {
                 details: { batch: batchId },
-                hint: `let the other run finish, then run ${cmd} --resume`,
+                hint: `let the other run finish, then run ${resumeCmd}`,
                 cause: e,
               });
             throw e;

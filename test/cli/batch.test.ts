@@ -175,6 +175,7 @@ describe('pki issue --batch: signals and --resume', () => {
     expect(rerun.code).toBe(6);
     expect(rerun.json.error.code).toBe('STATE_BATCH_INTERRUPTED');
     expect(rerun.json.error.hint).toContain('--resume');
+    expect(rerun.json.error.hint).toBe(`finish it with: pki issue --ca issuing-1 --batch ${batch} --out-dir ${outDir} --resume (--force starts a new batch and issues every CSR again)`);
 
     const resumed = await cli(['issue', '--ca', 'issuing-1', '--batch', batch, '--out-dir', outDir, '--resume', '--dir', dir, '--json'], deps);
     expect(resumed.code, resumed.stdout).toBe(0);

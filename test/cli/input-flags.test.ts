@@ -14,8 +14,10 @@ import { importEasyRsa } from '../../src/app/import/easy-rsa.js';
 import { credentialProcess } from '../../src/aws/create-session.js';
 import { restorePki } from '../../src/app/backup.js';
 import { verifyCertificate } from '../../src/app/verify.js';
+import { issueBatch, issueCertificate } from '../../src/app/issue.js';
+import { checkCrl, generateCrl } from '../../src/app/crl.js';
 import { flagOf, withFlags } from '../../src/cli/output/flags.js';
-import { cli, makeDeps, makePki, snapshot, tempDir } from '../helpers.js';
+import { cli, fixture, makeDeps, makePki, snapshot, tempDir } from '../helpers.js';
 
 async function thrown(p: Promise<unknown>): Promise<PkiError> {
   try {
@@ -249,6 +251,100 @@ describe('#17 errors name the input; the CLI names the flag', () => {
     const r = await cli(['credential-process', '--certificate', input.certificate, '--private-key', input.privateKey, '--intermediates', input.intermediates, '--trust-anchor-arn', input.trustAnchorArn, '--profile-arn', input.profileArn, '--role-arn', input.roleArn, '--endpoint', input.endpoint, '--json'], deps);
     expect(r.code).toBe(4);
     expect(r.json.error).toMatchObject({ code: 'POLICY_CHAIN_TOO_LONG', message: '--intermediates holds 6 certificates; Roles Anywhere accepts at most 5 in X-Amz-X509-Chain', details: { input: 'intermediates' } });
+  });
+
+  it('pki issue: conflicting inputs and a missing --batch directory name input fields in the library; the CLI shows --key-out, --csr, --batch', async () => {
+    const { cwd, dir, deps } = await makePki();
+    const before = snapshot(cwd);
+    const lib = await thrown(issueCertificate(deps, { dir, ca: 'issuing-1', csr: join(cwd, 'x.csr'), keyOut: join(cwd, 'k.pem') }));
+    expect(lib).toMatchObject({ code: 'USAGE_CONFLICT', message: 'input.keyOut cannot be used with input.csr (the key stays with whoever made the CSR)', details: { input: ['keyOut', 'csr'] } });
+    const text = await cli(['issue', '--ca', 'issuing-1', '--csr', join(cwd, 'x.csr'), '--key-out', join(cwd, 'k.pem'), '--dir', dir], deps);
+    expect(text.code).toBe(2);
+    expect(text.stderr).toContain('error: --key-out cannot be used with --csr (the key stays with whoever made the CSR)');
+    expect(text.stderr).toContain('(USAGE_CONFLICT, exit 2)');
+    expect(text.stderr).not.toContain('input.');
+    const missing = await cli(['issue', '--ca', 'issuing-1', '--dir', dir, '--json'], deps);
+    expect(missing.code).toBe(2);
+    expect(missing.json.error).toMatchObject({ code: 'USAGE_MISSING_INPUT', message: 'give --csr FILE, or --subject "CN=..." with --key-out FILE, or --batch DIR', details: { input: ['csr', 'subject', 'keyOut', 'batch'] } });
+    const absent = join(cwd, 'no-such-dir');
+    const libBatch = await thrown(issueBatch(deps, { dir, ca: 'issuing-1', batch: absent, outDir: join(cwd, 'certs') }));
+    expect(libBatch).toMatchObject({ code: 'NOT_FOUND_DIRECTORY', message: `input.batch ${absent}: no such directory`, details: { dir: absent, input: 'batch' } });
+    const batch = await cli(['issue', '--ca', 'issuing-1', '--batch', absent, '--out-dir', join(cwd, 'certs'), '--dir', dir, '--json'], deps);
+    expect(batch.code).toBe(5);
+    expect(batch.json.error).toMatchObject({ code: 'NOT_FOUND_DIRECTORY', message: `--batch ${absent}: no such directory`, details: { dir: absent, input: 'batch' } });
+    expect(snapshot(cwd)).toEqual(before);
+  });
+
+  it('pki issue --batch --resume with nothing to resume: the library names input.resume (message and hint), the CLI --resume', async () => {
+    const { cwd, dir, deps } = await makePki();
+    const csrDir = join(cwd, 'csrs');
+    fs.mkdirSync(csrDir);
+    expect((await cli(['csr', '--subject', 'CN=a', '--key-out', join(cwd, 'a.key'), '--out', join(csrDir, 'a.csr')], deps)).code).toBe(0);
+    const outDir = join(cwd, 'certs');
+    const before = snapshot(cwd);
+    const lib = await thrown(issueBatch(deps, { dir, ca: 'issuing-1', batch: csrDir, outDir, resume: true }));
+    expect(lib).toMatchObject({ code: 'NOT_FOUND_BATCH', details: { input: 'resume' }, hint: 'run the batch without input.resume' });
+    expect(lib.message).toMatch(/^input\.resume: no batch from /);
+    const r = await cli(['issue', '--ca', 'issuing-1', '--batch', csrDir, '--out-dir', outDir, '--resume', '--dir', dir, '--json'], deps);
+    expect(r.code).toBe(5);
+    expect(r.json.error).toMatchObject({ code: 'NOT_FOUND_BATCH', message: `--resume: no batch from ${csrDir} into ${outDir} by CA issuing-1 is on record`, hint: 'run the batch without --resume', details: { input: 'resume' } });
+    expect(snapshot(cwd)).toEqual(before);
+  });
+
+  it('pki issue --chain-out from a root: the result note names input.chainOut; the CLI shows --chain-out and the flags of the commands that would read the file', async () => {
+    const { cwd, dir, deps } = await makePki();
+    const chainOut = join(cwd, 'chain.pem');
+    const lib = await issueCertificate(deps, { dir, ca: 'root', subject: 'CN=direct', keyOut: join(cwd, 'k1.pem'), out: join(cwd, 'c1.pem'), chainOut });
+    expect(lib.chainNote).toBe(`input.chainOut ${chainOut}: not written: CA root is a root, so the certificate needs no intermediates`);
+    const r = await cli(['issue', '--ca', 'root', '--subject', 'CN=direct', '--key-out', join(cwd, 'k2.pem'), '--out', join(cwd, 'c2.pem'), '--chain-out', chainOut, '--dir', dir, '--json'], deps);
+    expect(r.code).toBe(0);
+    const shown = `--chain-out ${chainOut}: not written: CA root is a root, so the certificate needs no intermediates (omit --intermediates / --chain)`;
+    expect(r.json.data.chainNote).toBe(shown);
+    expect(r.stderr).toContain(`note: ${shown}\n`);
+    expect(r.stderr).not.toContain('input.');
+    expect(fs.existsSync(chainOut)).toBe(false);
+  });
+
+  it('pki crl check / crl generate: the library names input.ca, input.crl, input.issuer, input.nextUpdate; the CLI the flags', async () => {
+    const { cwd, dir, deps } = await makePki();
+    const lib = await thrown(checkCrl(deps, { dir }));
+    expect(lib).toMatchObject({ code: 'USAGE_MISSING_INPUT', message: 'give input.ca NAME (the latest CRL in the store) or input.crl FILE', details: { input: ['ca', 'crl'] } });
+    const none = await cli(['crl', 'check', '--dir', dir, '--json'], deps);
+    expect(none.code).toBe(2);
+    expect(none.json.error).toMatchObject({ code: 'USAGE_MISSING_INPUT', message: 'give --ca NAME (the latest CRL in the store) or --crl FILE', details: { input: ['ca', 'crl'] } });
+    const crlFile = join(cwd, 'issuing.crl');
+    expect((await cli(['crl', 'generate', '--ca', 'issuing-1', '--out', crlFile, '--dir', dir], deps)).code).toBe(0);
+    const absent = join(cwd, 'no-issuer.pem');
+    const libIssuer = await thrown(checkCrl(deps, { dir, crl: crlFile, issuer: absent }));
+    expect(libIssuer).toMatchObject({ code: 'NOT_FOUND_FILE', message: `input.issuer ${absent}: no such file`, details: { flag: 'input.issuer' } });
+    const issuer = await cli(['crl', 'check', '--crl', crlFile, '--issuer', absent, '--dir', dir], deps);
+    expect(issuer.code).toBe(5);
+    expect(issuer.stderr).toContain(`error: --issuer ${absent}: no such file`);
+    expect(issuer.stderr).not.toContain('input.');
+    const before = snapshot(cwd);
+    const libPast = await thrown(generateCrl(deps, { dir, ca: 'issuing-1', nextUpdate: '900y', out: join(cwd, 'long.crl') }));
+    expect(libPast).toMatchObject({ code: 'POLICY_CRL_PAST_CA', hint: 'use a shorter input.nextUpdate, or rotate the CA', details: { input: 'nextUpdate' } });
+    const past = await cli(['crl', 'generate', '--ca', 'issuing-1', '--next-update', '900y', '--out', join(cwd, 'long.crl'), '--dir', dir, '--json'], deps);
+    expect(past.code).toBe(4);
+    expect(past.json.error).toMatchObject({ code: 'POLICY_CRL_PAST_CA', hint: 'use a shorter --next-update, or rotate the CA', details: { input: 'nextUpdate' } });
+    const bad = await cli(['crl', 'generate', '--ca', 'issuing-1', '--next-update', 'soon', '--dir', dir], deps);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('error: --next-update: "soon" is not a duration');
+    expect(snapshot(cwd)).toEqual(before);
+  });
+
+  it('pki issue --validity past the issuer: the planning hint names input.validity in the library, --validity in the CLI', async () => {
+    const cwd = tempDir('pki-input-');
+    const deps = makeDeps(cwd);
+    const dir = join(cwd, 'pki');
+    expect((await cli(['init', '--dir', dir, '--subject', 'CN=Short Root', '--validity', '30d', '--no-passphrase'], deps)).code).toBe(0);
+    const before = snapshot(cwd);
+    const lib = await thrown(issueCertificate(deps, { dir, ca: 'root', csr: fixture('csr/p256.csr'), validity: '60d', out: join(cwd, 'o.pem') }));
+    expect(lib).toMatchObject({ code: 'POLICY_VALIDITY_EXCEEDS_ISSUER', hint: 'ask for a shorter input.validity, or rotate the CA', details: { input: 'validity' } });
+    const r = await cli(['issue', '--ca', 'root', '--csr', fixture('csr/p256.csr'), '--validity', '60d', '--out', join(cwd, 'o.pem'), '--dir', dir, '--json'], deps);
+    expect(r.code).toBe(4);
+    expect(r.json.error).toMatchObject({ code: 'POLICY_VALIDITY_EXCEEDS_ISSUER', hint: 'ask for a shorter --validity, or rotate the CA', details: { input: 'validity' } });
+    expect(snapshot(cwd)).toEqual(before);
   });
 
   it('the renderer rewrites declared fields only, so a file called input.pem stays as it is', () => {

@@ -4,6 +4,7 @@
  * protocol details, refresh with an injected clock, errors instead of expired credentials, and a clean SIGTERM.
  */
 import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { fromInstanceMetadata } from '@aws-sdk/credential-providers';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -182,6 +183,52 @@ describe('#22 pki credential serve', () => {
     expect(r.code).toBe(7);
     expect(r.stderr).toContain('CRYPTO_KEY_MISMATCH');
     expect(t.emu.sessions()).toHaveLength(0);
+  });
+
+  it('a renewal that fails on an input answers the workload with the flag pki credential serve was given (--private-key), as its log does; the library says input.privateKey', async () => {
+    const { t, c, start } = await setup();
+    await t.ok(['issue', '--ca', 'issuing-1', '--subject', 'CN=other', '--key-out', join(t.cwd, 'other.key'), '--out', join(t.cwd, 'other.pem')]);
+    const key = join(t.cwd, 'app.key');
+    const cert = join(t.cwd, 'app.pem');
+    const original = fs.readFileSync(key);
+    const fetchCreds = async (url: string) => {
+      const r = await imds(url, '/latest/meta-data/iam/security-credentials/app', { headers: { 'x-aws-ec2-metadata-token': await token(url) } });
+      return { status: r.status, j: JSON.parse(r.body) };
+    };
+    // Through the CLI: runs until the test lets it stop.
+    let stop!: () => void;
+    const stopped = new Promise<void>((resolve) => (stop = resolve));
+    const running = cli(['credential', 'serve', ...t.args(), '--port', '0', '--json'], { ...t.deps, waitForShutdown: () => stopped } as typeof t.deps);
+    let url: string | undefined;
+    for (let i = 0; i < 400 && !url; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      const out = t.deps.out.join('');
+      if (out) url = JSON.parse(out).data.url as string;
+    }
+    expect(url).toBeDefined();
+    const first = await fetchCreds(url!);
+    expect(first.status).toBe(200);
+    // The key file is replaced by another one and the credentials expire: the renewal fails on the key.
+    fs.copyFileSync(join(t.cwd, 'other.key'), key);
+    c.set(new Date(Date.parse(first.j.Expiration) + 1_000));
+    const failed = await fetchCreds(url!);
+    expect(failed.status).toBe(500);
+    expect(failed.j).toEqual({ Code: 'Failure', Message: `CRYPTO_KEY_MISMATCH: --private-key ${key} does not belong to --certificate ${cert}` });
+    stop();
+    const r = await running;
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`error: CRYPTO_KEY_MISMATCH: --private-key ${key} does not belong to --certificate ${cert}`);
+    expect(r.stderr).not.toContain('input.');
+    // The library, called without the CLI, names its input.
+    fs.writeFileSync(key, original);
+    const lib = await start();
+    const before = await fetchCreds(lib.url);
+    expect(before.status).toBe(200);
+    fs.copyFileSync(join(t.cwd, 'other.key'), key);
+    c.set(new Date(Date.parse(before.j.Expiration) + 1_000));
+    const libFailed = await fetchCreds(lib.url);
+    expect(libFailed.status).toBe(500);
+    expect(libFailed.j.Message).toBe(`CRYPTO_KEY_MISMATCH: input.privateKey ${key} does not belong to input.certificate ${cert}`);
   });
 
   it('a certificate renewed in place by pki renew (old one revoked, CRL published) is used by the running server without a restart', async () => {

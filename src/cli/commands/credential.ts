@@ -7,7 +7,7 @@ import { credentialUpdate } from '../../app/credential-update.js';
 import type { CommandDef, CommandGroup } from '../command.js';
 import { jsonSuccess } from '../output/render.js';
 import { CREDENTIAL_INPUT_FIELDS, CREDENTIAL_PROCESS_OPTIONS, REFUSED_HELPER_OPTIONS, refuseHelperOption } from './credential-process.js';
-import { stderrWithFlags } from '../output/flags.js';
+import { stderrWithFlags, withFlags } from '../output/flags.js';
 
 const SOURCE_NOTE =
   'Certificate, key and intermediates: a file path, env:NAME (an environment variable holding the PEM; "\\n" escapes\n' +
@@ -85,7 +85,7 @@ const serve: CommandDef = {
   async run(a, { deps, json }) {
     if (!deps.waitForShutdown) throw new PkiError('INTERNAL', 'no shutdown signal available for a long-running command');
     const input = workloadInput(a);
-    const server = await startCredentialServer(stderrWithFlags(deps, CREDENTIAL_INPUT_FIELDS), { ...input, port: a.port, host: a.host, allowNonLoopback: a.allowNonLoopback, hopLimit: a.hopLimit });
+    const server = await startCredentialServer(stderrWithFlags(deps, CREDENTIAL_INPUT_FIELDS), { ...input, port: a.port, host: a.host, allowNonLoopback: a.allowNonLoopback, hopLimit: a.hopLimit }, { showError: withFlags });
     const data = { url: server.url, port: server.port, roleName: server.roleName };
     deps.stdout.write(json ? jsonSuccess('pki.credential.serve.result', data) : `${server.url}\n`);
     deps.stderr.write(`${deps.now().toISOString()} serving credentials for role ${server.roleName} on ${server.url} (AWS_EC2_METADATA_SERVICE_ENDPOINT=${server.url}); SIGTERM or Ctrl-C stops it\n`);

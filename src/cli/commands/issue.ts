@@ -2,6 +2,7 @@ import { issueBatch, issueCertificate } from '../../app/issue.js';
 import { KEY_TYPES } from '../../crypto/keys.js';
 import { PkiError } from '../../errors.js';
 import { forceOption, passphraseFileOption, type CommandDef } from '../command.js';
+import { flagsIn } from '../output/flags.js';
 import { shortTime } from '../output/render.js';
 
 export const issueCommand: CommandDef = {
@@ -97,6 +98,12 @@ export const issueCommand: CommandDef = {
       force: a.force,
       passphraseFile: a.passphraseFile,
     });
+    // The use case names its input (input.chainOut); the note shows the flag and the flags of the commands that
+    // would have read the file.
+    if (r.chainNote) {
+      r.chainNote = `${flagsIn(r.chainNote, ['chainOut'])} (omit --intermediates / --chain)`;
+      deps.stderr.write(`note: ${r.chainNote}\n`);
+    }
     const summary =
       `Issued ${r.serial} by ${r.issuer}\n` +
       `  subject   ${r.subject}\n` +
