@@ -8,9 +8,8 @@
  * certificate as PEM. Rows of other CAs (another AKI) are left out and counted; a certdb with none of this CA's rows
  * is refused. The certdb is opened read-only and read twice (checked, then recorded in one transaction).
  */
-import Database from 'better-sqlite3';
-import * as fs from 'node:fs';
 import { PkiError } from '../../errors.js';
+import { openCertdb, type CertdbRow } from '../../adapters/import/cfssl-certdb.js';
 import { REVOCATION_REASONS } from '../../domain/serial.js';
 import type { Deps, ImportedEntry } from '../../ports.js';
 import { readCertificate } from '../../x509/certificate.js';
@@ -25,17 +24,6 @@ export interface CfsslImportInput extends ImportCommonInput {
   crl?: string;
 }
 
-interface CertdbRow {
-  rowid: number;
-  serial_number: unknown;
-  authority_key_identifier: unknown;
-  status: unknown;
-  reason: unknown;
-  revoked_at: unknown;
-  pem: unknown;
-}
-
-const REQUIRED_COLUMNS = ['serial_number', 'authority_key_identifier', 'status', 'reason', 'expiry', 'revoked_at', 'pem'];
 
 const text = (v: unknown): string => (Buffer.isBuffer(v) ? v.toString('utf8') : v === null || v === undefined ? '' : String(v));
 
@@ -53,26 +41,6 @@ export function parseCertdbTime(v: unknown): Date | undefined {
   return Number.isNaN(d.getTime()) ? undefined : d;
 }
 
-function openCertdb(file: string): Database.Database {
-  if (!fs.existsSync(file)) throw new PkiError('NOT_FOUND_FILE', `input.certdb ${file}: no such file; nothing was imported`, { details: { file, flag: 'input.certdb', input: 'certdb' } });
-  let db: Database.Database;
-  try {
-    db = new Database(file, { readonly: true, fileMustExist: true });
-    const cols = (db.prepare("SELECT name FROM pragma_table_info('certificates')").all() as Array<{ name: string }>).map((c) => c.name);
-    const missing = REQUIRED_COLUMNS.filter((c) => !cols.includes(c));
-    if (missing.length) {
-      db.close();
-      throw new PkiError('USAGE_BAD_CERTDB', `input.certdb ${file} is not a cfssl certdb: ${cols.length ? `table certificates lacks ${missing.join(', ')}` : 'no certificates table'}; nothing was imported`, {
-        details: { file, missing, input: 'certdb' },
-      });
-    }
-  } catch (e) {
-    if (e instanceof PkiError) throw e;
-    throw new PkiError('USAGE_BAD_CERTDB', `input.certdb ${file} is not a readable SQLite database: ${(e as Error).message}`, { details: { file, input: 'certdb' }, cause: e });
-  }
-  return db;
-}
-
 export async function importCfssl(deps: Deps, input: CfsslImportInput) {
   return withWorkspace(input.dir, deps, async (ws) => {
     await checkImportName(ws, input.name);
@@ -81,7 +49,7 @@ export async function importCfssl(deps: Deps, input: CfsslImportInput) {
     const oldCrl = input.crl ? readOldCrl(input.crl, 'input.crl', legacy.cert) : undefined;
     const db = openCertdb(input.certdb);
     try {
-      const rows = () => db.prepare('SELECT rowid, serial_number, authority_key_identifier, status, reason, revoked_at, pem FROM certificates ORDER BY rowid').iterate() as IterableIterator<CertdbRow>;
+      const rows = () => db.rows();
       // A row is this CA's when its AKI column says so, or — whatever that (untrusted) column says — when its
       // certificate was signed by this CA: a revoked certificate of this CA is never left out over a bad column.
       const signedHere = (r: CertdbRow) => {
