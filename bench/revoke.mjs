@@ -20,7 +20,7 @@ export async function run({ work }) {
   const script = join(WORK, 'revoke-lib.mjs');
   fs.writeFileSync(
     script,
-    `import { SqliteStore } from ${JSON.stringify(join(ROOT, 'dist/store/sqlite.js'))};
+    `import { SqliteStore } from ${JSON.stringify(join(ROOT, 'dist/adapters/store/sqlite.js'))};
 import { newRevocation } from ${JSON.stringify(join(ROOT, 'dist/app/revoke.js'))};
 import { readFileSync } from 'node:fs';
 const [db, listFile] = process.argv.slice(2);

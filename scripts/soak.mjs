@@ -62,7 +62,7 @@ const buildCsr = (subjectDer, key, alg, exts) => {
 const { signatureAlgorithmFor } = await import(join(ROOT, 'dist/crypto/keys.js'));
 const { encodeName, parseDn } = await import(join(ROOT, 'dist/x509/name.js'));
 const { toPem } = await import(join(ROOT, 'dist/asn1/pem.js'));
-const { credentialProcess } = await import(join(ROOT, 'dist/aws/create-session.js'));
+const { credentialProcess } = await import(join(ROOT, 'dist/adapters/aws/create-session.js'));
 const { CreateProfileCommand, DeleteCrlCommand, DisableCrlCommand, RolesAnywhereClient, UpdateCrlCommand } = await import('@aws-sdk/client-rolesanywhere');
 const crypto = await import('node:crypto');
 

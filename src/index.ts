@@ -21,8 +21,8 @@ export { initPki, createCa, createCaCsr, importCa, listCas, exportCa } from './a
 export { issueCertificate, issueBatch } from './app/issue.js';
 export { revokeCertificate } from './app/revoke.js';
 export { listCertificates, showCertificate } from './app/query.js';
-export { SqliteStore } from './store/sqlite.js';
-export { MemoryStore, MemoryDatabase } from './store/memory.js';
+export { SqliteStore } from './adapters/store/sqlite.js';
+export { MemoryStore, MemoryDatabase } from './adapters/store/memory.js';
 export { parseProfile, loadProfile } from './profile/load.js';
 export { readCsr } from './x509/csr.js';
 export { parseCertificate, readCertificate } from './x509/certificate.js';
@@ -31,9 +31,9 @@ export { planRotation, startRotation, switchRotation, rotationStatus, finishRota
 export type { RotationRecord, RotationPhase } from './ports.js';
 export type { JsonError, JsonResult, ResultData, ResultKind } from './cli/results.js';
 export { JSON_CONTRACT_VERSION } from './cli/results.js';
-export { signSessionRequest, serialToDecimal, canonicalRequest, stringToSign } from './aws/x509-signer.js';
-export { credentialProcess } from './aws/create-session.js';
+export { signSessionRequest, serialToDecimal, canonicalRequest, stringToSign } from './adapters/aws/x509-signer.js';
+export { credentialProcess } from './adapters/aws/create-session.js';
 export { previewSession, DEFAULT_MAPPINGS } from './domain/session.js';
 export { previewCertificate } from './app/preview.js';
 export { startEmulator } from './emulator/server.js';
-export { fromRolesAnywhere, CredentialRefresher, type FromRolesAnywhereOptions, type RolesAnywhereCredentials } from './aws/provider.js';
+export { fromRolesAnywhere, CredentialRefresher, type FromRolesAnywhereOptions, type RolesAnywhereCredentials } from './adapters/aws/provider.js';

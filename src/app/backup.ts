@@ -16,7 +16,7 @@ import { loadConfig, type Config } from '../config/config.js';
 import type { Deps } from '../ports.js';
 import { checkOutput, readInput, removeQuietly, writeFileAtomic } from '../fs/files.js';
 import { readTar, safeRelativePath, writeTar, type TarEntry } from '../fs/tar.js';
-import { redactUrl } from '../store/url.js';
+import { redactUrl } from '../adapters/store/url.js';
 import { checkHead, crossCheckAudit, formatHead, verifyAuditChain } from './audit.js';
 import { caKeyStore, openStore, openWorkspace, resolveDir, storeUrlOf } from './workspace.js';
 import { keyRefScheme } from '../ports/signer.js';

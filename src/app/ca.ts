@@ -28,7 +28,7 @@ import { assertIssuing, subtree } from './rotation-state.js';
 import { caStates, describeState } from './ca-state.js';
 import { caCertificate, caChain, caKeyStore, chainToPem, getCa, issuedBy, newKeySource, openStore, openStoreAt, resolveDir, tokenKeyStore, unlockCa, withWorkspace, type NewKeySource, type Workspace } from './workspace.js';
 import { keyRefScheme } from '../ports/signer.js';
-import { redactUrl, storeKind } from '../store/url.js';
+import { redactUrl, storeKind } from '../adapters/store/url.js';
 
 /**
  * Refuses a CA that would duplicate one already in the store: the same certificate or the same key under another

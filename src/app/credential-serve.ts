@@ -9,10 +9,10 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PkiError } from '../errors.js';
 import type { Deps } from '../ports.js';
-import type { CredentialProcessInput, ProcessCredentials } from '../aws/create-session.js';
-import { readWorkloadCertificates } from '../aws/create-session.js';
-import { readOnceSources } from '../aws/inputs.js';
-import { CredentialRefresher } from '../aws/provider.js';
+import type { CredentialProcessInput, ProcessCredentials } from '../adapters/aws/create-session.js';
+import { readWorkloadCertificates } from '../adapters/aws/create-session.js';
+import { readOnceSources } from '../adapters/aws/inputs.js';
+import { CredentialRefresher } from '../adapters/aws/provider.js';
 
 export const DEFAULT_SERVE_PORT = 9911;
 /** IMDS token TTL bounds (seconds) and the most tokens held, as AWS's helper has them. */

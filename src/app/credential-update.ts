@@ -10,10 +10,10 @@ import { PkiError } from '../errors.js';
 import { writeFileAtomic } from '../fs/files.js';
 import { withFileLock } from '../fs/lock.js';
 import type { Deps } from '../ports.js';
-import type { CredentialProcessInput, ProcessCredentials } from '../aws/create-session.js';
-import { readWorkloadCertificates } from '../aws/create-session.js';
-import { readOnceSources } from '../aws/inputs.js';
-import { CredentialRefresher } from '../aws/provider.js';
+import type { CredentialProcessInput, ProcessCredentials } from '../adapters/aws/create-session.js';
+import { readWorkloadCertificates } from '../adapters/aws/create-session.js';
+import { readOnceSources } from '../adapters/aws/inputs.js';
+import { CredentialRefresher } from '../adapters/aws/provider.js';
 
 export interface UpdateInput extends CredentialProcessInput {
   /** The profile (section) to write (default "default"). */

@@ -6,7 +6,7 @@
  */
 import { PkiError } from '../errors.js';
 import type { AnchorRecord, Deps } from '../ports.js';
-import { createGateway, type AttributeMappingView, type Gateway, type GatewayOptions } from '../aws/gateway.js';
+import { createGateway, type AttributeMappingView, type Gateway, type GatewayOptions } from '../adapters/aws/gateway.js';
 import { parseDuration } from '../domain/duration.js';
 import { previewCertificate } from './preview.js';
 import { anchorRecordName, resolveTargets, targetGatewayOptions, targetLabel } from './targets.js';

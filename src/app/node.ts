@@ -9,8 +9,8 @@ import { PkiError } from '../errors.js';
 import { CONFIG_FILE, defaultConfigText } from '../config/config.js';
 import { writeFileAtomic, removeQuietly } from '../fs/files.js';
 import type { CaRecord, Deps } from '../ports.js';
-import { isStoreKeyRef } from '../store/shared-keys.js';
-import { redactUrl, storeKind } from '../store/url.js';
+import { isStoreKeyRef } from '../adapters/store/shared-keys.js';
+import { redactUrl, storeKind } from '../adapters/store/url.js';
 import { openStoreAt, resolveDir } from './workspace.js';
 
 export interface JoinNodeInput {

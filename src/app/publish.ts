@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { PkiError } from '../errors.js';
-import { createGateway, type CrlView, type Gateway, type GatewayOptions, type TrustAnchorView } from '../aws/gateway.js';
+import { createGateway, type CrlView, type Gateway, type GatewayOptions, type TrustAnchorView } from '../adapters/aws/gateway.js';
 import type { AnchorRecord, CaRecord, Deps, TargetRecord } from '../ports.js';
 import { anchorNameOf, anchorRecordName, arnParts, resolveTargets, targetGatewayOptions, targetLabel, targetOf } from './targets.js';
 import { parseDuration } from '../domain/duration.js';

@@ -9,7 +9,7 @@
  * completed by running it again.
  */
 import { PkiError } from '../errors.js';
-import { createGateway, type Gateway, type GatewayOptions } from '../aws/gateway.js';
+import { createGateway, type Gateway, type GatewayOptions } from '../adapters/aws/gateway.js';
 import { formatDuration } from '../domain/duration.js';
 import type { PassphraseSource } from '../crypto/passphrase.js';
 import type { AnchorRecord, CaRecord, Deps, LeafSummary, PublishedCrl, RotationRecord } from '../ports.js';

@@ -9,7 +9,7 @@ import { rotationStatus } from './rotate.js';
 import { caStates, describeState, revokedInBundle } from './ca-state.js';
 import { withWorkspace } from './workspace.js';
 import { PkiError } from '../errors.js';
-import type { GatewayOptions } from '../aws/gateway.js';
+import type { GatewayOptions } from '../adapters/aws/gateway.js';
 import { anchorStatus } from './publish.js';
 
 export type Level = 'ok' | 'warning' | 'critical';

@@ -13,9 +13,9 @@ import { PkiError } from '../errors.js';
 import { verifyAuditChain } from '../domain/audit.js';
 import { writeFileAtomic } from '../fs/files.js';
 import type { Deps, Store } from '../ports.js';
-import { storeKeyRef } from '../store/shared-keys.js';
-import { redactUrl, storeKind } from '../store/url.js';
-import { COPY_TABLES } from '../store/tables.js';
+import { storeKeyRef } from '../adapters/store/shared-keys.js';
+import { redactUrl, storeKind } from '../adapters/store/url.js';
+import { COPY_TABLES } from '../adapters/store/tables.js';
 import { crossCheckAudit } from './audit.js';
 import { openStore, withWorkspace } from './workspace.js';
 

@@ -7,7 +7,7 @@
  */
 import { PkiError } from '../errors.js';
 import type { AnchorRecord, Deps, TargetRecord } from '../ports.js';
-import type { GatewayOptions } from '../aws/gateway.js';
+import type { GatewayOptions } from '../adapters/aws/gateway.js';
 import { withWorkspace, type Workspace } from './workspace.js';
 
 /** The label the implicit target (command-line region/endpoint) is shown with. */

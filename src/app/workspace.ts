@@ -8,12 +8,12 @@ import { FileKeyStore } from '../adapters/keys/file.js';
 /** Workload keys made here (`issue --key-out`, `renew --key-out`, `csr`): any key type, ML-DSA included. */
 export { generateWorkloadKey } from '../adapters/keys/file.js';
 import { StoreKeyStore } from '../adapters/keys/store.js';
-import { isStoreKeyRef } from '../store/shared-keys.js';
+import { isStoreKeyRef } from '../adapters/store/shared-keys.js';
 import { passphraseToUnlock, type PassphraseSource } from '../crypto/passphrase.js';
 import type { CaRecord, Deps, Store } from '../ports.js';
 import { keyRefScheme, type GeneratedKey, type KeyStore } from '../ports/signer.js';
 import type { KeyType } from '../crypto/keys.js';
-import { defaultStoreFactory } from '../store/factory.js';
+import { defaultStoreFactory } from '../adapters/store/factory.js';
 import { parseCertificate, verifyCertificateSignature, type Issuer, type ParsedCertificate } from '../x509/certificate.js';
 import { keyIdentifier } from '../x509/extensions.js';
 import { decodePemBlocks, toPem } from '../asn1/pem.js';

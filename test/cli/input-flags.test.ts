@@ -11,7 +11,7 @@ import { addTarget } from '../../src/app/targets.js';
 import { makeCsr } from '../../src/app/csr.js';
 import { createCa, initPki } from '../../src/app/ca.js';
 import { importEasyRsa } from '../../src/app/import/easy-rsa.js';
-import { credentialProcess } from '../../src/aws/create-session.js';
+import { credentialProcess } from '../../src/adapters/aws/create-session.js';
 import { restorePki } from '../../src/app/backup.js';
 import { verifyCertificate } from '../../src/app/verify.js';
 import { issueBatch, issueCertificate } from '../../src/app/issue.js';

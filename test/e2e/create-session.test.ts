@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { DisableCrlCommand, DisableProfileCommand, DisableTrustAnchorCommand, ListCrlsCommand, UpdateProfileCommand } from '@aws-sdk/client-rolesanywhere';
 import { describe, expect, it } from 'vitest';
-import { canonicalRequest, serialToDecimal, signSessionRequest, signString, stringToSign } from '../../src/aws/x509-signer.js';
+import { canonicalRequest, serialToDecimal, signSessionRequest, signString, stringToSign } from '../../src/adapters/aws/x509-signer.js';
 import { readCertificate, type ParsedCertificate } from '../../src/x509/certificate.js';
 import { decodePemBlocks } from '../../src/asn1/pem.js';
 import { credentialsSetup, ROLE } from '../aws-fixtures.js';

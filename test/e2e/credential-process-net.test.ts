@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { checkEndpoint } from '../../src/aws/create-session.js';
+import { checkEndpoint } from '../../src/adapters/aws/create-session.js';
 import { credentialsSetup } from '../aws-fixtures.js';
 import { CLI, cli, makeDeps, tempDir, type TestDeps } from '../helpers.js';
 

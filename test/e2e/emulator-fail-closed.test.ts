@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { DisableCrlCommand, ImportCrlCommand, ListCrlsCommand, RolesAnywhereClient } from '@aws-sdk/client-rolesanywhere';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { signSessionRequest } from '../../src/aws/x509-signer.js';
+import { signSessionRequest } from '../../src/adapters/aws/x509-signer.js';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../src/emulator/server.js';
 import { readCertificate } from '../../src/x509/certificate.js';
 import { decodeCrl } from '../../src/x509/crl.js';

@@ -8,8 +8,8 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PkiError } from '../../src/errors.js';
-import { PostgresStore } from '../../src/store/postgres.js';
-import { COPY_TABLES } from '../../src/store/tables.js';
+import { PostgresStore } from '../../src/adapters/store/postgres.js';
+import { COPY_TABLES } from '../../src/adapters/store/tables.js';
 import { cli, makeDeps, tempDir, type TestDeps } from '../helpers.js';
 import { startPostgres } from '../helpers/postgres.js';
 

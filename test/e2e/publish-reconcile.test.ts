@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { DeleteCrlCommand, DisableCrlCommand, GetCrlCommand, ImportCrlCommand, ListCrlsCommand, UpdateCrlCommand } from '@aws-sdk/client-rolesanywhere';
 import { describe, expect, it } from 'vitest';
-import { createGateway, type Gateway } from '../../src/aws/gateway.js';
+import { createGateway, type Gateway } from '../../src/adapters/aws/gateway.js';
 import { publishCrls } from '../../src/app/publish.js';
 import { credentialsSetup } from '../aws-fixtures.js';
 import { cli } from '../helpers.js';

@@ -9,7 +9,7 @@ import { GetCrlCommand, ListCrlsCommand, ListTrustAnchorsCommand, RolesAnywhereC
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../src/emulator/server.js';
 import { crlDerFromFile, decodeCrl } from '../../src/x509/crl.js';
-import { SqliteStore } from '../../src/store/sqlite.js';
+import { SqliteStore } from '../../src/adapters/store/sqlite.js';
 import { makeDeps, tempDir, pkiIn } from '../helpers.js';
 
 const NOW = new Date('2026-01-01T00:00:00Z');

@@ -8,7 +8,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { serialToDecimal, signSessionRequest } from '../../src/aws/x509-signer.js';
+import { serialToDecimal, signSessionRequest } from '../../src/adapters/aws/x509-signer.js';
 import { readCertificate } from '../../src/x509/certificate.js';
 import { loadWorkloadKey } from '../../src/adapters/keys/file.js';
 import { decodePemBlocks } from '../../src/asn1/pem.js';

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { redactIn, redactUrl } from '../../src/store/url.js';
+import { redactIn, redactUrl } from '../../src/adapters/store/url.js';
 import { cli, makeDeps, tempDir } from '../helpers.js';
 
 /** The password node-postgres itself takes from the URL (what must never be printed). */

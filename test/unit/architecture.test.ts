@@ -47,36 +47,36 @@ function expectOnly(found: string[], exceptions: Record<string, string>): void {
 
 describe('#17 the dependency direction of src/', () => {
   it('the parser sees the imports (a sanity check on the rules below)', () => {
-    expect(FILES).toContain('store/sqlite.ts');
-    expect(IMPORTS.get('store/sqlite/connection.ts')).toContain('better-sqlite3');
+    expect(FILES).toContain('adapters/store/sqlite.ts');
+    expect(IMPORTS.get('adapters/store/sqlite/connection.ts')).toContain('better-sqlite3');
     expect(IMPORTS.get('app/workspace.ts')).toContain('adapters/keys/file.ts');
   });
 
-  it('only src/store/ imports better-sqlite3', () => {
-    expectOnly(offenders((i) => i === 'better-sqlite3', (f) => f.startsWith('store/') || f === 'adapters/import/cfssl-certdb.ts'), {
+  it('only src/adapters/store/ (and the cfssl certdb reader) imports better-sqlite3', () => {
+    expectOnly(offenders((i) => i === 'better-sqlite3', (f) => f.startsWith('adapters/store/') || f === 'adapters/import/cfssl-certdb.ts'), {
     });
   });
 
-  it('the store is opened through the StoreFactory: nothing outside src/store/ imports a store adapter (index.ts re-exports SqliteStore and MemoryStore for the library API)', () => {
-    expect(FILES).toContain('store/memory.ts');
-    expectOnly(offenders((i) => i === 'store/sqlite.ts' || i === 'store/postgres.ts' || i === 'store/memory.ts', (f) => f.startsWith('store/') || f === 'index.ts'), {});
-    expectOnly(offenders((i) => i === 'pg' || i === 'pg-cursor', (f) => f.startsWith('store/')), {});
+  it('the store is opened through the StoreFactory: nothing outside src/adapters/store/ imports a store adapter (index.ts re-exports SqliteStore and MemoryStore for the library API)', () => {
+    expect(FILES).toContain('adapters/store/memory.ts');
+    expectOnly(offenders((i) => i === 'adapters/store/sqlite.ts' || i === 'adapters/store/postgres.ts' || i === 'adapters/store/memory.ts', (f) => f.startsWith('adapters/store/') || f === 'index.ts'), {});
+    expectOnly(offenders((i) => i === 'pg' || i === 'pg-cursor', (f) => f.startsWith('adapters/store/')), {});
   });
 
-  it('only src/aws/ imports the AWS SDK', () => {
-    expectOnly(offenders((i) => i.startsWith('@aws-sdk/') || i.startsWith('@smithy/'), (f) => f.startsWith('aws/')), {});
+  it('only src/adapters/aws/ imports the AWS SDK', () => {
+    expectOnly(offenders((i) => i.startsWith('@aws-sdk/') || i.startsWith('@smithy/'), (f) => f.startsWith('adapters/aws/')), {});
   });
 
-  it('the emulator never imports src/aws/ (it checks signatures with its own code)', () => {
-    expectOnly(offenders((i) => i.startsWith('aws/'), (f) => !f.startsWith('emulator/')), {});
+  it('the emulator never imports src/adapters/aws/ (it checks signatures with its own code)', () => {
+    expectOnly(offenders((i) => i.startsWith('adapters/aws/'), (f) => !f.startsWith('emulator/')), {});
   });
 
   it('src/domain/ imports neither x509 nor I/O (files, network, processes, the store, AWS)', () => {
     const io = (i: string): boolean =>
       i.startsWith('x509/') ||
       i.startsWith('fs/') ||
-      i.startsWith('store/') ||
-      i.startsWith('aws/') ||
+      i.startsWith('adapters/store/') ||
+      i.startsWith('adapters/aws/') ||
       i.startsWith('adapters/') ||
       i.startsWith('cli/') ||
       i.startsWith('app/') ||
@@ -99,7 +99,7 @@ describe('#17 the dependency direction of src/', () => {
     // Signing with a private KeyObject.
     expectOnly(importers('signWith|signWithAsync'), { 'adapters/keys/file.ts': 'the file key store signs with the key it holds' });
     expectOnly(sourceOffenders(/\bcreateSign\b|crypto\.sign\(/, (f) => f === 'crypto/keys.ts'), {
-      'aws/x509-signer.ts': "signs CreateSession requests with the workload's own key (not a CA key)",
+      'adapters/aws/x509-signer.ts': "signs CreateSession requests with the workload's own key (not a CA key)",
     });
     // The x509 builders and the use cases see a Signer, never a KeyObject of a CA.
     const issuer = /export interface Issuer \{[^}]*\}/.exec(text.get('x509/certificate.ts')!)?.[0];
@@ -110,12 +110,10 @@ describe('#17 the dependency direction of src/', () => {
       'x509/csr.ts': 'a parsed CSR carries its public key (verification only)',
     });
     // The file key store is built in one place (the workspace); other app modules see the port.
-    expectOnly(offenders((i) => i.startsWith('adapters/'), (f) => f.startsWith('adapters/') || f === 'app/workspace.ts'), {
+    expectOnly(offenders((i) => i.startsWith('adapters/keys/') || i.startsWith('adapters/import/'), (f) => f.startsWith('adapters/') || f === 'app/workspace.ts'), {
       'app/csr.ts → adapters/keys/file.ts': 'pki csr signs the CSR of a workload key it generates (generateWorkloadKey); not a CA key',
       'app/import/cfssl.ts → adapters/import/cfssl-certdb.ts': "pki import cfssl reads cfssl's certdb (a foreign SQLite file) through its import-source adapter",
       'app/import/common.ts → adapters/keys/file.ts': 'the AdoptedKey type of a CA key being imported (held by the key store until the import commits)',
-      'aws/create-session.ts → adapters/keys/file.ts': "credential-process reads the workload's own key (not a CA key) with the key store's PEM reader (loadWorkloadKey), which reads ML-DSA PKCS#8 too",
-      'aws/create-session.ts → adapters/keys/pkcs11.ts': 'credential-process signs with a workload key on a token (--private-key pkcs11:...); not a CA key',
     });
   });
 
@@ -125,7 +123,7 @@ describe('#17 the dependency direction of src/', () => {
       'app/issuance.ts': '"subjectDer.length > 2" tests for an empty subject (a DER SEQUENCE header), not a Roles Anywhere limit',
       'asn1/pem.ts': 'base64 decoder arithmetic, not a Roles Anywhere limit',
       'cli/run.ts': 'flag-name suggestion distance, not a Roles Anywhere limit',
-      'aws/gateway.ts': '300_000 ms: refresh assumed-role credentials 5 minutes before they expire, not a Roles Anywhere limit',
+      'adapters/aws/gateway.ts': '300_000 ms: refresh assumed-role credentials 5 minutes before they expire, not a Roles Anywhere limit',
       'emulator/server.ts': 'option documentation ("16000 in the current service model, 8000 in older ones"); the value comes from the domain',
     });
   });
@@ -177,8 +175,8 @@ describe('#17 use cases are free of the CLI', () => {
     const offenders = FILES.filter((f) => !f.startsWith('cli/') && (/\bprocess\.argv\b/.test(text.get(f)!) || stringsOf(f).some(namesFlag)));
     expectOnly(offenders, {
       'config/config.ts': 'the configuration reference of crl.nextUpdate (README) says which pki crl generate flag overrides it',
-      'store/migrations.ts': 'the description of a migration (recorded with it) names the pki issue --batch flags it serves',
-      'store/postgres-migrations.ts': 'the description of a migration (recorded with it) names the pki issue --batch flags it serves',
+      'adapters/store/migrations.ts': 'the description of a migration (recorded with it) names the pki issue --batch flags it serves',
+      'adapters/store/postgres-migrations.ts': 'the description of a migration (recorded with it) names the pki issue --batch flags it serves',
       'app/credential-process-line.ts': "writes the credential_process command line of ~/.aws/config (the flags of pki credential-process and aws_signing_helper): generated configuration for another program, not an input",
       'errors.ts': 'the EXIT CODES table printed in every command\'s help says "re-run with --debug"',
       'adapters/keys/pkcs11.ts': "its hint for a missing token key is a pkcs11-tool command line (another program's flags: --module, --token-label, --list-objects), text for a person to run",

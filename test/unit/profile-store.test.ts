@@ -5,8 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { PkiError, PkiErrors } from '../../src/errors.js';
 import { AUDIT_GENESIS_HASH, auditHash } from '../../src/domain/audit.js';
 import { loadProfile, parseProfile, SHIPPED_PROFILES_DIR } from '../../src/profile/load.js';
-import { MIGRATIONS } from '../../src/store/migrations.js';
-import { SqliteStore } from '../../src/store/sqlite.js';
+import { MIGRATIONS } from '../../src/adapters/store/migrations.js';
+import { SqliteStore } from '../../src/adapters/store/sqlite.js';
 import { readCertificate } from '../../src/x509/certificate.js';
 import { cli, fixture, makeDeps, makePki, tempDir } from '../helpers.js';
 

@@ -2,8 +2,8 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { MIGRATIONS } from '../../src/store/migrations.js';
-import { SqliteStore } from '../../src/store/sqlite.js';
+import { MIGRATIONS } from '../../src/adapters/store/migrations.js';
+import { SqliteStore } from '../../src/adapters/store/sqlite.js';
 import { tempDir } from '../helpers.js';
 
 describe('#20 migration 7', () => {

@@ -3,8 +3,8 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { MIGRATIONS } from '../../src/store/migrations.js';
-import { SqliteStore } from '../../src/store/sqlite.js';
+import { MIGRATIONS } from '../../src/adapters/store/migrations.js';
+import { SqliteStore } from '../../src/adapters/store/sqlite.js';
 import { tempDir } from '../helpers.js';
 
 /** A store at schema version 2 in `dir`/pki.db, with CA rows whose key paths are `keyPaths` (absolute, as release 2 wrote them). */

@@ -1,4 +1,4 @@
-import { credentialProcess } from '../../aws/create-session.js';
+import { credentialProcess } from '../../adapters/aws/create-session.js';
 import { PkiError } from '../../errors.js';
 import type { CommandDef } from '../command.js';
 import { stderrWithFlags } from '../output/flags.js';
@@ -121,7 +121,7 @@ export const credentialProcessCommand: CommandDef = {
     };
     // The cache module is loaded only when asked for: the fast path stays light.
     const shown = stderrWithFlags(deps, CREDENTIAL_INPUT_FIELDS);
-    const creds = a.cacheDir ? await (await import('../../aws/cache.js')).cachedCredentialProcess(shown, input, a.cacheDir, a.cacheMargin) : await credentialProcess(shown, input);
+    const creds = a.cacheDir ? await (await import('../../adapters/aws/cache.js')).cachedCredentialProcess(shown, input, a.cacheDir, a.cacheMargin) : await credentialProcess(shown, input);
     return { kind: 'pki.credential-process.result', data: creds, text: JSON.stringify(creds) };
   },
 };

@@ -1,7 +1,7 @@
 /** `pki credential serve | update`: the long-running workload modes of AWS's helper (`serve`, `update`). */
 import type { Argv } from 'yargs';
 import { PkiError } from '../../errors.js';
-import type { CredentialProcessInput } from '../../aws/create-session.js';
+import type { CredentialProcessInput } from '../../adapters/aws/create-session.js';
 import { DEFAULT_SERVE_PORT, startCredentialServer } from '../../app/credential-serve.js';
 import { credentialUpdate } from '../../app/credential-update.js';
 import type { CommandDef, CommandGroup } from '../command.js';

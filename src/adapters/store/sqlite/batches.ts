@@ -1,5 +1,5 @@
 /** The SQLite store's BatchRepository (src/ports.ts): `pki issue --batch` runs and their items. */
-import type { BatchItemRecord, BatchRecord, BatchRepository } from '../../ports.js';
+import type { BatchItemRecord, BatchRecord, BatchRepository } from '../../../ports.js';
 import { fromSec, toSec } from '../rows.js';
 import type { SqliteConnection } from './connection.js';
 

@@ -6,8 +6,8 @@
 import { randomBytes as cryptoRandomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { resolve } from 'node:path';
-import { PkiError } from '../errors.js';
-import type { Deps } from '../ports.js';
+import { PkiError } from '../../errors.js';
+import type { Deps } from '../../ports.js';
 import { credentialProcess, type CredentialProcessInput, type ProcessCredentials } from './create-session.js';
 import { isFileSource, readSource, sourceLabel, type Source } from './inputs.js';
 

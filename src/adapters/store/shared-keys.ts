@@ -5,8 +5,8 @@
  * in an HSM (`pkcs11:`) or already in the store are recorded as they are.
  */
 import * as fs from 'node:fs';
-import { PkiError } from '../errors.js';
-import type { NewCa, Store } from '../ports.js';
+import { PkiError } from '../../errors.js';
+import type { NewCa, Store } from '../../ports.js';
 
 /** The key reference of a CA key kept in the store. */
 export const storeKeyRef = (caName: string): string => `store:${caName}`;

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
-import { PkiError } from '../../errors.js';
-import { nextAuditRow, type AuditHead } from '../../domain/audit.js';
-import type { AuditEvent, CaRecord, NewCa, NewCertificate } from '../../ports.js';
+import { PkiError } from '../../../errors.js';
+import { nextAuditRow, type AuditHead } from '../../../domain/audit.js';
+import type { AuditEvent, CaRecord, NewCa, NewCertificate } from '../../../ports.js';
 import { MIGRATIONS, storedKeyPath, type MigrationContext } from '../migrations.js';
 import { ConnectionGate } from '../gate.js';
 import { caFromRow, toSec, type CaRow } from '../rows.js';

@@ -1,5 +1,5 @@
 /** The SQLite store's CertificateRepository (src/ports.ts): issued certificates (one row per issuer and serial), with their revocation joined on read. */
-import type { CertificateFilter, CertificateRecord, LeafSummary, NewCertificate, CertificateRepository } from '../../ports.js';
+import type { CertificateFilter, CertificateRecord, LeafSummary, NewCertificate, CertificateRepository } from '../../../ports.js';
 import { CERT_SELECT, certFromRow, fromSec, toSec, type CertRow } from '../rows.js';
 import type { SqliteConnection } from './connection.js';
 

@@ -6,8 +6,8 @@
  * process ends, so another process never finds it; pki init accepts only postgres:// and sqlite: URLs).
  */
 import { existsSync } from 'node:fs';
-import { PkiError } from '../errors.js';
-import type { Store, StoreFactory } from '../ports.js';
+import { PkiError } from '../../errors.js';
+import type { Store, StoreFactory } from '../../ports.js';
 import { SqliteStore } from './sqlite.js';
 import { keepKeysInStore } from './shared-keys.js';
 import { memoryName, sqlitePath, storeKind } from './url.js';

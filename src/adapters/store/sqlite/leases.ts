@@ -1,5 +1,5 @@
 /** The SQLite store's LeaseRepository (src/ports.ts): leases on trust anchors (compare-and-set in one IMMEDIATE transaction). */
-import type { LeaseRecord, LeaseRepository } from '../../ports.js';
+import type { LeaseRecord, LeaseRepository } from '../../../ports.js';
 import type { SqliteConnection } from './connection.js';
 
 export class SqliteLeaseRepository implements LeaseRepository {

@@ -7,7 +7,7 @@
  * against an independent implementation.
  */
 import * as crypto from 'node:crypto';
-import { PkiError } from '../errors.js';
+import { PkiError } from '../../errors.js';
 
 export const SERVICE = 'rolesanywhere';
 export type X509Algorithm = 'AWS4-X509-RSA-SHA256' | 'AWS4-X509-ECDSA-SHA256' | 'AWS4-X509-MLDSA';
@@ -38,9 +38,9 @@ export function algorithmForKey(key: RequestKey, source = 'the private key'): X5
 }
 
 /** A certificate serial (canonical hex, optional colons) as the decimal string the Credential carries (§1.6). */
-export { serialToDecimal } from '../domain/serial.js';
-import { serialToDecimal } from '../domain/serial.js';
-import { MAX_CHAIN_CERTIFICATES } from '../domain/roles-anywhere.js';
+export { serialToDecimal } from '../../domain/serial.js';
+import { serialToDecimal } from '../../domain/serial.js';
+import { MAX_CHAIN_CERTIFICATES } from '../../domain/roles-anywhere.js';
 
 /** RFC 3986 percent-encoding: everything but A-Z a-z 0-9 - _ . ~ (so "%20", never "+"). */
 export function uriEncode(s: string): string {

@@ -1,6 +1,6 @@
 /** The SQLite store's PublishingRepository (src/ports.ts): trust anchors, the CRLs published on them, and publishing targets. */
-import { PkiError } from '../../errors.js';
-import type { AnchorRecord, TargetRecord, AuditEvent, PublishedCrl, PublishingRepository } from '../../ports.js';
+import { PkiError } from '../../../errors.js';
+import type { AnchorRecord, TargetRecord, AuditEvent, PublishedCrl, PublishingRepository } from '../../../ports.js';
 import { anchorFromRow, publishedFromRow, targetFromRow, toSec, type AnchorRow, type PublishedCrlRow, type TargetRow } from '../rows.js';
 import type { SqliteConnection } from './connection.js';
 

@@ -5,7 +5,7 @@
  * inside the transaction's own body (the same async context) go straight through.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { PkiError } from '../errors.js';
+import { PkiError } from '../../errors.js';
 
 export class ConnectionGate {
   private busy: Promise<void> | null = null;

@@ -4,16 +4,16 @@
  * yargs are not loaded, so an AWS SDK or CLI that runs it for every call pays little start-up.
  */
 import { resolve } from 'node:path';
-import { PkiError } from '../errors.js';
+import { PkiError } from '../../errors.js';
 import { readSource, sourceLabel, type Source } from './inputs.js';
-import { spkiMatches } from '../crypto/keys.js';
-import { loadWorkloadKey } from '../adapters/keys/file.js';
-import type { Deps } from '../ports.js';
-import { readInput } from '../fs/files.js';
-import { parseCertificate, type ParsedCertificate } from '../x509/certificate.js';
-import { decodePemBlocks } from '../asn1/pem.js';
+import { spkiMatches } from '../../crypto/keys.js';
+import { loadWorkloadKey } from '../keys/file.js';
+import type { Deps } from '../../ports.js';
+import { readInput } from '../../fs/files.js';
+import { parseCertificate, type ParsedCertificate } from '../../x509/certificate.js';
+import { decodePemBlocks } from '../../asn1/pem.js';
 import { signSessionRequest, signSessionRequestWith, type RequestSigner } from './x509-signer.js';
-import { MAX_CHAIN_CERTIFICATES } from '../domain/roles-anywhere.js';
+import { MAX_CHAIN_CERTIFICATES } from '../../domain/roles-anywhere.js';
 
 export interface CredentialProcessInput {
   /** A path, `env:NAME`, `fd:N` or the bytes (see inputs.ts). */
@@ -117,7 +117,7 @@ export function isTokenKeySource(source: Source): source is string {
  */
 export async function tokenRequestSigner(input: CredentialProcessInput, deps: Deps, leaf: ParsedCertificate): Promise<RequestSigner> {
   const ref = input.privateKey as string;
-  const { Pkcs11KeyStore } = await import('../adapters/keys/pkcs11.js');
+  const { Pkcs11KeyStore } = await import('../keys/pkcs11.js');
   const store = new Pkcs11KeyStore({ deps, ...(input.pkcs11Lib ? { defaults: { module: resolve(deps.cwd, input.pkcs11Lib) } } : {}) });
   const key = await store.adoptKey(ref, 'input.privateKey', 'the workload key', leaf.spki, `input.certificate ${sourceLabel(input.certificate)}`);
   return {

@@ -1,6 +1,6 @@
 /** The SQLite store's CaRepository (src/ports.ts): CAs: the ca and ca_key rows (and a new CA's own certificate row). */
-import { PkiError } from '../../errors.js';
-import type { AuditEvent, CaRecord, NewCa, NewCertificate, CaRepository } from '../../ports.js';
+import { PkiError } from '../../../errors.js';
+import type { AuditEvent, CaRecord, NewCa, NewCertificate, CaRepository } from '../../../ports.js';
 import { toSec, type CaRow } from '../rows.js';
 import type { SqliteConnection } from './connection.js';
 

@@ -17,8 +17,8 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { resolve } from 'node:path';
-import { PkiError, throwIfAny } from '../errors.js';
-import { SerialSetDigest, nextAuditRow, type AuditHead, type AuditRow } from '../domain/audit.js';
+import { PkiError, throwIfAny } from '../../errors.js';
+import { SerialSetDigest, nextAuditRow, type AuditHead, type AuditRow } from '../../domain/audit.js';
 import type {
   AnchorRecord,
   AuditEvent,
@@ -43,7 +43,7 @@ import type {
   RotationRecord,
   Store,
   TargetRecord,
-} from '../ports.js';
+} from '../../ports.js';
 import { ConnectionGate } from './gate.js';
 import { MIGRATIONS, storedKeyPath } from './migrations.js';
 import {

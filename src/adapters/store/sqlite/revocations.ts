@@ -1,6 +1,6 @@
 /** The SQLite store's RevocationRepository (src/ports.ts): revocations (permanent rows, each with its CRL entry encoded ahead) and the CA's revocation epoch. */
-import { PkiError, throwIfAny } from '../../errors.js';
-import type { CertificateRecord, NewRevocation, RevocationRepository } from '../../ports.js';
+import { PkiError, throwIfAny } from '../../../errors.js';
+import type { CertificateRecord, NewRevocation, RevocationRepository } from '../../../ports.js';
 import { CERT_SELECT, certFromRow, toSec, type CertRow , revocationRefusal } from '../rows.js';
 import type { SqliteConnection } from './connection.js';
 

@@ -3,8 +3,8 @@
  * (`env:NAME`, for CI runners whose secrets are variables, not files), an inherited file descriptor (`fd:N`), or,
  * for the library, the bytes themselves. Every error names the flag and the source, never the content.
  */
-import { PkiError } from '../errors.js';
-import { INPUT_LIMITS, readInput } from '../fs/files.js';
+import { PkiError } from '../../errors.js';
+import { INPUT_LIMITS, readInput } from '../../fs/files.js';
 import * as fs from 'node:fs';
 import { resolve } from 'node:path';
 

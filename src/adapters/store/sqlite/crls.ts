@@ -1,6 +1,6 @@
 /** The SQLite store's CrlRepository (src/ports.ts): CRLs, their DER in chunks, and reserved CRL numbers; the awaited CRL transaction. */
-import { PkiError } from '../../errors.js';
-import type { CrlRecord, CrlTransaction, CrlRepository } from '../../ports.js';
+import { PkiError } from '../../../errors.js';
+import type { CrlRecord, CrlTransaction, CrlRepository } from '../../../ports.js';
 import { crlFromRow, fromSec, toSec, type CrlRow } from '../rows.js';
 import type { SqliteConnection } from './connection.js';
 

@@ -4,8 +4,8 @@
  * PkiErrors (exit 9) that keep the SDK error name.
  */
 import type { CrlDetail, ProfileDetail, TrustAnchorDetail } from '@aws-sdk/client-rolesanywhere';
-import { PkiError } from '../errors.js';
-import type { Deps } from '../ports.js';
+import { PkiError } from '../../errors.js';
+import type { Deps } from '../../ports.js';
 
 export interface GatewayOptions {
   region?: string;

@@ -1,5 +1,5 @@
 /** The SQLite store's AuditRepository (src/ports.ts): the audit log as read back (rows are appended by SqliteConnection.appendAudit in each change's transaction). */
-import type { AuditRecord, AuditRepository } from '../../ports.js';
+import type { AuditRecord, AuditRepository } from '../../../ports.js';
 import type { SqliteConnection } from './connection.js';
 import { auditRecordFromRow } from '../rows.js';
 

@@ -5,8 +5,8 @@
  * batches.ts, revocations.ts, crls.ts, audit.ts, publishing.ts, leases.ts, rotations.ts, imports.ts); this class
  * puts them together as the Store port, with the whole-store operations (copy, backup, integrity check).
  */
-import { PkiError } from '../errors.js';
-import type { CrlTransaction, Store } from '../ports.js';
+import { PkiError } from '../../errors.js';
+import type { CrlTransaction, Store } from '../../ports.js';
 import { COPY_TABLES } from './tables.js';
 import { SqliteConnection, type StoreOpenOptions } from './sqlite/connection.js';
 import { SqliteCaRepository } from './sqlite/cas.js';

@@ -18,8 +18,8 @@
 import pg from 'pg';
 import Cursor from 'pg-cursor';
 import { resolve } from 'node:path';
-import { PkiError, throwIfAny } from '../errors.js';
-import { SerialSetDigest, nextAuditRow, type AuditHead } from '../domain/audit.js';
+import { PkiError, throwIfAny } from '../../errors.js';
+import { SerialSetDigest, nextAuditRow, type AuditHead } from '../../domain/audit.js';
 import type {
   AnchorRecord,
   AuditEvent,
@@ -44,7 +44,7 @@ import type {
   RotationRecord,
   Store,
   TargetRecord,
-} from '../ports.js';
+} from '../../ports.js';
 import { ConnectionGate } from './gate.js';
 import { COPY_TABLES, sameValue } from './tables.js';
 import { storedKeyPath } from './migrations.js';

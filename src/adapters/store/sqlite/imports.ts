@@ -1,7 +1,7 @@
 /** The SQLite store's ImportRepository (src/ports.ts): CAs imported from another tool with their history, in one transaction. */
-import { PkiError } from '../../errors.js';
-import { SerialSetDigest } from '../../domain/audit.js';
-import type { AuditEvent, CaHistory, CaRecord, ImportedEntry, NewCa, NewCaHistory, ImportRepository } from '../../ports.js';
+import { PkiError } from '../../../errors.js';
+import { SerialSetDigest } from '../../../domain/audit.js';
+import type { AuditEvent, CaHistory, CaRecord, ImportedEntry, NewCa, NewCaHistory, ImportRepository } from '../../../ports.js';
 import { caHistoryFromRow, toSec, type CaHistoryRow } from '../rows.js';
 import type { SqliteConnection } from './connection.js';
 import type { SqliteCaRepository } from './cas.js';

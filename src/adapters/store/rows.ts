@@ -1,9 +1,9 @@
 /** Row shapes and their mapping to records, shared by the SQLite and PostgreSQL adapters (the same columns). */
 import { resolve } from 'node:path';
-import { keyRefScheme } from '../ports/signer.js';
-import type { KeyType } from '../crypto/keys.js';
-import { PkiError } from '../errors.js';
-import type { AnchorRecord, AuditRecord, CaHistory, CaRecord, CertificateRecord, CrlRecord, PublishedCrl, RotationPhase, RotationRecord, TargetRecord } from '../ports.js';
+import { keyRefScheme } from '../../ports/signer.js';
+import type { KeyType } from '../../crypto/keys.js';
+import { PkiError } from '../../errors.js';
+import type { AnchorRecord, AuditRecord, CaHistory, CaRecord, CertificateRecord, CrlRecord, PublishedCrl, RotationPhase, RotationRecord, TargetRecord } from '../../ports.js';
 
 export const toSec = (d: Date): number => Math.floor(d.getTime() / 1000);
 export const fromSec = (s: number): Date => new Date(s * 1000);

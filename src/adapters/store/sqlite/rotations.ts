@@ -1,6 +1,6 @@
 /** The SQLite store's RotationRepository (src/ports.ts): CA rotations and their phases (compare-and-set). */
-import { PkiError } from '../../errors.js';
-import type { AuditEvent, RotationPhase, RotationRecord, RotationRepository } from '../../ports.js';
+import { PkiError } from '../../../errors.js';
+import type { AuditEvent, RotationPhase, RotationRecord, RotationRepository } from '../../../ports.js';
 import { rotationFromRow, toSec, type RotationRow } from '../rows.js';
 import type { SqliteConnection } from './connection.js';
 

@@ -3,7 +3,7 @@
  * in-memory store of this process (memory:NAME; not durable, for tests and library users).
  */
 import { isAbsolute, resolve } from 'node:path';
-import { PkiError } from '../errors.js';
+import { PkiError } from '../../errors.js';
 
 export type StoreKind = 'sqlite' | 'postgres' | 'memory';
 

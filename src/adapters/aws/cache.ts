@@ -9,10 +9,10 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
-import { PkiError } from '../errors.js';
-import { writeFileAtomic } from '../fs/files.js';
-import type { Deps } from '../ports.js';
-import { withFileLock } from '../fs/lock.js';
+import { PkiError } from '../../errors.js';
+import { writeFileAtomic } from '../../fs/files.js';
+import type { Deps } from '../../ports.js';
+import { withFileLock } from '../../fs/lock.js';
 import { credentialProcess, isTokenKeySource, readKey, readWorkloadCertificates, tokenRequestSigner, type CredentialProcessInput, type ProcessCredentials } from './create-session.js';
 import { readOnceSources } from './inputs.js';
 
