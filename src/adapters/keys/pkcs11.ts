@@ -767,7 +767,10 @@ export class Pkcs11KeyStore {
         throw tokenError(e, `${who}`, { ref: shown, token: token.label });
       }
     }).then(async ({ key, proved }) => {
-      if (proved) await proveTokenKey(key, key.signer.spki, who);
+      // A CA's key (or an adopted one) is proved each time it is opened against the certificate's public key, not
+      // the token's public-key object: a private key replaced under the same CKA_ID and label signs nothing.
+      if (opts.expectedSpki) await proveTokenKey(key, opts.expectedSpki, who);
+      else if (proved) await proveTokenKey(key, key.signer.spki, who);
       return key;
     });
   }
