@@ -9,7 +9,7 @@ import { join, relative } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closePkcs11, parsePkcs11Uri, redactPkcs11Uri } from '../../src/adapters/keys/pkcs11.js';
-import { makeDeps, pkiIn, tempDir } from '../helpers.js';
+import { cli, makeDeps, pkiIn, tempDir } from '../helpers.js';
 import { skipReason, softHsm, USER_PIN, type SoftHsm } from '../helpers/softhsm.js';
 
 const why = skipReason();
@@ -132,5 +132,29 @@ describe.skipIf(!!why)('#18 token CA keys: proved on every open, referenced with
     expect([r.code, r.json.error.code]).toEqual([2, 'USAGE_PKCS11_MODULE_REQUIRED']);
     expect(r.json.error.hint).toMatch(/keys\.pkcs11/);
     expect((await ok(['ca', 'list'])).map((c: { name: string }) => c.name)).toEqual(['root']);
+  });
+});
+
+describe('#18 pki credential serve / update use --pkcs11-lib for a token workload key', () => {
+  it('fail/--pkcs11-lib is passed on (a missing library is named); without it the error names --pkcs11-lib, not pki.yaml', async () => {
+    const cwd = tempDir('pki-p11-wl-');
+    const deps = makeDeps(cwd, { now: T0 });
+    const { ok } = pkiIn(join(cwd, 'pki'), deps);
+    await ok(['init', '--subject', 'CN=WL Root', '--no-passphrase']);
+    await ok(['issue', '--ca', 'root', '--subject', 'CN=wl', '--key-out', join(cwd, 'wl.key'), '--out', join(cwd, 'wl.pem')]);
+    const arns = ['--trust-anchor-arn', 'arn:aws:rolesanywhere:us-east-1:123456789012:trust-anchor/0a1b2c3d-0000-4000-8000-000000000001', '--profile-arn', 'arn:aws:rolesanywhere:us-east-1:123456789012:profile/0a1b2c3d-0000-4000-8000-000000000002', '--role-arn', 'arn:aws:iam::123456789012:role/r'];
+    const missing = join(cwd, 'no-such-module.so');
+    // serve checks the key at start; should it start, it stops at once.
+    (deps as { waitForShutdown?: () => Promise<void> }).waitForShutdown = async () => {};
+    for (const sub of [['update', '--once', '--credentials-file', join(cwd, 'creds')], ['serve', '--port', '0']]) {
+      const base = ['credential', ...sub, '--certificate', join(cwd, 'wl.pem'), '--private-key', 'pkcs11:token=w;object=k', ...arns, '--endpoint', 'http://127.0.0.1:9', '--json'];
+      const withLib = await cli([...base, '--pkcs11-lib', missing], deps);
+      expect([withLib.code, withLib.json?.error?.code], withLib.stdout + withLib.stderr).toEqual([7, 'CRYPTO_TOKEN_MODULE_NOT_FOUND']);
+      expect(withLib.json.error.message).toContain(missing);
+      const without = await cli(base, deps);
+      expect([without.code, without.json?.error?.code]).toEqual([2, 'USAGE_PKCS11_MODULE_REQUIRED']);
+      expect(without.json.error.message).toContain('--pkcs11-lib');
+      expect(without.json.error.message).not.toContain('pki.yaml');
+    }
   });
 });

@@ -548,7 +548,10 @@ export class Pkcs11KeyStore {
     if (deps.interactive && deps.promptSecret) return deps.promptSecret(`PIN for token ${token.label}: `);
     throw new PkiError('CRYPTO_TOKEN_PIN_REQUIRED', `token ${token.label} needs its user PIN and none was given`, {
       details: { token: token.label },
-      hint: `add pin-source=file:/path/to/pin-file to the URI, set keys.pkcs11.pinSource in pki.yaml or ${PKCS11_PIN_ENV}, or run in a terminal`,
+      hint:
+        (this.opts.moduleFrom ?? 'config') === 'config'
+          ? `set keys.pkcs11.pinSource in this node's pki.yaml or ${PKCS11_PIN_ENV} (or add pin-source=file:/path/to/pin-file to a --key-store / --key URI), or run in a terminal`
+          : `add pin-source=file:/path/to/pin-file to the URI, set ${PKCS11_PIN_ENV}, or run in a terminal`,
     });
   }
 
