@@ -3,7 +3,7 @@
  * reference names only the token and the key (module and PIN come from this node); a pin-value is refused and never
  * echoed wherever it is written.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { join, relative } from 'node:path';
 import Database from 'better-sqlite3';
@@ -156,5 +156,45 @@ describe('#18 pki credential serve / update use --pkcs11-lib for a token workloa
       expect(without.json.error.message).toContain('--pkcs11-lib');
       expect(without.json.error.message).not.toContain('pki.yaml');
     }
+  });
+});
+
+describe.skipIf(!!why)('#18 pki csr with the workload key on a token', () => {
+  let hsm: SoftHsm;
+  beforeAll(() => {
+    hsm = softHsm();
+    hsm.initToken('w');
+  });
+  afterAll(() => closePkcs11());
+
+  it('ok/--key-store generates the key on the token and signs the CSR there; --key reuses it; fail/a label already there, no key source, a pin-value', async () => {
+    const cwd = tempDir('pki-p11-csr-');
+    const deps = makeDeps(cwd, { now: T0 });
+    const pin = hsm.pinFile();
+    const run = (args: string[]) => cli(['csr', ...args, '--json'], deps);
+    const made = await run(['--subject', 'CN=web-01', '--san', 'dns:web-01.example.com', '--key-store', `pkcs11:token=w;object=web-01?pin-source=file:${pin}`, '--pkcs11-lib', hsm.module, '--out', join(cwd, 'web-01.csr')]);
+    expect(made.code, made.stdout + made.stderr).toBe(0);
+    expect(made.json.data).toMatchObject({ subject: 'CN=web-01', keyType: 'ecdsa-p256', keyRef: expect.stringMatching(/^pkcs11:token=w;object=web-01;id=(%[0-9A-F]{2}){20};type=private$/) });
+    // openssl checks the CSR's signature (made on the token) against its public key.
+    const r = spawnSync('openssl', ['req', '-in', join(cwd, 'web-01.csr'), '-noout', '-verify'], { encoding: 'utf8' });
+    expect([r.status, `${r.stdout}${r.stderr}`.trim()]).toEqual([0, expect.stringMatching(/verify OK$/)]);
+    const listing = hsm.tool(['--token-label', 'w', '--login', '--pin', USER_PIN, '--list-objects', '--type', 'privkey']);
+    expect(listing).toMatch(/label:\s+web-01/);
+    expect(listing).toMatch(/never extractable/);
+    // The same key again by its URI: same public key in the new CSR.
+    const again = await run(['--subject', 'CN=web-01', '--key', `${made.json.data.keyRef}?pin-source=file:${pin}`, '--pkcs11-lib', hsm.module, '--out', join(cwd, 'again.csr')]);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    const pub = (f: string) => execFileSync('openssl', ['req', '-in', f, '-noout', '-pubkey'], { stdio: 'pipe' }).toString();
+    expect(pub(join(cwd, 'again.csr'))).toBe(pub(join(cwd, 'web-01.csr')));
+    // The label is taken: refused, no second key, no CSR.
+    const dup = await run(['--subject', 'CN=web-01', '--key-store', `pkcs11:token=w;object=web-01?pin-source=file:${pin}`, '--pkcs11-lib', hsm.module, '--out', join(cwd, 'dup.csr')]);
+    expect([dup.code, dup.json.error.code]).toEqual([2, 'USAGE_CONFLICT']);
+    expect(fs.existsSync(join(cwd, 'dup.csr'))).toBe(false);
+    expect(hsm.tool(['--token-label', 'w', '--login', '--pin', USER_PIN, '--list-objects', '--type', 'privkey']).match(/label:\s+web-01/g)).toHaveLength(1);
+    const none = await run(['--subject', 'CN=x', '--out', join(cwd, 'x.csr')]);
+    expect([none.code, none.json.error.code]).toEqual([2, 'USAGE_MISSING_INPUT']);
+    const pv = await run(['--subject', 'CN=x', '--key-store', 'pkcs11:token=w;object=x;pin-value=246810', '--pkcs11-lib', hsm.module, '--out', join(cwd, 'x.csr')]);
+    expect([pv.code, pv.json.error.code]).toEqual([2, 'USAGE_PIN_VALUE_REFUSED']);
+    expect(pv.stdout + pv.stderr).not.toContain('246810');
   });
 });
