@@ -113,6 +113,7 @@ describe('#17 the dependency direction of src/', () => {
     // The file key store is built in one place (the workspace); other app modules see the port.
     expectOnly(offenders((i) => i.startsWith('adapters/'), (f) => f.startsWith('adapters/') || f === 'app/workspace.ts'), {
       'app/csr.ts → adapters/keys/file.ts': 'pki csr signs the CSR of a workload key it generates (generateWorkloadKey); not a CA key',
+      'app/csr.ts → adapters/keys/pkcs11.ts': 'pki csr --key-store/--key pkcs11:... generates or uses a workload key on a token and signs its CSR there; not a CA key',
       'app/import/common.ts → adapters/keys/file.ts': 'the AdoptedKey type of a CA key being imported (held by the key store until the import commits)',
       'aws/create-session.ts → adapters/keys/file.ts': "credential-process reads the workload's own key (not a CA key) with the key store's PEM reader (loadWorkloadKey), which reads ML-DSA PKCS#8 too",
       'aws/create-session.ts → adapters/keys/pkcs11.ts': 'credential-process signs with a workload key on a token (--private-key pkcs11:...); not a CA key',
