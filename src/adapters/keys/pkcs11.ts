@@ -718,7 +718,7 @@ export class Pkcs11KeyStore {
    * path attributes. Its public key comes from the public-key object with the same CKA_ID (or label), the private
    * key's RSA attributes, a certificate object with the same CKA_ID, or `expectedSpki` (then proved by a signature).
    */
-  async openKey(ref: string, opts: { flag?: string; label?: string; expectedSpki?: Buffer; stored?: boolean } = {}): Promise<TokenKey> {
+  async openKey(ref: string, opts: { flag?: string; label?: string; expectedSpki?: Buffer; stored?: boolean; proveLater?: boolean } = {}): Promise<TokenKey> {
     const L = lib();
     const flag = opts.flag ?? 'the key reference';
     const parsed = parsePkcs11Uri(ref, flag);
@@ -806,8 +806,9 @@ export class Pkcs11KeyStore {
     }).then(async ({ key, proved }) => {
       // A CA's key (or an adopted one) is proved each time it is opened against the certificate's public key, not
       // the token's public-key object: a private key replaced under the same CKA_ID and label signs nothing.
-      if (opts.expectedSpki) await proveTokenKey(key, opts.expectedSpki, who);
-      else if (proved) await proveTokenKey(key, key.signer.spki, who);
+      // (adoptKey compares the public keys first and proves the key itself: proveLater.)
+      if (opts.expectedSpki && !opts.proveLater) await proveTokenKey(key, opts.expectedSpki, who);
+      else if (proved && !opts.proveLater) await proveTokenKey(key, key.signer.spki, who);
       return key;
     });
   }
@@ -817,7 +818,7 @@ export class Pkcs11KeyStore {
    * CRYPTO_KEY_MISMATCH unless the token's public key is the certificate's and a challenge the token signs verifies.
    */
   async adoptKey(ref: string, flag: string, label: string, certSpki: Buffer, certSource: string): Promise<TokenKey> {
-    const key = await this.openKey(ref, { flag, label, expectedSpki: certSpki });
+    const key = await this.openKey(ref, { flag, label, expectedSpki: certSpki, proveLater: true });
     const same = crypto.createPublicKey({ key: key.signer.spki, format: 'der', type: 'spki' }).equals(crypto.createPublicKey({ key: certSpki, format: 'der', type: 'spki' }));
     if (!same)
       throw new PkiError('CRYPTO_KEY_MISMATCH', `${flag} ${redactPkcs11Uri(ref)} does not match ${certSource}: the token key's public key is not the certificate's`, { details: { ref: redactPkcs11Uri(ref), cert: certSource } });
