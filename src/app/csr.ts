@@ -225,7 +225,8 @@ export async function makeCsr(deps: Deps, input: CsrInput) {
       key.discard();
       throw e;
     }
-    return { subject: formatDn(rdns), sans: sans.map((s) => `${s.type}:${s.value}`), keyType: key.signer.keyType, keyRef: key.ref, out: input.out };
+    // keyOut says where the key is (here its pkcs11: URI, as keyRef), so every result carries it.
+    return { subject: formatDn(rdns), sans: sans.map((s) => `${s.type}:${s.value}`), keyType: key.signer.keyType, keyOut: key.ref, keyRef: key.ref, out: input.out };
   }
   const keyOut = resolve(deps.cwd, input.keyOut);
   const out = resolve(deps.cwd, input.out);

@@ -174,7 +174,7 @@ describe.skipIf(!!why)('#18 pki csr with the workload key on a token', () => {
     const run = (args: string[]) => cli(['csr', ...args, '--json'], deps);
     const made = await run(['--subject', 'CN=web-01', '--san', 'dns:web-01.example.com', '--key-store', `pkcs11:token=w;object=web-01?pin-source=file:${pin}`, '--pkcs11-lib', hsm.module, '--out', join(cwd, 'web-01.csr')]);
     expect(made.code, made.stdout + made.stderr).toBe(0);
-    expect(made.json.data).toMatchObject({ subject: 'CN=web-01', keyType: 'ecdsa-p256', keyRef: expect.stringMatching(/^pkcs11:token=w;object=web-01;id=(%[0-9A-F]{2}){20};type=private$/) });
+    expect(made.json.data).toMatchObject({ subject: 'CN=web-01', keyType: 'ecdsa-p256', keyOut: made.json.data.keyRef, keyRef: expect.stringMatching(/^pkcs11:token=w;object=web-01;id=(%[0-9A-F]{2}){20};type=private$/) });
     // openssl checks the CSR's signature (made on the token) against its public key.
     const r = spawnSync('openssl', ['req', '-in', join(cwd, 'web-01.csr'), '-noout', '-verify'], { encoding: 'utf8' });
     expect([r.status, `${r.stdout}${r.stderr}`.trim()]).toEqual([0, expect.stringMatching(/verify OK$/)]);
