@@ -6,8 +6,9 @@
  * of the token run spent waiting for signatures, the CPU used per wall second (2.0 = both cores busy) and the number
  * of token sessions the batch opened.
  *
- * Skips (with the reason) when SoftHSM2 or the pkcs11js build is missing. Env: P11_N (CSRs, default 1000),
- * P11_REPEAT (default 3), P11_KEY (ecdsa-p256 | rsa-2048, default both), SOFTHSM2_MODULE, BENCH_DIR.
+ * Skips (with the reason) when SoftHSM2 or the pkcs11js build is missing. Env: P11_N (CSRs, default 1000; 200 with
+ * BENCH_QUICK=1), P11_REPEAT (default 3; 1 with BENCH_QUICK=1), P11_SIGN (signatures timed per key, default 2000;
+ * 400 with BENCH_QUICK=1), P11_KEY (ecdsa-p256 | rsa-2048, default both), SOFTHSM2_MODULE, BENCH_DIR.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
@@ -19,8 +20,10 @@ import { fileURLToPath } from 'node:url';
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const CLI = join(ROOT, 'dist/cli/main.js');
 const MODULE = process.env.SOFTHSM2_MODULE ?? '/usr/lib/softhsm/libsofthsm2.so';
-const N = Number(process.env.P11_N ?? 1000);
-const REPEAT = Number(process.env.P11_REPEAT ?? 3);
+const QUICK = process.env.BENCH_QUICK === '1';
+const N = Number(process.env.P11_N ?? (QUICK ? 200 : 1000));
+const REPEAT = Number(process.env.P11_REPEAT ?? (QUICK ? 1 : 3));
+const SIGN = Number(process.env.P11_SIGN ?? (QUICK ? 400 : 2000));
 const KEYS = (process.env.P11_KEY ?? 'ecdsa-p256,rsa-2048').split(',');
 const log = (s) => process.stderr.write(`${s}\n`);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
@@ -85,7 +88,7 @@ if (mode === 'issue') {
   out.issued = r.issued;
   try { out.sessions = (await import(${JSON.stringify(join(ROOT, 'dist/adapters/keys/pkcs11.js'))})).pkcs11Sessions(); } catch { out.sessions = {}; }
 } else {
-  const ws = openWorkspace(dir, deps);
+  const ws = await openWorkspace(dir, deps);
   const { issuer } = await unlockCa(ws, await ws.store.getCa('root'), {});
   const tbs = randomBytes(600);
   const M = Number(process.argv[6] ?? 2000);
@@ -95,7 +98,7 @@ if (mode === 'issue') {
   t = process.hrtime.bigint();
   for (let i = 0; i < M / 4; i++) await issuer.signer.sign(tbs);
   out.sequential = M / 4 / (Number(process.hrtime.bigint() - t) / 1e9);
-  ws.close();
+  await ws.close();
 }
 process.stdout.write(JSON.stringify(out));
 `,
@@ -112,7 +115,7 @@ const fresh = (name) => {
   return d;
 };
 
-log(`pkcs11 bench: N=${N} REPEAT=${REPEAT} keys ${KEYS.join(', ')} in ${WORK}`);
+log(`pkcs11 bench: N=${N} REPEAT=${REPEAT} SIGN=${SIGN} keys ${KEYS.join(', ')}${QUICK ? ' (BENCH_QUICK: small sizes)' : ''} in ${WORK}`);
 const rows = [];
 for (const keyType of KEYS) {
   const fileDir = join(WORK, `file-${keyType}`);
@@ -132,13 +135,13 @@ for (const keyType of KEYS) {
     s.sessions = Math.max(s.sessions, ...Object.values(t.sessions));
     log(`  ${keyType} rep ${rep + 1}: file key ${f.seconds.toFixed(3)} s, token key ${t.seconds.toFixed(3)} s (${t.cpu.toFixed(2)} CPU/s, ${Object.values(t.sessions).join('/')} sessions)`);
   }
-  const sigFile = child([fileDir, '', '', 'sign', '2000']);
-  const sigToken = child([tokenDir, '', '', 'sign', '2000']);
+  const sigFile = child([fileDir, '', '', 'sign', String(SIGN)]);
+  const sigToken = child([tokenDir, '', '', 'sign', String(SIGN)]);
   rows.push({ keyType, s, sigFile, sigToken });
 }
 
 const rate = (sec) => `${Math.round(N / sec)}/s`;
-console.log(`\nPKCS#11: issuance from ${N} CSRs with the CA key on a SoftHSM2 token vs an encrypted-file key (library issueBatch, medians of ${REPEAT} paired runs)\n`);
+console.log(`\nPKCS#11: issuance from ${N} CSRs${QUICK ? ' (BENCH_QUICK)' : ''} with the CA key on a SoftHSM2 token vs an encrypted-file key (library issueBatch, medians of ${REPEAT} paired runs)\n`);
 console.log(['CA key', 'file key', 'token key', 'token ÷ file', 'CPU/s file', 'CPU/s token', 'token sessions'].join(' | '));
 for (const { keyType, s } of rows)
   console.log([keyType, rate(median(s.file)), rate(median(s.token)), `${median(s.ratio).toFixed(2)}×`, median(s.cpuFile).toFixed(2), median(s.cpuToken).toFixed(2), s.sessions].join(' | '));

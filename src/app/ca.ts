@@ -26,7 +26,7 @@ import { generatedRequestFromSpki, planCertificate, recordIssued, requestFromCsr
 import { lintCa } from './lint.js';
 import { assertIssuing, subtree } from './rotation-state.js';
 import { caStates, describeState } from './ca-state.js';
-import { caCertificate, caChain, caKeyStore, chainToPem, getCa, issuedBy, newKeySource, openStore, openStoreAt, resolveDir, tokenKeyStore, unlockCa, withWorkspace, type NewKeySource, type Workspace } from './workspace.js';
+import { caCertificate, caChain, caKeyStore, chainToPem, getCa, issuedBy, assertNodeModule, newKeySource, openStore, openStoreAt, resolveDir, tokenKeyStore, unlockCa, withWorkspace, type NewKeySource, type Workspace } from './workspace.js';
 import { keyRefScheme } from '../ports/signer.js';
 import { redactUrl, storeKind } from '../adapters/store/url.js';
 
@@ -568,6 +568,7 @@ export async function importCa(deps: Deps, input: ImportCaInput) {
     await assertDistinctCa(ws, input.name, { subjectDn: cert.subjectDn, subjectDer: cert.subjectDer, spki: cert.spki, certDer: cert.der });
     if (keyRefScheme(input.key) === 'pkcs11') {
       // A key already on a token: adopted in place (never copied), after proving it is the certificate's key.
+      await assertNodeModule(ws, input.key, 'input.key');
       const tokenKey = await (await tokenKeyStore(ws)).adoptKey(input.key, 'input.key', input.name, cert.spki, `input.cert ${input.cert}`);
       const ca = await ws.store.createCa(
         { name: input.name, parentId: parent?.id ?? null, status: 'active', subjectDn: cert.subjectDn, certDer: cert.der, csrDer: null, externalChainPem: chainPem, keyPath: tokenKey.ref, keyType: tokenKey.signer.keyType, keyEncrypted: false, serial: cert.serialHex, notBefore: cert.notBefore, notAfter: cert.notAfter, createdAt: ws.now },

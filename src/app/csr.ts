@@ -21,9 +21,43 @@ export interface CsrInput {
   san?: string[];
   keyType?: string;
   fromCfssl?: string;
-  keyOut: string;
+  /** Where the new key file goes; or, instead, `keyStore` / `key` for a key on a PKCS#11 token. */
+  keyOut?: string;
+  /** A pkcs11: URI naming a token and object=LABEL: the key is generated there (never leaves it). */
+  keyStore?: string;
+  /** A pkcs11: URI naming a key already on a token (object= and/or id=): the CSR is signed with it. */
+  key?: string;
+  /** The PKCS#11 module when the URI has no module-path (else $PKI_PKCS11_MODULE). */
+  pkcs11Lib?: string;
   out: string;
   force?: boolean;
+}
+
+/**
+ * The signer of a `pki csr` whose key is on a token: a new key generated on the token of `keyStore` (its object=
+ * label must be free there) or the existing key `key`. `discard` removes a generated key again.
+ */
+async function tokenCsrKey(deps: Deps, input: CsrInput, keyType: KeyType) {
+  const { Pkcs11KeyStore, parsePkcs11Uri, redactPkcs11Uri } = await import('../adapters/keys/pkcs11.js');
+  const store = new Pkcs11KeyStore({ deps, moduleFrom: 'input.pkcs11Lib', ...(input.pkcs11Lib ? { defaults: { module: resolve(deps.cwd, input.pkcs11Lib) } } : {}) });
+  if (input.key !== undefined) {
+    const key = await store.openKey(input.key, { flag: 'input.key' });
+    return { signer: key.signer, ref: key.ref, discard: () => {} };
+  }
+  const ref = input.keyStore!;
+  const uri = parsePkcs11Uri(ref, 'input.keyStore');
+  if (uri.object === undefined)
+    throw new PkiError('USAGE_BAD_PKCS11_URI', `input.keyStore "${redactPkcs11Uri(ref)}": name the new key with object=LABEL (e.g. pkcs11:token=w;object=web-01)`, { details: { flag: 'input.keyStore', input: 'keyStore' } });
+  // A label already used on the token would make the key ambiguous by label: refused.
+  const existing = await store.openKey(ref, { flag: 'input.keyStore' }).then(
+    () => true,
+    (e: unknown) => (e instanceof PkiError && e.code === 'CRYPTO_TOKEN_KEY_NOT_FOUND' ? false : e instanceof PkiError && /^CRYPTO_TOKEN_(PUBLIC_KEY_NOT_FOUND|KEY_AMBIGUOUS)$/.test(e.code) ? true : Promise.reject(e)),
+  );
+  if (existing)
+    throw new PkiError('USAGE_CONFLICT', `input.keyStore "${redactPkcs11Uri(ref)}": the token already has a key labelled "${uri.object}"; use input.key with it, or another object=`, { details: { flag: 'input.keyStore', input: ['keyStore', 'key'], object: uri.object } });
+  const gen = await store.generatorFor(ref, 'input.keyStore');
+  const key = gen.generate(keyType, uri.object);
+  return { signer: key.signer, ref: key.persist(undefined), discard: () => key.discard() };
 }
 
 /** RFC 4514 escaping of one attribute value. */
@@ -177,6 +211,23 @@ export async function makeCsr(deps: Deps, input: CsrInput) {
     keyType = parseKeyType(input.keyType);
   }
   const rdns = parseDn(subjectText, input.fromCfssl ? `${input.fromCfssl} (subject)` : 'input.subject');
+  const keySources = [input.keyOut, input.keyStore, input.key].filter((x) => x !== undefined).length;
+  if (keySources !== 1) throw new PkiError('USAGE_MISSING_INPUT', 'give exactly one of input.keyOut FILE, input.keyStore pkcs11:... (a new key on a token) or input.key pkcs11:... (a key already on a token)', { details: { input: ['keyOut', 'keyStore', 'key'] } });
+  if (input.keyOut === undefined) {
+    const out = resolve(deps.cwd, input.out);
+    checkOutput(out, 'input.out', input.force ?? false);
+    const exts = sans.length ? [encodeExtension(OID.subjectAltName, false, encodeSans(sans))] : [];
+    const key = await tokenCsrKey(deps, input, keyType);
+    try {
+      const csr = await buildCsr(encodeName(rdns), key.signer, exts);
+      writeFileAtomic(out, toPem('CERTIFICATE REQUEST', csr), { force: input.force ?? false, flag: 'input.out' });
+    } catch (e) {
+      key.discard();
+      throw e;
+    }
+    // keyOut says where the key is (here its pkcs11: URI, as keyRef), so every result carries it.
+    return { subject: formatDn(rdns), sans: sans.map((s) => `${s.type}:${s.value}`), keyType: key.signer.keyType, keyOut: key.ref, keyRef: key.ref, out: input.out };
+  }
   const keyOut = resolve(deps.cwd, input.keyOut);
   const out = resolve(deps.cwd, input.out);
   if (keyOut === out) throw new PkiError('USAGE_CONFLICT', `input.keyOut and input.out are the same file ${input.out}`, { details: { input: ['keyOut', 'out'] } });

@@ -24,7 +24,7 @@ export interface JoinNodeInput {
 function keyAccess(ca: CaRecord): { keyRef: string; access: 'store' | 'pkcs11' | 'file'; needs: string } {
   if (isStoreKeyRef(ca.keyPath))
     return { keyRef: ca.keyPath, access: 'store', needs: ca.keyEncrypted ? `the passphrase of CA ${ca.name}'s key (asked for, or PKI_CA_PASSPHRASE / input.passphraseFile)` : 'nothing more (the key is NOT encrypted)' };
-  if (/^pkcs11:/i.test(ca.keyPath)) return { keyRef: ca.keyPath, access: 'pkcs11', needs: `this node's own HSM holding the key ${ca.keyPath} (PKCS#11 module and PIN configured on this node)` };
+  if (/^pkcs11:/i.test(ca.keyPath)) return { keyRef: ca.keyPath, access: 'pkcs11', needs: `this node's own HSM holding the key ${ca.keyPath}: set keys.pkcs11.module (and keys.pkcs11.pinSource, or PKI_PKCS11_PIN) in this node's pki.yaml` };
   return { keyRef: ca.keyPath, access: 'file', needs: `the key file ${ca.keyPath}, which lives on the node that made the CA: copy it to the same path here, or this node cannot sign as ${ca.name}` };
 }
 

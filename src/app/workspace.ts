@@ -1,5 +1,7 @@
 /** An opened PKI directory: its configuration, its store, the injected dependencies and the command's clock reading. */
+import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { parsePkcs11Uri } from '../adapters/keys/pkcs11-uri.js';
 import { PkiError } from '../errors.js';
 import { loadConfig, type Config } from '../config/config.js';
 import { spkiMatches } from '../crypto/keys.js';
@@ -132,8 +134,43 @@ export async function newKeySource(ws: { deps: Deps; config?: Config }, keyStore
   }
   if (keyRefScheme(keyStore) !== 'pkcs11')
     throw new PkiError('USAGE_BAD_KEY_STORE', `${flag} "${keyStore}": give a pkcs11: URI naming a token (CA keys are files when ${flag} is not given)`, { details: { flag } });
+  await assertNodeModule(ws, keyStore, flag);
   const gen = await (await tokenKeyStore(ws)).generatorFor(keyStore, flag);
   return { onToken: true, generate: (type, label) => gen.generate(type, label), defaults: gen.defaults };
+}
+
+/**
+ * A `--key-store` / `--key` URI of a PKI that has a pki.yaml: its module-path (or module-name) serves this command
+ * only, since the stored key reference names the token and the key and later commands load this node's module
+ * (pki.yaml keys.pkcs11.module, else $PKI_PKCS11_MODULE). So a module-path is refused (USAGE_PKCS11_MODULE_REQUIRED,
+ * exit 2) when this node has no module set, and (USAGE_PKCS11_MODULE_MISMATCH) when it names another library: the key
+ * would be made on a token later commands cannot reach. pki init (no pki.yaml yet) writes the URI's module instead.
+ */
+export async function assertNodeModule(ws: { deps: Deps; config?: Config }, ref: string, flag: string): Promise<void> {
+  if (!ws.config) return;
+  const uri = parsePkcs11Uri(ref, flag);
+  if (uri.modulePath === undefined && uri.moduleName === undefined) return;
+  const { nodeModule } = await import('../adapters/keys/pkcs11.js');
+  const given = (await tokenKeyStore(ws)).modulePath(uri, flag);
+  const own = nodeModule({ deps: ws.deps, defaults: ws.config.keys.pkcs11, baseDir: ws.config.dir });
+  const file = ws.config.file;
+  if (!own)
+    throw new PkiError('USAGE_PKCS11_MODULE_REQUIRED', `${flag}: module ${given} would serve this command only: pki stores the key reference without a module, and ${file} has no keys.pkcs11.module (nor is PKI_PKCS11_MODULE set), so later commands could not open the key`, {
+      details: { flag, module: given, config: file },
+      hint: `set keys.pkcs11.module: ${given} (and keys.pkcs11.pinSource) in ${file}, or PKI_PKCS11_MODULE, then give the URI without module-path`,
+    });
+  const real = (p: string) => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return p;
+    }
+  };
+  if (real(own) !== real(given))
+    throw new PkiError('USAGE_PKCS11_MODULE_MISMATCH', `${flag}: module ${given} is not this node's PKCS#11 module ${own} (${file} keys.pkcs11.module or PKI_PKCS11_MODULE), which later commands load to open the key`, {
+      details: { flag, module: given, nodeModule: own, config: file },
+      hint: `drop module-path from the URI, or change keys.pkcs11.module in ${file}`,
+    });
 }
 
 /** Opens and checks a CA's key (a {@link Signer}); the passphrase comes from `src` when the key is encrypted. */

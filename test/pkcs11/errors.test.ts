@@ -114,6 +114,8 @@ describe.skipIf(!!why)('#18 token errors through the CLI (SoftHSM2)', () => {
     const dirB = join(cwd, 'b');
     const b = pkiIn(dirB, deps);
     await b.ok(['init', '--subject', 'CN=Other Root', '--no-passphrase']);
+    // This node's module, which later commands load to open the adopted key (the stored reference names none).
+    fs.writeFileSync(join(dirB, 'pki.yaml'), fs.readFileSync(join(dirB, 'pki.yaml'), 'utf8').replace(/(  pbkdf2Iterations: \d+\n)/, `$1  pkcs11:\n    module: ${hsm.module}\n    pinSource: file:${pin}\n`));
     const keyRef = `pkcs11:token=iss-a;object=carried?module-path=${hsm.module}&pin-source=file:${pin}`;
     // The wrong certificate for this key: refused, nothing recorded.
     const mismatch = await b.run(['ca', 'import', 'wrong', '--cert', join(cwd, 'root-import.pem'), '--key', keyRef]);

@@ -113,6 +113,7 @@ describe('#17 the dependency direction of src/', () => {
     expectOnly(offenders((i) => i.startsWith('adapters/keys/') || i.startsWith('adapters/import/'), (f) => f.startsWith('adapters/') || f === 'app/workspace.ts'), {
       'app/csr.ts → adapters/keys/file.ts': 'pki csr signs the CSR of a workload key it generates (generateWorkloadKey); not a CA key',
       'app/import/cfssl.ts → adapters/import/cfssl-certdb.ts': "pki import cfssl reads cfssl's certdb (a foreign SQLite file) through its import-source adapter",
+      'app/csr.ts → adapters/keys/pkcs11.ts': 'pki csr --key-store/--key pkcs11:... generates or uses a workload key on a token and signs its CSR there; not a CA key',
       'app/import/common.ts → adapters/keys/file.ts': 'the AdoptedKey type of a CA key being imported (held by the key store until the import commits)',
     });
   });

@@ -118,7 +118,7 @@ export function isTokenKeySource(source: Source): source is string {
 export async function tokenRequestSigner(input: CredentialProcessInput, deps: Deps, leaf: ParsedCertificate): Promise<RequestSigner> {
   const ref = input.privateKey as string;
   const { Pkcs11KeyStore } = await import('../keys/pkcs11.js');
-  const store = new Pkcs11KeyStore({ deps, ...(input.pkcs11Lib ? { defaults: { module: resolve(deps.cwd, input.pkcs11Lib) } } : {}) });
+  const store = new Pkcs11KeyStore({ deps, moduleFrom: 'input.pkcs11Lib', ...(input.pkcs11Lib ? { defaults: { module: resolve(deps.cwd, input.pkcs11Lib) } } : {}) });
   const key = await store.adoptKey(ref, 'input.privateKey', 'the workload key', leaf.spki, `input.certificate ${sourceLabel(input.certificate)}`);
   return {
     algorithm: key.signer.keyType.startsWith('rsa-') ? 'AWS4-X509-RSA-SHA256' : 'AWS4-X509-ECDSA-SHA256',

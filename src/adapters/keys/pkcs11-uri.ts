@@ -80,9 +80,21 @@ function decode(raw: string, ref: string, flag: string, attr: string): Buffer {
   return Buffer.from(out);
 }
 
-/** Replaces a pin-value in `ref` by "***" (for messages). */
+/**
+ * Replaces the value of a pin-value (or of any attribute whose name speaks of a PIN, pin-source excepted) in `ref` by
+ * "***", wherever it is written: a path attribute (`;pin-value=`), the first one (`pkcs11:pin-value=`) or a query
+ * attribute (`?pin-value=`, `&pin-value=`). For messages and error details.
+ */
 export function redactPkcs11Uri(ref: string): string {
-  return ref.replace(/([?&]pin-value=)[^&]*/gi, '$1***');
+  return ref.replace(/(^pkcs11:|[;?&])([^=;?&]*)=([^;?&]*)/gi, (all, sep: string, name: string) => {
+    let n = name;
+    try {
+      n = decodeURIComponent(name);
+    } catch {
+      /* keep as written */
+    }
+    return /pin/i.test(n) && n.toLowerCase() !== 'pin-source' ? `${sep}${name}=***` : all;
+  });
 }
 
 /** Parses `ref` (a `pkcs11:` URI); `flag` names it in errors (USAGE_BAD_PKCS11_URI, exit 2). */
@@ -105,6 +117,12 @@ export function parsePkcs11Uri(ref: string, flag = 'the key reference'): Pkcs11U
         uri.vendor.push([name, decode(raw, ref, flag, name).toString('utf8')]);
         continue;
       }
+      // A PIN is refused wherever it is written (a path attribute too), and never echoed.
+      if (name === 'pin-value' && where === 'path')
+        throw new PkiError('USAGE_PIN_VALUE_REFUSED', `${flag}: pin-value puts the token PIN on the command line (visible in ps and shell history) and in the store`, {
+          details: { flag },
+          hint: PIN_HINT,
+        });
       const key = table[name];
       if (!key) throw bad(ref, flag, `unknown ${where} attribute "${name}" (known: ${Object.keys(table).join(', ')})`);
       if (seen.has(name)) throw bad(ref, flag, `"${name}" is given twice`);
@@ -141,9 +159,11 @@ export function assertNoPinValue(uri: Pkcs11Uri, flag: string): void {
   if (uri.pinValue !== undefined)
     throw new PkiError('USAGE_PIN_VALUE_REFUSED', `${flag}: pin-value puts the token PIN on the command line (visible in ps and shell history) and in the store`, {
       details: { flag },
-      hint: 'use pin-source=file:/path/to/pin-file (mode 0600) or pin-source=env:NAME, set PKI_PKCS11_PIN, set keys.pkcs11.pinSource in pki.yaml, or let pki prompt on a terminal',
+      hint: PIN_HINT,
     });
 }
+
+const PIN_HINT = 'use pin-source=file:/path/to/pin-file (mode 0600) or pin-source=env:NAME, set PKI_PKCS11_PIN, set keys.pkcs11.pinSource in pki.yaml, or let pki prompt on a terminal';
 
 /** RFC 3986 unreserved characters plus those RFC 7512 allows unescaped in an attribute value ("pk11-pchar"). */
 const encodeValue = (s: string | Buffer, extra: string): string => {

@@ -332,6 +332,28 @@ export interface Pkcs11KeyStoreOptions {
   defaults?: Pkcs11Defaults;
   /** Relative module and PIN-file paths of pki.yaml resolve against this directory (default: the current directory). */
   baseDir?: string;
+  /**
+   * Where this node's module is set, for the USAGE_PKCS11_MODULE_REQUIRED message: 'config' (pki.yaml
+   * keys.pkcs11.module, the default) or a flag such as '--pkcs11-lib' (workload commands, which have no pki.yaml).
+   */
+  moduleFrom?: 'config' | `input.${string}`;
+}
+
+/** The module a token key opens with on this node (pki.yaml keys.pkcs11.module, else $PKI_PKCS11_MODULE), or undefined. */
+export function nodeModule(opts: Pick<Pkcs11KeyStoreOptions, 'deps' | 'defaults' | 'baseDir'>): string | undefined {
+  if (opts.defaults?.module) return resolve(opts.baseDir ?? opts.deps.cwd, opts.defaults.module);
+  const env = opts.deps.env[PKCS11_MODULE_ENV];
+  return env ? resolve(opts.deps.cwd, env) : undefined;
+}
+
+/**
+ * A reference as read from the store: only the token and the key count. module-path, module-name and pin-source
+ * are ignored (an older reference may carry them): which library this node loads and which file it reads as the PIN
+ * are this node's choice (pki.yaml, the environment, a prompt), never a database row's.
+ */
+export function storedRef(uri: Pkcs11Uri): Pkcs11Uri {
+  const { modulePath: _m, moduleName: _n, pinSource: _s, ...rest } = uri;
+  return { ...rest, vendor: [...uri.vendor] };
 }
 
 const EC_CURVES: Record<string, { keyType: KeyType; crv: string; size: number; params: Buffer }> = {
@@ -471,21 +493,30 @@ export async function proveTokenKey(key: TokenKey, spki: Buffer, source: string)
 export class Pkcs11KeyStore {
   constructor(private readonly opts: Pkcs11KeyStoreOptions) {}
 
-  private modulePath(uri: Pkcs11Uri, flag: string): string {
-    const base = this.opts.baseDir ?? this.opts.deps.cwd;
+  /** The module of `uri` (module-path, module-name; relative paths against the current directory), else this node's. */
+  modulePath(uri: Pkcs11Uri, flag: string): string {
     if (uri.modulePath) return isAbsolute(uri.modulePath) ? uri.modulePath : resolve(this.opts.deps.cwd, uri.modulePath);
     if (uri.moduleName) {
       const dirs = ['/usr/lib/x86_64-linux-gnu/pkcs11', '/usr/lib/aarch64-linux-gnu/pkcs11', '/usr/lib64/pkcs11', '/usr/lib/pkcs11', '/usr/local/lib/pkcs11', '/usr/lib/softhsm', '/usr/local/lib/softhsm'];
       for (const d of dirs) for (const f of [`${uri.moduleName}.so`, `lib${uri.moduleName}.so`]) if (existsSync(resolve(d, f))) return resolve(d, f);
       throw new PkiError('CRYPTO_TOKEN_MODULE_NOT_FOUND', `${flag}: module-name=${uri.moduleName}: no ${uri.moduleName}.so in ${dirs.join(', ')}`, { details: { flag, moduleName: uri.moduleName }, hint: 'give module-path=/full/path/to/module.so instead' });
     }
-    if (this.opts.defaults?.module) return resolve(base, this.opts.defaults.module);
-    const env = this.opts.deps.env[PKCS11_MODULE_ENV];
-    if (env) return resolve(this.opts.deps.cwd, env);
-    throw new PkiError('USAGE_PKCS11_MODULE_REQUIRED', `${flag}: no PKCS#11 module: the URI has no module-path, pki.yaml no keys.pkcs11.module and ${PKCS11_MODULE_ENV} is not set`, {
-      details: { flag },
-      hint: 'e.g. ?module-path=/usr/lib/softhsm/libsofthsm2.so in the URI',
-    });
+    const own = nodeModule(this.opts);
+    if (own) return own;
+    const from = this.opts.moduleFrom ?? 'config';
+    throw new PkiError(
+      'USAGE_PKCS11_MODULE_REQUIRED',
+      from === 'config'
+        ? `${flag}: no PKCS#11 module: pki.yaml has no keys.pkcs11.module and ${PKCS11_MODULE_ENV} is not set`
+        : `${flag}: no PKCS#11 module: ${from} is not given, the URI has no module-path and ${PKCS11_MODULE_ENV} is not set`,
+      {
+        details: { flag, ...(from === 'config' ? {} : { input: [from.slice('input.'.length)] }) },
+        hint:
+          from === 'config'
+            ? 'set keys.pkcs11.module (e.g. /usr/lib/softhsm/libsofthsm2.so) in this node\'s pki.yaml, or PKI_PKCS11_MODULE'
+            : `e.g. ${from} /usr/lib/softhsm/libsofthsm2.so`,
+      },
+    );
   }
 
   /** The user PIN: pin-source of the URI, pki.yaml's keys.pkcs11.pinSource, $PKI_PKCS11_PIN, or a prompt. */
@@ -517,7 +548,10 @@ export class Pkcs11KeyStore {
     if (deps.interactive && deps.promptSecret) return deps.promptSecret(`PIN for token ${token.label}: `);
     throw new PkiError('CRYPTO_TOKEN_PIN_REQUIRED', `token ${token.label} needs its user PIN and none was given`, {
       details: { token: token.label },
-      hint: `add pin-source=file:/path/to/pin-file to the URI, set keys.pkcs11.pinSource in pki.yaml or ${PKCS11_PIN_ENV}, or run in a terminal`,
+      hint:
+        (this.opts.moduleFrom ?? 'config') === 'config'
+          ? `set keys.pkcs11.pinSource in this node's pki.yaml or ${PKCS11_PIN_ENV} (or add pin-source=file:/path/to/pin-file to a --key-store / --key URI), or run in a terminal`
+          : `add pin-source=file:/path/to/pin-file to the URI, set ${PKCS11_PIN_ENV}, or run in a terminal`,
     });
   }
 
@@ -579,10 +613,11 @@ export class Pkcs11KeyStore {
     const shown = redactPkcs11Uri(ref);
     if (uri.id) throw new PkiError('USAGE_BAD_PKCS11_URI', `${flag} "${shown}": a key store names a token; id= belongs to an existing key (pki sets CKA_ID to the key identifier)`, { details: { flag } });
     const token = await this.connect(uri, flag, shown);
-    // What can serve as pki.yaml defaults: an absolute module path, a PIN file by absolute path, an environment variable.
+    // What pki init writes as pki.yaml defaults: the module and the PIN source of the URI, relative paths made
+    // absolute against the current directory now (a later command may run elsewhere, e.g. from cron).
     const defaults = {
-      ...(uri.modulePath && isAbsolute(uri.modulePath) ? { module: uri.modulePath } : {}),
-      ...(uri.pinSource && (/^env:/.test(uri.pinSource) || /^file:\//i.test(uri.pinSource)) ? { pinSource: uri.pinSource } : {}),
+      ...(uri.modulePath !== undefined || uri.moduleName !== undefined ? { module: this.modulePath(uri, flag) } : {}),
+      ...(uri.pinSource ? { pinSource: absolutePinSource(uri.pinSource, this.opts.deps.cwd) } : {}),
     };
     return { token: token.label, defaults, generate: (type, label) => this.generateOn(token, uri, type, uri.object ?? label) };
   }
@@ -683,10 +718,12 @@ export class Pkcs11KeyStore {
    * path attributes. Its public key comes from the public-key object with the same CKA_ID (or label), the private
    * key's RSA attributes, a certificate object with the same CKA_ID, or `expectedSpki` (then proved by a signature).
    */
-  async openKey(ref: string, opts: { flag?: string; label?: string; expectedSpki?: Buffer } = {}): Promise<TokenKey> {
+  async openKey(ref: string, opts: { flag?: string; label?: string; expectedSpki?: Buffer; stored?: boolean; proveLater?: boolean } = {}): Promise<TokenKey> {
     const L = lib();
     const flag = opts.flag ?? 'the key reference';
-    const uri = parsePkcs11Uri(ref, flag);
+    const parsed = parsePkcs11Uri(ref, flag);
+    // A stored reference: module and PIN come from this node only (see storedRef).
+    const uri = opts.stored ? storedRef(parsed) : parsed;
     const shown = redactPkcs11Uri(ref);
     if (uri.object === undefined && uri.id === undefined)
       throw new PkiError('USAGE_BAD_PKCS11_URI', `${flag} "${shown}" names no key: add object=LABEL and/or id=%xx...`, { details: { flag } });
@@ -767,7 +804,11 @@ export class Pkcs11KeyStore {
         throw tokenError(e, `${who}`, { ref: shown, token: token.label });
       }
     }).then(async ({ key, proved }) => {
-      if (proved) await proveTokenKey(key, key.signer.spki, who);
+      // A CA's key (or an adopted one) is proved each time it is opened against the certificate's public key, not
+      // the token's public-key object: a private key replaced under the same CKA_ID and label signs nothing.
+      // (adoptKey compares the public keys first and proves the key itself: proveLater.)
+      if (opts.expectedSpki && !opts.proveLater) await proveTokenKey(key, opts.expectedSpki, who);
+      else if (proved && !opts.proveLater) await proveTokenKey(key, key.signer.spki, who);
       return key;
     });
   }
@@ -777,7 +818,7 @@ export class Pkcs11KeyStore {
    * CRYPTO_KEY_MISMATCH unless the token's public key is the certificate's and a challenge the token signs verifies.
    */
   async adoptKey(ref: string, flag: string, label: string, certSpki: Buffer, certSource: string): Promise<TokenKey> {
-    const key = await this.openKey(ref, { flag, label, expectedSpki: certSpki });
+    const key = await this.openKey(ref, { flag, label, expectedSpki: certSpki, proveLater: true });
     const same = crypto.createPublicKey({ key: key.signer.spki, format: 'der', type: 'spki' }).equals(crypto.createPublicKey({ key: certSpki, format: 'der', type: 'spki' }));
     if (!same)
       throw new PkiError('CRYPTO_KEY_MISMATCH', `${flag} ${redactPkcs11Uri(ref)} does not match ${certSource}: the token key's public key is not the certificate's`, {
@@ -787,14 +828,29 @@ export class Pkcs11KeyStore {
     return key;
   }
 
-  /** KeyStore.open: the Signer of the token key `ref` (`unlock` is not used: the token PIN unlocks token keys). */
+  /**
+   * KeyStore.open: the Signer of the token key `ref`, a reference read from the store (`unlock` is not used: the token
+   * PIN unlocks token keys). Its module-path/module-name/pin-source, if any, are ignored: this node's pki.yaml,
+   * $PKI_PKCS11_MODULE / $PKI_PKCS11_PIN or a prompt supply them.
+   */
   async open(ref: string, _unlock?: unknown, label?: string, expectedSpki?: Buffer): Promise<Signer> {
-    return (await this.openKey(ref, { ...(label === undefined ? {} : { label }), ...(expectedSpki ? { expectedSpki } : {}) })).signer;
+    return (await this.openKey(ref, { stored: true, ...(label === undefined ? {} : { label }), ...(expectedSpki ? { expectedSpki } : {}) })).signer;
   }
 }
 
-/** The URI without its object selection and PIN value (the token and how to reach it stay). */
+/**
+ * The URI without its object selection, PIN value, module and PIN source: what is left names the token only. A key
+ * reference is the token plus the key (object, id); it is stored, so it never says which library to load or which
+ * file to read as the PIN.
+ */
 function stripObject(u: Pkcs11Uri): Pkcs11Uri {
-  const { object: _o, id: _i, type: _t, pinValue: _p, ...rest } = u;
+  const { object: _o, id: _i, type: _t, pinValue: _p, modulePath: _m, moduleName: _n, pinSource: _s, ...rest } = u;
   return { ...rest, vendor: [...u.vendor] };
+}
+
+/** `file:` PIN sources made absolute against `cwd` (env: and file:// ones are kept). */
+export function absolutePinSource(src: string, cwd: string): string {
+  if (!/^file:/i.test(src) || /^file:\/\//i.test(src)) return src;
+  const path = src.slice(5);
+  return isAbsolute(decodeURIComponent(path)) ? src : `file:${resolve(cwd, decodeURIComponent(path))}`;
 }

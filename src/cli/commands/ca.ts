@@ -30,7 +30,7 @@ const create: CommandDef = {
     ['pki ca create issuing-1 --parent root --subject "CN=Example Issuing CA 1,O=Example"', 'P-256 issuing CA, pathLen 0, valid 5 years'],
     ['pki ca create issuing-2 --parent root --subject "CN=Issuing CA 2" --key-type rsa-2048 --validity 3y --path-len 0', 'RSA issuing CA for 3 years'],
     ['pki ca create root-2 --root --subject "CN=Example Root CA 2,O=Example" --validity 10y', 'a new self-signed root, e.g. to rotate the trust anchor (pki rotate)'],
-    ["pki ca create issuing-1 --parent root --subject \"CN=Issuing 1\" --key-store 'pkcs11:token=pki-issuing?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/run/pki/pin'", 'the new key is generated on a PKCS#11 token (here SoftHSM2) and never leaves it'],
+    ["pki ca create issuing-1 --parent root --subject \"CN=Issuing 1\" --key-store 'pkcs11:token=pki-issuing'", 'the new key is generated on a PKCS#11 token and never leaves it; the module and PIN source come from pki.yaml keys.pkcs11'],
   ],
   notes:
     'The new key is encrypted with the parent\'s passphrase unless --new-passphrase-file names another one.\n' +

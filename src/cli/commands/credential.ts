@@ -45,7 +45,7 @@ export function workloadInput(args: Record<string, any>): CredentialProcessInput
     insecureSkipTlsVerify: a.insecureSkipTlsVerify === true,
     refreshBeforeSeconds: a.refreshBefore,
   };
-  for (const [key, flag] of [['intermediates', 'intermediates'], ['region', 'region'], ['endpoint', 'endpoint'], ['roleSessionName', 'roleSessionName'], ['pkcs8PasswordFile', 'pkcs8PasswordFile']] as const)
+  for (const [key, flag] of [['intermediates', 'intermediates'], ['region', 'region'], ['endpoint', 'endpoint'], ['roleSessionName', 'roleSessionName'], ['pkcs8PasswordFile', 'pkcs8PasswordFile'], ['pkcs11Lib', 'pkcs11Lib']] as const)
     if (a[flag] !== undefined) (input as unknown as Record<string, unknown>)[key] = a[flag];
   return input;
 }

@@ -40,7 +40,8 @@ export const initCommand: CommandDef = {
     'its key identifier); no passphrase is asked. The token PIN comes from pin-source in the URI (file:PATH or env:NAME),\n' +
     '$PKI_PKCS11_PIN or a prompt, never from the command line (pin-value is refused). The token is found and logged in\n' +
     'to before anything is created; a failure is CRYPTO_TOKEN_* (exit 7) naming the CKR_ code. The URI\'s module-path and\n' +
-    'pin-source (when absolute, or env:NAME) become pki.yaml keys.pkcs11 defaults, so later URIs need name only the token.' +
+    'pin-source (relative paths made absolute against the current directory) become pki.yaml keys.pkcs11, so later URIs\n' +
+    'name only the token; the key reference stored names the token and the key, never the module or the PIN source.' +
     '\n' +
     '--store (or $PKI_STORE_URL) puts the store in PostgreSQL: the URL is written to pki.yaml (store.url; the file is\n' +
     'made 0600 if the URL holds a password, which is never printed); the database must be reachable and hold no PKI yet\n' +
