@@ -7,50 +7,30 @@
  * Then `pki crl inspect` of the largest CRL against `openssl crl -noout` on the same PEM file.
  */
 import { execFileSync } from 'node:child_process';
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
-import { CLI, QUICK, fmtS, fmtX, log, median, timed } from './lib.mjs';
+import { CLI, QUICK, fmtS, fmtX, log, median, opensslCrlCa, timed } from './lib.mjs';
 
 export async function run({ work, repeat }) {
   if (!fs.existsSync('/usr/bin/time')) throw new Error('the crl section needs GNU time (/usr/bin/time): apt-get install -y time');
   const sizes = (process.env.CRL_SIZES ?? (QUICK ? '10000' : '100000,1000000')).split(',').map(Number);
-  const ossl = join(work, 'openssl-crl');
-  fs.mkdirSync(ossl);
-  const caPem = join(ossl, 'ca.pem');
-  const caKey = join(ossl, 'ca.key');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', caKey, '-out', caPem, '-subj', '/O=Bench/CN=Bench CRL CA', '-days', '3650',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-addext', 'subjectKeyIdentifier=hash'], { stdio: 'ignore' });
-  fs.writeFileSync(join(ossl, 'ca.cnf'), `[ca]\ndefault_ca = c\n[c]\ndatabase = ${ossl}/index.txt\ncrlnumber = ${ossl}/crlnumber\ncertificate = ${caPem}\nprivate_key = ${caKey}\ndefault_md = sha256\ndefault_crl_days = 7\ncrl_extensions = ext\n[ext]\nauthorityKeyIdentifier = keyid\n`);
-  fs.writeFileSync(join(ossl, 'crlnumber'), '01\n');
-  const index = fs.openSync(join(ossl, 'index.txt'), 'w');
-  let lines = 0;
+  const ca = opensslCrlCa(join(work, 'openssl-crl'));
+  const { caPem, caKey } = ca;
   const results = [];
   const pkiPem = join(work, 'pki.crl.pem');
   for (const size of sizes) {
-    log(`crl: ${size - lines} more revoked lines in index.txt ...`);
-    let text = '';
-    for (let i = lines; i < size; i++) {
-      const b = crypto.randomBytes(16);
-      b[0] = (b[0] & 0x3f) | 0x40;
-      text += `R\t491231235959Z\t260101000000Z\t${b.toString('hex').toUpperCase()}\tunknown\t/O=Bench/CN=host-${i}\n`;
-      if (text.length > 1 << 20) {
-        fs.writeSync(index, text);
-        text = '';
-      }
-    }
-    fs.writeSync(index, text);
-    lines = size;
+    log(`crl: index.txt of ${size} revoked lines ...`);
+    ca.addRevoked(size);
     const dir = join(work, `pki-crl-${size}`);
     execFileSync(process.execPath, [CLI, 'init', '--dir', dir, '--subject', 'CN=Bench Root,O=Bench', '--no-passphrase'], { stdio: 'ignore' });
     log(`crl: pki import openssl-ca of ${size} lines ...`);
-    const imp = timed(work, process.execPath, [CLI, 'import', 'openssl-ca', '--dir', dir, '--name', 'legacy', '--cert', caPem, '--key', caKey, '--index', join(ossl, 'index.txt'), '--crlnumber', join(ossl, 'crlnumber'), '--no-passphrase']);
+    const imp = timed(work, process.execPath, [CLI, 'import', 'openssl-ca', '--dir', dir, '--name', 'legacy', '--cert', caPem, '--key', caKey, '--index', ca.index, '--crlnumber', ca.crlnumber, '--no-passphrase']);
     log(`  import ${size}: ${imp.wall.toFixed(2)} s ${imp.rssMiB.toFixed(0)} MiB`);
     const gen = ['crl', 'generate', '--dir', dir, '--ca', 'legacy', '--reasons', 'omit', '--max-pem-bytes', '1000000000', '--out', pkiPem, '--force'];
     timed(work, process.execPath, [CLI, ...gen]); // the previous CRL every timed run compares with
     const s = { pki: [], openssl: [], rTime: [], rMem: [] };
     for (let rep = 0; rep < repeat; rep++) {
-      const o = timed(work, 'openssl', ['ca', '-gencrl', '-config', join(ossl, 'ca.cnf'), '-out', join(work, 'openssl.crl.pem')]);
+      const o = timed(work, 'openssl', ['ca', '-gencrl', '-config', ca.cnf, '-out', join(work, 'openssl.crl.pem')]);
       const p = timed(work, process.execPath, [CLI, ...gen]);
       s.openssl.push(o);
       s.pki.push(p);
@@ -73,7 +53,7 @@ export async function run({ work, repeat }) {
     results.push(row);
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  fs.closeSync(index);
+  ca.close();
   const med = (xs, f) => median(xs.map(f));
   console.log(`\nMigration: pki import openssl-ca of an index.txt of revoked entries (one run each)\n`);
   console.log(['lines', 'import wall', 'import peak RSS'].join(' | '));

@@ -3,7 +3,8 @@
  * alternating pairs and medians. A section is a module `bench/NAME.mjs` exporting `run(ctx)`, which prints its own
  * details and returns rows for the summary table (see run.mjs).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -73,4 +74,44 @@ export const fmtX = (r) => `${r.toFixed(2)}×`;
 export function workDir() {
   const base = process.env.BENCH_DIR ?? (fs.existsSync('/dev/shm') ? '/dev/shm' : tmpdir());
   return fs.mkdtempSync(join(base, 'pki-bench-'));
+}
+
+/**
+ * An `openssl ca` directory for CRL benchmarks: an RSA-2048 CA (ca.pem, ca.key), ca.cnf, crlnumber and an index.txt
+ * to which `addRevoked(n)` appends revoked lines until it holds `n` (random 16-byte serials).
+ */
+export function opensslCrlCa(dir) {
+  fs.mkdirSync(dir);
+  const caPem = join(dir, 'ca.pem');
+  const caKey = join(dir, 'ca.key');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', caKey, '-out', caPem, '-subj', '/O=Bench/CN=Bench CRL CA', '-days', '3650',
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-addext', 'subjectKeyIdentifier=hash'], { stdio: 'ignore' });
+  const cnf = join(dir, 'ca.cnf');
+  fs.writeFileSync(cnf, `[ca]\ndefault_ca = c\n[c]\ndatabase = ${dir}/index.txt\ncrlnumber = ${dir}/crlnumber\ncertificate = ${caPem}\nprivate_key = ${caKey}\ndefault_md = sha256\ndefault_crl_days = 7\ncrl_extensions = ext\n[ext]\nauthorityKeyIdentifier = keyid\n`);
+  fs.writeFileSync(join(dir, 'crlnumber'), '01\n');
+  const index = join(dir, 'index.txt');
+  const fd = fs.openSync(index, 'w');
+  let lines = 0;
+  return {
+    caPem,
+    caKey,
+    cnf,
+    index,
+    crlnumber: join(dir, 'crlnumber'),
+    addRevoked(n) {
+      let text = '';
+      for (let i = lines; i < n; i++) {
+        const b = crypto.randomBytes(16);
+        b[0] = (b[0] & 0x3f) | 0x40;
+        text += `R\t491231235959Z\t260101000000Z\t${b.toString('hex').toUpperCase()}\tunknown\t/O=Bench/CN=host-${i}\n`;
+        if (text.length > 1 << 20) {
+          fs.writeSync(fd, text);
+          text = '';
+        }
+      }
+      fs.writeSync(fd, text);
+      lines = Math.max(lines, n);
+    },
+    close: () => fs.closeSync(fd),
+  };
 }

@@ -13,9 +13,11 @@
  *   revoke   single revocations vs `openssl ca -revoke` (details only)
  *   mldsa    ML-DSA sign/verify/keygen speed per parameter set, certificate, CRL and CreateSession header sizes, and
  *            what a 10,000-entry ML-DSA-65 CRL costs against the ImportCrl budget (details only; `node bench/mldsa.mjs`)
+ *   postgres the largest CRL generated from a PostgreSQL store (a throwaway cluster) beside SQLite and `openssl ca
+ *            -gencrl`; skipped when PostgreSQL is not installed
  *
  * Env: BENCH_QUICK=1 (small sizes: N=200, CRL_SIZES=10000, fewer start-up runs: for trying the bench, not for
- * figures), REPEAT (pairs per measurement, default 5), SECTIONS (default "issue,crl,startup,revoke,mldsa"), N (issuance
+ * figures), REPEAT (pairs per measurement, default 5), SECTIONS (default "issue,crl,startup,revoke,mldsa,postgres"), N (issuance
  * CSRs, default 2000), CRL_SIZES (default "100000,1000000"; the last size is the summary's row), STARTUP_RUNS
  * (default 30), AWS_SIGNING_HELPER (path of aws_signing_helper), BENCH_DIR (default /dev/shm when present).
  */
@@ -25,7 +27,7 @@ import { execFileSync } from 'node:child_process';
 import { CLI, QUICK, have, log, workDir } from './lib.mjs';
 
 const REPEAT = Number(process.env.REPEAT ?? 5);
-const SECTIONS = (process.env.SECTIONS ?? 'issue,crl,startup,revoke,mldsa').split(',').filter(Boolean);
+const SECTIONS = (process.env.SECTIONS ?? 'issue,crl,startup,revoke,mldsa,postgres').split(',').filter(Boolean);
 if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm run bench does)`);
 if (!have('openssl')) throw new Error('openssl is required for the comparison');
 if (REPEAT < 1) throw new Error('REPEAT must be at least 1');

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { crlDerFromFile, decodeCrl } from '../../src/x509/crl.js';
 import { cli, makeDeps, makePki, tempDir, type TestDeps } from '../helpers.js';
 
@@ -35,6 +35,9 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 describe('crl generate --out', () => {
   const other = otherFileSystem(tempDir());
+  afterAll(() => {
+    if (other) fs.rmSync(other, { recursive: true, force: true });
+  });
   it.skipIf(!other)('ok/--out on another file system than the PKI directory (no EXDEV): written, and the temporary is gone', async () => {
     const { dir, deps } = await pkiWithRevocation();
     const out = join(other!, 'crl.pem');
