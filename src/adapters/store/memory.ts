@@ -18,7 +18,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { resolve } from 'node:path';
 import { PkiError, throwIfAny } from '../../errors.js';
-import { SerialSetDigest, nextAuditRow, type AuditHead, type AuditRow } from '../../domain/audit.js';
+import { nextAuditRow, type AuditHead, type AuditRow } from '../../domain/audit.js';
 import type {
   AnchorRecord,
   AuditEvent,
@@ -58,6 +58,7 @@ import {
   caFromRow,
   auditRecordFromRow,
   caHistoryFromRow,
+  ImportTally,
   revocationRefusal,
   type CaHistoryRow,
   certFromRow,
@@ -930,43 +931,26 @@ export class MemoryStore implements Store {
   async importCaWithHistory(ca: NewCa, entries: Iterable<ImportedEntry> | AsyncIterable<ImportedEntry>, history: NewCaHistory, audit: AuditEvent, actor: string, at: Date): Promise<{ ca: CaRecord; history: CaHistory }> {
     const id = await this.awaited(async (v) => {
       const id = this.insertCa(v, ca);
-      let certificates = 0;
-      let knownSerials = 0;
-      let revocations = 0;
-      // Digests of what is recorded, kept in the audit event: pki audit verify checks the rows against them.
-      const serialDigest = new SerialSetDigest();
-      const revocationDigest = new SerialSetDigest();
+      const tally = new ImportTally();
       const add = (e: ImportedEntry): void => {
-        serialDigest.add(e.cert.serial);
-        if (e.revocation) revocationDigest.add(e.revocation.serial);
-        if (!this.insertCertificate(v, id, e.cert, at))
-          throw new PkiError('USAGE_DUPLICATE_SERIAL', `${e.where}: serial ${e.cert.serial} is listed twice; nothing was imported`, { details: { serial: e.cert.serial, where: e.where } });
-        if (e.cert.der.length) certificates++;
-        else knownSerials++;
-        if (e.revocation) {
-          this.insertRevocation(v, id, e.revocation, toSec(e.cert.notAfter), at);
-          revocations++;
-        }
+        tally.count(e);
+        if (!this.insertCertificate(v, id, e.cert, at)) throw ImportTally.duplicate(e);
+        if (e.revocation) this.insertRevocation(v, id, e.revocation, toSec(e.cert.notAfter), at);
       };
       if (Symbol.iterator in entries) for (const e of entries as Iterable<ImportedEntry>) add(e);
       else for await (const e of entries) add(e);
-      if (revocations) this.bumpRevocations(v, id, revocations);
+      if (tally.revocations) this.bumpRevocations(v, id, tally.revocations);
       v.write('caHistory').set(id, {
         ca_id: id,
         tool: history.tool,
         next_crl_number: history.nextCrlNumber,
         crl_number_source: history.crlNumberSource,
-        certificates,
-        known_serials: knownSerials,
-        revocations,
+        certificates: tally.certificates,
+        known_serials: tally.knownSerials,
+        revocations: tally.revocations,
         imported_at: toSec(at),
       });
-      this.appendAudit(
-        v,
-        { ...audit, details: { ...audit.details, certificates, knownSerials, revocations, nextCrlNumber: history.nextCrlNumber, serialsDigest: serialDigest.hex, revocationsDigest: revocationDigest.hex } },
-        actor,
-        at,
-      );
+      this.appendAudit(v, tally.auditEvent(audit, history), actor, at);
       return id;
     });
     return { ca: (await this.getCaById(id))!, history: (await this.caHistory(id))! };

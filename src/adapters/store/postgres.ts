@@ -19,7 +19,7 @@ import pg from 'pg';
 import Cursor from 'pg-cursor';
 import { resolve } from 'node:path';
 import { PkiError, throwIfAny } from '../../errors.js';
-import { SerialSetDigest, nextAuditRow, type AuditHead } from '../../domain/audit.js';
+import { nextAuditRow, type AuditHead } from '../../domain/audit.js';
 import type {
   AnchorRecord,
   AuditEvent,
@@ -55,6 +55,7 @@ import {
   caFromRow,
   auditRecordFromRow,
   caHistoryFromRow,
+  ImportTally,
   revocationRefusal,
   type CaHistoryRow,
   certFromRow,
@@ -997,11 +998,7 @@ export class PostgresStore implements Store {
   async importCaWithHistory(ca: NewCa, entries: Iterable<ImportedEntry> | AsyncIterable<ImportedEntry>, history: NewCaHistory, audit: AuditEvent, actor: string, at: Date): Promise<{ ca: CaRecord; history: CaHistory }> {
     const id = await this.tx(async () => {
       const id = await this.insertCa(ca);
-      let certificates = 0;
-      let knownSerials = 0;
-      let revocations = 0;
-      const serialDigest = new SerialSetDigest();
-      const revocationDigest = new SerialSetDigest();
+      const tally = new ImportTally();
       let batch: ImportedEntry[] = [];
       const flush = async (): Promise<void> => {
         if (!batch.length) return;
@@ -1028,7 +1025,7 @@ export class PostgresStore implements Store {
             }
             return true;
           })!;
-          throw new PkiError('USAGE_DUPLICATE_SERIAL', `${dup.where}: serial ${dup.cert.serial} is listed twice; nothing was imported`, { details: { serial: dup.cert.serial, where: dup.where } });
+          throw ImportTally.duplicate(dup);
         }
         const revs = batch.filter((e) => e.revocation);
         if (revs.length) {
@@ -1046,27 +1043,19 @@ export class PostgresStore implements Store {
         batch = [];
       };
       const add = async (e: ImportedEntry): Promise<void> => {
-        serialDigest.add(e.cert.serial);
-        if (e.revocation) revocationDigest.add(e.revocation.serial);
-        if (e.cert.der.length) certificates++;
-        else knownSerials++;
-        if (e.revocation) revocations++;
+        tally.count(e);
         batch.push(e);
         if (batch.length >= PostgresStore.IMPORT_BATCH) await flush();
       };
       if (Symbol.iterator in entries) for (const e of entries as Iterable<ImportedEntry>) await add(e);
       else for await (const e of entries) await add(e);
       await flush();
-      if (revocations) await this.raw('UPDATE ca SET revocation_epoch = revocation_epoch + 1, revocation_count = revocation_count + $1 WHERE id = $2', [revocations, id]);
+      if (tally.revocations) await this.raw('UPDATE ca SET revocation_epoch = revocation_epoch + 1, revocation_count = revocation_count + $1 WHERE id = $2', [tally.revocations, id]);
       await this.raw(
         'INSERT INTO ca_history (ca_id, tool, next_crl_number, crl_number_source, certificates, known_serials, revocations, imported_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
-        [id, history.tool, history.nextCrlNumber, history.crlNumberSource, certificates, knownSerials, revocations, toSec(at)],
+        [id, history.tool, history.nextCrlNumber, history.crlNumberSource, tally.certificates, tally.knownSerials, tally.revocations, toSec(at)],
       );
-      await this.appendAudit(
-        [{ ...audit, details: { ...audit.details, certificates, knownSerials, revocations, nextCrlNumber: history.nextCrlNumber, serialsDigest: serialDigest.hex, revocationsDigest: revocationDigest.hex } }],
-        actor,
-        at,
-      );
+      await this.appendAudit([tally.auditEvent(audit, history)], actor, at);
       return id;
     });
     return { ca: (await this.getCaById(id))!, history: (await this.caHistory(id))! };

@@ -3,7 +3,8 @@ import { resolve } from 'node:path';
 import { keyRefScheme } from '../../ports/signer.js';
 import type { KeyType } from '../../crypto/keys.js';
 import { PkiError } from '../../errors.js';
-import type { AnchorRecord, AuditRecord, CaHistory, CaRecord, CertificateRecord, CrlRecord, PublishedCrl, RotationPhase, RotationRecord, TargetRecord } from '../../ports.js';
+import { SerialSetDigest } from '../../domain/audit.js';
+import type { AnchorRecord, AuditEvent, AuditRecord, CaHistory, CaRecord, ImportedEntry, NewCaHistory, CertificateRecord, CrlRecord, PublishedCrl, RotationPhase, RotationRecord, TargetRecord } from '../../ports.js';
 
 export const toSec = (d: Date): number => Math.floor(d.getTime() / 1000);
 export const fromSec = (s: number): Date => new Date(s * 1000);
@@ -259,4 +260,38 @@ export function revocationRefusal(where: string, serial: string, issued: boolean
     });
   if (twice) return new PkiError('USAGE_DUPLICATE_SERIAL', `${where}serial ${serial} is listed twice`, { details: { serial } });
   return undefined;
+}
+
+/**
+ * What an import with history records, counted as its entries go in: certificates, known serials (no DER) and
+ * revocations, and the digests of the serials and revoked serials that its audit event keeps (pki audit verify checks
+ * the rows against them).
+ */
+export class ImportTally {
+  certificates = 0;
+  knownSerials = 0;
+  revocations = 0;
+  private readonly serials = new SerialSetDigest();
+  private readonly revoked = new SerialSetDigest();
+
+  count(e: ImportedEntry): void {
+    this.serials.add(e.cert.serial);
+    if (e.cert.der.length) this.certificates++;
+    else this.knownSerials++;
+    if (e.revocation) {
+      this.revoked.add(e.revocation.serial);
+      this.revocations++;
+    }
+  }
+
+  /** The refusal of an entry whose serial was already imported (the whole import is rolled back). */
+  static duplicate(e: ImportedEntry): PkiError {
+    return new PkiError('USAGE_DUPLICATE_SERIAL', `${e.where}: serial ${e.cert.serial} is listed twice; nothing was imported`, { details: { serial: e.cert.serial, where: e.where } });
+  }
+
+  /** The import's audit event: `audit` with the counts and digests. */
+  auditEvent(audit: AuditEvent, history: NewCaHistory): AuditEvent {
+    const { certificates, knownSerials, revocations } = this;
+    return { ...audit, details: { ...audit.details, certificates, knownSerials, revocations, nextCrlNumber: history.nextCrlNumber, serialsDigest: this.serials.hex, revocationsDigest: this.revoked.hex } };
+  }
 }

@@ -1,8 +1,6 @@
 /** The SQLite store's ImportRepository (src/ports.ts): CAs imported from another tool with their history, in one transaction. */
-import { PkiError } from '../../../errors.js';
-import { SerialSetDigest } from '../../../domain/audit.js';
 import type { AuditEvent, CaHistory, CaRecord, ImportedEntry, NewCa, NewCaHistory, ImportRepository } from '../../../ports.js';
-import { caHistoryFromRow, toSec, type CaHistoryRow } from '../rows.js';
+import { caHistoryFromRow, ImportTally, toSec, type CaHistoryRow } from '../rows.js';
 import type { SqliteConnection } from './connection.js';
 import type { SqliteCaRepository } from './cas.js';
 
@@ -23,33 +21,21 @@ export class SqliteImportRepository implements ImportRepository {
     this.c.db.pragma('cache_size = -65536');
     const run = async (): Promise<number> => {
       const id = this.c.insertCa(ca);
-      let certificates = 0;
-      let knownSerials = 0;
-      let revocations = 0;
-      // Digests of what is recorded, kept in the audit event: pki audit verify checks the rows against them.
-      const serialDigest = new SerialSetDigest();
-      const revocationDigest = new SerialSetDigest();
+      const tally = new ImportTally();
       const add = (e: ImportedEntry): void => {
-        serialDigest.add(e.cert.serial);
-        if (e.revocation) revocationDigest.add(e.revocation.serial);
-        if (!this.c.insertCertificate(id, e.cert, at))
-          throw new PkiError('USAGE_DUPLICATE_SERIAL', `${e.where}: serial ${e.cert.serial} is listed twice; nothing was imported`, { details: { serial: e.cert.serial, where: e.where } });
-        if (e.cert.der.length) certificates++;
-        else knownSerials++;
+        tally.count(e);
+        if (!this.c.insertCertificate(id, e.cert, at)) throw ImportTally.duplicate(e);
         const r = e.revocation;
-        if (r) {
-          insertRevocation.run(id, r.serial, r.reason, toSec(r.revokedAt), r.invalidityDate && toSec(r.invalidityDate), toSec(e.cert.notAfter), r.entryDer, r.entryDerNoReason, toSec(at));
-          revocations++;
-        }
+        if (r) insertRevocation.run(id, r.serial, r.reason, toSec(r.revokedAt), r.invalidityDate && toSec(r.invalidityDate), toSec(e.cert.notAfter), r.entryDer, r.entryDerNoReason, toSec(at));
       };
       // A synchronous source is read without a microtask per entry (a million-line index).
       if (Symbol.iterator in entries) for (const e of entries as Iterable<ImportedEntry>) add(e);
       else for await (const e of entries) add(e);
-      if (revocations) this.c.sql('UPDATE ca SET revocation_epoch = revocation_epoch + 1, revocation_count = revocation_count + ? WHERE id = ?').run(revocations, id);
+      if (tally.revocations) this.c.sql('UPDATE ca SET revocation_epoch = revocation_epoch + 1, revocation_count = revocation_count + ? WHERE id = ?').run(tally.revocations, id);
       this.c.sql(
         'INSERT INTO ca_history (ca_id, tool, next_crl_number, crl_number_source, certificates, known_serials, revocations, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-      ).run(id, history.tool, history.nextCrlNumber, history.crlNumberSource, certificates, knownSerials, revocations, toSec(at));
-      this.c.appendAudit({ ...audit, details: { ...audit.details, certificates, knownSerials, revocations, nextCrlNumber: history.nextCrlNumber, serialsDigest: serialDigest.hex, revocationsDigest: revocationDigest.hex } }, actor, at);
+      ).run(id, history.tool, history.nextCrlNumber, history.crlNumberSource, tally.certificates, tally.knownSerials, tally.revocations, toSec(at));
+      this.c.appendAudit(tally.auditEvent(audit, history), actor, at);
       return id;
     };
     let id: number;
