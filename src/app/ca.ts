@@ -26,7 +26,7 @@ import { generatedRequestFromSpki, planCertificate, recordIssued, requestFromCsr
 import { lintCa } from './lint.js';
 import { assertIssuing, subtree } from './rotation-state.js';
 import { caStates, describeState } from './ca-state.js';
-import { caCertificate, caChain, caKeyStore, chainToPem, getCa, issuedBy, assertNodeModule, newKeySource, openStore, openStoreAt, resolveDir, tokenKeyStore, unlockCa, withWorkspace, type NewKeySource, type Workspace } from './workspace.js';
+import { caCertificate, caChain, caKeyStore, chainToPem, getCa, issuedBy, assertNodeModule, newKeySource, openStore, openStoreAt, resolveDir, shownKeyRef, tokenKeyStore, unlockCa, withWorkspace, type NewKeySource, type Workspace } from './workspace.js';
 import { keyRefScheme } from '../ports/signer.js';
 import { redactUrl, storeKind } from '../adapters/store/url.js';
 
@@ -628,7 +628,7 @@ export function caSummary(ca: CaRecord, parentName: string | null) {
     parent: parentName,
     subject: ca.subjectDn,
     keyType: ca.keyType,
-    keyFile: ca.keyPath,
+    keyFile: shownKeyRef(ca.keyPath),
     keyEncrypted: ca.keyEncrypted,
     serial: ca.serial,
     notBefore: ca.notBefore?.toISOString() ?? null,

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { PkiError } from '../errors.js';
-import { writeFileAtomic } from '../fs/files.js';
+import { assertFileOrAbsent, writeFileAtomic } from '../fs/files.js';
 import { withFileLock } from '../fs/lock.js';
 import type { Deps } from '../ports.js';
 import type { CredentialProcessInput, ProcessCredentials } from '../adapters/aws/create-session.js';
@@ -115,6 +115,7 @@ export async function writeCredentialsProfile(file: string, profile: string, cre
   } catch {
     /* does not exist yet */
   }
+  assertFileOrAbsent(target, 'credentials file');
   await withFileLock(target, lockTimeoutMs, () => {
     let text = '';
     try {
@@ -145,6 +146,8 @@ export async function credentialUpdate(deps: Deps, raw: UpdateInput, hooks: Upda
   if (!/^[^\]\r\n]+$/.test(profile) || profile.trim() !== profile)
     throw new PkiError('USAGE_BAD_PROFILE_NAME', `input.profile "${profile}" cannot be a section name of the credentials file`, { details: { flag: 'input.profile' } });
   const file = credentialsFilePath(deps, raw.credentialsFile);
+  // Checked before any CreateSession: a FIFO there would block the read under the lock.
+  assertFileOrAbsent(file, 'input.credentialsFile');
   const input: CredentialProcessInput = readOnceSources(raw, deps.env, deps.cwd);
   readWorkloadCertificates(input, deps);
   const log = (line: string) => deps.stderr.write(`${deps.now().toISOString()} ${line}\n`);

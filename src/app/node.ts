@@ -11,7 +11,7 @@ import { writeFileAtomic, removeQuietly } from '../fs/files.js';
 import type { CaRecord, Deps } from '../ports.js';
 import { isStoreKeyRef } from '../adapters/store/shared-keys.js';
 import { redactUrl, storeKind } from '../adapters/store/url.js';
-import { openStoreAt, resolveDir } from './workspace.js';
+import { openStoreAt, resolveDir, shownKeyRef } from './workspace.js';
 
 export interface JoinNodeInput {
   dir?: string;
@@ -22,9 +22,12 @@ export interface JoinNodeInput {
 
 /** How this node can use a CA's key. */
 function keyAccess(ca: CaRecord): { keyRef: string; access: 'store' | 'pkcs11' | 'file'; needs: string } {
+  if (/^pkcs11:/i.test(ca.keyPath)) {
+    const ref = shownKeyRef(ca.keyPath);
+    return { keyRef: ref, access: 'pkcs11', needs: `this node's own HSM holding the key ${ref}: set keys.pkcs11.module (and keys.pkcs11.pinSource, or PKI_PKCS11_PIN) in this node's pki.yaml` };
+  }
   if (isStoreKeyRef(ca.keyPath))
     return { keyRef: ca.keyPath, access: 'store', needs: ca.keyEncrypted ? `the passphrase of CA ${ca.name}'s key (asked for, or PKI_CA_PASSPHRASE / input.passphraseFile)` : 'nothing more (the key is NOT encrypted)' };
-  if (/^pkcs11:/i.test(ca.keyPath)) return { keyRef: ca.keyPath, access: 'pkcs11', needs: `this node's own HSM holding the key ${ca.keyPath}: set keys.pkcs11.module (and keys.pkcs11.pinSource, or PKI_PKCS11_PIN) in this node's pki.yaml` };
   return { keyRef: ca.keyPath, access: 'file', needs: `the key file ${ca.keyPath}, which lives on the node that made the CA: copy it to the same path here, or this node cannot sign as ${ca.name}` };
 }
 

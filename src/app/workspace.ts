@@ -14,6 +14,7 @@ import { isStoreKeyRef } from '../adapters/store/shared-keys.js';
 import { passphraseToUnlock, type PassphraseSource } from '../crypto/passphrase.js';
 import type { CaRecord, Deps, Store } from '../ports.js';
 import { keyRefScheme, type GeneratedKey, type KeyStore } from '../ports/signer.js';
+import { redactPkcs11Uri } from '../adapters/keys/pkcs11-uri.js';
 import type { KeyType } from '../crypto/keys.js';
 import { defaultStoreFactory } from '../adapters/store/factory.js';
 import { parseCertificate, verifyCertificateSignature, type Issuer, type ParsedCertificate } from '../x509/certificate.js';
@@ -241,3 +242,8 @@ export function isSelfIssued(cert: ParsedCertificate): boolean {
 }
 
 export const chainToPem = (certs: ParsedCertificate[]): string => certs.map((c) => toPem('CERTIFICATE', c.der)).join('');
+
+/** A CA's key reference as shown (ca list, node join): a PIN in a pkcs11: reference (an older row) is masked. */
+export function shownKeyRef(ref: string): string {
+  return keyRefScheme(ref) === 'pkcs11' ? redactPkcs11Uri(ref) : ref;
+}

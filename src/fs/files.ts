@@ -238,11 +238,13 @@ function derLooksLikeCrl(head: Buffer): boolean {
  * does not exist unless `force`. Throws STATE_OUTPUT_EXISTS or IO_NOT_WRITABLE naming the path.
  */
 export function checkOutput(path: string, flag: string, force: boolean): void {
+  // "out.pem/" names a directory: it would pass every check below and fail only at the write, after the signing.
+  if (/[\\/]$/.test(path)) throw new PkiError('USAGE_NOT_A_FILE', `${flag} ${path} ends with a slash: give the path of a file`, { details: { file: path, flag } });
   let st: fs.Stats | undefined;
   try {
     st = fs.lstatSync(path);
   } catch {
-    st = undefined;
+    st = undefined; // absent (a path under a regular file is refused by checkWritableDir below)
   }
   if (st) {
     if (st.isDirectory()) throw new PkiError('USAGE_NOT_A_FILE', `${flag} ${path} is a directory`, { details: { file: path, flag } });
@@ -306,6 +308,18 @@ function statOrUndefined(path: string): fs.Stats | undefined {
 }
 
 /**
+ * Refuses (IO_NOT_A_FILE, exit 8) a `path` that exists, following links, and is not a regular file: a device, FIFO or
+ * socket would block a read or be replaced by a write. A missing path is fine.
+ */
+export function assertFileOrAbsent(path: string, flag: string): void {
+  const st = statOrUndefined(path);
+  if (st && !st.isFile())
+    throw new PkiError('IO_NOT_A_FILE', `${flag} ${path} is not a regular file (${st.isDirectory() ? 'a directory' : 'a device, FIFO or socket'})`, {
+      details: { file: path, ...(flag.startsWith('input.') ? { input: [flag.slice(6)] } : {}) },
+    });
+}
+
+/**
  * Writes `data` to `path` atomically: a temporary file in the same directory, fsync'd, then linked into place
  * (fails if `path` appeared meanwhile, unless `force`, which renames over it). Mode defaults to 0644.
  * `durable: false` skips the fsync, for files that are copies of what the store already holds. Refuses (IO_NOT_A_FILE)
@@ -313,6 +327,7 @@ function statOrUndefined(path: string): fs.Stats | undefined {
  */
 export function writeFileAtomic(path: string, data: string | Uint8Array, opts: { force?: boolean; mode?: number; flag?: string; durable?: boolean } = {}): void {
   const flag = opts.flag ?? 'output';
+  if (/[\\/]$/.test(path)) throw new PkiError('USAGE_NOT_A_FILE', `${flag} ${path} ends with a slash: give the path of a file`, { details: { file: path } });
   // A file is replaced by renaming a new one over it: a device, FIFO or socket in its place (/dev/null, or the link
   // /dev/stdout) would be replaced too (for root, /dev/null itself), so only a regular file (or nothing) may be there.
   const existing = lstatOrUndefined(path);

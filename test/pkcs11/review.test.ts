@@ -50,7 +50,7 @@ describe.skipIf(!!why)('#18 token CA keys: proved on every open, referenced with
   let hsm: SoftHsm;
   beforeAll(() => {
     hsm = softHsm();
-    for (const t of ['r1', 'r2', 'r3']) hsm.initToken(t);
+    for (const t of ['r1', 'r2', 'r3', 'r4']) hsm.initToken(t);
   });
   afterAll(() => closePkcs11());
 
@@ -132,6 +132,32 @@ describe.skipIf(!!why)('#18 token CA keys: proved on every open, referenced with
     expect([r.code, r.json.error.code]).toEqual([2, 'USAGE_PKCS11_MODULE_REQUIRED']);
     expect(r.json.error.hint).toMatch(/keys\.pkcs11/);
     expect((await ok(['ca', 'list'])).map((c: { name: string }) => c.name)).toEqual(['root']);
+  });
+
+  it('fail/vendor attributes (x-...) are not stored; a PIN in a stored reference is masked in ca list; pin-source=file://HOST is a usage error', async () => {
+    const cwd = tempDir('pki-p11-vendor-');
+    const deps = makeDeps(cwd, { now: T0 });
+    const dir = join(cwd, 'pki');
+    const { run, ok } = pkiIn(dir, deps);
+    const pin = hsm.pinFile();
+    await ok(['init', '--subject', 'CN=Vendor Root', '--key-store', `pkcs11:token=r4?module-path=${hsm.module}&pin-source=file:${pin}`]);
+    const created = await ok(['ca', 'create', 'xv', '--parent', 'root', '--subject', 'CN=XV', '--key-store', 'pkcs11:token=r4;x-pin-value=424242;x-note=a']);
+    expect(created.keyFile).not.toMatch(/x-|424242/);
+    const db = new Database(join(dir, 'pki.db'));
+    try {
+      expect(db.prepare('SELECT key_path FROM ca WHERE name = ?').pluck().get('xv')).not.toMatch(/x-|424242/);
+      // A row written by an older version with a PIN in it: listed with the PIN masked.
+      db.prepare('UPDATE ca SET key_path = ? WHERE name = ?').run(`${created.keyFile};pin-value=555777`, 'xv');
+    } finally {
+      db.close();
+    }
+    const list = await run(['ca', 'list', '--json']);
+    expect(list.code).toBe(0);
+    expect(list.stdout).not.toContain('555777');
+    expect(list.json.data.find((c: { name: string }) => c.name === 'xv').keyFile).toContain('pin-value=***');
+    // A file URL naming another host is not a local PIN file: a usage error, not an internal one.
+    const r = await run(['ca', 'create', 'fh', '--parent', 'root', '--subject', 'CN=FH', '--key-store', 'pkcs11:token=r4?pin-source=file://otherhost/tmp/pin']);
+    expect([r.code, r.json.error.code]).toEqual([2, 'USAGE_BAD_PIN_SOURCE']);
   });
 });
 

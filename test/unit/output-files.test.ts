@@ -64,4 +64,37 @@ describe('outputs never replace a device, FIFO or socket', () => {
     expect(err.message).toContain('--out');
     expect(fs.lstatSync(fifo).isFIFO()).toBe(true);
   });
+
+  it('fail/an output path ending in a slash (or under a file) is refused before anything is signed or recorded', async () => {
+    const cwd = tempDir('pki-out-');
+    const deps = makeDeps(cwd, { seed: 'output-slash' });
+    const dir = join(cwd, 'pki');
+    expect((await cli(['init', '--dir', dir, '--subject', 'CN=Slash Root', '--no-passphrase'], deps)).code).toBe(0);
+    const before = JSON.parse((await cli(['list', '--dir', dir, '--json'], deps)).stdout).data.length;
+    const issue = await cli(['issue', '--dir', dir, '--ca', 'root', '--subject', 'CN=s', '--key-out', join(cwd, 's.key'), '--out', join(cwd, 'new.pem') + '/', '--json'], deps);
+    expect([issue.code, JSON.parse(issue.stdout).error.code]).toEqual([2, 'USAGE_NOT_A_FILE']);
+    fs.writeFileSync(join(cwd, 'plain'), 'x');
+    const crl = await cli(['crl', 'generate', '--dir', dir, '--ca', 'root', '--out', join(cwd, 'newcrl') + '/', '--force', '--json'], deps);
+    expect([crl.code, JSON.parse(crl.stdout).error.code]).toEqual([2, 'USAGE_NOT_A_FILE']);
+    const under = await cli(['crl', 'generate', '--dir', dir, '--ca', 'root', '--out', join(cwd, 'plain', 'crl.pem'), '--force', '--json'], deps);
+    expect([under.code, JSON.parse(under.stdout).error.code]).toEqual([8, 'IO_NOT_WRITABLE']);
+    const listed = await cli(['list', '--dir', dir, '--json'], deps);
+    expect(JSON.parse(listed.stdout).data).toHaveLength(before);
+    expect(JSON.parse((await cli(['crl', 'list', '--dir', dir, '--ca', 'root', '--json'], deps)).stdout).data).toEqual([]);
+    expect(fs.existsSync(join(cwd, 's.key'))).toBe(false);
+  });
+
+  it('fail/pki credential update refuses a credentials file that is a FIFO (or a link to one) before asking for credentials', async () => {
+    const cwd = tempDir('pki-out-');
+    const fifo = join(cwd, 'creds');
+    mkfifo(fifo);
+    const link = join(cwd, 'link');
+    fs.symlinkSync(fifo, link);
+    for (const file of [fifo, link]) {
+      const r = await cli(['credential', 'update', '--once', '--credentials-file', file, '--certificate', join(cwd, 'none.pem'), '--private-key', join(cwd, 'none.key'), '--trust-anchor-arn', 'arn:aws:rolesanywhere:us-east-1:123456789012:trust-anchor/x', '--profile-arn', 'arn:aws:rolesanywhere:us-east-1:123456789012:profile/x', '--role-arn', 'arn:aws:iam::123456789012:role/x', '--json'], makeDeps(cwd));
+      expect([r.code, JSON.parse(r.stdout).error.code]).toEqual([8, 'IO_NOT_A_FILE']);
+      expect(JSON.parse(r.stdout).error.message).toContain('--credentials-file');
+    }
+    expect(fs.readdirSync(cwd).sort()).toEqual(['creds', 'link']);
+  });
 });

@@ -531,7 +531,12 @@ export class Pkcs11KeyStore {
       }
       if (!/^file:/i.test(src))
         throw new PkiError('USAGE_BAD_PIN_SOURCE', `${where} pin-source=${src}: give file:/path/to/pin-file or env:NAME`, { details: { flag } });
-      const path = /^file:\/\//i.test(src) ? fileURLToPath(src) : resolve(base, decodeURIComponent(src.slice(5)));
+      let path: string;
+      try {
+        path = /^file:\/\//i.test(src) ? fileURLToPath(src) : resolve(base, decodeURIComponent(src.slice(5)));
+      } catch (e) {
+        throw new PkiError('USAGE_BAD_PIN_SOURCE', `${where} pin-source=${src}: not a local file (${(e as Error).message}); give file:/path/to/pin-file or env:NAME`, { details: { flag }, cause: e });
+      }
       let text: string;
       try {
         text = readInput(path, 'pin-source').toString('utf8').replace(/\r?\n$/, '');
@@ -845,7 +850,8 @@ export class Pkcs11KeyStore {
  */
 function stripObject(u: Pkcs11Uri): Pkcs11Uri {
   const { object: _o, id: _i, type: _t, pinValue: _p, modulePath: _m, moduleName: _n, pinSource: _s, ...rest } = u;
-  return { ...rest, vendor: [...u.vendor] };
+  // Vendor attributes (x-...) are not stored: they say nothing about which token or key, and may carry secrets.
+  return { ...rest, vendor: [] };
 }
 
 /** `file:` PIN sources made absolute against `cwd` (env: and file:// ones are kept). */
