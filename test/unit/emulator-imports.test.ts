@@ -1,5 +1,5 @@
 /**
- * #13 the emulator checks CreateSession signatures with its own code: no file under src/emulator/ may reach src/aws/
+ * #13 the emulator checks CreateSession signatures with its own code: no file under src/emulator/ may reach src/adapters/aws/
  * (pki's signer) through its imports, directly or through any other module of src/. Imports are read with the
  * TypeScript compiler's own pre-processor (static imports, re-exports, dynamic import(), require()).
  */
@@ -40,19 +40,19 @@ function reachable(roots: string[]): Map<string, string[]> {
 const filesUnder = (dir: string): string[] =>
   fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
 
-/** The import chains from `dir`'s files that end in src/aws/. */
+/** The import chains from `dir`'s files that end in src/adapters/aws/. */
 function reachesAws(dir: string): string[] {
-  return [...reachable(filesUnder(join(SRC, dir))).entries()].filter(([f]) => f.startsWith(join(SRC, 'aws') + '/')).map(([, chain]) => chain.map((f) => relative(ROOT, f)).join(' → '));
+  return [...reachable(filesUnder(join(SRC, dir))).entries()].filter(([f]) => f.startsWith(join(SRC, 'adapters', 'aws') + '/')).map(([, chain]) => chain.map((f) => relative(ROOT, f)).join(' → '));
 }
 
 describe('#13 the emulator does not use pki\'s signer', () => {
-  it('no file under src/emulator/ reaches src/aws/, directly or transitively', () => {
+  it('no file under src/emulator/ reaches src/adapters/aws/, directly or transitively', () => {
     const emulatorFiles = filesUnder(join(SRC, 'emulator'));
     expect(emulatorFiles.map((f) => relative(SRC, f))).toEqual(expect.arrayContaining(['emulator/server.ts', 'emulator/sessions.ts', 'emulator/aws4-x509.ts']));
     expect(reachesAws('emulator')).toEqual([]);
   });
 
-  it('the check sees imports: the CLI does reach src/aws/, and the emulator reaches src/x509/', () => {
+  it('the check sees imports: the CLI does reach src/adapters/aws/, and the emulator reaches src/x509/', () => {
     expect(reachesAws('cli').length).toBeGreaterThan(0);
     const fromEmulator = [...reachable(filesUnder(join(SRC, 'emulator'))).keys()].map((f) => relative(SRC, f));
     expect(fromEmulator).toEqual(expect.arrayContaining(['x509/path.ts', 'x509/certificate.ts', 'emulator/aws4-x509.ts']));
