@@ -30,7 +30,7 @@ export interface Deps {
   onSignal?: (handler: (signal: 'SIGINT' | 'SIGTERM') => void) => () => void;
   /** Opens CA keys for signing (default: the PKI directory's encrypted key files, src/adapters/keys/file.ts). */
   keyStore?: Pick<KeyStore, 'open'>;
-  /** Opens the store a PKI directory names (default: src/store/factory.ts, SQLite, PostgreSQL or in-memory by URL). */
+  /** Opens the store a PKI directory names (default: src/adapters/store/factory.ts, SQLite, PostgreSQL or in-memory by URL). */
   storeFactory?: StoreFactory;
 }
 
@@ -517,8 +517,8 @@ export interface ImportRepository {
  * The store port: every repository on one connection. Every method that changes state is one transaction: a crash
  * leaves the old or the new state. Methods are async so that a networked adapter (PostgreSQL) can implement the
  * same port. A use case that needs only part of the store can declare the narrow repository type (e.g.
- * `CrlRepository & AuditRepository`); adapters implement the whole `Store`. Adapters: SQLite (src/store/sqlite.ts),
- * PostgreSQL (src/store/postgres.ts) and in-memory (src/store/memory.ts: for tests and library users, not durable).
+ * `CrlRepository & AuditRepository`); adapters implement the whole `Store`. Adapters: SQLite (src/adapters/store/sqlite.ts),
+ * PostgreSQL (src/adapters/store/postgres.ts) and in-memory (src/adapters/store/memory.ts: for tests and library users, not durable).
  */
 export interface Store
   extends StoreConnection,

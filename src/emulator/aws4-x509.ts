@@ -16,7 +16,7 @@
  *           SignedHeaders=<a;b;c>, Signature=<hex>. X-Amz-X509 (and X-Amz-X509-Chain when sent) must be signed.
  *
  * It reads the request as received (raw headers, raw query string, body bytes) and shares no code with pki's signer
- * (src/aws): a defect there cannot be mirrored here. A test fails if any file of src/emulator reaches src/aws.
+ * (src/adapters/aws): a defect there cannot be mirrored here. A test fails if any file of src/emulator reaches src/adapters/aws.
  */
 import { constants, createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { ml_dsa44, ml_dsa65, ml_dsa87 } from '@noble/post-quantum/ml-dsa.js';
