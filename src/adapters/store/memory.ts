@@ -75,21 +75,7 @@ interface CaTableRow extends CaRow {
   revocation_count: number;
 }
 /** A certificate row (CertRow without the joined issuer name and revocation). */
-interface CertTableRow {
-  id: number;
-  issuer_id: number;
-  serial: string;
-  subject: string;
-  sans: string;
-  not_before: number;
-  not_after: number;
-  profile: string;
-  is_ca: number;
-  der: Buffer;
-  requested_by: string;
-  source: string;
-  created_at: number;
-}
+type CertTableRow = Omit<CertRow, 'issuer_name' | 'reason' | 'revoked_at' | 'invalidity_date'> & { id: number };
 interface RevocationRow {
   issuer_id: number;
   serial: string;
