@@ -29,6 +29,7 @@ import { caStates, describeState } from './ca-state.js';
 import { caCertificate, caChain, caKeyStore, chainToPem, getCa, issuedBy, assertNodeModule, newKeySource, openStore, openStoreAt, resolveDir, shownKeyRef, tokenKeyStore, unlockCa, withWorkspace, type NewKeySource, type Workspace } from './workspace.js';
 import { keyRefScheme } from '../ports/signer.js';
 import { redactUrl, storeKind } from '../adapters/store/url.js';
+import { storeKeyRef } from '../adapters/store/shared-keys.js';
 
 /**
  * Refuses a CA that would duplicate one already in the store: the same certificate or the same key under another
@@ -73,6 +74,12 @@ function checkProfileKind(profile: Profile, kinds: Profile['kind'][], flag = 'in
 }
 
 /** The warning names the input (`input.noPassphrase`); the commands show its flag on stderr (cli/output/flags.ts). */
+/** Where a new CA key ends up: on a shared (PostgreSQL) store, in the store as store:NAME, not in the file written first. */
+function keyShown(ws: { config: { store: { url: string | null } } }, name: string, keyPath: string): string {
+  const url = ws.config.store.url;
+  return url && storeKind(url) === 'postgres' && !/^pkcs11:/i.test(keyPath) ? `${storeKeyRef(name)} (in the shared store)` : keyPath;
+}
+
 function warnUnencrypted(deps: Deps, what: string): void {
   deps.stderr.write(`warning: input.noPassphrase: ${what} is stored UNENCRYPTED; anyone who can read it can issue certificates\n`);
 }
@@ -183,7 +190,7 @@ export async function initPki(deps: Deps, input: InitInput) {
         if (!key.keyType) throw new PkiError('POLICY_KEY_TYPE_NOT_ALLOWED', `input.rootKey ${input.rootKey}: ${key.description} is not supported for a CA (use ${KEY_TYPES.join(', ')})`, { details: { input: 'rootKey' } });
         const keyPath = key.persist(passphrase);
         created.push(keyPath);
-        if (passphrase === undefined) warnUnencrypted(deps, `the root CA key ${keyPath}`);
+        if (passphrase === undefined) warnUnencrypted(deps, `the root CA key ${keyShown(ws, 'root', keyPath)}`);
         const c = adopted.cert;
         const ca = await store!.createCa(
           { name: 'root', parentId: null, status: 'active', subjectDn: c.subjectDn, certDer: c.der, csrDer: null, externalChainPem: null, keyPath, keyType: key.keyType, keyEncrypted: passphrase !== undefined, serial: c.serialHex, notBefore: c.notBefore, notAfter: c.notAfter, createdAt: now },
@@ -198,7 +205,7 @@ export async function initPki(deps: Deps, input: InitInput) {
       try {
         const keyPath = key.persist(passphrase);
         if (!token) created.push(keyPath);
-        if (passphrase === undefined && !token) warnUnencrypted(deps, `the root CA key ${keyPath}`);
+        if (passphrase === undefined && !token) warnUnencrypted(deps, `the root CA key ${keyShown(ws, 'root', keyPath)}`);
         const ca = await store!.createCa(
           activeCa('root', null, issued, keyPath, keyType, passphrase !== undefined, now),
           { issuerId: null, cert: issued.record },
@@ -330,7 +337,7 @@ export async function createCa(deps: Deps, input: CreateCaInput) {
       throwIfAny(plan.problems, `CA ${input.name}: ${plan.problems.length} problems`);
       const issued = await signPlanned(ws, signer.issuer, plan.fields!, req, profile);
       const keyPath = key.persist(passphrase);
-      if (passphrase === undefined && !keys.onToken) warnUnencrypted(deps, `CA ${input.name}'s key ${keyPath}`);
+      if (passphrase === undefined && !keys.onToken) warnUnencrypted(deps, `CA ${input.name}'s key ${keyShown(ws, input.name, keyPath)}`);
       const ca = await ws.store.createCa(
         activeCa(input.name, parent.id, issued, keyPath, keyType, passphrase !== undefined, ws.now),
         { issuerId: parent.id, cert: issued.record },
@@ -364,7 +371,7 @@ async function createRootCa(ws: Workspace, input: CreateCaInput) {
   const { key, issued, subjectDn } = await selfSignedCa(ws, input.name, profile, rdns, keyType, validitySeconds, 'pki ca create --root', undefined, keys);
   try {
     const keyPath = key.persist(passphrase);
-    if (passphrase === undefined && !keys.onToken) warnUnencrypted(deps, `CA ${input.name}'s key ${keyPath}`);
+    if (passphrase === undefined && !keys.onToken) warnUnencrypted(deps, `CA ${input.name}'s key ${keyShown(ws, input.name, keyPath)}`);
     const ca = await ws.store.createCa(
       activeCa(input.name, null, issued, keyPath, keyType, passphrase !== undefined, ws.now),
       { issuerId: null, cert: issued.record },
@@ -455,7 +462,7 @@ export async function createCaCsr(deps: Deps, input: CaCsrInput) {
         encodeExtension(OID.keyUsage, true, encodeKeyUsage(['keyCertSign', 'cRLSign'])),
       ]);
       const keyPath = key.persist(passphrase);
-      if (passphrase === undefined && !keys.onToken) warnUnencrypted(deps, `CA ${input.name}'s key ${keyPath}`);
+      if (passphrase === undefined && !keys.onToken) warnUnencrypted(deps, `CA ${input.name}'s key ${keyShown(ws, input.name, keyPath)}`);
       const csrPem = toPem('CERTIFICATE REQUEST', csr);
       const ca = await ws.store.createCa(
         { name: input.name, parentId: null, status: 'pending', subjectDn, certDer: null, csrDer: csr, externalChainPem: null, keyPath, keyType, keyEncrypted: passphrase !== undefined, serial: null, notBefore: null, notAfter: null, createdAt: ws.now },
@@ -589,7 +596,7 @@ export async function importCa(deps: Deps, input: ImportCaInput) {
     if (!keyType) throw new PkiError('POLICY_KEY_TYPE_NOT_ALLOWED', `input.key ${input.key}: ${key.description} is not supported for a CA (use ${KEY_TYPES.join(', ')})`, { details: { input: 'key' } });
     const passphrase = input.noPassphrase ? undefined : await passphraseForNewKey(deps, input, `CA ${input.name}'s key`);
     const keyPath = key.persist(passphrase);
-    if (passphrase === undefined) warnUnencrypted(deps, `CA ${input.name}'s key ${keyPath}`);
+    if (passphrase === undefined) warnUnencrypted(deps, `CA ${input.name}'s key ${keyShown(ws, input.name, keyPath)}`);
     try {
       const ca = await ws.store.createCa(
         {

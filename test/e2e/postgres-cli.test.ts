@@ -39,7 +39,11 @@ describe.skipIf('skip' in cluster)('#19 pki on a PostgreSQL store', () => {
     expect(init.store).toBe(url);
     expect(fs.readFileSync(join(dir, 'pki.yaml'), 'utf8')).toContain(`url: "${url}"`);
     expect(fs.existsSync(join(dir, 'pki.db'))).toBe(false);
+    // The unencrypted-key warning names where the key is kept: the shared store, not the file written on the way.
+    expect(deps.err.join('')).toContain('store:root (in the shared store) is stored UNENCRYPTED');
+    expect(deps.err.join('')).not.toContain('root.key.pem');
     await ok(['ca', 'create', 'issuing-1', '--parent', 'root', '--subject', 'CN=PG Issuing 1', '--no-passphrase']);
+    expect(deps.err.join('')).toContain('store:issuing-1 (in the shared store) is stored UNENCRYPTED');
     const serials: string[] = [];
     for (let i = 0; i < 3; i++) serials.push((await ok(['issue', '--ca', 'issuing-1', '--subject', `CN=host-${i}`, '--out', join(cwd, `h${i}.pem`), '--key-out', join(cwd, `h${i}.key`)])).serial);
     await ok(['revoke', '--serial', serials[1]!, '--ca', 'issuing-1', '--reason', 'keyCompromise']);
