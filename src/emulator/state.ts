@@ -5,7 +5,13 @@
  */
 import * as fs from 'node:fs';
 import { PkiError } from '../errors.js';
-import { writeFileAtomic } from '../fs/files.js';
+import { readInput, writeFileAtomic } from '../fs/files.js';
+
+/**
+ * The largest state file read: 50 trust anchors with their bundles, their CRLs (each at most 300,000 bytes of PEM,
+ * base64 in the file) and profiles fit in a small fraction of it.
+ */
+export const MAX_STATE_FILE_BYTES = 256 * 1024 * 1024;
 import type { AttributeMappings } from '../domain/session.js';
 import { ServiceError } from './rules.js';
 
@@ -75,7 +81,7 @@ export function loadState(file: string | undefined, label: string): ResourceStor
   const bad = (why: string): PkiError => new PkiError('IO_EMULATOR_STATE', `${label} ${file} is not an emulator state file: ${why}`, { details: { file } });
   let s: unknown;
   try {
-    s = JSON.parse(fs.readFileSync(file, 'utf8'));
+    s = JSON.parse(readInput(file, label, MAX_STATE_FILE_BYTES, 'emulator state file').toString('utf8'));
   } catch (e) {
     throw bad((e as Error).message);
   }

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/server.js';
 import { tempDir } from '../helpers.js';
+import { MAX_STATE_FILE_BYTES } from '../../src/emulator/state.js';
 
 const running: Emulator[] = [];
 afterEach(async () => {
@@ -164,6 +165,13 @@ describe('#13 emulator: ids that name Object.prototype members', () => {
     const p = await fetch(`${emu.url}/profiles`, { method: 'POST', headers: SIGV4, body: '{"name":"p","roleArns":["arn:aws:iam::123456789012:role/app"],"__proto__":{"polluted":true}}' });
     expect(p.status).toBe(201);
     expect(pristine()).toEqual(CLEAN);
+  });
+
+  it('a state file larger than the limit is refused before it is read (IO_EMULATOR_STATE), not read whole into memory', async () => {
+    const file = join(tempDir('pki-emu-hostile-'), 'state.json');
+    fs.writeFileSync(file, '');
+    fs.truncateSync(file, MAX_STATE_FILE_BYTES + 1); // sparse: no disk used
+    await expect(startEmulator({ stateFile: file })).rejects.toMatchObject({ code: 'IO_EMULATOR_STATE', message: expect.stringMatching(/larger than|too large|exceeds/i) });
   });
 
   it('the state file still round-trips (a profile with mappings survives a restart), and a state file with a "__proto__" entry pollutes nothing', async () => {
