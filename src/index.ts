@@ -35,5 +35,9 @@ export { signSessionRequest, serialToDecimal, canonicalRequest, stringToSign } f
 export { credentialProcess } from './adapters/aws/create-session.js';
 export { previewSession, DEFAULT_MAPPINGS } from './domain/session.js';
 export { previewCertificate } from './app/preview.js';
+export { verifyCertificate } from './app/verify.js';
+export { lintFile } from './app/lint.js';
+export { inspectFile } from './app/inspect.js';
+export { documentOf, type InputDocument, type AnyDocument, type CrlDocument } from './app/documents.js';
 export { startEmulator } from './emulator/server.js';
 export { fromRolesAnywhere, CredentialRefresher, type FromRolesAnywhereOptions, type RolesAnywhereCredentials } from './adapters/aws/provider.js';

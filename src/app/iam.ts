@@ -12,6 +12,7 @@ import { previewCertificate } from './preview.js';
 import { anchorRecordName, resolveTargets, targetGatewayOptions, targetLabel } from './targets.js';
 import { withWorkspace, type Workspace } from './workspace.js';
 import { credentialProcessLine } from './credential-process-line.js';
+import type { InputDocument } from './documents.js';
 
 /** STS session-tag value pattern (reference §6.2): the service silently drops a tag whose value does not match. */
 const TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u;
@@ -41,8 +42,8 @@ export interface TrustPolicyInput {
   /** Tag conditions: name (x509Subject/CN, ...) → value. */
   tags: Array<[string, string]>;
   /** A certificate the policy must admit (checked with the preview rules). */
-  cert?: string;
-  profileMapping?: string;
+  cert?: InputDocument;
+  profileMapping?: InputDocument;
 }
 
 /**
@@ -90,8 +91,8 @@ export async function trustPolicy(deps: Deps, input: TrustPolicyInput) {
         return [`${k}: the certificate ${dropped ? `gives "${dropped.value}", dropped (${dropped.reason})` : p.tags[k] === undefined ? 'gives no such tag' : `gives "${p.tags[k]}"`}, the policy wants "${v}"`];
       });
       if (misses.length)
-        throw new PkiError('POLICY_TRUST_POLICY_MISMATCH', `the trust policy would refuse ${input.cert} (${p.subject}): ${misses.join('; ')}`, {
-          details: { cert: input.cert, misses, tags: p.tags },
+        throw new PkiError('POLICY_TRUST_POLICY_MISMATCH', `the trust policy would refuse ${input.cert.name} (${p.subject}): ${misses.join('; ')}`, {
+          details: { cert: input.cert.name, misses, tags: p.tags },
           hint: 'pki preview --cert shows the tags it produces',
         });
       checked = { serial: p.serial, subject: p.subject };

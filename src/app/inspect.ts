@@ -1,11 +1,9 @@
 /** `pki inspect`: a readable account of a certificate, CSR, CRL or bundle (PEM or DER, detected), from any tool. */
 import { createHash } from 'node:crypto';
-import { resolve } from 'node:path';
 import { PkiError } from '../errors.js';
 import { describeKey } from '../crypto/keys.js';
 import { formatDuration } from '../domain/duration.js';
 import { previewSession } from '../domain/session.js';
-import { readDocumentFile } from '../fs/files.js';
 import type { Deps } from '../ports.js';
 import { serialToDecimal } from '../domain/serial.js';
 import { parseCertificate, type ParsedCertificate } from '../x509/certificate.js';
@@ -13,6 +11,7 @@ import { readCsr } from '../x509/csr.js';
 import { formatSan } from '../x509/extensions.js';
 import { decodePemBlocks, looksLikePem } from '../asn1/pem.js';
 import { inspectCrl } from './crl.js';
+import type { AnyDocument } from './documents.js';
 
 export function describeCertificate(c: ParsedCertificate, now: Date) {
   const left = Math.floor((c.notAfter.getTime() - now.getTime()) / 1000);
@@ -42,30 +41,33 @@ export function describeCertificate(c: ParsedCertificate, now: Date) {
   };
 }
 
-export async function inspectFile(deps: Deps, input: { file: string }) {
-  const path = resolve(deps.cwd, input.file);
-  // Certificates, CSRs and bundles up to 1 MiB; only a CRL may be larger (up to 1 GiB, decoded as it is read).
-  const doc = readDocumentFile(path, 'FILE', input.file);
-  if (doc.kind === 'crl') return { type: 'crl' as const, crl: await inspectCrl(deps, { file: path, der: doc.der }) };
+/**
+ * What a document is and holds: a certificate, a bundle, a CSR (its signature checked) or a CRL. `input.file` is the
+ * document (the CLI reads certificates, CSRs and bundles up to 1 MiB; only a CRL may be larger, decoded as it is read).
+ */
+export async function inspectFile(deps: Deps, input: { file: AnyDocument }) {
+  const name = input.file.name;
+  const doc = input.file.content;
+  if (doc.kind === 'crl') return { type: 'crl' as const, crl: await inspectCrl(deps, { file: name, der: doc.der }) };
   const data = doc.data;
-  const blocks = looksLikePem(data) ? decodePemBlocks(data, input.file) : undefined;
+  const blocks = looksLikePem(data) ? decodePemBlocks(data, name) : undefined;
   const now = deps.now();
   const label = blocks ? blocks[0]?.label : undefined;
   if (label === 'X509 CRL') {
     const crls = blocks!.filter((b) => b.label === 'X509 CRL');
-    if (crls.length > 1) throw new PkiError('CRYPTO_BAD_CRL', `${input.file}: holds ${crls.length} CRLs; give one CRL per file`, { details: { file: input.file } });
-    return { type: 'crl' as const, crl: await inspectCrl(deps, { file: path, der: blocks![0]!.der }) };
+    if (crls.length > 1) throw new PkiError('CRYPTO_BAD_CRL', `${name}: holds ${crls.length} CRLs; give one CRL per file`, { details: { file: name } });
+    return { type: 'crl' as const, crl: await inspectCrl(deps, { file: name, der: blocks![0]!.der }) };
   }
-  if (label === 'CERTIFICATE REQUEST' || label === 'NEW CERTIFICATE REQUEST') return { type: 'csr' as const, csr: csrSummary(readCsr(data, input.file)) };
+  if (label === 'CERTIFICATE REQUEST' || label === 'NEW CERTIFICATE REQUEST') return { type: 'csr' as const, csr: csrSummary(readCsr(data, name)) };
   if (blocks) {
-    const certs = blocks.filter((b) => b.label === 'CERTIFICATE').map((b) => describeCertificate(parseCertificate(b.der, input.file), now));
-    if (!certs.length) throw new PkiError('CRYPTO_BAD_PEM', `${input.file}: no certificate, CSR or CRL (PEM blocks: ${blocks.map((b) => b.label).join(', ') || 'none'})`, { details: { file: input.file } });
+    const certs = blocks.filter((b) => b.label === 'CERTIFICATE').map((b) => describeCertificate(parseCertificate(b.der, name), now));
+    if (!certs.length) throw new PkiError('CRYPTO_BAD_PEM', `${name}: no certificate, CSR or CRL (PEM blocks: ${blocks.map((b) => b.label).join(', ') || 'none'})`, { details: { file: name } });
     return certs.length === 1 ? { type: 'certificate' as const, certificate: certs[0]! } : { type: 'bundle' as const, certificates: certs };
   }
   // DER: try a certificate, then a CSR, then a CRL.
   for (const attempt of [
-    () => ({ type: 'certificate' as const, certificate: describeCertificate(parseCertificate(data, input.file), now) }),
-    () => ({ type: 'csr' as const, csr: csrSummary(readCsr(data, input.file)) }),
+    () => ({ type: 'certificate' as const, certificate: describeCertificate(parseCertificate(data, name), now) }),
+    () => ({ type: 'csr' as const, csr: csrSummary(readCsr(data, name)) }),
   ]) {
     try {
       return attempt();
@@ -74,9 +76,9 @@ export async function inspectFile(deps: Deps, input: { file: string }) {
     }
   }
   try {
-    return { type: 'crl' as const, crl: await inspectCrl(deps, { file: path, der: data }) };
+    return { type: 'crl' as const, crl: await inspectCrl(deps, { file: name, der: data }) };
   } catch {
-    throw new PkiError('CRYPTO_BAD_PEM', `${input.file}: not a certificate, CSR or CRL (PEM or DER)`, { details: { file: input.file } });
+    throw new PkiError('CRYPTO_BAD_PEM', `${name}: not a certificate, CSR or CRL (PEM or DER)`, { details: { file: name } });
   }
 }
 

@@ -4,11 +4,10 @@
  * the field, and a one-line fix. The rules are the reference's (§1, §2.3, §3.2, §6), the same ones the issuing
  * engine enforces before it signs (it refuses what `lint` calls an error).
  */
-import { resolve } from 'node:path';
 import { PkiError } from '../errors.js';
 import { previewSession } from '../domain/session.js';
-import { readDocumentFile, readInput } from '../fs/files.js';
 import type { Deps } from '../ports.js';
+import type { AnyDocument, InputDocument } from './documents.js';
 import { isWeakSignatureOid, parseCertificate, type ParsedCertificate } from '../x509/certificate.js';
 import { decodeCrl, pemLength, walkCrlEntries, type DecodedCrl } from '../x509/crl.js';
 import { readSingle, TAG } from '../asn1/der.js';
@@ -181,11 +180,15 @@ export interface LintResult {
   findings: Finding[];
 }
 
-/** Lints one file: detects what it is (certificate, bundle, CRL; PEM or DER) unless `as` says. */
-export function lintFile(deps: Deps, file: string, opts: { as?: LintAs; chain?: string }): LintResult {
+/**
+ * Lints one document: detects what it is (certificate, bundle, CRL; PEM or DER) unless `as` says. `chain`, for a
+ * leaf, is the chain the workload would send. (The CLI reads certificates and bundles up to 1 MiB; only a CRL may be
+ * larger, decoded as it is read.)
+ */
+export function lintFile(deps: Deps, document: AnyDocument, opts: { as?: LintAs; chain?: InputDocument }): LintResult {
   const now = deps.now();
-  // Certificates and bundles up to 1 MiB; only a CRL may be larger (up to 1 GiB, decoded as it is read).
-  const input = readDocumentFile(resolve(deps.cwd, file), 'FILE', file);
+  const file = document.name;
+  const input = document.content;
   if (input.kind === 'crl') {
     if (opts.as !== undefined && opts.as !== 'crl')
       throw new PkiError('POLICY_INPUT_TOO_LARGE', `FILE ${file} is larger than 1 MiB, the most pki reads for a certificate or bundle (input.as ${opts.as})`, { details: { file, maxBytes: 1024 * 1024, input: 'as' } });
@@ -219,10 +222,11 @@ export function lintFile(deps: Deps, file: string, opts: { as?: LintAs; chain?: 
   const findings = as === 'ca' || (opts.as === undefined && cert.basicConstraints?.ca) ? lintCa(cert, now) : lintLeaf(cert, now);
   const kind: LintAs = as === 'ca' || (opts.as === undefined && cert.basicConstraints?.ca) ? 'ca' : 'leaf';
   if (opts.chain) {
-    const chain = decodePemBlocks(readInput(resolve(deps.cwd, opts.chain), 'input.chain'), opts.chain).filter((b) => b.label === 'CERTIFICATE');
+    const chainDoc = opts.chain;
+    const chain = decodePemBlocks(chainDoc.data, chainDoc.name).filter((b) => b.label === 'CERTIFICATE');
     if (chain.length > MAX_CHAIN_CERTIFICATES) findings.push(finding('RA_CHAIN_TOO_LONG', 'chain', `${chain.length} certificates in input.chain`, `send at most ${MAX_CHAIN_CERTIFICATES} intermediates; put the issuing CA in the trust anchor`));
     chain.forEach((b, i) => {
-      const c = parseCertificate(b.der, opts.chain!);
+      const c = parseCertificate(b.der, chainDoc.name);
       findings.push(...lintCa(c, now).map((f) => ({ ...f, field: `chain ${i + 1} (${c.subjectDn}): ${f.field}` })));
     });
   }

@@ -1,10 +1,9 @@
 /** `pki preview`: what Roles Anywhere will make of a certificate, offline: session name, SourceIdentity, session tags. */
-import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { PkiError } from '../errors.js';
 import { DEFAULT_MAPPINGS, previewSession, type AttributeMappings, type CertificateField } from '../domain/session.js';
-import { readInput } from '../fs/files.js';
 import type { Deps } from '../ports.js';
+import type { InputDocument } from './documents.js';
 import { parseCertificate, readCertificate } from '../x509/certificate.js';
 import { decodePemBlocks } from '../asn1/pem.js';
 import { MAX_CHAIN_CERTIFICATES } from '../domain/roles-anywhere.js';
@@ -48,19 +47,29 @@ export function readMappings(text: string, source: string): AttributeMappings {
   throw bad('expected a GetProfile answer, an attributeMappings list, or {x509Subject: [...], ...}');
 }
 
-export async function previewCertificate(deps: Deps, input: { cert: string; chain?: string; profileMapping?: string }) {
-  const cert = readCertificate(readInput(resolve(deps.cwd, input.cert), 'input.cert'), input.cert);
+export interface PreviewInput {
+  /** The workload certificate (PEM or DER). */
+  cert: InputDocument;
+  /** The chain the workload would send (PEM). */
+  chain?: InputDocument;
+  /** The profile's mappings: a GetProfile answer, an attributeMappings list, or {x509Subject: [...], ...} (JSON or YAML). */
+  profileMapping?: InputDocument;
+}
+
+export async function previewCertificate(deps: Deps, input: PreviewInput) {
+  const cert = readCertificate(input.cert.data, input.cert.name);
   const warnings: string[] = [];
   let chainCount = 0;
   if (input.chain) {
-    const blocks = decodePemBlocks(readInput(resolve(deps.cwd, input.chain), 'input.chain').toString('latin1'), input.chain);
-    const certs = blocks.filter((b) => b.label === 'CERTIFICATE').map((b) => parseCertificate(b.der, input.chain!));
+    const chainName = input.chain.name;
+    const blocks = decodePemBlocks(input.chain.data.toString('latin1'), chainName);
+    const certs = blocks.filter((b) => b.label === 'CERTIFICATE').map((b) => parseCertificate(b.der, chainName));
     chainCount = certs.length;
-    if (blocks.length !== certs.length) warnings.push(`input.chain ${input.chain} holds blocks other than CERTIFICATE: the credential helper refuses it ("invalid certificate chain")`);
+    if (blocks.length !== certs.length) warnings.push(`input.chain ${chainName} holds blocks other than CERTIFICATE: the credential helper refuses it ("invalid certificate chain")`);
     if (certs.length > MAX_CHAIN_CERTIFICATES) warnings.push(`input.chain holds ${certs.length} certificates: X-Amz-X509-Chain takes at most ${MAX_CHAIN_CERTIFICATES}`);
     if (certs[0] && !certs[0].subjectDer.equals(cert.issuerDer)) warnings.push(`the first certificate of input.chain (${certs[0].subjectDn}) is not the issuer of input.cert (${cert.issuerDn}); send the issuer first`);
   }
-  const mappings = input.profileMapping ? readMappings(readInput(resolve(deps.cwd, input.profileMapping), 'input.profileMapping').toString('utf8'), input.profileMapping) : DEFAULT_MAPPINGS;
+  const mappings = input.profileMapping ? readMappings(input.profileMapping.data.toString('utf8'), input.profileMapping.name) : DEFAULT_MAPPINGS;
   const p = previewSession(cert, mappings);
   const byRules = p.dropped.filter((d) => !d.reason.startsWith('not in the profile'));
   return {

@@ -10,7 +10,7 @@ import { parseKeyType } from '../crypto/keys.js';
 import type { PassphraseSource } from '../crypto/passphrase.js';
 import { parseValidity } from '../domain/duration.js';
 import { normaliseSerial, parseReason, reasonName } from '../domain/serial.js';
-import { checkOutput, INPUT_LIMITS, probeWritableDir, readInput, writeFileAtomic, writePrivateKeyFile } from '../fs/files.js';
+import { checkOutput, probeWritableDir, writeFileAtomic, writePrivateKeyFile } from '../fs/files.js';
 import { loadProfile } from '../profile/load.js';
 import { parseCertificate, readCertificate, verifyCertificateSignature } from '../x509/certificate.js';
 import { readCsr } from '../x509/csr.js';
@@ -18,19 +18,20 @@ import { toPem } from '../asn1/pem.js';
 import { csrData } from './csr-pool.js';
 import { generatedRequestFromSpki, planCertificate, recordIssued, requestFromCsr, sha256Fingerprint, signPlanned, type SubjectRequest } from './issuance.js';
 import { newRevocation } from './revoke.js';
+import type { InputDocument } from './documents.js';
 import { assertIssuing } from './rotation-state.js';
 import { caCertificate, generateWorkloadKey, getCa, unlockCa, withWorkspace, type Workspace } from './workspace.js';
 
 export interface RenewInput extends PassphraseSource {
   dir?: string;
   ca: string;
-  /** The certificate to renew (a file), or its serial (the certificate is taken from the store). */
-  cert?: string;
+  /** The certificate to renew (PEM or DER), or its serial (the certificate is taken from the store). */
+  cert?: InputDocument;
   serial?: string;
   /** The profile, when the one recorded for the certificate cannot be found by name (a file given at issuance). */
   profile?: string;
   /** A CSR for the new key (its subject and SANs are not used: the old certificate's are). */
-  csr?: string;
+  csr?: InputDocument;
   /** Generate the new key here and write it there (PKCS#8, 0600). */
   keyOut?: string;
   /** Type of a generated key (default: the old certificate's key type). */
@@ -57,8 +58,8 @@ export async function renewCertificate(deps: Workspace['deps'], input: RenewInpu
     probeWritableDir(dirname(path), flag);
   }
   const askedSerial = input.serial === undefined ? undefined : normaliseSerial(input.serial);
-  const fromFile = input.cert === undefined ? undefined : readCertificate(readInput(input.cert, 'input.cert'), input.cert);
-  const csr = input.csr ? readCsr(readInput(input.csr, 'input.csr', INPUT_LIMITS.csr), input.csr) : undefined;
+  const fromFile = input.cert === undefined ? undefined : readCertificate(input.cert.data, input.cert.name);
+  const csr = input.csr ? readCsr(input.csr.data, input.csr.name) : undefined;
   return withWorkspace(input.dir, deps, async (ws) => {
     const ca = await getCa(ws, input.ca);
     let old = fromFile;
@@ -67,22 +68,22 @@ export async function renewCertificate(deps: Workspace['deps'], input: RenewInpu
       if (!row) throw new PkiError('NOT_FOUND_SERIAL', `input.serial ${askedSerial}: no certificate with this serial was issued by CA ${ca.name}`, { details: { serial: askedSerial, ca: ca.name } });
       old = parseCertificate(row.der, `serial ${askedSerial}`);
     }
-    const what = input.cert ? `input.cert ${input.cert}` : `input.serial ${askedSerial}`;
+    const what = input.cert ? `input.cert ${input.cert.name}` : `input.serial ${askedSerial}`;
     if (!ca.certDer || !verifyCertificateSignature(old, caCertificate(ca).publicKey))
       throw new PkiError('NOT_FOUND_SERIAL', `${what} was not issued by CA ${ca.name} (its signature does not verify with ${ca.name}'s key)`, {
-        details: { file: input.cert ?? null, ca: ca.name, serial: old.serialHex },
+        details: { file: input.cert?.name ?? null, ca: ca.name, serial: old.serialHex },
         hint: 'renew a certificate with the CA that issued it (pki inspect shows its issuer)',
       });
     const [record] = await ws.store.getCertificates(old.serialHex, ca.id);
     if (!record || !record.der.equals(old.der))
       throw new PkiError('NOT_FOUND_SERIAL', `${what}: serial ${old.serialHex} is not on record for CA ${ca.name}`, {
-        details: { file: input.cert ?? null, ca: ca.name, serial: old.serialHex },
+        details: { file: input.cert?.name ?? null, ca: ca.name, serial: old.serialHex },
         hint: 'only certificates issued by this PKI can be renewed; import the CA\'s history first or issue a new certificate',
       });
     if (record.isCa) throw new PkiError('USAGE_NOT_A_LEAF', `${what} (serial ${old.serialHex}) is a CA certificate: renew workload certificates only`, { details: { serial: old.serialHex } });
     if (record.revocation)
       throw new PkiError('STATE_CERTIFICATE_REVOKED', `${what}: serial ${old.serialHex} was revoked on ${record.revocation.revokedAt.toISOString()} (${reasonName(record.revocation.reason)}); a revoked certificate is not renewed`, {
-        details: { file: input.cert ?? null, serial: old.serialHex, ca: ca.name },
+        details: { file: input.cert?.name ?? null, serial: old.serialHex, ca: ca.name },
         hint: `issue a new certificate with pki issue --ca ${ca.name}`,
       });
     await assertIssuing(ws, ca);
@@ -103,7 +104,7 @@ export async function renewCertificate(deps: Workspace['deps'], input: RenewInpu
     let generated: ReturnType<typeof generateWorkloadKey> | undefined;
     if (csr) {
       req = requestFromCsr(csrData(csr), subject, old.sans);
-      if (csr.spki.equals(old.spki)) deps.stderr.write(`warning: ${input.csr} holds the key of the old certificate: the key is not rotated\n`);
+      if (csr.spki.equals(old.spki)) deps.stderr.write(`warning: ${input.csr!.name} holds the key of the old certificate: the key is not rotated\n`);
     } else {
       generated = generateWorkloadKey(parseKeyType(input.keyType ?? old.publicKey.keyType, 'input.keyType'), deps.randomBytes);
       req = generatedRequestFromSpki(subject.der, subject.dn, generated.signer.spki, `renewal of ${old.serialHex}`, old.sans);

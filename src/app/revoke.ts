@@ -1,8 +1,8 @@
 /** `pki revoke`: permanent revocation, by serial, by certificate file, or in bulk from a list (one transaction). */
 import { PkiError, throwIfAny } from '../errors.js';
 import { normaliseSerial, parseReason, reasonName } from '../domain/serial.js';
-import { INPUT_LIMITS, readInput } from '../fs/files.js';
 import type { Deps, NewRevocation } from '../ports.js';
+import type { InputDocument } from './documents.js';
 import { readCertificate, verifyCertificateSignature } from '../x509/certificate.js';
 import { encodeCrlEntry } from '../x509/crl.js';
 import { certificateSummary } from './query.js';
@@ -12,9 +12,10 @@ export interface RevokeInput {
   dir?: string;
   ca: string;
   serial?: string;
-  cert?: string;
-  /** A file with one serial per line, optionally followed by a reason; # starts a comment. */
-  batch?: string;
+  /** The certificate to revoke (PEM or DER): its serial, once its signature shows this CA issued it. */
+  cert?: InputDocument;
+  /** One serial per line, optionally followed by a reason; # starts a comment. */
+  batch?: InputDocument;
   reason?: string;
   invalidityDate?: string;
 }
@@ -63,10 +64,10 @@ export async function revokeCertificate(deps: Deps, input: RevokeInput) {
     checkInvalidityDate(invalidityDate, ws.now, input);
     let serial: string;
     if (input.cert) {
-      const cert = readCertificate(readInput(input.cert, 'input.cert'), input.cert);
+      const cert = readCertificate(input.cert.data, input.cert.name);
       if (!verifyCertificateSignature(cert, caCertificate(ca).publicKey))
-        throw new PkiError('NOT_FOUND_SERIAL', `input.cert ${input.cert} was not issued by CA ${ca.name} (its signature does not verify with ${ca.name}'s key)`, {
-          details: { file: input.cert, ca: ca.name },
+        throw new PkiError('NOT_FOUND_SERIAL', `input.cert ${input.cert.name} was not issued by CA ${ca.name} (its signature does not verify with ${ca.name}'s key)`, {
+          details: { file: input.cert.name, ca: ca.name },
         });
       serial = cert.serialHex;
     } else serial = normaliseSerial(input.serial!);
@@ -76,9 +77,10 @@ export async function revokeCertificate(deps: Deps, input: RevokeInput) {
 }
 
 /** Revokes every serial listed in `batch` in one transaction: all of them, or (with every problem reported) none. */
-export async function revokeBatch(deps: Deps, input: RevokeInput & { batch: string }) {
+export async function revokeBatch(deps: Deps, input: RevokeInput & { batch: InputDocument }) {
   const { reason, invalidityDate } = parseCommon(input);
-  const list = parseSerialList(readInput(input.batch, 'input.batch', INPUT_LIMITS.list).toString('utf8'), input.batch, reason);
+  const batchName = input.batch.name;
+  const list = parseSerialList(input.batch.data.toString('utf8'), batchName, reason);
   return withWorkspace(input.dir, deps, async (ws) => {
     const ca = await getCa(ws, input.ca);
     checkInvalidityDate(invalidityDate, ws.now, input);
@@ -87,7 +89,7 @@ export async function revokeBatch(deps: Deps, input: RevokeInput & { batch: stri
       list.map((l) => newRevocation(l.serial, l.reason, ws.now, invalidityDate)),
       deps.actor,
       ws.now,
-      (i) => `${input.batch}:${list[i]!.line}`,
+      (i) => `${batchName}:${list[i]!.line}`,
     );
     return { issuer: ca.name, revoked: records.length, certificates: records.map((r) => certificateSummary(r, ws.now)) };
   });

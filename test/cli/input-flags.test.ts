@@ -14,6 +14,7 @@ import { importEasyRsa } from '../../src/app/import/easy-rsa.js';
 import { credentialProcess } from '../../src/adapters/aws/create-session.js';
 import { restorePki } from '../../src/app/backup.js';
 import { verifyCertificate } from '../../src/app/verify.js';
+import { documentOf } from '../../src/app/documents.js';
 import { issueBatch, issueCertificate } from '../../src/app/issue.js';
 import { checkCrl, generateCrl } from '../../src/app/crl.js';
 import { flagOf, withFlags } from '../../src/cli/output/flags.js';
@@ -38,7 +39,7 @@ describe('#17 errors name the input; the CLI names the flag', () => {
     expect(e.message).toBe('input.region "nowhere" is not an AWS region name (e.g. eu-west-1)');
     expect(e.details.input).toBe('region');
     expect(e.message).not.toMatch(/--[a-z]/);
-    const v = await thrown(verifyCertificate(deps, { cert: 'leaf.pem', anchorBundle: 'bundle.pem', at: 'yesterday' }));
+    const v = await thrown(verifyCertificate(deps, { cert: documentOf('leaf.pem', ''), anchorBundle: documentOf('bundle.pem', ''), at: 'yesterday' }));
     expect(v.code).toBe('USAGE_BAD_TIME');
     expect(v.message).toMatch(/^input\.at "yesterday"/);
   });
@@ -68,8 +69,13 @@ describe('#17 errors name the input; the CLI names the flag', () => {
     expect(missing.code).toBe(5);
     expect(missing.json.error).toMatchObject({ code: 'NOT_FOUND_FILE', message: `--cert ${join(cwd, 'absent.pem')}: no such file`, details: { flag: '--cert', input: 'cert' } });
     // The library, without the CLI, says which input.
-    const lib = await thrown(renewCertificate(deps, { dir, ca: 'issuing-1', cert: join(cwd, 'absent.pem'), keyOut: join(cwd, 'k'), out: join(cwd, 'c') }));
-    expect(lib.message).toBe(`input.cert ${join(cwd, 'absent.pem')}: no such file`);
+    const lib = await thrown(renewCertificate(deps, { dir, ca: 'issuing-1', cert: documentOf('old.pem', ''), serial: '01', keyOut: join(cwd, 'k'), out: join(cwd, 'c') }));
+    expect(lib.message).toBe('give the certificate to renew: input.cert FILE or input.serial HEX (one of them)');
+    // The CLI reads a file when the use case first needs it: a file error names the flag, a library caller's bytes
+    // never touch the file system.
+    const notCert = await thrown(renewCertificate(deps, { dir, ca: 'issuing-1', cert: documentOf('old.pem', 'not a certificate'), keyOut: join(cwd, 'k'), out: join(cwd, 'c') }));
+    expect(notCert.message).toContain('old.pem');
+    expect(fs.existsSync(join(cwd, 'k'))).toBe(false);
   });
 
   it('pki rotate plan: a missing new CA names --new-ca and, in the hint, --subject', async () => {

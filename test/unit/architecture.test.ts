@@ -225,6 +225,13 @@ function directoryCycles(): string[] {
 }
 
 describe('#17 directories form no cycle', () => {
+  it('use cases that only read take documents (bytes and a name), not paths: they import no file-system module', () => {
+    const READ_ONLY = ['app/lint.ts', 'app/inspect.ts', 'app/verify.ts', 'app/preview.ts', 'app/revoke.ts', 'app/iam.ts'];
+    for (const f of READ_ONLY) expect(FILES, f).toContain(f);
+    const bad = (imp: string) => /^(node:)?fs(\/promises)?$/.test(imp) || imp === 'node:path' || imp.startsWith('fs/');
+    expect(READ_ONLY.flatMap((f) => IMPORTS.get(f)!.filter(bad).map((imp) => `${f} → ${imp}`))).toEqual([]);
+  });
+
   it('the ASN.1 codec (src/asn1/) is the bottom layer: it imports nothing of src/ but the error type', () => {
     expectOnly(offenders((i) => text.has(i) && !i.startsWith('asn1/') && i !== 'errors.ts', (f) => !f.startsWith('asn1/')), {});
   });

@@ -1,6 +1,7 @@
 import { awsConfig, createProfile, trustPolicy } from '../../app/iam.js';
 import { PkiError } from '../../errors.js';
 import type { CommandDef, CommandGroup } from '../command.js';
+import { optionalFileDocument } from '../documents.js';
 import { awsOptions } from './anchor.js';
 
 const TARGET_FLAG = { target: { type: 'string', describe: 'publishing target (pki target add); default: the implicit one (--region / --endpoint)' } } as const;
@@ -50,7 +51,11 @@ const trust: CommandDef = {
       if (i < 1) throw new PkiError('USAGE_BAD_TAG', `--tag "${t}": expected NAME=VALUE (e.g. x509Subject/L=Berlin)`);
       tags.push([t.slice(0, i), t.slice(i + 1)]);
     }
-    const r = await trustPolicy(deps, { dir: a.dir, anchor: a.anchor, target: a.target, tags, cert: a.cert, profileMapping: a.profileMapping });
+    const r = await trustPolicy(deps, { dir: a.dir, anchor: a.anchor, target: a.target, tags,
+      // The mappings matter only to the certificate check: read only with --cert.
+      cert: optionalFileDocument(deps.cwd, a.cert, 'cert'),
+      profileMapping: a.cert ? optionalFileDocument(deps.cwd, a.profileMapping, 'profileMapping') : undefined,
+    });
     return { kind: 'pki.aws.trust-policy.result', data: r, text: `${JSON.stringify(r.policy, null, 2)}\n` };
   },
 };

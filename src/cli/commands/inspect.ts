@@ -1,4 +1,5 @@
 import { inspectFile, type describeCertificate } from '../../app/inspect.js';
+import { anyFileDocument } from '../documents.js';
 import type { CommandDef } from '../command.js';
 import { shortTime } from '../output/render.js';
 
@@ -33,7 +34,7 @@ export const inspectCommand: CommandDef = {
   ],
   builder: (y) => y.positional('file', { type: 'string', describe: 'the file to show' }),
   async run(a, { deps }) {
-    const r = await inspectFile(deps, { file: String(a.file) });
+    const r = await inspectFile(deps, { file: anyFileDocument(deps.cwd, String(a.file), 'FILE') });
     let text: string;
     if (r.type === 'certificate') text = certText(r.certificate);
     else if (r.type === 'bundle') text = r.certificates.map((c, i) => `# certificate ${i + 1} of ${r.certificates.length}\n${certText(c)}`).join('\n');

@@ -1,4 +1,5 @@
 import { LINT_CODES, lintFile, type LintAs } from '../../app/lint.js';
+import { anyFileDocument, optionalFileDocument } from '../documents.js';
 import { PkiError } from '../../errors.js';
 import type { CommandDef } from '../command.js';
 import { flagsIn } from '../output/flags.js';
@@ -25,7 +26,8 @@ export const lintCommand: CommandDef = {
         chain: { type: 'string', describe: 'the intermediates a leaf is sent with (checked: at most 5, CA rules)' },
       }),
   async run(a, { deps }) {
-    const results = (a.files as string[]).map((f) => flagsIn(lintFile(deps, f, { ...(a.as ? { as: a.as as LintAs } : {}), ...(a.chain ? { chain: a.chain } : {}) }), ['chain']));
+    const chain = optionalFileDocument(deps.cwd, a.chain as string | undefined, 'chain');
+    const results = (a.files as string[]).map((f) => flagsIn(lintFile(deps, anyFileDocument(deps.cwd, f, 'FILE'), { ...(a.as ? { as: a.as as LintAs } : {}), ...(chain ? { chain } : {}) }), ['chain']));
     const errors = results.reduce((n, r) => n + r.findings.filter((f) => f.severity === 'error').length, 0);
     const text = results
       .map(

@@ -1,6 +1,7 @@
 import { previewCertificate } from '../../app/preview.js';
 import { flagsIn } from '../output/flags.js';
 import type { CommandDef } from '../command.js';
+import { fileDocument, optionalFileDocument } from '../documents.js';
 import { table } from '../output/render.js';
 
 export const previewCommand: CommandDef = {
@@ -28,7 +29,7 @@ export const previewCommand: CommandDef = {
       'profile-mapping': { type: 'string', describe: 'the profile\'s attribute mappings (JSON or YAML)' },
     }),
   async run(a, { deps }) {
-    const r = flagsIn(await previewCertificate(deps, { cert: a.cert, chain: a.chain, profileMapping: a.profileMapping }), ['cert', 'chain']);
+    const r = flagsIn(await previewCertificate(deps, { cert: fileDocument(deps.cwd, a.cert, 'cert'), chain: optionalFileDocument(deps.cwd, a.chain, 'chain'), profileMapping: optionalFileDocument(deps.cwd, a.profileMapping, 'profileMapping') }), ['cert', 'chain']);
     const text =
       `Certificate ${r.serial}  ${r.subject}\n` +
       `  role session name  ${r.roleSessionName}\n` +

@@ -1,4 +1,6 @@
 import { renewCertificate } from '../../app/renew.js';
+import { INPUT_LIMITS } from '../../fs/files.js';
+import { optionalFileDocument } from '../documents.js';
 import { ACCEPTED_REASONS } from '../../domain/serial.js';
 import { forceOption, passphraseFileOption, type CommandDef } from '../command.js';
 
@@ -41,10 +43,10 @@ export const renewCommand: CommandDef = {
     const r = await renewCertificate(deps, {
       dir: a.dir,
       ca: a.ca,
-      cert: a.cert,
+      cert: optionalFileDocument(deps.cwd, a.cert, 'cert'),
       serial: a.serial,
       profile: a.profile,
-      csr: a.csr,
+      csr: optionalFileDocument(deps.cwd, a.csr, 'csr', INPUT_LIMITS.csr),
       keyOut: a.keyOut,
       keyType: a.keyType,
       out: a.out,

@@ -1,4 +1,6 @@
 import { revokeBatch, revokeCertificate } from '../../app/revoke.js';
+import { INPUT_LIMITS } from '../../fs/files.js';
+import { fileDocument, optionalFileDocument } from '../documents.js';
 import { PkiError } from '../../errors.js';
 import { ACCEPTED_REASONS } from '../../domain/serial.js';
 import type { CommandDef } from '../command.js';
@@ -28,10 +30,10 @@ export const revokeCommand: CommandDef = {
   async run(a, { deps }) {
     if (a.batch) {
       if (a.serial || a.cert) throw new PkiError('USAGE_CONFLICT', '--batch cannot be combined with --serial or --cert');
-      const r = await revokeBatch(deps, { dir: a.dir, ca: a.ca, batch: a.batch, reason: a.reason, invalidityDate: a.invalidityDate });
+      const r = await revokeBatch(deps, { dir: a.dir, ca: a.ca, batch: fileDocument(deps.cwd, a.batch, 'batch', INPUT_LIMITS.list), reason: a.reason, invalidityDate: a.invalidityDate });
       return { kind: 'pki.revoke.batch.result', data: r, text: `Revoked ${r.revoked} certificate(s) issued by ${r.issuer}\n` };
     }
-    const r = await revokeCertificate(deps, { dir: a.dir, ca: a.ca, serial: a.serial, cert: a.cert, reason: a.reason, invalidityDate: a.invalidityDate });
+    const r = await revokeCertificate(deps, { dir: a.dir, ca: a.ca, serial: a.serial, cert: optionalFileDocument(deps.cwd, a.cert, 'cert'), reason: a.reason, invalidityDate: a.invalidityDate });
     return {
       kind: 'pki.revoke.result',
       data: r,

@@ -1,5 +1,6 @@
 import { verifyCertificate } from '../../app/verify.js';
 import type { CommandDef } from '../command.js';
+import { crlFileDocuments, fileDocument, optionalFileDocument } from '../documents.js';
 
 export const verifyCommand: CommandDef = {
   command: 'verify',
@@ -34,7 +35,15 @@ export const verifyCommand: CommandDef = {
       'allow-weak-signatures': { type: 'boolean', default: false, describe: 'accept SHA-1 and MD5 signatures (legacy; Roles Anywhere refuses them)' },
     }),
   async run(a, { deps }) {
-    const r = await verifyCertificate(deps, { cert: a.cert, chain: a.chain, anchorBundle: a.anchorBundle, crls: a.crl, at: a.at, rfc5280: a.rfc5280, allowWeakSignatures: a.allowWeakSignatures });
+    const r = await verifyCertificate(deps, {
+      cert: fileDocument(deps.cwd, a.cert, 'cert'),
+      chain: optionalFileDocument(deps.cwd, a.chain, 'chain'),
+      anchorBundle: fileDocument(deps.cwd, a.anchorBundle, 'anchorBundle'),
+      crls: crlFileDocuments(deps.cwd, a.crl ?? [], 'crls'),
+      at: a.at,
+      rfc5280: a.rfc5280,
+      allowWeakSignatures: a.allowWeakSignatures,
+    });
     const text = r.valid
       ? `VALID at ${r.at}: ${r.path.join(' → ')}\n`
       : `INVALID at ${r.at}: ${r.failure!.check} check failed on ${r.failure!.certificate}: ${r.failure!.message}\n`;
