@@ -154,6 +154,17 @@ function commandAt(argv: readonly string[], commands: Commands): { def?: Command
   return sub ? { def: sub, names: [] } : { names: top.subcommands.map((c) => c.command.split(' ')[0]!) };
 }
 
+/** "pki", "pki issue" or "pki ca create": the longest command path the leading words of `argv` name. */
+function helpCommand(argv: readonly string[], commands: Commands): string {
+  const words = argv.filter((a) => !a.startsWith('-'));
+  const top = commands.find((c) => c.command.split(' ')[0] === words[0]);
+  if (!top) return 'pki';
+  const name = top.command.split(' ')[0];
+  if (!isGroup(top)) return `pki ${name}`;
+  const sub = top.subcommands.find((c) => c.command.split(' ')[0] === words[1]);
+  return sub ? `pki ${name} ${sub.command.split(' ')[0]}` : `pki ${name}`;
+}
+
 /** Option names (without dashes) a command accepts, global ones included. */
 function optionNames(def: CommandDef | undefined): string[] {
   const y = globalOptions(yargs([]));
@@ -164,6 +175,14 @@ function optionNames(def: CommandDef | undefined): string[] {
 
 /** Adds "did you mean" to yargs' "Unknown argument(s): a, b" for mistyped options and commands. */
 function withSuggestions(message: string, argv: readonly string[], commands: Commands): string {
+  // yargs' own suggestion for a mistyped subcommand ("Did you mean create?") names neither the word nor the group.
+  const dym = /^Did you mean (\S+)\?$/.exec(message);
+  if (dym) {
+    const at = commandAt(argv, commands);
+    const words = argv.filter((w) => !w.startsWith('-'));
+    const typed = words.find((w, i) => i > 0 && !at.names.includes(w)) ?? words[1];
+    return `unknown command: ${helpCommand(argv, commands)} ${typed ?? ''}`.trimEnd() + ` (did you mean ${dym[1]}?)`;
+  }
   const m = /^Unknown arguments?: (.*)$/.exec(message);
   if (!m) return message;
   const at = commandAt(argv, commands);
@@ -248,10 +267,14 @@ export async function run(argv: string[], rawDeps: Deps): Promise<number> {
   if (named) await parse(named);
   if (!named || !selected) await parse((commands = await allCommands()));
   if (parseError || (!selected && helpText === '')) {
-    const message = withSuggestions(parseError?.message ?? 'no command given', argv.slice(0, end), commands);
-    const err = new PkiError('USAGE_INVALID_ARGUMENTS', message, { hint: 'see pki --help' });
+    const words = argv.slice(0, end);
+    const message = withSuggestions(parseError?.message ?? 'no command given', words, commands);
+    // The help of the command in question, not the whole help before the error: the error stays in view. The help
+    // is printed only when a command or subcommand is missing (`pki`, `pki ca`): then it lists what to name.
+    const missingCommand = !parseError || /^name a (sub)?command\b/.test(parseError.message);
+    const err = new PkiError('USAGE_INVALID_ARGUMENTS', message, { hint: `see ${helpCommand(words, commands)} --help` });
     if (json) deps.stdout.write(jsonError(err));
-    else deps.stderr.write(`${helpText ? helpText + '\n\n' : ''}${textError(err, debug)}`);
+    else deps.stderr.write(`${helpText && missingCommand ? helpText + '\n\n' : ''}${textError(err, debug)}`);
     return err.exitCode;
   }
   if (!selected) {

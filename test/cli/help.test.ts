@@ -42,3 +42,32 @@ describe('help quality', () => {
     expect(r.json).toMatchObject({ ok: false, kind: 'pki.error', version: 1, error: { code: 'USAGE_INVALID_ARGUMENTS' } });
   });
 });
+
+describe('usage errors keep the error in view', () => {
+  const deps = () => makeDeps(tempDir());
+  it('an unknown option or command prints the error and the help to read, not the whole help before it', async () => {
+    const opt = await cli(['issue', '--bogus'], deps());
+    expect(opt.code).toBe(2);
+    expect(opt.stderr).not.toContain('Options:');
+    expect(opt.stderr).toContain('error: Unknown argument: bogus');
+    expect(opt.stderr).toContain('hint: see pki issue --help');
+    const top = await cli(['isue'], deps());
+    expect(top.code).toBe(2);
+    expect(top.stderr).not.toContain('Commands:');
+    expect(top.stderr).toContain('isue: did you mean issue?');
+    expect(top.stderr).toContain('hint: see pki --help');
+    const sub = await cli(['ca', 'craete', '--json'], deps());
+    expect(sub.code).toBe(2);
+    expect(sub.json.error).toMatchObject({ code: 'USAGE_INVALID_ARGUMENTS', message: 'unknown command: pki ca craete (did you mean create?)', hint: 'see pki ca --help' });
+  });
+
+  it('a missing command or subcommand still lists what to name', async () => {
+    const none = await cli([], deps());
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('Commands:');
+    const group = await cli(['ca'], deps());
+    expect(group.code).toBe(2);
+    expect(group.stderr).toContain('pki ca create');
+    expect(group.stderr).toContain('name a subcommand: pki ca <create|');
+  });
+});
