@@ -195,11 +195,20 @@ export interface CrlTransaction {
   entryBlocks(thisUpdate: Date, withReasons: boolean): AsyncIterable<Buffer>;
   /** Whether this issuer revoked `serial`, and the certificate's notAfter when the store knows the certificate. */
   revocationStatus(serial: string): Promise<{ revoked: boolean; notAfter?: Date }>;
-  /** Records a signed CRL (its DER in `chunks`, each used at once: a chunk may be reused by the producer). */
+  /**
+   * Records a signed CRL (its DER in `chunks`, each used at once: a chunk may be reused by the producer), and drops
+   * this issuer's reservations up to its number: the CRL now holds that high-water mark, so they need not linger.
+   */
   insertCrl(crl: CrlRecord, chunks: Iterable<Buffer> | AsyncIterable<Buffer>, actor: string, at: Date): Promise<void>;
-  /** The highest CRL Number reserved for this issuer (by a run that recorded its CRL, or died first). */
+  /**
+   * The highest CRL Number reserved for this issuer and still above every recorded CRL (a run still signing, or one
+   * that died before recording its CRL); undefined when there is none. The next number is above both.
+   */
   lastReservedCrlNumber(): Promise<number | undefined>;
-  /** Reserves `crlNumber` for this issuer: no later run will use it, whether or not its CRL is ever recorded. */
+  /**
+   * Reserves `crlNumber` for this issuer: no later run will use it, whether or not its CRL is ever recorded. A number
+   * already reserved, or not above the last recorded CRL's, is refused (INTERNAL_STORE or the driver's error).
+   */
   reserveCrlNumber(crlNumber: number, at: Date): Promise<void>;
 }
 

@@ -7,6 +7,7 @@
 import { PkiError } from '../errors.js';
 import type { AnchorRecord, Deps } from '../ports.js';
 import { createGateway, type AttributeMappingView, type Gateway, type GatewayOptions } from '../adapters/aws/gateway.js';
+import { checkGatewayEndpoints } from '../adapters/aws/endpoint.js';
 import { parseDuration } from '../domain/duration.js';
 import { previewCertificate } from './preview.js';
 import { anchorRecordName, resolveTargets, targetGatewayOptions, targetLabel } from './targets.js';
@@ -140,7 +141,9 @@ export async function createProfile(deps: Deps, input: ProfileInput) {
   const durationSeconds = input.duration ? parseDuration(input.duration, 'input.duration') : undefined;
   if (durationSeconds !== undefined && (durationSeconds < 900 || durationSeconds > 43200)) throw new PkiError('USAGE_BAD_DURATION', `input.duration ${input.duration}: a profile's session duration is 15m to 12h (900-43200 s)`, { details: { input: 'duration' } });
   const maps = parseMaps(input.maps);
+  checkGatewayEndpoints(deps.env, input);
   const opts = await withWorkspace(input.dir, deps, async (ws) => (input.target ? targetGatewayOptions((await resolveTargets(ws, [input.target!]))[0]!, input) : input));
+  checkGatewayEndpoints(deps.env, opts);
   const gw = input.gateway ?? (await createGateway(deps, opts));
   const calls: string[] = [];
   const same = (await gw.listProfiles()).filter((p) => p.name === input.name);
@@ -214,6 +217,8 @@ export async function awsConfig(deps: Deps, input: AwsConfigInput) {
   if (input.profileArn && !/^arn:aws[a-z-]*:rolesanywhere:[a-z0-9-]+:\d{12}:profile\/[\w-]+$/.test(input.profileArn)) throw new PkiError('USAGE_BAD_ARN', `input.profileArn "${input.profileArn}" is not a Roles Anywhere profile ARN`, { details: { input: 'profileArn' } });
   const name = input.name ?? input.profile ?? 'rolesanywhere';
   if (!/^[\w.+@-]{1,128}$/.test(name)) throw new PkiError('USAGE_BAD_NAME', `input.name "${name}" is not a usable AWS config profile name`, { details: { input: 'name' } });
+  // input.roleArn is the workload's role, not one pki assumes: only the endpoint is checked here.
+  checkGatewayEndpoints(deps.env, { ...(input.endpoint !== undefined ? { endpoint: input.endpoint } : {}) });
   const { anchor, opts } = await withWorkspace(input.dir, deps, async (ws) => {
     const a = await anchorOn(ws, input.anchor, input.target);
     // The connection only (region, endpoint, pacing): the role ARN here is the workload's role, not a role pki assumes.
@@ -222,6 +227,8 @@ export async function awsConfig(deps: Deps, input: AwsConfigInput) {
       : { region: input.region ?? a.region, ...(input.endpoint ? { endpoint: input.endpoint } : {}), ...(input.ratePerSecond !== undefined ? { ratePerSecond: input.ratePerSecond } : {}) };
     return { anchor: a, opts: o };
   });
+  // The endpoint also goes into the credential_process line: the helper would refuse it at every call.
+  checkGatewayEndpoints(deps.env, opts);
   let profileArn = input.profileArn;
   if (!profileArn) {
     const gw = input.gateway ?? (await createGateway(deps, opts));

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { PkiError } from '../errors.js';
 import { createGateway, type CrlView, type Gateway, type GatewayOptions, type TrustAnchorView } from '../adapters/aws/gateway.js';
+import { checkGatewayEndpoints } from '../adapters/aws/endpoint.js';
 import type { AnchorRecord, CaRecord, Deps, TargetRecord } from '../ports.js';
 import { anchorNameOf, anchorRecordName, arnParts, resolveTargets, targetGatewayOptions, targetLabel, targetOf } from './targets.js';
 import { parseDuration } from '../domain/duration.js';
@@ -114,6 +115,8 @@ export async function pushAnchor(deps: Deps, input: PushInput) {
   checkResourceName(input.name, 'input.name');
   const recordName = anchorRecordName(input.name, input.target?.name ?? '');
   const gwOpts: GatewayOptions = input.target ? targetGatewayOptions(input.target, input) : input;
+  // Before the lease or anything else is written: no signed request in clear over a network.
+  checkGatewayEndpoints(deps.env, gwOpts);
   const body = () =>
     withWorkspace(input.dir, deps, async (ws) => {
       for (const name of new Set(input.cas)) await assertCaUsable(ws, await getCa(ws, name), 'anchor');
@@ -319,6 +322,7 @@ export async function publishCrls(deps: Deps, input: PublishInput): Promise<{ re
     if (!(e instanceof PkiError)) throw e;
     return { ca: caName, anchor: job.anchor, ok: false, calls: [], error: { code: e.code, message: e.message, hint: e.hint ?? null, details: e.details } };
   };
+  checkGatewayEndpoints(deps.env, input);
   const jobs = await withWorkspace(input.dir, deps, (ws) => anchorJobs(ws, input.anchors, input.targets, input, input.gateway !== undefined));
   // Each due CRL is generated once, before fanning out (publishOne generates it itself when this failed, and fails).
   const generated = new Set<string>();
@@ -340,6 +344,13 @@ export async function publishCrls(deps: Deps, input: PublishInput): Promise<{ re
       const mine: PublishResult[] = [];
       // What the service holds on this anchor: read once (ListCrls), kept up to date with every write of this run.
       const view: { list?: CrlView[] } = {};
+      try {
+        // A target whose endpoint is refused fails here, before its lease is taken; the other targets go on.
+        if (!input.gateway) checkGatewayEndpoints(deps.env, job.opts);
+      } catch (e) {
+        results.push(...input.cas.map((caName) => ({ ...failure(caName, job, e), anchor: job.anchor, target: targetLabel(job.target), arn: job.arn })));
+        continue;
+      }
       const each = async (holder?: string) => {
         for (const caName of input.cas) {
           try {
@@ -529,6 +540,7 @@ export interface StatusFinding {
  * the store's latest. Warning (exit 10): a CRL expiring within `warn`, a CRL not from this PKI, a second CRL of a CA.
  */
 export async function anchorStatus(deps: Deps, input: GatewayOptions & { dir?: string; name: string; warn?: string; gateway?: Gateway }) {
+  checkGatewayEndpoints(deps.env, input);
   const warn = parseDuration(input.warn ?? '48h', 'input.warn');
   return withWorkspace(input.dir, deps, async (ws) => {
     const anchor = await ws.store.getAnchor(input.name);
@@ -618,6 +630,7 @@ export async function anchorStatus(deps: Deps, input: GatewayOptions & { dir?: s
  * --target ones), concurrently; a target that cannot be read is critical (exit 11) and does not stop the others.
  */
 export async function anchorStatusByTarget(deps: Deps, input: GatewayOptions & { dir?: string; name: string; warn?: string; targets?: string[] }) {
+  checkGatewayEndpoints(deps.env, input);
   const jobs = await withWorkspace(input.dir, deps, (ws) => anchorJobs(ws, [input.name], input.targets, input));
   const targets = await Promise.all(
     jobs.map(async (j) => {

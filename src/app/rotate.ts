@@ -10,6 +10,7 @@
  */
 import { PkiError } from '../errors.js';
 import { createGateway, type Gateway, type GatewayOptions } from '../adapters/aws/gateway.js';
+import { checkGatewayEndpoints } from '../adapters/aws/endpoint.js';
 import { formatDuration } from '../domain/duration.js';
 import type { PassphraseSource } from '../crypto/passphrase.js';
 import type { AnchorRecord, CaRecord, Deps, LeafSummary, PublishedCrl, RotationRecord } from '../ports.js';
@@ -394,6 +395,7 @@ export async function planRotation(
   deps: Deps,
   input: GatewayOptions & PassphraseSource & { dir?: string; anchor: string; newCa: string; oldCa?: string; subject?: string; parent?: string; checkService?: boolean; gateway?: Gateway },
 ) {
+  checkGatewayEndpoints(deps.env, input);
   return withWorkspace(input.dir, deps, async (ws) => {
     const anchor = await requireAnchor(ws, input.anchor);
     const open = await ws.store.openRotation(anchor.name);
@@ -521,6 +523,7 @@ async function pushBundle(deps: Deps, input: RotateInput, anchor: string, cas: s
 
 /** `pki rotate start`: the new CA goes into the bundle beside the old one; both CRLs are published. */
 export async function startRotation(deps: Deps, input: StartInput) {
+  checkGatewayEndpoints(deps.env, input);
   const created = await withWorkspace(input.dir, deps, async (ws) => {
     const anchor = await requireAnchor(ws, input.anchor);
     const open = await ws.store.openRotation(anchor.name);
@@ -646,6 +649,7 @@ function refusal(step: RotationStep, t: Extract<Transition, { kind: 'refuse' }>,
  * service's trust anchor really holds the new CA, so that what is issued from now on works.
  */
 export async function switchRotation(deps: Deps, input: RotateInput) {
+  checkGatewayEndpoints(deps.env, input);
   return withWorkspace(input.dir, deps, async (ws) => {
     const { r, t } = await requireOpen(ws, input.anchor, 'switch');
     const a = await recorded(ws, r);
@@ -669,6 +673,7 @@ export async function switchRotation(deps: Deps, input: RotateInput) {
 
 /** `pki rotate finish`: bundle = [new], the old side's CRLs deleted, the old CA retired. */
 export async function finishRotation(deps: Deps, input: RotateInput & { force?: number }) {
+  checkGatewayEndpoints(deps.env, input);
   const step = (input: RotateInput & { force?: number }) =>
     withWorkspace(input.dir, deps, async (ws) => {
       const open = await requireOpen(ws, input.anchor, 'finish');
@@ -704,6 +709,7 @@ export async function finishRotation(deps: Deps, input: RotateInput & { force?: 
 
 /** `pki rotate abort`: back to the bundle before the rotation while no live certificate depends on the new CA. */
 export async function abortRotation(deps: Deps, input: RotateInput & { force?: number }) {
+  checkGatewayEndpoints(deps.env, input);
   const step = (input: RotateInput & { force?: number }) =>
     withWorkspace(input.dir, deps, async (ws) => {
       const open = await requireOpen(ws, input.anchor, 'abort');

@@ -10,6 +10,7 @@ import { caStates, describeState, revokedInBundle } from './ca-state.js';
 import { withWorkspace } from './workspace.js';
 import { PkiError } from '../errors.js';
 import type { GatewayOptions } from '../adapters/aws/gateway.js';
+import { checkGatewayEndpoints } from '../adapters/aws/endpoint.js';
 import { anchorStatus } from './publish.js';
 
 export type Level = 'ok' | 'warning' | 'critical';
@@ -108,6 +109,8 @@ export async function hierarchyStatus(deps: Deps, input: { dir?: string; warn?: 
  * service unreachable, no credentials) is critical: the monitor cannot vouch for it.
  */
 export async function serviceChecks(deps: Deps, input: GatewayOptions & { dir?: string; crlWarn?: string }): Promise<StatusCheck[]> {
+  // A refused endpoint is a usage error (exit 2), not an anchor that could not be checked.
+  checkGatewayEndpoints(deps.env, input);
   const anchors = await withWorkspace(input.dir, deps, (ws) => ws.store.listAnchors());
   const checks: StatusCheck[] = [];
   for (const a of anchors) {

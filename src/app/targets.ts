@@ -8,6 +8,7 @@
 import { PkiError } from '../errors.js';
 import type { AnchorRecord, Deps, TargetRecord } from '../ports.js';
 import type { GatewayOptions } from '../adapters/aws/gateway.js';
+import { checkEndpointUrl } from '../adapters/aws/endpoint.js';
 import { withWorkspace, type Workspace } from './workspace.js';
 
 /** The label the implicit target (command-line region/endpoint) is shown with. */
@@ -53,15 +54,8 @@ export async function addTarget(deps: Deps, input: TargetInput): Promise<TargetR
     if (input.account !== undefined && roleAccount !== input.account)
       throw new PkiError('USAGE_CONFLICT', `input.roleArn is in account ${roleAccount}, input.account says ${input.account}`, { details: { input: ['roleArn', 'account'] } });
   }
-  if (input.endpoint !== undefined) {
-    let url: URL | undefined;
-    try {
-      url = new URL(input.endpoint);
-    } catch {
-      url = undefined;
-    }
-    if (!url || !['http:', 'https:'].includes(url.protocol)) throw new PkiError('USAGE_BAD_URL', `input.endpoint "${input.endpoint}" is not an http(s) URL`, { details: { input: 'endpoint' } });
-  }
+  // HTTPS, or plain HTTP to a loopback host (the emulator) only: never recorded otherwise.
+  if (input.endpoint !== undefined) checkEndpointUrl(input.endpoint, { input: 'endpoint' });
   return withWorkspace(input.dir, deps, async (ws) => {
     const t: TargetRecord = {
       name: input.name,
@@ -117,13 +111,16 @@ export async function resolveTargets(ws: Workspace, names: string[]): Promise<Ta
   return out;
 }
 
-/** Gateway options for a target: its region, endpoint and credentials (profile or role), the run's pacing. */
+/**
+ * Gateway options for a target: its region, endpoint and credentials (profile or role), the run's pacing. An endpoint
+ * recorded before plain HTTP to other hosts was refused is refused when the gateway is checked, naming the target.
+ */
 export function targetGatewayOptions(t: TargetRecord, base: GatewayOptions): GatewayOptions {
   return {
     ...(base.maxAttempts !== undefined ? { maxAttempts: base.maxAttempts } : {}),
     ...(base.ratePerSecond !== undefined ? { ratePerSecond: base.ratePerSecond } : {}),
     region: t.region,
-    ...(t.endpoint ? { endpoint: t.endpoint } : {}),
+    ...(t.endpoint ? { endpoint: t.endpoint, endpointSource: { target: t.name } } : {}),
     ...(t.awsProfile ? { awsProfile: t.awsProfile } : {}),
     ...(t.roleArn ? { roleArn: t.roleArn } : {}),
     ...(t.account ? { account: t.account } : {}),

@@ -34,6 +34,20 @@ async function withStore<T>(a: Adapter, fn: (s: Store, ctx: Awaited<ReturnType<A
   }
 }
 
+/**
+ * CA `issuerId`'s CRL number reservation rows: the row-level dump where the adapter has one (SQLite, PostgreSQL);
+ * otherwise (memory) what lastReservedCrlNumber shows, the highest one (none: no row at all).
+ */
+async function reservations(s: Store, issuerId: number): Promise<number[]> {
+  if (s.dumpTable) {
+    const out: number[] = [];
+    for await (const r of s.dumpTable('crl_reservation')) if (Number(r.issuer_id) === issuerId) out.push(Number(r.crl_number));
+    return out;
+  }
+  const max = await s.withCrlTransaction(issuerId, async (tx) => tx.lastReservedCrlNumber());
+  return max === undefined ? [] : [max];
+}
+
 async function rootWithCerts(s: Store, serials: string[]) {
   const root = await s.createCa(newCa('root'), null, ev('ca.init', 'root'), ACTOR, AT);
   const { collisions } = await s.recordIssued(root.id, serials.map((x) => newCert(x)), ACTOR, AT);
@@ -113,7 +127,7 @@ describe.each(adapters)('store contract: $name', (a) => {
     });
   });
 
-  it('ok/CRL transaction: entries stream in serial byte order; reservations and CRLs are kept; a throwing body commits nothing', async () => {
+  it('ok/CRL transaction: entries stream in serial byte order; CRLs are kept, a reservation until its CRL is recorded; a throwing body commits nothing', async () => {
     await withStore(a, async (s) => {
       const serials = ['0100', '0a', 'ff', '7f01', '00ff'];
       const root = await rootWithCerts(s, [...serials, '0b']);
@@ -166,6 +180,8 @@ describe.each(adapters)('store contract: $name', (a) => {
       expect(st.last).toMatchObject({ crlNumber: 1, entries: 5, reasons: true, derSize: der.length, revocationEpoch: 1 });
       expect(st.last!.nextUpdate.toISOString()).toBe('2026-03-08T12:00:00.000Z');
       expect((await s.listCrls(root.id)).map((c) => c.crlNumber)).toEqual([1]);
+      // The recorded CRL holds the high-water mark: its reservation is gone, and its number cannot be reserved again.
+      expect(await s.withCrlTransaction(root.id, async (tx) => tx.lastReservedCrlNumber())).toBeUndefined();
       expect(await codeOf(s.withCrlTransaction(root.id, async (tx) => tx.reserveCrlNumber(1, AT)))).not.toBe('no error');
     });
   });
@@ -363,7 +379,7 @@ describe.each(adapters)('store contract: $name', (a) => {
     });
   });
 
-  it('ok/CRL numbers: a reserved number whose CRL was never recorded stays a gap; numbers are per CA; a number recorded twice is refused', async () => {
+  it('ok/CRL numbers: a reserved number whose CRL was never recorded stays a gap; reservations do not outlive the CRL that covers them; numbers are per CA; a number recorded twice is refused', async () => {
     await withStore(a, async (s) => {
       const root = await rootWithCerts(s, ['0a']);
       const other = await s.createCa(newCa('other'), null, ev('ca.init', 'other'), ACTOR, AT);
@@ -375,19 +391,35 @@ describe.each(adapters)('store contract: $name', (a) => {
         expect(await tx.lastReservedCrlNumber()).toBe(1);
         await tx.reserveCrlNumber(2, AT);
       });
+      // Another CA's numbers are its own (and its reservations are not touched by this CA's CRLs).
+      expect(await s.withCrlTransaction(other.id, async (tx) => tx.lastReservedCrlNumber())).toBeUndefined();
+      await s.withCrlTransaction(other.id, async (tx) => tx.reserveCrlNumber(1, AT));
+      expect((await s.crlStatus(other.id)).last).toBeUndefined();
+      // A run that is still signing has reserved 3 when CRL 2 is recorded.
+      await s.withCrlTransaction(root.id, async (tx) => tx.reserveCrlNumber(3, AT));
       await s.withCrlTransaction(root.id, async (tx) => tx.insertCrl(crl(2), [Buffer.from('abc')], ACTOR, AT));
       expect((await s.listCrls(root.id)).map((c) => c.crlNumber)).toEqual([2]);
       expect(await s.crlDer(root.id, 1)).toBeUndefined();
       expect((await s.crlStatus(root.id)).last?.crlNumber).toBe(2);
-      // Another CA's numbers are its own.
-      expect(await s.withCrlTransaction(other.id, async (tx) => tx.lastReservedCrlNumber())).toBeUndefined();
-      await s.withCrlTransaction(other.id, async (tx) => tx.reserveCrlNumber(1, AT));
-      expect((await s.crlStatus(other.id)).last).toBeUndefined();
+      // Reservations 1 (abandoned) and 2 (completed) are covered by CRL 2 and dropped; 3 stays above it, so the number
+      // after it is still 4; a number not above the recorded CRL cannot be reserved.
+      expect(await reservations(s, root.id)).toEqual([3]);
+      expect(await s.withCrlTransaction(root.id, async (tx) => tx.lastReservedCrlNumber())).toBe(3);
+      expect(await codeOf(s.withCrlTransaction(root.id, async (tx) => tx.reserveCrlNumber(2, AT)))).not.toBe('no error');
+      expect(await reservations(s, other.id)).toEqual([1]);
+      // Many CRLs later, no completed reservation lingers.
+      for (let n = 3; n <= 12; n++) {
+        if (n > 3) await s.withCrlTransaction(root.id, async (tx) => tx.reserveCrlNumber(n, AT));
+        await s.withCrlTransaction(root.id, async (tx) => tx.insertCrl({ ...crl(n), sha256: `s${n}` }, [Buffer.from('abc')], ACTOR, AT));
+      }
+      expect(await reservations(s, root.id)).toEqual([]);
+      expect(await s.withCrlTransaction(root.id, async (tx) => tx.lastReservedCrlNumber())).toBeUndefined();
+      expect((await s.crlStatus(root.id)).last?.crlNumber).toBe(12);
       // The same number recorded again is refused, and the stored CRL is unchanged.
       expect(await codeOf(s.withCrlTransaction(root.id, async (tx) => tx.insertCrl({ ...crl(2), sha256: 'other' }, [Buffer.from('xyz')], ACTOR, AT)))).not.toBe('no error');
       expect((await s.crlDer(root.id, 2))!.toString()).toBe('abc');
-      expect((await s.listCrls(root.id)).map((c) => c.sha256)).toEqual(['s2']);
-      expect((await s.auditLog()).filter((r) => r.action === 'crl.generate').map((r) => r.target)).toEqual(['2']);
+      expect((await s.listCrls(root.id)).map((c) => c.sha256)).toEqual(['s2', 's3', 's4', 's5', 's6', 's7', 's8', 's9', 's10', 's11', 's12']);
+      expect((await s.auditLog()).filter((r) => r.action === 'crl.generate').map((r) => r.target)).toEqual(['2', '3', '4', '5', '6', '7', '8', '9', '10', '11', '12']);
     });
   });
 

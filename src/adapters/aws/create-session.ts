@@ -14,6 +14,7 @@ import { parseCertificate, type ParsedCertificate } from '../../x509/certificate
 import { decodePemBlocks } from '../../asn1/pem.js';
 import { signSessionRequest, signSessionRequestWith, type RequestSigner } from './x509-signer.js';
 import { MAX_CHAIN_CERTIFICATES } from '../../domain/roles-anywhere.js';
+import { checkEndpointUrl } from './endpoint.js';
 
 export interface CredentialProcessInput {
   /** A path, `env:NAME`, `fd:N` or the bytes (see inputs.ts). */
@@ -137,29 +138,9 @@ interface HttpAnswer {
   body: string;
 }
 
-/** The endpoint, checked: HTTPS, or plain HTTP to a loopback address only (credentials never cross a network in clear). */
+/** The endpoint (default: the region's), checked: HTTPS, or plain HTTP to a loopback address only (see endpoint.ts). */
 export function checkEndpoint(raw: string | undefined, region: string): URL {
-  let endpoint: URL;
-  try {
-    endpoint = new URL(raw ?? `https://rolesanywhere.${region}.amazonaws.com`);
-  } catch {
-    throw new PkiError('USAGE_BAD_ENDPOINT', `input.endpoint "${raw}" is not a URL`, { details: { flag: 'input.endpoint', input: 'endpoint' } });
-  }
-  if (endpoint.protocol === 'https:') return endpoint;
-  if (endpoint.protocol !== 'http:')
-    throw new PkiError('USAGE_BAD_ENDPOINT', `input.endpoint "${raw}": only https:// URLs are accepted`, { details: { flag: 'input.endpoint', input: 'endpoint' } });
-  if (!isLoopbackHost(endpoint.hostname))
-    throw new PkiError('USAGE_INSECURE_ENDPOINT', `input.endpoint "${raw}" is plain HTTP to a host that is not loopback: the signed request and the credentials would cross the network unencrypted`, {
-      details: { flag: 'input.endpoint', input: 'endpoint', endpoint: endpoint.origin },
-      hint: 'use https://; plain http:// is accepted for 127.0.0.1, localhost and [::1] only (a local emulator)',
-    });
-  return endpoint;
-}
-
-function isLoopbackHost(hostname: string): boolean {
-  if (hostname === 'localhost' || hostname === '[::1]') return true;
-  const m = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(hostname);
-  return !!m && m.slice(1).every((o) => Number(o) <= 255);
+  return checkEndpointUrl(raw ?? `https://rolesanywhere.${region}.amazonaws.com`, { input: 'endpoint' });
 }
 
 class ExchangeError extends Error {

@@ -6,10 +6,14 @@
 import type { CrlDetail, ProfileDetail, TrustAnchorDetail } from '@aws-sdk/client-rolesanywhere';
 import { PkiError } from '../../errors.js';
 import type { Deps } from '../../ports.js';
+import { checkGatewayEndpoints, type EndpointSource } from './endpoint.js';
 
 export interface GatewayOptions {
   region?: string;
+  /** HTTPS, or http:// to a loopback host only (checkEndpointUrl); default https://rolesanywhere.REGION.amazonaws.com. */
   endpoint?: string;
+  /** Where `endpoint` came from, for errors (default: input.endpoint; a target's: that target). */
+  endpointSource?: EndpointSource;
   /** Total attempts per call, first one included (default 6). */
   maxAttempts?: number;
   /**
@@ -171,6 +175,8 @@ async function targetCredentials(deps: Deps, opts: GatewayOptions, region: strin
 
 /** Loads the AWS SDK (~0.4 s of module loading: only commands that talk to AWS pay it) and builds the gateway. */
 export async function createGateway(deps: Deps, opts: GatewayOptions): Promise<Gateway> {
+  // No signed request in clear over a network: the Roles Anywhere endpoint and, for a role to assume, the STS one.
+  checkGatewayEndpoints(deps.env, opts);
   const {
     CreateProfileCommand,
     CreateTrustAnchorCommand,

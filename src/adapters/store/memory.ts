@@ -698,6 +698,9 @@ export class MemoryStore implements Store {
         reserveCrlNumber: async (crlNumber, at) => {
           const k = key(issuerId, crlNumber);
           if (v.tables.crlReservation.has(k)) throw new PkiError('INTERNAL_STORE', `CRL number ${crlNumber} of CA id ${issuerId} is already reserved`, { details: { caId: issuerId, crlNumber } });
+          let recorded: number | undefined;
+          for (const c of v.tables.crl.values()) if (c.issuer_id === issuerId && (recorded === undefined || c.crl_number > recorded)) recorded = c.crl_number;
+          if (recorded !== undefined && crlNumber <= recorded) throw new PkiError('INTERNAL_STORE', `CRL number ${crlNumber} of CA id ${issuerId} is not above its recorded CRL #${recorded}`, { details: { caId: issuerId, crlNumber } });
           this.requireCa(v.tables, issuerId);
           v.write('crlReservation').set(k, { issuer_id: issuerId, crl_number: crlNumber, reserved_at: toSec(at) });
         },
@@ -723,6 +726,9 @@ export class MemoryStore implements Store {
             created_at: toSec(crl.createdAt),
           });
           v.write('crlChunks').set(k, copies);
+          // Reservations up to this number are covered by the CRL now recorded (the next number is above it): only
+          // those above it (a run still signing, or one that died) stay.
+          for (const [rk, r] of v.tables.crlReservation) if (r.issuer_id === issuerId && r.crl_number <= crl.crlNumber) v.write('crlReservation').delete(rk);
           this.appendAudit(
             v,
             { action: 'crl.generate', target: String(crl.crlNumber), details: { issuerId, entries: crl.entries, pruned: crl.pruned, nextUpdate: crl.nextUpdate.toISOString(), sha256: crl.sha256 } },

@@ -707,6 +707,8 @@ export class PostgresStore implements Store {
       },
       lastReservedCrlNumber: async () => (await this.raw<{ v: number | null }>('SELECT MAX(crl_number) AS v FROM crl_reservation WHERE issuer_id = $1', [issuerId])).rows[0]?.v ?? undefined,
       reserveCrlNumber: async (crlNumber, at) => {
+        const recorded = (await this.raw<{ v: number | null }>('SELECT MAX(crl_number) AS v FROM crl WHERE issuer_id = $1', [issuerId])).rows[0]?.v ?? null;
+        if (recorded !== null && crlNumber <= Number(recorded)) throw new PkiError('INTERNAL_STORE', `CRL number ${crlNumber} of CA id ${issuerId} is not above its recorded CRL #${recorded}`, { details: { caId: issuerId, crlNumber } });
         await this.raw('INSERT INTO crl_reservation (issuer_id, crl_number, reserved_at) VALUES ($1, $2, $3)', [issuerId, crlNumber, toSec(at)]);
       },
       insertCrl: async (crl, chunks, actor, at) => {
@@ -718,6 +720,9 @@ export class PostgresStore implements Store {
         let seq = 0;
         // Each chunk is sent before the next is read (the producer may reuse its buffer).
         for await (const c of chunks) await this.raw('INSERT INTO crl_chunk (issuer_id, crl_number, seq, data) VALUES ($1, $2, $3, $4)', [issuerId, crl.crlNumber, seq++, Buffer.from(c)]);
+        // Reservations up to this number are covered by the CRL now recorded (the next number is above it): only
+        // those above it (a run still signing, or one that died) stay.
+        await this.raw('DELETE FROM crl_reservation WHERE issuer_id = $1 AND crl_number <= $2', [issuerId, crl.crlNumber]);
         await this.appendAudit(
           [{ action: 'crl.generate', target: String(crl.crlNumber), details: { issuerId, entries: crl.entries, pruned: crl.pruned, nextUpdate: crl.nextUpdate.toISOString(), sha256: crl.sha256 } }],
           actor,

@@ -10,7 +10,7 @@ import { DEFAULT_LEASE_WAIT_SECONDS, LEASE_SECONDS } from '../../app/lease.js';
 
 export const awsOptions = {
   region: { type: 'string', describe: 'AWS region (default: $AWS_REGION, then the SDK\'s configuration)' },
-  endpoint: { type: 'string', describe: 'Roles Anywhere endpoint URL (the emulator, or a VPC endpoint)' },
+  endpoint: { type: 'string', describe: 'Roles Anywhere endpoint URL (a VPC endpoint, the emulator): https://; plain http:// only to 127.0.0.1, localhost or [::1]' },
   'api-rate': { type: 'number', default: 1, describe: 'calls per second per API group (Roles Anywhere\'s quota is 1; 0: no pacing)' },
 } as const;
 
@@ -53,7 +53,9 @@ async function onNamedTargets(deps: Deps, dir: string | undefined, name: string)
 
 const AWS_NOTE =
   'Credentials come from the AWS SDK\'s standard chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, SSO, instance\n' +
-  'roles). Throttling, 5xx and dropped connections are retried with exponential backoff and jitter (6 attempts).';
+  'roles). Throttling, 5xx and dropped connections are retried with exponential backoff and jitter (6 attempts).\n' +
+  'Endpoints (--endpoint, a target\'s, PKI_STS_ENDPOINT) are https://, or plain http:// only to 127.0.0.1, localhost or\n' +
+  '[::1]: any other is USAGE_INSECURE_ENDPOINT (exit 2), refused before anything is written or sent.';
 
 const bundle: CommandDef = {
   command: 'bundle',

@@ -1,6 +1,7 @@
 import { hierarchyStatus, serviceChecks, withChecks } from '../../app/status.js';
 import { flagsIn } from '../output/flags.js';
 import { prometheus } from '../output/prometheus.js';
+import { statusText } from '../output/status-text.js';
 import { awsOptions } from './anchor.js';
 import type { CommandDef } from '../command.js';
 
@@ -49,8 +50,7 @@ export const statusCommand: CommandDef = {
     const text =
       a.format === 'prometheus' && !json
         ? prometheus(r) + (a.checkService ? serviceMetric() : '')
-        : `${r.status.toUpperCase()}: ${r.cas.length} CA(s), ${r.anchors.length} trust anchor(s)${r.rotations.length ? `, ${r.rotations.length} rotation(s)` : ''}\n` +
-          r.checks.filter((c) => c.level !== 'ok').map((c) => `  ${c.level.toUpperCase().padEnd(8)} ${c.message}\n`).join('');
+        : statusText(r);
     return { kind: 'pki.status.result', data: r, text, exitCode: r.exitCode };
   },
 };

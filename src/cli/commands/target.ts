@@ -6,7 +6,9 @@ const TARGET_NOTE =
   'A target is an account/region pair trust anchors and CRLs are published to, and how to reach it: an AWS\n' +
   'shared-config profile (--aws-profile), a role to assume with STS AssumeRole (--role-arn; the source credentials come\n' +
   'from the SDK\'s standard chain, PKI_STS_ENDPOINT overrides the STS endpoint), or neither (the standard chain);\n' +
-  '--endpoint points at another Roles Anywhere endpoint (a VPC endpoint, the emulator). With --account, every ARN the\n' +
+  '--endpoint points at another Roles Anywhere endpoint (a VPC endpoint, the emulator): https://, or plain http:// only\n' +
+  'to 127.0.0.1, localhost or [::1] (any other is USAGE_INSECURE_ENDPOINT, exit 2, and nothing is recorded; the same\n' +
+  'holds for PKI_STS_ENDPOINT when a target assumes a role). With --account, every ARN the\n' +
   'service returns must be in that account (AWS_WRONG_ACCOUNT, exit 9, otherwise).\n' +
   'Without --target, pki anchor push / crl publish / anchor status keep using --region and --endpoint (the implicit\n' +
   'target, shown as "(default)").';
@@ -26,7 +28,7 @@ const add: CommandDef = {
       account: { type: 'string', describe: '12-digit account id the target is in (checked against every ARN)' },
       'aws-profile': { type: 'string', describe: 'AWS shared-config profile whose credentials reach the target' },
       'role-arn': { type: 'string', describe: 'IAM role to assume (STS AssumeRole) to reach the target' },
-      endpoint: { type: 'string', describe: 'Roles Anywhere endpoint URL (default: the region\'s)' },
+      endpoint: { type: 'string', describe: 'Roles Anywhere endpoint URL (default: the region\'s): https://; plain http:// only to 127.0.0.1, localhost or [::1]' },
     }),
   async run(a, { deps }) {
     const t = await addTarget(deps, { dir: a.dir, name: String(a.name), region: a.region, account: a.account, awsProfile: a.awsProfile, roleArn: a.roleArn, endpoint: a.endpoint });

@@ -55,6 +55,8 @@ export class SqliteCrlRepository implements CrlRepository {
       },
       lastReservedCrlNumber: async () => (this.c.sql('SELECT MAX(crl_number) FROM crl_reservation WHERE issuer_id = ?').pluck().get(issuerId) as number | null) ?? undefined,
       reserveCrlNumber: async (crlNumber, at) => {
+        const recorded = this.c.sql('SELECT MAX(crl_number) FROM crl WHERE issuer_id = ?').pluck().get(issuerId) as number | null;
+        if (recorded !== null && crlNumber <= recorded) throw new PkiError('INTERNAL_STORE', `CRL number ${crlNumber} of CA id ${issuerId} is not above its recorded CRL #${recorded}`, { details: { caId: issuerId, crlNumber } });
         this.c.sql('INSERT INTO crl_reservation (issuer_id, crl_number, reserved_at) VALUES (?, ?, ?)').run(issuerId, crlNumber, toSec(at));
       },
       insertCrl: async (crl, chunks, actor, at) => {
@@ -65,6 +67,9 @@ export class SqliteCrlRepository implements CrlRepository {
         const chunk = this.c.sql('INSERT INTO crl_chunk (issuer_id, crl_number, seq, data) VALUES (?, ?, ?, ?)');
         let seq = 0;
         for await (const c of chunks) chunk.run(issuerId, crl.crlNumber, seq++, c);
+        // Reservations up to this number are covered by the CRL now recorded (the next number is above it): only
+        // those above it (a run still signing, or one that died) stay.
+        this.c.sql('DELETE FROM crl_reservation WHERE issuer_id = ? AND crl_number <= ?').run(issuerId, crl.crlNumber);
         this.c.appendAudit(
           { action: 'crl.generate', target: String(crl.crlNumber), details: { issuerId, entries: crl.entries, pruned: crl.pruned, nextUpdate: crl.nextUpdate.toISOString(), sha256: crl.sha256 } },
           actor,
