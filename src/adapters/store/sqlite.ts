@@ -6,7 +6,8 @@
  * puts them together as the Store port, with the whole-store operations (copy, backup, integrity check).
  */
 import { PkiError } from '../../errors.js';
-import type { CrlTransaction, Store } from '../../ports.js';
+import type { CrlTransaction, Store, StoreTransaction } from '../../ports.js';
+import { withBoundTransaction } from './transaction.js';
 import { COPY_TABLES } from './tables.js';
 import { SqliteConnection, type StoreOpenOptions } from './sqlite/connection.js';
 import { SqliteCaRepository } from './sqlite/cas.js';
@@ -94,6 +95,15 @@ export class SqliteStore implements Store {
   /** Runs PRAGMA integrity_check; returns 'ok' or the problems. */
   integrityCheck(): string {
     return (this.c.db.pragma('integrity_check') as Array<{ integrity_check: string }>).map((r) => r.integrity_check).join('; ');
+  }
+
+  /**
+   * One IMMEDIATE transaction around the awaited `fn` (the write lock: other processes wait on the busy timeout),
+   * alone on this connection; calls from `fn` join it (savepoints: better-sqlite3 nests its transactions). From
+   * inside a running transaction: a savepoint in it.
+   */
+  transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T> {
+    return this.c.immediate(() => withBoundTransaction(this, fn));
   }
 
   // Ca repository (sqlite/cas.ts)
