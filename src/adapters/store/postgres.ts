@@ -321,8 +321,19 @@ export class PostgresStore implements Store {
    * `fn` runs on it, a change that fails inside rolls back to its savepoint. Its audit rows are appended at the
    * commit, after every row lock it took, under the chain's lock (see the file comment).
    */
-  transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T> {
-    return this.tx(() => withBoundTransaction(this, fn));
+  async transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T> {
+    // What `fn` throws is rethrown as it is (as the other adapters do), not as a store failure.
+    let thrown: { e: unknown } | undefined;
+    try {
+      return await this.tx(() =>
+        withBoundTransaction(this, fn).catch((e: unknown) => {
+          thrown = { e };
+          throw e;
+        }),
+      );
+    } catch (e) {
+      throw thrown ? thrown.e : e;
+    }
   }
 
   close(): Promise<void> {
