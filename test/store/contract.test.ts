@@ -804,4 +804,44 @@ describe.each(adapters)('store contract: $name', (a) => {
       }
     });
   });
+
+  it('ok/PostgreSQL: an open transaction holds no audit lock before its commit: another node revoking meanwhile is not held up, and the two cannot deadlock', async () => {
+    // SQLite and the in-memory store: one writer at a time (another connection waits for the whole transaction).
+    if (a.name !== 'postgres') return;
+    await withStore(a, async (s, ctx) => {
+      const root = await rootWithCerts(s, ['0a']);
+      const other = await ctx.open();
+      try {
+        let wrote!: () => void;
+        let proceed!: () => void;
+        const firstWrite = new Promise<void>((r) => (wrote = r));
+        const go = new Promise<void>((r) => (proceed = r));
+        const t = s.transaction(async (tx) => {
+          await tx.addTarget(target('t1'), ev('target.add', 't1'), ACTOR, AT);
+          wrote();
+          await go;
+          // The other node revoked it meanwhile (its row lock, then the audit lock, then its commit).
+          expect(await codeOf(tx.revoke(root.id, [newRevocation('0a')], ACTOR, AT))).toBe('STATE_ALREADY_REVOKED');
+          await tx.saveAnchor(anchor('a1'), ev('anchor.push', 'a1'), ACTOR, AT);
+        });
+        await firstWrite;
+        // Another node's change: it appends to the audit chain while the transaction is open, without waiting.
+        let otherDone = false;
+        const revoked = other.revoke(root.id, [newRevocation('0a')], ACTOR, AT).then(() => (otherDone = true));
+        await Promise.race([revoked, sleep(5000)]);
+        expect(otherDone).toBe(true);
+        proceed();
+        await t;
+        const log = await s.auditLog();
+        expect(log.slice(2).map((r) => [r.action, r.target])).toEqual([
+          ['certificate.revoke', '0a'],
+          ['target.add', 't1'],
+          ['anchor.push', 'a1'],
+        ]);
+        expect(verifyAuditChain(log)).toBeUndefined();
+      } finally {
+        await other.close();
+      }
+    });
+  });
 });
