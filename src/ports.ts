@@ -413,9 +413,11 @@ export interface RevocationRepository {
 
 /**
  * CRLs (aggregate: an issuer's CRLs, their stored DER and the CRL numbers reserved).
- * Transactions: `withCrlTransaction` is the one awaited transaction of the port: no other CRL run for the issuer
- * overlaps it (in this process, another process, or another node), no other call on the same connection runs
- * inside it (calls made from its body join it), and it commits when the body resolves and rolls back when it throws.
+ * Transactions: `withCrlTransaction` is an awaited transaction (like {@link TransactionRepository.transaction}): no
+ * other CRL run for the issuer overlaps it (in this process, another process, or another node), no other call on the
+ * same connection runs inside it (calls made from its body join it), and it commits when the body resolves and rolls
+ * back when it throws. Called from inside a running transaction, it joins that one as a savepoint (still holding the
+ * issuer's CRL lock until that transaction ends).
  * A reserved CRL number is never handed out again, whether or not its CRL is recorded (a gap, never a reuse); a CRL
  * number recorded or reserved twice is refused. `crlStatus` reads without taking the write lock.
  */
