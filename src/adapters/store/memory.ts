@@ -11,7 +11,7 @@
  *   transaction's (a savepoint: it joins the transaction, committed or rolled back with it).
  * - Unique (issuer, serial) certificates, CRL numbers recorded or reserved once, compare-and-set rotation phases and
  *   leases, the audit chain appended through src/domain/audit.ts in the transaction of each change.
- * - Awaited transactions (CRL runs, imports) are serialised by a {@link ConnectionGate} shared by every
+ * - Awaited transactions (`transaction`, CRL runs, imports) are serialised by a {@link ConnectionGate} shared by every
  *   `MemoryStore` opened on the same {@link MemoryDatabase} (another "connection" waits like another process would
  *   on SQLite's write lock); other calls wait until it settles, calls from its own body go straight through.
  */

@@ -3,7 +3,8 @@
  * busy timeout so that concurrent `pki` processes queue instead of failing. The connection, its migrations and the
  * audit append are sqlite/connection.ts; each repository's SQL is its own file in sqlite/ (cas.ts, certificates.ts,
  * batches.ts, revocations.ts, crls.ts, audit.ts, publishing.ts, leases.ts, rotations.ts, imports.ts); this class
- * puts them together as the Store port, with the whole-store operations (copy, backup, integrity check).
+ * puts them together as the Store port, with the whole-store operations (copy, backup, integrity check) and
+ * `transaction` (several calls in one IMMEDIATE transaction).
  */
 import { PkiError } from '../../errors.js';
 import type { CrlTransaction, Store, StoreTransaction } from '../../ports.js';
