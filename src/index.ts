@@ -15,6 +15,8 @@ export type {
   LeaseRepository,
   RotationRepository,
   ImportRepository,
+  TransactionRepository,
+  StoreTransaction,
 } from './ports.js';
 export { run } from './cli/run.js';
 export { initPki, createCa, createCaCsr, importCa, listCas, exportCa } from './app/ca.js';

@@ -422,9 +422,11 @@ export interface RevocationRepository {
 
 /**
  * CRLs (aggregate: an issuer's CRLs, their stored DER and the CRL numbers reserved).
- * Transactions: `withCrlTransaction` is the one awaited transaction of the port: no other CRL run for the issuer
- * overlaps it (in this process, another process, or another node), no other call on the same connection runs
- * inside it (calls made from its body join it), and it commits when the body resolves and rolls back when it throws.
+ * Transactions: `withCrlTransaction` is an awaited transaction (like {@link TransactionRepository.transaction}): no
+ * other CRL run for the issuer overlaps it (in this process, another process, or another node), no other call on the
+ * same connection runs inside it (calls made from its body join it), and it commits when the body resolves and rolls
+ * back when it throws. Called from inside a running transaction, it joins that one as a savepoint (still holding the
+ * issuer's CRL lock until that transaction ends).
  * A reserved CRL number is never handed out again, whether or not its CRL is recorded (a gap, never a reuse); a CRL
  * number recorded or reserved twice is refused. `crlStatus` reads without taking the write lock.
  */
@@ -523,6 +525,34 @@ export interface ImportRepository {
 }
 
 /**
+ * The repositories as seen from inside one {@link TransactionRepository.transaction}: every call joins that
+ * transaction (a nested `transaction` or `withCrlTransaction` included). Usable only until the transaction settles:
+ * a call afterwards is refused (INTERNAL_TRANSACTION_ENDED).
+ */
+export type StoreTransaction = Omit<Store, keyof StoreConnection>;
+
+/**
+ * Several repository calls committed together or not at all.
+ *
+ * - `transaction(fn)` opens ONE transaction (SQLite: BEGIN IMMEDIATE, the write lock; PostgreSQL: BEGIN on the
+ *   store's connection; in-memory: a copy-on-write view), runs `fn` (which may await) and commits when it resolves;
+ *   when it throws, everything it wrote (audit rows included) is rolled back and the error is rethrown.
+ * - Every repository call made from `fn` (through `tx`, or through the store itself from `fn`'s async context) joins
+ *   it; a change that fails inside rolls back alone (a savepoint) and `fn` may go on. No other call on the store's
+ *   connection runs meanwhile: it waits until the transaction settles. Another connection (process, node) does not
+ *   see the uncommitted rows (SQLite and the in-memory store: its writers wait for the write lock).
+ * - Nested: `transaction` or `withCrlTransaction` called from inside `fn` JOINS it as a savepoint: its writes commit
+ *   with the outer transaction, and roll back alone when its body throws. Nested transactions started side by side
+ *   from one body (Promise.all) run one after the other (savepoints nest, they cannot interleave).
+ * - The audit rows of the calls inside are one stretch of the chain, in call order (PostgreSQL appends them at the
+ *   commit, under the chain's lock, so they are not in `auditLog()` read from inside `fn`).
+ * - Never put a network call (AWS) or anything slow inside: other writers (every node of a shared store) wait.
+ */
+export interface TransactionRepository {
+  transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T>;
+}
+
+/**
  * The store port: every repository on one connection. Every method that changes state is one transaction: a crash
  * leaves the old or the new state. Methods are async so that a networked adapter (PostgreSQL) can implement the
  * same port. A use case that needs only part of the store can declare the narrow repository type (e.g.
@@ -540,7 +570,8 @@ export interface Store
     PublishingRepository,
     LeaseRepository,
     RotationRepository,
-    ImportRepository {}
+    ImportRepository,
+    TransactionRepository {}
 
 /** One certificate of an imported CA's history. */
 export interface ImportedEntry {

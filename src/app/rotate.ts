@@ -700,8 +700,14 @@ export async function finishRotation(deps: Deps, input: RotateInput & { force?: 
       // The bundle first: while the old CA is still trusted its CRL must stay, or what it revoked would work again.
       if (r.anchorChange) await pushBundle(deps, input, a.anchor.name, a.bundleAfter, gw, calls);
       await removeCrls(ws, a.anchor, a.oldSubtree, gw, calls);
-      r = await ws.store.setRotationPhase(r.id, phasesBefore('finish', t.to), t.to, { action: 'rotate.finished', target: r.anchorName, details: { rotation: r.id, retired: a.old.name, calls } }, deps.actor, ws.now);
-      await retireCas(ws, a.oldSubtree, { rotation: r.id, anchor: r.anchorName });
+      // Finished and the old side retired in one transaction: never a finished rotation whose old CAs still issue.
+      const finishing = r;
+      r = await ws.store.transaction(async (tx) => {
+        const done = await tx.setRotationPhase(finishing.id, phasesBefore('finish', t.to), t.to, { action: 'rotate.finished', target: finishing.anchorName, details: { rotation: finishing.id, retired: a.old.name, calls } }, deps.actor, ws.now);
+        // ws.store, called from the body, joins the transaction.
+        await retireCas(ws, a.oldSubtree, { rotation: done.id, anchor: done.anchorName });
+        return done;
+      });
       return { anchor: r.anchorName, dryRun: false, phase: r.phase, old: a.old.name, new: a.newName, calls, forced: input.force ?? 0 };
     });
   return input.dryRun ? step(input) : withAnchorLease(deps, input, input.anchor, (leaseHolder) => step({ ...input, leaseHolder }));

@@ -300,4 +300,33 @@ describe('#6 rotation refusals', () => {
     expect((await t.ok(['rotate', 'finish', '--anchor', 'prod', ...t.ep])).phase).toBe('finished');
     expect((await t.remote()).crls).toEqual(['pki-issuing-2']);
   });
+
+  it('finish: the rotation is recorded finished and the old CA retired in one transaction; a store failure in between keeps neither, and the re-run completes', async () => {
+    const t = await setup('finish');
+    // The store refuses to retire a CA (a fault at the last write of the step).
+    const db = new Database(join(t.dir, 'pki.db'));
+    db.exec("CREATE TRIGGER refuse_retire BEFORE UPDATE OF status ON ca WHEN NEW.status = 'retired' BEGIN SELECT RAISE(ABORT, 'injected store failure'); END");
+    try {
+      await expect(STEPS.finish(t.deps, t.dir, await t.gateway())).rejects.toThrow(/injected store failure/);
+      const [open] = await t.stored();
+      // Not "finished" with root still active: the step stays interrupted, to be re-run.
+      expect(open?.phase).toBe('finishing');
+      expect((db.prepare("SELECT status FROM ca WHERE name = 'root'").get() as { status: string }).status).toBe('active');
+      expect((db.prepare("SELECT COUNT(*) AS n FROM audit WHERE action IN ('rotate.finished', 'ca.retire')").get() as { n: number }).n).toBe(0);
+    } finally {
+      db.exec('DROP TRIGGER refuse_retire');
+      db.close();
+    }
+    await STEPS.finish(t.deps, t.dir, await t.gateway());
+    const [open, all] = await t.stored();
+    expect(open).toBeUndefined();
+    expect(all.at(-1)!.phase).toBe('finished');
+    const st = SqliteStore.open(join(t.dir, 'pki.db'));
+    try {
+      expect((await st.getCa('root'))?.status).toBe('retired');
+      expect((await st.auditLog()).filter((r) => r.action === 'rotate.finished' || r.action === 'ca.retire').map((r) => r.action)).toEqual(['rotate.finished', 'ca.retire']);
+    } finally {
+      st.close();
+    }
+  });
 });

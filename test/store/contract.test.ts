@@ -575,4 +575,305 @@ describe.each(adapters)('store contract: $name', (a) => {
       }
     });
   });
+
+  // ---- Store.transaction: several calls committed together or not at all -----------------------------------------
+
+  const target = (name: string) => ({ name, region: 'eu-west-1', account: null, awsProfile: null, roleArn: null, endpoint: null, createdAt: AT });
+  const anchor = (name: string) => ({ name, arn: `arn:${name}`, trustAnchorId: `id-${name}`, region: 'eu-west-1', caNames: ['root'], bundleSha256: 'cd', updatedAt: AT });
+  const crlOf = (issuerId: number, n: number) => ({ issuerId, crlNumber: n, thisUpdate: AT, nextUpdate: new Date('2026-03-08T12:00:00Z'), entries: 1, pruned: 0, reasons: true, derSize: 3, pemSize: 9, sha256: `s${n}`, revocationEpoch: 1, createdAt: AT });
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it('ok/transaction: several writes of different repositories commit together, read their own writes inside, and chain their audit rows in call order', async () => {
+    await withStore(a, async (s) => {
+      const root = await rootWithCerts(s, ['0a', '0b']);
+      const before = (await s.auditLog()).length;
+      const result = await s.transaction(async (tx) => {
+        expect((await tx.recordIssued(root.id, [newCert('0c')], ACTOR, AT)).collisions).toEqual([]);
+        await tx.revoke(root.id, [newRevocation('0a')], ACTOR, AT);
+        await tx.addTarget(target('t1'), ev('target.add', 't1'), ACTOR, AT);
+        await tx.saveAnchor(anchor('a1'), ev('anchor.push', 'a1'), ACTOR, AT);
+        await tx.startBatch(root.id, '/csr', '/out', 1, AT);
+        // Its own writes are visible inside.
+        expect(await tx.getCertificates('0c', root.id)).toHaveLength(1);
+        expect((await tx.crlStatus(root.id)).epoch).toBe(1);
+        expect(await tx.getTarget('t1')).toBeDefined();
+        return 'done';
+      });
+      expect(result).toBe('done');
+      expect(await s.getCertificates('0c', root.id)).toHaveLength(1);
+      expect((await s.getCertificates('0a', root.id))[0]!.revocation?.reason).toBe(1);
+      expect(await s.getTarget('t1')).toBeDefined();
+      expect(await s.getAnchor('a1')).toBeDefined();
+      expect(await s.latestBatch(root.id, '/csr', '/out')).toBeDefined();
+      const log = await s.auditLog();
+      expect(log.slice(before).map((r) => [r.seq, r.action])).toEqual([
+        [before + 1, 'certificate.issue'],
+        [before + 2, 'certificate.revoke'],
+        [before + 3, 'target.add'],
+        [before + 4, 'anchor.push'],
+      ]);
+      expect(verifyAuditChain(log)).toBeUndefined();
+    });
+  });
+
+  it('fail/transaction: a throw rolls back every write, audit rows included, and is rethrown as it was; the chain still verifies and goes on', async () => {
+    await withStore(a, async (s) => {
+      const root = await rootWithCerts(s, ['0a', '0b']);
+      const before = await s.auditLog();
+      const boom = new Error('the body failed');
+      let caught: unknown;
+      try {
+        await s.transaction(async (tx) => {
+          await tx.recordIssued(root.id, [newCert('0c')], ACTOR, AT);
+          await tx.revoke(root.id, [newRevocation('0a')], ACTOR, AT);
+          await tx.addTarget(target('t1'), ev('target.add', 't1'), ACTOR, AT);
+          await tx.createCa(newCa('sub', root.id), { issuerId: root.id, cert: newCert('0d') }, ev('ca.create', 'sub'), ACTOR, AT);
+          await sleep(5);
+          throw boom;
+        });
+      } catch (e) {
+        caught = e;
+      }
+      expect(caught).toBe(boom);
+      // A PkiError from the body comes back as it is too.
+      expect(await codeOf(s.transaction(async (tx) => {
+        await tx.addTarget(target('t2'), ev('target.add', 't2'), ACTOR, AT);
+        throw new PkiError('STATE_TEST', 'refused');
+      }))).toBe('STATE_TEST');
+      expect(await s.getCertificates('0c', root.id)).toHaveLength(0);
+      expect(await s.getCertificates('0d', root.id)).toHaveLength(0);
+      expect(await s.revocationKeys()).toEqual([]);
+      expect((await s.crlStatus(root.id)).epoch).toBe(0);
+      expect(await s.listTargets()).toEqual([]);
+      expect(await s.getCa('sub')).toBeUndefined();
+      expect(await s.auditLog()).toEqual(before);
+      // The chain goes on from where it was.
+      await s.addTarget(target('t3'), ev('target.add', 't3'), ACTOR, AT);
+      const log = await s.auditLog();
+      expect(log.map((r) => r.seq)).toEqual([...before.map((r) => r.seq), before.length + 1]);
+      expect(verifyAuditChain(log)).toBeUndefined();
+    });
+  });
+
+  it('ok/transaction isolation: a call on the same store waits until it settles; another connection never sees its uncommitted rows', async () => {
+    await withStore(a, async (s, ctx) => {
+      const root = await rootWithCerts(s, ['0a']);
+      const other = await ctx.open();
+      try {
+        let opened!: () => void;
+        let release!: () => void;
+        const inTx = new Promise<void>((r) => (opened = r));
+        const proceed = new Promise<void>((r) => (release = r));
+        let released = false;
+        const t = s.transaction(async (tx) => {
+          await tx.recordIssued(root.id, [newCert('0e')], ACTOR, AT);
+          await tx.addTarget(target('t1'), ev('target.add', 't1'), ACTOR, AT);
+          opened();
+          await proceed;
+        });
+        await inTx;
+        // The same store, another part of the program: waits for the transaction.
+        let sameDone = false;
+        const same = s.getCertificates('0e', root.id).then((r) => ((sameDone = true), r));
+        // Another connection: either it does not see the rows yet, or it waited for the commit (in-memory).
+        const seen = other.getCertificates('0e', root.id).then((r) => ({ rows: r.length, released }));
+        const targets = other.listTargets().then((r) => ({ rows: r.length, released }));
+        await sleep(50);
+        expect(sameDone).toBe(false);
+        released = true;
+        release();
+        await t;
+        expect(await same).toHaveLength(1);
+        for (const r of [await seen, await targets]) if (!r.released) expect(r.rows).toBe(0);
+        expect(await other.getCertificates('0e', root.id)).toHaveLength(1);
+        expect(await other.getTarget('t1')).toBeDefined();
+        expect(verifyAuditChain(await other.auditLog())).toBeUndefined();
+      } finally {
+        await other.close();
+      }
+    });
+  });
+
+  it('ok/nested transactions join as savepoints: an inner one commits with the outer, rolls back alone when it throws, and with the outer when the outer throws; side-by-side inner ones run one after the other', async () => {
+    await withStore(a, async (s) => {
+      const root = await rootWithCerts(s, ['0a']);
+      await s.transaction(async (tx) => {
+        await tx.transaction(async (t2) => {
+          await t2.recordIssued(root.id, [newCert('0c')], ACTOR, AT);
+        });
+        expect(
+          await codeOf(
+            tx.transaction(async (t2) => {
+              await t2.addTarget(target('t1'), ev('target.add', 't1'), ACTOR, AT);
+              // Deeper still: joins too.
+              await s.transaction(async (t3) => t3.saveAnchor(anchor('a1'), ev('anchor.push', 'a1'), ACTOR, AT));
+              throw new PkiError('STATE_TEST', 'inner');
+            }),
+          ),
+        ).toBe('STATE_TEST');
+        expect(await tx.getTarget('t1')).toBeUndefined();
+        expect(await tx.getAnchor('a1')).toBeUndefined();
+        expect(await tx.getCertificates('0c', root.id)).toHaveLength(1);
+        // Side by side: the second starts when the first has settled; the first's failure keeps nothing of it.
+        const order: string[] = [];
+        await Promise.all([
+          tx
+            .transaction(async (t2) => {
+              order.push('first begins');
+              await t2.recordIssued(root.id, [newCert('1a')], ACTOR, AT);
+              await sleep(20);
+              order.push('first ends');
+              throw new PkiError('STATE_TEST', 'first');
+            })
+            .catch(() => undefined),
+          tx.transaction(async (t2) => {
+            order.push('second begins');
+            await t2.recordIssued(root.id, [newCert('1b')], ACTOR, AT);
+          }),
+        ]);
+        expect(order.indexOf('second begins')).toBeGreaterThan(order.indexOf('first ends'));
+      });
+      expect(await s.getCertificates('0c', root.id)).toHaveLength(1);
+      expect(await s.getCertificates('1a', root.id)).toHaveLength(0);
+      expect(await s.getCertificates('1b', root.id)).toHaveLength(1);
+      expect(await s.getTarget('t1')).toBeUndefined();
+      expect(await s.getAnchor('a1')).toBeUndefined();
+      // The outer throwing takes a committed inner one with it.
+      await expect(
+        s.transaction(async (tx) => {
+          await tx.transaction(async (t2) => t2.addTarget(target('t2'), ev('target.add', 't2'), ACTOR, AT));
+          throw new PkiError('STATE_TEST', 'outer');
+        }),
+      ).rejects.toThrow('outer');
+      expect(await s.getTarget('t2')).toBeUndefined();
+      expect((await s.auditLog()).map((r) => r.action)).toEqual(['ca.init', 'certificate.issue', 'certificate.issue', 'certificate.issue']);
+      expect(verifyAuditChain(await s.auditLog())).toBeUndefined();
+      // The tx handed to the body is refused once the transaction has ended.
+      let kept!: Parameters<Parameters<Store['transaction']>[0]>[0];
+      await s.transaction(async (tx) => {
+        kept = tx;
+      });
+      expect(await codeOf(kept.getCa('root'))).toBe('INTERNAL_TRANSACTION_ENDED');
+      expect(await codeOf(kept.addTarget(target('t9'), ev('target.add', 't9'), ACTOR, AT))).toBe('INTERNAL_TRANSACTION_ENDED');
+      expect(await s.getTarget('t9')).toBeUndefined();
+      expect((kept as unknown as Record<string, unknown>).close).toBeUndefined();
+    });
+  });
+
+  it('ok/a CRL transaction inside a transaction joins it (committed or rolled back with it); a transaction inside a CRL transaction body joins that', async () => {
+    await withStore(a, async (s) => {
+      const root = await rootWithCerts(s, ['0a', '0b']);
+      const run = (fail: boolean) =>
+        s.transaction(async (tx) => {
+          await tx.revoke(root.id, [newRevocation('0a')], ACTOR, AT);
+          await tx.withCrlTransaction(root.id, async (crl) => {
+            expect(await crl.revocationEpoch()).toBe(1);
+            expect(await crl.revocationStatus('0a')).toMatchObject({ revoked: true });
+            const n = ((await crl.lastReservedCrlNumber()) ?? 0) + 1;
+            await crl.reserveCrlNumber(n, AT);
+            await crl.insertCrl(crlOf(root.id, n), [Buffer.from('abc')], ACTOR, AT);
+          });
+          if (fail) throw new PkiError('STATE_TEST', 'after the CRL');
+        });
+      expect(await codeOf(run(true))).toBe('STATE_TEST');
+      expect(await s.revocationKeys()).toEqual([]);
+      expect(await s.listCrls(root.id)).toEqual([]);
+      expect(await s.withCrlTransaction(root.id, async (crl) => crl.lastReservedCrlNumber())).toBeUndefined();
+      expect((await s.auditLog()).map((r) => r.action)).toEqual(['ca.init', 'certificate.issue', 'certificate.issue']);
+      await run(false);
+      expect((await s.listCrls(root.id)).map((c) => c.crlNumber)).toEqual([1]);
+      expect((await s.crlStatus(root.id)).epoch).toBe(1);
+      expect((await s.auditLog()).slice(3).map((r) => r.action)).toEqual(['certificate.revoke', 'crl.generate']);
+
+      // The other way round: transactions from a CRL transaction's body are savepoints in it.
+      await s.withCrlTransaction(root.id, async (crl) => {
+        await crl.reserveCrlNumber(2, AT);
+        expect(await codeOf(s.transaction(async (tx) => {
+          await tx.recordIssued(root.id, [newCert('0c')], ACTOR, AT);
+          throw new PkiError('STATE_TEST', 'inner');
+        }))).toBe('STATE_TEST');
+        await s.transaction(async (tx) => tx.addTarget(target('t1'), ev('target.add', 't1'), ACTOR, AT));
+      });
+      expect(await s.withCrlTransaction(root.id, async (crl) => crl.lastReservedCrlNumber())).toBe(2);
+      expect(await s.getCertificates('0c', root.id)).toHaveLength(0);
+      expect(await s.getTarget('t1')).toBeDefined();
+      expect(verifyAuditChain(await s.auditLog())).toBeUndefined();
+    });
+  });
+
+  it('ok/transactions on two connections at once (two processes or nodes): every change kept, the audit log one chain', async () => {
+    // SQLite: another connection in this process would wait for the write lock synchronously (blocking the event
+    // loop that must finish the first transaction); two processes are covered by the CLI concurrency tests.
+    if (a.name === 'sqlite') return;
+    await withStore(a, async (s, ctx) => {
+      const root = await rootWithCerts(s, ['0a']);
+      const other = await ctx.open();
+      try {
+        const work = (store: Store, prefix: string) =>
+          Array.from({ length: 4 }, (_, i) =>
+            store.transaction(async (tx) => {
+              await tx.recordIssued(root.id, [newCert(`${prefix}${i}`)], ACTOR, AT);
+              await sleep(2);
+              await tx.addTarget(target(`${prefix}-t${i}`), ev('target.add', `${prefix}-t${i}`), ACTOR, AT);
+              if (i === 3) throw new PkiError('STATE_TEST', 'the last one fails');
+            }),
+          );
+        const settled = await Promise.allSettled([...work(s, 'a'), ...work(other, 'b'), s.revoke(root.id, [newRevocation('0a')], ACTOR, AT)]);
+        expect(settled.filter((r) => r.status === 'rejected')).toHaveLength(2);
+        expect((await s.listTargets()).map((t) => t.name).sort()).toEqual(['a-t0', 'a-t1', 'a-t2', 'b-t0', 'b-t1', 'b-t2']);
+        expect(await s.getCertificates('a3', root.id)).toHaveLength(0);
+        const log = await other.auditLog();
+        expect(log).toHaveLength(2 + 12 + 1);
+        expect(verifyAuditChain(log)).toBeUndefined();
+        // Each transaction's rows are one stretch of the chain.
+        for (const p of ['a', 'b'])
+          for (let i = 0; i < 3; i++) {
+            const k = log.findIndex((r) => r.target === `${p}${i}`);
+            expect(log[k + 1]).toMatchObject({ action: 'target.add', target: `${p}-t${i}` });
+          }
+      } finally {
+        await other.close();
+      }
+    });
+  });
+
+  it('ok/PostgreSQL: an open transaction holds no audit lock before its commit: another node revoking meanwhile is not held up, and the two cannot deadlock', async () => {
+    // SQLite and the in-memory store: one writer at a time (another connection waits for the whole transaction).
+    if (a.name !== 'postgres') return;
+    await withStore(a, async (s, ctx) => {
+      const root = await rootWithCerts(s, ['0a']);
+      const other = await ctx.open();
+      try {
+        let wrote!: () => void;
+        let proceed!: () => void;
+        const firstWrite = new Promise<void>((r) => (wrote = r));
+        const go = new Promise<void>((r) => (proceed = r));
+        const t = s.transaction(async (tx) => {
+          await tx.addTarget(target('t1'), ev('target.add', 't1'), ACTOR, AT);
+          wrote();
+          await go;
+          // The other node revoked it meanwhile (its row lock, then the audit lock, then its commit).
+          expect(await codeOf(tx.revoke(root.id, [newRevocation('0a')], ACTOR, AT))).toBe('STATE_ALREADY_REVOKED');
+          await tx.saveAnchor(anchor('a1'), ev('anchor.push', 'a1'), ACTOR, AT);
+        });
+        await firstWrite;
+        // Another node's change: it appends to the audit chain while the transaction is open, without waiting.
+        let otherDone = false;
+        const revoked = other.revoke(root.id, [newRevocation('0a')], ACTOR, AT).then(() => (otherDone = true));
+        await Promise.race([revoked, sleep(5000)]);
+        expect(otherDone).toBe(true);
+        proceed();
+        await t;
+        const log = await s.auditLog();
+        expect(log.slice(2).map((r) => [r.action, r.target])).toEqual([
+          ['certificate.revoke', '0a'],
+          ['target.add', 't1'],
+          ['anchor.push', 'a1'],
+        ]);
+        expect(verifyAuditChain(log)).toBeUndefined();
+      } finally {
+        await other.close();
+      }
+    });
+  });
 });

@@ -11,7 +11,7 @@
  *   transaction's (a savepoint: it joins the transaction, committed or rolled back with it).
  * - Unique (issuer, serial) certificates, CRL numbers recorded or reserved once, compare-and-set rotation phases and
  *   leases, the audit chain appended through src/domain/audit.ts in the transaction of each change.
- * - Awaited transactions (CRL runs, imports) are serialised by a {@link ConnectionGate} shared by every
+ * - Awaited transactions (`transaction`, CRL runs, imports) are serialised by a {@link ConnectionGate} shared by every
  *   `MemoryStore` opened on the same {@link MemoryDatabase} (another "connection" waits like another process would
  *   on SQLite's write lock); other calls wait until it settles, calls from its own body go straight through.
  */
@@ -42,9 +42,11 @@ import type {
   RotationPhase,
   RotationRecord,
   Store,
+  StoreTransaction,
   TargetRecord,
 } from '../../ports.js';
 import { ConnectionGate } from './gate.js';
+import { withBoundTransaction } from './transaction.js';
 import { MIGRATIONS, storedKeyPath } from './migrations.js';
 import {
   type AnchorRow,
@@ -278,15 +280,32 @@ export class MemoryStore implements Store {
     return result;
   }
 
-  /** An awaited transaction, alone on the database (see gate.ts): commits when `fn` resolves, discarded when it throws. */
+  /**
+   * An awaited transaction, alone on the database (see gate.ts): commits when `fn` resolves, discarded when it throws.
+   * From inside a running one's body: a view over that transaction's (a savepoint), absorbed into it when `fn`
+   * resolves and dropped when it throws.
+   */
   private awaited<T>(fn: (v: View) => Promise<T>): Promise<T> {
     this.check();
+    if (this.db.gate.inside)
+      return this.db.gate.nested(async () => {
+        const outer = this.db.current.getStore()!;
+        const view = new View(outer.tables);
+        const result = await this.db.current.run(view, () => fn(view));
+        outer.absorb(view);
+        return result;
+      });
     return this.db.gate.exclusive(async () => {
       const view = new View(this.db.tables);
       const result = await this.db.current.run(view, () => fn(view));
       this.db.tables = view.tables;
       return result;
     }, { settle: true });
+  }
+
+  /** Several calls in one awaited transaction (see {@link awaited}): every call from `fn` works on its view. */
+  transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T> {
+    return this.awaited(() => withBoundTransaction(this, fn));
   }
 
   private appendAudit(v: View, event: AuditEvent, actor: string, at: Date): void {

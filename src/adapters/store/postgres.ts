@@ -5,7 +5,9 @@
  *   call off the connection while a transaction that awaits is open.
  * - The audit chain stays one chain under concurrent writers: each transaction appends its audit rows last, under
  *   `pg_advisory_xact_lock(AUDIT)`, reading the head after taking it (READ COMMITTED: the statement sees every chain
- *   row committed before the lock was granted). Row locks are never taken after it, so it cannot deadlock.
+ *   row committed before the lock was granted). The rows of every change in a transaction (a `transaction` of
+ *   several calls included) are queued and appended together just before COMMIT, so row locks are never taken after
+ *   it and it cannot deadlock.
  * - CRL numbers: a CRL run holds the session advisory lock (CRL, issuer id) around its transaction, so two nodes
  *   generating a CRL for one CA run one after the other and each reads the other's reservation; the reservation's
  *   primary key (issuer, number) refuses a reuse even if the lock were bypassed. We chose the advisory lock over
@@ -43,9 +45,11 @@ import type {
   RotationPhase,
   RotationRecord,
   Store,
+  StoreTransaction,
   TargetRecord,
 } from '../../ports.js';
 import { ConnectionGate } from './gate.js';
+import { withBoundTransaction } from './transaction.js';
 import { COPY_TABLES, sameValue } from './tables.js';
 import { storedKeyPath } from './migrations.js';
 import { PG_MIGRATIONS } from './postgres-migrations.js';
@@ -213,6 +217,7 @@ export class PostgresStore implements Store {
    */
   private async q<R extends pg.QueryResultRow = any>(sql: string, params?: Params, opts: { read?: boolean } = {}): Promise<pg.QueryResult<R>> {
     if (this.gate.inside) {
+      await this.gate.idle();
       try {
         return await this.raw<R>(sql, params);
       } catch (e) {
@@ -257,24 +262,31 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * One transaction: BEGIN, the awaited body, COMMIT; ROLLBACK when it throws. A connection lost at any point is
-   * STORE_UNAVAILABLE: the server rolls back what it did not commit.
+   * One transaction: BEGIN, the awaited body, its audit rows (appended last, see {@link appendAudit}), COMMIT;
+   * ROLLBACK when it throws. A connection lost at any point is STORE_UNAVAILABLE: the server rolls back what it did
+   * not commit. `crlLock`: the CRL lock of that issuer is held around it (a session lock taken before BEGIN; from
+   * inside a running transaction, a transaction lock taken in it).
    */
   private async tx<T>(body: () => Promise<T>, opts: { crlLock?: number } = {}): Promise<T> {
     // Called from inside a running transaction's body: a savepoint in it (committed or rolled back with it), as
     // SQLite nests transactions.
-    if (this.gate.inside) {
-      const name = `pki_sp_${++this.savepoints}`;
-      await this.raw(`SAVEPOINT ${name}`).catch((e) => Promise.reject(this.mapError(e, 'savepoint')));
-      try {
-        const result = await body();
-        await this.raw(`RELEASE SAVEPOINT ${name}`);
-        return result;
-      } catch (e) {
-        await this.raw(`ROLLBACK TO SAVEPOINT ${name}`).catch(() => undefined);
-        throw this.mapError(e, 'rolled back to the savepoint');
-      }
-    }
+    if (this.gate.inside)
+      return this.gate.nested(async () => {
+        const name = `pki_sp_${++this.savepoints}`;
+        const audits = this.pendingAudit?.length ?? 0;
+        await this.raw(`SAVEPOINT ${name}`).catch((e) => Promise.reject(this.mapError(e, 'savepoint')));
+        try {
+          if (opts.crlLock !== undefined) await this.raw('SELECT pg_advisory_xact_lock($1, $2)', [CRL_LOCK_NS, opts.crlLock]);
+          const result = await body();
+          await this.raw(`RELEASE SAVEPOINT ${name}`);
+          return result;
+        } catch (e) {
+          // Its audit rows go with it.
+          if (this.pendingAudit) this.pendingAudit.length = audits;
+          await this.raw(`ROLLBACK TO SAVEPOINT ${name}`).catch(() => undefined);
+          throw this.mapError(e, 'rolled back to the savepoint');
+        }
+      });
     return this.gate.exclusive(async () => {
       let locked = false;
       try {
@@ -283,12 +295,16 @@ export class PostgresStore implements Store {
           locked = true;
         }
         await this.raw('BEGIN');
+        this.pendingAudit = [];
         let result: T;
         try {
           result = await body();
+          await this.writeAudit(this.pendingAudit);
         } catch (e) {
           await this.raw('ROLLBACK').catch(() => undefined);
           throw e;
+        } finally {
+          this.pendingAudit = undefined;
         }
         await this.raw('COMMIT');
         return result;
@@ -298,6 +314,26 @@ export class PostgresStore implements Store {
         if (locked) await this.raw('SELECT pg_advisory_unlock($1, $2)', [CRL_LOCK_NS, opts.crlLock]).catch(() => undefined);
       }
     });
+  }
+
+  /**
+   * Several calls in one transaction on this store's connection (BEGIN ... COMMIT, READ COMMITTED); every call from
+   * `fn` runs on it, a change that fails inside rolls back to its savepoint. Its audit rows are appended at the
+   * commit, after every row lock it took, under the chain's lock (see the file comment).
+   */
+  async transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T> {
+    // What `fn` throws is rethrown as it is (as the other adapters do), not as a store failure.
+    let thrown: { e: unknown } | undefined;
+    try {
+      return await this.tx(() =>
+        withBoundTransaction(this, fn).catch((e: unknown) => {
+          thrown = { e };
+          throw e;
+        }),
+      );
+    } catch (e) {
+      throw thrown ? thrown.e : e;
+    }
   }
 
   close(): Promise<void> {
@@ -331,14 +367,26 @@ export class PostgresStore implements Store {
     return (await this.read<{ v: number }>('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migration')).rows[0]!.v;
   }
 
-  /** Appends audit rows at the end of the running transaction, holding the chain's head (see the file comment). */
+  /**
+   * The audit rows of the running transaction (outermost), appended when its body has resolved, just before COMMIT:
+   * the chain's lock is taken after every row lock the transaction takes, however many changes it holds.
+   */
+  private pendingAudit: Array<{ event: AuditEvent; actor: string; at: Date }> | undefined;
+
+  /** Queues audit rows for the end of the running transaction (see {@link pendingAudit}). */
   private async appendAudit(events: AuditEvent[], actor: string, at: Date): Promise<void> {
-    if (!events.length) return;
+    if (!this.pendingAudit) return this.writeAudit(events.map((event) => ({ event, actor, at })));
+    for (const event of events) this.pendingAudit.push({ event, actor, at });
+  }
+
+  /** Appends audit rows in the running transaction, holding the chain's head (see the file comment). */
+  private async writeAudit(rows: Array<{ event: AuditEvent; actor: string; at: Date }>): Promise<void> {
+    if (!rows.length) return;
     await this.raw('SELECT pg_advisory_xact_lock($1)', [AUDIT_LOCK]);
     let head = (await this.raw<AuditHead>('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1')).rows[0];
     const cols: unknown[][] = [[], [], [], [], [], [], [], []];
-    for (const ev of events) {
-      const row = nextAuditRow(head, ev, actor, at);
+    for (const { event, actor, at } of rows) {
+      const row = nextAuditRow(head, event, actor, at);
       [row.seq, row.at, row.actor, row.action, row.target, row.details, row.prevHash, row.hash].forEach((v, i) => cols[i]!.push(v));
       head = row;
     }

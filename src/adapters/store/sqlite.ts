@@ -3,10 +3,12 @@
  * busy timeout so that concurrent `pki` processes queue instead of failing. The connection, its migrations and the
  * audit append are sqlite/connection.ts; each repository's SQL is its own file in sqlite/ (cas.ts, certificates.ts,
  * batches.ts, revocations.ts, crls.ts, audit.ts, publishing.ts, leases.ts, rotations.ts, imports.ts); this class
- * puts them together as the Store port, with the whole-store operations (copy, backup, integrity check).
+ * puts them together as the Store port, with the whole-store operations (copy, backup, integrity check) and
+ * `transaction` (several calls in one IMMEDIATE transaction).
  */
 import { PkiError } from '../../errors.js';
-import type { CrlTransaction, Store } from '../../ports.js';
+import type { CrlTransaction, Store, StoreTransaction } from '../../ports.js';
+import { withBoundTransaction } from './transaction.js';
 import { COPY_TABLES } from './tables.js';
 import { SqliteConnection, type StoreOpenOptions } from './sqlite/connection.js';
 import { SqliteCaRepository } from './sqlite/cas.js';
@@ -94,6 +96,15 @@ export class SqliteStore implements Store {
   /** Runs PRAGMA integrity_check; returns 'ok' or the problems. */
   integrityCheck(): string {
     return (this.c.db.pragma('integrity_check') as Array<{ integrity_check: string }>).map((r) => r.integrity_check).join('; ');
+  }
+
+  /**
+   * One IMMEDIATE transaction around the awaited `fn` (the write lock: other processes wait on the busy timeout),
+   * alone on this connection; calls from `fn` join it (savepoints: better-sqlite3 nests its transactions). From
+   * inside a running transaction: a savepoint in it.
+   */
+  transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T> {
+    return this.c.immediate(() => withBoundTransaction(this, fn));
   }
 
   // Ca repository (sqlite/cas.ts)

@@ -154,8 +154,26 @@ export class SqliteConnection {
     return id;
   }
 
-  /** BEGIN IMMEDIATE, the awaited body, COMMIT (ROLLBACK when it throws), alone on the connection. */
+  private savepoints = 0;
+
+  /**
+   * BEGIN IMMEDIATE, the awaited body, COMMIT (ROLLBACK when it throws), alone on the connection. Called from inside
+   * a running transaction's body: a savepoint in it (released into it, or rolled back alone when the body throws).
+   */
   immediate<T>(body: () => Promise<T>): Promise<T> {
+    if (this.gate.inside)
+      return this.gate.nested(async () => {
+        const name = `pki_sp_${++this.savepoints}`;
+        this.db.exec(`SAVEPOINT ${name}`);
+        try {
+          const result = await body();
+          this.db.exec(`RELEASE ${name}`);
+          return result;
+        } catch (e) {
+          if (this.db.inTransaction) this.db.exec(`ROLLBACK TO ${name}; RELEASE ${name}`);
+          throw e;
+        }
+      });
     return this.gate.exclusive(async () => {
       this.sql('BEGIN IMMEDIATE').run();
       try {
