@@ -12,7 +12,7 @@ import { parseCertificate, type ParsedCertificate } from '../x509/certificate.js
 import { readCsr } from '../x509/csr.js';
 import { formatSan } from '../x509/extensions.js';
 import { decodePemBlocks, looksLikePem } from '../asn1/pem.js';
-import { inspectCrl } from './crl.js';
+import { inspectCrl } from './crl/index.js';
 
 export function describeCertificate(c: ParsedCertificate, now: Date) {
   const left = Math.floor((c.notAfter.getTime() - now.getTime()) / 1000);

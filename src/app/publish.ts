@@ -15,7 +15,7 @@ import { checkOutput, writeFileAtomic } from '../fs/files.js';
 import { crlDerFromFile, decodeCrl, type DecodedCrl } from '../x509/crl.js';
 import { toPem } from '../asn1/pem.js';
 import { checkCaCertificate } from './ca.js';
-import { exportCrl, generateCrl } from './crl.js';
+import { exportCrl, generateCrl } from './crl/index.js';
 import { BUNDLE_MAX_CHARS, BUNDLE_MAX_CHARS_OLD_MODEL, MAX_CAS_PER_ANCHOR, MAX_CRLS_PER_ANCHOR } from '../domain/roles-anywhere.js';
 import { assertPublishable, expectedBundles } from './rotation-state.js';
 import { assertCaUsable, revokedInBundle } from './ca-state.js';

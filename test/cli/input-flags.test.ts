@@ -15,7 +15,7 @@ import { credentialProcess } from '../../src/adapters/aws/create-session.js';
 import { restorePki } from '../../src/app/backup.js';
 import { verifyCertificate } from '../../src/app/verify.js';
 import { issueBatch, issueCertificate } from '../../src/app/issue.js';
-import { checkCrl, generateCrl } from '../../src/app/crl.js';
+import { checkCrl, generateCrl } from '../../src/app/crl/index.js';
 import { flagOf, withFlags } from '../../src/cli/output/flags.js';
 import { cli, fixture, makeDeps, makePki, snapshot, tempDir } from '../helpers.js';
 
