@@ -17,7 +17,7 @@ export type {
   ImportRepository,
 } from './ports.js';
 export { run } from './cli/run.js';
-export { initPki, createCa, createCaCsr, importCa, listCas, exportCa } from './app/ca.js';
+export { initPki, createCa, createCaCsr, importCa, listCas, exportCa } from './app/ca/index.js';
 export { issueCertificate, issueBatch } from './app/issue.js';
 export { revokeCertificate } from './app/revoke.js';
 export { listCertificates, showCertificate } from './app/query.js';

@@ -14,7 +14,7 @@ import { withAnchorLease, type LeaseOptions } from './lease.js';
 import { checkOutput, writeFileAtomic } from '../fs/files.js';
 import { crlDerFromFile, decodeCrl, type DecodedCrl } from '../x509/crl.js';
 import { toPem } from '../asn1/pem.js';
-import { checkCaCertificate } from './ca.js';
+import { checkCaCertificate } from './ca/index.js';
 import { exportCrl, generateCrl } from './crl/index.js';
 import { BUNDLE_MAX_CHARS, BUNDLE_MAX_CHARS_OLD_MODEL, MAX_CAS_PER_ANCHOR, MAX_CRLS_PER_ANCHOR } from '../domain/roles-anywhere.js';
 import { assertPublishable, expectedBundles } from './rotation-state.js';

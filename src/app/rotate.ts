@@ -14,7 +14,7 @@ import { formatDuration } from '../domain/duration.js';
 import type { PassphraseSource } from '../crypto/passphrase.js';
 import type { AnchorRecord, CaRecord, Deps, LeafSummary, PublishedCrl, RotationRecord } from '../ports.js';
 import { loadProfile } from '../profile/load.js';
-import { checkCaCertificate, createCa, retireCas } from './ca.js';
+import { checkCaCertificate, createCa, retireCas } from './ca/index.js';
 import { crlResourceName, crlsOfCa, publishCrls, pushAnchor } from './publish.js';
 import { certificateSummary } from './query.js';
 import { assertNotClosed, subtree } from './rotation-state.js';

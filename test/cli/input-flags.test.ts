@@ -9,7 +9,7 @@ import { PkiError } from '../../src/errors.js';
 import { renewCertificate } from '../../src/app/renew.js';
 import { addTarget } from '../../src/app/targets.js';
 import { makeCsr } from '../../src/app/csr.js';
-import { createCa, initPki } from '../../src/app/ca.js';
+import { createCa, initPki } from '../../src/app/ca/index.js';
 import { importEasyRsa } from '../../src/app/import/easy-rsa.js';
 import { credentialProcess } from '../../src/adapters/aws/create-session.js';
 import { restorePki } from '../../src/app/backup.js';
