@@ -27,7 +27,7 @@ export { parseProfile, loadProfile } from './profile/load.js';
 export { readCsr } from './x509/csr.js';
 export { parseCertificate, readCertificate } from './x509/certificate.js';
 export { anchorBundle, pushAnchor, anchorStatus, publishCrls } from './app/publish.js';
-export { planRotation, startRotation, switchRotation, rotationStatus, finishRotation, abortRotation } from './app/rotate.js';
+export { planRotation, startRotation, switchRotation, rotationStatus, finishRotation, abortRotation } from './app/rotation/index.js';
 export type { RotationRecord, RotationPhase } from './ports.js';
 export type { JsonError, JsonResult, ResultData, ResultKind } from './cli/results.js';
 export { JSON_CONTRACT_VERSION } from './cli/results.js';
