@@ -19,7 +19,7 @@ export type {
   StoreTransaction,
 } from './ports.js';
 export { run } from './cli/run.js';
-export { initPki, createCa, createCaCsr, importCa, listCas, exportCa } from './app/ca.js';
+export { initPki, createCa, createCaCsr, importCa, listCas, exportCa } from './app/ca/index.js';
 export { issueCertificate, issueBatch } from './app/issue.js';
 export { revokeCertificate } from './app/revoke.js';
 export { listCertificates, showCertificate } from './app/query.js';
@@ -29,7 +29,7 @@ export { parseProfile, loadProfile } from './profile/load.js';
 export { readCsr } from './x509/csr.js';
 export { parseCertificate, readCertificate } from './x509/certificate.js';
 export { anchorBundle, pushAnchor, anchorStatus, publishCrls } from './app/publish.js';
-export { planRotation, startRotation, switchRotation, rotationStatus, finishRotation, abortRotation } from './app/rotate.js';
+export { planRotation, startRotation, switchRotation, rotationStatus, finishRotation, abortRotation } from './app/rotation/index.js';
 export type { RotationRecord, RotationPhase } from './ports.js';
 export type { JsonError, JsonResult, ResultData, ResultKind } from './cli/results.js';
 export { JSON_CONTRACT_VERSION } from './cli/results.js';

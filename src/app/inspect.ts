@@ -10,7 +10,7 @@ import { parseCertificate, type ParsedCertificate } from '../x509/certificate.js
 import { readCsr } from '../x509/csr.js';
 import { formatSan } from '../x509/extensions.js';
 import { decodePemBlocks, looksLikePem } from '../asn1/pem.js';
-import { inspectCrl } from './crl.js';
+import { inspectCrl } from './crl/index.js';
 import type { AnyDocument } from './documents.js';
 
 export function describeCertificate(c: ParsedCertificate, now: Date) {

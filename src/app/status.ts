@@ -5,7 +5,7 @@
  */
 import { parseDuration } from '../domain/duration.js';
 import type { Deps } from '../ports.js';
-import { rotationStatus } from './rotate.js';
+import { rotationStatus } from './rotation/index.js';
 import { caStates, describeState, revokedInBundle } from './ca-state.js';
 import { withWorkspace } from './workspace.js';
 import { PkiError } from '../errors.js';

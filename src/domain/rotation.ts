@@ -1,7 +1,7 @@
 /**
  * The CA rotation state machine (`pki rotate`), as data: its phases, and for every phase × step what the step does —
  * the phase it records before it talks to the service (its intent), the phase it records when done, or the refusal
- * with its error code. `src/app/rotate.ts` does the work of each step; whether a step may run, and what it records,
+ * with its error code. `src/app/rotation/` does the work of each step; whether a step may run, and what it records,
  * is decided here. Pure: no I/O.
  *
  * ```

@@ -284,7 +284,7 @@ describe('pki revoke --batch', () => {
 
 describe('CRL file framing', () => {
   it('ok/finishCrlFile moves the body down when the real outer header is shorter than the room kept', async () => {
-    const { finishCrlFile } = await import('../../src/app/crl.js');
+    const { finishCrlFile } = await import('../../src/app/crl/file.js');
     const { tlvHeader } = await import('../../src/x509/crl.js');
     const path = join(tempDir(), 'frame.der');
     // A body that with a 300-byte tail needs a 4-byte header (0x82 ..) but with a 50-byte tail only 3 (0x81 ..).

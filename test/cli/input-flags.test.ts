@@ -9,14 +9,14 @@ import { PkiError } from '../../src/errors.js';
 import { renewCertificate } from '../../src/app/renew.js';
 import { addTarget } from '../../src/app/targets.js';
 import { makeCsr } from '../../src/app/csr.js';
-import { createCa, initPki } from '../../src/app/ca.js';
+import { createCa, initPki } from '../../src/app/ca/index.js';
 import { importEasyRsa } from '../../src/app/import/easy-rsa.js';
 import { credentialProcess } from '../../src/adapters/aws/create-session.js';
 import { restorePki } from '../../src/app/backup.js';
 import { verifyCertificate } from '../../src/app/verify.js';
 import { documentOf } from '../../src/app/documents.js';
 import { issueBatch, issueCertificate } from '../../src/app/issue.js';
-import { checkCrl, generateCrl } from '../../src/app/crl.js';
+import { checkCrl, generateCrl } from '../../src/app/crl/index.js';
 import { flagOf, withFlags } from '../../src/cli/output/flags.js';
 import { cli, fixture, makeDeps, makePki, snapshot, tempDir } from '../helpers.js';
 

@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import { DeleteCrlCommand, GetTrustAnchorCommand, ListCrlsCommand, RolesAnywhereClient } from '@aws-sdk/client-rolesanywhere';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createGateway, type Gateway } from '../../src/adapters/aws/gateway.js';
-import { abortRotation, finishRotation, startRotation } from '../../src/app/rotate.js';
+import { abortRotation, finishRotation, startRotation } from '../../src/app/rotation/index.js';
 import { SqliteStore } from '../../src/adapters/store/sqlite.js';
 import { startEmulator, type Emulator } from '../../src/emulator/server.js';
 import { makeDeps, tempDir, pkiIn } from '../helpers.js';

@@ -160,7 +160,7 @@ describe.each(adapters)('store contract: $name', (a) => {
       await s.withCrlTransaction(root.id, async (tx) => {
         expect(await tx.lastReservedCrlNumber()).toBe(1);
         const chunks = async function* () {
-          // One reused buffer, as app/crl.ts's fileChunks hands them on.
+          // One reused buffer, as app/crl/file.ts's fileChunks hands them on.
           const buf = Buffer.alloc(10);
           for (let i = 0; i < der.length; i += 10) {
             const n = der.copy(buf, 0, i, i + 10);

@@ -14,7 +14,7 @@ import type { CaHistory, CaRecord, Deps, ImportedEntry, NewCertificate, NewRevoc
 import { readCertificate, verifyCertificateSignature, type ParsedCertificate } from '../../x509/certificate.js';
 import { decodeCrl, walkCrlEntries, type CrlEntry } from '../../x509/crl.js';
 import { formatSan, keyIdentifier } from '../../x509/extensions.js';
-import { CA_NAME_PATTERN, caSummary, checkCaCertificate } from '../ca.js';
+import { CA_NAME_PATTERN, caSummary, checkCaCertificate } from '../ca/index.js';
 import { sha256Fingerprint } from '../issuance.js';
 import { encodeCrlEntry } from '../../x509/crl.js';
 import { caCertificate, caKeyStore, type Workspace } from '../workspace.js';

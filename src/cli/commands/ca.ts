@@ -1,4 +1,4 @@
-import { createCa, createCaCsr, exportCa, importCa, listCas, retireCa, signCaCsr } from '../../app/ca.js';
+import { createCa, createCaCsr, exportCa, importCa, listCas, retireCa, signCaCsr } from '../../app/ca/index.js';
 import { stderrWithFlags } from '../output/flags.js';
 import { KEY_TYPES } from '../../crypto/keys.js';
 import { forceOption, passphraseFileOption, type CommandDef, type CommandGroup } from '../command.js';

@@ -1,4 +1,4 @@
-import { checkCrl, CHECK_EXIT, exportCrl, generateCrl, inspectCrl, listCrls, type CrlHeader } from '../../app/crl.js';
+import { checkCrl, CHECK_EXIT, exportCrl, generateCrl, inspectCrl, listCrls, type CrlHeader } from '../../app/crl/index.js';
 import { PkiError } from '../../errors.js';
 import type { Deps } from '../../ports.js';
 import { reasonName } from '../../domain/serial.js';

@@ -1,4 +1,4 @@
-import { initPki } from '../../app/ca.js';
+import { initPki } from '../../app/ca/index.js';
 import { stderrWithFlags } from '../output/flags.js';
 import { KEY_TYPES } from '../../crypto/keys.js';
 import { passphraseFileOption, type CommandDef } from '../command.js';

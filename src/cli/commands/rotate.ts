@@ -1,4 +1,4 @@
-import { abortRotation, finishRotation, planRotation, rotationStatus, startRotation, switchRotation } from '../../app/rotate.js';
+import { abortRotation, finishRotation, planRotation, rotationStatus, startRotation, switchRotation } from '../../app/rotation/index.js';
 import { flagsIn, stderrWithFlags } from '../output/flags.js';
 import { KEY_TYPES } from '../../crypto/keys.js';
 import { passphraseFileOption, type CommandDef, type CommandGroup } from '../command.js';

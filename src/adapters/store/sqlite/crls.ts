@@ -32,7 +32,7 @@ export class SqliteCrlRepository implements CrlRepository {
       entryBlocks: (thisUpdate, withReasons) => {
         // Concatenated inside SQLite, one block per first serial octet (256 primary-key range scans): fetching 1M
         // rows one by one costs ~2 us each in the driver; grouping by an expression would sort them all. Rows come in
-        // index (serial) order; nothing depends on it for correctness (see app/crl.ts), only the merge's speed.
+        // index (serial) order; nothing depends on it for correctness (see app/crl/merge.ts), only the merge's speed.
         const col = withReasons ? 'entry_der' : 'COALESCE(entry_der_no_reason, entry_der)';
         const block = this.c.sql(
           `SELECT CAST(group_concat(der, '') AS BLOB) FROM
