@@ -337,6 +337,8 @@ export interface Pkcs11KeyStoreOptions {
    * keys.pkcs11.module, the default) or a flag such as '--pkcs11-lib' (workload commands, which have no pki.yaml).
    */
   moduleFrom?: 'config' | `input.${string}`;
+  /** How `defaults.pinSource` is named in messages (default "pki.yaml keys.pkcs11"; e.g. "input.pkcs11PinSource"). */
+  pinSourceFrom?: string;
 }
 
 /** The module a token key opens with on this node (pki.yaml keys.pkcs11.module, else $PKI_PKCS11_MODULE), or undefined. */
@@ -547,7 +549,7 @@ export class Pkcs11KeyStore {
       return text;
     };
     if (uri.pinSource) return fromSource(uri.pinSource, flag, deps.cwd);
-    if (this.opts.defaults?.pinSource) return fromSource(this.opts.defaults.pinSource, 'pki.yaml keys.pkcs11', this.opts.baseDir ?? deps.cwd);
+    if (this.opts.defaults?.pinSource) return fromSource(this.opts.defaults.pinSource, this.opts.pinSourceFrom ?? 'pki.yaml keys.pkcs11', this.opts.baseDir ?? deps.cwd);
     const env = deps.env[PKCS11_PIN_ENV];
     if (env) return env;
     if (deps.interactive && deps.promptSecret) return deps.promptSecret(`PIN for token ${token.label}: `);
