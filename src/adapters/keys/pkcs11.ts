@@ -894,7 +894,7 @@ function refuseUnreferencedKeys(token: Token, s: P.Handle, label: string, inUse:
   throw new PkiError(
     'CRYPTO_TOKEN_ORPHAN_KEY',
     `token ${token.label} already has a private key labelled "${label}" (id ${id}${orphans.length > 1 ? ` and ${orphans.length - 1} more` : ''}) that no CA of this PKI uses: ` +
-      `a key pair left by a creation that was interrupted before it was recorded, or another PKI's key. Nothing was generated; pki does not delete it (it cannot tell which)`,
+      `a key pair left by a creation that was interrupted before it was recorded (or one still running), or another PKI's key. Nothing was generated; pki does not delete it (it cannot tell which)`,
     {
       details: { token: token.label, object: label, id, ids: orphans, module: token.module.path },
       hint: `if it is an orphan, remove it: ${orphans.map((h) => `${del('privkey', h)} && ${del('pubkey', h)}`).join('; ')} (list first: ${tool} --list-objects); otherwise choose another label with object=NAME in the key store URI`,
