@@ -14,7 +14,7 @@ import { isStoreKeyRef } from '../adapters/store/shared-keys.js';
 import { passphraseToUnlock, type PassphraseSource } from '../crypto/passphrase.js';
 import type { CaRecord, Deps, Store } from '../ports.js';
 import { keyRefScheme, type GeneratedKey, type KeyStore } from '../ports/signer.js';
-import { redactPkcs11Uri } from '../adapters/keys/pkcs11-uri.js';
+import { shownPkcs11Ref } from '../adapters/keys/pkcs11-uri.js';
 import type { KeyType } from '../crypto/keys.js';
 import { defaultStoreFactory } from '../adapters/store/factory.js';
 import { parseCertificate, verifyCertificateSignature, type Issuer, type ParsedCertificate } from '../x509/certificate.js';
@@ -128,7 +128,7 @@ export interface NewKeySource {
   defaults?: { module?: string; pinSource?: string };
 }
 
-export async function newKeySource(ws: { deps: Deps; config?: Config }, keyStore: string | undefined, flag = 'input.keyStore'): Promise<NewKeySource> {
+export async function newKeySource(ws: { deps: Deps; config?: Config; store?: Pick<Store, 'listCas'> }, keyStore: string | undefined, flag = 'input.keyStore'): Promise<NewKeySource> {
   if (keyStore === undefined) {
     const files = caKeyStore({ deps: ws.deps, config: ws.config! });
     return { onToken: false, generate: (type, label, description) => files.generate(type, label, description) };
@@ -136,7 +136,9 @@ export async function newKeySource(ws: { deps: Deps; config?: Config }, keyStore
   if (keyRefScheme(keyStore) !== 'pkcs11')
     throw new PkiError('USAGE_BAD_KEY_STORE', `${flag} "${keyStore}": give a pkcs11: URI naming a token (CA keys are files when ${flag} is not given)`, { details: { flag } });
   await assertNodeModule(ws, keyStore, flag);
-  const gen = await (await tokenKeyStore(ws)).generatorFor(keyStore, flag);
+  // A token key labelled as the new one that no CA of this store references is refused (CRYPTO_TOKEN_ORPHAN_KEY).
+  const inUse = ws.store ? (await ws.store.listCas()).map((c) => c.keyPath) : [];
+  const gen = await (await tokenKeyStore(ws)).generatorFor(keyStore, flag, { inUse });
   return { onToken: true, generate: (type, label) => gen.generate(type, label), defaults: gen.defaults };
 }
 
@@ -189,7 +191,7 @@ export async function unlockCa(ws: Workspace, ca: CaRecord, src: PassphraseSourc
     cert.spki,
   );
   if (!spkiMatches(signer.spki, cert.publicKey))
-    throw new PkiError('CRYPTO_KEY_MISMATCH', `the key ${ca.keyPath} does not match CA ${ca.name}'s certificate`, { details: { ca: ca.name, file: ca.keyPath } });
+    throw new PkiError('CRYPTO_KEY_MISMATCH', `the key ${shownKeyRef(ca.keyPath)} does not match CA ${ca.name}'s certificate`, { details: { ca: ca.name, file: shownKeyRef(ca.keyPath) } });
   return {
     ca,
     cert,
@@ -245,5 +247,5 @@ export const chainToPem = (certs: ParsedCertificate[]): string => certs.map((c) 
 
 /** A CA's key reference as shown (ca list, node join): a PIN in a pkcs11: reference (an older row) is masked. */
 export function shownKeyRef(ref: string): string {
-  return keyRefScheme(ref) === 'pkcs11' ? redactPkcs11Uri(ref) : ref;
+  return keyRefScheme(ref) === 'pkcs11' ? shownPkcs11Ref(ref) : ref;
 }

@@ -31,7 +31,7 @@ describe.skipIf(!!why)('#18 token errors through the CLI (SoftHSM2)', () => {
   };
   beforeAll(() => {
     hsm = softHsm();
-    for (const t of ['root-a', 'iss-a', 'root-b']) hsm.initToken(t);
+    for (const t of ['root-a', 'iss-a', 'root-b', 'root-c']) hsm.initToken(t);
     pin = hsm.pinFile();
     uri = (token, pinFile = pin) => `pkcs11:token=${token}?module-path=${hsm.module}&pin-source=file:${pinFile}`;
   });
@@ -104,7 +104,8 @@ describe.skipIf(!!why)('#18 token errors through the CLI (SoftHSM2)', () => {
     const cwd = tempDir();
     const deps = makeDeps(cwd);
     const a = pkiIn(join(cwd, 'a'), deps);
-    await a.ok(['init', '--subject', 'CN=Root Import', '--key-store', uri('root-a')]);
+    // Its own root token: root-a holds the key labelled "root" of the PKI made above.
+    await a.ok(['init', '--subject', 'CN=Root Import', '--key-store', uri('root-c')]);
     await a.ok(['ca', 'csr', 'carried', '--subject', 'CN=Carried CA', '--out', join(cwd, 'carried.csr'), '--key-store', uri('iss-a')]);
     await a.ok(['ca', 'sign', '--ca', 'root', '--csr', join(cwd, 'carried.csr'), '--out', join(cwd, 'carried.pem')]);
     await a.ok(['ca', 'export', 'root', '--out', join(cwd, 'root-import.pem')]);

@@ -102,7 +102,7 @@ describe.skipIf(!!why)('#18 token CA keys: proved on every open, referenced with
     await ok(['issue', '--ca', 'root', '--subject', 'CN=cron', '--key-out', join(elsewhere, 'c.key'), '--out', join(elsewhere, 'c.pem')]);
   });
 
-  it('fail/a stored reference carrying module-path and pin-source: both ignored, this node\'s pki.yaml chooses the module and the PIN', async () => {
+  it('fail/a stored reference carrying module-path and pin-source: both ignored and not shown by ca list, this node\'s pki.yaml chooses the module and the PIN', async () => {
     const cwd = tempDir('pki-p11-row-');
     const deps = makeDeps(cwd, { now: T0 });
     const dir = join(cwd, 'pki');
@@ -119,6 +119,12 @@ describe.skipIf(!!why)('#18 token CA keys: proved on every open, referenced with
     closePkcs11();
     const r = await ok(['issue', '--ca', 'root', '--subject', 'CN=row', '--key-out', join(cwd, 'row.key'), '--out', join(cwd, 'row.pem')]);
     expect(r.serial).toBeTruthy();
+    // ca list shows the token and the key only: not the row's module or PIN file.
+    const listed = await ok(['ca', 'list']);
+    expect(listed.find((c: { name: string }) => c.name === 'root').keyFile).toBe(init.ca.keyFile);
+    expect(JSON.stringify(listed)).not.toContain(evil);
+    expect(JSON.stringify(listed)).not.toContain(wrongPin);
+    expect(JSON.stringify(listed)).not.toMatch(/module-path|pin-source/);
   });
 
   it('fail/ca create with module-path on a PKI whose pki.yaml names no module: USAGE_PKCS11_MODULE_REQUIRED, hint keys.pkcs11, nothing created', async () => {
@@ -134,7 +140,7 @@ describe.skipIf(!!why)('#18 token CA keys: proved on every open, referenced with
     expect((await ok(['ca', 'list'])).map((c: { name: string }) => c.name)).toEqual(['root']);
   });
 
-  it('fail/vendor attributes (x-...) are not stored; a PIN in a stored reference is masked in ca list; pin-source=file://HOST is a usage error', async () => {
+  it('fail/vendor attributes (x-...) are not stored; a PIN in a stored reference is not shown by ca list; pin-source=file://HOST is a usage error', async () => {
     const cwd = tempDir('pki-p11-vendor-');
     const deps = makeDeps(cwd, { now: T0 });
     const dir = join(cwd, 'pki');
@@ -146,7 +152,7 @@ describe.skipIf(!!why)('#18 token CA keys: proved on every open, referenced with
     const db = new Database(join(dir, 'pki.db'));
     try {
       expect(db.prepare('SELECT key_path FROM ca WHERE name = ?').pluck().get('xv')).not.toMatch(/x-|424242/);
-      // A row written by an older version with a PIN in it: listed with the PIN masked.
+      // A row written by an older version with a PIN in it: listed without it.
       db.prepare('UPDATE ca SET key_path = ? WHERE name = ?').run(`${created.keyFile};pin-value=555777`, 'xv');
     } finally {
       db.close();
@@ -154,7 +160,7 @@ describe.skipIf(!!why)('#18 token CA keys: proved on every open, referenced with
     const list = await run(['ca', 'list', '--json']);
     expect(list.code).toBe(0);
     expect(list.stdout).not.toContain('555777');
-    expect(list.json.data.find((c: { name: string }) => c.name === 'xv').keyFile).toContain('pin-value=***');
+    expect(list.json.data.find((c: { name: string }) => c.name === 'xv').keyFile).toBe(created.keyFile);
     // A file URL naming another host is not a local PIN file: a usage error, not an internal one.
     const r = await run(['ca', 'create', 'fh', '--parent', 'root', '--subject', 'CN=FH', '--key-store', 'pkcs11:token=r4?pin-source=file://otherhost/tmp/pin']);
     expect([r.code, r.json.error.code]).toEqual([2, 'USAGE_BAD_PIN_SOURCE']);

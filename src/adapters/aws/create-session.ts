@@ -36,6 +36,8 @@ export interface CredentialProcessInput {
   insecureSkipTlsVerify?: boolean;
   /** PKCS#11 module for a `pkcs11:` privateKey whose URI has no module-path (else $PKI_PKCS11_MODULE). */
   pkcs11Lib?: string;
+  /** PIN source (`file:PATH` or `env:NAME`) for a `pkcs11:` privateKey whose URI has no pin-source (else $PKI_PKCS11_PIN). */
+  pkcs11PinSource?: string;
 }
 
 /** The credential_process output (AWS CLI/SDK "Version 1" format). */
@@ -113,13 +115,14 @@ export function isTokenKeySource(source: Source): source is string {
 /**
  * The workload key on a PKCS#11 token (`privateKey: 'pkcs11:...'`), checked to belong to `leaf`: its public key must
  * be the certificate's (or, on a token that holds only the private key, a challenge it signs must verify with it).
- * The PIN comes from pin-source in the URI, $PKI_PKCS11_PIN or a prompt; the module from module-path, `pkcs11Lib` or
- * $PKI_PKCS11_MODULE. The adapter (a native module) is loaded only here.
+ * The PIN comes from pin-source in the URI, `pkcs11PinSource`, $PKI_PKCS11_PIN or a prompt; the module from
+ * module-path, `pkcs11Lib` or $PKI_PKCS11_MODULE. The adapter (a native module) is loaded only here.
  */
 export async function tokenRequestSigner(input: CredentialProcessInput, deps: Deps, leaf: ParsedCertificate): Promise<RequestSigner> {
   const ref = input.privateKey as string;
   const { Pkcs11KeyStore } = await import('../keys/pkcs11.js');
-  const store = new Pkcs11KeyStore({ deps, moduleFrom: 'input.pkcs11Lib', ...(input.pkcs11Lib ? { defaults: { module: resolve(deps.cwd, input.pkcs11Lib) } } : {}) });
+  const defaults = { ...(input.pkcs11Lib ? { module: resolve(deps.cwd, input.pkcs11Lib) } : {}), ...(input.pkcs11PinSource ? { pinSource: input.pkcs11PinSource } : {}) };
+  const store = new Pkcs11KeyStore({ deps, moduleFrom: 'input.pkcs11Lib', pinSourceFrom: 'input.pkcs11PinSource', defaults });
   const key = await store.adoptKey(ref, 'input.privateKey', 'the workload key', leaf.spki, `input.certificate ${sourceLabel(input.certificate)}`);
   return {
     algorithm: key.signer.keyType.startsWith('rsa-') ? 'AWS4-X509-RSA-SHA256' : 'AWS4-X509-ECDSA-SHA256',

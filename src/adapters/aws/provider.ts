@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import { resolve } from 'node:path';
 import { PkiError } from '../../errors.js';
 import type { Deps } from '../../ports.js';
-import { credentialProcess, type CredentialProcessInput, type ProcessCredentials } from './create-session.js';
+import { credentialProcess, isTokenKeySource, type CredentialProcessInput, type ProcessCredentials } from './create-session.js';
 import { isFileSource, readSource, sourceLabel, type Source } from './inputs.js';
 
 /** Credentials in the AWS SDK for JavaScript's shape (AwsCredentialIdentity). */
@@ -78,7 +78,7 @@ export class CredentialRefresher {
   /** The stamps of the file sources (certificate, key, intermediates). */
   private fileStamps(): string {
     return [this.input.certificate, this.input.privateKey, this.input.intermediates]
-      .map((s) => (s !== undefined && isFileSource(s) ? fileStamp(resolve(this.deps.cwd, s)) : '-'))
+      .map((s) => (s !== undefined && isFileSource(s) && !isTokenKeySource(s) ? fileStamp(resolve(this.deps.cwd, s)) : '-'))
       .join('|');
   }
 
@@ -160,6 +160,15 @@ export interface FromRolesAnywhereOptions {
   roleSessionName?: string;
   /** Password of an encrypted PKCS#8 key (else PKI_KEY_PASSPHRASE in `env`). */
   pkcs8Password?: string;
+  /**
+   * For a `privateKey` on a PKCS#11 token (`pkcs11:token=...;object=...`): the token's module (the vendor library,
+   * as `--pkcs11-lib`), used when the URI has no module-path (else PKI_PKCS11_MODULE in `env`).
+   */
+  pkcs11Lib?: string;
+  /** The token's user PIN source, `file:PATH` or `env:NAME` (in `env`), used when the URI has no pin-source. */
+  pkcs11PinSource?: string;
+  /** The token's user PIN itself, when neither the URI nor `pkcs11PinSource` gives one (else PKI_PKCS11_PIN in `env`). */
+  pkcs11Pin?: string;
   /** Renew this many seconds before expiry (default 300). */
   refreshBeforeSeconds?: number;
   /** Seconds one CreateSession exchange may take, retries included (default 30). */
@@ -179,7 +188,11 @@ const asSource = (v: string | Buffer): Source => (typeof v === 'string' && v.inc
  * client. The first call signs CreateSession with the certificate's key; later calls return the same credentials
  * until `refreshBeforeSeconds` before they expire, then renew them (concurrent calls share one request). Certificate
  * and key files are re-read when they change. Errors are PkiError (`AWS_AccessDeniedException`, `CRYPTO_KEY_MISMATCH`,
- * ...); a failed renewal keeps returning the unexpired credentials held, never expired ones.
+ * ...); a failed renewal keeps returning the unexpired credentials held, never expired ones. A key on a PKCS#11 token
+ * (`privateKey: 'pkcs11:token=...;object=...'`) takes its module from `pkcs11Lib` and its PIN from `pkcs11PinSource`
+ * or `pkcs11Pin` (the URI's module-path and pin-source first, `env`'s PKI_PKCS11_MODULE / PKI_PKCS11_PIN last); it is
+ * opened again, by its URI, at each renewal, so a key replaced on the token under the same label is used together with
+ * the new certificate.
  *
  * @example
  * const s3 = new S3Client({ credentials: fromRolesAnywhere({ certificate: '/etc/app/leaf.pem', privateKey: '/etc/app/leaf.key', trustAnchorArn, profileArn, roleArn }) });
@@ -187,6 +200,7 @@ const asSource = (v: string | Buffer): Source => (typeof v === 'string' && v.inc
 export function fromRolesAnywhere(options: FromRolesAnywhereOptions): () => Promise<RolesAnywhereCredentials> {
   const env = { ...(options.env ?? {}) };
   if (options.pkcs8Password !== undefined) env.PKI_KEY_PASSPHRASE = options.pkcs8Password;
+  if (options.pkcs11Pin !== undefined) env.PKI_PKCS11_PIN = options.pkcs11Pin;
   const deps: RefresherDeps = {
     now: options.now ?? (() => new Date()),
     randomBytes: (n) => cryptoRandomBytes(n),
@@ -207,6 +221,8 @@ export function fromRolesAnywhere(options: FromRolesAnywhereOptions): () => Prom
   if (options.sessionDuration !== undefined) input.sessionDuration = options.sessionDuration;
   if (options.roleSessionName !== undefined) input.roleSessionName = options.roleSessionName;
   if (options.timeoutSeconds !== undefined) input.timeoutSeconds = options.timeoutSeconds;
+  if (options.pkcs11Lib !== undefined) input.pkcs11Lib = options.pkcs11Lib;
+  if (options.pkcs11PinSource !== undefined) input.pkcs11PinSource = options.pkcs11PinSource;
   const refresher = new CredentialRefresher(deps, input, {
     ...(options.refreshBeforeSeconds === undefined ? {} : { refreshBeforeSeconds: options.refreshBeforeSeconds }),
     onError: (err, cached) => {

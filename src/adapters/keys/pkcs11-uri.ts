@@ -204,3 +204,24 @@ export function formatPkcs11Uri(uri: Pkcs11Uri): string {
   if (uri.pinSource !== undefined) query.push(`pin-source=${queryVal(uri.pinSource)}`);
   return `pkcs11:${path.join(';')}${query.length ? `?${query.join('&')}` : ''}`;
 }
+
+/**
+ * A stored key reference as shown (`pki ca list`, `node join`, messages): the token and the key only (token, serial,
+ * manufacturer, model, slot-id, object, id, ...), never a module, a PIN source, a PIN or a vendor attribute, which a
+ * reference written by an older version may still carry. One that does not parse keeps only its known path
+ * attributes, a PIN never among them.
+ */
+export function shownPkcs11Ref(ref: string): string {
+  try {
+    const { modulePath: _m, moduleName: _n, pinSource: _s, pinValue: _p, ...rest } = parsePkcs11Uri(ref);
+    return formatPkcs11Uri({ ...rest, vendor: [] });
+  } catch {
+    const body = ref.slice('pkcs11:'.length);
+    const q = body.indexOf('?');
+    const kept = (q < 0 ? body : body.slice(0, q)).split(';').filter((item) => {
+      const eq = item.indexOf('=');
+      return eq > 0 && Object.hasOwn(PATH_ATTRS, item.slice(0, eq).toLowerCase());
+    });
+    return `pkcs11:${kept.join(';')}`;
+  }
+}

@@ -25,9 +25,9 @@ import type { Deps } from '../../ports.js';
 import type { GeneratedKey, Signer } from '../../ports/signer.js';
 import { keyIdentifier } from '../../x509/extensions.js';
 import { parseCertificate } from '../../x509/certificate.js';
-import { assertNoPinValue, formatPkcs11Uri, parsePkcs11Uri, redactPkcs11Uri, type Pkcs11Uri } from './pkcs11-uri.js';
+import { assertNoPinValue, formatPkcs11Uri, parsePkcs11Uri, redactPkcs11Uri, shownPkcs11Ref, type Pkcs11Uri } from './pkcs11-uri.js';
 
-export { formatPkcs11Uri, parsePkcs11Uri, redactPkcs11Uri, type Pkcs11Uri } from './pkcs11-uri.js';
+export { formatPkcs11Uri, parsePkcs11Uri, redactPkcs11Uri, shownPkcs11Ref, type Pkcs11Uri } from './pkcs11-uri.js';
 
 /** The environment variables pki reads for token defaults. */
 export const PKCS11_PIN_ENV = 'PKI_PKCS11_PIN';
@@ -337,6 +337,8 @@ export interface Pkcs11KeyStoreOptions {
    * keys.pkcs11.module, the default) or a flag such as '--pkcs11-lib' (workload commands, which have no pki.yaml).
    */
   moduleFrom?: 'config' | `input.${string}`;
+  /** How `defaults.pinSource` is named in messages (default "pki.yaml keys.pkcs11"; e.g. "input.pkcs11PinSource"). */
+  pinSourceFrom?: string;
 }
 
 /** The module a token key opens with on this node (pki.yaml keys.pkcs11.module, else $PKI_PKCS11_MODULE), or undefined. */
@@ -547,7 +549,7 @@ export class Pkcs11KeyStore {
       return text;
     };
     if (uri.pinSource) return fromSource(uri.pinSource, flag, deps.cwd);
-    if (this.opts.defaults?.pinSource) return fromSource(this.opts.defaults.pinSource, 'pki.yaml keys.pkcs11', this.opts.baseDir ?? deps.cwd);
+    if (this.opts.defaults?.pinSource) return fromSource(this.opts.defaults.pinSource, this.opts.pinSourceFrom ?? 'pki.yaml keys.pkcs11', this.opts.baseDir ?? deps.cwd);
     const env = deps.env[PKCS11_PIN_ENV];
     if (env) return env;
     if (deps.interactive && deps.promptSecret) return deps.promptSecret(`PIN for token ${token.label}: `);
@@ -613,7 +615,11 @@ export class Pkcs11KeyStore {
    * A key generator on the token of `ref` (a `pkcs11:` URI naming the token; `object=` overrides the label). Logs
    * in now (a prompt may happen), so that `generate` itself needs nothing more.
    */
-  async generatorFor(ref: string, flag = 'input.keyStore'): Promise<{ generate(type: KeyType, label: string): GeneratedKey; token: string; defaults: { module?: string; pinSource?: string } }> {
+  async generatorFor(
+    ref: string,
+    flag = 'input.keyStore',
+    opts: { inUse?: readonly string[] } = {},
+  ): Promise<{ generate(type: KeyType, label: string): GeneratedKey; token: string; defaults: { module?: string; pinSource?: string } }> {
     const uri = parsePkcs11Uri(ref, flag);
     const shown = redactPkcs11Uri(ref);
     if (uri.id) throw new PkiError('USAGE_BAD_PKCS11_URI', `${flag} "${shown}": a key store names a token; id= belongs to an existing key (pki sets CKA_ID to the key identifier)`, { details: { flag } });
@@ -624,10 +630,11 @@ export class Pkcs11KeyStore {
       ...(uri.modulePath !== undefined || uri.moduleName !== undefined ? { module: this.modulePath(uri, flag) } : {}),
       ...(uri.pinSource ? { pinSource: absolutePinSource(uri.pinSource, this.opts.deps.cwd) } : {}),
     };
-    return { token: token.label, defaults, generate: (type, label) => this.generateOn(token, uri, type, uri.object ?? label) };
+    const inUse = opts.inUse ?? [];
+    return { token: token.label, defaults, generate: (type, label) => this.generateOn(token, uri, type, uri.object ?? label, inUse) };
   }
 
-  private generateOn(token: Token, base: Pkcs11Uri, type: KeyType, label: string): GeneratedKey {
+  private generateOn(token: Token, base: Pkcs11Uri, type: KeyType, label: string, inUse: readonly string[] = []): GeneratedKey {
     const L = lib();
     const p11 = token.module.p11;
     if (!(PKCS11_KEY_TYPES as readonly string[]).includes(type))
@@ -684,6 +691,7 @@ export class Pkcs11KeyStore {
     let id: Buffer;
     try {
       token.withRwSession((s) => {
+        refuseUnreferencedKeys(token, s, label, inUse);
         handles = p11.C_GenerateKeyPair(s, { mechanism: curve ? L.CKM_EC_KEY_PAIR_GEN : L.CKM_RSA_PKCS_KEY_PAIR_GEN }, pubT, privT);
         const attrs = curve
           ? p11.C_GetAttributeValue(s, handles.publicKey, [{ type: L.CKA_EC_POINT }])
@@ -729,7 +737,8 @@ export class Pkcs11KeyStore {
     const parsed = parsePkcs11Uri(ref, flag);
     // A stored reference: module and PIN come from this node only (see storedRef).
     const uri = opts.stored ? storedRef(parsed) : parsed;
-    const shown = redactPkcs11Uri(ref);
+    // A stored reference is named without what this node ignores in it (an older row's module, PIN source, ...).
+    const shown = opts.stored ? shownPkcs11Ref(ref) : redactPkcs11Uri(ref);
     if (uri.object === undefined && uri.id === undefined)
       throw new PkiError('USAGE_BAD_PKCS11_URI', `${flag} "${shown}" names no key: add object=LABEL and/or id=%xx...`, { details: { flag } });
     const token = await this.connect(uri, flag, shown);
@@ -841,6 +850,56 @@ export class Pkcs11KeyStore {
   async open(ref: string, _unlock?: unknown, label?: string, expectedSpki?: Buffer): Promise<Signer> {
     return (await this.openKey(ref, { stored: true, ...(label === undefined ? {} : { label }), ...(expectedSpki ? { expectedSpki } : {}) })).signer;
   }
+}
+
+/**
+ * Refuses to generate a key labelled `label` while the token holds a private key with that label whose CKA_ID no
+ * reference in `inUse` (the key references this PKI's store records) names: a key pair left by a process killed
+ * between generation and the store's commit, or another PKI's key on a shared token. pki cannot tell which, so it
+ * deletes nothing and names the object (label, id) and the pkcs11-tool commands that remove it
+ * (CRYPTO_TOKEN_ORPHAN_KEY, exit 7). A key a stored reference names (e.g. an earlier key of the same CA) is not in
+ * the way: its reference carries its CKA_ID.
+ */
+function refuseUnreferencedKeys(token: Token, s: P.Handle, label: string, inUse: readonly string[]): void {
+  const L = lib();
+  const p11 = token.module.p11;
+  p11.C_FindObjectsInit(s, [
+    { type: L.CKA_CLASS, value: L.CKO_PRIVATE_KEY },
+    { type: L.CKA_LABEL, value: label },
+  ]);
+  let found: P.Handle[];
+  try {
+    found = p11.C_FindObjects(s, 64);
+  } finally {
+    p11.C_FindObjectsFinal(s);
+  }
+  const refs = inUse.flatMap((r) => {
+    if (!/^pkcs11:/i.test(r)) return [];
+    try {
+      return [parsePkcs11Uri(r)];
+    } catch {
+      return [];
+    }
+  });
+  const orphans: string[] = [];
+  for (const h of found) {
+    const id = Buffer.from(p11.C_GetAttributeValue(s, h, [{ type: L.CKA_ID }])[0]!.value as Buffer);
+    const named = refs.some((u) => (u.id ? u.id.equals(id) : u.object === label));
+    if (!named) orphans.push(id.toString('hex'));
+  }
+  if (!orphans.length) return;
+  const id = orphans[0]!;
+  const tool = `pkcs11-tool --module ${token.module.path} --token-label ${token.label} --login`;
+  const del = (type: string, hex: string) => `${tool} --delete-object --type ${type} --id ${hex}`;
+  throw new PkiError(
+    'CRYPTO_TOKEN_ORPHAN_KEY',
+    `token ${token.label} already has a private key labelled "${label}" (id ${id}${orphans.length > 1 ? ` and ${orphans.length - 1} more` : ''}) that no CA of this PKI uses: ` +
+      `a key pair left by a creation that was interrupted before it was recorded (or one still running), or another PKI's key. Nothing was generated; pki does not delete it (it cannot tell which)`,
+    {
+      details: { token: token.label, object: label, id, ids: orphans, module: token.module.path },
+      hint: `if it is an orphan, remove it: ${orphans.map((h) => `${del('privkey', h)} && ${del('pubkey', h)}`).join('; ')} (list first: ${tool} --list-objects); otherwise choose another label with object=NAME in the key store URI`,
+    },
+  );
 }
 
 /**

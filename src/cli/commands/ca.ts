@@ -19,7 +19,9 @@ function caText(verb: string, c: CaSummary): string {
 const TOKEN_NOTES =
   '--key-store pkcs11:...: the key is generated on the token (CKA_TOKEN, CKA_SENSITIVE, CKA_PRIVATE true; CKA_EXTRACTABLE\n' +
   'false; label = the CA name, CKA_ID = its key identifier) and the store records only the URI; no passphrase is asked.\n' +
-  'Token errors are CRYPTO_TOKEN_* (exit 7) naming the CKR_ code; a failed creation removes the key from the token.';
+  'Token errors are CRYPTO_TOKEN_* (exit 7) naming the CKR_ code; a failed creation removes the key from the token.\n' +
+  'A private key with the same label on the token that no CA of this PKI references (e.g. left by a killed creation)\n' +
+  'is refused: CRYPTO_TOKEN_ORPHAN_KEY names its label and id and the pkcs11-tool commands that remove it.';
 
 export const noPassphrase = { passphrase: { type: 'boolean', default: true, describe: 'encrypt the new key; --no-passphrase stores it unencrypted (warned)' } } as const;
 
