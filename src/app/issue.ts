@@ -424,7 +424,7 @@ export async function issueBatch(deps: Workspace['deps'], input: BatchInput): Pr
         });
         // Pass 2: record, then write, group by group (one transaction per group); a signal stops at a group boundary.
         // A group's files are written by the CSR workers (when there are any) while this thread records the next
-        // group: at most one group is recorded and not yet written.
+        // group: at most one group is recorded and not yet written; a stopped or failed run finishes its writes first.
         const group = input.groupSize ?? 256;
         let done = 0;
         let writing: { start: number; end: number; certs: IssuedCertificate[]; failure: Promise<WriteFailure | undefined> } | undefined;
@@ -439,7 +439,6 @@ export async function issueBatch(deps: Workspace['deps'], input: BatchInput): Pr
           }
           certs.forEach((c, k) => results.push({ ...issuedSummary(signer, c), out: join(input.outDir, outNames[pending[start + k]!]!) }));
           done = end;
-          input.onProgress?.(end, issued.length);
         };
         try {
           for (let start = 0; start < issued.length && !interrupted; start += group) {
@@ -465,6 +464,7 @@ export async function issueBatch(deps: Workspace['deps'], input: BatchInput): Pr
             const failure = reader.writeCertificates(files, force);
             failure.catch(() => undefined);
             writing = { start, end, certs, failure };
+            input.onProgress?.(end, issued.length);
             // Let the event loop run between groups: a signal is delivered through it (recording never waits on I/O).
             await new Promise((resolve) => setImmediate(resolve));
           }
