@@ -23,7 +23,11 @@ export interface SubjectRequest {
   source: string;
   subjectDer: Buffer;
   subjectDn: string;
+  /** The subject decoded (from the CSR's parser), when already known; decoded from subjectDer otherwise. */
+  subject?: Rdns;
   spki: Buffer;
+  /** keyIdentifier(spki), when already computed. */
+  subjectKeyId?: Buffer;
   keyType?: KeyType;
   keyDescription: string;
   rsaBits?: number;
@@ -42,6 +46,8 @@ export function requestFromCsr(csr: CsrData, subjectOverride: { der: Buffer; dn:
   };
   if (csr.keyType) req.keyType = csr.keyType;
   if (csr.rsaBits) req.rsaBits = csr.rsaBits;
+  if (csr.subject && !subjectOverride) req.subject = csr.subject;
+  if (csr.subjectKeyId) req.subjectKeyId = csr.subjectKeyId;
   return req;
 }
 
@@ -103,6 +109,8 @@ export interface PlanOptions {
   validitySeconds: number | Duration | undefined;
   ca: boolean;
   pathLen?: number;
+  /** Where serials come from (a batch draws them in blocks, {@link serialSource}); newSerial by default. */
+  serial?: () => Buffer;
 }
 
 /** Checks a request against the profile and the issuer; returns the certificate fields or all problems. */
@@ -118,11 +126,13 @@ export function planCertificate(
   problems.push(...checkKey(profile, req.keyType, req.keyDescription, req.rsaBits, req.source));
   for (const san of req.sans) for (const m of sanProblems(san)) problems.push(new PkiError('POLICY_BAD_SAN', `${req.source}: SAN ${m}`, { details: { file: req.source } }));
   let subject: Rdns = [];
-  try {
-    subject = decodeNameDer(req.subjectDer);
-  } catch (e) {
-    problems.push(e instanceof PkiError ? e : new PkiError('CRYPTO_BAD_DER', `the subject cannot be decoded: ${(e as Error).message}`));
-  }
+  if (req.subject) subject = req.subject;
+  else
+    try {
+      subject = decodeNameDer(req.subjectDer);
+    } catch (e) {
+      problems.push(e instanceof PkiError ? e : new PkiError('CRYPTO_BAD_DER', `the subject cannot be decoded: ${(e as Error).message}`));
+    }
   problems.push(...checkNames(profile, req.subjectDn, req.sans, req.subjectDer.length === 2, subject).map((p) => withSource(p, req.source)));
   const window = validityWindow(profile, opts.validitySeconds, issuer, ws.now);
   problems.push(...window.problems);
@@ -138,7 +148,7 @@ export function planCertificate(
   }
   if (problems.length) return { problems, warnings };
   const fields: CertificateFields = {
-    serial: newSerial(ws.deps.randomBytes),
+    serial: opts.serial ? opts.serial() : newSerial(ws.deps.randomBytes),
     notBefore: window.notBefore,
     notAfter: window.notAfter,
     subject: req.subjectDer,
@@ -150,6 +160,7 @@ export function planCertificate(
     crlDistributionPoints: profile.crlDistributionPoints,
   };
   if (opts.pathLen !== undefined) fields.pathLen = opts.pathLen;
+  if (req.subjectKeyId) fields.subjectKeyId = req.subjectKeyId;
   return { fields, problems, warnings };
 }
 

@@ -10,7 +10,8 @@ import { checkOutput, checkWritableDir, INPUT_LIMITS, probeWritableDir, readInpu
 import type { BatchItemRecord } from '../ports.js';
 import { loadProfile } from '../profile/load.js';
 import { readCsr } from '../x509/csr.js';
-import { readCsrFiles } from './csr-pool.js';
+import { csrReader, type WriteFailure } from './csr-pool.js';
+import { serialSource } from '../domain/serial.js';
 import { parseSan } from '../x509/extensions.js';
 import { encodeName, formatDn, parseDn } from '../x509/name.js';
 import { toPem } from '../asn1/pem.js';
@@ -250,6 +251,8 @@ export async function issueBatch(deps: Workspace['deps'], input: BatchInput): Pr
   }
   const outDirCreated = createdTop !== undefined;
   let recordedAny = false;
+  // The CSR workers start now: they boot while this thread opens the store, unlocks the CA and checks the outputs.
+  const reader = csrReader(names.length);
   try {
     return await withWorkspace(input.dir, deps, async (ws) => {
       checkWritableDir(input.outDir, 'input.outDir');
@@ -296,7 +299,7 @@ export async function issueBatch(deps: Workspace['deps'], input: BatchInput): Pr
         }
         let st: fs.Stats | undefined;
         try {
-          st = fs.lstatSync(out);
+          st = fs.lstatSync(out, { throwIfNoEntry: false });
         } catch {
           st = undefined;
         }
@@ -341,18 +344,21 @@ export async function issueBatch(deps: Workspace['deps'], input: BatchInput): Pr
             }
         }
         const results: BatchResult['certificates'] = [];
+        const recordedButNotWritten = (i: number, serial: string, err: { code: string; message: string; details: Record<string, unknown> }, cause: unknown): PkiError => {
+          const out = join(input.outDir, outNames[i]!);
+          return new PkiError(err.code, `certificate ${serial} (for ${join(input.batch, names[i]!)}) is recorded, but ${err.message}`, {
+            details: { ...err.details, serial, ca: ca.name },
+            hint: `fix the cause, then finish the batch with ${resumeCmd} (or: pki show ${serial} --ca ${ca.name} --pem --out ${out})`,
+            cause,
+          });
+        };
         const writeOut = (i: number, serial: string, der: Buffer): string => {
           const out = join(input.outDir, outNames[i]!);
           try {
             // The store is the durable record; these files are copies, so they are not fsync'd one by one.
             writeFileAtomic(out, toPem('CERTIFICATE', der), { force, flag: 'input.outDir', durable: false });
           } catch (e) {
-            const err = e as PkiError;
-            throw new PkiError(err.code, `certificate ${serial} (for ${join(input.batch, names[i]!)}) is recorded, but ${err.message}`, {
-              details: { ...err.details, serial, ca: ca.name },
-              hint: `fix the cause, then finish the batch with ${resumeCmd} (or: pki show ${serial} --ca ${ca.name} --pem --out ${out})`,
-              cause: e,
-            });
+            throw recordedButNotWritten(i, serial, e as PkiError, e);
           }
           return out;
         };
@@ -385,12 +391,13 @@ export async function issueBatch(deps: Workspace['deps'], input: BatchInput): Pr
         const hashes: string[] = new Array(pending.length);
         const signing: Array<Promise<IssuedCertificate>> = new Array(pending.length);
         const warnings: string[] = [];
-        await readCsrFiles(
+        const planOptions = { validitySeconds, ca: false, serial: serialSource(deps.randomBytes, Math.min(pending.length, 256)) };
+        await reader.read(
           pending.map((i) => join(input.batch, names[i]!)),
           (k, csr) => {
             if (csr instanceof PkiError) return void (csrProblems[k] = [csr]);
             const req = requestFromCsr(csr, undefined, undefined);
-            const plan = planCertificate(ws, window, profile, req, { validitySeconds, ca: false });
+            const plan = planCertificate(ws, window, profile, req, planOptions);
             warnings.push(...plan.warnings);
             if (plan.problems.length) return void (csrProblems[k] = plan.problems);
             requests[k] = req;
@@ -416,33 +423,55 @@ export async function issueBatch(deps: Workspace['deps'], input: BatchInput): Pr
           c.record.batchItem = { batchId, file: names[pending[k]!]!, csrSha256: hashes[k]! };
         });
         // Pass 2: record, then write, group by group (one transaction per group); a signal stops at a group boundary.
+        // A group's files are written by the CSR workers (when there are any) while this thread records the next
+        // group: at most one group is recorded and not yet written; a stopped or failed run finishes its writes first.
         const group = input.groupSize ?? 256;
         let done = 0;
-        for (let start = 0; start < issued.length && !interrupted; start += group) {
-          const end = Math.min(start + group, issued.length);
-          const certs = issued.slice(start, end);
-          try {
-            await recordIssued(ws, signer, certs, requests.slice(start, end), profile);
-          } catch (e) {
-            // issue_batch_item's key (batch, CSR file): another process recorded a certificate for one of these CSRs
-            // of this batch meanwhile (two --resume runs at once). The transaction rolled back: nothing twice.
-            if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY')
-              throw new PkiError('STATE_BATCH_CONCURRENT', `batch ${batchId}: another process recorded certificates for the same CSRs meanwhile; this group was not recorded`, {
-                details: { batch: batchId },
-                hint: `let the other run finish, then run ${resumeCmd}`,
-                cause: e,
-              });
-            throw e;
+        let writing: { start: number; end: number; certs: IssuedCertificate[]; failure: Promise<WriteFailure | undefined> } | undefined;
+        const finishWriting = async (): Promise<void> => {
+          if (!writing) return;
+          const { start, end, certs, failure } = writing;
+          writing = undefined;
+          const failed = await failure;
+          if (failed) {
+            const c = certs[failed.index]!;
+            throw recordedButNotWritten(pending[start + failed.index]!, c.record.serial, failed.error, new PkiError(failed.error.code, failed.error.message, { details: failed.error.details }));
           }
-          recordedAny = true;
-          certs.forEach((c, k) => {
-            const out = writeOut(pending[start + k]!, c.record.serial, c.der);
-            results.push({ ...issuedSummary(signer, c), out });
-          });
+          certs.forEach((c, k) => results.push({ ...issuedSummary(signer, c), out: join(input.outDir, outNames[pending[start + k]!]!) }));
           done = end;
-          input.onProgress?.(end, issued.length);
-          // Let the event loop run between groups: a signal is delivered through it (recording never waits on I/O).
-          await new Promise((resolve) => setImmediate(resolve));
+        };
+        try {
+          for (let start = 0; start < issued.length && !interrupted; start += group) {
+            const end = Math.min(start + group, issued.length);
+            const certs = issued.slice(start, end);
+            try {
+              await recordIssued(ws, signer, certs, requests.slice(start, end), profile);
+            } catch (e) {
+              // issue_batch_item's key (batch, CSR file): another process recorded a certificate for one of these CSRs
+              // of this batch meanwhile (two --resume runs at once). The transaction rolled back: nothing twice.
+              if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY')
+                throw new PkiError('STATE_BATCH_CONCURRENT', `batch ${batchId}: another process recorded certificates for the same CSRs meanwhile; this group was not recorded`, {
+                  details: { batch: batchId },
+                  hint: `let the other run finish, then run ${resumeCmd}`,
+                  cause: e,
+                });
+              throw e;
+            }
+            recordedAny = true;
+            // Recorded: the files may be written now (the previous group's are finished first, in order).
+            const files = certs.map((c, k) => ({ path: join(input.outDir, outNames[pending[start + k]!]!), der: c.der }));
+            await finishWriting();
+            const failure = reader.writeCertificates(files, force);
+            failure.catch(() => undefined);
+            writing = { start, end, certs, failure };
+            input.onProgress?.(end, issued.length);
+            // Let the event loop run between groups: a signal is delivered through it (recording never waits on I/O).
+            await new Promise((resolve) => setImmediate(resolve));
+          }
+          await finishWriting();
+        } finally {
+          // A failure while a group's files are being written: they finish before the error is reported.
+          if (writing) await writing.failure.catch(() => undefined);
         }
         if (done === issued.length) await ws.store.finishBatch(batchId, ws.now);
         return summary(batchId, done);
@@ -453,5 +482,7 @@ export async function issueBatch(deps: Workspace['deps'], input: BatchInput): Pr
   } catch (e) {
     if (createdTop && !recordedAny) removeQuietly([createdTop]);
     throw e;
+  } finally {
+    await reader.close();
   }
 }

@@ -12,6 +12,26 @@ export function newSerial(randomBytes: (n: number) => Buffer): Buffer {
 }
 
 /**
+ * {@link newSerial} for many certificates: the random octets are drawn `perDraw` serials at a time (one call of
+ * `randomBytes` instead of one per certificate), each serial made from its own 16 octets exactly as newSerial does.
+ */
+export function serialSource(randomBytes: (n: number) => Buffer, perDraw: number): () => Buffer {
+  const per = Math.max(1, Math.floor(perDraw));
+  let pool = Buffer.alloc(0);
+  let at = 0;
+  return () => {
+    if (at === pool.length) {
+      pool = Buffer.from(randomBytes(16 * per));
+      at = 0;
+    }
+    const b = pool.subarray(at, at + 16);
+    at += 16;
+    b[0] = (b[0]! & 0x3f) | 0x40;
+    return b;
+  };
+}
+
+/**
  * The one serial-number form used everywhere (store, CRL codec, path validation, emulator, revoke, inspect): the
  * INTEGER's value as lowercase hex of even length without a leading zero octet, with `-` before the magnitude for
  * the negative serials some other CAs issued (RFC 5280 §4.1.2.2 forbids them, but they exist and must still be

@@ -1,13 +1,14 @@
 /**
- * Certificates: a template-based TBSCertificate encoder (RFC 5280 §4.1) and a parser.
+ * Certificates: TBSCertificate encoders (RFC 5280 §4.1) and a parser.
  *
- * The encoder precomputes everything that is constant per issuing CA (version, signature AlgorithmIdentifier,
- * issuer Name bytes copied verbatim from the CA certificate, AKI) so that issuing one certificate is a handful of
- * Buffer concatenations plus one signature.
+ * {@link buildTbsCertificate} encodes any certificate field by field. {@link TbsTemplate} gives the same bytes for
+ * the certificates of one issuer that share a validity window and a profile's extensions (a batch): everything but
+ * the serial, subject, public key, key identifier and SANs is encoded once, and each certificate is written into one
+ * buffer of its computed length.
  */
 import { PkiError } from '../errors.js';
 import type { Signer } from '../ports/signer.js';
-import { DerError, DerReader, TAG, bitString, children, decodeBitStringStrict, decodeSignatureBits, decodeOid, decodeSignedInteger, decodeTime, explicit, integer, integerFromBytes, octetString, seq, time, type Tlv } from '../asn1/der.js';
+import { DerError, DerReader, TAG, children, decodeBitStringStrict, decodeSignatureBits, decodeOid, decodeSignedInteger, decodeTime, explicit, integer, integerFromBytes, octetString, seq, time, type Tlv } from '../asn1/der.js';
 import { serialFromOctets } from '../domain/serial.js';
 import { publicKeyInfoProblem } from './spki.js';
 import { mlDsaTypeForOid } from '../crypto/mldsa.js';
@@ -53,6 +54,8 @@ export interface CertificateFields {
   extendedKeyUsage: readonly string[];
   sans: readonly San[];
   crlDistributionPoints?: readonly string[];
+  /** The subject key identifier, when already computed: it must be `keyIdentifier(spki)`. */
+  subjectKeyId?: Buffer;
 }
 
 /** The issuing side: constant per CA. */
@@ -72,17 +75,145 @@ const VERSION_V3 = explicit(0, integer(2));
  * pool (many in flight use every core) and ECDSA signatures on this thread (cheaper than a round trip).
  */
 export async function buildCertificate(issuer: Issuer, f: CertificateFields): Promise<Buffer> {
-  const tbs = buildTbsCertificate(issuer, f);
+  const tbs = tbsTemplateFor(issuer, f).encode(f);
   return assembleCertificate(issuer, tbs, await issuer.signer.sign(tbs));
 }
 
-function assembleCertificate(issuer: Issuer, tbs: Buffer, signature: Buffer): Buffer {
-  return seq(tbs, issuer.signer.algorithm.algorithmIdentifier, bitString(signature));
+/** The Certificate SEQUENCE { tbs, signatureAlgorithm, BIT STRING signature }, written into one buffer. */
+export function assembleCertificate(issuer: Issuer, tbs: Buffer, signature: Buffer): Buffer {
+  const alg = issuer.signer.algorithm.algorithmIdentifier;
+  const bitsLen = signature.length + 1;
+  const body = tbs.length + alg.length + headerLength(bitsLen) + bitsLen;
+  const out = Buffer.allocUnsafe(headerLength(body) + body);
+  let o = writeHeader(out, 0, TAG.SEQUENCE, body);
+  o += tbs.copy(out, o);
+  o += alg.copy(out, o);
+  o = writeHeader(out, o, TAG.BIT_STRING, bitsLen);
+  out[o++] = 0;
+  signature.copy(out, o);
+  return out;
 }
 
-/** The DER TBSCertificate for `f` issued by `issuer`. */
+/** Octets of a DER tag (one octet) and definite length for `len` content octets. */
+function headerLength(len: number): number {
+  return len < 0x80 ? 2 : len < 0x100 ? 3 : len < 0x10000 ? 4 : len < 0x1000000 ? 5 : 6;
+}
+
+/** Writes a tag and DER length at `o`; returns the offset after them. */
+function writeHeader(out: Buffer, o: number, tag: number, len: number): number {
+  out[o++] = tag;
+  if (len < 0x80) {
+    out[o++] = len;
+    return o;
+  }
+  const n = headerLength(len) - 2;
+  out[o++] = 0x80 | n;
+  for (let k = n - 1; k >= 0; k--) out[o++] = Math.floor(len / 2 ** (8 * k)) & 0xff;
+  return o;
+}
+
+const EMPTY = Buffer.alloc(0);
+/** keyIdentifier()'s length (a truncated SHA-256). */
+const KEY_ID_LENGTH = 20;
+const sameList = (a: readonly string[] | undefined, b: readonly string[] | undefined): boolean =>
+  a === b || ((a?.length ?? 0) === (b?.length ?? 0) && (a ?? []).every((x, i) => x === b![i]));
+
+/**
+ * The TBSCertificate encoder for one issuer and the fields a batch shares (validity, CA flag, path length, key
+ * usages, CRL distribution points): those are encoded once; {@link encode} adds the serial, subject, public key,
+ * subject key identifier and SANs. Its output is byte for byte {@link buildTbsCertificate}'s (tested).
+ */
+export class TbsTemplate {
+  /** [0] version v3. */
+  private readonly head: Buffer;
+  /** signature AlgorithmIdentifier, issuer Name, Validity. */
+  private readonly middle: Buffer;
+  /** basicConstraints, keyUsage, extKeyUsage (before the subject key identifier). */
+  private readonly extsBefore: Buffer;
+  /** The subjectKeyIdentifier extension up to its 20-octet key identifier. */
+  private readonly skiPrefix: Buffer;
+  /** authorityKeyIdentifier (after the subject key identifier, before the SANs). */
+  private readonly extsAfterSki: Buffer;
+  /** cRLDistributionPoints (after the SANs). */
+  private readonly extsLast: Buffer;
+  /** The shared fields (copied), for {@link fits}. */
+  private readonly shared: { notBefore: Date; notAfter: Date; ca: boolean; pathLen: number | undefined; keyUsage: readonly string[]; extendedKeyUsage: readonly string[]; crlDistributionPoints: readonly string[] | undefined };
+
+  constructor(
+    readonly issuer: Issuer,
+    f: Pick<CertificateFields, 'notBefore' | 'notAfter' | 'ca' | 'pathLen' | 'keyUsage' | 'extendedKeyUsage' | 'crlDistributionPoints'>,
+  ) {
+    this.shared = { notBefore: new Date(f.notBefore.getTime()), notAfter: new Date(f.notAfter.getTime()), ca: f.ca, pathLen: f.pathLen, keyUsage: [...f.keyUsage], extendedKeyUsage: [...f.extendedKeyUsage], crlDistributionPoints: f.crlDistributionPoints ? [...f.crlDistributionPoints] : undefined };
+    this.head = VERSION_V3;
+    this.middle = Buffer.concat([issuer.signer.algorithm.algorithmIdentifier, issuer.name, seq(time(f.notBefore), time(f.notAfter))]);
+    const before = [encodeExtension(OID.basicConstraints, true, encodeBasicConstraints(f.ca, f.pathLen)), encodeExtension(OID.keyUsage, true, encodeKeyUsage(f.keyUsage))];
+    if (f.extendedKeyUsage.length) before.push(encodeExtension(OID.extKeyUsage, false, encodeExtKeyUsage(f.extendedKeyUsage)));
+    this.extsBefore = Buffer.concat(before);
+    const ski = encodeExtension(OID.subjectKeyIdentifier, false, octetString(Buffer.alloc(KEY_ID_LENGTH)));
+    this.skiPrefix = ski.subarray(0, ski.length - KEY_ID_LENGTH);
+    this.extsAfterSki = encodeExtension(OID.authorityKeyIdentifier, false, encodeAuthorityKeyIdentifier(issuer.keyId));
+    this.extsLast = f.crlDistributionPoints?.length ? encodeExtension(OID.crlDistributionPoints, false, encodeCrlDistributionPoints(f.crlDistributionPoints)) : EMPTY;
+  }
+
+  /** True when `f` shares this template's issuer-independent constant fields. */
+  fits(f: CertificateFields): boolean {
+    const s = this.shared;
+    return (
+      f.notBefore.getTime() === s.notBefore.getTime() &&
+      f.notAfter.getTime() === s.notAfter.getTime() &&
+      f.ca === s.ca &&
+      f.pathLen === s.pathLen &&
+      sameList(f.keyUsage, s.keyUsage) &&
+      sameList(f.extendedKeyUsage, s.extendedKeyUsage) &&
+      sameList(f.crlDistributionPoints, s.crlDistributionPoints)
+    );
+  }
+
+  /** The DER TBSCertificate for `f` (which must {@link fits} this template). */
+  encode(f: CertificateFields): Buffer {
+    const skid = f.subjectKeyId ?? keyIdentifier(f.spki);
+    if (skid.length !== KEY_ID_LENGTH) return buildTbsCertificate(this.issuer, f);
+    // RFC 5280 §4.2.1.6: the SAN extension is critical when the subject is empty.
+    const san = f.sans.length ? encodeExtension(OID.subjectAltName, f.subject.length === 2, encodeSans(f.sans)) : EMPTY;
+    const extsLen = this.extsBefore.length + this.skiPrefix.length + KEY_ID_LENGTH + this.extsAfterSki.length + san.length + this.extsLast.length;
+    const extsSeq = headerLength(extsLen) + extsLen;
+    const serialLen = f.serial.length;
+    const body = this.head.length + headerLength(serialLen) + serialLen + this.middle.length + f.subject.length + f.spki.length + headerLength(extsSeq) + extsSeq;
+    const out = Buffer.allocUnsafe(headerLength(body) + body);
+    let o = writeHeader(out, 0, TAG.SEQUENCE, body);
+    o += this.head.copy(out, o);
+    o = writeHeader(out, o, TAG.INTEGER, serialLen);
+    o += f.serial.copy(out, o);
+    o += this.middle.copy(out, o);
+    o += f.subject.copy(out, o);
+    o += f.spki.copy(out, o);
+    o = writeHeader(out, o, 0xa3, extsSeq);
+    o = writeHeader(out, o, TAG.SEQUENCE, extsLen);
+    o += this.extsBefore.copy(out, o);
+    o += this.skiPrefix.copy(out, o);
+    o += skid.copy(out, o);
+    o += this.extsAfterSki.copy(out, o);
+    o += san.copy(out, o);
+    o += this.extsLast.copy(out, o);
+    if (o !== out.length) throw new Error(`TBSCertificate template wrote ${o} of ${out.length} octets`);
+    return out;
+  }
+}
+
+const templates = new WeakMap<Issuer, TbsTemplate>();
+
+/** The template for `issuer` that fits `f`: the last one made for this issuer, or a new one. */
+export function tbsTemplateFor(issuer: Issuer, f: CertificateFields): TbsTemplate {
+  const t = templates.get(issuer);
+  if (t?.fits(f)) return t;
+  const made = new TbsTemplate(issuer, f);
+  templates.set(issuer, made);
+  return made;
+}
+
+/** The DER TBSCertificate for `f` issued by `issuer`, encoded field by field. */
 export function buildTbsCertificate(issuer: Issuer, f: CertificateFields): Buffer {
-  const skid = keyIdentifier(f.spki);
+  const skid = f.subjectKeyId ?? keyIdentifier(f.spki);
   const exts: Buffer[] = [
     encodeExtension(OID.basicConstraints, true, encodeBasicConstraints(f.ca, f.pathLen)),
     encodeExtension(OID.keyUsage, true, encodeKeyUsage(f.keyUsage)),
