@@ -7,8 +7,8 @@
 import * as crypto from 'node:crypto';
 import { PkiError } from '../errors.js';
 import { OID } from '../asn1/oids.js';
-import { DerReader, TAG, integer, nullValue, octetString, oid, seq } from '../asn1/der.js';
-import { toPem } from '../asn1/pem.js';
+import { DerReader, TAG, integer, nullValue, octetString, oid, readSingle, seq } from '../asn1/der.js';
+import { decodePemBlocks, toPem } from '../asn1/pem.js';
 
 import { ML_DSA, ML_DSA_KEY_TYPES, isMlDsaKeyType, mlDsaAlgorithmIdentifier, type MlDsaKeyType } from './mldsa.js';
 import type { PublicKey } from './public-key.js';
@@ -190,13 +190,31 @@ export function decryptPkcs8(der: Buffer, passphrase: string, source: string): B
     throw new PkiError('CRYPTO_BAD_KEY', `${source} is not a readable encrypted private key: ${(e as Error).message}`, { details: { file: source }, cause: e });
   }
   const derived = crypto.pbkdf2Sync(Buffer.from(passphrase, 'utf8'), salt, iterations, keyLength, prf);
+  let plain: Buffer;
   try {
     const decipher = crypto.createDecipheriv(cipherName, derived, iv);
-    return Buffer.concat([decipher.update(data), decipher.final()]);
+    plain = Buffer.concat([decipher.update(data), decipher.final()]);
   } catch {
     throw new PkiError('CRYPTO_BAD_PASSPHRASE', `wrong passphrase for ${source}`, { details: { file: source } });
   } finally {
     derived.fill(0);
+  }
+  // A wrong passphrase passes the CBC padding check about once in 256 tries; what it decrypts to is then noise, not
+  // the one DER SEQUENCE a PrivateKeyInfo is. (An intact file decrypted with the right passphrase always is one.)
+  if (!isOneDerSequence(plain)) {
+    plain.fill(0);
+    throw new PkiError('CRYPTO_BAD_PASSPHRASE', `wrong passphrase for ${source}`, { details: { file: source } });
+  }
+  return plain;
+}
+
+/** True when `buf` is exactly one DER SEQUENCE (tag, length and content filling it). */
+function isOneDerSequence(buf: Buffer): boolean {
+  try {
+    const t = readSingle(buf);
+    return t.tag === TAG.SEQUENCE;
+  } catch {
+    return false;
   }
 }
 
@@ -232,6 +250,12 @@ export function loadPrivateKey(pem: string | Buffer, source: string, passphrase?
     const msg = String((e as Error).message);
     if (encrypted && /BAD_DECRYPT|bad decrypt|DECODER/i.test(code + msg))
       throw new PkiError('CRYPTO_BAD_PASSPHRASE', `wrong passphrase for ${source}`, { details: { file: source } });
+    // OpenSSL's padding check lets a wrong passphrase through about once in 256 tries, and then fails on the noise it
+    // decrypted: decrypt the PKCS#8 here to tell a wrong passphrase from a damaged key.
+    if (encrypted && passphrase !== undefined && text.includes('-----BEGIN ENCRYPTED PRIVATE KEY-----')) {
+      const der = decodePemBlocks(text, source).find((b) => b.label === 'ENCRYPTED PRIVATE KEY')?.der;
+      if (der) decryptPkcs8(der, passphrase, source).fill(0); // throws CRYPTO_BAD_PASSPHRASE for a wrong one
+    }
     throw new PkiError('CRYPTO_BAD_KEY', `${source} is not a readable private key: ${msg}`, { details: { file: source }, cause: e });
   }
 }
