@@ -349,6 +349,13 @@ export class PostgresStore implements Store {
     );
   }
 
+  async recordAuditEvent(event: AuditEvent, actor: string, at: Date): Promise<{ seq: number; hash: string }> {
+    return this.tx(async () => {
+      await this.appendAudit([event], actor, at);
+      return (await this.raw<AuditHead>('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1')).rows[0]!;
+    });
+  }
+
   private ca(row: CaRow): CaRecord {
     return caFromRow(row, this.baseDir);
   }
