@@ -66,6 +66,8 @@ if (STORE_URL && !/^postgres(ql)?:\/\//i.test(STORE_URL)) {
   process.stderr.write('soak: SOAK_STORE_URL must be a postgres:// or postgresql:// URL (the SQLite soak makes its own file)\n');
   process.exit(2);
 }
+/** A URL's password as *** (for messages). */
+const redactUrl = (text) => text.replace(/(postgres(?:ql)?:\/\/[^:@/\s]*:)[^@\s]*@/gi, '$1***@');
 const NODES = STORE === 'postgres' ? Math.max(1, Number(process.env.SOAK_NODES ?? 2)) : 1;
 
 // --- Reading the store: the checker's own read-only access (better-sqlite3, or a pg connection of its own).
@@ -313,7 +315,12 @@ async function outOfBand(kind) {
 // --- Set-up (never killed).
 const setup = async (args) => {
   const r = await pki(args);
-  if (r.code !== 0) throw new Error(`soak set-up: pki ${args.join(' ')}: ${r.err}`);
+  if (r.code !== 0) {
+    // Not a violation: nothing was soaked yet (e.g. SOAK_STORE_URL names a database that already holds a PKI).
+    process.stderr.write(redactUrl(`soak: set-up failed: pki ${args.join(' ')}: exit ${r.code}: ${r.err}`));
+    fs.rmSync(work, { recursive: true, force: true });
+    process.exit(2);
+  }
   return r.out;
 };
 await setup(['init', '--subject', 'CN=Soak Root', '--no-passphrase', ...(storeUrl ? ['--store', storeUrl] : [])]);
