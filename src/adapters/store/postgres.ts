@@ -235,7 +235,7 @@ export class PostgresStore implements Store {
   }
 
   private newClient(): pg.Client {
-    const client = new pg.Client({ ...this.config, types: TYPES, application_name: 'pki', connectionTimeoutMillis: 15_000 });
+    const client = new pg.Client({ application_name: 'pki', ...this.config, types: TYPES, connectionTimeoutMillis: 15_000 });
     client.on('error', (e) => {
       if (this.client === client) this.lost = e;
     });
