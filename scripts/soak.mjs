@@ -8,7 +8,11 @@
  *   2. no serial twice for one issuer;
  *   3. every revocation that was acknowledged (exit 0) is in the next CRL;
  *   4. CRL Numbers per CA are 1, 2, 3, ... with no gap and no repeat;
- *   5. the store passes PRAGMA integrity_check;
+ *   5. the store is consistent by its own checks: on SQLite `PRAGMA integrity_check` and `PRAGMA foreign_key_check`;
+ *      on PostgreSQL (see pgIntegrity) amcheck's B-tree and heap checks where amcheck is installed, every primary
+ *      key, unique and foreign key constraint re-checked by a query, every constraint validated and every index
+ *      valid, each stored CRL's chunks hashing to its recorded SHA-256, and no transaction, prepared transaction or
+ *      advisory lock left behind by a killed process;
  *   6. the audit chain verifies;
  *   7. the emulator never holds more than 2 CRLs (or 2 certificates) per trust anchor;
  *   8. after a successful `pki crl publish` (exit 0), no certificate whose revocation was acknowledged before it
@@ -22,6 +26,10 @@
  *
  * Env: OPS (default 2000), KILL_RATE (default 0.15), FAULT_RATE (default 0.08), SEED (default 1), TIME_LIMIT seconds
  * (default 3600), RESUME_EVERY (default 15; 0 turns the interrupt-and-resume rounds off).
+ * The store: SQLite by default. SOAK_STORE=postgres starts a throwaway PostgreSQL cluster (scripts/pg-cluster.mjs:
+ * initdb + pg_ctl on 127.0.0.1, removed at the end); SOAK_STORE_URL=postgres://... uses that database instead (it
+ * must be empty: pki init refuses a database that holds a PKI). On PostgreSQL the soak runs SOAK_NODES (default 2)
+ * node directories on the one database (`pki node join`), each operation on one picked at random.
  * Prints the number of operations, kills and invariant checks; exits 1 on the first violation.
  */
 import { spawn } from 'node:child_process';
@@ -48,7 +56,31 @@ const random = () => {
 };
 const pick = (xs) => xs[Math.floor(random() * xs.length)];
 
-const Database = (await import('better-sqlite3')).default;
+const STORE_URL = process.env.SOAK_STORE_URL || undefined;
+const STORE = STORE_URL ? 'postgres' : (process.env.SOAK_STORE || 'sqlite');
+if (STORE !== 'sqlite' && STORE !== 'postgres') {
+  process.stderr.write(`soak: SOAK_STORE=${STORE}: expected sqlite or postgres\n`);
+  process.exit(2);
+}
+if (STORE_URL && !/^postgres(ql)?:\/\//i.test(STORE_URL)) {
+  process.stderr.write('soak: SOAK_STORE_URL must be a postgres:// or postgresql:// URL (the SQLite soak makes its own file)\n');
+  process.exit(2);
+}
+/** A URL's password as *** (for messages). */
+const redactUrl = (text) => text.replace(/(postgres(?:ql)?:\/\/[^:@/\s]*:)[^@\s]*@/gi, '$1***@');
+const NODES = STORE === 'postgres' ? Math.max(1, Number(process.env.SOAK_NODES ?? 2)) : 1;
+
+// --- Reading the store: the checker's own read-only access (better-sqlite3, or a pg connection of its own).
+const Database = STORE === 'sqlite' ? (await import('better-sqlite3')).default : undefined;
+const pg = STORE === 'postgres' ? (await import('pg')).default : undefined;
+/** The throwaway cluster (SOAK_STORE=postgres without SOAK_STORE_URL). */
+let cluster;
+/** The checker's connection to the PostgreSQL store. */
+let pgClient;
+/** Whether amcheck's bt_index_check / verify_heapam can be used on the PostgreSQL store. */
+const amcheck = { btree: false, heap: false, why: '' };
+const { crlChunkProblems, pgIntegrity, preparePgChecker } = await import('./store-checks.mjs');
+
 const { startEmulator } = await import(join(ROOT, 'dist/emulator/server.js'));
 const { verifyAudit } = await import(join(ROOT, 'dist/app/audit.js'));
 const { crlDerFromFile, decodeCrl, walkCrlEntries } = await import(join(ROOT, 'dist/x509/crl.js'));
@@ -68,8 +100,26 @@ const crypto = await import('node:crypto');
 
 const work = fs.mkdtempSync(join(tmpdir(), 'pki-soak-'));
 const dir = join(work, 'pki');
+/** The node directories: `dir`, and on PostgreSQL the ones that joined it (`pki node join`). */
+const nodeDirs = [dir, ...Array.from({ length: NODES - 1 }, (_, i) => join(work, `node-${i + 2}`))];
+const anyNode = () => (nodeDirs.length > 1 ? pick(nodeDirs) : dir);
 const certs = join(work, 'certs');
 fs.mkdirSync(certs);
+// Whatever ends the run (the end, a violation, an error, Ctrl-C), the throwaway cluster is stopped and removed.
+process.on('exit', () => cluster?.stop());
+for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]]) process.on(sig, () => process.exit(code));
+/** The PostgreSQL database the soak runs on (SOAK_STORE_URL, or a database of the throwaway cluster). */
+let storeUrl = STORE_URL;
+if (STORE === 'postgres' && !storeUrl) {
+  const { startPostgres } = await import('./pg-cluster.mjs');
+  const made = await startPostgres();
+  if ('skip' in made) {
+    process.stderr.write(`soak: SOAK_STORE=postgres: cannot start a throwaway PostgreSQL cluster: ${made.skip} (or give SOAK_STORE_URL=postgres://...)\n`);
+    process.exit(2);
+  }
+  cluster = made;
+  storeUrl = await cluster.createDb('pki_soak');
+}
 const emu = await startEmulator({ ratePerSecond: 0 });
 const env = { ...process.env, PKI_DIR: dir, AWS_ACCESS_KEY_ID: 'AKIDSOAK', AWS_SECRET_ACCESS_KEY: 'soak', AWS_REGION: 'us-east-1', PKI_LEASE_SECONDS: '5' };
 const ep = ['--endpoint', emu.url, '--api-rate', '0', '--lease-wait', '10'];
@@ -86,12 +136,12 @@ let profileArn;
 const started = Date.now();
 
 /**
- * Runs `pki ARGS`; with `killAfterMs`, sends `signal` (default SIGKILL) then (if it is still running); with
- * `onStderr`, sends it as soon as stderr matches that pattern instead.
+ * Runs `pki ARGS` in the node directory `nodeDir` (default: the first); with `killAfterMs`, sends `signal` (default
+ * SIGKILL) then (if it is still running); with `onStderr`, sends it as soon as stderr matches that pattern instead.
  */
-function pki(args, killAfterMs, signal = 'SIGKILL', onStderr = undefined) {
+function pki(args, killAfterMs, signal = 'SIGKILL', onStderr = undefined, nodeDir = dir) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env, cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...env, PKI_DIR: nodeDir }, cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     let killed = false;
@@ -116,45 +166,89 @@ function pki(args, killAfterMs, signal = 'SIGKILL', onStderr = undefined) {
   });
 }
 
+class Violation extends Error {}
+/** Stops the run: the main loop prints the violation, stops the emulator (and the cluster) and exits 1. */
 function fail(message) {
-  process.stderr.write(`\nINVARIANT VIOLATED after ${stats.ops} operations, ${stats.kills} kills: ${message}\nwork dir kept: ${work}\n`);
-  process.exit(1);
+  throw new Violation(message);
 }
 
-function serialsOnRecord(db) {
-  return new Set(db.prepare('SELECT ca.name || \' \' || c.serial AS k FROM certificate c JOIN ca ON ca.id = c.issuer_id').pluck().all());
+/** Rows of a query written with `?` placeholders (numbered $1, $2... for PostgreSQL; int8 read as numbers). */
+async function rows(sql, params = []) {
+  if (STORE === 'sqlite') {
+    const db = new Database(join(dir, 'pki.db'), { readonly: true, fileMustExist: true });
+    try {
+      return db.prepare(sql).all(...params);
+    } finally {
+      db.close();
+    }
+  }
+  let i = 0;
+  return (await pgClient.query(sql.replace(/\?/g, () => `$${++i}`), params)).rows;
+}
+
+async function openPgChecker(url) {
+  const types = { getTypeParser: (oid, format) => (oid === 20 ? Number : pg.types.getTypeParser(oid, format)) };
+  pgClient = new pg.Client({ connectionString: url, types, application_name: 'pki-soak' });
+  await pgClient.connect();
+  Object.assign(amcheck, await preparePgChecker(pgClient));
+  if (amcheck.why) process.stderr.write(`soak: ${amcheck.why}\n`);
+}
+
+/** Invariant 5: the store's own consistency check, and every stored CRL's chunks hashing to its recorded SHA-256. */
+async function storeProblems() {
+  const problems = [];
+  if (STORE === 'sqlite') {
+    const db = new Database(join(dir, 'pki.db'), { readonly: true, fileMustExist: true });
+    try {
+      const integrity = db.pragma('integrity_check', { simple: true });
+      if (integrity !== 'ok') problems.push(`integrity_check: ${integrity}`);
+      for (const r of db.pragma('foreign_key_check')) problems.push(`foreign_key_check: a row of ${r.table} (rowid ${r.rowid}) has no row in ${r.parent}`);
+    } finally {
+      db.close();
+    }
+  } else problems.push(...(await pgIntegrity(pgClient, amcheck)));
+  problems.push(...(await crlChunkProblems(rows)));
+  return problems;
+}
+
+/** The store, as the summary line names it. */
+function storeDescription() {
+  if (STORE === 'sqlite') return 'sqlite, integrity_check + foreign_key_check';
+  const checks = amcheck.btree ? `amcheck bt_index_check${amcheck.heap ? ' + verify_heapam' : ''} + constraint re-checks` : 'constraint re-checks (no amcheck)';
+  return `postgres${cluster ? ' (throwaway cluster)' : ''}, ${nodeDirs.length} node${nodeDirs.length > 1 ? 's' : ''}, ${checks}`;
+}
+
+async function serialsOnRecord() {
+  return new Set((await rows("SELECT ca.name || ' ' || c.serial AS k FROM certificate c JOIN ca ON ca.id = c.issuer_id")).map((r) => r.k));
 }
 
 /** The invariants. `withCrl`: also generate a CRL per CA and check acknowledged revocations are in it. */
 async function check(withCrl) {
   stats.checks++;
-  const db = new Database(join(dir, 'pki.db'), { readonly: true, fileMustExist: true });
-  try {
-    const integrity = db.pragma('integrity_check', { simple: true });
-    if (integrity !== 'ok') fail(`integrity_check: ${integrity}`);
-    const dup = db.prepare('SELECT issuer_id, serial, COUNT(*) n FROM certificate GROUP BY issuer_id, serial HAVING n > 1').get();
-    if (dup) fail(`serial ${dup.serial} recorded ${dup.n} times for issuer ${dup.issuer_id}`);
-    const onRecord = serialsOnRecord(db);
-    const caNames = new Map(db.prepare('SELECT id, name FROM ca').all().map((r) => [r.name, r.id]));
-    const files = fs.readdirSync(certs, { recursive: true }).map(String);
-    for (const f of files) {
-      if (!f.endsWith('.pem') || f.split('/').pop().startsWith('.')) continue;
-      const cert = readCertificate(fs.readFileSync(join(certs, f)), f);
-      const issuer = [...caNames.keys()].find((n) => onRecord.has(`${n} ${cert.serialHex}`));
-      if (!issuer) fail(`certificate file ${f} (serial ${cert.serialHex}) is not on record`);
-    }
-    for (const [name, id] of caNames) {
-      const numbers = db.prepare('SELECT crl_number FROM crl WHERE issuer_id = ? ORDER BY crl_number').pluck().all(id);
-      numbers.forEach((n, i) => {
-        if (n !== i + 1) fail(`CA ${name}: CRL Numbers ${numbers.join(',')} are not 1..${numbers.length}`);
-      });
-    }
-  } finally {
-    db.close();
+  const problems = await storeProblems();
+  if (problems.length) fail(`the store is not consistent: ${problems.slice(0, 5).join('; ')}`);
+  const dup = (await rows('SELECT issuer_id, serial, COUNT(*) AS n FROM certificate GROUP BY issuer_id, serial HAVING COUNT(*) > 1'))[0];
+  if (dup) fail(`serial ${dup.serial} recorded ${dup.n} times for issuer ${dup.issuer_id}`);
+  const onRecord = await serialsOnRecord();
+  const caNames = new Map((await rows('SELECT id, name FROM ca')).map((r) => [r.name, r.id]));
+  const files = fs.readdirSync(certs, { recursive: true }).map(String);
+  for (const f of files) {
+    if (!f.endsWith('.pem') || f.split('/').pop().startsWith('.')) continue;
+    const cert = readCertificate(fs.readFileSync(join(certs, f)), f);
+    const issuer = [...caNames.keys()].find((n) => onRecord.has(`${n} ${cert.serialHex}`));
+    if (!issuer) fail(`certificate file ${f} (serial ${cert.serialHex}) is not on record`);
   }
+  for (const [name, id] of caNames) {
+    const numbers = (await rows('SELECT crl_number FROM crl WHERE issuer_id = ? ORDER BY crl_number', [id])).map((r) => r.crl_number);
+    numbers.forEach((n, i) => {
+      if (n !== i + 1) fail(`CA ${name}: CRL Numbers ${numbers.join(',')} are not 1..${numbers.length}`);
+    });
+  }
+  // The chain as a node sees it (on PostgreSQL, each node in turn).
+  const auditDir = nodeDirs[stats.checks % nodeDirs.length];
   const audit = await verifyAudit(
     { now: () => new Date(), randomBytes: (n) => crypto.randomBytes(n), env: {}, cwd: work, stdout: { write() {} }, stderr: { write() {} }, interactive: false, actor: 'soak' },
-    { dir },
+    { dir: auditDir },
   );
   if (!audit.intact) fail(audit.firstBroken ? `audit chain broken at row ${audit.firstBroken.seq}: ${audit.firstBroken.reason}` : `audit cross-check: ${audit.mismatches.slice(0, 3).join('; ')}`);
   const perAnchor = new Map();
@@ -166,7 +260,7 @@ async function check(withCrl) {
   }
   if (withCrl)
     for (const ca of ['issuing-1', 'root']) {
-      const r = await pki(['crl', 'generate', '--ca', ca, '--out', join(work, `check-${ca}.crl`), '--force']);
+      const r = await pki(['crl', 'generate', '--ca', ca, '--out', join(work, `check-${ca}.crl`), '--force'], undefined, 'SIGKILL', undefined, anyNode());
       if (r.code !== 0) fail(`crl generate --ca ${ca} after a kill: exit ${r.code}: ${r.err}`);
       const listed = new Set();
       walkCrlEntries(decodeCrl(crlDerFromFile(fs.readFileSync(join(work, `check-${ca}.crl`)), 'crl'), 'crl'), 'crl', (e) => listed.add(e.serialHex));
@@ -209,17 +303,11 @@ async function outOfBand(kind) {
   if (kind === 'delete') await sdk.send(new DeleteCrlCommand({ crlId: crl.crlId }));
   else if (kind === 'disable') await sdk.send(new DisableCrlCommand({ crlId: crl.crlId }));
   else if (kind === 'oldCrl') {
-    const db = new Database(join(dir, 'pki.db'), { readonly: true });
-    let der;
-    try {
-      const id = db.prepare("SELECT id FROM ca WHERE name = 'issuing-1'").pluck().get();
-      const numbers = db.prepare('SELECT crl_number FROM crl WHERE issuer_id = ? ORDER BY crl_number').pluck().all(id);
-      if (numbers.length < 2) return;
-      const older = numbers[Math.floor(random() * (numbers.length - 1))];
-      der = Buffer.concat(db.prepare('SELECT data FROM crl_chunk WHERE issuer_id = ? AND crl_number = ? ORDER BY seq').pluck().all(id, older));
-    } finally {
-      db.close();
-    }
+    const id = (await rows("SELECT id FROM ca WHERE name = 'issuing-1'"))[0].id;
+    const numbers = (await rows('SELECT crl_number FROM crl WHERE issuer_id = ? ORDER BY crl_number', [id])).map((r) => r.crl_number);
+    if (numbers.length < 2) return;
+    const older = numbers[Math.floor(random() * (numbers.length - 1))];
+    const der = Buffer.concat((await rows('SELECT data FROM crl_chunk WHERE issuer_id = ? AND crl_number = ? ORDER BY seq', [id, older])).map((r) => r.data));
     await sdk.send(new UpdateCrlCommand({ crlId: crl.crlId, crlData: Buffer.from(toPem('X509 CRL', der)) }));
   }
 }
@@ -227,12 +315,20 @@ async function outOfBand(kind) {
 // --- Set-up (never killed).
 const setup = async (args) => {
   const r = await pki(args);
-  if (r.code !== 0) throw new Error(`soak set-up: pki ${args.join(' ')}: ${r.err}`);
+  if (r.code !== 0) {
+    // Not a violation: nothing was soaked yet (e.g. SOAK_STORE_URL names a database that already holds a PKI).
+    process.stderr.write(redactUrl(`soak: set-up failed: pki ${args.join(' ')}: exit ${r.code}: ${r.err}`));
+    fs.rmSync(work, { recursive: true, force: true });
+    process.exit(2);
+  }
   return r.out;
 };
-await setup(['init', '--subject', 'CN=Soak Root', '--no-passphrase']);
+await setup(['init', '--subject', 'CN=Soak Root', '--no-passphrase', ...(storeUrl ? ['--store', storeUrl] : [])]);
+if (storeUrl) await openPgChecker(storeUrl);
 await setup(['ca', 'create', 'issuing-1', '--parent', 'root', '--subject', 'CN=Soak Issuing 1', '--no-passphrase']);
 await setup(['ca', 'create', 'issuing-2', '--parent', 'root', '--subject', 'CN=Soak Issuing 2', '--no-passphrase']);
+// The other nodes of a shared PostgreSQL store.
+for (const d of nodeDirs.slice(1)) await setup(['node', 'join', '--dir', d, '--store', storeUrl]);
 anchorArn = JSON.parse(await setup(['anchor', 'push', '--name', 'soak', '--ca', 'issuing-1', '--enable', '--json', ...ep])).data.arn;
 profileArn = (await sdk.send(new CreateProfileCommand({ name: 'soak', roleArns: [ROLE], enabled: true }))).profile.profileArn;
 const csrDir = join(work, 'csrs');
@@ -261,46 +357,35 @@ async function interruptAndResume() {
   const signal = ['SIGINT', 'SIGKILL', 'SIGTERM'][stats.interruptRounds++ % 3];
   // Half the time at a random moment (possibly before anything is recorded), else right after the first group; the
   // first round always after the first group, so that every run resumes at least one interrupted batch.
-  const first = stats.interruptRounds > 1 && random() < 0.5 ? await pki(args, Math.floor(random() * 1500), signal) : await pki(args, undefined, signal, /issued \d+\/600/);
+  // On PostgreSQL the batch may be started on one node and resumed on another.
+  const [node1, node2] = [anyNode(), anyNode()];
+  const first = stats.interruptRounds > 1 && random() < 0.5 ? await pki(args, Math.floor(random() * 1500), signal, undefined, node1) : await pki(args, undefined, signal, /issued \d+\/600/, node1);
   const expected = { SIGINT: 130, SIGTERM: 143, SIGKILL: null };
   if (first.killed) {
     stats.interrupted++;
     // Exit 130/143 after a clean stop; death by the signal itself when it came before the batch was listening.
     if (first.code !== expected[signal] && first.signal !== signal && first.code !== 0) fail(`batch stopped by ${signal}: exit ${first.code}: ${first.err}`);
   } else if (first.code !== 0) fail(`batch exit ${first.code}: ${first.err}`);
-  let second = await pki([...args, '--resume', '--json']);
+  let second = await pki([...args, '--resume', '--json'], undefined, 'SIGKILL', undefined, node2);
   if (second.code === 5 && /NOT_FOUND_BATCH/.test(second.out)) {
     const left = fs.existsSync(out) ? fs.readdirSync(out).filter((f) => f.endsWith('.pem')) : [];
     if (left.length) fail(`batch ${out}: nothing to resume, yet ${left.length} certificate files exist`);
-    second = await pki(args);
+    second = await pki(args, undefined, 'SIGKILL', undefined, node2);
   } else stats.resumed++;
   if (second.code !== 0) fail(`finishing batch ${out}: exit ${second.code}: ${second.err}${second.out}`);
   const names = fs.readdirSync(out);
   if (names.some((f) => f.startsWith('.'))) fail(`batch ${out}: temporary files left: ${names.filter((f) => f.startsWith('.')).join(', ')}`);
   if (names.length !== 600) fail(`batch ${out}: ${names.length} files for 600 CSRs`);
-  const db = new Database(join(dir, 'pki.db'), { readonly: true });
-  try {
-    const row = db
-      .prepare('SELECT COUNT(*) n, COUNT(DISTINCT i.file) files FROM issue_batch_item i JOIN issue_batch b ON b.id = i.batch_id WHERE b.out_dir = ?')
-      .get(fs.realpathSync(out));
-    if (row.n !== 600 || row.files !== 600) fail(`batch ${out}: ${row.n} certificates recorded for ${row.files} CSR files (want 600 for 600)`);
-  } finally {
-    db.close();
-  }
+  const row = (await rows('SELECT COUNT(*) AS n, COUNT(DISTINCT i.file) AS files FROM issue_batch_item i JOIN issue_batch b ON b.id = i.batch_id WHERE b.out_dir = ?', [fs.realpathSync(out)]))[0];
+  if (row.n !== 600 || row.files !== 600) fail(`batch ${out}: ${row.n} certificates recorded for ${row.files} CSR files (want 600 for 600)`);
   await check(false);
   return { code: 0, killed: first.killed };
 }
 
 // --- The operations. Each returns the pki arguments, and what to do with the result.
 let n = 0;
-const issuedSerials = () => {
-  const db = new Database(join(dir, 'pki.db'), { readonly: true });
-  try {
-    return db.prepare("SELECT c.serial FROM certificate c JOIN ca ON ca.id = c.issuer_id LEFT JOIN revocation r ON r.issuer_id = c.issuer_id AND r.serial = c.serial WHERE ca.name = 'issuing-1' AND c.is_ca = 0 AND r.serial IS NULL").pluck().all();
-  } finally {
-    db.close();
-  }
-};
+const issuedSerials = async () =>
+  (await rows("SELECT c.serial FROM certificate c JOIN ca ON ca.id = c.issuer_id LEFT JOIN revocation r ON r.issuer_id = c.issuer_id AND r.serial = c.serial WHERE ca.name = 'issuing-1' AND c.is_ca = 0 AND r.serial IS NULL ORDER BY c.serial")).map((r) => r.serial);
 const operations = {
   issue: () => ({ args: ['issue', '--ca', 'issuing-1', '--subject', `CN=w${++n}`, '--key-out', join(work, `k${n}.key`), '--out', join(certs, `w${n}.pem`), '--force'], files: { cert: join(certs, `w${n}.pem`), key: join(work, `k${n}.key`) } }),
   batch: () => {
@@ -308,12 +393,16 @@ const operations = {
     fs.mkdirSync(out, { recursive: true });
     return { args: ['issue', '--ca', 'issuing-1', '--batch', csrDir, '--out-dir', out, '--force'], batchDir: out };
   },
-  revoke: () => {
-    const serial = pick(issuedSerials());
+  revoke: async () => {
+    // Half the time a certificate whose key is on file: invariant 8 can then ask for credentials with it (the
+    // batches' certificates, which have no key here, soon outnumber them).
+    const all = await issuedSerials();
+    const withKey = all.filter((s) => issuedFiles.has(s));
+    const serial = withKey.length && random() < 0.5 ? pick(withKey) : pick(all);
     return serial ? { args: ['revoke', '--ca', 'issuing-1', '--serial', serial], revoked: [serial] } : operations.issue();
   },
-  revokeBatch: () => {
-    const all = issuedSerials();
+  revokeBatch: async () => {
+    const all = await issuedSerials();
     const some = [...new Set([pick(all), pick(all), pick(all)])].filter(Boolean);
     if (!some.length) return operations.issue();
     const file = join(work, `revoke-${++n}.txt`);
@@ -336,13 +425,14 @@ const choose = () => {
 
 /** The next rotation step on anchor "soak": start issuing-2 beside issuing-1, or abort it; interrupted steps re-run. */
 async function rotationArgs() {
-  const r = await pki(['rotate', 'status', '--anchor', 'soak', '--json']);
+  const r = await pki(['rotate', 'status', '--anchor', 'soak', '--json'], undefined, 'SIGKILL', undefined, anyNode());
   const phase = JSON.parse(r.out).data.rotation?.phase;
   if (phase === 'starting') return ['rotate', 'start', '--anchor', 'soak', '--new-ca', 'issuing-2', ...ep];
   if (phase === 'started' || phase === 'aborting' || phase === 'switched') return ['rotate', 'abort', '--anchor', 'soak', ...ep];
   return ['rotate', 'start', '--anchor', 'soak', '--new-ca', 'issuing-2', ...ep];
 }
 
+let violation;
 try {
   while (stats.ops < OPS && Date.now() - started < TIME_LIMIT) {
     if (RESUME_EVERY > 0 && stats.ops % RESUME_EVERY === RESUME_EVERY - 1) {
@@ -353,13 +443,16 @@ try {
       continue;
     }
     const name = choose();
-    const op = operations[name]();
+    const op = await operations[name]();
     const args = op.rotate ? await rotationArgs() : op.args;
     if (random() < 0.05) emu.setFaults(pick([{ failNext: { status: 503, count: 1 } }, { dropAfterWrite: 1 }, { throttleNext: 1 }]));
     if (random() < FAULT_RATE) await outOfBand(pick(['delete', 'disable', 'oldCrl']));
     const ackedBefore = [...acked.keys()];
     const kill = random() < KILL_RATE ? Math.floor(random() * 500) : undefined;
-    const runs = await Promise.all(op.overlap ? [pki(args, kill), pki(args, random() < KILL_RATE ? Math.floor(random() * 500) : undefined)] : [pki(args, kill)]);
+    // On PostgreSQL each run on a node picked at random (overlapping publishes possibly from two nodes).
+    const runs = await Promise.all(
+      op.overlap ? [pki(args, kill, 'SIGKILL', undefined, anyNode()), pki(args, random() < KILL_RATE ? Math.floor(random() * 500) : undefined, 'SIGKILL', undefined, anyNode())] : [pki(args, kill, 'SIGKILL', undefined, anyNode())],
+    );
     emu.setFaults({});
     for (const r of runs) {
       stats.ops++;
@@ -383,9 +476,18 @@ try {
   await checkRevokedRefused([...acked.keys()], 10);
   console.log(
     `soak: ${stats.ops} operations, ${stats.kills} kills, ${stats.checks} invariant checks, ${stats.revocationChecks} revocation checks after publishing, 0 violations ` +
-      `(batches interrupted: ${stats.interrupted}, resumed: ${stats.resumed}; out-of-band faults: ${JSON.stringify(stats.faults)}; exit codes: ${JSON.stringify(stats.exits)}; ${((Date.now() - started) / 1000).toFixed(0)} s)`,
+      `(batches interrupted: ${stats.interrupted}, resumed: ${stats.resumed}; out-of-band faults: ${JSON.stringify(stats.faults)}; exit codes: ${JSON.stringify(stats.exits)}; ` +
+      `store: ${storeDescription()}; ${((Date.now() - started) / 1000).toFixed(0)} s)`,
   );
+} catch (e) {
+  if (!(e instanceof Violation)) throw e;
+  violation = e.message;
 } finally {
+  await pgClient?.end().catch(() => undefined);
   await emu.close();
+}
+if (violation) {
+  process.stderr.write(`\nINVARIANT VIOLATED after ${stats.ops} operations, ${stats.kills} kills: ${violation}\nwork dir kept: ${work}\n`);
+  process.exit(1);
 }
 fs.rmSync(work, { recursive: true, force: true });

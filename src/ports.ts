@@ -452,6 +452,11 @@ export interface CrlRepository {
  */
 export interface AuditRepository {
   auditLog(): Promise<AuditRecord[]>;
+  /**
+   * Appends the audit row of an event that changes no other row (`pki node join`: a node joined the shared store),
+   * in a transaction of its own, chained like every other row. PostgreSQL store only (the store nodes share).
+   */
+  recordAuditEvent?(event: AuditEvent, actor: string, at: Date): Promise<{ seq: number; hash: string }>;
 }
 
 /**

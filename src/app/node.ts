@@ -1,9 +1,12 @@
 /**
  * `pki node join`: another CA node of a PKI whose store is a shared PostgreSQL database. The node's directory gets its
  * own pki.yaml naming the same store (and its own key directory, for keys made here that stay files: none by default,
- * since CA keys made on a shared store are kept in it). What a node needs to use each CA is reported.
+ * since CA keys made on a shared store are kept in it). What a node needs to use each CA is reported. The join is
+ * recorded in the shared audit chain (action `node.join`: the node's host and directory, the store URL with its
+ * password redacted), so every node's `pki audit log` shows which nodes joined and when.
  */
 import * as fs from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { PkiError } from '../errors.js';
 import { CONFIG_FILE, defaultConfigText } from '../config/config.js';
@@ -58,6 +61,15 @@ export async function joinNode(deps: Deps, input: JoinNodeInput) {
     // A password in the store URL makes pki.yaml a secret: owner-only from the start.
     writeFileAtomic(configFile, defaultConfigText(input.pbkdf2Iterations, { storeUrl: url }), { flag: 'config', mode: redactUrl(url) !== url ? 0o600 : 0o644 });
     created.push(configFile);
+    // Last, once the directory is complete: a join that fails before this leaves no audit row, and a failure here
+    // removes the directory (its transaction rolled back, nothing recorded).
+    if (!store.recordAuditEvent) throw new PkiError('INTERNAL_STORE', `the store ${redactUrl(url)} cannot record the join in its audit log`, { details: { store: redactUrl(url) } });
+    const host = hostname();
+    const joined = await store.recordAuditEvent(
+      { action: 'node.join', target: `${host}:${dir}`, details: { host, dir, config: configFile, store: redactUrl(url), cas: cas.length } },
+      deps.actor,
+      deps.now(),
+    );
     const list = cas.map((ca) => ({ name: ca.name, status: ca.status, keyEncrypted: ca.keyEncrypted, ...keyAccess(ca) }));
     const needs = [
       `network access to the database and its credentials: the URL's user, the password from PGPASSFILE, ~/.pgpass or PGPASSWORD (TLS with sslmode=verify-full in the URL when the network is not trusted)`,
@@ -65,7 +77,7 @@ export async function joinNode(deps: Deps, input: JoinNodeInput) {
       ...list.filter((c) => c.status === 'active' || c.status === 'pending').map((c) => `CA ${c.name}: ${c.needs}`),
       `its own pki.yaml settings (crl.nextUpdate, crl.maxPemBytes, profiles): keep them the same on every node`,
     ];
-    return { dir, config: configFile, store: redactUrl(url), cas: list, auditRows: audit.length, needs };
+    return { dir, config: configFile, store: redactUrl(url), cas: list, auditRows: audit.length, audit: { seq: joined.seq, hash: joined.hash }, needs };
   } catch (e) {
     removeQuietly(dirExisted ? created.reverse() : [dir]);
     throw e;

@@ -3,7 +3,9 @@
  * throwaway cluster (skipped, with the reason printed, where no PostgreSQL binaries are installed).
  */
 import * as fs from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cli, makeDeps, tempDir } from '../helpers.js';
 import { startPostgres } from '../helpers/postgres.js';
@@ -110,6 +112,56 @@ describe.skipIf('skip' in cluster)('#19 pki on a PostgreSQL store', () => {
     expect(r.code).toBe(6);
     expect(r.stderr).toMatch(/STATE_STORE_EMPTY/);
     expect(fs.existsSync(join(cwd, 'node-c'))).toBe(false);
+  });
+
+  it('ok/pki node join is recorded in the shared audit chain: host, directory and the store URL without its password, seen from either node; a join whose audit row cannot be written leaves nothing', async () => {
+    if (!('stop' in cluster)) return;
+    const url = await cluster.createDb('cli_join_audit');
+    // Trust authentication: the password is never asked for, so it only has to stay out of what is recorded.
+    const withPassword = url.replace('postgres://pki@', 'postgres://pki:join-s3cret@');
+    const cwd = tempDir();
+    const deps = makeDeps(cwd);
+    const [a, b, c] = [join(cwd, 'node-a'), join(cwd, 'node-b'), join(cwd, 'node-c')];
+    const on = (dir: string) => async (argv: string[]) => {
+      const r = await cli([...argv, '--dir', dir, '--json'], deps);
+      if (r.code !== 0) throw new Error(`${argv.join(' ')} → ${r.code}: ${r.stdout}${r.stderr}`);
+      return r.json.data;
+    };
+    await on(a)(['init', '--subject', 'CN=Audited Root', '--no-passphrase', '--store', url]);
+    const before = (await on(a)(['audit', 'log'])) as Array<{ seq: number }>;
+    const joined = await on(b)(['node', 'join', '--store', withPassword]);
+    expect(joined.audit.seq).toBe(before.length + 1);
+    const text = await cli(['node', 'join', '--dir', join(cwd, 'node-t'), '--store', url], deps);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(new RegExp(`audit row #${before.length + 2}`));
+    for (const dir of [a, b]) {
+      const log = (await on(dir)(['audit', 'log'])) as Array<{ seq: number; at: string; actor: string; action: string; target: string; details: Record<string, unknown>; hash: string }>;
+      const row = log.find((r) => r.seq === joined.audit.seq)!;
+      expect(row).toMatchObject({ action: 'node.join', target: `${hostname()}:${b}`, actor: 'tester@test', at: deps.now().toISOString(), hash: joined.audit.hash });
+      expect(row.details).toEqual({ host: hostname(), dir: b, config: join(b, 'pki.yaml'), store: withPassword.replace('join-s3cret', '***'), cas: 1 });
+      expect(JSON.stringify(log)).not.toContain('join-s3cret');
+      const v = await cli(['audit', 'verify', '--dir', dir, '--json'], deps);
+      expect(v.code, v.stdout + v.stderr).toBe(0);
+      expect(v.json.data).toMatchObject({ intact: true, rows: before.length + 2 });
+    }
+    // A join refused before anything is written records nothing.
+    expect((await cli(['node', 'join', '--dir', b, '--store', url], deps)).code).toBe(6);
+    // The audit row is written last: when it cannot be, the new node directory is removed again.
+    const db = new pg.Client({ connectionString: url });
+    await db.connect();
+    try {
+      await db.query("CREATE TRIGGER audit_refuse BEFORE INSERT ON audit FOR EACH ROW EXECUTE FUNCTION pki_refuse_change('audit refused for the test')");
+      const refused = await cli(['node', 'join', '--dir', c, '--store', url], deps);
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toMatch(/audit refused for the test/);
+      expect(fs.existsSync(c)).toBe(false);
+      await db.query('DROP TRIGGER audit_refuse ON audit');
+    } finally {
+      await db.end();
+    }
+    expect(((await on(a)(['audit', 'log'])) as unknown[]).length).toBe(before.length + 2);
+    expect((await on(c)(['node', 'join', '--store', url])).audit.seq).toBe(before.length + 3);
+    expect((await on(c)(['audit', 'verify'])).intact).toBe(true);
   });
 
   it('fail/pki init --store on a database that already holds a PKI: STATE_STORE_NOT_EMPTY (exit 6), nothing written', async () => {

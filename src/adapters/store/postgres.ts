@@ -19,7 +19,10 @@
  */
 import pg from 'pg';
 import Cursor from 'pg-cursor';
-import { resolve } from 'node:path';
+import { parse as parseConnectionString } from 'pg-connection-string';
+import * as fs from 'node:fs';
+import { homedir, userInfo } from 'node:os';
+import { join, resolve } from 'node:path';
 import { PkiError, throwIfAny } from '../../errors.js';
 import { nextAuditRow, type AuditHead } from '../../domain/audit.js';
 import type {
@@ -125,7 +128,73 @@ function badStoreUrl(e: unknown, url: string): PkiError {
 export interface PostgresOpenOptions {
   baseDir: string;
   keysDir?: string;
+  /** The environment libpq-style settings are read from (the use case's Deps.env); default: none. */
   env?: Readonly<Record<string, string | undefined>>;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** A field of a password file line: `\:` and `\\` escaped, `*` matches anything. */
+function pgpassFields(line: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i]!;
+    if (ch === '\\' && i + 1 < line.length) cur += line[++i];
+    else if (ch === ':' && out.length < 4) {
+      out.push(cur);
+      cur = '';
+    } else cur += ch;
+  }
+  out.push(cur);
+  return out;
+}
+
+/**
+ * The password for host/port/database/user from a libpq password file (PGPASSFILE, else ~/.pgpass of env.HOME): the
+ * first line whose four fields match (`*` matches anything). As libpq, a file that is not a regular file, or that
+ * its group or others can read, is not used.
+ */
+function passwordFromFile(env: Env, host: string, port: string, database: string, user: string): string | undefined {
+  const file = env.PGPASSFILE || join(env.HOME || homedir(), '.pgpass');
+  let text: string;
+  try {
+    const st = fs.statSync(file);
+    if (!st.isFile() || (process.platform !== 'win32' && st.mode & 0o077)) return undefined;
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const want = [host, port, database, user];
+  for (const line of text.split(/\r?\n/)) {
+    if (!line.trim() || line.startsWith('#')) continue;
+    const f = pgpassFields(line);
+    if (f.length === 5 && want.every((w, i) => f[i] === '*' || f[i] === w)) return f[4];
+  }
+  return undefined;
+}
+
+/**
+ * The node-postgres settings for `url`, what the URL leaves out taken as libpq takes it from the environment — but
+ * from `env` (the use case's Deps.env), never from process.env: PGHOST, PGPORT, PGDATABASE, PGUSER (else USER),
+ * PGPASSWORD, the password file (PGPASSFILE, else ~/.pgpass), PGSSLMODE, PGSSLROOTCERT, PGSSLCERT and PGSSLKEY. The
+ * URL wins over the environment. Throws what node-postgres's URL parser throws (a bad port, an unreadable TLS file).
+ */
+export function postgresClientConfig(url: string, env: Env): pg.ClientConfig {
+  // TLS settings from the environment as if they were in the URL's query string (node-postgres's meaning of each).
+  const query = new URLSearchParams(url.includes('?') ? url.slice(url.indexOf('?') + 1).split('#')[0] : '');
+  const extra = (['sslmode', 'sslrootcert', 'sslcert', 'sslkey'] as const)
+    .filter((k) => !query.has(k) && env[`PG${k.toUpperCase()}`])
+    .map((k) => `${k}=${encodeURIComponent(env[`PG${k.toUpperCase()}`]!)}`);
+  const full = extra.length ? `${url.split('#')[0]}${url.includes('?') ? '&' : '?'}${extra.join('&')}` : url;
+  const parsed = parseConnectionString(full);
+  const host = parsed.host || env.PGHOST || 'localhost';
+  const port = String(parsed.port || env.PGPORT || 5432);
+  const user = parsed.user || env.PGUSER || env.USER || userInfo().username;
+  const database = parsed.database || env.PGDATABASE || user;
+  // Asked for only when the server wants a password; none found (undefined) fails authentication, as libpq does.
+  const password = parsed.password || env.PGPASSWORD || ((() => passwordFromFile(env, host, port, database, user)) as () => string);
+  return { ...(parsed as pg.ClientConfig), host, port: Number(port), user, database, password, ssl: (parsed.ssl as pg.ClientConfig['ssl']) ?? false };
 }
 
 type Params = unknown[];
@@ -138,11 +207,15 @@ export class PostgresStore implements Store {
   /** A connection error reported by the client while idle (the server went away): the next call reconnects or fails. */
   private lost: Error | undefined;
 
+  private readonly config: pg.ClientConfig;
+
   private constructor(
     private readonly url: string,
     private readonly baseDir: string,
+    env: Env,
   ) {
     this.shown = redactUrl(url);
+    this.config = postgresClientConfig(url, env);
     this.client = this.newClient();
   }
 
@@ -151,7 +224,7 @@ export class PostgresStore implements Store {
     let store: PostgresStore;
     try {
       // node-postgres parses the URL (and reads its sslcert/sslkey/sslrootcert files) here.
-      store = new PostgresStore(url, resolve(opts.baseDir));
+      store = new PostgresStore(url, resolve(opts.baseDir), opts.env ?? {});
     } catch (e) {
       throw badStoreUrl(e, url);
     }
@@ -166,7 +239,7 @@ export class PostgresStore implements Store {
   }
 
   private newClient(): pg.Client {
-    const client = new pg.Client({ connectionString: this.url, types: TYPES, application_name: 'pki', connectionTimeoutMillis: 15_000 });
+    const client = new pg.Client({ application_name: 'pki', ...this.config, types: TYPES, connectionTimeoutMillis: 15_000 });
     client.on('error', (e) => {
       if (this.client === client) this.lost = e;
     });
@@ -395,6 +468,13 @@ export class PostgresStore implements Store {
        SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])`,
       cols,
     );
+  }
+
+  async recordAuditEvent(event: AuditEvent, actor: string, at: Date): Promise<{ seq: number; hash: string }> {
+    return this.tx(async () => {
+      await this.appendAudit([event], actor, at);
+      return (await this.raw<AuditHead>('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1')).rows[0]!;
+    });
   }
 
   private ca(row: CaRow): CaRecord {

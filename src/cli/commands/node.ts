@@ -11,7 +11,8 @@ const join: CommandDef = {
   ],
   notes:
     'Writes DIR/pki.yaml (store.url: the database; 0600 when the URL holds a password, which is never printed) and an\n' +
-    'empty DIR/keys. Nothing is written to the database. The first node is made with pki init --store URL.\n' +
+    'empty DIR/keys. The join is recorded in the shared audit log (action node.join: this host and DIR, the store URL\n' +
+    'with its password redacted; pki audit log on any node shows it). The first node is made with pki init --store URL.\n' +
     'CA keys: a CA made on a shared store keeps its key IN the store (encrypted PKCS#8, key reference store:NAME), so\n' +
     'every node can sign with it given the operators\' passphrase (a prompt, PKI_CA_PASSPHRASE or --passphrase-file);\n' +
     'a pkcs11: key needs this node\'s own HSM holding the key; a key that is a file on another node must be copied.\n' +
@@ -30,7 +31,7 @@ const join: CommandDef = {
       kind: 'pki.node.join.result',
       data: r,
       text:
-        `Joined ${r.store} as a CA node in ${r.dir}\n` +
+        `Joined ${r.store} as a CA node in ${r.dir} (audit row #${r.audit.seq})\n` +
         r.cas.map((c) => `  CA ${c.name.padEnd(16)} ${c.status.padEnd(8)} key ${c.keyRef} (${c.access})\n`).join('') +
         `This node needs:\n${r.needs.map((n) => `  - ${n}\n`).join('')}`,
     };
