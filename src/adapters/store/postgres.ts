@@ -472,7 +472,8 @@ export class PostgresStore implements Store {
 
   async recordAuditEvent(event: AuditEvent, actor: string, at: Date): Promise<{ seq: number; hash: string }> {
     return this.tx(async () => {
-      await this.appendAudit([event], actor, at);
+      // Written now, not queued for the commit: its head is the answer.
+      await this.writeAudit([{ event, actor, at }]);
       return (await this.raw<AuditHead>('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1')).rows[0]!;
     });
   }
