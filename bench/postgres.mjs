@@ -1,5 +1,5 @@
 /**
- * Section "postgres": the 1M-entry CRL (#19) generated from a PostgreSQL store, beside the same CRL from SQLite and
+ * Section "postgres": the 1M-entry CRL generated from a PostgreSQL store, beside the same CRL from SQLite and
  * `openssl ca -gencrl`, all three from one `openssl ca` index.txt imported with `pki import openssl-ca`, alternating
  * run by run: wall time and peak RSS of the pki process (GNU time; the server's own memory is not counted). The
  * server is a throwaway PostgreSQL cluster in the work directory (initdb + pg_ctl, 127.0.0.1, a free port; as the
@@ -102,7 +102,7 @@ export async function run({ work, repeat }) {
         pki: `${fmtS(med('postgres', (x) => x.wall))}, ${med('postgres', (x) => x.rssMiB).toFixed(0)} MiB (SQLite ${fmtS(med('sqlite', (x) => x.wall))})`,
         ref: `openssl ca -gencrl ${fmtS(med('openssl', (x) => x.wall))}, ${med('openssl', (x) => x.rssMiB).toFixed(0)} MiB`,
         ratio: `${fmtX(median(s.rPg))}, memory ${median(s.mPg).toFixed(2)}`,
-        target: 'reported (#19)',
+        target: 'reported',
       },
     ];
   } finally {

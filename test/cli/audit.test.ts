@@ -46,7 +46,7 @@ describe('pki audit', () => {
   });
 });
 
-describe('#14 pki audit cross-checks and head', () => {
+describe('pki audit cross-checks and head', () => {
   it('fail/a revocation row deleted after dropping its trigger is reported (exit 11), though the chain is intact', async () => {
     const { cwd, dir, deps } = await pkiWithHistory();
     const serial = (await cli(['list', '--status', 'revoked', '--dir', dir, '--json'], deps)).json.data[0].serial as string;

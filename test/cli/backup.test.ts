@@ -1,5 +1,5 @@
 /**
- * #14 pki backup / pki restore: one 0600 archive, consistent while another process issues certificates; a restore
+ * pki backup / pki restore: one 0600 archive, consistent while another process issues certificates; a restore
  * elsewhere issues with its own keys and its audit chain verifies.
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -42,7 +42,7 @@ await issueBatch(deps, { dir: ${JSON.stringify(dir)}, ca: 'issuing-1', batch: ${
   return { firstGroup, done };
 }
 
-describe('#14 pki backup and restore', () => {
+describe('pki backup and restore', () => {
   it('ok/a backup taken while another process issues restores elsewhere; the restored PKI issues with its own keys and its audit chain verifies', async () => {
     if (!fs.existsSync(join(ROOT, 'dist/app/issue.js'))) throw new Error('dist/ is missing: run npm run build (npm test does)');
     const { cwd, dir, deps } = await makePki();
@@ -142,7 +142,7 @@ describe('#14 pki backup and restore', () => {
   });
 });
 
-describe('#14 pki restore refuses hostile archives (the manifest recomputed, as an attacker would)', () => {
+describe('pki restore refuses hostile archives (the manifest recomputed, as an attacker would)', () => {
   /** Rewrites an archive: `edit` changes its entries, the manifest is recomputed so that its hashes match. */
   async function tampered(archive: string, out: string, edit: (entries: import('../../src/fs/tar.js').TarEntry[]) => void) {
     const { readTar, writeTar } = await import('../../src/fs/tar.js');

@@ -1,5 +1,5 @@
 /**
- * #21 start-up: the installed `pki` is the esbuild bundle (dist/bin/), and a run loads only the command it names
+ * start-up: the installed `pki` is the esbuild bundle (dist/bin/), and a run loads only the command it names
  * (src/cli/run.ts COMMAND_MODULES), falling back to every command for help, typos and parse errors.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -16,7 +16,7 @@ import { CLI, ROOT, buildCsrWithKey, tempDir } from '../helpers.js';
 
 const pkg = JSON.parse(fs.readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: { pki: string }; scripts: Record<string, string> };
 
-describe('#21 the bundled CLI', () => {
+describe('the bundled CLI', () => {
   it('the bin is the bundle that the build (and so `prepare`) makes, beside its CSR worker', () => {
     expect(pkg.bin.pki).toBe('dist/bin/pki.js');
     expect(pkg.scripts.build).toContain('scripts/bundle.mjs');

@@ -1,5 +1,5 @@
 /**
- * #14 CA lifecycle: a revoked intermediate stops everywhere, `pki ca retire` takes a CA out of service and out of
+ * CA lifecycle: a revoked intermediate stops everywhere, `pki ca retire` takes a CA out of service and out of
  * monitoring, and `pki status` agrees with `pki crl check` about a CA with revocations and no CRL.
  */
 import { execFileSync } from 'node:child_process';
@@ -28,7 +28,7 @@ async function withEmulatorPki() {
   return { ...pki, deps, ep: ['--endpoint', emu.url, '--api-rate', '0'], ...pkiIn(pki.dir, deps) };
 }
 
-describe('#14 a revoked CA', () => {
+describe('a revoked CA', () => {
   it('fail/after pki revoke --ca root --serial <issuing-1> --reason cACompromise, issuing-1 refuses issue, crl generate, anchor push, ca create, ca sign (STATE_CA_REVOKED, exit 6)', async () => {
     const { cwd, dir, deps, ep, run, ok } = await withEmulatorPki();
     await ok(['anchor', 'push', '--name', 'prod', '--ca', 'issuing-1', '--enable', ...ep]);
@@ -95,7 +95,7 @@ describe('#14 a revoked CA', () => {
   });
 });
 
-describe('#14 pki ca retire', () => {
+describe('pki ca retire', () => {
   it('ok/a retired CA issues nothing (STATE_CA_RETIRED), raises no CRL alarm, is listed retired, keeps its records, and is audited', async () => {
     const { cwd, dir, deps } = await makePki();
     const clock = { now: new Date('2026-03-01T12:00:00Z') };
@@ -145,7 +145,7 @@ describe('#14 pki ca retire', () => {
   });
 });
 
-describe('#14 pki status and CRLs', () => {
+describe('pki status and CRLs', () => {
   it('fail/a CA that revoked certificates but has no CRL yet is critical (exit 11), as pki crl check says', async () => {
     const { cwd, dir, deps } = await makePki();
     const { run, ok } = pkiIn(dir, deps);
@@ -176,7 +176,7 @@ function opensslCa(cwd: string, name: string, subj: string, signer?: { cert: str
   return { cert, key: keyFile };
 }
 
-describe('#14 one CA, one name', () => {
+describe('one CA, one name', () => {
   it('fail/the same CA certificate, or the same key, imported under a second name is refused (STATE_CA_DUPLICATE, exit 6)', async () => {
     const { cwd, dir, deps } = await makePki();
     deps.now = () => new Date();
@@ -251,7 +251,7 @@ describe('#14 one CA, one name', () => {
   });
 });
 
-describe('#14 --chain-out for a leaf issued by the root', () => {
+describe('--chain-out for a leaf issued by the root', () => {
   it('ok/writes nothing, says so on stderr and in JSON, exits 0', async () => {
     const { cwd, dir, deps } = await makePki();
     const chainOut = join(cwd, 'chain.pem');

@@ -1,5 +1,5 @@
 /**
- * #21 CRL memory: the previous CRL in the store is compared with the new one chunk by chunk (never whole in memory).
+ * CRL memory: the previous CRL in the store is compared with the new one chunk by chunk (never whole in memory).
  * Stored in chunks of a few bytes, every entry (and the header) crosses chunk boundaries: a serial that would
  * disappear is still found, an intact store still passes, and a stored CRL cut short is refused before signing.
  */
@@ -38,7 +38,7 @@ async function pkiWithCrl(count: number) {
   return { ...pki, db, serials };
 }
 
-describe('#21 the previous CRL, compared chunk by chunk', () => {
+describe('the previous CRL, compared chunk by chunk', () => {
   it('chunks of 1 to 7 bytes: an intact store passes; a lost revocation is found and named, nothing signed', async () => {
     const { dir, cwd, deps, db, serials } = await pkiWithCrl(500);
     for (const size of [7, 1, 3]) {

@@ -1,5 +1,5 @@
 /**
- * #17 crl generate signs outside the store transaction: the first transaction reserves the CRL Number and frames the
+ * crl generate signs outside the store transaction: the first transaction reserves the CRL Number and frames the
  * TBS, the Signer signs (possibly asynchronously, as an HSM would), a second transaction records the CRL. A run that
  * dies between the two leaves a gap in the numbering, never a number used twice.
  */
@@ -36,7 +36,7 @@ function asyncKeyStore(dir: string, fail: { now: boolean; calls: number }) {
 
 const crlNumber = (file: string): bigint => decodeCrl(crlDerFromFile(fs.readFileSync(file), file), file).crlNumber!;
 
-describe('#17 CRL signing outside the store transaction', () => {
+describe('CRL signing outside the store transaction', () => {
   it('ok/an asynchronous Signer signs CRLs; fail/a run that dies after reserving its number leaves a gap: the next CRL skips it and is accepted by openssl and by the previous-CRL check', async () => {
     const { cwd, dir, deps } = await makePki();
     const fail = { now: false, calls: 0 };

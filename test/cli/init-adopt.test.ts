@@ -1,5 +1,5 @@
 /**
- * #16 `pki init --root-cert --root-key`: adopt an existing root (made here by openssl, as cfssl/easy-rsa users have
+ * `pki init --root-cert --root-key`: adopt an existing root (made here by openssl, as cfssl/easy-rsa users have
  * one) instead of making one; refused inputs leave nothing behind.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -25,7 +25,7 @@ function existingRoot() {
   return { cwd, deps, dir: join(cwd, 'pki') };
 }
 
-describe('#16 pki init --root-cert --root-key', () => {
+describe('pki init --root-cert --root-key', () => {
   it('ok/adopts the root: new issuing CAs and leaves chain to the original root certificate; its first CRL needs the old numbering', async () => {
     const { cwd, deps, dir } = existingRoot();
     const run = (argv: string[]) => cli([...argv, '--dir', dir, '--json'], deps);

@@ -1,5 +1,5 @@
 /**
- * #17 use cases name their typed inputs (`input.<field>`, `details.input`), never CLI flags; the CLI shows the flag.
+ * use cases name their typed inputs (`input.<field>`, `details.input`), never CLI flags; the CLI shows the flag.
  * The library's own error (called without the CLI) and the CLI's text and JSON output of the same refusal.
  */
 import * as fs from 'node:fs';
@@ -30,7 +30,7 @@ async function thrown(p: Promise<unknown>): Promise<PkiError> {
   throw new Error('expected a PkiError');
 }
 
-describe('#17 errors name the input; the CLI names the flag', () => {
+describe('errors name the input; the CLI names the flag', () => {
   it('the library error names the typed input field, not a flag', async () => {
     const cwd = tempDir('pki-input-');
     const deps = makeDeps(cwd);

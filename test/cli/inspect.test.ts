@@ -1,11 +1,11 @@
-/** #8 `pki inspect`: certificates (PEM and DER), bundles, CSRs and CRLs, detected; values cross-checked with openssl. */
+/** `pki inspect`: certificates (PEM and DER), bundles, CSRs and CRLs, detected; values cross-checked with openssl. */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli, makeDeps, tempDir } from '../helpers.js';
 
-describe('#8 pki inspect', () => {
+describe('pki inspect', () => {
   it('detects and describes certificates, bundles, CSRs and CRLs; serial and fingerprint agree with openssl', async () => {
     const cwd = tempDir('pki-inspect-');
     const deps = makeDeps(cwd);

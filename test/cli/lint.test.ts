@@ -1,5 +1,5 @@
 /**
- * #8 `pki lint`: one case per rule, on certificates made with openssl (the commands are the fixtures' provenance,
+ * `pki lint`: one case per rule, on certificates made with openssl (the commands are the fixtures' provenance,
  * run here so nothing opaque is committed), and every certificate the shipped profiles produce lints clean.
  */
 import { execFileSync } from 'node:child_process';
@@ -48,7 +48,7 @@ async function setup() {
   return { cwd, dir, deps, run, ossl, leaf, ca, lint };
 }
 
-describe('#8 pki lint', () => {
+describe('pki lint', () => {
   it('a leaf that follows the rules (openssl with the right extensions) has no findings; exit 0', async () => {
     const t = await setup();
     expect(await t.lint([t.leaf()])).toMatchObject({ code: 0, codes: [] });

@@ -1,5 +1,5 @@
 /**
- * #23 ML-DSA through the commands: `--key-type ml-dsa-44|65|87` for init, ca create, issue --key-out, csr and renew;
+ * ML-DSA through the commands: `--key-type ml-dsa-44|65|87` for init, ca create, issue --key-out, csr and renew;
  * ML-DSA CSRs received (self-signature checked); lint, inspect and verify on ML-DSA and mixed chains.
  */
 import * as fs from 'node:fs';
@@ -12,7 +12,7 @@ import { cli, makePki, snapshot } from '../helpers.js';
 const certKey = (path: string) => readCertificate(fs.readFileSync(path), path).publicKey.kind;
 const sigAlg = (path: string) => readCertificate(fs.readFileSync(path), path).signatureAlgorithmName;
 
-describe('#23 ML-DSA key types in the commands', () => {
+describe('ML-DSA key types in the commands', () => {
   it('ok/an ML-DSA-65 root and issuing CA (init, ca create), ML-DSA workload keys (issue --key-out, csr + issue --csr, renew), lint, inspect, verify', async () => {
     const { cwd, dir, deps } = await makePki({ keyType: 'ml-dsa-65', issuingKeyType: 'ml-dsa-65' });
     const run = (argv: string[]) => cli([...argv, '--dir', dir, '--json'], deps);

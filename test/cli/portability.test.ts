@@ -1,11 +1,11 @@
-/** #14 A PKI directory is self-contained: key paths relative to it, so a moved or copied directory uses its own keys. */
+/** A PKI directory is self-contained: key paths relative to it, so a moved or copied directory uses its own keys. */
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { fixture, makePki, pkiIn, tempDir } from '../helpers.js';
 
-describe('#14 key paths relative to the PKI directory', () => {
+describe('key paths relative to the PKI directory', () => {
   it('ok/the store records key paths relative to the PKI directory; ca list shows where they are now', async () => {
     const { dir, deps } = await makePki();
     const db = new Database(join(dir, 'pki.db'), { readonly: true });

@@ -1,4 +1,4 @@
-/** #7 `pki preview`, and `pki issue` warning about (or refusing) values Roles Anywhere would drop as session tags. */
+/** `pki preview`, and `pki issue` warning about (or refusing) values Roles Anywhere would drop as session tags. */
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -13,7 +13,7 @@ async function pki() {
   return { cwd, dir, deps, run };
 }
 
-describe('#7 pki preview and issue-time session-tag checks', () => {
+describe('pki preview and issue-time session-tag checks', () => {
   it('issue warns on stderr about a value STS would drop; preview lists it and exits 10; a clean certificate exits 0', async () => {
     const t = await pki();
     const issued = await t.run(['issue', '--ca', 'root', '--subject', 'CN=app-01,OU=team (blue),O=Example', '--key-out', join(t.cwd, 'a.key'), '--out', join(t.cwd, 'a.pem')]);

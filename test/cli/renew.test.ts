@@ -1,5 +1,5 @@
 /**
- * #22 pki renew: the same subject (exact DER), SANs and profile, a new serial, validity and key; refusals for
+ * pki renew: the same subject (exact DER), SANs and profile, a new serial, validity and key; refusals for
  * revoked, foreign and CA certificates and bad flag combinations leave the directory as it was.
  */
 import { execFileSync } from 'node:child_process';
@@ -22,7 +22,7 @@ async function setup() {
 
 const read = (path: string) => readCertificate(fs.readFileSync(path), path);
 
-describe('#22 pki renew', () => {
+describe('pki renew', () => {
   it('ok/--key-out in place with --force --revoke-old superseded: same subject bytes, SANs and profile; new serial, validity and key', async () => {
     const t = await setup();
     const before = read(join(t.cwd, 'app.pem'));

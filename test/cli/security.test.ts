@@ -1,5 +1,5 @@
 /**
- * #9 security review items, each with a test: passphrases and private keys never leak; outputs never follow
+ * security review items, each with a test: passphrases and private keys never leak; outputs never follow
  * symlinks and keys are 0600 whatever the umask; batch output names never come from certificate contents; untrusted
  * inputs are bounded. (Tampering with the audit table: test/cli/audit.test.ts. Emulator on loopback only:
  * test/e2e/emulator.test.ts.)
@@ -21,7 +21,7 @@ function allFiles(dir: string): string[] {
   return fs.readdirSync(dir, { recursive: true }).map((f) => join(dir, String(f))).filter((f) => fs.statSync(f).isFile());
 }
 
-describe('#9 security review', () => {
+describe('security review', () => {
   it('a passphrase given by environment never appears in output, errors (even --debug), the store, the audit log or any file', async () => {
     const cwd = tempDir('pki-sec-');
     const deps = makeDeps(cwd, { env: { PKI_CA_PASSPHRASE: SECRET } });

@@ -1,4 +1,4 @@
-/** #8 `pki status`: exit codes 0/10/11 as an injected clock moves, JSON and the Prometheus text format. */
+/** `pki status`: exit codes 0/10/11 as an injected clock moves, JSON and the Prometheus text format. */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startEmulator } from '../../src/emulator/server.js';
@@ -7,7 +7,7 @@ import { cli, makeDeps, tempDir } from '../helpers.js';
 const T0 = new Date('2026-01-01T00:00:00Z');
 const DAY = 86_400_000;
 
-describe('#8 pki status', () => {
+describe('pki status', () => {
   it('ok, then warning and critical as the clock moves; revocations not in a CRL; Prometheus output', async () => {
     const cwd = tempDir('pki-status-');
     const clock = { now: T0 };

@@ -1,10 +1,10 @@
-/** #17 the store URL: pki init --store / $PKI_STORE_URL and store.url in pki.yaml choose the store (SQLite here). */
+/** the store URL: pki init --store / $PKI_STORE_URL and store.url in pki.yaml choose the store (SQLite here). */
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli, makeDeps, tempDir } from '../helpers.js';
 
-describe('#17 store URL', () => {
+describe('store URL', () => {
   it('ok/pki init --store sqlite:FILE puts the SQLite store there; later commands use it', async () => {
     const cwd = tempDir();
     const deps = makeDeps(cwd);

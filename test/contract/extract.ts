@@ -1,5 +1,5 @@
 /**
- * #17 the JSON contract, read from the code: for every `{ kind: 'pki.….result', data }` a command returns (and every
+ * the JSON contract, read from the code: for every `{ kind: 'pki.….result', data }` a command returns (and every
  * `failedEnvelope(kind, data, …)` it writes), the type of `data` as the TypeScript checker sees it, turned into a
  * JSON shape (what JSON.stringify makes of it: a Date is a string, functions and undefined are dropped). The
  * declared contract, src/cli/results.ts, is generated from this; the contract test fails when the two differ.

@@ -87,7 +87,7 @@ beforeAll(() => {
   writeCsrs(join(base, 'csrs'), 3000, 'crash');
 });
 
-describe('#3 SIGKILL in the middle of a batch issue', () => {
+describe('SIGKILL in the middle of a batch issue', () => {
   it.each([[1], [400], [1500]])('ok/killed after %i files: every file on record, no duplicate serial, intact store', async (threshold) => {
     const out = join(base, `out-kill-${threshold}`);
     fs.mkdirSync(out);
@@ -115,7 +115,7 @@ describe('#3 SIGKILL in the middle of a batch issue', () => {
   });
 });
 
-describe('#14 --resume after SIGKILL, and SIGINT', () => {
+describe('--resume after SIGKILL, and SIGINT', () => {
   /** Certificates recorded by batches into `out`, and how many distinct CSR files they were issued for. */
   function batchCounts(out: string) {
     const db = new Database(join(pkiDir, 'pki.db'), { readonly: true });
@@ -171,7 +171,7 @@ describe('#14 --resume after SIGKILL, and SIGINT', () => {
   });
 });
 
-describe('#3 concurrent issuance into one store', () => {
+describe('concurrent issuance into one store', () => {
   it('ok/two batch processes at once both succeed with distinct serials', async () => {
     const dirs = ['a', 'b'].map((p) => {
       writeCsrs(join(base, `conc-${p}`), 400, `conc-${p}`);
@@ -212,8 +212,8 @@ describe('#3 concurrent issuance into one store', () => {
   });
 });
 
-describe('#3 batch through the worker threads', () => {
-  it('ok/#14 70 CSRs (worker threads) pass the session-tag check like a single CSR does (droppedSessionTags: refuse)', () => {
+describe('batch through the worker threads', () => {
+  it('ok/70 CSRs (worker threads) pass the session-tag check like a single CSR does (droppedSessionTags: refuse)', () => {
     const csrs = join(base, 'tags');
     writeCsrs(csrs, 70, 'tags');
     const profile = join(base, 'strict-tags.yaml');

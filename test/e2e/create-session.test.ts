@@ -1,5 +1,5 @@
 /**
- * #7 the emulator's CreateSession, one test per rule: each request is signed by pki's signer and then changed in
+ * the emulator's CreateSession, one test per rule: each request is signed by pki's signer and then changed in
  * exactly one way (or made with exactly one bad input); the answer's status, error type and message are asserted.
  */
 import { execFileSync } from 'node:child_process';
@@ -70,7 +70,7 @@ const DENIED = { status: 403, type: 'AccessDeniedException' };
 /** Control-plane calls the SDK version here cannot make (the emulator checks a SigV4 header's scope, not its signature). */
 const SIGV4 = { Authorization: 'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/rolesanywhere/aws4_request, SignedHeaders=host, Signature=00', 'Content-Type': 'application/json' };
 
-describe('#7 emulator CreateSession: each rule', () => {
+describe('emulator CreateSession: each rule', () => {
   it('a correct request: 201 with the service\'s credentialSet shape; expiration = min(profile, request)', async () => {
     const t = await setup();
     await t.sdk.send(new UpdateProfileCommand({ profileId: t.profileId, durationSeconds: 1800 }));

@@ -1,5 +1,5 @@
 /**
- * #13 credential-process on the network: HTTPS except to loopback; TLS verification always on unless
+ * credential-process on the network: HTTPS except to loopback; TLS verification always on unless
  * --insecure-skip-tls-verify (required with NODE_TLS_REJECT_UNAUTHORIZED=0, and then for this request only);
  * --timeout bounds the whole exchange; the answer is capped; throttling and 5xx are retried within the budget.
  * Servers are local (127.0.0.1, ephemeral ports) and closed by each test.
@@ -66,7 +66,7 @@ beforeAll(() => {
   ossl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'server.key', '-out', 'server.pem', '-subj', '/CN=127.0.0.1', '-days', '30', '-addext', 'subjectAltName=IP:127.0.0.1']);
 });
 
-describe('#13 credential-process network safety', () => {
+describe('credential-process network safety', () => {
   it('plain HTTP is refused (exit 2, naming --endpoint, nothing sent) unless the host is loopback', async () => {
     const ip = Object.values(networkInterfaces()).flat().find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
     const targets = ['http://rolesanywhere.us-east-1.amazonaws.com', 'http://192.0.2.10:8080'];

@@ -1,5 +1,5 @@
 /**
- * #7 end to end: a workload gets AWS credentials from (emulated) IAM Roles Anywhere with a certificate from this PKI.
+ * end to end: a workload gets AWS credentials from (emulated) IAM Roles Anywhere with a certificate from this PKI.
  * The real AWS SDK's fromProcess() runs `pki credential-process` from a shared config file, as a user's
  * ~/.aws/config would; revoking the certificate and publishing the CRL makes the next call fail.
  */
@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { credentialsSetup, ROLE } from '../aws-fixtures.js';
 import { CLI, cli } from '../helpers.js';
 
-describe('#7 pki credential-process', () => {
+describe('pki credential-process', () => {
   it('the AWS SDK\'s fromProcess() gets credentials through pki; after revoke + crl publish the next call fails with "Certificate revoked"', async () => {
     const t = await credentialsSetup();
     const config = join(t.cwd, 'aws-config');

@@ -11,7 +11,7 @@ function pki(args: string[]) {
   return r;
 }
 
-describe('#4 concurrent crl generate', () => {
+describe('concurrent crl generate', () => {
   it('ok/four processes at once: all succeed with distinct, increasing CRL Numbers', async () => {
     const base = tempDir('pki-crl-conc-');
     const dir = join(base, 'pki');

@@ -1,5 +1,5 @@
 /**
- * #15 examples/cron/crontab runs as written: its one-time set-up and every job line, with the built CLI, against the
+ * examples/cron/crontab runs as written: its one-time set-up and every job line, with the built CLI, against the
  * emulator (paths moved to a temporary directory; `--endpoint` added to the commands that talk to AWS). A CRL disabled
  * out of band (the AWS SDK as a second client) is caught by the hourly check and repaired by the next publish.
  */
@@ -26,7 +26,7 @@ function parseCrontab(text: string) {
   return { setup, env, jobs };
 }
 
-describe('#15 examples/cron/crontab', () => {
+describe('examples/cron/crontab', () => {
   it('the set-up and every job run as written; a CRL disabled out of band is reported by the hourly check and repaired by the next publish', async () => {
     const emu = await startEmulator({ ratePerSecond: 0, region: 'eu-west-1' });
     running.push(emu);

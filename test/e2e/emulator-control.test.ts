@@ -1,5 +1,5 @@
 /**
- * #17 the emulator's HTTP layer after the split (src/emulator/http.ts): the test hooks under /_emulator/ answer what
+ * the emulator's HTTP layer after the split (src/emulator/http.ts): the test hooks under /_emulator/ answer what
  * they answered before, and a hook name that is an Object prototype member is no hook (404), never a crash.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +16,7 @@ const get = async (path: string) => {
   return { status: r.status, body: (await r.json()) as unknown };
 };
 
-describe('#17 the emulator control hooks', () => {
+describe('the emulator control hooks', () => {
   it('state, sessions and calls are served; faults only by POST', async () => {
     expect(await get('/_emulator/state')).toEqual({ status: 200, body: { trustAnchors: {}, crls: {}, profiles: {} } });
     expect(await get('/_emulator/sessions')).toEqual({ status: 200, body: [] });

@@ -1,5 +1,5 @@
 /**
- * #13 the emulator's CreateSession fails closed: an enabled CRL it cannot decode refuses every certificate of its
+ * the emulator's CreateSession fails closed: an enabled CRL it cannot decode refuses every certificate of its
  * trust anchor, a CRL whose signer cannot be established refuses the chains it could cover, and an exception inside
  * path validation is a 500 with a request id (logged), never a verdict and never a crash.
  */
@@ -78,7 +78,7 @@ async function setup(emulator: EmulatorOptions = {}) {
 
 const UNKNOWN = { status: 403, type: 'AccessDeniedException' };
 
-describe('#13 emulator: an enabled CRL that cannot be decoded refuses the anchor\'s certificates', () => {
+describe('emulator: an enabled CRL that cannot be decoded refuses the anchor\'s certificates', () => {
   /** Ways the stored crlData of the anchor's enabled CRL can be undecodable (a state file edited, or written by another version). */
   const corruptions: Array<[string, (pem: string) => string]> = [
     ['not a CRL at all', () => 'this is not a CRL'],
@@ -135,7 +135,7 @@ describe('#13 emulator: an enabled CRL that cannot be decoded refuses the anchor
   });
 });
 
-describe('#13 emulator: a CRL whose signer cannot be established', () => {
+describe('emulator: a CRL whose signer cannot be established', () => {
   it('a forged newer CRL beside the genuine one (--any-crl-signer lets it in) refuses the chain it covers instead of being skipped', async () => {
     const t = await setup({ crl: { requireSignedByAnchor: false } });
     expect((await t.call()).status).toBe(201);
@@ -159,7 +159,7 @@ describe('#13 emulator: a CRL whose signer cannot be established', () => {
   });
 });
 
-describe('#13 emulator: an exception inside path validation', () => {
+describe('emulator: an exception inside path validation', () => {
   it('is a 500 InternalServerException with the request id in header and body, logged with its stack; the server answers the next request', async () => {
     const t = await setup();
     boom.on = true;

@@ -1,5 +1,5 @@
 /**
- * #13 the emulator under hostile input: request targets Node's URL parser refuses, fault-hook values that are not
+ * the emulator under hostile input: request targets Node's URL parser refuses, fault-hook values that are not
  * faults, and resource ids that name Object.prototype's members. Each must get a 4xx answer, leave the server
  * answering, and leave Object.prototype untouched.
  */
@@ -55,7 +55,7 @@ const pristine = () => {
 };
 const CLEAN = { attributeMappings: undefined, enabled: undefined, updatedAt: undefined, polluted: undefined, name: undefined };
 
-describe('#13 emulator: malformed request targets', () => {
+describe('emulator: malformed request targets', () => {
   it.each([['GET http://[ HTTP/1.1'], ['GET http://%zz/ HTTP/1.1'], ['POST http://[::1/sessions HTTP/1.1']])('%s on a raw socket → 400 with a message; the server keeps answering', async (line) => {
     const emu = await emulator();
     const answer = await raw(emu, `${line}\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
@@ -73,7 +73,7 @@ describe('#13 emulator: malformed request targets', () => {
   });
 });
 
-describe('#13 emulator: fault-hook values', () => {
+describe('emulator: fault-hook values', () => {
   const post = (emu: Emulator, body: string) => fetch(`${emu.url}/_emulator/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
 
   it.each([
@@ -115,7 +115,7 @@ describe('#13 emulator: fault-hook values', () => {
   });
 });
 
-describe('#13 emulator: ids that name Object.prototype members', () => {
+describe('emulator: ids that name Object.prototype members', () => {
   const IDS = ['__proto__', 'constructor', 'hasOwnProperty', 'toString', 'valueOf', '__defineGetter__'];
 
   it('PUT /profiles/__proto__/mappings → 404 and Object.prototype is untouched', async () => {

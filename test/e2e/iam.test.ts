@@ -1,5 +1,5 @@
 /**
- * #20 the IAM side, generated: pki aws trust-policy, pki aws profile create and pki aws config against the emulator,
+ * the IAM side, generated: pki aws trust-policy, pki aws profile create and pki aws config against the emulator,
  * and the generated ~/.aws/config read by the AWS SDK for JavaScript (fromIni), which obtains credentials through
  * credential_process (the built pki) and then through the chained role (the emulator's STS AssumeRole).
  */
@@ -50,7 +50,7 @@ async function setup() {
   return { emu, cwd, dir, deps, run, ok, anchorArn: anchor.results[0].arn as string };
 }
 
-describe('#20 pki aws: trust policy, profile, config', () => {
+describe('pki aws: trust policy, profile, config', () => {
   it('trust-policy: the three actions, SourceArn = the anchor in that target, tag conditions checked against the certificate', async () => {
     const { cwd, run, ok, anchorArn } = await setup();
     const r = await ok(['aws', 'trust-policy', '--anchor', 'prod', '--target', 'hub', '--cn', 'web-01', '--ou', 'payments', '--san-uri', 'spiffe://example.com/web', '--cert', join(cwd, 'web.pem')]);

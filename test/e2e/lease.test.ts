@@ -1,5 +1,5 @@
 /**
- * #15 one writer per trust anchor: overlapping `crl publish` and `anchor push` runs, and a run killed with SIGKILL
+ * one writer per trust anchor: overlapping `crl publish` and `anchor push` runs, and a run killed with SIGKILL
  * while it holds the anchor's lease. The emulator is slowed down (latency) so that runs really overlap; the service's
  * state is read with the real AWS SDK client.
  */
@@ -53,7 +53,7 @@ async function leaseTaken(dir: string, anchor: string): Promise<{ holder: string
   throw new Error(`no lease on ${anchor}`);
 }
 
-describe('#15 one writer per trust anchor', () => {
+describe('one writer per trust anchor', () => {
   it('two first-time publishes at once: one ImportCrl, one CRL on the anchor, both succeed', async () => {
     const t = await setup();
     await t.ok(['anchor', 'push', '--name', 'prod', '--ca', 'root', '--enable', ...t.ep]);

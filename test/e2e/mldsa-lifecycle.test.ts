@@ -1,5 +1,5 @@
 /**
- * #23 done-when: a PKI whose root, issuing CA and workload keys are all ML-DSA-65 runs the lifecycle against the
+ * done-when: a PKI whose root, issuing CA and workload keys are all ML-DSA-65 runs the lifecycle against the
  * emulator on 127.0.0.1: init, ca create, issue, anchor push, crl publish, credential-process → credentials, revoke,
  * crl publish → "Certificate revoked". Every certificate and CRL signature is checked by pyca's ML-DSA from the raw
  * TBS bytes, and every CreateSession request pki sent (recorded by a pass-through proxy) by an independent AWS4-X509
@@ -86,7 +86,7 @@ async function recordingProxy(target: string): Promise<{ url: string; requests: 
 
 const pemDer = (path: string, label: string): Buffer => decodePemBlocks(fs.readFileSync(path, 'utf8'), path).find((b) => b.label === label)!.der;
 
-describe.skipIf(!PY_MLDSA)('#23 an all-ML-DSA-65 PKI, end to end against the emulator (skipped without pyca >= 48)', () => {
+describe.skipIf(!PY_MLDSA)('an all-ML-DSA-65 PKI, end to end against the emulator (skipped without pyca >= 48)', () => {
   it('ok/init, ca create, issue, anchor push, crl publish, credential-process, revoke → refused; every signature checked by pyca', async () => {
     const cwd = tempDir('pki-mldsa-');
     const deps = makeDeps(cwd, { env: ENV, seed: 'mldsa-lifecycle' });

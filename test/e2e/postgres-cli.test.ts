@@ -1,5 +1,5 @@
 /**
- * #19 the CLI on a PostgreSQL store: init → create → issue → revoke → crl generate → verify → audit verify, against a
+ * the CLI on a PostgreSQL store: init → create → issue → revoke → crl generate → verify → audit verify, against a
  * throwaway cluster (skipped, with the reason printed, where no PostgreSQL binaries are installed).
  */
 import * as fs from 'node:fs';
@@ -25,7 +25,7 @@ const crlSerials = (file: string): string[] => {
   return out.sort();
 };
 
-describe.skipIf('skip' in cluster)('#19 pki on a PostgreSQL store', () => {
+describe.skipIf('skip' in cluster)('pki on a PostgreSQL store', () => {
   it('ok/lifecycle: init --store, ca create, issue, revoke, crl generate, crl verify and audit verify; the store URL is in pki.yaml, no pki.db', async () => {
     if (!('stop' in cluster)) return;
     const url = await cluster.createDb('cli_lifecycle');

@@ -1,5 +1,5 @@
 /**
- * #19 a pki.yaml whose store URL holds a password is a secret: pki init --store and pki node join create it owner-only
+ * a pki.yaml whose store URL holds a password is a secret: pki init --store and pki node join create it owner-only
  * (0600) from the start, never 0644 first. The mode is recorded at the moment the file appears at its path (the
  * link or rename of its temporary file). Skipped, with the reason printed, where no PostgreSQL binaries are installed.
  */
@@ -38,7 +38,7 @@ afterAll(async () => {
   if ('stop' in cluster) await cluster.stop();
 });
 
-describe.skipIf('skip' in cluster)('#19 pki.yaml of a PostgreSQL store', () => {
+describe.skipIf('skip' in cluster)('pki.yaml of a PostgreSQL store', () => {
   it('ok/pki init --store and pki node join write it 0600 from the start (and 0644 without a password)', async () => {
     if (!('stop' in cluster)) return;
     const plain = await cluster.createDb('config_mode');

@@ -1,5 +1,5 @@
 /**
- * #19 the libpq-style environment of a PostgreSQL store (PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD, PGPASSFILE,
+ * the libpq-style environment of a PostgreSQL store (PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD, PGPASSFILE,
  * PGSSLMODE) is read from the use case's Deps.env, not from process.env: a library caller decides what pki sees. The
  * cluster asks the role "pwuser" for a password (scram-sha-256), everyone else is trusted. Skipped, with the reason
  * printed, where no PostgreSQL binaries are installed.
@@ -25,7 +25,7 @@ afterEach(() => {
   Object.assign(process.env, saved);
 });
 
-describe.skipIf('skip' in cluster)('#19 PostgreSQL settings from Deps.env', () => {
+describe.skipIf('skip' in cluster)('PostgreSQL settings from Deps.env', () => {
   beforeAll(async () => {
     if (!('stop' in cluster)) return;
     const admin = new pg.Client({ connectionString: cluster.url() });

@@ -1,5 +1,5 @@
 /**
- * #19 pki store migrate: a SQLite PKI moved into PostgreSQL row by row, verified, pki.yaml switched only afterwards;
+ * pki store migrate: a SQLite PKI moved into PostgreSQL row by row, verified, pki.yaml switched only afterwards;
  * refusals leave everything as it was. Skipped, with the reason printed, where no PostgreSQL binaries are installed.
  */
 import * as fs from 'node:fs';
@@ -44,7 +44,7 @@ const sqliteCounts = (file: string): Record<string, number> => {
   }
 };
 
-describe.skipIf('skip' in cluster)('#19 pki store migrate', () => {
+describe.skipIf('skip' in cluster)('pki store migrate', () => {
   it('ok/moves a SQLite PKI row by row (audit head unchanged, keys into the store), switches pki.yaml, and the PKI goes on from there', async () => {
     if (!('stop' in cluster)) return;
     const url = await cluster.createDb('migrate_ok');

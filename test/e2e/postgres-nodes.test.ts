@@ -1,5 +1,5 @@
 /**
- * #19 two CA nodes on one PostgreSQL database, as separate `pki` processes at once: issuing, revoking and generating
+ * two CA nodes on one PostgreSQL database, as separate `pki` processes at once: issuing, revoking and generating
  * CRLs from both directories, with SIGKILLs mid-command. Checked afterwards: no serial recorded twice, no CRL number
  * used twice, every CRL carries every revocation acknowledged before its run started, every CRL file written is the
  * one on record, and `pki audit verify` passes on both nodes. Skipped, with the reason printed, where no PostgreSQL
@@ -59,7 +59,7 @@ const must = async (args: string[]) => {
   return JSON.parse(r.stdout).data;
 };
 
-describe.skipIf('skip' in cluster)('#19 two nodes on one PostgreSQL store', () => {
+describe.skipIf('skip' in cluster)('two nodes on one PostgreSQL store', () => {
   it('ok/issue, revoke and crl generate at once from two node directories, with SIGKILLs: the invariants hold', async () => {
     if (!('stop' in cluster)) return;
     const url = await cluster.createDb('two_nodes');

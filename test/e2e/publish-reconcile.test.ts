@@ -1,5 +1,5 @@
 /**
- * #15 publishing reconciles with what Roles Anywhere really holds. Each out-of-band change is made by a second
+ * publishing reconciles with what Roles Anywhere really holds. Each out-of-band change is made by a second
  * client, the real AWS SDK for JavaScript pointed at the emulator; "revoked" is checked by asking the emulator for
  * credentials with the revoked certificate (`pki credential-process`).
  */
@@ -32,7 +32,7 @@ async function revokedSetup() {
   return { ...t, credentials, crlBefore, crlId, publish, status, ops };
 }
 
-describe('#15 crl publish reads the service before it decides', () => {
+describe('crl publish reads the service before it decides', () => {
   it('a CRL deleted out of band: anchor status is critical, publish re-imports it, and the revoked certificate is refused again', async () => {
     const t = await revokedSetup();
     await t.sdk.send(new DeleteCrlCommand({ crlId: t.crlId }));
@@ -131,7 +131,7 @@ describe('#15 crl publish reads the service before it decides', () => {
   });
 });
 
-describe('#15 smaller defects', () => {
+describe('smaller defects', () => {
   it('--json says "ok": false when a CA failed; --dry-run sees a pending revocation; an expired CRL on the anchor is critical', async () => {
     const t = await revokedSetup();
     const failed = await t.run(['crl', 'publish', '--ca', 'nope', '--anchor', 'prod', ...t.ep]);
@@ -158,7 +158,7 @@ describe('#15 smaller defects', () => {
   });
 });
 
-describe('#15 the CRL of a CA that is not in the trust anchor', () => {
+describe('the CRL of a CA that is not in the trust anchor', () => {
   it('the service refuses it; the error names the bundle and how to fix it', async () => {
     const t = await credentialsSetup();
     await t.ok(['anchor', 'push', '--name', 'root-only', '--ca', 'root', ...t.ep]);
@@ -169,7 +169,7 @@ describe('#15 the CRL of a CA that is not in the trust anchor', () => {
   });
 });
 
-describe('#15 a CRL generated while publish uploads', () => {
+describe('a CRL generated while publish uploads', () => {
   it('goes up in the same run: the service ends on the store\'s latest, never on an older one', async () => {
     const t = await credentialsSetup();
     await t.ok(['revoke', '--ca', 'issuing-1', '--serial', t.leaf.serial]);

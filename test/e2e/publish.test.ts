@@ -1,5 +1,5 @@
 /**
- * #5 publishing, end to end: `pki anchor push` and `pki crl publish` against the emulator on 127.0.0.1, with the
+ * publishing, end to end: `pki anchor push` and `pki crl publish` against the emulator on 127.0.0.1, with the
  * emulator's state checked through the real AWS SDK client.
  */
 import { join } from 'node:path';
@@ -38,7 +38,7 @@ function crlOf(data: Uint8Array) {
   return { number: Number(crl.crlNumber), serials };
 }
 
-describe('#5 pki anchor push / pki crl publish against the emulator', () => {
+describe('pki anchor push / pki crl publish against the emulator', () => {
   it('ok/push, then ImportCrl once, no call when unchanged, UpdateCrl after a revocation, a third issuer refused cleanly', async () => {
     const { cwd, run, ok, sdk, ops, ep } = await setup();
     const pushed = await ok(['anchor', 'push', '--name', 'prod', '--ca', 'root', '--ca', 'issuing-1', '--enable', ...ep]);

@@ -1,5 +1,5 @@
 /**
- * #6 rotation under failure, and every refusal. Faults: the process "dies" right after each AWS call of each step (a
+ * rotation under failure, and every refusal. Faults: the process "dies" right after each AWS call of each step (a
  * gateway that throws once call k has been answered: the service changed, the store did not), then the step is run
  * again with a healthy gateway; the end state must be right with no duplicate CRL import and no lost anchor slot.
  */
@@ -92,7 +92,7 @@ const EXPECTED = {
   abort: { phase: 'aborted', subjects: ['CN=Fault Root 1'], crls: ['pki-root'], imports: 0 },
 } as const;
 
-describe('#6 rotation steps survive a crash after every AWS call', () => {
+describe('rotation steps survive a crash after every AWS call', () => {
   for (const step of ['start', 'finish', 'abort'] as const) {
     it(`${step}: killed after each of its AWS calls, then re-run, ends in the right state`, async () => {
       // How many calls the step makes when nothing fails.
@@ -149,7 +149,7 @@ describe('#6 rotation steps survive a crash after every AWS call', () => {
   }, 60_000);
 });
 
-describe('#6 --dry-run changes nothing', () => {
+describe('--dry-run changes nothing', () => {
   it('start, switch, finish and abort with --dry-run: the calls they would make, no write to the service or the store', async () => {
     const t = await setup('start');
     const writes = () => t.emu.calls().filter((c) => !/^(Get|List)/.test(c.op)).length;
@@ -173,7 +173,7 @@ describe('#6 --dry-run changes nothing', () => {
   });
 });
 
-describe('#6 rotation refusals', () => {
+describe('rotation refusals', () => {
   it('ca create: a root takes no --parent, an intermediate needs one; nothing is created', async () => {
     const t = await setup('start');
     const both = await t.run(['ca', 'create', 'x', '--root', '--parent', 'root', '--subject', 'CN=x', '--no-passphrase']);

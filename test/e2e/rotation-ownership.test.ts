@@ -1,5 +1,5 @@
 /**
- * #15 a rotation owns its trust anchor, and `rotate start` checks what it can before its first write. Out-of-band
+ * a rotation owns its trust anchor, and `rotate start` checks what it can before its first write. Out-of-band
  * changes are made with a second client, the real AWS SDK for JavaScript pointed at the emulator.
  */
 import * as fs from 'node:fs';
@@ -40,7 +40,7 @@ async function setup(opts: { emulator?: Parameters<typeof startEmulator>[0]; pas
   return { emu, cwd, dir, deps, ep, run, ok, sdk, arn, bundleCerts, writes, pass };
 }
 
-describe('#15 a rotation owns its trust anchor', () => {
+describe('a rotation owns its trust anchor', () => {
   it('anchor push during an open rotation is refused (STATE_ROTATION_OPEN); with --force it goes through and anchor status is critical', async () => {
     const t = await setup();
     await t.ok(['rotate', 'start', '--anchor', 'prod', '--new-ca', 'root-2', ...t.ep]);
@@ -93,7 +93,7 @@ describe('#15 a rotation owns its trust anchor', () => {
   });
 });
 
-describe('#15 a CRL deleted out of band during a rotation', () => {
+describe('a CRL deleted out of band during a rotation', () => {
   it('finish refuses (STATE_ROTATION_LAST_CRL) and its hint, pki crl publish, re-imports the CRL: the hint no longer loops', async () => {
     const t = await setup();
     await t.ok(['rotate', 'start', '--anchor', 'prod', '--new-ca', 'root-2', ...t.ep]);
@@ -113,7 +113,7 @@ describe('#15 a CRL deleted out of band during a rotation', () => {
   });
 });
 
-describe('#15 rotate start: preflight before the first write', () => {
+describe('rotate start: preflight before the first write', () => {
   it('a CRL slot taken out of band: plan --check-service, start --dry-run and start refuse with AWS_CRL_QUOTA; the anchor is untouched', async () => {
     const t = await setup({ emulator: { crl: { requireSignedByAnchor: false } } });
     await t.ok(['ca', 'create', 'other', '--root', '--subject', 'CN=Other Root', '--validity', '20y', '--no-passphrase']);

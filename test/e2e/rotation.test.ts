@@ -1,5 +1,5 @@
 /**
- * #6 CA rotation, end to end: `pki rotate` against the emulator on 127.0.0.1 through the real AWS SDK, with an injected
+ * CA rotation, end to end: `pki rotate` against the emulator on 127.0.0.1 through the real AWS SDK, with an injected
  * clock moved through the overlap. At every phase, certificates of the old and the new CA are checked by openssl
  * against exactly what the emulator then holds: the trust anchor's bundle and its CRLs.
  */
@@ -89,7 +89,7 @@ function subjects(pem: string): string[] {
   return out;
 }
 
-describe('#6 pki rotate against the emulator', () => {
+describe('pki rotate against the emulator', () => {
   it('root rotation: plan, start, switch, wait, finish; old and new leaves verify against what the emulator holds at each phase', async () => {
     const { ok, run, ep, clock, leaf, remote, verify, cwd, credentials } = await rotationSetup();
     await ok(['init', '--subject', 'CN=Rot Root 1,O=Example', '--validity', '20y', '--no-passphrase']);
@@ -191,7 +191,7 @@ describe('#6 pki rotate against the emulator', () => {
     st = await run(['rotate', 'status', '--anchor', 'prod']);
     expect(st.code).toBe(0);
     expect(st.json.data.rotation.phase).toBe('finished');
-    // #14 finish retired the old root (and what is below it): listed retired, out of monitoring, audited.
+    // finish retired the old root (and what is below it): listed retired, out of monitoring, audited.
     expect((await ok(['ca', 'list'])).filter((c: { status: string }) => c.status === 'retired').map((c: { name: string }) => c.name)).toContain('root');
     expect((await ok(['audit', 'log'])).some((x: { action: string; target: string }) => x.action === 'ca.retire' && x.target === 'root')).toBe(true);
     expect((await ok(['status'])).checks).toContainEqual(expect.objectContaining({ what: 'ca/root', message: expect.stringMatching(/^CA root is retired on /) }));

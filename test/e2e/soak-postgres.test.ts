@@ -1,5 +1,5 @@
 /**
- * #9 the crash-safety soak on PostgreSQL (`SOAK_STORE=postgres npm run soak`, short): the same operations, SIGKILLs
+ * the crash-safety soak on PostgreSQL (`SOAK_STORE=postgres npm run soak`, short): the same operations, SIGKILLs
  * and invariants as test/e2e/soak.test.ts, on two node directories sharing one database of a throwaway cluster the
  * script starts itself. And invariant 5 on PostgreSQL (scripts/store-checks.mjs) shown to find what it is for: a
  * broken foreign key, a constraint not validated, rows breaking a CHECK, a duplicate key, a NULL in a NOT NULL
@@ -33,7 +33,7 @@ function runSoak(env: Record<string, string>, timeoutMs: number): Promise<{ stat
   });
 }
 
-describe.skipIf('skip' in cluster)('#9 crash-safety soak on PostgreSQL', () => {
+describe.skipIf('skip' in cluster)('crash-safety soak on PostgreSQL', () => {
   it('fail/invariant 5 on PostgreSQL finds each fault it is for, and nothing on a sound store', async () => {
     if (!('stop' in cluster)) return;
     const url = await cluster.createDb('soak_checks');

@@ -1,4 +1,4 @@
-/** #9 the short version of `npm run soak`: random operations, SIGKILLs, and the invariant checker after each kill. */
+/** the short version of `npm run soak`: random operations, SIGKILLs, and the invariant checker after each kill. */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -17,7 +17,7 @@ function runSoak(env: Record<string, string>, timeoutMs: number): Promise<{ stat
   });
 }
 
-describe('#9 crash-safety soak (short)', () => {
+describe('crash-safety soak (short)', () => {
   it('40 operations, about a third killed with SIGKILL: zero invariant violations', async () => {
     const r = await runSoak({ SOAK_STORE: 'sqlite', SOAK_STORE_URL: '', OPS: '40', KILL_RATE: '0.35', FAULT_RATE: '0.3', SEED: '7', TIME_LIMIT: '240' }, 290_000);
     expect(r.status, r.stderr).toBe(0);
@@ -26,12 +26,12 @@ describe('#9 crash-safety soak (short)', () => {
     expect(Number(m![1])).toBe(40);
     expect(Number(m![2])).toBeGreaterThanOrEqual(5);
     expect(Number(m![3])).toBeGreaterThan(Number(m![2]));
-    // #14 batches stopped by SIGINT/SIGKILL/SIGTERM and finished with --resume, checked after each.
+    // batches stopped by SIGINT/SIGKILL/SIGTERM and finished with --resume, checked after each.
     const resumed = /batches interrupted: (\d+), resumed: (\d+)/.exec(r.stdout);
     expect(resumed, r.stdout).not.toBeNull();
     expect(Number(resumed![1])).toBeGreaterThanOrEqual(1);
     expect(Number(resumed![2])).toBeGreaterThanOrEqual(1);
-    // #15: after successful publishes, revoked certificates were refused credentials, also after out-of-band faults.
+    // after successful publishes, revoked certificates were refused credentials, also after out-of-band faults.
     expect(Number(m![4])).toBeGreaterThanOrEqual(1);
     expect(Object.keys(JSON.parse(m![5]!)).length).toBeGreaterThanOrEqual(1);
   }, 300_000);

@@ -1,5 +1,5 @@
 /**
- * #20 many accounts and regions: publishing targets (pki target add | list | remove), anchor push / crl publish /
+ * many accounts and regions: publishing targets (pki target add | list | remove), anchor push / crl publish /
  * anchor status fanned out to two emulators on 127.0.0.1 standing for two account/region pairs, checked through the
  * real AWS SDK client. One emulator is stopped in the middle of a publish, restarted, and caught up by the next run.
  */
@@ -57,7 +57,7 @@ async function setup() {
   return { cwd, dir, deps, run, ok, eu, us };
 }
 
-describe('#20 publishing targets: many accounts and regions', () => {
+describe('publishing targets: many accounts and regions', () => {
   it('target add validates its flags, list shows the targets, remove refuses a target holding an anchor', async () => {
     const { run, ok } = await setup();
     expect((await run(['target', 'add', 'x', '--region', 'Europe'])).code).toBe(2);

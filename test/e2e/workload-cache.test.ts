@@ -1,5 +1,5 @@
 /**
- * #22 credential-process --cache-dir (opt-in cache keyed by certificate fingerprint + ARNs, 0600 entries in a 0700
+ * credential-process --cache-dir (opt-in cache keyed by certificate fingerprint + ARNs, 0600 entries in a 0700
  * directory, reused until a margin before expiry, one CreateSession for parallel callers), and certificate/key from
  * environment variables or an inherited file descriptor.
  */
@@ -23,7 +23,7 @@ function runBuilt(args: string[], opts: { env?: Record<string, string>; fd3?: st
   });
 }
 
-describe('#22 credential-process --cache-dir', () => {
+describe('credential-process --cache-dir', () => {
   it('reuses cached credentials until the margin before expiry; entries 0600 in a 0700 directory; other ARNs get their own entry', async () => {
     const c = clock();
     const t = await credentialsSetup({ now: c.now });
@@ -103,7 +103,7 @@ describe('#22 credential-process --cache-dir', () => {
   });
 });
 
-describe('#22 certificate and key without files', () => {
+describe('certificate and key without files', () => {
   it('env:NAME (also with \\n escapes) and fd:N on the built CLI; a missing variable is named', async () => {
     const t = await credentialsSetup();
     const cert = fs.readFileSync(join(t.cwd, 'app.pem'), 'utf8');

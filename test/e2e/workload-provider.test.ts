@@ -1,5 +1,5 @@
 /**
- * #22 fromRolesAnywhere: an AWS SDK for JavaScript credential provider backed by Roles Anywhere, used by a real SDK
+ * fromRolesAnywhere: an AWS SDK for JavaScript credential provider backed by Roles Anywhere, used by a real SDK
  * client against the emulator. The clock is injected (the emulator and the provider share it): refresh before
  * expiry, reuse meanwhile, renewal failures served from unexpired credentials only, changed files picked up.
  */
@@ -27,7 +27,7 @@ async function setup() {
   return { t, c, warnings, options };
 }
 
-describe('#22 fromRolesAnywhere', () => {
+describe('fromRolesAnywhere', () => {
   it('a real SDK client signs its calls with credentials from CreateSession; they are reused until 5 minutes before expiry, then renewed', async () => {
     const { t, c, options } = await setup();
     const client = new RolesAnywhereClient({ endpoint: t.emu.url, region: 'us-east-1', credentials: fromRolesAnywhere(options) });

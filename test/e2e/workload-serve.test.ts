@@ -1,5 +1,5 @@
 /**
- * #22 pki credential serve: the AWS SDK for JavaScript's instance-metadata provider (fromInstanceMetadata, pointed at
+ * pki credential serve: the AWS SDK for JavaScript's instance-metadata provider (fromInstanceMetadata, pointed at
  * the server with AWS_EC2_METADATA_SERVICE_ENDPOINT) gets credentials from the emulator through it. The IMDSv2
  * protocol details, refresh with an injected clock, errors instead of expired credentials, and a clean SIGTERM.
  */
@@ -52,7 +52,7 @@ async function token(url: string, ttl = '21600') {
   return r.body;
 }
 
-describe('#22 pki credential serve', () => {
+describe('pki credential serve', () => {
   it("the SDK's fromInstanceMetadata gets the emulator's credentials through the server", async () => {
     const { t, start } = await setup();
     const server = await start();

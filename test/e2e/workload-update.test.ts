@@ -1,5 +1,5 @@
 /**
- * #22 pki credential update: a profile of the shared credentials file kept fresh. The AWS SDK for JavaScript's
+ * pki credential update: a profile of the shared credentials file kept fresh. The AWS SDK for JavaScript's
  * fromIni() reads what it wrote; other profiles and comments are kept byte for byte; the file is replaced
  * atomically with mode 0600; a lock keeps concurrent writers (separate processes) from losing each other's updates.
  */
@@ -14,7 +14,7 @@ import { CLI as CLI_PATH, ROOT, cli, tempDir } from '../helpers.js';
 
 const OTHER = '# managed by hand\n[default]\naws_access_key_id = AKIAOLD\naws_secret_access_key = old ; trailing comment\n\n; the app profile\n[app]\nregion = eu-west-1\naws_access_key_id = AKIASTALE\n# keep me\n\n[later]\naws_access_key_id = AKIALATER\naws_secret_access_key = later\n';
 
-describe('#22 upsertProfile', () => {
+describe('upsertProfile', () => {
   const v = { aws_access_key_id: 'A', aws_secret_access_key: 'S', aws_session_token: 'T' };
   it.each([
     ['an empty file', '', '[p]\naws_access_key_id = A\naws_secret_access_key = S\naws_session_token = T\n'],
@@ -30,7 +30,7 @@ describe('#22 upsertProfile', () => {
   });
 });
 
-describe('#22 breaking a stale credentials lock', () => {
+describe('breaking a stale credentials lock', () => {
   it('fail→ok/a writer that read a dead pid does not remove the fresh lock another writer has taken since (lost updates)', () => {
     const dir = tempDir('pki-lock-');
     const lock = join(dir, 'credentials.lock');
@@ -51,7 +51,7 @@ describe('#22 breaking a stale credentials lock', () => {
   });
 });
 
-describe('#22 pki credential update', () => {
+describe('pki credential update', () => {
   it("--once writes the profile; fromIni() reads the emulator's credentials; every other profile and comment is kept; mode 0600", async () => {
     const t = await credentialsSetup();
     const file = join(t.cwd, 'aws', 'credentials');

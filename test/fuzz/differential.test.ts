@@ -1,5 +1,5 @@
 /**
- * #13 Differential fuzzing against openssl: real certificates and CRLs (made by pki and by openssl) have bytes of
+ * Differential fuzzing against openssl: real certificates and CRLs (made by pki and by openssl) have bytes of
  * their to-be-signed part changed and are re-signed by their issuer, so every mutation reaches the checks behind the
  * signature. Each mutant is judged by `pki verify --rfc5280`'s path validation (and, for CRLs, the CRL decoder and
  * signature check) and by `openssl verify -x509_strict` / `openssl crl -CAfile`. The property: pki never accepts what
@@ -70,7 +70,7 @@ async function setup() {
   return { cwd, rootKey, root };
 }
 
-describe('#13 differential fuzz against openssl', () => {
+describe('differential fuzz against openssl', () => {
   it('certificates: pki verify never accepts a re-signed mutant that openssl verify -x509_strict refuses', async () => {
     const { cwd, rootKey, root } = await setup();
     const seeds = ['leaf.pem', 'o.pem'].map((f) => readCertificate(fs.readFileSync(join(cwd, f)), f).der);

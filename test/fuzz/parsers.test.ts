@@ -1,5 +1,5 @@
 /**
- * #9 fuzzing (fast-check, seeded and reproducible): every parser that sees untrusted input ends in a result or a
+ * fuzzing (fast-check, seeded and reproducible): every parser that sees untrusted input ends in a result or a
  * PkiError with a documented code, never another exception. Inputs are random bytes and mutations of real objects
  * (byte flips, truncation, insertions, bad and huge length fields, indefinite lengths, deep nesting).
  *
@@ -45,7 +45,7 @@ beforeAll(async () => {
   crlDer = fs.readFileSync(join(cwd, 'crl.der'));
 });
 
-describe('#9 fuzz: parsers end in a result or a documented PkiError', () => {
+describe('fuzz: parsers end in a result or a documented PkiError', () => {
   it('the seeds themselves parse', () => {
     expect(readCertificate(certDer, 'c').subjectDn).toBe('CN=fuzz,OU=a,OU=b,O=Example');
     expect(readCsr(csrDer, 'csr').subjectDn).toBe('CN=Fuzz Sub');

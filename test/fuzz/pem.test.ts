@@ -1,5 +1,5 @@
 /**
- * #13 fuzzing the PEM decoder: mutated bundles (bit flips, truncations, boundary fragments, padding, whitespace)
+ * fuzzing the PEM decoder: mutated bundles (bit flips, truncations, boundary fragments, padding, whitespace)
  * always end in blocks or CRYPTO_BAD_PEM; feeding the same bytes in random chunks gives the same answer; what is
  * accepted re-encodes to the same blocks.
  */
@@ -51,7 +51,7 @@ const outcome = (f: () => { label: string; der: Buffer }[]) => {
   }
 };
 
-describe('#13 fuzz: PEM decoder', () => {
+describe('fuzz: PEM decoder', () => {
   it('mutated PEM: blocks or CRYPTO_BAD_PEM, the same in any chunking; accepted blocks round-trip', () => {
     fc.assert(
       fc.property(mutation, ({ seed, ops, cuts }) => {

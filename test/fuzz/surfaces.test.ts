@@ -1,5 +1,5 @@
 /**
- * #9 fuzzing of the two other untrusted surfaces: CLI argument combinations (offline commands; exit code never 1,
+ * fuzzing of the two other untrusted surfaces: CLI argument combinations (offline commands; exit code never 1,
  * never an exception) and the emulator's request parsing (random methods, paths, headers and bodies: never a 500;
  * ids such as __proto__: nothing polluted) and its fault hook (random values: 200 or 400, never a crash).
  */
@@ -19,7 +19,7 @@ const COMMANDS = [
 const FLAGS = ['--ca', '--subject', '--csr', '--out', '--serial', '--reason', '--validity', '--profile', '--san', '--key-type', '--batch', '--out-dir', '--next-update', '--format', '--anchor', '--new-ca', '--cert', '--limit', '--status', '--force', '--json', '--no-passphrase', '--passphrase-file', '--number', '--warn', '--entries', '--chain', '--parent', '--root', '--dry-run', '--head', '--help'];
 const VALUES = ['root', 'issuing-1', 'CN=x', 'CN=', '', '-1', '0', '1e309', '99999999999999999999', 'keyCompromise', 'removeFromCRL', '7d', '10y', '../../etc/passwd', '/dev/null', 'a'.repeat(300), 'CN=a,O=b+OU=c', 'dns:*.x', 'uri:', 'ecdsa-p521', 'rsa-1024', 'pem', 'der', '\u0000', 'ok\nbad', '0x00ff', 'zz'];
 
-describe('#9 fuzz: CLI arguments and emulator requests', () => {
+describe('fuzz: CLI arguments and emulator requests', () => {
   let deps: TestDeps;
   let dir: string;
   let emu: Emulator;

@@ -1,5 +1,5 @@
 /**
- * #13 the emulator's own AWS4-X509 verifier, fed by an independent signer: CreateSession requests signed by
+ * the emulator's own AWS4-X509 verifier, fed by an independent signer: CreateSession requests signed by
  * test/interop/aws4_x509_sign.py (Python `cryptography`, written from the user guide's signing process) are sent to
  * the emulator as they are. Accepted as signed (RSA, P-256, P-384; with and without X-Amz-X509-Chain; a role ARN that
  * needs percent-encoding; an extra signed header); one changed byte in any signed part → the service's
@@ -50,7 +50,7 @@ const flip = (s: string, i: number): string => s.slice(0, i) + (s[i] === '1' ? '
 const INVALID = { status: 403, type: 'AccessDeniedException', message: 'Invalid signature' };
 const SPACED_ROLE = 'arn:aws:iam::123456789012:role/path with space/team+ops/app';
 
-describe.skipIf(!PYTHON)('#13 emulator CreateSession against an independent signer (Python cryptography)', () => {
+describe.skipIf(!PYTHON)('emulator CreateSession against an independent signer (Python cryptography)', () => {
   it.each([['rsa-2048'], ['ecdsa-p256'], ['ecdsa-p384']])('%s: signed requests are accepted; one changed byte in any signed part → "Invalid signature"', async (keyType) => {
     const clock = { now: new Date() };
     const t = await credentialsSetup({ now: () => clock.now, keyType });
@@ -100,7 +100,7 @@ describe.skipIf(!PYTHON)('#13 emulator CreateSession against an independent sign
 /** pyca cryptography >= 48 has ML-DSA (Debian's python3-cryptography does not; .ci/run installs it with pip). */
 const PY_MLDSA = PYTHON && spawnSync(PYTHON, ['-c', 'from cryptography.hazmat.primitives.asymmetric import mldsa'], { stdio: 'ignore' }).status === 0;
 
-describe.skipIf(!PY_MLDSA)('#23 AWS4-X509-MLDSA: the emulator verifies ML-DSA requests signed by Python cryptography; pki credential-process signs them', () => {
+describe.skipIf(!PY_MLDSA)('AWS4-X509-MLDSA: the emulator verifies ML-DSA requests signed by Python cryptography; pki credential-process signs them', () => {
   it.each([['ml-dsa-44'], ['ml-dsa-65'], ['ml-dsa-87']])('%s workload key under ECDSA CAs: accepted; one changed byte → "Invalid signature"; credential-process gets credentials', async (keyType) => {
     const clock = { now: new Date() };
     const t = await credentialsSetup({ now: () => clock.now, keyType });

@@ -1,5 +1,5 @@
 /**
- * #13 x509-limbo (test/fixtures/x509-limbo): `pki verify --rfc5280` against the suite's expected verdicts, beside
+ * x509-limbo (test/fixtures/x509-limbo): `pki verify --rfc5280` against the suite's expected verdicts, beside
  * `openssl verify -x509_strict` on the same inputs. Every comparable hand-written case runs, plus a fixed sample of the
  * 9,572 BetterTLS cases (every 25th); LIMBO_FULL=1 (`npm run limbo`) runs all of them (~2 min) and prints the figures the
  * README reports. Comparable: the verdict cannot hinge on a hostname check (see test/interop/limbo.ts).
@@ -24,7 +24,7 @@ const DELIBERATE_ACCEPTS: Array<[RegExp, string]> = [
   [/^cve::cve-2025-61727$/, 'a wildcard SAN under an excluded subtree: the hostname-facing half of the CVE; openssl accepts it too'],
 ];
 
-describe('#13 x509-limbo', () => {
+describe('x509-limbo', () => {
   it('pki verify --rfc5280 agrees with the suite at least as often as openssl -x509_strict and never accepts what both reject', async () => {
     const full = process.env.LIMBO_FULL === '1';
     const all = [...loadLimbo('limbo-full.json.gz', ROOT)];

@@ -1,5 +1,5 @@
 /**
- * #7 signing, cross-checked: requests signed by pki's AWS4-X509 signer are verified by an independent implementation
+ * signing, cross-checked: requests signed by pki's AWS4-X509 signer are verified by an independent implementation
  * of the spec (Python `cryptography`, test/interop/aws4_x509_verify.py) and the signature by `openssl dgst`, for RSA,
  * P-256 and P-384 keys, with and without a chain. Plus the reference's serial-number vectors.
  */
@@ -26,7 +26,7 @@ function pythonVerify(req: ReturnType<typeof signSessionRequest>, region: string
   return (r.stdout + r.stderr).trim();
 }
 
-describe('#7 AWS4-X509 signatures, checked by an independent implementation', () => {
+describe('AWS4-X509 signatures, checked by an independent implementation', () => {
   it('serial numbers in decimal (reference §4.9 B)', () => {
     expect(serialToDecimal('03:ec:7e:dc:37:a7:57:d3:f6:9a:30:9a:7d:91:a5:16')).toBe('5215639076998761095638506031589467414');
     expect(serialToDecimal('39:21:bc:e7:f3:15:1a:4b:7f:ef:54:ef:ef:54:c4:09:a5:03:0f:3a')).toBe('326164854566604267642234107702204417305661869882');
@@ -75,7 +75,7 @@ describe('#7 AWS4-X509 signatures, checked by an independent implementation', ()
     }
   });
 
-  it.skipIf(!PY_MLDSA).each([['ml-dsa-44'], ['ml-dsa-65'], ['ml-dsa-87']])('#23 %s: AWS4-X509-MLDSA over the StringToSign, verified by Python cryptography\'s ML-DSA; a changed byte does not verify', async (keyType) => {
+  it.skipIf(!PY_MLDSA).each([['ml-dsa-44'], ['ml-dsa-65'], ['ml-dsa-87']])('%s: AWS4-X509-MLDSA over the StringToSign, verified by Python cryptography\'s ML-DSA; a changed byte does not verify', async (keyType) => {
     const cwd = tempDir('pki-sign-');
     const deps = makeDeps(cwd, { seed: keyType });
     const dir = join(cwd, 'pki');

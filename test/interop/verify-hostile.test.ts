@@ -1,5 +1,5 @@
 /**
- * #13 Hostile inputs from an attacker's review of `pki verify` and the emulator's revocation checks: each case is
+ * Hostile inputs from an attacker's review of `pki verify` and the emulator's revocation checks: each case is
  * built here (DER assembled and signed by the CA keys, the way an attacker would) and judged by `pki verify` beside
  * `openssl verify -x509_strict`. pki must refuse every one; openssl refuses them too unless noted.
  */
@@ -96,7 +96,7 @@ beforeAll(() => {
   o(['x509', '-req', '-in', 'leaf.csr', '-CA', 'int.pem', '-CAkey', 'int.key', '-set_serial', '0x4242', '-days', '10', '-extfile', 'ca.cnf', '-extensions', 'v3_leaf', '-out', 'leaf.pem']);
 });
 
-describe('#13 hostile CRLs: a revoked certificate never passes', () => {
+describe('hostile CRLs: a revoked certificate never passes', () => {
   it('fail/a delta CRL entry with removeFromCRL does not un-revoke a keyCompromise listing on the complete CRL', async () => {
     const full = write('full.crl.pem', crl({ entries: [{ serial: '4242', exts: [reason(1)] }], exts: [crlNumber(10)] }), 'X509 CRL');
     for (const [name, num, base] of [['stale', 5, 4], ['fresh', 11, 10]] as const) {
@@ -157,7 +157,7 @@ describe('#13 hostile CRLs: a revoked certificate never passes', () => {
   });
 });
 
-describe('#13 hostile certificates', () => {
+describe('hostile certificates', () => {
   it('fail/a certificate labelled sha256WithRSAEncryption but signed by the EC issuer key is refused (OpenSSL 3 refuses it)', async () => {
     const f = write('leaf-alg.pem', leafCert({ serial: '5151', alg: RSA_SHA256 }), 'CERTIFICATE');
     const v = await verdicts(f, []);
@@ -234,7 +234,7 @@ describe('#13 hostile certificates', () => {
   });
 });
 
-describe('#13 the emulator refuses bad control-plane input with 400, not 500', () => {
+describe('the emulator refuses bad control-plane input with 400, not 500', () => {
   it('ok/ImportCrl with malformed PEM and UpdateTrustAnchor with a null source', async () => {
     const { startEmulator } = await import('../../src/emulator/server.js');
     const emu = await startEmulator({ port: 0, host: '127.0.0.1', ratePerSecond: 0, now: () => new Date(), log: () => undefined } as never);

@@ -1,5 +1,5 @@
 /**
- * #13 Verification you can trust: the reproduced defects, each on artefacts made by openssl (the commands are the
+ * Verification you can trust: the reproduced defects, each on artefacts made by openssl (the commands are the
  * fixtures' provenance), judged by `pki verify` beside `openssl verify`.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -88,7 +88,7 @@ function resign(certDer: Buffer, keyPem: string, patch: (tbs: Buffer) => Buffer)
   return seq(tbs, algT!.raw, bitString(signature));
 }
 
-describe('#13 one serial type', () => {
+describe('one serial type', () => {
   it.each([
     ['high bit set, DER sign octet', '0080112233', '80112233'],
     ['high bit set, read unsigned from a CRL', '80112233', '-7feeddcd'],
@@ -135,7 +135,7 @@ describe('#13 one serial type', () => {
   });
 });
 
-describe('#13 a strict field reader', () => {
+describe('a strict field reader', () => {
   /** A leaf with an unknown extension 1.3.6.1.4.1.55738.99 marked critical (01 01 FF), made by openssl ca. */
   function leafWithCriticalUnknown() {
     const ca = opensslCa();
@@ -201,7 +201,7 @@ describe('#13 a strict field reader', () => {
   });
 });
 
-describe('#13 explicit-parameter EC keys (RFC 5480 §2.1.1)', () => {
+describe('explicit-parameter EC keys (RFC 5480 §2.1.1)', () => {
   it('fail/refused at issuance, reported by lint, refused by verify', async () => {
     const cwd = tempDir('pki-explicit-');
     const deps = makeDeps(cwd);
@@ -230,7 +230,7 @@ describe('#13 explicit-parameter EC keys (RFC 5480 §2.1.1)', () => {
   });
 });
 
-describe('#13 path building', () => {
+describe('path building', () => {
   it('ok/backtracks: the same intermediate key certified by an untrusted and by the trusted root; the first candidate is a dead end', () => {
     const cwd = tempDir('pki-backtrack-');
     const ossl = (args: string[]) => execFileSync('openssl', args, { cwd, stdio: 'pipe' });
@@ -254,7 +254,7 @@ describe('#13 path building', () => {
   });
 });
 
-describe('#13 path building is bounded', () => {
+describe('path building is bounded', () => {
   it('fail/twelve same-named, same-key self-issued intermediates that lead to no anchor: refused, within bounds', () => {
     const cwd = tempDir('pki-loop-');
     const ossl = (args: string[]) => execFileSync('openssl', args, { cwd, stdio: 'pipe' });

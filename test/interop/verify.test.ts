@@ -1,5 +1,5 @@
 /**
- * #8 `pki verify`: agreement with `openssl verify -x509_strict` on the artefacts a PKI like the demo's produces, and
+ * `pki verify`: agreement with `openssl verify -x509_strict` on the artefacts a PKI like the demo's produces, and
  * the verdicts on NIST PKITS, reported as counts with every disagreement listed. PKITS is run in plain RFC 5280 mode
  * (its certificates use SHA-1) with a CRL required for every issuer, as openssl's -crl_check_all does.
  */
@@ -14,7 +14,7 @@ import { cli, makeDeps, ROOT, tempDir, pkiIn } from '../helpers.js';
 
 const PKITS = join(ROOT, 'test/fixtures/nist-pkits');
 
-describe('#8 pki verify', () => {
+describe('pki verify', () => {
   it('agrees with openssl verify -x509_strict on valid, revoked, expired, wrong-anchor and missing-chain cases', async () => {
     const cwd = tempDir('pki-verify-');
     const deps = makeDeps(cwd);

@@ -1,4 +1,4 @@
-/** #18 the PKCS#11 key store against a real SoftHSM2 token: URIs, generation, signing, sessions, errors. */
+/** the PKCS#11 key store against a real SoftHSM2 token: URIs, generation, signing, sessions, errors. */
 import * as crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closePkcs11, formatPkcs11Uri, parsePkcs11Uri, Pkcs11KeyStore, pkcs11Sessions, rawEcdsaToDer, tokenError } from '../../src/adapters/keys/pkcs11.js';
@@ -9,7 +9,7 @@ import { skipReason, softHsm, USER_PIN, type SoftHsm } from '../helpers/softhsm.
 
 const verifies = (spki: Buffer, hash: string, data: Buffer, sig: Buffer): boolean => crypto.verify(hash, data, crypto.createPublicKey({ key: spki, format: 'der', type: 'spki' }), sig);
 
-describe('#18 RFC 7512 PKCS#11 URIs', () => {
+describe('RFC 7512 PKCS#11 URIs', () => {
   it('ok/parses path and query attributes, percent-escapes and id bytes, and formats them back', () => {
     const u = parsePkcs11Uri('pkcs11:token=pki%20root;object=ca-key;id=%01%A2;slot-id=3;type=private?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/run/pin');
     expect(u).toMatchObject({ token: 'pki root', object: 'ca-key', slotId: 3, type: 'private', modulePath: '/usr/lib/softhsm/libsofthsm2.so', pinSource: 'file:/run/pin' });
@@ -57,7 +57,7 @@ describe('#18 RFC 7512 PKCS#11 URIs', () => {
   });
 });
 
-describe('#18 token failures are CRYPTO_TOKEN_* errors naming the CKR_ code (exit 7)', () => {
+describe('token failures are CRYPTO_TOKEN_* errors naming the CKR_ code (exit 7)', () => {
   it('ok/each CKR_ code maps to its named error; others to CRYPTO_TOKEN_ERROR', () => {
     const cases: Array<[string, string]> = [
       ['CKR_PIN_INCORRECT', 'CRYPTO_TOKEN_PIN_INCORRECT'],
@@ -81,7 +81,7 @@ describe('#18 token failures are CRYPTO_TOKEN_* errors naming the CKR_ code (exi
 
 const why = skipReason();
 
-describe.skipIf(!!why)('#18 the PKCS#11 key store on SoftHSM2', () => {
+describe.skipIf(!!why)('the PKCS#11 key store on SoftHSM2', () => {
   let hsm: SoftHsm;
   let store: Pkcs11KeyStore;
   let base: string;

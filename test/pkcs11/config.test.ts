@@ -1,4 +1,4 @@
-/** #18 pki.yaml keys.pkcs11: the default module and PIN source for token keys; a PIN itself is refused. */
+/** pki.yaml keys.pkcs11: the default module and PIN source for token keys; a PIN itself is refused. */
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -7,7 +7,7 @@ import { tempDir } from '../helpers.js';
 
 const withPkcs11 = (lines: string) => defaultConfigText(10_000).replace(/(  pbkdf2Iterations: \d+\n)/, `$1  pkcs11:\n${lines}`);
 
-describe('#18 pki.yaml keys.pkcs11', () => {
+describe('pki.yaml keys.pkcs11', () => {
   it('ok/module (relative to the PKI directory) and pinSource (file: or env:) are read', () => {
     const dir = tempDir();
     fs.writeFileSync(join(dir, 'pki.yaml'), withPkcs11('    module: lib/vendor-pkcs11.so\n    pinSource: env:HSM_PIN\n'));

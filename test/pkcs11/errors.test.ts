@@ -1,5 +1,5 @@
 /**
- * #18 token failures through the CLI: a wrong PIN, a missing token, a pin-value, a token key that is not the
+ * token failures through the CLI: a wrong PIN, a missing token, a pin-value, a token key that is not the
  * certificate's, a creation that fails after the key was generated. Each is a named error with its exit code, and
  * nothing is half-written: no directory, no CA row, no object left on the token.
  */
@@ -14,7 +14,7 @@ import { skipReason, softHsm, USER_PIN, type SoftHsm } from '../helpers/softhsm.
 
 const why = skipReason();
 
-describe.skipIf(!!why)('#18 token errors through the CLI (SoftHSM2)', () => {
+describe.skipIf(!!why)('token errors through the CLI (SoftHSM2)', () => {
   let hsm: SoftHsm;
   let pin: string;
   let uri: (token: string, pinFile?: string) => string;

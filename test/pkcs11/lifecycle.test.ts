@@ -1,5 +1,5 @@
 /**
- * #18 a PKI whose root and issuing CA keys live only on SoftHSM2 tokens runs the whole lifecycle: init and ca create
+ * a PKI whose root and issuing CA keys live only on SoftHSM2 tokens runs the whole lifecycle: init and ca create
  * on tokens, issue (single and batch), revoke, CRLs, ca csr / ca sign / ca import, publish to the emulator, rotation,
  * and credential-process with a workload key on a token. openssl checks every certificate and CRL the tokens signed;
  * no private key file exists anywhere under the PKI directory.
@@ -37,7 +37,7 @@ function privateKeyFiles(dir: string): string[] {
   return out;
 }
 
-describe.skipIf(!!why)('#18 a PKI with CA keys only on SoftHSM2 tokens', () => {
+describe.skipIf(!!why)('a PKI with CA keys only on SoftHSM2 tokens', () => {
   let hsm: SoftHsm;
   let emu: Emulator;
   beforeAll(async () => {

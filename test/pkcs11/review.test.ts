@@ -1,5 +1,5 @@
 /**
- * #18 review fixes for token keys: a replaced private key is refused each time a CA key is opened; the stored
+ * review fixes for token keys: a replaced private key is refused each time a CA key is opened; the stored
  * reference names only the token and the key (module and PIN come from this node); a pin-value is refused and never
  * echoed wherever it is written.
  */
@@ -15,7 +15,7 @@ import { skipReason, softHsm, USER_PIN, type SoftHsm } from '../helpers/softhsm.
 const why = skipReason();
 const T0 = new Date('2026-01-01T00:00:00Z');
 
-describe('#18 pin-value is refused wherever it is written, and never echoed', () => {
+describe('pin-value is refused wherever it is written, and never echoed', () => {
   it('fail/;pin-value= as a path attribute: USAGE_PIN_VALUE_REFUSED (exit 2), the PIN in no message or detail', async () => {
     for (const ref of ['pkcs11:token=t1;pin-value=246810', 'pkcs11:pin-value=246810;token=t1', 'pkcs11:token=t1;PIN-VALUE=246810;object=k']) {
       let err: any;
@@ -46,7 +46,7 @@ function writePass(cwd: string): string {
   return f;
 }
 
-describe.skipIf(!!why)('#18 token CA keys: proved on every open, referenced without module or PIN source', () => {
+describe.skipIf(!!why)('token CA keys: proved on every open, referenced without module or PIN source', () => {
   let hsm: SoftHsm;
   beforeAll(() => {
     hsm = softHsm();
@@ -167,7 +167,7 @@ describe.skipIf(!!why)('#18 token CA keys: proved on every open, referenced with
   });
 });
 
-describe('#18 pki credential serve / update use --pkcs11-lib for a token workload key', () => {
+describe('pki credential serve / update use --pkcs11-lib for a token workload key', () => {
   it('fail/--pkcs11-lib is passed on (a missing library is named); without it the error names --pkcs11-lib, not pki.yaml', async () => {
     const cwd = tempDir('pki-p11-wl-');
     const deps = makeDeps(cwd, { now: T0 });
@@ -191,7 +191,7 @@ describe('#18 pki credential serve / update use --pkcs11-lib for a token workloa
   });
 });
 
-describe.skipIf(!!why)('#18 pki csr with the workload key on a token', () => {
+describe.skipIf(!!why)('pki csr with the workload key on a token', () => {
   let hsm: SoftHsm;
   beforeAll(() => {
     hsm = softHsm();

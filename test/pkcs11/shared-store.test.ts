@@ -1,5 +1,5 @@
 /**
- * #18 a token CA key on a PostgreSQL store shared by two nodes: the stored reference names only the token and the key;
+ * a token CA key on a PostgreSQL store shared by two nodes: the stored reference names only the token and the key;
  * `pki node join` says to set keys.pkcs11 in the node's pki.yaml; a row edited to carry another module-path and
  * pin-source does not choose the library or the PIN file of any node. Skipped, with the reason printed, where
  * SoftHSM2 or PostgreSQL is missing.
@@ -21,7 +21,7 @@ afterAll(async () => {
   if ('stop' in cluster) await cluster.stop();
 });
 
-describe.skipIf('skip' in cluster)('#18 token CA keys on a shared PostgreSQL store', () => {
+describe.skipIf('skip' in cluster)('token CA keys on a shared PostgreSQL store', () => {
   it('fail/a shared row carrying module-path and pin-source chooses nothing: each node loads its pki.yaml module and reads its own PIN source; node join says to set keys.pkcs11', async () => {
     if ('skip' in cluster) return;
     const hsm = softHsm();

@@ -1,5 +1,5 @@
 /**
- * #17/#19 the store contract, run against every adapter: the SQLite file, a PostgreSQL database of a throwaway
+ * the store contract, run against every adapter: the SQLite file, a PostgreSQL database of a throwaway
  * cluster (skipped, with the reason printed, where no PostgreSQL binaries are installed) and the in-memory store.
  */
 import { afterAll, describe, expect, it } from 'vitest';

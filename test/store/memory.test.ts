@@ -1,5 +1,5 @@
 /**
- * #17 the in-memory store adapter (src/adapters/store/memory.ts) as the store factory opens it: `memory:NAME` names a database
+ * the in-memory store adapter (src/adapters/store/memory.ts) as the store factory opens it: `memory:NAME` names a database
  * of this process, shared by every connection opened on it; it is never created implicitly, and pki init refuses it
  * (not durable). Its behaviour as a store is checked by test/store/contract.test.ts with the other adapters.
  */

@@ -1,5 +1,5 @@
 /**
- * #19 what only the PostgreSQL adapter does: the same migrations as SQLite, several connections (nodes) writing at
+ * what only the PostgreSQL adapter does: the same migrations as SQLite, several connections (nodes) writing at
  * once, connection loss, TLS by sslmode, a bounded server-side cursor. Skipped, with the reason printed, where no
  * PostgreSQL binaries are installed.
  */
@@ -38,7 +38,7 @@ async function freshUrl(): Promise<string> {
   return cluster.createDb(`pgtest_${process.pid}_${++n}`);
 }
 
-describe('#19 store migrations', () => {
+describe('store migrations', () => {
   it('ok/PostgreSQL has the same numbered migrations as SQLite (versions and names)', () => {
     expect(PG_MIGRATIONS.map((m) => [m.version, m.name])).toEqual(MIGRATIONS.map((m) => [m.version, m.name]));
   });
@@ -50,7 +50,7 @@ describe('#19 store migrations', () => {
   });
 });
 
-describe.skipIf('skip' in cluster)('#19 PostgreSQL adapter', () => {
+describe.skipIf('skip' in cluster)('PostgreSQL adapter', () => {
   it('ok/two nodes migrating one new database at once: one applies the migrations, the other finds them applied', async () => {
     const url = await freshUrl();
     const [a, b] = await Promise.all([PostgresStore.open(url, { baseDir: tempDir() }), PostgresStore.open(url, { baseDir: tempDir() })]);

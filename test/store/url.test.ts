@@ -1,4 +1,4 @@
-/** #19 store URLs: the password is redacted from every form of a PostgreSQL URL that is printed. */
+/** store URLs: the password is redacted from every form of a PostgreSQL URL that is printed. */
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -9,7 +9,7 @@ import { cli, makeDeps, tempDir } from '../helpers.js';
 /** The password node-postgres itself takes from the URL (what must never be printed). */
 const pgPassword = (url: string): string => String((new pg.Client({ connectionString: url }) as unknown as { connectionParameters: { password?: unknown } }).connectionParameters.password ?? '');
 
-describe('#19 redactUrl / redactIn', () => {
+describe('redactUrl / redactIn', () => {
   const cases: Array<[string, string]> = [
     ['postgres://pki:p@ssWORD@127.0.0.1:1/db', 'postgres://pki:***@127.0.0.1:1/db'],
     ['postgres://pki:p@ss@WORD@db.example/pki?sslmode=require', 'postgres://pki:***@db.example/pki?sslmode=require'],
@@ -47,7 +47,7 @@ describe('#19 redactUrl / redactIn', () => {
   });
 });
 
-describe('#19 a malformed PostgreSQL URL', () => {
+describe('a malformed PostgreSQL URL', () => {
   const bad = ['postgres://pki@127.0.0.1:99999/db', 'postgres://pki@127.0.0.1:abc/db', 'postgres://pki:s3cretXYZ@[::1/db', 'postgres://pki:s3c?retXYZ@127.0.0.1/db', 'postgres://pki:s3c/retXYZ@127.0.0.1/db', 'postgres://pki:s3c#retXYZ@127.0.0.1/db'];
   for (const url of bad)
     it(`fail/${url} is USAGE_BAD_STORE_URL (exit 2) naming the flag (pki init, node join, store migrate), CONFIG_INVALID (exit 3) naming pki.yaml; nothing created`, async () => {

@@ -1,5 +1,5 @@
 /**
- * #17 the dependency direction of src/, checked on the imports themselves (read with the TypeScript compiler's own
+ * the dependency direction of src/, checked on the imports themselves (read with the TypeScript compiler's own
  * pre-processor: static imports, re-exports, dynamic import(), require()). Where today's code breaks a rule, the
  * exception is listed here with its reason; an exception that no longer applies fails the test, so the lists only
  * shrink.
@@ -45,7 +45,7 @@ function expectOnly(found: string[], exceptions: Record<string, string>): void {
   expect(found.sort()).toEqual(Object.keys(exceptions).sort());
 }
 
-describe('#17 the dependency direction of src/', () => {
+describe('the dependency direction of src/', () => {
   it('the parser sees the imports (a sanity check on the rules below)', () => {
     expect(FILES).toContain('adapters/store/sqlite.ts');
     expect(IMPORTS.get('adapters/store/sqlite/connection.ts')).toContain('better-sqlite3');
@@ -164,7 +164,7 @@ function stringsOf(file: string): string[] {
 /** A flag named in a string: `--` and a letter, outside a suggested `pki …` command line (text for a person to run). */
 const namesFlag = (s: string): boolean => /(^|[^-\w])--[a-z]/.test(s.replace(/\bpki [a-z][^\n]*/g, ''));
 
-describe('#17 use cases are free of the CLI', () => {
+describe('use cases are free of the CLI', () => {
   it('the string scanner sees literals and template parts', () => {
     expect(stringsOf('cli/output/flags.ts')).toContain('--ca');
     expect(namesFlag('--new-ca root-2: no such CA')).toBe(true);
@@ -226,7 +226,7 @@ function directoryCycles(): string[] {
   return out;
 }
 
-describe('#17 directories form no cycle', () => {
+describe('directories form no cycle', () => {
   it('use cases that only read take documents (bytes and a name), not paths: they import no file-system module', () => {
     const READ_ONLY = ['app/lint.ts', 'app/inspect.ts', 'app/verify.ts', 'app/preview.ts', 'app/revoke.ts', 'app/iam.ts'];
     for (const f of READ_ONLY) expect(FILES, f).toContain(f);

@@ -1,10 +1,10 @@
-/** #17 the audit chain protocol lives in domain/audit.ts: every store adapter appends with nextAuditRow. */
+/** the audit chain protocol lives in domain/audit.ts: every store adapter appends with nextAuditRow. */
 import { describe, expect, it } from 'vitest';
 import { AUDIT_GENESIS_HASH, auditHash, nextAuditRow, verifyAuditChain, type AuditRow } from '../../src/domain/audit.js';
 
 const stored = (r: AuditRow) => ({ seq: r.seq, atText: r.at, actor: r.actor, action: r.action, target: r.target, detailsText: r.details, prevHash: r.prevHash, hash: r.hash });
 
-describe('#17 audit chain protocol', () => {
+describe('audit chain protocol', () => {
   it('ok/rows made by nextAuditRow from the previous head form one chain that verifies', () => {
     const at = new Date('2026-01-01T00:00:00Z');
     const rows: AuditRow[] = [];

@@ -1,5 +1,5 @@
 /**
- * #13 the emulator's own AWS4-X509 verifier (src/emulator/aws4-x509.ts), piece by piece against hand-written
+ * the emulator's own AWS4-X509 verifier (src/emulator/aws4-x509.ts), piece by piece against hand-written
  * expectations from the signing process: the canonical query string and request, the Authorization header's form,
  * the serial in decimal (the reference's vectors, a high-bit serial, a negative one), and the refusals that a
  * lenient verifier would let through.
@@ -23,7 +23,7 @@ function opensslCert(serial: string, key: 'rsa' | 'ec' = 'ec'): { der: Buffer; k
   return { der: decodePemBlocks(fs.readFileSync(join(dir, 'c.pem'), 'utf8'), 'c.pem')[0]!.der, key: crypto.createPrivateKey(fs.readFileSync(join(dir, 'k.pem'))) };
 }
 
-describe('#13 the emulator\'s AWS4-X509 verifier', () => {
+describe('the emulator\'s AWS4-X509 verifier', () => {
   it('canonical query string: decoded, RFC 3986-encoded with uppercase hex, sorted by name then value; a bad %-escape is refused', () => {
     expect(canonicalQueryString('roleArn=arn%3aaws%3Aiam%3A%3A1%3Arole%2Fa+b&a=%7e&a=&b')).toBe('a=&a=~&b=&roleArn=arn%3Aaws%3Aiam%3A%3A1%3Arole%2Fa%20b');
     expect(canonicalQueryString('x=%C3%A9%2B!*()')).toBe('x=%C3%A9%2B%21%2A%28%29');

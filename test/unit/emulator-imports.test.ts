@@ -1,5 +1,5 @@
 /**
- * #13 the emulator checks CreateSession signatures with its own code: no file under src/emulator/ may reach src/adapters/aws/
+ * the emulator checks CreateSession signatures with its own code: no file under src/emulator/ may reach src/adapters/aws/
  * (pki's signer) through its imports, directly or through any other module of src/. Imports are read with the
  * TypeScript compiler's own pre-processor (static imports, re-exports, dynamic import(), require()).
  */
@@ -45,7 +45,7 @@ function reachesAws(dir: string): string[] {
   return [...reachable(filesUnder(join(SRC, dir))).entries()].filter(([f]) => f.startsWith(join(SRC, 'adapters', 'aws') + '/')).map(([, chain]) => chain.map((f) => relative(ROOT, f)).join(' → '));
 }
 
-describe('#13 the emulator does not use pki\'s signer', () => {
+describe('the emulator does not use pki\'s signer', () => {
   it('no file under src/emulator/ reaches src/adapters/aws/, directly or transitively', () => {
     const emulatorFiles = filesUnder(join(SRC, 'emulator'));
     expect(emulatorFiles.map((f) => relative(SRC, f))).toEqual(expect.arrayContaining(['emulator/server.ts', 'emulator/sessions.ts', 'emulator/aws4-x509.ts']));

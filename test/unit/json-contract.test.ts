@@ -1,5 +1,5 @@
 /**
- * #17 the JSON contract (docs/json.md): src/cli/results.ts declares the `data` of every command's --json envelope.
+ * the JSON contract (docs/json.md): src/cli/results.ts declares the `data` of every command's --json envelope.
  * 1. The declaration is what the code returns: generated from the commands' result types and compared here, so a
  *    change to a result cannot land without the declared contract (and its review) changing with it.
  *    Regenerate with UPDATE_JSON_CONTRACT=1 npx vitest run test/unit/json-contract.test.ts.
@@ -42,7 +42,7 @@ function misfits(value: unknown, shape: Shape, path = 'data'): string[] {
   return out;
 }
 
-describe('#17 the JSON contract (src/cli/results.ts, docs/json.md)', () => {
+describe('the JSON contract (src/cli/results.ts, docs/json.md)', () => {
   it('declares exactly what the commands return (generated from their result types)', { timeout: 120_000 }, () => {
     const text = resultsModule(extractContract(ROOT), JSON_CONTRACT_VERSION);
     if (process.env.UPDATE_JSON_CONTRACT) fs.writeFileSync(RESULTS, text);

@@ -1,4 +1,4 @@
-/** #17 the Signer / KeyStore port and its encrypted-PKCS#8-file adapter. */
+/** the Signer / KeyStore port and its encrypted-PKCS#8-file adapter. */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
@@ -18,7 +18,7 @@ function store(dir: string): FileKeyStore {
 const verifies = (spki: Buffer, hash: string | null, data: Buffer, sig: Buffer): boolean =>
   crypto.verify(hash, data, crypto.createPublicKey({ key: spki, format: 'der', type: 'spki' }), sig);
 
-describe('#17 the file key store', () => {
+describe('the file key store', () => {
   it('ok/a generated key signs before it is stored, is written 0600 and encrypted only on persist, and opens by path, relative path and file: URI', async () => {
     const dir = tempDir();
     const ks = store(dir);
@@ -80,7 +80,7 @@ describe('#17 the file key store', () => {
   });
 });
 
-describe('#17 key references in the store', () => {
+describe('key references in the store', () => {
   it('ok/a CA key stored as a file: URI signs certificates and CRLs; fail/a pkcs11: reference with no PKCS#11 module configured is USAGE_PKCS11_MODULE_REQUIRED (exit 2) and nothing is issued', async () => {
     const { dir, deps } = await makePki();
     const { run, ok } = pkiIn(dir, deps);

@@ -1,4 +1,4 @@
-/** #23 ML-DSA keys (FIPS 204, RFC 9881) behind the Signer/KeyStore port: seed-form PKCS#8, PBES2 at rest, pure signatures. */
+/** ML-DSA keys (FIPS 204, RFC 9881) behind the Signer/KeyStore port: seed-form PKCS#8, PBES2 at rest, pure signatures. */
 import { spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -19,7 +19,7 @@ const OID_HEX = { 'ml-dsa-44': '0609608648016503040311', 'ml-dsa-65': '060960864
 const pyca = spawnSync('python3', ['-c', 'from cryptography.hazmat.primitives.asymmetric import mldsa'], { encoding: 'utf8' });
 const hasPyca = pyca.status === 0;
 
-describe('#23 ML-DSA keys in the file key store', () => {
+describe('ML-DSA keys in the file key store', () => {
   it('ok/each parameter set generates, signs (pure, verifiable), stores encrypted 0600 or plain, and opens to the same key', async () => {
     const dir = tempDir();
     const ks = store(dir);

@@ -1,5 +1,5 @@
 /**
- * #23 certificates and CRLs signed with ML-DSA (RFC 9881): the x509 builders with an ML-DSA Signer, checked by
+ * certificates and CRLs signed with ML-DSA (RFC 9881): the x509 builders with an ML-DSA Signer, checked by
  * independent code: pyca cryptography's ML-DSA verifies the signatures over the raw TBS bytes, openssl 3.0 parses
  * the documents (it cannot verify ML-DSA), and pki's own CRL decoder reads them.
  */
@@ -76,7 +76,7 @@ for line in sys.stdin.read().split("\\n"):
     print(kind, doc.signature_algorithm_oid.dotted_string)
 `;
 
-describe('#23 ML-DSA certificates and CRLs', () => {
+describe('ML-DSA certificates and CRLs', () => {
   it('ok/an ML-DSA-65 root, an ECDSA CA under it, an ML-DSA leaf under that, and an ML-DSA CRL carry id-ml-dsa-65 with absent parameters', async () => {
     const { ks } = setup();
     const root = ks.generate('ml-dsa-65', 'root').signer;

@@ -1,5 +1,5 @@
 /**
- * #21 the PEM decoder's fast path (whole base64 lines decoded natively, for 47 MB CRLs): the same blocks, the same
+ * the PEM decoder's fast path (whole base64 lines decoded natively, for 47 MB CRLs): the same blocks, the same
  * errors and the same line numbers as the byte-by-byte path. Fed one byte at a time, the decoder never has a whole
  * line at hand, so that run is the byte-by-byte path; fed whole, the fast path takes every line it can.
  */
@@ -24,7 +24,7 @@ function decode(input: Buffer, oneByte: boolean) {
   }
 }
 
-describe('#21 PEM: whole lines decoded natively', () => {
+describe('PEM: whole lines decoded natively', () => {
   it('a large valid block decodes to its bytes, and counts its lines', () => {
     const der = randomBytes(100_000);
     const pem = Buffer.from(`text\n${toPem('X509 CRL', der)}`);

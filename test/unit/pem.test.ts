@@ -1,5 +1,5 @@
 /**
- * #13 PEM decoding (RFC 7468): one pass, linear in the input, strict about boundaries and base64; the streaming
+ * PEM decoding (RFC 7468): one pass, linear in the input, strict about boundaries and base64; the streaming
  * decoder gives the same blocks whatever the chunking.
  */
 import { randomBytes } from 'node:crypto';
@@ -15,7 +15,7 @@ const bad = (text: string) => {
   throw new Error(`accepted: ${JSON.stringify(text.slice(0, 60))}`);
 };
 
-describe('#13 PEM decoding', () => {
+describe('PEM decoding', () => {
   it('round-trips blocks with explanatory text around them; CRLF, trailing spaces and short lines are read', () => {
     const a = randomBytes(1000);
     const b = randomBytes(2);

@@ -1,5 +1,5 @@
 /**
- * #17 the CA rotation state machine as a table (src/domain/rotation.ts): every phase × step, written out here as the
+ * the CA rotation state machine as a table (src/domain/rotation.ts): every phase × step, written out here as the
  * specification the commands implement (test/e2e/rotation*.test.ts run the same steps against the emulator).
  */
 import { describe, expect, it } from 'vitest';
@@ -80,7 +80,7 @@ function show(state: RotationState, step: RotationStep): string {
   }
 }
 
-describe('#17 rotation phases × steps (domain/rotation.ts)', () => {
+describe('rotation phases × steps (domain/rotation.ts)', () => {
   it('covers every phase and step', () => {
     expect([...ROTATION_STATES].sort()).toEqual(Object.keys(EXPECTED).sort());
     expect(ROTATION_STEPS.length).toBe(6);

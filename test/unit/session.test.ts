@@ -1,4 +1,4 @@
-/** #7 session naming and tags (reference §1.6, §1.7, §6), on hand-made names. */
+/** session naming and tags (reference §1.6, §1.7, §6), on hand-made names. */
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_MAPPINGS, previewSession, sourceIdentity, type SessionCertificate } from '../../src/domain/session.js';
 import { parseDn } from '../../src/x509/name.js';

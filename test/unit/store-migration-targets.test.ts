@@ -1,4 +1,4 @@
-/** #20 migration 7: publishing targets; anchor records of a store made before targets become the implicit target's. */
+/** migration 7: publishing targets; anchor records of a store made before targets become the implicit target's. */
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
@@ -6,7 +6,7 @@ import { MIGRATIONS } from '../../src/adapters/store/migrations.js';
 import { SqliteStore } from '../../src/adapters/store/sqlite.js';
 import { tempDir } from '../helpers.js';
 
-describe('#20 migration 7', () => {
+describe('migration 7', () => {
   it('ok/an anchor recorded at schema 6 keeps its name, region and ARN and belongs to the implicit target', async () => {
     const dir = tempDir('pki-mig7-');
     const path = join(dir, 'pki.db');

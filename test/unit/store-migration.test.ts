@@ -1,4 +1,4 @@
-/** #14 migration 3: CA lifecycle states and key paths relative to the PKI directory, on a store made by release 2. */
+/** migration 3: CA lifecycle states and key paths relative to the PKI directory, on a store made by release 2. */
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -35,7 +35,7 @@ function release2Store(dir: string, keyPaths: string[]): string {
   return path;
 }
 
-describe('#14 migration 3', () => {
+describe('migration 3', () => {
   it('ok/key paths inside the PKI directory become relative; revoked and rotated-out CAs get their state; nothing else changes', async () => {
     const dir = tempDir('pki-mig3-');
     const outside = join(tempDir('pki-keys-elsewhere-'), 'hsm-export.key.pem');

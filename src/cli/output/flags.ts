@@ -1,5 +1,5 @@
 /**
- * Use cases name their typed inputs, never CLI flags (#17): an error about an input says `input.<field>` in its
+ * Use cases name their typed inputs, never CLI flags: an error about an input says `input.<field>` in its
  * message and hint and lists the field in `details.input` (or, from the file helpers, `details.flag: "input.<field>"`).
  * The CLI shows the flag that fills that field instead: `input.newCa` → `--new-ca`, the flag being the field in kebab
  * case unless {@link FLAG_OF_FIELD} says otherwise. Only declared fields are rewritten, so a file called
