@@ -6,11 +6,11 @@
  * column, a CRL whose chunks no longer hash to the recorded SHA-256, and a transaction and advisory lock left held.
  * Skipped, with the reason printed, where no PostgreSQL binaries are installed.
  */
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ROOT, cli, makeDeps, tempDir } from '../helpers.js';
+import { runSoak } from '../helpers/soak.js';
+import { cli, makeDeps, tempDir } from '../helpers.js';
 import { startPostgres } from '../helpers/postgres.js';
 import { crlChunkProblems, pgIntegrity, preparePgChecker } from '../../scripts/store-checks.mjs';
 
@@ -19,19 +19,6 @@ if ('skip' in cluster) console.log(`PostgreSQL soak skipped: ${cluster.skip}`);
 afterAll(async () => {
   if ('stop' in cluster) await cluster.stop();
 });
-
-/** Runs `node scripts/soak.mjs` with `env` without blocking the test worker (a blocked worker misses vitest's RPC). */
-function runSoak(env: Record<string, string>, timeoutMs: number): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolveRun) => {
-    // SIGTERM on a timeout: the script stops what it started (the emulator, a PostgreSQL cluster) on the way out.
-    const child = spawn(process.execPath, [join(ROOT, 'scripts/soak.mjs')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs, killSignal: 'SIGTERM' });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (status) => resolveRun({ status, stdout, stderr }));
-  });
-}
 
 describe.skipIf('skip' in cluster)('crash-safety soak on PostgreSQL', () => {
   it('fail/invariant 5 on PostgreSQL finds each fault it is for, and nothing on a sound store', async () => {

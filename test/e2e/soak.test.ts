@@ -1,21 +1,6 @@
 /** the short version of `npm run soak`: random operations, SIGKILLs, and the invariant checker after each kill. */
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT } from '../helpers.js';
-
-/** Runs `node scripts/soak.mjs` with `env` without blocking the test worker (a blocked worker misses vitest's RPC). */
-function runSoak(env: Record<string, string>, timeoutMs: number): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolveRun) => {
-    // SIGTERM on a timeout: the script stops what it started (the emulator, a PostgreSQL cluster) on the way out.
-    const child = spawn(process.execPath, [join(ROOT, 'scripts/soak.mjs')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs, killSignal: 'SIGTERM' });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (status) => resolveRun({ status, stdout, stderr }));
-  });
-}
+import { runSoak } from '../helpers/soak.js';
 
 describe('crash-safety soak (short)', () => {
   it('40 operations, about a third killed with SIGKILL: zero invariant violations', async () => {

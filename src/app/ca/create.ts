@@ -14,7 +14,7 @@ import { toPem } from '../../asn1/pem.js';
 import { generatedRequestFromSpki, planCertificate, signPlanned } from '../issuance.js';
 import { assertIssuing } from '../rotation-state.js';
 import { getCa, newKeySource, unlockCa, withWorkspace, type Workspace } from '../workspace.js';
-import { activeCa, assertDistinctCa, caSummary, checkCaName, checkProfileKind, childPathLen, keyShown, selfSignedCa, warnUnencrypted } from './shared.js';
+import { activeCa, assertCaNameFree, assertDistinctCa, caSummary, checkCaName, checkProfileKind, childPathLen, keyShown, selfSignedCa, warnUnencrypted } from './shared.js';
 
 export interface CreateCaInput extends PassphraseSource {
   dir?: string;
@@ -37,7 +37,7 @@ export interface CreateCaInput extends PassphraseSource {
 export async function createCa(deps: Deps, input: CreateCaInput) {
   checkCaName(input.name);
   return withWorkspace(input.dir, deps, async (ws) => {
-    if (await ws.store.getCa(input.name)) throw new PkiError('STATE_CA_EXISTS', `a CA named "${input.name}" already exists`, { details: { ca: input.name } });
+    await assertCaNameFree(ws, input.name);
     if (input.root) {
       if (input.parent !== undefined) throw new PkiError('USAGE_CONFLICT', 'input.root makes a self-signed CA: it takes no input.parent', { details: { input: ['root', 'parent'] } });
       return createRootCa(ws, input);
@@ -139,7 +139,7 @@ export interface CaCsrInput extends PassphraseSource {
 export async function createCaCsr(deps: Deps, input: CaCsrInput) {
   checkCaName(input.name);
   return withWorkspace(input.dir, deps, async (ws) => {
-    if (await ws.store.getCa(input.name)) throw new PkiError('STATE_CA_EXISTS', `a CA named "${input.name}" already exists`, { details: { ca: input.name } });
+    await assertCaNameFree(ws, input.name);
     const rdns = parseDn(input.subject);
     await assertDistinctCa(ws, input.name, { subjectDn: formatDn(rdns), subjectDer: encodeName(rdns) });
     const keyType = parseKeyType(input.keyType);

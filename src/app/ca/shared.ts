@@ -55,6 +55,11 @@ export function checkCaName(name: string): void {
     throw new PkiError('USAGE_BAD_CA_NAME', `CA name "${name}" must be 1-64 letters, digits, . _ - (it names the key file)`, { details: { ca: name } });
 }
 
+/** Refuses a CA name that is taken (STATE_CA_EXISTS). */
+export async function assertCaNameFree(ws: Workspace, name: string): Promise<void> {
+  if (await ws.store.getCa(name)) throw new PkiError('STATE_CA_EXISTS', `a CA named "${name}" already exists`, { details: { ca: name } });
+}
+
 export function checkProfileKind(profile: Profile, kinds: Profile['kind'][], flag = 'input.profile'): void {
   if (!kinds.includes(profile.kind))
     throw new PkiError('USAGE_PROFILE_KIND', `${flag} ${profile.name} is a ${profile.kind} profile; this command needs ${kinds.join(' or ')}`, { details: { profile: profile.name, input: flag.slice(6) } });

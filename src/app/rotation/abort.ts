@@ -3,25 +3,22 @@ import { checkGatewayEndpoints } from '../../adapters/aws/endpoint.js';
 import type { Deps } from '../../ports.js';
 import { checkCaCertificate } from '../ca/index.js';
 import { pushAnchor } from '../publish.js';
-import { phasesBefore, type Transition } from '../../domain/rotation.js';
+import { phasesBefore } from '../../domain/rotation.js';
 import { withAnchorLease } from '../lease.js';
 import { caCertificate, withWorkspace } from '../workspace.js';
-import { dependents, recorded, refuseDependents } from './analysis.js';
+import { beginClosingRun, dependents, refuseDependents } from './analysis.js';
 import { gatewayFor, pushBundle, refuseLastCrl, removeCrls } from './service.js';
-import { requireOpen, type RotateInput } from './shared.js';
+import type { RotateInput } from './shared.js';
 
 /** `pki rotate abort`: back to the bundle before the rotation while no live certificate depends on the new CA. */
 export async function abortRotation(deps: Deps, input: RotateInput & { force?: number }) {
   checkGatewayEndpoints(deps.env, input);
   const step = (input: RotateInput & { force?: number }) =>
     withWorkspace(input.dir, deps, async (ws) => {
-      const open = await requireOpen(ws, input.anchor, 'abort');
-      let r = open.r;
-      const t = open.t as Extract<Transition, { kind: 'run' }>;
       // A first run records the intent (aborting); a run from the intent phase completes an interrupted abort.
-      const fresh = t.intent !== undefined;
-      const a = await recorded(ws, r);
-      const calls: string[] = [];
+      const run = await beginClosingRun(ws, input.anchor, 'abort');
+      const { t, fresh, a, calls } = run;
+      let r = run.r;
       if (fresh) {
         refuseDependents('abort', a, a.newName, await dependents(ws, a, a.newSubtree), input.force, ws);
         if (r.anchorChange) checkCaCertificate(caCertificate(a.old), `CA ${a.old.name}`, ws.now);

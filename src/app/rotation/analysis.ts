@@ -10,7 +10,8 @@ import { certificateSummary } from '../query.js';
 import { assertNotClosed, subtree } from '../rotation-state.js';
 import { caCertificate, type Workspace } from '../workspace.js';
 import { MAX_CAS_PER_ANCHOR, MAX_CRLS_PER_ANCHOR } from '../../domain/roles-anywhere.js';
-import { names, requireAnchor } from './shared.js';
+import { names, requireAnchor, requireOpen } from './shared.js';
+import type { Transition } from '../../domain/rotation.js';
 
 const SAMPLE = 20;
 
@@ -230,4 +231,14 @@ export function refuseDependents(step: string, a: Analysis, sideName: string, de
     throw new PkiError('USAGE_FORCE_COUNT', `input.force ${force} does not match the ${live.count} live certificate(s) under ${sideName} that would ${effect}`, {
       details: { expected: live.count, given: force },
     });
+}
+
+/**
+ * The start of a `finish` or `abort` run: the open rotation and its transition, whether this run records the intent
+ * (a first run) or completes an interrupted one, what the rotation touches, and the list of AWS calls it makes.
+ */
+export async function beginClosingRun(ws: Workspace, anchorName: string, step: 'finish' | 'abort') {
+  const open = await requireOpen(ws, anchorName, step);
+  const t = open.t as Extract<Transition, { kind: 'run' }>;
+  return { r: open.r, t, fresh: t.intent !== undefined, a: await recorded(ws, open.r), calls: [] as string[] };
 }

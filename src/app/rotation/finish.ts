@@ -3,25 +3,22 @@ import { checkGatewayEndpoints } from '../../adapters/aws/endpoint.js';
 import type { Deps } from '../../ports.js';
 import { checkCaCertificate, retireCas } from '../ca/index.js';
 import { pushAnchor } from '../publish.js';
-import { phasesBefore, type Transition } from '../../domain/rotation.js';
+import { phasesBefore } from '../../domain/rotation.js';
 import { withAnchorLease } from '../lease.js';
 import { caCertificate, withWorkspace } from '../workspace.js';
-import { dependents, recorded, refuseDependents } from './analysis.js';
+import { beginClosingRun, dependents, refuseDependents } from './analysis.js';
 import { gatewayFor, pushBundle, refuseLastCrl, removeCrls } from './service.js';
-import { requireOpen, type RotateInput } from './shared.js';
+import type { RotateInput } from './shared.js';
 
 /** `pki rotate finish`: bundle = [new], the old side's CRLs deleted, the old CA retired. */
 export async function finishRotation(deps: Deps, input: RotateInput & { force?: number }) {
   checkGatewayEndpoints(deps.env, input);
   const step = (input: RotateInput & { force?: number }) =>
     withWorkspace(input.dir, deps, async (ws) => {
-      const open = await requireOpen(ws, input.anchor, 'finish');
-      let r = open.r;
-      const t = open.t as Extract<Transition, { kind: 'run' }>;
       // A first run records the intent (finishing); a run from the intent phase completes an interrupted finish.
-      const fresh = t.intent !== undefined;
-      const a = await recorded(ws, r);
-      const calls: string[] = [];
+      const run = await beginClosingRun(ws, input.anchor, 'finish');
+      const { t, fresh, a, calls } = run;
+      let r = run.r;
       if (fresh) {
         refuseDependents('finish', a, a.old.name, await dependents(ws, a, a.oldSubtree), input.force, ws);
         checkCaCertificate(caCertificate(a.neu!), `CA ${a.newName}`, ws.now);
