@@ -119,27 +119,14 @@ const CHUNK = 64;
 const PREFETCH = 2;
 const IN_FLIGHT = 32;
 
-/**
- * Reads every path and calls `onResult(index, csr or PkiError)` as each one is ready (in any order), so the caller
- * can start on a CSR while others are still being verified. Failures are passed as PkiErrors, never thrown.
- */
-export async function readCsrFiles(
-  paths: readonly string[],
-  onResult: (index: number, result: CsrData | PkiError) => void,
-  /** Polled between files (between chunks in workers): true stops reading early (an interrupted batch). */
-  stopped: () => boolean = () => false,
-): Promise<void> {
-  const reader = csrReader(paths.length);
-  try {
-    await reader.read(paths, onResult, stopped);
-  } finally {
-    await reader.close();
-  }
-}
-
 /** A CSR reader whose worker threads (if any) start when it is made: they boot while the caller prepares. */
 export interface CsrReader {
-  /** {@link readCsrFiles} with this reader's workers (or on this thread when it has none). */
+  /**
+   * Reads every path with this reader's workers (on this thread when it has none) and calls `onResult(index, csr or
+   * PkiError)` as each one is ready (in any order), so the caller can start on a CSR while others are still being
+   * verified. Failures are passed as PkiErrors, never thrown. `stopped` is polled between files (between chunks in
+   * workers): true stops reading early (an interrupted batch).
+   */
   read(paths: readonly string[], onResult: (index: number, result: CsrData | PkiError) => void, stopped?: () => boolean): Promise<void>;
   /**
    * Writes certificate files ({@link writeCertificateFiles}), spread over the workers (on this thread when there are

@@ -6,6 +6,7 @@
  */
 import { resolve } from 'node:path';
 import type { AnyDocument, CrlDocument, InputDocument } from '../app/documents.js';
+import { FIELD } from './output/flags.js';
 import { INPUT_LIMITS, readCrlFileAll, readDocumentFile, readInput, type DocumentInput } from '../fs/files.js';
 
 /** An object whose property `key` is computed by `read` on first access, then kept. */
@@ -25,7 +26,7 @@ function lazy<K extends string, V>(name: string, key: K, read: () => V): { reado
 }
 
 /** The label file errors carry: the typed input field (shown as its flag), or a positional's name as it is. */
-const label = (field: string): string => (/^[a-z][A-Za-z0-9]*$/.test(field) ? `input.${field}` : field);
+const label = (field: string): string => (FIELD.test(field) ? `input.${field}` : field);
 
 /** `path` (relative to `cwd`), at most `maxBytes`, for input field `field`. */
 export function fileDocument(cwd: string, path: string, field: string, maxBytes: number = INPUT_LIMITS.default): InputDocument {

@@ -144,25 +144,18 @@ export function closest(word: string, candidates: readonly string[]): string | u
   return best?.c;
 }
 
-/** The command (or subcommand) named by the leading words of `argv`, and the names one level down. */
-function commandAt(argv: readonly string[], commands: Commands): { def?: CommandDef; names: string[] } {
+/**
+ * The command (or subcommand) named by the leading words of `argv`, the names one level down, and the longest
+ * command path those words name ("pki", "pki issue", "pki ca create").
+ */
+function commandAt(argv: readonly string[], commands: Commands): { def?: CommandDef; names: string[]; path: string } {
   const words = argv.filter((a) => !a.startsWith('-'));
-  const top = commands.find((c) => c.command.split(' ')[0] === words[0]);
-  if (!top) return { names: commands.map((c) => c.command.split(' ')[0]!) };
-  if (!isGroup(top)) return { def: top, names: [] };
-  const sub = top.subcommands.find((c) => c.command.split(' ')[0] === words[1]);
-  return sub ? { def: sub, names: [] } : { names: top.subcommands.map((c) => c.command.split(' ')[0]!) };
-}
-
-/** "pki", "pki issue" or "pki ca create": the longest command path the leading words of `argv` name. */
-function helpCommand(argv: readonly string[], commands: Commands): string {
-  const words = argv.filter((a) => !a.startsWith('-'));
-  const top = commands.find((c) => c.command.split(' ')[0] === words[0]);
-  if (!top) return 'pki';
-  const name = top.command.split(' ')[0];
-  if (!isGroup(top)) return `pki ${name}`;
-  const sub = top.subcommands.find((c) => c.command.split(' ')[0] === words[1]);
-  return sub ? `pki ${name} ${sub.command.split(' ')[0]}` : `pki ${name}`;
+  const nameOf = (c: { command: string }): string => c.command.split(' ')[0]!;
+  const top = commands.find((c) => nameOf(c) === words[0]);
+  if (!top) return { names: commands.map(nameOf), path: 'pki' };
+  if (!isGroup(top)) return { def: top, names: [], path: `pki ${nameOf(top)}` };
+  const sub = top.subcommands.find((c) => nameOf(c) === words[1]);
+  return sub ? { def: sub, names: [], path: `pki ${nameOf(top)} ${nameOf(sub)}` } : { names: top.subcommands.map(nameOf), path: `pki ${nameOf(top)}` };
 }
 
 /** Option names (without dashes) a command accepts, global ones included. */
@@ -181,7 +174,7 @@ function withSuggestions(message: string, argv: readonly string[], commands: Com
     const at = commandAt(argv, commands);
     const words = argv.filter((w) => !w.startsWith('-'));
     const typed = words.find((w, i) => i > 0 && !at.names.includes(w)) ?? words[1];
-    return `unknown command: ${helpCommand(argv, commands)} ${typed ?? ''}`.trimEnd() + ` (did you mean ${dym[1]}?)`;
+    return `unknown command: ${at.path} ${typed ?? ''}`.trimEnd() + ` (did you mean ${dym[1]}?)`;
   }
   const m = /^Unknown arguments?: (.*)$/.exec(message);
   if (!m) return message;
@@ -272,7 +265,7 @@ export async function run(argv: string[], rawDeps: Deps): Promise<number> {
     // The help of the command in question, not the whole help before the error: the error stays in view. The help
     // is printed only when a command or subcommand is missing (`pki`, `pki ca`): then it lists what to name.
     const missingCommand = !parseError || /^name a (sub)?command\b/.test(parseError.message);
-    const err = new PkiError('USAGE_INVALID_ARGUMENTS', message, { hint: `see ${helpCommand(words, commands)} --help` });
+    const err = new PkiError('USAGE_INVALID_ARGUMENTS', message, { hint: `see ${commandAt(words, commands).path} --help` });
     if (json) deps.stdout.write(jsonError(err));
     else deps.stderr.write(`${helpText && missingCommand ? helpText + '\n\n' : ''}${textError(err, debug)}`);
     return err.exitCode;

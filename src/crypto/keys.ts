@@ -254,7 +254,13 @@ export function loadPrivateKey(pem: string | Buffer, source: string, passphrase?
     // decrypted: decrypt the PKCS#8 here to tell a wrong passphrase from a damaged key.
     if (encrypted && passphrase !== undefined && text.includes('-----BEGIN ENCRYPTED PRIVATE KEY-----')) {
       const der = decodePemBlocks(text, source).find((b) => b.label === 'ENCRYPTED PRIVATE KEY')?.der;
-      if (der) decryptPkcs8(der, passphrase, source).fill(0); // throws CRYPTO_BAD_PASSPHRASE for a wrong one
+      if (der)
+        try {
+          decryptPkcs8(der, passphrase, source).fill(0);
+        } catch (d) {
+          // Only its verdict on the passphrase counts: a scheme it does not read keeps OpenSSL's message below.
+          if (d instanceof PkiError && d.code === 'CRYPTO_BAD_PASSPHRASE') throw d;
+        }
     }
     throw new PkiError('CRYPTO_BAD_KEY', `${source} is not a readable private key: ${msg}`, { details: { file: source }, cause: e });
   }

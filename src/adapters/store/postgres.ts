@@ -61,6 +61,7 @@ import {
   anchorFromRow,
   caFromRow,
   auditRecordFromRow,
+  type AuditTableRow,
   caHistoryFromRow,
   ImportTally,
   revocationRefusal,
@@ -947,7 +948,7 @@ export class PostgresStore implements Store {
   }
 
   async auditLog(): Promise<AuditRecord[]> {
-    const rows = (await this.read<{ seq: number; at: string; actor: string; action: string; target: string; details: string; prev_hash: string; hash: string }>('SELECT * FROM audit ORDER BY seq')).rows;
+    const rows = (await this.read<AuditTableRow>('SELECT * FROM audit ORDER BY seq')).rows;
     return rows.map((r) => auditRecordFromRow(r, r.prev_hash));
   }
 

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { keyRefScheme } from '../../ports/signer.js';
 import type { KeyType } from '../../crypto/keys.js';
 import { PkiError } from '../../errors.js';
-import { SerialSetDigest } from '../../domain/audit.js';
+import { SerialSetDigest, type AuditContent } from '../../domain/audit.js';
 import type { AnchorRecord, AuditEvent, AuditRecord, CaHistory, CaRecord, ImportedEntry, NewCaHistory, CertificateRecord, CrlRecord, PublishedCrl, RotationPhase, RotationRecord, TargetRecord } from '../../ports.js';
 
 export const toSec = (d: Date): number => Math.floor(d.getTime() / 1000);
@@ -236,7 +236,10 @@ export function caHistoryFromRow(r: CaHistoryRow): CaHistory {
 }
 
 /** An audit row as every adapter stores it (details as JSON text: kept verbatim for the hash chain). */
-export function auditRecordFromRow(r: { seq: number; at: string; actor: string; action: string; target: string; details: string; hash: string }, prevHash: string): AuditRecord {
+/** An audit row as the SQL adapters read it back (`SELECT * FROM audit`). */
+export type AuditTableRow = AuditContent & { prev_hash: string; hash: string };
+
+export function auditRecordFromRow(r: AuditContent & { hash: string }, prevHash: string): AuditRecord {
   let details: Record<string, unknown>;
   try {
     details = JSON.parse(r.details) as Record<string, unknown>;

@@ -8,4 +8,4 @@ export { signCaCsr, type SignCaCsrInput } from './sign.js';
 export { importCa, type ImportCaInput } from './import.js';
 export { exportCa, listCas } from './list.js';
 export { retireCa, retireCas } from './retire.js';
-export { CA_NAME_PATTERN, caSummary, checkCaCertificate } from './shared.js';
+export { assertCaNameFree, caSummary, checkCaCertificate, checkCaName } from './shared.js';

@@ -14,7 +14,7 @@ import type { CaHistory, CaRecord, Deps, ImportedEntry, NewCertificate, NewRevoc
 import { readCertificate, verifyCertificateSignature, type ParsedCertificate } from '../../x509/certificate.js';
 import { decodeCrl, walkCrlEntries, type CrlEntry } from '../../x509/crl.js';
 import { formatSan, keyIdentifier } from '../../x509/extensions.js';
-import { CA_NAME_PATTERN, caSummary, checkCaCertificate } from '../ca/index.js';
+import { assertCaNameFree, caSummary, checkCaCertificate, checkCaName } from '../ca/index.js';
 import { sha256Fingerprint } from '../issuance.js';
 import { encodeCrlEntry } from '../../x509/crl.js';
 import { caCertificate, caKeyStore, type Workspace } from '../workspace.js';
@@ -54,12 +54,9 @@ export class Problems {
   }
 }
 
-export function checkImportName(ws: Workspace, name: string): Promise<void> {
-  if (!CA_NAME_PATTERN.test(name))
-    throw new PkiError('USAGE_BAD_CA_NAME', `CA name "${name}" must be 1-64 letters, digits, . _ - (it names the key file)`, { details: { ca: name } });
-  return ws.store.getCa(name).then((existing) => {
-    if (existing) throw new PkiError('STATE_CA_EXISTS', `a CA named "${name}" already exists`, { details: { ca: name } });
-  });
+export async function checkImportName(ws: Workspace, name: string): Promise<void> {
+  checkCaName(name);
+  await assertCaNameFree(ws, name);
 }
 
 /** The input fields that labels such as `input.cert` name, for `details.input` (other labels name none). */

@@ -26,7 +26,8 @@ export function flagOf(field: string): string {
   return FLAG_OF_FIELD[field] ?? `--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 
-const FIELD = /^[a-z][A-Za-z0-9]*$/;
+/** What a typed input field name looks like ("cert", "anchorBundle"). */
+export const FIELD = /^[a-z][A-Za-z0-9]*$/;
 
 /** The input fields an error (and each of its problems) declares. */
 function declaredFields(details: Record<string, unknown>, into: Set<string>): void {
